@@ -1,0 +1,3 @@
+//! The `nigehban` command.
+
+fn main() {}

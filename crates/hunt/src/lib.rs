@@ -1,0 +1,1 @@
+//! Runs Sigma rules over collected log files, in parallel: the engine behind 'nigehban hunt'.

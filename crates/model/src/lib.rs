@@ -1,0 +1,1 @@
+//! Nigehban's domain nouns: tenants, users, roles, TLP, record ids, audit entries.

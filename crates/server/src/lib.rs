@@ -1,0 +1,1 @@
+//! The HTTP API (REST + OpenAPI) and web console; the only crate that knows HTTP.

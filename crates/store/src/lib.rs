@@ -1,0 +1,1 @@
+//! Storage for Nigehban's records behind traits, with SQLite (embedded) and PostgreSQL backends.
