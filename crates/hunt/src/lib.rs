@@ -1,1 +1,12 @@
-//! Runs Sigma rules over collected log files, in parallel: the engine behind 'nigehban hunt'.
+//! Runs Sigma rules over collected log files, in parallel: the engine behind
+//! `nigehban hunt`.
+//!
+//! The flow is the product's in miniature: `nigehban-logfiles` reads files
+//! into events, [`WindowsEvent`] presents each event to the Sigma matcher of
+//! `nigehban-sigma` under the field names rules use, and every match becomes
+//! a [`Detection`] carrying the rule's title, id and author (the Detection Rule
+//! License requires the author to stay with each alert).
+
+pub mod event;
+
+pub use event::WindowsEvent;
