@@ -1,1 +1,47 @@
 //! Nigehban's domain nouns: tenants, users, roles, TLP, record ids, audit entries.
+//!
+//! No I/O here: plain types that the store persists, the app authorises and
+//! the server serialises. Values from outside are parsed once, at the edge,
+//! into these types ("parse, don't validate"): a [`TenantName`] is never empty,
+//! a [`Username`] is lower-case, a [`Password`] is never printed.
+//!
+//! # API
+//!
+//! - Record ids ([`id`]): [`InstanceId`], [`TenantId`], [`UserId`], [`TokenId`],
+//!   [`SessionId`], [`AuditEntryId`] — UUIDv7, globally unique and time-ordered.
+//!   Every record carries the [`InstanceId`] of the installation that owns it
+//!   and the [`TenantId`] it belongs to, so instances can federate later.
+//! - [`Timestamp`]: UTC, microsecond precision, RFC 3339 in JSON.
+//! - Tenants ([`tenant`]): [`Tenant`], [`TenantName`], [`TenantKind`]
+//!   (national / sectoral with a [`Sector`] / organisation, possibly critical
+//!   information infrastructure) and where each kind may sit in the tree.
+//! - [`Role`] and [`Tlp`] (TLP 2.0).
+//! - Users ([`user`]): [`User`], [`Username`], [`DisplayName`], [`Password`],
+//!   [`PasswordHash`].
+//! - Credentials ([`credential`]): [`ApiToken`], [`TokenName`], [`Session`],
+//!   [`SecretHash`].
+//! - The audit log ([`audit`]): [`AuditDraft`] → [`AuditEntry`] via
+//!   [`AuditDraft::seal`], the hash chain ([`AuditEntry::compute_hash`],
+//!   [`ChainHash`], [`ChainHead`]) and its verification ([`ChainVerifier`],
+//!   [`AuditVerification`], [`AuditBreak`]).
+
+pub mod audit;
+pub mod credential;
+pub mod id;
+pub mod role;
+pub mod tenant;
+pub mod timestamp;
+pub mod tlp;
+pub mod user;
+
+pub use audit::{
+    Actor, ActorKind, AuditAction, AuditBreak, AuditDraft, AuditEntry, AuditProblem,
+    AuditVerification, ChainHash, ChainHead, ChainVerifier, JsonText,
+};
+pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName};
+pub use id::{AuditEntryId, InstanceId, InvalidId, SessionId, TenantId, TokenId, UserId};
+pub use role::Role;
+pub use tenant::{InvalidTenantName, Sector, Tenant, TenantKind, TenantName, UnknownWord};
+pub use timestamp::Timestamp;
+pub use tlp::Tlp;
+pub use user::{DisplayName, InvalidCredentialText, Password, PasswordHash, User, Username};
