@@ -1,1 +1,164 @@
 //! The HTTP API (REST + OpenAPI) and web console; the only crate that knows HTTP.
+//!
+//! [`router`] builds the whole HTTP surface from a [`ServerState`], so tests
+//! drive it with `tower::ServiceExt::oneshot` and no socket; [`serve`] runs it
+//! on a listener until a shutdown signal, letting in-flight requests finish.
+//!
+//! Every response that is not a success is an [`ApiError`]: JSON with a stable
+//! code. Handlers return it; layers (body limit, timeout, unknown route, wrong
+//! method) produce bare statuses that [`layers::json_errors`] turns into it; a
+//! panicking handler is answered with `500 internal` by the catch-panic layer.
+
+pub mod error;
+pub mod extract;
+pub mod layers;
+pub mod metrics;
+mod routes;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use tokio::net::TcpListener;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+pub use metrics::RequestMetrics;
+pub use routes::openapi;
+
+/// Name of the browser session cookie.
+pub const SESSION_COOKIE: &str = "nigehban_session";
+
+/// How the HTTP layer behaves; set from the configuration.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// Largest request body accepted, in bytes (larger → 413).
+    pub max_body_bytes: usize,
+    /// Longest a request may take before it is answered with 408.
+    pub request_timeout: Duration,
+    /// Whether session cookies carry `Secure` (and the `__Host-` prefix).
+    pub secure_cookies: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            secure_cookies: true,
+        }
+    }
+}
+
+/// Everything a request handler can reach: one `Clone` struct.
+#[derive(Debug, Clone)]
+pub struct ServerState {
+    /// HTTP options.
+    pub options: Arc<ServerOptions>,
+    /// Request counters and timings for `/metrics`.
+    pub metrics: Arc<RequestMetrics>,
+}
+
+impl ServerState {
+    /// State with the given options and fresh metrics.
+    pub fn new(options: ServerOptions) -> Self {
+        Self {
+            options: Arc::new(options),
+            metrics: Arc::new(RequestMetrics::new()),
+        }
+    }
+}
+
+/// The whole HTTP surface: landing page, health, metrics, OpenAPI and `/api/v1`.
+pub fn router(state: ServerState) -> Router {
+    let options = Arc::clone(&state.options);
+    routes::all()
+        .route_layer(axum::middleware::from_fn(metrics::tag_route))
+        .fallback(layers::no_such_route)
+        .layer(DefaultBodyLimit::max(options.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(options.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            options.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(layers::json_errors))
+        .layer(CatchPanicLayer::custom(layers::PanicToError::new(
+            Arc::clone(&state.metrics),
+        )))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_requests,
+        ))
+        .layer(axum::middleware::from_fn(layers::security_headers))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` completes, then stops accepting
+/// connections and lets in-flight requests finish for at most `grace`.
+///
+/// Returns `true` when every request finished within the grace period.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    grace: Duration,
+) -> std::io::Result<bool> {
+    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
+    let signal = async move {
+        shutdown.await;
+        tracing::info!("shutting down: no new connections; waiting for in-flight requests");
+        let _ = stopping_tx.send(true);
+    };
+    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
+    let deadline = async move {
+        // Only starts counting once shutdown has begun.
+        while !*stopping_rx.borrow_and_update() {
+            if stopping_rx.changed().await.is_err() {
+                return std::future::pending::<()>().await;
+            }
+        }
+        tokio::time::sleep(grace).await;
+    };
+    tokio::select! {
+        result = server.into_future() => result.map(|()| true),
+        () = deadline => {
+            tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the shutdown grace period; stopping anyway");
+            Ok(false)
+        }
+    }
+}
+
+/// Completes on SIGTERM or SIGINT (Ctrl-C).
+pub async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("received SIGINT"),
+        () = terminate => tracing::info!("received SIGTERM"),
+    }
+}

@@ -1,0 +1,79 @@
+//! The routes, one module per area, gathered into one router with its OpenAPI document.
+
+mod system;
+
+use std::sync::Arc;
+
+use axum::Router;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::ServerState;
+
+/// The top of the OpenAPI document; paths are added by each area's routes.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Nigehban API",
+        description = "The REST API of Nigehban, the national CERT platform. Authenticate with an API token (`Authorization: Bearer ...`) or a browser session (cookie set by `POST /api/v1/auth/login`, plus the `X-CSRF-Token` header on requests that change something). Errors are JSON: `{\"error\": {\"code\": ..., \"message\": ...}}`.",
+        license(name = "Apache-2.0", identifier = "Apache-2.0"),
+    ),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "system", description = "Health, readiness, metrics and this document"),
+    )
+)]
+struct ApiDoc;
+
+/// Adds the two ways to authenticate to the document.
+struct SecuritySchemes;
+
+impl utoipa::Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "An API token created with POST /api/v1/tokens, scoped to a tenant and a role",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+                crate::SESSION_COOKIE,
+                "The browser session set by POST /api/v1/auth/login; requests that change something also send its CSRF token in X-CSRF-Token",
+            ))),
+        );
+    }
+}
+
+/// Every documented route, with its document.
+fn documented() -> OpenApiRouter<ServerState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(system::routes())
+}
+
+/// The OpenAPI document of the API, generated from the route handlers.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    documented().into_openapi()
+}
+
+/// All routes: the documented API plus the landing page and the document itself.
+pub fn all() -> Router<ServerState> {
+    let (router, document) = documented().split_for_parts();
+    let document = Arc::new(document.to_json().unwrap_or_else(|error| {
+        tracing::error!(%error, "could not render the OpenAPI document");
+        "{}".to_owned()
+    }));
+    router
+        .route("/", axum::routing::get(system::landing))
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || system::openapi_document(Arc::clone(&document))),
+        )
+}
