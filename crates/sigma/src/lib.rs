@@ -2,6 +2,19 @@
 //!
 //! This crate knows nothing about files, servers or storage.
 
+pub mod condition;
+pub mod diagnostic;
 pub mod event;
+pub mod load;
+pub mod logsource;
+pub mod modifiers;
+pub mod pattern;
+pub mod rule;
+pub mod yaml;
 
+pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use event::{Event, Value};
+pub use logsource::{Alternative, LogsourceMapping, SourceCondition};
+pub use load::{RuleSet, parse_source};
+pub use modifiers::Placeholders;
+pub use rule::{Level, Logsource, Rule, RuleBody, RuleMeta, Status};
