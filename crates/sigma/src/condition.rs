@@ -13,6 +13,9 @@ pub struct ConditionError {
     /// True when the condition is valid Sigma that this engine does not evaluate
     /// (the deprecated `| count()` aggregations, `near`).
     pub unsupported: bool,
+    /// True when the syntax is fine but an identifier names no search; like
+    /// pySigma, such a rule still loads and fails when it is compiled.
+    pub unresolved: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +94,16 @@ fn err(offset: usize, message: String) -> ConditionError {
         offset,
         message,
         unsupported: false,
+        unresolved: false,
+    }
+}
+
+fn unresolved(offset: usize, message: String) -> ConditionError {
+    ConditionError {
+        offset,
+        message,
+        unsupported: false,
+        unresolved: true,
     }
 }
 
@@ -188,18 +201,19 @@ impl<'a> Parser<'a, '_> {
                     _ => return Err(err(target_offset, "expected 'them' or a search identifier pattern after 'of'".into())),
                 };
                 if searches.is_empty() {
-                    return Err(err(target_offset, "the pattern after 'of' matches no search identifier".into()));
+                    return Err(unresolved(target_offset, "the pattern after 'of' matches no search identifier".into()));
                 }
                 Ok(Cond::Of { min, searches })
             }
             Tok::Ident(name) => match self.names.iter().position(|n| n == name) {
                 Some(i) => Ok(Cond::Search(i)),
-                None => Err(err(offset, format!("unknown search identifier '{name}'"))),
+                None => Err(unresolved(offset, format!("unknown search identifier '{name}'"))),
             },
             Tok::Pipe => Err(ConditionError {
                 offset,
                 message: "aggregation in condition ('|') is deprecated; use a correlation rule".into(),
                 unsupported: true,
+                unresolved: false,
             }),
             other => Err(err(offset, format!("unexpected {} in condition", describe(&other)))),
         }
@@ -229,6 +243,7 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Cond, ConditionEr
             offset,
             message: "aggregation in condition ('|') is deprecated; use a correlation rule".into(),
             unsupported: true,
+            unresolved: false,
         });
     }
     let toks = tokenize(text)?;
@@ -238,6 +253,7 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Cond, ConditionEr
             offset,
             message: "'near' is deprecated; use a temporal correlation rule".into(),
             unsupported: true,
+            unresolved: false,
         });
     }
     let mut p = Parser {
@@ -254,6 +270,7 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Cond, ConditionEr
                 offset: *offset,
                 message: "aggregation in condition ('|') is deprecated; use a correlation rule".into(),
                 unsupported: true,
+                unresolved: false,
             });
         }
         return Err(err(*offset, format!("unexpected {} in condition", describe(tok))));

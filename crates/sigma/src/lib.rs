@@ -9,12 +9,14 @@ pub mod load;
 pub mod logsource;
 pub mod modifiers;
 pub mod pattern;
+pub mod reference;
 pub mod rule;
+pub mod values;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use event::{Event, Value};
 pub use logsource::{Alternative, LogsourceMapping, SourceCondition};
-pub use load::{RuleSet, parse_source};
+pub use load::{ParsedSource, RuleSet, parse_source};
 pub use modifiers::Placeholders;
 pub use rule::{Level, Logsource, Rule, RuleBody, RuleMeta, Status};

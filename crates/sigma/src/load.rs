@@ -22,7 +22,20 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     diagnostics: Vec<Diagnostic>,
     placeholders: Placeholders,
-    ids: HashMap<String, usize>,
+    /// id -> (origin, line, title, index into `rules` when it loaded)
+    ids: HashMap<String, (String, u32, String, Option<usize>)>,
+}
+
+/// What [`parse_source`] found in one source text.
+#[derive(Debug, Clone, Default)]
+pub struct ParsedSource {
+    /// Rules that loaded.
+    pub rules: Vec<Rule>,
+    /// Everything reported.
+    pub diagnostics: Vec<Diagnostic>,
+    /// Metadata of documents that did not load but named an id (they still
+    /// take part in the duplicate-id check).
+    pub failed: Vec<RuleMeta>,
 }
 
 impl RuleSet {
@@ -48,39 +61,52 @@ impl RuleSet {
 
     /// Parses `source` and adds its rules; returns how many rules were added.
     pub fn add_str(&mut self, source: &str, origin: &str) -> usize {
-        let (rules, diags) = parse_source(source, origin, &self.placeholders);
-        self.diagnostics.extend(diags);
-        self.add_rules(rules)
+        let parsed = parse_source(source, origin, &self.placeholders);
+        self.add_parsed(parsed)
     }
 
-    /// Adds rules parsed elsewhere (e.g. by [`parse_source`] on other threads),
-    /// checking ids for duplicates; returns how many were added.
-    pub fn add_rules(&mut self, rules: Vec<Rule>) -> usize {
+    /// Adds the result of [`parse_source`] (which may run on other threads),
+    /// checking ids for duplicates; returns how many rules were added.
+    pub fn add_parsed(&mut self, parsed: ParsedSource) -> usize {
+        self.diagnostics.extend(parsed.diagnostics);
+        for meta in &parsed.failed {
+            self.check_id(meta);
+        }
         let mut added = 0;
-        for rule in rules {
+        for rule in parsed.rules {
+            if !self.check_id(&rule.meta) {
+                continue;
+            }
             if let Some(id) = &rule.meta.id {
-                if let Some(&first) = self.ids.get(id) {
-                    let prev = &self.rules[first].meta;
-                    self.diagnostics.push(Diagnostic {
-                        origin: rule.meta.origin.clone(),
-                        line: rule.meta.line,
-                        column: 0,
-                        rule_id: Some(id.clone()),
-                        title: Some(rule.meta.title.clone()),
-                        kind: DiagnosticKind::Error,
-                        message: format!(
-                            "duplicate rule id {id}: already defined at {}:{} ({})",
-                            prev.origin, prev.line, prev.title
-                        ),
-                    });
-                    continue;
+                if let Some(entry) = self.ids.get_mut(id) {
+                    entry.3 = Some(self.rules.len());
                 }
-                self.ids.insert(id.clone(), self.rules.len());
             }
             self.rules.push(rule);
             added += 1;
         }
         added
+    }
+
+    /// Records the id of `meta`; false (and an error) when it was seen before.
+    fn check_id(&mut self, meta: &RuleMeta) -> bool {
+        let Some(id) = &meta.id else {
+            return true;
+        };
+        if let Some((origin, line, title, _)) = self.ids.get(id) {
+            self.diagnostics.push(Diagnostic {
+                origin: meta.origin.clone(),
+                line: meta.line,
+                column: 0,
+                rule_id: Some(id.clone()),
+                title: Some(meta.title.clone()),
+                kind: DiagnosticKind::Error,
+                message: format!("duplicate rule id {id}: already defined at {origin}:{line} ({title})"),
+            });
+            return false;
+        }
+        self.ids.insert(id.clone(), (meta.origin.clone(), meta.line, meta.title.clone(), None));
+        true
     }
 
     /// Adds diagnostics found elsewhere (e.g. by [`parse_source`] on other threads).
@@ -100,7 +126,7 @@ impl RuleSet {
 
     /// The rule with this id.
     pub fn get(&self, id: &str) -> Option<&Rule> {
-        self.ids.get(id).map(|&i| &self.rules[i])
+        self.ids.get(id).and_then(|e| e.3).map(|i| &self.rules[i])
     }
 
     /// The placeholder values used for `expand`.
@@ -111,10 +137,11 @@ impl RuleSet {
 
 /// Parses one source text into rules and diagnostics, without duplicate-id
 /// checks (those happen in [`RuleSet::add_rules`]). Safe to call from many threads.
-pub fn parse_source(source: &str, origin: &str, placeholders: &Placeholders) -> (Vec<Rule>, Vec<Diagnostic>) {
+pub fn parse_source(source: &str, origin: &str, placeholders: &Placeholders) -> ParsedSource {
     let (docs, syntax) = parse_documents(source);
     let mut rules = Vec::new();
     let mut diags = Vec::new();
+    let mut failed = Vec::new();
     let mut global: Option<Node> = None;
     let mut previous: Option<Node> = None;
     for doc in docs {
@@ -168,7 +195,7 @@ pub fn parse_source(source: &str, origin: &str, placeholders: &Placeholders) -> 
             title: None,
             failed: false,
         };
-        let rule = ctx.rule(&doc);
+        let rule = ctx.rule(&doc, &mut failed);
         diags.append(&mut ctx.diags);
         if let Some(rule) = rule {
             rules.push(rule);
@@ -185,7 +212,11 @@ pub fn parse_source(source: &str, origin: &str, placeholders: &Placeholders) -> 
             message: format!("invalid YAML: {}", e.message),
         });
     }
-    (rules, diags)
+    ParsedSource {
+        rules,
+        diagnostics: diags,
+        failed,
+    }
 }
 
 fn doc_diag(origin: &str, pos: Pos, message: String) -> Diagnostic {
@@ -293,7 +324,7 @@ impl DocContext<'_> {
         }
     }
 
-    fn rule(&mut self, doc: &Node) -> Option<Rule> {
+    fn rule(&mut self, doc: &Node, failed: &mut Vec<RuleMeta>) -> Option<Rule> {
         self.id = self.string(doc, "id");
         self.title = self.string(doc, "title");
         let title = match self.title.clone() {
@@ -373,6 +404,9 @@ impl DocContext<'_> {
             None
         };
         if self.failed {
+            if meta.id.is_some() {
+                failed.push(meta);
+            }
             return None;
         }
         Some(Rule {
@@ -422,6 +456,7 @@ impl DocContext<'_> {
             _ => vec![cn],
         };
         let mut conds = Vec::new();
+        let mut unresolved = None;
         for t in texts {
             let Some(text) = t.as_str().filter(|_| !t.is_null()) else {
                 self.error(t.pos, "a condition must be a string".into());
@@ -445,7 +480,10 @@ impl DocContext<'_> {
                         line: t.pos.line,
                         column,
                     };
-                    if kind == DiagnosticKind::Unsupported {
+                    if e.unresolved {
+                        unresolved.get_or_insert((pos.line, pos.column, format!("invalid condition: {}", e.message)));
+                        conds.push(Cond::Or(Vec::new()));
+                    } else if kind == DiagnosticKind::Unsupported {
                         // A rule we cannot evaluate faithfully is not loaded for matching.
                         self.failed = true;
                         self.diags.push(Diagnostic {
@@ -474,7 +512,11 @@ impl DocContext<'_> {
         } else {
             Cond::Or(conds)
         };
-        Some(Detection { searches, condition })
+        Some(Detection {
+            searches,
+            condition,
+            unresolved,
+        })
     }
 
     fn search(&mut self, name: &str, v: &Node) -> Option<Search> {

@@ -272,8 +272,8 @@ fn value_matchers(
             b.case_insensitive(flag(Modifier::ReI))
                 .multi_line(flag(Modifier::ReM))
                 .dot_matches_new_line(flag(Modifier::ReS))
-                .size_limit(1 << 21)
-                .dfa_size_limit(1 << 21)
+                .size_limit(16 << 20)
+                .dfa_size_limit(4 << 20)
                 .nest_limit(100);
             return match b.build() {
                 Ok(regex) => Some(vec![Matcher::Regex(RegexMatcher {

@@ -182,6 +182,9 @@ pub struct Detection {
     pub searches: Vec<Search>,
     /// The condition (a condition list is an OR of its items).
     pub condition: Cond,
+    /// A condition naming a search that does not exist: the rule loads (as in
+    /// pySigma) but cannot be compiled; (line, column, message).
+    pub unresolved: Option<(u32, u32, String)>,
 }
 
 /// One search identifier: an OR of AND-groups of items.

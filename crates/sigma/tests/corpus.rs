@@ -1,0 +1,109 @@
+//! Conformance against the outside corpus: every SigmaHQ rule loads and
+//! compiles, every regression case fires, pySigma's test rule sets behave.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "corpus/support.rs"]
+mod support;
+
+use std::path::Path;
+
+use nigehban_sigma::reference::{effective_detection, rule_matches};
+use nigehban_sigma::{DiagnosticKind, LogsourceMapping, RuleBody, RuleSet};
+use support::{corpus, read_events, regression_cases, yaml_files};
+
+const SIGMAHQ_DIRS: [&str; 3] = ["rules", "rules-emerging-threats", "rules-threat-hunting"];
+
+fn load_dirs(corpus: &Path, dirs: &[&str]) -> RuleSet {
+    let mut set = RuleSet::new();
+    for d in dirs {
+        for f in yaml_files(&corpus.join("sigma/rules").join(d)) {
+            let text = std::fs::read_to_string(&f).unwrap();
+            set.add_str(&text, &f.display().to_string());
+        }
+    }
+    set
+}
+
+#[test]
+fn every_sigmahq_rule_loads_without_errors() {
+    let Some(corpus) = corpus() else { return };
+    let set = load_dirs(&corpus, &SIGMAHQ_DIRS);
+    let bad: Vec<String> = set
+        .diagnostics()
+        .iter()
+        .filter(|d| d.kind != DiagnosticKind::Warning)
+        .map(|d| d.to_string())
+        .collect();
+    assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
+    assert!(set.rules().len() > 3700, "{}", set.rules().len());
+    let mapping = LogsourceMapping::builtin();
+    let unmapped: Vec<String> = set
+        .rules()
+        .iter()
+        .filter_map(|r| mapping.resolve(&r.meta.logsource).err().map(|e| format!("{}: {e}", r.meta.origin)))
+        .collect();
+    assert!(unmapped.is_empty(), "{}", unmapped.join("\n"));
+}
+
+#[test]
+fn regression_cases_fire_under_the_reference_evaluator() {
+    let Some(corpus) = corpus() else { return };
+    let set = load_dirs(&corpus, &SIGMAHQ_DIRS);
+    let mapping = LogsourceMapping::builtin();
+    let cases = regression_cases(&corpus);
+    assert!(cases.len() >= 120, "{}", cases.len());
+    let mut failures = Vec::new();
+    for case in &cases {
+        let rule = set.get(&case.rule_id).unwrap_or_else(|| panic!("rule {} not loaded", case.rule_id));
+        let detection = effective_detection(rule, &[]).unwrap();
+        let alts = mapping.resolve(&rule.meta.logsource).unwrap();
+        let n = read_events(&case.events)
+            .iter()
+            .filter(|e| rule_matches(&detection, &alts, *e))
+            .count();
+        if n < case.match_count {
+            failures.push(format!("{} ({}): {n} < {}", case.rule_id, rule.meta.origin, case.match_count));
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn pysigma_test_files() {
+    let Some(corpus) = corpus() else { return };
+    let files = corpus.join("sigma/pysigma-testfiles/files");
+    // Duplicate ids: an error naming both places.
+    let dup = load_dirs(&files, &[]);
+    drop(dup);
+    let mut set = RuleSet::new();
+    for f in yaml_files(&files.join("ruleset_duplicate")) {
+        set.add_str(&std::fs::read_to_string(&f).unwrap(), &f.display().to_string());
+    }
+    let dups: Vec<_> = set.diagnostics().iter().filter(|d| d.message.contains("duplicate rule id")).collect();
+    assert_eq!(dups.len(), 1, "{:?}", set.diagnostics());
+    assert!(dups[0].message.contains("sub1") && dups[0].origin.contains("sub2"), "{}", dups[0]);
+
+    // A rule with an error is reported; the rest loads.
+    let mut set = RuleSet::new();
+    for f in yaml_files(&files.join("ruleset_with_errors")).into_iter().chain(yaml_files(&files.join("ruleset"))) {
+        set.add_str(&std::fs::read_to_string(&f).unwrap(), &f.display().to_string());
+    }
+    assert!(set.diagnostics().iter().any(|d| d.is_error() && d.message.contains("unknown modifier 'foobar'")));
+    assert!(!set.rules().is_empty());
+
+    // Valid files load without errors.
+    for dir in ["rule_valid", "ruleset", "ruleset_nonduplicate", "correlation_rule_valid", "filter_valid"] {
+        let mut set = RuleSet::new();
+        for f in yaml_files(&files.join(dir)) {
+            set.add_str(&std::fs::read_to_string(&f).unwrap(), &f.display().to_string());
+        }
+        let errors: Vec<_> = set.diagnostics().iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+        assert!(errors.is_empty(), "{dir}: {errors:?}");
+        assert!(!set.rules().is_empty(), "{dir}");
+    }
+    let mut set = RuleSet::new();
+    let f = files.join("correlation_rule_valid/correlation_rule.yml");
+    set.add_str(&std::fs::read_to_string(&f).unwrap(), "correlation_rule.yml");
+    let correlations = set.rules().iter().filter(|r| matches!(r.body, RuleBody::Correlation(_))).count();
+    assert_eq!(correlations, 3);
+}
