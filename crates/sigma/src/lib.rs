@@ -2,9 +2,11 @@
 //!
 //! This crate knows nothing about files, servers or storage.
 
+pub mod compile;
 pub mod condition;
 pub mod diagnostic;
 pub mod event;
+pub mod literals;
 pub mod load;
 pub mod logsource;
 pub mod modifiers;
@@ -14,6 +16,7 @@ pub mod rule;
 pub mod values;
 pub mod yaml;
 
+pub use compile::{CompileOptions, CompiledRuleSet, RuleIndex, Scratch};
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use event::{Event, Value};
 pub use logsource::{Alternative, LogsourceMapping, SourceCondition};

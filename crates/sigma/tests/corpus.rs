@@ -8,7 +8,7 @@ mod support;
 use std::path::Path;
 
 use nigehban_sigma::reference::{effective_detection, rule_matches};
-use nigehban_sigma::{DiagnosticKind, LogsourceMapping, RuleBody, RuleSet};
+use nigehban_sigma::{CompileOptions, CompiledRuleSet, DiagnosticKind, LogsourceMapping, RuleBody, RuleSet};
 use support::{corpus, read_events, regression_cases, yaml_files};
 
 const SIGMAHQ_DIRS: [&str; 3] = ["rules", "rules-emerging-threats", "rules-threat-hunting"];
@@ -106,4 +106,51 @@ fn pysigma_test_files() {
     set.add_str(&std::fs::read_to_string(&f).unwrap(), "correlation_rule.yml");
     let correlations = set.rules().iter().filter(|r| matches!(r.body, RuleBody::Correlation(_))).count();
     assert_eq!(correlations, 3);
+}
+
+#[test]
+fn every_sigmahq_rule_compiles_and_regression_cases_fire() {
+    let Some(corpus) = corpus() else { return };
+    let set = load_dirs(&corpus, &SIGMAHQ_DIRS);
+    let mapping = LogsourceMapping::builtin();
+    let (compiled, diags) = CompiledRuleSet::new(&set, &mapping, &CompileOptions::default());
+    let bad: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
+    assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
+    assert_eq!(compiled.len(), set.rules().len());
+
+    // All rules, rules-placeholder included (its placeholders match anything).
+    let all = load_dirs(&corpus, &["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder"]);
+    assert!(all.diagnostics().iter().all(|d| d.kind == DiagnosticKind::Warning));
+    let (compiled, diags) = CompiledRuleSet::new(&all, &mapping, &CompileOptions::default());
+    assert!(diags.is_empty(), "{diags:?}");
+    let index_of: std::collections::HashMap<&str, usize> = (0..compiled.len())
+        .filter_map(|i| compiled.rule(i).id.as_deref().map(|id| (id, i)))
+        .collect();
+    let mut scratch = compiled.scratch();
+    let mut out = Vec::new();
+    let mut failures = Vec::new();
+    let mut disagreements = Vec::new();
+    for case in regression_cases(&corpus) {
+        let idx = index_of[case.rule_id.as_str()];
+        let mut n = 0;
+        for event in read_events(&case.events) {
+            out.clear();
+            compiled.matches(&event, &mut scratch, &mut out);
+            if out.contains(&idx) {
+                n += 1;
+            }
+            // The fast matcher agrees with the reference on every rule.
+            for r in 0..compiled.len() {
+                let fast = out.binary_search(&r).is_ok();
+                if fast != compiled.reference_matches(r, &event) {
+                    disagreements.push(format!("{} on an event of {}: fast={fast}", compiled.rule(r).origin, case.rule_id));
+                }
+            }
+        }
+        if n < case.match_count {
+            failures.push(format!("{}: {n} < {}", case.rule_id, case.match_count));
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
 }
