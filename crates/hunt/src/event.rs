@@ -73,8 +73,8 @@ impl<'a> WindowsEvent<'a> {
         };
         match name {
             "EventID" => system.get("EventID").map(text_of),
-            "Channel" | "Computer" | "EventRecordID" | "Level" | "Task" | "Opcode"
-            | "Keywords" | "Version" => system.get(name).map(text_of),
+            "Channel" | "Computer" | "EventRecordID" | "Level" | "Task" | "Opcode" | "Keywords"
+            | "Version" => system.get(name).map(text_of),
             "Provider_Name" => attribute("Provider", "Name"),
             "Provider_Guid" => attribute("Provider", "Guid"),
             "Security_UserID" => attribute("Security", "UserID"),
@@ -95,10 +95,7 @@ impl<'a> WindowsEvent<'a> {
             if let Some(value) = self.event_data.and_then(|data| data.get(name)) {
                 return Some(text_of(value));
             }
-            return self
-                .user_data
-                .and_then(|data| data.get(name))
-                .map(text_of);
+            return self.user_data.and_then(|data| data.get(name)).map(text_of);
         }
         if let Some(value) = self.root.get(name) {
             return Some(value);
@@ -116,9 +113,16 @@ impl<'a> WindowsEvent<'a> {
         if self.system.is_some() {
             return self.system_field("TimeCreated").and_then(Json::as_str);
         }
-        ["@timestamp", "timestamp", "TimeCreated", "EventTime", "ts", "time"]
-            .iter()
-            .find_map(|key| self.root.get(*key).and_then(Json::as_str))
+        [
+            "@timestamp",
+            "timestamp",
+            "TimeCreated",
+            "EventTime",
+            "ts",
+            "time",
+        ]
+        .iter()
+        .find_map(|key| self.root.get(*key).and_then(Json::as_str))
     }
 
     /// The event's record number within its log, where it has one.
@@ -234,7 +238,10 @@ mod tests {
             values_of(&event, "Provider_Name"),
             ["Str(\"Microsoft-Windows-Security-Auditing\")"]
         );
-        assert_eq!(values_of(&event, "NewProcessName"), ["Str(\"C:\\\\cmd.exe\")"]);
+        assert_eq!(
+            values_of(&event, "NewProcessName"),
+            ["Str(\"C:\\\\cmd.exe\")"]
+        );
         assert!(values_of(&event, "CommandLine").is_empty());
         assert_eq!(event.timestamp(), Some("2019-03-19T23:34:25.000Z"));
         assert_eq!(event.record_id(), Some(12));

@@ -7,6 +7,11 @@
 //! a [`Detection`] carrying the rule's title, id and author (the Detection Rule
 //! License requires the author to stay with each alert).
 
+pub mod detection;
 pub mod event;
+pub mod output;
+pub mod rules;
 
+pub use detection::{Detection, RuleSummary};
 pub use event::WindowsEvent;
+pub use output::{DetectionWriter, Format};

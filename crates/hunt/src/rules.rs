@@ -1,0 +1,414 @@
+//! Loading Sigma rules from what a responder points `--rules` at: rule files,
+//! directories of them, and archives (`.zip`, `.tar`, `.tar.gz`, `.tgz`) such
+//! as SigmaHQ's release packages.
+//!
+//! Reading is this crate's job; parsing is `nigehban-sigma`'s. Files are read
+//! in name order and parsed on every core, then added to one
+//! [`RuleSet`] in that same order, so diagnostics (duplicate ids among them)
+//! read the same on every run.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use nigehban_sigma::load::ParsedSource;
+use nigehban_sigma::{Diagnostic, DiagnosticKind, Placeholders, RuleSet, parse_source};
+
+/// Rule files larger than this are refused: SigmaHQ's largest is ~30 KB.
+const MAX_RULE_FILE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// One rule file's text and the name it is reported under.
+#[derive(Debug, Clone)]
+pub struct RuleSource {
+    /// Where the text came from: a path, or `archive.zip!inner/path.yml`.
+    pub origin: String,
+    /// The file's text.
+    pub text: String,
+}
+
+/// Why rules could not be loaded at all (problems with single files are
+/// diagnostics in the [`RuleSet`] instead).
+#[derive(Debug, thiserror::Error)]
+pub enum RulesError {
+    /// A `--rules` path does not exist or cannot be read.
+    #[error("cannot read rules at {path}: {source}")]
+    Unreadable {
+        /// The path given.
+        path: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
+}
+
+/// Reads every rule file under `paths`, reporting unreadable entries as
+/// diagnostics in `problems`.
+pub fn read_rule_sources(
+    paths: &[PathBuf],
+    problems: &mut Vec<Diagnostic>,
+) -> Result<Vec<RuleSource>, RulesError> {
+    let mut sources = Vec::new();
+    for path in paths {
+        let metadata = fs::metadata(path).map_err(|source| RulesError::Unreadable {
+            path: path.clone(),
+            source,
+        })?;
+        if metadata.is_dir() {
+            read_directory(path, &mut sources, problems);
+        } else {
+            read_file(path, &mut sources, problems);
+        }
+    }
+    Ok(sources)
+}
+
+/// Loads and parses every rule under `paths` into one rule set.
+pub fn load_rules(paths: &[PathBuf], placeholders: Placeholders) -> Result<RuleSet, RulesError> {
+    let mut problems = Vec::new();
+    let sources = read_rule_sources(paths, &mut problems)?;
+    let mut set = RuleSet::with_placeholders(placeholders);
+    set.add_diagnostics(problems);
+    let parsed = parse_in_parallel(&sources, set.placeholders());
+    for source in parsed {
+        set.add_parsed(source);
+    }
+    Ok(set)
+}
+
+/// Parses `sources` on every core; results come back in the order of `sources`.
+fn parse_in_parallel(sources: &[RuleSource], placeholders: &Placeholders) -> Vec<ParsedSource> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(sources.len().max(1));
+    let per_thread = sources.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = sources
+            .chunks(per_thread)
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|source| parse_source(&source.text, &source.origin, placeholders))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|worker| match worker.join() {
+                Ok(parsed) => parsed,
+                // parse_source never panics on any input (it is fuzzed); if it
+                // ever did, re-raise rather than silently lose rules.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    })
+}
+
+fn is_rule_file(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower.ends_with(".yml") || lower.ends_with(".yaml")
+}
+
+fn archive_kind(path: &Path) -> Option<ArchiveKind> {
+    let name = path.file_name()?.to_string_lossy().to_ascii_lowercase();
+    if name.ends_with(".zip") {
+        Some(ArchiveKind::Zip)
+    } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
+        Some(ArchiveKind::TarGz)
+    } else if name.ends_with(".tar") {
+        Some(ArchiveKind::Tar)
+    } else {
+        None
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+enum ArchiveKind {
+    Zip,
+    Tar,
+    TarGz,
+}
+
+fn problem(origin: impl Into<String>, message: impl Into<String>) -> Diagnostic {
+    Diagnostic {
+        origin: origin.into(),
+        line: 0,
+        column: 0,
+        rule_id: None,
+        title: None,
+        kind: DiagnosticKind::Error,
+        message: message.into(),
+    }
+}
+
+fn read_directory(dir: &Path, sources: &mut Vec<RuleSource>, problems: &mut Vec<Diagnostic>) {
+    let mut stack = vec![dir.to_path_buf()];
+    let mut files = Vec::new();
+    while let Some(dir) = stack.pop() {
+        let entries = match fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) => {
+                problems.push(problem(
+                    dir.display().to_string(),
+                    format!("cannot read directory: {e}"),
+                ));
+                continue;
+            }
+        };
+        for entry in entries {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    problems.push(problem(
+                        dir.display().to_string(),
+                        format!("cannot read directory entry: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let path = entry.path();
+            // Follow symbolic links to files, but not to directories: a link
+            // back up the tree must not make the walk endless.
+            let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+            if is_dir {
+                stack.push(path);
+            } else if is_rule_file(&entry.file_name().to_string_lossy()) {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        read_file(&file, sources, problems);
+    }
+}
+
+fn read_file(path: &Path, sources: &mut Vec<RuleSource>, problems: &mut Vec<Diagnostic>) {
+    let origin = path.display().to_string();
+    if let Some(kind) = archive_kind(path) {
+        if let Err(message) = read_archive(path, kind, sources, problems) {
+            problems.push(problem(origin, message));
+        }
+        return;
+    }
+    let text = fs::File::open(path).and_then(|file| {
+        let mut bytes = Vec::new();
+        file.take(MAX_RULE_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        Ok(bytes)
+    });
+    match text {
+        Err(e) => problems.push(problem(origin, format!("cannot read rule file: {e}"))),
+        Ok(bytes) => push_source(origin, bytes, sources, problems),
+    }
+}
+
+fn push_source(
+    origin: String,
+    bytes: Vec<u8>,
+    sources: &mut Vec<RuleSource>,
+    problems: &mut Vec<Diagnostic>,
+) {
+    if bytes.len() as u64 > MAX_RULE_FILE_BYTES {
+        problems.push(problem(
+            origin,
+            format!("rule file larger than {MAX_RULE_FILE_BYTES} bytes"),
+        ));
+        return;
+    }
+    match String::from_utf8(bytes) {
+        Ok(text) => sources.push(RuleSource { origin, text }),
+        Err(e) => problems.push(problem(
+            origin,
+            format!(
+                "rule file is not UTF-8 text (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )),
+    }
+}
+
+fn read_archive(
+    path: &Path,
+    kind: ArchiveKind,
+    sources: &mut Vec<RuleSource>,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<(), String> {
+    let file = fs::File::open(path).map_err(|e| format!("cannot open archive: {e}"))?;
+    let mut found = Vec::new();
+    match kind {
+        ArchiveKind::Zip => {
+            let mut archive = zip::ZipArchive::new(file)
+                .map_err(|e| format!("not a readable zip archive: {e}"))?;
+            for index in 0..archive.len() {
+                let mut entry = match archive.by_index(index) {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        problems.push(problem(
+                            format!("{}!#{index}", path.display()),
+                            format!("cannot read archive entry: {e}"),
+                        ));
+                        continue;
+                    }
+                };
+                if !entry.is_file() || !is_rule_file(entry.name()) {
+                    continue;
+                }
+                let origin = format!("{}!{}", path.display(), entry.name());
+                let mut bytes = Vec::new();
+                match (&mut entry)
+                    .take(MAX_RULE_FILE_BYTES + 1)
+                    .read_to_end(&mut bytes)
+                {
+                    Ok(_) => found.push((origin, bytes)),
+                    Err(e) => {
+                        problems.push(problem(origin, format!("cannot read archive entry: {e}")))
+                    }
+                }
+            }
+        }
+        ArchiveKind::Tar | ArchiveKind::TarGz => {
+            let reader: Box<dyn Read> = match kind {
+                ArchiveKind::TarGz => Box::new(flate2::read::MultiGzDecoder::new(file)),
+                _ => Box::new(file),
+            };
+            let mut archive = tar::Archive::new(reader);
+            let entries = archive
+                .entries()
+                .map_err(|e| format!("not a readable tar archive: {e}"))?;
+            for entry in entries {
+                let mut entry = match entry {
+                    Ok(entry) => entry,
+                    Err(e) => {
+                        // A damaged tar stream cannot be resynchronised: keep what was read.
+                        problems.push(problem(
+                            path.display().to_string(),
+                            format!("archive damaged: {e}"),
+                        ));
+                        break;
+                    }
+                };
+                let name = match entry.path() {
+                    Ok(name) => name.display().to_string(),
+                    Err(_) => continue,
+                };
+                if !entry.header().entry_type().is_file() || !is_rule_file(&name) {
+                    continue;
+                }
+                let origin = format!("{}!{name}", path.display());
+                let mut bytes = Vec::new();
+                match (&mut entry)
+                    .take(MAX_RULE_FILE_BYTES + 1)
+                    .read_to_end(&mut bytes)
+                {
+                    Ok(_) => found.push((origin, bytes)),
+                    Err(e) => {
+                        problems.push(problem(origin, format!("cannot read archive entry: {e}")))
+                    }
+                }
+            }
+        }
+    }
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    for (origin, bytes) in found {
+        push_source(origin, bytes, sources, problems);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    const RULE: &str = "title: Test rule\nid: 0e95725d-7320-415d-80f7-004da920fc11\nstatus: test\nlogsource:\n    product: windows\n    service: security\ndetection:\n    selection:\n        EventID: 4688\n    condition: selection\nlevel: high\n";
+
+    #[test]
+    fn reads_directories_in_name_order_and_skips_other_files() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        fs::write(dir.path().join("sub/b.yml"), RULE).unwrap();
+        fs::write(
+            dir.path().join("a.yaml"),
+            RULE.replace("0e95725d", "1e95725d"),
+        )
+        .unwrap();
+        fs::write(dir.path().join("notes.txt"), "not a rule").unwrap();
+        let mut problems = Vec::new();
+        let sources = read_rule_sources(&[dir.path().to_path_buf()], &mut problems).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        let names: Vec<_> = sources
+            .iter()
+            .map(|s| s.origin.rsplit('/').next().unwrap().to_owned())
+            .collect();
+        assert_eq!(names, ["a.yaml", "b.yml"]);
+    }
+
+    #[test]
+    fn reads_zip_and_tar_gz_archives() {
+        let dir = tempfile::tempdir().unwrap();
+        let zip_path = dir.path().join("rules.zip");
+        {
+            let mut zip = zip::ZipWriter::new(fs::File::create(&zip_path).unwrap());
+            let options = zip::write::SimpleFileOptions::default();
+            zip.start_file("rules/windows/r1.yml", options).unwrap();
+            zip.write_all(RULE.as_bytes()).unwrap();
+            zip.start_file("README.md", options).unwrap();
+            zip.write_all(b"# not a rule").unwrap();
+            zip.finish().unwrap();
+        }
+        let tgz_path = dir.path().join("rules.tar.gz");
+        {
+            let gz = flate2::write::GzEncoder::new(
+                fs::File::create(&tgz_path).unwrap(),
+                flate2::Compression::fast(),
+            );
+            let mut tar = tar::Builder::new(gz);
+            let text = RULE.replace("0e95725d", "2e95725d");
+            let mut header = tar::Header::new_gnu();
+            header.set_size(text.len() as u64);
+            header.set_mode(0o644);
+            header.set_cksum();
+            tar.append_data(&mut header, "rules/r2.yml", text.as_bytes())
+                .unwrap();
+            tar.into_inner().unwrap().finish().unwrap();
+        }
+        let set = load_rules(&[zip_path, tgz_path], Placeholders::default()).unwrap();
+        assert!(set.diagnostics().is_empty(), "{:?}", set.diagnostics());
+        assert_eq!(set.rules().len(), 2);
+        assert!(
+            set.rules()[0]
+                .meta
+                .origin
+                .ends_with("rules.zip!rules/windows/r1.yml")
+        );
+    }
+
+    #[test]
+    fn a_missing_path_is_an_error_and_bad_files_are_diagnostics() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(load_rules(&[dir.path().join("nope")], Placeholders::default()).is_err());
+        fs::write(dir.path().join("bad.yml"), [0xff, 0xfe, 0x00]).unwrap();
+        fs::write(dir.path().join("good.yml"), RULE).unwrap();
+        fs::write(dir.path().join("broken.zip"), b"PK not really").unwrap();
+        let set = load_rules(
+            &[dir.path().to_path_buf(), dir.path().join("broken.zip")],
+            Placeholders::default(),
+        )
+        .unwrap();
+        assert_eq!(set.rules().len(), 1);
+        let messages: Vec<String> = set.diagnostics().iter().map(|d| d.to_string()).collect();
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("bad.yml") && m.contains("not UTF-8")),
+            "{messages:?}"
+        );
+        assert!(
+            messages
+                .iter()
+                .any(|m| m.contains("broken.zip") && m.contains("zip")),
+            "{messages:?}"
+        );
+    }
+}
