@@ -10,8 +10,10 @@
 pub mod detection;
 pub mod event;
 pub mod output;
+pub mod pipeline;
 pub mod rules;
 
 pub use detection::{Detection, RuleSummary};
 pub use event::WindowsEvent;
 pub use output::{DetectionWriter, Format};
+pub use pipeline::{HuntOptions, HuntReport, HuntTotals, hunt};

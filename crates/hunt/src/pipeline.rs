@@ -1,0 +1,424 @@
+//! The hunt pipeline: files → units → events → detections, on every core,
+//! with output in input order.
+//!
+//! ```text
+//!  reader thread            worker threads (N)                 calling thread
+//!  walk → open → units ──▶  decode unit, match each event ──▶  put results back in
+//!  (numbered in order)      against the compiled rules         input order, report
+//! ```
+//!
+//! Units are numbered as they are read; the calling thread reports each
+//! unit's detections and errors only once all earlier units are reported, so
+//! the output is the same on every run whatever the number of threads.
+//! Memory stays bounded: a unit may be read only while fewer than
+//! [`HuntOptions::units_in_flight`] units are between the reader and the
+//! report (queued, being decoded, or waiting for an earlier unit), whatever
+//! the size of the input.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
+use nigehban_logfiles::{Error as ReadError, LogFile, ReadOptions, Unit, walk};
+
+use crate::detection::{Detection, RuleSummary};
+use crate::event::WindowsEvent;
+
+/// Settings of one hunt.
+#[derive(Debug, Clone)]
+pub struct HuntOptions {
+    /// Worker threads decoding and matching (default: one per core).
+    pub threads: usize,
+    /// Units allowed between reader and report at once (default: 4 per thread).
+    pub units_in_flight: usize,
+    /// How files are read.
+    pub read: ReadOptions,
+}
+
+impl Default for HuntOptions {
+    fn default() -> Self {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        HuntOptions {
+            threads,
+            units_in_flight: threads * 4,
+            read: ReadOptions::default(),
+        }
+    }
+}
+
+/// What the calling thread is told as the hunt goes, in input order.
+pub trait HuntReport {
+    /// A new input file was found, of this size on disk.
+    fn file_found(&mut self, _path: &Path, _bytes: u64) {}
+    /// A rule matched an event.
+    fn detection(&mut self, detection: Detection);
+    /// Something could not be read; the hunt goes on around it.
+    fn error(&mut self, error: ReadError);
+    /// A unit of this many bytes and events was hunted.
+    fn progress(&mut self, _bytes: u64, _events: u64) {}
+}
+
+/// The totals of a finished hunt.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HuntTotals {
+    /// Input files opened.
+    pub files: u64,
+    /// Events read and matched.
+    pub events: u64,
+    /// Bytes of input decoded (after decompression).
+    pub bytes: u64,
+    /// Detections, by rule level in the rules' words.
+    pub detections_by_level: BTreeMap<String, u64>,
+    /// Read errors reported.
+    pub errors: u64,
+    /// Wall-clock time of the hunt.
+    pub elapsed: Duration,
+}
+
+impl HuntTotals {
+    /// All detections, whatever their level.
+    pub fn detections(&self) -> u64 {
+        self.detections_by_level.values().sum()
+    }
+
+    /// Events hunted per second of wall-clock time.
+    pub fn events_per_second(&self) -> f64 {
+        let seconds = self.elapsed.as_secs_f64();
+        if seconds > 0.0 {
+            self.events as f64 / seconds
+        } else {
+            0.0
+        }
+    }
+}
+
+/// One piece of work, numbered in input order.
+enum Job {
+    Unit(Unit),
+    Error(ReadError),
+    File(PathBuf, u64),
+}
+
+/// What came of one job.
+#[derive(Default)]
+struct Outcome {
+    detections: Vec<Detection>,
+    errors: Vec<ReadError>,
+    file: Option<(PathBuf, u64)>,
+    events: u64,
+    bytes: u64,
+}
+
+/// Hunts `paths` with the rules `rules`, reporting to `report`.
+///
+/// `new_matcher` is called once per worker thread and returns that thread's
+/// matcher: given an event, it pushes the index (into `rules`) of every rule
+/// that matches it. Keeping the matcher per thread lets it own scratch space.
+pub fn hunt<F, M>(
+    paths: &[PathBuf],
+    rules: &[RuleSummary],
+    options: &HuntOptions,
+    new_matcher: F,
+    report: &mut dyn HuntReport,
+) -> HuntTotals
+where
+    F: Fn() -> M + Sync,
+    M: FnMut(&WindowsEvent<'_>, &mut Vec<usize>),
+{
+    let started = Instant::now();
+    let threads = options.threads.max(1);
+    let in_flight = options.units_in_flight.max(threads);
+    let mut totals = HuntTotals::default();
+
+    // Slots bound the units between reader and report; the report gives a
+    // slot back when it has reported a unit.
+    let (slot_tx, slot_rx) = bounded::<()>(in_flight);
+    for _ in 0..in_flight {
+        let _ = slot_tx.send(());
+    }
+    let (job_tx, job_rx) = bounded::<(u64, Job)>(in_flight);
+    let (outcome_tx, outcome_rx) = unbounded::<(u64, Outcome)>();
+
+    std::thread::scope(|scope| {
+        let read_options = options.read.clone();
+        scope.spawn(move || read_jobs(paths, &read_options, &slot_rx, job_tx));
+        for _ in 0..threads {
+            let job_rx = job_rx.clone();
+            let outcome_tx = outcome_tx.clone();
+            let new_matcher = &new_matcher;
+            scope.spawn(move || {
+                let mut matcher = new_matcher();
+                work(&job_rx, &outcome_tx, rules, &mut matcher);
+            });
+        }
+        drop(job_rx);
+        drop(outcome_tx);
+
+        let mut waiting: BTreeMap<u64, Outcome> = BTreeMap::new();
+        let mut next = 0u64;
+        for (seq, outcome) in outcome_rx.iter() {
+            waiting.insert(seq, outcome);
+            while let Some(outcome) = waiting.remove(&next) {
+                next += 1;
+                deliver(outcome, report, &mut totals);
+                // The reader may have finished: a refused slot is no loss.
+                let _ = slot_tx.try_send(());
+            }
+        }
+    });
+    totals.elapsed = started.elapsed();
+    totals
+}
+
+/// Reads the inputs into numbered jobs, taking a slot for each.
+fn read_jobs(
+    paths: &[PathBuf],
+    options: &ReadOptions,
+    slots: &Receiver<()>,
+    jobs: Sender<(u64, Job)>,
+) {
+    let mut seq = 0u64;
+    let mut send = |job: Job| -> bool {
+        if slots.recv().is_err() {
+            return false;
+        }
+        let sent = jobs.send((seq, job)).is_ok();
+        seq += 1;
+        sent
+    };
+    for path in walk(paths) {
+        let path = match path {
+            Ok(path) => path,
+            Err(error) => {
+                if !send(Job::Error(error)) {
+                    return;
+                }
+                continue;
+            }
+        };
+        let file = match LogFile::open_with(&path, options) {
+            Ok(file) => file,
+            Err(error) => {
+                if !send(Job::Error(error)) {
+                    return;
+                }
+                continue;
+            }
+        };
+        let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+        if !send(Job::File(path, size)) {
+            return;
+        }
+        for unit in file.units() {
+            let job = match unit {
+                Ok(unit) => Job::Unit(unit),
+                Err(error) => Job::Error(error),
+            };
+            if !send(job) {
+                return;
+            }
+        }
+    }
+}
+
+/// A worker: decodes units and matches their events until the jobs run out.
+fn work<M>(
+    jobs: &Receiver<(u64, Job)>,
+    outcomes: &Sender<(u64, Outcome)>,
+    rules: &[RuleSummary],
+    matcher: &mut M,
+) where
+    M: FnMut(&WindowsEvent<'_>, &mut Vec<usize>),
+{
+    let mut matched = Vec::new();
+    for (seq, job) in jobs.iter() {
+        let mut outcome = Outcome::default();
+        match job {
+            Job::Error(error) => outcome.errors.push(error),
+            Job::File(path, size) => outcome.file = Some((path, size)),
+            Job::Unit(unit) => {
+                outcome.bytes = unit.byte_len() as u64;
+                for record in unit.records() {
+                    let record = match record {
+                        Ok(record) => record,
+                        Err(error) => {
+                            outcome.errors.push(error);
+                            continue;
+                        }
+                    };
+                    outcome.events += 1;
+                    let event = WindowsEvent::new(&record.event);
+                    matched.clear();
+                    matcher(&event, &mut matched);
+                    for &index in &matched {
+                        if let Some(rule) = rules.get(index) {
+                            outcome.detections.push(Detection::new(
+                                rule,
+                                &event,
+                                &record.path,
+                                record.position.to_string(),
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        if outcomes.send((seq, outcome)).is_err() {
+            return;
+        }
+    }
+}
+
+fn deliver(outcome: Outcome, report: &mut dyn HuntReport, totals: &mut HuntTotals) {
+    if let Some((path, size)) = outcome.file {
+        totals.files += 1;
+        report.file_found(&path, size);
+    }
+    for error in outcome.errors {
+        totals.errors += 1;
+        report.error(error);
+    }
+    totals.events += outcome.events;
+    totals.bytes += outcome.bytes;
+    if outcome.bytes > 0 || outcome.events > 0 {
+        report.progress(outcome.bytes, outcome.events);
+    }
+    for detection in outcome.detections {
+        *totals
+            .detections_by_level
+            .entry(detection.level.clone())
+            .or_default() += 1;
+        report.detection(detection);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    #[derive(Default)]
+    struct Collect {
+        detections: Vec<Detection>,
+        errors: Vec<String>,
+        files: Vec<PathBuf>,
+    }
+
+    impl HuntReport for Collect {
+        fn file_found(&mut self, path: &Path, _bytes: u64) {
+            self.files.push(path.to_path_buf());
+        }
+        fn detection(&mut self, detection: Detection) {
+            self.detections.push(detection);
+        }
+        fn error(&mut self, error: ReadError) {
+            self.errors.push(error.to_string());
+        }
+    }
+
+    fn rule() -> RuleSummary {
+        RuleSummary {
+            id: "r1".into(),
+            title: "Process created".into(),
+            level: "high".into(),
+            author: "Test".into(),
+        }
+    }
+
+    /// Matches events whose EventID is 4688.
+    fn matcher() -> impl FnMut(&WindowsEvent<'_>, &mut Vec<usize>) {
+        |event, out| {
+            if event.event_id() == Some(4688) {
+                out.push(0);
+            }
+        }
+    }
+
+    #[test]
+    fn output_is_in_input_order_whatever_the_threads_and_errors_keep_their_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for line in 1..=5000u64 {
+            if line % 1000 == 0 {
+                text.push_str("{not json\n");
+            } else {
+                let id = if line % 3 == 0 { 4688 } else { 4624 };
+                writeln!(text, r#"{{"Event":{{"System":{{"EventID":{id},"EventRecordID":{line},"Channel":"Security","Computer":"pc"}},"EventData":{{"N":"{line}"}}}}}}"#).unwrap();
+            }
+        }
+        std::fs::write(dir.path().join("a.jsonl"), &text).unwrap();
+        std::fs::write(dir.path().join("b.jsonl"), &text).unwrap();
+
+        let mut runs = Vec::new();
+        for threads in [1, 2, 7] {
+            let options = HuntOptions {
+                threads,
+                units_in_flight: threads,
+                read: ReadOptions {
+                    batch_bytes: 4096,
+                    ..ReadOptions::default()
+                },
+            };
+            let mut report = Collect::default();
+            let totals = hunt(
+                &[dir.path().to_path_buf()],
+                &[rule()],
+                &options,
+                matcher,
+                &mut report,
+            );
+            assert_eq!(totals.files, 2);
+            assert_eq!(totals.events, 2 * 4995);
+            assert_eq!(totals.errors, 10, "{:?}", report.errors);
+            assert!(
+                report.errors[0].contains("a.jsonl") && report.errors[0].contains("1000"),
+                "{:?}",
+                report.errors
+            );
+            let records: Vec<(String, u64)> = report
+                .detections
+                .iter()
+                .map(|d| (d.file.clone(), d.record_id.unwrap()))
+                .collect();
+            let expected: u64 = (1..=5000u64)
+                .filter(|l| l % 3 == 0 && l % 1000 != 0)
+                .count() as u64;
+            assert_eq!(totals.detections(), 2 * expected);
+            assert_eq!(records.len() as u64, 2 * expected);
+            runs.push(records);
+        }
+        assert!(
+            runs.windows(2).all(|w| w[0] == w[1]),
+            "output order depends on the threads"
+        );
+        let first = &runs[0];
+        assert!(first[0].0.ends_with("a.jsonl") && first[0].1 == 3);
+        assert!(first.last().unwrap().0.ends_with("b.jsonl"));
+    }
+
+    #[test]
+    fn unreadable_inputs_are_reported_and_the_rest_is_hunted() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("1.txt"), "this is not a log").unwrap();
+        std::fs::write(
+            dir.path().join("2.json"),
+            r#"{"Event":{"System":{"EventID":4688,"EventRecordID":9}}}"#,
+        )
+        .unwrap();
+        let mut report = Collect::default();
+        let totals = hunt(
+            &[dir.path().to_path_buf(), dir.path().join("missing.evtx")],
+            &[rule()],
+            &HuntOptions::default(),
+            matcher,
+            &mut report,
+        );
+        assert_eq!(totals.detections(), 1);
+        assert_eq!(totals.errors, 2, "{:?}", report.errors);
+        assert!(report.errors.iter().any(|e| e.contains("1.txt")));
+        assert!(report.errors.iter().any(|e| e.contains("missing.evtx")));
+    }
+}
