@@ -1,0 +1,514 @@
+//! Windows EVTX files: one unit per 64 KiB chunk, decoded by the `evtx` crate.
+//!
+//! An EVTX file is a 4 KiB file header followed by 64 KiB chunks; each chunk holds its own
+//! string and template tables, so chunks decode independently, on any thread. Chunks are
+//! read in record order, as Windows and the `evtx` crate read them: from the chunk with the
+//! lowest first record id to the end of the file, then from the start of the file (a full
+//! log overwrites its oldest chunk). A file read as a stream (gzip, pipe) can't be read
+//! twice, so its chunks come in the order they are stored.
+//!
+//! Damage is reported, never fatal: a bad file header or checksum is reported and the
+//! chunks are read anyway; a chunk whose header can't be read is reported and skipped; a
+//! record that can't be read is reported and the parser resynchronises on the next one; a
+//! file cut inside a chunk yields the records before the cut and an error for the rest.
+
+use std::any::Any;
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use evtx::err::EvtxError;
+use evtx::{ChunkFlags, EvtxChunk, EvtxChunkHeader, EvtxFileHeader, ParserSettings};
+
+use crate::detect::EVTX_CHUNK_MAGIC;
+use crate::error::{Error, ErrorKind, Location, escape_start};
+use crate::input::Stream;
+use crate::record::{Position, Record};
+use crate::unit::{Unit, UnitBody};
+
+/// Size of the file header that precedes the chunks.
+pub(crate) const FILE_HEADER_SIZE: u64 = 4096;
+/// Size of a chunk.
+pub(crate) const CHUNK_SIZE: usize = 65536;
+/// Size of a chunk's header, before its records.
+const CHUNK_HEADER_SIZE: usize = 512;
+/// Size of a record's header, before its BinXML.
+const RECORD_HEADER_SIZE: u64 = 24;
+
+/// The file offset of chunk `number`.
+fn chunk_offset(number: u64) -> u64 {
+    FILE_HEADER_SIZE.saturating_add(number.saturating_mul(CHUNK_SIZE as u64))
+}
+
+/// The settings every chunk is decoded with: compact JSON, attributes under `#attributes`
+/// (the layout of `evtx_dump -o json` and of the Sigma regression `.json` files).
+fn settings() -> Arc<ParserSettings> {
+    static SETTINGS: OnceLock<Arc<ParserSettings>> = OnceLock::new();
+    SETTINGS
+        .get_or_init(|| Arc::new(ParserSettings::new().indent(false)))
+        .clone()
+}
+
+/// Where the chunks of a file come from.
+enum ChunkSource {
+    /// A file that can be read at any offset: chunks in record order.
+    Seekable {
+        file: File,
+        len: u64,
+        /// Chunk numbers still to read, in reverse (next at the end).
+        order: Vec<u64>,
+    },
+    /// A stream: chunks in stored order.
+    Sequential { stream: Stream, next: u64 },
+}
+
+/// The units of an EVTX file, one per chunk.
+pub(crate) struct EvtxUnits {
+    path: Arc<Path>,
+    source: Option<ChunkSource>,
+    ready: VecDeque<Result<Unit, Error>>,
+    started: bool,
+}
+
+impl EvtxUnits {
+    /// The chunks of a plain file, read in record order.
+    pub(crate) fn seekable(path: Arc<Path>, file: File) -> Self {
+        EvtxUnits {
+            path,
+            source: Some(ChunkSource::Seekable {
+                file,
+                len: 0,
+                order: Vec::new(),
+            }),
+            ready: VecDeque::new(),
+            started: false,
+        }
+    }
+
+    /// The chunks of a stream (such as decompressed gzip), read in stored order.
+    pub(crate) fn sequential(stream: Stream) -> Self {
+        EvtxUnits {
+            path: stream.path().clone(),
+            source: Some(ChunkSource::Sequential { stream, next: 0 }),
+            ready: VecDeque::new(),
+            started: false,
+        }
+    }
+
+    fn error(&self, location: Location, kind: ErrorKind) -> Error {
+        Error::new(self.path.clone(), location, kind)
+    }
+
+    /// Reads the file header and plans the chunk order.
+    fn start(&mut self) {
+        let mut header = Vec::with_capacity(FILE_HEADER_SIZE as usize);
+        let read = match &mut self.source {
+            Some(ChunkSource::Seekable { file, len, order }) => {
+                match read_seekable_header(file, &mut header) {
+                    Ok(file_len) => {
+                        *len = file_len;
+                        let slots = file_len
+                            .saturating_sub(FILE_HEADER_SIZE)
+                            .div_ceil(CHUNK_SIZE as u64);
+                        *order = record_order(file, slots);
+                        order.reverse();
+                        None
+                    }
+                    Err(error) => Some(Error::new(
+                        self.path.clone(),
+                        Location::File,
+                        ErrorKind::Io(error),
+                    )),
+                }
+            }
+            Some(ChunkSource::Sequential { stream, .. }) => {
+                stream.fill_to(&mut header, FILE_HEADER_SIZE as usize)
+            }
+            None => return,
+        };
+        if let Some(error) = read {
+            self.ready.push_back(Err(error));
+            self.source = None;
+            return;
+        }
+        if (header.len() as u64) < FILE_HEADER_SIZE {
+            let error = self.error(
+                Location::File,
+                ErrorKind::TruncatedEvtxFileHeader {
+                    len: header.len() as u64,
+                },
+            );
+            self.ready.push_back(Err(error));
+            self.source = None;
+            return;
+        }
+        match EvtxFileHeader::from_bytes(&header) {
+            Err(error) => {
+                let error = self.error(
+                    Location::EvtxFileHeader,
+                    ErrorKind::EvtxFileHeader(error_chain(&error)),
+                );
+                self.ready.push_back(Err(error));
+            }
+            Ok(header) if !header.validate_checksum() => {
+                let error = self.error(
+                    Location::EvtxFileHeader,
+                    ErrorKind::EvtxFileHeaderChecksum {
+                        stored: header.checksum,
+                        computed: header.computed_checksum,
+                    },
+                );
+                self.ready.push_back(Err(error));
+            }
+            Ok(_) => {}
+        }
+    }
+
+    /// Reads the next chunk that is not blank; `None` at the end of the file.
+    fn next_chunk(&mut self) -> Option<Result<Unit, Error>> {
+        loop {
+            let source = self.source.as_mut()?;
+            let (number, data, failure) = match source {
+                ChunkSource::Seekable { file, len, order } => {
+                    let number = order.pop()?;
+                    let offset = chunk_offset(number);
+                    let want = len.saturating_sub(offset).min(CHUNK_SIZE as u64) as usize;
+                    match read_at(file, offset, want) {
+                        Ok(data) => (number, data, None),
+                        Err(error) => {
+                            let location = Location::EvtxChunk { chunk: number, offset };
+                            return Some(Err(self.error(location, ErrorKind::Io(error))));
+                        }
+                    }
+                }
+                ChunkSource::Sequential { stream, next } => {
+                    let number = *next;
+                    *next += 1;
+                    let mut data = Vec::with_capacity(CHUNK_SIZE);
+                    let failure = stream.fill_to(&mut data, CHUNK_SIZE);
+                    if data.len() < CHUNK_SIZE {
+                        // A short chunk is the last one the stream has.
+                        self.source = None;
+                    }
+                    (number, data, failure)
+                }
+            };
+            if let Some(failure) = failure {
+                self.ready.push_back(Err(failure));
+            }
+            if let Some(unit) = self.chunk_unit(number, data) {
+                return Some(unit);
+            }
+            if let Some(error) = self.ready.pop_front() {
+                return Some(error);
+            }
+        }
+    }
+
+    /// The unit for chunk `number` holding `data`, an error if its header can't be read, or
+    /// `None` for a blank (never written) chunk.
+    fn chunk_unit(&self, number: u64, mut data: Vec<u8>) -> Option<Result<Unit, Error>> {
+        if data.iter().all(|byte| *byte == 0) {
+            return None;
+        }
+        let offset = chunk_offset(number);
+        let location = Location::EvtxChunk {
+            chunk: number,
+            offset,
+        };
+        if data.len() < CHUNK_HEADER_SIZE {
+            let present = data.len() as u64;
+            return Some(Err(
+                self.error(location, ErrorKind::TruncatedEvtxChunk { present })
+            ));
+        }
+        let mut repaired_magic = None;
+        if data[..8] != EVTX_CHUNK_MAGIC[..] {
+            let found = escape_start(&data[..8], 8);
+            // One damaged byte in the magic would otherwise lose a whole chunk of records:
+            // read it when the header's checksum holds for the magic put back.
+            let mut header = [0_u8; CHUNK_HEADER_SIZE];
+            header.copy_from_slice(&data[..CHUNK_HEADER_SIZE]);
+            header[..8].copy_from_slice(EVTX_CHUNK_MAGIC);
+            let stored = u32::from_le_bytes([header[124], header[125], header[126], header[127]]);
+            if header_checksum(&header) != stored {
+                return Some(Err(self.error(location, ErrorKind::EvtxChunkMagic { found })));
+            }
+            data[..8].copy_from_slice(EVTX_CHUNK_MAGIC);
+            repaired_magic = Some(found);
+        }
+        let header = match EvtxChunkHeader::from_bytes(&data) {
+            Ok(header) => header,
+            Err(error) => {
+                let kind = ErrorKind::EvtxChunkHeader(format!("{}; chunk skipped", error_chain(&error)));
+                return Some(Err(self.error(location, kind)));
+            }
+        };
+        let unit = EvtxUnit {
+            chunk: number,
+            offset,
+            data,
+            header,
+            repaired_magic,
+        };
+        Some(Ok(Unit::new(self.path.clone(), UnitBody::Evtx(unit))))
+    }
+}
+
+impl Iterator for EvtxUnits {
+    type Item = Result<Unit, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.started {
+            self.started = true;
+            self.start();
+        }
+        if let Some(item) = self.ready.pop_front() {
+            return Some(item);
+        }
+        let item = self.next_chunk();
+        item.or_else(|| self.ready.pop_front())
+    }
+}
+
+/// Reads the first 4 KiB of `file` (fewer if it is shorter) into `header`; returns the
+/// file's length.
+fn read_seekable_header(file: &mut File, header: &mut Vec<u8>) -> io::Result<u64> {
+    let len = file.metadata()?.len();
+    file.seek(SeekFrom::Start(0))?;
+    file.take(FILE_HEADER_SIZE).read_to_end(header)?;
+    Ok(len)
+}
+
+/// Reads `want` bytes at `offset` (fewer at the end of the file).
+fn read_at(file: &mut File, offset: u64, want: usize) -> io::Result<Vec<u8>> {
+    let mut data = Vec::with_capacity(want);
+    file.seek(SeekFrom::Start(offset))?;
+    file.take(want as u64).read_to_end(&mut data)?;
+    Ok(data)
+}
+
+/// The chunk numbers `0..slots` in record order: from the chunk whose header names the
+/// lowest first record id to the end, then from the start. This is the `evtx` crate's
+/// order, which does not trust the file header's "oldest chunk" (a log that was not closed
+/// cleanly can be ahead of its header).
+fn record_order(file: &mut File, slots: u64) -> Vec<u64> {
+    let mut oldest = (u64::MAX, 0);
+    let mut header = [0_u8; CHUNK_HEADER_SIZE];
+    for number in 0..slots {
+        let read = file
+            .seek(SeekFrom::Start(chunk_offset(number)))
+            .and_then(|_| file.read_exact(&mut header));
+        if read.is_err() {
+            break;
+        }
+        if let Ok(chunk) = EvtxChunkHeader::from_bytes(&header)
+            && chunk.first_event_record_id <= chunk.last_event_record_id
+            && chunk.first_event_record_id < oldest.0
+        {
+            oldest = (chunk.first_event_record_id, number);
+        }
+    }
+    (oldest.1..slots).chain(0..oldest.1).collect()
+}
+
+/// The CRC32 of a chunk header as EVTX defines it: bytes 0..120 and 128..512.
+fn header_checksum(header: &[u8]) -> u32 {
+    let mut covered = [0_u8; CHUNK_HEADER_SIZE - 8];
+    covered[..120].copy_from_slice(&header[..120]);
+    covered[120..].copy_from_slice(&header[128..CHUNK_HEADER_SIZE]);
+    evtx::checksum_ieee(&covered)
+}
+
+/// An error and its causes, as one line.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+/// The message of a caught panic.
+fn panic_message(panic: &(dyn Any + Send)) -> String {
+    if let Some(text) = panic.downcast_ref::<&str>() {
+        (*text).to_owned()
+    } else if let Some(text) = panic.downcast_ref::<String>() {
+        text.clone()
+    } else {
+        "panic without a message".to_owned()
+    }
+}
+
+/// One EVTX chunk, read and ready to decode.
+pub(crate) struct EvtxUnit {
+    chunk: u64,
+    offset: u64,
+    /// The chunk's bytes: 64 KiB, or fewer when the file ends inside it.
+    data: Vec<u8>,
+    header: EvtxChunkHeader,
+    /// The damaged magic that was put back, escaped.
+    repaired_magic: Option<String>,
+}
+
+impl EvtxUnit {
+    /// Where the chunk is.
+    pub(crate) fn location(&self) -> Location {
+        Location::EvtxChunk {
+            chunk: self.chunk,
+            offset: self.offset,
+        }
+    }
+
+    /// The chunk's size in bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.data.len()
+    }
+
+    /// Decodes the chunk's records, with errors in the order they were met.
+    pub(crate) fn decode(&self, path: &Arc<Path>) -> Vec<Result<Record, Error>> {
+        let mut out = Vec::with_capacity(self.estimated_records());
+        let error = |kind| Err(Error::new(path.clone(), self.location(), kind));
+        if let Some(found) = &self.repaired_magic {
+            out.push(error(ErrorKind::EvtxChunkMagicRepaired {
+                found: found.clone(),
+            }));
+        }
+        let truncated = self.data.len() < CHUNK_SIZE;
+        if !truncated && !self.header.flags.contains(ChunkFlags::NO_CRC32) {
+            for kind in self.checksum_errors() {
+                out.push(error(kind));
+            }
+        }
+        // The evtx crate is fuzzed upstream; should it still panic on some input, the
+        // records decoded before stay and the panic becomes this chunk's error.
+        let decoded = catch_unwind(AssertUnwindSafe(|| self.decode_records(path, &mut out)));
+        if let Err(panic) = decoded {
+            out.push(error(ErrorKind::EvtxParserPanic(panic_message(panic.as_ref()))));
+        }
+        if truncated {
+            out.push(error(ErrorKind::TruncatedEvtxChunk {
+                present: self.data.len() as u64,
+            }));
+        }
+        out
+    }
+
+    /// A capacity guess from the header's record ids, bounded by what a chunk can hold.
+    fn estimated_records(&self) -> usize {
+        let ids = self
+            .header
+            .last_event_record_id
+            .saturating_sub(self.header.first_event_record_id)
+            .saturating_add(2);
+        ids.min(512) as usize
+    }
+
+    /// The checksums that do not hold, as errors.
+    fn checksum_errors(&self) -> Vec<ErrorKind> {
+        let mut errors = Vec::new();
+        let computed = header_checksum(&self.data);
+        if computed != self.header.header_chunk_checksum {
+            errors.push(ErrorKind::EvtxChunkHeaderChecksum {
+                stored: self.header.header_chunk_checksum,
+                computed,
+            });
+        }
+        let free_space = self.header.free_space_offset;
+        match self.data.get(CHUNK_HEADER_SIZE..free_space as usize) {
+            Some(records) => {
+                let computed = evtx::checksum_ieee(records);
+                if computed != self.header.events_checksum {
+                    errors.push(ErrorKind::EvtxChunkDataChecksum {
+                        stored: self.header.events_checksum,
+                        computed,
+                    });
+                }
+            }
+            None => errors.push(ErrorKind::EvtxChunkFreeSpace { offset: free_space }),
+        }
+        errors
+    }
+
+    fn decode_records(&self, path: &Arc<Path>, out: &mut Vec<Result<Record, Error>>) {
+        let error = |location, kind| Err(Error::new(path.clone(), location, kind));
+        let mut chunk = match EvtxChunk::new(&self.data, &self.header, settings()) {
+            Ok(chunk) => chunk,
+            Err(cause) => {
+                let kind = ErrorKind::EvtxChunkHeader(format!(
+                    "{}; records of this chunk lost",
+                    error_chain(&cause)
+                ));
+                out.push(error(self.location(), kind));
+                return;
+            }
+        };
+        for item in chunk.iter() {
+            let record = match item {
+                Ok(record) => record,
+                Err(cause) => {
+                    let location = self.record_error_location(&cause);
+                    out.push(error(location, ErrorKind::EvtxRecord(error_chain(&cause))));
+                    continue;
+                }
+            };
+            let record_id = record.event_record_id;
+            let offset = self.offset + record.binxml_offset.saturating_sub(RECORD_HEADER_SIZE);
+            let location = Location::EvtxRecord {
+                chunk: self.chunk,
+                record_id: Some(record_id),
+                offset: Some(offset),
+            };
+            // The crate renders to JSON bytes on its fast path; parsing them once here is
+            // what its own `into_json_value` does, minus a UTF-8 check and a copy.
+            let rendered = match record.into_json_bytes() {
+                Ok(rendered) => rendered,
+                Err(cause) => {
+                    out.push(error(location, ErrorKind::EvtxRecord(error_chain(&cause))));
+                    continue;
+                }
+            };
+            match serde_json::from_slice(&rendered.data) {
+                Ok(event) => out.push(Ok(Record {
+                    event,
+                    path: path.clone(),
+                    position: Position::Evtx {
+                        chunk: self.chunk,
+                        record_id,
+                        offset,
+                    },
+                })),
+                Err(cause) => {
+                    let kind = ErrorKind::EvtxRecord(format!("rendered JSON does not parse: {cause}"));
+                    out.push(error(location, kind));
+                }
+            }
+        }
+    }
+
+    /// Where a record the parser could not read is, as far as its error tells.
+    fn record_error_location(&self, cause: &EvtxError) -> Location {
+        match cause {
+            EvtxError::FailedToReadRecordAt { offset, .. } => Location::EvtxRecord {
+                chunk: self.chunk,
+                record_id: None,
+                offset: Some(self.offset + offset),
+            },
+            EvtxError::FailedToParseRecord { record_id, .. } => Location::EvtxRecord {
+                chunk: self.chunk,
+                record_id: Some(*record_id),
+                offset: None,
+            },
+            _ => self.location(),
+        }
+    }
+}

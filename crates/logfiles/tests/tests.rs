@@ -1,0 +1,6 @@
+//! Integration tests of the log file readers, in one binary.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod util;
+
+mod corpus_evtx;
