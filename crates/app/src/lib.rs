@@ -1,1 +1,289 @@
 //! The CERT's services over the store: the authorisation policy, tenants, users, sessions, audit.
+//!
+//! The server reaches storage only through this crate. Every service call
+//! takes the [`Caller`] — made only here, from a session cookie, a bearer
+//! token or for the command-line operator — and asks the one policy
+//! ([`policy`]) before touching a record. A record the caller may not see is
+//! reported as [`AppError::NotFound`]; an action on a visible record that the
+//! caller's role may not do is [`AppError::Forbidden`].
+//!
+//! # API (what the server and CLI call)
+//!
+//! ```text
+//! App::open(&StoreConfig, AppSettings) / App::new(Arc<dyn Store>, AppSettings)
+//! app.bootstrap(BootstrapRequest) -> BootstrapOutcome            // idempotent first start
+//! app.operator(Option<IpAddr>) -> Caller                         // CLI only: root administrator
+//! app.migrate() / app.backend() / app.instance()
+//! app.backup(&caller, &Path) -> BackupReport                     // SQLite; PostgreSQL: pg_dump
+//! restore_backup(&backup, &data_dir, overwrite) -> ()            // SQLite, server stopped
+//!
+//! app.tenants().create(&caller, NewTenant) / rename / move_to / deactivate / get / list
+//! app.users().create(&caller, NewUser) -> CreatedUser / get / me / set_role / deactivate
+//!            / reset_password / change_own_password / list
+//! app.auth().login(username, password, remote) -> SignIn         // cookie value + CSRF token
+//! app.auth().session(cookie, remote) -> SignedIn                 // -> Caller
+//! app.auth().verify_csrf(&session, presented) / logout(&caller) / end_session / purge_expired
+//! app.tokens().create(&caller, NewApiToken) -> CreatedApiToken   // secret shown once
+//!             / get / list / revoke / authenticate(bearer, remote) -> Caller
+//! app.audit().list(&caller, AuditListing, &PageRequest) / verify(&caller) / head(&caller)
+//!            / record_read(&caller, ProtectedRead)               // TLP:AMBER+ reads
+//! ```
+//!
+//! Lists take a [`PageRequest`] (an opaque [`Cursor`] and a limit) and return a
+//! [`Page`]. [`model`] re-exports the domain types, so the server needs no
+//! other Nigehban crate.
+
+mod audit;
+mod authentication;
+mod bootstrap;
+mod caller;
+mod error;
+pub mod policy;
+mod secrets;
+mod tenants;
+mod tokens;
+mod users;
+
+use std::net::IpAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+pub use nigehban_model as model;
+pub use nigehban_store::{
+    Backend, BackupReport, Cursor, DEFAULT_PAGE_LIMIT, LockoutPolicy, MAX_PAGE_LIMIT, Page,
+    PageRequest, Store, StoreConfig,
+};
+
+pub use audit::{AuditListing, AuditLog, ProtectedRead};
+pub use authentication::{AddressThrottle, Authentication, SignIn, SignedIn};
+pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
+pub use caller::{Caller, Via};
+pub use error::{AppError, AppResult};
+pub use secrets::{PasswordHashing, Secret};
+pub use tenants::{NewTenant, Tenants};
+pub use tokens::{ApiTokens, CreatedApiToken, NewApiToken};
+pub use users::{CreatedUser, NewUser, PasswordReset, Users};
+
+use nigehban_model::{InstanceId, Role, Tenant, TenantId};
+use policy::{Action, Decision, Relation};
+
+/// Tunable behaviour of the services.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppSettings {
+    /// A session ends after this long without use.
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, however much it is used.
+    pub session_max: Duration,
+    /// Lock an account after this many failed sign-ins, for this long.
+    pub lockout: LockoutPolicy,
+    /// Refuse sign-ins from an address after too many failures from it.
+    pub address_throttle: AddressThrottle,
+    /// Argon2id cost.
+    pub password_hashing: PasswordHashing,
+    /// Record a token's or session's last use at most this often (each record is a write).
+    pub touch_interval: Duration,
+}
+
+impl Default for AppSettings {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::from_secs(60 * 60),
+            session_max: Duration::from_secs(12 * 60 * 60),
+            lockout: LockoutPolicy {
+                max_failures: 5,
+                lock_for: Duration::from_secs(15 * 60),
+            },
+            address_throttle: AddressThrottle {
+                max_failures: 20,
+                window: Duration::from_secs(15 * 60),
+            },
+            password_hashing: PasswordHashing::default(),
+            touch_interval: Duration::from_secs(60),
+        }
+    }
+}
+
+impl AppSettings {
+    /// Defaults with the cheapest password hashing: for tests only.
+    pub fn insecure_fast_for_tests() -> Self {
+        Self {
+            password_hashing: PasswordHashing::insecure_fast_for_tests(),
+            ..Self::default()
+        }
+    }
+}
+
+pub(crate) struct AppInner {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) settings: AppSettings,
+    pub(crate) failures_by_address: Mutex<authentication::AddressFailures>,
+    pub(crate) dummy_hash: tokio::sync::OnceCell<nigehban_model::PasswordHash>,
+}
+
+/// The platform's services. Cheap to clone; share one per process.
+#[derive(Clone)]
+pub struct App {
+    pub(crate) inner: Arc<AppInner>,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("backend", &self.inner.store.backend())
+            .field("instance", &self.inner.store.instance())
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    /// Opens the configured storage (running pending migrations) and wraps it.
+    pub async fn open(config: &StoreConfig, settings: AppSettings) -> AppResult<App> {
+        let store = nigehban_store::open(config).await?;
+        Ok(App::new(store, settings))
+    }
+
+    /// Wraps an opened store.
+    pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> App {
+        App {
+            inner: Arc::new(AppInner {
+                store,
+                settings,
+                failures_by_address: Mutex::new(authentication::AddressFailures::default()),
+                dummy_hash: tokio::sync::OnceCell::new(),
+            }),
+        }
+    }
+
+    /// Tenant services.
+    pub fn tenants(&self) -> Tenants<'_> {
+        Tenants { app: self }
+    }
+
+    /// User account services.
+    pub fn users(&self) -> Users<'_> {
+        Users { app: self }
+    }
+
+    /// Sign-in, sessions and CSRF.
+    pub fn auth(&self) -> Authentication<'_> {
+        Authentication { app: self }
+    }
+
+    /// API token services.
+    pub fn tokens(&self) -> ApiTokens<'_> {
+        ApiTokens { app: self }
+    }
+
+    /// The audit log.
+    pub fn audit(&self) -> AuditLog<'_> {
+        AuditLog { app: self }
+    }
+
+    /// The storage backend in use.
+    pub fn backend(&self) -> Backend {
+        self.inner.store.backend()
+    }
+
+    /// This installation's id.
+    pub fn instance(&self) -> InstanceId {
+        self.inner.store.instance()
+    }
+
+    /// The settings in force.
+    pub fn settings(&self) -> &AppSettings {
+        &self.inner.settings
+    }
+
+    /// Applies pending schema migrations; returns how many were applied.
+    pub async fn migrate(&self) -> AppResult<usize> {
+        Ok(self.inner.store.migrate().await?)
+    }
+
+    /// The operator at the server's command line, acting as administrator of
+    /// the root tenant (audited as `operator`). Only the CLI's `admin`,
+    /// `audit` and `backup` commands use this; fails before bootstrap.
+    pub async fn operator(&self, remote_addr: Option<IpAddr>) -> AppResult<Caller> {
+        let root = self.root().await?;
+        Ok(Caller::new(
+            None,
+            root.id,
+            Role::Administrator,
+            Via::Operator,
+            remote_addr,
+        ))
+    }
+
+    /// Writes a consistent snapshot of the database to `dest` (which must not
+    /// exist) while the platform keeps running. Administrators of the root
+    /// tenant only. On PostgreSQL this is [`AppError::Unsupported`]: use `pg_dump`.
+    pub async fn backup(&self, caller: &Caller, dest: &Path) -> AppResult<BackupReport> {
+        let root = self.root().await?;
+        self.authorise(caller, Action::TakeBackup, root.id, "tenant", root.id)
+            .await?;
+        Ok(self
+            .inner
+            .store
+            .backup_to(dest, &caller.audit_context())
+            .await?)
+    }
+
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.inner.store.as_ref()
+    }
+
+    pub(crate) async fn root(&self) -> AppResult<Tenant> {
+        self.store().root_tenant().await?.ok_or_else(|| {
+            AppError::Invalid("the platform has not been bootstrapped yet: run `nigehban serve` once or `nigehban admin bootstrap`".into())
+        })
+    }
+
+    /// The path of `tenant` from the root, as ids.
+    pub(crate) async fn path_ids(&self, tenant: TenantId) -> AppResult<Vec<TenantId>> {
+        Ok(self
+            .store()
+            .tenant_path(tenant)
+            .await?
+            .into_iter()
+            .map(|t| t.id)
+            .collect())
+    }
+
+    /// Where `target` sits relative to the caller's tenant.
+    pub(crate) async fn relation(&self, caller: &Caller, target: TenantId) -> AppResult<Relation> {
+        if caller.tenant_id() == target {
+            return Ok(Relation::Own);
+        }
+        let caller_path = self.path_ids(caller.tenant_id()).await?;
+        let target_path = self.path_ids(target).await?;
+        Ok(policy::relation(&caller_path, &target_path))
+    }
+
+    /// Asks the policy whether the caller may do `action` on a record of
+    /// tenant `target`; `kind` and `id` name the record in a NotFound error.
+    pub(crate) async fn authorise(
+        &self,
+        caller: &Caller,
+        action: Action,
+        target: TenantId,
+        kind: &'static str,
+        id: impl ToString,
+    ) -> AppResult<()> {
+        let relation = self.relation(caller, target).await?;
+        match policy::decide(caller.role(), action, relation) {
+            Decision::Allow => Ok(()),
+            Decision::NotFound => Err(AppError::not_found(kind, id)),
+            Decision::Forbidden => Err(AppError::Forbidden(format!(
+                "the {} role may not {} here",
+                caller.role(),
+                policy::describe(action)
+            ))),
+        }
+    }
+}
+
+/// Restores a SQLite backup into a data directory (the server must be
+/// stopped). Refuses to replace an existing database unless `overwrite`.
+pub async fn restore_backup(backup: &Path, data_dir: &Path, overwrite: bool) -> AppResult<()> {
+    Ok(nigehban_store::restore_sqlite_backup(backup, data_dir, overwrite).await?)
+}

@@ -595,6 +595,34 @@ impl ChainVerifier {
         Ok(())
     }
 
+    /// Reports an entry that storage could not even read back (e.g. a hash
+    /// column of the wrong length): it was altered, unless entries are
+    /// missing before it.
+    pub fn unreadable(&mut self, seq: u64, id: Option<AuditEntryId>) -> AuditBreak {
+        if let Some(broken) = self.broken {
+            return broken;
+        }
+        let expected_seq = self.last.seq + 1;
+        let broken = if seq == expected_seq {
+            AuditBreak {
+                seq,
+                id,
+                problem: AuditProblem::ContentAltered,
+            }
+        } else {
+            AuditBreak {
+                seq: expected_seq,
+                id: None,
+                problem: AuditProblem::Missing {
+                    next_seq: Some(seq),
+                    next_id: id,
+                },
+            }
+        };
+        self.broken = Some(broken);
+        broken
+    }
+
     /// Whether a break has been found (no need to read further).
     pub fn is_broken(&self) -> bool {
         self.broken.is_some()

@@ -101,8 +101,9 @@ pub struct ApiToken {
     pub tenant: TenantId,
     /// The role the token acts in.
     pub role: Role,
-    /// The user who created it and on whose behalf it acts.
-    pub owner: UserId,
+    /// The user who created it and on whose behalf it acts; `None` if the
+    /// operator created it at the command line.
+    pub owner: Option<UserId>,
     /// Its label.
     pub name: TokenName,
     /// When it was created.

@@ -1,0 +1,304 @@
+//! The one authorisation policy: who may do what to which tenant's records.
+//!
+//! Every service in this crate asks [`decide`] before it touches the store,
+//! and nothing else decides. Two questions, in this order:
+//!
+//! 1. **Can the caller see the record at all?** A tenant sees its own records
+//!    and those of the tenants below it — never a sibling's, never upward.
+//!    (PRODUCT.md: parents see their children's incidents and alerts as
+//!    reporting obligations require.) A record the caller cannot see is
+//!    [`Decision::NotFound`]: the caller must not learn it exists.
+//! 2. **May the caller's role do this action there?** The role × action
+//!    table [`RULES`] says, with a [`Reach`] per cell. A visible record the
+//!    role may not act on is [`Decision::Forbidden`].
+//!
+//! Shared intelligence and advisories obey TLP 2.0 instead of the tree:
+//! [`can_read_shared`] is the seam where those features plug in.
+
+use nigehban_model::{Role, TenantId, Tlp, UserId};
+
+/// Something a caller wants to do to a record (or, for create, under a tenant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Read a tenant.
+    ViewTenant,
+    /// Create a tenant under a parent (the record is the parent).
+    CreateTenant,
+    /// Rename a tenant.
+    RenameTenant,
+    /// Move a tenant under another parent.
+    MoveTenant,
+    /// Deactivate a tenant.
+    DeactivateTenant,
+    /// Read a user account.
+    ViewUser,
+    /// Create users, change their role, deactivate them, reset their password, end their sessions.
+    AdministerUser,
+    /// Read API tokens (never their secrets).
+    ViewToken,
+    /// Create API tokens for a tenant and role, revoke anyone's tokens.
+    AdministerToken,
+    /// Create and revoke one's own tokens, in one's own tenant and role.
+    ManageOwnToken,
+    /// Read the audit log.
+    ReadAudit,
+    /// Verify the whole audit chain.
+    VerifyAudit,
+    /// Take a backup of the database.
+    TakeBackup,
+    /// Read incidents.
+    ViewIncident,
+    /// Report an incident (a constituent to its CERT).
+    ReportIncident,
+    /// Work incidents: triage, assign, escalate, task, close.
+    WorkIncident,
+    /// Read alerts.
+    ViewAlert,
+    /// Triage alerts.
+    TriageAlert,
+    /// Publish shared intelligence and advisories from a tenant.
+    PublishIntel,
+    /// Read aggregate figures (counts, trends, response times) — never raw records.
+    ViewAggregates,
+    /// Build and change duty rosters.
+    ManageRoster,
+}
+
+/// The action in words, for error messages ("the analyst role may not <describe> here").
+pub const fn describe(action: Action) -> &'static str {
+    match action {
+        Action::ViewTenant => "view this tenant",
+        Action::CreateTenant => "create tenants",
+        Action::RenameTenant => "rename tenants",
+        Action::MoveTenant => "move this tenant",
+        Action::DeactivateTenant => "deactivate this tenant",
+        Action::ViewUser => "view users",
+        Action::AdministerUser => "administer users",
+        Action::ViewToken => "view API tokens",
+        Action::AdministerToken => "administer API tokens",
+        Action::ManageOwnToken => "manage its own API tokens",
+        Action::ReadAudit => "read the audit log",
+        Action::VerifyAudit => "verify the audit log",
+        Action::TakeBackup => "take backups",
+        Action::ViewIncident => "view incidents",
+        Action::ReportIncident => "report incidents",
+        Action::WorkIncident => "work incidents",
+        Action::ViewAlert => "view alerts",
+        Action::TriageAlert => "triage alerts",
+        Action::PublishIntel => "publish intelligence",
+        Action::ViewAggregates => "view aggregate figures",
+        Action::ManageRoster => "manage duty rosters",
+    }
+}
+
+/// Where a record's tenant sits relative to the caller's tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Relation {
+    /// The caller's own tenant.
+    Own,
+    /// Below the caller's tenant (a child, grandchild, ...).
+    Descendant,
+    /// Above the caller's tenant (its parent, grandparent, ...).
+    Ancestor,
+    /// Beside the caller's tenant: the same parent.
+    Sibling,
+    /// Elsewhere in the tree (e.g. a cousin).
+    Unrelated,
+}
+
+impl Relation {
+    /// Every relation, for tests and tables.
+    pub const ALL: [Relation; 5] = [
+        Relation::Own,
+        Relation::Descendant,
+        Relation::Ancestor,
+        Relation::Sibling,
+        Relation::Unrelated,
+    ];
+
+    /// Whether the caller can see records of a tenant in this relation: its own subtree.
+    pub const fn is_visible(self) -> bool {
+        matches!(self, Relation::Own | Relation::Descendant)
+    }
+}
+
+/// How far a role's permission for an action reaches in the caller's subtree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reach {
+    /// Not at all.
+    Never,
+    /// The caller's own tenant only.
+    OwnTenant,
+    /// Strictly below the caller's tenant (e.g. moving a tenant: one cannot move one's own).
+    Below,
+    /// The caller's own tenant and every tenant below it.
+    Subtree,
+}
+
+impl Reach {
+    const fn covers(self, relation: Relation) -> bool {
+        matches!(
+            (self, relation),
+            (Reach::OwnTenant, Relation::Own)
+                | (Reach::Below, Relation::Descendant)
+                | (Reach::Subtree, Relation::Own | Relation::Descendant)
+        )
+    }
+}
+
+/// The answer of the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    /// Go ahead.
+    Allow,
+    /// The caller sees the record but its role may not do this.
+    Forbidden,
+    /// The caller may not see the record: report it as not found.
+    NotFound,
+}
+
+use Reach::{Below as B, Never as N, OwnTenant as O, Subtree as S};
+
+/// The role × action table. Columns, in order: administrator, analyst,
+/// responder, intel_analyst, duty_officer, constituent_reporter,
+/// council_member, auditor. `S` = own tenant and below, `B` = strictly below,
+/// `O` = own tenant only, `N` = never.
+#[rustfmt::skip]
+pub const RULES: &[(Action, [Reach; 8])] = &[
+    //                              admin analyst resp intel duty  report council audit
+    (Action::ViewTenant,           [S,    S,      S,   S,    S,    S,     S,      S]),
+    (Action::CreateTenant,         [S,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::RenameTenant,         [S,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::MoveTenant,           [B,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::DeactivateTenant,     [B,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::ViewUser,             [S,    S,      S,   S,    S,    O,     N,      S]),
+    (Action::AdministerUser,       [S,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::ViewToken,            [S,    N,      N,   N,    N,    N,     N,      S]),
+    (Action::AdministerToken,      [S,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::ManageOwnToken,       [O,    O,      O,   O,    O,    O,     O,      O]),
+    (Action::ReadAudit,            [S,    N,      N,   N,    N,    N,     N,      S]),
+    (Action::VerifyAudit,          [O,    N,      N,   N,    N,    N,     N,      O]),
+    (Action::TakeBackup,           [O,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::ViewIncident,         [N,    S,      S,   S,    S,    S,     N,      N]),
+    (Action::ReportIncident,       [N,    S,      S,   N,    S,    O,     N,      N]),
+    (Action::WorkIncident,         [N,    S,      S,   N,    S,    N,     N,      N]),
+    (Action::ViewAlert,            [N,    S,      S,   S,    S,    N,     N,      N]),
+    (Action::TriageAlert,          [N,    S,      S,   N,    S,    N,     N,      N]),
+    (Action::PublishIntel,         [N,    O,      N,   O,    N,    N,     N,      N]),
+    (Action::ViewAggregates,       [S,    S,      N,   S,    S,    N,     S,      S]),
+    (Action::ManageRoster,         [S,    N,      N,   N,    S,    N,     N,      N]),
+];
+
+const fn role_column(role: Role) -> usize {
+    match role {
+        Role::Administrator => 0,
+        Role::Analyst => 1,
+        Role::Responder => 2,
+        Role::IntelAnalyst => 3,
+        Role::DutyOfficer => 4,
+        Role::ConstituentReporter => 5,
+        Role::CouncilMember => 6,
+        Role::Auditor => 7,
+    }
+}
+
+/// How far `role` may do `action`; an action missing from the table is never allowed.
+pub fn reach(role: Role, action: Action) -> Reach {
+    RULES
+        .iter()
+        .find(|(listed, _)| *listed == action)
+        .map_or(Reach::Never, |(_, row)| row[role_column(role)])
+}
+
+/// The decision for a caller in `role` doing `action` on a record whose
+/// tenant stands in `relation` to the caller's tenant.
+pub fn decide(role: Role, action: Action, relation: Relation) -> Decision {
+    if !relation.is_visible() {
+        return Decision::NotFound;
+    }
+    if reach(role, action).covers(relation) {
+        Decision::Allow
+    } else {
+        Decision::Forbidden
+    }
+}
+
+/// Where `target` sits relative to `caller`, given both tenants' paths from
+/// the root (root first, the tenant itself last).
+pub fn relation(caller_path: &[TenantId], target_path: &[TenantId]) -> Relation {
+    let (Some(caller), Some(target)) = (caller_path.last(), target_path.last()) else {
+        return Relation::Unrelated;
+    };
+    if caller == target {
+        Relation::Own
+    } else if target_path.contains(caller) {
+        Relation::Descendant
+    } else if caller_path.contains(target) {
+        Relation::Ancestor
+    } else if caller_path.len() >= 2
+        && target_path.len() >= 2
+        && caller_path[caller_path.len() - 2] == target_path[target_path.len() - 2]
+    {
+        Relation::Sibling
+    } else {
+        Relation::Unrelated
+    }
+}
+
+/// Who a piece of shared intelligence is addressed to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Recipient {
+    /// A tenant (and, at TLP:AMBER, the tenants below it).
+    Tenant(TenantId),
+    /// A named person (TLP:RED is for named people only).
+    User(UserId),
+}
+
+/// A reader of shared material.
+#[derive(Debug, Clone, Copy)]
+pub struct Reader<'a> {
+    /// The reading user, if a user (or a token's owner) reads.
+    pub user: Option<UserId>,
+    /// The reader's role.
+    pub role: Role,
+    /// The reader's tenant path from the root (root first, the reader's tenant last).
+    pub tenant_path: &'a [TenantId],
+}
+
+/// Whether `reader` may read material owned by tenant `owner`, labelled
+/// `tlp`, addressed to `recipients` — TLP 2.0:
+///
+/// - CLEAR: anyone (it may leave the platform);
+/// - GREEN: every tenant on the platform;
+/// - AMBER: the recipient tenants and the tenants below them;
+/// - AMBER+STRICT: the recipient tenants only;
+/// - RED: the named recipients only.
+///
+/// The owning tenant always reads its own material. Council members read no
+/// raw material at all. Reads at AMBER and above must also be written to the
+/// audit log (`AuditLog::record_read`).
+pub fn can_read_shared(
+    reader: &Reader<'_>,
+    owner: TenantId,
+    tlp: Tlp,
+    recipients: &[Recipient],
+) -> bool {
+    if reader.role == Role::CouncilMember {
+        return false;
+    }
+    let Some(own_tenant) = reader.tenant_path.last() else {
+        return false;
+    };
+    if *own_tenant == owner {
+        return true;
+    }
+    let addressed_to_tenant = |tenant: &TenantId| recipients.contains(&Recipient::Tenant(*tenant));
+    match tlp {
+        Tlp::Clear | Tlp::Green => true,
+        Tlp::Amber => reader.tenant_path.iter().any(addressed_to_tenant),
+        Tlp::AmberStrict => addressed_to_tenant(own_tenant),
+        Tlp::Red => reader
+            .user
+            .is_some_and(|user| recipients.contains(&Recipient::User(user))),
+    }
+}

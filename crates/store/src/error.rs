@@ -1,0 +1,130 @@
+//! Storage errors.
+
+use std::error::Error as StdError;
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record does not exist.
+    #[error("{kind} {id} not found")]
+    NotFound {
+        /// The kind of record, e.g. "tenant".
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
+    /// The change conflicts with existing data (e.g. a user name already taken, a second root).
+    #[error("conflict: {0}")]
+    Conflict(String),
+    /// Moving the tenant under the new parent would put it below itself.
+    #[error(
+        "cannot move tenant {tenant} under {new_parent}: {new_parent} is the tenant itself or below it"
+    )]
+    Cycle {
+        /// The tenant being moved.
+        tenant: String,
+        /// The parent it was to move under.
+        new_parent: String,
+    },
+    /// A pagination cursor that this list did not issue.
+    #[error("invalid cursor: {0}")]
+    BadCursor(String),
+    /// The operation is not available on this backend (e.g. online backup on PostgreSQL).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A stored value could not be read back into a domain type.
+    #[error("corrupt {what} in the database: {detail}")]
+    Corrupt {
+        /// What was being read.
+        what: &'static str,
+        /// What was wrong with it.
+        detail: String,
+    },
+    /// Applying schema migrations failed.
+    #[error("migration {version} ({name}) failed: {source}")]
+    Migration {
+        /// The migration's number.
+        version: i64,
+        /// The migration's name.
+        name: &'static str,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
+    /// The database holds migrations newer than this program knows.
+    #[error(
+        "the database schema is at version {found}, newer than this program's {known}; upgrade nigehban"
+    )]
+    SchemaTooNew {
+        /// The newest migration applied in the database.
+        found: i64,
+        /// The newest migration this program has.
+        known: i64,
+    },
+    /// A file system error (data directory, backup file).
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done, naming the path.
+        context: String,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database backend reported an error.
+    #[error("{backend} error: {source}")]
+    Backend {
+        /// "sqlite" or "postgresql".
+        backend: &'static str,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
+}
+
+impl StoreError {
+    /// A [`StoreError::NotFound`] for a record kind and id.
+    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
+        StoreError::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
+    /// A [`StoreError::Corrupt`] for a value that could not be read back.
+    pub fn corrupt(what: &'static str, detail: impl ToString) -> Self {
+        StoreError::Corrupt {
+            what,
+            detail: detail.to_string(),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Backend {
+            backend: "sqlite",
+            source: Box::new(error),
+        }
+    }
+}
+
+impl From<tokio_postgres::Error> for StoreError {
+    fn from(error: tokio_postgres::Error) -> Self {
+        StoreError::Backend {
+            backend: "postgresql",
+            source: Box::new(error),
+        }
+    }
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(error: deadpool_postgres::PoolError) -> Self {
+        StoreError::Backend {
+            backend: "postgresql",
+            source: Box::new(error),
+        }
+    }
+}
+
+/// Result of a storage call.
+pub type StoreResult<T> = Result<T, StoreError>;

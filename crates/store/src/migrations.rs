@@ -1,0 +1,43 @@
+//! Schema migrations: numbered `.sql` files per backend, compiled in.
+
+/// One migration.
+pub(crate) struct Migration {
+    /// Its number; applied in ascending order.
+    pub(crate) version: i64,
+    /// A short name.
+    pub(crate) name: &'static str,
+    /// The SQL, run in one transaction.
+    pub(crate) sql: &'static str,
+}
+
+/// SQLite migrations, in order.
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+}];
+
+/// PostgreSQL migrations, in order.
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "initial",
+    sql: include_str!("../migrations/postgres/0001_initial.sql"),
+}];
+
+/// The table recording applied migrations (same on both backends).
+pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_micros BIGINT NOT NULL)";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_numbered_in_order_on_both_backends() {
+        for list in [SQLITE, POSTGRES] {
+            for (index, migration) in list.iter().enumerate() {
+                assert_eq!(migration.version, index as i64 + 1, "{}", migration.name);
+            }
+        }
+        assert_eq!(SQLITE.len(), POSTGRES.len());
+    }
+}

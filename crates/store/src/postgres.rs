@@ -1,0 +1,1234 @@
+//! The scale-out backend: PostgreSQL through a connection pool.
+//!
+//! Every change runs in one transaction that first locks the audit chain
+//! head (`SELECT ... FOR UPDATE`), so changes — and the audit entries they
+//! write — are serialised across every process sharing the database, and the
+//! chain stays linear. Reads run without that lock.
+//!
+//! Backups are `pg_dump`'s job: `pg_dump --format=custom --file=nigehban.dump
+//! URL`, restored with `pg_restore --dbname=URL nigehban.dump`; run `nigehban
+//! audit verify` after a restore.
+//!
+//! Connections are made without TLS; run PostgreSQL on the same host or a
+//! private network until TLS support is added.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use deadpool_postgres::{
+    GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction,
+};
+use nigehban_model::{
+    Actor, ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntry, AuditEntryId,
+    AuditVerification, ChainHash, ChainHead, ChainVerifier, InstanceId, JsonText, PasswordHash,
+    SecretHash, Session, SessionId, Tenant, TenantId, TenantName, Timestamp, TokenId, TokenName,
+    User, UserId, Username,
+};
+use time::OffsetDateTime;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{NoTls, Row};
+use uuid::Uuid;
+
+use crate::migrations::{self, CREATE_MIGRATIONS_TABLE};
+use crate::rows::{
+    change_draft, kind_columns, kind_from_columns, parse_role, to_i64, to_seq, to_u32,
+};
+use crate::{
+    AuditContext, AuditQuery, Backend, BackupReport, LockoutPolicy, Page, PageRequest, Store,
+    StoreError, StoreResult, TenantChange, UserChange,
+};
+
+/// Advisory lock key held while migrating, so concurrent starts migrate once.
+const MIGRATION_LOCK: i64 = 0x6e69_6765_6862_616e; // "nigehban"
+
+/// The PostgreSQL store. Cheap to clone.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: Pool,
+    instance: InstanceId,
+}
+
+impl std::fmt::Debug for PostgresStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStore")
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+fn ts(at: Timestamp) -> OffsetDateTime {
+    at.to_datetime()
+}
+
+fn from_ts(at: OffsetDateTime) -> Timestamp {
+    Timestamp::from_datetime(at)
+}
+
+fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::UNIQUE_VIOLATION)
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` with a pool of at most `pool_size`
+    /// connections and applies pending migrations.
+    pub async fn connect(url: &str, pool_size: usize) -> StoreResult<Self> {
+        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend {
+            backend: "postgresql",
+            source: Box::new(e),
+        })?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .build()
+            .map_err(|e| StoreError::Backend {
+                backend: "postgresql",
+                source: Box::new(e),
+            })?;
+        let client = pool.get().await?;
+        apply_migrations(&client).await?;
+        let instance = instance_id(&client).await?;
+        drop(client);
+        tracing::info!(%instance, "postgresql store connected");
+        Ok(Self { pool, instance })
+    }
+
+    async fn client(&self) -> StoreResult<Object> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Runs raw SQL outside any audit. For tests that play an attacker with
+    /// direct database access; never used by the platform.
+    #[doc(hidden)]
+    pub async fn execute_raw_for_tests(&self, sql: &str) -> StoreResult<()> {
+        self.client().await?.batch_execute(sql).await?;
+        Ok(())
+    }
+}
+
+async fn apply_migrations(client: &Object) -> StoreResult<usize> {
+    client
+        .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    let result = apply_migrations_locked(client).await;
+    client
+        .execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK])
+        .await?;
+    result
+}
+
+async fn apply_migrations_locked(client: &Object) -> StoreResult<usize> {
+    client.batch_execute(CREATE_MIGRATIONS_TABLE).await?;
+    let current: i64 = client
+        .query_one(
+            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    let known = migrations::POSTGRES.last().map_or(0, |m| m.version);
+    if current > known {
+        return Err(StoreError::SchemaTooNew {
+            found: current,
+            known,
+        });
+    }
+    let mut applied = 0;
+    for migration in migrations::POSTGRES.iter().filter(|m| m.version > current) {
+        let wrap = |source: tokio_postgres::Error| StoreError::Migration {
+            version: migration.version,
+            name: migration.name,
+            source: Box::new(source),
+        };
+        // The whole migration and its record in one transaction.
+        let sql = format!(
+            "BEGIN; {} ; INSERT INTO schema_migrations (version, name, applied_at_micros) VALUES ({}, '{}', {}); COMMIT;",
+            migration.sql,
+            migration.version,
+            migration.name,
+            Timestamp::now().unix_micros()
+        );
+        if let Err(error) = client.batch_execute(&sql).await {
+            let _ = client.batch_execute("ROLLBACK").await;
+            return Err(wrap(error));
+        }
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "postgresql migration applied"
+        );
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+async fn instance_id(client: &Object) -> StoreResult<InstanceId> {
+    let candidate = InstanceId::new();
+    client
+        .execute(
+            "INSERT INTO instance (singleton, instance_id) VALUES (1, $1) ON CONFLICT (singleton) DO NOTHING",
+            &[&candidate.as_uuid()],
+        )
+        .await?;
+    let row = client
+        .query_one("SELECT instance_id FROM instance WHERE singleton = 1", &[])
+        .await?;
+    Ok(InstanceId::from_uuid(row.try_get(0)?))
+}
+
+// ---- row decoding ----
+
+const TENANT_COLUMNS: &str = "id, instance_id, parent_id, name, kind, sector, critical_infrastructure, active, created_at, updated_at";
+
+fn tenant_from_row(row: &Row) -> StoreResult<Tenant> {
+    let sector: Option<String> = row.try_get(5)?;
+    let parent: Option<Uuid> = row.try_get(2)?;
+    let kind: String = row.try_get(4)?;
+    let name: String = row.try_get(3)?;
+    Ok(Tenant {
+        id: TenantId::from_uuid(row.try_get(0)?),
+        instance: InstanceId::from_uuid(row.try_get(1)?),
+        parent: parent.map(TenantId::from_uuid),
+        name: TenantName::parse(&name).map_err(|e| StoreError::corrupt("tenant name", e))?,
+        kind: kind_from_columns(&kind, sector.as_deref(), row.try_get(6)?)?,
+        active: row.try_get(7)?,
+        created_at: from_ts(row.try_get(8)?),
+        updated_at: from_ts(row.try_get(9)?),
+    })
+}
+
+const USER_COLUMNS: &str = "id, instance_id, tenant_id, username, display_name, role, active, must_change_password, failed_logins, locked_until, created_at, updated_at, password_hash";
+
+fn user_from_row(row: &Row) -> StoreResult<User> {
+    let username: String = row.try_get(3)?;
+    let display_name: String = row.try_get(4)?;
+    let role: String = row.try_get(5)?;
+    let locked_until: Option<OffsetDateTime> = row.try_get(9)?;
+    Ok(User {
+        id: UserId::from_uuid(row.try_get(0)?),
+        instance: InstanceId::from_uuid(row.try_get(1)?),
+        tenant: TenantId::from_uuid(row.try_get(2)?),
+        username: Username::parse(&username).map_err(|e| StoreError::corrupt("user name", e))?,
+        display_name: nigehban_model::DisplayName::parse(&display_name)
+            .map_err(|e| StoreError::corrupt("display name", e))?,
+        role: parse_role(&role)?,
+        active: row.try_get(6)?,
+        must_change_password: row.try_get(7)?,
+        failed_logins: to_u32("failed logins", i64::from(row.try_get::<_, i32>(8)?))?,
+        locked_until: locked_until.map(from_ts),
+        created_at: from_ts(row.try_get(10)?),
+        updated_at: from_ts(row.try_get(11)?),
+    })
+}
+
+const TOKEN_COLUMNS: &str = "id, instance_id, tenant_id, role, owner_id, name, created_at, expires_at, last_used_at, revoked_at, sensor";
+
+fn token_from_row(row: &Row) -> StoreResult<ApiToken> {
+    let role: String = row.try_get(3)?;
+    let owner: Option<Uuid> = row.try_get(4)?;
+    let name: String = row.try_get(5)?;
+    let optional = |index: usize| -> StoreResult<Option<Timestamp>> {
+        Ok(row
+            .try_get::<_, Option<OffsetDateTime>>(index)?
+            .map(from_ts))
+    };
+    Ok(ApiToken {
+        id: TokenId::from_uuid(row.try_get(0)?),
+        instance: InstanceId::from_uuid(row.try_get(1)?),
+        tenant: TenantId::from_uuid(row.try_get(2)?),
+        role: parse_role(&role)?,
+        owner: owner.map(UserId::from_uuid),
+        name: TokenName::parse(&name).map_err(|e| StoreError::corrupt("token name", e))?,
+        created_at: from_ts(row.try_get(6)?),
+        expires_at: optional(7)?,
+        last_used_at: optional(8)?,
+        revoked_at: optional(9)?,
+        sensor: row.try_get(10)?,
+    })
+}
+
+const SESSION_COLUMNS: &str = "id, instance_id, user_id, tenant_id, csrf_secret, created_at, expires_at, last_seen_at, revoked_at, remote_addr";
+
+fn session_from_row(row: &Row) -> StoreResult<Session> {
+    let revoked_at: Option<OffsetDateTime> = row.try_get(8)?;
+    Ok(Session {
+        id: SessionId::from_uuid(row.try_get(0)?),
+        instance: InstanceId::from_uuid(row.try_get(1)?),
+        user: UserId::from_uuid(row.try_get(2)?),
+        tenant: TenantId::from_uuid(row.try_get(3)?),
+        csrf_secret: row.try_get(4)?,
+        created_at: from_ts(row.try_get(5)?),
+        expires_at: from_ts(row.try_get(6)?),
+        last_seen_at: from_ts(row.try_get(7)?),
+        revoked_at: revoked_at.map(from_ts),
+        remote_addr: row.try_get(9)?,
+    })
+}
+
+const AUDIT_COLUMNS: &str = "seq, id, instance_id, tenant_id, at_micros, actor_kind, actor_user, actor_token, actor_tenant, action, record_kind, record_id, before_json, after_json, remote_addr, prev_hash, hash";
+
+fn audit_from_row(row: &Row) -> StoreResult<AuditEntry> {
+    let hash = |index: usize| -> StoreResult<ChainHash> {
+        let bytes: Vec<u8> = row.try_get(index)?;
+        ChainHash::from_slice(&bytes)
+            .ok_or_else(|| StoreError::corrupt("audit hash", "not 32 bytes"))
+    };
+    let actor_kind: String = row.try_get(5)?;
+    let action: String = row.try_get(9)?;
+    Ok(AuditEntry {
+        seq: to_seq(row.try_get(0)?)?,
+        id: AuditEntryId::from_uuid(row.try_get(1)?),
+        instance: InstanceId::from_uuid(row.try_get(2)?),
+        tenant: TenantId::from_uuid(row.try_get(3)?),
+        at: Timestamp::from_unix_micros(row.try_get(4)?),
+        actor: Actor {
+            kind: ActorKind::from_word(&actor_kind)
+                .ok_or_else(|| StoreError::corrupt("actor kind", &actor_kind))?,
+            user: row.try_get::<_, Option<Uuid>>(6)?.map(UserId::from_uuid),
+            token: row.try_get::<_, Option<Uuid>>(7)?.map(TokenId::from_uuid),
+            tenant: row.try_get::<_, Option<Uuid>>(8)?.map(TenantId::from_uuid),
+        },
+        action: AuditAction::named(action),
+        record_kind: row.try_get(10)?,
+        record_id: row.try_get(11)?,
+        before: row
+            .try_get::<_, Option<String>>(12)?
+            .map(JsonText::from_stored),
+        after: row
+            .try_get::<_, Option<String>>(13)?
+            .map(JsonText::from_stored),
+        remote_addr: row.try_get(14)?,
+        prev_hash: hash(15)?,
+        hash: hash(16)?,
+    })
+}
+
+// ---- queries ----
+
+async fn get_tenant(client: &impl GenericClient, id: TenantId) -> StoreResult<Option<Tenant>> {
+    let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE id = $1");
+    client
+        .query_opt(&sql, &[&id.as_uuid()])
+        .await?
+        .as_ref()
+        .map(tenant_from_row)
+        .transpose()
+}
+
+async fn tenant_path(client: &impl GenericClient, id: TenantId) -> StoreResult<Vec<Tenant>> {
+    let columns = TENANT_COLUMNS
+        .split(", ")
+        .map(|c| format!("t.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    // Depth is bounded so that corrupt data (a cycle) cannot loop forever.
+    let sql = format!(
+        "WITH RECURSIVE path(id, parent_id, depth) AS (
+             SELECT id, parent_id, 0 FROM tenants WHERE id = $1
+             UNION ALL
+             SELECT t.id, t.parent_id, p.depth + 1 FROM tenants t JOIN path p ON t.id = p.parent_id
+             WHERE p.depth < 1000
+         )
+         SELECT {columns} FROM path JOIN tenants t ON t.id = path.id ORDER BY path.depth DESC"
+    );
+    client
+        .query(&sql, &[&id.as_uuid()])
+        .await?
+        .iter()
+        .map(tenant_from_row)
+        .collect()
+}
+
+const SUBTREE: &str = "WITH RECURSIVE subtree(id, depth) AS (
+    SELECT id, 0 FROM tenants WHERE id = $1
+    UNION ALL
+    SELECT t.id, s.depth + 1 FROM tenants t JOIN subtree s ON t.parent_id = s.id WHERE s.depth < 1000
+)";
+
+async fn get_user(client: &impl GenericClient, id: UserId) -> StoreResult<Option<User>> {
+    let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE id = $1");
+    client
+        .query_opt(&sql, &[&id.as_uuid()])
+        .await?
+        .as_ref()
+        .map(user_from_row)
+        .transpose()
+}
+
+async fn get_token(client: &impl GenericClient, id: TokenId) -> StoreResult<Option<ApiToken>> {
+    let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE id = $1");
+    client
+        .query_opt(&sql, &[&id.as_uuid()])
+        .await?
+        .as_ref()
+        .map(token_from_row)
+        .transpose()
+}
+
+async fn get_session(client: &impl GenericClient, id: SessionId) -> StoreResult<Option<Session>> {
+    let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1");
+    client
+        .query_opt(&sql, &[&id.as_uuid()])
+        .await?
+        .as_ref()
+        .map(session_from_row)
+        .transpose()
+}
+
+fn head_from_row(row: &Row) -> StoreResult<ChainHead> {
+    let hash: Vec<u8> = row.try_get(1)?;
+    Ok(ChainHead {
+        seq: to_seq(row.try_get(0)?)?,
+        hash: ChainHash::from_slice(&hash)
+            .ok_or_else(|| StoreError::corrupt("audit chain head", "hash is not 32 bytes"))?,
+    })
+}
+
+/// Locks the chain head for this transaction: from here on, this
+/// transaction is the only writer until it commits.
+async fn lock_head(tx: &Transaction<'_>) -> StoreResult<ChainHead> {
+    let row = tx
+        .query_one(
+            "SELECT seq, hash FROM audit_chain_head WHERE singleton = 1 FOR UPDATE",
+            &[],
+        )
+        .await?;
+    head_from_row(&row)
+}
+
+/// Appends an entry after `head` (locked by [`lock_head`] in the same transaction).
+async fn append(
+    tx: &Transaction<'_>,
+    head: ChainHead,
+    draft: AuditDraft,
+) -> StoreResult<AuditEntry> {
+    let entry = draft.seal(head.seq + 1, head.hash);
+    let seq = to_i64(entry.seq)?;
+    tx.execute(
+        "INSERT INTO audit_log (seq, id, instance_id, tenant_id, at_micros, actor_kind, actor_user, actor_token, actor_tenant, action, record_kind, record_id, before_json, after_json, remote_addr, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        &[
+            &seq,
+            &entry.id.as_uuid(),
+            &entry.instance.as_uuid(),
+            &entry.tenant.as_uuid(),
+            &entry.at.unix_micros(),
+            &entry.actor.kind.as_str(),
+            &entry.actor.user.map(|u| u.as_uuid()),
+            &entry.actor.token.map(|t| t.as_uuid()),
+            &entry.actor.tenant.map(|t| t.as_uuid()),
+            &entry.action.as_str(),
+            &entry.record_kind,
+            &entry.record_id,
+            &entry.before.as_ref().map(JsonText::as_str),
+            &entry.after.as_ref().map(JsonText::as_str),
+            &entry.remote_addr,
+            &entry.prev_hash.as_bytes().as_slice(),
+            &entry.hash.as_bytes().as_slice(),
+        ],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE audit_chain_head SET seq = $1, hash = $2 WHERE singleton = 1",
+        &[&seq, &entry.hash.as_bytes().as_slice()],
+    )
+    .await?;
+    Ok(entry)
+}
+
+fn after_uuid(page: &PageRequest, list: &str) -> StoreResult<Uuid> {
+    match &page.after {
+        None => Ok(Uuid::nil()),
+        Some(cursor) => {
+            let key = cursor.decode(list)?;
+            Uuid::parse_str(&key).map_err(|_| {
+                StoreError::BadCursor(format!("{cursor} is not a cursor from this {list} list"))
+            })
+        }
+    }
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    fn backend(&self) -> Backend {
+        Backend::Postgres
+    }
+
+    fn instance(&self) -> InstanceId {
+        self.instance
+    }
+
+    async fn migrate(&self) -> StoreResult<usize> {
+        apply_migrations(&self.client().await?).await
+    }
+
+    async fn insert_tenant(&self, tenant: &Tenant, ctx: &AuditContext) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        if let Some(parent) = tenant.parent
+            && get_tenant(&tx, parent).await?.is_none()
+        {
+            return Err(StoreError::not_found("tenant", parent));
+        }
+        let (kind, sector, cii) = kind_columns(&tenant.kind);
+        let inserted = tx
+            .execute(
+                &format!("INSERT INTO tenants ({TENANT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"),
+                &[
+                    &tenant.id.as_uuid(),
+                    &tenant.instance.as_uuid(),
+                    &tenant.parent.map(|p| p.as_uuid()),
+                    &tenant.name.as_str(),
+                    &kind,
+                    &sector,
+                    &cii,
+                    &tenant.active,
+                    &ts(tenant.created_at),
+                    &ts(tenant.updated_at),
+                ],
+            )
+            .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(if tenant.parent.is_none() {
+                    "a root tenant (the national CERT) already exists".into()
+                } else {
+                    format!("tenant {} already exists", tenant.id)
+                }));
+            }
+            other => {
+                other?;
+            }
+        }
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            tenant.id,
+            AuditAction::TENANT_CREATE,
+            "tenant",
+            tenant.id.to_string(),
+            None,
+            Some(tenant),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_tenant(
+        &self,
+        id: TenantId,
+        change: TenantChange,
+        ctx: &AuditContext,
+    ) -> StoreResult<Tenant> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        let before = get_tenant(&tx, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("tenant", id))?;
+        let mut after = before.clone();
+        after.updated_at = ctx.at;
+        let action = match change {
+            TenantChange::Rename(name) => {
+                after.name = name;
+                AuditAction::TENANT_RENAME
+            }
+            TenantChange::Move(new_parent) => {
+                let path = tenant_path(&tx, new_parent).await?;
+                if path.is_empty() {
+                    return Err(StoreError::not_found("tenant", new_parent));
+                }
+                if path.iter().any(|t| t.id == id) {
+                    return Err(StoreError::Cycle {
+                        tenant: id.to_string(),
+                        new_parent: new_parent.to_string(),
+                    });
+                }
+                after.parent = Some(new_parent);
+                AuditAction::TENANT_MOVE
+            }
+            TenantChange::Deactivate => {
+                after.active = false;
+                AuditAction::TENANT_DEACTIVATE
+            }
+        };
+        tx.execute(
+            "UPDATE tenants SET name = $2, parent_id = $3, active = $4, updated_at = $5 WHERE id = $1",
+            &[
+                &id.as_uuid(),
+                &after.name.as_str(),
+                &after.parent.map(|p| p.as_uuid()),
+                &after.active,
+                &ts(after.updated_at),
+            ],
+        )
+        .await?;
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            id,
+            action,
+            "tenant",
+            id.to_string(),
+            Some(&before),
+            Some(&after),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn tenant(&self, id: TenantId) -> StoreResult<Option<Tenant>> {
+        get_tenant(&self.client().await?, id).await
+    }
+
+    async fn root_tenant(&self) -> StoreResult<Option<Tenant>> {
+        let sql = format!("SELECT {TENANT_COLUMNS} FROM tenants WHERE parent_id IS NULL");
+        self.client()
+            .await?
+            .query_opt(&sql, &[])
+            .await?
+            .as_ref()
+            .map(tenant_from_row)
+            .transpose()
+    }
+
+    async fn tenant_path(&self, id: TenantId) -> StoreResult<Vec<Tenant>> {
+        tenant_path(&self.client().await?, id).await
+    }
+
+    async fn list_tenants(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Tenant>> {
+        let after = after_uuid(page, "tenants")?;
+        let limit = page.effective_limit();
+        let sql = format!(
+            "{SUBTREE} SELECT {TENANT_COLUMNS} FROM tenants WHERE id IN (SELECT id FROM subtree) AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows = self
+            .client()
+            .await?
+            .query(&sql, &[&subtree.as_uuid(), &after, &(i64::from(limit) + 1)])
+            .await?;
+        let items = rows
+            .iter()
+            .map(tenant_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(
+            items,
+            limit,
+            |t| t.id.to_string(),
+            "tenants",
+        ))
+    }
+
+    async fn insert_user(
+        &self,
+        user: &User,
+        password: &PasswordHash,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        if get_tenant(&tx, user.tenant).await?.is_none() {
+            return Err(StoreError::not_found("tenant", user.tenant));
+        }
+        let failed_logins = i32::try_from(user.failed_logins).unwrap_or(i32::MAX);
+        let inserted = tx
+            .execute(
+                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+                &[
+                    &user.id.as_uuid(),
+                    &user.instance.as_uuid(),
+                    &user.tenant.as_uuid(),
+                    &user.username.as_str(),
+                    &user.display_name.as_str(),
+                    &user.role.as_str(),
+                    &user.active,
+                    &user.must_change_password,
+                    &failed_logins,
+                    &user.locked_until.map(ts),
+                    &ts(user.created_at),
+                    &ts(user.updated_at),
+                    &password.as_phc(),
+                ],
+            )
+            .await;
+        match inserted {
+            Err(e) if is_unique_violation(&e) => {
+                return Err(StoreError::Conflict(format!(
+                    "the user name {} is already taken",
+                    user.username
+                )));
+            }
+            other => {
+                other?;
+            }
+        }
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            user.tenant,
+            AuditAction::USER_CREATE,
+            "user",
+            user.id.to_string(),
+            None,
+            Some(user),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_user(
+        &self,
+        id: UserId,
+        change: UserChange,
+        ctx: &AuditContext,
+    ) -> StoreResult<User> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        let before = get_user(&tx, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("user", id))?;
+        let mut after = before.clone();
+        after.updated_at = ctx.at;
+        let mut end_sessions = None;
+        let action = match change {
+            UserChange::SetRole(role) => {
+                after.role = role;
+                AuditAction::USER_SET_ROLE
+            }
+            UserChange::Deactivate => {
+                after.active = false;
+                end_sessions = Some(None);
+                AuditAction::USER_DEACTIVATE
+            }
+            UserChange::SetPassword {
+                hash,
+                must_change,
+                keep_session,
+            } => {
+                after.must_change_password = must_change;
+                after.failed_logins = 0;
+                after.locked_until = None;
+                tx.execute(
+                    "UPDATE users SET password_hash = $2 WHERE id = $1",
+                    &[&id.as_uuid(), &hash.as_phc()],
+                )
+                .await?;
+                end_sessions = Some(keep_session);
+                AuditAction::USER_SET_PASSWORD
+            }
+        };
+        let failed_logins = i32::try_from(after.failed_logins).unwrap_or(i32::MAX);
+        tx.execute(
+            "UPDATE users SET role = $2, active = $3, must_change_password = $4, failed_logins = $5, locked_until = $6, updated_at = $7 WHERE id = $1",
+            &[
+                &id.as_uuid(),
+                &after.role.as_str(),
+                &after.active,
+                &after.must_change_password,
+                &failed_logins,
+                &after.locked_until.map(ts),
+                &ts(after.updated_at),
+            ],
+        )
+        .await?;
+        if let Some(keep) = end_sessions {
+            tx.execute(
+                "UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND id IS DISTINCT FROM $3",
+                &[&id.as_uuid(), &ts(ctx.at), &keep.map(|k| k.as_uuid())],
+            )
+            .await?;
+        }
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            after.tenant,
+            action,
+            "user",
+            id.to_string(),
+            Some(&before),
+            Some(&after),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        get_user(&self.client().await?, id).await
+    }
+
+    async fn user_credentials(
+        &self,
+        username: &Username,
+    ) -> StoreResult<Option<(User, PasswordHash)>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users WHERE username = $1");
+        let row = self
+            .client()
+            .await?
+            .query_opt(&sql, &[&username.as_str()])
+            .await?;
+        match row {
+            None => Ok(None),
+            Some(row) => {
+                let user = user_from_row(&row)?;
+                let hash: String = row.try_get(12)?;
+                Ok(Some((user, PasswordHash::from_phc(hash))))
+            }
+        }
+    }
+
+    async fn record_login_failure(
+        &self,
+        id: UserId,
+        policy: LockoutPolicy,
+        ctx: &AuditContext,
+    ) -> StoreResult<User> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        let before = get_user(&tx, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("user", id))?;
+        let mut after = before.clone();
+        after.failed_logins = before.failed_logins.saturating_add(1);
+        if after.failed_logins >= policy.max_failures {
+            after.locked_until = Some(ctx.at.plus(policy.lock_for));
+            after.failed_logins = 0;
+        }
+        let failed_logins = i32::try_from(after.failed_logins).unwrap_or(i32::MAX);
+        tx.execute(
+            "UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
+            &[&id.as_uuid(), &failed_logins, &after.locked_until.map(ts)],
+        )
+        .await?;
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            after.tenant,
+            AuditAction::USER_LOGIN_FAILED,
+            "user",
+            id.to_string(),
+            Some(&before),
+            Some(&after),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn list_users(&self, subtree: TenantId, page: &PageRequest) -> StoreResult<Page<User>> {
+        let after = after_uuid(page, "users")?;
+        let limit = page.effective_limit();
+        let sql = format!(
+            "{SUBTREE} SELECT {USER_COLUMNS} FROM users WHERE tenant_id IN (SELECT id FROM subtree) AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows = self
+            .client()
+            .await?
+            .query(&sql, &[&subtree.as_uuid(), &after, &(i64::from(limit) + 1)])
+            .await?;
+        let items = rows
+            .iter()
+            .map(user_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, limit, |u| u.id.to_string(), "users"))
+    }
+
+    async fn insert_token(
+        &self,
+        token: &ApiToken,
+        secret: &SecretHash,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        if get_tenant(&tx, token.tenant).await?.is_none() {
+            return Err(StoreError::not_found("tenant", token.tenant));
+        }
+        tx.execute(
+            &format!("INSERT INTO api_tokens ({TOKEN_COLUMNS}, secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+            &[
+                &token.id.as_uuid(),
+                &token.instance.as_uuid(),
+                &token.tenant.as_uuid(),
+                &token.role.as_str(),
+                &token.owner.map(|o| o.as_uuid()),
+                &token.name.as_str(),
+                &ts(token.created_at),
+                &token.expires_at.map(ts),
+                &token.last_used_at.map(ts),
+                &token.revoked_at.map(ts),
+                &token.sensor,
+                &secret.as_bytes().as_slice(),
+            ],
+        )
+        .await?;
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            token.tenant,
+            AuditAction::TOKEN_CREATE,
+            "token",
+            token.id.to_string(),
+            None,
+            Some(token),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn token(&self, id: TokenId) -> StoreResult<Option<ApiToken>> {
+        get_token(&self.client().await?, id).await
+    }
+
+    async fn token_by_secret(&self, secret: &SecretHash) -> StoreResult<Option<ApiToken>> {
+        let sql = format!("SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE secret_hash = $1");
+        self.client()
+            .await?
+            .query_opt(&sql, &[&secret.as_bytes().as_slice()])
+            .await?
+            .as_ref()
+            .map(token_from_row)
+            .transpose()
+    }
+
+    async fn touch_token(&self, id: TokenId, at: Timestamp) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1",
+                &[&id.as_uuid(), &ts(at)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_token(&self, id: TokenId, ctx: &AuditContext) -> StoreResult<ApiToken> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        let before = get_token(&tx, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("token", id))?;
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        let mut after = before.clone();
+        after.revoked_at = Some(ctx.at);
+        tx.execute(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1",
+            &[&id.as_uuid(), &ts(ctx.at)],
+        )
+        .await?;
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            after.tenant,
+            AuditAction::TOKEN_REVOKE,
+            "token",
+            id.to_string(),
+            Some(&before),
+            Some(&after),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn list_tokens(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<ApiToken>> {
+        let after = after_uuid(page, "tokens")?;
+        let limit = page.effective_limit();
+        let sql = format!(
+            "{SUBTREE} SELECT {TOKEN_COLUMNS} FROM api_tokens WHERE tenant_id IN (SELECT id FROM subtree) AND id > $2 ORDER BY id LIMIT $3"
+        );
+        let rows = self
+            .client()
+            .await?
+            .query(&sql, &[&subtree.as_uuid(), &after, &(i64::from(limit) + 1)])
+            .await?;
+        let items = rows
+            .iter()
+            .map(token_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(
+            items,
+            limit,
+            |t| t.id.to_string(),
+            "tokens",
+        ))
+    }
+
+    async fn insert_session(
+        &self,
+        session: &Session,
+        secret: &SecretHash,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        if get_user(&tx, session.user).await?.is_none() {
+            return Err(StoreError::not_found("user", session.user));
+        }
+        tx.execute(
+            &format!("INSERT INTO sessions ({SESSION_COLUMNS}, secret_hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
+            &[
+                &session.id.as_uuid(),
+                &session.instance.as_uuid(),
+                &session.user.as_uuid(),
+                &session.tenant.as_uuid(),
+                &session.csrf_secret,
+                &ts(session.created_at),
+                &ts(session.expires_at),
+                &ts(session.last_seen_at),
+                &session.revoked_at.map(ts),
+                &session.remote_addr,
+                &secret.as_bytes().as_slice(),
+            ],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+            &[&session.user.as_uuid()],
+        )
+        .await?;
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            session.tenant,
+            AuditAction::SESSION_CREATE,
+            "session",
+            session.id.to_string(),
+            None,
+            Some(session),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn session(&self, id: SessionId) -> StoreResult<Option<Session>> {
+        get_session(&self.client().await?, id).await
+    }
+
+    async fn session_by_secret(&self, secret: &SecretHash) -> StoreResult<Option<Session>> {
+        let sql = format!("SELECT {SESSION_COLUMNS} FROM sessions WHERE secret_hash = $1");
+        self.client()
+            .await?
+            .query_opt(&sql, &[&secret.as_bytes().as_slice()])
+            .await?
+            .as_ref()
+            .map(session_from_row)
+            .transpose()
+    }
+
+    async fn touch_session(
+        &self,
+        id: SessionId,
+        last_seen: Timestamp,
+        expires_at: Timestamp,
+    ) -> StoreResult<()> {
+        self.client()
+            .await?
+            .execute(
+                "UPDATE sessions SET last_seen_at = $2, expires_at = $3 WHERE id = $1",
+                &[&id.as_uuid(), &ts(last_seen), &ts(expires_at)],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn revoke_session(&self, id: SessionId, ctx: &AuditContext) -> StoreResult<Session> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        let before = get_session(&tx, id)
+            .await?
+            .ok_or_else(|| StoreError::not_found("session", id))?;
+        if before.revoked_at.is_some() {
+            return Ok(before);
+        }
+        let mut after = before.clone();
+        after.revoked_at = Some(ctx.at);
+        tx.execute(
+            "UPDATE sessions SET revoked_at = $2 WHERE id = $1",
+            &[&id.as_uuid(), &ts(ctx.at)],
+        )
+        .await?;
+        let draft = change_draft(
+            self.instance,
+            ctx,
+            after.tenant,
+            AuditAction::SESSION_REVOKE,
+            "session",
+            id.to_string(),
+            Some(&before),
+            Some(&after),
+        )?;
+        append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    async fn purge_sessions(&self, now: Timestamp) -> StoreResult<u64> {
+        Ok(self
+            .client()
+            .await?
+            .execute(
+                "DELETE FROM sessions WHERE expires_at <= $1 OR revoked_at IS NOT NULL",
+                &[&ts(now)],
+            )
+            .await?)
+    }
+
+    async fn append_audit(&self, draft: AuditDraft) -> StoreResult<AuditEntry> {
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        let head = lock_head(&tx).await?;
+        let entry = append(&tx, head, draft).await?;
+        tx.commit().await?;
+        Ok(entry)
+    }
+
+    async fn list_audit(
+        &self,
+        query: AuditQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<AuditEntry>> {
+        let after: Option<i64> = page
+            .after
+            .as_ref()
+            .map(|cursor| {
+                cursor.decode("audit").and_then(|key| {
+                    key.parse::<i64>().map_err(|_| {
+                        StoreError::BadCursor(format!(
+                            "{cursor} is not a cursor from this audit list"
+                        ))
+                    })
+                })
+            })
+            .transpose()?;
+        let limit = page.effective_limit();
+        let (order, compare, start) = if query.newest_first {
+            ("DESC", "<", after.unwrap_or(i64::MAX))
+        } else {
+            ("ASC", ">", after.unwrap_or(0))
+        };
+        let scope = "tenant_id IN (SELECT id FROM subtree) AND";
+        let client = self.client().await?;
+        let rows = match query.subtree {
+            Some(subtree) => {
+                let sql = format!(
+                    "{SUBTREE} SELECT {AUDIT_COLUMNS} FROM audit_log WHERE {scope} seq {compare} $2 ORDER BY seq {order} LIMIT $3"
+                );
+                client
+                    .query(&sql, &[&subtree.as_uuid(), &start, &(i64::from(limit) + 1)])
+                    .await?
+            }
+            None => {
+                let sql = format!(
+                    "SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq {compare} $1 ORDER BY seq {order} LIMIT $2"
+                );
+                client
+                    .query(&sql, &[&start, &(i64::from(limit) + 1)])
+                    .await?
+            }
+        };
+        let items = rows
+            .iter()
+            .map(audit_from_row)
+            .collect::<StoreResult<Vec<_>>>()?;
+        Ok(Page::from_rows(
+            items,
+            limit,
+            |e| e.seq.to_string(),
+            "audit",
+        ))
+    }
+
+    async fn audit_head(&self) -> StoreResult<ChainHead> {
+        let row = self
+            .client()
+            .await?
+            .query_one(
+                "SELECT seq, hash FROM audit_chain_head WHERE singleton = 1",
+                &[],
+            )
+            .await?;
+        head_from_row(&row)
+    }
+
+    async fn verify_audit(&self) -> StoreResult<AuditVerification> {
+        const BATCH: i64 = 1000;
+        let mut client = self.client().await?;
+        // One snapshot for the head and every entry.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let head = head_from_row(
+            &tx.query_one(
+                "SELECT seq, hash FROM audit_chain_head WHERE singleton = 1",
+                &[],
+            )
+            .await?,
+        )?;
+        let mut verifier = ChainVerifier::new(head);
+        let sql =
+            format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+        let mut after: i64 = i64::MIN;
+        'batches: loop {
+            let rows = tx.query(&sql, &[&after, &BATCH]).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                let seq: i64 = row.try_get(0)?;
+                after = seq;
+                match audit_from_row(row) {
+                    Ok(entry) => {
+                        if verifier.check(&entry).is_err() {
+                            break 'batches;
+                        }
+                    }
+                    Err(_) => {
+                        let id = row.try_get::<_, Uuid>(1).ok().map(AuditEntryId::from_uuid);
+                        verifier.unreadable(u64::try_from(seq).unwrap_or(0), id);
+                        break 'batches;
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(verifier.finish())
+    }
+
+    async fn backup_to(&self, _dest: &Path, _ctx: &AuditContext) -> StoreResult<BackupReport> {
+        Err(StoreError::Unsupported(
+            "online backup is for the embedded SQLite store; on PostgreSQL use pg_dump --format=custom (and pg_restore to restore)".into(),
+        ))
+    }
+}
