@@ -265,6 +265,10 @@ pub enum ErrorKind {
         /// The CRC32 of the records as read.
         computed: u32,
     },
+    /// The chunk's string table is damaged; its records are read without it, each name from
+    /// where the record points.
+    #[error("bad chunk string table: {0}; records read without it")]
+    EvtxChunkStrings(String),
     /// The chunk header's free space offset, where its records end, lies outside the chunk,
     /// so the records' checksum can't be checked (the records are read anyway).
     #[error(

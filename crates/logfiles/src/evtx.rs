@@ -35,6 +35,8 @@ pub(crate) const FILE_HEADER_SIZE: u64 = 4096;
 pub(crate) const CHUNK_SIZE: usize = 65536;
 /// Size of a chunk's header, before its records.
 const CHUNK_HEADER_SIZE: usize = 512;
+/// Where a chunk header keeps the offsets of its string table's hash buckets.
+const STRING_TABLE: std::ops::Range<usize> = 128..384;
 /// Size of a record's header, before its BinXML.
 const RECORD_HEADER_SIZE: u64 = 24;
 
@@ -228,16 +230,9 @@ impl EvtxUnits {
         let mut repaired_magic = None;
         if data[..8] != EVTX_CHUNK_MAGIC[..] {
             let found = escape_start(&data[..8], 8);
-            // One damaged byte in the magic would otherwise lose a whole chunk of records:
-            // read it when the header's checksum holds for the magic put back.
-            let mut header = [0_u8; CHUNK_HEADER_SIZE];
-            header.copy_from_slice(&data[..CHUNK_HEADER_SIZE]);
-            header[..8].copy_from_slice(EVTX_CHUNK_MAGIC);
-            let stored = u32::from_le_bytes([header[124], header[125], header[126], header[127]]);
-            if header_checksum(&header) != stored {
+            if !repair_magic(&mut data) {
                 return Some(Err(self.error(location, ErrorKind::EvtxChunkMagic { found })));
             }
-            data[..8].copy_from_slice(EVTX_CHUNK_MAGIC);
             repaired_magic = Some(found);
         }
         let header = match EvtxChunkHeader::from_bytes(&data) {
@@ -305,6 +300,7 @@ fn record_order(file: &mut File, slots: u64) -> Vec<u64> {
         if read.is_err() {
             break;
         }
+        repair_magic(&mut header);
         if let Ok(chunk) = EvtxChunkHeader::from_bytes(&header)
             && chunk.first_event_record_id <= chunk.last_event_record_id
             && chunk.first_event_record_id < oldest.0
@@ -313,6 +309,28 @@ fn record_order(file: &mut File, slots: u64) -> Vec<u64> {
         }
     }
     (oldest.1..slots).chain(0..oldest.1).collect()
+}
+
+/// Puts back the magic of the chunk whose header `chunk` starts with, when its checksum
+/// holds with the magic put back; returns whether the magic is (now) intact. One damaged
+/// byte in the magic would otherwise lose a whole chunk of records.
+fn repair_magic(chunk: &mut [u8]) -> bool {
+    if chunk.len() < CHUNK_HEADER_SIZE {
+        return false;
+    }
+    if chunk[..8] == EVTX_CHUNK_MAGIC[..] {
+        return true;
+    }
+    let found: [u8; 8] = [
+        chunk[0], chunk[1], chunk[2], chunk[3], chunk[4], chunk[5], chunk[6], chunk[7],
+    ];
+    chunk[..8].copy_from_slice(EVTX_CHUNK_MAGIC);
+    let stored = u32::from_le_bytes([chunk[124], chunk[125], chunk[126], chunk[127]]);
+    if header_checksum(chunk) == stored {
+        return true;
+    }
+    chunk[..8].copy_from_slice(&found);
+    false
 }
 
 /// The CRC32 of a chunk header as EVTX defines it: bytes 0..120 and 128..512.
@@ -440,18 +458,40 @@ impl EvtxUnit {
     }
 
     fn decode_records(&self, path: &Arc<Path>, out: &mut Vec<Result<Record, Error>>) {
-        let error = |location, kind| Err(Error::new(path.clone(), location, kind));
-        let mut chunk = match EvtxChunk::new(&self.data, &self.header, settings()) {
-            Ok(chunk) => chunk,
-            Err(cause) => {
-                let kind = ErrorKind::EvtxChunkHeader(format!(
-                    "{}; records of this chunk lost",
-                    error_chain(&cause)
-                ));
-                out.push(error(self.location(), kind));
-                return;
-            }
+        let chunk = EvtxChunk::new(&self.data, &self.header, settings());
+        let cause = match chunk {
+            Ok(chunk) => return self.decode_chunk(chunk, path, out),
+            Err(cause) => cause,
         };
+        // The parser builds the chunk's string table first and gives up on the whole chunk
+        // when a link in it is damaged or cut off; without the table it reads each name
+        // where the record points to. So the records are read again without it.
+        if self.data.len() == CHUNK_SIZE {
+            let kind = ErrorKind::EvtxChunkStrings(error_chain(&cause));
+            out.push(Err(Error::new(path.clone(), self.location(), kind)));
+        }
+        let mut data = self.data.clone();
+        data[STRING_TABLE].fill(0);
+        let chunk = EvtxChunkHeader::from_bytes(&data)
+            .map_err(|cause| error_chain(&cause))
+            .and_then(|header| {
+                EvtxChunk::new(&data, &header, settings())
+                    .map_err(|cause| error_chain(&cause))
+                    .map(|chunk| self.decode_chunk(chunk, path, out))
+            });
+        if let Err(cause) = chunk {
+            let kind = ErrorKind::EvtxChunkHeader(format!("{cause}; records of this chunk lost"));
+            out.push(Err(Error::new(path.clone(), self.location(), kind)));
+        }
+    }
+
+    fn decode_chunk(
+        &self,
+        mut chunk: EvtxChunk<'_>,
+        path: &Arc<Path>,
+        out: &mut Vec<Result<Record, Error>>,
+    ) {
+        let error = |location, kind| Err(Error::new(path.clone(), location, kind));
         for item in chunk.iter() {
             let record = match item {
                 Ok(record) => record,

@@ -4,3 +4,5 @@
 mod util;
 
 mod corpus_evtx;
+mod regression;
+mod damaged_evtx;
