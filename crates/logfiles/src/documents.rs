@@ -438,7 +438,11 @@ impl DocumentUnits {
         let spans = std::mem::take(&mut self.spans);
         self.base += end as u64;
         self.scanner.shift(end);
-        let unit = DocumentUnit { data, spans };
+        let unit = DocumentUnit {
+            data,
+            spans,
+            max_value_bytes: self.scanner.max_value_bytes,
+        };
         let path = self.stream.path().clone();
         self.ready
             .push_back(Ok(Unit::new(path, UnitBody::Documents(unit))));
@@ -540,6 +544,8 @@ impl Iterator for DocumentUnits {
 pub(crate) struct DocumentUnit {
     data: Vec<u8>,
     spans: Vec<Span>,
+    /// Values longer than this are errors, however they were batched.
+    max_value_bytes: usize,
 }
 
 impl DocumentUnit {
@@ -560,6 +566,12 @@ impl DocumentUnit {
     pub(crate) fn decode(&self, index: usize, path: &Arc<Path>) -> Option<Result<Record, Error>> {
         let span = self.spans.get(index)?;
         let bytes = &self.data[span.start..span.end];
+        if bytes.len() > self.max_value_bytes {
+            let kind = ErrorKind::TooLong {
+                limit: self.max_value_bytes,
+            };
+            return Some(Err(Error::new(path.clone(), span.location(), kind)));
+        }
         let record = match parse_event(bytes) {
             Ok(event) => Ok(Record {
                 event,

@@ -92,10 +92,12 @@ impl LineUnits {
         let data = std::mem::replace(&mut self.buf, rest);
         let first_line = self.line;
         self.line += memchr::memchr_iter(b'\n', &data).count() as u64;
-        Unit::new(
-            self.stream.path().clone(),
-            UnitBody::Lines(LineUnit { data, first_line }),
-        )
+        let unit = LineUnit {
+            data,
+            first_line,
+            max_line_bytes: self.max_line_bytes,
+        };
+        Unit::new(self.stream.path().clone(), UnitBody::Lines(unit))
     }
 }
 
@@ -155,6 +157,8 @@ impl Iterator for LineUnits {
 pub(crate) struct LineUnit {
     data: Vec<u8>,
     first_line: u64,
+    /// Lines longer than this are errors, however they were batched.
+    max_line_bytes: usize,
 }
 
 impl LineUnit {
@@ -180,6 +184,7 @@ impl LineUnit {
         LineCursor {
             pos: 0,
             line: self.first_line,
+            max_line_bytes: self.max_line_bytes,
         }
     }
 }
@@ -188,6 +193,7 @@ impl LineUnit {
 pub(crate) struct LineCursor {
     pos: usize,
     line: u64,
+    max_line_bytes: usize,
 }
 
 impl LineCursor {
@@ -204,6 +210,12 @@ impl LineCursor {
             self.line += 1;
             if text.iter().all(|byte| is_json_space(*byte)) {
                 continue;
+            }
+            if text.len() > self.max_line_bytes {
+                let kind = ErrorKind::TooLong {
+                    limit: self.max_line_bytes,
+                };
+                return Some(Err(Error::new(path.clone(), Location::Line { line }, kind)));
             }
             let record = match parse_event(text) {
                 Ok(event) => Ok(Record {

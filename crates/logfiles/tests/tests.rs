@@ -6,3 +6,4 @@ mod util;
 mod corpus_evtx;
 mod regression;
 mod damaged_evtx;
+mod json_lines;
