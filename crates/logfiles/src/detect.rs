@@ -27,8 +27,8 @@ pub(crate) enum Detected {
 ///
 /// JSON that starts with `{` is JSON lines when its first line holds exactly one complete
 /// value, and JSON documents otherwise (a pretty-printed object opens with a line that
-/// doesn't close it). JSON that starts with `[` is an array document unless its first line
-/// is a complete value with more lines after it (JSON lines whose lines are arrays).
+/// doesn't close it). JSON that starts with `[` is always JSON documents, which takes
+/// arrays apart into their elements, one array per line included.
 pub(crate) fn detect(prefix: &[u8], complete: bool) -> Detected {
     if prefix.starts_with(EVTX_FILE_MAGIC) {
         return Detected::Evtx;
@@ -46,24 +46,18 @@ pub(crate) fn detect(prefix: &[u8], complete: bool) -> Detected {
         };
     };
     let text = &text[start..];
-    let first = text[0];
-    if first != b'{' && first != b'[' {
-        return Detected::Unrecognised;
+    match text[0] {
+        b'{' => {}
+        b'[' => return Detected::JsonDocuments,
+        _ => return Detected::Unrecognised,
     }
-    let (line, rest) = match memchr::memchr(b'\n', text) {
-        Some(end) => (&text[..end], Some(&text[end + 1..])),
-        None if complete => (text, None),
+    let line = match memchr::memchr(b'\n', text) {
+        Some(end) => &text[..end],
+        None if complete => text,
         // A first line longer than the prefix: the documents reader takes any layout.
         None => return Detected::JsonDocuments,
     };
-    if !is_one_value(line) {
-        return Detected::JsonDocuments;
-    }
-    if first == b'{' {
-        return Detected::JsonLines;
-    }
-    let more_lines = rest.is_some_and(|rest| rest.iter().any(|b| !is_json_space(*b)));
-    if more_lines {
+    if is_one_value(line) {
         Detected::JsonLines
     } else {
         Detected::JsonDocuments
@@ -125,7 +119,6 @@ mod tests {
         assert_eq!(detect(b"{\"a\":1}\n{\"a\":2}\n", true), Detected::JsonLines);
         assert_eq!(detect(b"\xef\xbb\xbf  {\"a\":\"}\"}\r\n", true), Detected::JsonLines);
         assert_eq!(detect(b"{\"a\":1}", true), Detected::JsonLines);
-        assert_eq!(detect(b"[1]\n[2]\n", true), Detected::JsonLines);
     }
 
     #[test]
@@ -133,6 +126,7 @@ mod tests {
         assert_eq!(detect(b"{\n  \"a\": 1\n}\n{\n}\n", true), Detected::JsonDocuments);
         assert_eq!(detect(b"[{\"a\":1},{\"a\":2}]", true), Detected::JsonDocuments);
         assert_eq!(detect(b"[\n{\"a\":1}\n]", true), Detected::JsonDocuments);
+        assert_eq!(detect(b"[{\"a\":1}]\n[{\"a\":2}]\n", true), Detected::JsonDocuments);
         assert_eq!(detect(b"{\"a\":1}{\"a\":2}\n", true), Detected::JsonDocuments);
         assert_eq!(detect(b"{\"a\":1, \"b\": \"very long", false), Detected::JsonDocuments);
     }

@@ -84,6 +84,8 @@ struct ValueScan {
     escaped: bool,
     /// Over the size limit: reported, scanned to its end, not kept.
     skipping: bool,
+    /// A number, string, boolean or null in an array: it ends at the next separator.
+    scalar: bool,
 }
 
 /// Where the scanner is.
@@ -186,8 +188,12 @@ impl Scanner {
                 self.in_array = false;
                 self.pos += 1;
             }
-            b'{' | b'[' => {
-                // The value's own step reads this bracket.
+            b'{' | b'[' | b'"' | b'-' | b'0'..=b'9' | b't' | b'f' | b'n'
+                if matches!(byte, b'{' | b'[') || self.in_array =>
+            {
+                // The value's own step reads this byte. Scalars are only taken apart in an
+                // array, where they are elements (and get a "not an object" error); between
+                // top-level values, they are more likely the start of a line of text.
                 self.state = State::Value(ValueScan {
                     start: self.pos,
                     number: self.next_number,
@@ -197,6 +203,7 @@ impl Scanner {
                     in_string: false,
                     escaped: false,
                     skipping: false,
+                    scalar: !matches!(byte, b'{' | b'['),
                 });
                 self.next_number += 1;
                 return;
@@ -250,6 +257,27 @@ impl Scanner {
                 continue;
             }
             let byte = buf[self.pos];
+            if value.scalar {
+                match byte {
+                    b',' | b']' | b'}' | b' ' | b'\t' | b'\r' | b'\n' => {
+                        self.state = State::Between;
+                        let span = Span {
+                            start: value.start,
+                            end: self.pos,
+                            number: value.number,
+                            line: value.line,
+                            offset: value.offset,
+                            ended: SpanEnd::Closed,
+                        };
+                        return (!value.skipping).then_some(Found::Span(span));
+                    }
+                    b'"' => value.in_string = true,
+                    _ => {}
+                }
+                self.line_start = false;
+                self.pos += 1;
+                continue;
+            }
             if self.line_start && byte == b'{' && value.depth > 0 {
                 // The next object starts before this one closed.
                 self.state = State::Between;

@@ -7,3 +7,4 @@ mod corpus_evtx;
 mod regression;
 mod damaged_evtx;
 mod json_lines;
+mod json_documents;
