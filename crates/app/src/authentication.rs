@@ -8,7 +8,7 @@ use nigehban_model::{PasswordHash, SecretHash, Session, SessionId, Timestamp, Us
 
 use crate::policy::Action;
 use crate::secrets::{Secret, off_runtime, random_token, secrets_equal};
-use crate::{App, AppError, AppResult, Caller, Via};
+use crate::{App, AppError, AppResult, Caller, Counters, Via};
 
 /// What every failed sign-in says, whatever the reason (unknown user, wrong
 /// password, locked or deactivated account), so it reveals nothing.
@@ -121,6 +121,7 @@ impl Authentication<'_> {
                 .throttled_until(address, now, settings.address_throttle);
             if let Some(retry_after) = until {
                 tracing::warn!(%address, "sign-in refused: too many failures from this address");
+                Counters::bump(&self.app.inner.counters.throttled_sign_ins);
                 return Err(AppError::Throttled { retry_after });
             }
         }
@@ -160,6 +161,9 @@ impl Authentication<'_> {
                 .record_login_failure(user.id, settings.lockout, &context)
                 .await?;
             self.fail(remote_addr, now);
+            if user.locked_until.is_some_and(|until| until > now) {
+                Counters::bump(&self.app.inner.counters.lockouts);
+            }
             tracing::info!(user = %user.id, failures = user.failed_logins, locked = user.locked_until.is_some(), "sign-in failed: wrong password");
             return Err(AppError::Unauthenticated(SIGN_IN_FAILED));
         }
@@ -200,6 +204,7 @@ impl Authentication<'_> {
             remote_addr,
         );
         let user = store.user(user.id).await?.unwrap_or(user);
+        Counters::bump(&self.app.inner.counters.sign_ins);
         tracing::info!(user = %user.id, session = %session.id, "signed in");
         Ok(SignIn {
             cookie: Secret::from_string(cookie),
@@ -310,6 +315,7 @@ impl Authentication<'_> {
     }
 
     fn fail(&self, remote_addr: Option<IpAddr>, now: Timestamp) {
+        Counters::bump(&self.app.inner.counters.sign_in_failures);
         if let Some(address) = remote_addr {
             self.app
                 .inner

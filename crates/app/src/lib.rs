@@ -13,7 +13,8 @@
 //! App::open(&StoreConfig, AppSettings) / App::new(Arc<dyn Store>, AppSettings)
 //! app.bootstrap(BootstrapRequest) -> BootstrapOutcome            // idempotent first start
 //! app.operator(Option<IpAddr>) -> Caller                         // CLI only: root administrator
-//! app.migrate() / app.backend() / app.instance()
+//! app.migrate() / app.migrations_applied_at_open() / app.ping() / app.counters()
+//! app.backend() / app.instance()
 //! app.backup(&caller, &Path) -> BackupReport                     // SQLite; PostgreSQL: pg_dump
 //! restore_backup(&backup, &data_dir, overwrite) -> ()            // SQLite, server stopped
 //!
@@ -46,6 +47,7 @@ mod users;
 
 use std::net::IpAddr;
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -62,7 +64,7 @@ pub use caller::{Caller, Via};
 pub use error::{AppError, AppResult};
 pub use secrets::{PasswordHashing, Secret};
 pub use tenants::{NewTenant, Tenants};
-pub use tokens::{ApiTokens, CreatedApiToken, NewApiToken};
+pub use tokens::{ApiTokens, CreatedApiToken, NewApiToken, TOKEN_PREFIX};
 pub use users::{CreatedUser, NewUser, PasswordReset, Users};
 
 use nigehban_model::{InstanceId, Role, Tenant, TenantId};
@@ -114,7 +116,38 @@ impl AppSettings {
     }
 }
 
+/// Counters of security events since the process started, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppCounters {
+    /// Successful sign-ins.
+    pub sign_ins: u64,
+    /// Failed sign-ins (any reason).
+    pub sign_in_failures: u64,
+    /// Accounts locked after too many failures.
+    pub lockouts: u64,
+    /// Sign-ins refused because the address made too many failures.
+    pub throttled_sign_ins: u64,
+    /// Bearer tokens refused (unknown, expired, revoked, owner no longer entitled).
+    pub token_refusals: u64,
+}
+
+#[derive(Debug, Default)]
+pub(crate) struct Counters {
+    pub(crate) sign_ins: AtomicU64,
+    pub(crate) sign_in_failures: AtomicU64,
+    pub(crate) lockouts: AtomicU64,
+    pub(crate) throttled_sign_ins: AtomicU64,
+    pub(crate) token_refusals: AtomicU64,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
 pub(crate) struct AppInner {
+    pub(crate) counters: Counters,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) settings: AppSettings,
     pub(crate) failures_by_address: Mutex<authentication::AddressFailures>,
@@ -147,6 +180,7 @@ impl App {
     pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> App {
         App {
             inner: Arc::new(AppInner {
+                counters: Counters::default(),
                 store,
                 settings,
                 failures_by_address: Mutex::new(authentication::AddressFailures::default()),
@@ -198,6 +232,28 @@ impl App {
     /// Applies pending schema migrations; returns how many were applied.
     pub async fn migrate(&self) -> AppResult<usize> {
         Ok(self.inner.store.migrate().await?)
+    }
+
+    /// How many migrations opening the storage applied (0 if it was current).
+    pub fn migrations_applied_at_open(&self) -> usize {
+        self.inner.store.migrations_applied_at_open()
+    }
+
+    /// One cheap round trip to storage, for readiness probes (works before bootstrap).
+    pub async fn ping(&self) -> AppResult<()> {
+        Ok(self.inner.store.ping().await?)
+    }
+
+    /// Security event counters since the process started.
+    pub fn counters(&self) -> AppCounters {
+        let c = &self.inner.counters;
+        AppCounters {
+            sign_ins: c.sign_ins.load(Ordering::Relaxed),
+            sign_in_failures: c.sign_in_failures.load(Ordering::Relaxed),
+            lockouts: c.lockouts.load(Ordering::Relaxed),
+            throttled_sign_ins: c.throttled_sign_ins.load(Ordering::Relaxed),
+            token_refusals: c.token_refusals.load(Ordering::Relaxed),
+        }
     }
 
     /// The operator at the server's command line, acting as administrator of

@@ -7,7 +7,7 @@ use nigehban_store::{Page, PageRequest};
 
 use crate::policy::{self, Action, Decision};
 use crate::secrets::{Secret, random_token};
-use crate::{App, AppError, AppResult, Caller, Via};
+use crate::{App, AppError, AppResult, Caller, Counters, Via};
 
 /// Every token secret starts with this, so leaked tokens are easy to scan for.
 pub const TOKEN_PREFIX: &str = "ngb_";
@@ -152,6 +152,18 @@ impl ApiTokens<'_> {
     /// an administrator over the token's tenant or still in the token's tenant
     /// and role.
     pub async fn authenticate(
+        &self,
+        bearer: &str,
+        remote_addr: Option<IpAddr>,
+    ) -> AppResult<Caller> {
+        let result = self.authenticate_inner(bearer, remote_addr).await;
+        if let Err(AppError::Unauthenticated(_)) = result {
+            Counters::bump(&self.app.inner.counters.token_refusals);
+        }
+        result
+    }
+
+    async fn authenticate_inner(
         &self,
         bearer: &str,
         remote_addr: Option<IpAddr>,

@@ -205,6 +205,12 @@ pub trait Store: Send + Sync + 'static {
     /// Applies pending schema migrations; returns how many were applied.
     async fn migrate(&self) -> StoreResult<usize>;
 
+    /// How many migrations opening the store applied (0 if the schema was current).
+    fn migrations_applied_at_open(&self) -> usize;
+
+    /// One cheap round trip to the database: proves it is reachable.
+    async fn ping(&self) -> StoreResult<()>;
+
     /// Inserts a tenant. A second root (no parent) is a [`StoreError::Conflict`];
     /// an unknown parent is [`StoreError::NotFound`].
     async fn insert_tenant(&self, tenant: &Tenant, ctx: &AuditContext) -> StoreResult<()>;

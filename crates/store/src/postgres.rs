@@ -46,6 +46,7 @@ const MIGRATION_LOCK: i64 = 0x6e69_6765_6862_616e; // "nigehban"
 pub struct PostgresStore {
     pool: Pool,
     instance: InstanceId,
+    applied_at_open: usize,
 }
 
 impl std::fmt::Debug for PostgresStore {
@@ -76,6 +77,14 @@ impl PostgresStore {
             backend: "postgresql",
             source: Box::new(e),
         })?;
+        Self::connect_with(config, pool_size).await
+    }
+
+    /// Like [`PostgresStore::connect`], with a parsed configuration.
+    pub async fn connect_with(
+        config: tokio_postgres::Config,
+        pool_size: usize,
+    ) -> StoreResult<Self> {
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -91,11 +100,15 @@ impl PostgresStore {
                 source: Box::new(e),
             })?;
         let client = pool.get().await?;
-        apply_migrations(&client).await?;
+        let applied_at_open = apply_migrations(&client).await?;
         let instance = instance_id(&client).await?;
         drop(client);
         tracing::info!(%instance, "postgresql store connected");
-        Ok(Self { pool, instance })
+        Ok(Self {
+            pool,
+            instance,
+            applied_at_open,
+        })
     }
 
     async fn client(&self) -> StoreResult<Object> {
@@ -465,6 +478,15 @@ impl Store for PostgresStore {
 
     async fn migrate(&self) -> StoreResult<usize> {
         apply_migrations(&self.client().await?).await
+    }
+
+    fn migrations_applied_at_open(&self) -> usize {
+        self.applied_at_open
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.client().await?.query_one("SELECT 1", &[]).await?;
+        Ok(())
     }
 
     async fn insert_tenant(&self, tenant: &Tenant, ctx: &AuditContext) -> StoreResult<()> {

@@ -36,6 +36,7 @@ const READER_POOL: usize = 4;
 struct Inner {
     path: PathBuf,
     instance: InstanceId,
+    applied_at_open: usize,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -161,13 +162,14 @@ impl SqliteStore {
             })?;
             let path = data_dir.join(DATABASE_FILE);
             let mut writer = open_connection(&path)?;
-            apply_migrations(&mut writer, migrations::SQLITE)?;
+            let applied_at_open = apply_migrations(&mut writer, migrations::SQLITE)?;
             let instance = instance_id(&writer)?;
             tracing::info!(path = %path.display(), %instance, "sqlite store opened");
             Ok(SqliteStore {
                 inner: Arc::new(Inner {
                     path,
                     instance,
+                    applied_at_open,
                     writer: Mutex::new(writer),
                     readers: Mutex::new(Vec::new()),
                 }),
@@ -318,7 +320,7 @@ fn session_from_row(row: &Row<'_>) -> StoreResult<Session> {
     })
 }
 
-const AUDIT_COLUMNS: &str = "seq, id, instance_id, tenant_id, at, actor_kind, actor_user, actor_token, actor_tenant, action, record_kind, record_id, before_json, after_json, remote_addr, prev_hash, hash";
+const AUDIT_COLUMNS: &str = "seq, id, instance_id, tenant_id, at_micros, actor_kind, actor_user, actor_token, actor_tenant, action, record_kind, record_id, before_json, after_json, remote_addr, prev_hash, hash";
 
 fn audit_from_row(row: &Row<'_>) -> StoreResult<AuditEntry> {
     let optional_id = |index: usize| -> StoreResult<Option<String>> { Ok(row.get(index)?) };
@@ -442,7 +444,7 @@ fn append(tx: &Transaction<'_>, draft: AuditDraft) -> StoreResult<AuditEntry> {
     let entry = draft.seal(head.seq + 1, head.hash);
     let seq = to_i64(entry.seq)?;
     tx.prepare_cached(
-        "INSERT INTO audit_log (seq, id, instance_id, tenant_id, at, actor_kind, actor_user, actor_token, actor_tenant, action, record_kind, record_id, before_json, after_json, remote_addr, prev_hash, hash)
+        "INSERT INTO audit_log (seq, id, instance_id, tenant_id, at_micros, actor_kind, actor_user, actor_token, actor_tenant, action, record_kind, record_id, before_json, after_json, remote_addr, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)",
     )?
     .execute(params![
@@ -488,13 +490,17 @@ fn page_rows<T>(
     Ok(items)
 }
 
-/// The key after which a page starts: the cursor's key, or "" (before every id).
+/// The id after which a page starts: the cursor's key, or "" (before every id).
 fn after_key(page: &PageRequest, list: &str) -> StoreResult<String> {
-    page.after
-        .as_ref()
-        .map(|cursor| cursor.decode(list))
-        .transpose()
-        .map(Option::unwrap_or_default)
+    let Some(cursor) = &page.after else {
+        return Ok(String::new());
+    };
+    let key = cursor.decode(list)?;
+    uuid::Uuid::parse_str(&key)
+        .map(|id| id.hyphenated().to_string())
+        .map_err(|_| {
+            StoreError::BadCursor(format!("{cursor} is not a cursor from this {list} list"))
+        })
 }
 
 #[async_trait]
@@ -510,6 +516,18 @@ impl Store for SqliteStore {
     async fn migrate(&self) -> StoreResult<usize> {
         let inner = Arc::clone(&self.inner);
         blocking(move || apply_migrations(&mut lock(&inner.writer), migrations::SQLITE)).await
+    }
+
+    fn migrations_applied_at_open(&self) -> usize {
+        self.inner.applied_at_open
+    }
+
+    async fn ping(&self) -> StoreResult<()> {
+        self.read(|conn| {
+            conn.query_row("SELECT 1", [], |_| Ok(()))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn insert_tenant(&self, tenant: &Tenant, ctx: &AuditContext) -> StoreResult<()> {

@@ -78,7 +78,7 @@ CREATE TABLE audit_log (
     id           TEXT NOT NULL UNIQUE,
     instance_id  TEXT NOT NULL,
     tenant_id    TEXT NOT NULL,
-    at           INTEGER NOT NULL,
+    at_micros    INTEGER NOT NULL,
     actor_kind   TEXT NOT NULL,
     actor_user   TEXT,
     actor_token  TEXT,
