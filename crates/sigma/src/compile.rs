@@ -34,6 +34,7 @@ use crate::load::RuleSet;
 use crate::logsource::{Alternative, LogsourceMapping};
 use crate::pattern::{Pattern, Shape, fold, fold_into};
 use crate::reference::{effective_detection, value_holds};
+use crate::trie::AffixTrie;
 use crate::rule::{Cond, Detection, Filter, Item, Level, Matcher, RuleBody, RuleMeta};
 use crate::values::value_text;
 
@@ -190,8 +191,6 @@ fn bit(bits: &[u64], l: LeafId) -> bool {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Anchor {
     Contains,
-    Prefix,
-    Suffix,
     Verify,
 }
 
@@ -211,6 +210,10 @@ struct FieldPlan {
     exact_cs: FxHashMap<Box<str>, Vec<LeafId>>,
     ac_ci: Option<Automaton>,
     ac_cs: Option<Automaton>,
+    prefix_ci: Option<AffixTrie<LeafId>>,
+    suffix_ci: Option<AffixTrie<LeafId>>,
+    prefix_cs: Option<AffixTrie<LeafId>>,
+    suffix_cs: Option<AffixTrie<LeafId>>,
     /// Checked on every value (no literal to wait for).
     verify_always: Vec<LeafId>,
     null_leaves: Vec<LeafId>,
@@ -220,6 +223,8 @@ struct FieldPlan {
 #[derive(Debug, Clone, Default)]
 struct Bucket {
     plans: Vec<FieldPlan>,
+    /// Field name -> index in `plans` (named plans only).
+    by_name: FxHashMap<Box<str>, u32>,
     fieldrefs: Vec<LeafId>,
     triggers: FxHashMap<LeafId, Box<[VariantId]>>,
     always: Box<[VariantId]>,
@@ -267,10 +272,31 @@ pub struct CompiledRuleSet {
     global: Option<BucketId>,
 }
 
+/// Work counters accumulated by [`CompiledRuleSet::matches`] (for benchmarks
+/// and tuning); reset them with [`Scratch::take_counters`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MatchCounters {
+    /// Events matched.
+    pub events: u64,
+    /// Buckets visited.
+    pub buckets: u64,
+    /// Field values scanned.
+    pub values: u64,
+    /// Bytes of field values scanned.
+    pub bytes: u64,
+    /// Automaton hits.
+    pub hits: u64,
+    /// Full checks of wildcard patterns, regular expressions and other value tests.
+    pub verifies: u64,
+    /// Rule programs evaluated.
+    pub evaluated: u64,
+}
+
 /// Per-thread working memory for [`CompiledRuleSet::matches`]; keep one per
 /// thread and reuse it for every event.
 #[derive(Debug, Default)]
 pub struct Scratch {
+    counters: MatchCounters,
     set_id: u64,
     bits: Vec<u64>,
     touched: Vec<LeafId>,
@@ -280,6 +306,7 @@ pub struct Scratch {
     fold_buf: String,
     num_buf: String,
     tried: Vec<LeafId>,
+    plan_seen: Vec<u8>,
     buckets: Vec<BucketId>,
     route_values: Vec<String>,
     secondary_values: Vec<String>,
@@ -287,6 +314,11 @@ pub struct Scratch {
 }
 
 impl Scratch {
+    /// The counters since the last call, which resets them.
+    pub fn take_counters(&mut self) -> MatchCounters {
+        std::mem::take(&mut self.counters)
+    }
+
     fn prepare(&mut self, set: &CompiledRuleSet) {
         if self.set_id != set.id {
             self.set_id = set.id;
@@ -707,13 +739,13 @@ impl CompiledRuleSet {
         }
         scratch.buckets.sort_unstable();
         scratch.buckets.dedup();
+        scratch.counters.events += 1;
+        scratch.counters.buckets += scratch.buckets.len() as u64;
         let buckets = std::mem::take(&mut scratch.buckets);
         for &b in &buckets {
             let bucket = &self.buckets[b as usize];
             // 2. Leaves.
-            for plan in &bucket.plans {
-                self.run_plan(plan, event, scratch);
-            }
+            self.run_plans(bucket, event, scratch);
             for &l in &bucket.fieldrefs {
                 if self.fieldref_holds(l, event, scratch) {
                     scratch.set(l);
@@ -748,9 +780,53 @@ impl CompiledRuleSet {
         if scratch.rule_stamp[r] == stamp {
             return;
         }
+        scratch.counters.evaluated += 1;
         if variant.prog.eval(&scratch.bits) {
             scratch.rule_stamp[r] = stamp;
             out.push(r);
+        }
+    }
+
+    fn run_plans<E: Event + ?Sized>(&self, bucket: &Bucket, event: &E, scratch: &mut Scratch) {
+        // With more than a few fields to look up, one pass over the event is cheaper.
+        if bucket.by_name.len() > 4 {
+            let mut seen = std::mem::take(&mut scratch.plan_seen);
+            seen.clear();
+            seen.resize(bucket.plans.len(), 0);
+            let enumerated = event.for_each_field(&mut |name, v| {
+                if let Some(&i) = bucket.by_name.get(name) {
+                    let i = i as usize;
+                    seen[i] |= if v == Value::Null { 3 } else { 1 };
+                    self.match_value(&bucket.plans[i], &v, scratch);
+                }
+            });
+            if enumerated {
+                for (i, plan) in bucket.plans.iter().enumerate() {
+                    match plan.field {
+                        Some(_) => self.finish_plan(plan, seen[i] & 1 != 0, seen[i] & 2 != 0, scratch),
+                        None => self.run_plan(plan, event, scratch),
+                    }
+                }
+                scratch.plan_seen = seen;
+                return;
+            }
+            scratch.plan_seen = seen;
+        }
+        for plan in &bucket.plans {
+            self.run_plan(plan, event, scratch);
+        }
+    }
+
+    fn finish_plan(&self, plan: &FieldPlan, any: bool, null: bool, scratch: &mut Scratch) {
+        if any {
+            for &l in &plan.exists_leaves {
+                scratch.set(l);
+            }
+        }
+        if !any || null {
+            for &l in &plan.null_leaves {
+                scratch.set(l);
+            }
         }
     }
 
@@ -768,16 +844,7 @@ impl CompiledRuleSet {
             Some(f) => event.field(f, &mut visit),
             None => event.values(&mut visit),
         }
-        if any {
-            for &l in &plan.exists_leaves {
-                scratch.set(l);
-            }
-        }
-        if !any || null {
-            for &l in &plan.null_leaves {
-                scratch.set(l);
-            }
-        }
+        self.finish_plan(plan, any, null, scratch);
     }
 
     fn match_value(&self, plan: &FieldPlan, v: &Value<'_>, scratch: &mut Scratch) {
@@ -785,6 +852,8 @@ impl CompiledRuleSet {
         let mut fold_buf = std::mem::take(&mut scratch.fold_buf);
         let text = value_text(v, &mut num_buf);
         scratch.tried.clear();
+        scratch.counters.values += 1;
+        scratch.counters.bytes += text.len() as u64;
         if let Some(ls) = plan.exact_cs.get(text) {
             for &l in ls {
                 scratch.set(l);
@@ -792,6 +861,9 @@ impl CompiledRuleSet {
         }
         if let Some(a) = &plan.ac_cs {
             self.scan(a, text, text, v, scratch);
+        }
+        for t in [&plan.prefix_cs, &plan.suffix_cs].into_iter().flatten() {
+            t.walk(text.as_bytes(), |&l| scratch.set(l));
         }
         if plan.need_fold {
             let folded = fold_into(text, &mut fold_buf);
@@ -803,13 +875,18 @@ impl CompiledRuleSet {
             if let Some(a) = &plan.ac_ci {
                 self.scan(a, folded, text, v, scratch);
             }
+            for t in [&plan.prefix_ci, &plan.suffix_ci].into_iter().flatten() {
+                t.walk(folded.as_bytes(), |&l| scratch.set(l));
+            }
             for &l in &plan.verify_always {
+                scratch.counters.verifies += 1;
                 if !scratch.is_set(l) && self.verify(l, text, folded, v) {
                     scratch.set(l);
                 }
             }
         } else {
             for &l in &plan.verify_always {
+                scratch.counters.verifies += 1;
                 if !scratch.is_set(l) && self.verify(l, text, text, v) {
                     scratch.set(l);
                 }
@@ -822,16 +899,16 @@ impl CompiledRuleSet {
     /// Runs an automaton over `hay` (the folded or the original text).
     fn scan(&self, a: &Automaton, hay: &str, original: &str, v: &Value<'_>, scratch: &mut Scratch) {
         for m in a.ac.find_overlapping_iter(hay) {
+            scratch.counters.hits += 1;
             for &(l, anchor) in &a.entries[m.pattern().as_usize()] {
                 let hit = match anchor {
                     Anchor::Contains => true,
-                    Anchor::Prefix => m.start() == 0,
-                    Anchor::Suffix => m.end() == hay.len(),
                     Anchor::Verify => {
                         if scratch.is_set(l) || scratch.tried.contains(&l) {
                             continue;
                         }
                         scratch.tried.push(l);
+                        scratch.counters.verifies += 1;
                         self.verify(l, original, hay, v)
                     }
                 };
@@ -1046,8 +1123,14 @@ fn build_bucket(vs: &[VariantId], variants: &[Variant], leaves: &[Leaf]) -> Buck
         .map(|(field, ls)| build_plan(field, &ls, leaves))
         .collect();
     plans.sort_by(|a, b| a.field.cmp(&b.field));
+    let by_name = plans
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| Some((p.field.clone()?, u32::try_from(i).ok()?)))
+        .collect();
     Bucket {
         plans,
+        by_name,
         fieldrefs,
         triggers: triggers.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect(),
         always: always.into_boxed_slice(),
@@ -1095,22 +1178,26 @@ fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldP
     };
     let mut ci = AcBuilder::default();
     let mut cs = AcBuilder::default();
+    let mut prefix_ci = AffixTrie::new(false);
+    let mut suffix_ci = AffixTrie::new(true);
+    let mut prefix_cs = AffixTrie::new(false);
+    let mut suffix_cs = AffixTrie::new(true);
     for &l in ls {
         match &leaves[l as usize].kind {
             LeafKind::Null => plan.null_leaves.push(l),
             LeafKind::Exists => plan.exists_leaves.push(l),
             LeafKind::FieldRef { .. } => {}
             LeafKind::Str { pattern, cased } => {
-                let (ac, exact) = if *cased {
-                    (&mut cs, &mut plan.exact_cs)
+                let (ac, exact, prefix, suffix) = if *cased {
+                    (&mut cs, &mut plan.exact_cs, &mut prefix_cs, &mut suffix_cs)
                 } else {
                     plan.need_fold = true;
-                    (&mut ci, &mut plan.exact_ci)
+                    (&mut ci, &mut plan.exact_ci, &mut prefix_ci, &mut suffix_ci)
                 };
                 match pattern.shape() {
                     Shape::Exact(s) => exact.entry(Box::from(s)).or_default().push(l),
-                    Shape::Prefix(s) => ac.add(s, l, Anchor::Prefix),
-                    Shape::Suffix(s) => ac.add(s, l, Anchor::Suffix),
+                    Shape::Prefix(s) => prefix.insert(s.as_bytes(), l),
+                    Shape::Suffix(s) => suffix.insert(s.as_bytes(), l),
                     Shape::Contains(s) => ac.add(s, l, Anchor::Contains),
                     Shape::AnyValue => plan.exists_leaves.push(l),
                     Shape::Glob => match pattern.longest_literal() {
@@ -1138,5 +1225,10 @@ fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldP
     }
     plan.ac_ci = ci.build();
     plan.ac_cs = cs.build();
+    let some = |t: AffixTrie<LeafId>| (!t.is_empty()).then_some(t);
+    plan.prefix_ci = some(prefix_ci);
+    plan.suffix_ci = some(suffix_ci);
+    plan.prefix_cs = some(prefix_cs);
+    plan.suffix_cs = some(suffix_cs);
     plan
 }

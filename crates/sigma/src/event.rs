@@ -35,4 +35,18 @@ pub trait Event {
     /// Calls `visit` for every scalar value anywhere in the event, for keyword
     /// (field-less) searches.
     fn values(&self, visit: &mut dyn FnMut(Value<'_>));
+
+    /// Calls `visit(name, value)` for every field of the event, under the same
+    /// names and with the same values [`field`](Event::field) gives, and
+    /// returns `true`; or returns `false` without calling `visit` when the
+    /// implementation cannot enumerate its fields (the default).
+    ///
+    /// Optional, for speed: a rule set refers to dozens of field names per
+    /// kind of event, most of them absent from any one event. When an event
+    /// can list its fields, the matcher visits each once and finds what rules
+    /// want by hashing the name, instead of asking for every name in turn.
+    fn for_each_field(&self, visit: &mut dyn FnMut(&str, Value<'_>)) -> bool {
+        let _ = visit;
+        false
+    }
 }

@@ -13,10 +13,11 @@ pub mod modifiers;
 pub mod pattern;
 pub mod reference;
 pub mod rule;
+pub mod trie;
 pub mod values;
 pub mod yaml;
 
-pub use compile::{CompileOptions, CompiledRuleSet, RuleIndex, Scratch};
+pub use compile::{CompileOptions, CompiledRuleSet, MatchCounters, RuleIndex, Scratch};
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use event::{Event, Value};
 pub use logsource::{Alternative, LogsourceMapping, SourceCondition};

@@ -101,6 +101,41 @@ impl Event for EvtxJson {
         }
     }
 
+    fn for_each_field(&self, visit: &mut dyn FnMut(&str, Value<'_>)) -> bool {
+        let ev = &self.0["Event"];
+        if let Some(serde_json::Value::Object(sys)) = ev.get("System") {
+            for (k, v) in sys {
+                match v.get("#attributes") {
+                    Some(serde_json::Value::Object(attrs)) if v.get("#text").is_none() => {
+                        for (a, x) in attrs {
+                            emit(x, &mut |val| visit(&format!("{k}_{a}"), val));
+                        }
+                    }
+                    _ => emit(v, &mut |val| visit(k, val)),
+                }
+            }
+        }
+        if let Some(serde_json::Value::Object(d)) = ev.get("EventData") {
+            for (k, v) in d {
+                if !sys_has(ev, k) {
+                    emit(v, &mut |val| visit(k, val));
+                }
+            }
+        }
+        if let Some(serde_json::Value::Object(ud)) = ev.get("UserData") {
+            for inner in ud.values() {
+                if let serde_json::Value::Object(fields) = inner {
+                    for (k, v) in fields {
+                        if !sys_has(ev, k) && ev.get("EventData").and_then(|d| d.get(k)).is_none() {
+                            emit(v, &mut |val| visit(k, val));
+                        }
+                    }
+                }
+            }
+        }
+        true
+    }
+
     fn values(&self, visit: &mut dyn FnMut(Value<'_>)) {
         let ev = &self.0["Event"];
         for k in ["EventData", "UserData"] {
@@ -109,6 +144,18 @@ impl Event for EvtxJson {
             }
         }
     }
+}
+
+/// True when `field` would resolve `name` in System (so EventData's is shadowed).
+fn sys_has(ev: &serde_json::Value, name: &str) -> bool {
+    let sys = &ev["System"];
+    if let Some(v) = sys.get(name) {
+        if !v.is_object() || v.get("#text").is_some() {
+            return true;
+        }
+    }
+    name.split_once('_')
+        .is_some_and(|(a, b)| sys.get(a).and_then(|x| x.get("#attributes")).and_then(|x| x.get(b)).is_some())
 }
 
 /// Reads concatenated JSON objects.
