@@ -72,7 +72,7 @@ pub enum AnyConsumer {
     /// Of the embedded log.
     Embedded(EmbeddedConsumer),
     /// Of JetStream.
-    JetStream(JetStreamConsumer),
+    JetStream(Box<JetStreamConsumer>),
 }
 
 macro_rules! dispatch {
@@ -94,7 +94,9 @@ impl EventBus for AnyBus {
     async fn consumer(&self, name: &str, config: ConsumerConfig) -> Result<AnyConsumer, BusError> {
         Ok(match self {
             AnyBus::Embedded(bus) => AnyConsumer::Embedded(bus.consumer(name, config).await?),
-            AnyBus::JetStream(bus) => AnyConsumer::JetStream(bus.consumer(name, config).await?),
+            AnyBus::JetStream(bus) => {
+                AnyConsumer::JetStream(Box::new(bus.consumer(name, config).await?))
+            }
         })
     }
 

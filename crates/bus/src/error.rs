@@ -67,7 +67,9 @@ pub enum BusError {
     #[error("unknown consumer {0:?}")]
     UnknownConsumer(String),
     /// An acknowledged offset was never delivered to this consumer.
-    #[error("offset {offset} was not delivered to consumer {consumer:?} and cannot be acknowledged")]
+    #[error(
+        "offset {offset} was not delivered to consumer {consumer:?} and cannot be acknowledged"
+    )]
     NotDelivered {
         /// The consumer's name.
         consumer: String,

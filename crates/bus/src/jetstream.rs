@@ -26,7 +26,9 @@ use futures_util::StreamExt;
 use tracing::{info, warn};
 
 use crate::error::BusError;
-use crate::record::{DEFAULT_MAX_PAYLOAD_BYTES, Delivery, nanos_to_system_time, system_time_to_nanos};
+use crate::record::{
+    DEFAULT_MAX_PAYLOAD_BYTES, Delivery, nanos_to_system_time, system_time_to_nanos,
+};
 use crate::{
     BusMetrics, ConsumerConfig, ConsumerMetrics, DurableAck, EventBus, EventConsumer, LogBounds,
     Record, RetentionPolicy, RetentionReport, StartAt, validate_batch, validate_consumer_name,
@@ -239,7 +241,11 @@ fn publisher_id() -> String {
 /// Reads a record back from a JetStream message; `Err` names what is missing.
 fn decode_message(message: &async_nats::Message) -> Result<Record, &'static str> {
     let headers = message.headers.as_ref().ok_or("message has no headers")?;
-    let text = |name: &str| headers.get(name).map(|v| AsRef::<str>::as_ref(v).to_owned());
+    let text = |name: &str| {
+        headers
+            .get(name)
+            .map(|v| AsRef::<str>::as_ref(v).to_owned())
+    };
     let tenant_id = text(TENANT).ok_or("message has no Nigehban-Tenant header")?;
     let received_ns: i64 = text(RECEIVED_AT)
         .ok_or("message has no Nigehban-Received-At header")?
@@ -501,9 +507,7 @@ impl JetStreamConsumer {
                 Ok(record) => {
                     out.push(Delivery {
                         offset,
-                        appended_at: nanos_to_system_time(
-                            i64::try_from(published).unwrap_or(0),
-                        ),
+                        appended_at: nanos_to_system_time(i64::try_from(published).unwrap_or(0)),
                         delivery_count: delivered,
                         record,
                     });

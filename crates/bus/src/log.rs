@@ -224,9 +224,10 @@ impl EmbeddedLog {
             .map(|age| i64::try_from((age / 4).as_millis()).unwrap_or(i64::MAX));
         let writer = {
             let state = lock(&shared.state);
-            let active_segment = state.segments.get(&active_segment_base).ok_or_else(|| {
-                BusError::Config("recovery produced no active segment".into())
-            })?;
+            let active_segment = state
+                .segments
+                .get(&active_segment_base)
+                .ok_or_else(|| BusError::Config("recovery produced no active segment".into()))?;
             Writer::new(
                 shared.clone(),
                 active,
@@ -274,11 +275,7 @@ impl EmbeddedLog {
 }
 
 /// Runs retention on a timer and whenever the writer rolls a segment, until the log is dropped.
-async fn retention_loop(
-    log: std::sync::Weak<Inner>,
-    shared: Arc<Shared>,
-    interval: Duration,
-) {
+async fn retention_loop(log: std::sync::Weak<Inner>, shared: Arc<Shared>, interval: Duration) {
     let mut tick = tokio::time::interval(interval);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
@@ -371,10 +368,7 @@ fn recover(bus_dir: &Path) -> Result<Recovered, BusError> {
         .open(&path)
         .map_err(|e| BusError::io(&path, e))?;
     if let Some(reason) = &scan.torn {
-        let file_len = active
-            .metadata()
-            .map_err(|e| BusError::io(&path, e))?
-            .len();
+        let file_len = active.metadata().map_err(|e| BusError::io(&path, e))?.len();
         warn!(
             path = %path.display(),
             valid_bytes = scan.valid_len,
@@ -528,9 +522,8 @@ impl Shared {
                 let Some(segment) = state.segments.get(base) else {
                     break;
                 };
-                let too_old = age_limit_ms.is_some_and(|limit| {
-                    now.saturating_sub(segment.last_append_ms) > limit
-                });
+                let too_old = age_limit_ms
+                    .is_some_and(|limit| now.saturating_sub(segment.last_append_ms) > limit);
                 let too_big = policy.max_bytes.is_some_and(|limit| total > limit);
                 if !too_old && !too_big {
                     break;
@@ -704,7 +697,10 @@ impl EventBus for EmbeddedLog {
         let end = shared.durable_end();
         let (oldest, stored_bytes) = {
             let state = lock(&shared.state);
-            (state.oldest(), state.segments.values().map(|s| s.bytes).sum())
+            (
+                state.oldest(),
+                state.segments.values().map(|s| s.bytes).sum(),
+            )
         };
         let groups: Vec<Arc<Group>> = lock(&shared.groups).values().cloned().collect();
         let mut consumers: Vec<ConsumerMetrics> = groups
@@ -769,7 +765,12 @@ impl std::fmt::Debug for EmbeddedConsumer {
 impl EmbeddedConsumer {
     /// Takes up to `max` offsets to deliver: expired ones again, then new ones up to `durable_end`.
     /// Returns them with their delivery counts, and the next ack deadline if nothing was due.
-    fn pick(&self, max: usize, durable_end: u64, oldest: u64) -> (Vec<(u64, u64)>, Option<Instant>) {
+    fn pick(
+        &self,
+        max: usize,
+        durable_end: u64,
+        oldest: u64,
+    ) -> (Vec<(u64, u64)>, Option<Instant>) {
         let mut state = lock(&self.group.state);
         let lost = state.drop_below(oldest);
         if lost > 0 {
@@ -788,7 +789,8 @@ impl EmbeddedConsumer {
                 flight.deliveries += 1;
                 picked.push((*offset, flight.deliveries));
             } else {
-                next_deadline = Some(next_deadline.map_or(flight.deadline, |d| d.min(flight.deadline)));
+                next_deadline =
+                    Some(next_deadline.map_or(flight.deadline, |d| d.min(flight.deadline)));
             }
         }
         state.redelivered += picked.len() as u64;

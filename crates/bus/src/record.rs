@@ -181,7 +181,8 @@ pub(crate) fn seal_frames(
         if end > frames.len() {
             break;
         }
-        frames[position + OFFSET_AT..position + OFFSET_AT + 8].copy_from_slice(&offset.to_le_bytes());
+        frames[position + OFFSET_AT..position + OFFSET_AT + 8]
+            .copy_from_slice(&offset.to_le_bytes());
         frames[position + APPENDED_AT..position + APPENDED_AT + 8]
             .copy_from_slice(&appended_at_ms.to_le_bytes());
         let crc = crc32c::crc32c(&frames[position + FRAME_PREFIX..end]);
@@ -320,11 +321,18 @@ mod tests {
         r.content_type = "x".repeat(256);
         assert!(matches!(
             r.validate(10),
-            Err(RecordError::FieldTooLong { field: "content_type", len: 256, .. })
+            Err(RecordError::FieldTooLong {
+                field: "content_type",
+                len: 256,
+                ..
+            })
         ));
         assert_eq!(
             sample(&[0; 11]).validate(10),
-            Err(RecordError::PayloadTooLarge { size: 11, limit: 10 })
+            Err(RecordError::PayloadTooLarge {
+                size: 11,
+                limit: 10
+            })
         );
         assert_eq!(sample(&[0; 10]).validate(10), Ok(()));
     }

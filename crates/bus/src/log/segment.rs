@@ -185,6 +185,9 @@ fn next_frame(reader: &mut impl Read, body: &mut Vec<u8>) -> io::Result<FrameRea
     Ok(FrameRead::Frame)
 }
 
+/// Records read from a segment, and sparse index entries (offset, position) learnt on the way.
+pub(crate) type ReadFrames = (Vec<StoredRecord>, Vec<(u64, u64)>);
+
 /// Records `[from, to)` of one segment, starting the read at `start_pos` (an index position at
 /// or before `from`). Also returns index entries learnt on the way.
 pub(crate) fn read_frames(
@@ -192,7 +195,7 @@ pub(crate) fn read_frames(
     start: (u64, u64),
     from: u64,
     to: u64,
-) -> Result<(Vec<StoredRecord>, Vec<(u64, u64)>), BusError> {
+) -> Result<ReadFrames, BusError> {
     let (mut offset, mut position) = start;
     let file = File::open(path).map_err(|e| BusError::io(path, e))?;
     let mut reader = BufReader::with_capacity(256 * 1024, file);

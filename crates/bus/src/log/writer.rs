@@ -65,7 +65,12 @@ impl Writer {
         segment_bytes: u64,
         roll_after_ms: Option<i64>,
     ) -> Self {
-        let last_indexed = active.index.values().next_back().copied().unwrap_or(HEADER_LEN);
+        let last_indexed = active
+            .index
+            .values()
+            .next_back()
+            .copied()
+            .unwrap_or(HEADER_LEN);
         Writer {
             shared,
             file,
