@@ -64,6 +64,33 @@ pub enum Action {
     ManageRoster,
 }
 
+impl Action {
+    /// Every action, for tests and tables.
+    pub const ALL: [Action; 21] = [
+        Action::ViewTenant,
+        Action::CreateTenant,
+        Action::RenameTenant,
+        Action::MoveTenant,
+        Action::DeactivateTenant,
+        Action::ViewUser,
+        Action::AdministerUser,
+        Action::ViewToken,
+        Action::AdministerToken,
+        Action::ManageOwnToken,
+        Action::ReadAudit,
+        Action::VerifyAudit,
+        Action::TakeBackup,
+        Action::ViewIncident,
+        Action::ReportIncident,
+        Action::WorkIncident,
+        Action::ViewAlert,
+        Action::TriageAlert,
+        Action::PublishIntel,
+        Action::ViewAggregates,
+        Action::ManageRoster,
+    ];
+}
+
 /// The action in words, for error messages ("the analyst role may not <describe> here").
 pub const fn describe(action: Action) -> &'static str {
     match action {
@@ -300,5 +327,311 @@ pub fn can_read_shared(
         Tlp::Red => reader
             .user
             .is_some_and(|user| recipients.contains(&Recipient::User(user))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The policy as PRODUCT.md describes it, written out independently of
+    /// [`RULES`]: for each action, whether each role may do it in its own
+    /// tenant and in a tenant below. Columns: administrator, analyst,
+    /// responder, intel_analyst, duty_officer, constituent_reporter,
+    /// council_member, auditor.
+    #[rustfmt::skip]
+    const EXPECTED: &[(Action, &str, &str)] = &[
+        //                            own         below
+        (Action::ViewTenant,        "YYYYYYYY", "YYYYYYYY"),
+        (Action::CreateTenant,      "Y.......", "Y......."),
+        (Action::RenameTenant,      "Y.......", "Y......."),
+        (Action::MoveTenant,        "........", "Y......."),
+        (Action::DeactivateTenant,  "........", "Y......."),
+        (Action::ViewUser,          "YYYYYY.Y", "YYYYY..Y"),
+        (Action::AdministerUser,    "Y.......", "Y......."),
+        (Action::ViewToken,         "Y......Y", "Y......Y"),
+        (Action::AdministerToken,   "Y.......", "Y......."),
+        (Action::ManageOwnToken,    "YYYYYYYY", "........"),
+        (Action::ReadAudit,         "Y......Y", "Y......Y"),
+        (Action::VerifyAudit,       "Y......Y", "........"),
+        (Action::TakeBackup,        "Y.......", "........"),
+        (Action::ViewIncident,      ".YYYYY..", ".YYYYY.."),
+        (Action::ReportIncident,    ".YY.YY..", ".YY.Y..."),
+        (Action::WorkIncident,      ".YY.Y...", ".YY.Y..."),
+        (Action::ViewAlert,         ".YYYY...", ".YYYY..."),
+        (Action::TriageAlert,       ".YY.Y...", ".YY.Y..."),
+        (Action::PublishIntel,      ".Y.Y....", "........"),
+        (Action::ViewAggregates,    "YY.YY.YY", "YY.YY.YY"),
+        (Action::ManageRoster,      "Y...Y...", "Y...Y..."),
+    ];
+
+    fn expected(column: &str, role: Role) -> Decision {
+        let index = Role::ALL.iter().position(|r| *r == role).unwrap();
+        match column.as_bytes()[index] {
+            b'Y' => Decision::Allow,
+            b'.' => Decision::Forbidden,
+            other => panic!("bad table cell {}", char::from(other)),
+        }
+    }
+
+    #[test]
+    fn every_action_is_in_both_tables() {
+        for action in Action::ALL {
+            assert!(
+                RULES.iter().any(|(a, _)| *a == action),
+                "{action:?} missing from RULES"
+            );
+            assert!(
+                EXPECTED.iter().any(|(a, _, _)| *a == action),
+                "{action:?} missing from EXPECTED"
+            );
+        }
+        assert_eq!(RULES.len(), Action::ALL.len());
+    }
+
+    #[test]
+    fn role_by_action_by_relation_matrix() {
+        for (action, own, below) in EXPECTED {
+            for role in Role::ALL {
+                for relation in Relation::ALL {
+                    let want = match relation {
+                        Relation::Own => expected(own, role),
+                        Relation::Descendant => expected(below, role),
+                        // Never a sibling's, never upward, never elsewhere: not even its existence.
+                        Relation::Ancestor | Relation::Sibling | Relation::Unrelated => {
+                            Decision::NotFound
+                        }
+                    };
+                    assert_eq!(
+                        decide(role, *action, relation),
+                        want,
+                        "{role} {action:?} on a record of a tenant in relation {relation:?}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn council_members_see_aggregates_never_raw_records() {
+        let allowed: Vec<Action> = Action::ALL
+            .into_iter()
+            .filter(|action| decide(Role::CouncilMember, *action, Relation::Own) == Decision::Allow)
+            .collect();
+        assert_eq!(
+            allowed,
+            vec![
+                Action::ViewTenant,
+                Action::ManageOwnToken,
+                Action::ViewAggregates
+            ]
+        );
+    }
+
+    #[test]
+    fn only_administrators_administer() {
+        for action in [
+            Action::CreateTenant,
+            Action::RenameTenant,
+            Action::MoveTenant,
+            Action::DeactivateTenant,
+            Action::AdministerUser,
+            Action::AdministerToken,
+            Action::TakeBackup,
+        ] {
+            for role in Role::ALL {
+                let allowed = Relation::ALL
+                    .into_iter()
+                    .any(|relation| decide(role, action, relation) == Decision::Allow);
+                assert_eq!(allowed, role == Role::Administrator, "{role} {action:?}");
+            }
+        }
+    }
+
+    /// national ─┬─ telecom ─┬─ operator ── subsidiary
+    ///           │           └─ isp
+    ///           └─ banking ─── bank
+    struct Tree {
+        national: TenantId,
+        telecom: TenantId,
+        operator: TenantId,
+        subsidiary: TenantId,
+        isp: TenantId,
+        banking: TenantId,
+        bank: TenantId,
+    }
+
+    impl Tree {
+        fn new() -> Self {
+            Self {
+                national: TenantId::new(),
+                telecom: TenantId::new(),
+                operator: TenantId::new(),
+                subsidiary: TenantId::new(),
+                isp: TenantId::new(),
+                banking: TenantId::new(),
+                bank: TenantId::new(),
+            }
+        }
+
+        fn path(&self, tenant: TenantId) -> Vec<TenantId> {
+            let t = self;
+            match tenant {
+                id if id == t.national => vec![t.national],
+                id if id == t.telecom => vec![t.national, t.telecom],
+                id if id == t.operator => vec![t.national, t.telecom, t.operator],
+                id if id == t.subsidiary => vec![t.national, t.telecom, t.operator, t.subsidiary],
+                id if id == t.isp => vec![t.national, t.telecom, t.isp],
+                id if id == t.banking => vec![t.national, t.banking],
+                id if id == t.bank => vec![t.national, t.banking, t.bank],
+                _ => vec![],
+            }
+        }
+
+        fn relation(&self, caller: TenantId, target: TenantId) -> Relation {
+            relation(&self.path(caller), &self.path(target))
+        }
+    }
+
+    #[test]
+    fn relations_in_a_tree() {
+        let t = Tree::new();
+        assert_eq!(t.relation(t.telecom, t.telecom), Relation::Own);
+        assert_eq!(t.relation(t.national, t.subsidiary), Relation::Descendant);
+        assert_eq!(t.relation(t.telecom, t.operator), Relation::Descendant);
+        assert_eq!(t.relation(t.operator, t.telecom), Relation::Ancestor);
+        assert_eq!(t.relation(t.subsidiary, t.national), Relation::Ancestor);
+        assert_eq!(t.relation(t.telecom, t.banking), Relation::Sibling);
+        assert_eq!(t.relation(t.operator, t.isp), Relation::Sibling);
+        assert_eq!(t.relation(t.operator, t.bank), Relation::Unrelated);
+        assert_eq!(t.relation(t.subsidiary, t.isp), Relation::Unrelated);
+        assert_eq!(t.relation(t.bank, TenantId::new()), Relation::Unrelated);
+    }
+
+    #[test]
+    fn a_sectoral_administrator_administers_its_sector_only() {
+        let t = Tree::new();
+        let decide_at =
+            |target, action| decide(Role::Administrator, action, t.relation(t.telecom, target));
+        // Create organisations and users under its sector, rename them, move and deactivate them.
+        assert_eq!(decide_at(t.telecom, Action::CreateTenant), Decision::Allow);
+        assert_eq!(decide_at(t.operator, Action::CreateTenant), Decision::Allow);
+        assert_eq!(
+            decide_at(t.subsidiary, Action::AdministerUser),
+            Decision::Allow
+        );
+        assert_eq!(decide_at(t.isp, Action::DeactivateTenant), Decision::Allow);
+        // Not its own tenant's place in the tree: that is the national CERT's call.
+        assert_eq!(
+            decide_at(t.telecom, Action::MoveTenant),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide_at(t.telecom, Action::DeactivateTenant),
+            Decision::Forbidden
+        );
+        // Never above or beside: it does not even learn those tenants exist.
+        for target in [t.national, t.banking, t.bank] {
+            for action in [
+                Action::CreateTenant,
+                Action::ViewTenant,
+                Action::AdministerUser,
+            ] {
+                assert_eq!(decide_at(target, action), Decision::NotFound, "{action:?}");
+            }
+        }
+    }
+
+    fn reader<'a>(user: Option<UserId>, role: Role, path: &'a [TenantId]) -> Reader<'a> {
+        Reader {
+            user,
+            role,
+            tenant_path: path,
+        }
+    }
+
+    #[test]
+    fn shared_material_follows_tlp_2() {
+        let t = Tree::new();
+        let analyst = UserId::new();
+        let operator_path = t.path(t.operator);
+        let subsidiary_path = t.path(t.subsidiary);
+        let bank_path = t.path(t.bank);
+        let telecom_path = t.path(t.telecom);
+        let in_operator = reader(Some(analyst), Role::Analyst, &operator_path);
+        let in_subsidiary = reader(None, Role::Analyst, &subsidiary_path);
+        let in_bank = reader(None, Role::Analyst, &bank_path);
+        let in_telecom = reader(None, Role::IntelAnalyst, &telecom_path);
+        let to_operator = [Recipient::Tenant(t.operator)];
+        let owner = t.national;
+
+        for tlp in [Tlp::Clear, Tlp::Green] {
+            assert!(
+                can_read_shared(&in_bank, owner, tlp, &[]),
+                "{tlp}: every tenant"
+            );
+        }
+        // AMBER: the recipient and the tenants below it.
+        assert!(can_read_shared(
+            &in_operator,
+            owner,
+            Tlp::Amber,
+            &to_operator
+        ));
+        assert!(can_read_shared(
+            &in_subsidiary,
+            owner,
+            Tlp::Amber,
+            &to_operator
+        ));
+        assert!(
+            !can_read_shared(&in_telecom, owner, Tlp::Amber, &to_operator),
+            "not upward"
+        );
+        assert!(
+            !can_read_shared(&in_bank, owner, Tlp::Amber, &to_operator),
+            "not elsewhere"
+        );
+        // AMBER+STRICT: the recipient only.
+        assert!(can_read_shared(
+            &in_operator,
+            owner,
+            Tlp::AmberStrict,
+            &to_operator
+        ));
+        assert!(!can_read_shared(
+            &in_subsidiary,
+            owner,
+            Tlp::AmberStrict,
+            &to_operator
+        ));
+        // RED: named people only, not their colleagues.
+        let to_analyst = [Recipient::User(analyst)];
+        assert!(can_read_shared(&in_operator, owner, Tlp::Red, &to_analyst));
+        let colleague = reader(Some(UserId::new()), Role::Analyst, &operator_path);
+        assert!(!can_read_shared(&colleague, owner, Tlp::Red, &to_analyst));
+        assert!(
+            !can_read_shared(&colleague, owner, Tlp::Red, &to_operator),
+            "a tenant is not a named person"
+        );
+        // The owner always reads its own; the council never reads raw material.
+        let national_path = t.path(t.national);
+        let at_owner = reader(None, Role::IntelAnalyst, &national_path);
+        assert!(can_read_shared(&at_owner, owner, Tlp::Red, &[]));
+        let council = reader(None, Role::CouncilMember, &national_path);
+        for tlp in Tlp::ALL {
+            assert!(!can_read_shared(
+                &council,
+                owner,
+                tlp,
+                &[Recipient::Tenant(t.national)]
+            ));
+        }
+        assert!(!can_read_shared(
+            &reader(None, Role::Analyst, &[]),
+            owner,
+            Tlp::Clear,
+            &[]
+        ));
     }
 }

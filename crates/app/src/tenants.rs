@@ -41,6 +41,7 @@ impl Tenants<'_> {
             .await?
             .ok_or_else(|| AppError::not_found("tenant", new.parent))?;
         check_parent(&new.kind, &parent)?;
+        self.check_chain_active(&parent).await?;
         let now = Timestamp::now();
         let tenant = Tenant {
             id: TenantId::new(),
@@ -105,6 +106,7 @@ impl Tenants<'_> {
             .await?
             .ok_or_else(|| AppError::not_found("tenant", new_parent))?;
         check_parent(&tenant.kind, &parent)?;
+        self.check_chain_active(&parent).await?;
         Ok(store
             .update_tenant(id, TenantChange::Move(new_parent), &caller.audit_context())
             .await?)
@@ -147,6 +149,19 @@ impl Tenants<'_> {
             .authorise(caller, Action::ViewTenant, under, "tenant", under)
             .await?;
         Ok(self.app.store().list_tenants(under, page).await?)
+    }
+}
+
+impl Tenants<'_> {
+    /// Refuses placing anything under a tenant that is, or sits below, a deactivated tenant.
+    async fn check_chain_active(&self, parent: &Tenant) -> AppResult<()> {
+        if self.app.tenant_chain_active(parent.id).await? {
+            return Ok(());
+        }
+        Err(AppError::Invalid(format!(
+            "tenant {} ({}) sits below a deactivated tenant: nothing can be placed under it",
+            parent.id, parent.name
+        )))
     }
 }
 

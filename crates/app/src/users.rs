@@ -63,9 +63,9 @@ impl Users<'_> {
             .tenant(new.tenant)
             .await?
             .ok_or_else(|| AppError::not_found("tenant", new.tenant))?;
-        if !tenant.active {
+        if !self.app.tenant_chain_active(tenant.id).await? {
             return Err(AppError::Invalid(format!(
-                "tenant {} ({}) is deactivated: no users can be added to it",
+                "tenant {} ({}) is deactivated, or sits below a deactivated tenant: no users can be added to it",
                 tenant.id, tenant.name
             )));
         }

@@ -1,0 +1,188 @@
+//! A platform with a small tenant tree, and callers made the way the server makes them.
+
+use std::net::IpAddr;
+
+use nigehban_app::model::{
+    DisplayName, Password, Role, Sector, Tenant, TenantId, TenantKind, TenantName, TokenName,
+    Username,
+};
+use nigehban_app::{
+    App, AppSettings, BootstrapOutcome, BootstrapRequest, Caller, NewApiToken, NewTenant, NewUser,
+    StoreConfig,
+};
+
+/// The first administrator's password in every test world.
+pub const ADMIN_PASSWORD: &str = "national admin password";
+
+/// national ─┬─ telecom ─── operator
+///           └─ banking ─── bank
+pub struct World {
+    pub app: App,
+    pub dir: tempfile::TempDir,
+    pub root_admin: Caller,
+    pub national: Tenant,
+    pub telecom: Tenant,
+    pub banking: Tenant,
+    pub operator: Tenant,
+    pub bank: Tenant,
+}
+
+/// A fresh SQLite-backed platform with cheap password hashing.
+pub async fn app_with(settings: AppSettings) -> (App, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let app = App::open(
+        &StoreConfig::Sqlite {
+            data_dir: dir.path().to_path_buf(),
+        },
+        settings,
+    )
+    .await
+    .unwrap();
+    (app, dir)
+}
+
+/// Bootstraps with `admin` / [`ADMIN_PASSWORD`] and builds the tree.
+pub async fn world() -> World {
+    world_with(AppSettings::insecure_fast_for_tests()).await
+}
+
+/// Like [`world`], with other settings.
+pub async fn world_with(settings: AppSettings) -> World {
+    let (app, dir) = app_with(settings).await;
+    let outcome = app
+        .bootstrap(BootstrapRequest {
+            national_name: TenantName::parse("National CERT").unwrap(),
+            admin_username: Username::parse("admin").unwrap(),
+            admin_display_name: DisplayName::parse("First Administrator").unwrap(),
+            admin_password: Some(Password::parse(ADMIN_PASSWORD).unwrap()),
+        })
+        .await
+        .unwrap();
+    let BootstrapOutcome::Created { root: national, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let root_admin = app
+        .auth()
+        .login("admin", ADMIN_PASSWORD, Some(addr("192.0.2.1")))
+        .await
+        .unwrap()
+        .caller;
+    let create = |parent: TenantId, name: &'static str, kind: TenantKind| {
+        let app = app.clone();
+        let root_admin = root_admin.clone();
+        async move {
+            app.tenants()
+                .create(
+                    &root_admin,
+                    NewTenant {
+                        parent,
+                        name: TenantName::parse(name).unwrap(),
+                        kind,
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let telecom = create(
+        national.id,
+        "CERT Telecom",
+        TenantKind::Sectoral {
+            sector: Sector::Telecom,
+        },
+    )
+    .await;
+    let banking = create(
+        national.id,
+        "CERT Banking",
+        TenantKind::Sectoral {
+            sector: Sector::Banking,
+        },
+    )
+    .await;
+    let operator = create(
+        telecom.id,
+        "Mobile Operator",
+        TenantKind::Organisation {
+            critical_infrastructure: true,
+        },
+    )
+    .await;
+    let bank = create(
+        banking.id,
+        "First Bank",
+        TenantKind::Organisation {
+            critical_infrastructure: false,
+        },
+    )
+    .await;
+    World {
+        app,
+        dir,
+        root_admin,
+        national,
+        telecom,
+        banking,
+        operator,
+        bank,
+    }
+}
+
+/// An address.
+pub fn addr(text: &str) -> IpAddr {
+    text.parse().unwrap()
+}
+
+impl World {
+    /// A caller acting in `tenant` as `role`, authenticated by an API token
+    /// that the root administrator made for it.
+    pub async fn caller(&self, tenant: TenantId, role: Role) -> Caller {
+        caller(&self.app, &self.root_admin, tenant, role).await
+    }
+
+    /// Creates a user with a known password and signs them in; returns the caller.
+    pub async fn user(&self, tenant: TenantId, username: &str, role: Role) -> Caller {
+        let password = format!("{username} password 123");
+        self.app
+            .users()
+            .create(
+                &self.root_admin,
+                NewUser {
+                    tenant,
+                    username: Username::parse(username).unwrap(),
+                    display_name: DisplayName::parse(username).unwrap(),
+                    role,
+                    password: Some(Password::parse(&password).unwrap()),
+                },
+            )
+            .await
+            .unwrap();
+        self.app
+            .auth()
+            .login(username, &password, Some(addr("198.51.100.20")))
+            .await
+            .unwrap()
+            .caller
+    }
+}
+
+/// A caller acting in `tenant` as `role`, via a token `maker` creates.
+pub async fn caller(app: &App, maker: &Caller, tenant: TenantId, role: Role) -> Caller {
+    let created = app
+        .tokens()
+        .create(
+            maker,
+            NewApiToken {
+                name: TokenName::parse(&format!("{role} in {tenant}")).unwrap(),
+                tenant: Some(tenant),
+                role: Some(role),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.tokens()
+        .authenticate(created.secret.expose(), Some(addr("203.0.113.5")))
+        .await
+        .unwrap()
+}
