@@ -1,1 +1,2 @@
+//! Decode throughput (placeholder until the bench is written).
 fn main() {}

@@ -117,18 +117,36 @@ mod tests {
     #[test]
     fn json_lines_have_a_complete_first_line() {
         assert_eq!(detect(b"{\"a\":1}\n{\"a\":2}\n", true), Detected::JsonLines);
-        assert_eq!(detect(b"\xef\xbb\xbf  {\"a\":\"}\"}\r\n", true), Detected::JsonLines);
+        assert_eq!(
+            detect(b"\xef\xbb\xbf  {\"a\":\"}\"}\r\n", true),
+            Detected::JsonLines
+        );
         assert_eq!(detect(b"{\"a\":1}", true), Detected::JsonLines);
     }
 
     #[test]
     fn documents_open_with_an_unclosed_line() {
-        assert_eq!(detect(b"{\n  \"a\": 1\n}\n{\n}\n", true), Detected::JsonDocuments);
-        assert_eq!(detect(b"[{\"a\":1},{\"a\":2}]", true), Detected::JsonDocuments);
+        assert_eq!(
+            detect(b"{\n  \"a\": 1\n}\n{\n}\n", true),
+            Detected::JsonDocuments
+        );
+        assert_eq!(
+            detect(b"[{\"a\":1},{\"a\":2}]", true),
+            Detected::JsonDocuments
+        );
         assert_eq!(detect(b"[\n{\"a\":1}\n]", true), Detected::JsonDocuments);
-        assert_eq!(detect(b"[{\"a\":1}]\n[{\"a\":2}]\n", true), Detected::JsonDocuments);
-        assert_eq!(detect(b"{\"a\":1}{\"a\":2}\n", true), Detected::JsonDocuments);
-        assert_eq!(detect(b"{\"a\":1, \"b\": \"very long", false), Detected::JsonDocuments);
+        assert_eq!(
+            detect(b"[{\"a\":1}]\n[{\"a\":2}]\n", true),
+            Detected::JsonDocuments
+        );
+        assert_eq!(
+            detect(b"{\"a\":1}{\"a\":2}\n", true),
+            Detected::JsonDocuments
+        );
+        assert_eq!(
+            detect(b"{\"a\":1, \"b\": \"very long", false),
+            Detected::JsonDocuments
+        );
     }
 
     #[test]

@@ -625,8 +625,8 @@ impl DocumentUnit {
                                 .nth(at.line - 2)
                                 .map_or(bytes.len(), |newline| newline + 1)
                         };
-                        let offset = span.offset
-                            + (line_start + at.column.saturating_sub(1)) as u64;
+                        let offset =
+                            span.offset + (line_start + at.column.saturating_sub(1)) as u64;
                         let line = span.line + at.line.saturating_sub(1) as u64;
                         format!("at line {line}, offset {offset}")
                     }),

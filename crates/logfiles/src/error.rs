@@ -139,7 +139,9 @@ impl fmt::Display for Location {
         match self {
             Location::File => f.write_str("file"),
             Location::EvtxFileHeader => f.write_str("file header"),
-            Location::EvtxChunk { chunk, offset } => write!(f, "chunk {chunk} (offset {offset:#x})"),
+            Location::EvtxChunk { chunk, offset } => {
+                write!(f, "chunk {chunk} (offset {offset:#x})")
+            }
             Location::EvtxRecord {
                 chunk,
                 record_id,
@@ -194,7 +196,9 @@ pub enum ErrorKind {
     BrokenSymlink,
     /// A directory already walked, reached again (through a symbolic link loop, or a second
     /// link or path to it).
-    #[error("directory already walked (a symbolic link loop, or a second path to it); not walked again")]
+    #[error(
+        "directory already walked (a symbolic link loop, or a second path to it); not walked again"
+    )]
     DirectoryLoop,
     /// Something in a directory that is neither a file nor a directory (a FIFO, socket or
     /// device), which a walk does not open.
@@ -308,7 +312,9 @@ pub enum ErrorKind {
         found: &'static str,
     },
     /// A JSON value that was cut short: the next object starts before it closes.
-    #[error("unterminated JSON object: the next object starts at line {next_line} before it closes")]
+    #[error(
+        "unterminated JSON object: the next object starts at line {next_line} before it closes"
+    )]
     UnterminatedValue {
         /// The line where the next object starts.
         next_line: u64,

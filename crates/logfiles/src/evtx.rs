@@ -181,7 +181,10 @@ impl EvtxUnits {
                     match read_at(file, offset, want) {
                         Ok(data) => (number, data, None),
                         Err(error) => {
-                            let location = Location::EvtxChunk { chunk: number, offset };
+                            let location = Location::EvtxChunk {
+                                chunk: number,
+                                offset,
+                            };
                             return Some(Err(self.error(location, ErrorKind::Io(error))));
                         }
                     }
@@ -231,14 +234,17 @@ impl EvtxUnits {
         if data[..8] != EVTX_CHUNK_MAGIC[..] {
             let found = escape_start(&data[..8], 8);
             if !repair_magic(&mut data) {
-                return Some(Err(self.error(location, ErrorKind::EvtxChunkMagic { found })));
+                return Some(Err(
+                    self.error(location, ErrorKind::EvtxChunkMagic { found })
+                ));
             }
             repaired_magic = Some(found);
         }
         let header = match EvtxChunkHeader::from_bytes(&data) {
             Ok(header) => header,
             Err(error) => {
-                let kind = ErrorKind::EvtxChunkHeader(format!("{}; chunk skipped", error_chain(&error)));
+                let kind =
+                    ErrorKind::EvtxChunkHeader(format!("{}; chunk skipped", error_chain(&error)));
                 return Some(Err(self.error(location, kind)));
             }
         };
@@ -249,7 +255,10 @@ impl EvtxUnits {
             header,
             repaired_magic,
         };
-        Some(Ok(Unit::new(self.path.clone(), UnitBody::Evtx(unit))))
+        Some(Ok(Unit::new(
+            self.path.clone(),
+            UnitBody::Evtx(Box::new(unit)),
+        )))
     }
 }
 
@@ -411,7 +420,9 @@ impl EvtxUnit {
         // records decoded before stay and the panic becomes this chunk's error.
         let decoded = catch_unwind(AssertUnwindSafe(|| self.decode_records(path, &mut out)));
         if let Err(panic) = decoded {
-            out.push(error(ErrorKind::EvtxParserPanic(panic_message(panic.as_ref()))));
+            out.push(error(ErrorKind::EvtxParserPanic(panic_message(
+                panic.as_ref(),
+            ))));
         }
         if truncated {
             out.push(error(ErrorKind::TruncatedEvtxChunk {
@@ -528,7 +539,8 @@ impl EvtxUnit {
                     },
                 })),
                 Err(cause) => {
-                    let kind = ErrorKind::EvtxRecord(format!("rendered JSON does not parse: {cause}"));
+                    let kind =
+                        ErrorKind::EvtxRecord(format!("rendered JSON does not parse: {cause}"));
                     out.push(error(location, kind));
                 }
             }

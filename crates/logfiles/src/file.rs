@@ -241,12 +241,13 @@ impl LogFile {
             }
             rest = Some(Raw::Reader(Box::new(decoder)));
         }
-        if !ended && needs_first_line(&prefix) {
-            if let Some(raw) = rest.as_mut() {
-                while !ended && needs_first_line(&prefix) && prefix.len() < MAX_PREFIX_BYTES {
-                    let want = (prefix.len() * 2).min(MAX_PREFIX_BYTES);
-                    (ended, failure) = read_prefix(raw.reader(), &mut prefix, want);
-                }
+        if !ended
+            && needs_first_line(&prefix)
+            && let Some(raw) = rest.as_mut()
+        {
+            while !ended && needs_first_line(&prefix) && prefix.len() < MAX_PREFIX_BYTES {
+                let want = (prefix.len() * 2).min(MAX_PREFIX_BYTES);
+                (ended, failure) = read_prefix(raw.reader(), &mut prefix, want);
             }
         }
         let complete = ended && failure.is_none();

@@ -4,8 +4,8 @@ use std::io::{self, Read};
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::error::{Error, ErrorKind, Location};
 use crate::Compression;
+use crate::error::{Error, ErrorKind, Location};
 
 /// A byte stream with its file's name, counting what it has read so that a read error
 /// can say where it happened.
@@ -94,7 +94,9 @@ impl Stream {
                 },
                 ErrorKind::Gzip(error),
             ),
-            Compression::None => Error::new(self.path.clone(), Location::File, ErrorKind::Io(error)),
+            Compression::None => {
+                Error::new(self.path.clone(), Location::File, ErrorKind::Io(error))
+            }
         }
     }
 }

@@ -10,13 +10,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::ReadOptions;
 use crate::detect::{UTF8_BOM, is_json_space};
 use crate::error::{Error, ErrorKind, Location};
 use crate::input::{Filled, Stream};
 use crate::json::parse_event;
 use crate::record::{Position, Record};
 use crate::unit::{Unit, UnitBody};
-use crate::ReadOptions;
 
 /// The batches of a JSON lines file.
 pub(crate) struct LineUnits {

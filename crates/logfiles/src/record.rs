@@ -17,8 +17,10 @@ pub struct Record {
 }
 
 /// Where in its file a [`Record`] was. Offsets are in bytes from the start of the file, or
-/// of the decompressed data for a compressed file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// of the decompressed data for a compressed file. Positions of one file order by place in
+/// the file: lines and values in file order; EVTX records by chunk number, then record id
+/// (in a log that has wrapped around, the oldest chunk is not chunk 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Position {
     /// A record of an EVTX file.
     Evtx {

@@ -21,7 +21,8 @@ pub struct Unit {
 
 /// What a unit holds, by format.
 pub(crate) enum UnitBody {
-    Evtx(EvtxUnit),
+    // Boxed: the chunk header is 500 bytes, and units travel between threads.
+    Evtx(Box<EvtxUnit>),
     Lines(LineUnit),
     Documents(DocumentUnit),
 }
@@ -105,7 +106,9 @@ impl Cursor {
             (Cursor::Evtx(decoded), UnitBody::Evtx(chunk)) => decoded
                 .get_or_insert_with(|| chunk.decode(&unit.path).into_iter())
                 .next(),
-            (Cursor::Lines(cursor), UnitBody::Lines(lines)) => cursor.next(lines.data(), &unit.path),
+            (Cursor::Lines(cursor), UnitBody::Lines(lines)) => {
+                cursor.next(lines.data(), &unit.path)
+            }
             (Cursor::Documents(index), UnitBody::Documents(documents)) => {
                 let record = documents.decode(*index, &unit.path)?;
                 *index += 1;

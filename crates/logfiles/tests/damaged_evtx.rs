@@ -39,7 +39,10 @@ fn by_place(records: &[Record]) -> HashMap<(u64, u64), Content<'_>> {
 
 /// The contents of `records`, in order.
 fn contents(records: &[Record]) -> Vec<Content<'_>> {
-    records.iter().map(|record| (&record.event, record.position)).collect()
+    records
+        .iter()
+        .map(|record| (&record.event, record.position))
+        .collect()
 }
 
 /// The chunk an error is about, if it is about one.
@@ -54,7 +57,9 @@ fn check_errors_name_the_file(path: &Path, errors: &[Error]) {
     for error in errors {
         assert_eq!(error.path(), path);
         assert!(
-            error.to_string().starts_with(&format!("{}: ", path.display())),
+            error
+                .to_string()
+                .starts_with(&format!("{}: ", path.display())),
             "{error}"
         );
     }
@@ -140,7 +145,8 @@ fn truncated_copies_keep_the_records_before_the_cut() {
                     panic!("{:?}", record.position)
                 };
                 assert!(
-                    full_by_place.get(&(chunk, record_id)) == Some(&(&record.event, record.position)),
+                    full_by_place.get(&(chunk, record_id))
+                        == Some(&(&record.event, record.position)),
                     "{} cut at {cut}: record {record_id} of chunk {chunk} differs",
                     sample.display()
                 );
@@ -153,7 +159,8 @@ fn truncated_copies_keep_the_records_before_the_cut() {
                     unreachable!()
                 };
                 let whole = chunk < cut_chunk
-                    || (chunk == cut_chunk && ends.get(place).is_some_and(|end| *end <= cut as u64));
+                    || (chunk == cut_chunk
+                        && ends.get(place).is_some_and(|end| *end <= cut as u64));
                 if whole {
                     assert!(
                         read.contains_key(place),
@@ -164,8 +171,10 @@ fn truncated_copies_keep_the_records_before_the_cut() {
             }
             // A cut inside a chunk in use is reported at that chunk.
             let chunk_start = HEADER + cut_chunk as usize * CHUNK;
-            let blank = bytes[chunk_start..len.min(chunk_start + CHUNK)].iter().all(|b| *b == 0);
-            if (cut - HEADER) % CHUNK != 0 && !blank {
+            let blank = bytes[chunk_start..len.min(chunk_start + CHUNK)]
+                .iter()
+                .all(|b| *b == 0);
+            if !(cut - HEADER).is_multiple_of(CHUNK) && !blank {
                 let chunk_offset = (HEADER + cut_chunk as usize * CHUNK) as u64;
                 let reported = errors.iter().any(|error| {
                     matches!(error.kind(), ErrorKind::TruncatedEvtxChunk { present }
@@ -254,18 +263,30 @@ fn byte_flipped_copies_report_the_damage_and_keep_the_rest() {
                 }
                 // Damage to what the checksums cover is reported at the chunk, unless the
                 // flags (not covered) were hit too: they can say "no checksums".
-                let covered = hits.iter().any(|at| *at < 120 || (124..free_space(&bytes, start)).contains(at));
+                let covered = hits
+                    .iter()
+                    .any(|at| *at < 120 || (124..free_space(&bytes, start)).contains(at));
                 let flags_hit = hits.iter().any(|at| (120..124).contains(at));
                 if covered && !flags_hit {
-                    let reported = errors.iter().any(|error| error_chunk(error) == Some(chunk as u64));
-                    assert!(reported, "{} seed {seed}: chunk {chunk} hit at {hits:?}: {errors:#?}", sample.display());
+                    let reported = errors
+                        .iter()
+                        .any(|error| error_chunk(error) == Some(chunk as u64));
+                    assert!(
+                        reported,
+                        "{} seed {seed}: chunk {chunk} hit at {hits:?}: {errors:#?}",
+                        sample.display()
+                    );
                     damaged_chunks_reported += 1;
                 }
             }
-            let header_hit = flipped.iter().any(|at| *at < 120 || (124..128).contains(at));
+            let header_hit = flipped
+                .iter()
+                .any(|at| *at < 120 || (124..128).contains(at));
             if header_hit {
                 assert!(
-                    errors.iter().any(|error| *error.location() == Location::EvtxFileHeader),
+                    errors
+                        .iter()
+                        .any(|error| *error.location() == Location::EvtxFileHeader),
                     "{errors:#?}"
                 );
             }
@@ -277,7 +298,9 @@ fn byte_flipped_copies_report_the_damage_and_keep_the_rest() {
 }
 
 /// Chunk 0 of the first sample, with `damage` applied to its bytes, read back.
-fn read_damaged_first_chunk(damage: impl Fn(&mut [u8])) -> Option<(Vec<Record>, Vec<Record>, Vec<Error>)> {
+fn read_damaged_first_chunk(
+    damage: impl Fn(&mut [u8]),
+) -> Option<(Vec<Record>, Vec<Record>, Vec<Error>)> {
     let sample = samples().into_iter().next()?;
     let dir = tempfile::tempdir().unwrap();
     let mut bytes = std::fs::read(&sample).unwrap();
@@ -296,8 +319,17 @@ fn a_chunk_with_a_damaged_magic_is_still_read() {
     };
     assert!(contents(&records) == contents(&full));
     assert_eq!(errors.len(), 1, "{errors:?}");
-    assert!(matches!(errors[0].kind(), ErrorKind::EvtxChunkMagicRepaired { .. }));
-    assert!(errors[0].to_string().contains("chunk 0 (offset 0x1000): bad chunk magic"), "{}", errors[0]);
+    assert!(matches!(
+        errors[0].kind(),
+        ErrorKind::EvtxChunkMagicRepaired { .. }
+    ));
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("chunk 0 (offset 0x1000): bad chunk magic"),
+        "{}",
+        errors[0]
+    );
 }
 
 #[test]
@@ -308,7 +340,11 @@ fn a_chunk_whose_magic_and_header_are_damaged_is_skipped_with_an_error() {
     }) else {
         return;
     };
-    assert!(records.iter().all(|record| !matches!(record.position, Position::Evtx { chunk: 0, .. })));
+    assert!(
+        records
+            .iter()
+            .all(|record| !matches!(record.position, Position::Evtx { chunk: 0, .. }))
+    );
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert!(matches!(errors[0].kind(), ErrorKind::EvtxChunkMagic { .. }));
 }
@@ -328,11 +364,15 @@ fn a_chunk_with_a_damaged_string_table_is_read_without_it() {
     assert!(contents(&records) == contents(&full));
     let kinds: Vec<String> = errors.iter().map(ToString::to_string).collect();
     assert!(
-        errors.iter().any(|error| matches!(error.kind(), ErrorKind::EvtxChunkHeaderChecksum { .. })),
+        errors
+            .iter()
+            .any(|error| matches!(error.kind(), ErrorKind::EvtxChunkHeaderChecksum { .. })),
         "{kinds:#?}"
     );
     assert!(
-        errors.iter().any(|error| matches!(error.kind(), ErrorKind::EvtxChunkStrings(_))),
+        errors
+            .iter()
+            .any(|error| matches!(error.kind(), ErrorKind::EvtxChunkStrings(_))),
         "{kinds:#?}"
     );
 }
@@ -367,5 +407,9 @@ fn a_damaged_record_is_reported_and_the_others_are_read() {
         }
     );
     // The records' checksum no longer holds either.
-    assert!(errors.iter().any(|error| matches!(error.kind(), ErrorKind::EvtxChunkDataChecksum { .. })));
+    assert!(
+        errors
+            .iter()
+            .any(|error| matches!(error.kind(), ErrorKind::EvtxChunkDataChecksum { .. }))
+    );
 }

@@ -8,8 +8,11 @@ use nigehban_logfiles::{
 
 use crate::util::read_all;
 
+/// What reading a file gave: its records and errors.
+type Read = (Vec<Record>, Vec<Error>);
+
 /// Reads `text` as a file, with every batch size from tiny to whole.
-fn read_text(text: &str) -> (Format, Vec<(Vec<Record>, Vec<Error>)>) {
+fn read_text(text: &str) -> (Format, Vec<Read>) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("events.json");
     std::fs::write(&path, text).unwrap();
@@ -61,7 +64,10 @@ fn concatenated_pretty_objects_read_with_their_numbers_lines_and_offsets() {
     let text = pretty(&values);
     let (format, results) = read_text(&text);
     assert_eq!(format, Format::JsonDocuments);
-    let starts: Vec<usize> = text.match_indices("{\n  \"Event\"").map(|(at, _)| at).collect();
+    let starts: Vec<usize> = text
+        .match_indices("{\n  \"Event\"")
+        .map(|(at, _)| at)
+        .collect();
     for (records, errors) in results {
         assert!(errors.is_empty(), "{errors:?}");
         let events: Vec<&Value> = records.iter().map(|record| &record.event).collect();
@@ -81,9 +87,17 @@ fn arrays_of_objects_are_streamed_element_by_element() {
     let indented = serde_json::to_string_pretty(&values).unwrap();
     let hand_made = format!(
         "[\n{}\n]\n",
-        values.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",\n")
+        values
+            .iter()
+            .map(|v| v.to_string())
+            .collect::<Vec<_>>()
+            .join(",\n")
     );
-    let two_arrays = format!("{}\n{}\n", serde_json::to_string(&values[..20]).unwrap(), serde_json::to_string_pretty(&values[20..]).unwrap());
+    let two_arrays = format!(
+        "{}\n{}\n",
+        serde_json::to_string(&values[..20]).unwrap(),
+        serde_json::to_string_pretty(&values[20..]).unwrap()
+    );
     for text in [compact, indented, hand_made, two_arrays] {
         let (format, results) = read_text(&text);
         assert_eq!(format, Format::JsonDocuments);
@@ -125,7 +139,11 @@ fn garbage_between_objects_is_reported_once_and_reading_resumes() {
             "{}",
             errors[0]
         );
-        assert!(errors[0].to_string().contains("\"Record 2\\nmore ju\"..."), "{}", errors[0]);
+        assert!(
+            errors[0].to_string().contains("\"Record 2\\nmore ju\"..."),
+            "{}",
+            errors[0]
+        );
     }
 }
 
@@ -135,14 +153,20 @@ fn an_object_missing_its_closing_brace_loses_only_itself() {
     let second = serde_json::to_string_pretty(&values[1]).unwrap();
     let broken = &second[..second.len() - 1]; // without its final `}`
     let text = format!("{}{broken}\n{}", pretty(&values[..1]), pretty(&values[2..]));
-    let third_line = text[..text.rfind("{\n  \"Event\"").unwrap()].matches('\n').count() as u64 + 1;
+    let third_line = text[..text.rfind("{\n  \"Event\"").unwrap()]
+        .matches('\n')
+        .count() as u64
+        + 1;
     let (_, results) = read_text(&text);
     for (records, errors) in results {
         let events: Vec<&Value> = records.iter().map(|record| &record.event).collect();
         assert_eq!(events, [&values[0], &values[2]]);
         assert_eq!(place(&records[1]).0, 3);
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(matches!(errors[0].location(), Location::Document { number: 2, .. }));
+        assert!(matches!(
+            errors[0].location(),
+            Location::Document { number: 2, .. }
+        ));
         assert!(
             matches!(errors[0].kind(), ErrorKind::UnterminatedValue { next_line } if *next_line == third_line),
             "{}",
@@ -174,7 +198,14 @@ fn an_unterminated_string_does_not_swallow_the_file() {
         assert_eq!(records.len(), 1, "{errors:?}");
         assert_eq!(records[0].event, json!({"b": 2}));
         assert_eq!(errors.len(), 1);
-        assert!(matches!(errors[0].location(), Location::Document { number: 1, line: 1, .. }));
+        assert!(matches!(
+            errors[0].location(),
+            Location::Document {
+                number: 1,
+                line: 1,
+                ..
+            }
+        ));
     }
 }
 
@@ -187,8 +218,15 @@ fn a_truncated_last_object_is_reported_as_truncated() {
     for (records, errors) in results {
         assert_eq!(records.len(), 1);
         assert_eq!(errors.len(), 1);
-        assert!(matches!(errors[0].kind(), ErrorKind::TruncatedValue), "{}", errors[0]);
-        assert!(matches!(errors[0].location(), Location::Document { number: 2, .. }));
+        assert!(
+            matches!(errors[0].kind(), ErrorKind::TruncatedValue),
+            "{}",
+            errors[0]
+        );
+        assert!(matches!(
+            errors[0].location(),
+            Location::Document { number: 2, .. }
+        ));
     }
 }
 
@@ -208,7 +246,12 @@ fn values_that_are_not_objects_are_reported_and_skipped() {
                 _ => panic!("{error}"),
             })
             .collect();
-        let expected = [(2, "a number"), (3, "a string"), (4, "an array"), (5, "null")];
+        let expected = [
+            (2, "a number"),
+            (3, "a string"),
+            (4, "an array"),
+            (5, "null"),
+        ];
         assert_eq!(found, expected.map(|(n, what)| (n, what.to_owned())));
     }
 }
@@ -240,8 +283,14 @@ fn a_value_over_the_limit_is_skipped_and_reported() {
         let numbers: Vec<u64> = records.iter().map(|record| place(record).0).collect();
         assert_eq!(numbers, [1, 3]);
         assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(matches!(errors[0].kind(), ErrorKind::TooLong { limit: 10_000 }));
-        assert!(matches!(errors[0].location(), Location::Document { number: 2, .. }));
+        assert!(matches!(
+            errors[0].kind(),
+            ErrorKind::TooLong { limit: 10_000 }
+        ));
+        assert!(matches!(
+            errors[0].location(),
+            Location::Document { number: 2, .. }
+        ));
     }
 }
 
@@ -250,7 +299,10 @@ fn unrecognised_files_get_one_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     for (name, bytes) in [
         ("archive.zip", b"PK\x03\x04\x14\x00\x00\x00".as_slice()),
-        ("notes.txt", b"Collected by the responder on site.\n".as_slice()),
+        (
+            "notes.txt",
+            b"Collected by the responder on site.\n".as_slice(),
+        ),
         ("event.xml", b"<Event xmlns=\"...\">".as_slice()),
     ] {
         let path = dir.path().join(name);
@@ -259,6 +311,12 @@ fn unrecognised_files_get_one_clear_error() {
         assert!(error.is_unrecognised_format());
         assert_eq!(error.path(), path);
         let text = error.to_string();
-        assert!(text.starts_with(&format!("{}: unrecognised format (starts with \"", path.display())), "{text}");
+        assert!(
+            text.starts_with(&format!(
+                "{}: unrecognised format (starts with \"",
+                path.display()
+            )),
+            "{text}"
+        );
     }
 }

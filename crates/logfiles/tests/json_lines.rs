@@ -25,14 +25,21 @@ fn real_lines() -> Vec<String> {
         return lines;
     }
     (0..200)
-        .map(|n| format!(r#"{{"n":{n},"event_type":"dns","text":"line {n} with \"quotes\" and {{braces}}"}}"#))
+        .map(|n| {
+            format!(
+                r#"{{"n":{n},"event_type":"dns","text":"line {n} with \"quotes\" and {{braces}}"}}"#
+            )
+        })
         .collect()
 }
+
+/// Whether an error kind is the one expected.
+type Expect = fn(&ErrorKind) -> bool;
 
 /// What goes into a test file: a real line, or garbage and the error it must give.
 enum Line {
     Real(String),
-    Garbage(&'static str, fn(&ErrorKind) -> bool),
+    Garbage(&'static str, Expect),
     Blank(&'static str),
 }
 
@@ -46,7 +53,7 @@ fn is_not_object(kind: &ErrorKind) -> bool {
 
 /// Real lines with garbage of every kind mixed in at fixed places.
 fn mixed_lines() -> Vec<Line> {
-    let garbage: [(&'static str, fn(&ErrorKind) -> bool); 9] = [
+    let garbage: [(&'static str, Expect); 9] = [
         ("this is not json", is_json_error),
         (r#"{"timestamp":"2017-03-06T06:54:10"#, is_json_error),
         ("[1, 2, 3]", is_not_object),
@@ -102,18 +109,28 @@ fn check(path: &Path, lines: &[Line], records: &[Record], errors: &[Error]) {
         let number = index as u64 + 1;
         match line {
             Line::Real(text) => {
-                let record = records.next().unwrap_or_else(|| panic!("line {number} lost"));
+                let record = records
+                    .next()
+                    .unwrap_or_else(|| panic!("line {number} lost"));
                 assert_eq!(record.position, Position::Line { line: number });
                 assert_eq!(record.path.as_ref(), path);
                 let expected: Value = serde_json::from_str(text).unwrap();
                 assert_eq!(record.event, expected, "line {number}");
             }
             Line::Garbage(text, is_expected) => {
-                let error = errors.next().unwrap_or_else(|| panic!("garbage line {number} not reported"));
-                assert_eq!(*error.location(), Location::Line { line: number }, "{error}");
+                let error = errors
+                    .next()
+                    .unwrap_or_else(|| panic!("garbage line {number} not reported"));
+                assert_eq!(
+                    *error.location(),
+                    Location::Line { line: number },
+                    "{error}"
+                );
                 assert!(is_expected(error.kind()), "{text:?}: {error}");
                 assert!(
-                    error.to_string().starts_with(&format!("{}: line {number}: ", path.display())),
+                    error
+                        .to_string()
+                        .starts_with(&format!("{}: line {number}: ", path.display())),
                     "{error}"
                 );
             }
@@ -169,8 +186,8 @@ fn concatenated_gzip_members_are_all_read() {
     let lines: Vec<Line> = real_lines().into_iter().map(Line::Real).collect();
     let text = text_of(&lines, false);
     let middle = text[..text.len() / 2].rfind('\n').unwrap() + 1;
-    let mut bytes = gzip(text[..middle].as_bytes());
-    bytes.extend(gzip(text[middle..].as_bytes()));
+    let mut bytes = gzip(&text.as_bytes()[..middle]);
+    bytes.extend(gzip(&text.as_bytes()[middle..]));
     let path = dir.path().join("rotated.json.gz");
     std::fs::write(&path, bytes).unwrap();
     let (records, errors) = read_all(&path, &ReadOptions::default());
@@ -188,7 +205,12 @@ fn truncated_gzip_gives_what_was_decompressed_then_an_error() {
         std::fs::write(&path, &compressed).unwrap();
         read_all(&path, &ReadOptions::default())
     };
-    for cut in [compressed.len() / 3, compressed.len() / 2, compressed.len() - 9, compressed.len() - 1] {
+    for cut in [
+        compressed.len() / 3,
+        compressed.len() / 2,
+        compressed.len() - 9,
+        compressed.len() - 1,
+    ] {
         let path = dir.path().join(format!("cut-{cut}.json.gz"));
         std::fs::write(&path, &compressed[..cut]).unwrap();
         for batch_bytes in [2000, 1 << 20] {
@@ -206,12 +228,23 @@ fn truncated_gzip_gives_what_was_decompressed_then_an_error() {
             // The stream's damage is the last error; before it, at most the line it cut.
             let last = errors.last().unwrap();
             assert!(matches!(last.kind(), ErrorKind::Gzip(_)), "{last}");
-            assert!(matches!(last.location(), Location::Decompressed { .. }), "{last}");
-            assert!(last.to_string().starts_with(&format!("{}: after ", path.display())), "{last}");
+            assert!(
+                matches!(last.location(), Location::Decompressed { .. }),
+                "{last}"
+            );
+            assert!(
+                last.to_string()
+                    .starts_with(&format!("{}: after ", path.display())),
+                "{last}"
+            );
             assert!(errors.len() <= 2, "{errors:?}");
             if let [cut_line, _] = errors.as_slice() {
                 let next = records.len() as u64 + 1;
-                assert_eq!(*cut_line.location(), Location::Line { line: next }, "{cut_line}");
+                assert_eq!(
+                    *cut_line.location(),
+                    Location::Line { line: next },
+                    "{cut_line}"
+                );
             }
             if cut >= compressed.len() - 8 {
                 // Cut in the trailer: every line was decompressed.
@@ -256,15 +289,25 @@ fn a_line_over_the_limit_is_skipped_and_reported() {
         .collect();
     assert_eq!(read, [(1, 1.into()), (3, 3.into()), (5, 5.into())]);
     let places: Vec<&Location> = errors.iter().map(Error::location).collect();
-    assert_eq!(places, [&Location::Line { line: 2 }, &Location::Line { line: 4 }]);
-    assert!(errors.iter().all(|error| matches!(error.kind(), ErrorKind::TooLong { limit: 10_000 })));
+    assert_eq!(
+        places,
+        [&Location::Line { line: 2 }, &Location::Line { line: 4 }]
+    );
+    assert!(
+        errors
+            .iter()
+            .all(|error| matches!(error.kind(), ErrorKind::TooLong { limit: 10_000 }))
+    );
 }
 
 #[test]
 fn corpus_json_lines_read_without_errors() {
     let Some(corpus) = corpus() else { return };
     let mut files = files_under(&corpus.join("events/zeek-wrccdc"), ".json.gz");
-    files.extend(files_under(&corpus.join("events/otrf-security-datasets/apt29-zeek"), ".log"));
+    files.extend(files_under(
+        &corpus.join("events/otrf-security-datasets/apt29-zeek"),
+        ".log",
+    ));
     files.push(corpus.join("events/suricata-eve/surevego/eve.json"));
     assert!(files.len() > 50);
     for path in files {
@@ -274,11 +317,16 @@ fn corpus_json_lines_read_without_errors() {
         if file.compression() == Compression::Gzip {
             use std::io::Read;
             let raw = std::fs::File::open(&path).unwrap();
-            flate2::read::MultiGzDecoder::new(raw).read_to_end(&mut text).unwrap();
+            flate2::read::MultiGzDecoder::new(raw)
+                .read_to_end(&mut text)
+                .unwrap();
         } else {
             text = std::fs::read(&path).unwrap();
         }
-        let lines = text.split(|byte| *byte == b'\n').filter(|line| !line.is_empty()).count();
+        let lines = text
+            .split(|byte| *byte == b'\n')
+            .filter(|line| !line.is_empty())
+            .count();
         let (records, errors) = read_all(&path, &ReadOptions::default());
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(records.len(), lines, "{}", path.display());
@@ -289,19 +337,34 @@ fn corpus_json_lines_read_without_errors() {
 fn corpus_broken_eve_keeps_the_lines_around_the_break() {
     let Some(corpus) = corpus() else { return };
     let fever = corpus.join("events/suricata-eve/fever");
-    let (records, errors) = read_all(&fever.join("jsonparse_eve_broken1.json"), &ReadOptions::default());
+    let (records, errors) = read_all(
+        &fever.join("jsonparse_eve_broken1.json"),
+        &ReadOptions::default(),
+    );
     let lines: Vec<Position> = records.iter().map(|record| record.position).collect();
-    assert_eq!(lines, [Position::Line { line: 1 }, Position::Line { line: 3 }]);
+    assert_eq!(
+        lines,
+        [Position::Line { line: 1 }, Position::Line { line: 3 }]
+    );
     assert_eq!(errors.len(), 1);
     assert_eq!(*errors[0].location(), Location::Line { line: 2 });
-    assert!(errors[0].to_string().contains("line 2: invalid JSON at column"), "{}", errors[0]);
+    assert!(
+        errors[0]
+            .to_string()
+            .contains("line 2: invalid JSON at column"),
+        "{}",
+        errors[0]
+    );
 
     let empty = fever.join("jsonparse_eve_empty.json");
     assert_eq!(LogFile::open(&empty).unwrap().format(), Format::Empty);
     let (records, errors) = read_all(&empty, &ReadOptions::default());
     assert!(records.is_empty() && errors.is_empty());
 
-    let (records, errors) = read_all(&fever.join("jsonparse_eve_nulls.json"), &ReadOptions::default());
+    let (records, errors) = read_all(
+        &fever.join("jsonparse_eve_nulls.json"),
+        &ReadOptions::default(),
+    );
     assert_eq!(records.len(), 1);
     assert!(errors.is_empty());
     assert_eq!(records[0].event["flow_id"], Value::Null);

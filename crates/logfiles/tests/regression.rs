@@ -107,14 +107,25 @@ fn differences(path: &str, from_evtx: &Value, from_json: &Value, out: &mut Vec<S
 fn evtx_events_equal_the_regression_json_renderings() {
     let Some(corpus) = corpus() else { return };
     let samples = files_under(&corpus.join("sigma/regression"), ".evtx");
-    assert!(samples.len() >= 100, "only {} regression samples", samples.len());
+    assert!(
+        samples.len() >= 100,
+        "only {} regression samples",
+        samples.len()
+    );
     let mut compared = 0;
     let mut upstream_edits_seen = 0;
     for evtx_path in &samples {
         let json_path = evtx_path.with_extension("json");
-        let case = evtx_path.file_stem().unwrap().to_string_lossy().into_owned();
+        let case = evtx_path
+            .file_stem()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
         let options = ReadOptions::default();
-        assert_eq!(LogFile::open(&json_path).unwrap().format(), Format::JsonDocuments);
+        assert_eq!(
+            LogFile::open(&json_path).unwrap().format(),
+            Format::JsonDocuments
+        );
         let (from_evtx, evtx_errors) = read_all(evtx_path, &options);
         let (from_json, json_errors) = read_all(&json_path, &options);
         assert!(evtx_errors.is_empty(), "{evtx_errors:?}");
@@ -124,7 +135,11 @@ fn evtx_events_equal_the_regression_json_renderings() {
         for (number, (a, b)) in from_evtx.iter().zip(&from_json).enumerate() {
             // Positions say where each came from: a record (whose header id can differ
             // from the EventRecordID inside it, in a log saved filtered), a value number.
-            assert!(matches!(a.position, Position::Evtx { .. }), "{:?}", a.position);
+            assert!(
+                matches!(a.position, Position::Evtx { .. }),
+                "{:?}",
+                a.position
+            );
             assert_eq!(
                 b.position,
                 match b.position {
@@ -139,18 +154,29 @@ fn evtx_events_equal_the_regression_json_renderings() {
             let mut found = Vec::new();
             differences("", &a.event, &b.event, &mut found);
             for (edited_case, field, evtx_value, json_value) in UPSTREAM_EDITS {
-                let expected = format!("{field}: evtx \"{}\" json \"{}\"", evtx_value.replace('\\', "\\\\"), json_value.replace('\\', "\\\\"));
+                let expected = format!(
+                    "{field}: evtx \"{}\" json \"{}\"",
+                    evtx_value.replace('\\', "\\\\"),
+                    json_value.replace('\\', "\\\\")
+                );
                 if case == *edited_case && found.contains(&expected) {
                     found.retain(|line| line != &expected);
                     upstream_edits_seen += 1;
                 }
             }
-            assert!(found.is_empty(), "{case} event {number}:\n{}", found.join("\n"));
+            assert!(
+                found.is_empty(),
+                "{case} event {number}:\n{}",
+                found.join("\n")
+            );
             compared += 1;
         }
     }
     assert_eq!(upstream_edits_seen, UPSTREAM_EDITS.len());
-    eprintln!("{} regression cases, {compared} events equal", samples.len());
+    eprintln!(
+        "{} regression cases, {compared} events equal",
+        samples.len()
+    );
 }
 
 #[test]
@@ -180,8 +206,24 @@ fn normalisations_are_narrow() {
         "{0197231e-005a-6928-a50b-000000000d00}",
         "0197231E-005A-6928-A50B-000000000D01"
     ));
-    assert!(same_text("Event.EventData.CommandLine", "tasklist  ", "tasklist"));
-    assert!(!same_text("Event.EventData.CommandLine", "tasklist", "tasklist "));
-    assert!(!same_text("Event.EventData.CommandLine", " tasklist", "tasklist"));
-    assert!(!same_text("Event.EventData.Image", "C:\\A.EXE", "C:\\A.exe"));
+    assert!(same_text(
+        "Event.EventData.CommandLine",
+        "tasklist  ",
+        "tasklist"
+    ));
+    assert!(!same_text(
+        "Event.EventData.CommandLine",
+        "tasklist",
+        "tasklist "
+    ));
+    assert!(!same_text(
+        "Event.EventData.CommandLine",
+        " tasklist",
+        "tasklist"
+    ));
+    assert!(!same_text(
+        "Event.EventData.Image",
+        "C:\\A.EXE",
+        "C:\\A.exe"
+    ));
 }

@@ -4,7 +4,9 @@
 mod util;
 
 mod corpus_evtx;
-mod regression;
 mod damaged_evtx;
-mod json_lines;
 mod json_documents;
+mod json_lines;
+mod properties;
+mod regression;
+mod walk;

@@ -14,7 +14,10 @@ pub fn corpus() -> Option<PathBuf> {
         return Some(path);
     }
     if std::env::var_os("NIGEHBAN_REQUIRE_CORPUS").is_some_and(|value| value == "1") {
-        panic!("corpus not found at {} (NIGEHBAN_REQUIRE_CORPUS=1)", path.display());
+        panic!(
+            "corpus not found at {} (NIGEHBAN_REQUIRE_CORPUS=1)",
+            path.display()
+        );
     }
     eprintln!("skipped: corpus not found at {}", path.display());
     None
