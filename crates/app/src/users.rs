@@ -111,7 +111,10 @@ impl Users<'_> {
             .user(id)
             .await?
             .ok_or_else(|| AppError::not_found("user", id))?;
-        if caller.user_id() != Some(id) {
+        // People always see their own account; a token made by someone in
+        // another tenant does not reveal its maker.
+        let is_self = caller.user_id() == Some(id) && user.tenant == caller.tenant_id();
+        if !is_self {
             self.app
                 .authorise(caller, Action::ViewUser, user.tenant, "user", id)
                 .await?;

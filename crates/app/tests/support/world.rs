@@ -1,5 +1,8 @@
 //! A platform with a small tenant tree, and callers made the way the server makes them.
 
+// Each test binary uses a different part of this.
+#![allow(dead_code)]
+
 use std::net::IpAddr;
 
 use nigehban_app::model::{
