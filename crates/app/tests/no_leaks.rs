@@ -184,21 +184,21 @@ async fn check(nodes: Vec<Node>, movement: Option<(usize, usize)>) {
             let context = format!("{role} at tenant {home} (visible {visible:?})");
 
             // Tenants: get and list.
-            for target in 0..ids.len() {
-                let got = app.tenants().get(&caller, ids[target]).await;
+            for (target, &target_id) in ids.iter().enumerate() {
+                let got = app.tenants().get(&caller, target_id).await;
                 if visible.contains(&target) {
-                    assert_eq!(got.unwrap().id, ids[target], "{context}");
+                    assert_eq!(got.unwrap().id, target_id, "{context}");
                 } else {
                     assert_hidden(got, &format!("{context}: get tenant {target}"));
                     assert_hidden(
                         app.tenants()
-                            .list(&caller, Some(ids[target]), &PageRequest::default())
+                            .list(&caller, Some(target_id), &PageRequest::default())
                             .await,
                         &format!("{context}: list under tenant {target}"),
                     );
                     assert_hidden(
                         app.tenants()
-                            .rename(&caller, ids[target], TenantName::parse("Mine").unwrap())
+                            .rename(&caller, target_id, TenantName::parse("Mine").unwrap())
                             .await,
                         &format!("{context}: rename tenant {target}"),
                     );
