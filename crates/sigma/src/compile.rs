@@ -24,7 +24,6 @@
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use aho_corasick::{AhoCorasick, MatchKind};
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
@@ -34,7 +33,8 @@ use crate::load::RuleSet;
 use crate::logsource::{Alternative, LogsourceMapping};
 use crate::pattern::{Pattern, Shape, fold, fold_into};
 use crate::reference::{effective_detection, value_holds};
-use crate::trie::AffixTrie;
+use crate::scan::LiteralScanner;
+use crate::trie::{AffixTrie, AffixTrieBuilder};
 use crate::rule::{Cond, Detection, Filter, Item, Level, Matcher, RuleBody, RuleMeta};
 use crate::values::value_text;
 
@@ -196,7 +196,7 @@ enum Anchor {
 
 #[derive(Debug, Clone)]
 struct Automaton {
-    ac: AhoCorasick,
+    scanner: LiteralScanner,
     /// Per automaton pattern: the leaves it stands for.
     entries: Vec<Vec<(LeafId, Anchor)>>,
 }
@@ -898,9 +898,9 @@ impl CompiledRuleSet {
 
     /// Runs an automaton over `hay` (the folded or the original text).
     fn scan(&self, a: &Automaton, hay: &str, original: &str, v: &Value<'_>, scratch: &mut Scratch) {
-        for m in a.ac.find_overlapping_iter(hay) {
+        a.scanner.scan(hay.as_bytes(), |id, _| {
             scratch.counters.hits += 1;
-            for &(l, anchor) in &a.entries[m.pattern().as_usize()] {
+            for &(l, anchor) in &a.entries[id as usize] {
                 let hit = match anchor {
                     Anchor::Contains => true,
                     Anchor::Verify => {
@@ -916,7 +916,7 @@ impl CompiledRuleSet {
                     scratch.set(l);
                 }
             }
-        }
+        });
     }
 
     /// Full check of a leaf on one value: `text` is the original, `folded` its folding
@@ -1160,12 +1160,9 @@ impl AcBuilder {
         if self.patterns.is_empty() {
             return None;
         }
-        let ac = AhoCorasick::builder()
-            .match_kind(MatchKind::Standard)
-            .build(&self.patterns)
-            .ok()?;
+        let scanner = LiteralScanner::new(self.patterns.into_iter().map(String::into_bytes).collect())?;
         Some(Automaton {
-            ac,
+            scanner,
             entries: self.entries,
         })
     }
@@ -1178,10 +1175,10 @@ fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldP
     };
     let mut ci = AcBuilder::default();
     let mut cs = AcBuilder::default();
-    let mut prefix_ci = AffixTrie::new(false);
-    let mut suffix_ci = AffixTrie::new(true);
-    let mut prefix_cs = AffixTrie::new(false);
-    let mut suffix_cs = AffixTrie::new(true);
+    let mut prefix_ci = AffixTrieBuilder::new(false);
+    let mut suffix_ci = AffixTrieBuilder::new(true);
+    let mut prefix_cs = AffixTrieBuilder::new(false);
+    let mut suffix_cs = AffixTrieBuilder::new(true);
     for &l in ls {
         match &leaves[l as usize].kind {
             LeafKind::Null => plan.null_leaves.push(l),
@@ -1225,10 +1222,9 @@ fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldP
     }
     plan.ac_ci = ci.build();
     plan.ac_cs = cs.build();
-    let some = |t: AffixTrie<LeafId>| (!t.is_empty()).then_some(t);
-    plan.prefix_ci = some(prefix_ci);
-    plan.suffix_ci = some(suffix_ci);
-    plan.prefix_cs = some(prefix_cs);
-    plan.suffix_cs = some(suffix_cs);
+    plan.prefix_ci = prefix_ci.build();
+    plan.suffix_ci = suffix_ci.build();
+    plan.prefix_cs = prefix_cs.build();
+    plan.suffix_cs = suffix_cs.build();
     plan
 }

@@ -13,6 +13,7 @@ pub mod modifiers;
 pub mod pattern;
 pub mod reference;
 pub mod rule;
+pub mod scan;
 pub mod trie;
 pub mod values;
 pub mod yaml;

@@ -202,18 +202,21 @@ pub fn fold(s: &str) -> Cow<'_, str> {
 /// Folds `s` into `buf` (reused across calls) and returns it.
 pub fn fold_into<'b>(s: &str, buf: &'b mut String) -> &'b str {
     buf.clear();
-    if s.is_ascii() {
-        buf.push_str(s);
-        buf.make_ascii_lowercase();
-    } else {
-        for c in s.chars() {
-            if c.is_ascii() {
-                buf.push(c.to_ascii_lowercase());
-            } else {
-                buf.extend(c.to_lowercase());
-            }
+    let bytes = s.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        while i < bytes.len() && bytes[i] < 0x80 {
+            i += 1;
+        }
+        buf.push_str(&s[start..i]);
+        if let Some(c) = s[i..].chars().next() {
+            buf.extend(c.to_lowercase());
+            i += c.len_utf8();
         }
     }
+    // Lower-casing ASCII bytes never touches the bytes of multi-byte characters.
+    buf.make_ascii_lowercase();
     buf.as_str()
 }
 
