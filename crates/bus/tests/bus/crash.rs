@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -308,4 +309,112 @@ async fn two_consumer_processes_share_a_durable_jetstream_consumer() {
     let _ = async_nats::jetstream::new(client)
         .delete_stream(&stream)
         .await;
+}
+
+/// The nats-server binary, or None (after saying so) when it is not installed.
+fn nats_server_binary() -> Option<PathBuf> {
+    let candidates = std::env::var_os("NIGEHBAN_NATS_SERVER")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain(std::env::var_os("PATH").into_iter().flat_map(|path| {
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("nats-server"))
+                .collect::<Vec<_>>()
+        }))
+        .chain([PathBuf::from("/usr/sbin/nats-server")]);
+    for candidate in candidates {
+        if candidate.is_file() {
+            return Some(candidate);
+        }
+    }
+    assert!(
+        std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() != Ok("1"),
+        "NIGEHBAN_REQUIRE_SERVICES=1 but nats-server is not installed"
+    );
+    println!("skipped: nats-server not installed");
+    None
+}
+
+/// Starts a JetStream server of our own on `port`, storing in `store`, and waits until it listens.
+fn start_nats_server(binary: &Path, port: u16, store: &Path) -> ChildGuard {
+    let child = Command::new(binary)
+        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+        .arg(store)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nats-server did not start");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    ChildGuard(child)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn acknowledged_records_survive_kill_9_of_nats_server() {
+    let Some(binary) = nats_server_binary() else {
+        return;
+    };
+    let store = tempfile::tempdir().unwrap();
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let url = format!("nats://127.0.0.1:{port}");
+    let mut server = start_nats_server(&binary, port, store.path());
+    let options = jetstream_options(&url, "KILLED");
+    let bus = JetStreamBus::open(options.clone()).await.unwrap();
+
+    // Publish batches from two tasks until the server dies; keep what was acknowledged.
+    let mut publishers = Vec::new();
+    for task in 0..2 {
+        let bus = bus.clone();
+        publishers.push(tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for batch in 0.. {
+                let tags: Vec<String> = (0..20).map(|j| format!("k{task}-{batch}-{j}")).collect();
+                let records: Vec<Record> = tags.iter().map(|t| record(t, 400)).collect();
+                match tokio::time::timeout(Duration::from_secs(5), bus.publish(&records)).await {
+                    Ok(Ok(_)) => acked.extend(tags),
+                    _ => break,
+                }
+            }
+            acked
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300 + clock_random(300))).await;
+    server.0.kill().unwrap(); // SIGKILL
+    server.0.wait().unwrap();
+    let mut acked = Vec::new();
+    for p in publishers {
+        acked.extend(p.await.unwrap());
+    }
+    assert!(!acked.is_empty(), "nothing acknowledged before the kill");
+    drop(bus);
+
+    let _server = start_nats_server(&binary, port, store.path());
+    let bus = JetStreamBus::open(options).await.unwrap();
+    let bounds = bus.bounds().await.unwrap();
+    let mut consumer = bus
+        .consumer("verify", ConsumerConfig::default())
+        .await
+        .unwrap();
+    let stored = (bounds.next - bounds.oldest) as usize;
+    let got = crate::common::fetch_n(&mut consumer, stored, Duration::from_secs(20)).await;
+    let present: std::collections::HashSet<String> = got.iter().map(tag_of).collect();
+    let lost: Vec<&String> = acked.iter().filter(|t| !present.contains(*t)).collect();
+    assert!(
+        lost.is_empty(),
+        "{} of {} acknowledged records lost, e.g. {:?}",
+        lost.len(),
+        acked.len(),
+        &lost[..lost.len().min(5)]
+    );
+    println!(
+        "{} acknowledged records, {} stored after kill -9 of nats-server",
+        acked.len(),
+        got.len()
+    );
 }
