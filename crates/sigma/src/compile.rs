@@ -225,6 +225,8 @@ struct Bucket {
     plans: Vec<FieldPlan>,
     /// Field name -> index in `plans` (named plans only).
     by_name: FxHashMap<Box<str>, u32>,
+    /// Index in `plans` of the keyword plan.
+    keywords: Option<u32>,
     fieldrefs: Vec<LeafId>,
     triggers: FxHashMap<LeafId, Box<[VariantId]>>,
     always: Box<[VariantId]>,
@@ -700,9 +702,6 @@ impl CompiledRuleSet {
         let start = out.len();
         // 1. Routing.
         scratch.buckets.clear();
-        if let Some(g) = self.global {
-            scratch.buckets.push(g);
-        }
         for p in &self.primaries {
             let mut values = std::mem::take(&mut scratch.route_values);
             values.clear();
@@ -734,8 +733,13 @@ impl CompiledRuleSet {
             }
             scratch.route_values = values;
         }
+        // Routed buckets include the global variants; the global bucket alone
+        // serves events no route knows.
         if scratch.buckets.is_empty() {
-            return;
+            match self.global {
+                Some(g) => scratch.buckets.push(g),
+                None => return,
+            }
         }
         scratch.buckets.sort_unstable();
         scratch.buckets.dedup();
@@ -793,19 +797,32 @@ impl CompiledRuleSet {
             let mut seen = std::mem::take(&mut scratch.plan_seen);
             seen.clear();
             seen.resize(bucket.plans.len(), 0);
+            let keywords = bucket.keywords.map(|k| &bucket.plans[k as usize]);
+            let mut num_buf = std::mem::take(&mut scratch.num_buf);
+            let mut fold_buf = std::mem::take(&mut scratch.fold_buf);
             let enumerated = event.for_each_field(&mut |name, v| {
-                if let Some(&i) = bucket.by_name.get(name) {
-                    let i = i as usize;
-                    seen[i] |= if v == Value::Null { 3 } else { 1 };
-                    self.match_value(&bucket.plans[i], &v, scratch);
+                let plan = bucket.by_name.get(name).map(|&i| {
+                    seen[i as usize] |= if v == Value::Null { 3 } else { 1 };
+                    &bucket.plans[i as usize]
+                });
+                if plan.is_none() && keywords.is_none() {
+                    return;
+                }
+                let text = value_text(&v, &mut num_buf);
+                let need_fold = plan.is_some_and(|p| p.need_fold) || keywords.is_some_and(|k| k.need_fold);
+                let folded = if need_fold { fold_into(text, &mut fold_buf) } else { text };
+                if let Some(p) = plan {
+                    self.apply_plan(p, text, folded, &v, scratch);
+                }
+                if let Some(k) = keywords {
+                    self.apply_plan(k, text, folded, &v, scratch);
                 }
             });
+            scratch.num_buf = num_buf;
+            scratch.fold_buf = fold_buf;
             if enumerated {
                 for (i, plan) in bucket.plans.iter().enumerate() {
-                    match plan.field {
-                        Some(_) => self.finish_plan(plan, seen[i] & 1 != 0, seen[i] & 2 != 0, scratch),
-                        None => self.run_plan(plan, event, scratch),
-                    }
+                    self.finish_plan(plan, seen[i] & 1 != 0, seen[i] & 2 != 0, scratch);
                 }
                 scratch.plan_seen = seen;
                 return;
@@ -851,6 +868,19 @@ impl CompiledRuleSet {
         let mut num_buf = std::mem::take(&mut scratch.num_buf);
         let mut fold_buf = std::mem::take(&mut scratch.fold_buf);
         let text = value_text(v, &mut num_buf);
+        let folded = if plan.need_fold {
+            fold_into(text, &mut fold_buf)
+        } else {
+            text
+        };
+        self.apply_plan(plan, text, folded, v, scratch);
+        scratch.num_buf = num_buf;
+        scratch.fold_buf = fold_buf;
+    }
+
+    /// Matches one value against a plan; `folded` is the folded text when the
+    /// plan needs it (else anything).
+    fn apply_plan(&self, plan: &FieldPlan, text: &str, folded: &str, v: &Value<'_>, scratch: &mut Scratch) {
         scratch.tried.clear();
         scratch.counters.values += 1;
         scratch.counters.bytes += text.len() as u64;
@@ -866,7 +896,6 @@ impl CompiledRuleSet {
             t.walk(text.as_bytes(), |&l| scratch.set(l));
         }
         if plan.need_fold {
-            let folded = fold_into(text, &mut fold_buf);
             if let Some(ls) = plan.exact_ci.get(folded) {
                 for &l in ls {
                     scratch.set(l);
@@ -878,22 +907,13 @@ impl CompiledRuleSet {
             for t in [&plan.prefix_ci, &plan.suffix_ci].into_iter().flatten() {
                 t.walk(folded.as_bytes(), |&l| scratch.set(l));
             }
-            for &l in &plan.verify_always {
-                scratch.counters.verifies += 1;
-                if !scratch.is_set(l) && self.verify(l, text, folded, v) {
-                    scratch.set(l);
-                }
-            }
-        } else {
-            for &l in &plan.verify_always {
-                scratch.counters.verifies += 1;
-                if !scratch.is_set(l) && self.verify(l, text, text, v) {
-                    scratch.set(l);
-                }
+        }
+        for &l in &plan.verify_always {
+            scratch.counters.verifies += 1;
+            if !scratch.is_set(l) && self.verify(l, text, if plan.need_fold { folded } else { text }, v) {
+                scratch.set(l);
             }
         }
-        scratch.num_buf = num_buf;
-        scratch.fold_buf = fold_buf;
     }
 
     /// Runs an automaton over `hay` (the folded or the original text).
@@ -1005,7 +1025,12 @@ fn build_buckets(
         buckets.push(build_bucket(&vs, variants, leaves));
         id
     };
-    let global = (!global_vs.is_empty()).then(|| make(global_vs));
+    let global = (!global_vs.is_empty()).then(|| make(global_vs.clone()));
+    // Every routed bucket also holds the global variants, so an event visits one bucket.
+    let mut make = |mut vs: Vec<VariantId>| -> BucketId {
+        vs.extend(global_vs.iter().copied());
+        make(vs)
+    };
     let mut primaries = Vec::new();
     let mut fields: Vec<_> = by_field.into_iter().collect();
     fields.sort_by(|a, b| a.0.cmp(&b.0));
@@ -1128,9 +1153,11 @@ fn build_bucket(vs: &[VariantId], variants: &[Variant], leaves: &[Leaf]) -> Buck
         .enumerate()
         .filter_map(|(i, p)| Some((p.field.clone()?, u32::try_from(i).ok()?)))
         .collect();
+    let keywords = plans.iter().position(|p| p.field.is_none()).and_then(|i| u32::try_from(i).ok());
     Bucket {
         plans,
         by_name,
+        keywords,
         fieldrefs,
         triggers: triggers.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect(),
         always: always.into_boxed_slice(),

@@ -45,6 +45,8 @@ pub trait Event {
     /// kind of event, most of them absent from any one event. When an event
     /// can list its fields, the matcher visits each once and finds what rules
     /// want by hashing the name, instead of asking for every name in turn.
+    /// Keyword (field-less) searches then look at the enumerated values too,
+    /// instead of calling [`values`](Event::values).
     fn for_each_field(&self, visit: &mut dyn FnMut(&str, Value<'_>)) -> bool {
         let _ = visit;
         false

@@ -202,6 +202,11 @@ pub fn fold(s: &str) -> Cow<'_, str> {
 /// Folds `s` into `buf` (reused across calls) and returns it.
 pub fn fold_into<'b>(s: &str, buf: &'b mut String) -> &'b str {
     buf.clear();
+    if s.is_ascii() {
+        buf.push_str(s);
+        buf.make_ascii_lowercase();
+        return buf.as_str();
+    }
     let bytes = s.as_bytes();
     let mut i = 0;
     while i < bytes.len() {

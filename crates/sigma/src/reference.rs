@@ -49,9 +49,13 @@ fn field_values(event: &dyn Event, name: &str) -> Vec<Owned> {
     out
 }
 
+/// Keyword searches look at every enumerated field value when the event can
+/// enumerate its fields, else at [`Event::values`].
 fn all_values(event: &dyn Event) -> Vec<Owned> {
     let mut out = Vec::new();
-    event.values(&mut |v| out.push(Owned::of(v)));
+    if !event.for_each_field(&mut |_, v| out.push(Owned::of(v))) {
+        event.values(&mut |v| out.push(Owned::of(v)));
+    }
     out
 }
 
