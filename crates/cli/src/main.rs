@@ -1,3 +1,79 @@
-//! The `nigehban` command.
+//! The `nigehban` command: the server, its storage tools and (in the field) hunting.
+//!
+//! One module per subcommand; `main` only parses the command line and
+//! dispatches. A subcommand returns its exit code, or an error that is printed
+//! with its context and ends the process with status 2.
 
-fn main() {}
+mod admin;
+mod audit;
+mod backup;
+mod config;
+mod hunt;
+mod logging;
+mod migrate;
+mod rules;
+mod serve;
+mod storage;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Nigehban: the national CERT platform.
+#[derive(Debug, Parser)]
+#[command(name = "nigehban", version, about, long_about = None)]
+struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server (API, metrics) on the embedded store or PostgreSQL.
+    Serve(serve::ServeArgs),
+    /// Apply pending storage migrations, then exit.
+    Migrate(migrate::MigrateArgs),
+    /// Administer accounts from the command line.
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// Work with the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// Take a consistent snapshot of the embedded store, even while the server runs.
+    Backup(backup::BackupArgs),
+    /// Bring a snapshot back into a data directory.
+    Restore(backup::RestoreArgs),
+    /// Run Sigma rules over collected log files (EVTX, JSON), no server needed.
+    Hunt(hunt::HuntArgs),
+    /// Work with Sigma rules.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
+}
+
+/// A multi-threaded async runtime for the subcommands that need one.
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("nigehban")
+        .build()?)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Migrate(args) => migrate::run(args),
+        Command::Admin(command) => admin::run(command),
+        Command::Audit(command) => audit::run(command),
+        Command::Backup(args) => backup::run_backup(args),
+        Command::Restore(args) => backup::run_restore(args),
+        Command::Hunt(args) => hunt::run(args),
+        Command::Rules(command) => rules::run(command),
+    };
+    outcome.unwrap_or_else(|error| {
+        eprintln!("nigehban: error: {error:#}");
+        ExitCode::from(2)
+    })
+}

@@ -1,0 +1,272 @@
+//! `nigehban hunt`: run Sigma rules over collected log files, no server needed.
+
+use std::fs::File;
+use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nigehban_hunt::rules::load_rules;
+use nigehban_hunt::{
+    Detection, DetectionWriter, Format, HuntOptions, HuntReport, HuntTotals, RuleSummary, hunt,
+};
+use nigehban_sigma::{
+    CompileOptions, CompiledRuleSet, DiagnosticKind, Level, LogsourceMapping, Placeholders,
+};
+
+/// Arguments of `nigehban hunt`.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Examples:\n  nigehban hunt --rules sigma/rules/windows collected/\n  nigehban hunt --rules sigma_all_rules.zip --min-level high --format jsonl --output hits.jsonl Security.evtx\n\nExit status: 0 when the hunt ran (whether or not rules matched), 2 when it could not."
+)]
+pub struct HuntArgs {
+    /// Sigma rules: a rule file, a directory of them, or an archive (.zip, .tar.gz); repeatable.
+    #[arg(long = "rules", short = 'r', value_name = "PATH", required = true)]
+    rules: Vec<PathBuf>,
+    /// Leave out rules below this level (informational, low, medium, high, critical).
+    #[arg(long, value_name = "LEVEL", value_parser = parse_level)]
+    min_level: Option<Level>,
+    /// Output format.
+    #[arg(long, value_name = "FORMAT", default_value = "table", value_parser = parse_format)]
+    format: Format,
+    /// Write detections to FILE instead of standard output.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// Worker threads (default: one per core).
+    #[arg(long, value_name = "N")]
+    threads: Option<usize>,
+    /// An extra logsource mapping table (YAML) on top of the built-in one.
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// No progress bar and no summary.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+    /// Log files to hunt: EVTX, JSON lines, JSON documents, gzip of those, or directories of them.
+    #[arg(value_name = "PATH", required = true)]
+    paths: Vec<PathBuf>,
+}
+
+pub(crate) fn parse_level(text: &str) -> Result<Level, String> {
+    Level::parse(&text.to_ascii_lowercase()).ok_or_else(|| {
+        format!("unknown level '{text}' (expected informational, low, medium, high or critical)")
+    })
+}
+
+fn parse_format(text: &str) -> Result<Format, String> {
+    text.parse()
+}
+
+/// The built-in logsource mapping, extended by `extra` when given.
+pub(crate) fn logsource_mapping(extra: Option<&Path>) -> anyhow::Result<LogsourceMapping> {
+    let mut mapping = LogsourceMapping::builtin();
+    if let Some(path) = extra {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read logsource mapping {}", path.display()))?;
+        let (extra, problems) = LogsourceMapping::from_yaml(&text, &path.display().to_string());
+        if let Some(problem) = problems.iter().find(|p| p.is_error()) {
+            bail!("bad logsource mapping: {problem}");
+        }
+        mapping.extend(extra);
+    }
+    Ok(mapping)
+}
+
+/// Runs `nigehban hunt`.
+pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
+    let started = Instant::now();
+    for path in &args.paths {
+        if !path.exists() {
+            bail!("no such file or directory: {}", path.display());
+        }
+    }
+
+    let rule_set = load_rules(&args.rules, Placeholders::default())?;
+    let mapping = logsource_mapping(args.mapping.as_deref())?;
+    let options = CompileOptions {
+        min_level: args.min_level,
+    };
+    let (compiled, compile_problems) = CompiledRuleSet::new(&rule_set, &mapping, &options);
+    let problems: Vec<_> = rule_set
+        .diagnostics()
+        .iter()
+        .chain(&compile_problems)
+        .filter(|d| d.kind != DiagnosticKind::Warning)
+        .collect();
+    if !args.quiet && !problems.is_empty() {
+        eprintln!(
+            "nigehban: {} rule problem(s); the other rules are used (details: nigehban rules check {})",
+            problems.len(),
+            args.rules
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
+        );
+        for problem in problems.iter().take(5) {
+            eprintln!("  {problem}");
+        }
+    }
+    if compiled.is_empty() {
+        bail!(
+            "no usable rules in {}",
+            args.rules
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    let rules: Vec<RuleSummary> = (0..compiled.len())
+        .map(|index| {
+            let meta = compiled.rule(index);
+            RuleSummary {
+                id: meta.id.clone().unwrap_or_default(),
+                title: meta.title.clone(),
+                level: meta
+                    .level
+                    .unwrap_or(Level::Informational)
+                    .as_str()
+                    .to_owned(),
+                author: meta.author.clone().unwrap_or_default(),
+            }
+        })
+        .collect();
+    let start_up = started.elapsed();
+
+    let out: Box<dyn Write> = match &args.output {
+        Some(path) => Box::new(BufWriter::new(
+            File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
+        )),
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let progress = if args.quiet || !io::stderr().is_terminal() {
+        ProgressBar::hidden()
+    } else {
+        let bar = ProgressBar::with_draw_target(Some(0), ProgressDrawTarget::stderr());
+        bar.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {wide_bar} {bytes}/{total_bytes} {msg}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        );
+        bar
+    };
+    let mut report = Report {
+        writer: DetectionWriter::new(args.format, out),
+        write_error: None,
+        progress,
+        events: 0,
+        hunt_started: Instant::now(),
+    };
+
+    let mut hunt_options = HuntOptions::default();
+    if let Some(threads) = args.threads {
+        hunt_options.threads = threads.max(1);
+        hunt_options.units_in_flight = hunt_options.threads * 4;
+    }
+    let totals = hunt(
+        &args.paths,
+        &rules,
+        &hunt_options,
+        || {
+            let compiled = &compiled;
+            let mut scratch = compiled.scratch();
+            move |event: &nigehban_hunt::WindowsEvent<'_>, out: &mut Vec<usize>| {
+                compiled.matches(event, &mut scratch, out);
+            }
+        },
+        &mut report,
+    );
+    report.progress.finish_and_clear();
+    if report.write_error.is_none() {
+        if let Err(error) = report.writer.flush() {
+            report.write_error = Some(error);
+        }
+    }
+    if !args.quiet {
+        print_summary(&totals, compiled.len(), start_up);
+    }
+    match report.write_error {
+        // `nigehban hunt | head` closes the pipe early: not a failure.
+        Some(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Some(error) => Err(error).context("cannot write detections"),
+        None => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Writes detections as they come and keeps the progress bar current.
+struct Report<W: Write> {
+    writer: DetectionWriter<W>,
+    write_error: Option<io::Error>,
+    progress: ProgressBar,
+    events: u64,
+    hunt_started: Instant,
+}
+
+impl<W: Write> HuntReport for Report<W> {
+    fn file_found(&mut self, _path: &Path, bytes: u64) {
+        self.progress.inc_length(bytes);
+    }
+
+    fn detection(&mut self, detection: Detection) {
+        if self.write_error.is_some() {
+            return;
+        }
+        if let Err(error) = self.writer.write(&detection) {
+            self.write_error = Some(error);
+        }
+    }
+
+    fn error(&mut self, error: nigehban_logfiles::Error) {
+        self.progress.suspend(|| eprintln!("nigehban: {error}"));
+    }
+
+    fn progress(&mut self, bytes: u64, events: u64) {
+        self.events += events;
+        self.progress.inc(bytes);
+        let seconds = self.hunt_started.elapsed().as_secs_f64().max(0.001);
+        self.progress.set_message(format!(
+            "{} events, {:.0} events/s",
+            self.events,
+            self.events as f64 / seconds
+        ));
+    }
+}
+
+fn print_summary(totals: &HuntTotals, rules: usize, start_up: std::time::Duration) {
+    let by_level = if totals.detections_by_level.is_empty() {
+        "none".to_owned()
+    } else {
+        ["critical", "high", "medium", "low", "informational"]
+            .iter()
+            .filter_map(|level| {
+                totals
+                    .detections_by_level
+                    .get(*level)
+                    .map(|n| format!("{level} {n}"))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let seconds = totals.elapsed.as_secs_f64();
+    eprintln!(
+        "hunted {} file(s), {} events ({:.1} MB) with {rules} rules in {seconds:.2} s \
+         ({:.0} events/s, {:.1} MB/s; rules loaded in {:.2} s)\n\
+         detections: {} ({by_level}); read errors: {}",
+        totals.files,
+        totals.events,
+        totals.bytes as f64 / 1e6,
+        totals.events_per_second(),
+        if seconds > 0.0 {
+            totals.bytes as f64 / 1e6 / seconds
+        } else {
+            0.0
+        },
+        start_up.as_secs_f64(),
+        totals.detections(),
+        totals.errors,
+    );
+}
