@@ -60,6 +60,31 @@
 //! every offset below it is acknowledged). On open the last segment is scanned
 //! and checked frame by frame; a torn tail (a group write cut short by a crash,
 //! never acknowledged) is truncated.
+//!
+//! # Opening a bus
+//!
+//! ```text
+//! let location = BusLocation::from_flag(args.bus.as_deref(), &data_dir, retention)?;
+//! let bus = AnyBus::open(location).await?;        // needs a Tokio runtime
+//! let ack = bus.publish(&records).await?;          // durable when this returns
+//! let mut detect = bus.consumer("detect", ConsumerConfig::default()).await?;
+//! let batch = detect.fetch(1000, Duration::from_secs(1)).await?;
+//! detect.ack(&batch.iter().map(|d| d.offset).collect::<Vec<_>>()).await?;
+//! if bus.lag("detect").await? > limit { /* intake slows its senders down */ }
+//! ```
+//!
+//! # Known limits
+//!
+//! * Embedded: a record whose checksum fails inside the durable region (disk
+//!   corruption, not a torn write) makes `fetch` return [`BusError::Corrupt`]
+//!   for it; it is not skipped silently. Recovery truncates the last segment at
+//!   its first invalid frame.
+//! * Embedded: retention deletes whole sealed segments, so up to one segment
+//!   (`segment_bytes`) more than `max_bytes` may be kept; segments found on
+//!   open are aged by their file modification time.
+//! * JetStream: a consumer's settings are fixed when it is first created;
+//!   records the server's retention discards before a consumer acknowledged
+//!   them are not counted in `skipped`.
 
 mod any;
 mod error;

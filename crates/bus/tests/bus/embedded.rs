@@ -146,3 +146,64 @@ async fn retention_reports_records_a_lagging_consumer_missed() {
     let log = EmbeddedLog::open(opts).await.unwrap();
     assert_eq!(log.lag("slow").await.unwrap(), 101 - oldest);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_batches_get_disjoint_contiguous_offsets() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(options(dir.path())).await.unwrap();
+    let mut tasks = Vec::new();
+    for p in 0..8 {
+        let log = log.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut acks = Vec::new();
+            for b in 0..20 {
+                let records: Vec<_> = (0..1 + (p + b) % 5)
+                    .map(|i| crate::common::record(&format!("p{p}b{b}i{i}"), 120))
+                    .collect();
+                let ack = log.publish(&records).await.unwrap();
+                assert_eq!(ack.last_offset - ack.first_offset + 1, records.len() as u64);
+                acks.push((ack, records));
+            }
+            acks
+        }));
+    }
+    let mut covered = std::collections::BTreeMap::new();
+    for task in tasks {
+        for (ack, records) in task.await.unwrap() {
+            for (i, record) in records.into_iter().enumerate() {
+                assert!(
+                    covered
+                        .insert(ack.first_offset + i as u64, record)
+                        .is_none()
+                );
+            }
+        }
+    }
+    let total = covered.len() as u64;
+    assert_eq!(
+        covered.keys().copied().collect::<Vec<_>>(),
+        (1..=total).collect::<Vec<_>>()
+    );
+    let stored = log.read(1, total as usize).await.unwrap();
+    for delivery in stored {
+        assert_eq!(&delivery.record, &covered[&delivery.offset]);
+    }
+    let metrics = log.metrics().await.unwrap();
+    assert_eq!(metrics.appended_records, total);
+    assert!(metrics.durable_writes <= 160, "{metrics:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_after_close_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = EmbeddedLog::open(options(dir.path())).await.unwrap();
+    publish_tagged(&log, "c", 2, 2, 50).await;
+    log.close().await.unwrap();
+    let err = log
+        .publish(&[crate::common::record("late", 50)])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, BusError::Closed), "{err}");
+    // What was acknowledged before closing is still readable.
+    assert_eq!(log.read(1, 10).await.unwrap().len(), 2);
+}
