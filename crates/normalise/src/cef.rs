@@ -16,7 +16,7 @@
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::event::{Fields, parse_ip};
+use crate::event::Fields;
 use crate::timestamp;
 
 /// How strictly CEF is read.
@@ -491,99 +491,99 @@ pub(crate) fn cef_fields(record: &CefRecord, fields: &mut Fields) -> Option<Offs
     if let Some(severity) = record.severity_number() {
         fields.put_u64("event.severity", u64::from(severity));
     }
-    let ext = |keys: &[&str]| -> Option<&str> {
-        keys.iter()
-            .find_map(|key| record.extension(key))
-            .filter(|v| !v.is_empty())
-    };
-    fields.put_str(
-        "message",
-        ext(&["msg", "message"]).or(Some(record.name.as_str())),
-    );
-    for (ip_field, address_field, keys) in [
-        ("source.ip", "source.address", &["src", "sourceAddress"][..]),
-        (
-            "destination.ip",
-            "destination.address",
-            &["dst", "destinationAddress"][..],
-        ),
-        (
-            "observer.ip",
-            "observer.address",
-            &["dvc", "deviceAddress"][..],
-        ),
-    ] {
-        if let Some(value) = ext(keys) {
-            fields.put_str(address_field, Some(value));
-            fields.put_ip(ip_field, Some(value));
+    // One pass over the extensions; where a field has several keys (`src`,
+    // `sourceAddress`), the first in the record wins.
+    let mut message = None;
+    let mut source_user = None;
+    let mut destination_user = None;
+    let mut receipt_time = None;
+    for (key, value) in &record.extensions {
+        let value = value.as_str();
+        if value.is_empty() {
+            continue;
         }
-    }
-    for (name, keys) in [
-        ("source.port", &["spt", "sourcePort"][..]),
-        ("destination.port", &["dpt", "destinationPort"][..]),
-        ("file.size", &["fsize", "fileSize"][..]),
-        ("source.bytes", &["in", "bytesIn"][..]),
-        ("destination.bytes", &["out", "bytesOut"][..]),
-    ] {
-        if let Some(number) = ext(keys).and_then(|v| v.trim().parse::<u64>().ok()) {
-            if name.ends_with(".port") && number > 65535 {
-                continue;
+        let port = |text: &str| text.trim().parse::<u16>().ok().map(u64::from);
+        let number = |text: &str| text.trim().parse::<u64>().ok();
+        match key.as_str() {
+            "src" | "sourceAddress" => address(fields, "source", value),
+            "dst" | "destinationAddress" => address(fields, "destination", value),
+            "dvc" | "deviceAddress" => address(fields, "observer", value),
+            "spt" | "sourcePort" => fields.put_first_u64("source.port", port(value)),
+            "dpt" | "destinationPort" => fields.put_first_u64("destination.port", port(value)),
+            "fsize" | "fileSize" => fields.put_first_u64("file.size", number(value)),
+            "in" | "bytesIn" => fields.put_first_u64("source.bytes", number(value)),
+            "out" | "bytesOut" => fields.put_first_u64("destination.bytes", number(value)),
+            "spid" | "dpid" => fields.put_first_u64("process.pid", number(value)),
+            "shost" | "sourceHostName" => fields.put_first_str("source.domain", value),
+            "dhost" | "destinationHostName" => fields.put_first_str("destination.domain", value),
+            "suser" | "sourceUserName" => {
+                fields.put_first_str("source.user.name", value);
+                source_user = source_user.or(Some(value));
             }
-            fields.put_u64(name, number);
+            "duser" | "destinationUserName" => {
+                fields.put_first_str("destination.user.name", value);
+                destination_user = destination_user.or(Some(value));
+            }
+            "smac" | "sourceMacAddress" => fields.put_first_str("source.mac", value),
+            "dmac" | "destinationMacAddress" => fields.put_first_str("destination.mac", value),
+            "act" | "deviceAction" => fields.put_first_str("event.action", value),
+            "outcome" => fields.put_first_str("event.outcome", value),
+            "reason" => fields.put_first_str("event.reason", value),
+            "externalId" => fields.put_first_str("event.id", value),
+            "request" | "requestURL" => fields.put_first_str("url.original", value),
+            "requestMethod" => fields.put_first_str("http.request.method", value),
+            "requestClientApplication" => fields.put_first_str("user_agent.original", value),
+            "fname" | "fileName" => fields.put_first_str("file.name", value),
+            "filePath" => fields.put_first_str("file.path", value),
+            "fileHash" => fields.put_first_str("file.hash.sha256", value),
+            "dvchost" | "deviceHostName" => fields.put_first_str("observer.hostname", value),
+            "deviceExternalId" => fields.put_first_str("observer.name", value),
+            "sproc" | "dproc" => fields.put_first_str("process.name", value),
+            "proto" | "transportProtocol" => {
+                fields.put_first_str("network.transport", &value.to_ascii_lowercase());
+            }
+            "app" | "applicationProtocol" => {
+                fields.put_first_str("network.protocol", &value.to_ascii_lowercase());
+            }
+            "msg" | "message" => message = message.or(Some(value)),
+            "rt" | "deviceReceiptTime" => receipt_time = receipt_time.or(Some(value)),
+            "start" => {
+                if let Some(at) = parse_cef_time(value) {
+                    fields.put_time("event.start", at);
+                }
+            }
+            "end" => {
+                if let Some(at) = parse_cef_time(value) {
+                    fields.put_time("event.end", at);
+                }
+            }
+            _ => {}
         }
     }
-    for (name, keys) in [
-        ("source.domain", &["shost", "sourceHostName"][..]),
-        ("destination.domain", &["dhost", "destinationHostName"][..]),
-        ("source.user.name", &["suser", "sourceUserName"][..]),
-        (
-            "destination.user.name",
-            &["duser", "destinationUserName"][..],
+    fields.put_str("message", message.or(Some(record.name.as_str())));
+    fields.put_str("user.name", source_user.or(destination_user));
+    receipt_time.and_then(parse_cef_time)
+}
+
+/// `src`, `dst`, `dvc`: an IP address (`<side>.ip`), or a host name
+/// (`<side>.domain`) when a producer wrote one there; always `<side>.address`.
+fn address(fields: &mut Fields, side: &'static str, value: &str) {
+    let (address, ip, domain) = match side {
+        "source" => ("source.address", "source.ip", "source.domain"),
+        "destination" => (
+            "destination.address",
+            "destination.ip",
+            "destination.domain",
         ),
-        ("source.mac", &["smac", "sourceMacAddress"][..]),
-        ("destination.mac", &["dmac", "destinationMacAddress"][..]),
-        ("event.action", &["act", "deviceAction"][..]),
-        ("event.outcome", &["outcome"][..]),
-        ("event.reason", &["reason"][..]),
-        ("event.id", &["externalId"][..]),
-        ("url.original", &["request", "requestURL"][..]),
-        ("http.request.method", &["requestMethod"][..]),
-        ("user_agent.original", &["requestClientApplication"][..]),
-        ("file.name", &["fname", "fileName"][..]),
-        ("file.path", &["filePath"][..]),
-        ("file.hash.sha256", &["fileHash"][..]),
-        ("observer.hostname", &["dvchost", "deviceHostName"][..]),
-        ("observer.name", &["deviceExternalId"][..]),
-        ("process.name", &["sproc", "dproc"][..]),
-    ] {
-        fields.put_str(name, ext(keys));
+        _ => ("observer.address", "observer.ip", "observer.hostname"),
+    };
+    if fields.contains(address) {
+        return;
     }
-    if let Some(user) = ext(&["suser", "sourceUserName", "duser", "destinationUserName"]) {
-        fields.put_str("user.name", Some(user));
+    fields.put_str(address, Some(value));
+    if !fields.put_ip(ip, Some(value)) {
+        fields.put_first_str(domain, value);
     }
-    if let Some(pid) = ext(&["spid", "dpid"]).and_then(|v| v.trim().parse::<u64>().ok()) {
-        fields.put_u64("process.pid", pid);
-    }
-    for (name, keys) in [
-        ("network.transport", &["proto", "transportProtocol"][..]),
-        ("network.protocol", &["app", "applicationProtocol"][..]),
-    ] {
-        if let Some(value) = ext(keys) {
-            fields.insert(name, value.to_ascii_lowercase());
-        }
-    }
-    for (name, keys) in [("event.start", &["start"][..]), ("event.end", &["end"][..])] {
-        if let Some(at) = ext(keys).and_then(parse_cef_time) {
-            fields.put_time(name, at);
-        }
-    }
-    if fields.get_str("source.ip").is_none()
-        && let Some(value) = ext(&["src"])
-        && parse_ip(value).is_none()
-    {
-        fields.put_str("source.domain", Some(value));
-    }
-    ext(&["rt", "deviceReceiptTime"]).and_then(parse_cef_time)
 }
 
 /// CEF's time forms: Unix milliseconds, RFC 3339, or `MMM dd [yyyy] HH:mm:ss[.SSS]`

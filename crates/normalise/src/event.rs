@@ -6,6 +6,8 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
 use std::net::IpAddr;
 
 use serde::{Deserialize, Serialize};
@@ -27,14 +29,23 @@ pub type FieldName = Cow<'static, str>;
 /// inside them, so `winlog.event_data.CommandLine` is addressable as one name.
 /// Values are JSON scalars, arrays of scalars, or (for `dns.answers` and the
 /// groups above) objects.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(transparent)]
-pub struct Fields(BTreeMap<FieldName, Value>);
+pub struct Fields(FxHashMap<FieldName, Value>);
+
+impl Serialize for Fields {
+    /// In name order, so that the same event always serialises the same.
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let sorted: BTreeMap<&str, &Value> = self.0.iter().map(|(k, v)| (k.as_ref(), v)).collect();
+        sorted.serialize(serializer)
+    }
+}
 
 impl Fields {
     /// An empty field set.
     pub fn new() -> Self {
-        Self::default()
+        // Room for a typical event's fields without rehashing.
+        Self(FxHashMap::with_capacity_and_hasher(48, Default::default()))
     }
 
     /// The value of `name`: an exact field, or a member of an object-valued
@@ -78,7 +89,7 @@ impl Fields {
         self.get(name).is_some()
     }
 
-    /// The fields in name order.
+    /// The fields, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
         self.0.iter().map(|(name, value)| (name.as_ref(), value))
     }
@@ -149,6 +160,24 @@ impl Fields {
     pub(crate) fn put_json_u64(&mut self, name: &'static str, value: Option<&Value>) {
         if let Some(number) = value.and_then(json_u64) {
             self.0.insert(Cow::Borrowed(name), Value::from(number));
+        }
+    }
+
+    /// Sets a string field unless it is set already or `value` is empty.
+    pub(crate) fn put_first_str(&mut self, name: &'static str, value: &str) {
+        if !value.is_empty() {
+            self.0
+                .entry(Cow::Borrowed(name))
+                .or_insert_with(|| Value::String(value.to_string()));
+        }
+    }
+
+    /// Sets a number field unless it is set already or `value` is absent.
+    pub(crate) fn put_first_u64(&mut self, name: &'static str, value: Option<u64>) {
+        if let Some(value) = value {
+            self.0
+                .entry(Cow::Borrowed(name))
+                .or_insert_with(|| Value::from(value));
         }
     }
 
@@ -225,6 +254,8 @@ impl Fields {
             "tls.client.ja3",
             "tls.server.ja3s",
         ];
+        // These are top-level names, so exact lookups suffice (and are what
+        // keeps this cheap: it runs for every event).
         let mut related: Vec<(&'static str, String)> = Vec::new();
         for (target, names) in [
             ("related.ip", IPS),
@@ -233,12 +264,12 @@ impl Fields {
             ("related.hash", HASHES),
         ] {
             for name in names {
-                if let Some(value) = self.get_str(name) {
-                    related.push((target, value.to_string()));
+                if let Some(Value::String(value)) = self.0.get(*name) {
+                    related.push((target, value.clone()));
                 }
             }
         }
-        if let Some(Value::Array(ips)) = self.get("dns.resolved_ip") {
+        if let Some(Value::Array(ips)) = self.0.get("dns.resolved_ip") {
             for ip in ips.iter().filter_map(Value::as_str) {
                 related.push(("related.ip", ip.to_string()));
             }
@@ -251,7 +282,7 @@ impl Fields {
 
 impl<'a> IntoIterator for &'a Fields {
     type Item = (&'a FieldName, &'a Value);
-    type IntoIter = std::collections::btree_map::Iter<'a, FieldName, Value>;
+    type IntoIter = std::collections::hash_map::Iter<'a, FieldName, Value>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()

@@ -96,6 +96,8 @@ fn mismatch(root: Option<&Map<String, Value>>, wanted: JsonFormat) -> String {
 }
 
 /// Reads a JSON record whose original is `original` (text and parsed value).
+/// A declared non-JSON format (a batch of undeclared lines that turned out to
+/// be JSON) checks nothing.
 pub(crate) fn normalise_json(
     value: Value,
     mut original: Original,

@@ -226,14 +226,7 @@ pub(crate) fn normalise_parsed_json(
     raw: &[u8],
     hint: &SourceHint,
 ) -> Result<NormalisedEvent, NormaliseError> {
-    let hint_json = match hint.format {
-        Format::Auto | Format::Text | Format::Syslog | Format::Cef => SourceHint {
-            format: Format::Json,
-            ..hint.clone()
-        },
-        _ => hint.clone(),
-    };
-    let event = json::normalise_json(value, Original::from_bytes(raw), &hint_json)?;
+    let event = json::normalise_json(value, Original::from_bytes(raw), hint)?;
     Ok(finish(event, hint))
 }
 

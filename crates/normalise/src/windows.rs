@@ -58,48 +58,51 @@ struct System<'a> {
 }
 
 /// Shipper metadata of flat layouts: never part of the event data.
-const FLAT_METADATA: &[&str] = &[
-    "@timestamp",
-    "@version",
-    "AccountName",
-    "AccountType",
-    "ActivityID",
-    "Category",
-    "Channel",
-    "Computer",
-    "Domain",
-    "ERROR_EVT_UNRESOLVED",
-    "EventID",
-    "EventReceivedTime",
-    "EventRecordID",
-    "EventTime",
-    "EventType",
-    "EventTypeOrignal",
-    "EventTypeOriginal",
-    "ExecutionProcessID",
-    "Hostname",
-    "Keywords",
-    "Level",
-    "Message",
-    "Opcode",
-    "OpcodeValue",
-    "ProviderGuid",
-    "RecordNumber",
-    "RelatedActivityID",
-    "Severity",
-    "SeverityValue",
-    "SourceModuleName",
-    "SourceModuleType",
-    "SourceName",
-    "Task",
-    "ThreadID",
-    "TimeCreated",
-    "UserID",
-    "Version",
-    "host",
-    "port",
-    "tags",
-];
+fn is_flat_metadata(key: &str) -> bool {
+    matches!(
+        key,
+        "@timestamp"
+            | "@version"
+            | "AccountName"
+            | "AccountType"
+            | "ActivityID"
+            | "Category"
+            | "Channel"
+            | "Computer"
+            | "Domain"
+            | "ERROR_EVT_UNRESOLVED"
+            | "EventID"
+            | "EventReceivedTime"
+            | "EventRecordID"
+            | "EventTime"
+            | "EventType"
+            | "EventTypeOrignal"
+            | "EventTypeOriginal"
+            | "ExecutionProcessID"
+            | "Hostname"
+            | "Keywords"
+            | "Level"
+            | "Message"
+            | "Opcode"
+            | "OpcodeValue"
+            | "ProviderGuid"
+            | "RecordNumber"
+            | "RelatedActivityID"
+            | "Severity"
+            | "SeverityValue"
+            | "SourceModuleName"
+            | "SourceModuleType"
+            | "SourceName"
+            | "Task"
+            | "ThreadID"
+            | "TimeCreated"
+            | "UserID"
+            | "Version"
+            | "host"
+            | "port"
+            | "tags"
+    )
+}
 
 /// Reads a Windows event into `fields`. Returns diagnostics for what had to
 /// be assumed (the time of a zone-less NXLog `EventTime`, for example).
@@ -205,7 +208,7 @@ fn read_flat<'a>(
     system.time = flat_time(root, hint, diagnostics);
     let mut event_data = Map::new();
     for (key, value) in root {
-        if !FLAT_METADATA.contains(&key.as_str()) {
+        if !is_flat_metadata(key) {
             event_data.insert(key.clone(), named_data_value(key, value));
         }
     }
