@@ -205,7 +205,10 @@ struct Automaton {
 struct FieldPlan {
     /// `None` for keywords (all values of the event).
     field: Option<Box<str>>,
+    /// Some leaf compares without case.
     need_fold: bool,
+    /// Longest case-insensitive exact value (longer ASCII values need no folding).
+    max_exact_ci: usize,
     exact_ci: FxHashMap<Box<str>, Vec<LeafId>>,
     exact_cs: FxHashMap<Box<str>, Vec<LeafId>>,
     ac_ci: Option<Automaton>,
@@ -809,8 +812,7 @@ impl CompiledRuleSet {
                     return;
                 }
                 let text = value_text(&v, &mut num_buf);
-                let need_fold = plan.is_some_and(|p| p.need_fold) || keywords.is_some_and(|k| k.need_fold);
-                let folded = if need_fold { fold_into(text, &mut fold_buf) } else { text };
+                let folded = fold_if_needed(plan, keywords, text, &mut fold_buf);
                 if let Some(p) = plan {
                     self.apply_plan(p, text, folded, &v, scratch);
                 }
@@ -868,19 +870,16 @@ impl CompiledRuleSet {
         let mut num_buf = std::mem::take(&mut scratch.num_buf);
         let mut fold_buf = std::mem::take(&mut scratch.fold_buf);
         let text = value_text(v, &mut num_buf);
-        let folded = if plan.need_fold {
-            fold_into(text, &mut fold_buf)
-        } else {
-            text
-        };
+        let folded = fold_if_needed(Some(plan), None, text, &mut fold_buf);
         self.apply_plan(plan, text, folded, v, scratch);
         scratch.num_buf = num_buf;
         scratch.fold_buf = fold_buf;
     }
 
-    /// Matches one value against a plan; `folded` is the folded text when the
-    /// plan needs it (else anything).
-    fn apply_plan(&self, plan: &FieldPlan, text: &str, folded: &str, v: &Value<'_>, scratch: &mut Scratch) {
+    /// Matches one value against a plan. `folded` is the value folded, or
+    /// `None` when the value is ASCII and folding was not needed: scanners and
+    /// tries then compare ASCII letters without case on the original.
+    fn apply_plan(&self, plan: &FieldPlan, text: &str, folded: Option<&str>, v: &Value<'_>, scratch: &mut Scratch) {
         scratch.tried.clear();
         scratch.counters.values += 1;
         scratch.counters.bytes += text.len() as u64;
@@ -890,34 +889,45 @@ impl CompiledRuleSet {
             }
         }
         if let Some(a) = &plan.ac_cs {
-            self.scan(a, text, text, v, scratch);
+            self.scan(a, text, text, None, v, scratch);
         }
         for t in [&plan.prefix_cs, &plan.suffix_cs].into_iter().flatten() {
-            t.walk(text.as_bytes(), |&l| scratch.set(l));
+            t.walk(text.as_bytes(), false, |&l| scratch.set(l));
         }
         if plan.need_fold {
-            if let Some(ls) = plan.exact_ci.get(folded) {
-                for &l in ls {
-                    scratch.set(l);
+            let hay = folded.unwrap_or(text);
+            if let Some(f) = folded {
+                if let Some(ls) = plan.exact_ci.get(f) {
+                    for &l in ls {
+                        scratch.set(l);
+                    }
                 }
             }
             if let Some(a) = &plan.ac_ci {
-                self.scan(a, folded, text, v, scratch);
+                self.scan(a, hay, text, folded, v, scratch);
             }
             for t in [&plan.prefix_ci, &plan.suffix_ci].into_iter().flatten() {
-                t.walk(folded.as_bytes(), |&l| scratch.set(l));
+                t.walk(hay.as_bytes(), true, |&l| scratch.set(l));
             }
         }
         for &l in &plan.verify_always {
             scratch.counters.verifies += 1;
-            if !scratch.is_set(l) && self.verify(l, text, if plan.need_fold { folded } else { text }, v) {
+            if !scratch.is_set(l) && self.verify(l, text, folded, v) {
                 scratch.set(l);
             }
         }
     }
 
     /// Runs an automaton over `hay` (the folded or the original text).
-    fn scan(&self, a: &Automaton, hay: &str, original: &str, v: &Value<'_>, scratch: &mut Scratch) {
+    fn scan(
+        &self,
+        a: &Automaton,
+        hay: &str,
+        original: &str,
+        folded: Option<&str>,
+        v: &Value<'_>,
+        scratch: &mut Scratch,
+    ) {
         a.scanner.scan(hay.as_bytes(), |id, _| {
             scratch.counters.hits += 1;
             for &(l, anchor) in &a.entries[id as usize] {
@@ -929,7 +939,7 @@ impl CompiledRuleSet {
                         }
                         scratch.tried.push(l);
                         scratch.counters.verifies += 1;
-                        self.verify(l, original, hay, v)
+                        self.verify(l, original, folded, v)
                     }
                 };
                 if hit {
@@ -941,13 +951,16 @@ impl CompiledRuleSet {
 
     /// Full check of a leaf on one value: `text` is the original, `folded` its folding
     /// (for a cased leaf both are the original).
-    fn verify(&self, l: LeafId, text: &str, folded: &str, v: &Value<'_>) -> bool {
+    fn verify(&self, l: LeafId, text: &str, folded: Option<&str>, v: &Value<'_>) -> bool {
         match &self.leaves[l as usize].kind {
             LeafKind::Str { pattern, cased } => {
                 if *cased {
                     pattern.matches(text)
                 } else {
-                    pattern.matches(folded)
+                    match folded {
+                        Some(f) => pattern.matches(f),
+                        None => pattern.matches(&fold(text)),
+                    }
                 }
             }
             LeafKind::Value(m) => match m {
@@ -982,6 +995,26 @@ impl CompiledRuleSet {
         }
         scratch.other_values = others;
         found
+    }
+}
+
+/// Folds a value when a plan needs the folded text: always for non-ASCII
+/// values, and for ASCII ones short enough to equal a case-insensitive exact value.
+fn fold_if_needed<'b>(
+    plan: Option<&FieldPlan>,
+    keywords: Option<&FieldPlan>,
+    text: &'b str,
+    buf: &'b mut String,
+) -> Option<&'b str> {
+    let need = |p: Option<&FieldPlan>| p.is_some_and(|p| p.need_fold);
+    if !need(plan) && !need(keywords) {
+        return None;
+    }
+    let exact = |p: Option<&FieldPlan>| p.is_some_and(|p| text.len() <= p.max_exact_ci);
+    if !text.is_ascii() || exact(plan) || exact(keywords) {
+        Some(fold_into(text, buf))
+    } else {
+        None
     }
 }
 
@@ -1183,11 +1216,11 @@ impl AcBuilder {
         }
     }
 
-    fn build(self) -> Option<Automaton> {
+    fn build(self, ascii_ci: bool) -> Option<Automaton> {
         if self.patterns.is_empty() {
             return None;
         }
-        let scanner = LiteralScanner::new(self.patterns.into_iter().map(String::into_bytes).collect())?;
+        let scanner = LiteralScanner::new(self.patterns.into_iter().map(String::into_bytes).collect(), ascii_ci)?;
         Some(Automaton {
             scanner,
             entries: self.entries,
@@ -1247,8 +1280,9 @@ fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldP
             LeafKind::Value(_) => plan.verify_always.push(l),
         }
     }
-    plan.ac_ci = ci.build();
-    plan.ac_cs = cs.build();
+    plan.ac_ci = ci.build(true);
+    plan.ac_cs = cs.build(false);
+    plan.max_exact_ci = plan.exact_ci.keys().map(|k| k.len()).max().unwrap_or(0);
     plan.prefix_ci = prefix_ci.build();
     plan.suffix_ci = suffix_ci.build();
     plan.prefix_cs = prefix_cs.build();

@@ -24,6 +24,8 @@ pub struct LiteralScanner {
     short: Option<AhoCorasick>,
     /// Automaton pattern id -> literal id.
     short_ids: Vec<u32>,
+    /// Compare ASCII letters without case (literals are lower case).
+    ascii_ci: bool,
 }
 
 const MULT: u32 = 0x9E37_79B1;
@@ -32,9 +34,15 @@ fn window(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
+fn lower_window(w: u32) -> u32 {
+    u32::from_le_bytes(w.to_le_bytes().map(|b| b.to_ascii_lowercase()))
+}
+
 impl LiteralScanner {
-    /// Builds a scanner for `literals` (non-empty byte strings).
-    pub fn new(literals: Vec<Vec<u8>>) -> Option<Self> {
+    /// Builds a scanner for `literals` (non-empty byte strings). With
+    /// `ascii_ci` the literals must be lower case, and text is compared with
+    /// ASCII letters folded, so ASCII text needs no folded copy.
+    pub fn new(literals: Vec<Vec<u8>>, ascii_ci: bool) -> Option<Self> {
         if literals.is_empty() {
             return None;
         }
@@ -65,8 +73,7 @@ impl LiteralScanner {
                 .map(|(o, w)| (o, window(w)))
                 .min_by_key(|(o, w)| {
                     (
-                        chosen_count.get(w).copied().unwrap_or(0),
-                        counts.get(w).copied().unwrap_or(0),
+                        counts.get(w).copied().unwrap_or(0) + 4 * chosen_count.get(w).copied().unwrap_or(0),
                         *o,
                     )
                 })
@@ -83,6 +90,7 @@ impl LiteralScanner {
         let mut bits = vec![0u64; want / 64];
         let shift = 32 - log;
         for &w in windows.keys() {
+            let w = if ascii_ci { lower_window(w) } else { w };
             let h = (w.wrapping_mul(MULT) >> shift) as usize;
             bits[h >> 6] |= 1 << (h & 63);
         }
@@ -91,6 +99,7 @@ impl LiteralScanner {
         } else {
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(ascii_ci)
                 .kind(Some(AhoCorasickKind::DFA))
                 .build(&short)
                 .ok()
@@ -102,6 +111,7 @@ impl LiteralScanner {
             windows,
             short: short_ac,
             short_ids,
+            ascii_ci,
         })
     }
 
@@ -121,8 +131,13 @@ impl LiteralScanner {
         if hay.len() < 4 || self.windows.is_empty() {
             return;
         }
-        for i in 0..=hay.len() - 4 {
-            let w = window(&hay[i..]);
+        let mut w = 0u32;
+        for (i, &b) in hay.iter().enumerate() {
+            let b = if self.ascii_ci { b.to_ascii_lowercase() } else { b };
+            w = (w >> 8) | (u32::from(b) << 24);
+            if i < 3 {
+                continue;
+            }
             let h = (w.wrapping_mul(MULT) >> self.shift) as usize;
             if self.bits[h >> 6] & (1 << (h & 63)) == 0 {
                 continue;
@@ -130,14 +145,23 @@ impl LiteralScanner {
             let Some(entries) = self.windows.get(&w) else {
                 continue;
             };
+            let at = i - 3;
             for &(id, off) in entries {
                 let off = off as usize;
-                if off > i {
+                if off > at {
                     continue;
                 }
-                let start = i - off;
+                let start = at - off;
                 let lit = &self.literals[id as usize];
-                if hay.get(start..start + lit.len()) == Some(&lit[..]) {
+                let Some(candidate) = hay.get(start..start + lit.len()) else {
+                    continue;
+                };
+                let equal = if self.ascii_ci {
+                    candidate.eq_ignore_ascii_case(lit)
+                } else {
+                    candidate == &lit[..]
+                };
+                if equal {
                     f(id, start);
                 }
             }
@@ -150,7 +174,7 @@ mod tests {
     use super::*;
 
     fn found(lits: &[&str], hay: &str) -> Vec<u32> {
-        let s = LiteralScanner::new(lits.iter().map(|l| l.as_bytes().to_vec()).collect()).unwrap();
+        let s = LiteralScanner::new(lits.iter().map(|l| l.as_bytes().to_vec()).collect(), false).unwrap();
         let mut out = Vec::new();
         s.scan(hay.as_bytes(), |id, start| {
             assert_eq!(&hay.as_bytes()[start..start + lits[id as usize].len()], lits[id as usize].as_bytes());
@@ -168,6 +192,15 @@ mod tests {
         assert_eq!(found(&lits, "c:\\users\\a\\appdata\\"), [4]);
         assert!(found(&lits, "nothing here").is_empty());
         assert!(found(&lits, "pow").is_empty());
+    }
+
+    #[test]
+    fn ascii_case_insensitive() {
+        let s = LiteralScanner::new(vec![b"powershell".to_vec(), b"-c".to_vec()], true).unwrap();
+        let mut out = Vec::new();
+        s.scan(b"PowerShell -C x", |id, _| out.push(id));
+        out.sort_unstable();
+        assert_eq!(out, [0, 1]);
     }
 
     #[test]

@@ -141,12 +141,15 @@ impl<T> AffixTrie<T> {
         bytes.iter().position(|&x| x == b).map(|i| self.edge_targets[s + i])
     }
 
-    /// Calls `f` with the payloads of every pattern `hay` starts (or ends) with.
-    pub fn walk(&self, hay: &[u8], mut f: impl FnMut(&T)) {
+    /// Calls `f` with the payloads of every pattern `hay` starts (or ends)
+    /// with; with `ascii_ci`, ASCII letters of `hay` are lower-cased first.
+    pub fn walk(&self, hay: &[u8], ascii_ci: bool, mut f: impl FnMut(&T)) {
         self.emit(0, &mut f);
         let mut node = 0u32;
+        let lower = |b: u8| if ascii_ci { b.to_ascii_lowercase() } else { b };
         if self.reversed {
             for &b in hay.iter().rev() {
+                let b = lower(b);
                 match self.child(node, b) {
                     Some(c) => node = c,
                     None => return,
@@ -155,6 +158,7 @@ impl<T> AffixTrie<T> {
             }
         } else {
             for &b in hay {
+                let b = lower(b);
                 match self.child(node, b) {
                     Some(c) => node = c,
                     None => return,
@@ -177,23 +181,23 @@ mod tests {
         p.insert(b"d:", 3);
         let p = p.build().unwrap();
         let mut got = Vec::new();
-        p.walk(b"c:\\windows", |v| got.push(*v));
+        p.walk(b"C:\\Windows", true, |v| got.push(*v));
         assert_eq!(got, [2, 1]);
         let mut s = AffixTrieBuilder::new(true);
         s.insert(b"\\cmd.exe", 1);
         s.insert(b".exe", 2);
         let s = s.build().unwrap();
         let mut got = Vec::new();
-        s.walk(b"c:\\x\\cmd.exe", |v| got.push(*v));
+        s.walk(b"c:\\x\\cmd.exe", false, |v| got.push(*v));
         assert_eq!(got, [2, 1]);
         got.clear();
-        s.walk(b"cmd.ex", |v| got.push(*v));
+        s.walk(b"cmd.ex", false, |v| got.push(*v));
         assert!(got.is_empty());
         let mut e = AffixTrieBuilder::new(false);
         e.insert(b"", 7);
         let e = e.build().unwrap();
         let mut got = Vec::new();
-        e.walk(b"anything", |v| got.push(*v));
+        e.walk(b"anything", false, |v| got.push(*v));
         assert_eq!(got, [7]);
     }
 }
