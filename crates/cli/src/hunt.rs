@@ -253,10 +253,15 @@ fn print_summary(totals: &HuntTotals, rules: usize, start_up: std::time::Duratio
     };
     let seconds = totals.elapsed.as_secs_f64();
     eprintln!(
-        "hunted {} file(s), {} events ({:.1} MB) with {rules} rules in {seconds:.2} s \
+        "hunted {} file(s){}, {} events ({:.1} MB) with {rules} rules in {seconds:.2} s \
          ({:.0} events/s, {:.1} MB/s; rules loaded in {:.2} s)\n\
          detections: {} ({by_level}); read errors: {}",
         totals.files,
+        if totals.skipped_files > 0 {
+            format!(" ({} other file(s) left out: not logs)", totals.skipped_files)
+        } else {
+            String::new()
+        },
         totals.events,
         totals.bytes as f64 / 1e6,
         totals.events_per_second(),

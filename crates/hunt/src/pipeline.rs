@@ -53,6 +53,8 @@ impl Default for HuntOptions {
 pub trait HuntReport {
     /// A new input file was found, of this size on disk.
     fn file_found(&mut self, _path: &Path, _bytes: u64) {}
+    /// A file found in a directory is not a log file (a README, a licence) and was left out.
+    fn file_skipped(&mut self, _path: &Path) {}
     /// A rule matched an event.
     fn detection(&mut self, detection: Detection);
     /// Something could not be read; the hunt goes on around it.
@@ -66,6 +68,8 @@ pub trait HuntReport {
 pub struct HuntTotals {
     /// Input files opened.
     pub files: u64,
+    /// Files found in directories that are not log files, left out.
+    pub skipped_files: u64,
     /// Events read and matched.
     pub events: u64,
     /// Bytes of input decoded (after decompression).
@@ -100,6 +104,7 @@ enum Job {
     Unit(Unit),
     Error(ReadError),
     File(PathBuf, u64),
+    Skipped(PathBuf),
 }
 
 /// What came of one job.
@@ -108,6 +113,7 @@ struct Outcome {
     detections: Vec<Detection>,
     errors: Vec<ReadError>,
     file: Option<(PathBuf, u64)>,
+    skipped: Option<PathBuf>,
     events: u64,
     bytes: u64,
 }
@@ -201,6 +207,14 @@ fn read_jobs(
         };
         let file = match LogFile::open_with(&path, options) {
             Ok(file) => file,
+            // A directory of collected logs often holds notes and licences
+            // too; only a file the responder named is an error.
+            Err(error) if error.is_unrecognised_format() && !paths.contains(&path) => {
+                if !send(Job::Skipped(path)) {
+                    return;
+                }
+                continue;
+            }
             Err(error) => {
                 if !send(Job::Error(error)) {
                     return;
@@ -239,6 +253,7 @@ fn work<M>(
         match job {
             Job::Error(error) => outcome.errors.push(error),
             Job::File(path, size) => outcome.file = Some((path, size)),
+            Job::Skipped(path) => outcome.skipped = Some(path),
             Job::Unit(unit) => {
                 outcome.bytes = unit.byte_len() as u64;
                 for record in unit.records() {
@@ -276,6 +291,10 @@ fn deliver(outcome: Outcome, report: &mut dyn HuntReport, totals: &mut HuntTotal
     if let Some((path, size)) = outcome.file {
         totals.files += 1;
         report.file_found(&path, size);
+    }
+    if let Some(path) = outcome.skipped {
+        totals.skipped_files += 1;
+        report.file_skipped(&path);
     }
     for error in outcome.errors {
         totals.errors += 1;
@@ -417,8 +436,20 @@ mod tests {
             &mut report,
         );
         assert_eq!(totals.detections(), 1);
-        assert_eq!(totals.errors, 2, "{:?}", report.errors);
-        assert!(report.errors.iter().any(|e| e.contains("1.txt")));
+        assert_eq!(totals.errors, 1, "{:?}", report.errors);
         assert!(report.errors.iter().any(|e| e.contains("missing.evtx")));
+        // Found in a directory, a file that is not a log is left out, not an error ...
+        assert_eq!(totals.skipped_files, 1);
+        // ... but named on the command line, it is.
+        let mut report = Collect::default();
+        let totals = hunt(
+            &[dir.path().join("1.txt")],
+            &[rule()],
+            &HuntOptions::default(),
+            matcher,
+            &mut report,
+        );
+        assert_eq!(totals.errors, 1);
+        assert!(report.errors[0].contains("1.txt"), "{:?}", report.errors);
     }
 }
