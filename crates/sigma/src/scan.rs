@@ -16,11 +16,15 @@ use rustc_hash::FxHashMap;
 /// (its index in the list given to [`LiteralScanner::new`]).
 #[derive(Debug, Clone)]
 pub struct LiteralScanner {
-    literals: Vec<Box<[u8]>>,
+    /// All literal bytes, back to back.
+    arena: Vec<u8>,
+    /// Per literal id: (start in `arena`, length).
+    spans: Vec<(u32, u32)>,
     shift: u32,
     bits: Vec<u64>,
-    /// Exact window -> (literal id, offset of the window in the literal).
-    windows: FxHashMap<u32, Vec<(u32, u32)>>,
+    /// Exact window -> range of `entries`.
+    windows: FxHashMap<u32, (u32, u32)>,
+    entries: Vec<Entry>,
     short: Option<AhoCorasick>,
     /// Automaton pattern id -> literal id.
     short_ids: Vec<u32>,
@@ -28,7 +32,32 @@ pub struct LiteralScanner {
     ascii_ci: bool,
 }
 
+/// A literal filed under one of its windows.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    id: u32,
+    /// Offset of the window in the literal.
+    offset: u32,
+    /// The literal's first (up to) eight bytes, for a quick reject.
+    head: u64,
+    head_len: u32,
+}
+
 const MULT: u32 = 0x9E37_79B1;
+
+/// Four-byte windows so frequent in Windows event text (paths, executables,
+/// PowerShell) that a literal represented by one would be checked on almost
+/// every event; a literal picks one of them only when it has nothing rarer.
+const COMMON: &[&[u8; 4]] = &[
+    b"wind", b"indo", b"ndow", b"dows", b"ows\\", b"\\win", b"c:\\w", b":\\wi", b"syst", b"yste", b"stem",
+    b"tem3", b"em32", b"m32\\", b"\\sys", b".exe", b"exe ", b"exe\"", b".dll", b"prog", b"rogr", b"ogra", b"gram",
+    b"file", b"iles", b"les\\", b"micr", b"icro", b"cros", b"roso", b"osof", b"soft", b"\\use", b"user", b"sers",
+    b"ers\\", b"appd", b"ppda", b"pdat", b"data", b"ata\\", b"loca", b"ocal", b"powe", b"ower", b"wers", b"ersh",
+    b"rshe", b"shel", b"hell", b"comm", b"omma", b"mman", b"mand", b"\\pro", b"\\app", b"temp", b"\\tem",
+    b"emp\\", b"serv", b"ervi", b"rvic", b"vice", b"ice\\", b"http", b"ttp:", b"tp:/", b"p://", b"s://", b" -no",
+    b"-exe", b"exec", b"xecu", b"ecut", b"cuti", b"utio", b"tion", b"ion ", b"ing ", b"the ",
+];
+
 
 fn window(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -63,8 +92,9 @@ impl LiteralScanner {
         }
         // Each literal takes its window that is rarest among all literals'
         // windows, then counts once more on it, spreading literals out.
+        let common: Vec<u32> = COMMON.iter().map(|g| window(&g[..])).collect();
         let mut chosen_count: FxHashMap<u32, u32> = FxHashMap::default();
-        let mut windows: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
+        let mut windows_tmp: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
         long.sort_by_key(|(_, l)| l.len());
         for (i, l) in long {
             let (off, w) = l
@@ -73,22 +103,49 @@ impl LiteralScanner {
                 .map(|(o, w)| (o, window(w)))
                 .min_by_key(|(o, w)| {
                     (
-                        counts.get(w).copied().unwrap_or(0) + 4 * chosen_count.get(w).copied().unwrap_or(0),
+                        u32::from(common.contains(w)) * 1000
+                            + counts.get(w).copied().unwrap_or(0)
+                            + 4 * chosen_count.get(w).copied().unwrap_or(0),
                         *o,
                     )
                 })
                 .unwrap_or((0, window(l)));
             *chosen_count.entry(w).or_default() += 1;
-            windows
+            windows_tmp
                 .entry(w)
                 .or_default()
                 .push((u32::try_from(i).unwrap_or(u32::MAX), u32::try_from(off).unwrap_or(0)));
         }
         // About one bit in 32 set: rare false hits, table of at most 128 KiB.
-        let want = (windows.len().max(1) * 32).next_power_of_two().clamp(1 << 10, 1 << 20);
+        let want = (windows_tmp.len().max(1) * 64).next_power_of_two().clamp(1 << 10, 1 << 21);
         let log = want.trailing_zeros();
         let mut bits = vec![0u64; want / 64];
         let shift = 32 - log;
+        let mut arena = Vec::new();
+        let mut spans = Vec::with_capacity(literals.len());
+        for l in &literals {
+            spans.push((u32::try_from(arena.len()).unwrap_or(u32::MAX), u32::try_from(l.len()).unwrap_or(0)));
+            arena.extend_from_slice(l);
+        }
+        let mut windows = FxHashMap::default();
+        let mut entries = Vec::new();
+        for (w, list) in windows_tmp {
+            let start = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+            for (id, offset) in list {
+                let lit = &literals[id as usize];
+                let n = lit.len().min(8);
+                let mut head = [0u8; 8];
+                head[..n].copy_from_slice(&lit[..n]);
+                entries.push(Entry {
+                    id,
+                    offset,
+                    head: u64::from_le_bytes(head),
+                    head_len: u32::try_from(n).unwrap_or(0),
+                });
+            }
+            let end = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+            windows.insert(w, (start, end));
+        }
         for &w in windows.keys() {
             let w = if ascii_ci { lower_window(w) } else { w };
             let h = (w.wrapping_mul(MULT) >> shift) as usize;
@@ -105,10 +162,12 @@ impl LiteralScanner {
                 .ok()
         };
         Some(Self {
-            literals: literals.into_iter().map(Vec::into_boxed_slice).collect(),
+            arena,
+            spans,
             shift,
             bits,
             windows,
+            entries,
             short: short_ac,
             short_ids,
             ascii_ci,
@@ -117,7 +176,21 @@ impl LiteralScanner {
 
     /// The literal with this id.
     pub fn literal(&self, id: u32) -> &[u8] {
-        &self.literals[id as usize]
+        let (s, n) = self.spans[id as usize];
+        &self.arena[s as usize..(s + n) as usize]
+    }
+
+    fn head_matches(&self, e: &Entry, hay: &[u8], start: usize) -> bool {
+        let n = e.head_len as usize;
+        let Some(h) = hay.get(start..start + n) else {
+            return false;
+        };
+        let mut b = [0u8; 8];
+        b[..n].copy_from_slice(h);
+        if self.ascii_ci {
+            b.make_ascii_lowercase();
+        }
+        u64::from_le_bytes(b) == e.head
     }
 
     /// Calls `f(id, start)` for occurrences of literals in `hay`: every
@@ -142,24 +215,28 @@ impl LiteralScanner {
             if self.bits[h >> 6] & (1 << (h & 63)) == 0 {
                 continue;
             }
-            let Some(entries) = self.windows.get(&w) else {
+            let Some(&(from, to)) = self.windows.get(&w) else {
                 continue;
             };
             let at = i - 3;
-            for &(id, off) in entries {
-                let off = off as usize;
+            for e in &self.entries[from as usize..to as usize] {
+                let off = e.offset as usize;
                 if off > at {
                     continue;
                 }
                 let start = at - off;
-                let lit = &self.literals[id as usize];
+                if !self.head_matches(e, hay, start) {
+                    continue;
+                }
+                let id = e.id;
+                let lit = self.literal(id);
                 let Some(candidate) = hay.get(start..start + lit.len()) else {
                     continue;
                 };
                 let equal = if self.ascii_ci {
                     candidate.eq_ignore_ascii_case(lit)
                 } else {
-                    candidate == &lit[..]
+                    candidate == lit
                 };
                 if equal {
                     f(id, start);
