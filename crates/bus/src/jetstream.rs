@@ -475,10 +475,13 @@ impl JetStreamConsumer {
         out: &mut Vec<Delivery>,
     ) -> Result<(), BusError> {
         let mut batch = match wait {
+            // The server answers a no-wait pull at once, except when max_in_flight deliveries
+            // are outstanding: then it holds the request, so it must expire.
             None => self
                 .consumer
                 .fetch()
                 .max_messages(max)
+                .expires(Duration::from_millis(100))
                 .messages()
                 .await
                 .map_err(|e| BusError::nats("pulling", e))?,
@@ -492,7 +495,12 @@ impl JetStreamConsumer {
                 .map_err(|e| BusError::nats("pulling", e))?,
         };
         while let Some(message) = batch.next().await {
-            let message = message.map_err(|e| BusError::nats("pulling", e))?;
+            let message = match message {
+                Ok(message) => message,
+                // 409: the consumer has max_in_flight deliveries outstanding; nothing more now.
+                Err(e) if e.to_string().contains("409") => break,
+                Err(e) => return Err(BusError::nats("pulling", e)),
+            };
             let (offset, delivered, published) = {
                 let info = message
                     .info()

@@ -49,11 +49,12 @@ conformance!(
     lag_counts_unacknowledged_records,
     bad_records_and_names_are_refused,
     a_consumer_can_start_at_the_latest_record,
+    deliveries_in_flight_are_bounded,
 );
 
 fn short_ack_wait() -> ConsumerConfig {
     ConsumerConfig {
-        ack_wait: Duration::from_secs(1),
+        ack_wait: Duration::from_secs(2),
         ..ConsumerConfig::default()
     }
 }
@@ -463,5 +464,33 @@ async fn a_consumer_can_start_at_the_latest_record(h: &Harness) {
     );
     let none = consumer.fetch(5, Duration::from_millis(200)).await.unwrap();
     assert!(none.is_empty());
+    bus.close().await.unwrap();
+}
+
+async fn deliveries_in_flight_are_bounded(h: &Harness) {
+    let bus = h.open().await;
+    publish_tagged(&bus, "f", 12, 12, 60).await;
+    let config = ConsumerConfig {
+        max_in_flight: 5,
+        ..ConsumerConfig::default()
+    };
+    let mut consumer = bus.consumer("bounded", config).await.unwrap();
+    let first = fetch_n(&mut consumer, 5, Duration::from_secs(5)).await;
+    assert_eq!(first.len(), 5);
+    let blocked = consumer
+        .fetch(10, Duration::from_millis(300))
+        .await
+        .unwrap();
+    assert!(
+        blocked.is_empty(),
+        "more than max_in_flight outstanding: {blocked:?}"
+    );
+    consumer
+        .ack(&first.iter().map(|d| d.offset).collect::<Vec<_>>())
+        .await
+        .unwrap();
+    let second = fetch_n(&mut consumer, 5, Duration::from_secs(5)).await;
+    assert_eq!(second.len(), 5);
+    assert!(second[0].offset > first[4].offset);
     bus.close().await.unwrap();
 }
