@@ -888,3 +888,147 @@ async fn backups_are_for_root_administrators_and_restore() {
         .unwrap_err();
     assert!(matches!(error, AppError::Conflict(_)), "{error}");
 }
+
+/// A fresh PostgreSQL database's URL, or `None` (skipped) without a configured server.
+async fn postgres_database() -> Option<String> {
+    let Ok(url) = std::env::var("NIGEHBAN_TEST_POSTGRES_URL") else {
+        if std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+            panic!("NIGEHBAN_TEST_POSTGRES_URL is not set but NIGEHBAN_REQUIRE_SERVICES=1");
+        }
+        eprintln!("skipped: NIGEHBAN_TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let dbname = format!("nigehban_app_test_{}", uuid::Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {dbname}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = connection.await;
+    Some(match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, query) = match rest.split_once('?') {
+                Some((before, query)) => (before, format!("?{query}")),
+                None => (rest, String::new()),
+            };
+            let host = authority
+                .split_once('/')
+                .map_or(authority, |(host, _)| host);
+            format!("{scheme}://{host}/{dbname}{query}")
+        }
+        None => format!("{url} dbname={dbname}"),
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_services_run_on_postgresql() {
+    let Some(url) = postgres_database().await else {
+        return;
+    };
+    let config = nigehban_app::StoreConfig::Postgres { url, pool_size: 4 };
+    let app = nigehban_app::App::open(&config, AppSettings::insecure_fast_for_tests())
+        .await
+        .unwrap();
+    assert_eq!(app.backend(), nigehban_app::Backend::Postgres);
+    assert_eq!(app.migrations_applied_at_open(), 1);
+    app.ping().await.unwrap();
+    let request = BootstrapRequest {
+        national_name: name("National CERT"),
+        admin_username: Username::parse("admin").unwrap(),
+        admin_display_name: DisplayName::parse("Administrator").unwrap(),
+        admin_password: Some(Password::parse(ADMIN_PASSWORD).unwrap()),
+    };
+    let BootstrapOutcome::Created { root, .. } = app.bootstrap(request.clone()).await.unwrap()
+    else {
+        panic!()
+    };
+    assert!(matches!(
+        app.bootstrap(request).await.unwrap(),
+        BootstrapOutcome::AlreadyDone { .. }
+    ));
+    let admin = app
+        .auth()
+        .login("admin", ADMIN_PASSWORD, Some(addr("192.0.2.1")))
+        .await
+        .unwrap()
+        .caller;
+    let telecom = app
+        .tenants()
+        .create(
+            &admin,
+            NewTenant {
+                parent: root.id,
+                name: name("CERT Telecom"),
+                kind: TenantKind::Sectoral {
+                    sector: Sector::Telecom,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let banking = app
+        .tenants()
+        .create(
+            &admin,
+            NewTenant {
+                parent: root.id,
+                name: name("CERT Banking"),
+                kind: TenantKind::Sectoral {
+                    sector: Sector::Banking,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    let telecom_admin = world::caller(&app, &admin, telecom.id, Role::Administrator).await;
+    assert_not_found(app.tenants().get(&telecom_admin, banking.id).await);
+    assert_not_found(
+        app.tenants()
+            .create(
+                &telecom_admin,
+                NewTenant {
+                    parent: banking.id,
+                    name: name("Sneaky"),
+                    kind: organisation(),
+                },
+            )
+            .await,
+    );
+    let created = app
+        .users()
+        .create(
+            &telecom_admin,
+            new_user(telecom.id, "ayesha", Role::Auditor),
+        )
+        .await
+        .unwrap();
+    let login = app
+        .auth()
+        .login("ayesha", created.one_time_password.unwrap().expose(), None)
+        .await
+        .unwrap();
+    let auditor = app
+        .auth()
+        .session(login.cookie.expose(), None)
+        .await
+        .unwrap()
+        .caller;
+    let page = app
+        .audit()
+        .list(&auditor, AuditListing::default(), &PageRequest::first(100))
+        .await
+        .unwrap();
+    assert!(page.items.iter().all(|e| e.tenant == telecom.id));
+    assert!(!page.items.is_empty());
+    let root_auditor = world::caller(&app, &admin, root.id, Role::Auditor).await;
+    assert!(app.audit().verify(&root_auditor).await.unwrap().is_intact());
+    let error = app
+        .backup(&admin, std::path::Path::new("/tmp/never.db"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, AppError::Unsupported(_)), "{error}");
+}

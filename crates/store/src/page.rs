@@ -147,6 +147,19 @@ mod tests {
         assert!(Cursor::from_client("%%%").decode("users").is_err());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn client_cursors_never_panic(text in proptest::prelude::any::<String>()) {
+            let _ = Cursor::from_client(&text).decode("tenants");
+        }
+
+        #[test]
+        fn cursors_round_trip(list in "[a-z]{1,10}", key in proptest::prelude::any::<String>()) {
+            let cursor = Cursor::encode(&list, &key);
+            proptest::prop_assert_eq!(Cursor::from_client(cursor.as_str()).decode(&list).unwrap(), key);
+        }
+    }
+
     #[test]
     fn pages_know_whether_more_follow() {
         let page = Page::from_rows(vec![1, 2, 3], 2, |n| n.to_string(), "n");
