@@ -9,6 +9,8 @@
 //! Run: `cargo bench -p nigehban-logfiles --bench decode`. Skipped when the corpus
 //! (`NIGEHBAN_CORPUS`, default `../shared/data`) is absent.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+// `criterion_group!` defines an undocumented public function.
+#![allow(missing_docs)]
 
 use std::hint::black_box;
 use std::io::Cursor;
