@@ -402,7 +402,20 @@ async fn acknowledged_records_survive_kill_9_of_nats_server() {
         .await
         .unwrap();
     let stored = (bounds.next - bounds.oldest) as usize;
-    let got = crate::common::fetch_n(&mut consumer, stored, Duration::from_secs(20)).await;
+    // Acknowledge while reading, so that max_in_flight never holds deliveries back.
+    let mut got = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < stored && Instant::now() < deadline {
+        let batch = consumer
+            .fetch(1000, Duration::from_millis(500))
+            .await
+            .unwrap();
+        let offsets: Vec<u64> = batch.iter().map(|d| d.offset).collect();
+        if !offsets.is_empty() {
+            consumer.ack(&offsets).await.unwrap();
+        }
+        got.extend(batch);
+    }
     let present: std::collections::HashSet<String> = got.iter().map(tag_of).collect();
     let lost: Vec<&String> = acked.iter().filter(|t| !present.contains(*t)).collect();
     assert!(
