@@ -54,7 +54,10 @@ impl AuditLog<'_> {
             subtree: Some(under),
             newest_first: listing.newest_first,
         };
-        Ok(self.app.store().list_audit(query, page).await?)
+        let page = self.app.store().list_audit(query, page).await?;
+        Ok(self
+            .app
+            .within_reach(caller, Action::ReadAudit, under, page, |e| e.tenant))
     }
 
     /// Recomputes the whole chain and names the first entry that does not

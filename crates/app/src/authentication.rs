@@ -202,7 +202,8 @@ impl Authentication<'_> {
             user.role,
             Via::Session(session.id),
             remote_addr,
-        );
+        )
+        .needing_new_password(user.must_change_password);
         let user = store.user(user.id).await?.unwrap_or(user);
         Counters::bump(&self.app.inner.counters.sign_ins);
         tracing::info!(user = %user.id, session = %session.id, "signed in");
@@ -250,7 +251,8 @@ impl Authentication<'_> {
             user.role,
             Via::Session(session.id),
             remote_addr,
-        );
+        )
+        .needing_new_password(user.must_change_password);
         Ok(SignedIn {
             caller,
             session,

@@ -30,6 +30,7 @@ pub struct Caller {
     role: Role,
     via: Via,
     remote_addr: Option<IpAddr>,
+    must_change_password: bool,
 }
 
 impl Caller {
@@ -46,7 +47,22 @@ impl Caller {
             role,
             via,
             remote_addr,
+            must_change_password: false,
         }
+    }
+
+    /// The same caller, flagged as having to choose a new password first.
+    pub(crate) fn needing_new_password(mut self, must_change_password: bool) -> Self {
+        self.must_change_password = must_change_password;
+        self
+    }
+
+    /// Whether the user signed in with a one-time or reset password and must
+    /// choose a new one: until then every service call except
+    /// `users().me`, `users().change_own_password` and `auth().logout` is
+    /// [`crate::AppError::Forbidden`].
+    pub fn must_change_password(&self) -> bool {
+        self.must_change_password
     }
 
     /// The user acting (for a token, its owner); `None` for the operator or an operator-made token.

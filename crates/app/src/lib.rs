@@ -276,7 +276,13 @@ impl App {
     pub async fn backup(&self, caller: &Caller, dest: &Path) -> AppResult<BackupReport> {
         let root = self.root().await?;
         self.authorise(caller, Action::TakeBackup, root.id, "tenant", root.id)
-            .await?;
+            .await
+            .map_err(|error| match error {
+                AppError::NotFound { .. } => AppError::Forbidden(
+                    "only administrators of the national CERT can take backups".into(),
+                ),
+                other => other,
+            })?;
         Ok(self
             .inner
             .store
@@ -315,6 +321,23 @@ impl App {
         Ok(policy::relation(&caller_path, &target_path))
     }
 
+    /// Keeps only the items a list may show: all of them when the role's
+    /// reach for `action` covers the subtree, only those of `under` itself
+    /// when it reaches the caller's own tenant only.
+    pub(crate) fn within_reach<T>(
+        &self,
+        caller: &Caller,
+        action: Action,
+        under: TenantId,
+        mut page: Page<T>,
+        tenant_of: impl Fn(&T) -> TenantId,
+    ) -> Page<T> {
+        if policy::reach(caller.role(), action) == policy::Reach::OwnTenant {
+            page.items.retain(|item| tenant_of(item) == under);
+        }
+        page
+    }
+
     /// Asks the policy whether the caller may do `action` on a record of
     /// tenant `target`; `kind` and `id` name the record in a NotFound error.
     pub(crate) async fn authorise(
@@ -325,6 +348,11 @@ impl App {
         kind: &'static str,
         id: impl ToString,
     ) -> AppResult<()> {
+        if caller.must_change_password() {
+            return Err(AppError::Forbidden(
+                "choose a new password before doing anything else".into(),
+            ));
+        }
         let relation = self.relation(caller, target).await?;
         match policy::decide(caller.role(), action, relation) {
             Decision::Allow => Ok(()),

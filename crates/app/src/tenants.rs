@@ -148,7 +148,10 @@ impl Tenants<'_> {
         self.app
             .authorise(caller, Action::ViewTenant, under, "tenant", under)
             .await?;
-        Ok(self.app.store().list_tenants(under, page).await?)
+        let page = self.app.store().list_tenants(under, page).await?;
+        Ok(self
+            .app
+            .within_reach(caller, Action::ViewTenant, under, page, |t| t.id))
     }
 }
 

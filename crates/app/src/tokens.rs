@@ -124,7 +124,10 @@ impl ApiTokens<'_> {
         self.app
             .authorise(caller, Action::ViewToken, under, "tenant", under)
             .await?;
-        Ok(self.app.store().list_tokens(under, page).await?)
+        let page = self.app.store().list_tokens(under, page).await?;
+        Ok(self
+            .app
+            .within_reach(caller, Action::ViewToken, under, page, |t| t.tenant))
     }
 
     /// Revokes a token: one's own, or (administrators) any of their subtree.

@@ -252,7 +252,10 @@ impl Users<'_> {
         self.app
             .authorise(caller, Action::ViewUser, under, "tenant", under)
             .await?;
-        Ok(self.app.store().list_users(under, page).await?)
+        let page = self.app.store().list_users(under, page).await?;
+        Ok(self
+            .app
+            .within_reach(caller, Action::ViewUser, under, page, |u| u.tenant))
     }
 
     /// Checks that the caller may administer user `id`, and is not acting on themself.

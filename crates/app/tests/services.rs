@@ -87,6 +87,35 @@ async fn bootstrap_creates_the_root_once() {
         .await
         .unwrap();
     assert!(signed_in.user.must_change_password);
+    // With a one-time password, nothing but choosing a new one.
+    assert!(signed_in.caller.must_change_password());
+    assert_forbidden(
+        app.tenants()
+            .list(&signed_in.caller, None, &PageRequest::default())
+            .await,
+    );
+    assert_eq!(
+        app.users().me(&signed_in.caller).await.unwrap().id,
+        admin.id
+    );
+    app.users()
+        .change_own_password(
+            &signed_in.caller,
+            password.expose(),
+            Password::parse("my own passphrase").unwrap(),
+        )
+        .await
+        .unwrap();
+    let renewed = app
+        .auth()
+        .session(signed_in.cookie.expose(), None)
+        .await
+        .unwrap();
+    assert!(!renewed.caller.must_change_password());
+    app.tenants()
+        .list(&renewed.caller, None, &PageRequest::default())
+        .await
+        .unwrap();
     let operator = app.operator(None).await.unwrap();
     assert_eq!(
         (operator.tenant_id(), operator.role(), operator.via()),
@@ -717,7 +746,7 @@ async fn users_are_visible_within_the_subtree_only() {
         users.me(&reporter).await.unwrap().username.as_str(),
         "officer"
     );
-    // The reporter sees its own organisation's users but not the sector's.
+    // The reporter sees its own organisation's users (and below) but not the sector's.
     users
         .list(&reporter, None, &PageRequest::default())
         .await
@@ -856,7 +885,7 @@ async fn backups_are_for_root_administrators_and_restore() {
     let w = world().await;
     let target = w.dir.path().join("backup.db");
     let sector_admin = w.caller(w.telecom.id, Role::Administrator).await;
-    assert_not_found(w.app.backup(&sector_admin, &target).await);
+    assert_forbidden(w.app.backup(&sector_admin, &target).await);
     let root_auditor = w.caller(w.national.id, Role::Auditor).await;
     assert_forbidden(w.app.backup(&root_auditor, &target).await);
     let report = w.app.backup(&w.root_admin, &target).await.unwrap();

@@ -137,7 +137,7 @@ pub struct Session {
     /// The user's tenant at sign-in.
     pub tenant: TenantId,
     /// The secret the console sends back in a header with every state-changing request.
-    #[serde(skip_serializing)]
+    #[serde(skip_serializing, default)]
     pub csrf_secret: String,
     /// When it was created.
     pub created_at: Timestamp,
