@@ -33,6 +33,33 @@
 //! Lists take a [`PageRequest`] (an opaque [`Cursor`] and a limit) and return a
 //! [`Page`]. [`model`] re-exports the domain types, so the server needs no
 //! other Nigehban crate.
+//!
+//! # Rules the services keep
+//!
+//! - Visibility flows down: a caller sees its tenant and the tenants below
+//!   it, never a sibling's or an ancestor's records ([`policy::decide`]).
+//! - A caller whose password was generated or reset
+//!   ([`Caller::must_change_password`]) can do nothing but
+//!   `users().me`, `users().change_own_password` and `auth().logout`.
+//! - Sign-in failures say the same thing whatever went wrong; Argon2id runs
+//!   off the async runtime, also for unknown users; accounts lock after
+//!   [`AppSettings::lockout`], addresses are throttled after
+//!   [`AppSettings::address_throttle`].
+//! - Every change is one store transaction with its audit entry; reads of
+//!   TLP:AMBER material and above are recorded with
+//!   [`AuditLog::record_read`].
+//! - Tenants and users are never deleted, only deactivated; a deactivated
+//!   tenant locks out everyone below it (sessions and tokens included).
+//! - The server should call [`Authentication::purge_expired`] now and then
+//!   (e.g. hourly) to delete ended sessions.
+//!
+//! # Tests
+//!
+//! `cargo test -p nigehban-app` runs the policy matrix (`policy::tests`),
+//! the services end to end on SQLite (`tests/services.rs`) and a property
+//! test over random tenant trees (`tests/no_leaks.rs`). With
+//! `NIGEHBAN_TEST_POSTGRES_URL` set, `the_same_services_run_on_postgresql`
+//! runs them on PostgreSQL too.
 
 mod audit;
 mod authentication;

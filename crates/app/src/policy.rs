@@ -91,7 +91,7 @@ impl Action {
     ];
 }
 
-/// The action in words, for error messages ("the analyst role may not <describe> here").
+/// The action in words, for error messages ("the analyst role may not `describe` here").
 pub const fn describe(action: Action) -> &'static str {
     match action {
         Action::ViewTenant => "view this tenant",

@@ -30,6 +30,20 @@
 //!   job (`pg_dump --format=custom`, restored with `pg_restore`), so
 //!   [`Store::backup_to`] returns [`StoreError::Unsupported`] there.
 //!
+//! # Tests
+//!
+//! `cargo test -p nigehban-store` runs the conformance suite on SQLite and,
+//! when `NIGEHBAN_TEST_POSTGRES_URL` names a PostgreSQL server (e.g.
+//! `postgres://nigehban@127.0.0.1:55432/postgres`, a role allowed to
+//! `CREATE DATABASE`: every test makes its own database), on PostgreSQL.
+//! Without the URL those tests print `skipped: NIGEHBAN_TEST_POSTGRES_URL not
+//! set`, unless `NIGEHBAN_REQUIRE_SERVICES=1` makes them fail. `cargo xtask
+//! test` starts a throwaway cluster and sets both. The suite includes
+//! tampering with audit rows directly in the database (every column,
+//! deleting and reordering rows) and checks that verification names the
+//! entry; `tests/sqlite_backup.rs` backs up under continuous writes and
+//! verifies the restored copy.
+//!
 //! # Migrations
 //!
 //! Numbered `.sql` files per backend in `migrations/sqlite/` and
