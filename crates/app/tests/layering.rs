@@ -1,0 +1,103 @@
+//! Tidy checks of the architecture, as ordinary tests: only the store knows
+//! SQL, the server reaches storage only through the app, the model does no I/O.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+
+/// The crate names listed under `[dependencies]` (not dev- or build-) of a manifest.
+fn dependencies(manifest: &str) -> Vec<String> {
+    let mut in_dependencies = false;
+    let mut names = Vec::new();
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            in_dependencies = line == "[dependencies]";
+            continue;
+        }
+        if in_dependencies && let Some((name, _)) = line.split_once('=') {
+            let name = name.trim();
+            if !name.is_empty() && !name.starts_with('#') {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
+}
+
+fn crates() -> Vec<(String, Vec<String>)> {
+    let crates_dir = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(crates_dir).unwrap() {
+        let manifest = entry.unwrap().path().join("Cargo.toml");
+        if let Ok(text) = std::fs::read_to_string(&manifest) {
+            let name = manifest
+                .parent()
+                .unwrap()
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            found.push((name, dependencies(&text)));
+        }
+    }
+    assert!(
+        found.iter().any(|(name, _)| name == "store"),
+        "crates/store not found"
+    );
+    found
+}
+
+#[test]
+fn only_the_store_knows_sql() {
+    const DATABASE_CRATES: [&str; 5] = [
+        "rusqlite",
+        "tokio-postgres",
+        "deadpool-postgres",
+        "postgres",
+        "sqlx",
+    ];
+    for (name, deps) in crates() {
+        if name == "store" {
+            continue;
+        }
+        for database in DATABASE_CRATES {
+            assert!(
+                !deps.iter().any(|d| d == database),
+                "crates/{name} depends on {database}: only crates/store may know SQL"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_server_reaches_storage_only_through_the_app() {
+    for (name, deps) in crates() {
+        if name == "server" {
+            assert!(
+                !deps.iter().any(|d| d == "nigehban-store"),
+                "crates/server must call nigehban-app, never nigehban-store"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_model_does_no_io() {
+    for (name, deps) in crates() {
+        if name == "model" {
+            for io in ["tokio", "rusqlite", "nigehban-store", "reqwest", "axum"] {
+                assert!(
+                    !deps.iter().any(|d| d == io),
+                    "crates/model depends on {io}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_manifest_reader_reads_dependencies_only() {
+    let manifest = "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n# note\n[dev-dependencies]\nrusqlite = \"1\"\n";
+    assert_eq!(dependencies(manifest), vec!["serde".to_owned()]);
+}
