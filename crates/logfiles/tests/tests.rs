@@ -5,6 +5,7 @@ mod util;
 
 mod corpus_evtx;
 mod damaged_evtx;
+mod fixture;
 mod json_documents;
 mod json_lines;
 mod properties;
