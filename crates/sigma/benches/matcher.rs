@@ -38,7 +38,10 @@ fn load(sources: &[(String, String)]) -> RuleSet {
 }
 
 fn events(corpus: &Path) -> Vec<support::EvtxJson> {
-    let cases: Vec<PathBuf> = support::regression_cases(corpus).into_iter().map(|c| c.events).collect();
+    let cases: Vec<PathBuf> = support::regression_cases(corpus)
+        .into_iter()
+        .map(|c| c.events)
+        .collect();
     let mut events = Vec::new();
     for p in &cases {
         events.extend(support::read_events(p));
@@ -47,7 +50,9 @@ fn events(corpus: &Path) -> Vec<support::EvtxJson> {
 }
 
 fn benches(c: &mut Criterion) {
-    let Some(corpus) = support::corpus() else { return };
+    let Some(corpus) = support::corpus() else {
+        return;
+    };
     let all = sources(&corpus, false);
     let windows = sources(&corpus, true);
     let mapping = LogsourceMapping::builtin();
@@ -56,7 +61,13 @@ fn benches(c: &mut Criterion) {
     g.bench_function("load_all_sigmahq", |b| b.iter(|| black_box(load(&all))));
     let set = load(&all);
     g.bench_function("compile_all_sigmahq", |b| {
-        b.iter(|| black_box(CompiledRuleSet::new(&set, &mapping, &CompileOptions::default())))
+        b.iter(|| {
+            black_box(CompiledRuleSet::new(
+                &set,
+                &mapping,
+                &CompileOptions::default(),
+            ))
+        })
     });
     g.finish();
 

@@ -33,9 +33,9 @@ use crate::load::RuleSet;
 use crate::logsource::{Alternative, LogsourceMapping};
 use crate::pattern::{Pattern, Shape, fold, fold_into};
 use crate::reference::{effective_detection, value_holds};
+use crate::rule::{Cond, Detection, Filter, Item, Level, Matcher, RuleBody, RuleMeta};
 use crate::scan::LiteralScanner;
 use crate::trie::{AffixTrie, AffixTrieBuilder};
-use crate::rule::{Cond, Detection, Filter, Item, Level, Matcher, RuleBody, RuleMeta};
 use crate::values::value_text;
 
 /// Options for [`CompiledRuleSet::new`].
@@ -112,7 +112,9 @@ impl Prog {
         match self {
             Prog::Leaf(l) => out.push(*l),
             Prog::Not(p) => p.leaves(out),
-            Prog::And(ps) | Prog::Or(ps) | Prog::AtLeast(_, ps) => ps.iter().for_each(|p| p.leaves(out)),
+            Prog::And(ps) | Prog::Or(ps) | Prog::AtLeast(_, ps) => {
+                ps.iter().for_each(|p| p.leaves(out))
+            }
             Prog::Const(_) => {}
         }
     }
@@ -366,7 +368,12 @@ struct LeafTable {
 }
 
 impl LeafTable {
-    fn intern(&mut self, field: Option<&str>, key: String, make: impl FnOnce() -> (LeafKind, f64)) -> LeafId {
+    fn intern(
+        &mut self,
+        field: Option<&str>,
+        key: String,
+        make: impl FnOnce() -> (LeafKind, f64),
+    ) -> LeafId {
         let k = (field.map(Box::from), key);
         if let Some(&id) = self.index.get(&k) {
             return id;
@@ -385,13 +392,27 @@ impl LeafTable {
     fn matcher(&mut self, field: Option<&str>, m: &Matcher, alt: &Alternative) -> Prog {
         let leaf = match m {
             Matcher::Str { pattern, cased } => {
-                let p = if *cased { pattern.clone() } else { pattern.folded() };
+                let p = if *cased {
+                    pattern.clone()
+                } else {
+                    pattern.folded()
+                };
                 let key = format!("s{}:{}", u8::from(*cased), p.to_sigma());
                 if p.shape() == Shape::AnyValue {
-                    return Prog::Leaf(self.intern(field, "exists".into(), || (LeafKind::Exists, 0.9)));
+                    return Prog::Leaf(
+                        self.intern(field, "exists".into(), || (LeafKind::Exists, 0.9)),
+                    );
                 }
                 let cost = literal_cost(&p);
-                self.intern(field, key, || (LeafKind::Str { pattern: p, cased: *cased }, cost))
+                self.intern(field, key, || {
+                    (
+                        LeafKind::Str {
+                            pattern: p,
+                            cased: *cased,
+                        },
+                        cost,
+                    )
+                })
             }
             Matcher::Regex(r) => {
                 let key = format!(
@@ -403,21 +424,30 @@ impl LeafTable {
                 );
                 self.intern(field, key, || (LeafKind::Value(m.clone()), 0.1))
             }
-            Matcher::Num { op, value } => {
-                self.intern(field, format!("n{op:?}:{value}"), || (LeafKind::Value(m.clone()), 0.3))
-            }
-            Matcher::Time { part, op, value } => self.intern(field, format!("t{part:?}{op:?}:{value}"), || {
+            Matcher::Num { op, value } => self.intern(field, format!("n{op:?}:{value}"), || {
                 (LeafKind::Value(m.clone()), 0.3)
             }),
-            Matcher::Cidr(c) => {
-                self.intern(field, format!("c:{}/{}", c.addr, c.prefix), || (LeafKind::Value(m.clone()), 0.3))
+            Matcher::Time { part, op, value } => {
+                self.intern(field, format!("t{part:?}{op:?}:{value}"), || {
+                    (LeafKind::Value(m.clone()), 0.3)
+                })
             }
+            Matcher::Cidr(c) => self.intern(field, format!("c:{}/{}", c.addr, c.prefix), || {
+                (LeafKind::Value(m.clone()), 0.3)
+            }),
             Matcher::Null => self.intern(field, "null".into(), || (LeafKind::Null, 0.5)),
             Matcher::Exists(b) => {
                 let l = self.intern(field, "exists".into(), || (LeafKind::Exists, 0.9));
-                return if *b { Prog::Leaf(l) } else { Prog::not(Prog::Leaf(l)) };
+                return if *b {
+                    Prog::Leaf(l)
+                } else {
+                    Prog::not(Prog::Leaf(l))
+                };
             }
-            Matcher::FieldRef { field: other, cased } => {
+            Matcher::FieldRef {
+                field: other,
+                cased,
+            } => {
                 let other = alt.map_field(other).to_string();
                 self.intern(field, format!("f{}:{other}", u8::from(*cased)), || {
                     (
@@ -460,8 +490,16 @@ fn literal_cost(p: &Pattern) -> f64 {
 
 fn item_prog(item: &Item, alt: &Alternative, table: &mut LeafTable) -> Prog {
     let field = item.field.as_deref().map(|f| alt.map_field(f));
-    let parts: Vec<Prog> = item.matchers.iter().map(|m| table.matcher(field, m, alt)).collect();
-    let p = if item.all { Prog::and(parts) } else { Prog::or(parts) };
+    let parts: Vec<Prog> = item
+        .matchers
+        .iter()
+        .map(|m| table.matcher(field, m, alt))
+        .collect();
+    let p = if item.all {
+        Prog::and(parts)
+    } else {
+        Prog::or(parts)
+    };
     if item.negate { Prog::not(p) } else { p }
 }
 
@@ -498,7 +536,11 @@ impl CompiledRuleSet {
     /// Compiles the detection rules of `rules` (filters applied, correlations
     /// reported as unsupported) under `mapping`. Rules that cannot be compiled
     /// are left out and reported; the rest always compile.
-    pub fn new(rules: &RuleSet, mapping: &LogsourceMapping, options: &CompileOptions) -> (Self, Vec<Diagnostic>) {
+    pub fn new(
+        rules: &RuleSet,
+        mapping: &LogsourceMapping,
+        options: &CompileOptions,
+    ) -> (Self, Vec<Diagnostic>) {
         let mut diags = Vec::new();
         let filters: Vec<&Filter> = rules
             .rules()
@@ -526,16 +568,19 @@ impl CompiledRuleSet {
             };
             match &rule.body {
                 RuleBody::Correlation(_) => {
-                    diags.push(diag(DiagnosticKind::Unsupported, "correlation evaluation".into()));
+                    diags.push(diag(
+                        DiagnosticKind::Unsupported,
+                        "correlation evaluation".into(),
+                    ));
                     continue;
                 }
                 RuleBody::Filter(_) => continue,
                 RuleBody::Detection(_) => {}
             }
-            if let Some(min) = options.min_level {
-                if meta.level.unwrap_or(Level::Informational) < min {
-                    continue;
-                }
+            if let Some(min) = options.min_level
+                && meta.level.unwrap_or(Level::Informational) < min
+            {
+                continue;
             }
             let Some(detection) = effective_detection(rule, &filters) else {
                 continue;
@@ -566,7 +611,14 @@ impl CompiledRuleSet {
                         Prog::or(
                             s.alternatives
                                 .iter()
-                                .map(|items| Prog::and(items.iter().map(|i| item_prog(i, alt, &mut table)).collect()))
+                                .map(|items| {
+                                    Prog::and(
+                                        items
+                                            .iter()
+                                            .map(|i| item_prog(i, alt, &mut table))
+                                            .collect(),
+                                    )
+                                })
                                 .collect(),
                         )
                     })
@@ -584,7 +636,8 @@ impl CompiledRuleSet {
                 let mut parts = Vec::new();
                 for c in &conds[routed.len()..] {
                     let p = if c.values.is_empty() {
-                        let l = table.intern(Some(&c.field), "exists".into(), || (LeafKind::Exists, 0.9));
+                        let l = table
+                            .intern(Some(&c.field), "exists".into(), || (LeafKind::Exists, 0.9));
                         logsource_leaves.insert(l);
                         Prog::Leaf(l)
                     } else {
@@ -688,7 +741,12 @@ impl CompiledRuleSet {
 
     /// Sizes of the compiled structures: (rules, variants, distinct leaves, buckets).
     pub fn stats(&self) -> (usize, usize, usize, usize) {
-        (self.rules.len(), self.variants.len(), self.leaves.len(), self.buckets.len())
+        (
+            self.rules.len(),
+            self.variants.len(),
+            self.leaves.len(),
+            self.buckets.len(),
+        )
     }
 
     /// Evaluates rule `index` on `event` with the slow reference interpreter
@@ -700,7 +758,12 @@ impl CompiledRuleSet {
 
     /// Appends to `out` the index of every rule that matches `event`, each
     /// once, in ascending order.
-    pub fn matches<E: Event + ?Sized>(&self, event: &E, scratch: &mut Scratch, out: &mut Vec<RuleIndex>) {
+    pub fn matches<E: Event + ?Sized>(
+        &self,
+        event: &E,
+        scratch: &mut Scratch,
+        out: &mut Vec<RuleIndex>,
+    ) {
         scratch.prepare(self);
         let start = out.len();
         // 1. Routing.
@@ -714,24 +777,22 @@ impl CompiledRuleSet {
                     continue;
                 };
                 let mut routed = false;
-                if let Some(sf) = &p.secondary {
-                    if !entry.by_secondary.is_empty() {
-                        let mut sv = std::mem::take(&mut scratch.secondary_values);
-                        sv.clear();
-                        collect_folded(event, sf, &mut sv, &mut scratch.num_buf);
-                        for s in &sv {
-                            if let Some(&b) = entry.by_secondary.get(s.as_str()) {
-                                scratch.buckets.push(b);
-                                routed = true;
-                            }
+                if let Some(sf) = &p.secondary
+                    && !entry.by_secondary.is_empty()
+                {
+                    let mut sv = std::mem::take(&mut scratch.secondary_values);
+                    sv.clear();
+                    collect_folded(event, sf, &mut sv, &mut scratch.num_buf);
+                    for s in &sv {
+                        if let Some(&b) = entry.by_secondary.get(s.as_str()) {
+                            scratch.buckets.push(b);
+                            routed = true;
                         }
-                        scratch.secondary_values = sv;
                     }
+                    scratch.secondary_values = sv;
                 }
-                if !routed {
-                    if let Some(b) = entry.any {
-                        scratch.buckets.push(b);
-                    }
+                if !routed && let Some(b) = entry.any {
+                    scratch.buckets.push(b);
                 }
             }
             scratch.route_values = values;
@@ -776,7 +837,13 @@ impl CompiledRuleSet {
         out[start..].sort_unstable();
     }
 
-    fn try_variant(&self, v: VariantId, stamp: u32, scratch: &mut Scratch, out: &mut Vec<RuleIndex>) {
+    fn try_variant(
+        &self,
+        v: VariantId,
+        stamp: u32,
+        scratch: &mut Scratch,
+        out: &mut Vec<RuleIndex>,
+    ) {
         let vi = v as usize;
         if scratch.variant_stamp[vi] == stamp {
             return;
@@ -879,7 +946,14 @@ impl CompiledRuleSet {
     /// Matches one value against a plan. `folded` is the value folded, or
     /// `None` when the value is ASCII and folding was not needed: scanners and
     /// tries then compare ASCII letters without case on the original.
-    fn apply_plan(&self, plan: &FieldPlan, text: &str, folded: Option<&str>, v: &Value<'_>, scratch: &mut Scratch) {
+    fn apply_plan(
+        &self,
+        plan: &FieldPlan,
+        text: &str,
+        folded: Option<&str>,
+        v: &Value<'_>,
+        scratch: &mut Scratch,
+    ) {
         scratch.tried.clear();
         scratch.counters.values += 1;
         scratch.counters.bytes += text.len() as u64;
@@ -896,11 +970,11 @@ impl CompiledRuleSet {
         }
         if plan.need_fold {
             let hay = folded.unwrap_or(text);
-            if let Some(f) = folded {
-                if let Some(ls) = plan.exact_ci.get(f) {
-                    for &l in ls {
-                        scratch.set(l);
-                    }
+            if let Some(f) = folded
+                && let Some(ls) = plan.exact_ci.get(f)
+            {
+                for &l in ls {
+                    scratch.set(l);
                 }
             }
             if let Some(a) = &plan.ac_ci {
@@ -971,7 +1045,12 @@ impl CompiledRuleSet {
         }
     }
 
-    fn fieldref_holds<E: Event + ?Sized>(&self, l: LeafId, event: &E, scratch: &mut Scratch) -> bool {
+    fn fieldref_holds<E: Event + ?Sized>(
+        &self,
+        l: LeafId,
+        event: &E,
+        scratch: &mut Scratch,
+    ) -> bool {
         let leaf = &self.leaves[l as usize];
         let (Some(field), LeafKind::FieldRef { other, cased }) = (&leaf.field, &leaf.kind) else {
             return false;
@@ -981,13 +1060,21 @@ impl CompiledRuleSet {
         let mut buf = String::new();
         event.field(other, &mut |v| {
             let t = value_text(&v, &mut buf);
-            others.push(if *cased { t.to_string() } else { fold(t).into_owned() });
+            others.push(if *cased {
+                t.to_string()
+            } else {
+                fold(t).into_owned()
+            });
         });
         let mut found = false;
         if !others.is_empty() {
             event.field(field, &mut |v| {
                 let t = value_text(&v, &mut buf);
-                let t = if *cased { std::borrow::Cow::Borrowed(t) } else { fold(t) };
+                let t = if *cased {
+                    std::borrow::Cow::Borrowed(t)
+                } else {
+                    fold(t)
+                };
                 if others.iter().any(|o| *o == *t) {
                     found = true;
                 }
@@ -1018,7 +1105,12 @@ fn fold_if_needed<'b>(
     }
 }
 
-fn collect_folded<E: Event + ?Sized>(event: &E, field: &str, out: &mut Vec<String>, buf: &mut String) {
+fn collect_folded<E: Event + ?Sized>(
+    event: &E,
+    field: &str,
+    out: &mut Vec<String>,
+    buf: &mut String,
+) {
     event.field(field, &mut |v| {
         let t = value_text(&v, buf);
         out.push(fold(t).into_owned());
@@ -1034,7 +1126,8 @@ fn build_buckets(
     let mut global_vs: Vec<VariantId> = Vec::new();
     // field -> value -> (any variants, secondary field -> value -> variants)
     type Sec = FxHashMap<(String, String), Vec<VariantId>>;
-    let mut by_field: FxHashMap<String, FxHashMap<String, (Vec<VariantId>, Sec)>> = FxHashMap::default();
+    let mut by_field: FxHashMap<String, FxHashMap<String, (Vec<VariantId>, Sec)>> =
+        FxHashMap::default();
     for (i, route) in routes.iter().enumerate() {
         let vid = VariantId::try_from(i).unwrap_or(VariantId::MAX);
         match route {
@@ -1044,7 +1137,11 @@ fn build_buckets(
                 value,
                 secondary,
             } => {
-                let e = by_field.entry(field.clone()).or_default().entry(value.clone()).or_default();
+                let e = by_field
+                    .entry(field.clone())
+                    .or_default()
+                    .entry(value.clone())
+                    .or_default();
                 match secondary {
                     None => e.0.push(vid),
                     Some(s) => e.1.entry(s.clone()).or_default().push(vid),
@@ -1110,7 +1207,9 @@ fn build_buckets(
                         if *f == sf {
                             let mut all = any.clone();
                             all.extend(vs.iter().copied());
-                            entry.by_secondary.insert(sv.clone().into_boxed_str(), make(all));
+                            entry
+                                .by_secondary
+                                .insert(sv.clone().into_boxed_str(), make(all));
                         }
                     }
                     if !entry.by_secondary.is_empty() {
@@ -1186,13 +1285,19 @@ fn build_bucket(vs: &[VariantId], variants: &[Variant], leaves: &[Leaf]) -> Buck
         .enumerate()
         .filter_map(|(i, p)| Some((p.field.clone()?, u32::try_from(i).ok()?)))
         .collect();
-    let keywords = plans.iter().position(|p| p.field.is_none()).and_then(|i| u32::try_from(i).ok());
+    let keywords = plans
+        .iter()
+        .position(|p| p.field.is_none())
+        .and_then(|i| u32::try_from(i).ok());
     Bucket {
         plans,
         by_name,
         keywords,
         fieldrefs,
-        triggers: triggers.into_iter().map(|(k, v)| (k, v.into_boxed_slice())).collect(),
+        triggers: triggers
+            .into_iter()
+            .map(|(k, v)| (k, v.into_boxed_slice()))
+            .collect(),
         always: always.into_boxed_slice(),
     }
 }
@@ -1220,7 +1325,10 @@ impl AcBuilder {
         if self.patterns.is_empty() {
             return None;
         }
-        let scanner = LiteralScanner::new(self.patterns.into_iter().map(String::into_bytes).collect(), ascii_ci)?;
+        let scanner = LiteralScanner::new(
+            self.patterns.into_iter().map(String::into_bytes).collect(),
+            ascii_ci,
+        )?;
         Some(Automaton {
             scanner,
             entries: self.entries,

@@ -58,7 +58,10 @@ fn tokenize(s: &str) -> Result<Vec<(usize, Tok<'_>)>, ConditionError> {
             }
             _ => {
                 let start = i;
-                while i < b.len() && !b[i].is_ascii_whitespace() && !matches!(b[i], b'(' | b')' | b'|') {
+                while i < b.len()
+                    && !b[i].is_ascii_whitespace()
+                    && !matches!(b[i], b'(' | b')' | b'|')
+                {
                     i += 1;
                 }
                 let word = &s[start..i];
@@ -72,11 +75,13 @@ fn tokenize(s: &str) -> Result<Vec<(usize, Tok<'_>)>, ConditionError> {
                     _ => match word.parse::<usize>() {
                         Ok(n) => Tok::Num(n),
                         Err(_) => {
-                            if !word
-                                .chars()
-                                .all(|c| c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '*' | '?'))
-                            {
-                                return Err(err(start, format!("unexpected '{word}' in condition")));
+                            if !word.chars().all(|c| {
+                                c.is_alphanumeric() || matches!(c, '_' | '-' | '.' | '*' | '?')
+                            }) {
+                                return Err(err(
+                                    start,
+                                    format!("unexpected '{word}' in condition"),
+                                ));
                             }
                             Tok::Ident(word)
                         }
@@ -196,26 +201,43 @@ impl<'a> Parser<'a, '_> {
                     Some(Tok::Ident(pat)) => {
                         self.at += 1;
                         let p = crate::pattern::Pattern::parse(pat);
-                        (0..self.names.len()).filter(|&i| p.matches(&self.names[i])).collect()
+                        (0..self.names.len())
+                            .filter(|&i| p.matches(&self.names[i]))
+                            .collect()
                     }
-                    _ => return Err(err(target_offset, "expected 'them' or a search identifier pattern after 'of'".into())),
+                    _ => {
+                        return Err(err(
+                            target_offset,
+                            "expected 'them' or a search identifier pattern after 'of'".into(),
+                        ));
+                    }
                 };
                 if searches.is_empty() {
-                    return Err(unresolved(target_offset, "the pattern after 'of' matches no search identifier".into()));
+                    return Err(unresolved(
+                        target_offset,
+                        "the pattern after 'of' matches no search identifier".into(),
+                    ));
                 }
                 Ok(Cond::Of { min, searches })
             }
             Tok::Ident(name) => match self.names.iter().position(|n| n == name) {
                 Some(i) => Ok(Cond::Search(i)),
-                None => Err(unresolved(offset, format!("unknown search identifier '{name}'"))),
+                None => Err(unresolved(
+                    offset,
+                    format!("unknown search identifier '{name}'"),
+                )),
             },
             Tok::Pipe => Err(ConditionError {
                 offset,
-                message: "aggregation in condition ('|') is deprecated; use a correlation rule".into(),
+                message: "aggregation in condition ('|') is deprecated; use a correlation rule"
+                    .into(),
                 unsupported: true,
                 unresolved: false,
             }),
-            other => Err(err(offset, format!("unexpected {} in condition", describe(&other)))),
+            other => Err(err(
+                offset,
+                format!("unexpected {} in condition", describe(&other)),
+            )),
         }
     }
 }
@@ -247,8 +269,14 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Cond, ConditionEr
         });
     }
     let toks = tokenize(text)?;
-    if toks.iter().any(|(_, t)| matches!(t, Tok::Ident(w) if w.eq_ignore_ascii_case("near"))) {
-        let offset = toks.iter().find(|(_, t)| matches!(t, Tok::Ident(w) if w.eq_ignore_ascii_case("near"))).map_or(0, |(o, _)| *o);
+    if toks
+        .iter()
+        .any(|(_, t)| matches!(t, Tok::Ident(w) if w.eq_ignore_ascii_case("near")))
+    {
+        let offset = toks
+            .iter()
+            .find(|(_, t)| matches!(t, Tok::Ident(w) if w.eq_ignore_ascii_case("near")))
+            .map_or(0, |(o, _)| *o);
         return Err(ConditionError {
             offset,
             message: "'near' is deprecated; use a temporal correlation rule".into(),
@@ -268,12 +296,16 @@ pub fn parse_condition(text: &str, names: &[String]) -> Result<Cond, ConditionEr
         if *tok == Tok::Pipe {
             return Err(ConditionError {
                 offset: *offset,
-                message: "aggregation in condition ('|') is deprecated; use a correlation rule".into(),
+                message: "aggregation in condition ('|') is deprecated; use a correlation rule"
+                    .into(),
                 unsupported: true,
                 unresolved: false,
             });
         }
-        return Err(err(*offset, format!("unexpected {} in condition", describe(tok))));
+        return Err(err(
+            *offset,
+            format!("unexpected {} in condition", describe(tok)),
+        ));
     }
     Ok(cond)
 }
@@ -283,7 +315,10 @@ mod tests {
     use super::*;
 
     fn names() -> Vec<String> {
-        ["sel1", "sel2", "filter", "_hidden"].iter().map(|s| s.to_string()).collect()
+        ["sel1", "sel2", "filter", "_hidden"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     }
 
     #[test]
@@ -322,7 +357,12 @@ mod tests {
     #[test]
     fn errors() {
         assert!(parse_condition("sel1 and", &names()).is_err());
-        assert!(parse_condition("sel3", &names()).unwrap_err().message.contains("sel3"));
+        assert!(
+            parse_condition("sel3", &names())
+                .unwrap_err()
+                .message
+                .contains("sel3")
+        );
         assert!(parse_condition("1 of nothing*", &names()).is_err());
         let e = parse_condition("sel1 | count() > 5", &names()).unwrap_err();
         assert!(e.unsupported);

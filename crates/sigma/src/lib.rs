@@ -21,7 +21,7 @@ pub mod yaml;
 pub use compile::{CompileOptions, CompiledRuleSet, MatchCounters, RuleIndex, Scratch};
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use event::{Event, Value};
-pub use logsource::{Alternative, LogsourceMapping, SourceCondition};
 pub use load::{ParsedSource, RuleSet, parse_source};
+pub use logsource::{Alternative, LogsourceMapping, SourceCondition};
 pub use modifiers::Placeholders;
 pub use rule::{Level, Logsource, Rule, RuleBody, RuleMeta, Status};

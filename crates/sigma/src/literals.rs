@@ -12,7 +12,12 @@ const MAX_SET: usize = 32;
 
 /// The necessary literals of `source` compiled with the given flags, folded
 /// to lower case; `None` when no useful set exists.
-pub fn regex_literals(source: &str, insensitive: bool, multi_line: bool, dot_all: bool) -> Option<Vec<String>> {
+pub fn regex_literals(
+    source: &str,
+    insensitive: bool,
+    multi_line: bool,
+    dot_all: bool,
+) -> Option<Vec<String>> {
     let hir = regex_syntax::ParserBuilder::new()
         .case_insensitive(insensitive)
         .multi_line(multi_line)
@@ -142,7 +147,10 @@ mod tests {
 
     #[test]
     fn extracts_runs_and_alternations() {
-        assert_eq!(regex_literals(r"-k\s\w{1,64}", false, false, false), Some(vec!["-k".into()]));
+        assert_eq!(
+            regex_literals(r"-k\s\w{1,64}", false, false, false),
+            Some(vec!["-k".into()])
+        );
         assert_eq!(
             regex_literals(r"(?i)\.exe\s+werfault", false, false, false),
             Some(vec!["werfault".into()])
@@ -153,6 +161,9 @@ mod tests {
         );
         assert_eq!(regex_literals(r"\d+", false, false, false), None);
         assert_eq!(regex_literals(r"a?b*", false, false, false), None);
-        assert_eq!(regex_literals(r"ABC", true, false, false), Some(vec!["abc".into()]));
+        assert_eq!(
+            regex_literals(r"ABC", true, false, false),
+            Some(vec!["abc".into()])
+        );
     }
 }

@@ -7,8 +7,8 @@ use crate::condition::parse_condition;
 use crate::diagnostic::{Diagnostic, DiagnosticKind};
 use crate::modifiers::{Placeholders, parse_item};
 use crate::rule::{
-    Cond, Correlation, CorrelationOp, CorrelationType, Detection, Filter, Level, Logsource, Rule, RuleBody,
-    RuleMeta, Search, Status,
+    Cond, Correlation, CorrelationOp, CorrelationType, Detection, Filter, Level, Logsource, Rule,
+    RuleBody, RuleMeta, Search, Status,
 };
 use crate::yaml::{Node, NodeKind, Pos, ScalarType, parse_documents};
 
@@ -77,10 +77,10 @@ impl RuleSet {
             if !self.check_id(&rule.meta) {
                 continue;
             }
-            if let Some(id) = &rule.meta.id {
-                if let Some(entry) = self.ids.get_mut(id) {
-                    entry.3 = Some(self.rules.len());
-                }
+            if let Some(id) = &rule.meta.id
+                && let Some(entry) = self.ids.get_mut(id)
+            {
+                entry.3 = Some(self.rules.len());
             }
             self.rules.push(rule);
             added += 1;
@@ -101,11 +101,16 @@ impl RuleSet {
                 rule_id: Some(id.clone()),
                 title: Some(meta.title.clone()),
                 kind: DiagnosticKind::Error,
-                message: format!("duplicate rule id {id}: already defined at {origin}:{line} ({title})"),
+                message: format!(
+                    "duplicate rule id {id}: already defined at {origin}:{line} ({title})"
+                ),
             });
             return false;
         }
-        self.ids.insert(id.clone(), (meta.origin.clone(), meta.line, meta.title.clone(), None));
+        self.ids.insert(
+            id.clone(),
+            (meta.origin.clone(), meta.line, meta.title.clone(), None),
+        );
         true
     }
 
@@ -173,12 +178,20 @@ pub fn parse_source(source: &str, origin: &str, placeholders: &Placeholders) -> 
             Some("repeat") => match &previous {
                 Some(prev) => merge(prev, &without_key(&doc, "action")),
                 None => {
-                    diags.push(doc_diag(origin, doc.pos, "'action: repeat' without a previous rule".into()));
+                    diags.push(doc_diag(
+                        origin,
+                        doc.pos,
+                        "'action: repeat' without a previous rule".into(),
+                    ));
                     continue;
                 }
             },
             Some(other) if doc.get("detection").is_none() && doc.get("logsource").is_none() => {
-                diags.push(doc_diag(origin, doc.pos, format!("unknown collection action '{other}'")));
+                diags.push(doc_diag(
+                    origin,
+                    doc.pos,
+                    format!("unknown collection action '{other}'"),
+                ));
                 continue;
             }
             _ => match &global {
@@ -294,7 +307,10 @@ impl DocContext<'_> {
             NodeKind::Scalar { text, .. } if !node.is_null() => Some(text.clone()),
             NodeKind::Scalar { .. } => None,
             _ => {
-                self.error(node.pos, format!("'{key}' must be a string, not a {}", node.kind_name()));
+                self.error(
+                    node.pos,
+                    format!("'{key}' must be a string, not a {}", node.kind_name()),
+                );
                 None
             }
         }
@@ -350,7 +366,11 @@ impl DocContext<'_> {
                 Some(st) => Some(st),
                 None => {
                     let pos = doc.get("status").map_or(doc.pos, |n| n.pos);
-                    self.report(pos, DiagnosticKind::Warning, format!("unknown status '{s}'"));
+                    self.report(
+                        pos,
+                        DiagnosticKind::Warning,
+                        format!("unknown status '{s}'"),
+                    );
                     None
                 }
             },
@@ -364,7 +384,10 @@ impl DocContext<'_> {
                 definition: self.string(ls, "definition"),
             },
             Some(ls) => {
-                self.error(ls.pos, format!("'logsource' must be a map, not a {}", ls.kind_name()));
+                self.error(
+                    ls.pos,
+                    format!("'logsource' must be a map, not a {}", ls.kind_name()),
+                );
                 Logsource::default()
             }
             None => Logsource::default(),
@@ -400,7 +423,10 @@ impl DocContext<'_> {
             }
             self.detection(d, &[]).map(RuleBody::Detection)
         } else {
-            self.error(doc.pos, "missing required 'detection' (or 'correlation' / 'filter')".into());
+            self.error(
+                doc.pos,
+                "missing required 'detection' (or 'correlation' / 'filter')".into(),
+            );
             None
         };
         if self.failed {
@@ -417,7 +443,10 @@ impl DocContext<'_> {
 
     fn detection(&mut self, d: &Node, skip: &[&str]) -> Option<Detection> {
         let Some(entries) = d.as_map() else {
-            self.error(d.pos, format!("'detection' must be a map, not a {}", d.kind_name()));
+            self.error(
+                d.pos,
+                format!("'detection' must be a map, not a {}", d.kind_name()),
+            );
             return None;
         };
         let mut searches = Vec::new();
@@ -481,7 +510,11 @@ impl DocContext<'_> {
                         column,
                     };
                     if e.unresolved {
-                        unresolved.get_or_insert((pos.line, pos.column, format!("invalid condition: {}", e.message)));
+                        unresolved.get_or_insert((
+                            pos.line,
+                            pos.column,
+                            format!("invalid condition: {}", e.message),
+                        ));
                         conds.push(Cond::Or(Vec::new()));
                     } else if kind == DiagnosticKind::Unsupported {
                         // A rule we cannot evaluate faithfully is not loaded for matching.
@@ -535,7 +568,11 @@ impl DocContext<'_> {
                     self.error(v.pos, format!("search '{name}' is empty"));
                     return None;
                 }
-                let scalars: Vec<Node> = items.iter().filter(|i| i.as_str().is_some()).cloned().collect();
+                let scalars: Vec<Node> = items
+                    .iter()
+                    .filter(|i| i.as_str().is_some())
+                    .cloned()
+                    .collect();
                 if !scalars.is_empty() {
                     let list = Node {
                         kind: NodeKind::Seq(scalars),
@@ -578,7 +615,11 @@ impl DocContext<'_> {
         })
     }
 
-    fn items(&mut self, entries: &[(Node, Node)], problems: &mut Vec<crate::modifiers::ItemProblem>) -> Option<Vec<crate::rule::Item>> {
+    fn items(
+        &mut self,
+        entries: &[(Node, Node)],
+        problems: &mut Vec<crate::modifiers::ItemProblem>,
+    ) -> Option<Vec<crate::rule::Item>> {
         let mut items = Vec::new();
         let mut ok = true;
         for (k, v) in entries {
@@ -609,7 +650,10 @@ impl DocContext<'_> {
 
     fn correlation(&mut self, c: &Node) -> Option<Correlation> {
         if c.as_map().is_none() {
-            self.error(c.pos, format!("'correlation' must be a map, not a {}", c.kind_name()));
+            self.error(
+                c.pos,
+                format!("'correlation' must be a map, not a {}", c.kind_name()),
+            );
             return None;
         }
         let kind = match self.string(c, "type") {
@@ -636,7 +680,10 @@ impl DocContext<'_> {
                 Some(s) => s,
                 None => {
                     let pos = c.get("timespan").map_or(c.pos, |n| n.pos);
-                    self.error(pos, format!("invalid timespan '{t}' (expected e.g. 30s, 5m, 1h, 2d)"));
+                    self.error(
+                        pos,
+                        format!("invalid timespan '{t}' (expected e.g. 30s, 5m, 1h, 2d)"),
+                    );
                     0
                 }
             },
@@ -663,12 +710,20 @@ impl DocContext<'_> {
                                 continue;
                             }
                             other => {
-                                self.error(k.pos, format!("unknown correlation condition '{}'", other.unwrap_or("?")));
+                                self.error(
+                                    k.pos,
+                                    format!(
+                                        "unknown correlation condition '{}'",
+                                        other.unwrap_or("?")
+                                    ),
+                                );
                                 continue;
                             }
                         };
                         match v.as_str().and_then(|s| s.parse::<f64>().ok()) {
-                            Some(n) if v.scalar_type() == ScalarType::Number => condition.push((op, n)),
+                            Some(n) if v.scalar_type() == ScalarType::Number => {
+                                condition.push((op, n))
+                            }
                             _ => self.error(v.pos, "correlation condition needs a number".into()),
                         }
                     }
@@ -677,15 +732,26 @@ impl DocContext<'_> {
             }
         }
         let kind = kind?;
-        if condition.is_empty() && !matches!(kind, CorrelationType::Temporal | CorrelationType::TemporalOrdered) {
+        if condition.is_empty()
+            && !matches!(
+                kind,
+                CorrelationType::Temporal | CorrelationType::TemporalOrdered
+            )
+        {
             self.error(c.pos, "correlation is missing 'condition'".into());
         }
         let needs_field = matches!(
             kind,
-            CorrelationType::ValueCount | CorrelationType::ValueSum | CorrelationType::ValueAvg | CorrelationType::ValuePercentile
+            CorrelationType::ValueCount
+                | CorrelationType::ValueSum
+                | CorrelationType::ValueAvg
+                | CorrelationType::ValuePercentile
         );
         if needs_field && field.is_none() {
-            self.error(c.pos, "this correlation type needs 'condition.field'".into());
+            self.error(
+                c.pos,
+                "this correlation type needs 'condition.field'".into(),
+            );
         }
         let mut aliases = Vec::new();
         if let Some(a) = c.get("aliases").and_then(Node::as_map) {
@@ -699,7 +765,10 @@ impl DocContext<'_> {
                 aliases.push((alias.as_str().unwrap_or_default().to_string(), per_rule));
             }
         }
-        let generate = matches!(c.get("generate").map(Node::scalar_type), Some(ScalarType::Bool(true)));
+        let generate = matches!(
+            c.get("generate").map(Node::scalar_type),
+            Some(ScalarType::Bool(true))
+        );
         Some(Correlation {
             kind,
             rules,
@@ -714,7 +783,10 @@ impl DocContext<'_> {
 
     fn filter(&mut self, f: &Node) -> Option<Filter> {
         if f.as_map().is_none() {
-            self.error(f.pos, format!("'filter' must be a map, not a {}", f.kind_name()));
+            self.error(
+                f.pos,
+                format!("'filter' must be a map, not a {}", f.kind_name()),
+            );
             return None;
         }
         let rules = self.strings(f, "rules");
@@ -766,12 +838,19 @@ mod tests {
         let set = RuleSet::load_str(&text, "a.yml");
         assert_eq!(set.rules().len(), 0);
         let d = &set.diagnostics()[0];
-        assert_eq!(d.to_string(), "a.yml:8:9: error: unknown modifier 'foo' in rule 1 (T)");
+        assert_eq!(
+            d.to_string(),
+            "a.yml:8:9: error: unknown modifier 'foo' in rule 1 (T)"
+        );
     }
 
     #[test]
     fn broken_document_does_not_stop_others() {
-        let text = format!("{}---\ntitle: broken\n---\n{}", RULE, RULE.replace("id: 1", "id: 2"));
+        let text = format!(
+            "{}---\ntitle: broken\n---\n{}",
+            RULE,
+            RULE.replace("id: 1", "id: 2")
+        );
         let set = RuleSet::load_str(&text, "m.yml");
         assert_eq!(set.rules().len(), 2);
         assert_eq!(set.diagnostics().len(), 1);

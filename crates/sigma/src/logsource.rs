@@ -129,11 +129,17 @@ impl LogsourceMapping {
                 };
                 let key = Logsource {
                     product: ls.get("product").and_then(Node::as_str).map(str::to_string),
-                    category: ls.get("category").and_then(Node::as_str).map(str::to_string),
+                    category: ls
+                        .get("category")
+                        .and_then(Node::as_str)
+                        .map(str::to_string),
                     service: ls.get("service").and_then(Node::as_str).map(str::to_string),
                     definition: None,
                 };
-                let alts = entry.get("alternatives").map(|a| alt_specs(a, &mut report)).unwrap_or_default();
+                let alts = entry
+                    .get("alternatives")
+                    .map(|a| alt_specs(a, &mut report))
+                    .unwrap_or_default();
                 m.sources.push((key, alts));
             }
         }
@@ -151,17 +157,24 @@ impl LogsourceMapping {
         }
         // Every service an alternative names must be known.
         let mut unknown = Vec::new();
-        for specs in m.windows_categories.values().chain(m.sources.iter().map(|(_, a)| a)) {
+        for specs in m
+            .windows_categories
+            .values()
+            .chain(m.sources.iter().map(|(_, a)| a))
+        {
             for s in specs {
-                if let Some(svc) = &s.service {
-                    if !m.windows_services.contains_key(svc) {
-                        unknown.push(svc.clone());
-                    }
+                if let Some(svc) = &s.service
+                    && !m.windows_services.contains_key(svc)
+                {
+                    unknown.push(svc.clone());
                 }
             }
         }
         for svc in unknown {
-            report(doc, format!("alternative names unknown Windows service '{svc}'"));
+            report(
+                doc,
+                format!("alternative names unknown Windows service '{svc}'"),
+            );
         }
         (m, diags)
     }
@@ -209,7 +222,9 @@ impl LogsourceMapping {
 
     /// The alternatives a logsource maps to, or why it cannot be mapped.
     pub fn resolve(&self, ls: &Logsource) -> Result<Vec<Alternative>, String> {
-        let key_eq = |k: &Logsource| k.product == ls.product && k.category == ls.category && k.service == ls.service;
+        let key_eq = |k: &Logsource| {
+            k.product == ls.product && k.category == ls.category && k.service == ls.service
+        };
         if let Some((_, specs)) = self.sources.iter().find(|(k, _)| key_eq(k)) {
             return Ok(specs.iter().map(|s| self.alternative(s)).collect());
         }
@@ -254,7 +269,9 @@ impl LogsourceMapping {
         match (&ls.category, &ls.service) {
             (Some(c), service) => {
                 let Some(specs) = self.windows_categories.get(c) else {
-                    return Err(format!("unknown Windows category '{c}' in the logsource mapping"));
+                    return Err(format!(
+                        "unknown Windows category '{c}' in the logsource mapping"
+                    ));
                 };
                 let alts: Vec<Alternative> = specs
                     .iter()
@@ -277,7 +294,9 @@ impl LogsourceMapping {
                     }],
                     fields: Vec::new(),
                 }]),
-                None => Err(format!("unknown Windows service '{s}' in the logsource mapping")),
+                None => Err(format!(
+                    "unknown Windows service '{s}' in the logsource mapping"
+                )),
             },
             (None, None) => Err("logsource 'product: windows' alone is not in the mapping".into()),
         }
@@ -293,7 +312,11 @@ fn cond(field: &str, value: &str) -> SourceCondition {
 
 fn strings(v: &Node) -> Vec<String> {
     match v.as_seq() {
-        Some(items) => items.iter().filter_map(Node::as_str).map(str::to_string).collect(),
+        Some(items) => items
+            .iter()
+            .filter_map(Node::as_str)
+            .map(str::to_string)
+            .collect(),
         None => v.as_str().map(|s| vec![s.to_string()]).unwrap_or_default(),
     }
 }
@@ -310,7 +333,10 @@ fn alt_specs(v: &Node, report: &mut impl FnMut(&Node, String)) -> Vec<AltSpec> {
             continue;
         }
         let mut spec = AltSpec {
-            service: item.get("service").and_then(Node::as_str).map(str::to_string),
+            service: item
+                .get("service")
+                .and_then(Node::as_str)
+                .map(str::to_string),
             event_ids: item.get("event_ids").map(strings).unwrap_or_default(),
             ..AltSpec::default()
         };
@@ -357,9 +383,14 @@ mod tests {
     #[test]
     fn process_creation_has_sysmon_and_security_variants() {
         let m = LogsourceMapping::builtin();
-        let alts = m.resolve(&ls(Some("windows"), Some("process_creation"), None)).unwrap();
+        let alts = m
+            .resolve(&ls(Some("windows"), Some("process_creation"), None))
+            .unwrap();
         assert_eq!(alts.len(), 2);
-        assert_eq!(alts[0].conditions[0].values, ["Microsoft-Windows-Sysmon/Operational"]);
+        assert_eq!(
+            alts[0].conditions[0].values,
+            ["Microsoft-Windows-Sysmon/Operational"]
+        );
         assert_eq!(alts[0].conditions[1].values, ["1"]);
         assert_eq!(alts[1].conditions[1].values, ["4688"]);
         assert_eq!(alts[1].map_field("Image"), "NewProcessName");
@@ -369,7 +400,9 @@ mod tests {
     #[test]
     fn unknown_windows_service_is_unsupported() {
         let m = LogsourceMapping::builtin();
-        let e = m.resolve(&ls(Some("windows"), None, Some("nope"))).unwrap_err();
+        let e = m
+            .resolve(&ls(Some("windows"), None, Some("nope")))
+            .unwrap_err();
         assert!(e.contains("nope"));
     }
 
@@ -379,14 +412,26 @@ mod tests {
         let alts = m.resolve(&ls(Some("zeek"), None, Some("dns"))).unwrap();
         assert_eq!(alts.len(), 2);
         assert_eq!(alts[0].conditions[0].field, "_path");
-        let alts = m.resolve(&ls(Some("aws"), None, Some("cloudtrail"))).unwrap();
-        assert_eq!(alts[0].conditions, vec![cond("event.dataset", "aws.cloudtrail")]);
-        let alts = m.resolve(&ls(Some("linux"), Some("process_creation"), None)).unwrap();
+        let alts = m
+            .resolve(&ls(Some("aws"), None, Some("cloudtrail")))
+            .unwrap();
         assert_eq!(
             alts[0].conditions,
-            vec![cond("host.os.type", "linux"), cond("event.category", "process")]
+            vec![cond("event.dataset", "aws.cloudtrail")]
         );
-        let alts = m.resolve(&ls(Some("gcp"), None, Some("gcp.audit"))).unwrap();
+        let alts = m
+            .resolve(&ls(Some("linux"), Some("process_creation"), None))
+            .unwrap();
+        assert_eq!(
+            alts[0].conditions,
+            vec![
+                cond("host.os.type", "linux"),
+                cond("event.category", "process")
+            ]
+        );
+        let alts = m
+            .resolve(&ls(Some("gcp"), None, Some("gcp.audit")))
+            .unwrap();
         assert_eq!(alts[0].conditions, vec![cond("event.dataset", "gcp.audit")]);
     }
 }

@@ -153,13 +153,19 @@ pub fn parse_item(
     let has = |m: Modifier| mods.contains(&m);
     let is_re = has(Modifier::Re);
     if !is_re && (has(Modifier::ReI) || has(Modifier::ReM) || has(Modifier::ReS)) {
-        problems.push(problem(key_pos, "modifiers 'i', 'm' and 's' need 're'".into()));
+        problems.push(problem(
+            key_pos,
+            "modifiers 'i', 'm' and 's' need 're'".into(),
+        ));
         return None;
     }
     let values: Vec<&Node> = match &value.kind {
         NodeKind::Seq(items) => items.iter().collect(),
         NodeKind::Map(_) => {
-            problems.push(problem(value.pos, "a field's value must be a value or a list of values, not a map".into()));
+            problems.push(problem(
+                value.pos,
+                "a field's value must be a value or a list of values, not a map".into(),
+            ));
             return None;
         }
         NodeKind::Scalar { .. } => vec![value],
@@ -184,13 +190,19 @@ pub fn parse_item(
     };
     if has(Modifier::Exists) {
         if values.len() != 1 || mods.len() != 1 {
-            problems.push(problem(key_pos, "'exists' takes one boolean and no other modifier".into()));
+            problems.push(problem(
+                key_pos,
+                "'exists' takes one boolean and no other modifier".into(),
+            ));
             return None;
         }
         match values[0].scalar_type() {
             ScalarType::Bool(b) => item.matchers.push(Matcher::Exists(b)),
             _ => {
-                problems.push(problem(values[0].pos, "'exists' needs true or false".into()));
+                problems.push(problem(
+                    values[0].pos,
+                    "'exists' needs true or false".into(),
+                ));
                 return None;
             }
         }
@@ -210,7 +222,11 @@ pub fn parse_item(
         let explicit = mods.iter().any(|m| {
             matches!(
                 m,
-                Modifier::Contains | Modifier::StartsWith | Modifier::EndsWith | Modifier::Re | Modifier::Cidr
+                Modifier::Contains
+                    | Modifier::StartsWith
+                    | Modifier::EndsWith
+                    | Modifier::Re
+                    | Modifier::Cidr
             )
         });
         if !explicit {
@@ -247,7 +263,10 @@ fn value_matchers(
     problems: &mut Vec<ItemProblem>,
 ) -> Option<Vec<Matcher>> {
     let Some(text) = v.as_str() else {
-        problems.push(problem(v.pos, format!("a value must be a scalar, not a {}", v.kind_name())));
+        problems.push(problem(
+            v.pos,
+            format!("a value must be a scalar, not a {}", v.kind_name()),
+        ));
         return None;
     };
     let ty = v.scalar_type();
@@ -255,12 +274,22 @@ fn value_matchers(
     let type_mod = mods.iter().find(|m| {
         matches!(
             m,
-            Modifier::Re | Modifier::Cidr | Modifier::Cmp(_) | Modifier::Time(_) | Modifier::FieldRef
+            Modifier::Re
+                | Modifier::Cidr
+                | Modifier::Cmp(_)
+                | Modifier::Time(_)
+                | Modifier::FieldRef
         )
     });
     if ty == ScalarType::Null {
-        if mods.iter().any(|m| !matches!(m, Modifier::All | Modifier::Neq)) {
-            problems.push(problem(v.pos, "null cannot be used with value modifiers".into()));
+        if mods
+            .iter()
+            .any(|m| !matches!(m, Modifier::All | Modifier::Neq))
+        {
+            problems.push(problem(
+                v.pos,
+                "null cannot be used with value modifiers".into(),
+            ));
             return None;
         }
         return Some(vec![Matcher::Null]);
@@ -285,8 +314,15 @@ fn value_matchers(
                 })]),
                 Err(e) => {
                     let msg = e.to_string();
-                    let first = msg.lines().last().unwrap_or("invalid regular expression").trim();
-                    problems.push(problem(v.pos, format!("invalid regular expression: {first}")));
+                    let first = msg
+                        .lines()
+                        .last()
+                        .unwrap_or("invalid regular expression")
+                        .trim();
+                    problems.push(problem(
+                        v.pos,
+                        format!("invalid regular expression: {first}"),
+                    ));
                     None
                 }
             };
@@ -363,7 +399,10 @@ fn value_matchers(
                     match w {
                         Work::S(p) => {
                             if !windash(&p, &mut out) {
-                                problems.push(problem(v.pos, "'windash' expands into too many values".into()));
+                                problems.push(problem(
+                                    v.pos,
+                                    "'windash' expands into too many values".into(),
+                                ));
                                 return None;
                             }
                         }
@@ -428,7 +467,10 @@ fn value_matchers(
             _ => {}
         }
         if work.len() > MAX_EXPANSION {
-            problems.push(problem(v.pos, "value expands into too many alternatives".into()));
+            problems.push(problem(
+                v.pos,
+                "value expands into too many alternatives".into(),
+            ));
             return None;
         }
     }
@@ -544,7 +586,10 @@ fn expand(
                         match placeholders.get(name) {
                             Some(values) if !values.is_empty() => {
                                 if variants.len() * values.len() > MAX_EXPANSION {
-                                    problems.push(problem(pos, "placeholder expansion too large".into()));
+                                    problems.push(problem(
+                                        pos,
+                                        "placeholder expansion too large".into(),
+                                    ));
                                     return false;
                                 }
                                 let mut next = Vec::new();
@@ -598,7 +643,11 @@ const B64: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 pub fn base64(data: &[u8]) -> String {
     let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
     for chunk in data.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -673,17 +722,36 @@ mod tests {
                 data.extend_from_slice(needle);
                 data.extend_from_slice(suffix);
                 let enc = base64(&data);
-                assert!(offs.iter().any(|o| enc.contains(o.as_str())), "{enc} {offs:?}");
+                assert!(
+                    offs.iter().any(|o| enc.contains(o.as_str())),
+                    "{enc} {offs:?}"
+                );
             }
         }
     }
 
     #[test]
     fn cidr_parsing() {
-        assert!(parse_cidr("10.0.0.0/8").unwrap().contains("10.1.2.3".parse().unwrap()));
-        assert!(!parse_cidr("10.0.0.0/8").unwrap().contains("11.1.2.3".parse().unwrap()));
-        assert!(parse_cidr("fe80::/10").unwrap().contains("fe80::1".parse().unwrap()));
+        assert!(
+            parse_cidr("10.0.0.0/8")
+                .unwrap()
+                .contains("10.1.2.3".parse().unwrap())
+        );
+        assert!(
+            !parse_cidr("10.0.0.0/8")
+                .unwrap()
+                .contains("11.1.2.3".parse().unwrap())
+        );
+        assert!(
+            parse_cidr("fe80::/10")
+                .unwrap()
+                .contains("fe80::1".parse().unwrap())
+        );
         assert!(parse_cidr("10.0.0.0/33").is_none());
-        assert!(parse_cidr("0.0.0.0/0").unwrap().contains("1.2.3.4".parse().unwrap()));
+        assert!(
+            parse_cidr("0.0.0.0/0")
+                .unwrap()
+                .contains("1.2.3.4".parse().unwrap())
+        );
     }
 }

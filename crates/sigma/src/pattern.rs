@@ -322,7 +322,10 @@ mod tests {
     #[test]
     fn escapes_follow_the_spec() {
         // spec "Escape Character": plain backslash, escaped wildcards, double backslash
-        assert_eq!(Pattern::parse(r"C:\Windows\x").shape(), Shape::Exact(r"C:\Windows\x"));
+        assert_eq!(
+            Pattern::parse(r"C:\Windows\x").shape(),
+            Shape::Exact(r"C:\Windows\x")
+        );
         assert_eq!(Pattern::parse(r"a\*b").shape(), Shape::Exact("a*b"));
         assert_eq!(Pattern::parse(r"a\?").shape(), Shape::Exact("a?"));
         assert_eq!(Pattern::parse(r"a\\*").shape(), Shape::Prefix(r"a\"));

@@ -131,7 +131,10 @@ fn eval_cond(c: &Cond, d: &Detection, alt: &Alternative, event: &dyn Event) -> b
         Cond::And(xs) => xs.iter().all(|x| eval_cond(x, d, alt, event)),
         Cond::Or(xs) => xs.iter().any(|x| eval_cond(x, d, alt, event)),
         Cond::Of { min, searches } => {
-            let n = searches.iter().filter(|&&i| eval_search(i, d, alt, event)).count();
+            let n = searches
+                .iter()
+                .filter(|&&i| eval_search(i, d, alt, event))
+                .count();
             match min {
                 Some(m) => n >= *m,
                 None => n == searches.len(),
@@ -199,7 +202,9 @@ pub fn value_holds(m: &Matcher, v: &Value<'_>) -> bool {
         }
         Matcher::Num { op, value } => value_number(v).is_some_and(|n| op.apply(n, *value)),
         Matcher::Cidr(c) => value_ip(v).is_some_and(|ip| c.contains(ip)),
-        Matcher::Time { part, op, value } => time_part(v, *part).is_some_and(|n| op.apply(n, *value)),
+        Matcher::Time { part, op, value } => {
+            time_part(v, *part).is_some_and(|n| op.apply(n, *value))
+        }
         Matcher::Null => *v == Value::Null,
         Matcher::Exists(b) => *b,
         Matcher::FieldRef { .. } => false,
@@ -207,6 +212,12 @@ pub fn value_holds(m: &Matcher, v: &Value<'_>) -> bool {
 }
 
 /// Reference evaluation of a whole rule under a list of alternatives.
-pub fn rule_matches(detection: &Detection, alternatives: &[Alternative], event: &dyn Event) -> bool {
-    alternatives.iter().any(|a| matches_alternative(detection, a, event))
+pub fn rule_matches(
+    detection: &Detection,
+    alternatives: &[Alternative],
+    event: &dyn Event,
+) -> bool {
+    alternatives
+        .iter()
+        .any(|a| matches_alternative(detection, a, event))
 }

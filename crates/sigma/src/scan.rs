@@ -49,15 +49,15 @@ const MULT: u32 = 0x9E37_79B1;
 /// PowerShell) that a literal represented by one would be checked on almost
 /// every event; a literal picks one of them only when it has nothing rarer.
 const COMMON: &[&[u8; 4]] = &[
-    b"wind", b"indo", b"ndow", b"dows", b"ows\\", b"\\win", b"c:\\w", b":\\wi", b"syst", b"yste", b"stem",
-    b"tem3", b"em32", b"m32\\", b"\\sys", b".exe", b"exe ", b"exe\"", b".dll", b"prog", b"rogr", b"ogra", b"gram",
-    b"file", b"iles", b"les\\", b"micr", b"icro", b"cros", b"roso", b"osof", b"soft", b"\\use", b"user", b"sers",
-    b"ers\\", b"appd", b"ppda", b"pdat", b"data", b"ata\\", b"loca", b"ocal", b"powe", b"ower", b"wers", b"ersh",
-    b"rshe", b"shel", b"hell", b"comm", b"omma", b"mman", b"mand", b"\\pro", b"\\app", b"temp", b"\\tem",
-    b"emp\\", b"serv", b"ervi", b"rvic", b"vice", b"ice\\", b"http", b"ttp:", b"tp:/", b"p://", b"s://", b" -no",
+    b"wind", b"indo", b"ndow", b"dows", b"ows\\", b"\\win", b"c:\\w", b":\\wi", b"syst", b"yste",
+    b"stem", b"tem3", b"em32", b"m32\\", b"\\sys", b".exe", b"exe ", b"exe\"", b".dll", b"prog",
+    b"rogr", b"ogra", b"gram", b"file", b"iles", b"les\\", b"micr", b"icro", b"cros", b"roso",
+    b"osof", b"soft", b"\\use", b"user", b"sers", b"ers\\", b"appd", b"ppda", b"pdat", b"data",
+    b"ata\\", b"loca", b"ocal", b"powe", b"ower", b"wers", b"ersh", b"rshe", b"shel", b"hell",
+    b"comm", b"omma", b"mman", b"mand", b"\\pro", b"\\app", b"temp", b"\\tem", b"emp\\", b"serv",
+    b"ervi", b"rvic", b"vice", b"ice\\", b"http", b"ttp:", b"tp:/", b"p://", b"s://", b" -no",
     b"-exe", b"exec", b"xecu", b"ecut", b"cuti", b"utio", b"tion", b"ion ", b"ing ", b"the ",
 ];
-
 
 fn window(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
@@ -111,20 +111,25 @@ impl LiteralScanner {
                 })
                 .unwrap_or((0, window(l)));
             *chosen_count.entry(w).or_default() += 1;
-            windows_tmp
-                .entry(w)
-                .or_default()
-                .push((u32::try_from(i).unwrap_or(u32::MAX), u32::try_from(off).unwrap_or(0)));
+            windows_tmp.entry(w).or_default().push((
+                u32::try_from(i).unwrap_or(u32::MAX),
+                u32::try_from(off).unwrap_or(0),
+            ));
         }
         // About one bit in 32 set: rare false hits, table of at most 128 KiB.
-        let want = (windows_tmp.len().max(1) * 64).next_power_of_two().clamp(1 << 10, 1 << 21);
+        let want = (windows_tmp.len().max(1) * 64)
+            .next_power_of_two()
+            .clamp(1 << 10, 1 << 21);
         let log = want.trailing_zeros();
         let mut bits = vec![0u64; want / 64];
         let shift = 32 - log;
         let mut arena = Vec::new();
         let mut spans = Vec::with_capacity(literals.len());
         for l in &literals {
-            spans.push((u32::try_from(arena.len()).unwrap_or(u32::MAX), u32::try_from(l.len()).unwrap_or(0)));
+            spans.push((
+                u32::try_from(arena.len()).unwrap_or(u32::MAX),
+                u32::try_from(l.len()).unwrap_or(0),
+            ));
             arena.extend_from_slice(l);
         }
         let mut windows = FxHashMap::default();
@@ -206,7 +211,11 @@ impl LiteralScanner {
         }
         let mut w = 0u32;
         for (i, &b) in hay.iter().enumerate() {
-            let b = if self.ascii_ci { b.to_ascii_lowercase() } else { b };
+            let b = if self.ascii_ci {
+                b.to_ascii_lowercase()
+            } else {
+                b
+            };
             w = (w >> 8) | (u32::from(b) << 24);
             if i < 3 {
                 continue;
@@ -251,10 +260,14 @@ mod tests {
     use super::*;
 
     fn found(lits: &[&str], hay: &str) -> Vec<u32> {
-        let s = LiteralScanner::new(lits.iter().map(|l| l.as_bytes().to_vec()).collect(), false).unwrap();
+        let s = LiteralScanner::new(lits.iter().map(|l| l.as_bytes().to_vec()).collect(), false)
+            .unwrap();
         let mut out = Vec::new();
         s.scan(hay.as_bytes(), |id, start| {
-            assert_eq!(&hay.as_bytes()[start..start + lits[id as usize].len()], lits[id as usize].as_bytes());
+            assert_eq!(
+                &hay.as_bytes()[start..start + lits[id as usize].len()],
+                lits[id as usize].as_bytes()
+            );
             out.push(id);
         });
         out.sort_unstable();
@@ -285,7 +298,9 @@ mod tests {
         let lits: Vec<String> = (0..300).map(|i| format!("lit{i}x")).collect();
         let refs: Vec<&str> = lits.iter().map(String::as_str).collect();
         let hay = "zzlit17xlit2xlit299xlit300";
-        let want: Vec<u32> = (0..300u32).filter(|&i| hay.contains(refs[i as usize])).collect();
+        let want: Vec<u32> = (0..300u32)
+            .filter(|&i| hay.contains(refs[i as usize]))
+            .collect();
         assert_eq!(found(&refs, hay), want);
     }
 }

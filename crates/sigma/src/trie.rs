@@ -138,7 +138,10 @@ impl<T> AffixTrie<T> {
         let n = self.nodes[node as usize];
         let s = n.edges_start as usize;
         let bytes = &self.edge_bytes[s..s + n.edges_len as usize];
-        bytes.iter().position(|&x| x == b).map(|i| self.edge_targets[s + i])
+        bytes
+            .iter()
+            .position(|&x| x == b)
+            .map(|i| self.edge_targets[s + i])
     }
 
     /// Calls `f` with the payloads of every pattern `hay` starts (or ends)

@@ -68,7 +68,10 @@ pub fn value_ip(v: &Value<'_>) -> Option<IpAddr> {
         return None;
     };
     let s = s.trim();
-    let s = s.strip_prefix('[').and_then(|r| r.strip_suffix(']')).unwrap_or(s);
+    let s = s
+        .strip_prefix('[')
+        .and_then(|r| r.strip_suffix(']'))
+        .unwrap_or(s);
     let s = s.split_once('%').map_or(s, |(a, _)| a);
     s.parse().ok()
 }

@@ -210,7 +210,9 @@ impl MarkedEventReceiver for Builder {
                     anchor,
                 );
             }
-            YamlEvent::SequenceStart(anchor, _) => self.stack.push(Frame::Seq(pos, anchor, Vec::new())),
+            YamlEvent::SequenceStart(anchor, _) => {
+                self.stack.push(Frame::Seq(pos, anchor, Vec::new()))
+            }
             YamlEvent::MappingStart(anchor, _) => {
                 self.stack.push(Frame::Map(pos, anchor, Vec::new(), None));
             }

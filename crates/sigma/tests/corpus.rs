@@ -8,7 +8,9 @@ mod support;
 use std::path::Path;
 
 use nigehban_sigma::reference::{effective_detection, rule_matches};
-use nigehban_sigma::{CompileOptions, CompiledRuleSet, DiagnosticKind, LogsourceMapping, RuleBody, RuleSet};
+use nigehban_sigma::{
+    CompileOptions, CompiledRuleSet, DiagnosticKind, LogsourceMapping, RuleBody, RuleSet,
+};
 use support::{corpus, read_events, regression_cases, yaml_files};
 
 const SIGMAHQ_DIRS: [&str; 3] = ["rules", "rules-emerging-threats", "rules-threat-hunting"];
@@ -34,13 +36,23 @@ fn every_sigmahq_rule_loads_without_errors() {
         .filter(|d| d.kind != DiagnosticKind::Warning)
         .map(|d| d.to_string())
         .collect();
-    assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} problems:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     assert!(set.rules().len() > 3700, "{}", set.rules().len());
     let mapping = LogsourceMapping::builtin();
     let unmapped: Vec<String> = set
         .rules()
         .iter()
-        .filter_map(|r| mapping.resolve(&r.meta.logsource).err().map(|e| format!("{}: {e}", r.meta.origin)))
+        .filter_map(|r| {
+            mapping
+                .resolve(&r.meta.logsource)
+                .err()
+                .map(|e| format!("{}: {e}", r.meta.origin))
+        })
         .collect();
     assert!(unmapped.is_empty(), "{}", unmapped.join("\n"));
 }
@@ -54,7 +66,9 @@ fn regression_cases_fire_under_the_reference_evaluator() {
     assert!(cases.len() >= 120, "{}", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
-        let rule = set.get(&case.rule_id).unwrap_or_else(|| panic!("rule {} not loaded", case.rule_id));
+        let rule = set
+            .get(&case.rule_id)
+            .unwrap_or_else(|| panic!("rule {} not loaded", case.rule_id));
         let detection = effective_detection(rule, &[]).unwrap();
         let alts = mapping.resolve(&rule.meta.logsource).unwrap();
         let n = read_events(&case.events)
@@ -62,10 +76,18 @@ fn regression_cases_fire_under_the_reference_evaluator() {
             .filter(|e| rule_matches(&detection, &alts, *e))
             .count();
         if n < case.match_count {
-            failures.push(format!("{} ({}): {n} < {}", case.rule_id, rule.meta.origin, case.match_count));
+            failures.push(format!(
+                "{} ({}): {n} < {}",
+                case.rule_id, rule.meta.origin, case.match_count
+            ));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -77,34 +99,76 @@ fn pysigma_test_files() {
     drop(dup);
     let mut set = RuleSet::new();
     for f in yaml_files(&files.join("ruleset_duplicate")) {
-        set.add_str(&std::fs::read_to_string(&f).unwrap(), &f.display().to_string());
+        set.add_str(
+            &std::fs::read_to_string(&f).unwrap(),
+            &f.display().to_string(),
+        );
     }
-    let dups: Vec<_> = set.diagnostics().iter().filter(|d| d.message.contains("duplicate rule id")).collect();
+    let dups: Vec<_> = set
+        .diagnostics()
+        .iter()
+        .filter(|d| d.message.contains("duplicate rule id"))
+        .collect();
     assert_eq!(dups.len(), 1, "{:?}", set.diagnostics());
-    assert!(dups[0].message.contains("sub1") && dups[0].origin.contains("sub2"), "{}", dups[0]);
+    assert!(
+        dups[0].message.contains("sub1") && dups[0].origin.contains("sub2"),
+        "{}",
+        dups[0]
+    );
 
     // A rule with an error is reported; the rest loads.
     let mut set = RuleSet::new();
-    for f in yaml_files(&files.join("ruleset_with_errors")).into_iter().chain(yaml_files(&files.join("ruleset"))) {
-        set.add_str(&std::fs::read_to_string(&f).unwrap(), &f.display().to_string());
+    for f in yaml_files(&files.join("ruleset_with_errors"))
+        .into_iter()
+        .chain(yaml_files(&files.join("ruleset")))
+    {
+        set.add_str(
+            &std::fs::read_to_string(&f).unwrap(),
+            &f.display().to_string(),
+        );
     }
-    assert!(set.diagnostics().iter().any(|d| d.is_error() && d.message.contains("unknown modifier 'foobar'")));
+    assert!(
+        set.diagnostics()
+            .iter()
+            .any(|d| d.is_error() && d.message.contains("unknown modifier 'foobar'"))
+    );
     assert!(!set.rules().is_empty());
 
     // Valid files load without errors.
-    for dir in ["rule_valid", "ruleset", "ruleset_nonduplicate", "correlation_rule_valid", "filter_valid"] {
+    for dir in [
+        "rule_valid",
+        "ruleset",
+        "ruleset_nonduplicate",
+        "correlation_rule_valid",
+        "filter_valid",
+    ] {
         let mut set = RuleSet::new();
         for f in yaml_files(&files.join(dir)) {
-            set.add_str(&std::fs::read_to_string(&f).unwrap(), &f.display().to_string());
+            set.add_str(
+                &std::fs::read_to_string(&f).unwrap(),
+                &f.display().to_string(),
+            );
         }
-        let errors: Vec<_> = set.diagnostics().iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+        let errors: Vec<_> = set
+            .diagnostics()
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string())
+            .collect();
         assert!(errors.is_empty(), "{dir}: {errors:?}");
         assert!(!set.rules().is_empty(), "{dir}");
     }
     let mut set = RuleSet::new();
     let f = files.join("correlation_rule_valid/correlation_rule.yml");
-    set.add_str(&std::fs::read_to_string(&f).unwrap(), "correlation_rule.yml");
-    let correlations = set.rules().iter().filter(|r| matches!(r.body, RuleBody::Correlation(_))).count();
+    set.add_str(
+        &std::fs::read_to_string(&f).unwrap(),
+        "correlation_rule.yml",
+    );
+    let correlations = set
+        .rules()
+        .iter()
+        .filter(|r| matches!(r.body, RuleBody::Correlation(_)))
+        .count();
     assert_eq!(correlations, 3);
 }
 
@@ -115,12 +179,29 @@ fn every_sigmahq_rule_compiles_and_regression_cases_fire() {
     let mapping = LogsourceMapping::builtin();
     let (compiled, diags) = CompiledRuleSet::new(&set, &mapping, &CompileOptions::default());
     let bad: Vec<String> = diags.iter().map(|d| d.to_string()).collect();
-    assert!(bad.is_empty(), "{} problems:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} problems:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     assert_eq!(compiled.len(), set.rules().len());
 
     // All rules, rules-placeholder included (its placeholders match anything).
-    let all = load_dirs(&corpus, &["rules", "rules-emerging-threats", "rules-threat-hunting", "rules-placeholder"]);
-    assert!(all.diagnostics().iter().all(|d| d.kind == DiagnosticKind::Warning));
+    let all = load_dirs(
+        &corpus,
+        &[
+            "rules",
+            "rules-emerging-threats",
+            "rules-threat-hunting",
+            "rules-placeholder",
+        ],
+    );
+    assert!(
+        all.diagnostics()
+            .iter()
+            .all(|d| d.kind == DiagnosticKind::Warning)
+    );
     let (compiled, diags) = CompiledRuleSet::new(&all, &mapping, &CompileOptions::default());
     assert!(diags.is_empty(), "{diags:?}");
     let index_of: std::collections::HashMap<&str, usize> = (0..compiled.len())
@@ -143,7 +224,11 @@ fn every_sigmahq_rule_compiles_and_regression_cases_fire() {
             for r in 0..compiled.len() {
                 let fast = out.binary_search(&r).is_ok();
                 if fast != compiled.reference_matches(r, &event) {
-                    disagreements.push(format!("{} on an event of {}: fast={fast}", compiled.rule(r).origin, case.rule_id));
+                    disagreements.push(format!(
+                        "{} on an event of {}: fast={fast}",
+                        compiled.rule(r).origin,
+                        case.rule_id
+                    ));
                 }
             }
         }
@@ -151,6 +236,16 @@ fn every_sigmahq_rule_compiles_and_regression_cases_fire() {
             failures.push(format!("{}: {n} < {}", case.rule_id, case.match_count));
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
-    assert!(disagreements.is_empty(), "{} disagreements:\n{}", disagreements.len(), disagreements.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(
+        disagreements.is_empty(),
+        "{} disagreements:\n{}",
+        disagreements.len(),
+        disagreements.join("\n")
+    );
 }

@@ -11,8 +11,22 @@ use support::{Flat, FlatValue};
 
 const FIELDS: [&str; 4] = ["A", "B", "CommandLine", "Image"];
 const WORDS: [&str; 16] = [
-    "ab", "AB", "cmd.exe", "\\cmd.exe", "C:\\Windows", "-c", "/c", "Äb", "10", "9", "x y", "", "powershell", "10.1.2.3",
-    "ab*", "a?",
+    "ab",
+    "AB",
+    "cmd.exe",
+    "\\cmd.exe",
+    "C:\\Windows",
+    "-c",
+    "/c",
+    "Äb",
+    "10",
+    "9",
+    "x y",
+    "",
+    "powershell",
+    "10.1.2.3",
+    "ab*",
+    "a?",
 ];
 const REGEXES: [&str; 6] = ["^ab", "exe$", "(?i)CMD", "a.c", "[0-9]+", "x|y"];
 
@@ -28,8 +42,20 @@ struct Item {
 }
 
 const MODIFIERS: [&str; 14] = [
-    "", "|contains", "|startswith", "|endswith", "|contains|all", "|re", "|contains|cased", "|contains|windash",
-    "|neq", "|exists", "|gt", "|lt", "|cidr", "|base64offset|contains",
+    "",
+    "|contains",
+    "|startswith",
+    "|endswith",
+    "|contains|all",
+    "|re",
+    "|contains|cased",
+    "|contains|windash",
+    "|neq",
+    "|exists",
+    "|gt",
+    "|lt",
+    "|cidr",
+    "|base64offset|contains",
 ];
 
 impl Item {
@@ -42,7 +68,7 @@ impl Item {
         let value = |i: usize| -> String {
             match m {
                 "|re" => quote(REGEXES[i % REGEXES.len()]),
-                "|exists" => (i % 2 == 0).to_string(),
+                "|exists" => i.is_multiple_of(2).to_string(),
                 "|gt" | "|lt" => (i % 12).to_string(),
                 "|cidr" => quote(["10.0.0.0/8", "10.1.2.3/32", "::/0"][i % 3]),
                 _ if i == 99 => "null".into(),
@@ -70,14 +96,22 @@ fn item() -> impl Strategy<Value = Item> {
         .prop_map(|(field, modifier, mut values)| {
             let m = MODIFIERS[modifier];
             // Shapes the spec rejects: keywords with field-only modifiers, null with modifiers.
-            let field = if matches!(m, "|exists" | "|neq" | "|gt" | "|lt" | "|cidr") { field.or(Some(0)) } else { field };
+            let field = if matches!(m, "|exists" | "|neq" | "|gt" | "|lt" | "|cidr") {
+                field.or(Some(0))
+            } else {
+                field
+            };
             if !m.is_empty() && m != "|neq" || field.is_none() {
                 values.retain(|&v| v != 99);
                 if values.is_empty() {
                     values.push(0);
                 }
             }
-            Item { field, modifier, values }
+            Item {
+                field,
+                modifier,
+                values,
+            }
         })
 }
 
@@ -104,13 +138,22 @@ fn condition(n: usize) -> impl Strategy<Value = String> {
 
 fn rule() -> impl Strategy<Value = Rule> {
     (1usize..4)
-        .prop_flat_map(|n| (prop::collection::vec(prop::collection::vec(item(), 1..4), n), condition(n)))
-        .prop_map(|(selections, condition)| Rule { selections, condition })
+        .prop_flat_map(|n| {
+            (
+                prop::collection::vec(prop::collection::vec(item(), 1..4), n),
+                condition(n),
+            )
+        })
+        .prop_map(|(selections, condition)| Rule {
+            selections,
+            condition,
+        })
 }
 
 impl Rule {
     fn yaml(&self, id: usize) -> String {
-        let mut s = format!("title: r{id}\nid: r-{id}\nlogsource:\n    category: test\ndetection:\n");
+        let mut s =
+            format!("title: r{id}\nid: r-{id}\nlogsource:\n    category: test\ndetection:\n");
         for (i, sel) in self.selections.iter().enumerate() {
             s.push_str(&format!("    sel{i}:\n"));
             for item in sel {

@@ -13,7 +13,9 @@ use nigehban_sigma::{CompileOptions, CompiledRuleSet, LogsourceMapping, Placehol
 use support::{Flat, FlatValue};
 
 fn rule(detection: &str) -> String {
-    format!("title: t\nid: t-1\nlogsource:\n    category: test\ndetection:\n{detection}\nlevel: high\n")
+    format!(
+        "title: t\nid: t-1\nlogsource:\n    category: test\ndetection:\n{detection}\nlevel: high\n"
+    )
 }
 
 fn run_with(detection: &str, event: &Flat, placeholders: Placeholders) -> bool {
@@ -21,14 +23,24 @@ fn run_with(detection: &str, event: &Flat, placeholders: Placeholders) -> bool {
     set.add_str(&rule(detection), "test.yml");
     let errors: Vec<_> = set.diagnostics().iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:?}");
-    let (compiled, diags) = CompiledRuleSet::new(&set, &LogsourceMapping::builtin(), &CompileOptions::default());
+    let (compiled, diags) = CompiledRuleSet::new(
+        &set,
+        &LogsourceMapping::builtin(),
+        &CompileOptions::default(),
+    );
     assert!(diags.is_empty(), "{diags:?}");
     let mut event = event.clone();
-    event.0.insert("event.category".into(), vec![FlatValue::Str("test".into())]);
+    event
+        .0
+        .insert("event.category".into(), vec![FlatValue::Str("test".into())]);
     let mut out = Vec::new();
     compiled.matches(&event, &mut compiled.scratch(), &mut out);
     let fast = out == [0];
-    assert_eq!(fast, compiled.reference_matches(0, &event), "compiled and reference disagree");
+    assert_eq!(
+        fast,
+        compiled.reference_matches(0, &event),
+        "compiled and reference disagree"
+    );
     fast
 }
 
@@ -49,23 +61,44 @@ fn endswith() {
     // rules/windows/process_creation/proc_creation_win_renamed_whoami.yml
     let d = "    selection:\n        Image|endswith: '\\whoami.exe'\n    condition: selection";
     assert!(run(d, &[("Image", "C:\\Windows\\System32\\WhoAmI.exe")]));
-    assert!(!run(d, &[("Image", "C:\\Windows\\System32\\whoami.exe.old")]));
+    assert!(!run(
+        d,
+        &[("Image", "C:\\Windows\\System32\\whoami.exe.old")]
+    ));
 }
 
 #[test]
 fn startswith() {
     // rules/windows/file/file_event/file_event_win_susp_registry_hive_file_creation.yml
     let d = "    selection:\n        TargetFilename|startswith: 'C:\\Windows\\System32\\config\\'\n    condition: selection";
-    assert!(run(d, &[("TargetFilename", "c:\\windows\\system32\\CONFIG\\SAM")]));
-    assert!(!run(d, &[("TargetFilename", "D:\\C:\\Windows\\System32\\config\\SAM")]));
+    assert!(run(
+        d,
+        &[("TargetFilename", "c:\\windows\\system32\\CONFIG\\SAM")]
+    ));
+    assert!(!run(
+        d,
+        &[("TargetFilename", "D:\\C:\\Windows\\System32\\config\\SAM")]
+    ));
 }
 
 #[test]
 fn contains_and_all() {
     // rules/windows/process_creation/proc_creation_win_uac_bypass_dismhost.yml
     let d = "    selection:\n        ParentImage|contains|all:\n            - 'C:\\Users\\'\n            - '\\AppData\\Local\\Temp\\'\n            - '\\DismHost.exe'\n    condition: selection";
-    assert!(run(d, &[("ParentImage", "C:\\Users\\bob\\AppData\\Local\\Temp\\X\\dismhost.exe")]));
-    assert!(!run(d, &[("ParentImage", "C:\\Users\\bob\\AppData\\Local\\Temp\\X\\other.exe")]));
+    assert!(run(
+        d,
+        &[(
+            "ParentImage",
+            "C:\\Users\\bob\\AppData\\Local\\Temp\\X\\dismhost.exe"
+        )]
+    ));
+    assert!(!run(
+        d,
+        &[(
+            "ParentImage",
+            "C:\\Users\\bob\\AppData\\Local\\Temp\\X\\other.exe"
+        )]
+    ));
     // Without `all` the list is an OR.
     let any = d.replace("|contains|all", "|contains");
     assert!(run(&any, &[("ParentImage", "C:\\Users\\bob\\other.exe")]));
@@ -101,14 +134,23 @@ fn regex_i_m_s() {
     // rules/windows/file/file_event/file_event_win_susp_registry_hive_file_creation.yml
     let d = "    selection:\n        TargetFilename|re|i: '^C:\\\\Users\\\\[^\\\\]+\\\\NTUSER\\.DAT$'\n    condition: selection";
     assert!(run(d, &[("TargetFilename", "c:\\users\\bob\\ntuser.dat")]));
-    assert!(!run(d, &[("TargetFilename", "c:\\users\\bob\\x\\ntuser.dat")]));
+    assert!(!run(
+        d,
+        &[("TargetFilename", "c:\\users\\bob\\x\\ntuser.dat")]
+    ));
     // m and s: spec sigma-appendix-modifiers.md (no SigmaHQ rule uses them)
     let m = "    selection:\n        Payload|re|m: '^second$'\n    condition: selection";
     assert!(run(m, &[("Payload", "first\nsecond\nthird")]));
-    assert!(!run(&m.replace("|re|m", "|re"), &[("Payload", "first\nsecond\nthird")]));
+    assert!(!run(
+        &m.replace("|re|m", "|re"),
+        &[("Payload", "first\nsecond\nthird")]
+    ));
     let s = "    selection:\n        Payload|re|s: 'first.second'\n    condition: selection";
     assert!(run(s, &[("Payload", "first\nsecond")]));
-    assert!(!run(&s.replace("|re|s", "|re"), &[("Payload", "first\nsecond")]));
+    assert!(!run(
+        &s.replace("|re|s", "|re"),
+        &[("Payload", "first\nsecond")]
+    ));
 }
 
 #[test]
@@ -116,9 +158,15 @@ fn base64() {
     // rules-emerging-threats/2025/Exploits/CVE-2025-53770/proc_creation_win_exploit_cve_2025_53770_indicators.yml
     let d = "    selection:\n        CommandLine|base64|contains: 'spinstall0.aspx'\n    condition: selection";
     // base64("spinstall0.aspx") = c3BpbnN0YWxsMC5hc3B4
-    assert!(run(d, &[("CommandLine", "powershell -e c3BpbnN0YWxsMC5hc3B4")]));
+    assert!(run(
+        d,
+        &[("CommandLine", "powershell -e c3BpbnN0YWxsMC5hc3B4")]
+    ));
     // Encoded text is compared case-sensitively.
-    assert!(!run(d, &[("CommandLine", "powershell -e C3BPBNN0YWXSMC5HC3B4")]));
+    assert!(!run(
+        d,
+        &[("CommandLine", "powershell -e C3BPBNN0YWXSMC5HC3B4")]
+    ));
 }
 
 #[test]
@@ -129,34 +177,67 @@ fn base64offset() {
     for prefix in ["", "x", "xy"] {
         let text = format!("{prefix}Add-MpPreference -ExclusionPath c:\\");
         let enc = nigehban_sigma::modifiers::base64(text.as_bytes());
-        assert!(run(d, &[("CommandLine", &format!("powershell -enc {enc}"))]), "{prefix:?}");
+        assert!(
+            run(d, &[("CommandLine", &format!("powershell -enc {enc}"))]),
+            "{prefix:?}"
+        );
     }
     let enc = nigehban_sigma::modifiers::base64(b"Get-MpPreference ");
-    assert!(!run(d, &[("CommandLine", &format!("powershell -enc {enc}"))]));
+    assert!(!run(
+        d,
+        &[("CommandLine", &format!("powershell -enc {enc}"))]
+    ));
 }
 
 #[test]
 fn wide_base64offset() {
     // rules-emerging-threats/2025/Exploits/CVE-2025-53770/proc_creation_win_exploit_cve_2025_53770_indicators.yml
     let d = "    selection:\n        CommandLine|wide|base64offset|contains: 'spinstall0'\n    condition: selection";
-    let wide: Vec<u8> = "IEX spinstall0.aspx".encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let wide: Vec<u8> = "IEX spinstall0.aspx"
+        .encode_utf16()
+        .flat_map(u16::to_le_bytes)
+        .collect();
     let enc = nigehban_sigma::modifiers::base64(&wide);
-    assert!(run(d, &[("CommandLine", &format!("powershell -enc {enc}"))]));
+    assert!(run(
+        d,
+        &[("CommandLine", &format!("powershell -enc {enc}"))]
+    ));
     let narrow = nigehban_sigma::modifiers::base64(b"IEX spinstall0.aspx");
-    assert!(!run(d, &[("CommandLine", &format!("powershell -enc {narrow}"))]));
+    assert!(!run(
+        d,
+        &[("CommandLine", &format!("powershell -enc {narrow}"))]
+    ));
 }
 
 #[test]
 fn utf16_variants() {
     // spec: utf16le `cmd` > 63 00 6d 00 64 00; utf16be > 00 63 00 6d 00 64; utf16 prepends FF FE
     let le = "    selection:\n        Data|utf16le|base64: 'cmd'\n    condition: selection";
-    assert!(run(le, &[("Data", &nigehban_sigma::modifiers::base64(b"c\0m\0d\0"))]));
-    assert!(!run(le, &[("Data", &nigehban_sigma::modifiers::base64(b"\0c\0m\0d"))]));
+    assert!(run(
+        le,
+        &[("Data", &nigehban_sigma::modifiers::base64(b"c\0m\0d\0"))]
+    ));
+    assert!(!run(
+        le,
+        &[("Data", &nigehban_sigma::modifiers::base64(b"\0c\0m\0d"))]
+    ));
     let be = le.replace("utf16le", "utf16be");
-    assert!(run(&be, &[("Data", &nigehban_sigma::modifiers::base64(b"\0c\0m\0d"))]));
+    assert!(run(
+        &be,
+        &[("Data", &nigehban_sigma::modifiers::base64(b"\0c\0m\0d"))]
+    ));
     let bom = le.replace("utf16le", "utf16");
-    assert!(run(&bom, &[("Data", &nigehban_sigma::modifiers::base64(b"\xff\xfec\0m\0d\0"))]));
-    assert!(!run(&bom, &[("Data", &nigehban_sigma::modifiers::base64(b"c\0m\0d\0"))]));
+    assert!(run(
+        &bom,
+        &[(
+            "Data",
+            &nigehban_sigma::modifiers::base64(b"\xff\xfec\0m\0d\0")
+        )]
+    ));
+    assert!(!run(
+        &bom,
+        &[("Data", &nigehban_sigma::modifiers::base64(b"c\0m\0d\0"))]
+    ));
 }
 
 #[test]
@@ -174,8 +255,14 @@ fn cidr_v4_and_v6() {
 fn fieldref() {
     // rules/windows/file/file_delete/file_delete_win_delete_own_image.yml
     let d = "    selection:\n        TargetFilename|fieldref: Image\n    condition: selection";
-    assert!(run(d, &[("TargetFilename", "C:\\x.exe"), ("Image", "c:\\X.EXE")]));
-    assert!(!run(d, &[("TargetFilename", "C:\\x.exe"), ("Image", "C:\\y.exe")]));
+    assert!(run(
+        d,
+        &[("TargetFilename", "C:\\x.exe"), ("Image", "c:\\X.EXE")]
+    ));
+    assert!(!run(
+        d,
+        &[("TargetFilename", "C:\\x.exe"), ("Image", "C:\\y.exe")]
+    ));
     assert!(!run(d, &[("TargetFilename", "C:\\x.exe")]));
 }
 
@@ -185,12 +272,24 @@ fn expand_with_and_without_values() {
     let d = "    selection:\n        Attributes|contains|expand: '%known_cdcs%'\n    condition: selection";
     let mut p = Placeholders::new();
     p.insert("known_cdcs", vec!["dc01".into(), "dc02".into()]);
-    assert!(run_with(d, &Flat::of(&[("Attributes", "cdc:DC02.corp")]), p.clone()));
-    assert!(!run_with(d, &Flat::of(&[("Attributes", "cdc:ws17.corp")]), p));
+    assert!(run_with(
+        d,
+        &Flat::of(&[("Attributes", "cdc:DC02.corp")]),
+        p.clone()
+    ));
+    assert!(!run_with(
+        d,
+        &Flat::of(&[("Attributes", "cdc:ws17.corp")]),
+        p
+    ));
     // Unresolved: a warning, and the placeholder matches any value.
     let mut set = RuleSet::new();
     set.add_str(&rule(d), "x.yml");
-    assert!(set.diagnostics().iter().any(|x| x.kind == nigehban_sigma::DiagnosticKind::Warning));
+    assert!(
+        set.diagnostics()
+            .iter()
+            .any(|x| x.kind == nigehban_sigma::DiagnosticKind::Warning)
+    );
     assert!(run(d, &[("Attributes", "anything")]));
     assert!(!run(d, &[("Other", "anything")]));
 }
@@ -209,7 +308,8 @@ fn exists() {
 #[test]
 fn cased() {
     // spec sigma-appendix-modifiers.md "cased"
-    let d = "    selection:\n        CommandLine|contains|cased: 'NTUSER'\n    condition: selection";
+    let d =
+        "    selection:\n        CommandLine|contains|cased: 'NTUSER'\n    condition: selection";
     assert!(run(d, &[("CommandLine", "x NTUSER.DAT")]));
     assert!(!run(d, &[("CommandLine", "x ntuser.dat")]));
 }
@@ -245,7 +345,9 @@ fn neq() {
 fn time_parts() {
     // spec sigma-appendix-modifiers.md "Time Modifiers"
     let ts = "2025-11-27T07:40:10.165Z";
-    let d = |m: &str, v: &str| format!("    selection:\n        UtcTime|{m}: {v}\n    condition: selection");
+    let d = |m: &str, v: &str| {
+        format!("    selection:\n        UtcTime|{m}: {v}\n    condition: selection")
+    };
     assert!(run(&d("hour", "7"), &[("UtcTime", ts)]));
     assert!(!run(&d("hour", "8"), &[("UtcTime", ts)]));
     assert!(run(&d("minute", "40"), &[("UtcTime", ts)]));
@@ -258,7 +360,10 @@ fn time_parts() {
     assert!(!run(&d("month", "12"), &[("UtcTime", ts)]));
     assert!(run(&d("year", "2025"), &[("UtcTime", ts)]));
     assert!(!run(&d("year", "2024"), &[("UtcTime", ts)]));
-    assert!(run(&d("hour|gte", "6"), &[("UtcTime", "2025-11-27 07:40:10.132")]));
+    assert!(run(
+        &d("hour|gte", "6"),
+        &[("UtcTime", "2025-11-27 07:40:10.132")]
+    ));
 }
 
 #[test]
@@ -284,12 +389,19 @@ fn wildcards_escapes_null_and_empty() {
 #[test]
 fn keywords_and_numbers() {
     // rules/windows/builtin/win_alert_mimikatz_keywords.yml (keywords search inside any value)
-    let d = "    keywords:\n        - 'sekurlsa::'\n        - 'mimidrv.sys'\n    condition: keywords";
-    assert!(run(d, &[("CommandLine", "mimikatz SEKURLSA::logonpasswords")]));
+    let d =
+        "    keywords:\n        - 'sekurlsa::'\n        - 'mimidrv.sys'\n    condition: keywords";
+    assert!(run(
+        d,
+        &[("CommandLine", "mimikatz SEKURLSA::logonpasswords")]
+    ));
     assert!(!run(d, &[("CommandLine", "mimikatz")]));
     // spec "Keywords search": '|all' AND-s keywords
     let d = "    keywords:\n        '|all':\n            - 'OabVirtualDirectory'\n            - ' -ExternalUrl '\n    condition: keywords";
-    assert!(run(d, &[("A", "Set-OabVirtualDirectory"), ("B", "x -ExternalUrl y")]));
+    assert!(run(
+        d,
+        &[("A", "Set-OabVirtualDirectory"), ("B", "x -ExternalUrl y")]
+    ));
     assert!(!run(d, &[("A", "Set-OabVirtualDirectory")]));
     // A number in the rule matches a number or a string in the event.
     let d = "    selection:\n        EventID: 4688\n    condition: selection";

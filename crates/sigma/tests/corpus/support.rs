@@ -16,7 +16,10 @@ pub fn corpus() -> Option<PathBuf> {
         return Some(root);
     }
     if std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!("corpus not found at {} (NIGEHBAN_REQUIRE_CORPUS=1)", root.display());
+        panic!(
+            "corpus not found at {} (NIGEHBAN_REQUIRE_CORPUS=1)",
+            root.display()
+        );
     }
     println!("skipped: corpus not found at {}", root.display());
     None
@@ -27,7 +30,9 @@ pub fn yaml_files(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        let Ok(rd) = std::fs::read_dir(&d) else {
+            continue;
+        };
         for e in rd.flatten() {
             let p = e.path();
             if p.is_dir() {
@@ -79,15 +84,18 @@ impl Event for EvtxJson {
     fn field(&self, name: &str, visit: &mut dyn FnMut(Value<'_>)) {
         let ev = &self.0["Event"];
         let sys = &ev["System"];
-        if let Some(v) = sys.get(name) {
-            if !v.is_object() || v.get("#text").is_some() {
-                return emit(v, visit);
-            }
+        if let Some(v) = sys.get(name)
+            && (!v.is_object() || v.get("#text").is_some())
+        {
+            return emit(v, visit);
         }
-        if let Some((a, b)) = name.split_once('_') {
-            if let Some(v) = sys.get(a).and_then(|x| x.get("#attributes")).and_then(|x| x.get(b)) {
-                return emit(v, visit);
-            }
+        if let Some((a, b)) = name.split_once('_')
+            && let Some(v) = sys
+                .get(a)
+                .and_then(|x| x.get("#attributes"))
+                .and_then(|x| x.get(b))
+        {
+            return emit(v, visit);
         }
         if let Some(v) = ev.get("EventData").and_then(|d| d.get(name)) {
             return emit(v, visit);
@@ -149,13 +157,17 @@ impl Event for EvtxJson {
 /// True when `field` would resolve `name` in System (so EventData's is shadowed).
 fn sys_has(ev: &serde_json::Value, name: &str) -> bool {
     let sys = &ev["System"];
-    if let Some(v) = sys.get(name) {
-        if !v.is_object() || v.get("#text").is_some() {
-            return true;
-        }
+    if let Some(v) = sys.get(name)
+        && (!v.is_object() || v.get("#text").is_some())
+    {
+        return true;
     }
-    name.split_once('_')
-        .is_some_and(|(a, b)| sys.get(a).and_then(|x| x.get("#attributes")).and_then(|x| x.get(b)).is_some())
+    name.split_once('_').is_some_and(|(a, b)| {
+        sys.get(a)
+            .and_then(|x| x.get("#attributes"))
+            .and_then(|x| x.get(b))
+            .is_some()
+    })
 }
 
 /// Reads concatenated JSON objects.
@@ -188,7 +200,9 @@ impl Flat {
     pub fn of(pairs: &[(&str, &str)]) -> Flat {
         let mut f = Flat::default();
         for (k, v) in pairs {
-            f.0.entry(k.to_string()).or_default().push(FlatValue::Str(v.to_string()));
+            f.0.entry(k.to_string())
+                .or_default()
+                .push(FlatValue::Str(v.to_string()));
         }
         f
     }
@@ -223,7 +237,10 @@ pub struct Case {
 pub fn regression_cases(corpus: &Path) -> Vec<Case> {
     let root = corpus.join("sigma/regression/regression_data");
     let mut out = Vec::new();
-    for info in yaml_files(&root).into_iter().filter(|p| p.file_name().is_some_and(|n| n == "info.yml")) {
+    for info in yaml_files(&root)
+        .into_iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == "info.yml"))
+    {
         let text = std::fs::read_to_string(&info).unwrap_or_default();
         let (docs, _) = nigehban_sigma::yaml::parse_documents(&text);
         let Some(doc) = docs.first() else { continue };
@@ -238,10 +255,18 @@ pub fn regression_cases(corpus: &Path) -> Vec<Case> {
         };
         let mut match_count = 1;
         let mut has_evtx = false;
-        for t in doc.get("regression_tests_info").and_then(|n| n.as_seq()).unwrap_or(&[]) {
+        for t in doc
+            .get("regression_tests_info")
+            .and_then(|n| n.as_seq())
+            .unwrap_or(&[])
+        {
             if t.get("type").and_then(|n| n.as_str()) == Some("evtx") {
                 has_evtx = true;
-                if let Some(n) = t.get("match_count").and_then(|n| n.as_str()).and_then(|s| s.parse().ok()) {
+                if let Some(n) = t
+                    .get("match_count")
+                    .and_then(|n| n.as_str())
+                    .and_then(|s| s.parse().ok())
+                {
                     match_count = n;
                 }
             }
