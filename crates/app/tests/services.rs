@@ -1027,17 +1027,12 @@ async fn the_same_services_run_on_postgresql() {
             )
             .await,
     );
-    let created = app
-        .users()
-        .create(
-            &telecom_admin,
-            new_user(telecom.id, "ayesha", Role::Auditor),
-        )
-        .await
-        .unwrap();
+    let mut ayesha = new_user(telecom.id, "ayesha", Role::Auditor);
+    ayesha.password = Some(Password::parse("ayesha password 123").unwrap());
+    app.users().create(&telecom_admin, ayesha).await.unwrap();
     let login = app
         .auth()
-        .login("ayesha", created.one_time_password.unwrap().expose(), None)
+        .login("ayesha", "ayesha password 123", None)
         .await
         .unwrap();
     let auditor = app
