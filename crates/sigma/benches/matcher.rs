@@ -13,7 +13,64 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nigehban_sigma::{CompileOptions, CompiledRuleSet, LogsourceMapping, RuleSet};
+use nigehban_sigma::{CompileOptions, CompiledRuleSet, Event, LogsourceMapping, RuleSet, Value};
+
+/// An owned copy of an event's fields, for measuring the matcher without the
+/// cost of a JSON adapter's lookups.
+struct Flat {
+    fields: Vec<(String, Owned)>,
+}
+
+enum Owned {
+    Null,
+    Int(i64),
+    Str(String),
+}
+
+fn borrow(o: &Owned) -> Value<'_> {
+    match o {
+        Owned::Null => Value::Null,
+        Owned::Int(i) => Value::Int(*i),
+        Owned::Str(s) => Value::Str(s),
+    }
+}
+
+impl Flat {
+    fn of(e: &support::EvtxJson) -> Flat {
+        let mut fields = Vec::new();
+        e.for_each_field(&mut |n, v| {
+            let o = match v {
+                Value::Null => Owned::Null,
+                Value::Int(i) => Owned::Int(i),
+                Value::Str(s) => Owned::Str(s.to_string()),
+                Value::UInt(u) => Owned::Str(u.to_string()),
+                Value::Float(f) => Owned::Str(f.to_string()),
+                Value::Bool(b) => Owned::Str(b.to_string()),
+            };
+            fields.push((n.to_string(), o));
+        });
+        Flat { fields }
+    }
+}
+
+impl Event for Flat {
+    fn field(&self, name: &str, visit: &mut dyn FnMut(Value<'_>)) {
+        for (n, v) in &self.fields {
+            if n == name {
+                visit(borrow(v));
+            }
+        }
+    }
+
+    fn values(&self, visit: &mut dyn FnMut(Value<'_>)) {
+        self.fields.iter().for_each(|(_, v)| visit(borrow(v)));
+    }
+
+    fn for_each_field(&self, visit: &mut dyn FnMut(&str, Value<'_>)) -> bool {
+        self.fields.iter().for_each(|(n, v)| visit(n, borrow(v)));
+        true
+    }
+}
 
 fn sources(corpus: &Path, windows_only: bool) -> Vec<(String, String)> {
     let mut out = Vec::new();
@@ -72,8 +129,24 @@ fn benches(c: &mut Criterion) {
     g.finish();
 
     let events = events(&corpus);
+    let flat: Vec<Flat> = events.iter().map(Flat::of).collect();
+    let texts: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(&e.0).unwrap())
+        .collect();
     let mut g = c.benchmark_group("match");
     g.throughput(Throughput::Elements(events.len() as u64));
+    // Calibration: parsing the same events as JSON, to compare machines.
+    g.bench_function("baseline_serde_json_parse", |b| {
+        b.iter(|| {
+            let mut n = 0;
+            for t in &texts {
+                let v: serde_json::Value = serde_json::from_str(t).unwrap();
+                n += v.as_object().map_or(0, |o| o.len());
+            }
+            black_box(n)
+        })
+    });
     for (name, srcs) in [("windows_rules", &windows), ("all_rules", &all)] {
         let set = load(srcs);
         let (compiled, _) = CompiledRuleSet::new(&set, &mapping, &CompileOptions::default());
@@ -88,10 +161,11 @@ fn benches(c: &mut Criterion) {
         let (rules, variants, leaves, buckets) = compiled.stats();
         eprintln!(
             "{name}: {rules} rules, {variants} variants, {leaves} leaves, {buckets} buckets; per event: \
-             {:.1} buckets, {:.1} values, {:.0} bytes, {:.1} hits, {:.1} verifies, {:.1} programs",
+             {:.1} buckets, {:.1} values, {:.0} bytes, {:.1} probes, {:.1} hits, {:.1} verifies, {:.1} programs",
             c.buckets as f64 / n as f64,
             c.values as f64 / n as f64,
             c.bytes as f64 / n as f64,
+            c.probes as f64 / n as f64,
             c.hits as f64 / n as f64,
             c.verifies as f64 / n as f64,
             c.evaluated as f64 / n as f64
@@ -100,6 +174,17 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 let mut n = 0;
                 for e in &events {
+                    out.clear();
+                    compiled.matches(e, &mut scratch, &mut out);
+                    n += out.len();
+                }
+                black_box(n)
+            })
+        });
+        g.bench_function(format!("regression_events_flat/{name}"), |b| {
+            b.iter(|| {
+                let mut n = 0;
+                for e in &flat {
                     out.clear();
                     compiled.matches(e, &mut scratch, &mut out);
                     n += out.len();

@@ -291,8 +291,10 @@ pub struct MatchCounters {
     pub values: u64,
     /// Bytes of field values scanned.
     pub bytes: u64,
-    /// Automaton hits.
+    /// Literal hits.
     pub hits: u64,
+    /// Positions whose 4-byte window passed the literal scanner's bit table.
+    pub probes: u64,
     /// Full checks of wildcard patterns, regular expressions and other value tests.
     pub verifies: u64,
     /// Rule programs evaluated.
@@ -1002,7 +1004,7 @@ impl CompiledRuleSet {
         v: &Value<'_>,
         scratch: &mut Scratch,
     ) {
-        a.scanner.scan(hay.as_bytes(), |id, _| {
+        let probes = a.scanner.scan(hay.as_bytes(), |id, _| {
             scratch.counters.hits += 1;
             for &(l, anchor) in &a.entries[id as usize] {
                 let hit = match anchor {
@@ -1021,6 +1023,7 @@ impl CompiledRuleSet {
                 }
             }
         });
+        scratch.counters.probes += probes as u64;
     }
 
     /// Full check of a leaf on one value: `text` is the original, `folded` its folding

@@ -200,14 +200,16 @@ impl LiteralScanner {
 
     /// Calls `f(id, start)` for occurrences of literals in `hay`: every
     /// literal that occurs is reported at least once (possibly more often).
-    pub fn scan(&self, hay: &[u8], mut f: impl FnMut(u32, usize)) {
+    /// Returns how many positions passed the bit table (for tuning).
+    pub fn scan(&self, hay: &[u8], mut f: impl FnMut(u32, usize)) -> usize {
+        let mut probes = 0;
         if let Some(ac) = &self.short {
             for m in ac.find_overlapping_iter(hay) {
                 f(self.short_ids[m.pattern().as_usize()], m.start());
             }
         }
         if hay.len() < 4 || self.windows.is_empty() {
-            return;
+            return probes;
         }
         let mut w = 0u32;
         for (i, &b) in hay.iter().enumerate() {
@@ -224,6 +226,7 @@ impl LiteralScanner {
             if self.bits[h >> 6] & (1 << (h & 63)) == 0 {
                 continue;
             }
+            probes += 1;
             let Some(&(from, to)) = self.windows.get(&w) else {
                 continue;
             };
@@ -252,6 +255,7 @@ impl LiteralScanner {
                 }
             }
         }
+        probes
     }
 }
 
