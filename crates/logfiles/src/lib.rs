@@ -27,7 +27,8 @@
 //! - [`Unit::records`] decodes a unit into [`Record`]s, each a `serde_json::Value` with
 //!   its file and [`Position`]. Units decode on any thread, so a hunt runs in parallel over
 //!   files and over the chunks of one big file. Records of a unit come in file order.
-//! - [`read`] and [`LogFile::records`] do all of it sequentially, for simple callers.
+//! - [`read`] and [`LogFile::records`] do all of it sequentially, for simple callers;
+//!   [`LogFile::from_reader`] reads from any `Read` (a pipe, an archive member).
 //!
 //! ```no_run
 //! use nigehban_logfiles::{LogFile, walk};
@@ -59,12 +60,24 @@
 //!
 //! # Events
 //!
-//! Every event is a JSON object. EVTX events are exactly what the `evtx` crate renders
-//! (`Event.System.EventID`, `Event.System.TimeCreated.#attributes.SystemTime`,
+//! Every event is a JSON object. EVTX events are exactly what the `evtx` crate (0.15)
+//! renders (`Event.System.EventID`, `Event.System.TimeCreated.#attributes.SystemTime`,
 //! `Event.EventData.<Name>`, XML attributes under `#attributes`), which is also the layout
 //! of `evtx_dump -o json` and of the Sigma regression `.json` files. So an event read from
-//! an `.evtx` file and the same event read from its JSON rendering are equal values, and
-//! rules address their fields the same way.
+//! an `.evtx` file and the same event read from its JSON rendering have the same fields,
+//! addressed the same way.
+//!
+//! Their values can differ in form where an older `evtx_dump` rendered the JSON (as for
+//! the Sigma regression files; `tests/regression.rs` pins every difference): this crate
+//! keeps GUIDs as Windows writes them (`{5770385f-c22a-...}`, older: `5770385F-C22A-...`),
+//! `SystemTime` with the 7 fraction digits a FILETIME holds (older: 6), and strings with
+//! their trailing whitespace (older versions trimmed them: Sysmon's `ParentCommandLine`
+//! is often `"C:\Windows\system32\cmd.exe" ` with a trailing space). Matching that has to
+//! treat both alike belongs to the caller.
+//!
+//! `serde_json` is built with `preserve_order` (the `evtx` crate asks for it), so the keys
+//! of every object stay in document order. JSON text is parsed into `serde_json::Value`
+//! by `sonic-rs`, about 30% faster than `serde_json` here; `serde_json` reports the errors.
 //!
 //! # Positions and errors
 //!
@@ -108,3 +121,25 @@ pub use file::{Compression, FileRecords, Format, LogFile, ReadOptions, Units, re
 pub use record::{Position, Record};
 pub use unit::{IntoRecords, Records, Unit};
 pub use walk::{Walk, walk};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+
+    #[test]
+    fn work_crosses_threads() {
+        // Units are read on one thread and decoded on others; errors and records travel
+        // back; a walk or a file can move to a reader thread.
+        send_sync::<Unit>();
+        send_sync::<Record>();
+        send_sync::<Error>();
+        send::<Units>();
+        send::<LogFile>();
+        send::<Walk>();
+        send::<IntoRecords>();
+        send::<FileRecords>();
+    }
+}
