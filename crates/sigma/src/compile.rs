@@ -864,8 +864,8 @@ impl CompiledRuleSet {
     }
 
     fn run_plans<E: Event + ?Sized>(&self, bucket: &Bucket, event: &E, scratch: &mut Scratch) {
-        // With more than a few fields to look up, one pass over the event is cheaper.
-        if bucket.by_name.len() > 4 {
+        // One pass over the event beats asking for every field rules name.
+        {
             let mut seen = std::mem::take(&mut scratch.plan_seen);
             seen.clear();
             seen.resize(bucket.plans.len(), 0);
@@ -879,6 +879,9 @@ impl CompiledRuleSet {
                 });
                 if plan.is_none() && keywords.is_none() {
                     return;
+                }
+                if let Some(k) = bucket.keywords {
+                    seen[k as usize] |= if v == Value::Null { 3 } else { 1 };
                 }
                 let text = value_text(&v, &mut num_buf);
                 let folded = fold_if_needed(plan, keywords, text, &mut fold_buf);

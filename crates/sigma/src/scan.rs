@@ -309,7 +309,9 @@ mod tests {
             let lits: Vec<String> = (0..n).map(|i| format!("lit{i}x")).collect();
             let refs: Vec<&str> = lits.iter().map(String::as_str).collect();
             let hay = "zzlit17xlit2xlit299xlit300lit7x";
-            let want: Vec<u32> = (0..n as u32).filter(|&i| hay.contains(refs[i as usize])).collect();
+            let want: Vec<u32> = (0..n as u32)
+                .filter(|&i| hay.contains(refs[i as usize]))
+                .collect();
             assert_eq!(found(&refs, hay), want);
         }
     }

@@ -7,10 +7,11 @@ mod support;
 
 use nigehban_sigma::{CompileOptions, CompiledRuleSet, LogsourceMapping, RuleSet};
 use proptest::prelude::*;
-use support::{Flat, FlatValue};
+use support::{Flat, FlatValue, Lookup};
 
 const FIELDS: [&str; 4] = ["A", "B", "CommandLine", "Image"];
-const WORDS: [&str; 16] = [
+const WORDS: [&str; 17] = [
+    "*",
     "ab",
     "AB",
     "cmd.exe",
@@ -205,12 +206,16 @@ proptest! {
         let mut scratch = compiled.scratch();
         let mut out = Vec::new();
         for e in &events {
+            // Both ways an event can be read: enumerated, and looked up field by field.
             out.clear();
             compiled.matches(e, &mut scratch, &mut out);
+            let mut by_lookup = Vec::new();
+            compiled.matches(&Lookup(e), &mut scratch, &mut by_lookup);
+            prop_assert_eq!(&out, &by_lookup);
             for r in 0..compiled.len() {
                 let fast = out.contains(&r);
                 let slow = compiled.reference_matches(r, e);
-                prop_assert_eq!(fast, slow, "rule:\n{}\nevent: {:?}", set.rules()[r].meta.title, e);
+                prop_assert_eq!(fast, slow, "rule:\n{}\nevent: {:?}", rules[r].yaml(r), e);
             }
         }
     }

@@ -416,6 +416,16 @@ fn keywords_and_numbers() {
 }
 
 #[test]
+fn keyword_wildcard_and_null() {
+    // A bare `*` keyword matches any event with a value; spec "Keywords search".
+    let d = "    keywords:\n        - '*'\n    condition: keywords";
+    assert!(run(d, &[("A", "x")]));
+    let d = "    keywords:\n        - 'needle'\n    filter:\n        A: x\n    condition: keywords and not filter";
+    assert!(run(d, &[("A", "y"), ("B", "a NEEDLE b")]));
+    assert!(!run(d, &[("A", "x"), ("B", "a NEEDLE b")]));
+}
+
+#[test]
 fn non_ascii_is_folded() {
     let d = "    selection:\n        User|contains: 'ÄDMIN'\n    condition: selection";
     assert!(run(d, &[("User", "corp\\ädmin")]));

@@ -224,6 +224,27 @@ impl Event for Flat {
             self.field(name, visit);
         }
     }
+
+    fn for_each_field(&self, visit: &mut dyn FnMut(&str, Value<'_>)) -> bool {
+        for name in self.0.keys() {
+            self.field(name, &mut |v| visit(name, v));
+        }
+        true
+    }
+}
+
+/// A flat event read only by field lookups (no enumeration).
+#[derive(Debug)]
+pub struct Lookup<'a>(pub &'a Flat);
+
+impl Event for Lookup<'_> {
+    fn field(&self, name: &str, visit: &mut dyn FnMut(Value<'_>)) {
+        self.0.field(name, visit)
+    }
+
+    fn values(&self, visit: &mut dyn FnMut(Value<'_>)) {
+        self.0.values(visit)
+    }
 }
 
 /// One regression case: the rule id, the minimum match count, the events file.
