@@ -212,10 +212,10 @@ proptest! {
             let mut by_lookup = Vec::new();
             compiled.matches(&Lookup(e), &mut scratch, &mut by_lookup);
             prop_assert_eq!(&out, &by_lookup);
-            for r in 0..compiled.len() {
+            for (r, rule) in rules.iter().enumerate() {
                 let fast = out.contains(&r);
                 let slow = compiled.reference_matches(r, e);
-                prop_assert_eq!(fast, slow, "rule:\n{}\nevent: {:?}", rules[r].yaml(r), e);
+                prop_assert_eq!(fast, slow, "rule:\n{}\nevent: {:?}", rule.yaml(r), e);
             }
         }
     }
