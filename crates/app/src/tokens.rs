@@ -105,7 +105,7 @@ impl ApiTokens<'_> {
             .token(id)
             .await?
             .ok_or_else(|| AppError::not_found("token", id))?;
-        if !self.is_own(caller, &token) {
+        if !(self.is_own(caller, &token) && token.tenant == caller.tenant_id()) {
             self.app
                 .authorise(caller, Action::ViewToken, token.tenant, "token", id)
                 .await?;
@@ -137,7 +137,9 @@ impl ApiTokens<'_> {
             .token(id)
             .await?
             .ok_or_else(|| AppError::not_found("token", id))?;
-        let action = if self.is_own(caller, &token) {
+        // One's own token in one's own tenant is one's own business; any
+        // other (e.g. one an administrator made for a tenant below) is administration.
+        let action = if self.is_own(caller, &token) && token.tenant == caller.tenant_id() {
             Action::ManageOwnToken
         } else {
             Action::AdministerToken

@@ -719,6 +719,27 @@ async fn api_tokens_are_scoped_and_revocable() {
     let banking_admin = w.caller(w.banking.id, Role::Administrator).await;
     assert_not_found(tokens.get(&banking_admin, second.token.id).await);
     assert_not_found(tokens.revoke(&banking_admin, second.token.id).await);
+    // An administrator revokes a token it made for a tenant below.
+    let made_for_bank = tokens
+        .create(
+            &w.root_admin,
+            NewApiToken {
+                name: TokenName::parse("bank sensor").unwrap(),
+                tenant: Some(w.bank.id),
+                role: Some(Role::Analyst),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+    tokens
+        .get(&w.root_admin, made_for_bank.token.id)
+        .await
+        .unwrap();
+    tokens
+        .revoke(&w.root_admin, made_for_bank.token.id)
+        .await
+        .unwrap();
     let listed = tokens
         .list(&w.root_admin, Some(w.telecom.id), &PageRequest::default())
         .await
