@@ -33,7 +33,7 @@ use crate::load::RuleSet;
 use crate::logsource::{Alternative, LogsourceMapping};
 use crate::pattern::{Pattern, Shape, fold, fold_into};
 use crate::reference::{effective_detection, value_holds};
-use crate::rule::{Cond, Detection, Filter, Item, Level, Matcher, RuleBody, RuleMeta};
+use crate::rule::{Cond, Detection, Item, Level, Matcher, Rule, RuleBody, RuleMeta};
 use crate::scan::LiteralScanner;
 use crate::trie::{AffixTrie, AffixTrieBuilder};
 use crate::values::value_text;
@@ -544,13 +544,10 @@ impl CompiledRuleSet {
         options: &CompileOptions,
     ) -> (Self, Vec<Diagnostic>) {
         let mut diags = Vec::new();
-        let filters: Vec<&Filter> = rules
+        let filters: Vec<&Rule> = rules
             .rules()
             .iter()
-            .filter_map(|r| match &r.body {
-                RuleBody::Filter(f) => Some(f),
-                _ => None,
-            })
+            .filter(|r| matches!(r.body, RuleBody::Filter(_)))
             .collect();
         let mut compiled_rules = Vec::new();
         let mut table = LeafTable::default();

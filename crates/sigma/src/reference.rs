@@ -60,13 +60,31 @@ fn all_values(event: &dyn Event) -> Vec<Owned> {
 }
 
 /// The detection a rule is evaluated with: its own, AND-ed with the
-/// condition of every filter that names the rule (by id or name).
-pub fn effective_detection(rule: &Rule, filters: &[&Filter]) -> Option<Detection> {
+/// condition of every filter (a [`Rule`] whose body is a [`Filter`]) that
+/// names the rule by id or name and whose logsource covers the rule's (each
+/// of product, category and service the filter sets is the rule's too).
+pub fn effective_detection(rule: &Rule, filters: &[&Rule]) -> Option<Detection> {
     let RuleBody::Detection(d) = &rule.body else {
         return None;
     };
-    let applicable: Vec<&&Filter> = filters
+    let ls = &rule.meta.logsource;
+    let covers = |f: &Rule| {
+        let fl = &f.meta.logsource;
+        [
+            (&fl.product, &ls.product),
+            (&fl.category, &ls.category),
+            (&fl.service, &ls.service),
+        ]
         .iter()
+        .all(|(want, have)| want.is_none() || want == have)
+    };
+    let applicable: Vec<&Filter> = filters
+        .iter()
+        .filter(|f| covers(f))
+        .filter_map(|f| match &f.body {
+            RuleBody::Filter(filter) => Some(filter),
+            _ => None,
+        })
         .filter(|f| {
             f.rules
                 .iter()

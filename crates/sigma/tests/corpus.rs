@@ -258,8 +258,16 @@ fn specification_schema_examples_load() {
     assert!(files.len() >= 10, "{}", files.len());
     let mut correlations = 0;
     for f in files {
-        let set = RuleSet::load_str(&std::fs::read_to_string(&f).unwrap(), &f.display().to_string());
-        let errors: Vec<String> = set.diagnostics().iter().filter(|d| d.is_error()).map(|d| d.to_string()).collect();
+        let set = RuleSet::load_str(
+            &std::fs::read_to_string(&f).unwrap(),
+            &f.display().to_string(),
+        );
+        let errors: Vec<String> = set
+            .diagnostics()
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.to_string())
+            .collect();
         assert!(errors.is_empty(), "{errors:?}");
         assert_eq!(set.rules().len(), 1, "{}", f.display());
         correlations += usize::from(matches!(set.rules()[0].body, RuleBody::Correlation(_)));

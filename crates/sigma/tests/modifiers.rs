@@ -444,3 +444,33 @@ fn conditions_precedence_and_of() {
     assert!(run(&d, &[("B", "1")]));
     assert!(!run(&d, &[("C", "1")]));
 }
+
+#[test]
+fn filters_apply_to_the_rules_they_name() {
+    // spec sigma-filters-specification.md example, adapted
+    let rule = "title: rar\nid: 6f3e2987-db24-4c78-a860-b4f4095a7095\nlogsource:\n    category: process_creation\n    product: windows\ndetection:\n    sel:\n        Image|endswith: '\\rar.exe'\n    condition: sel\n";
+    let filter = "title: admins\nlogsource:\n    category: process_creation\n    product: windows\nfilter:\n    rules:\n        - 6f3e2987-db24-4c78-a860-b4f4095a7095\n    selection:\n        User|startswith: 'adm_'\n    condition: not selection\n";
+    let other = filter.replace("process_creation", "image_load");
+    for (f, applies) in [(filter.to_string(), true), (other, false)] {
+        let mut set = RuleSet::new();
+        set.add_str(rule, "rule.yml");
+        set.add_str(&f, "filter.yml");
+        assert!(set.diagnostics().is_empty(), "{:?}", set.diagnostics());
+        let (compiled, diags) = CompiledRuleSet::new(
+            &set,
+            &LogsourceMapping::builtin(),
+            &CompileOptions::default(),
+        );
+        assert!(diags.is_empty());
+        let event = Flat::of(&[
+            ("Channel", "Microsoft-Windows-Sysmon/Operational"),
+            ("EventID", "1"),
+            ("Image", "C:\\x\\rar.exe"),
+            ("User", "adm_bob"),
+        ]);
+        let mut out = Vec::new();
+        compiled.matches(&event, &mut compiled.scratch(), &mut out);
+        assert_eq!(out.is_empty(), applies);
+        assert_eq!(compiled.reference_matches(0, &event), !applies);
+    }
+}
