@@ -1400,3 +1400,38 @@ fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldP
     plan.suffix_cs = suffix_cs.build();
     plan
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compiled_set_is_shareable_across_threads() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<CompiledRuleSet>();
+        assert_send_sync::<std::sync::Arc<CompiledRuleSet>>();
+        fn assert_send<T: Send>() {}
+        assert_send::<Scratch>();
+    }
+
+    #[test]
+    fn triggers_skip_negations() {
+        let leaves = vec![
+            Leaf {
+                field: None,
+                kind: LeafKind::Exists,
+                cost: 0.9,
+            },
+            Leaf {
+                field: None,
+                kind: LeafKind::Null,
+                cost: 0.01,
+            },
+        ];
+        let p = Prog::and(vec![Prog::Leaf(0), Prog::not(Prog::Leaf(1))]);
+        assert_eq!(p.triggers(&leaves).map(|t| t.1), Some(vec![0]));
+        assert!(Prog::not(Prog::Leaf(0)).triggers(&leaves).is_none());
+        let p = Prog::or(vec![Prog::Leaf(0), Prog::Leaf(1)]);
+        assert_eq!(p.triggers(&leaves).map(|t| t.1), Some(vec![0, 1]));
+    }
+}
