@@ -28,7 +28,8 @@ pub type FieldName = Cow<'static, str>;
 /// `cef.extensions`, `log.syslog.structured_data`. [`Fields::get`] looks
 /// inside them, so `winlog.event_data.CommandLine` is addressable as one name.
 /// Values are JSON scalars, arrays of scalars, or (for `dns.answers` and the
-/// groups above) objects.
+/// groups above) objects. Iteration order is unspecified; serialisation is in
+/// name order, so one event always serialises to the same text.
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(transparent)]
 pub struct Fields(FxHashMap<FieldName, Value>);
