@@ -16,6 +16,33 @@
 //! - [`SyslogParser`], [`parse_cef`] and [`FrameDecoder`] (RFC 6587 framing of
 //!   a TCP stream) for callers that need the parsers alone.
 //!
+//! # Example
+//!
+//! ```
+//! use nigehban_normalise::{Format, SourceHint, normalise};
+//! use time::macros::datetime;
+//!
+//! let mut hint = SourceHint::new(Format::Auto, datetime!(2024-03-15 12:00 UTC));
+//! hint.tenant_id = Some("org-17".to_string());
+//!
+//! let line = b"<38>Mar 15 10:22:14 web01 sshd[4242]: Failed password for root from 203.0.113.77 port 40022 ssh2";
+//! let event = normalise(line, &hint)?;
+//! assert_eq!(event.dataset(), Some("syslog"));
+//! assert_eq!(event.fields().get_str("log.syslog.appname"), Some("sshd"));
+//! assert_eq!(event.tenant_id(), Some("org-17"));
+//!
+//! let nxlog = br#"{"EventID":4688,"Channel":"security","Hostname":"ws1","SourceName":"Microsoft-Windows-Security-Auditing","NewProcessName":"C:\\Windows\\System32\\cmd.exe"}"#;
+//! let event = normalise(nxlog, &hint)?;
+//! assert_eq!(event.dataset(), Some("windows.security"));
+//! assert_eq!(event.field_by_sigma_name("Channel").and_then(|v| v.as_str()), Some("Security"));
+//! assert_eq!(event.field_by_sigma_name("Computer").and_then(|v| v.as_str()), Some("ws1"));
+//! assert_eq!(
+//!     event.field_by_sigma_name("NewProcessName").and_then(|v| v.as_str()),
+//!     Some(r"C:\Windows\System32\cmd.exe")
+//! );
+//! # Ok::<(), nigehban_normalise::NormaliseError>(())
+//! ```
+//!
 //! # Event model
 //!
 //! *(This section is the one to copy into ARCHITECTURE.md.)*
