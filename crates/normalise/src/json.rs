@@ -9,7 +9,8 @@ use crate::{Format, NormaliseError, SourceHint, suricata, timestamp, zeek};
 /// The JSON formats this crate recognises.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum JsonFormat {
-    /// Suricata EVE: an `event_type` string with `timestamp`, `src_ip` or `flow_id`.
+    /// Suricata EVE: an `event_type` string with `src_ip`, `flow_id`, or an
+    /// object under the key the type names (`"alert": {...}`).
     SuricataEve,
     /// Zeek: `_path` or `@stream`, or `ts` with `uid`, `fuid`, `id.orig_h`
     /// or `id_orig_h`.
@@ -61,7 +62,13 @@ pub fn detect_json_format(value: &Value) -> JsonFormat {
     if has("EventID") && (is_str("Channel") || is_str("SourceName") || is_str("ProviderName")) {
         return JsonFormat::WindowsFlat;
     }
-    if is_str("event_type") && (has("timestamp") || has("src_ip") || has("flow_id")) {
+    // EVE keeps each type's details under a key named like the type
+    // (`"event_type":"alert"` with `"alert":{...}`); records about a flow
+    // carry `src_ip` or `flow_id`. Either tells EVE from other JSON that
+    // happens to have an `event_type`.
+    if let Some(event_type) = root.get("event_type").and_then(Value::as_str)
+        && (has("src_ip") || has("flow_id") || root.get(event_type).is_some_and(Value::is_object))
+    {
         return JsonFormat::SuricataEve;
     }
     // `_path` and `@stream` name a Zeek log; a few logs (loaded_scripts)
@@ -232,4 +239,46 @@ fn generic_json(value: &Value, hint: &SourceHint, fields: &mut Fields) -> Vec<St
         None => fields.insert("message", value.to_string()),
     }
     diagnostics
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn formats_are_told_apart_by_their_keys() {
+        let detect = |value: Value| detect_json_format(&value);
+        assert_eq!(
+            detect(json!({"Event": {"System": {"EventID": 1}}})),
+            JsonFormat::WindowsEvtx
+        );
+        assert_eq!(
+            detect(json!({"winlog": {"event_id": "4624"}})),
+            JsonFormat::WindowsWinlogbeat
+        );
+        assert_eq!(
+            detect(json!({"EventID": 1, "SourceName": "Microsoft-Windows-Sysmon"})),
+            JsonFormat::WindowsFlat
+        );
+        assert_eq!(
+            detect(json!({"event_type": "stats", "timestamp": "x", "stats": {}})),
+            JsonFormat::SuricataEve
+        );
+        assert_eq!(
+            detect(json!({"event_type": "flow", "src_ip": "10.0.0.1"})),
+            JsonFormat::SuricataEve
+        );
+        // Some other product's JSON with an event_type is not EVE.
+        assert_eq!(
+            detect(
+                json!({"event_type": "login", "timestamp": "2024-01-01T00:00:00Z", "user": "a"})
+            ),
+            JsonFormat::Generic
+        );
+        assert_eq!(detect(json!({"_path": "conn"})), JsonFormat::Zeek);
+        assert_eq!(detect(json!({"ts": 1.0, "uid": "C1"})), JsonFormat::Zeek);
+        assert_eq!(detect(json!({"ts": 1.0})), JsonFormat::Generic);
+        assert_eq!(detect(json!([1, 2])), JsonFormat::Generic);
+    }
 }
