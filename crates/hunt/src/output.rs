@@ -126,7 +126,7 @@ impl<W: Write> DetectionWriter<W> {
                 if !self.wrote_header {
                     writeln!(
                         out,
-                        "{:<24}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  {}",
+                        "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  {}",
                         "TIME (UTC)",
                         "LEVEL",
                         "RULE",
@@ -139,8 +139,8 @@ impl<W: Write> DetectionWriter<W> {
                 }
                 writeln!(
                     out,
-                    "{:<24}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  {}:{}  {}",
-                    cut(detection.timestamp.as_deref().unwrap_or("-"), 24),
+                    "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  {}:{}  {}",
+                    cut(detection.timestamp.as_deref().unwrap_or("-"), 30),
                     cut(&detection.level, 8),
                     cut(&detection.rule_title, 50),
                     cut(detection.computer.as_deref().unwrap_or("-"), 16),
