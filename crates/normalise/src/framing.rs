@@ -82,6 +82,9 @@ pub struct FrameDecoder {
     skip_octets: u64,
     /// Skipping to the next line feed (over-long line, bad length prefix).
     skip_line: bool,
+    /// How far past `start` a partial line has been searched for its line
+    /// feed, so that a line arriving in many small reads is scanned once.
+    scanned: usize,
     finished: bool,
 }
 
@@ -99,6 +102,7 @@ impl FrameDecoder {
             buffer_offset: 0,
             skip_octets: 0,
             skip_line: false,
+            scanned: 0,
             finished: false,
         }
     }
@@ -206,8 +210,10 @@ impl FrameDecoder {
                 }
                 // Auto: a line that happens to start with a digit.
             }
-            return match memchr::memchr(b'\n', data) {
+            let scan_from = self.scanned.min(data.len());
+            return match memchr::memchr(b'\n', &data[scan_from..]).map(|i| scan_from + i) {
                 Some(i) => {
+                    self.scanned = 0;
                     let mut line = &data[..i];
                     if let Some(stripped) = line.strip_suffix(b"\r") {
                         line = stripped;
@@ -236,6 +242,7 @@ impl FrameDecoder {
                 {
                     let len = data.len() as u64;
                     self.start = self.buffer.len();
+                    self.scanned = 0;
                     self.skip_line = true;
                     Some(Err(FramingError {
                         offset,
@@ -245,7 +252,10 @@ impl FrameDecoder {
                         },
                     }))
                 }
-                None => None,
+                None => {
+                    self.scanned = data.len();
+                    None
+                }
             };
         }
     }
@@ -362,6 +372,23 @@ mod tests {
                 "split at {split}"
             );
         }
+    }
+
+    #[test]
+    fn one_byte_at_a_time() {
+        let stream: &[u8] = b"<1>first line\r\n9 <2>second\n6 <3>x\ny<4>fourth\n";
+        let chunks: Vec<&[u8]> = stream.chunks(1).collect();
+        let frames = decode(Framing::Auto, 64, &chunks);
+        assert_eq!(bytes(&frames), bytes(&decode(Framing::Auto, 64, &[stream])));
+        assert_eq!(
+            bytes(&frames),
+            vec![
+                b"<1>first line".to_vec(),
+                b"<2>second".to_vec(),
+                b"<3>x\ny".to_vec(),
+                b"<4>fourth".to_vec(),
+            ]
+        );
     }
 
     #[test]
