@@ -231,3 +231,50 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+impl From<nigehban_app::AppError> for ApiError {
+    fn from(error: nigehban_app::AppError) -> Self {
+        use nigehban_app::AppError;
+        let message = error.to_string();
+        match error {
+            AppError::NotFound { kind, id } => {
+                let message = if id.is_empty() {
+                    format!("no such {kind}")
+                } else {
+                    format!("no such {kind}: {id}")
+                };
+                ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
+            }
+            AppError::Forbidden(message) => ApiError::forbidden(message),
+            AppError::Unauthenticated(message) => ApiError::unauthenticated(message),
+            AppError::Throttled { retry_after } => {
+                let now = nigehban_app::model::Timestamp::now();
+                let seconds =
+                    (retry_after.unix_micros() - now.unix_micros()).max(0) / 1_000_000 + 1;
+                ApiError::too_many_requests(message)
+                    .with_retry_after(u64::try_from(seconds).unwrap_or(1))
+            }
+            AppError::Invalid(message) => ApiError::invalid_value(message),
+            AppError::Conflict(message) => ApiError::conflict(message),
+            AppError::Unsupported(message) => {
+                ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", message)
+            }
+            internal @ (AppError::Storage(_) | AppError::Internal(_)) => {
+                tracing::error!(error = %error_chain(&internal), "request failed inside the platform");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+/// An error and its sources, for the log.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(inner) = source {
+        text.push_str(": ");
+        text.push_str(&inner.to_string());
+        source = inner.source();
+    }
+    text
+}

@@ -124,7 +124,7 @@ fn query_rejection(rejection: &QueryRejection) -> ApiError {
     let reason = text
         .strip_prefix("Failed to deserialize query string: ")
         .unwrap_or(&text);
-    if reason.starts_with("unknown field") {
+    if reason.contains("unknown field") {
         ApiError::unknown_field(format!("query string: {reason}"))
     } else {
         ApiError::bad_request(format!("query string: {reason}"))

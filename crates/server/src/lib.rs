@@ -9,18 +9,21 @@
 //! method) produce bare statuses that [`layers::json_errors`] turns into it; a
 //! panicking handler is answered with `500 internal` by the catch-panic layer.
 
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod layers;
 pub mod metrics;
+pub mod paging;
 mod routes;
+pub mod schemas;
 
-use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use nigehban_app::App;
 use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
@@ -58,6 +61,8 @@ impl Default for ServerOptions {
 /// Everything a request handler can reach: one `Clone` struct.
 #[derive(Debug, Clone)]
 pub struct ServerState {
+    /// The platform's services; every endpoint calls them with the caller's identity.
+    pub app: App,
     /// HTTP options.
     pub options: Arc<ServerOptions>,
     /// Request counters and timings for `/metrics`.
@@ -65,19 +70,39 @@ pub struct ServerState {
 }
 
 impl ServerState {
-    /// State with the given options and fresh metrics.
-    pub fn new(options: ServerOptions) -> Self {
+    /// State over `app` with the given options and fresh metrics.
+    pub fn new(app: App, options: ServerOptions) -> Self {
         Self {
+            metrics: Arc::new(RequestMetrics::for_platform(app.clone())),
+            app,
             options: Arc::new(options),
-            metrics: Arc::new(RequestMetrics::new()),
+        }
+    }
+
+    /// The session cookie's name: `__Host-` prefixed when cookies are `Secure`,
+    /// so a browser only accepts it from this exact host over HTTPS (or localhost).
+    pub fn session_cookie_name(&self) -> &'static str {
+        if self.options.secure_cookies {
+            SECURE_SESSION_COOKIE
+        } else {
+            SESSION_COOKIE
         }
     }
 }
 
+/// Name of the session cookie when cookies are `Secure`.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-nigehban_session";
+
 /// The whole HTTP surface: landing page, health, metrics, OpenAPI and `/api/v1`.
 pub fn router(state: ServerState) -> Router {
+    with_layers(routes::all(), state)
+}
+
+/// Wraps routes in the layers every request passes, outermost first: tracing,
+/// security headers, metrics, catch-panic, JSON errors, timeout, body limit.
+fn with_layers(routes: Router<ServerState>, state: ServerState) -> Router {
     let options = Arc::clone(&state.options);
-    routes::all()
+    routes
         .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(layers::no_such_route)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
@@ -160,5 +185,84 @@ pub async fn shutdown_signal() {
     tokio::select! {
         () = interrupt => tracing::info!("received SIGINT"),
         () = terminate => tracing::info!("received SIGTERM"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use http_body_util::BodyExt as _;
+    use tower::ServiceExt as _;
+
+    use super::*;
+
+    async fn state() -> (ServerState, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let app = App::open(
+            &nigehban_app::StoreConfig::Sqlite {
+                data_dir: dir.path().to_path_buf(),
+            },
+            nigehban_app::AppSettings::insecure_fast_for_tests(),
+        )
+        .await
+        .unwrap();
+        let options = ServerOptions {
+            request_timeout: Duration::from_millis(200),
+            ..ServerOptions::default()
+        };
+        (ServerState::new(app, options), dir)
+    }
+
+    async fn body_json(response: axum::response::Response) -> serde_json::Value {
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        serde_json::from_slice(&bytes).unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_panicking_handler_is_answered_with_500_json_and_counted() {
+        let (state, _dir) = state().await;
+        let metrics = Arc::clone(&state.metrics);
+        let routes = Router::new().route(
+            "/boom",
+            axum::routing::get(|| async {
+                let items: Vec<u8> = Vec::new();
+                // An out-of-bounds index: a bug, not an outside input.
+                #[allow(clippy::indexing_slicing)]
+                let first = items[0];
+                first.to_string()
+            }),
+        );
+        let response = with_layers(routes, state)
+            .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let json = body_json(response).await;
+        assert_eq!(json["error"]["code"], "internal");
+        assert!(!json.to_string().contains("index out of bounds"), "{json}");
+        assert!(
+            metrics
+                .render()
+                .contains("nigehban_http_handler_panics_total 1")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_slow_request_is_answered_with_408_json() {
+        let (state, _dir) = state().await;
+        let routes = Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_secs(5)).await;
+                "late"
+            }),
+        );
+        let response = with_layers(routes, state)
+            .oneshot(Request::get("/slow").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(body_json(response).await["error"]["code"], "timeout");
     }
 }

@@ -4,14 +4,15 @@
 //! raw path, so a client cannot blow up the number of series; requests that
 //! match no route share the label `unmatched`.
 
-use std::sync::Mutex;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
-use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::collector::Collector;
+use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
+use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
@@ -34,6 +35,45 @@ struct RouteLabels {
     route: String,
 }
 
+/// The platform's own counters (sign-ins, lockouts, refused tokens), read from the app at each scrape.
+#[derive(Debug)]
+struct PlatformCounters(nigehban_app::App);
+
+impl Collector for PlatformCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let counters = self.0.counters();
+        let all = [
+            ("sign_ins", "Successful sign-ins", counters.sign_ins),
+            (
+                "sign_in_failures",
+                "Failed sign-ins, for any reason",
+                counters.sign_in_failures,
+            ),
+            (
+                "lockouts",
+                "Accounts locked after too many failed sign-ins",
+                counters.lockouts,
+            ),
+            (
+                "throttled_sign_ins",
+                "Sign-ins refused because their address failed too often",
+                counters.throttled_sign_ins,
+            ),
+            (
+                "token_refusals",
+                "Bearer tokens refused: unknown, expired, revoked or no longer entitled",
+                counters.token_refusals,
+            ),
+        ];
+        for (name, help, value) in all {
+            let counter = ConstCounter::new(value);
+            let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
+            counter.encode(metric)?;
+        }
+        Ok(())
+    }
+}
+
 /// The server's request metrics and the registry they are rendered from.
 #[derive(Debug)]
 pub struct RequestMetrics {
@@ -41,7 +81,6 @@ pub struct RequestMetrics {
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram>,
     panics: Counter,
-    render_lock: Mutex<()>,
 }
 
 impl Default for RequestMetrics {
@@ -51,9 +90,20 @@ impl Default for RequestMetrics {
 }
 
 impl RequestMetrics {
-    /// Empty metrics, registered under the `nigehban_http_` prefix.
+    /// Request metrics (`nigehban_http_*`) plus the platform's counters (`nigehban_*`) read from `app`.
+    pub fn for_platform(app: nigehban_app::App) -> Self {
+        let mut metrics = Self::new();
+        metrics
+            .registry
+            .sub_registry_with_prefix("nigehban")
+            .register_collector(Box::new(PlatformCounters(app)));
+        metrics
+    }
+
+    /// Empty request metrics, registered under the `nigehban_http_` prefix.
     pub fn new() -> Self {
-        let mut registry = Registry::with_prefix("nigehban_http");
+        let mut root = Registry::default();
+        let registry = root.sub_registry_with_prefix("nigehban_http");
         let requests = Family::<RequestLabels, Counter>::default();
         registry.register(
             "requests",
@@ -76,11 +126,10 @@ impl RequestMetrics {
             panics.clone(),
         );
         Self {
-            registry,
+            registry: root,
             requests,
             durations,
             panics,
-            render_lock: Mutex::new(()),
         }
     }
 
@@ -108,7 +157,6 @@ impl RequestMetrics {
 
     /// The metrics in the Prometheus/OpenMetrics text format.
     pub fn render(&self) -> String {
-        let _guard = self.render_lock.lock();
         let mut text = String::new();
         if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
             tracing::error!(%error, "could not render metrics");

@@ -1,6 +1,12 @@
 //! The routes, one module per area, gathered into one router with its OpenAPI document.
 
+mod audit;
+mod auth;
 mod system;
+mod tenants;
+mod tokens;
+mod users;
+pub mod views;
 
 use std::sync::Arc;
 
@@ -21,6 +27,11 @@ use crate::ServerState;
     ),
     modifiers(&SecuritySchemes),
     tags(
+        (name = "auth", description = "Sign in and out, the current session, one's own password"),
+        (name = "tenants", description = "The hierarchy: national CERT, sectoral CERTs, organisations"),
+        (name = "users", description = "User accounts and their roles"),
+        (name = "tokens", description = "API tokens for programs and sensors"),
+        (name = "audit", description = "The tamper-evident audit log"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -55,7 +66,13 @@ impl utoipa::Modify for SecuritySchemes {
 
 /// Every documented route, with its document.
 fn documented() -> OpenApiRouter<ServerState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(system::routes())
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(auth::routes())
+        .merge(tenants::routes())
+        .merge(users::routes())
+        .merge(tokens::routes())
+        .merge(audit::routes())
+        .merge(system::routes())
 }
 
 /// The OpenAPI document of the API, generated from the route handlers.

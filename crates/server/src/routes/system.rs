@@ -59,7 +59,7 @@ pub async fn readyz(
     }))
 }
 
-/// Prometheus metrics: requests by route and status, request durations.
+/// Prometheus metrics: requests by route and status, request durations, sign-ins, lockouts, refused tokens.
 #[utoipa::path(
     get,
     path = "/metrics",

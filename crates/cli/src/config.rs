@@ -1,0 +1,789 @@
+//! Configuration of `nigehban serve` and the storage commands.
+//!
+//! Every setting comes from, in order of precedence: a command-line flag, a
+//! `NIGEHBAN_*` environment variable, the TOML configuration file (`--config
+//! FILE` or `NIGEHBAN_CONFIG`), the default. A key the file does not know, or a
+//! value that cannot be used, is refused at start with the key, where it came
+//! from and the reason.
+//!
+//! | file key | environment | flag | default |
+//! | --- | --- | --- | --- |
+//! | `data_dir` | `NIGEHBAN_DATA_DIR` | `--data-dir` | `./nigehban-data` |
+//! | `listen` | `NIGEHBAN_LISTEN` | `--listen` | `127.0.0.1:8080` |
+//! | `database` | `NIGEHBAN_DATABASE` | `--database` | none: embedded SQLite in `data_dir` |
+//! | `log` | `NIGEHBAN_LOG` | | `info` |
+//! | `max_body_bytes` | `NIGEHBAN_MAX_BODY_BYTES` | | 1048576 (1 MiB) |
+//! | `request_timeout_seconds` | `NIGEHBAN_REQUEST_TIMEOUT_SECONDS` | | 30 |
+//! | `shutdown_grace_seconds` | `NIGEHBAN_SHUTDOWN_GRACE_SECONDS` | | 30 |
+//! | `secure_cookies` | `NIGEHBAN_SECURE_COOKIES` | | `true` |
+//! | `national_cert_name` | `NIGEHBAN_NATIONAL_CERT_NAME` | | `National CERT` |
+//! | `admin_username` | `NIGEHBAN_ADMIN_USERNAME` | | `admin` |
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use serde::Deserialize;
+
+/// Reads an environment variable of this process (a value that is not UTF-8 is read lossily,
+/// so it is refused with its key rather than silently ignored).
+pub fn process_env(name: &str) -> Option<String> {
+    std::env::var_os(name).map(|value| value.to_string_lossy().into_owned())
+}
+
+/// Flags shared by every command that opens the store.
+#[derive(Debug, Clone, Default, Args)]
+pub struct StorageFlags {
+    /// Configuration file (TOML); also `NIGEHBAN_CONFIG`.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Directory of the embedded store [default: ./nigehban-data].
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// PostgreSQL URL (`postgres://user:password@host/db`) instead of the embedded store.
+    #[arg(long, value_name = "URL")]
+    pub database: Option<String>,
+}
+
+/// Flags of `nigehban serve` on top of [`StorageFlags`].
+#[derive(Debug, Clone, Default, Args)]
+pub struct ServeFlags {
+    /// Where to store records.
+    #[command(flatten)]
+    pub storage: StorageFlags,
+    /// Address and port the web console and API listen on [default: 127.0.0.1:8080].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<String>,
+}
+
+/// Where the records live.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StorageChoice {
+    /// The embedded SQLite store in a data directory.
+    Embedded {
+        /// The data directory.
+        data_dir: PathBuf,
+    },
+    /// A PostgreSQL database.
+    Postgres {
+        /// Its connection URL (may contain a password: never printed whole).
+        url: String,
+    },
+}
+
+impl fmt::Debug for StorageChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{self}")
+    }
+}
+
+impl fmt::Display for StorageChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StorageChoice::Embedded { data_dir } => {
+                write!(f, "embedded store in {}", data_dir.display())
+            }
+            StorageChoice::Postgres { url } => write!(f, "PostgreSQL at {}", redact_url(url)),
+        }
+    }
+}
+
+/// A URL with its password (if any) replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let (authority, tail) = match rest.find('/') {
+        Some(i) => rest.split_at(i),
+        None => (rest, ""),
+    };
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// The storage settings, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StorageSettings {
+    /// Where the records live.
+    pub storage: StorageChoice,
+    /// Name of the root tenant created on first start.
+    pub national_cert_name: String,
+    /// Username of the administrator created on first start.
+    pub admin_username: String,
+    /// Log filter (tracing `EnvFilter` syntax).
+    pub log: String,
+}
+
+/// All settings of `nigehban serve`, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServeSettings {
+    /// Storage and first-start settings.
+    pub storage: StorageSettings,
+    /// Address the API listens on.
+    pub listen: SocketAddr,
+    /// Largest request body accepted.
+    pub max_body_bytes: usize,
+    /// Longest a request may take.
+    pub request_timeout: Duration,
+    /// How long in-flight requests may take to finish after SIGTERM/SIGINT.
+    pub shutdown_grace: Duration,
+    /// Whether session cookies carry the `Secure` attribute.
+    pub secure_cookies: bool,
+}
+
+/// A setting that was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    /// The configuration file could not be read.
+    #[error("cannot read configuration file {path}: {reason}")]
+    Unreadable {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The configuration file is not valid TOML or has an unknown key or a value of the wrong type.
+    #[error("configuration file {path}: {reason}")]
+    BadFile {
+        /// The file.
+        path: PathBuf,
+        /// Why, with the key and line as the TOML reader reports them.
+        reason: String,
+    },
+    /// A value cannot be used.
+    #[error("configuration key `{key}` (from {origin}): {reason}")]
+    BadValue {
+        /// The key as written in the configuration file.
+        key: &'static str,
+        /// Where the value came from: a flag, an environment variable or the file.
+        origin: String,
+        /// Why it was refused.
+        reason: String,
+    },
+}
+
+/// The configuration file's contents. Unknown keys are refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<String>,
+    database: Option<String>,
+    log: Option<String>,
+    max_body_bytes: Option<i64>,
+    request_timeout_seconds: Option<i64>,
+    shutdown_grace_seconds: Option<i64>,
+    secure_cookies: Option<bool>,
+    national_cert_name: Option<String>,
+    admin_username: Option<String>,
+}
+
+/// Environment variables that belong to Nigehban but are not settings (tests, tools).
+const NON_SETTING_VARIABLES: &[&str] = &[
+    "NIGEHBAN_CONFIG",
+    "NIGEHBAN_CORPUS",
+    "NIGEHBAN_REQUIRE_CORPUS",
+    "NIGEHBAN_REQUIRE_SERVICES",
+    "NIGEHBAN_TEST_POSTGRES_URL",
+    "NIGEHBAN_TEST_NATS_URL",
+];
+
+/// A raw value and where it came from.
+struct Raw {
+    text: String,
+    origin: String,
+}
+
+/// Reads settings from flags, the environment and the file, in that precedence.
+pub struct ConfigSources<'a> {
+    file: FileConfig,
+    file_path: Option<PathBuf>,
+    env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl<'a> ConfigSources<'a> {
+    /// Loads the configuration file named by `--config` or `NIGEHBAN_CONFIG`, if any.
+    pub fn load(
+        config_flag: Option<&Path>,
+        env: &'a dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let path = config_flag
+            .map(Path::to_path_buf)
+            .or_else(|| env("NIGEHBAN_CONFIG").map(PathBuf::from));
+        let file = match &path {
+            None => FileConfig::default(),
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|error| ConfigError::Unreadable {
+                        path: path.clone(),
+                        reason: error.to_string(),
+                    })?;
+                parse_file(path, &text)?
+            }
+        };
+        Ok(Self {
+            file,
+            file_path: path,
+            env,
+        })
+    }
+
+    /// Environment variables named `NIGEHBAN_*` that are neither settings nor known tools' variables.
+    pub fn unknown_variables(names: impl IntoIterator<Item = String>) -> Vec<String> {
+        let known: Vec<String> = KEYS.iter().map(|key| env_name(key)).collect();
+        names
+            .into_iter()
+            .filter(|name| name.starts_with("NIGEHBAN_"))
+            .filter(|name| !known.contains(name) && !NON_SETTING_VARIABLES.contains(&name.as_str()))
+            .collect()
+    }
+
+    fn file_origin(&self, key: &str) -> String {
+        match &self.file_path {
+            Some(path) => format!("{} key {key}", path.display()),
+            None => format!("configuration file key {key}"),
+        }
+    }
+
+    /// The highest-precedence value of `key`: the flag, then the environment, then the file.
+    fn raw(
+        &self,
+        key: &'static str,
+        flag: Option<String>,
+        file: Option<String>,
+    ) -> Result<Option<Raw>, ConfigError> {
+        if let Some(text) = flag {
+            return Ok(Some(Raw {
+                text,
+                origin: format!("flag --{}", key.replace('_', "-")),
+            }));
+        }
+        let variable = env_name(key);
+        if let Some(text) = (self.env)(&variable) {
+            return Ok(Some(Raw {
+                text,
+                origin: format!("environment variable {variable}"),
+            }));
+        }
+        Ok(file.map(|text| Raw {
+            text,
+            origin: self.file_origin(key),
+        }))
+    }
+
+    /// Resolves the settings of the storage commands.
+    pub fn storage(&self, flags: &StorageFlags) -> Result<StorageSettings, ConfigError> {
+        let data_dir = self
+            .raw(
+                "data_dir",
+                flags.data_dir.as_ref().map(|p| p.display().to_string()),
+                self.file.data_dir.as_ref().map(|p| p.display().to_string()),
+            )?
+            .map(|raw| parse_data_dir(&raw))
+            .transpose()?
+            .unwrap_or_else(|| PathBuf::from("nigehban-data"));
+        let database = self
+            .raw(
+                "database",
+                flags.database.clone(),
+                self.file.database.clone(),
+            )?
+            .map(|raw| parse_database(&raw))
+            .transpose()?;
+        let storage = match database {
+            Some(url) => StorageChoice::Postgres { url },
+            None => StorageChoice::Embedded { data_dir },
+        };
+        let national_cert_name = self
+            .raw(
+                "national_cert_name",
+                None,
+                self.file.national_cert_name.clone(),
+            )?
+            .map(|raw| parse_name(&raw, "national_cert_name", 200))
+            .transpose()?
+            .unwrap_or_else(|| "National CERT".to_owned());
+        let admin_username = self
+            .raw("admin_username", None, self.file.admin_username.clone())?
+            .map(|raw| parse_username(&raw))
+            .transpose()?
+            .unwrap_or_else(|| "admin".to_owned());
+        let log = self
+            .raw("log", None, self.file.log.clone())?
+            .map(|raw| parse_log_filter(&raw))
+            .transpose()?
+            .unwrap_or_else(|| "info".to_owned());
+        Ok(StorageSettings {
+            storage,
+            national_cert_name,
+            admin_username,
+            log,
+        })
+    }
+
+    /// Resolves the settings of `nigehban serve`.
+    pub fn serve(&self, flags: &ServeFlags) -> Result<ServeSettings, ConfigError> {
+        let storage = self.storage(&flags.storage)?;
+        let listen = match self.raw("listen", flags.listen.clone(), self.file.listen.clone())? {
+            Some(raw) => parse_listen(&raw)?,
+            None => SocketAddr::from(([127, 0, 0, 1], 8080)),
+        };
+        let max_body_bytes = self
+            .integer(
+                "max_body_bytes",
+                self.file.max_body_bytes,
+                1024,
+                1024 * 1024 * 1024,
+            )?
+            .unwrap_or(1024 * 1024);
+        let request_timeout = self
+            .integer(
+                "request_timeout_seconds",
+                self.file.request_timeout_seconds,
+                1,
+                3600,
+            )?
+            .unwrap_or(30);
+        let shutdown_grace = self
+            .integer(
+                "shutdown_grace_seconds",
+                self.file.shutdown_grace_seconds,
+                0,
+                3600,
+            )?
+            .unwrap_or(30);
+        let secure_cookies = match self.raw(
+            "secure_cookies",
+            None,
+            self.file.secure_cookies.map(|b| b.to_string()),
+        )? {
+            Some(raw) => parse_bool(&raw, "secure_cookies")?,
+            None => true,
+        };
+        Ok(ServeSettings {
+            storage,
+            listen,
+            max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
+            request_timeout: Duration::from_secs(request_timeout),
+            shutdown_grace: Duration::from_secs(shutdown_grace),
+            secure_cookies,
+        })
+    }
+
+    /// An integer setting within `min..=max`.
+    fn integer(
+        &self,
+        key: &'static str,
+        file: Option<i64>,
+        min: u64,
+        max: u64,
+    ) -> Result<Option<u64>, ConfigError> {
+        let Some(raw) = self.raw(key, None, file.map(|n| n.to_string()))? else {
+            return Ok(None);
+        };
+        let bad = |reason: String| ConfigError::BadValue {
+            key,
+            origin: raw.origin.clone(),
+            reason,
+        };
+        let value: i128 = raw
+            .text
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("{:?} is not a whole number", raw.text)))?;
+        if value < i128::from(min) || value > i128::from(max) {
+            return Err(bad(format!(
+                "{value} is out of range: it must be between {min} and {max}"
+            )));
+        }
+        Ok(u64::try_from(value).ok())
+    }
+}
+
+/// Every settings key, as written in the file.
+pub const KEYS: &[&str] = &[
+    "data_dir",
+    "listen",
+    "database",
+    "log",
+    "max_body_bytes",
+    "request_timeout_seconds",
+    "shutdown_grace_seconds",
+    "secure_cookies",
+    "national_cert_name",
+    "admin_username",
+];
+
+/// The environment variable of a settings key, e.g. `NIGEHBAN_DATA_DIR`.
+pub fn env_name(key: &str) -> String {
+    format!("NIGEHBAN_{}", key.to_ascii_uppercase())
+}
+
+fn parse_file(path: &Path, text: &str) -> Result<FileConfig, ConfigError> {
+    toml::from_str(text).map_err(|error| ConfigError::BadFile {
+        path: path.to_path_buf(),
+        reason: error.to_string().trim_end().to_owned(),
+    })
+}
+
+fn bad_value(key: &'static str, raw: &Raw, reason: impl Into<String>) -> ConfigError {
+    ConfigError::BadValue {
+        key,
+        origin: raw.origin.clone(),
+        reason: reason.into(),
+    }
+}
+
+fn parse_data_dir(raw: &Raw) -> Result<PathBuf, ConfigError> {
+    if raw.text.trim().is_empty() {
+        return Err(bad_value("data_dir", raw, "the data directory is empty"));
+    }
+    let path = PathBuf::from(&raw.text);
+    if path.exists() && !path.is_dir() {
+        return Err(bad_value(
+            "data_dir",
+            raw,
+            format!("{} exists and is not a directory", path.display()),
+        ));
+    }
+    Ok(path)
+}
+
+fn parse_database(raw: &Raw) -> Result<String, ConfigError> {
+    let text = raw.text.trim();
+    let scheme = text.split_once("://").map(|(scheme, _)| scheme);
+    match scheme {
+        Some("postgres" | "postgresql") if text.len() > "postgres://".len() => Ok(text.to_owned()),
+        _ => Err(bad_value(
+            "database",
+            raw,
+            format!(
+                "{:?} is not a PostgreSQL URL: expected postgres://USER:PASSWORD@HOST:PORT/DATABASE (leave it unset for the embedded store in data_dir)",
+                redact_url(text)
+            ),
+        )),
+    }
+}
+
+fn parse_listen(raw: &Raw) -> Result<SocketAddr, ConfigError> {
+    raw.text.trim().parse().map_err(|_| {
+        bad_value(
+            "listen",
+            raw,
+            format!(
+                "{:?} is not an address and port such as 127.0.0.1:8080 or [::1]:8080",
+                raw.text
+            ),
+        )
+    })
+}
+
+fn parse_bool(raw: &Raw, key: &'static str) -> Result<bool, ConfigError> {
+    match raw.text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" => Ok(false),
+        _ => Err(bad_value(
+            key,
+            raw,
+            format!("{:?} is not true or false", raw.text),
+        )),
+    }
+}
+
+fn parse_name(raw: &Raw, key: &'static str, max_chars: usize) -> Result<String, ConfigError> {
+    let name = raw.text.trim();
+    if name.is_empty() {
+        return Err(bad_value(key, raw, "the name is empty"));
+    }
+    if name.chars().count() > max_chars {
+        return Err(bad_value(
+            key,
+            raw,
+            format!("the name is longer than {max_chars} characters"),
+        ));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(bad_value(key, raw, "the name contains a control character"));
+    }
+    Ok(name.to_owned())
+}
+
+fn parse_username(raw: &Raw) -> Result<String, ConfigError> {
+    let name = raw.text.trim().to_lowercase();
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| {
+            c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-' | '@')
+        });
+    if valid {
+        Ok(name)
+    } else {
+        Err(bad_value(
+            "admin_username",
+            raw,
+            format!(
+                "{:?} is not a username: use 1 to 64 of a-z, 0-9, '.', '_', '-', '@'",
+                raw.text
+            ),
+        ))
+    }
+}
+
+fn parse_log_filter(raw: &Raw) -> Result<String, ConfigError> {
+    tracing_subscriber::EnvFilter::builder()
+        .parse(raw.text.trim())
+        .map(|_| raw.text.trim().to_owned())
+        .map_err(|error| {
+            bad_value(
+                "log",
+                raw,
+                format!(
+                    "{:?} is not a log filter such as `info` or `nigehban_server=debug,info`: {error}",
+                    raw.text
+                ),
+            )
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> + use<> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |name| map.get(name).cloned()
+    }
+
+    fn with_file(text: &str) -> (tempfile::TempDir, PathBuf) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nigehban.toml");
+        std::fs::write(&path, text).unwrap();
+        (dir, path)
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_store_on_localhost() {
+        let env = env_of(&[]);
+        let sources = ConfigSources::load(None, &env).unwrap();
+        let settings = sources.serve(&ServeFlags::default()).unwrap();
+        assert_eq!(
+            settings.storage.storage,
+            StorageChoice::Embedded {
+                data_dir: PathBuf::from("nigehban-data")
+            }
+        );
+        assert_eq!(settings.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(settings.max_body_bytes, 1024 * 1024);
+        assert_eq!(settings.request_timeout, Duration::from_secs(30));
+        assert!(settings.secure_cookies);
+        assert_eq!(settings.storage.national_cert_name, "National CERT");
+        assert_eq!(settings.storage.admin_username, "admin");
+    }
+
+    #[test]
+    fn flags_beat_environment_beats_file() {
+        let (_dir, path) = with_file(
+            "listen = \"127.0.0.1:1001\"\ndata_dir = \"/from/file\"\nmax_body_bytes = 2048\n",
+        );
+        let env = env_of(&[
+            ("NIGEHBAN_LISTEN", "127.0.0.1:1002"),
+            ("NIGEHBAN_DATA_DIR", "/from/env"),
+        ]);
+        let sources = ConfigSources::load(Some(&path), &env).unwrap();
+        let flags = ServeFlags {
+            listen: Some("127.0.0.1:1003".into()),
+            ..ServeFlags::default()
+        };
+        let settings = sources.serve(&flags).unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:1003".parse().unwrap());
+        assert_eq!(
+            settings.storage.storage,
+            StorageChoice::Embedded {
+                data_dir: PathBuf::from("/from/env")
+            }
+        );
+        assert_eq!(settings.max_body_bytes, 2048);
+        let settings = sources.serve(&ServeFlags::default()).unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:1002".parse().unwrap());
+    }
+
+    #[test]
+    fn config_file_is_found_through_the_environment() {
+        let (_dir, path) = with_file("database = \"postgres://nigehban:secret@db/nigehban\"\n");
+        let path_text = path.display().to_string();
+        let env = env_of(&[("NIGEHBAN_CONFIG", path_text.as_str())]);
+        let sources = ConfigSources::load(None, &env).unwrap();
+        let settings = sources.storage(&StorageFlags::default()).unwrap();
+        assert_eq!(
+            settings.storage,
+            StorageChoice::Postgres {
+                url: "postgres://nigehban:secret@db/nigehban".into()
+            }
+        );
+        assert_eq!(
+            settings.storage.to_string(),
+            "PostgreSQL at postgres://nigehban:***@db/nigehban"
+        );
+    }
+
+    #[test]
+    fn unknown_file_key_is_refused_with_its_name() {
+        let (_dir, path) = with_file("lisen = \"127.0.0.1:8080\"\n");
+        let env = env_of(&[]);
+        let error = ConfigSources::load(Some(&path), &env).err().unwrap();
+        let text = error.to_string();
+        assert!(matches!(error, ConfigError::BadFile { .. }), "{text}");
+        assert!(text.contains("lisen"), "{text}");
+        assert!(text.contains("nigehban.toml"), "{text}");
+    }
+
+    #[test]
+    fn wrong_type_in_file_is_refused_with_the_key() {
+        let (_dir, path) = with_file("max_body_bytes = \"lots\"\n");
+        let env = env_of(&[]);
+        let text = ConfigSources::load(Some(&path), &env)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(text.contains("max_body_bytes"), "{text}");
+    }
+
+    #[test]
+    fn bad_values_name_key_origin_and_reason() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            ("NIGEHBAN_LISTEN", "localhost", "listen", "not an address"),
+            (
+                "NIGEHBAN_DATABASE",
+                "mysql://x/y",
+                "database",
+                "not a PostgreSQL URL",
+            ),
+            (
+                "NIGEHBAN_MAX_BODY_BYTES",
+                "10",
+                "max_body_bytes",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_MAX_BODY_BYTES",
+                "ten",
+                "max_body_bytes",
+                "not a whole number",
+            ),
+            (
+                "NIGEHBAN_REQUEST_TIMEOUT_SECONDS",
+                "0",
+                "request_timeout_seconds",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_SECURE_COOKIES",
+                "perhaps",
+                "secure_cookies",
+                "not true or false",
+            ),
+            ("NIGEHBAN_LOG", "info,,=[", "log", "not a log filter"),
+            (
+                "NIGEHBAN_ADMIN_USERNAME",
+                "Root User",
+                "admin_username",
+                "not a username",
+            ),
+            (
+                "NIGEHBAN_NATIONAL_CERT_NAME",
+                "  ",
+                "national_cert_name",
+                "empty",
+            ),
+        ];
+        for (variable, value, key, reason) in cases {
+            let env = env_of(&[(variable, value)]);
+            let sources = ConfigSources::load(None, &env).unwrap();
+            let error = sources.serve(&ServeFlags::default()).unwrap_err();
+            let text = error.to_string();
+            assert!(text.contains(&format!("`{key}`")), "{variable}: {text}");
+            assert!(text.contains(variable), "{variable}: {text}");
+            assert!(text.contains(reason), "{variable}: {text}");
+        }
+    }
+
+    #[test]
+    fn bad_flag_names_the_flag() {
+        let env = env_of(&[]);
+        let sources = ConfigSources::load(None, &env).unwrap();
+        let flags = ServeFlags {
+            listen: Some("8080".into()),
+            ..ServeFlags::default()
+        };
+        let text = sources.serve(&flags).unwrap_err().to_string();
+        assert!(text.contains("flag --listen"), "{text}");
+    }
+
+    #[test]
+    fn data_dir_that_is_a_file_is_refused() {
+        let (_dir, path) = with_file("");
+        let env = env_of(&[]);
+        let sources = ConfigSources::load(None, &env).unwrap();
+        let flags = StorageFlags {
+            data_dir: Some(path),
+            ..StorageFlags::default()
+        };
+        let text = sources.storage(&flags).unwrap_err().to_string();
+        assert!(text.contains("not a directory"), "{text}");
+    }
+
+    #[test]
+    fn missing_config_file_is_reported() {
+        let env = env_of(&[]);
+        let error = ConfigSources::load(Some(Path::new("/nonexistent/nigehban.toml")), &env)
+            .err()
+            .unwrap();
+        assert!(error.to_string().contains("/nonexistent/nigehban.toml"));
+    }
+
+    #[test]
+    fn unknown_variables_are_found_but_test_variables_are_not() {
+        let unknown = ConfigSources::unknown_variables(
+            [
+                "NIGEHBAN_LISTN",
+                "NIGEHBAN_LISTEN",
+                "NIGEHBAN_TEST_POSTGRES_URL",
+                "PATH",
+            ]
+            .map(String::from),
+        );
+        assert_eq!(unknown, vec!["NIGEHBAN_LISTN".to_owned()]);
+    }
+
+    #[test]
+    fn every_key_is_documented_and_accepted_by_the_file() {
+        let module_doc = include_str!("config.rs");
+        for key in KEYS {
+            assert!(
+                module_doc.contains(&format!("| `{key}` | `{}` |", env_name(key))),
+                "{key}"
+            );
+        }
+    }
+
+    #[test]
+    fn passwords_in_urls_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://u:p@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
+        assert_eq!(redact_url("postgres://u@h/d"), "postgres://u@h/d");
+    }
+}

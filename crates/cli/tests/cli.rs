@@ -1,0 +1,757 @@
+//! The real `nigehban` binary: first start, configuration errors, the storage
+//! commands, and a backup taken under write load that restores and verifies.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+/// The binary under test, with a clean `NIGEHBAN_*` environment.
+fn nigehban() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NIGEHBAN_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("NIGEHBAN_LOG", "warn");
+    command
+}
+
+/// A running `nigehban serve`, stopped with SIGTERM when dropped.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    /// The one-time password printed on first start, if one was.
+    one_time_password: Option<String>,
+    stdout_lines: mpsc::Receiver<String>,
+    /// The line saying where it listens and on which storage.
+    listening_line: String,
+}
+
+impl Server {
+    /// Starts `nigehban serve` on an ephemeral port and waits until it listens.
+    fn start(data_dir: &Path) -> Server {
+        let mut command = nigehban();
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir);
+        Server::spawn(command)
+    }
+
+    /// Spawns a `serve` command and waits until it prints where it listens.
+    fn spawn(mut command: Command) -> Server {
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take();
+        let (lines_tx, lines) = mpsc::channel();
+        // From here on the child is owned by `server`, whose drop kills and reaps it.
+        let mut server = Server {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            one_time_password: None,
+            stdout_lines: lines,
+            listening_line: String::new(),
+        };
+        let stdout = stdout.expect("stdout is piped");
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let remaining = deadline.saturating_duration_since(Instant::now());
+            let line = server
+                .stdout_lines
+                .recv_timeout(remaining)
+                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
+            if let Some(password) = line.split("one-time password: ").nth(1) {
+                server.one_time_password = Some(password.trim().to_owned());
+            }
+            if let Some(rest) = line.split("serving on http://").nth(1) {
+                server.address = rest.split('/').next().unwrap().parse().unwrap();
+                server.listening_line = line.clone();
+                return server;
+            }
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to exit.
+    fn terminate(mut self) -> ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "nigehban serve did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        while self.stdout_lines.try_recv().is_ok() {}
+    }
+}
+
+/// An HTTP answer read from a real socket.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    json: Value,
+    text: String,
+}
+
+impl Answer {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection.
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Answer {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let body = body
+        .map(|b| serde_json::to_vec(b).unwrap())
+        .unwrap_or_default();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let headers = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    Answer {
+        status,
+        headers,
+        json: serde_json::from_str(text).unwrap_or(Value::Null),
+        text: text.to_owned(),
+    }
+}
+
+/// A signed-in browser session.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+impl Session {
+    fn headers(&self) -> [(&str, &str); 2] {
+        [
+            ("Cookie", self.cookie.as_str()),
+            ("X-CSRF-Token", self.csrf.as_str()),
+        ]
+    }
+}
+
+fn login(address: SocketAddr, username: &str, password: &str) -> (Session, Answer) {
+    let answer = http(
+        address,
+        "POST",
+        "/api/v1/auth/login",
+        &[],
+        Some(&json!({"username": username, "password": password})),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let cookie = answer
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = answer.json["csrf_token"].as_str().unwrap().to_owned();
+    (Session { cookie, csrf }, answer)
+}
+
+/// Signs in with the one-time password and replaces it; returns the session.
+fn first_sign_in(server: &Server) -> Session {
+    let one_time = server
+        .one_time_password
+        .clone()
+        .expect("a one-time password was printed");
+    let (session, answer) = login(server.address, "admin", &one_time);
+    assert_eq!(answer.json["must_change_password"], true);
+    let changed = http(
+        server.address,
+        "POST",
+        "/api/v1/auth/password",
+        &session.headers(),
+        Some(
+            &json!({"current_password": one_time, "new_password": "the administrator's own passphrase"}),
+        ),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    session
+}
+
+#[test]
+fn first_start_prints_a_one_time_password_that_signs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = Server::start(&data_dir);
+    let health = http(server.address, "GET", "/healthz", &[], None);
+    assert_eq!(health.status, 200);
+    assert_eq!(health.json["status"], "ok");
+
+    let session = first_sign_in(&server);
+    let me = http(
+        server.address,
+        "GET",
+        "/api/v1/auth/session",
+        &session.headers(),
+        None,
+    );
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.json["user"]["username"], "admin");
+    assert_eq!(me.json["role"], "administrator");
+    assert_eq!(me.json["must_change_password"], false);
+    let tenants = http(
+        server.address,
+        "GET",
+        "/api/v1/tenants",
+        &session.headers(),
+        None,
+    );
+    assert_eq!(
+        tenants.json["items"][0]["name"], "National CERT",
+        "{}",
+        tenants.text
+    );
+    assert_eq!(tenants.json["items"][0]["kind"], "national");
+
+    let status = server.terminate();
+    assert!(status.success(), "serve exited with {status}");
+
+    // The second start finds the platform set up: no new password, same data.
+    let server = Server::start(&data_dir);
+    assert!(server.one_time_password.is_none());
+    let (_, answer) = login(
+        server.address,
+        "admin",
+        "the administrator's own passphrase",
+    );
+    assert_eq!(answer.json["user"]["username"], "admin");
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn bad_configuration_is_refused_at_start_with_key_and_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let refuse = |command: &mut Command, needles: &[&str]| {
+        let output = command.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        for needle in needles {
+            assert!(stderr.contains(needle), "{needle:?} not in {stderr}");
+        }
+        assert!(
+            !data.join("nigehban.db").exists(),
+            "a refused start must not create the store"
+        );
+    };
+    refuse(
+        nigehban()
+            .args(["serve", "--listen", "nonsense", "--data-dir"])
+            .arg(&data),
+        &["`listen`", "flag --listen", "nonsense"],
+    );
+    refuse(
+        nigehban()
+            .args(["serve", "--data-dir"])
+            .arg(&data)
+            .env("NIGEHBAN_MAX_BODY_BYTES", "5"),
+        &[
+            "`max_body_bytes`",
+            "NIGEHBAN_MAX_BODY_BYTES",
+            "out of range",
+        ],
+    );
+    refuse(
+        nigehban()
+            .args(["serve", "--data-dir"])
+            .arg(&data)
+            .env("NIGEHBAN_DATABASE", "mysql://somewhere/db"),
+        &["`database`", "NIGEHBAN_DATABASE", "not a PostgreSQL URL"],
+    );
+    let config = dir.path().join("nigehban.toml");
+    std::fs::write(&config, "listen = \"127.0.0.1:0\"\nlisten_adress = \"x\"\n").unwrap();
+    refuse(
+        nigehban()
+            .args(["serve", "--data-dir"])
+            .arg(&data)
+            .arg("--config")
+            .arg(&config),
+        &["listen_adress", "nigehban.toml"],
+    );
+    std::fs::write(&config, "request_timeout_seconds = 0\n").unwrap();
+    refuse(
+        nigehban()
+            .args(["serve", "--data-dir"])
+            .arg(&data)
+            .env("NIGEHBAN_CONFIG", &config),
+        &["`request_timeout_seconds`", "nigehban.toml", "out of range"],
+    );
+}
+
+#[test]
+fn admin_create_user_before_first_start_sets_the_administrator_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let migrate = nigehban()
+        .args(["migrate", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "{migrate:?}");
+    assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date"));
+
+    let mut create = nigehban()
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "chief",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"chief's long passphrase\n")
+        .unwrap();
+    let output = create.wait_with_output().unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(!stdout.contains("one-time password"), "{stdout}");
+
+    let server = Server::start(&data_dir);
+    assert!(
+        server.one_time_password.is_none(),
+        "a password was given: none is generated"
+    );
+    let (session, answer) = login(server.address, "chief", "chief's long passphrase");
+    assert_eq!(answer.json["must_change_password"], false);
+    assert_eq!(answer.json["role"], "administrator");
+    let me = http(
+        server.address,
+        "GET",
+        "/api/v1/auth/session",
+        &session.headers(),
+        None,
+    );
+    assert_eq!(me.status, 200, "{}", me.text);
+    assert!(server.terminate().success());
+
+    // Now a second user, with a generated one-time password.
+    let output = nigehban()
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "watch",
+            "--role",
+            "analyst",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("one-time password: "));
+    let output = nigehban()
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "watch",
+            "--role",
+            "analyst",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "a taken user name is refused: {output:?}"
+    );
+    let output = nigehban()
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "x",
+            "--role",
+            "janitor",
+            "--data-dir",
+        ])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("janitor"));
+}
+
+#[test]
+fn backup_under_write_load_restores_to_a_database_that_verifies() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = Server::start(&data_dir);
+    let session = first_sign_in(&server);
+    let created = http(
+        server.address,
+        "POST",
+        "/api/v1/tokens",
+        &session.headers(),
+        Some(&json!({"name": "load generator"})),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    let bearer = format!("Bearer {}", created.json["secret"].as_str().unwrap());
+    let root = http(
+        server.address,
+        "GET",
+        "/api/v1/auth/session",
+        &session.headers(),
+        None,
+    )
+    .json["tenant"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Writers: create organisations as fast as they can until told to stop
+    // (bounded: at most 60 seconds or 5000 tenants).
+    let stop = Arc::new(AtomicBool::new(false));
+    let written = Arc::new(AtomicUsize::new(0));
+    let address = server.address;
+    let writers: Vec<_> = (0..3)
+        .map(|writer| {
+            let (stop, written, bearer, root) = (stop.clone(), written.clone(), bearer.clone(), root.clone());
+            std::thread::spawn(move || {
+                let started = Instant::now();
+                let mut n = 0;
+                while !stop.load(Ordering::Relaxed)
+                    && started.elapsed() < Duration::from_secs(60)
+                    && written.load(Ordering::Relaxed) < 5000
+                {
+                    let answer = http(
+                        address,
+                        "POST",
+                        "/api/v1/tenants",
+                        &[("Authorization", bearer.as_str())],
+                        Some(&json!({"parent": root, "name": format!("org {writer}-{n}"), "kind": "organisation"})),
+                    );
+                    assert_eq!(answer.status, 201, "{}", answer.text);
+                    written.fetch_add(1, Ordering::Relaxed);
+                    n += 1;
+                }
+            })
+        })
+        .collect();
+    while written.load(Ordering::Relaxed) < 30 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let backup = dir.path().join("snapshot.db");
+    let output = nigehban()
+        .args(["backup", "--data-dir"])
+        .arg(&data_dir)
+        .arg("--to")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    let during = written.load(Ordering::Relaxed);
+    // Keep writing a little after the backup, then stop.
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::Relaxed);
+    for writer in writers {
+        writer.join().unwrap();
+    }
+    assert!(output.status.success(), "backup failed: {output:?}");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(report.contains("backup written to"), "{report}");
+    let total = written.load(Ordering::Relaxed);
+    assert!(
+        total > during,
+        "writes continued while and after the backup ran"
+    );
+    assert!(server.terminate().success());
+
+    // The live store verifies, and so does the restored snapshot.
+    let verify = nigehban()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{verify:?}");
+    let restored = dir.path().join("restored");
+    let output = nigehban()
+        .args(["restore", "--from"])
+        .arg(&backup)
+        .arg("--data-dir")
+        .arg(&restored)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "restore failed: {output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stdout).contains("audit log intact"),
+        "{output:?}"
+    );
+    let verify = nigehban()
+        .args(["audit", "verify", "--data-dir"])
+        .arg(&restored)
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{verify:?}");
+    let verdict = String::from_utf8_lossy(&verify.stdout);
+    assert!(verdict.starts_with("audit log intact"), "{verdict}");
+
+    // The snapshot holds the tenants written before it was taken, and serves.
+    let server = Server::start(&restored);
+    let (session, _) = login(
+        server.address,
+        "admin",
+        "the administrator's own passphrase",
+    );
+    let mut count = 0;
+    let mut cursor = String::new();
+    loop {
+        let page = http(
+            server.address,
+            "GET",
+            &format!("/api/v1/tenants?limit=1000{cursor}"),
+            &session.headers(),
+            None,
+        );
+        count += page.json["items"].as_array().unwrap().len();
+        match page.json["next_cursor"].as_str() {
+            Some(next) => cursor = format!("&cursor={next}"),
+            None => break,
+        }
+    }
+    assert!(count > 30, "only {count} tenants in the snapshot");
+    assert!(
+        count <= total + 1,
+        "{count} tenants but only {total} were written"
+    );
+    assert!(server.terminate().success());
+
+    // Restoring over an existing database needs --force.
+    let output = nigehban()
+        .args(["restore", "--from"])
+        .arg(&backup)
+        .arg("--data-dir")
+        .arg(&restored)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+}
+
+/// The PostgreSQL server the test suite was given, or `None` (skip) when there is none.
+fn postgres_url(test: &str) -> Option<String> {
+    match std::env::var("NIGEHBAN_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            assert!(
+                std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() != Ok("1"),
+                "NIGEHBAN_REQUIRE_SERVICES=1 but NIGEHBAN_TEST_POSTGRES_URL is not set"
+            );
+            eprintln!(
+                "skipped: {test} needs NIGEHBAN_TEST_POSTGRES_URL (cargo xtask test sets it)"
+            );
+            None
+        }
+    }
+}
+
+/// A PostgreSQL client program (createdb, dropdb) from the PATH or the server's installation.
+fn postgres_program(name: &str) -> std::path::PathBuf {
+    let mut candidates: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path().join("bin").join(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    candidates.sort();
+    candidates
+        .into_iter()
+        .rev()
+        .find(|path| path.exists())
+        .unwrap_or_else(|| std::path::PathBuf::from(name))
+}
+
+/// A database of its own on the test server, dropped at the end.
+struct ScratchDatabase {
+    server_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn create(server_url: &str) -> ScratchDatabase {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("nigehban_cli_{}_{nanos}", std::process::id());
+        let status = Command::new(postgres_program("createdb"))
+            .arg(format!("--maintenance-db={server_url}"))
+            .arg(&name)
+            .status()
+            .expect("createdb runs");
+        assert!(status.success(), "createdb {name} failed");
+        let (base, _) = server_url.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}");
+        ScratchDatabase {
+            server_url: server_url.to_owned(),
+            name,
+            url,
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new(postgres_program("dropdb"))
+            .arg(format!("--maintenance-db={}", self.server_url))
+            .arg("--force")
+            .arg(&self.name)
+            .status();
+    }
+}
+
+#[test]
+fn serves_on_postgresql() {
+    let Some(server_url) = postgres_url("serves_on_postgresql") else {
+        return;
+    };
+    let database = ScratchDatabase::create(&server_url);
+    let migrate = nigehban()
+        .args(["migrate", "--database", &database.url])
+        .output()
+        .unwrap();
+    assert!(migrate.status.success(), "{migrate:?}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = nigehban();
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("NIGEHBAN_DATABASE", &database.url);
+    let server = Server::spawn(command);
+    assert!(
+        server.listening_line.contains("PostgreSQL at"),
+        "{}",
+        server.listening_line
+    );
+    assert!(
+        !dir.path().join("nigehban.db").exists(),
+        "PostgreSQL was asked for; no SQLite file"
+    );
+    assert_eq!(
+        http(server.address, "GET", "/readyz", &[], None).status,
+        200
+    );
+    let session = first_sign_in(&server);
+    let root = http(
+        server.address,
+        "GET",
+        "/api/v1/auth/session",
+        &session.headers(),
+        None,
+    )
+    .json["tenant"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let created = http(
+        server.address,
+        "POST",
+        "/api/v1/tenants",
+        &session.headers(),
+        Some(
+            &json!({"parent": root, "name": "CERT Energy", "kind": "sectoral", "sector": "energy"}),
+        ),
+    );
+    assert_eq!(created.status, 201, "{}", created.text);
+    assert!(server.terminate().success());
+
+    let verify = nigehban()
+        .args(["audit", "verify", "--database", &database.url])
+        .output()
+        .unwrap();
+    assert!(verify.status.success(), "{verify:?}");
+    assert!(String::from_utf8_lossy(&verify.stdout).starts_with("audit log intact"));
+    let backup = nigehban()
+        .args(["backup", "--database", &database.url, "--to"])
+        .arg(dir.path().join("x.db"))
+        .output()
+        .unwrap();
+    assert_eq!(backup.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&backup.stderr).contains("pg_dump"));
+}

@@ -1,0 +1,11 @@
+//! The HTTP API, end to end through the real router: authorisation matrix,
+//! error handling, OpenAPI validity, a real socket, graceful shutdown.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod harness;
+
+mod auth_flow;
+mod errors;
+mod matrix;
+mod openapi;
+mod socket;

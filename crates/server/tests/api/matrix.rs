@@ -1,0 +1,643 @@
+//! The authorisation matrix: every endpoint × every role × every tenant
+//! relationship (own, parent, child, sibling, unrelated), by session and by
+//! API token, through the real router, asserting allow / 403 / 404 / 401.
+//!
+//! The expectations below are written from PRODUCT.md ("a tenant sees its own
+//! records and those below it; never a sibling's"; administrators run the
+//! hierarchy; auditors read the audit log; council members see aggregates
+//! only), not derived from the app's policy table, so a policy change that
+//! breaks them fails here. Every operation in the OpenAPI document must have
+//! a row: adding an endpoint without adding it here fails
+//! `every_documented_operation_is_in_the_matrix`.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::http::{Method, StatusCode};
+use nigehban_app::model::{Role, Sector, Tenant, TokenName};
+use nigehban_app::{NewApiToken, policy::Relation};
+use serde_json::json;
+
+use crate::harness::{Credentials, Platform, call};
+
+/// How far a role's permission reaches from the caller's tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Not at all.
+    N,
+    /// The caller's own tenant only.
+    O,
+    /// Strictly below the caller's tenant.
+    B,
+    /// The caller's tenant and below.
+    S,
+}
+use Reach::{B, N, O, S};
+
+/// What an operation acts on, which decides how the relation dimension applies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// No authentication needed.
+    Public,
+    /// Acts on the caller themself (their session, their password).
+    Caller,
+    /// Acts on a record of a tenant standing in some relation to the caller's.
+    Tenant([Reach; 8]),
+    /// The whole platform's audit log: the national CERT's administrators and auditors only.
+    WholeLog,
+}
+
+/// One row of the matrix: an operation (and, for some, a variant of its body).
+#[derive(Debug, Clone, Copy)]
+struct Row {
+    method: &'static str,
+    path: &'static str,
+    case: Case,
+    scope: Scope,
+    /// The status of an allowed call.
+    success: StatusCode,
+    /// Whether an API token is refused even where the role would be allowed.
+    token_refused: bool,
+}
+
+/// Which request to build for a row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    ListTenants,
+    CreateTenant,
+    GetTenant,
+    RenameTenant,
+    MoveTenant,
+    DeactivateTenant,
+    ListUsers,
+    CreateUser,
+    GetUser,
+    SetRole,
+    DeactivateUser,
+    ResetPassword,
+    ListTokens,
+    CreateOwnRoleToken,
+    CreateOtherRoleToken,
+    GetToken,
+    RevokeToken,
+    ListAudit,
+    VerifyAudit,
+    AuditHead,
+    Login,
+    Logout,
+    Session,
+    ChangePassword,
+    Healthz,
+    Readyz,
+    Metrics,
+}
+
+//                      admin analyst resp intel duty  report council audit
+const ADMIN_ONLY: [Reach; 8] = [S, N, N, N, N, N, N, N];
+const EVERYONE: [Reach; 8] = [S, S, S, S, S, S, S, S];
+const VIEW_USERS: [Reach; 8] = [S, S, S, S, S, S, N, S];
+const ADMIN_AUDITOR: [Reach; 8] = [S, N, N, N, N, N, N, S];
+const ADMIN_BELOW: [Reach; 8] = [B, N, N, N, N, N, N, N];
+const OWN_TOKENS: [Reach; 8] = [S, O, O, O, O, O, O, O];
+
+const OK: StatusCode = StatusCode::OK;
+const CREATED: StatusCode = StatusCode::CREATED;
+const NO_CONTENT: StatusCode = StatusCode::NO_CONTENT;
+
+#[rustfmt::skip]
+const ROWS: &[Row] = &[
+    Row { method: "GET",   path: "/api/v1/tenants",                    case: Case::ListTenants,          scope: Scope::Tenant(EVERYONE),      success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/tenants",                    case: Case::CreateTenant,         scope: Scope::Tenant(ADMIN_ONLY),    success: CREATED, token_refused: false },
+    Row { method: "GET",   path: "/api/v1/tenants/{id}",               case: Case::GetTenant,            scope: Scope::Tenant(EVERYONE),      success: OK,      token_refused: false },
+    Row { method: "PATCH", path: "/api/v1/tenants/{id}",               case: Case::RenameTenant,         scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/tenants/{id}/move",          case: Case::MoveTenant,           scope: Scope::Tenant(ADMIN_BELOW),   success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/tenants/{id}/deactivate",    case: Case::DeactivateTenant,     scope: Scope::Tenant(ADMIN_BELOW),   success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/users",                      case: Case::ListUsers,            scope: Scope::Tenant(VIEW_USERS),    success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/users",                      case: Case::CreateUser,           scope: Scope::Tenant(ADMIN_ONLY),    success: CREATED, token_refused: false },
+    Row { method: "GET",   path: "/api/v1/users/{id}",                 case: Case::GetUser,              scope: Scope::Tenant(VIEW_USERS),    success: OK,      token_refused: false },
+    Row { method: "PUT",   path: "/api/v1/users/{id}/role",            case: Case::SetRole,              scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/users/{id}/deactivate",      case: Case::DeactivateUser,       scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/users/{id}/password-reset",  case: Case::ResetPassword,        scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/tokens",                     case: Case::ListTokens,           scope: Scope::Tenant(ADMIN_AUDITOR), success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/tokens",                     case: Case::CreateOwnRoleToken,   scope: Scope::Tenant(OWN_TOKENS),    success: CREATED, token_refused: true },
+    Row { method: "POST",  path: "/api/v1/tokens",                     case: Case::CreateOtherRoleToken, scope: Scope::Tenant(ADMIN_ONLY),    success: CREATED, token_refused: true },
+    Row { method: "GET",   path: "/api/v1/tokens/{id}",                case: Case::GetToken,             scope: Scope::Tenant(ADMIN_AUDITOR), success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/tokens/{id}/revoke",         case: Case::RevokeToken,          scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/audit",                      case: Case::ListAudit,            scope: Scope::Tenant(ADMIN_AUDITOR), success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/audit/verify",               case: Case::VerifyAudit,          scope: Scope::WholeLog,              success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/audit/head",                 case: Case::AuditHead,            scope: Scope::WholeLog,              success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/auth/login",                 case: Case::Login,                scope: Scope::Public,                success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/auth/logout",                case: Case::Logout,               scope: Scope::Caller,                success: NO_CONTENT, token_refused: false },
+    Row { method: "GET",   path: "/api/v1/auth/session",               case: Case::Session,              scope: Scope::Caller,                success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/auth/password",              case: Case::ChangePassword,       scope: Scope::Caller,                success: OK,      token_refused: true },
+    Row { method: "GET",   path: "/healthz",                           case: Case::Healthz,              scope: Scope::Public,                success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/readyz",                            case: Case::Readyz,               scope: Scope::Public,                success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/metrics",                           case: Case::Metrics,              scope: Scope::Public,                success: OK,      token_refused: false },
+];
+
+/// What the matrix expects of one call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Expect {
+    Allow(StatusCode),
+    Forbidden,
+    NotFound,
+}
+
+fn role_index(role: Role) -> usize {
+    Role::ALL.iter().position(|r| *r == role).unwrap()
+}
+
+fn covers(reach: Reach, relation: Relation) -> bool {
+    matches!(
+        (reach, relation),
+        (Reach::O, Relation::Own)
+            | (Reach::B, Relation::Descendant)
+            | (Reach::S, Relation::Own | Relation::Descendant)
+    )
+}
+
+/// The expectation for a tenant-scoped row, from the product's rules.
+fn expect_tenant(reaches: [Reach; 8], role: Role, relation: Relation) -> Option<Expect> {
+    // A tenant never sees its parent's, a sibling's or an unrelated tenant's records.
+    if !matches!(relation, Relation::Own | Relation::Descendant) {
+        return Some(Expect::NotFound);
+    }
+    if covers(reaches[role_index(role)], relation) {
+        None
+    } else {
+        Some(Expect::Forbidden)
+    }
+}
+
+/// The tree the matrix runs in, and a signed-in user of every role in two tenants.
+///
+/// ```text
+/// National CERT (root)           ← "parent" of the callers' tenant
+/// ├── CERT Telecom (sector A)    ← the callers' own tenant
+/// │   └── Operator One (org)     ← "child"
+/// └── CERT Banking (sector B)    ← "sibling"
+///     └── Bank One (org)         ← "unrelated" (a cousin)
+/// ```
+struct Tree {
+    platform: Platform,
+    national: Tenant,
+    sector_a: Tenant,
+    org_a1: Tenant,
+    sector_b: Tenant,
+    org_b1: Tenant,
+    /// A signed-in user of each role in sector A.
+    in_sector: HashMap<Role, Credentials>,
+    /// A signed-in user of each role in the national CERT.
+    in_national: HashMap<Role, Credentials>,
+}
+
+impl Tree {
+    async fn build() -> Tree {
+        let platform = Platform::new().await;
+        let national = platform.root.clone();
+        let sector_a = platform.sector("CERT Telecom", Sector::Telecom).await;
+        let org_a1 = platform.organisation(&sector_a, "Operator One").await;
+        let sector_b = platform.sector("CERT Banking", Sector::Banking).await;
+        let org_b1 = platform.organisation(&sector_b, "Bank One").await;
+        let mut in_sector = HashMap::new();
+        let mut in_national = HashMap::new();
+        for role in Role::ALL {
+            let name = format!("a-{}", role.as_str().replace('_', "-"));
+            platform.user(&sector_a, &name, role).await;
+            in_sector.insert(role, platform.sign_in(&name).await);
+            let name = format!("n-{}", role.as_str().replace('_', "-"));
+            platform.user(&national, &name, role).await;
+            in_national.insert(role, platform.sign_in(&name).await);
+        }
+        Tree {
+            platform,
+            national,
+            sector_a,
+            org_a1,
+            sector_b,
+            org_b1,
+            in_sector,
+            in_national,
+        }
+    }
+
+    fn tenant_in(&self, relation: Relation) -> &Tenant {
+        match relation {
+            Relation::Own => &self.sector_a,
+            Relation::Descendant => &self.org_a1,
+            Relation::Ancestor => &self.national,
+            Relation::Sibling => &self.sector_b,
+            Relation::Unrelated => &self.org_b1,
+        }
+    }
+
+    /// A fresh organisation under `parent`, for operations that change or consume their target.
+    async fn fresh_organisation(&self, parent: &Tenant) -> Tenant {
+        self.platform
+            .organisation(parent, &format!("org {}", uuid_suffix()))
+            .await
+    }
+
+    /// The tenant a destructive tenant operation targets: a fresh child for
+    /// the "child" relation (so allowed calls never consume a shared tenant),
+    /// the relation's tenant itself otherwise (those calls must be refused).
+    async fn tenant_target(&self, relation: Relation) -> Tenant {
+        match relation {
+            Relation::Descendant => self.fresh_organisation(&self.sector_a).await,
+            other => self.tenant_in(other).clone(),
+        }
+    }
+
+    /// A fresh user of the analyst role in the relation's tenant.
+    async fn fresh_user(&self, relation: Relation) -> nigehban_app::model::User {
+        self.platform
+            .user(
+                self.tenant_in(relation),
+                &format!("u-{}", uuid_suffix()),
+                Role::Analyst,
+            )
+            .await
+    }
+
+    /// A fresh API token (made by the operator) in the relation's tenant.
+    async fn fresh_token(&self, relation: Relation) -> nigehban_app::model::ApiToken {
+        self.platform
+            .app
+            .tokens()
+            .create(
+                &self.platform.operator,
+                NewApiToken {
+                    name: TokenName::parse("matrix target").unwrap(),
+                    tenant: Some(self.tenant_in(relation).id),
+                    role: Some(Role::Analyst),
+                    expires_at: None,
+                },
+            )
+            .await
+            .unwrap()
+            .token
+    }
+
+    /// A freshly signed-in user of `role` in sector A (for calls that end or change the caller's session).
+    async fn fresh_caller(&self, role: Role) -> (String, Credentials) {
+        let name = format!("c-{}", uuid_suffix());
+        self.platform.user(&self.sector_a, &name, role).await;
+        let credentials = self.platform.sign_in(&name).await;
+        (name, credentials)
+    }
+}
+
+fn uuid_suffix() -> String {
+    nigehban_app::model::UserId::new().to_string()[24..].to_owned()
+}
+
+/// The request of a row, for a caller of `role` and a target in `relation`.
+async fn request_for(
+    tree: &Tree,
+    case: Case,
+    role: Role,
+    relation: Relation,
+) -> (Method, String, Option<serde_json::Value>) {
+    let tenant = tree.tenant_in(relation);
+    let other_role = if role == Role::Analyst {
+        Role::Responder
+    } else {
+        Role::Analyst
+    };
+    match case {
+        Case::ListTenants => (
+            Method::GET,
+            format!("/api/v1/tenants?under={}", tenant.id),
+            None,
+        ),
+        Case::CreateTenant => (
+            Method::POST,
+            "/api/v1/tenants".into(),
+            Some(
+                json!({"parent": tenant.id, "name": format!("new {}", uuid_suffix()), "kind": "organisation"}),
+            ),
+        ),
+        Case::GetTenant => (Method::GET, format!("/api/v1/tenants/{}", tenant.id), None),
+        Case::RenameTenant => (
+            Method::PATCH,
+            format!("/api/v1/tenants/{}", tenant.id),
+            Some(json!({"name": format!("{} (renamed)", tenant.name)})),
+        ),
+        Case::MoveTenant => {
+            let target = tree.tenant_target(relation).await;
+            let new_parent = match relation {
+                Relation::Descendant => tree.fresh_organisation(&tree.sector_a).await,
+                _ => tree.sector_a.clone(),
+            };
+            (
+                Method::POST,
+                format!("/api/v1/tenants/{}/move", target.id),
+                Some(json!({"parent": new_parent.id})),
+            )
+        }
+        Case::DeactivateTenant => {
+            let target = tree.tenant_target(relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/tenants/{}/deactivate", target.id),
+                None,
+            )
+        }
+        Case::ListUsers => (
+            Method::GET,
+            format!("/api/v1/users?under={}", tenant.id),
+            None,
+        ),
+        Case::CreateUser => (
+            Method::POST,
+            "/api/v1/users".into(),
+            Some(
+                json!({"tenant": tenant.id, "username": format!("new-{}", uuid_suffix()), "display_name": "New User", "role": "analyst"}),
+            ),
+        ),
+        Case::GetUser => {
+            let user = tree.fresh_user(relation).await;
+            (Method::GET, format!("/api/v1/users/{}", user.id), None)
+        }
+        Case::SetRole => {
+            let user = tree.fresh_user(relation).await;
+            (
+                Method::PUT,
+                format!("/api/v1/users/{}/role", user.id),
+                Some(json!({"role": "responder"})),
+            )
+        }
+        Case::DeactivateUser => {
+            let user = tree.fresh_user(relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/users/{}/deactivate", user.id),
+                None,
+            )
+        }
+        Case::ResetPassword => {
+            let user = tree.fresh_user(relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/users/{}/password-reset", user.id),
+                Some(json!({})),
+            )
+        }
+        Case::ListTokens => (
+            Method::GET,
+            format!("/api/v1/tokens?under={}", tenant.id),
+            None,
+        ),
+        Case::CreateOwnRoleToken => (
+            Method::POST,
+            "/api/v1/tokens".into(),
+            Some(json!({"name": "sensor", "tenant": tenant.id, "role": role.as_str()})),
+        ),
+        Case::CreateOtherRoleToken => (
+            Method::POST,
+            "/api/v1/tokens".into(),
+            Some(json!({"name": "sensor", "tenant": tenant.id, "role": other_role.as_str()})),
+        ),
+        Case::GetToken => {
+            let token = tree.fresh_token(relation).await;
+            (Method::GET, format!("/api/v1/tokens/{}", token.id), None)
+        }
+        Case::RevokeToken => {
+            let token = tree.fresh_token(relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/tokens/{}/revoke", token.id),
+                None,
+            )
+        }
+        Case::ListAudit => (
+            Method::GET,
+            format!("/api/v1/audit?under={}", tenant.id),
+            None,
+        ),
+        Case::VerifyAudit => (Method::GET, "/api/v1/audit/verify".into(), None),
+        Case::AuditHead => (Method::GET, "/api/v1/audit/head".into(), None),
+        Case::Login | Case::Logout | Case::Session | Case::ChangePassword => {
+            unreachable!("caller-scoped rows are built in run_caller_row")
+        }
+        Case::Healthz => (Method::GET, "/healthz".into(), None),
+        Case::Readyz => (Method::GET, "/readyz".into(), None),
+        Case::Metrics => (Method::GET, "/metrics".into(), None),
+    }
+}
+
+/// How a matrix caller authenticates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Via {
+    Session,
+    Token,
+}
+
+async fn send_as(
+    tree: &Tree,
+    credentials: Option<&Credentials>,
+    via: Via,
+    (method, uri, body): (Method, String, Option<serde_json::Value>),
+) -> crate::harness::Answer {
+    let mut request = call(method, &uri);
+    if let Some(credentials) = credentials {
+        request = match via {
+            Via::Session => request.session(credentials),
+            Via::Token => request.bearer(&credentials.token),
+        };
+    }
+    let request = match body {
+        Some(body) => request.json(&body),
+        None => request.empty(),
+    };
+    tree.platform.send(request).await
+}
+
+/// Checks one answer against its expectation; returns a line describing a mismatch.
+fn check(
+    row: &Row,
+    who: &str,
+    relation: &str,
+    expect: Expect,
+    answer: &crate::harness::Answer,
+) -> Option<String> {
+    let (status, code) = match expect {
+        Expect::Allow(status) => (status, None),
+        Expect::Forbidden => (StatusCode::FORBIDDEN, Some("forbidden")),
+        Expect::NotFound => (StatusCode::NOT_FOUND, Some("not_found")),
+    };
+    let code_ok = code.is_none_or(|code| answer.code() == code);
+    (answer.status != status || !code_ok).then(|| {
+        format!(
+            "{} {} as {who} on {relation}: expected {status} {}, got {} {}",
+            row.method,
+            row.path,
+            code.unwrap_or(""),
+            answer.status,
+            answer.text.chars().take(200).collect::<String>()
+        )
+    })
+}
+
+async fn run_matrix(via: Via) {
+    let tree = Tree::build().await;
+    let mut failures = Vec::new();
+    let mut calls = 0;
+    for row in ROWS {
+        for role in Role::ALL {
+            let who = format!("{role} ({via:?})");
+            match row.scope {
+                Scope::Tenant(reaches) => {
+                    for relation in Relation::ALL {
+                        let expect = if row.token_refused && via == Via::Token {
+                            // Refused before the target is looked at.
+                            Expect::Forbidden
+                        } else {
+                            expect_tenant(reaches, role, relation)
+                                .unwrap_or(Expect::Allow(row.success))
+                        };
+                        let request = request_for(&tree, row.case, role, relation).await;
+                        let answer = send_as(&tree, tree.in_sector.get(&role), via, request).await;
+                        calls += 1;
+                        failures.extend(check(
+                            row,
+                            &who,
+                            &format!("{relation:?}"),
+                            expect,
+                            &answer,
+                        ));
+                    }
+                }
+                Scope::WholeLog => {
+                    for (credentials, place) in [
+                        (&tree.in_sector, "sector CERT"),
+                        (&tree.in_national, "national CERT"),
+                    ] {
+                        let allowed = place == "national CERT"
+                            && matches!(role, Role::Administrator | Role::Auditor);
+                        let expect = if allowed {
+                            Expect::Allow(row.success)
+                        } else {
+                            Expect::Forbidden
+                        };
+                        let request = request_for(&tree, row.case, role, Relation::Own).await;
+                        let answer = send_as(&tree, credentials.get(&role), via, request).await;
+                        calls += 1;
+                        failures.extend(check(row, &who, place, expect, &answer));
+                    }
+                }
+                Scope::Caller => {
+                    let (_, credentials) = tree.fresh_caller(role).await;
+                    let request = match row.case {
+                        Case::Logout => (Method::POST, "/api/v1/auth/logout".to_owned(), None),
+                        Case::Session => (Method::GET, "/api/v1/auth/session".to_owned(), None),
+                        Case::ChangePassword => (
+                            Method::POST,
+                            "/api/v1/auth/password".to_owned(),
+                            Some(
+                                json!({"current_password": crate::harness::PASSWORD, "new_password": "a brand new passphrase"}),
+                            ),
+                        ),
+                        other => unreachable!("{other:?} is not caller-scoped"),
+                    };
+                    let expect = if row.token_refused && via == Via::Token {
+                        Expect::Forbidden
+                    } else {
+                        Expect::Allow(row.success)
+                    };
+                    let answer = send_as(&tree, Some(&credentials), via, request).await;
+                    calls += 1;
+                    failures.extend(check(row, &who, "themself", expect, &answer));
+                }
+                Scope::Public => {
+                    let request = match row.case {
+                        Case::Login => {
+                            let (name, _) = tree.fresh_caller(role).await;
+                            (
+                                Method::POST,
+                                "/api/v1/auth/login".to_owned(),
+                                Some(
+                                    json!({"username": name, "password": crate::harness::PASSWORD}),
+                                ),
+                            )
+                        }
+                        _ => request_for(&tree, row.case, role, Relation::Own).await,
+                    };
+                    let answer = send_as(&tree, tree.in_sector.get(&role), via, request).await;
+                    calls += 1;
+                    failures.extend(check(row, &who, "-", Expect::Allow(row.success), &answer));
+                }
+            }
+        }
+        // Without credentials: 401 for everything but the public operations.
+        if row.scope != Scope::Public {
+            let request = match row.scope {
+                Scope::Caller => (
+                    row.method.parse().unwrap(),
+                    row.path.to_owned(),
+                    (row.method != "GET")
+                        .then(|| json!({"current_password": "x", "new_password": "y"})),
+                ),
+                _ => request_for(&tree, row.case, Role::Administrator, Relation::Own).await,
+            };
+            let answer = send_as(&tree, None, via, request).await;
+            calls += 1;
+            if answer.status != StatusCode::UNAUTHORIZED || answer.code() != "unauthenticated" {
+                failures.push(format!(
+                    "{} {} without credentials: expected 401 unauthenticated, got {} {}",
+                    row.method, row.path, answer.status, answer.text
+                ));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {calls} calls did not match the matrix:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(calls > 800, "the matrix made only {calls} calls");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_by_session() {
+    run_matrix(Via::Session).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn matrix_by_api_token() {
+    run_matrix(Via::Token).await;
+}
+
+#[test]
+fn every_documented_operation_is_in_the_matrix() {
+    let document = serde_json::to_value(nigehban_server::openapi()).unwrap();
+    let mut documented = BTreeSet::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            if item.get(method).is_some() {
+                documented.insert((method.to_ascii_uppercase(), path.clone()));
+            }
+        }
+    }
+    let in_matrix: BTreeSet<(String, String)> = ROWS
+        .iter()
+        .map(|row| (row.method.to_owned(), row.path.to_owned()))
+        .collect();
+    let missing: Vec<_> = documented.difference(&in_matrix).collect();
+    assert!(
+        missing.is_empty(),
+        "operations in the OpenAPI document with no row in the authorisation matrix: {missing:?}"
+    );
+    let stale: Vec<_> = in_matrix.difference(&documented).collect();
+    assert!(
+        stale.is_empty(),
+        "matrix rows for operations the API does not document: {stale:?}"
+    );
+    assert!(
+        documented.len() >= 25,
+        "only {} operations documented",
+        documented.len()
+    );
+}
