@@ -1,5 +1,7 @@
 //! Logging: tracing to standard error, filtered by the `log` setting (`NIGEHBAN_LOG`).
 
+use std::io::IsTerminal as _;
+
 use tracing_subscriber::EnvFilter;
 
 /// Starts logging to standard error with `filter` (already validated by the configuration).
@@ -13,6 +15,7 @@ pub fn init(filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_target(true)
         .try_init();
 }
