@@ -959,7 +959,9 @@ impl CompiledRuleSet {
         scratch.tried.clear();
         scratch.counters.values += 1;
         scratch.counters.bytes += text.len() as u64;
-        if let Some(ls) = plan.exact_cs.get(text) {
+        if !plan.exact_cs.is_empty()
+            && let Some(ls) = plan.exact_cs.get(text)
+        {
             for &l in ls {
                 scratch.set(l);
             }
@@ -973,6 +975,7 @@ impl CompiledRuleSet {
         if plan.need_fold {
             let hay = folded.unwrap_or(text);
             if let Some(f) = folded
+                && f.len() <= plan.max_exact_ci
                 && let Some(ls) = plan.exact_ci.get(f)
             {
                 for &l in ls {
