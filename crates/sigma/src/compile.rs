@@ -671,12 +671,26 @@ impl CompiledRuleSet {
                 match routed.as_slice() {
                     [] => push(Route::Global),
                     [c0] => {
+                        // A rule that itself requires `EventID` to be one of a few values
+                        // is filed under those, like a Windows category is.
+                        let required = prog_required_values(&prog, "EventID", &table.leaves);
                         for v0 in &c0.values {
-                            push(Route::Field {
-                                field: c0.field.clone(),
-                                value: fold(v0).into_owned(),
-                                secondary: None,
-                            });
+                            match &required {
+                                Some(ids) => {
+                                    for id in ids {
+                                        push(Route::Field {
+                                            field: c0.field.clone(),
+                                            value: fold(v0).into_owned(),
+                                            secondary: Some(("EventID".to_string(), id.clone())),
+                                        });
+                                    }
+                                }
+                                None => push(Route::Field {
+                                    field: c0.field.clone(),
+                                    value: fold(v0).into_owned(),
+                                    secondary: None,
+                                }),
+                            }
                         }
                     }
                     [c0, c1, ..] => {
@@ -1089,6 +1103,45 @@ impl CompiledRuleSet {
         scratch.other_values = others;
         found
     }
+}
+
+/// Values of `field` one of which the program requires (case-insensitive exact
+/// matches), if it requires one; `None` when it does not (or too many).
+fn prog_required_values(p: &Prog, field: &str, leaves: &[Leaf]) -> Option<Vec<String>> {
+    let set = match p {
+        Prog::Leaf(l) => {
+            let leaf = &leaves[*l as usize];
+            match (&leaf.field, &leaf.kind) {
+                (
+                    Some(f),
+                    LeafKind::Str {
+                        pattern,
+                        cased: false,
+                    },
+                ) if &**f == field => match pattern.shape() {
+                    Shape::Exact(v) => Some(vec![v.to_string()]),
+                    _ => None,
+                },
+                _ => None,
+            }
+        }
+        Prog::And(ps) => ps
+            .iter()
+            .filter_map(|p| prog_required_values(p, field, leaves))
+            .min_by_key(Vec::len),
+        Prog::Or(ps) | Prog::AtLeast(1, ps) => {
+            let mut all = Vec::new();
+            for p in ps {
+                all.extend(prog_required_values(p, field, leaves)?);
+            }
+            Some(all)
+        }
+        Prog::Not(_) | Prog::AtLeast(..) | Prog::Const(_) => None,
+    }?;
+    let mut set = set;
+    set.sort();
+    set.dedup();
+    (!set.is_empty() && set.len() <= 64).then_some(set)
 }
 
 /// Folds a value when a plan needs the folded text: always for non-ASCII

@@ -9,7 +9,7 @@ use nigehban_sigma::{CompileOptions, CompiledRuleSet, LogsourceMapping, RuleSet}
 use proptest::prelude::*;
 use support::{Flat, FlatValue, Lookup};
 
-const FIELDS: [&str; 4] = ["A", "B", "CommandLine", "Image"];
+const FIELDS: [&str; 5] = ["A", "B", "CommandLine", "Image", "EventID"];
 const WORDS: [&str; 17] = [
     "*",
     "ab",

@@ -474,3 +474,33 @@ fn filters_apply_to_the_rules_they_name() {
         assert_eq!(compiled.reference_matches(0, &event), !applies);
     }
 }
+
+#[test]
+fn service_rules_are_routed_by_the_event_ids_they_require() {
+    // rules/windows/builtin/security: a service rule whose detection requires EventID values
+    let rule = "title: logon\nid: l-1\nlogsource:\n    product: windows\n    service: security\ndetection:\n    sel:\n        EventID:\n            - 4624\n            - 4625\n        LogonType: 10\n    condition: sel\n";
+    let any = "title: any\nid: l-2\nlogsource:\n    product: windows\n    service: security\ndetection:\n    sel:\n        LogonType: 10\n    condition: sel\n";
+    let mut set = RuleSet::new();
+    set.add_str(rule, "a.yml");
+    set.add_str(any, "b.yml");
+    let (compiled, diags) = CompiledRuleSet::new(
+        &set,
+        &LogsourceMapping::builtin(),
+        &CompileOptions::default(),
+    );
+    assert!(diags.is_empty());
+    let mut scratch = compiled.scratch();
+    for (id, want) in [("4625", vec![0, 1]), ("4634", vec![1])] {
+        let event = Flat::of(&[
+            ("Channel", "SECURITY"),
+            ("EventID", id),
+            ("LogonType", "10"),
+        ]);
+        let mut out = Vec::new();
+        compiled.matches(&event, &mut scratch, &mut out);
+        assert_eq!(out, want, "{id}");
+        let mut out = Vec::new();
+        compiled.matches(&support::Lookup(&event), &mut scratch, &mut out);
+        assert_eq!(out, want, "{id}");
+    }
+}
