@@ -1,0 +1,256 @@
+//! Sustained intake throughput, acknowledged only once durable (embedded
+//! bus: after `fdatasync`).
+//!
+//! - `http`: the HTTP intake logic (`Intake::ingest_http`): requests of 1,000
+//!   NDJSON events of about 500 bytes (Suricata, Zeek, Windows, syslog in
+//!   JSON strings), plain and gzip, from several concurrent requests. This
+//!   measures everything but the HTTP framing (the server's job): gzip
+//!   decoding, splitting, normalising, stamping, serialising, one durable
+//!   publish per request.
+//! - `syslog-tcp`: clients on loopback writing RFC 5424 messages (octet
+//!   counted) as fast as they can to the TCP listener; counted when durable.
+//!
+//! ```text
+//! cargo bench -p nigehban-ingest --bench intake
+//! NIGEHBAN_BENCH_SECONDS=10 NIGEHBAN_BENCH_DIR=/var/tmp cargo bench -p nigehban-ingest --bench intake
+//! cargo bench -p nigehban-ingest --bench intake -- http     # one scenario
+//! ```
+//!
+//! The bus is written under `NIGEHBAN_BENCH_DIR` (default: the system's
+//! temporary directory), so fsyncs hit that disk.
+
+#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use nigehban_bus::{EmbeddedLog, EmbeddedOptions, EventBus};
+use nigehban_ingest::{
+    HttpIngest, Intake, IntakeOptions, SensorStamp, StaticSensorDirectory, SyslogConfig,
+};
+use tokio::io::AsyncWriteExt;
+
+const EVENTS_PER_REQUEST: usize = 1_000;
+
+fn seconds() -> f64 {
+    std::env::var("NIGEHBAN_BENCH_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0)
+}
+
+fn bench_dir() -> tempfile::TempDir {
+    match std::env::var("NIGEHBAN_BENCH_DIR") {
+        Ok(dir) => tempfile::tempdir_in(PathBuf::from(dir)).unwrap(),
+        Err(_) => tempfile::tempdir().unwrap(),
+    }
+}
+
+/// About 500-byte events of the kinds sensors send, as NDJSON lines.
+fn typical_lines(i: usize) -> String {
+    // Bring each line to about 500 bytes with a realistic-looking value.
+    let pad = |line: String| -> String {
+        let missing = 500usize.saturating_sub(line.len() - "PADDING".len());
+        line.replacen("PADDING", &"a1b2c3d4e5f6".repeat(missing / 12 + 1)[..missing], 1)
+    };
+    match i % 4 {
+        0 => pad(format!(
+            r#"{{"timestamp":"2024-03-15T10:22:{:02}.985026+0100","flow_id":{},"in_iface":"eth0","event_type":"alert","src_ip":"10.1.{}.{}","src_port":{},"dest_ip":"198.51.100.7","dest_port":80,"proto":"TCP","alert":{{"action":"allowed","gid":1,"signature_id":2013504,"rev":5,"signature":"ET POLICY Outbound package manager User-Agent","category":"Not Suspicious Traffic","severity":3}},"http":{{"hostname":"mirror.example.org","url":"/debian/pool/main/p/perl/perl-base.deb","http_user_agent":"Debian APT-HTTP/1.3","pad":"PADDING"}}}}"#,
+            i % 60, 955054024165314u64 + i as u64, i % 250, i % 200, 40000 + i % 20000
+        )),
+        1 => pad(format!(
+            r#"{{"_path":"conn","ts":{}.865716,"uid":"CqKst53mF3det3eDV{}","id.orig_h":"10.47.1.{}","id.orig_p":{},"id.resp_h":"10.0.0.100","id.resp_p":53,"proto":"udp","service":"dns","duration":0.00087,"orig_bytes":44,"resp_bytes":112,"conn_state":"SF","missed_bytes":0,"history":"Dd","orig_pkts":1,"resp_pkts":1,"note":"PADDING"}}"#,
+            1710496934 + i, i, i % 250, 40000 + i % 20000
+        )),
+        2 => pad(format!(
+            r#"{{"EventID":4624,"Channel":"Security","Hostname":"WS{}.example.local","SourceName":"Microsoft-Windows-Security-Auditing","RecordNumber":{},"EventTime":"2024-03-15 10:22:14","@timestamp":"2024-03-15T10:22:15.111Z","TargetUserName":"alice","TargetDomainName":"EXAMPLE","LogonType":"3","IpAddress":"10.2.3.{}","IpPort":"{}","WorkstationName":"PADDING"}}"#,
+            i % 100, 334801 + i, i % 250, 50000 + i % 10000
+        )),
+        _ => pad(format!(
+            r#""<38>Mar 15 10:22:14 web{:02} sshd[{}]: Failed password for invalid user admin from 203.0.113.{} port {} ssh2 PADDING""#,
+            i % 100, 4000 + i % 1000, i % 250, 40000 + i % 20000
+        )),
+    }
+}
+
+fn request_body(seed: usize) -> String {
+    let mut body = String::with_capacity(EVENTS_PER_REQUEST * 520);
+    for i in 0..EVENTS_PER_REQUEST {
+        body.push_str(&typical_lines(seed + i));
+        body.push('\n');
+    }
+    body
+}
+
+type BenchIntake = Intake<EmbeddedLog, StaticSensorDirectory>;
+
+async fn open(dir: &tempfile::TempDir, directory: StaticSensorDirectory) -> (EmbeddedLog, BenchIntake) {
+    let bus = EmbeddedLog::open(EmbeddedOptions::new(dir.path())).await.unwrap();
+    let intake = Intake::new(bus.clone(), directory, IntakeOptions::default());
+    (bus, intake)
+}
+
+async fn http_scenario(concurrency: usize, gzip: bool, seconds: f64) {
+    let dir = bench_dir();
+    let (bus, intake) = open(&dir, StaticSensorDirectory::new()).await;
+    let stamp = Arc::new(SensorStamp::new("org-telecom-042", "ids-edge-1"));
+    let body = request_body(0);
+    let average = body.len() / EVENTS_PER_REQUEST;
+    let body = if gzip {
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        encoder.write_all(body.as_bytes()).unwrap();
+        Bytes::from(encoder.finish().unwrap())
+    } else {
+        Bytes::from(body)
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let counting = Arc::new(AtomicBool::new(false));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (intake, stamp, body) = (intake.clone(), stamp.clone(), body.clone());
+        let (stop, counting, accepted) = (stop.clone(), counting.clone(), accepted.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let request = HttpIngest {
+                    body: body.clone(),
+                    content_encoding: gzip.then(|| "gzip".to_string()),
+                    format: None,
+                    log_name: None,
+                    source_address: None,
+                };
+                let outcome = intake.ingest_http(&stamp, request).await.unwrap();
+                assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected.first());
+                if counting.load(Ordering::Relaxed) {
+                    accepted.fetch_add(outcome.accepted, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let writes_before = bus.metrics().await.unwrap().durable_writes;
+    counting.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    counting.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    let writes = bus.metrics().await.unwrap().durable_writes - writes_before;
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let events = accepted.load(Ordering::Relaxed) as f64;
+    println!(
+        "http      requests={concurrency:<3} gzip={gzip:<5} events/request={EVENTS_PER_REQUEST} avg_line={average}B {:>9.0} events/s durable  {:>6.1} MB/s NDJSON  {:>6.0} fsyncs/s",
+        events / elapsed,
+        events * average as f64 / elapsed / 1e6,
+        writes as f64 / elapsed
+    );
+    bus.close().await.unwrap();
+}
+
+fn syslog_message(i: usize) -> String {
+    format!(
+        "<165>1 2024-03-15T10:22:14.{:06}Z fw{:02}.example.org sshd {} AUTH [origin ip=\"192.0.2.{}\" software=\"openssh\"][meta sequenceId=\"{}\"] Failed password for invalid user admin from 203.0.113.{} port {} ssh2 {}",
+        i % 1_000_000,
+        i % 50,
+        4000 + i % 1000,
+        i % 250,
+        i,
+        i % 250,
+        40000 + i % 20000,
+        "x".repeat(200)
+    )
+}
+
+async fn syslog_scenario(connections: usize, seconds: f64) {
+    let dir = bench_dir();
+    let directory = StaticSensorDirectory::new().with_address(
+        IpAddr::from([127, 0, 0, 1]),
+        SensorStamp::new("org-telecom-042", "relay-1"),
+    );
+    let (bus, intake) = open(&dir, directory).await;
+    let listeners = intake
+        .start_syslog(SyslogConfig {
+            tcp: Some("127.0.0.1:0".parse().unwrap()),
+            ..SyslogConfig::default()
+        })
+        .await
+        .unwrap();
+    let address = listeners.tcp_address().unwrap();
+    // One pre-built buffer of octet-counted frames per client, sent over and over.
+    let mut wire = Vec::new();
+    for i in 0..2_000 {
+        let message = syslog_message(i);
+        wire.extend_from_slice(format!("{} {message}", message.len()).as_bytes());
+    }
+    let average = wire.len() / 2_000;
+    let wire = Bytes::from(wire);
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for _ in 0..connections {
+        let (wire, stop) = (wire.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+            while !stop.load(Ordering::Relaxed) {
+                if stream.write_all(&wire).await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let accepted = |intake: &BenchIntake| intake.metrics().transports[1].accepted;
+    let before = accepted(&intake);
+    let writes_before = bus.metrics().await.unwrap().durable_writes;
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    let events = (accepted(&intake) - before) as f64;
+    let elapsed = started.elapsed().as_secs_f64();
+    let writes = bus.metrics().await.unwrap().durable_writes - writes_before;
+    stop.store(true, Ordering::Relaxed);
+    for client in clients {
+        client.abort();
+    }
+    listeners.shutdown(Duration::from_secs(30)).await;
+    let latency = intake.metrics().publish_latency;
+    println!(
+        "syslog-tcp connections={connections:<3} avg_message={average}B {:>9.0} events/s durable  {:>6.1} MB/s  {:>6.0} fsyncs/s  mean publish {:.1} ms",
+        events / elapsed,
+        events * average as f64 / elapsed / 1e6,
+        writes as f64 / elapsed,
+        latency.sum_seconds / latency.count.max(1) as f64 * 1e3
+    );
+    bus.close().await.unwrap();
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; a further argument picks scenarios.
+    let filter: Option<String> = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with("--"));
+    let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let seconds = seconds();
+    runtime.block_on(async {
+        if wanted("http") {
+            for (concurrency, gzip) in [(1, false), (4, false), (8, false), (4, true)] {
+                http_scenario(concurrency, gzip, seconds).await;
+            }
+        }
+        if wanted("syslog-tcp") {
+            for connections in [1, 4, 16] {
+                syslog_scenario(connections, seconds).await;
+            }
+        }
+    });
+}

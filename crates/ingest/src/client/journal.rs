@@ -1,0 +1,311 @@
+//! The resume journal of `nigehban ingest`: per input file, how far the
+//! server has acknowledged it.
+//!
+//! # File format
+//!
+//! One JSON object per line, appended and `fdatasync`ed after every
+//! acknowledged request; for each (server, file) the last line wins:
+//!
+//! ```text
+//! {"server":"https://nsoc.example","path":"/cases/42/Security.evtx","kind":"records","acked":12000,"done":false,"size":69632,"head_len":65536,"head_sha256":"9f2c..."}
+//! ```
+//!
+//! - `kind` `lines`: `acked` is a byte offset (in the decompressed text for
+//!   a gzip file): every line ending at or before it was acknowledged.
+//! - `kind` `records`: `acked` is a record count: the first `acked` records
+//!   the reader yields (EVTX, JSON documents) were acknowledged.
+//! - `head_sha256` is the SHA-256 of the file's first `head_len` bytes; a
+//!   file whose head no longer matches was replaced and is sent again from
+//!   the start. A file that only grew (a log still being written) keeps its
+//!   head and continues where it stopped.
+//!
+//! Lines that do not parse (a line torn by a crash while appending) are
+//! ignored. On open the journal is compacted: rewritten with one line per
+//! (server, file), through a temporary file and a rename.
+
+use std::collections::HashMap;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// How many bytes of a file's head identify it.
+pub(crate) const HEAD_BYTES: u64 = 64 * 1024;
+
+/// What `acked` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ProgressKind {
+    /// A byte offset after the last acknowledged line.
+    Lines,
+    /// The number of acknowledged records.
+    Records,
+}
+
+/// One journal line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Entry {
+    pub server: String,
+    pub path: String,
+    pub kind: ProgressKind,
+    pub acked: u64,
+    pub done: bool,
+    pub size: u64,
+    pub head_len: u64,
+    pub head_sha256: String,
+}
+
+/// A file as it is now: what identifies it in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct FileIdentity {
+    pub path: String,
+    pub size: u64,
+    pub head_len: u64,
+    pub head_sha256: String,
+}
+
+impl FileIdentity {
+    /// Reads a file's size and head.
+    pub(crate) fn of(path: &Path) -> io::Result<Self> {
+        let canonical = fs::canonicalize(path)?;
+        let mut file = File::open(&canonical)?;
+        let size = file.metadata()?.len();
+        let mut head = Vec::new();
+        (&mut file).take(HEAD_BYTES).read_to_end(&mut head)?;
+        Ok(FileIdentity {
+            path: canonical.to_string_lossy().into_owned(),
+            size,
+            head_len: head.len() as u64,
+            head_sha256: sha256_hex(&head),
+        })
+    }
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    crate::sensor::hex(ring::digest::digest(&ring::digest::SHA256, bytes).as_ref())
+}
+
+/// Where a file stands according to the journal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Resume {
+    /// Not sent before (or replaced since): send from the start.
+    Start,
+    /// Partly sent: skip what was acknowledged.
+    From(ProgressKind, u64),
+    /// Sent completely, and unchanged since.
+    Done,
+}
+
+/// The journal, loaded, open for appending.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    path: PathBuf,
+    file: File,
+    entries: HashMap<(String, String), Entry>,
+}
+
+/// Reads journal text: the last valid entry per (server, file). Never fails:
+/// lines that do not parse are skipped and counted.
+pub(crate) fn parse_journal(text: &[u8]) -> (HashMap<(String, String), Entry>, usize) {
+    let mut entries = HashMap::new();
+    let mut invalid = 0;
+    for line in text.split(|b| *b == b'\n') {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        match serde_json::from_slice::<Entry>(line) {
+            Ok(entry) => {
+                entries.insert((entry.server.clone(), entry.path.clone()), entry);
+            }
+            Err(_) => invalid += 1,
+        }
+    }
+    (entries, invalid)
+}
+
+/// One entry as a journal line (with its line feed).
+pub(crate) fn entry_line(entry: &Entry) -> Vec<u8> {
+    // Serialising plain strings and numbers cannot fail.
+    let mut line = serde_json::to_vec(entry).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+impl Journal {
+    /// Opens (creating if needed) and compacts the journal at `path`.
+    pub(crate) fn open(path: &Path) -> io::Result<Journal> {
+        let text = match fs::read(path) {
+            Ok(text) => text,
+            Err(error) if error.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(error) => return Err(error),
+        };
+        let (entries, invalid) = parse_journal(&text);
+        if invalid > 0 {
+            tracing::warn!(path = %path.display(), invalid, "journal lines that do not parse were ignored");
+        }
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            fs::create_dir_all(parent)?;
+        }
+        let mut compacted: Vec<&Entry> = entries.values().collect();
+        compacted.sort_by(|a, b| (&a.server, &a.path).cmp(&(&b.server, &b.path)));
+        let temporary = path.with_extension("compacting");
+        {
+            let mut out = File::create(&temporary)?;
+            for entry in compacted {
+                out.write_all(&entry_line(entry))?;
+            }
+            out.sync_all()?;
+        }
+        fs::rename(&temporary, path)?;
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty())
+            && let Ok(directory) = File::open(parent)
+        {
+            let _ = directory.sync_all();
+        }
+        let file = OpenOptions::new().append(true).open(path)?;
+        Ok(Journal {
+            path: path.to_owned(),
+            file,
+            entries,
+        })
+    }
+
+    /// The journal file.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where `file` stands for `server`; `head_now` hashes the current file's
+    /// first `len` bytes (to compare with the head recorded).
+    pub(crate) fn resume(
+        &self,
+        server: &str,
+        file: &FileIdentity,
+        head_now: impl FnOnce(u64) -> io::Result<String>,
+    ) -> Resume {
+        let Some(entry) = self.entries.get(&(server.to_owned(), file.path.clone())) else {
+            return Resume::Start;
+        };
+        if file.size < entry.size.min(entry.head_len) {
+            return Resume::Start;
+        }
+        let same_head = if entry.head_len == file.head_len {
+            entry.head_sha256 == file.head_sha256
+        } else {
+            head_now(entry.head_len).is_ok_and(|head| head == entry.head_sha256)
+        };
+        if !same_head {
+            return Resume::Start;
+        }
+        if entry.done && entry.size == file.size {
+            return Resume::Done;
+        }
+        if entry.acked == 0 {
+            return Resume::Start;
+        }
+        Resume::From(entry.kind, entry.acked)
+    }
+
+    /// Records (durably) that `file` was acknowledged up to `acked`.
+    pub(crate) fn record(
+        &mut self,
+        server: &str,
+        file: &FileIdentity,
+        kind: ProgressKind,
+        acked: u64,
+        done: bool,
+    ) -> io::Result<()> {
+        let entry = Entry {
+            server: server.to_owned(),
+            path: file.path.clone(),
+            kind,
+            acked,
+            done,
+            size: file.size,
+            head_len: file.head_len,
+            head_sha256: file.head_sha256.clone(),
+        };
+        self.file.write_all(&entry_line(&entry))?;
+        self.file.sync_data()?;
+        self.entries
+            .insert((entry.server.clone(), entry.path.clone()), entry);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn identity(path: &str, size: u64) -> FileIdentity {
+        FileIdentity {
+            path: path.into(),
+            size,
+            head_len: size.min(HEAD_BYTES),
+            head_sha256: "abc".into(),
+        }
+    }
+
+    #[test]
+    fn progress_survives_reopening_and_torn_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let file = identity("/data/a.log", 100);
+        {
+            let mut journal = Journal::open(&path).unwrap();
+            assert_eq!(journal.resume("s", &file, |_| Ok(String::new())), Resume::Start);
+            journal.record("s", &file, ProgressKind::Lines, 40, false).unwrap();
+            journal.record("s", &file, ProgressKind::Lines, 80, false).unwrap();
+            journal.record("other", &file, ProgressKind::Lines, 10, false).unwrap();
+        }
+        // A crash while appending leaves half a line.
+        let mut raw = OpenOptions::new().append(true).open(&path).unwrap();
+        raw.write_all(b"{\"server\":\"s\",\"path\":\"/data/a.log\",\"ki").unwrap();
+        drop(raw);
+        let mut journal = Journal::open(&path).unwrap();
+        assert_eq!(
+            journal.resume("s", &file, |_| Ok(String::new())),
+            Resume::From(ProgressKind::Lines, 80)
+        );
+        assert_eq!(
+            journal.resume("other", &file, |_| Ok(String::new())),
+            Resume::From(ProgressKind::Lines, 10)
+        );
+        journal.record("s", &file, ProgressKind::Lines, 100, true).unwrap();
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(journal.resume("s", &file, |_| Ok(String::new())), Resume::Done);
+        // Compacted: one line per (server, file).
+        assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+
+    #[test]
+    fn replaced_files_start_over_and_grown_files_continue() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut journal = Journal::open(&dir.path().join("j")).unwrap();
+        let file = identity("/x", 1000);
+        journal.record("s", &file, ProgressKind::Lines, 1000, true).unwrap();
+        let mut replaced = file.clone();
+        replaced.head_sha256 = "def".into();
+        assert_eq!(journal.resume("s", &replaced, |_| Ok(String::new())), Resume::Start);
+        // Grown past the head length it was identified by: the first 1000
+        // bytes are hashed again and still match.
+        let grown = FileIdentity {
+            size: 2000,
+            head_len: 2000,
+            head_sha256: "new-head".into(),
+            ..file.clone()
+        };
+        assert_eq!(
+            journal.resume("s", &grown, |len| {
+                assert_eq!(len, 1000);
+                Ok("abc".into())
+            }),
+            Resume::From(ProgressKind::Lines, 1000)
+        );
+        assert_eq!(
+            journal.resume("s", &grown, |_| Ok("changed".into())),
+            Resume::Start
+        );
+    }
+}
