@@ -258,7 +258,10 @@ fn print_summary(totals: &HuntTotals, rules: usize, start_up: std::time::Duratio
          detections: {} ({by_level}); read errors: {}",
         totals.files,
         if totals.skipped_files > 0 {
-            format!(" ({} other file(s) left out: not logs)", totals.skipped_files)
+            format!(
+                " ({} other file(s) left out: not logs)",
+                totals.skipped_files
+            )
         } else {
             String::new()
         },
