@@ -8,4 +8,5 @@ mod auth_flow;
 mod errors;
 mod matrix;
 mod openapi;
+mod properties;
 mod socket;
