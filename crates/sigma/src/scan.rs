@@ -45,8 +45,6 @@ struct Entry {
 
 const MULT: u32 = 0x9E37_79B1;
 
-/// Sets up to this size are scanned by Aho-Corasick alone.
-const SMALL_SET: usize = 48;
 
 /// Four-byte windows so frequent in Windows event text (paths, executables,
 /// PowerShell) that a literal represented by one would be checked on almost
@@ -78,15 +76,12 @@ impl LiteralScanner {
         if literals.is_empty() {
             return None;
         }
-        // A small set is best left to Aho-Corasick, whose SIMD prefilter skips
-        // through text far faster than a byte-at-a-time window filter.
-        let small = literals.len() <= SMALL_SET;
         let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
         let mut long: Vec<(usize, &[u8])> = Vec::new();
         let mut short = Vec::new();
         let mut short_ids = Vec::new();
         for (i, l) in literals.iter().enumerate() {
-            if l.len() >= 4 && !small {
+            if l.len() >= 4 {
                 long.push((i, l));
                 for w in l.windows(4) {
                     *counts.entry(window(w)).or_default() += 1;
@@ -168,7 +163,7 @@ impl LiteralScanner {
             AhoCorasick::builder()
                 .match_kind(MatchKind::Standard)
                 .ascii_case_insensitive(ascii_ci)
-                .kind((!small).then_some(AhoCorasickKind::DFA))
+                .kind(Some(AhoCorasickKind::DFA))
                 .build(&short)
                 .ok()
         };
