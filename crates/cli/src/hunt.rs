@@ -181,10 +181,10 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         &mut report,
     );
     report.progress.finish_and_clear();
-    if report.write_error.is_none() {
-        if let Err(error) = report.writer.flush() {
-            report.write_error = Some(error);
-        }
+    if report.write_error.is_none()
+        && let Err(error) = report.writer.flush()
+    {
+        report.write_error = Some(error);
     }
     if !args.quiet {
         print_summary(&totals, compiled.len(), start_up);
