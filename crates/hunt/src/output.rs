@@ -76,7 +76,7 @@ pub struct DetectionWriter<W: Write> {
 enum Sink<W: Write> {
     Table(W),
     Jsonl(W),
-    Csv(csv::Writer<W>),
+    Csv(Box<csv::Writer<W>>),
 }
 
 impl<W: Write> DetectionWriter<W> {
@@ -85,7 +85,7 @@ impl<W: Write> DetectionWriter<W> {
         let sink = match format {
             Format::Table => Sink::Table(out),
             Format::Jsonl => Sink::Jsonl(out),
-            Format::Csv => Sink::Csv(csv::Writer::from_writer(out)),
+            Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
         };
         DetectionWriter {
             sink,
@@ -126,14 +126,8 @@ impl<W: Write> DetectionWriter<W> {
                 if !self.wrote_header {
                     writeln!(
                         out,
-                        "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  {}",
-                        "TIME (UTC)",
-                        "LEVEL",
-                        "RULE",
-                        "COMPUTER",
-                        "CHANNEL",
-                        "EVENT",
-                        "WHERE / DETAILS"
+                        "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  WHERE / DETAILS",
+                        "TIME (UTC)", "LEVEL", "RULE", "COMPUTER", "CHANNEL", "EVENT"
                     )?;
                     self.wrote_header = true;
                 }
