@@ -56,24 +56,41 @@ fn typical_lines(i: usize) -> String {
     // Bring each line to about 500 bytes with a realistic-looking value.
     let pad = |line: String| -> String {
         let missing = 500usize.saturating_sub(line.len() - "PADDING".len());
-        line.replacen("PADDING", &"a1b2c3d4e5f6".repeat(missing / 12 + 1)[..missing], 1)
+        line.replacen(
+            "PADDING",
+            &"a1b2c3d4e5f6".repeat(missing / 12 + 1)[..missing],
+            1,
+        )
     };
     match i % 4 {
         0 => pad(format!(
             r#"{{"timestamp":"2024-03-15T10:22:{:02}.985026+0100","flow_id":{},"in_iface":"eth0","event_type":"alert","src_ip":"10.1.{}.{}","src_port":{},"dest_ip":"198.51.100.7","dest_port":80,"proto":"TCP","alert":{{"action":"allowed","gid":1,"signature_id":2013504,"rev":5,"signature":"ET POLICY Outbound package manager User-Agent","category":"Not Suspicious Traffic","severity":3}},"http":{{"hostname":"mirror.example.org","url":"/debian/pool/main/p/perl/perl-base.deb","http_user_agent":"Debian APT-HTTP/1.3","pad":"PADDING"}}}}"#,
-            i % 60, 955054024165314u64 + i as u64, i % 250, i % 200, 40000 + i % 20000
+            i % 60,
+            955054024165314u64 + i as u64,
+            i % 250,
+            i % 200,
+            40000 + i % 20000
         )),
         1 => pad(format!(
             r#"{{"_path":"conn","ts":{}.865716,"uid":"CqKst53mF3det3eDV{}","id.orig_h":"10.47.1.{}","id.orig_p":{},"id.resp_h":"10.0.0.100","id.resp_p":53,"proto":"udp","service":"dns","duration":0.00087,"orig_bytes":44,"resp_bytes":112,"conn_state":"SF","missed_bytes":0,"history":"Dd","orig_pkts":1,"resp_pkts":1,"note":"PADDING"}}"#,
-            1710496934 + i, i, i % 250, 40000 + i % 20000
+            1710496934 + i,
+            i,
+            i % 250,
+            40000 + i % 20000
         )),
         2 => pad(format!(
             r#"{{"EventID":4624,"Channel":"Security","Hostname":"WS{}.example.local","SourceName":"Microsoft-Windows-Security-Auditing","RecordNumber":{},"EventTime":"2024-03-15 10:22:14","@timestamp":"2024-03-15T10:22:15.111Z","TargetUserName":"alice","TargetDomainName":"EXAMPLE","LogonType":"3","IpAddress":"10.2.3.{}","IpPort":"{}","WorkstationName":"PADDING"}}"#,
-            i % 100, 334801 + i, i % 250, 50000 + i % 10000
+            i % 100,
+            334801 + i,
+            i % 250,
+            50000 + i % 10000
         )),
         _ => pad(format!(
             r#""<38>Mar 15 10:22:14 web{:02} sshd[{}]: Failed password for invalid user admin from 203.0.113.{} port {} ssh2 PADDING""#,
-            i % 100, 4000 + i % 1000, i % 250, 40000 + i % 20000
+            i % 100,
+            4000 + i % 1000,
+            i % 250,
+            40000 + i % 20000
         )),
     }
 }
@@ -89,8 +106,13 @@ fn request_body(seed: usize) -> String {
 
 type BenchIntake = Intake<EmbeddedLog, StaticSensorDirectory>;
 
-async fn open(dir: &tempfile::TempDir, directory: StaticSensorDirectory) -> (EmbeddedLog, BenchIntake) {
-    let bus = EmbeddedLog::open(EmbeddedOptions::new(dir.path())).await.unwrap();
+async fn open(
+    dir: &tempfile::TempDir,
+    directory: StaticSensorDirectory,
+) -> (EmbeddedLog, BenchIntake) {
+    let bus = EmbeddedLog::open(EmbeddedOptions::new(dir.path()))
+        .await
+        .unwrap();
     let intake = Intake::new(bus.clone(), directory, IntakeOptions::default());
     (bus, intake)
 }
@@ -125,7 +147,11 @@ async fn http_scenario(concurrency: usize, gzip: bool, seconds: f64) {
                     source_address: None,
                 };
                 let outcome = intake.ingest_http(&stamp, request).await.unwrap();
-                assert!(outcome.rejected.is_empty(), "{:?}", outcome.rejected.first());
+                assert!(
+                    outcome.rejected.is_empty(),
+                    "{:?}",
+                    outcome.rejected.first()
+                );
                 if counting.load(Ordering::Relaxed) {
                     accepted.fetch_add(outcome.accepted, Ordering::Relaxed);
                 }
@@ -231,9 +257,7 @@ async fn syslog_scenario(connections: usize, seconds: f64) {
 
 fn main() {
     // `cargo bench` passes `--bench`; a further argument picks scenarios.
-    let filter: Option<String> = std::env::args()
-        .skip(1)
-        .find(|a| !a.starts_with("--"));
+    let filter: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
     let wanted = |name: &str| filter.as_deref().is_none_or(|f| name.contains(f));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -553,17 +553,33 @@ impl Run<'_> {
             let line = match serde_json::to_vec(&record.event) {
                 Ok(line) => line,
                 Err(error) => {
-                    file.read_error(format!("record {count}: cannot be written as JSON: {error}"));
+                    file.read_error(format!(
+                        "record {count}: cannot be written as JSON: {error}"
+                    ));
                     continue;
                 }
             };
             batch.push(&line, count, count);
             if batch.len() >= self.max_events || batch.body.len() >= self.options.max_request_bytes
             {
-                self.flush(file, identity, ProgressKind::Records, &mut batch, meta, progress)?;
+                self.flush(
+                    file,
+                    identity,
+                    ProgressKind::Records,
+                    &mut batch,
+                    meta,
+                    progress,
+                )?;
             }
         }
-        self.flush(file, identity, ProgressKind::Records, &mut batch, meta, progress)?;
+        self.flush(
+            file,
+            identity,
+            ProgressKind::Records,
+            &mut batch,
+            meta,
+            progress,
+        )?;
         file.bytes_read = file.size;
         self.journal
             .record(
@@ -597,7 +613,9 @@ impl Run<'_> {
             count: raw_count.clone(),
         };
         let mut buffered = BufReader::with_capacity(256 * 1024, counted);
-        let gzip = buffered.fill_buf().is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
+        let gzip = buffered
+            .fill_buf()
+            .is_ok_and(|head| head.starts_with(&[0x1f, 0x8b]));
         let reader: Box<dyn BufRead> = if gzip {
             Box::new(BufReader::with_capacity(
                 256 * 1024,
@@ -688,12 +706,26 @@ impl Run<'_> {
             batch.push(&line_json, number, end);
             if batch.len() >= self.max_events || batch.body.len() >= self.options.max_request_bytes
             {
-                self.flush(file, identity, ProgressKind::Lines, &mut batch, &meta, progress)?;
+                self.flush(
+                    file,
+                    identity,
+                    ProgressKind::Lines,
+                    &mut batch,
+                    &meta,
+                    progress,
+                )?;
             }
         }
         file.summary.events_resumed = skipped_lines;
         self.events_resumed += skipped_lines;
-        self.flush(file, identity, ProgressKind::Lines, &mut batch, &meta, progress)?;
+        self.flush(
+            file,
+            identity,
+            ProgressKind::Lines,
+            &mut batch,
+            &meta,
+            progress,
+        )?;
         file.bytes_read = file.size;
         self.journal
             .record(
@@ -777,7 +809,13 @@ impl Run<'_> {
             });
         }
         self.journal
-            .record(&self.server, identity, kind, batch.resume_points[to - 1], false)
+            .record(
+                &self.server,
+                identity,
+                kind,
+                batch.resume_points[to - 1],
+                false,
+            )
             .map_err(|e| self.journal_error(e))?;
         self.report(file, None, progress);
         Ok(())

@@ -301,7 +301,10 @@ mod tests {
         // Half the window later, half the events are still in it.
         let status = health.status("fw-1", at(89)).unwrap();
         assert!((status.events_per_second - 5.0).abs() < 1e-9);
-        assert_eq!(health.status("fw-1", at(200)).unwrap().events_per_second, 0.0);
+        assert_eq!(
+            health.status("fw-1", at(200)).unwrap().events_per_second,
+            0.0
+        );
         assert_eq!(status.events, 600);
     }
 
@@ -317,7 +320,10 @@ mod tests {
         let mut health = SensorHealth::new();
         let s = stamp(Some(300));
         health.record_events(&s, 5, at(0));
-        assert!(health.check(at(300)).is_empty(), "not overdue at exactly the interval");
+        assert!(
+            health.check(at(300)).is_empty(),
+            "not overdue at exactly the interval"
+        );
         let changes = health.check(at(301));
         assert_eq!(changes.len(), 1);
         assert_eq!(
@@ -328,7 +334,10 @@ mod tests {
             }
         );
         assert!(health.check(at(400)).is_empty(), "raised once");
-        assert_eq!(health.status("fw-1", at(400)).unwrap().silent_since, Some(at(0)));
+        assert_eq!(
+            health.status("fw-1", at(400)).unwrap().silent_since,
+            Some(at(0))
+        );
         health.record_events(&s, 1, at(500));
         let changes = health.check(at(501));
         assert_eq!(
@@ -337,7 +346,9 @@ mod tests {
                 tenant_id: "bank-01".into(),
                 sensor_id: "fw-1".into(),
                 at: at(500),
-                kind: HealthChangeKind::Recovered { silent_since: at(0) }
+                kind: HealthChangeKind::Recovered {
+                    silent_since: at(0)
+                }
             }]
         );
         assert!(health.check(at(700)).is_empty());
@@ -350,7 +361,9 @@ mod tests {
         health.watch(&stamp(Some(60)), at(0));
         assert!(health.check(at(59)).is_empty());
         let changes = health.check(at(61));
-        assert!(matches!(changes[0].kind, HealthChangeKind::Silent { since, .. } if since == at(0)));
+        assert!(
+            matches!(changes[0].kind, HealthChangeKind::Silent { since, .. } if since == at(0))
+        );
         health.forget("fw-1");
         assert!(health.statuses(at(62)).is_empty());
     }

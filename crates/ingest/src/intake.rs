@@ -131,6 +131,9 @@ enum CacheKey {
     Certificate([u8; 32]),
 }
 
+/// A directory answer ("unknown" included) and when it was given.
+type CachedAnswer = (Option<Arc<SensorStamp>>, Instant);
+
 /// Most cached directory answers; the cache is emptied when it is full (a
 /// flood of spoofed UDP sources cannot grow it without bound).
 const MAX_CACHED_SENDERS: usize = 65_536;
@@ -144,7 +147,7 @@ pub(crate) struct Shared<B, D> {
     health: Mutex<SensorHealth>,
     /// `true` while senders may send (no consumer lags too far).
     open: watch::Sender<bool>,
-    cache: Mutex<HashMap<CacheKey, (Option<Arc<SensorStamp>>, Instant)>>,
+    cache: Mutex<HashMap<CacheKey, CachedAnswer>>,
     tag_stamp: Option<Arc<SensorStamp>>,
     last_directory_warning: Mutex<Option<Instant>>,
 }
@@ -664,7 +667,9 @@ mod tests {
     #[tokio::test]
     async fn unknown_senders_are_refused_or_tagged() {
         let dir = tempfile::tempdir().unwrap();
-        let bus = EmbeddedLog::open(EmbeddedOptions::new(dir.path())).await.unwrap();
+        let bus = EmbeddedLog::open(EmbeddedOptions::new(dir.path()))
+            .await
+            .unwrap();
         let known: IpAddr = "192.0.2.1".parse().unwrap();
         let stranger: IpAddr = "192.0.2.99".parse().unwrap();
         let directory =
@@ -673,8 +678,18 @@ mod tests {
         let shared = &intake.shared;
         let found = shared.resolve_sender(Transport::Udp, known, None).await;
         assert_eq!(found.unwrap().sensor_id, "s1");
-        assert!(shared.resolve_sender(Transport::Udp, stranger, None).await.is_none());
-        assert!(shared.resolve_sender(Transport::Udp, stranger, None).await.is_none());
+        assert!(
+            shared
+                .resolve_sender(Transport::Udp, stranger, None)
+                .await
+                .is_none()
+        );
+        assert!(
+            shared
+                .resolve_sender(Transport::Udp, stranger, None)
+                .await
+                .is_none()
+        );
         let metrics = intake.metrics();
         assert_eq!(metrics.refused_addresses, vec![(stranger, 2)]);
 
@@ -683,7 +698,10 @@ mod tests {
             ..IntakeOptions::default()
         };
         let tagging = Intake::new(bus, directory, options);
-        let found = tagging.shared.resolve_sender(Transport::Tcp, stranger, None).await;
+        let found = tagging
+            .shared
+            .resolve_sender(Transport::Tcp, stranger, None)
+            .await;
         assert_eq!(found.unwrap().tenant_id, "national");
     }
 }

@@ -187,7 +187,9 @@ pub(crate) struct Tally {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl IntakeMetrics {
@@ -198,9 +200,15 @@ impl IntakeMetrics {
     /// Adds a sensor's tally to its transport and to the sensor.
     pub(crate) fn add(&self, transport: Transport, stamp: &SensorStamp, tally: Tally) {
         let counters = self.transport(transport);
-        counters.received.fetch_add(tally.received, Ordering::Relaxed);
-        counters.accepted.fetch_add(tally.accepted, Ordering::Relaxed);
-        counters.rejected.fetch_add(tally.rejected, Ordering::Relaxed);
+        counters
+            .received
+            .fetch_add(tally.received, Ordering::Relaxed);
+        counters
+            .accepted
+            .fetch_add(tally.accepted, Ordering::Relaxed);
+        counters
+            .rejected
+            .fetch_add(tally.rejected, Ordering::Relaxed);
         counters.dropped.fetch_add(tally.dropped, Ordering::Relaxed);
         counters.bytes.fetch_add(tally.bytes, Ordering::Relaxed);
         let mut sensors = lock(&self.sensors);
@@ -357,7 +365,10 @@ mod tests {
         let snapshot = metrics.snapshot();
         let tcp = &snapshot.transports[1];
         assert_eq!(tcp.transport, Transport::Tcp);
-        assert_eq!((tcp.received, tcp.accepted, tcp.rejected, tcp.dropped), (5, 3, 1, 1));
+        assert_eq!(
+            (tcp.received, tcp.accepted, tcp.rejected, tcp.dropped),
+            (5, 3, 1, 1)
+        );
         assert_eq!(snapshot.sensors[0].bytes, 100);
         assert_eq!(snapshot.publish_latency.counts[1], 1);
         assert_eq!(snapshot.publish_latency.counts[LATENCY_BOUNDS.len()], 1);

@@ -410,7 +410,11 @@ mod tests {
         assert_eq!(batch.lines, 5);
         let lines: Vec<u64> = batch.rejected.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![2, 5]);
-        assert!(batch.rejected[0].reason.contains("invalid JSON"), "{:?}", batch.rejected);
+        assert!(
+            batch.rejected[0].reason.contains("invalid JSON"),
+            "{:?}",
+            batch.rejected
+        );
         for record in &batch.records {
             assert_eq!(record.tenant_id, "bank-01");
             assert_eq!(record.sensor_id, "ids-3");
@@ -419,9 +423,15 @@ mod tests {
         let (_, alert) = decode_event(&batch.records[0].payload).unwrap();
         assert_eq!(alert.dataset(), Some("suricata.alert"));
         assert_eq!(alert.tenant_id(), Some("bank-01"));
-        assert_eq!(alert.fields().get_str("log.source.address"), Some("192.0.2.7"));
+        assert_eq!(
+            alert.fields().get_str("log.source.address"),
+            Some("192.0.2.7")
+        );
         let (_, syslog) = decode_event(&batch.records[1].payload).unwrap();
-        assert_eq!(syslog.fields().get_str("log.syslog.hostname"), Some("mymachine"));
+        assert_eq!(
+            syslog.fields().get_str("log.syslog.hostname"),
+            Some("mymachine")
+        );
         assert_eq!(syslog.fields().get_u64("log.syslog.priority"), Some(34));
     }
 
@@ -454,11 +464,13 @@ mod tests {
             ..HttpLimits::default()
         };
         let error = prepare_ndjson(&bomb, Some("gzip"), &small, &context(&s)).unwrap_err();
-        assert!(matches!(error, IntakeError::DecompressedTooLarge { limit } if limit == 1024 * 1024));
+        assert!(
+            matches!(error, IntakeError::DecompressedTooLarge { limit } if limit == 1024 * 1024)
+        );
         assert_eq!(error.class(), IntakeErrorClass::TooLarge);
 
-        let error = prepare_ndjson(b"\x1f\x8bgarbage", Some("gzip"), &limits, &context(&s))
-            .unwrap_err();
+        let error =
+            prepare_ndjson(b"\x1f\x8bgarbage", Some("gzip"), &limits, &context(&s)).unwrap_err();
         assert!(matches!(error, IntakeError::InvalidGzip(_)));
         let error = prepare_ndjson(b"{}", Some("br"), &limits, &context(&s)).unwrap_err();
         assert_eq!(error.class(), IntakeErrorClass::UnsupportedEncoding);
@@ -474,9 +486,15 @@ mod tests {
             ..HttpLimits::default()
         };
         let error = prepare_ndjson(&[b'\n'; 10_001], None, &limits, &context(&s)).unwrap_err();
-        assert!(matches!(error, IntakeError::BodyTooLarge { size: 10_001, .. }));
+        assert!(matches!(
+            error,
+            IntakeError::BodyTooLarge { size: 10_001, .. }
+        ));
         let error = prepare_ndjson(b"{}\n{}\n{}\n{}", None, &limits, &context(&s)).unwrap_err();
-        assert!(matches!(error, IntakeError::TooManyLines { lines: 4, limit: 3 }));
+        assert!(matches!(
+            error,
+            IntakeError::TooManyLines { lines: 4, limit: 3 }
+        ));
         let long = format!("{{\"message\":\"{}\"}}\n{GOOD}", "x".repeat(400));
         let batch = prepare_ndjson(long.as_bytes(), None, &limits, &context(&s)).unwrap();
         assert_eq!(batch.records.len(), 1);
@@ -491,10 +509,17 @@ mod tests {
             max_event_bytes: 600,
             ..HttpLimits::default()
         };
-        let big = format!("{{\"message\":\"{}\"}}\n{{\"message\":\"small\"}}", "y".repeat(500));
+        let big = format!(
+            "{{\"message\":\"{}\"}}\n{{\"message\":\"small\"}}",
+            "y".repeat(500)
+        );
         let batch = prepare_ndjson(big.as_bytes(), None, &limits, &context(&s)).unwrap();
         assert_eq!(batch.records.len(), 1);
-        assert!(batch.rejected[0].reason.contains("payload"), "{:?}", batch.rejected);
+        assert!(
+            batch.rejected[0].reason.contains("payload"),
+            "{:?}",
+            batch.rejected
+        );
     }
 
     #[test]
@@ -509,7 +534,11 @@ mod tests {
         assert_eq!(batch.records.len(), 1, "{:?}", batch.rejected);
         let (_, event) = decode_event(&batch.records[0].payload).unwrap();
         assert_eq!(event.dataset(), Some("zeek.dns"));
-        assert!(batch.rejected[0].reason.contains("Zeek"), "{:?}", batch.rejected);
+        assert!(
+            batch.rejected[0].reason.contains("Zeek"),
+            "{:?}",
+            batch.rejected
+        );
         // A request parameter overrides the sensor's declaration.
         ctx.format = Some(Format::Cef);
         let batch = prepare_ndjson(

@@ -273,7 +273,10 @@ fn bind_udp(address: SocketAddr, receive_buffer: usize) -> Result<UdpSocket, Lis
     UdpSocket::from_std(socket.into()).map_err(error)
 }
 
-async fn bind_tcp(transport: &'static str, address: SocketAddr) -> Result<TcpListener, ListenError> {
+async fn bind_tcp(
+    transport: &'static str,
+    address: SocketAddr,
+) -> Result<TcpListener, ListenError> {
     TcpListener::bind(address)
         .await
         .map_err(|source| ListenError::Bind {
@@ -358,10 +361,7 @@ async fn run_udp<B: EventBus, D: SensorDirectory>(
             }
         };
         let received_at = shared.clock.now();
-        let Some(stamp) = shared
-            .resolve_sender(Transport::Udp, peer.ip(), None)
-            .await
-        else {
+        let Some(stamp) = shared.resolve_sender(Transport::Udp, peer.ip(), None).await else {
             continue;
         };
         if len > limits.max_message_bytes {
@@ -521,10 +521,7 @@ async fn serve_connection<B: EventBus, D: SensorDirectory>(
     match tls {
         None => {
             let _open = OpenConnection::new(&shared.metrics, Transport::Tcp);
-            let Some(stamp) = shared
-                .resolve_sender(Transport::Tcp, peer.ip(), None)
-                .await
-            else {
+            let Some(stamp) = shared.resolve_sender(Transport::Tcp, peer.ip(), None).await else {
                 return;
             };
             tracing::debug!(%peer, sensor = %stamp.sensor_id, "syslog tcp connection");
@@ -633,8 +630,7 @@ async fn read_stream<B, D, S>(
             };
             match frame {
                 Ok(frame) => {
-                    match syslog_record(&frame.bytes, &hint, &stamp, received_at, max_event_bytes)
-                    {
+                    match syslog_record(&frame.bytes, &hint, &stamp, received_at, max_event_bytes) {
                         Ok(record) => batch.push(Pending {
                             record,
                             stamp: stamp.clone(),
@@ -651,13 +647,7 @@ async fn read_stream<B, D, S>(
                 }
             }
         }
-        shared.received(
-            transport,
-            &stamp,
-            batch.len() as u64,
-            rejected,
-            len as u64,
-        );
+        shared.received(transport, &stamp, batch.len() as u64, rejected, len as u64);
         if let Err(unqueued) = queue.push(batch).await {
             shared.metrics.queued(transport, -(unqueued.len() as i64));
             break;
@@ -671,4 +661,3 @@ async fn read_stream<B, D, S>(
         tracing::error!(%error, "syslog publisher task failed");
     }
 }
-

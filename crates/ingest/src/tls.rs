@@ -131,10 +131,7 @@ impl TlsSettings {
             }
         };
         builder
-            .with_single_cert(
-                self.certificate_chain.clone(),
-                self.private_key.clone_key(),
-            )
+            .with_single_cert(self.certificate_chain.clone(), self.private_key.clone_key())
             .map_err(|error| TlsError::Config(error.to_string()))
     }
 }

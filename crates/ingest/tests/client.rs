@@ -11,8 +11,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use nigehban_bus::EmbeddedLog;
 use nigehban_ingest::{
-    ClientError, ClientOptions, ClientSummary, HttpIngest, Intake, IntakeErrorClass,
-    IntakeOptions, SensorStamp, StaticSensorDirectory, parse_format, run_ingest_client,
+    ClientError, ClientOptions, ClientSummary, HttpIngest, Intake, IntakeErrorClass, IntakeOptions,
+    SensorStamp, StaticSensorDirectory, parse_format, run_ingest_client,
 };
 use std::io::Read;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -100,7 +100,8 @@ async fn connection(
         }
         let mut body = vec![0u8; length];
         reader.read_exact(&mut body).await?;
-        let (status, answer) = answer(&intake, &faults, &target, encoding, &authorization, body).await;
+        let (status, answer) =
+            answer(&intake, &faults, &target, encoding, &authorization, body).await;
         let response = format!(
             "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 0\r\n\r\n{answer}",
             answer.len()
@@ -154,10 +155,16 @@ async fn answer(
         )
         .unwrap();
         if decoded.iter().filter(|b| **b == b'\n').count() > limit {
-            return ("413 Payload Too Large", r#"{"error":"too many lines"}"#.into());
+            return (
+                "413 Payload Too Large",
+                r#"{"error":"too many lines"}"#.into(),
+            );
         }
     }
-    match intake.ingest_http(&SensorStamp::new("org-cert-7", "ingest-cli"), request).await {
+    match intake
+        .ingest_http(&SensorStamp::new("org-cert-7", "ingest-cli"), request)
+        .await
+    {
         Ok(outcome) => ("202 Accepted", serde_json::to_string(&outcome).unwrap()),
         Err(error) => match error.class() {
             IntakeErrorClass::TooLarge => ("413 Payload Too Large", error.to_string()),
@@ -270,7 +277,13 @@ async fn files_of_every_kind_arrive_once_with_their_formats() {
     let events = harness.collect("t", total, Duration::from_secs(20)).await;
     assert_eq!(events.len(), total);
     let datasets: HashSet<&str> = events.iter().filter_map(|e| e.event.dataset()).collect();
-    for expected in ["suricata.alert", "zeek.conn", "cef", "syslog", "windows.security"] {
+    for expected in [
+        "suricata.alert",
+        "zeek.conn",
+        "cef",
+        "syslog",
+        "windows.security",
+    ] {
         assert!(datasets.contains(expected), "{expected} in {datasets:?}");
     }
     let zeek_event = events
@@ -281,9 +294,13 @@ async fn files_of_every_kind_arrive_once_with_their_formats() {
     assert!(events.iter().all(|e| e.tenant_id == "org-cert-7"));
 
     // Sent completely: a second run sends nothing.
-    let summary = run(options(&url, summary.files.iter().map(|f| f.path.clone()).collect(), &dir.path().join("journal")))
-        .await
-        .unwrap();
+    let summary = run(options(
+        &url,
+        summary.files.iter().map(|f| f.path.clone()).collect(),
+        &dir.path().join("journal"),
+    ))
+    .await
+    .unwrap();
     assert_eq!(summary.events_sent, 0);
     assert!(summary.files.iter().all(|f| f.already_sent));
 }
@@ -293,12 +310,19 @@ fn numbers(events: &[Received]) -> Vec<u64> {
     let mut numbers: Vec<u64> = events
         .iter()
         .map(|e| {
-            e.event.original().json.as_ref().and_then(|j| j["n"].as_u64()).unwrap_or_else(|| {
-                serde_json::from_str::<serde_json::Value>(e.event.original().text.as_deref().unwrap())
+            e.event
+                .original()
+                .json
+                .as_ref()
+                .and_then(|j| j["n"].as_u64())
+                .unwrap_or_else(|| {
+                    serde_json::from_str::<serde_json::Value>(
+                        e.event.original().text.as_deref().unwrap(),
+                    )
                     .unwrap()["n"]
-                    .as_u64()
-                    .unwrap()
-            })
+                        .as_u64()
+                        .unwrap()
+                })
         })
         .collect();
     numbers.sort_unstable();
@@ -317,15 +341,26 @@ async fn an_interrupted_run_resumes_without_sending_anything_twice() {
     let second = dir.path().join("b.json.gz");
     std::fs::write(&first, eve_lines(25)).unwrap();
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, eve_lines(40).replace("\"n\":", "\"n\":1000").as_bytes()).unwrap();
+    std::io::Write::write_all(
+        &mut gz,
+        eve_lines(40).replace("\"n\":", "\"n\":1000").as_bytes(),
+    )
+    .unwrap();
     std::fs::write(&second, gz.finish().unwrap()).unwrap();
     let journal = dir.path().join("journal");
     let mut opts = options(&url, vec![first.clone(), second.clone()], &journal);
     opts.max_request_events = 10;
     opts.max_attempts = 3;
     let error = run(opts.clone()).await.unwrap_err();
-    assert!(matches!(error, ClientError::GaveUp { attempts: 3, .. }), "{error}");
-    assert!(error.to_string().contains("run the same command again to resume"));
+    assert!(
+        matches!(error, ClientError::GaveUp { attempts: 3, .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("run the same command again to resume")
+    );
     assert_eq!(harness.bus_len().await, 20);
 
     // The server is back: the rerun continues where the first stopped.
@@ -335,7 +370,9 @@ async fn an_interrupted_run_resumes_without_sending_anything_twice() {
     assert_eq!(summary.files[0].events_sent, 5);
     assert_eq!(summary.events_sent, 45);
     let events = harness.collect("t", 65, Duration::from_secs(20)).await;
-    let expected: Vec<u64> = (0..25).chain((0..40).map(|i| format!("1000{i}").parse().unwrap())).collect();
+    let expected: Vec<u64> = (0..25)
+        .chain((0..40).map(|i| format!("1000{i}").parse().unwrap()))
+        .collect();
     let mut expected = expected;
     expected.sort_unstable();
     assert_eq!(numbers(&events), expected, "every event once");
@@ -368,13 +405,21 @@ async fn refused_lines_are_reported_with_their_place_in_the_file() {
     lines.push_str("{\"broken\": \n");
     lines.push_str(&eve_lines(2));
     std::fs::write(&file, lines).unwrap();
-    let summary = run(options(&url, vec![file, dir.path().join("missing.json")], &dir.path().join("journal")))
-        .await
-        .unwrap();
+    let summary = run(options(
+        &url,
+        vec![file, dir.path().join("missing.json")],
+        &dir.path().join("journal"),
+    ))
+    .await
+    .unwrap();
     assert_eq!(summary.events_sent, 5);
     assert_eq!(summary.events_rejected, 1);
     assert_eq!(summary.files[0].rejected.len(), 1);
-    assert!(summary.files[0].rejected[0].starts_with("line 4: invalid JSON"), "{:?}", summary.files[0].rejected);
+    assert!(
+        summary.files[0].rejected[0].starts_with("line 4: invalid JSON"),
+        "{:?}",
+        summary.files[0].rejected
+    );
     // A missing file is reported, and does not stop the run.
     assert_eq!(summary.files[1].read_error_count, 1);
 }
@@ -389,10 +434,16 @@ async fn a_refused_token_stops_the_run() {
     let mut opts = options(&url, vec![file], &dir.path().join("journal"));
     opts.token = "wrong".into();
     let error = run(opts).await.unwrap_err();
-    assert!(matches!(error, ClientError::Unauthorized { status: 401, .. }), "{error}");
+    assert!(
+        matches!(error, ClientError::Unauthorized { status: 401, .. }),
+        "{error}"
+    );
     let mut opts = options("ftp://x", Vec::new(), &dir.path().join("journal"));
     opts.token = TOKEN.into();
-    assert!(matches!(run(opts).await.unwrap_err(), ClientError::Options(_)));
+    assert!(matches!(
+        run(opts).await.unwrap_err(),
+        ClientError::Options(_)
+    ));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -404,13 +455,7 @@ async fn corpus_files_arrive_whole() {
     let eve = events_dir.join("suricata-eve/surevego/eve.json");
     let zeek = events_dir.join("zeek-wrccdc/zeek-json/dns.json.gz");
     let evtx_dir = events_dir.join("evtx-attack-samples");
-    let evtx = std::fs::read_dir(&evtx_dir)
-        .unwrap()
-        .filter_map(Result::ok)
-        .map(|entry| entry.path())
-        .filter(|path| path.extension().is_some_and(|e| e == "evtx"))
-        .min()
-        .unwrap();
+    let evtx = evtx_dir.join("Defense Evasion/DE_Fake_ComputerAccount_4720.evtx");
     let expected = [
         count_lines(&eve),
         count_lines(&zeek),
@@ -423,9 +468,13 @@ async fn corpus_files_arrive_whole() {
     let harness = Harness::new(StaticSensorDirectory::new(), IntakeOptions::default()).await;
     let url = serve(harness.intake.clone(), Faults::healthy()).await;
     let dir = tempfile::tempdir().unwrap();
-    let summary = run(options(&url, vec![eve, zeek, evtx], &dir.path().join("journal")))
-        .await
-        .unwrap();
+    let summary = run(options(
+        &url,
+        vec![eve, zeek, evtx],
+        &dir.path().join("journal"),
+    ))
+    .await
+    .unwrap();
     let sent: Vec<u64> = summary
         .files
         .iter()
@@ -433,8 +482,16 @@ async fn corpus_files_arrive_whole() {
         .collect();
     assert_eq!(sent, expected.to_vec(), "{:?}", summary.files);
     // Real data: nothing refused.
-    assert_eq!(summary.files[1].events_rejected, 0, "{:?}", summary.files[1].rejected);
-    assert_eq!(summary.files[2].events_rejected, 0, "{:?}", summary.files[2].rejected);
+    assert_eq!(
+        summary.files[1].events_rejected, 0,
+        "{:?}",
+        summary.files[1].rejected
+    );
+    assert_eq!(
+        summary.files[2].events_rejected, 0,
+        "{:?}",
+        summary.files[2].rejected
+    );
     assert_eq!(
         harness.bus_len().await,
         summary.events_sent,
@@ -458,7 +515,6 @@ fn count_lines(path: &Path) -> u64 {
 impl Harness {
     /// Records on the bus.
     async fn bus_len(&self) -> u64 {
-        use nigehban_bus::EventBus;
-        self.bus.bounds().await.unwrap().next
+        crate::common::stored(&self.bus).await
     }
 }

@@ -74,6 +74,12 @@ impl Harness {
     }
 }
 
+/// How many records `bus` holds.
+pub async fn stored(bus: &EmbeddedLog) -> u64 {
+    let bounds = bus.bounds().await.unwrap();
+    bounds.next - bounds.oldest
+}
+
 /// Reads events from `bus` as consumer `name` until `count` arrived or `within` passed.
 pub async fn collect(
     bus: &EmbeddedLog,
@@ -181,8 +187,7 @@ impl Pki {
 
         let server_key = KeyPair::generate().unwrap();
         let mut server_params =
-            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()])
-                .unwrap();
+            CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
         server_params
             .distinguished_name
             .push(DnType::CommonName, "localhost");

@@ -164,7 +164,10 @@ async fn the_health_watch_reports_syslog_sensors_that_fall_silent() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let all = seen.lock().unwrap().clone();
-    assert!(matches!(all[1].kind, HealthChangeKind::Recovered { .. }), "{all:?}");
+    assert!(
+        matches!(all[1].kind, HealthChangeKind::Recovered { .. }),
+        "{all:?}"
+    );
     listeners.shutdown(Duration::from_secs(5)).await;
     watch.abort();
 }

@@ -72,7 +72,10 @@ fn find<'a>(events: &'a [Received], message: &str) -> &'a NormalisedEvent {
 fn assert_sender_timestamp(event: &NormalisedEvent) {
     let at = event.timestamp().unwrap();
     let now = time::OffsetDateTime::from(SystemTime::now());
-    assert!((now - at).abs() < time::Duration::minutes(1), "timestamp {at}");
+    assert!(
+        (now - at).abs() < time::Duration::minutes(1),
+        "timestamp {at}"
+    );
     assert!(
         !event
             .diagnostics()
@@ -84,7 +87,10 @@ fn assert_sender_timestamp(event: &NormalisedEvent) {
 }
 
 fn assert_rfc5424_intact(event: &NormalisedEvent, priority: u64, app: &str, host: &str) {
-    assert_eq!(event.fields().get_u64("log.syslog.priority"), Some(priority));
+    assert_eq!(
+        event.fields().get_u64("log.syslog.priority"),
+        Some(priority)
+    );
     assert_eq!(event.fields().get_u64("log.syslog.version"), Some(1));
     assert_eq!(text(event, "log.syslog.hostname"), Some(host));
     assert_eq!(text(event, "log.syslog.appname"), Some(app));
@@ -114,7 +120,11 @@ async fn logger_rfc5424_and_rfc3164_over_udp_and_tcp() {
         return;
     }
     let harness = Harness::new(loopback_directory(), IntakeOptions::default()).await;
-    let listeners = harness.intake.start_syslog(listeners_config()).await.unwrap();
+    let listeners = harness
+        .intake
+        .start_syslog(listeners_config())
+        .await
+        .unwrap();
     let udp = listeners.udp_address().unwrap().port().to_string();
     let tcp = listeners.tcp_address().unwrap().port().to_string();
     let host = local_hostname();
@@ -131,7 +141,14 @@ async fn logger_rfc5424_and_rfc3164_over_udp_and_tcp() {
             (&["--tcp", "--port", &tcp, "--rfc3164"], "tcp 3164"),
         ];
         for (transport, message) in cases {
-            let mut args = vec!["--server", "127.0.0.1", "-t", "sshd-test", "-p", "auth.warning"];
+            let mut args = vec![
+                "--server",
+                "127.0.0.1",
+                "-t",
+                "sshd-test",
+                "-p",
+                "auth.warning",
+            ];
             args.extend(transport.iter().copied());
             if args.contains(&"--rfc5424") {
                 args.extend(SD_ARGS);
@@ -230,7 +247,10 @@ fn start_rsyslog(global: &str, action: &str, pki: Option<&Pki>) -> Rsyslog {
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
     while std::net::TcpStream::connect(("127.0.0.1", input_port)).is_err() {
-        assert!(Instant::now() < deadline, "rsyslogd did not start listening");
+        assert!(
+            Instant::now() < deadline,
+            "rsyslogd did not start listening"
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
     Rsyslog {
@@ -240,15 +260,29 @@ fn start_rsyslog(global: &str, action: &str, pki: Option<&Pki>) -> Rsyslog {
     }
 }
 
-/// Sends the test messages to rsyslog's input with logger (RFC 5424 over TCP).
-fn send_through(rsyslog: &Rsyslog, messages: &[&str]) {
+/// Sends the test messages to rsyslog's input with logger over TCP, as RFC
+/// 5424 (with structured data) or RFC 3164.
+fn send_through(rsyslog: &Rsyslog, messages: &[&str], rfc5424: bool) {
     let port = rsyslog.input_port.to_string();
     for message in messages {
         let mut args = vec![
-            "--server", "127.0.0.1", "--port", &port, "--tcp", "--octet-count", "--rfc5424",
-            "-t", "vpn-gw", "-p", "local4.notice",
+            "--server",
+            "127.0.0.1",
+            "--port",
+            &port,
+            "--tcp",
+            "--octet-count",
+            "-t",
+            "vpn-gw",
+            "-p",
+            "local4.notice",
         ];
-        args.extend(SD_ARGS);
+        if rfc5424 {
+            args.push("--rfc5424");
+            args.extend(SD_ARGS);
+        } else {
+            args.push("--rfc3164");
+        }
         logger(&args, message);
     }
 }
@@ -268,12 +302,16 @@ async fn rsyslog_case(
         return;
     }
     let harness = Harness::new(loopback_directory(), IntakeOptions::default()).await;
-    let listeners = harness.intake.start_syslog(listeners_config()).await.unwrap();
+    let listeners = harness
+        .intake
+        .start_syslog(listeners_config())
+        .await
+        .unwrap();
     let action = forward(&listeners);
     let messages = ["relayed one", "relayed two", "relayed three"];
     let rsyslog = tokio::task::spawn_blocking(move || {
         let rsyslog = start_rsyslog("", &action, None);
-        send_through(&rsyslog, &messages);
+        send_through(&rsyslog, &messages, rfc5424);
         rsyslog
     })
     .await
@@ -289,7 +327,9 @@ async fn rsyslog_case(
             assert_rfc5424_intact(event, 165, "vpn-gw", &host);
         } else {
             assert_eq!(event.fields().get_u64("log.syslog.priority"), Some(165));
-            assert_eq!(text(event, "log.syslog.hostname"), Some(host.as_str()));
+            // logger writes the short host name in RFC 3164.
+            let short_host = host.split('.').next().unwrap_or_default();
+            assert_eq!(text(event, "log.syslog.hostname"), Some(short_host));
             assert_eq!(text(event, "log.syslog.appname"), Some("vpn-gw"));
             assert_sender_timestamp(event);
         }
@@ -300,7 +340,14 @@ async fn rsyslog_case(
 #[tokio::test]
 async fn rsyslog_forwards_rfc5424_over_udp() {
     rsyslog_case(
-        |l| omfwd(l.udp_address().unwrap(), "udp", "RSYSLOG_SyslogProtocol23Format", ""),
+        |l| {
+            omfwd(
+                l.udp_address().unwrap(),
+                "udp",
+                "RSYSLOG_SyslogProtocol23Format",
+                "",
+            )
+        },
         true,
     )
     .await;
@@ -342,8 +389,10 @@ async fn rsyslog_forwards_over_tls_identified_by_its_certificate() {
     let pki = Pki::generate("rsyslog-relay");
     let certificate = ClientCertificate::from_der(&pki.client_der);
     // The TLS sender is known only by its certificate: loopback is not registered.
-    let directory = nigehban_ingest::StaticSensorDirectory::new()
-        .with_fingerprint(certificate.sha256, SensorStamp::new("org-gov-3", "relay-tls"));
+    let directory = nigehban_ingest::StaticSensorDirectory::new().with_fingerprint(
+        certificate.sha256,
+        SensorStamp::new("org-gov-3", "relay-tls"),
+    );
     let harness = Harness::new(directory, IntakeOptions::default()).await;
     let certs = tempfile::tempdir().unwrap();
     pki.write(certs.path());
@@ -376,7 +425,7 @@ async fn rsyslog_forwards_over_tls_identified_by_its_certificate() {
              StreamDriverPermittedPeers=\"localhost\")"
         );
         let rsyslog = start_rsyslog(global, &action, Some(&pki_for_rsyslog));
-        send_through(&rsyslog, &messages);
+        send_through(&rsyslog, &messages, true);
         rsyslog
     })
     .await

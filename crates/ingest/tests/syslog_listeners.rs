@@ -50,14 +50,20 @@ async fn tcp_octet_counting_and_newline_framing_in_one_stream() {
     let events = harness.collect("t", 3, Duration::from_secs(10)).await;
     assert_eq!(events.len(), 3);
     assert_eq!(text(&events[0].event, "message"), Some("first\nline"));
-    assert_eq!(text(&events[1].event, "log.syslog.hostname"), Some("host-b"));
+    assert_eq!(
+        text(&events[1].event, "log.syslog.hostname"),
+        Some("host-b")
+    );
     assert_eq!(text(&events[1].event, "log.syslog.appname"), Some("app-b"));
     let sd = events[2].event.ecs("log.syslog.structured_data").unwrap();
     assert_eq!(sd["exampleSDID@32473"]["eventID"], "1011");
     for received in &events {
         assert_eq!(received.tenant_id, "org-bank-01");
         assert_eq!(received.sensor_id, "syslog-relay-1");
-        assert_eq!(text(&received.event, "log.source.address"), Some("127.0.0.1"));
+        assert_eq!(
+            text(&received.event, "log.source.address"),
+            Some("127.0.0.1")
+        );
         assert_eq!(text(&received.event, "host.os.type"), Some("linux"));
     }
     listeners.shutdown(Duration::from_secs(5)).await;
@@ -71,7 +77,10 @@ async fn udp_datagrams_become_events() {
     let listeners = harness.intake.start_syslog(all_listeners()).await.unwrap();
     let socket = UdpSocket::bind(loopback()).await.unwrap();
     for i in 0..50 {
-        let message = format!("<14>Mar 15 10:00:{:02} relay app[{i}]: datagram {i}", i % 60);
+        let message = format!(
+            "<14>Mar 15 10:00:{:02} relay app[{i}]: datagram {i}",
+            i % 60
+        );
         socket
             .send_to(message.as_bytes(), listeners.udp_address().unwrap())
             .await
@@ -109,7 +118,11 @@ async fn unknown_senders_are_refused_and_counted_or_tagged() {
     );
     assert_eq!(metrics.transports[0].refused_senders, 1);
     assert_eq!(metrics.transports[1].refused_senders, 1);
-    assert_eq!(harness.bus.bounds().await.unwrap().next, 0, "nothing stored");
+    assert_eq!(
+        crate::common::stored(&harness.bus).await,
+        0,
+        "nothing stored"
+    );
     listeners.shutdown(Duration::from_secs(5)).await;
 
     // Tagged instead of refused, when so configured.
@@ -179,7 +192,7 @@ async fn shutdown_publishes_what_was_received() {
     assert_eq!(tcp.queued, 0);
     assert_eq!(tcp.accepted, tcp.received);
     assert_eq!(tcp.accepted, 2_000);
-    assert_eq!(harness.bus.bounds().await.unwrap().next, 2_000);
+    assert_eq!(crate::common::stored(&harness.bus).await, 2_000);
     assert_eq!(tcp.open_connections, 0);
 }
 
@@ -227,7 +240,7 @@ async fn a_lagging_consumer_slows_tcp_senders_without_losing_anything() {
     // Without consumption, intake stops reading once the lag passes 1,000:
     // the sender's writes block on a full socket.
     tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let stored = harness.bus.bounds().await.unwrap().next;
+    let stored = crate::common::stored(&harness.bus).await;
     assert!(
         (1_000..total as u64).contains(&stored),
         "intake held back at {stored} records"
@@ -238,11 +251,17 @@ async fn a_lagging_consumer_slows_tcp_senders_without_losing_anything() {
     let mut seen = 0usize;
     let deadline = std::time::Instant::now() + Duration::from_secs(60);
     while seen < total && std::time::Instant::now() < deadline {
-        let batch = detect.fetch(5_000, Duration::from_millis(100)).await.unwrap();
+        let batch = detect
+            .fetch(5_000, Duration::from_millis(100))
+            .await
+            .unwrap();
         for delivery in &batch {
             let (_, event) = nigehban_ingest::decode_event(&delivery.record.payload).unwrap();
             let message = text(&event, "message").unwrap_or_default();
-            assert!(message.starts_with(&format!("message {seen} ")), "{message:.40}");
+            assert!(
+                message.starts_with(&format!("message {seen} ")),
+                "{message:.40}"
+            );
             seen += 1;
         }
         let offsets: Vec<u64> = batch.iter().map(|d| d.offset).collect();
@@ -288,7 +307,7 @@ async fn a_full_udp_queue_drops_and_counts_per_sensor() {
     assert!(udp.dropped > 0, "a one-datagram queue overflows: {udp:?}");
     assert_eq!(metrics.sensors[0].dropped, udp.dropped);
     assert_eq!(harness.intake.sensor_statuses()[0].drops, udp.dropped);
-    assert_eq!(harness.bus.bounds().await.unwrap().next, udp.accepted);
+    assert_eq!(crate::common::stored(&harness.bus).await, udp.accepted);
 }
 
 fn tls_client(pki: &Pki, with_certificate: bool) -> tokio_rustls::TlsConnector {
@@ -336,7 +355,10 @@ async fn tls_senders_are_identified_by_client_certificate() {
     })
     .unwrap();
     let config = SyslogConfig {
-        tls: Some((loopback(), tls_settings(&pki, certs.path(), ClientAuth::Optional(ca)))),
+        tls: Some((
+            loopback(),
+            tls_settings(&pki, certs.path(), ClientAuth::Optional(ca)),
+        )),
         ..SyslogConfig::default()
     };
     let listeners = harness.intake.start_syslog(config).await.unwrap();
@@ -345,7 +367,10 @@ async fn tls_senders_are_identified_by_client_certificate() {
 
     // With the client certificate: the certificate's sensor.
     let tcp = TcpStream::connect(address).await.unwrap();
-    let mut tls = tls_client(&pki, true).connect(name.clone(), tcp).await.unwrap();
+    let mut tls = tls_client(&pki, true)
+        .connect(name.clone(), tcp)
+        .await
+        .unwrap();
     tls.write_all(format!("{} {RFC5424}", RFC5424.len()).as_bytes())
         .await
         .unwrap();
@@ -353,7 +378,9 @@ async fn tls_senders_are_identified_by_client_certificate() {
     // Without one: identified by address (optional client authentication).
     let tcp = TcpStream::connect(address).await.unwrap();
     let mut tls = tls_client(&pki, false).connect(name, tcp).await.unwrap();
-    tls.write_all(b"<13>1 - host app - - - by address\n").await.unwrap();
+    tls.write_all(b"<13>1 - host app - - - by address\n")
+        .await
+        .unwrap();
     tls.shutdown().await.unwrap();
 
     let mut events = harness.collect("t", 2, Duration::from_secs(10)).await;
@@ -379,7 +406,10 @@ async fn required_client_certificates_refuse_senders_without_one() {
     pki.write(certs.path());
     let ca = nigehban_ingest::read_certificates(&certs.path().join("ca.pem")).unwrap();
     let config = SyslogConfig {
-        tls: Some((loopback(), tls_settings(&pki, certs.path(), ClientAuth::Required(ca)))),
+        tls: Some((
+            loopback(),
+            tls_settings(&pki, certs.path(), ClientAuth::Required(ca)),
+        )),
         ..SyslogConfig::default()
     };
     let listeners = harness.intake.start_syslog(config).await.unwrap();
@@ -397,7 +427,7 @@ async fn required_client_certificates_refuse_senders_without_one() {
     tokio::time::sleep(Duration::from_millis(200)).await;
     listeners.shutdown(Duration::from_secs(5)).await;
     assert_eq!(harness.intake.metrics().transports[2].refused_senders, 1);
-    assert_eq!(harness.bus.bounds().await.unwrap().next, 0);
+    assert_eq!(crate::common::stored(&harness.bus).await, 0);
 }
 
 #[tokio::test]
@@ -412,6 +442,11 @@ async fn binding_a_busy_address_is_a_clear_error() {
         })
         .await
         .unwrap_err();
-    assert!(error.to_string().contains("cannot listen for syslog over tcp"), "{error}");
+    assert!(
+        error
+            .to_string()
+            .contains("cannot listen for syslog over tcp"),
+        "{error}"
+    );
     first.shutdown(Duration::from_secs(5)).await;
 }

@@ -254,14 +254,24 @@ mod tests {
         let file = identity("/data/a.log", 100);
         {
             let mut journal = Journal::open(&path).unwrap();
-            assert_eq!(journal.resume("s", &file, |_| Ok(String::new())), Resume::Start);
-            journal.record("s", &file, ProgressKind::Lines, 40, false).unwrap();
-            journal.record("s", &file, ProgressKind::Lines, 80, false).unwrap();
-            journal.record("other", &file, ProgressKind::Lines, 10, false).unwrap();
+            assert_eq!(
+                journal.resume("s", &file, |_| Ok(String::new())),
+                Resume::Start
+            );
+            journal
+                .record("s", &file, ProgressKind::Lines, 40, false)
+                .unwrap();
+            journal
+                .record("s", &file, ProgressKind::Lines, 80, false)
+                .unwrap();
+            journal
+                .record("other", &file, ProgressKind::Lines, 10, false)
+                .unwrap();
         }
         // A crash while appending leaves half a line.
         let mut raw = OpenOptions::new().append(true).open(&path).unwrap();
-        raw.write_all(b"{\"server\":\"s\",\"path\":\"/data/a.log\",\"ki").unwrap();
+        raw.write_all(b"{\"server\":\"s\",\"path\":\"/data/a.log\",\"ki")
+            .unwrap();
         drop(raw);
         let mut journal = Journal::open(&path).unwrap();
         assert_eq!(
@@ -272,9 +282,14 @@ mod tests {
             journal.resume("other", &file, |_| Ok(String::new())),
             Resume::From(ProgressKind::Lines, 10)
         );
-        journal.record("s", &file, ProgressKind::Lines, 100, true).unwrap();
+        journal
+            .record("s", &file, ProgressKind::Lines, 100, true)
+            .unwrap();
         let journal = Journal::open(&path).unwrap();
-        assert_eq!(journal.resume("s", &file, |_| Ok(String::new())), Resume::Done);
+        assert_eq!(
+            journal.resume("s", &file, |_| Ok(String::new())),
+            Resume::Done
+        );
         // Compacted: one line per (server, file).
         assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
     }
@@ -284,10 +299,15 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut journal = Journal::open(&dir.path().join("j")).unwrap();
         let file = identity("/x", 1000);
-        journal.record("s", &file, ProgressKind::Lines, 1000, true).unwrap();
+        journal
+            .record("s", &file, ProgressKind::Lines, 1000, true)
+            .unwrap();
         let mut replaced = file.clone();
         replaced.head_sha256 = "def".into();
-        assert_eq!(journal.resume("s", &replaced, |_| Ok(String::new())), Resume::Start);
+        assert_eq!(
+            journal.resume("s", &replaced, |_| Ok(String::new())),
+            Resume::Start
+        );
         // Grown past the head length it was identified by: the first 1000
         // bytes are hashed again and still match.
         let grown = FileIdentity {

@@ -232,7 +232,12 @@ mod tests {
         let mut reader = ZeekTsv::new();
         assert!(reader.record(b"1\t2").is_err(), "no header yet");
         reader.header_line(b"#fields\ta\tb");
-        assert!(reader.record(b"only-one").unwrap_err().contains("has 1 fields"));
+        assert!(
+            reader
+                .record(b"only-one")
+                .unwrap_err()
+                .contains("has 1 fields")
+        );
         assert_eq!(unescape(b"\\x4"), b"\\x4");
         assert_eq!(unescape(b"\\xzz\\x41"), b"\\xzzA");
         assert!(is_zeek_tsv(b"#separator \\x09"));
