@@ -232,6 +232,16 @@ impl AuditAction {
     pub const TOKEN_REVOKE: AuditAction = AuditAction::fixed("token.revoke");
     /// Protected material (TLP:AMBER or above) was read.
     pub const RECORD_READ: AuditAction = AuditAction::fixed("record.read");
+    /// A sensor was registered (with its first ingest token).
+    pub const SENSOR_REGISTER: AuditAction = AuditAction::fixed("sensor.register");
+    /// A sensor's registration was changed.
+    pub const SENSOR_UPDATE: AuditAction = AuditAction::fixed("sensor.update");
+    /// A sensor's ingest token was rotated (a new one issued, the old ones ended).
+    pub const SENSOR_ROTATE_TOKEN: AuditAction = AuditAction::fixed("sensor.rotate_token");
+    /// One of a sensor's ingest tokens was revoked.
+    pub const SENSOR_REVOKE_TOKEN: AuditAction = AuditAction::fixed("sensor.revoke_token");
+    /// A sensor was deactivated (and its ingest tokens revoked).
+    pub const SENSOR_DEACTIVATE: AuditAction = AuditAction::fixed("sensor.deactivate");
     /// A backup of the database was taken.
     pub const BACKUP_CREATE: AuditAction = AuditAction::fixed("backup.create");
 

@@ -94,6 +94,21 @@ record_id!(
     AuditEntryId,
     "audit entry"
 );
+record_id!(
+    /// The id of a registered sensor (a firewall, an IDS, a host agent, ...).
+    SensorId,
+    "sensor"
+);
+record_id!(
+    /// The id of a sensor's ingest token (not its secret).
+    SensorTokenId,
+    "sensor token"
+);
+record_id!(
+    /// The id of one sensor health event (silent, recovered).
+    SensorHealthEventId,
+    "sensor health event"
+);
 
 #[cfg(test)]
 mod tests {

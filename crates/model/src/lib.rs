@@ -8,7 +8,8 @@
 //! # API
 //!
 //! - Record ids ([`id`]): [`InstanceId`], [`TenantId`], [`UserId`], [`TokenId`],
-//!   [`SessionId`], [`AuditEntryId`] — UUIDv7, globally unique and time-ordered.
+//!   [`SessionId`], [`AuditEntryId`], [`SensorId`], [`SensorTokenId`],
+//!   [`SensorHealthEventId`] — UUIDv7, globally unique and time-ordered.
 //!   Every record carries the [`InstanceId`] of the installation that owns it
 //!   and the [`TenantId`] it belongs to, so instances can federate later.
 //! - [`Timestamp`]: UTC, microsecond precision, RFC 3339 in JSON.
@@ -20,6 +21,14 @@
 //!   [`PasswordHash`].
 //! - Credentials ([`credential`]): [`ApiToken`], [`TokenName`], [`Session`],
 //!   [`SecretHash`].
+//! - Sensors ([`sensor`]): [`Sensor`] and its parsed fields ([`SensorName`],
+//!   [`SensorKind`], [`SensorFormat`], [`ExpectedInterval`] of 10 s to 7 days,
+//!   [`SourceNetwork`] — an address or CIDR network, host bits and networks
+//!   broader than /8 or /32 refused —, [`CertificateFingerprint`] — SHA-256,
+//!   lower-case hex —, [`SubjectCommonName`], [`HostOsType`],
+//!   [`SensorUtcOffset`]), [`SensorUpdate`], the ingest [`SensorToken`], and
+//!   [`SensorHealthEvent`]s ([`SensorHealthKind`]: silent / recovered). Every
+//!   parse error is an [`InvalidSensorField`] naming the field and value.
 //! - The audit log ([`audit`]): [`AuditDraft`] → [`AuditEntry`] via
 //!   [`AuditDraft::seal`], the hash chain ([`AuditEntry::compute_hash`],
 //!   [`ChainHash`], [`ChainHead`]) and its verification ([`ChainVerifier`],
@@ -29,6 +38,7 @@ pub mod audit;
 pub mod credential;
 pub mod id;
 pub mod role;
+pub mod sensor;
 pub mod tenant;
 pub mod timestamp;
 pub mod tlp;
@@ -39,8 +49,16 @@ pub use audit::{
     AuditVerification, ChainHash, ChainHead, ChainVerifier, JsonText,
 };
 pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName};
-pub use id::{AuditEntryId, InstanceId, InvalidId, SessionId, TenantId, TokenId, UserId};
+pub use id::{
+    AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId, SensorTokenId, SessionId,
+    TenantId, TokenId, UserId,
+};
 pub use role::Role;
+pub use sensor::{
+    CertificateFingerprint, ExpectedInterval, HostOsType, InvalidSensorField, Sensor, SensorFormat,
+    SensorHealthEvent, SensorHealthKind, SensorKind, SensorName, SensorToken, SensorUpdate,
+    SensorUtcOffset, SourceNetwork, SubjectCommonName,
+};
 pub use tenant::{InvalidTenantName, Sector, Tenant, TenantKind, TenantName, UnknownWord};
 pub use timestamp::Timestamp;
 pub use tlp::Tlp;

@@ -1,7 +1,7 @@
 //! Points in time, as stored and hashed.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use time::OffsetDateTime;
@@ -42,6 +42,16 @@ impl Timestamp {
     pub fn to_datetime(self) -> OffsetDateTime {
         OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH)
+    }
+
+    /// Converts from the system clock's type, truncating to microseconds.
+    pub fn from_system_time(at: SystemTime) -> Self {
+        Self::from_datetime(OffsetDateTime::from(at))
+    }
+
+    /// Converts to the system clock's type.
+    pub fn to_system_time(self) -> SystemTime {
+        SystemTime::from(self.to_datetime())
     }
 
     /// This time plus a duration (saturating).
@@ -99,6 +109,12 @@ mod tests {
             Timestamp::from_datetime(at).unix_micros(),
             1_700_000_000_123_456
         );
+    }
+
+    #[test]
+    fn round_trips_through_system_time() {
+        let now = Timestamp::now();
+        assert_eq!(Timestamp::from_system_time(now.to_system_time()), now);
     }
 
     #[test]
