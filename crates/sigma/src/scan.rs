@@ -45,7 +45,6 @@ struct Entry {
 
 const MULT: u32 = 0x9E37_79B1;
 
-
 /// Four-byte windows so frequent in Windows event text (paths, executables,
 /// PowerShell) that a literal represented by one would be checked on almost
 /// every event; a literal picks one of them only when it has nothing rarer.
@@ -186,6 +185,35 @@ impl LiteralScanner {
         &self.arena[s as usize..(s + n) as usize]
     }
 
+    /// Checks the literals filed under window `w`, which starts at `at`.
+    fn probe(&self, w: u32, at: usize, hay: &[u8], f: &mut impl FnMut(u32, usize)) {
+        let Some(&(from, to)) = self.windows.get(&w) else {
+            return;
+        };
+        for e in &self.entries[from as usize..to as usize] {
+            let off = e.offset as usize;
+            if off > at {
+                continue;
+            }
+            let start = at - off;
+            if !self.head_matches(e, hay, start) {
+                continue;
+            }
+            let lit = self.literal(e.id);
+            let Some(candidate) = hay.get(start..start + lit.len()) else {
+                continue;
+            };
+            let equal = if self.ascii_ci {
+                candidate.eq_ignore_ascii_case(lit)
+            } else {
+                candidate == lit
+            };
+            if equal {
+                f(e.id, start);
+            }
+        }
+    }
+
     fn head_matches(&self, e: &Entry, hay: &[u8], start: usize) -> bool {
         let n = e.head_len as usize;
         let Some(h) = hay.get(start..start + n) else {
@@ -212,49 +240,28 @@ impl LiteralScanner {
         if hay.len() < 4 || self.windows.is_empty() {
             return probes;
         }
-        let mut w = 0u32;
-        for (i, &b) in hay.iter().enumerate() {
-            let b = if self.ascii_ci {
+        let lower = |b: u8| {
+            if self.ascii_ci {
                 b.to_ascii_lowercase()
             } else {
                 b
-            };
-            w = (w >> 8) | (u32::from(b) << 24);
-            if i < 3 {
-                continue;
             }
+        };
+        let mut w =
+            u32::from_le_bytes([lower(hay[0]), lower(hay[1]), lower(hay[2]), lower(hay[3])]);
+        let bits = &self.bits[..];
+        let mut i = 3;
+        loop {
             let h = (w.wrapping_mul(MULT) >> self.shift) as usize;
-            if self.bits[h >> 6] & (1 << (h & 63)) == 0 {
-                continue;
+            if bits[h >> 6] & (1 << (h & 63)) != 0 {
+                probes += 1;
+                self.probe(w, i - 3, hay, &mut f);
             }
-            probes += 1;
-            let Some(&(from, to)) = self.windows.get(&w) else {
-                continue;
+            i += 1;
+            let Some(&b) = hay.get(i) else {
+                break;
             };
-            let at = i - 3;
-            for e in &self.entries[from as usize..to as usize] {
-                let off = e.offset as usize;
-                if off > at {
-                    continue;
-                }
-                let start = at - off;
-                if !self.head_matches(e, hay, start) {
-                    continue;
-                }
-                let id = e.id;
-                let lit = self.literal(id);
-                let Some(candidate) = hay.get(start..start + lit.len()) else {
-                    continue;
-                };
-                let equal = if self.ascii_ci {
-                    candidate.eq_ignore_ascii_case(lit)
-                } else {
-                    candidate == lit
-                };
-                if equal {
-                    f(id, start);
-                }
-            }
+            w = (w >> 8) | (u32::from(lower(b)) << 24);
         }
         probes
     }
