@@ -51,40 +51,64 @@ pub struct Detection {
     pub channel: Option<String>,
     /// The Windows EventID.
     pub event_id: Option<u64>,
-    /// The whole event.
-    pub event: Json,
+    /// The whole event (shared by the detections of one event).
+    pub event: Arc<Json>,
 }
 
-impl Detection {
-    /// Builds the detection of `rule` on `event`, read from `file` at `position`.
-    pub fn new(
-        rule: &RuleSummary,
-        event: &WindowsEvent<'_>,
-        file: &Path,
-        position: String,
-    ) -> Self {
+/// What every detection of one event says about the event, worked out once
+/// however many rules match it.
+#[derive(Debug, Clone)]
+pub struct EventSummary {
+    timestamp: Option<String>,
+    record_id: Option<u64>,
+    computer: Option<String>,
+    channel: Option<String>,
+    event_id: Option<u64>,
+}
+
+impl EventSummary {
+    /// Reads the summary fields of `event`.
+    pub fn of(event: &WindowsEvent<'_>) -> Self {
         let owned = |name: &str| event.str_field(name).map(str::to_owned);
-        Detection {
+        EventSummary {
             timestamp: event.timestamp().map(utc_rfc3339),
-            rule_id: rule.id.clone(),
-            rule_title: rule.title.clone(),
-            level: rule.level.clone(),
-            rule_author: rule.author.clone(),
-            file: file.display().to_string(),
-            position,
             record_id: event.record_id(),
             computer: owned("Computer")
                 .or_else(|| owned("host.name"))
                 .or_else(|| owned("Hostname")),
             channel: owned("Channel"),
             event_id: event.event_id(),
-            event: event.json().clone(),
         }
     }
 }
 
-/// Shares one [`RuleSummary`] per rule between the detections it raises.
-pub type SharedRule = Arc<RuleSummary>;
+impl Detection {
+    /// The detection of `rule` on an event (its `summary` and the whole
+    /// `event`, shared between the detections of one event), read from
+    /// `file` at `position`.
+    pub fn new(
+        rule: &RuleSummary,
+        summary: &EventSummary,
+        event: Arc<Json>,
+        file: &Path,
+        position: String,
+    ) -> Self {
+        Detection {
+            timestamp: summary.timestamp.clone(),
+            rule_id: rule.id.clone(),
+            rule_title: rule.title.clone(),
+            level: rule.level.clone(),
+            rule_author: rule.author.clone(),
+            file: file.display().to_string(),
+            position,
+            record_id: summary.record_id,
+            computer: summary.computer.clone(),
+            channel: summary.channel.clone(),
+            event_id: summary.event_id,
+            event,
+        }
+    }
+}
 
 /// Restates a timestamp found in an event in UTC, RFC 3339.
 ///

@@ -13,7 +13,7 @@ pub mod output;
 pub mod pipeline;
 pub mod rules;
 
-pub use detection::{Detection, RuleSummary};
+pub use detection::{Detection, EventSummary, RuleSummary};
 pub use event::WindowsEvent;
 pub use output::{DetectionWriter, Format};
 pub use pipeline::{HuntOptions, HuntReport, HuntTotals, hunt};

@@ -230,7 +230,9 @@ mod tests {
             computer: Some("dc1".into()),
             channel: Some("Security".into()),
             event_id: Some(4688),
-            event: json!({"Event": {"EventData": {"NewProcessName": "cmd.exe"}}}),
+            event: std::sync::Arc::new(
+                json!({"Event": {"EventData": {"NewProcessName": "cmd.exe"}}}),
+            ),
         }
     }
 

@@ -17,12 +17,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use nigehban_logfiles::{Error as ReadError, LogFile, ReadOptions, Unit, walk};
 
-use crate::detection::{Detection, RuleSummary};
+use crate::detection::{Detection, EventSummary, RuleSummary};
 use crate::event::WindowsEvent;
 
 /// Settings of one hunt.
@@ -268,13 +269,21 @@ fn work<M>(
                     let event = WindowsEvent::new(&record.event);
                     matched.clear();
                     matcher(&event, &mut matched);
+                    if matched.is_empty() {
+                        continue;
+                    }
+                    let summary = EventSummary::of(&event);
+                    let position = record.position.to_string();
+                    // The event moves into the detections, shared, not copied.
+                    let json = Arc::new(record.event);
                     for &index in &matched {
                         if let Some(rule) = rules.get(index) {
                             outcome.detections.push(Detection::new(
                                 rule,
-                                &event,
+                                &summary,
+                                Arc::clone(&json),
                                 &record.path,
-                                record.position.to_string(),
+                                position.clone(),
                             ));
                         }
                     }
