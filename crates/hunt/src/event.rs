@@ -188,11 +188,63 @@ fn number(n: &serde_json::Number) -> Value<'static> {
     }
 }
 
+/// The `System` fields a rule can name, under their Sigma names.
+const SYSTEM_FIELDS: [&str; 16] = [
+    "EventID",
+    "Channel",
+    "Computer",
+    "EventRecordID",
+    "Level",
+    "Task",
+    "Opcode",
+    "Keywords",
+    "Version",
+    "Provider_Name",
+    "Provider_Guid",
+    "Security_UserID",
+    "TimeCreated",
+    "Correlation_ActivityID",
+    "Execution_ProcessID",
+    "Execution_ThreadID",
+];
+
 impl Event for WindowsEvent<'_> {
     fn field(&self, name: &str, visit: &mut dyn FnMut(Value<'_>)) {
         if let Some(value) = self.get(name) {
             visit_scalars(value, visit);
         }
+    }
+
+    /// Windows events list their fields (System by Sigma name, then
+    /// EventData, then UserData, each name once, as [`WindowsEvent::get`]
+    /// resolves it), which lets the matcher visit each field once. Flat JSON
+    /// events do not: their dotted paths make the names open-ended.
+    fn for_each_field(&self, visit: &mut dyn FnMut(&str, Value<'_>)) -> bool {
+        if self.system.is_none() {
+            return false;
+        }
+        for name in SYSTEM_FIELDS {
+            if let Some(value) = self.system_field(name) {
+                visit_scalars(value, &mut |v| visit(name, v));
+            }
+        }
+        if let Some(data) = self.event_data {
+            for (name, value) in data {
+                if self.system_field(name).is_none() {
+                    visit_scalars(text_of(value), &mut |v| visit(name, v));
+                }
+            }
+        }
+        if let Some(data) = self.user_data {
+            for (name, value) in data {
+                let shadowed = self.system_field(name).is_some()
+                    || self.event_data.is_some_and(|d| d.contains_key(name));
+                if !shadowed {
+                    visit_scalars(text_of(value), &mut |v| visit(name, v));
+                }
+            }
+        }
+        true
     }
 
     fn values(&self, visit: &mut dyn FnMut(Value<'_>)) {
@@ -246,6 +298,50 @@ mod tests {
         assert_eq!(event.timestamp(), Some("2019-03-19T23:34:25.000Z"));
         assert_eq!(event.record_id(), Some(12));
         assert_eq!(event.event_id(), Some(4688));
+    }
+
+    /// `for_each_field` must give exactly what `field` gives, name by name.
+    #[test]
+    fn enumerated_fields_agree_with_lookups() {
+        let json = json!({"Event": {"System": {
+            "EventID": {"#attributes": {"Qualifiers": 0}, "#text": 4688},
+            "Channel": "Security", "Computer": "dc1", "Level": 0,
+            "Provider": {"#attributes": {"Name": "P", "Guid": "{G}"}}},
+            "EventData": {"NewProcessName": "C:\\cmd.exe", "Computer": "shadowed", "List": [1, "a"]},
+            "UserData": {"X": {"NewProcessName": "shadowed too", "Only": null}}}});
+        let event = WindowsEvent::new(&json);
+        let mut enumerated: Vec<(String, String)> = Vec::new();
+        assert!(event.for_each_field(&mut |name, value| {
+            enumerated.push((name.to_owned(), format!("{value:?}")))
+        }));
+        let mut names: Vec<&str> = enumerated.iter().map(|(n, _)| n.as_str()).collect();
+        names.dedup();
+        for name in &names {
+            let from_enumeration: Vec<&String> = enumerated
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v)
+                .collect();
+            let from_lookup = values_of(&event, name);
+            assert_eq!(
+                from_enumeration,
+                from_lookup.iter().collect::<Vec<_>>(),
+                "field {name}"
+            );
+        }
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            names.len(),
+            "a name was enumerated twice: {names:?}"
+        );
+        assert!(
+            names.contains(&"Only") && names.contains(&"List") && names.contains(&"Provider_Guid")
+        );
+        assert_eq!(values_of(&event, "Computer"), ["Str(\"dc1\")"]);
+        assert!(!WindowsEvent::new(&json!({"a": 1})).for_each_field(&mut |_, _| ()));
     }
 
     #[test]
