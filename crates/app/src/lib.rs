@@ -1,4 +1,4 @@
-//! The CERT's services over the store: the authorisation policy, tenants, users, sessions, audit.
+//! The CERT's services over the store: the authorisation policy, tenants, users, sessions, audit, sensors.
 //!
 //! The server reaches storage only through this crate. Every service call
 //! takes the [`Caller`] — made only here, from a session cookie, a bearer
@@ -28,6 +28,22 @@
 //!             / get / list / revoke / authenticate(bearer, remote) -> Caller
 //! app.audit().list(&caller, AuditListing, &PageRequest) / verify(&caller) / head(&caller)
 //!            / record_read(&caller, ProtectedRead)               // TLP:AMBER+ reads
+//!
+//! // Telemetry intake: the sensor registry (see `Sensors` for the rules).
+//! app.sensors().register(&caller, NewSensor) -> IssuedSensorToken  // ingest token shown once
+//!              / get(&caller, SensorId) / list(&caller, under, &PageRequest)
+//!              / update(&caller, SensorId, SensorUpdate) / deactivate(&caller, SensorId)
+//!              / rotate_token(&caller, SensorId, grace) -> IssuedSensorToken
+//!              / revoke_token(&caller, SensorId, SensorTokenId) / tokens(&caller, SensorId)
+//!              / health_history(&caller, SensorId, &PageRequest)
+//!              / health_events(&caller, under, &PageRequest)
+//! // system calls (no caller), for intake:
+//! app.sensors().authenticate_ingest(bearer, remote) -> SensorIdentity   // HTTP, `ngs_...`
+//!              / sensor_by_address(IpAddr) -> Option<SensorIdentity>     // most specific network
+//!              / sensor_by_certificate(&CertificateFingerprint, Option<&str>) -> Option<SensorIdentity>
+//!              / record_health(SensorHealthReport) -> SensorHealthEvent  // not audited
+//!              / active_sensors() -> Vec<Sensor>                         // to watch at start
+//! app.events_scope(&caller) / events_scope_under(&caller, under) -> EventScope  // event search
 //! ```
 //!
 //! Lists take a [`PageRequest`] (an opaque [`Cursor`] and a limit) and return a
@@ -52,12 +68,20 @@
 //!   tenant locks out everyone below it (sessions and tokens included).
 //! - The server should call [`Authentication::purge_expired`] now and then
 //!   (e.g. hourly) to delete ended sessions.
+//! - A sensor only ever submits for its own tenant: intake stamps events with
+//!   the tenant of the [`SensorIdentity`] the registry returned, and the
+//!   registry returns only active sensors of active tenants. Event search is
+//!   scoped by [`App::events_scope`]: an explicit list of the caller's tenant
+//!   and those below it (constituent reporters: their own tenant; council
+//!   members: nothing).
 //!
 //! # Tests
 //!
 //! `cargo test -p nigehban-app` runs the policy matrix (`policy::tests`),
-//! the services end to end on SQLite (`tests/services.rs`) and a property
-//! test over random tenant trees (`tests/no_leaks.rs`). With
+//! the services end to end on SQLite (`tests/services.rs`, the sensor registry
+//! in `tests/sensors.rs`) and a property test over random tenant trees
+//! (`tests/no_leaks.rs`: tenants, users, tokens, audit, sensors, health
+//! events and the event search scope). With
 //! `NIGEHBAN_TEST_POSTGRES_URL` set, `the_same_services_run_on_postgresql`
 //! runs them on PostgreSQL too.
 
@@ -68,6 +92,7 @@ mod caller;
 mod error;
 pub mod policy;
 mod secrets;
+mod sensors;
 mod tenants;
 mod tokens;
 mod users;
@@ -90,6 +115,10 @@ pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use caller::{Caller, Via};
 pub use error::{AppError, AppResult};
 pub use secrets::{PasswordHashing, Secret};
+pub use sensors::{
+    EventScope, IssuedSensorToken, MAX_ROTATION_GRACE, NewSensor, SENSOR_TOKEN_PREFIX,
+    SensorHealthReport, SensorIdentity, SensorMatch, Sensors,
+};
 pub use tenants::{NewTenant, Tenants};
 pub use tokens::{ApiTokens, CreatedApiToken, NewApiToken, TOKEN_PREFIX};
 pub use users::{CreatedUser, NewUser, PasswordReset, Users};
@@ -156,6 +185,8 @@ pub struct AppCounters {
     pub throttled_sign_ins: u64,
     /// Bearer tokens refused (unknown, expired, revoked, owner no longer entitled).
     pub token_refusals: u64,
+    /// Sensor ingest tokens refused (unknown, expired, revoked, sensor or tenant deactivated).
+    pub sensor_token_refusals: u64,
 }
 
 #[derive(Debug, Default)]
@@ -165,6 +196,7 @@ pub(crate) struct Counters {
     pub(crate) lockouts: AtomicU64,
     pub(crate) throttled_sign_ins: AtomicU64,
     pub(crate) token_refusals: AtomicU64,
+    pub(crate) sensor_token_refusals: AtomicU64,
 }
 
 impl Counters {
@@ -280,6 +312,7 @@ impl App {
             lockouts: c.lockouts.load(Ordering::Relaxed),
             throttled_sign_ins: c.throttled_sign_ins.load(Ordering::Relaxed),
             token_refusals: c.token_refusals.load(Ordering::Relaxed),
+            sensor_token_refusals: c.sensor_token_refusals.load(Ordering::Relaxed),
         }
     }
 

@@ -62,11 +62,17 @@ pub enum Action {
     ViewAggregates,
     /// Build and change duty rosters.
     ManageRoster,
+    /// Read sensors, their ingest tokens (never the secrets) and their health events.
+    ViewSensor,
+    /// Register sensors, change them, rotate and revoke their ingest tokens, deactivate them.
+    AdministerSensor,
+    /// Search the raw events that sensors sent (`GET /api/v1/events`).
+    SearchEvents,
 }
 
 impl Action {
     /// Every action, for tests and tables.
-    pub const ALL: [Action; 21] = [
+    pub const ALL: [Action; 24] = [
         Action::ViewTenant,
         Action::CreateTenant,
         Action::RenameTenant,
@@ -88,6 +94,9 @@ impl Action {
         Action::PublishIntel,
         Action::ViewAggregates,
         Action::ManageRoster,
+        Action::ViewSensor,
+        Action::AdministerSensor,
+        Action::SearchEvents,
     ];
 }
 
@@ -115,6 +124,9 @@ pub const fn describe(action: Action) -> &'static str {
         Action::PublishIntel => "publish intelligence",
         Action::ViewAggregates => "view aggregate figures",
         Action::ManageRoster => "manage duty rosters",
+        Action::ViewSensor => "view sensors",
+        Action::AdministerSensor => "administer sensors",
+        Action::SearchEvents => "search events",
     }
 }
 
@@ -190,6 +202,26 @@ use Reach::{Below as B, Never as N, OwnTenant as O, Subtree as S};
 /// responder, intel_analyst, duty_officer, constituent_reporter,
 /// council_member, auditor. `S` = own tenant and below, `B` = strictly below,
 /// `O` = own tenant only, `N` = never.
+///
+/// Telemetry intake:
+///
+/// - `AdministerSensor` (register, change, rotate or revoke ingest tokens,
+///   deactivate) is for administrators of the sensor's organisation or of a
+///   CERT above it. Duty officers do not get it: registering a sensor
+///   decides which tenant receives a sender's events (an attribution with
+///   consequences for other tenants), which is administration; a leaked
+///   ingest token at night is the on-call administrator's to rotate.
+/// - `ViewSensor` (sensors, their token metadata, their health history) is
+///   for those who watch and administer monitoring in the subtree:
+///   administrators, analysts, responders, duty officers and auditors;
+///   constituent reporters see their own organisation's sensors only. Intel
+///   analysts work on indicators, not on sensor set-up; council members see
+///   aggregates only.
+/// - `SearchEvents` (raw events) is for everyone who works with events in
+///   the subtree — administrators (to check that intake stamps them right),
+///   analysts, responders, intel analysts (retro-hunts), duty officers and
+///   auditors (evidence) — and for constituent reporters in their own
+///   organisation only; never for council members.
 #[rustfmt::skip]
 pub const RULES: &[(Action, [Reach; 8])] = &[
     //                              admin analyst resp intel duty  report council audit
@@ -214,6 +246,9 @@ pub const RULES: &[(Action, [Reach; 8])] = &[
     (Action::PublishIntel,         [N,    O,      N,   O,    N,    N,     N,      N]),
     (Action::ViewAggregates,       [S,    S,      N,   S,    S,    N,     S,      S]),
     (Action::ManageRoster,         [S,    N,      N,   N,    S,    N,     N,      N]),
+    (Action::ViewSensor,           [S,    S,      S,   N,    S,    O,     N,      S]),
+    (Action::AdministerSensor,     [S,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::SearchEvents,         [S,    S,      S,   S,    S,    O,     N,      S]),
 ];
 
 const fn role_column(role: Role) -> usize {
@@ -363,6 +398,9 @@ mod tests {
         (Action::PublishIntel,      ".Y.Y....", "........"),
         (Action::ViewAggregates,    "YY.YY.YY", "YY.YY.YY"),
         (Action::ManageRoster,      "Y...Y...", "Y...Y..."),
+        (Action::ViewSensor,        "YYY.YY.Y", "YYY.Y..Y"),
+        (Action::AdministerSensor,  "Y.......", "Y......."),
+        (Action::SearchEvents,      "YYYYYY.Y", "YYYYY..Y"),
     ];
 
     fn expected(column: &str, role: Role) -> Decision {
@@ -438,6 +476,7 @@ mod tests {
             Action::AdministerUser,
             Action::AdministerToken,
             Action::TakeBackup,
+            Action::AdministerSensor,
         ] {
             for role in Role::ALL {
                 let allowed = Relation::ALL

@@ -58,15 +58,17 @@ pub mod postgres;
 mod rows;
 pub mod sqlite;
 
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use nigehban_model::{
-    Actor, ApiToken, AuditDraft, AuditEntry, AuditVerification, ChainHead, InstanceId,
-    PasswordHash, Role, SecretHash, Session, SessionId, Tenant, TenantId, TenantName, Timestamp,
-    TokenId, User, UserId, Username,
+    Actor, ApiToken, AuditDraft, AuditEntry, AuditVerification, CertificateFingerprint, ChainHead,
+    InstanceId, PasswordHash, Role, SecretHash, Sensor, SensorHealthEvent, SensorId, SensorToken,
+    SensorTokenId, SensorUpdate, Session, SessionId, SourceNetwork, SubjectCommonName, Tenant,
+    TenantId, TenantName, Timestamp, TokenId, User, UserId, Username,
 };
 
 pub use error::{StoreError, StoreResult};
@@ -188,6 +190,26 @@ pub struct AuditQuery {
     pub subtree: Option<TenantId>,
     /// Newest entries first (otherwise oldest first, in chain order).
     pub newest_first: bool,
+}
+
+/// A change to a sensor. Sensors are never deleted and never change tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SensorChange {
+    /// Replace the fields the update names (the update's lists already normalised).
+    Update(SensorUpdate),
+    /// Deactivate it: intake no longer knows it, its ingest tokens are revoked,
+    /// and its addresses, fingerprints, common name and name are free for
+    /// other sensors. Deactivating twice changes nothing.
+    Deactivate,
+}
+
+/// Which sensor health events to list (always newest first).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SensorHealthScope {
+    /// One sensor's.
+    Sensor(SensorId),
+    /// Those of the sensors of this tenant and every tenant below it.
+    Subtree(TenantId),
 }
 
 /// What a backup wrote.
@@ -364,4 +386,168 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a consistent snapshot of the database to `dest` (which must not
     /// exist) while the store stays in use; audited.
     async fn backup_to(&self, dest: &Path, ctx: &AuditContext) -> StoreResult<BackupReport>;
+
+    /// Registers a sensor with its first ingest token (audited as
+    /// `sensor.register`). An unknown tenant is [`StoreError::NotFound`]; a
+    /// name taken by another active sensor of the tenant, or a source
+    /// network, fingerprint or common name registered exactly so by another
+    /// active sensor (of any tenant), is a [`StoreError::Conflict`] that does
+    /// not say whose.
+    async fn insert_sensor(
+        &self,
+        sensor: &Sensor,
+        token: &SensorToken,
+        secret: &SecretHash,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        let _ = (sensor, token, secret, ctx);
+        Err(not_yet("insert_sensor"))
+    }
+
+    /// Updates or deactivates a sensor (audited as `sensor.update` /
+    /// `sensor.deactivate`); returns it as changed. Updating a deactivated
+    /// sensor is a [`StoreError::Conflict`]; collisions as for
+    /// [`Store::insert_sensor`].
+    async fn update_sensor(
+        &self,
+        id: SensorId,
+        change: SensorChange,
+        ctx: &AuditContext,
+    ) -> StoreResult<Sensor> {
+        let _ = (id, change, ctx);
+        Err(not_yet("update_sensor"))
+    }
+
+    /// One sensor.
+    async fn sensor(&self, id: SensorId) -> StoreResult<Option<Sensor>> {
+        let _ = id;
+        Err(not_yet("sensor"))
+    }
+
+    /// The sensors of tenant `subtree` and every tenant below it, ordered by id.
+    async fn list_sensors(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Sensor>> {
+        let _ = (subtree, page);
+        Err(not_yet("list_sensors"))
+    }
+
+    /// Every active sensor of the instance, ordered by id (whatever its tenant's state).
+    async fn list_active_sensors(&self, page: &PageRequest) -> StoreResult<Page<Sensor>> {
+        let _ = page;
+        Err(not_yet("list_active_sensors"))
+    }
+
+    /// The active sensors one of whose source networks contains `address`,
+    /// each with that network, most specific (longest prefix) first.
+    /// IPv4-mapped IPv6 addresses are looked up as IPv4.
+    async fn sensors_by_address(
+        &self,
+        address: IpAddr,
+    ) -> StoreResult<Vec<(Sensor, SourceNetwork)>> {
+        let _ = address;
+        Err(not_yet("sensors_by_address"))
+    }
+
+    /// The active sensor that registered this TLS client certificate fingerprint.
+    async fn sensor_by_fingerprint(
+        &self,
+        fingerprint: &CertificateFingerprint,
+    ) -> StoreResult<Option<Sensor>> {
+        let _ = fingerprint;
+        Err(not_yet("sensor_by_fingerprint"))
+    }
+
+    /// The active sensor that registered this TLS subject common name.
+    async fn sensor_by_subject_cn(
+        &self,
+        subject_cn: &SubjectCommonName,
+    ) -> StoreResult<Option<Sensor>> {
+        let _ = subject_cn;
+        Err(not_yet("sensor_by_subject_cn"))
+    }
+
+    /// Issues a new ingest token for an active sensor and ends its other
+    /// usable tokens at `old_until` (revoked now when `old_until` is not
+    /// after `ctx.at`, else expiring then); audited as `sensor.rotate_token`.
+    /// Returns the previous tokens as changed.
+    async fn rotate_sensor_token(
+        &self,
+        token: &SensorToken,
+        secret: &SecretHash,
+        old_until: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<Vec<SensorToken>> {
+        let _ = (token, secret, old_until, ctx);
+        Err(not_yet("rotate_sensor_token"))
+    }
+
+    /// Revokes one ingest token (audited as `sensor.revoke_token`); revoking twice keeps the first time.
+    async fn revoke_sensor_token(
+        &self,
+        id: SensorTokenId,
+        ctx: &AuditContext,
+    ) -> StoreResult<SensorToken> {
+        let _ = (id, ctx);
+        Err(not_yet("revoke_sensor_token"))
+    }
+
+    /// One ingest token.
+    async fn sensor_token(&self, id: SensorTokenId) -> StoreResult<Option<SensorToken>> {
+        let _ = id;
+        Err(not_yet("sensor_token"))
+    }
+
+    /// The ingest token whose secret has this hash.
+    async fn sensor_token_by_secret(
+        &self,
+        secret: &SecretHash,
+    ) -> StoreResult<Option<SensorToken>> {
+        let _ = secret;
+        Err(not_yet("sensor_token_by_secret"))
+    }
+
+    /// Records that an ingest token was used, and from where (not audited).
+    async fn touch_sensor_token(
+        &self,
+        id: SensorTokenId,
+        at: Timestamp,
+        from: Option<String>,
+    ) -> StoreResult<()> {
+        let _ = (id, at, from);
+        Err(not_yet("touch_sensor_token"))
+    }
+
+    /// A sensor's ingest tokens, oldest first.
+    async fn list_sensor_tokens(&self, sensor: SensorId) -> StoreResult<Vec<SensorToken>> {
+        let _ = sensor;
+        Err(not_yet("list_sensor_tokens"))
+    }
+
+    /// Appends a sensor health event to its append-only table. Health events
+    /// are generated by the platform, not made by a person, so they are not
+    /// written to the audit log. An unknown sensor is [`StoreError::NotFound`].
+    async fn insert_sensor_health(&self, event: &SensorHealthEvent) -> StoreResult<()> {
+        let _ = event;
+        Err(not_yet("insert_sensor_health"))
+    }
+
+    /// Sensor health events, newest first.
+    async fn list_sensor_health(
+        &self,
+        scope: SensorHealthScope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<SensorHealthEvent>> {
+        let _ = (scope, page);
+        Err(not_yet("list_sensor_health"))
+    }
+}
+
+/// The error of a sensor registry call this backend does not implement yet.
+fn not_yet(call: &str) -> StoreError {
+    StoreError::Unsupported(format!(
+        "the sensor registry ({call}) is not implemented on this backend yet"
+    ))
 }
