@@ -1,0 +1,465 @@
+//! From a bus delivery to an index document: decoding, the event id, and every term.
+
+use std::fmt::Write as _;
+use std::net::{IpAddr, Ipv6Addr};
+use std::time::SystemTime;
+
+use nigehban_bus::Delivery;
+use nigehban_normalise::{NormalisedEvent, SourceFormat};
+use serde_json::Value;
+use tantivy::schema::DateTimePrecision;
+use tantivy::schema::Field;
+use tantivy::{DateTime, TantivyDocument};
+use time::OffsetDateTime;
+
+use crate::schema::{DedicatedKind, EventSchema, MAX_EXACT_VALUE_BYTES, TIME_FIELDS};
+
+/// The content type of a normalised event on the bus.
+pub const EVENT_CONTENT_TYPE: &str = "application/vnd.nigehban.event+json";
+
+/// Longest event id accepted.
+pub const MAX_ID_BYTES: usize = 128;
+
+/// Why a delivery was not indexed (it is still acknowledged, so it never blocks the stream).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The record's content type is not [`EVENT_CONTENT_TYPE`].
+    ContentType(String),
+    /// The payload is not a serialised `NormalisedEvent`.
+    NotAnEvent(String),
+    /// The payload's tenant stamp differs from the bus record's tenant.
+    TenantMismatch {
+        /// The bus record's tenant.
+        record: String,
+        /// The tenant stamped in the event.
+        event: String,
+    },
+    /// The payload's `id` is empty, too long or holds control characters.
+    BadId(String),
+}
+
+impl RejectReason {
+    /// A short label for metrics (`content_type`, `not_an_event`, `tenant_mismatch`, `bad_id`).
+    pub fn label(&self) -> &'static str {
+        match self {
+            RejectReason::ContentType(_) => "content_type",
+            RejectReason::NotAnEvent(_) => "not_an_event",
+            RejectReason::TenantMismatch { .. } => "tenant_mismatch",
+            RejectReason::BadId(_) => "bad_id",
+        }
+    }
+}
+
+impl std::fmt::Display for RejectReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RejectReason::ContentType(found) => {
+                write!(f, "content type {found:?} is not {EVENT_CONTENT_TYPE:?}")
+            }
+            RejectReason::NotAnEvent(error) => {
+                write!(f, "payload is not a normalised event: {error}")
+            }
+            RejectReason::TenantMismatch { record, event } => write!(
+                f,
+                "event is stamped with tenant {event:?} but the bus record belongs to {record:?}"
+            ),
+            RejectReason::BadId(reason) => write!(f, "event id is not usable: {reason}"),
+        }
+    }
+}
+
+/// The id an intake may put at the top level of the payload.
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+/// A decoded delivery, ready to be written.
+pub(crate) struct Prepared {
+    /// `tenant \x1f id`: the term a redelivery of the same event replaces.
+    pub key: String,
+    /// The document.
+    pub doc: TantivyDocument,
+}
+
+/// The id of an event with no id of its own: stable across redeliveries of the same record.
+pub(crate) fn offset_id(namespace: &str, offset: u64) -> String {
+    format!("{namespace}-{offset:020}")
+}
+
+/// The dedup term of an event: ids are unique per tenant, and a tenant can never replace
+/// another tenant's event whatever id it sends.
+pub(crate) fn dedup_key(tenant: &str, id: &str) -> String {
+    format!("{tenant}\u{1f}{id}")
+}
+
+/// Decodes a delivery and builds its document, or says why it cannot be indexed.
+pub(crate) fn prepare(
+    schema: &EventSchema,
+    delivery: &Delivery,
+    namespace: &str,
+) -> Result<Prepared, RejectReason> {
+    let record = &delivery.record;
+    if record.content_type != EVENT_CONTENT_TYPE {
+        return Err(RejectReason::ContentType(record.content_type.clone()));
+    }
+    let event: NormalisedEvent = serde_json::from_slice(&record.payload)
+        .map_err(|error| RejectReason::NotAnEvent(error.to_string()))?;
+    if let Some(stamped) = event.tenant_id()
+        && stamped != record.tenant_id
+    {
+        return Err(RejectReason::TenantMismatch {
+            record: record.tenant_id.clone(),
+            event: stamped.to_owned(),
+        });
+    }
+    // The payload parsed as an event, so it is a JSON object; this second pass skips
+    // everything but `id` without allocating.
+    let id = match serde_json::from_slice::<IdOnly>(&record.payload) {
+        Ok(IdOnly { id: Some(id) }) => {
+            check_id(&id)?;
+            id
+        }
+        Ok(IdOnly { id: None }) => offset_id(namespace, delivery.offset),
+        Err(error) => return Err(RejectReason::BadId(error.to_string())),
+    };
+    let sensor = event
+        .sensor_id()
+        .filter(|s| !s.is_empty())
+        .unwrap_or(record.sensor_id.as_str());
+    let doc = build_document(
+        schema,
+        &DocumentParts {
+            id: &id,
+            tenant: &record.tenant_id,
+            sensor,
+            received_at: record.received_at,
+            event: &event,
+            payload: &record.payload,
+        },
+    );
+    Ok(Prepared {
+        key: dedup_key(&record.tenant_id, &id),
+        doc,
+    })
+}
+
+fn check_id(id: &str) -> Result<(), RejectReason> {
+    if id.is_empty() {
+        return Err(RejectReason::BadId("it is empty".into()));
+    }
+    if id.len() > MAX_ID_BYTES {
+        return Err(RejectReason::BadId(format!(
+            "it is {} bytes long, over {MAX_ID_BYTES}",
+            id.len()
+        )));
+    }
+    if id.chars().any(char::is_control) {
+        return Err(RejectReason::BadId("it holds a control character".into()));
+    }
+    Ok(())
+}
+
+/// What a document is built from.
+pub(crate) struct DocumentParts<'a> {
+    pub id: &'a str,
+    pub tenant: &'a str,
+    pub sensor: &'a str,
+    pub received_at: SystemTime,
+    pub event: &'a NormalisedEvent,
+    pub payload: &'a [u8],
+}
+
+/// A tantivy date from a time, at the index's precision; `None` outside 1678..2262.
+pub(crate) fn to_index_date(at: OffsetDateTime) -> Option<DateTime> {
+    DateTime::try_from_utc(at).map(|d| d.truncate(DateTimePrecision::Microseconds))
+}
+
+/// Builds the document for one event.
+pub(crate) fn build_document(schema: &EventSchema, parts: &DocumentParts<'_>) -> TantivyDocument {
+    let mut doc = TantivyDocument::new();
+    let event = parts.event;
+    doc.add_text(schema.id, parts.id);
+    doc.add_text(schema.key, dedup_key(parts.tenant, parts.id));
+    doc.add_text(schema.tenant, parts.tenant);
+    if !parts.sensor.is_empty() {
+        doc.add_text(schema.sensor, parts.sensor);
+    }
+    let bus_received = to_index_date(OffsetDateTime::from(parts.received_at))
+        .unwrap_or_else(|| DateTime::from_timestamp_micros(0));
+    let ingested = event
+        .received_at()
+        .and_then(to_index_date)
+        .unwrap_or(bus_received);
+    // A timestamp the index cannot hold (a sender's clock in the year 9999) sorts by ingest
+    // time instead; the stored event still says what the sender wrote.
+    let timestamp = event
+        .timestamp()
+        .and_then(to_index_date)
+        .unwrap_or(ingested);
+    doc.add_date(schema.timestamp, timestamp);
+    doc.add_date(schema.ingested, ingested);
+    let sort = sort_key(parts.id);
+    doc.add_u64(schema.sort_hi, (sort >> 64) as u64);
+    doc.add_u64(schema.sort_lo, sort as u64);
+
+    let mut writer = TermWriter {
+        schema,
+        doc: &mut doc,
+        name: String::with_capacity(64),
+        term: String::with_capacity(128),
+    };
+    for (name, value) in event.fields().iter() {
+        if TIME_FIELDS.contains(&name) {
+            continue;
+        }
+        if name == "message" {
+            writer.message(value);
+        }
+        match schema.dedicated(name) {
+            Some((dedicated, field)) => writer.dedicated(name, dedicated.kind, field, value),
+            None => {
+                writer.name.clear();
+                writer.name.push_str(name);
+                writer.catch_all(value);
+            }
+        }
+    }
+    // Values the fields do not carry: the whole record of JSON formats whose keys are not
+    // all mapped to ECS, and the text of records that were not parsed into fields.
+    match event.format() {
+        SourceFormat::SuricataEve
+        | SourceFormat::ZeekDotted
+        | SourceFormat::ZeekUnderscored
+        | SourceFormat::GenericJson => {
+            event.for_each_keyword_value(&mut |value| writer.full_text(value));
+        }
+        SourceFormat::GenericText | SourceFormat::Unparsed => {
+            if let Some(text) = event.original().text_lossy() {
+                writer.doc.add_text(schema.text, text.as_ref());
+            }
+        }
+        _ => {}
+    }
+    doc.add_bytes(schema.event, parts.payload);
+    doc
+}
+
+/// Writes one event's terms into its document.
+struct TermWriter<'a> {
+    schema: &'a EventSchema,
+    doc: &'a mut TantivyDocument,
+    /// The dotted name of the value being written.
+    name: String,
+    /// Scratch for `name=value`.
+    term: String,
+}
+
+impl TermWriter<'_> {
+    fn message(&mut self, value: &Value) {
+        for_each_scalar(value, &mut |scalar| {
+            if let Value::String(text) = scalar {
+                self.doc.add_text(self.schema.message, text);
+            }
+        });
+    }
+
+    fn dedicated(&mut self, name: &str, kind: DedicatedKind, field: Field, value: &Value) {
+        let mut leftovers = Vec::new();
+        for_each_scalar(value, &mut |scalar| match kind {
+            DedicatedKind::Keyword { .. } => {
+                if let Some(text) = scalar_text(scalar)
+                    && text.len() <= MAX_EXACT_VALUE_BYTES
+                {
+                    self.doc.add_text(field, &text);
+                }
+            }
+            DedicatedKind::Ip => match scalar.as_str().and_then(parse_ip) {
+                Some(ip) => self.doc.add_ip_addr(field, ip),
+                None => leftovers.push(scalar.clone()),
+            },
+            DedicatedKind::Unsigned => match json_u64(scalar) {
+                Some(number) => self.doc.add_u64(field, number),
+                None => leftovers.push(scalar.clone()),
+            },
+        });
+        for_each_scalar(value, &mut |scalar| self.full_text(scalar));
+        // A value that does not have the field's type (a sender's `source.ip: "unknown"`)
+        // is still findable, as a `name=value` term; filters look there for it.
+        for scalar in leftovers {
+            self.name.clear();
+            self.name.push_str(name);
+            self.exact(&scalar);
+        }
+    }
+
+    /// `name=value` terms and full text for a value under `self.name`, recursing into objects.
+    fn catch_all(&mut self, value: &Value) {
+        match value {
+            Value::Null => {}
+            Value::Array(items) => {
+                for item in items {
+                    self.catch_all(item);
+                }
+            }
+            Value::Object(map) => {
+                let base = self.name.len();
+                for (key, inner) in map {
+                    self.name.truncate(base);
+                    self.name.push('.');
+                    self.name.push_str(key);
+                    self.catch_all(inner);
+                }
+                self.name.truncate(base);
+            }
+            scalar => {
+                self.exact(scalar);
+                self.full_text(scalar);
+            }
+        }
+    }
+
+    fn exact(&mut self, scalar: &Value) {
+        let Some(text) = scalar_text(scalar) else {
+            return;
+        };
+        if text.len() > MAX_EXACT_VALUE_BYTES {
+            return;
+        }
+        self.term.clear();
+        self.term.push_str(&self.name);
+        self.term.push('=');
+        self.term.push_str(&text);
+        self.doc.add_text(self.schema.fields, &self.term);
+    }
+
+    fn full_text(&mut self, scalar: &Value) {
+        match scalar {
+            Value::String(text) if !text.is_empty() => self.doc.add_text(self.schema.text, text),
+            Value::Number(number) => {
+                self.term.clear();
+                let _ = write!(self.term, "{number}");
+                self.doc.add_text(self.schema.text, &self.term);
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Calls `visit` for every scalar in `value` (arrays and objects flattened, nulls skipped).
+fn for_each_scalar(value: &Value, visit: &mut dyn FnMut(&Value)) {
+    match value {
+        Value::Null => {}
+        Value::Array(items) => items.iter().for_each(|item| for_each_scalar(item, visit)),
+        Value::Object(map) => map.values().for_each(|item| for_each_scalar(item, visit)),
+        scalar => visit(scalar),
+    }
+}
+
+/// A scalar as the text a filter compares with: strings as they are, numbers and booleans
+/// written out.
+pub(crate) fn scalar_text(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
+    use std::borrow::Cow;
+    match value {
+        Value::String(s) => Some(Cow::Borrowed(s)),
+        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
+        _ => None,
+    }
+}
+
+fn json_u64(value: &Value) -> Option<u64> {
+    match value {
+        Value::Number(n) => n.as_u64(),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// An IP address as the index keeps it (IPv4 mapped into IPv6).
+pub(crate) fn parse_ip(text: &str) -> Option<Ipv6Addr> {
+    let text = text.trim();
+    let text = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    let text = text.split('%').next().unwrap_or(text);
+    match text.parse::<IpAddr>().ok()? {
+        IpAddr::V4(v4) => Some(v4.to_ipv6_mapped()),
+        IpAddr::V6(v6) => Some(v6),
+    }
+}
+
+/// The 128-bit key that orders events with the same `@timestamp`: a UUID's own value (so
+/// UUIDv7 ids order by creation), otherwise a stable 128-bit FNV-1a hash of the id.
+pub(crate) fn sort_key(id: &str) -> u128 {
+    parse_uuid(id).unwrap_or_else(|| fnv1a_128(id.as_bytes()))
+}
+
+fn parse_uuid(id: &str) -> Option<u128> {
+    let bytes = id.as_bytes();
+    if bytes.len() != 36 {
+        return None;
+    }
+    let mut value = 0u128;
+    for (i, &b) in bytes.iter().enumerate() {
+        if matches!(i, 8 | 13 | 18 | 23) {
+            if b != b'-' {
+                return None;
+            }
+            continue;
+        }
+        let digit = char::from(b).to_digit(16)?;
+        value = (value << 4) | u128::from(digit);
+    }
+    Some(value)
+}
+
+fn fnv1a_128(bytes: &[u8]) -> u128 {
+    const OFFSET: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    const PRIME: u128 = 0x0000_0000_0100_0000_0000_0000_0000_013b;
+    bytes.iter().fold(OFFSET, |hash, &b| {
+        (hash ^ u128::from(b)).wrapping_mul(PRIME)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_sort_by_their_value_and_other_ids_by_a_stable_hash() {
+        let a = "0190f0b8-7a1c-7cc3-8f1e-000000000001";
+        let b = "0190f0b8-7a1c-7cc3-8f1e-000000000002";
+        assert!(sort_key(a) < sort_key(b));
+        assert_eq!(sort_key(a), 0x0190f0b87a1c7cc38f1e000000000001);
+        assert_eq!(sort_key("bus-1"), sort_key("bus-1"));
+        assert_ne!(sort_key("bus-1"), sort_key("bus-2"));
+        assert_eq!(parse_uuid("0190f0b8x7a1c-7cc3-8f1e-000000000001"), None);
+        assert_eq!(parse_uuid("0190f0b8-7a1c-7cc3-8f1e-00000000000g"), None);
+    }
+
+    #[test]
+    fn ips_are_mapped_into_ipv6() {
+        assert_eq!(
+            parse_ip("10.0.0.1"),
+            Some(
+                "10.0.0.1"
+                    .parse::<std::net::Ipv4Addr>()
+                    .unwrap()
+                    .to_ipv6_mapped()
+            )
+        );
+        assert_eq!(parse_ip("[fe80::1%eth0]"), "fe80::1".parse().ok());
+        assert_eq!(parse_ip("unknown"), None);
+    }
+
+    #[test]
+    fn ids_are_checked() {
+        assert!(check_id("a").is_ok());
+        assert!(check_id("").is_err());
+        assert!(check_id(&"x".repeat(MAX_ID_BYTES + 1)).is_err());
+        assert!(check_id("a\nb").is_err());
+    }
+}

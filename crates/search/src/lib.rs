@@ -1,0 +1,96 @@
+//! Event search: normalised events kept for a configurable retention in an embedded
+//! tantivy index, fed from the durable bus, searched with tenant-scoped queries.
+//!
+//! # Using it (what the server does)
+//!
+//! ```text
+//! let index = EventIndex::open(&data_dir, IndexOptions::default())?;   // <data-dir>/search/events-v1
+//! let consumer = bus.consumer(DEFAULT_CONSUMER, ConsumerConfig::default()).await?;
+//! let indexer = Indexer::new(index.clone(), IndexerConfig::default());
+//! let task = tokio::spawn(indexer.run(consumer, shutdown_token.cancelled_owned()));
+//!
+//! // GET /api/v1/events: the scope comes from the authorisation policy.
+//! let query = EventQuery::new(TenantScope::tenants(visible_tenants))
+//!     .between(from, to)
+//!     .filter("winlog.event_id", "4688")
+//!     .text("mimikatz")
+//!     .limit(1000);
+//! let mut hits = index.search(&query)?;            // blocking: run it in spawn_blocking
+//! for hit in &mut hits { send(hit?)?; }             // stream each EventHit
+//! let next = hits.next_cursor();                   // Some(cursor) when more may follow
+//!
+//! index.enforce_retention(OffsetDateTime::now_utc())?;  // periodically; the caller's clock
+//! ```
+//!
+//! # Guarantees
+//!
+//! * **Acknowledged means searchable.** The [`Indexer`] acknowledges a bus delivery only
+//!   after the commit that holds its event has been fsynced. A crash (`kill -9`) at any
+//!   moment loses nothing acknowledged.
+//! * **Exactly once in search under at-least-once delivery.** Every document carries the
+//!   term `tenant \x1f id`; writing an event first deletes that term, in the same writer
+//!   and the same commit, so a redelivered event replaces its own earlier copy. The id is
+//!   the payload's top-level `id` (a UUIDv7 assigned at intake) or, when absent,
+//!   `<namespace>-<bus offset>`, which is the same on every redelivery. Because the term
+//!   includes the tenant, no tenant can replace another tenant's event, whatever id it
+//!   sends. (The ECS `event.id` is not used as an identity: senders fill it, e.g. CEF's
+//!   `externalId`, so it is neither unique nor ours.)
+//! * **Bad records never block the stream.** A delivery that is not a normalised event
+//!   (wrong content type, undecodable payload, an event stamped with a tenant other than
+//!   the bus record's, an unusable id) is logged, counted ([`SearchMetrics::rejected`])
+//!   and acknowledged.
+//! * **Tenant scoping is part of every query.** [`TenantScope`] has no default: a query
+//!   names the tenants it may see, an empty set sees nothing, and
+//!   [`TenantScope::AllTenants`] exists only for platform code. Each hit is checked
+//!   against the scope once more when it is read.
+//!
+//! # Queries
+//!
+//! [`EventQuery`]: a `@timestamp` range (`from` inclusive, `to` exclusive), exact-match
+//! field filters (different fields ANDed, one field named twice ORs its values), free-text
+//! terms over every text value and terms over `message` (case-insensitive; a term of
+//! several words is a phrase), a limit (1..=[`MAX_LIMIT`]), an opaque cursor, and the
+//! order (newest first by default, ties broken by the event id). Filters work on any field
+//! (`winlog.event_data.Image`, `log.syslog.appname`): every value is indexed as a
+//! `name=value` term, and the common ECS fields have typed fields of their own
+//! (`source.ip` and `destination.ip` also take CIDR blocks). Exact matching is
+//! case-sensitive, as ECS keyword fields are. Values over [`MAX_EXACT_VALUE_BYTES`] are
+//! found by text terms only.
+//!
+//! Pagination is by position, not by page number: a cursor means "after this
+//! (`@timestamp`, id)", so each hit comes exactly once across pages even while new events
+//! arrive.
+//!
+//! # Retention
+//!
+//! [`EventIndex::enforce_retention`] deletes events whose *ingest* time is older than
+//! [`IndexOptions::retention`] (default 30 days). Ingest time is the platform's clock; the
+//! event's own `@timestamp` is the sender's, which may be years off.
+//!
+//! # Layout and schema
+//!
+//! `<data-dir>/search/events-v1/` holds the tantivy index (see `schema.rs` for every
+//! field). The index is owned by one process at a time ([`SearchError::Locked`]). With
+//! JetStream, each process that keeps its own index needs its own durable consumer name:
+//! members of one consumer split the records between them.
+
+mod collector;
+mod document;
+mod error;
+mod index;
+mod indexer;
+mod query;
+mod schema;
+
+pub use document::{EVENT_CONTENT_TYPE, MAX_ID_BYTES, RejectReason};
+pub use error::{QueryError, SearchError};
+pub use index::{
+    AddOutcome, CommitStats, DEFAULT_RETENTION, EventHit, EventHits, EventIndex, INDEX_DIR,
+    IndexOptions, RetentionOutcome, SearchMetrics,
+};
+pub use indexer::{DEFAULT_CONSUMER, Indexer, IndexerConfig, IndexerReport};
+pub use query::{
+    DEFAULT_LIMIT, EventQuery, FieldFilter, MAX_FIELD_NAME_BYTES, MAX_FILTERS, MAX_LIMIT,
+    MAX_TEXT_TERMS, SortOrder, TenantScope,
+};
+pub use schema::MAX_EXACT_VALUE_BYTES;
