@@ -12,6 +12,9 @@
 //! Connections are made without TLS; run PostgreSQL on the same host or a
 //! private network until TLS support is added.
 
+mod sensors;
+
+use std::net::IpAddr;
 use std::path::Path;
 
 use async_trait::async_trait;
@@ -20,9 +23,10 @@ use deadpool_postgres::{
 };
 use nigehban_model::{
     Actor, ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntry, AuditEntryId,
-    AuditVerification, ChainHash, ChainHead, ChainVerifier, InstanceId, JsonText, PasswordHash,
-    SecretHash, Session, SessionId, Tenant, TenantId, TenantName, Timestamp, TokenId, TokenName,
-    User, UserId, Username,
+    AuditVerification, CertificateFingerprint, ChainHash, ChainHead, ChainVerifier, InstanceId,
+    JsonText, PasswordHash, SecretHash, Sensor, SensorHealthEvent, SensorId, SensorToken,
+    SensorTokenId, Session, SessionId, SourceNetwork, SubjectCommonName, Tenant, TenantId,
+    TenantName, Timestamp, TokenId, TokenName, User, UserId, Username,
 };
 use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
@@ -34,8 +38,8 @@ use crate::rows::{
     change_draft, kind_columns, kind_from_columns, parse_role, to_i64, to_seq, to_u32,
 };
 use crate::{
-    AuditContext, AuditQuery, Backend, BackupReport, LockoutPolicy, Page, PageRequest, Store,
-    StoreError, StoreResult, TenantChange, UserChange,
+    AuditContext, AuditQuery, Backend, BackupReport, LockoutPolicy, Page, PageRequest,
+    SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
 };
 
 /// Advisory lock key held while migrating, so concurrent starts migrate once.
@@ -1252,5 +1256,116 @@ impl Store for PostgresStore {
         Err(StoreError::Unsupported(
             "online backup is for the embedded SQLite store; on PostgreSQL use pg_dump --format=custom (and pg_restore to restore)".into(),
         ))
+    }
+
+    async fn insert_sensor(
+        &self,
+        sensor: &Sensor,
+        token: &SensorToken,
+        secret: &SecretHash,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        self.sensors_insert(sensor, token, secret, ctx).await
+    }
+
+    async fn update_sensor(
+        &self,
+        id: SensorId,
+        change: SensorChange,
+        ctx: &AuditContext,
+    ) -> StoreResult<Sensor> {
+        self.sensors_update(id, change, ctx).await
+    }
+
+    async fn sensor(&self, id: SensorId) -> StoreResult<Option<Sensor>> {
+        self.sensors_get(id).await
+    }
+
+    async fn list_sensors(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Sensor>> {
+        self.sensors_list(subtree, page).await
+    }
+
+    async fn list_active_sensors(&self, page: &PageRequest) -> StoreResult<Page<Sensor>> {
+        self.sensors_list_active(page).await
+    }
+
+    async fn sensors_by_address(
+        &self,
+        address: IpAddr,
+    ) -> StoreResult<Vec<(Sensor, SourceNetwork)>> {
+        self.sensors_at_address(address).await
+    }
+
+    async fn sensor_by_fingerprint(
+        &self,
+        fingerprint: &CertificateFingerprint,
+    ) -> StoreResult<Option<Sensor>> {
+        self.sensors_by_fingerprint(fingerprint).await
+    }
+
+    async fn sensor_by_subject_cn(
+        &self,
+        subject_cn: &SubjectCommonName,
+    ) -> StoreResult<Option<Sensor>> {
+        self.sensors_by_subject_cn(subject_cn).await
+    }
+
+    async fn rotate_sensor_token(
+        &self,
+        token: &SensorToken,
+        secret: &SecretHash,
+        old_until: Timestamp,
+        ctx: &AuditContext,
+    ) -> StoreResult<Vec<SensorToken>> {
+        self.sensors_rotate_token(token, secret, old_until, ctx)
+            .await
+    }
+
+    async fn revoke_sensor_token(
+        &self,
+        id: SensorTokenId,
+        ctx: &AuditContext,
+    ) -> StoreResult<SensorToken> {
+        self.sensors_revoke_token(id, ctx).await
+    }
+
+    async fn sensor_token(&self, id: SensorTokenId) -> StoreResult<Option<SensorToken>> {
+        self.sensors_token(id).await
+    }
+
+    async fn sensor_token_by_secret(
+        &self,
+        secret: &SecretHash,
+    ) -> StoreResult<Option<SensorToken>> {
+        self.sensors_token_by_secret(secret).await
+    }
+
+    async fn touch_sensor_token(
+        &self,
+        id: SensorTokenId,
+        at: Timestamp,
+        from: Option<String>,
+    ) -> StoreResult<()> {
+        self.sensors_touch_token(id, at, from).await
+    }
+
+    async fn list_sensor_tokens(&self, sensor: SensorId) -> StoreResult<Vec<SensorToken>> {
+        self.sensors_tokens(sensor).await
+    }
+
+    async fn insert_sensor_health(&self, event: &SensorHealthEvent) -> StoreResult<()> {
+        self.sensors_insert_health(event).await
+    }
+
+    async fn list_sensor_health(
+        &self,
+        scope: SensorHealthScope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<SensorHealthEvent>> {
+        self.sensors_health(scope, page).await
     }
 }

@@ -3,7 +3,9 @@
 use std::str::FromStr;
 
 use nigehban_model::{
-    AuditAction, AuditDraft, AuditEntryId, InstanceId, JsonText, Role, Sector, TenantId, TenantKind,
+    AuditAction, AuditDraft, AuditEntryId, ExpectedInterval, HostOsType, InstanceId, JsonText,
+    Role, Sector, Sensor, SensorHealthKind, SensorId, SensorName, SensorToken, SensorUtcOffset,
+    SourceNetwork, SubjectCommonName, TenantId, TenantKind, Timestamp,
 };
 use serde::Serialize;
 
@@ -101,4 +103,247 @@ pub(crate) fn change_draft<T: Serialize>(
         after: json(after)?,
         remote_addr: ctx.remote_addr.clone(),
     })
+}
+
+/// A sensor's columns that need encoding, shared by both backends.
+pub(crate) struct SensorColumns {
+    /// `kind`: the kind's word.
+    pub(crate) kind: &'static str,
+    /// `expected_formats`: a JSON array of format words.
+    pub(crate) formats: String,
+    /// `expected_interval_secs`.
+    pub(crate) interval: Option<i64>,
+    /// `source_addresses`: a JSON array of addresses and networks, as registered.
+    pub(crate) addresses: String,
+    /// `tls_fingerprints`: a JSON array of lower-case hex fingerprints.
+    pub(crate) fingerprints: String,
+    /// `tls_subject_cn`.
+    pub(crate) subject_cn: Option<String>,
+    /// `host_os_type`: the ECS word.
+    pub(crate) os: Option<&'static str>,
+    /// `utc_offset_minutes`.
+    pub(crate) offset: Option<i32>,
+}
+
+impl SensorColumns {
+    /// Encodes a sensor's fields.
+    pub(crate) fn of(sensor: &Sensor) -> StoreResult<Self> {
+        let json = |value: serde_json::Result<String>| {
+            value.map_err(|e| StoreError::corrupt("sensor record", e))
+        };
+        Ok(Self {
+            kind: sensor.kind.as_str(),
+            formats: json(serde_json::to_string(&sensor.expected_formats))?,
+            interval: sensor
+                .expected_interval
+                .map(|i| i64::try_from(i.as_secs()).unwrap_or(i64::MAX)),
+            addresses: json(serde_json::to_string(&sensor.source_addresses))?,
+            fingerprints: json(serde_json::to_string(&sensor.tls_client_fingerprints))?,
+            subject_cn: sensor
+                .tls_subject_cn
+                .as_ref()
+                .map(|cn| cn.as_str().to_owned()),
+            os: sensor.host_os_type.map(HostOsType::as_str),
+            offset: sensor.utc_offset.map(|o| i32::from(o.as_minutes())),
+        })
+    }
+}
+
+/// A sensor's encoded columns as read back, before decoding.
+pub(crate) struct StoredSensor {
+    pub(crate) id: SensorId,
+    pub(crate) instance: InstanceId,
+    pub(crate) tenant: TenantId,
+    pub(crate) name: String,
+    pub(crate) kind: String,
+    pub(crate) formats: String,
+    pub(crate) interval: Option<i64>,
+    pub(crate) addresses: String,
+    pub(crate) fingerprints: String,
+    pub(crate) subject_cn: Option<String>,
+    pub(crate) os: Option<String>,
+    pub(crate) offset: Option<i32>,
+    pub(crate) active: bool,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+}
+
+impl StoredSensor {
+    /// Decodes the columns into a sensor, or a [`StoreError::Corrupt`] naming the column.
+    pub(crate) fn decode(self) -> StoreResult<Sensor> {
+        fn json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> StoreResult<T> {
+            serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e))
+        }
+        Ok(Sensor {
+            id: self.id,
+            instance: self.instance,
+            tenant: self.tenant,
+            name: SensorName::parse(&self.name)
+                .map_err(|e| StoreError::corrupt("sensor name", e))?,
+            kind: parse_text("sensor kind", &self.kind)?,
+            expected_formats: json("sensor formats", &self.formats)?,
+            expected_interval: self
+                .interval
+                .map(|secs| {
+                    u64::try_from(secs)
+                        .map_err(|_| StoreError::corrupt("sensor interval", secs))
+                        .and_then(|secs| {
+                            ExpectedInterval::from_secs(secs)
+                                .map_err(|e| StoreError::corrupt("sensor interval", e))
+                        })
+                })
+                .transpose()?,
+            source_addresses: json("sensor source addresses", &self.addresses)?,
+            tls_client_fingerprints: json("sensor fingerprints", &self.fingerprints)?,
+            tls_subject_cn: self
+                .subject_cn
+                .map(|cn| {
+                    SubjectCommonName::parse(&cn)
+                        .map_err(|e| StoreError::corrupt("sensor subject CN", e))
+                })
+                .transpose()?,
+            host_os_type: self
+                .os
+                .map(|os| parse_text("host OS type", &os))
+                .transpose()?,
+            utc_offset: self
+                .offset
+                .map(|minutes| {
+                    i16::try_from(minutes)
+                        .map_err(|_| StoreError::corrupt("sensor UTC offset", minutes))
+                        .and_then(|m| {
+                            SensorUtcOffset::from_minutes(m)
+                                .map_err(|e| StoreError::corrupt("sensor UTC offset", e))
+                        })
+                })
+                .transpose()?,
+            active: self.active,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// One row of the source network lookup index: `family`, `prefix_len`,
+/// `first_address`, `last_address` (big-endian bytes, compared byte-wise).
+pub(crate) fn network_row(network: &SourceNetwork) -> (i32, i32, Vec<u8>, Vec<u8>) {
+    (
+        if network.is_ipv4() { 4 } else { 6 },
+        i32::from(network.prefix_len()),
+        network.first_octets(),
+        network.last_octets(),
+    )
+}
+
+/// The family and lookup key of a sender's address (IPv4-mapped read as IPv4).
+pub(crate) fn address_key(address: std::net::IpAddr) -> (i32, Vec<u8>) {
+    let address = nigehban_model::sensor::canonical_address(address);
+    (
+        if address.is_ipv4() { 4 } else { 6 },
+        nigehban_model::sensor::octets(address),
+    )
+}
+
+/// The candidates of an address lookup: each sensor once, with its most
+/// specific network containing `address`, most specific first (ties by sensor id).
+pub(crate) fn rank_by_specificity(
+    sensors: Vec<Sensor>,
+    address: std::net::IpAddr,
+) -> Vec<(Sensor, SourceNetwork)> {
+    let mut ranked: Vec<(Sensor, SourceNetwork)> = Vec::new();
+    for sensor in sensors {
+        if ranked.iter().any(|(seen, _)| seen.id == sensor.id) {
+            continue;
+        }
+        let best = sensor
+            .source_addresses
+            .iter()
+            .filter(|network| network.contains(address))
+            .max_by_key(|network| network.prefix_len())
+            .copied();
+        if let Some(network) = best {
+            ranked.push((sensor, network));
+        }
+    }
+    ranked.sort_by(|(a, an), (b, bn)| bn.prefix_len().cmp(&an.prefix_len()).then(a.id.cmp(&b.id)));
+    ranked
+}
+
+/// A health kind as columns: `kind`, `since` (the silence's start), `seconds`
+/// (the expected interval for `silent`, the silence's length for `recovered`).
+pub(crate) fn health_columns(
+    kind: &SensorHealthKind,
+) -> StoreResult<(&'static str, Timestamp, i64)> {
+    let (since, seconds) = match *kind {
+        SensorHealthKind::Silent {
+            since,
+            expected_interval_seconds,
+        } => (since, expected_interval_seconds),
+        SensorHealthKind::Recovered {
+            silent_since,
+            silent_for_seconds,
+        } => (silent_since, silent_for_seconds),
+    };
+    Ok((kind.word(), since, to_i64(seconds)?))
+}
+
+/// A health kind read back from its columns.
+pub(crate) fn health_from_columns(
+    kind: &str,
+    since: Timestamp,
+    seconds: i64,
+) -> StoreResult<SensorHealthKind> {
+    let seconds =
+        u64::try_from(seconds).map_err(|_| StoreError::corrupt("health seconds", seconds))?;
+    match kind {
+        "silent" => Ok(SensorHealthKind::Silent {
+            since,
+            expected_interval_seconds: seconds,
+        }),
+        "recovered" => Ok(SensorHealthKind::Recovered {
+            silent_since: since,
+            silent_for_seconds: seconds,
+        }),
+        other => Err(StoreError::corrupt("health kind", other)),
+    }
+}
+
+/// The message of a collision with another active sensor (never says whose).
+pub(crate) fn taken(what: &str) -> StoreError {
+    StoreError::Conflict(format!(
+        "{what} is already registered to another active sensor"
+    ))
+}
+
+/// The audit record of a registration: the sensor and its first token (no secret).
+pub(crate) fn registration_record(
+    sensor: &Sensor,
+    token: &SensorToken,
+) -> StoreResult<serde_json::Value> {
+    let corrupt = |e: serde_json::Error| StoreError::corrupt("sensor record", e);
+    let mut record = serde_json::to_value(sensor).map_err(corrupt)?;
+    if let serde_json::Value::Object(fields) = &mut record {
+        fields.insert(
+            "ingest_token".into(),
+            serde_json::to_value(token).map_err(corrupt)?,
+        );
+    }
+    Ok(record)
+}
+
+/// The audit records of a rotation: the previous tokens before, and after
+/// with the new token.
+pub(crate) fn rotation_records(
+    before: &[SensorToken],
+    after: &[SensorToken],
+    new: &SensorToken,
+) -> StoreResult<(serde_json::Value, serde_json::Value)> {
+    let corrupt = |e: serde_json::Error| StoreError::corrupt("sensor record", e);
+    Ok((
+        serde_json::json!({ "previous_tokens": serde_json::to_value(before).map_err(corrupt)? }),
+        serde_json::json!({
+            "previous_tokens": serde_json::to_value(after).map_err(corrupt)?,
+            "new_token": serde_json::to_value(new).map_err(corrupt)?,
+        }),
+    ))
 }

@@ -10,6 +10,8 @@
 #[macro_use]
 #[path = "conformance/harness.rs"]
 mod harness;
+#[path = "conformance/sensors.rs"]
+mod sensors;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -22,6 +24,13 @@ use nigehban_model::{
 };
 use nigehban_store::{
     AuditQuery, Cursor, LockoutPolicy, PageRequest, StoreError, TenantChange, UserChange,
+};
+use sensors::{
+    address_lookup_prefers_the_most_specific_network, certificates_find_active_sensors,
+    health_events_are_append_only_and_newest_first,
+    sensor_changes_are_audited_with_before_and_after,
+    sensor_collisions_are_refused_without_naming_the_owner, sensor_tokens_rotate_and_revoke,
+    sensors_round_trip_and_list_by_subtree,
 };
 
 conformance_tests!(
@@ -44,6 +53,14 @@ conformance_tests!(
     tampering_is_detected_and_named,
     reopening_keeps_the_instance_and_needs_no_migration,
     stand_alone_entries_join_the_chain,
+    sensors_round_trip_and_list_by_subtree,
+    sensor_collisions_are_refused_without_naming_the_owner,
+    address_lookup_prefers_the_most_specific_network,
+    certificates_find_active_sensors,
+    sensor_changes_are_audited_with_before_and_after,
+    sensor_tokens_rotate_and_revoke,
+    health_events_are_append_only_and_newest_first,
+    schema_1_databases_upgrade_with_their_data,
 );
 
 async fn tenants_form_a_tree(backend: &TestBackend) {
@@ -1050,4 +1067,37 @@ async fn stand_alone_entries_join_the_chain(backend: &TestBackend) {
         .unwrap();
     assert_eq!(listed.items, vec![entry]);
     assert!(store.verify_audit().await.unwrap().is_intact());
+}
+
+async fn schema_1_databases_upgrade_with_their_data(backend: &TestBackend) {
+    let store = backend.store();
+    let tree = tree(store).await;
+    // Put the database back to schema version 1, as an installation from
+    // before the sensor registry would be.
+    match backend {
+        TestBackend::Sqlite(..) => {
+            backend
+                .raw("DROP TABLE sensor_health_events; DROP TABLE sensor_tokens; DROP TABLE sensor_fingerprints; DROP TABLE sensor_networks; DROP TABLE sensors; DELETE FROM schema_migrations WHERE version = 2;")
+                .await
+        }
+        TestBackend::Postgres(..) => {
+            backend
+                .raw("DROP TABLE sensor_health_events, sensor_tokens, sensor_fingerprints, sensor_networks, sensors; DROP FUNCTION sensor_health_append_only(); DELETE FROM schema_migrations WHERE version = 2;")
+                .await
+        }
+    }
+    let upgraded = backend.reopen().await;
+    assert_eq!(upgraded.migrations_applied_at_open(), 1);
+    assert_eq!(
+        upgraded.tenant(tree.bank.id).await.unwrap().unwrap(),
+        tree.bank
+    );
+    assert!(upgraded.verify_audit().await.unwrap().is_intact());
+    let firewall = harness::sensor(upgraded.as_ref(), tree.bank.id, "Firewall");
+    harness::register(upgraded.as_ref(), &firewall, "ngs_upgraded").await;
+    assert_eq!(
+        upgraded.sensor(firewall.id).await.unwrap().unwrap(),
+        firewall
+    );
+    assert_eq!(upgraded.migrate().await.unwrap(), 0);
 }

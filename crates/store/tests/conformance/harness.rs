@@ -4,8 +4,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use nigehban_model::{
-    Actor, ActorKind, DisplayName, PasswordHash, Role, Sector, Tenant, TenantId, TenantKind,
-    TenantName, Timestamp, User, UserId, Username,
+    Actor, ActorKind, DisplayName, ExpectedInterval, PasswordHash, Role, SecretHash, Sector,
+    Sensor, SensorFormat, SensorId, SensorKind, SensorName, SensorToken, SensorTokenId,
+    SourceNetwork, Tenant, TenantId, TenantKind, TenantName, Timestamp, User, UserId, Username,
 };
 use nigehban_store::{AuditContext, PostgresStore, SqliteStore, Store};
 
@@ -252,3 +253,55 @@ pub fn hash(text: &str) -> PasswordHash {
 
 /// Fifteen minutes.
 pub const QUARTER_HOUR: Duration = Duration::from_secs(15 * 60);
+
+/// A sensor record ready to insert: a firewall of `tenant` sending syslog.
+pub fn sensor(store: &dyn Store, tenant: TenantId, name: &str) -> Sensor {
+    let now = Timestamp::now();
+    Sensor {
+        id: SensorId::new(),
+        instance: store.instance(),
+        tenant,
+        name: SensorName::parse(name).unwrap(),
+        kind: SensorKind::Firewall,
+        expected_formats: vec![SensorFormat::Syslog, SensorFormat::Cef],
+        expected_interval: Some(ExpectedInterval::from_secs(300).unwrap()),
+        source_addresses: Vec::new(),
+        tls_client_fingerprints: Vec::new(),
+        tls_subject_cn: None,
+        host_os_type: None,
+        utc_offset: None,
+        active: true,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+/// A fresh ingest token record for `sensor`.
+pub fn sensor_token(sensor: &Sensor) -> SensorToken {
+    SensorToken {
+        id: SensorTokenId::new(),
+        instance: sensor.instance,
+        sensor: sensor.id,
+        tenant: sensor.tenant,
+        created_at: Timestamp::now(),
+        expires_at: None,
+        last_used_at: None,
+        last_used_from: None,
+        revoked_at: None,
+    }
+}
+
+/// Parses a source network.
+pub fn net(text: &str) -> SourceNetwork {
+    SourceNetwork::parse(text).unwrap()
+}
+
+/// Inserts `sensor` with a token whose secret is `secret`; returns the token.
+pub async fn register(store: &dyn Store, sensor: &Sensor, secret: &str) -> SensorToken {
+    let token = sensor_token(sensor);
+    store
+        .insert_sensor(sensor, &token, &SecretHash::of(secret), &ctx())
+        .await
+        .unwrap();
+    token
+}
