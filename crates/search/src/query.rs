@@ -622,4 +622,64 @@ mod tests {
             assert!(check_field_name(bad).is_err(), "{bad:?}");
         }
     }
+
+    mod properties {
+        use super::*;
+        use crate::schema::text_analyzer;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn cursors_round_trip(micros in any::<i64>(), key in any::<u128>(), newest in any::<bool>()) {
+                let order = if newest { SortOrder::NewestFirst } else { SortOrder::OldestFirst };
+                let at = SortKey { micros, key };
+                prop_assert_eq!(SortKey::from_cursor(&at.cursor(order), order), Ok(at));
+            }
+
+            #[test]
+            fn any_cursor_text_is_read_or_refused_without_panicking(text in "\\PC{0,60}") {
+                let _ = SortKey::from_cursor(&text, SortOrder::NewestFirst);
+            }
+
+            #[test]
+            fn accepted_field_names_hold_no_separator_or_space(name in "\\PC{0,40}") {
+                if check_field_name(&name).is_ok() {
+                    prop_assert!(!name.is_empty());
+                    prop_assert!(!name.contains('=') && !name.chars().any(char::is_whitespace));
+                    prop_assert!(!name.contains(".."));
+                }
+            }
+
+            #[test]
+            fn cidr_blocks_hold_their_address(a in any::<[u8; 4]>(), prefix in 0u32..=32) {
+                let ip = std::net::Ipv4Addr::from(a);
+                let (low, high) = parse_cidr(&format!("{ip}/{prefix}")).unwrap().unwrap();
+                let mapped = ip.to_ipv6_mapped();
+                prop_assert!(low <= mapped && mapped <= high);
+                let width = u128::from(high) - u128::from(low);
+                prop_assert_eq!(width, (1u128 << (32 - prefix)) - 1);
+            }
+
+            #[test]
+            fn any_query_is_planned_or_refused_without_panicking(
+                filters in proptest::collection::vec(("\\PC{0,20}", "\\PC{0,20}"), 0..6),
+                text in proptest::collection::vec("\\PC{0,20}", 0..4),
+                limit in 0usize..2_000_000,
+                cursor in proptest::option::of("\\PC{0,50}"),
+            ) {
+                let schema = EventSchema::new();
+                let mut query = EventQuery::new(TenantScope::tenant("t")).limit(limit);
+                for (field, value) in filters {
+                    query = query.filter(field, value);
+                }
+                for term in text {
+                    query = query.text(term);
+                }
+                query.cursor = cursor;
+                if let Ok(plan) = plan(&schema, &text_analyzer(), &query) {
+                    let _ = plan.page_query(schema.timestamp, plan.after);
+                }
+            }
+        }
+    }
 }
