@@ -939,44 +939,9 @@ async fn backups_are_for_root_administrators_and_restore() {
     assert!(matches!(error, AppError::Conflict(_)), "{error}");
 }
 
-/// A fresh PostgreSQL database's URL, or `None` (skipped) without a configured server.
-async fn postgres_database() -> Option<String> {
-    let Ok(url) = std::env::var("NIGEHBAN_TEST_POSTGRES_URL") else {
-        if std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-            panic!("NIGEHBAN_TEST_POSTGRES_URL is not set but NIGEHBAN_REQUIRE_SERVICES=1");
-        }
-        eprintln!("skipped: NIGEHBAN_TEST_POSTGRES_URL not set");
-        return None;
-    };
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
-        .await
-        .unwrap();
-    let connection = tokio::spawn(connection);
-    let dbname = format!("nigehban_app_test_{}", uuid::Uuid::now_v7().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {dbname}"))
-        .await
-        .unwrap();
-    drop(client);
-    let _ = connection.await;
-    Some(match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let (authority, query) = match rest.split_once('?') {
-                Some((before, query)) => (before, format!("?{query}")),
-                None => (rest, String::new()),
-            };
-            let host = authority
-                .split_once('/')
-                .map_or(authority, |(host, _)| host);
-            format!("{scheme}://{host}/{dbname}{query}")
-        }
-        None => format!("{url} dbname={dbname}"),
-    })
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_same_services_run_on_postgresql() {
-    let Some(url) = postgres_database().await else {
+    let Some(url) = world::postgres_database().await else {
         return;
     };
     let config = nigehban_app::StoreConfig::Postgres { url, pool_size: 4 };
@@ -984,7 +949,7 @@ async fn the_same_services_run_on_postgresql() {
         .await
         .unwrap();
     assert_eq!(app.backend(), nigehban_app::Backend::Postgres);
-    assert_eq!(app.migrations_applied_at_open(), 1);
+    assert_eq!(app.migrations_applied_at_open(), 2);
     app.ping().await.unwrap();
     let request = BootstrapRequest {
         national_name: name("National CERT"),

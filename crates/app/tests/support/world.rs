@@ -52,6 +52,24 @@ pub async fn world() -> World {
 /// Like [`world`], with other settings.
 pub async fn world_with(settings: AppSettings) -> World {
     let (app, dir) = app_with(settings).await;
+    world_on(app, dir).await
+}
+
+/// Like [`world`], on PostgreSQL in a fresh database of its own, or `None`
+/// (skipped) when no server is configured.
+pub async fn postgres_world() -> Option<World> {
+    let url = postgres_database().await?;
+    let app = App::open(
+        &StoreConfig::Postgres { url, pool_size: 4 },
+        AppSettings::insecure_fast_for_tests(),
+    )
+    .await
+    .unwrap();
+    Some(world_on(app, tempfile::tempdir().unwrap()).await)
+}
+
+/// Bootstraps an empty platform and builds the tree.
+pub async fn world_on(app: App, dir: tempfile::TempDir) -> World {
     let outcome = app
         .bootstrap(BootstrapRequest {
             national_name: TenantName::parse("National CERT").unwrap(),
@@ -188,4 +206,39 @@ pub async fn caller(app: &App, maker: &Caller, tenant: TenantId, role: Role) -> 
         .authenticate(created.secret.expose(), Some(addr("203.0.113.5")))
         .await
         .unwrap()
+}
+
+/// A fresh PostgreSQL database's URL, or `None` (skipped) without a configured server.
+pub async fn postgres_database() -> Option<String> {
+    let Ok(url) = std::env::var("NIGEHBAN_TEST_POSTGRES_URL") else {
+        if std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
+            panic!("NIGEHBAN_TEST_POSTGRES_URL is not set but NIGEHBAN_REQUIRE_SERVICES=1");
+        }
+        eprintln!("skipped: NIGEHBAN_TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let dbname = format!("nigehban_app_test_{}", uuid::Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {dbname}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = connection.await;
+    Some(match url.split_once("://") {
+        Some((scheme, rest)) => {
+            let (authority, query) = match rest.split_once('?') {
+                Some((before, query)) => (before, format!("?{query}")),
+                None => (rest, String::new()),
+            };
+            let host = authority
+                .split_once('/')
+                .map_or(authority, |(host, _)| host);
+            format!("{scheme}://{host}/{dbname}{query}")
+        }
+        None => format!("{url} dbname={dbname}"),
+    })
 }
