@@ -1,5 +1,8 @@
 //! Property: over random tenant trees, no caller ever reaches a sibling's or
-//! an ancestor's records through the services' get and list calls.
+//! an ancestor's records through the services' get and list calls — tenants,
+//! users, API tokens, the audit log, sensors and their health events — and
+//! the event search scope is exactly the caller's subtree (its own tenant for
+//! constituent reporters, nothing for council members).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,11 +12,13 @@ mod world;
 use std::collections::{BTreeSet, HashMap};
 
 use nigehban_app::model::{
-    DisplayName, Password, Role, Sector, TenantId, TenantKind, TenantName, UserId, Username,
+    DisplayName, Password, Role, Sector, SensorHealthKind, SensorId, SensorKind, SensorName,
+    SensorUpdate, SourceNetwork, TenantId, TenantKind, TenantName, Timestamp, UserId, Username,
 };
+use nigehban_app::policy::{self, Action, Reach};
 use nigehban_app::{
-    AppError, AppSettings, AuditListing, BootstrapOutcome, BootstrapRequest, Caller, NewTenant,
-    NewUser, PageRequest,
+    AppError, AppSettings, AuditListing, BootstrapOutcome, BootstrapRequest, Caller, NewSensor,
+    NewTenant, NewUser, PageRequest, SensorHealthReport,
 };
 use proptest::prelude::*;
 
@@ -177,6 +182,31 @@ async fn check(nodes: Vec<Node>, movement: Option<(usize, usize)>) {
     let index_of: HashMap<TenantId, usize> =
         ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
 
+    // One sensor per tenant, each with a health event and an address of its own.
+    let mut sensors: Vec<SensorId> = Vec::new();
+    for (i, &tenant) in ids.iter().enumerate() {
+        let mut new = NewSensor::new(
+            SensorName::parse(&format!("Sensor {i}")).unwrap(),
+            SensorKind::Firewall,
+        );
+        new.tenant = Some(tenant);
+        new.source_addresses = vec![SourceNetwork::parse(&format!("10.{i}.0.0/16")).unwrap()];
+        let sensor = app.sensors().register(&admin, new).await.unwrap().sensor;
+        let at = Timestamp::now();
+        app.sensors()
+            .record_health(SensorHealthReport {
+                sensor: sensor.id,
+                at,
+                kind: SensorHealthKind::Silent {
+                    since: at,
+                    expected_interval_seconds: 60,
+                },
+            })
+            .await
+            .unwrap();
+        sensors.push(sensor.id);
+    }
+
     for home in 0..ids.len() {
         let visible = subtree(&parents, home);
         for role in CALLER_ROLES {
@@ -262,7 +292,111 @@ async fn check(nodes: Vec<Node>, movement: Option<(usize, usize)>) {
                     );
                 }
             }
+            // Sensors and their health: only the subtree's (reporters: their own tenant's).
+            let sensor_reach = policy::reach(role, Action::ViewSensor);
+            let readable = |tenant: usize| match sensor_reach {
+                Reach::Subtree => visible.contains(&tenant),
+                Reach::OwnTenant => tenant == home,
+                Reach::Below => visible.contains(&tenant) && tenant != home,
+                Reach::Never => false,
+            };
+            for (target, &sensor) in sensors.iter().enumerate() {
+                let got = app.sensors().get(&caller, sensor).await;
+                let history = app
+                    .sensors()
+                    .health_history(&caller, sensor, &PageRequest::default())
+                    .await;
+                if !visible.contains(&target) {
+                    assert_hidden(got, &format!("{context}: get sensor of tenant {target}"));
+                    assert_hidden(history, &format!("{context}: health of sensor {target}"));
+                    assert_hidden(
+                        app.sensors()
+                            .update(&caller, sensor, SensorUpdate::default())
+                            .await,
+                        &format!("{context}: update sensor of tenant {target}"),
+                    );
+                    assert_hidden(
+                        app.sensors().tokens(&caller, sensor).await,
+                        &format!("{context}: tokens of sensor {target}"),
+                    );
+                } else if readable(target) {
+                    assert_eq!(got.unwrap().tenant, ids[target], "{context}");
+                    assert_eq!(history.unwrap().items.len(), 1, "{context}");
+                } else {
+                    assert!(
+                        matches!(got, Err(AppError::Forbidden(_))),
+                        "{context}: sensor {target}: {got:?}"
+                    );
+                }
+            }
+            match app
+                .sensors()
+                .list(&caller, None, &PageRequest::first(1000))
+                .await
+            {
+                Ok(page) => {
+                    let listed: BTreeSet<usize> =
+                        page.items.iter().map(|s| index_of[&s.tenant]).collect();
+                    let expected: BTreeSet<usize> =
+                        (0..ids.len()).filter(|t| readable(*t)).collect();
+                    assert_eq!(listed, expected, "{context}: sensor list");
+                }
+                Err(error) => {
+                    assert!(
+                        sensor_reach == Reach::Never && matches!(error, AppError::Forbidden(_)),
+                        "{context}: sensor list: {error:?}"
+                    );
+                }
+            }
+            if let Ok(page) = app
+                .sensors()
+                .health_events(&caller, None, &PageRequest::first(1000))
+                .await
+            {
+                for event in page.items {
+                    assert!(
+                        readable(index_of[&event.tenant]),
+                        "{context}: health event {event:?}"
+                    );
+                }
+            }
+
+            // The event search scope: exactly the subtree, own tenant, or nothing.
+            let scope = app.events_scope(&caller).await;
+            let expected: BTreeSet<usize> = match policy::reach(role, Action::SearchEvents) {
+                Reach::Subtree => visible.clone(),
+                Reach::OwnTenant => BTreeSet::from([home]),
+                Reach::Below | Reach::Never => BTreeSet::new(),
+            };
+            match scope {
+                Ok(scope) => {
+                    let got: BTreeSet<usize> =
+                        scope.tenants().iter().map(|t| index_of[t]).collect();
+                    assert_eq!(got, expected, "{context}: event scope");
+                }
+                Err(AppError::Forbidden(_)) => {
+                    assert!(expected.is_empty(), "{context}: event scope refused")
+                }
+                Err(other) => panic!("{context}: event scope: {other:?}"),
+            }
+
             for target in (0..ids.len()).filter(|t| !visible.contains(t)) {
+                assert_hidden(
+                    app.events_scope_under(&caller, Some(ids[target])).await,
+                    &format!("{context}: event scope under tenant {target}"),
+                );
+                assert_hidden(
+                    app.sensors()
+                        .list(&caller, Some(ids[target]), &PageRequest::default())
+                        .await,
+                    &format!("{context}: sensors of tenant {target}"),
+                );
+                assert_hidden(
+                    app.sensors()
+                        .health_events(&caller, Some(ids[target]), &PageRequest::default())
+                        .await,
+                    &format!("{context}: health events of tenant {target}"),
+                );
                 assert_hidden(
                     app.audit()
                         .list(
