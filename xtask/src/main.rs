@@ -3,7 +3,8 @@
 //! `cargo xtask test` is the one command that runs every test, the command
 //! README.md gives and `.ci/run` calls. It
 //! 1. installs missing Debian and PyPI packages when run as root (PostgreSQL,
-//!    nats-server, rsyslog, logger, the OpenAPI validator),
+//!    nats-server, rsyslog with its TLS driver, logger, the OpenAPI
+//!    validator),
 //! 2. starts throwaway services on loopback (a PostgreSQL cluster, a
 //!    nats-server with JetStream) in a temporary directory,
 //! 3. exports their addresses (`NIGEHBAN_TEST_POSTGRES_URL`,
@@ -32,6 +33,11 @@ const DEBIAN_PACKAGES: &[(&str, &str)] = &[
     ("postgresql", "/usr/lib/postgresql"),
     ("nats-server", "nats-server"),
     ("rsyslog", "rsyslogd"),
+    // rsyslog's TLS driver, for the syslog-over-TLS intake tests.
+    (
+        "rsyslog-openssl",
+        "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so",
+    ),
     ("bsdutils", "logger"),
     ("openssl", "openssl"),
 ];
@@ -226,7 +232,9 @@ fn install_missing_packages() {
                 .args(["-m", "pip", "install", "-q", package])
                 .status();
         } else {
-            println!("xtask: PyPI package {package} missing; tests needing it report themselves skipped");
+            println!(
+                "xtask: PyPI package {package} missing; tests needing it report themselves skipped"
+            );
         }
     }
 }
@@ -249,7 +257,9 @@ fn wait_for_port(port: u16, what: &str, timeout: Duration) -> Result<(), String>
         }
         sleep(Duration::from_millis(100));
     }
-    Err(format!("{what} did not start listening on 127.0.0.1:{port}"))
+    Err(format!(
+        "{what} did not start listening on 127.0.0.1:{port}"
+    ))
 }
 
 /// Throwaway services on loopback, stopped when dropped.
@@ -417,7 +427,13 @@ impl Postgres {
     fn stop(&self) {
         let _ = self.run(
             "pg_ctl",
-            &["-D", &self.data.to_string_lossy(), "-m", "immediate", "stop"],
+            &[
+                "-D",
+                &self.data.to_string_lossy(),
+                "-m",
+                "immediate",
+                "stop",
+            ],
         );
     }
 }
@@ -438,10 +454,14 @@ fn postgres_bin_dir() -> Option<PathBuf> {
 }
 
 fn start_nats(dir: &Path) -> Result<(Child, u16), String> {
-    let program = ["nats-server", "/usr/sbin/nats-server", "/usr/bin/nats-server"]
-        .into_iter()
-        .find(|p| have_program(p))
-        .ok_or("nats-server is not installed")?;
+    let program = [
+        "nats-server",
+        "/usr/sbin/nats-server",
+        "/usr/bin/nats-server",
+    ]
+    .into_iter()
+    .find(|p| have_program(p))
+    .ok_or("nats-server is not installed")?;
     let port = free_port()?;
     let store = dir.join("nats");
     fs::create_dir_all(&store).map_err(|e| e.to_string())?;
