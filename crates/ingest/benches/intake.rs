@@ -180,6 +180,143 @@ async fn http_scenario(concurrency: usize, gzip: bool, seconds: f64) {
     bus.close().await.unwrap();
 }
 
+/// The CPU cost alone, on one thread: preparing requests (decode, split,
+/// normalise, stamp, serialise) without publishing, and its parts.
+fn prepare_scenario(seconds: f64) {
+    use nigehban_ingest::{HttpLimits, RequestContext, prepare_ndjson};
+    use nigehban_normalise::{Format, SourceHint, normalise};
+    let body = request_body(0);
+    let stamp = SensorStamp::new("org-telecom-042", "ids-edge-1");
+    let limits = HttpLimits::default();
+    let context = RequestContext {
+        stamp: &stamp,
+        format: None,
+        log_name: None,
+        source_address: None,
+        received_at: std::time::SystemTime::now(),
+    };
+    let measure = |label: &str, work: &mut dyn FnMut() -> usize| {
+        let started = Instant::now();
+        let mut events = 0usize;
+        while started.elapsed().as_secs_f64() < seconds {
+            events += work();
+        }
+        println!(
+            "prepare   {label:<34} {:>9.0} events/s on one thread ({:.2} us/event)",
+            events as f64 / started.elapsed().as_secs_f64(),
+            started.elapsed().as_secs_f64() * 1e6 / events as f64
+        );
+    };
+    let prepared = prepare_ndjson(body.as_bytes(), None, &limits, &context).unwrap();
+    let payload_bytes: usize = prepared.records.iter().map(|r| r.payload.len()).sum();
+    println!(
+        "prepare   average bus payload: {} bytes for {} bytes of NDJSON",
+        payload_bytes / prepared.records.len(),
+        body.len() / prepared.records.len()
+    );
+    measure("prepare_ndjson (everything)", &mut || {
+        prepare_ndjson(body.as_bytes(), None, &limits, &context)
+            .unwrap()
+            .records
+            .len()
+    });
+    let hint = SourceHint::new(Format::Json, time::OffsetDateTime::now_utc());
+    let text_hint = SourceHint::new(Format::Auto, time::OffsetDateTime::now_utc());
+    let lines: Vec<&str> = body.lines().collect();
+    measure("normalise only", &mut || {
+        for line in &lines {
+            if line.starts_with('"') {
+                let text: String = serde_json::from_str(line).unwrap();
+                std::hint::black_box(normalise(text.as_bytes(), &text_hint).unwrap());
+            } else {
+                std::hint::black_box(normalise(line.as_bytes(), &hint).unwrap());
+            }
+        }
+        lines.len()
+    });
+    let events: Vec<_> = lines
+        .iter()
+        .filter(|l| !l.starts_with('"'))
+        .map(|line| normalise(line.as_bytes(), &hint).unwrap())
+        .collect();
+    measure("serialise only, serde_json", &mut || {
+        for event in &events {
+            std::hint::black_box(serde_json::to_vec(event).unwrap());
+        }
+        events.len()
+    });
+    measure("serialise only, encode_event", &mut || {
+        for event in &events {
+            let id = nigehban_ingest::new_event_id();
+            std::hint::black_box(nigehban_ingest::encode_event(id, event).unwrap());
+        }
+        events.len()
+    });
+}
+
+/// The bus alone with intake's payloads: requests prepared once, published
+/// over and over (the ceiling the HTTP intake can reach on this disk).
+async fn bus_scenario(concurrency: usize, truncate_to: Option<usize>, seconds: f64) {
+    use nigehban_ingest::{HttpLimits, RequestContext, prepare_ndjson};
+    let dir = bench_dir();
+    let bus = EmbeddedLog::open(EmbeddedOptions::new(dir.path()))
+        .await
+        .unwrap();
+    let stamp = SensorStamp::new("org-telecom-042", "ids-edge-1");
+    let body = request_body(0);
+    let context = RequestContext {
+        stamp: &stamp,
+        format: None,
+        log_name: None,
+        source_address: None,
+        received_at: std::time::SystemTime::now(),
+    };
+    let mut records = prepare_ndjson(body.as_bytes(), None, &HttpLimits::default(), &context)
+        .unwrap()
+        .records;
+    if let Some(len) = truncate_to {
+        // Calibration: the same records with payloads cut to `len` bytes.
+        for record in &mut records {
+            record.payload.truncate(len);
+        }
+    }
+    let records = Arc::new(records);
+    let payload: usize = records.iter().map(|r| r.payload.len()).sum::<usize>() / records.len();
+    let stop = Arc::new(AtomicBool::new(false));
+    let counting = Arc::new(AtomicBool::new(false));
+    let accepted = Arc::new(AtomicU64::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..concurrency {
+        let (bus, records) = (bus.clone(), records.clone());
+        let (stop, counting, accepted) = (stop.clone(), counting.clone(), accepted.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let ack = bus.publish(&records).await.unwrap();
+                if counting.load(Ordering::Relaxed) {
+                    accepted.fetch_add(ack.records, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    counting.store(true, Ordering::Relaxed);
+    let started = Instant::now();
+    tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
+    counting.store(false, Ordering::Relaxed);
+    let elapsed = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let events = accepted.load(Ordering::Relaxed) as f64;
+    println!(
+        "bus-only  publishers={concurrency:<3} payload={payload}B {:>9.0} events/s durable  {:>6.1} MB/s payload",
+        events / elapsed,
+        events * payload as f64 / elapsed / 1e6
+    );
+    bus.close().await.unwrap();
+}
+
 fn syslog_message(i: usize) -> String {
     format!(
         "<165>1 2024-03-15T10:22:14.{:06}Z fw{:02}.example.org sshd {} AUTH [origin ip=\"192.0.2.{}\" software=\"openssh\"][meta sequenceId=\"{}\"] Failed password for invalid user admin from 203.0.113.{} port {} ssh2 {}",
@@ -265,11 +402,18 @@ fn main() {
         .build()
         .unwrap();
     let seconds = seconds();
+    if wanted("prepare") {
+        prepare_scenario(seconds.min(3.0));
+    }
     runtime.block_on(async {
         if wanted("http") {
             for (concurrency, gzip) in [(1, false), (4, false), (8, false), (4, true)] {
                 http_scenario(concurrency, gzip, seconds).await;
             }
+        }
+        if wanted("bus-only") {
+            bus_scenario(4, None, seconds).await;
+            bus_scenario(4, Some(500), seconds).await;
         }
         if wanted("syslog-tcp") {
             for connections in [1, 4, 16] {

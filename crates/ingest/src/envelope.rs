@@ -2,98 +2,218 @@
 //!
 //! # Wire format
 //!
-//! Content type [`EVENT_CONTENT_TYPE`]. The payload is the JSON serialisation
-//! of a [`NormalisedEvent`] with one more top-level member written first:
+//! Content type [`EVENT_CONTENT_TYPE`]; read it with [`decode_event`], which
+//! returns the event id and the [`NormalisedEvent`]. The payload is a JSON
+//! object in one of two layouts:
 //!
-//! ```text
-//! {"id":"0190f3a2-7c4e-7d51-9a0b-3c2d1e0f4a5b","format":"syslog5424","tenant_id":...,"fields":{...},"original":{...}}
-//! ```
+//! 1. The serialisation of the `NormalisedEvent` with one more member, the
+//!    event id, written first:
+//!
+//!    ```text
+//!    {"id":"0190f3a2-7c4e-7d51-9a0b-3c2d1e0f4a5b","format":"syslog5424","tenant_id":"…","sensor_id":"…","fields":{…},"original":{"text":"<134>1 …"}}
+//!    ```
+//!
+//! 2. For a record that arrived as JSON (Suricata, Zeek, Windows, …), the
+//!    original record is written once, verbatim, instead of twice (as an
+//!    escaped `original.text` string and again as the parsed `original.json`):
+//!
+//!    ```text
+//!    {"id":"…","raw_len":506,"original":{"raw":{"timestamp":…,"event_type":"alert",…}},"format":"suricata_eve",…,"fields":{…}}
+//!    ```
+//!
+//!    `raw_len` is the byte length of the verbatim record that follows
+//!    `"raw":`. [`decode_event`] restores `original.text` (those exact bytes)
+//!    and `original.json` (them parsed), which is what the normaliser had
+//!    set. This keeps a typical 500-byte event's payload about a third
+//!    smaller, and the embedded bus's durable rate falls with payload size.
+//!    A consumer that deserialises layout 2 as a `NormalisedEvent` with
+//!    serde directly gets an empty `original`: use [`decode_event`].
 //!
 //! `id` is a UUIDv7 assigned by intake when the record is received, unique
 //! per event: a consumer that sees the same id twice (a bus redelivery) has
-//! seen the same event. Because `NormalisedEvent` ignores members it does
-//! not know, the payload also deserialises directly as a `NormalisedEvent`;
-//! [`decode_event`] returns both. The id is also set as the ECS field
-//! `event.id` when the record did not set that field itself, so that search
-//! finds events by it.
+//! seen the same event.
 
 use bytes::Bytes;
-use nigehban_normalise::NormalisedEvent;
+use nigehban_normalise::{Fields, NormalisedEvent, Original, SourceFormat};
+use serde::Serialize;
 use uuid::Uuid;
 
 /// The bus content type of a normalised event written by intake.
 pub const EVENT_CONTENT_TYPE: &str = "application/vnd.nigehban.event+json";
 
-/// A new event id: a UUIDv7 (time-ordered, random in its low bits).
+/// A new event id: a UUIDv7 (Unix milliseconds, then 74 random bits).
+///
+/// The random bits come from a per-thread SplitMix64 sequence seeded once
+/// from the operating system: ids must be unique, not secret, and asking
+/// the kernel for randomness for every event costs more than the rest of
+/// making the id.
 pub fn new_event_id() -> Uuid {
-    Uuid::now_v7()
+    use std::cell::Cell;
+    use std::time::{SystemTime, UNIX_EPOCH};
+    thread_local! {
+        static STATE: Cell<u64> = Cell::new(u64::from_le_bytes(
+            Uuid::new_v4().as_bytes()[..8].try_into().unwrap_or([7; 8]),
+        ));
+    }
+    let next = || {
+        STATE.with(|state| {
+            let mut z = state.get().wrapping_add(0x9e37_79b9_7f4a_7c15);
+            state.set(z);
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        })
+    };
+    let millis = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |since| {
+            u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+        });
+    let mut random = [0u8; 10];
+    random[..8].copy_from_slice(&next().to_le_bytes());
+    random[8..].copy_from_slice(&next().to_le_bytes()[..2]);
+    uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
 }
 
 /// Why a payload is not an event written by intake.
 #[derive(Debug, thiserror::Error)]
 pub enum EnvelopeError {
     /// The payload does not start with an `id` member holding a UUID.
-    #[error("the payload has no event id (a UUID in a top-level \"id\" member)")]
+    #[error("the payload has no event id (a UUID in a leading \"id\" member)")]
     MissingId,
+    /// The verbatim original record is cut or not where `raw_len` says.
+    #[error("the payload's verbatim original record is malformed: {0}")]
+    Raw(&'static str),
     /// The payload is not a normalised event.
     #[error("the payload is not a normalised event: {0}")]
     Event(#[from] serde_json::Error),
 }
 
-/// Serialises `event` with its id as a bus payload, setting `event.id` when
-/// the record did not.
-pub fn encode_event(id: Uuid, event: &mut NormalisedEvent) -> Result<Bytes, serde_json::Error> {
+/// The event's members as `NormalisedEvent` serialises them, `original`
+/// left out when it is written verbatim before them.
+#[derive(Serialize)]
+struct Members<'a> {
+    format: SourceFormat,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tenant_id: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sensor_id: Option<&'a str>,
+    fields: &'a Fields,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    original: Option<&'a Original>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    diagnostics: &'a [String],
+}
+
+const ID_PREFIX: &[u8] = b"{\"id\":\"";
+const RAW_LEN: &[u8] = b"\",\"raw_len\":";
+const RAW_START: &[u8] = b",\"original\":{\"raw\":";
+
+/// The original record, when it can be written verbatim: JSON text the
+/// normaliser parsed as it is (no BOM, no surrounding whitespace).
+fn verbatim(original: &Original) -> Option<&str> {
+    let text = original.text.as_deref()?;
+    if original.json.is_none() || original.bytes.is_some() {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let object = bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}');
+    let array = bytes.first() == Some(&b'[') && bytes.last() == Some(&b']');
+    (object || array).then_some(text)
+}
+
+/// Serialises `event` with its id as a bus payload (see the module
+/// documentation for the layout).
+pub fn encode_event(id: Uuid, event: &NormalisedEvent) -> Result<Bytes, serde_json::Error> {
     let mut text = Uuid::encode_buffer();
     let id_text: &str = id.hyphenated().encode_lower(&mut text);
-    if !event.fields().contains("event.id") {
-        event.fields_mut().insert("event.id", id_text.to_owned());
-    }
-    let body = serde_json::to_vec(event)?;
-    let mut payload = Vec::with_capacity(body.len() + 48);
-    payload.extend_from_slice(b"{\"id\":\"");
+    let original = event.original();
+    let raw = verbatim(original);
+    let mut payload = Vec::with_capacity(1024 + raw.map_or(0, str::len) * 2);
+    payload.extend_from_slice(ID_PREFIX);
     payload.extend_from_slice(id_text.as_bytes());
-    payload.push(b'"');
-    match body.get(1..) {
-        // `{}` cannot happen (an event always has members), but stay valid JSON.
-        Some(b"}") | None => payload.push(b'}'),
-        Some(rest) => {
-            payload.push(b',');
-            payload.extend_from_slice(rest);
-        }
+    if let Some(raw) = raw {
+        payload.extend_from_slice(RAW_LEN);
+        payload.extend_from_slice(raw.len().to_string().as_bytes());
+        payload.extend_from_slice(RAW_START);
+        payload.extend_from_slice(raw.as_bytes());
+        payload.push(b'}');
+    } else {
+        payload.push(b'"');
     }
+    let members = Members {
+        format: event.format(),
+        tenant_id: event.tenant_id(),
+        sensor_id: event.sensor_id(),
+        fields: event.fields(),
+        original: if raw.is_some() { None } else { Some(original) },
+        diagnostics: event.diagnostics(),
+    };
+    let start = payload.len();
+    // Written in place: the members' own opening brace becomes the comma
+    // after what precedes them.
+    serde_json::to_writer(&mut payload, &members)?;
+    payload[start] = b',';
     Ok(Bytes::from(payload))
 }
 
 /// Reads a payload written by [`encode_event`]: the event id and the event.
 pub fn decode_event(payload: &[u8]) -> Result<(Uuid, NormalisedEvent), EnvelopeError> {
     let id = event_id(payload).ok_or(EnvelopeError::MissingId)?;
-    let event = serde_json::from_slice(payload)?;
-    Ok((id, event))
+    let after_id = ID_PREFIX.len() + 36;
+    let Some(rest) = payload
+        .get(after_id..)
+        .and_then(|rest| rest.strip_prefix(RAW_LEN))
+    else {
+        return Ok((id, serde_json::from_slice(payload)?));
+    };
+    let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 12 {
+        return Err(EnvelopeError::Raw("raw_len is not a number"));
+    }
+    let raw_len: usize = std::str::from_utf8(&rest[..digits])
+        .ok()
+        .and_then(|digits| digits.parse().ok())
+        .ok_or(EnvelopeError::Raw("raw_len is not a number"))?;
+    let rest = rest[digits..]
+        .strip_prefix(RAW_START)
+        .ok_or(EnvelopeError::Raw("no original record after raw_len"))?;
+    let raw = rest.get(..raw_len).ok_or(EnvelopeError::Raw(
+        "the payload ends inside the original record",
+    ))?;
+    let members = rest[raw_len..]
+        .strip_prefix(b"}")
+        .ok_or(EnvelopeError::Raw(
+            "the original record is longer than raw_len",
+        ))?;
+    let raw_text = std::str::from_utf8(raw)
+        .map_err(|_| EnvelopeError::Raw("the original record is not UTF-8"))?;
+    // `{"original":{"text":"<raw escaped>","json":<raw>}` + the members
+    // (which start with their comma).
+    let mut rebuilt = Vec::with_capacity(payload.len() + raw_len + raw_len / 4 + 32);
+    rebuilt.extend_from_slice(b"{\"original\":{\"text\":");
+    serde_json::to_writer(&mut rebuilt, raw_text)?;
+    rebuilt.extend_from_slice(b",\"json\":");
+    rebuilt.extend_from_slice(raw);
+    rebuilt.push(b'}');
+    rebuilt.extend_from_slice(members);
+    Ok((id, serde_json::from_slice(&rebuilt)?))
 }
 
 /// The event id of a payload, read without parsing the event.
 pub fn event_id(payload: &[u8]) -> Option<Uuid> {
-    const PREFIX: &[u8] = b"{\"id\":\"";
-    if let Some(rest) = payload.strip_prefix(PREFIX)
-        && let Some(text) = rest.get(..36)
-        && rest.get(36) == Some(&b'"')
-        && let Ok(id) = Uuid::try_parse_ascii(text)
-    {
-        return Some(id);
+    let text = payload.strip_prefix(ID_PREFIX)?.get(..36)?;
+    if payload.get(ID_PREFIX.len() + 36) != Some(&b'"') {
+        return None;
     }
-    // Not in the canonical place (re-serialised by someone else): look it up.
-    #[derive(serde::Deserialize)]
-    struct IdOnly {
-        id: String,
-    }
-    let only: IdOnly = serde_json::from_slice(payload).ok()?;
-    Uuid::try_parse(&only.id).ok()
+    Uuid::try_parse_ascii(text).ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use nigehban_normalise::{Format, SourceHint, normalise};
+    use proptest::prelude::*;
     use time::macros::datetime;
 
     fn event(text: &str) -> NormalisedEvent {
@@ -101,47 +221,105 @@ mod tests {
         normalise(text.as_bytes(), &hint).unwrap()
     }
 
-    #[test]
-    fn payloads_round_trip_with_their_id() {
-        let mut original = event("<13>1 2024-03-15T10:00:00Z host app 1 ID [a b=\"c\"] hello");
+    fn round_trip(original: &NormalisedEvent) -> Bytes {
         let id = new_event_id();
-        let payload = encode_event(id, &mut original).unwrap();
-        assert!(payload.starts_with(b"{\"id\":\""));
+        let payload = encode_event(id, original).unwrap();
         let (back_id, back) = decode_event(&payload).unwrap();
         assert_eq!(back_id, id);
-        assert_eq!(back, original);
-        assert_eq!(
-            back.fields().get_str("event.id"),
-            Some(id.to_string().as_str())
-        );
-        // Still a plain NormalisedEvent to consumers that do not care for the id.
+        assert_eq!(&back, original, "{}", String::from_utf8_lossy(&payload));
+        payload
+    }
+
+    #[test]
+    fn text_records_round_trip_as_the_event_with_an_id() {
+        let original = event("<13>1 2024-03-15T10:00:00Z host app 1 ID [a b=\"c\"] hello");
+        let payload = round_trip(&original);
+        // Layout 1: a plain NormalisedEvent to serde too.
         let plain: NormalisedEvent = serde_json::from_slice(&payload).unwrap();
         assert_eq!(plain, original);
     }
 
     #[test]
-    fn a_source_event_id_is_kept() {
-        let mut original = event("CEF:0|Acme|Gate|1.0|100|Blocked|5|externalId=source-42");
-        assert_eq!(original.fields().get_str("event.id"), Some("source-42"));
-        let payload = encode_event(new_event_id(), &mut original).unwrap();
-        let (_, back) = decode_event(&payload).unwrap();
-        assert_eq!(back.fields().get_str("event.id"), Some("source-42"));
+    fn json_records_are_written_once_and_restored() {
+        let line = r#"{"timestamp":"2024-03-15T10:22:14.985026+0100","event_type":"alert","src_ip":"10.1.2.3","alert":{"signature_id":1,"signature":"x \"quoted\" \\ y"}}"#;
+        let original = event(line);
+        let payload = round_trip(&original);
+        let text = String::from_utf8_lossy(&payload);
+        assert_eq!(text.matches("signature_id").count(), 1, "{text}");
+        assert!(text.contains(&format!("\"raw_len\":{},", line.len())));
+        assert_eq!(
+            event_id(&payload),
+            decode_event(&payload).ok().map(|(id, _)| id)
+        );
     }
 
     #[test]
-    fn ids_are_found_elsewhere_and_garbage_is_refused() {
+    fn json_with_surrounding_space_or_a_bom_is_written_as_is() {
+        round_trip(&event("  {\"message\":\"spaced\"}  "));
+        round_trip(&event("\u{feff}{\"message\":\"bom\"}"));
+        let mut unparsed =
+            NormalisedEvent::unparsed(b"\xff\xfe{", &"bad", datetime!(2024-01-01 0:00 UTC));
+        unparsed.set_sensor_id(Some("s".into()));
+        round_trip(&unparsed);
+    }
+
+    #[test]
+    fn event_ids_are_version_7_distinct_and_time_ordered() {
+        let ids: Vec<Uuid> = (0..10_000).map(|_| new_event_id()).collect();
+        assert!(ids.iter().all(|id| id.get_version_num() == 7));
+        let distinct: std::collections::HashSet<_> = ids.iter().collect();
+        assert_eq!(distinct.len(), ids.len());
+        let first = ids[0].get_timestamp().unwrap().to_unix();
+        let last = ids[9_999].get_timestamp().unwrap().to_unix();
+        assert!(last >= first);
+        let other_thread = std::thread::spawn(new_event_id).join().unwrap();
+        assert!(!distinct.contains(&other_thread));
+    }
+
+    #[test]
+    fn malformed_payloads_are_errors() {
         let id = new_event_id();
-        let moved = format!(r#"{{"x":1,"id":"{id}"}}"#);
-        assert_eq!(event_id(moved.as_bytes()), Some(id));
-        assert!(event_id(b"{\"id\":\"nope\"}").is_none());
         assert!(matches!(
             decode_event(b"\xff\x00"),
             Err(EnvelopeError::MissingId)
         ));
-        let not_event = format!(r#"{{"id":"{id}","x":1}}"#);
-        assert!(matches!(
-            decode_event(not_event.as_bytes()),
-            Err(EnvelopeError::Event(_))
-        ));
+        assert!(event_id(b"{\"id\":\"nope\"}").is_none());
+        for bad in [
+            format!("{{\"id\":\"{id}\",\"raw_len\":x"),
+            format!("{{\"id\":\"{id}\",\"raw_len\":99,\"original\":{{\"raw\":{{}}}}}}"),
+            format!("{{\"id\":\"{id}\",\"raw_len\":1,\"original\":{{\"raw\":{{}}}}}}"),
+            format!("{{\"id\":\"{id}\",\"raw_len\":2,\"nope\""),
+            format!("{{\"id\":\"{id}\",\"x\":1}}"),
+        ] {
+            assert!(decode_event(bad.as_bytes()).is_err(), "{bad}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn any_normalised_record_round_trips(
+            key in "[a-zA-Z_.@]{1,12}",
+            value in "[ -~\u{e9}\u{4e2d}]{0,40}",
+            number in any::<i64>(),
+            text in "[ -~]{1,80}",
+        ) {
+            let json = serde_json::json!({ key.clone(): value.clone(), "n": number, "nested": {"k": [value.clone()]} });
+            for line in [json.to_string(), format!("{{ \"{}\" : {} }}", key, serde_json::to_string(&value).unwrap()), text.clone()] {
+                let hint = SourceHint::new(Format::Auto, datetime!(2024-03-15 12:00 UTC));
+                if let Ok(original) = normalise(line.as_bytes(), &hint) {
+                    let payload = encode_event(new_event_id(), &original).unwrap();
+                    let (_, back) = decode_event(&payload).unwrap();
+                    prop_assert_eq!(back, original);
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_payloads_never_panic(payload in proptest::collection::vec(any::<u8>(), 0..300)) {
+            let _ = decode_event(&payload);
+            let mut prefixed = format!("{{\"id\":\"{}\",\"raw_len\":", new_event_id()).into_bytes();
+            prefixed.extend_from_slice(&payload);
+            let _ = decode_event(&prefixed);
+        }
     }
 }

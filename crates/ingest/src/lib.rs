@@ -32,7 +32,8 @@
 //! One bus record per event: tenant and sensor ids as record headers,
 //! content type [`EVENT_CONTENT_TYPE`], payload the JSON-serialised
 //! [`nigehban_normalise::NormalisedEvent`] with a UUIDv7 event id assigned
-//! here ([`envelope`] describes the format; [`decode_event`] reads it).
+//! here, the original record written once ([`envelope`] describes the
+//! format; consumers read it with [`decode_event`]).
 //!
 //! # Durability and backpressure
 //!

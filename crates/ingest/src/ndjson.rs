@@ -299,8 +299,8 @@ pub fn prepare_ndjson(
             continue;
         }
         match normalise_line(line, &object_hint, &text_hint) {
-            Ok(mut event) => {
-                let payload = match encode_event(new_event_id(), &mut event) {
+            Ok(event) => {
+                let payload = match encode_event(new_event_id(), &event) {
                     Ok(payload) => payload,
                     Err(error) => {
                         batch

@@ -314,8 +314,8 @@ fn syslog_record(
     received_at: SystemTime,
     max_event_bytes: usize,
 ) -> Result<Record, String> {
-    let mut event = normalise(message, hint).map_err(|error| error.to_string())?;
-    let payload = encode_event(new_event_id(), &mut event).map_err(|error| error.to_string())?;
+    let event = normalise(message, hint).map_err(|error| error.to_string())?;
+    let payload = encode_event(new_event_id(), &event).map_err(|error| error.to_string())?;
     let record = Record {
         tenant_id: stamp.tenant_id.clone(),
         sensor_id: stamp.sensor_id.clone(),
