@@ -94,3 +94,17 @@ pub use query::{
     MAX_TEXT_TERMS, SortOrder, TenantScope,
 };
 pub use schema::MAX_EXACT_VALUE_BYTES;
+
+#[cfg(test)]
+mod tests {
+    /// The server streams hits from a blocking thread and shares the index between tasks.
+    #[test]
+    fn handles_cross_threads() {
+        fn send<T: Send + 'static>() {}
+        fn shared<T: Send + Sync + Clone + 'static>() {}
+        send::<crate::EventHits>();
+        send::<crate::EventHit>();
+        shared::<crate::EventIndex>();
+        send::<crate::Indexer>();
+    }
+}
