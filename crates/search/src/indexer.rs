@@ -6,6 +6,7 @@ use std::pin::pin;
 use std::time::Duration;
 
 use nigehban_bus::{BusError, EventConsumer};
+use time::OffsetDateTime;
 use tokio::time::Instant;
 
 use crate::error::SearchError;
@@ -203,5 +204,33 @@ impl Indexer {
         }
         pending.clear();
         Ok(())
+    }
+}
+
+/// Applies [`EventIndex::enforce_retention`] every `every` until `shutdown` completes,
+/// reading the time from `now` (the caller's clock; tests pass a fake one). A failed pass is
+/// logged and tried again at the next tick. Returns the events deleted in total.
+pub async fn run_retention<N, S>(index: EventIndex, every: Duration, now: N, shutdown: S) -> u64
+where
+    N: Fn() -> OffsetDateTime + Send,
+    S: Future<Output = ()> + Send,
+{
+    let mut shutdown = pin!(shutdown);
+    let mut deleted = 0;
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            biased;
+            () = &mut shutdown => return deleted,
+            _ = ticks.tick() => {}
+        }
+        let at = now();
+        let pass = index.clone();
+        match tokio::task::spawn_blocking(move || pass.enforce_retention(at)).await {
+            Ok(Ok(outcome)) => deleted += outcome.deleted,
+            Ok(Err(error)) => tracing::warn!(%error, "event retention pass failed"),
+            Err(join) => tracing::warn!(%join, "event retention task failed"),
+        }
     }
 }

@@ -19,7 +19,8 @@
 //! for hit in &mut hits { send(hit?)?; }             // stream each EventHit
 //! let next = hits.next_cursor();                   // Some(cursor) when more may follow
 //!
-//! index.enforce_retention(OffsetDateTime::now_utc())?;  // periodically; the caller's clock
+//! // retention: hourly, with the caller's clock
+//! tokio::spawn(run_retention(index.clone(), Duration::from_secs(3600), OffsetDateTime::now_utc, stop));
 //! ```
 //!
 //! # Guarantees
@@ -88,7 +89,7 @@ pub use index::{
     AddOutcome, CommitStats, DEFAULT_RETENTION, EventHit, EventHits, EventIndex, INDEX_DIR,
     IndexOptions, RetentionOutcome, SearchMetrics,
 };
-pub use indexer::{DEFAULT_CONSUMER, Indexer, IndexerConfig, IndexerReport};
+pub use indexer::{DEFAULT_CONSUMER, Indexer, IndexerConfig, IndexerReport, run_retention};
 pub use query::{
     DEFAULT_LIMIT, EventQuery, FieldFilter, MAX_FIELD_NAME_BYTES, MAX_FILTERS, MAX_LIMIT,
     MAX_TEXT_TERMS, SortOrder, TenantScope,

@@ -56,3 +56,58 @@ async fn retention_deletes_by_ingest_time_not_by_the_senders_clock() {
     assert_eq!(index.enforce_retention(BASE).unwrap().deleted, 1);
     assert!(ids(&index, &EventQuery::new(TenantScope::AllTenants)).is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_retention_loop_uses_the_clock_it_is_given() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicI64, Ordering};
+
+    let dir = tempfile::tempdir().unwrap();
+    let events: Vec<TestEvent> = (0..10)
+        .map(|i| {
+            let at = BASE - Duration::days(i * 5);
+            TestEvent::new(
+                &format!("e{i}"),
+                "bank-01",
+                &syslog(at, "h", "app", "m"),
+                at,
+            )
+        })
+        .collect();
+    let index = index_events(dir.path(), &events).await;
+    // A fake clock the test moves: day 0, then 20 days later.
+    let day = Arc::new(AtomicI64::new(0));
+    let clock_day = day.clone();
+    let clock = move || BASE + Duration::days(clock_day.load(Ordering::SeqCst));
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(nigehban_search::run_retention(
+        index.clone(),
+        StdDuration::from_millis(20),
+        clock,
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let wait_for = |n: u64| {
+        let index = index.clone();
+        async move {
+            let deadline = tokio::time::Instant::now() + StdDuration::from_secs(30);
+            while index.metrics().documents != n {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "documents stayed {}",
+                    index.metrics().documents
+                );
+                tokio::time::sleep(StdDuration::from_millis(10)).await;
+            }
+        }
+    };
+    // Ingested 0, 5, ..., 45 days before day 0: 30 days keeps 0..=30 (7 events; the
+    // event exactly 30 days old is not older than the retention).
+    wait_for(7).await;
+    day.store(20, Ordering::SeqCst);
+    // At day 20 the events ingested 0, 5 and 10 days before day 0 remain.
+    wait_for(3).await;
+    stop.send(()).unwrap();
+    assert_eq!(task.await.unwrap(), 7);
+}
