@@ -1148,4 +1148,41 @@ mod tests {
         let late = backoff(&options, 20);
         assert!(late >= Duration::from_secs(30) && late < Duration::from_secs(38));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn lines_read_in_any_chunks_are_the_split_text(
+                text in proptest::collection::vec(prop_oneof![Just(b'\n'), Just(b'\r'), any::<u8>()], 0..400),
+                max in 1usize..40,
+                capacity in 1usize..16,
+            ) {
+                let reader = BufReader::with_capacity(capacity, io::Cursor::new(text.clone()));
+                let mut lines = LineReader::new(Box::new(reader), max, Rc::default());
+                let mut pieces: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+                if text.is_empty() || text.ends_with(b"\n") {
+                    pieces.pop();
+                }
+                let mut end = 0u64;
+                for (index, piece) in pieces.iter().enumerate() {
+                    let line = lines.next_line().unwrap().unwrap();
+                    end += piece.len() as u64 + u64::from(index + 1 < pieces.len() || text.ends_with(b"\n"));
+                    prop_assert_eq!(line.number, index as u64 + 1);
+                    prop_assert_eq!(line.end, end);
+                    let piece = piece.strip_suffix(b"\r").unwrap_or(piece);
+                    match line.content {
+                        LineContent::Text(content) => {
+                            prop_assert!(content.len() <= max);
+                            prop_assert_eq!(&content[..], piece);
+                        }
+                        LineContent::TooLong(len) => prop_assert!(len as usize > max - usize::from(piece.len() < max)),
+                    }
+                }
+                prop_assert!(lines.next_line().unwrap().is_none());
+            }
+        }
+    }
 }

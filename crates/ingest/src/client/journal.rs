@@ -328,4 +328,70 @@ mod tests {
             Resume::Start
         );
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn entry() -> impl Strategy<Value = Entry> {
+            (
+                "[a-z:/.]{1,12}",
+                "[ -~]{1,20}",
+                any::<bool>(),
+                any::<u64>(),
+                any::<bool>(),
+                any::<u64>(),
+                0u64..=HEAD_BYTES,
+                "[0-9a-f]{64}",
+            )
+                .prop_map(
+                    |(server, path, lines, acked, done, size, head_len, head_sha256)| Entry {
+                        server,
+                        path,
+                        kind: if lines {
+                            ProgressKind::Lines
+                        } else {
+                            ProgressKind::Records
+                        },
+                        acked,
+                        done,
+                        size,
+                        head_len,
+                        head_sha256,
+                    },
+                )
+        }
+
+        proptest! {
+            #[test]
+            fn arbitrary_journal_text_never_panics(text in proptest::collection::vec(any::<u8>(), 0..2048)) {
+                let (entries, invalid) = parse_journal(&text);
+                prop_assert!(entries.len() + invalid <= text.split(|b| *b == b'\n').count());
+            }
+
+            #[test]
+            fn the_last_valid_entry_per_file_wins_whatever_lies_between(
+                entries in proptest::collection::vec(entry(), 0..20),
+                garbage in proptest::collection::vec("[ -~]{0,40}", 0..20),
+                torn in any::<bool>(),
+            ) {
+                let mut text = Vec::new();
+                let mut expected = HashMap::new();
+                for (index, entry) in entries.iter().enumerate() {
+                    text.extend_from_slice(&entry_line(entry));
+                    if let Some(noise) = garbage.get(index) {
+                        // Noise that is not a journal entry.
+                        text.extend_from_slice(format!("#{noise}\n").as_bytes());
+                    }
+                    expected.insert((entry.server.clone(), entry.path.clone()), entry.clone());
+                }
+                if torn && let Some(last) = entries.last() {
+                    let line = entry_line(last);
+                    text.extend_from_slice(&line[..line.len() / 2]);
+                }
+                let (parsed, _) = parse_journal(&text);
+                prop_assert_eq!(parsed, expected);
+            }
+        }
+    }
 }

@@ -243,4 +243,45 @@ mod tests {
         assert!(is_zeek_tsv(b"#separator \\x09"));
         assert!(!is_zeek_tsv(b"{\"ts\":1}"));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn arbitrary_lines_never_panic(lines in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..80), 0..12)) {
+                let mut reader = ZeekTsv::new();
+                for line in &lines {
+                    if !reader.header_line(line) {
+                        let _ = reader.record(line);
+                    }
+                }
+            }
+
+            #[test]
+            fn string_and_count_values_read_back(
+                rows in proptest::collection::vec(("[ -~\t]{1,20}", any::<u64>()), 1..10),
+            ) {
+                let mut reader = ZeekTsv::new();
+                for header in ["#separator \\x09", "#path\tx", "#fields\tname\tcount", "#types\tstring\tcount"] {
+                    prop_assert!(reader.header_line(header.as_bytes()));
+                }
+                for (name, count) in rows {
+                    // Zeek escapes separators and backslashes in values.
+                    let escaped = name.replace('\\', "\\x5c").replace('\t', "\\x09");
+                    let record = reader.record(format!("{escaped}\t{count}").as_bytes()).unwrap();
+                    if name == "-" {
+                        prop_assert!(!record.contains_key("name"));
+                    } else if name == "(empty)" {
+                        prop_assert_eq!(&record["name"], &Value::String(String::new()));
+                    } else {
+                        prop_assert_eq!(&record["name"], &Value::String(name.clone()));
+                    }
+                    prop_assert_eq!(&record["count"], &Value::from(count));
+                    prop_assert_eq!(&record["_path"], &Value::String("x".into()));
+                }
+            }
+        }
+    }
 }
