@@ -12,6 +12,7 @@ use tantivy::schema::Field;
 use tantivy::{DateTime, TantivyDocument};
 use time::OffsetDateTime;
 
+use crate::query::MAX_FIELD_NAME_BYTES;
 use crate::schema::{DedicatedKind, EventSchema, MAX_EXACT_VALUE_BYTES, TIME_FIELDS};
 
 /// The content type of a normalised event on the bus.
@@ -324,7 +325,8 @@ impl TermWriter<'_> {
         let Some(text) = scalar_text(scalar) else {
             return;
         };
-        if text.len() > MAX_EXACT_VALUE_BYTES {
+        // A filter can name neither (see `query::check_field_name`), so neither is indexed.
+        if text.len() > MAX_EXACT_VALUE_BYTES || self.name.len() > MAX_FIELD_NAME_BYTES {
             return;
         }
         self.term.clear();
@@ -453,6 +455,92 @@ mod tests {
         );
         assert_eq!(parse_ip("[fe80::1%eth0]"), "fe80::1".parse().ok());
         assert_eq!(parse_ip("unknown"), None);
+    }
+
+    fn document_of(mut fields: serde_json::Value) -> (EventSchema, TantivyDocument) {
+        // A member name no filter may use (over 256 bytes): full text only.
+        fields
+            .as_object_mut()
+            .unwrap()
+            .insert("k".repeat(300), "too long a name".into());
+        let event: NormalisedEvent = serde_json::from_value(serde_json::json!({
+            "format": "generic_json",
+            "fields": fields,
+            "original": {},
+        }))
+        .unwrap();
+        let schema = EventSchema::new();
+        let doc = build_document(
+            &schema,
+            &DocumentParts {
+                id: "e1",
+                tenant: "t1",
+                sensor: "s1",
+                received_at: SystemTime::UNIX_EPOCH,
+                event: &event,
+                payload: b"{}",
+            },
+        );
+        (schema, doc)
+    }
+
+    fn texts(doc: &TantivyDocument, field: Field) -> Vec<String> {
+        use tantivy::schema::Value as _;
+        let mut v: Vec<String> = doc
+            .get_all(field)
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn every_value_becomes_a_name_value_term_except_dedicated_and_time_fields() {
+        let (schema, doc) = document_of(serde_json::json!({
+            "@timestamp": "2026-01-01T00:00:00Z",
+            "event.ingested": "2026-01-01T00:00:01Z",
+            "host.name": "ws1",
+            "source.ip": "unknown",
+            "destination.ip": "10.0.0.1",
+            "winlog.event_data": {"Image": "C:\\x.exe", "Nested": {"Deep": 7}},
+            "related.user": ["alice", "bob"],
+            "flag": true,
+            "gone": null,
+        }));
+        assert_eq!(
+            texts(&doc, schema.fields),
+            [
+                "flag=true",
+                "related.user=alice",
+                "related.user=bob",
+                // Not an address: kept where a filter on source.ip looks for it.
+                "source.ip=unknown",
+                "winlog.event_data.Image=C:\\x.exe",
+                "winlog.event_data.Nested.Deep=7",
+            ]
+        );
+        let (host, host_field) = schema.dedicated("host.name").unwrap();
+        assert_eq!(host.ecs, "host.name");
+        assert_eq!(texts(&doc, host_field), ["ws1"]);
+        let full_text = texts(&doc, schema.text);
+        for value in [
+            "ws1",
+            "unknown",
+            "C:\\x.exe",
+            "7",
+            "alice",
+            "too long a name",
+        ] {
+            assert!(
+                full_text.iter().any(|t| t == value),
+                "{value} in {full_text:?}"
+            );
+        }
+        assert!(
+            !full_text.iter().any(|t| t.starts_with("2026")),
+            "{full_text:?}"
+        );
+        assert_eq!(texts(&doc, schema.key), ["t1\u{1f}e1"]);
     }
 
     #[test]

@@ -608,6 +608,24 @@ mod tests {
     }
 
     #[test]
+    fn typed_fields_fall_back_to_name_value_terms_for_odd_values() {
+        let schema = EventSchema::new();
+        for (field, value) in [
+            ("source.ip", "unknown"),
+            ("source.ip", "10.0.0.1"),
+            ("source.ip", "10.0.0.0/8"),
+            ("process.pid", "n/a"),
+            ("process.pid", "42"),
+        ] {
+            assert!(
+                filter_query(&schema, field, value).is_ok(),
+                "{field}={value}"
+            );
+        }
+        assert!(filter_query(&schema, "source.ip", "10.0.0.0/99").is_err());
+    }
+
+    #[test]
     fn field_names() {
         for good in [
             "host.name",
