@@ -106,6 +106,25 @@ fn request_body(seed: usize) -> String {
 
 type BenchIntake = Intake<EmbeddedLog, StaticSensorDirectory>;
 
+/// CPU seconds this process has used (all threads, user + system), from
+/// `/proc/self/stat`; 0 where that is unavailable. The machine is shared, so
+/// events per CPU-second is the figure that does not depend on what else
+/// runs; the wall-clock rate is printed too.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the command name (which is in parentheses).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, rest)| rest) else {
+        return 0.0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 here;
+    // clock ticks are 100 per second on Linux.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
 async fn open(
     dir: &tempfile::TempDir,
     directory: StaticSensorDirectory,
@@ -161,10 +180,12 @@ async fn http_scenario(concurrency: usize, gzip: bool, seconds: f64) {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let writes_before = bus.metrics().await.unwrap().durable_writes;
     counting.store(true, Ordering::Relaxed);
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     counting.store(false, Ordering::Relaxed);
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     let writes = bus.metrics().await.unwrap().durable_writes - writes_before;
     stop.store(true, Ordering::Relaxed);
     for task in tasks {
@@ -172,10 +193,12 @@ async fn http_scenario(concurrency: usize, gzip: bool, seconds: f64) {
     }
     let events = accepted.load(Ordering::Relaxed) as f64;
     println!(
-        "http      requests={concurrency:<3} gzip={gzip:<5} events/request={EVENTS_PER_REQUEST} avg_line={average}B {:>9.0} events/s durable  {:>6.1} MB/s NDJSON  {:>6.0} fsyncs/s",
+        "http      requests={concurrency:<3} gzip={gzip:<5} events/request={EVENTS_PER_REQUEST} avg_line={average}B {:>9.0} events/s durable  {:>6.1} MB/s NDJSON  {:>6.0} fsyncs/s  cpu {:.2} cores  {:>9.0} events per CPU-second",
         events / elapsed,
         events * average as f64 / elapsed / 1e6,
-        writes as f64 / elapsed
+        writes as f64 / elapsed,
+        cpu / elapsed,
+        events / cpu.max(1e-9)
     );
     bus.close().await.unwrap();
 }
@@ -371,10 +394,12 @@ async fn syslog_scenario(connections: usize, seconds: f64) {
     let accepted = |intake: &BenchIntake| intake.metrics().transports[1].accepted;
     let before = accepted(&intake);
     let writes_before = bus.metrics().await.unwrap().durable_writes;
+    let cpu_before = cpu_seconds();
     let started = Instant::now();
     tokio::time::sleep(Duration::from_secs_f64(seconds)).await;
     let events = (accepted(&intake) - before) as f64;
     let elapsed = started.elapsed().as_secs_f64();
+    let cpu = cpu_seconds() - cpu_before;
     let writes = bus.metrics().await.unwrap().durable_writes - writes_before;
     stop.store(true, Ordering::Relaxed);
     for client in clients {
@@ -383,11 +408,13 @@ async fn syslog_scenario(connections: usize, seconds: f64) {
     listeners.shutdown(Duration::from_secs(30)).await;
     let latency = intake.metrics().publish_latency;
     println!(
-        "syslog-tcp connections={connections:<3} avg_message={average}B {:>9.0} events/s durable  {:>6.1} MB/s  {:>6.0} fsyncs/s  mean publish {:.1} ms",
+        "syslog-tcp connections={connections:<3} avg_message={average}B {:>9.0} events/s durable  {:>6.1} MB/s  {:>6.0} fsyncs/s  mean publish {:.1} ms  cpu {:.2} cores (senders included)  {:>9.0} events per CPU-second",
         events / elapsed,
         events * average as f64 / elapsed / 1e6,
         writes as f64 / elapsed,
-        latency.sum_seconds / latency.count.max(1) as f64 * 1e3
+        latency.sum_seconds / latency.count.max(1) as f64 * 1e3,
+        cpu / elapsed,
+        events / cpu.max(1e-9)
     );
     bus.close().await.unwrap();
 }

@@ -457,8 +457,11 @@ mod tests {
         let batch = prepare_ndjson(&packed, None, &limits, &context(&s)).unwrap();
         assert_eq!(batch.records.len(), 2);
 
+        // Level and ratio depend on which deflate backend feature unification
+        // picks (miniz_oxide or zlib-rs); what matters is a small body that
+        // inflates far past the limit.
         let bomb = gzip(&vec![b' '; 8 * 1024 * 1024]);
-        assert!(bomb.len() < 64 * 1024);
+        assert!(bomb.len() < 1024 * 1024, "bomb is {} bytes", bomb.len());
         let small = HttpLimits {
             max_decompressed_bytes: 1024 * 1024,
             ..HttpLimits::default()
