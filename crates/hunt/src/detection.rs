@@ -2,11 +2,9 @@
 //! needs to find the event again and everything the rule's licence requires
 //! to travel with it.
 
-use std::path::Path;
 use std::sync::Arc;
 
 use serde::Serialize;
-use serde_json::Value as Json;
 
 use crate::event::WindowsEvent;
 
@@ -27,20 +25,26 @@ pub struct RuleSummary {
 }
 
 /// One rule matching one event.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Both halves are shared: a rule's summary by all its detections, an
+/// event's by all the rules that matched it, so a detection costs two
+/// reference counts, whatever the size of the event.
+#[derive(Debug, Clone)]
 pub struct Detection {
+    /// The rule that matched.
+    pub rule: Arc<RuleSummary>,
+    /// The event it matched.
+    pub event: Arc<DetectedEvent>,
+}
+
+/// What every detection of one event says about the event, worked out once
+/// however many rules match it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectedEvent {
     /// When the event happened, in UTC, RFC 3339 (as found in the event when it cannot be read as a time).
     pub timestamp: Option<String>,
-    /// The rule's id.
-    pub rule_id: String,
-    /// The rule's title.
-    pub rule_title: String,
-    /// The rule's level.
-    pub level: String,
-    /// The rule's author.
-    pub rule_author: String,
     /// The file the event was read from.
-    pub file: String,
+    pub file: Arc<str>,
     /// Where in the file the event is, in words (`record 42`, `line 7`).
     pub position: String,
     /// The event's record number within its log (Windows EventRecordID), when it has one.
@@ -51,62 +55,97 @@ pub struct Detection {
     pub channel: Option<String>,
     /// The Windows EventID.
     pub event_id: Option<u64>,
-    /// The whole event (shared by the detections of one event).
-    pub event: Arc<Json>,
+    /// The whole event, as JSON text as it was read, on one line.
+    pub json: Box<[u8]>,
 }
 
-/// What every detection of one event says about the event, worked out once
-/// however many rules match it.
-#[derive(Debug, Clone)]
-pub struct EventSummary {
-    timestamp: Option<String>,
-    record_id: Option<u64>,
-    computer: Option<String>,
-    channel: Option<String>,
-    event_id: Option<u64>,
-}
-
-impl EventSummary {
-    /// Reads the summary fields of `event`.
-    pub fn of(event: &WindowsEvent<'_>) -> Self {
+impl DetectedEvent {
+    /// The summary of `event`, read from `file` at `position`, whose text
+    /// was `json` (whitespace between tokens is dropped if it breaks lines).
+    pub fn new(event: &WindowsEvent<'_>, json: &[u8], file: Arc<str>, position: String) -> Self {
         let owned = |name: &str| event.str_field(name).map(str::to_owned);
-        EventSummary {
+        DetectedEvent {
             timestamp: event.timestamp().map(utc_rfc3339),
+            file,
+            position,
             record_id: event.record_id(),
             computer: owned("Computer")
                 .or_else(|| owned("host.name"))
                 .or_else(|| owned("Hostname")),
             channel: owned("Channel"),
             event_id: event.event_id(),
+            json: one_line(json),
         }
+    }
+
+    /// The event as a `serde_json::Value`.
+    pub fn to_value(&self) -> Result<serde_json::Value, serde_json::Error> {
+        serde_json::from_slice(&self.json)
     }
 }
 
-impl Detection {
-    /// The detection of `rule` on an event (its `summary` and the whole
-    /// `event`, shared between the detections of one event), read from
-    /// `file` at `position`.
-    pub fn new(
-        rule: &RuleSummary,
-        summary: &EventSummary,
-        event: Arc<Json>,
-        file: &Path,
-        position: String,
-    ) -> Self {
-        Detection {
-            timestamp: summary.timestamp.clone(),
-            rule_id: rule.id.clone(),
-            rule_title: rule.title.clone(),
-            level: rule.level.clone(),
-            rule_author: rule.author.clone(),
-            file: file.display().to_string(),
-            position,
-            record_id: summary.record_id,
-            computer: summary.computer.clone(),
-            channel: summary.channel.clone(),
-            event_id: summary.event_id,
-            event,
+/// `json` (valid JSON) on one line: without the whitespace around it and,
+/// when it spans lines (a pretty-printed document), without the whitespace
+/// between its tokens. Strings keep theirs: they cannot hold a raw line break.
+fn one_line(json: &[u8]) -> Box<[u8]> {
+    let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let start = json.iter().position(|b| !is_space(b)).unwrap_or(json.len());
+    let end = json
+        .iter()
+        .rposition(|b| !is_space(b))
+        .map_or(start, |i| i + 1);
+    let json = &json[start..end];
+    if memchr::memchr2(b'\n', b'\r', json).is_none() {
+        return json.into();
+    }
+    let mut out = Vec::with_capacity(json.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in json {
+        if in_string {
+            out.push(byte);
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+        } else if !is_space(&byte) {
+            out.push(byte);
+            in_string = byte == b'"';
         }
+    }
+    out.into()
+}
+
+impl Detection {
+    /// The detection of `rule` on `event`.
+    pub fn new(rule: Arc<RuleSummary>, event: Arc<DetectedEvent>) -> Self {
+        Detection { rule, event }
+    }
+}
+
+/// The documented keys of a detection, in order (see [`crate::output`]).
+impl Serialize for Detection {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{Error as _, SerializeStruct};
+        let event = &self.event;
+        let json = event.to_value().map_err(S::Error::custom)?;
+        let mut s = serializer.serialize_struct("Detection", 12)?;
+        s.serialize_field("timestamp", &event.timestamp)?;
+        s.serialize_field("rule_id", &self.rule.id)?;
+        s.serialize_field("rule_title", &self.rule.title)?;
+        s.serialize_field("level", &self.rule.level)?;
+        s.serialize_field("rule_author", &self.rule.author)?;
+        s.serialize_field("file", &*event.file)?;
+        s.serialize_field("position", &event.position)?;
+        s.serialize_field("record_id", &event.record_id)?;
+        s.serialize_field("computer", &event.computer)?;
+        s.serialize_field("channel", &event.channel)?;
+        s.serialize_field("event_id", &event.event_id)?;
+        s.serialize_field("event", &json)?;
+        s.end()
     }
 }
 
@@ -133,6 +172,16 @@ pub fn utc_rfc3339(found: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn events_are_kept_on_one_line() {
+        assert_eq!(&*one_line(b" {\"a\": 1}\r"), b"{\"a\": 1}");
+        assert_eq!(
+            &*one_line(b"{\n  \"a b\": \"x \\\" y\",\r\n  \"c\": [1, 2]\n}\n"),
+            &b"{\"a b\":\"x \\\" y\",\"c\":[1,2]}"[..]
+        );
+        assert_eq!(&*one_line(b"  "), b"");
+    }
 
     #[test]
     fn timestamps_are_restated_in_utc() {

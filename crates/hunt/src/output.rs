@@ -4,13 +4,14 @@
 //!
 //! One object per detection, with the keys `timestamp`, `rule_id`,
 //! `rule_title`, `level`, `rule_author`, `file`, `position`, `record_id`,
-//! `computer`, `channel`, `event_id` and `event` (the whole event as read).
+//! `computer`, `channel`, `event_id` and `event` (the whole event, as JSON
+//! as it was read: the same keys, values and escapes, on one line).
 //! Absent values are `null`.
 //!
 //! # CSV
 //!
 //! A header row, then one row per detection with the same columns; `event`
-//! holds the event as compact JSON.
+//! holds the event as JSON, as in JSON lines.
 //!
 //! # Table
 //!
@@ -95,11 +96,10 @@ impl<W: Write> DetectionWriter<W> {
 
     /// Writes one detection.
     pub fn write(&mut self, detection: &Detection) -> io::Result<()> {
+        let rule = &*detection.rule;
+        let event = &*detection.event;
         match &mut self.sink {
-            Sink::Jsonl(out) => {
-                serde_json::to_writer(&mut *out, detection)?;
-                out.write_all(b"\n")
-            }
+            Sink::Jsonl(out) => write_jsonl(out, detection),
             Sink::Csv(csv) => {
                 if !self.wrote_header {
                     csv.write_record(COLUMNS)?;
@@ -107,18 +107,18 @@ impl<W: Write> DetectionWriter<W> {
                 }
                 let number = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
                 csv.write_record([
-                    detection.timestamp.as_deref().unwrap_or(""),
-                    &detection.rule_id,
-                    &detection.rule_title,
-                    &detection.level,
-                    &detection.rule_author,
-                    &detection.file,
-                    &detection.position,
-                    &number(detection.record_id),
-                    detection.computer.as_deref().unwrap_or(""),
-                    detection.channel.as_deref().unwrap_or(""),
-                    &number(detection.event_id),
-                    &detection.event.to_string(),
+                    event.timestamp.as_deref().unwrap_or("").as_bytes(),
+                    rule.id.as_bytes(),
+                    rule.title.as_bytes(),
+                    rule.level.as_bytes(),
+                    rule.author.as_bytes(),
+                    event.file.as_bytes(),
+                    event.position.as_bytes(),
+                    number(event.record_id).as_bytes(),
+                    event.computer.as_deref().unwrap_or("").as_bytes(),
+                    event.channel.as_deref().unwrap_or("").as_bytes(),
+                    number(event.event_id).as_bytes(),
+                    &event.json,
                 ])?;
                 Ok(())
             }
@@ -131,21 +131,25 @@ impl<W: Write> DetectionWriter<W> {
                     )?;
                     self.wrote_header = true;
                 }
+                let details = event
+                    .to_value()
+                    .map(|json| details(&json))
+                    .unwrap_or_default();
                 writeln!(
                     out,
                     "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  {}:{}  {}",
-                    cut(detection.timestamp.as_deref().unwrap_or("-"), 30),
-                    cut(&detection.level, 8),
-                    cut(&detection.rule_title, 50),
-                    cut(detection.computer.as_deref().unwrap_or("-"), 16),
-                    cut(detection.channel.as_deref().unwrap_or("-"), 24),
-                    detection
+                    cut(event.timestamp.as_deref().unwrap_or("-"), 30),
+                    cut(&rule.level, 8),
+                    cut(&rule.title, 50),
+                    cut(event.computer.as_deref().unwrap_or("-"), 16),
+                    cut(event.channel.as_deref().unwrap_or("-"), 24),
+                    event
                         .event_id
                         .map(|id| id.to_string())
                         .unwrap_or_else(|| "-".to_owned()),
-                    detection.file,
-                    detection.position,
-                    cut(&details(&detection.event), 160),
+                    event.file,
+                    event.position,
+                    cut(&details, 160),
                 )
             }
         }
@@ -157,6 +161,43 @@ impl<W: Write> DetectionWriter<W> {
             Sink::Table(out) | Sink::Jsonl(out) => out.flush(),
             Sink::Csv(csv) => csv.flush(),
         }
+    }
+}
+
+/// Writes one detection as a JSON line: what serialising it with serde gives
+/// (the keys in order, strings escaped by `serde_json`), with the event's
+/// text copied as it is instead of parsed and written again.
+fn write_jsonl<W: Write>(out: &mut W, detection: &Detection) -> io::Result<()> {
+    let rule = &*detection.rule;
+    let event = &*detection.event;
+    let string = |out: &mut W, key: &[u8], value: Option<&str>| -> io::Result<()> {
+        out.write_all(key)?;
+        match value {
+            Some(value) => serde_json::to_writer(&mut *out, value).map_err(io::Error::from),
+            None => out.write_all(b"null"),
+        }
+    };
+    string(out, b"{\"timestamp\":", event.timestamp.as_deref())?;
+    string(out, b",\"rule_id\":", Some(&rule.id))?;
+    string(out, b",\"rule_title\":", Some(&rule.title))?;
+    string(out, b",\"level\":", Some(&rule.level))?;
+    string(out, b",\"rule_author\":", Some(&rule.author))?;
+    string(out, b",\"file\":", Some(&event.file))?;
+    string(out, b",\"position\":", Some(&event.position))?;
+    write_number(out, b",\"record_id\":", event.record_id)?;
+    string(out, b",\"computer\":", event.computer.as_deref())?;
+    string(out, b",\"channel\":", event.channel.as_deref())?;
+    write_number(out, b",\"event_id\":", event.event_id)?;
+    out.write_all(b",\"event\":")?;
+    out.write_all(&event.json)?;
+    out.write_all(b"}\n")
+}
+
+fn write_number<W: Write>(out: &mut W, key: &[u8], value: Option<u64>) -> io::Result<()> {
+    out.write_all(key)?;
+    match value {
+        Some(n) => write!(out, "{n}"),
+        None => out.write_all(b"null"),
     }
 }
 
@@ -199,9 +240,11 @@ fn details(event: &Json) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::detection::{DetectedEvent, RuleSummary};
     use serde_json::json;
     use std::cell::RefCell;
     use std::rc::Rc;
+    use std::sync::Arc;
 
     /// A `Write` whose bytes the test can read after the writer is done.
     #[derive(Clone, Default)]
@@ -218,22 +261,26 @@ mod tests {
     }
 
     fn sample() -> Detection {
-        Detection {
-            timestamp: Some("2019-03-19T23:34:25Z".into()),
-            rule_id: "5b0b75dc-9190-4047-b9a8-14164cee8a31".into(),
-            rule_title: "Suspicious, \"quoted\" title".into(),
+        let rule = RuleSummary {
+            id: "5b0b75dc-9190-4047-b9a8-14164cee8a31".into(),
+            title: "Suspicious, \"quoted\" title".into(),
             level: "high".into(),
-            rule_author: "Florian Roth (Nextron Systems)".into(),
-            file: "logs/Security.evtx".into(),
+            author: "Florian Roth (Nextron Systems)".into(),
+        };
+        let event = DetectedEvent {
+            timestamp: Some("2019-03-19T23:34:25Z".into()),
+            file: "logs/Security\u{e9}.evtx".into(),
             position: "record 7".into(),
             record_id: Some(7),
             computer: Some("dc1".into()),
-            channel: Some("Security".into()),
+            channel: None,
             event_id: Some(4688),
-            event: std::sync::Arc::new(
-                json!({"Event": {"EventData": {"NewProcessName": "cmd.exe"}}}),
-            ),
-        }
+            json: json!({"Event": {"EventData": {"NewProcessName": "cmd.exe", "Q": "\"\\\u{1}"}}})
+                .to_string()
+                .into_bytes()
+                .into(),
+        };
+        Detection::new(Arc::new(rule), Arc::new(event))
     }
 
     fn render(format: Format) -> String {
@@ -265,6 +312,12 @@ mod tests {
             assert!(value.get(key).is_some(), "missing key {key} in {line}");
         }
         assert_eq!(value["event_id"], 4688);
+        // The same as serialising the detection with serde.
+        assert_eq!(
+            line.trim_end(),
+            serde_json::to_string(&sample()).unwrap(),
+            "{line}"
+        );
         assert_eq!(
             value["event"]["Event"]["EventData"]["NewProcessName"],
             "cmd.exe"
@@ -280,13 +333,15 @@ mod tests {
         let row = reader.records().next().unwrap().unwrap();
         assert_eq!(&row[2], "Suspicious, \"quoted\" title");
         assert_eq!(&row[10], "4688");
+        let event: Json = serde_json::from_str(&row[11]).unwrap();
+        assert_eq!(event, sample().event.to_value().unwrap());
     }
 
     #[test]
     fn table_shows_rule_place_and_details() {
         let text = render(Format::Table);
         assert!(text.contains("NewProcessName: cmd.exe"), "{text}");
-        assert!(text.contains("logs/Security.evtx:record 7"), "{text}");
+        assert!(text.contains("logs/Security\u{e9}.evtx:record 7"), "{text}");
     }
 
     #[test]

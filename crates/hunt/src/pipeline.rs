@@ -23,8 +23,9 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use nigehban_logfiles::{Error as ReadError, LogFile, ReadOptions, Unit, walk};
 
-use crate::detection::{Detection, EventSummary, RuleSummary};
+use crate::detection::{DetectedEvent, Detection, RuleSummary};
 use crate::event::WindowsEvent;
+use crate::tape::JsonTape;
 
 /// Settings of one hunt.
 #[derive(Debug, Clone)]
@@ -139,6 +140,8 @@ where
     let threads = options.threads.max(1);
     let in_flight = options.units_in_flight.max(threads);
     let mut totals = HuntTotals::default();
+    let rules: Vec<Arc<RuleSummary>> = rules.iter().cloned().map(Arc::new).collect();
+    let rules = &rules[..];
 
     // Slots bound the units between reader and report; the report gives a
     // slot back when it has reported a unit.
@@ -243,12 +246,13 @@ fn read_jobs(
 fn work<M>(
     jobs: &Receiver<(u64, Job)>,
     outcomes: &Sender<(u64, Outcome)>,
-    rules: &[RuleSummary],
+    rules: &[Arc<RuleSummary>],
     matcher: &mut M,
 ) where
     M: FnMut(&WindowsEvent<'_>, &mut Vec<usize>),
 {
     let mut matched = Vec::new();
+    let mut tape = JsonTape::new();
     for (seq, job) in jobs.iter() {
         let mut outcome = Outcome::default();
         match job {
@@ -257,7 +261,8 @@ fn work<M>(
             Job::Skipped(path) => outcome.skipped = Some(path),
             Job::Unit(unit) => {
                 outcome.bytes = unit.byte_len() as u64;
-                for record in unit.records() {
+                let file: Arc<str> = unit.path().display().to_string().into();
+                for record in unit.raw_records() {
                     let record = match record {
                         Ok(record) => record,
                         Err(error) => {
@@ -265,26 +270,35 @@ fn work<M>(
                             continue;
                         }
                     };
+                    // The fast way first; what it cannot read, the reader
+                    // reads (and says what is wrong with it).
+                    if !tape.parse(record.json()) {
+                        match record.decode() {
+                            Ok(decoded) => tape.load(&decoded.event),
+                            Err(error) => {
+                                outcome.errors.push(error);
+                                continue;
+                            }
+                        }
+                    }
                     outcome.events += 1;
-                    let event = WindowsEvent::new(&record.event);
+                    let event = WindowsEvent::new(&tape);
                     matched.clear();
                     matcher(&event, &mut matched);
                     if matched.is_empty() {
                         continue;
                     }
-                    let summary = EventSummary::of(&event);
-                    let position = record.position.to_string();
-                    // The event moves into the detections, shared, not copied.
-                    let json = Arc::new(record.event);
+                    let detected = Arc::new(DetectedEvent::new(
+                        &event,
+                        record.json(),
+                        Arc::clone(&file),
+                        record.position().to_string(),
+                    ));
                     for &index in &matched {
                         if let Some(rule) = rules.get(index) {
-                            outcome.detections.push(Detection::new(
-                                rule,
-                                &summary,
-                                Arc::clone(&json),
-                                &record.path,
-                                position.clone(),
-                            ));
+                            outcome
+                                .detections
+                                .push(Detection::new(Arc::clone(rule), Arc::clone(&detected)));
                         }
                     }
                 }
@@ -315,10 +329,13 @@ fn deliver(outcome: Outcome, report: &mut dyn HuntReport, totals: &mut HuntTotal
         report.progress(outcome.bytes, outcome.events);
     }
     for detection in outcome.detections {
-        *totals
-            .detections_by_level
-            .entry(detection.level.clone())
-            .or_default() += 1;
+        let level = &detection.rule.level;
+        match totals.detections_by_level.get_mut(level) {
+            Some(count) => *count += 1,
+            None => {
+                totals.detections_by_level.insert(level.clone(), 1);
+            }
+        }
         report.detection(detection);
     }
 }
@@ -409,7 +426,7 @@ mod tests {
             let records: Vec<(String, u64)> = report
                 .detections
                 .iter()
-                .map(|d| (d.file.clone(), d.record_id.unwrap()))
+                .map(|d| (d.event.file.to_string(), d.event.record_id.unwrap()))
                 .collect();
             let expected: u64 = (1..=5000u64)
                 .filter(|l| l % 3 == 0 && l % 1000 != 0)

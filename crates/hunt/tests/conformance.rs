@@ -128,18 +128,22 @@ fn hunt_files(rules: &SigmaHq, paths: &[PathBuf], threads: usize) -> Collect {
 /// rendered by an `evtx` crate that wrote six fractional digits, the EVTX
 /// reader writes all seven (100 ns) the file holds.
 fn identity(detection: &Detection) -> (String, Option<u64>, Option<String>) {
-    let time = detection.timestamp.as_deref().map(|t| match t.find('.') {
-        Some(dot) => {
-            let digits: String = t[dot + 1..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .take(6)
-                .collect();
-            format!("{}.{digits:0<6}Z", &t[..dot])
-        }
-        None => t.to_owned(),
-    });
-    (detection.rule_id.clone(), detection.record_id, time)
+    let time = detection
+        .event
+        .timestamp
+        .as_deref()
+        .map(|t| match t.find('.') {
+            Some(dot) => {
+                let digits: String = t[dot + 1..]
+                    .chars()
+                    .take_while(char::is_ascii_digit)
+                    .take(6)
+                    .collect();
+                format!("{}.{digits:0<6}Z", &t[..dot])
+            }
+            None => t.to_owned(),
+        });
+    (detection.rule.id.clone(), detection.event.record_id, time)
 }
 
 /// One SigmaHQ regression case: `info.yml` beside `<rule-id>.evtx` and `<rule-id>.json`.
@@ -228,7 +232,7 @@ fn every_sigmahq_regression_case_fires_on_evtx_and_json_alike() {
             let fired = report
                 .detections
                 .iter()
-                .filter(|d| d.rule_id == case.rule_id)
+                .filter(|d| d.rule.id == case.rule_id)
                 .count() as u64;
             if fired < case.match_count {
                 failures.push(format!(
@@ -322,7 +326,8 @@ fn damaged_evtx_files_are_hunted_around_the_damage() {
             .detections
             .iter()
             .filter(|d| {
-                d.record_id
+                d.event
+                    .record_id
                     .and_then(|r| chunks.get(&r))
                     .is_some_and(|&c| (c as usize) < chunk_count - 1)
             })
@@ -360,7 +365,8 @@ fn damaged_evtx_files_are_hunted_around_the_damage() {
             .detections
             .iter()
             .filter(|d| {
-                d.record_id
+                d.event
+                    .record_id
                     .and_then(|r| chunks.get(&r))
                     .is_some_and(|&c| c != 1)
             })

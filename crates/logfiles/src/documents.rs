@@ -20,6 +20,7 @@
 //!   can't swallow the rest of the file;
 //! - a value longer than the record limit is reported and skipped without being held.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::Arc;
@@ -28,8 +29,7 @@ use crate::ReadOptions;
 use crate::detect::UTF8_BOM;
 use crate::error::{Error, ErrorKind, Location, escape_start};
 use crate::input::{Filled, Stream};
-use crate::json::parse_event;
-use crate::record::{Position, Record};
+use crate::record::{Position, RawKind, RawRecord, Record};
 use crate::unit::{Unit, UnitBody};
 
 /// How much to read from the stream at a time.
@@ -37,7 +37,7 @@ const READ_SIZE: usize = 256 * 1024;
 
 /// How a value's bytes ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SpanEnd {
+pub(crate) enum SpanEnd {
     /// At its closing bracket.
     Closed,
     /// Where the next object starts, in column 0 of `next_line`, before it closed.
@@ -592,6 +592,16 @@ impl DocumentUnit {
 
     /// The record or error of the batch's value `index`, if it has one.
     pub(crate) fn decode(&self, index: usize, path: &Arc<Path>) -> Option<Result<Record, Error>> {
+        Some(self.raw(index, path)?.and_then(|raw| raw.decode()))
+    }
+
+    /// The text of the batch's value `index`, or the error that it is too long, if the
+    /// batch has that value.
+    pub(crate) fn raw<'a>(
+        &'a self,
+        index: usize,
+        path: &'a Arc<Path>,
+    ) -> Option<Result<RawRecord<'a>, Error>> {
         let span = self.spans.get(index)?;
         let bytes = &self.data[span.start..span.end];
         if bytes.len() > self.max_value_bytes {
@@ -600,40 +610,16 @@ impl DocumentUnit {
             };
             return Some(Err(Error::new(path.clone(), span.location(), kind)));
         }
-        let record = match parse_event(bytes) {
-            Ok(event) => Ok(Record {
-                event,
-                path: path.clone(),
-                position: Position::Document {
-                    number: span.number,
-                    line: span.line,
-                    offset: span.offset,
-                },
-            }),
-            Err(error) => {
-                let kind = match span.ended {
-                    SpanEnd::Cut { next_line } if error.is_eof() => {
-                        ErrorKind::UnterminatedValue { next_line }
-                    }
-                    SpanEnd::Eof if error.is_eof() => ErrorKind::TruncatedValue,
-                    _ => error.into_kind(|at| {
-                        // From a line and column within the value to ones within the file.
-                        let line_start = if at.line <= 1 {
-                            0
-                        } else {
-                            memchr::memchr_iter(b'\n', bytes)
-                                .nth(at.line - 2)
-                                .map_or(bytes.len(), |newline| newline + 1)
-                        };
-                        let offset =
-                            span.offset + (line_start + at.column.saturating_sub(1)) as u64;
-                        let line = span.line + at.line.saturating_sub(1) as u64;
-                        format!("at line {line}, offset {offset}")
-                    }),
-                };
-                Err(Error::new(path.clone(), span.location(), kind))
-            }
+        let position = Position::Document {
+            number: span.number,
+            line: span.line,
+            offset: span.offset,
         };
-        Some(record)
+        Some(Ok(RawRecord::new(
+            Cow::Borrowed(bytes),
+            path,
+            position,
+            RawKind::Document(span.ended),
+        )))
     }
 }

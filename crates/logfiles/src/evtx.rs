@@ -13,6 +13,7 @@
 //! file cut inside a chunk yields the records before the cut and an error for the rest.
 
 use std::any::Any;
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -26,7 +27,7 @@ use evtx::{ChunkFlags, EvtxChunk, EvtxChunkHeader, EvtxFileHeader, ParserSetting
 use crate::detect::EVTX_CHUNK_MAGIC;
 use crate::error::{Error, ErrorKind, Location, escape_start};
 use crate::input::Stream;
-use crate::record::{Position, Record};
+use crate::record::{Position, RawKind, RawRecord, Record};
 use crate::unit::{Unit, UnitBody};
 
 /// Size of the file header that precedes the chunks.
@@ -376,6 +377,14 @@ fn panic_message(panic: &(dyn Any + Send)) -> String {
     }
 }
 
+/// One EVTX record rendered as JSON text by the `evtx` crate, and where it was.
+pub(crate) struct Rendered {
+    /// Compact JSON.
+    pub(crate) json: Vec<u8>,
+    /// The record's chunk, id and offset.
+    pub(crate) position: Position,
+}
+
 /// One EVTX chunk, read and ready to decode.
 pub(crate) struct EvtxUnit {
     chunk: u64,
@@ -403,6 +412,24 @@ impl EvtxUnit {
 
     /// Decodes the chunk's records, with errors in the order they were met.
     pub(crate) fn decode(&self, path: &Arc<Path>) -> Vec<Result<Record, Error>> {
+        self.render(path)
+            .into_iter()
+            .map(|rendered| {
+                rendered.and_then(|rendered| {
+                    RawRecord::new(
+                        Cow::Borrowed(&rendered.json),
+                        path,
+                        rendered.position,
+                        RawKind::Evtx,
+                    )
+                    .decode()
+                })
+            })
+            .collect()
+    }
+
+    /// Renders the chunk's records as JSON text, with errors in the order they were met.
+    pub(crate) fn render(&self, path: &Arc<Path>) -> Vec<Result<Rendered, Error>> {
         let mut out = Vec::with_capacity(self.estimated_records());
         let error = |kind| Err(Error::new(path.clone(), self.location(), kind));
         if let Some(found) = &self.repaired_magic {
@@ -468,7 +495,7 @@ impl EvtxUnit {
         errors
     }
 
-    fn decode_records(&self, path: &Arc<Path>, out: &mut Vec<Result<Record, Error>>) {
+    fn decode_records(&self, path: &Arc<Path>, out: &mut Vec<Result<Rendered, Error>>) {
         let chunk = EvtxChunk::new(&self.data, &self.header, settings());
         let cause = match chunk {
             Ok(chunk) => return self.decode_chunk(chunk, path, out),
@@ -500,7 +527,7 @@ impl EvtxUnit {
         &self,
         mut chunk: EvtxChunk<'_>,
         path: &Arc<Path>,
-        out: &mut Vec<Result<Record, Error>>,
+        out: &mut Vec<Result<Rendered, Error>>,
     ) {
         let error = |location, kind| Err(Error::new(path.clone(), location, kind));
         for item in chunk.iter() {
@@ -519,20 +546,11 @@ impl EvtxUnit {
                 record_id: Some(record_id),
                 offset: Some(offset),
             };
-            // The crate renders to JSON bytes on its fast path; parsing them once here is
-            // what its own `into_json_value` does, minus a UTF-8 check and a copy, and with
-            // the faster parser of `json::parse_event`.
-            let rendered = match record.into_json_bytes() {
-                Ok(rendered) => rendered,
-                Err(cause) => {
-                    out.push(error(location, ErrorKind::EvtxRecord(error_chain(&cause))));
-                    continue;
-                }
-            };
-            match sonic_rs::from_slice(&rendered.data) {
-                Ok(event) => out.push(Ok(Record {
-                    event,
-                    path: path.clone(),
+            // The crate renders to JSON bytes on its fast path (its own `into_json_value`
+            // renders and then parses); the caller parses them, once.
+            match record.into_json_bytes() {
+                Ok(rendered) => out.push(Ok(Rendered {
+                    json: rendered.data,
                     position: Position::Evtx {
                         chunk: self.chunk,
                         record_id,
@@ -540,9 +558,7 @@ impl EvtxUnit {
                     },
                 })),
                 Err(cause) => {
-                    let kind =
-                        ErrorKind::EvtxRecord(format!("rendered JSON does not parse: {cause}"));
-                    out.push(error(location, kind));
+                    out.push(error(location, ErrorKind::EvtxRecord(error_chain(&cause))));
                 }
             }
         }

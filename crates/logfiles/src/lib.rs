@@ -27,6 +27,9 @@
 //! - [`Unit::records`] decodes a unit into [`Record`]s, each a `serde_json::Value` with
 //!   its file and [`Position`]. Units decode on any thread, so a hunt runs in parallel over
 //!   files and over the chunks of one big file. Records of a unit come in file order.
+//! - [`Unit::raw_records`] gives the same records undecoded, as JSON text ([`RawRecord`]),
+//!   for callers with a faster way to read JSON than `serde_json::Value`; a record's
+//!   [`RawRecord::decode`] gives its event or its error exactly as [`Unit::records`] does.
 //! - [`read`] and [`LogFile::records`] do all of it sequentially, for simple callers;
 //!   [`LogFile::from_reader`] reads from any `Read` (a pipe, an archive member).
 //!
@@ -118,8 +121,8 @@ mod walk;
 
 pub use error::{Error, ErrorKind, Location};
 pub use file::{Compression, FileRecords, Format, LogFile, ReadOptions, Units, read};
-pub use record::{Position, Record};
-pub use unit::{IntoRecords, Records, Unit};
+pub use record::{Position, RawRecord, Record};
+pub use unit::{IntoRecords, RawRecords, Records, Unit};
 pub use walk::{Walk, walk};
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! line; the lines around it are read as usual. A line longer than the record limit is
 //! reported and skipped without being held in memory.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -14,8 +15,7 @@ use crate::ReadOptions;
 use crate::detect::{UTF8_BOM, is_json_space};
 use crate::error::{Error, ErrorKind, Location};
 use crate::input::{Filled, Stream};
-use crate::json::parse_event;
-use crate::record::{Position, Record};
+use crate::record::{Position, RawKind, RawRecord, Record};
 use crate::unit::{Unit, UnitBody};
 
 /// The batches of a JSON lines file.
@@ -199,6 +199,16 @@ pub(crate) struct LineCursor {
 impl LineCursor {
     /// The next record or error of the batch `data`, skipping blank lines.
     pub(crate) fn next(&mut self, data: &[u8], path: &Arc<Path>) -> Option<Result<Record, Error>> {
+        Some(self.next_raw(data, path)?.and_then(|raw| raw.decode()))
+    }
+
+    /// The next line of the batch `data` as text, or the error that it is too long,
+    /// skipping blank lines.
+    pub(crate) fn next_raw<'a>(
+        &mut self,
+        data: &'a [u8],
+        path: &'a Arc<Path>,
+    ) -> Option<Result<RawRecord<'a>, Error>> {
         loop {
             let rest = data.get(self.pos..).filter(|rest| !rest.is_empty())?;
             let (text, advance) = match memchr::memchr(b'\n', rest) {
@@ -217,18 +227,13 @@ impl LineCursor {
                 };
                 return Some(Err(Error::new(path.clone(), Location::Line { line }, kind)));
             }
-            let record = match parse_event(text) {
-                Ok(event) => Ok(Record {
-                    event,
-                    path: path.clone(),
-                    position: Position::Line { line },
-                }),
-                Err(error) => {
-                    let kind = error.into_kind(|at| format!("at column {}", at.column));
-                    Err(Error::new(path.clone(), Location::Line { line }, kind))
-                }
-            };
-            return Some(record);
+            let position = Position::Line { line };
+            return Some(Ok(RawRecord::new(
+                Cow::Borrowed(text),
+                path,
+                position,
+                RawKind::Line,
+            )));
         }
     }
 }

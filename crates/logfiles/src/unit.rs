@@ -1,13 +1,14 @@
 //! Units of work: pieces of a file that decode independently, on any thread.
 
+use std::borrow::Cow;
 use std::path::Path;
 use std::sync::Arc;
 
 use crate::documents::DocumentUnit;
 use crate::error::{Error, Location};
-use crate::evtx::EvtxUnit;
+use crate::evtx::{EvtxUnit, Rendered};
 use crate::lines::{LineCursor, LineUnit};
-use crate::record::Record;
+use crate::record::{RawKind, RawRecord, Record};
 
 /// A piece of a log file that decodes into records on its own: an EVTX chunk, a batch of
 /// JSON lines, or a batch of JSON values.
@@ -64,6 +65,19 @@ impl Unit {
         Records {
             unit: self,
             cursor: Cursor::new(self),
+        }
+    }
+
+    /// The unit's records as JSON text, not decoded, and its errors, in file order: the
+    /// same records and errors as [`Unit::records`], except that a record whose text is
+    /// not an event comes as a [`RawRecord`] whose [`RawRecord::decode`] gives the error.
+    ///
+    /// JSON lines and values are borrowed from the unit; an EVTX chunk is rendered whole
+    /// on the first `next`, as for [`Unit::records`].
+    pub fn raw_records(&self) -> RawRecords<'_> {
+        RawRecords {
+            unit: self,
+            cursor: RawCursor::new(self),
         }
     }
 
@@ -144,5 +158,61 @@ impl Iterator for IntoRecords {
 
     fn next(&mut self) -> Option<Self::Item> {
         self.cursor.next(&self.unit)
+    }
+}
+
+/// How far reading a unit's raw records has got.
+enum RawCursor {
+    /// An EVTX chunk, before and after it is rendered.
+    Evtx(Option<std::vec::IntoIter<Result<Rendered, Error>>>),
+    Lines(LineCursor),
+    Documents(usize),
+}
+
+impl RawCursor {
+    fn new(unit: &Unit) -> Self {
+        match &unit.body {
+            UnitBody::Evtx(_) => RawCursor::Evtx(None),
+            UnitBody::Lines(lines) => RawCursor::Lines(lines.cursor()),
+            UnitBody::Documents(_) => RawCursor::Documents(0),
+        }
+    }
+}
+
+/// The records of a [`Unit`] as JSON text (see [`Unit::raw_records`]).
+pub struct RawRecords<'a> {
+    unit: &'a Unit,
+    cursor: RawCursor,
+}
+
+impl<'a> Iterator for RawRecords<'a> {
+    type Item = Result<RawRecord<'a>, Error>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let unit = self.unit;
+        match (&mut self.cursor, &unit.body) {
+            (RawCursor::Evtx(rendered), UnitBody::Evtx(chunk)) => {
+                let next = rendered
+                    .get_or_insert_with(|| chunk.render(&unit.path).into_iter())
+                    .next()?;
+                Some(next.map(|rendered| {
+                    RawRecord::new(
+                        Cow::Owned(rendered.json),
+                        &unit.path,
+                        rendered.position,
+                        RawKind::Evtx,
+                    )
+                }))
+            }
+            (RawCursor::Lines(cursor), UnitBody::Lines(lines)) => {
+                cursor.next_raw(lines.data(), &unit.path)
+            }
+            (RawCursor::Documents(index), UnitBody::Documents(documents)) => {
+                let raw = documents.raw(*index, &unit.path)?;
+                *index += 1;
+                Some(raw)
+            }
+            _ => None,
+        }
     }
 }

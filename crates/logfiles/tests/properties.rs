@@ -48,6 +48,15 @@ fn read(bytes: Vec<u8>, step: usize, batch_bytes: usize, gzip: bool) -> (Format,
         batch_bytes,
         ..ReadOptions::default()
     };
+    // Raw records, decoded, are the records.
+    let reader = Trickle {
+        bytes: bytes.clone(),
+        at: 0,
+        step,
+    };
+    let file = LogFile::from_reader("generated.json", reader, &options).unwrap();
+    let (decoded, raw) = crate::util::both_ways(file);
+    assert_eq!(decoded, raw);
     let reader = Trickle { bytes, at: 0, step };
     let file = LogFile::from_reader("generated.json", reader, &options).unwrap();
     let format = file.format();
@@ -285,6 +294,10 @@ proptest! {
         let mut input = opener.to_vec();
         input.extend(bytes);
         let options = ReadOptions { batch_bytes, max_record_bytes: 200 };
+        if let Ok(file) = LogFile::from_reader("any.bin", Trickle { bytes: input.clone(), at: 0, step }, &options) {
+            let (decoded, raw) = crate::util::both_ways(file);
+            prop_assert_eq!(decoded, raw);
+        }
         if let Ok(file) = LogFile::from_reader("any.bin", Trickle { bytes: input, at: 0, step }, &options) {
             for item in file.records() {
                 if let Err(error) = item {
