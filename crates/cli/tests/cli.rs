@@ -755,3 +755,118 @@ fn serves_on_postgresql() {
     assert_eq!(backup.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&backup.stderr).contains("pg_dump"));
 }
+
+/// Sets up a store with a few audit entries (first start through `admin
+/// create-user`, then a second user), returning the `--data-dir`/`--database`
+/// arguments that name it.
+fn audited_store(storage: &[&str]) {
+    for (username, role) in [("chief", "administrator"), ("watch", "analyst")] {
+        let mut create = nigehban()
+            .args(["admin", "create-user", "--username", username])
+            .args(["--role", role, "--password-stdin"])
+            .args(storage)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        create
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"a long enough passphrase\n")
+            .unwrap();
+        let output = create.wait_with_output().unwrap();
+        assert!(output.status.success(), "{output:?}");
+    }
+}
+
+/// Runs `nigehban audit verify` on `storage`: (exit code, standard output).
+fn audit_verify(storage: &[&str]) -> (Option<i32>, String) {
+    let output = nigehban()
+        .args(["audit", "verify"])
+        .args(storage)
+        .output()
+        .unwrap();
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// The sequence number `audit verify` must name after each tampering below.
+const TAMPERED_SEQ: i64 = 2;
+
+/// Ways to tamper with audit entry 2 directly in the database.
+const TAMPERINGS: [&str; 3] = [
+    "UPDATE audit_log SET action = 'user.delete' WHERE seq = 2",
+    "UPDATE audit_log SET after_json = '{\"forged\":true}' WHERE seq = 2",
+    "UPDATE audit_log SET at_micros = at_micros + 1 WHERE seq = 2",
+];
+
+#[test]
+fn audit_verify_names_the_tampered_entry_on_sqlite() {
+    for tampering in TAMPERINGS {
+        let dir = tempfile::tempdir().unwrap();
+        let data_dir = dir.path().join("data");
+        let data_dir_text = data_dir.to_str().unwrap();
+        let storage = ["--data-dir", data_dir_text];
+        audited_store(&storage);
+        let (code, verdict) = audit_verify(&storage);
+        assert_eq!(code, Some(0), "{verdict}");
+        assert!(verdict.starts_with("audit log intact"), "{verdict}");
+
+        // An insider with database access first drops the append-only triggers.
+        let db = rusqlite::Connection::open(data_dir.join("nigehban.db")).unwrap();
+        db.execute_batch("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+            .unwrap();
+        let changed = db.execute(tampering, []).unwrap();
+        assert_eq!(changed, 1, "{tampering}");
+        drop(db);
+
+        let (code, verdict) = audit_verify(&storage);
+        assert_eq!(code, Some(1), "{tampering}: {verdict}");
+        assert!(
+            verdict.contains(&format!("audit entry seq {TAMPERED_SEQ} ")),
+            "{tampering}: {verdict}"
+        );
+    }
+}
+
+#[test]
+fn audit_verify_names_the_tampered_entry_on_postgresql() {
+    let Some(server_url) = postgres_url("audit_verify_names_the_tampered_entry_on_postgresql")
+    else {
+        return;
+    };
+    for tampering in TAMPERINGS {
+        let database = ScratchDatabase::create(&server_url);
+        let storage = ["--database", database.url.as_str()];
+        audited_store(&storage);
+        let (code, verdict) = audit_verify(&storage);
+        assert_eq!(code, Some(0), "{verdict}");
+
+        let psql = Command::new(postgres_program("psql"))
+            .args([
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-c",
+                "DROP TRIGGER audit_log_no_change ON audit_log",
+            ])
+            .args(["-c", tampering, &database.url])
+            .output()
+            .expect("psql runs");
+        assert!(psql.status.success(), "{tampering}: {psql:?}");
+        assert!(
+            String::from_utf8_lossy(&psql.stdout).contains("UPDATE 1"),
+            "{psql:?}"
+        );
+
+        let (code, verdict) = audit_verify(&storage);
+        assert_eq!(code, Some(1), "{tampering}: {verdict}");
+        assert!(
+            verdict.contains(&format!("audit entry seq {TAMPERED_SEQ} ")),
+            "{tampering}: {verdict}"
+        );
+    }
+}
