@@ -162,7 +162,10 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         hunt_started: Instant::now(),
     };
 
-    let mut hunt_options = HuntOptions::default();
+    let mut hunt_options = HuntOptions {
+        render: Some(args.format),
+        ..HuntOptions::default()
+    };
     if let Some(threads) = args.threads {
         hunt_options.threads = threads.max(1);
         hunt_options.units_in_flight = hunt_options.threads * 4;
@@ -216,6 +219,15 @@ impl<W: Write> HuntReport for Report<W> {
             return;
         }
         if let Err(error) = self.writer.write(&detection) {
+            self.write_error = Some(error);
+        }
+    }
+
+    fn rendered(&mut self, rendered: &[u8]) {
+        if self.write_error.is_some() {
+            return;
+        }
+        if let Err(error) = self.writer.write_rendered(rendered) {
             self.write_error = Some(error);
         }
     }

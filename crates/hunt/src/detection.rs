@@ -2,6 +2,7 @@
 //! needs to find the event again and everything the rule's licence requires
 //! to travel with it.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -59,22 +60,103 @@ pub struct DetectedEvent {
     pub json: Box<[u8]>,
 }
 
+/// What a detection says about its event, borrowed: from a [`DetectedEvent`]
+/// ([`DetectedEvent::facts`]) or, while hunting, straight from the event read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EventFacts<'a> {
+    /// When the event happened, in UTC, RFC 3339 (see [`DetectedEvent::timestamp`]).
+    pub timestamp: Option<&'a str>,
+    /// The file the event was read from.
+    pub file: &'a str,
+    /// Where in the file the event is, in words.
+    pub position: &'a str,
+    /// The event's record number within its log.
+    pub record_id: Option<u64>,
+    /// The computer that logged the event.
+    pub computer: Option<&'a str>,
+    /// The Windows channel (or log) the event came from.
+    pub channel: Option<&'a str>,
+    /// The Windows EventID.
+    pub event_id: Option<u64>,
+    /// The whole event, as JSON text on one line.
+    pub json: &'a [u8],
+}
+
+/// The facts of `event` that are read from the event itself, not from where
+/// it was found: (record id, computer, channel, event id).
+fn event_fields<'a>(
+    event: &WindowsEvent<'a>,
+) -> (Option<u64>, Option<&'a str>, Option<&'a str>, Option<u64>) {
+    let computer = event
+        .str_field("Computer")
+        .or_else(|| event.str_field("host.name"))
+        .or_else(|| event.str_field("Hostname"));
+    (
+        event.record_id(),
+        computer,
+        event.str_field("Channel"),
+        event.event_id(),
+    )
+}
+
+impl<'a> EventFacts<'a> {
+    /// The facts of `event`, read from `file` at `position`; `timestamp` is
+    /// [`event_timestamp`] of the event and `json` its text on one line
+    /// ([`one_line`]).
+    pub fn of(
+        event: &WindowsEvent<'a>,
+        timestamp: Option<&'a str>,
+        file: &'a str,
+        position: &'a str,
+        json: &'a [u8],
+    ) -> Self {
+        let (record_id, computer, channel, event_id) = event_fields(event);
+        EventFacts {
+            timestamp,
+            file,
+            position,
+            record_id,
+            computer,
+            channel,
+            event_id,
+            json,
+        }
+    }
+}
+
+/// When `event` happened, in UTC, RFC 3339 (see [`utc_rfc3339`]).
+pub fn event_timestamp(event: &WindowsEvent<'_>) -> Option<String> {
+    event.timestamp().map(utc_rfc3339)
+}
+
 impl DetectedEvent {
     /// The summary of `event`, read from `file` at `position`, whose text
     /// was `json` (whitespace between tokens is dropped if it breaks lines).
     pub fn new(event: &WindowsEvent<'_>, json: &[u8], file: Arc<str>, position: String) -> Self {
-        let owned = |name: &str| event.str_field(name).map(str::to_owned);
+        let (record_id, computer, channel, event_id) = event_fields(event);
         DetectedEvent {
-            timestamp: event.timestamp().map(utc_rfc3339),
+            timestamp: event_timestamp(event),
             file,
             position,
-            record_id: event.record_id(),
-            computer: owned("Computer")
-                .or_else(|| owned("host.name"))
-                .or_else(|| owned("Hostname")),
-            channel: owned("Channel"),
-            event_id: event.event_id(),
-            json: one_line(json),
+            record_id,
+            computer: computer.map(str::to_owned),
+            channel: channel.map(str::to_owned),
+            event_id,
+            json: one_line(json).into_owned().into(),
+        }
+    }
+
+    /// The event's facts, borrowed.
+    pub fn facts(&self) -> EventFacts<'_> {
+        EventFacts {
+            timestamp: self.timestamp.as_deref(),
+            file: &self.file,
+            position: &self.position,
+            record_id: self.record_id,
+            computer: self.computer.as_deref(),
+            channel: self.channel.as_deref(),
+            event_id: self.event_id,
+            json: &self.json,
         }
     }
 
@@ -87,7 +169,7 @@ impl DetectedEvent {
 /// `json` (valid JSON) on one line: without the whitespace around it and,
 /// when it spans lines (a pretty-printed document), without the whitespace
 /// between its tokens. Strings keep theirs: they cannot hold a raw line break.
-fn one_line(json: &[u8]) -> Box<[u8]> {
+pub fn one_line(json: &[u8]) -> Cow<'_, [u8]> {
     let is_space = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
     let start = json.iter().position(|b| !is_space(b)).unwrap_or(json.len());
     let end = json
@@ -96,7 +178,7 @@ fn one_line(json: &[u8]) -> Box<[u8]> {
         .map_or(start, |i| i + 1);
     let json = &json[start..end];
     if memchr::memchr2(b'\n', b'\r', json).is_none() {
-        return json.into();
+        return Cow::Borrowed(json);
     }
     let mut out = Vec::with_capacity(json.len());
     let mut in_string = false;
@@ -116,7 +198,7 @@ fn one_line(json: &[u8]) -> Box<[u8]> {
             in_string = byte == b'"';
         }
     }
-    out.into()
+    Cow::Owned(out)
 }
 
 impl Detection {

@@ -30,6 +30,18 @@ pub struct WindowsEvent<'a> {
     system: Option<NodeId>,
     event_data: Option<NodeId>,
     user_data: Option<NodeId>,
+    /// [`key_bit`] of every key of `event_data` and `user_data`: most names
+    /// rules ask for that these do not hold are turned away without a search.
+    data_keys: u64,
+}
+
+/// One of 64 bits for a field name, from its length and its first and last
+/// bytes.
+fn key_bit(name: &str) -> u64 {
+    let bytes = name.as_bytes();
+    let first = bytes.first().copied().unwrap_or(0) as usize;
+    let last = bytes.last().copied().unwrap_or(0) as usize;
+    1 << ((bytes.len().wrapping_mul(7) ^ first.wrapping_mul(5) ^ last) & 63)
 }
 
 /// The Sigma names of `System` fields, by the bit that says a field is
@@ -109,11 +121,18 @@ impl<'a> WindowsEvent<'a> {
                 .map(|(_, inner)| inner)
                 .filter(|&inner| tape.is_object(inner))
         });
+        let event_data = section("EventData");
+        let data_keys = event_data
+            .into_iter()
+            .chain(user_data)
+            .flat_map(|data| tape.entries(data))
+            .fold(0, |bits, (key, _)| bits | key_bit(key));
         WindowsEvent {
             tape,
             system: section("System"),
-            event_data: section("EventData"),
+            event_data,
             user_data,
+            data_keys,
         }
     }
 
@@ -165,6 +184,9 @@ impl<'a> WindowsEvent<'a> {
         if self.system.is_some() {
             if let Some(value) = self.system_field(name) {
                 return Some(value);
+            }
+            if self.data_keys & key_bit(name) == 0 {
+                return None;
             }
             if let Some(value) = self.event_data.and_then(|data| tape.get(data, name)) {
                 return Some(self.text_of(value));

@@ -22,7 +22,7 @@ use std::io::{self, Write};
 
 use serde_json::Value as Json;
 
-use crate::detection::Detection;
+use crate::detection::{Detection, EventFacts, RuleSummary};
 
 /// The output formats of `nigehban hunt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,7 +77,12 @@ pub struct DetectionWriter<W: Write> {
 enum Sink<W: Write> {
     Table(W),
     Jsonl(W),
-    Csv(Box<csv::Writer<W>>),
+    /// Rows are quoted by `rows` and then written to `out` as they are, so
+    /// that rows rendered elsewhere can be written alongside.
+    Csv {
+        out: W,
+        rows: Box<csv::Writer<Vec<u8>>>,
+    },
 }
 
 impl<W: Write> DetectionWriter<W> {
@@ -86,7 +91,10 @@ impl<W: Write> DetectionWriter<W> {
         let sink = match format {
             Format::Table => Sink::Table(out),
             Format::Jsonl => Sink::Jsonl(out),
-            Format::Csv => Sink::Csv(Box::new(csv::Writer::from_writer(out))),
+            Format::Csv => Sink::Csv {
+                out,
+                rows: csv_rows(),
+            },
         };
         DetectionWriter {
             sink,
@@ -94,20 +102,32 @@ impl<W: Write> DetectionWriter<W> {
         }
     }
 
+    /// A writer of `format` to `out` that never writes the header row: for
+    /// rendering detections that another writer's
+    /// [`write_rendered`](Self::write_rendered) writes out.
+    pub fn without_header(format: Format, out: W) -> Self {
+        let mut writer = DetectionWriter::new(format, out);
+        writer.wrote_header = true;
+        writer
+    }
+
     /// Writes one detection.
     pub fn write(&mut self, detection: &Detection) -> io::Result<()> {
-        let rule = &*detection.rule;
-        let event = &*detection.event;
+        self.write_facts(&detection.rule, &detection.event.facts())
+    }
+
+    /// Writes the detection of `rule` on the event described by `event`.
+    pub fn write_facts(&mut self, rule: &RuleSummary, event: &EventFacts<'_>) -> io::Result<()> {
         match &mut self.sink {
-            Sink::Jsonl(out) => write_jsonl(out, detection),
-            Sink::Csv(csv) => {
+            Sink::Jsonl(out) => write_jsonl(out, rule, event),
+            Sink::Csv { out, rows } => {
                 if !self.wrote_header {
-                    csv.write_record(COLUMNS)?;
+                    rows.write_record(COLUMNS)?;
                     self.wrote_header = true;
                 }
                 let number = |n: Option<u64>| n.map(|n| n.to_string()).unwrap_or_default();
-                csv.write_record([
-                    event.timestamp.as_deref().unwrap_or("").as_bytes(),
+                rows.write_record([
+                    event.timestamp.unwrap_or("").as_bytes(),
                     rule.id.as_bytes(),
                     rule.title.as_bytes(),
                     rule.level.as_bytes(),
@@ -115,34 +135,29 @@ impl<W: Write> DetectionWriter<W> {
                     event.file.as_bytes(),
                     event.position.as_bytes(),
                     number(event.record_id).as_bytes(),
-                    event.computer.as_deref().unwrap_or("").as_bytes(),
-                    event.channel.as_deref().unwrap_or("").as_bytes(),
+                    event.computer.unwrap_or("").as_bytes(),
+                    event.channel.unwrap_or("").as_bytes(),
                     number(event.event_id).as_bytes(),
-                    &event.json,
+                    event.json,
                 ])?;
-                Ok(())
+                out.write_all(&take_rows(rows)?)
             }
             Sink::Table(out) => {
                 if !self.wrote_header {
-                    writeln!(
-                        out,
-                        "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  WHERE / DETAILS",
-                        "TIME (UTC)", "LEVEL", "RULE", "COMPUTER", "CHANNEL", "EVENT"
-                    )?;
+                    write_table_header(out)?;
                     self.wrote_header = true;
                 }
-                let details = event
-                    .to_value()
+                let details = serde_json::from_slice::<Json>(event.json)
                     .map(|json| details(&json))
                     .unwrap_or_default();
                 writeln!(
                     out,
                     "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  {}:{}  {}",
-                    cut(event.timestamp.as_deref().unwrap_or("-"), 30),
+                    cut(event.timestamp.unwrap_or("-"), 30),
                     cut(&rule.level, 8),
                     cut(&rule.title, 50),
-                    cut(event.computer.as_deref().unwrap_or("-"), 16),
-                    cut(event.channel.as_deref().unwrap_or("-"), 24),
+                    cut(event.computer.unwrap_or("-"), 16),
+                    cut(event.channel.unwrap_or("-"), 24),
                     event
                         .event_id
                         .map(|id| id.to_string())
@@ -155,21 +170,83 @@ impl<W: Write> DetectionWriter<W> {
         }
     }
 
+    /// Writes detections rendered by a writer made with
+    /// [`without_header`](Self::without_header) in the same format, after
+    /// the header row if this writer has not written it yet.
+    pub fn write_rendered(&mut self, rendered: &[u8]) -> io::Result<()> {
+        if rendered.is_empty() {
+            return Ok(());
+        }
+        match &mut self.sink {
+            Sink::Jsonl(out) => out.write_all(rendered),
+            Sink::Table(out) => {
+                if !self.wrote_header {
+                    write_table_header(out)?;
+                    self.wrote_header = true;
+                }
+                out.write_all(rendered)
+            }
+            Sink::Csv { out, rows } => {
+                if !self.wrote_header {
+                    rows.write_record(COLUMNS)?;
+                    out.write_all(&take_rows(rows)?)?;
+                    self.wrote_header = true;
+                }
+                out.write_all(rendered)
+            }
+        }
+    }
+
     /// Flushes what is buffered.
     pub fn flush(&mut self) -> io::Result<()> {
         match &mut self.sink {
             Sink::Table(out) | Sink::Jsonl(out) => out.flush(),
-            Sink::Csv(csv) => csv.flush(),
+            Sink::Csv { out, .. } => out.flush(),
         }
     }
+}
+
+impl DetectionWriter<Vec<u8>> {
+    /// Takes what has been written so far (whole detections), leaving the
+    /// writer empty and ready for more.
+    pub fn take_output(&mut self) -> io::Result<Vec<u8>> {
+        match &mut self.sink {
+            Sink::Table(out) | Sink::Jsonl(out) | Sink::Csv { out, .. } => Ok(std::mem::take(out)),
+        }
+    }
+}
+
+/// A CSV writer of rows into memory, quoting as `csv::Writer` does by default.
+fn csv_rows() -> Box<csv::Writer<Vec<u8>>> {
+    Box::new(
+        csv::WriterBuilder::new()
+            .buffer_capacity(4096)
+            .from_writer(Vec::new()),
+    )
+}
+
+/// The rows `rows` has written, leaving it empty.
+fn take_rows(rows: &mut Box<csv::Writer<Vec<u8>>>) -> io::Result<Vec<u8>> {
+    let full = std::mem::replace(rows, csv_rows());
+    full.into_inner().map_err(|error| error.into_error())
+}
+
+fn write_table_header<W: Write>(out: &mut W) -> io::Result<()> {
+    writeln!(
+        out,
+        "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  WHERE / DETAILS",
+        "TIME (UTC)", "LEVEL", "RULE", "COMPUTER", "CHANNEL", "EVENT"
+    )
 }
 
 /// Writes one detection as a JSON line: what serialising it with serde gives
 /// (the keys in order, strings escaped by `serde_json`), with the event's
 /// text copied as it is instead of parsed and written again.
-fn write_jsonl<W: Write>(out: &mut W, detection: &Detection) -> io::Result<()> {
-    let rule = &*detection.rule;
-    let event = &*detection.event;
+fn write_jsonl<W: Write>(
+    out: &mut W,
+    rule: &RuleSummary,
+    event: &EventFacts<'_>,
+) -> io::Result<()> {
     let string = |out: &mut W, key: &[u8], value: Option<&str>| -> io::Result<()> {
         out.write_all(key)?;
         match value {
@@ -177,19 +254,19 @@ fn write_jsonl<W: Write>(out: &mut W, detection: &Detection) -> io::Result<()> {
             None => out.write_all(b"null"),
         }
     };
-    string(out, b"{\"timestamp\":", event.timestamp.as_deref())?;
+    string(out, b"{\"timestamp\":", event.timestamp)?;
     string(out, b",\"rule_id\":", Some(&rule.id))?;
     string(out, b",\"rule_title\":", Some(&rule.title))?;
     string(out, b",\"level\":", Some(&rule.level))?;
     string(out, b",\"rule_author\":", Some(&rule.author))?;
-    string(out, b",\"file\":", Some(&event.file))?;
-    string(out, b",\"position\":", Some(&event.position))?;
+    string(out, b",\"file\":", Some(event.file))?;
+    string(out, b",\"position\":", Some(event.position))?;
     write_number(out, b",\"record_id\":", event.record_id)?;
-    string(out, b",\"computer\":", event.computer.as_deref())?;
-    string(out, b",\"channel\":", event.channel.as_deref())?;
+    string(out, b",\"computer\":", event.computer)?;
+    string(out, b",\"channel\":", event.channel)?;
     write_number(out, b",\"event_id\":", event.event_id)?;
     out.write_all(b",\"event\":")?;
-    out.write_all(&event.json)?;
+    out.write_all(event.json)?;
     out.write_all(b"}\n")
 }
 

@@ -23,8 +23,11 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use nigehban_logfiles::{Error as ReadError, LogFile, ReadOptions, Unit, walk};
 
-use crate::detection::{DetectedEvent, Detection, RuleSummary};
+use crate::detection::{
+    DetectedEvent, Detection, EventFacts, RuleSummary, event_timestamp, one_line,
+};
 use crate::event::WindowsEvent;
+use crate::output::{DetectionWriter, Format};
 use crate::tape::JsonTape;
 
 /// Settings of one hunt.
@@ -36,6 +39,14 @@ pub struct HuntOptions {
     pub units_in_flight: usize,
     /// How files are read.
     pub read: ReadOptions,
+    /// Render detections on the worker threads, in this format, and report
+    /// them through [`HuntReport::rendered`] instead of
+    /// [`HuntReport::detection`] (default: `None`, detections as values).
+    ///
+    /// Writing a detection costs about as much as finding it; done by the
+    /// workers, it is shared between the cores instead of left to the one
+    /// thread that puts the results in order.
+    pub render: Option<Format>,
 }
 
 impl Default for HuntOptions {
@@ -47,6 +58,7 @@ impl Default for HuntOptions {
             threads,
             units_in_flight: threads * 4,
             read: ReadOptions::default(),
+            render: None,
         }
     }
 }
@@ -59,6 +71,10 @@ pub trait HuntReport {
     fn file_skipped(&mut self, _path: &Path) {}
     /// A rule matched an event.
     fn detection(&mut self, detection: Detection);
+    /// Detections rendered by a worker, when [`HuntOptions::render`] is set:
+    /// the bytes a [`DetectionWriter::without_header`] of that format wrote
+    /// for them (never empty), in input order.
+    fn rendered(&mut self, _rendered: &[u8]) {}
     /// Something could not be read; the hunt goes on around it.
     fn error(&mut self, error: ReadError);
     /// A unit of this many bytes and events was hunted.
@@ -113,6 +129,10 @@ enum Job {
 #[derive(Default)]
 struct Outcome {
     detections: Vec<Detection>,
+    /// Detections rendered by the worker (see [`HuntOptions::render`]).
+    rendered: Vec<u8>,
+    /// How many detections `rendered` holds, by rule level.
+    rendered_levels: BTreeMap<String, u64>,
     errors: Vec<ReadError>,
     file: Option<(PathBuf, u64)>,
     skipped: Option<PathBuf>,
@@ -159,9 +179,10 @@ where
             let job_rx = job_rx.clone();
             let outcome_tx = outcome_tx.clone();
             let new_matcher = &new_matcher;
+            let render = options.render;
             scope.spawn(move || {
                 let mut matcher = new_matcher();
-                work(&job_rx, &outcome_tx, rules, &mut matcher);
+                work(&job_rx, &outcome_tx, rules, render, &mut matcher);
             });
         }
         drop(job_rx);
@@ -247,12 +268,15 @@ fn work<M>(
     jobs: &Receiver<(u64, Job)>,
     outcomes: &Sender<(u64, Outcome)>,
     rules: &[Arc<RuleSummary>],
+    render: Option<Format>,
     matcher: &mut M,
 ) where
     M: FnMut(&WindowsEvent<'_>, &mut Vec<usize>),
 {
     let mut matched = Vec::new();
     let mut tape = JsonTape::new();
+    let mut writer = render.map(|format| DetectionWriter::without_header(format, Vec::new()));
+    let mut position = String::new();
     for (seq, job) in jobs.iter() {
         let mut outcome = Outcome::default();
         match job {
@@ -288,6 +312,25 @@ fn work<M>(
                     if matched.is_empty() {
                         continue;
                     }
+                    if let Some(writer) = &mut writer {
+                        use std::fmt::Write as _;
+                        position.clear();
+                        let _ = write!(position, "{}", record.position());
+                        let timestamp = event_timestamp(&event);
+                        let json = one_line(record.json());
+                        let facts =
+                            EventFacts::of(&event, timestamp.as_deref(), &file, &position, &json);
+                        for &index in &matched {
+                            let Some(rule) = rules.get(index) else {
+                                continue;
+                            };
+                            // Writing to memory fails only when out of memory.
+                            if writer.write_facts(rule, &facts).is_ok() {
+                                count_level(&mut outcome.rendered_levels, &rule.level);
+                            }
+                        }
+                        continue;
+                    }
                     let detected = Arc::new(DetectedEvent::new(
                         &event,
                         record.json(),
@@ -301,6 +344,9 @@ fn work<M>(
                                 .push(Detection::new(Arc::clone(rule), Arc::clone(&detected)));
                         }
                     }
+                }
+                if let Some(writer) = &mut writer {
+                    outcome.rendered = writer.take_output().unwrap_or_default();
                 }
             }
         }
@@ -329,14 +375,24 @@ fn deliver(outcome: Outcome, report: &mut dyn HuntReport, totals: &mut HuntTotal
         report.progress(outcome.bytes, outcome.events);
     }
     for detection in outcome.detections {
-        let level = &detection.rule.level;
-        match totals.detections_by_level.get_mut(level) {
-            Some(count) => *count += 1,
-            None => {
-                totals.detections_by_level.insert(level.clone(), 1);
-            }
-        }
+        count_level(&mut totals.detections_by_level, &detection.rule.level);
         report.detection(detection);
+    }
+    if !outcome.rendered.is_empty() {
+        report.rendered(&outcome.rendered);
+    }
+    for (level, count) in outcome.rendered_levels {
+        *totals.detections_by_level.entry(level).or_default() += count;
+    }
+}
+
+/// Counts one detection of `level` in `by_level`.
+fn count_level(by_level: &mut BTreeMap<String, u64>, level: &str) {
+    match by_level.get_mut(level) {
+        Some(count) => *count += 1,
+        None => {
+            by_level.insert(level.to_owned(), 1);
+        }
     }
 }
 
@@ -406,6 +462,7 @@ mod tests {
                     batch_bytes: 4096,
                     ..ReadOptions::default()
                 },
+                render: None,
             };
             let mut report = Collect::default();
             let totals = hunt(
@@ -442,6 +499,107 @@ mod tests {
         let first = &runs[0];
         assert!(first[0].0.ends_with("a.jsonl") && first[0].1 == 3);
         assert!(first.last().unwrap().0.ends_with("b.jsonl"));
+    }
+
+    /// Writes detections the way `nigehban hunt` does, whichever way they come.
+    struct Written {
+        writer: DetectionWriter<Vec<u8>>,
+        detections: usize,
+    }
+
+    impl HuntReport for Written {
+        fn detection(&mut self, detection: Detection) {
+            self.detections += 1;
+            self.writer.write(&detection).unwrap();
+        }
+        fn rendered(&mut self, rendered: &[u8]) {
+            assert!(!rendered.is_empty());
+            self.writer.write_rendered(rendered).unwrap();
+        }
+        fn error(&mut self, _error: ReadError) {}
+    }
+
+    #[test]
+    fn detections_rendered_by_the_workers_are_written_as_the_report_would_write_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::new();
+        for line in 1..=3000u64 {
+            let id = if line % 3 == 0 { 4688 } else { 4624 };
+            writeln!(
+                text,
+                r##"{{"Event":{{"System":{{"EventID":{id},"EventRecordID":{line},"Channel":"Security","Computer":"pc \"{line}\"","TimeCreated":{{"#attributes":{{"SystemTime":"2019-03-20T01:34:25+02:00"}}}}}},"EventData":{{"N":"{line}, \u00e9"}}}}}}"##
+            )
+            .unwrap();
+        }
+        std::fs::write(dir.path().join("a.jsonl"), &text).unwrap();
+        // Pretty-printed documents, which detections put on one line.
+        std::fs::write(
+            dir.path().join("c.json"),
+            "{\n  \"Event\": {\"System\": {\"EventID\": 4688}}\n}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("b.json"),
+            "[{\"Event\":\n {\"System\": {\"EventID\": 4688}}}]",
+        )
+        .unwrap();
+        let rules = [
+            rule(),
+            RuleSummary {
+                id: "r2".into(),
+                title: "Second, \"quoted\"".into(),
+                level: "low".into(),
+                author: "Someone".into(),
+            },
+        ];
+        let both = || {
+            |event: &WindowsEvent<'_>, out: &mut Vec<usize>| {
+                if event.event_id() == Some(4688) {
+                    out.extend([0, 1]);
+                }
+            }
+        };
+        for format in [Format::Jsonl, Format::Csv, Format::Table] {
+            let mut outputs = Vec::new();
+            for (threads, render) in [(1, None), (1, Some(format)), (3, Some(format))] {
+                let options = HuntOptions {
+                    threads,
+                    units_in_flight: threads,
+                    read: ReadOptions {
+                        batch_bytes: 4096,
+                        ..ReadOptions::default()
+                    },
+                    render,
+                };
+                let mut report = Written {
+                    writer: DetectionWriter::new(format, Vec::new()),
+                    detections: 0,
+                };
+                let totals = hunt(
+                    &[dir.path().to_path_buf()],
+                    &rules,
+                    &options,
+                    both,
+                    &mut report,
+                );
+                assert_eq!(totals.detections(), 2 * 1002, "{format:?} {render:?}");
+                assert_eq!(totals.detections_by_level["low"], 1002);
+                assert_eq!(report.detections, if render.is_some() { 0 } else { 2004 });
+                report.writer.flush().unwrap();
+                outputs.push(report.writer.take_output().unwrap());
+            }
+            assert!(outputs[0].len() > 2004 * 50, "{format:?}");
+            let text = String::from_utf8_lossy(&outputs[0]);
+            assert!(text.contains("quoted"), "{text}");
+            for other in &outputs[1..] {
+                assert!(
+                    other == &outputs[0],
+                    "{format:?}: rendered by workers:\n{}\nwritten by the report:\n{}",
+                    String::from_utf8_lossy(other),
+                    text
+                );
+            }
+        }
     }
 
     #[test]

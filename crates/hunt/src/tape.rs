@@ -225,7 +225,32 @@ impl JsonTape {
 
     /// The value of `key` in the object at `id` (`None` if `id` is not an object).
     pub fn get(&self, id: NodeId, key: &str) -> Option<NodeId> {
-        self.entries(id).find(|(k, _)| *k == key).map(|(_, v)| v)
+        // The hottest lookup of a hunt: keys are told apart by their length
+        // before their text is compared.
+        let Some(Node::Object { end }) = self.node(id) else {
+            return None;
+        };
+        let mut at = id + 1;
+        while at < end {
+            let Some(Node::Key {
+                start,
+                end: key_end,
+                value,
+                repeated,
+            }) = self.node(at)
+            else {
+                return None;
+            };
+            if !repeated
+                && (key_end - start) as usize == key.len()
+                && self.text.as_bytes().get(start as usize..key_end as usize)
+                    == Some(key.as_bytes())
+            {
+                return Some(value);
+            }
+            at = self.after(at + 1);
+        }
+        None
     }
 
     /// The keys and values of the object at `id`, in order, each key once

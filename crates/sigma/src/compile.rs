@@ -247,7 +247,72 @@ struct RouteEntry {
 struct Primary {
     field: Box<str>,
     secondary: Option<Box<str>>,
+    /// Index of `field` in [`RouteFields::names`].
+    field_slot: u8,
+    /// Index of `secondary` in [`RouteFields::names`].
+    secondary_slot: Option<u8>,
     entries: FxHashMap<Box<str>, RouteEntry>,
+}
+
+/// The fields routing reads (primary and secondary), each once.
+#[derive(Debug, Clone, Default)]
+struct RouteFields {
+    names: Vec<Box<str>>,
+}
+
+impl RouteFields {
+    fn new(primaries: &mut [Primary]) -> Self {
+        let mut fields = RouteFields::default();
+        let mut slot = |name: &str| -> u8 {
+            let i = match fields.names.iter().position(|n| **n == *name) {
+                Some(i) => i,
+                None => {
+                    fields.names.push(name.into());
+                    fields.names.len() - 1
+                }
+            };
+            u8::try_from(i).unwrap_or(u8::MAX)
+        };
+        for p in primaries.iter_mut() {
+            p.field_slot = slot(&p.field);
+            p.secondary_slot = p.secondary.as_deref().map(&mut slot);
+        }
+        fields
+    }
+}
+
+/// The folded values of the routing fields of one event, in strings kept
+/// from event to event.
+#[derive(Debug, Default)]
+struct RouteValues {
+    slots: Vec<u8>,
+    texts: Vec<String>,
+    len: usize,
+}
+
+impl RouteValues {
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+
+    fn push(&mut self, slot: u8, text: &str) {
+        if self.len == self.texts.len() {
+            self.texts.push(String::new());
+            self.slots.push(0);
+        }
+        fold_into(text, &mut self.texts[self.len]);
+        self.slots[self.len] = slot;
+        self.len += 1;
+    }
+
+    /// The values of the field in `slot`.
+    fn of(&self, slot: u8) -> impl Iterator<Item = &str> {
+        self.slots[..self.len]
+            .iter()
+            .zip(&self.texts)
+            .filter(move |(s, _)| **s == slot)
+            .map(|(_, t)| t.as_str())
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -276,6 +341,7 @@ pub struct CompiledRuleSet {
     leaves: Vec<Leaf>,
     buckets: Vec<Bucket>,
     primaries: Vec<Primary>,
+    route_fields: RouteFields,
     global: Option<BucketId>,
 }
 
@@ -317,8 +383,7 @@ pub struct Scratch {
     tried: Vec<LeafId>,
     plan_seen: Vec<u8>,
     buckets: Vec<BucketId>,
-    route_values: Vec<String>,
-    secondary_values: Vec<String>,
+    route: RouteValues,
     other_values: Vec<String>,
 }
 
@@ -717,7 +782,8 @@ impl CompiledRuleSet {
             table.leaves[*l as usize].cost = 0.6;
         }
         let leaves = table.leaves;
-        let (buckets, primaries, global) = build_buckets(&variants, &routes, &leaves);
+        let (buckets, mut primaries, global) = build_buckets(&variants, &routes, &leaves);
+        let route_fields = RouteFields::new(&mut primaries);
         let set = CompiledRuleSet {
             id: NEXT_SET_ID.fetch_add(1, Ordering::Relaxed),
             rules: compiled_rules,
@@ -725,6 +791,7 @@ impl CompiledRuleSet {
             leaves,
             buckets,
             primaries,
+            route_fields,
             global,
         };
         (set, diags)
@@ -781,34 +848,28 @@ impl CompiledRuleSet {
         let start = out.len();
         // 1. Routing.
         scratch.buckets.clear();
+        self.gather_route_values(event, scratch);
+        let route = &scratch.route;
         for p in &self.primaries {
-            let mut values = std::mem::take(&mut scratch.route_values);
-            values.clear();
-            collect_folded(event, &p.field, &mut values, &mut scratch.num_buf);
-            for v in &values {
-                let Some(entry) = p.entries.get(v.as_str()) else {
+            for v in route.of(p.field_slot) {
+                let Some(entry) = p.entries.get(v) else {
                     continue;
                 };
                 let mut routed = false;
-                if let Some(sf) = &p.secondary
+                if let Some(slot) = p.secondary_slot
                     && !entry.by_secondary.is_empty()
                 {
-                    let mut sv = std::mem::take(&mut scratch.secondary_values);
-                    sv.clear();
-                    collect_folded(event, sf, &mut sv, &mut scratch.num_buf);
-                    for s in &sv {
-                        if let Some(&b) = entry.by_secondary.get(s.as_str()) {
+                    for s in route.of(slot) {
+                        if let Some(&b) = entry.by_secondary.get(s) {
                             scratch.buckets.push(b);
                             routed = true;
                         }
                     }
-                    scratch.secondary_values = sv;
                 }
                 if !routed && let Some(b) = entry.any {
                     scratch.buckets.push(b);
                 }
             }
-            scratch.route_values = values;
         }
         // Routed buckets include the global variants; the global bucket alone
         // serves events no route knows.
@@ -848,6 +909,18 @@ impl CompiledRuleSet {
         }
         scratch.buckets = buckets;
         out[start..].sort_unstable();
+    }
+
+    /// Collects the folded values of the fields routing reads. Asking for
+    /// these few fields by name is cheaper than listing the event's fields.
+    fn gather_route_values<E: Event + ?Sized>(&self, event: &E, scratch: &mut Scratch) {
+        let route = &mut scratch.route;
+        let num_buf = &mut scratch.num_buf;
+        route.clear();
+        for (slot, name) in self.route_fields.names.iter().enumerate() {
+            let slot = u8::try_from(slot).unwrap_or(u8::MAX);
+            event.field(name, &mut |v| route.push(slot, value_text(&v, num_buf)));
+        }
     }
 
     fn try_variant(
@@ -1164,18 +1237,6 @@ fn fold_if_needed<'b>(
     }
 }
 
-fn collect_folded<E: Event + ?Sized>(
-    event: &E,
-    field: &str,
-    out: &mut Vec<String>,
-    buf: &mut String,
-) {
-    event.field(field, &mut |v| {
-        let t = value_text(&v, buf);
-        out.push(fold(t).into_owned());
-    });
-}
-
 fn build_buckets(
     variants: &[Variant],
     routes: &[Route],
@@ -1254,6 +1315,8 @@ fn build_buckets(
             primaries.push(Primary {
                 field: field.into_boxed_str(),
                 secondary: sec_fields.pop().map(String::into_boxed_str),
+                field_slot: 0,
+                secondary_slot: None,
                 entries,
             });
         } else {
@@ -1278,6 +1341,8 @@ fn build_buckets(
                 primaries.push(Primary {
                     field: field.clone().into_boxed_str(),
                     secondary: Some(sf.into_boxed_str()),
+                    field_slot: 0,
+                    secondary_slot: None,
                     entries,
                 });
             }
@@ -1296,6 +1361,8 @@ fn build_buckets(
             primaries.push(Primary {
                 field: field.into_boxed_str(),
                 secondary: None,
+                field_slot: 0,
+                secondary_slot: None,
                 entries,
             });
         }

@@ -7,9 +7,9 @@
 //! its 4-byte windows (the one fewest other literals chose), a bit table
 //! small enough for the first-level cache says which windows exist, and only
 //! positions whose window is in the table are looked up and verified. The
-//! few shorter literals go to a small automaton.
+//! few shorter literals are found the same way by their first two bytes (a
+//! table of all 65,536 pairs) or their one byte.
 
-use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use rustc_hash::FxHashMap;
 
 /// Finds which of a set of literals occur in a text; each literal has an id
@@ -21,13 +21,15 @@ pub struct LiteralScanner {
     /// Per literal id: (start in `arena`, length).
     spans: Vec<(u32, u32)>,
     shift: u32,
+    /// ORed into every window before hashing: `0x2020_2020` when comparing
+    /// without case, which maps each ASCII letter and its capital to one key.
+    mask: u32,
     bits: Vec<u64>,
-    /// Exact window -> range of `entries`.
+    /// Window key (the window ORed with `mask`) -> range of `entries`.
     windows: FxHashMap<u32, (u32, u32)>,
     entries: Vec<Entry>,
-    short: Option<AhoCorasick>,
-    /// Automaton pattern id -> literal id.
-    short_ids: Vec<u32>,
+    /// Literals of one to three bytes.
+    short: Option<Box<ShortLiterals>>,
     /// Compare ASCII letters without case (literals are lower case).
     ascii_ci: bool,
 }
@@ -41,6 +43,25 @@ struct Entry {
     /// The literal's first (up to) eight bytes, for a quick reject.
     head: u64,
     head_len: u32,
+}
+
+/// Literals of one to three bytes, filed under their first two bytes (or
+/// their one byte), keyed as windows are (ORed with the scanner's mask).
+#[derive(Debug, Clone)]
+struct ShortLiterals {
+    /// One bit per two-byte key.
+    pairs: Vec<u64>,
+    /// Literals of two or three bytes, by the key of their first two.
+    by_pair: FxHashMap<u16, Vec<u32>>,
+    /// One bit per one-byte key.
+    singles: [u64; 4],
+    /// Literals of one byte, by key.
+    by_single: FxHashMap<u8, Vec<u32>>,
+}
+
+fn has_bit(bits: &[u64], k: usize) -> bool {
+    bits.get(k >> 6)
+        .is_some_and(|word| word & (1 << (k & 63)) != 0)
 }
 
 const MULT: u32 = 0x9E37_79B1;
@@ -63,9 +84,12 @@ fn window(b: &[u8]) -> u32 {
     u32::from_le_bytes([b[0], b[1], b[2], b[3]])
 }
 
-fn lower_window(w: u32) -> u32 {
-    u32::from_le_bytes(w.to_le_bytes().map(|b| b.to_ascii_lowercase()))
-}
+/// The mask that makes window keys blind to ASCII case (see `LiteralScanner::mask`).
+///
+/// ORing `0x20` into a byte maps `A`-`Z` to `a`-`z` (and also a few
+/// punctuation bytes onto others, which only makes the filter a little less
+/// sharp: every candidate is compared in full).
+const CASE_MASK: u32 = 0x2020_2020;
 
 impl LiteralScanner {
     /// Builds a scanner for `literals` (non-empty byte strings). With
@@ -77,8 +101,8 @@ impl LiteralScanner {
         }
         let mut counts: FxHashMap<u32, u32> = FxHashMap::default();
         let mut long: Vec<(usize, &[u8])> = Vec::new();
-        let mut short = Vec::new();
-        let mut short_ids = Vec::new();
+        let mask = if ascii_ci { CASE_MASK } else { 0 };
+        let mut short: Option<Box<ShortLiterals>> = None;
         for (i, l) in literals.iter().enumerate() {
             if l.len() >= 4 {
                 long.push((i, l));
@@ -86,8 +110,28 @@ impl LiteralScanner {
                     *counts.entry(window(w)).or_default() += 1;
                 }
             } else if !l.is_empty() {
-                short.push(l.clone());
-                short_ids.push(u32::try_from(i).unwrap_or(u32::MAX));
+                let short = short.get_or_insert_with(|| {
+                    Box::new(ShortLiterals {
+                        pairs: vec![0; 1 << 10],
+                        by_pair: FxHashMap::default(),
+                        singles: [0; 4],
+                        by_single: FxHashMap::default(),
+                    })
+                });
+                let id = u32::try_from(i).unwrap_or(u32::MAX);
+                match *l.as_slice() {
+                    [b] => {
+                        let k = b | mask as u8;
+                        short.singles[usize::from(k) >> 6] |= 1 << (k & 63);
+                        short.by_single.entry(k).or_default().push(id);
+                    }
+                    [b0, b1, ..] => {
+                        let k = u16::from_le_bytes([b0, b1]) | mask as u16;
+                        short.pairs[usize::from(k) >> 6] |= 1 << (k & 63);
+                        short.by_pair.entry(k).or_default().push(id);
+                    }
+                    [] => {}
+                }
             }
         }
         // Each literal takes its window that is rarest among all literals'
@@ -132,9 +176,14 @@ impl LiteralScanner {
             ));
             arena.extend_from_slice(l);
         }
+        // Windows that differ only in bit 0x20 of a byte share a key.
+        let mut by_key: FxHashMap<u32, Vec<(u32, u32)>> = FxHashMap::default();
+        for (w, list) in windows_tmp {
+            by_key.entry(w | mask).or_default().extend(list);
+        }
         let mut windows = FxHashMap::default();
         let mut entries = Vec::new();
-        for (w, list) in windows_tmp {
+        for (w, list) in by_key {
             let start = u32::try_from(entries.len()).unwrap_or(u32::MAX);
             for (id, offset) in list {
                 let lit = &literals[id as usize];
@@ -152,29 +201,18 @@ impl LiteralScanner {
             windows.insert(w, (start, end));
         }
         for &w in windows.keys() {
-            let w = if ascii_ci { lower_window(w) } else { w };
             let h = (w.wrapping_mul(MULT) >> shift) as usize;
             bits[h >> 6] |= 1 << (h & 63);
         }
-        let short_ac = if short.is_empty() {
-            None
-        } else {
-            AhoCorasick::builder()
-                .match_kind(MatchKind::Standard)
-                .ascii_case_insensitive(ascii_ci)
-                .kind(Some(AhoCorasickKind::DFA))
-                .build(&short)
-                .ok()
-        };
         Some(Self {
             arena,
             spans,
             shift,
+            mask,
             bits,
             windows,
             entries,
-            short: short_ac,
-            short_ids,
+            short,
             ascii_ci,
         })
     }
@@ -232,38 +270,80 @@ impl LiteralScanner {
     /// Returns how many positions passed the bit table (for tuning).
     pub fn scan(&self, hay: &[u8], mut f: impl FnMut(u32, usize)) -> usize {
         let mut probes = 0;
-        if let Some(ac) = &self.short {
-            for m in ac.find_overlapping_iter(hay) {
-                f(self.short_ids[m.pattern().as_usize()], m.start());
-            }
+        if let Some(short) = &self.short {
+            self.scan_short(short, hay, &mut f);
         }
         if hay.len() < 4 || self.windows.is_empty() {
             return probes;
         }
-        let lower = |b: u8| {
-            if self.ascii_ci {
-                b.to_ascii_lowercase()
-            } else {
-                b
+        let mut i = 0;
+        // Eight bytes at a time hold five whole windows.
+        while let Some(chunk) = hay.get(i..).and_then(|rest| rest.first_chunk::<8>()) {
+            let x = u64::from_le_bytes(*chunk);
+            for k in 0..5 {
+                let w = (x >> (8 * k)) as u32 | self.mask;
+                if self.may_hold(w) {
+                    probes += 1;
+                    self.probe(w, i + k, hay, &mut f);
+                }
             }
-        };
-        let mut w =
-            u32::from_le_bytes([lower(hay[0]), lower(hay[1]), lower(hay[2]), lower(hay[3])]);
-        let bits = &self.bits[..];
-        let mut i = 3;
-        loop {
-            let h = (w.wrapping_mul(MULT) >> self.shift) as usize;
-            if bits[h >> 6] & (1 << (h & 63)) != 0 {
+            i += 5;
+        }
+        while let Some(chunk) = hay.get(i..).and_then(|rest| rest.first_chunk::<4>()) {
+            let w = u32::from_le_bytes(*chunk) | self.mask;
+            if self.may_hold(w) {
                 probes += 1;
-                self.probe(w, i - 3, hay, &mut f);
+                self.probe(w, i, hay, &mut f);
             }
             i += 1;
-            let Some(&b) = hay.get(i) else {
-                break;
-            };
-            w = (w >> 8) | (u32::from(lower(b)) << 24);
         }
         probes
+    }
+
+    /// Finds the literals of one to three bytes.
+    fn scan_short(&self, short: &ShortLiterals, hay: &[u8], f: &mut impl FnMut(u32, usize)) {
+        let mask = self.mask as u16;
+        let mut check = |ids: Option<&Vec<u32>>, at: usize| {
+            for &id in ids.into_iter().flatten() {
+                let lit = self.literal(id);
+                let Some(candidate) = hay.get(at..at + lit.len()) else {
+                    continue;
+                };
+                let equal = if self.ascii_ci {
+                    candidate.eq_ignore_ascii_case(lit)
+                } else {
+                    candidate == lit
+                };
+                if equal {
+                    f(id, at);
+                }
+            }
+        };
+        if !short.by_single.is_empty() {
+            for (at, &b) in hay.iter().enumerate() {
+                let k = b | mask as u8;
+                if has_bit(&short.singles, usize::from(k)) {
+                    check(short.by_single.get(&k), at);
+                }
+            }
+        }
+        if !short.by_pair.is_empty() {
+            for (at, pair) in hay.windows(2).enumerate() {
+                let k = u16::from_le_bytes([pair[0], pair[1]]) | mask;
+                if has_bit(&short.pairs, usize::from(k)) {
+                    check(short.by_pair.get(&k), at);
+                }
+            }
+        }
+    }
+
+    /// Whether the window key `w` may be one of the literals' (the bit table).
+    #[inline(always)]
+    fn may_hold(&self, w: u32) -> bool {
+        let h = (w.wrapping_mul(MULT) >> self.shift) as usize;
+        self.bits
+            .get(h >> 6)
+            .is_some_and(|word| word & (1 << (h & 63)) != 0)
     }
 }
 
@@ -303,6 +383,24 @@ mod tests {
         s.scan(b"PowerShell -C x", |id, _| out.push(id));
         out.sort_unstable();
         assert_eq!(out, [0, 1]);
+    }
+
+    #[test]
+    fn keys_blind_to_case_never_confuse_punctuation() {
+        // `\\` and `|` differ only in bit 0x20, like `B` and `b`.
+        let lits = ["|a", "\\b", "x|y\\z", "@", "`q"];
+        let s = LiteralScanner::new(lits.iter().map(|l| l.as_bytes().to_vec()).collect(), true)
+            .unwrap();
+        let found = |hay: &str| {
+            let mut out = Vec::new();
+            s.scan(hay.as_bytes(), |id, _| out.push(id));
+            out.sort_unstable();
+            out.dedup();
+            out
+        };
+        assert!(found("\\a |b x\\y|z `").is_empty());
+        assert_eq!(found("@q"), [3]);
+        assert_eq!(found("|A \\B X|Y\\Z @ `Q"), [0, 1, 2, 3, 4]);
     }
 
     #[test]
