@@ -157,6 +157,9 @@ impl LabelledValue for f64 {
     }
 }
 
+/// A metric's name, help and how to read it from a row of a snapshot.
+type Described<T> = (&'static str, &'static str, fn(&T) -> u64);
+
 /// Telemetry's counters (intake per transport and per sensor, the bus and its
 /// consumers, the event index), read at each scrape.
 #[derive(Debug)]
@@ -177,7 +180,7 @@ impl Collector for TelemetryCounters {
                 })
                 .collect::<Vec<_>>()
         };
-        let transport_counters: [(&str, &str, fn(&nigehban_ingest::TransportMetrics) -> u64); 6] = [
+        let transport_counters: [Described<nigehban_ingest::TransportMetrics>; 6] = [
             (
                 "intake_received",
                 "Records received, by transport (datagrams, frames, NDJSON lines)",
@@ -247,7 +250,7 @@ impl Collector for TelemetryCounters {
                 })
                 .collect::<Vec<_>>()
         };
-        let sensor_counters: [(&str, &str, fn(&nigehban_ingest::SensorMetrics) -> u64); 4] = [
+        let sensor_counters: [Described<nigehban_ingest::SensorMetrics>; 4] = [
             (
                 "intake_sensor_received",
                 "Records received, by sensor",

@@ -33,8 +33,8 @@ pub fn routes() -> OpenApiRouter<ServerState> {
         .routes(routes!(get_sensor, update_sensor))
         .routes(routes!(deactivate_sensor))
         .routes(routes!(sensor_tokens))
-        .routes(routes!(rotate_token))
-        .routes(routes!(revoke_token))
+        .routes(routes!(rotate_sensor_token))
+        .routes(routes!(revoke_sensor_token))
         .routes(routes!(sensor_health_history))
         .routes(routes!(sensor_statuses))
         .routes(routes!(health_events))
@@ -576,7 +576,7 @@ pub struct RotateTokenRequest {
         (status = 422, description = "Grace period too long, or the sensor is deactivated", body = ErrorBody),
     )
 )]
-async fn rotate_token(
+async fn rotate_sensor_token(
     State(state): State<ServerState>,
     who: Authenticated,
     ApiPath(path): ApiPath<SensorPath>,
@@ -620,7 +620,7 @@ pub struct SensorTokenPath {
         (status = 404, description = "No such sensor or token in the caller's subtree", body = ErrorBody),
     )
 )]
-async fn revoke_token(
+async fn revoke_sensor_token(
     State(state): State<ServerState>,
     who: Authenticated,
     ApiPath(path): ApiPath<SensorTokenPath>,
