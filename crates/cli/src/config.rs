@@ -19,6 +19,8 @@
 //! | `national_cert_name` | `NIGEHBAN_NATIONAL_CERT_NAME` | | `National CERT` |
 //! | `admin_username` | `NIGEHBAN_ADMIN_USERNAME` | | `admin` |
 //! | `bus` | `NIGEHBAN_BUS` | `--bus` | `embedded` (the log in `data_dir/bus`); or `nats://HOST:PORT` |
+//! | `bus_stream` | `NIGEHBAN_BUS_STREAM` | | `NIGEHBAN_EVENTS` (JetStream stream; subject `nigehban.<stream in lower case>` when set) |
+//! | `search_consumer` | `NIGEHBAN_SEARCH_CONSUMER` | | `search` (each server with its own index needs its own) |
 //! | `syslog_udp` | `NIGEHBAN_SYSLOG_UDP` | `--syslog-udp` | `off`; e.g. `0.0.0.0:514` |
 //! | `syslog_tcp` | `NIGEHBAN_SYSLOG_TCP` | `--syslog-tcp` | `off`; e.g. `0.0.0.0:601` |
 //! | `syslog_tls` | `NIGEHBAN_SYSLOG_TLS` | `--syslog-tls` | `off`; e.g. `0.0.0.0:6514` |
@@ -178,6 +180,10 @@ pub struct ServeSettings {
     pub secure_cookies: bool,
     /// The event bus: `None` for the embedded log, else a NATS URL.
     pub bus: Option<String>,
+    /// The JetStream stream, when not the default.
+    pub bus_stream: Option<String>,
+    /// The durable bus consumer the event indexer reads with.
+    pub search_consumer: String,
     /// The syslog listeners to start.
     pub syslog: SyslogSettings,
     /// How long events stay searchable.
@@ -260,6 +266,8 @@ struct FileConfig {
     national_cert_name: Option<String>,
     admin_username: Option<String>,
     bus: Option<String>,
+    bus_stream: Option<String>,
+    search_consumer: Option<String>,
     syslog_udp: Option<String>,
     syslog_tcp: Option<String>,
     syslog_tls: Option<String>,
@@ -463,6 +471,15 @@ impl<'a> ConfigSources<'a> {
             .map(|raw| parse_bus(&raw))
             .transpose()?
             .flatten();
+        let bus_stream = self
+            .raw("bus_stream", None, self.file.bus_stream.clone())?
+            .map(|raw| parse_bus_name(&raw, "bus_stream"))
+            .transpose()?;
+        let search_consumer = self
+            .raw("search_consumer", None, self.file.search_consumer.clone())?
+            .map(|raw| parse_bus_name(&raw, "search_consumer"))
+            .transpose()?
+            .unwrap_or_else(|| "search".to_owned());
         let syslog = self.syslog(flags)?;
         let day = 24 * 60 * 60;
         let event_retention_days = match self.raw(
@@ -500,6 +517,8 @@ impl<'a> ConfigSources<'a> {
             shutdown_grace: Duration::from_secs(shutdown_grace),
             secure_cookies,
             bus,
+            bus_stream,
+            search_consumer,
             syslog,
             event_retention: Duration::from_secs(event_retention_days * day),
             bus_retention: Duration::from_secs(bus_retention_days * day),
@@ -623,6 +642,8 @@ impl<'a> ConfigSources<'a> {
 /// Every settings key, as written in the file.
 pub const KEYS: &[&str] = &[
     "bus",
+    "bus_stream",
+    "search_consumer",
     "syslog_udp",
     "syslog_tcp",
     "syslog_tls",
@@ -728,6 +749,28 @@ fn parse_bus(raw: &Raw) -> Result<Option<String>, ConfigError> {
                 redact_url(text)
             ),
         )),
+    }
+}
+
+/// A JetStream stream or durable consumer name: 1 to 64 of `A-Z a-z 0-9 _ -`.
+fn parse_bus_name(raw: &Raw, key: &'static str) -> Result<String, ConfigError> {
+    let name = raw.text.trim();
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(bad_value(
+            key,
+            raw,
+            format!(
+                "{:?} is not a name: use 1 to 64 of A-Z, a-z, 0-9, '_', '-'",
+                raw.text
+            ),
+        ))
     }
 }
 
@@ -1013,6 +1056,8 @@ mod tests {
         assert_eq!(settings.bus_retention, Duration::from_secs(7 * 86_400));
         assert_eq!(settings.ingest_max_body_bytes, 32 * 1024 * 1024);
         assert_eq!(settings.sensor_health_check, Duration::from_secs(15));
+        assert_eq!(settings.bus_stream, None);
+        assert_eq!(settings.search_consumer, "search");
         assert_eq!(settings.storage.data_dir, PathBuf::from("nigehban-data"));
     }
 
@@ -1054,6 +1099,13 @@ mod tests {
     fn bad_telemetry_settings_name_their_key() {
         let cases: &[(&str, &str, &str, &str)] = &[
             ("NIGEHBAN_BUS", "kafka://x", "bus", "not a bus"),
+            ("NIGEHBAN_BUS_STREAM", "a.b", "bus_stream", "not a name"),
+            (
+                "NIGEHBAN_SEARCH_CONSUMER",
+                "",
+                "search_consumer",
+                "not a name",
+            ),
             ("NIGEHBAN_SYSLOG_UDP", "514", "syslog_udp", "not an address"),
             (
                 "NIGEHBAN_SYSLOG_TCP",

@@ -25,7 +25,8 @@ const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 configuration file (TOML): data_dir, listen, database, log, max_body_bytes, request_timeout_seconds, \
 shutdown_grace_seconds, secure_cookies, national_cert_name, admin_username, bus, syslog_udp, \
 syslog_tcp, syslog_tls, syslog_tls_certificate, syslog_tls_key, syslog_tls_client_ca, \
-event_retention_days, bus_retention_days, ingest_max_body_bytes, sensor_health_check_seconds. \
+event_retention_days, bus_retention_days, bus_stream, search_consumer, ingest_max_body_bytes, \
+sensor_health_check_seconds. \
 Flags win over the environment, which wins over the file.
 
 Telemetry: sensors send NDJSON to POST /api/v1/ingest with their ingest token at any time. \
@@ -134,13 +135,20 @@ fn telemetry_config(settings: &ServeSettings) -> anyhow::Result<TelemetryConfig>
         max_age: Some(settings.bus_retention),
         max_bytes: None,
     };
-    let location = BusLocation::from_flag(
+    let mut location = BusLocation::from_flag(
         settings.bus.as_deref(),
         &settings.storage.data_dir,
         retention,
     )
     .context("configuration key `bus`")?;
+    if let (BusLocation::JetStream(options), Some(stream)) = (&mut location, &settings.bus_stream) {
+        // Streams on one server may not share subjects.
+        options.subject = format!("nigehban.{}", stream.to_ascii_lowercase());
+        options.stream = stream.clone();
+    }
     let mut config = TelemetryConfig::new(location);
+    config.search_consumer = settings.search_consumer.clone();
+    config.intake.backpressure.consumers = vec![settings.search_consumer.clone()];
     config.index.retention = settings.event_retention;
     config.intake.http.max_body_bytes = settings.ingest_max_body_bytes;
     config.intake.health_check_every = settings.sensor_health_check;
