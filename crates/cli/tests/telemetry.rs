@@ -9,7 +9,8 @@ use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
@@ -397,7 +398,7 @@ fn crash_batch(n: usize) -> Vec<u8> {
 
 /// Sends every batch not yet acknowledged, from two connections at a time;
 /// returns when all are acknowledged or the server stopped answering.
-fn send_batches(address: SocketAddr, token: &str, acked: &mut [bool]) {
+fn send_batches(address: SocketAddr, token: &str, acked: &mut [bool], progress: &AtomicUsize) {
     let pending: Vec<usize> = (0..acked.len()).filter(|n| !acked[*n]).collect();
     let (done_tx, done_rx) = mpsc::channel::<(usize, bool)>();
     let halves: Vec<Vec<usize>> = vec![
@@ -426,6 +427,7 @@ fn send_batches(address: SocketAddr, token: &str, acked: &mut [bool]) {
                         Ok(answer) if answer.status == 202 => {
                             let json = answer.json();
                             assert_eq!(json["accepted"], CRASH_BATCH, "{}", answer.text());
+                            progress.fetch_add(1, Ordering::SeqCst);
                             let _ = done_tx.send((n, true));
                         }
                         Ok(answer) if answer.status == 503 => {
@@ -465,26 +467,41 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
     let batches = CRASH_EVENTS / CRASH_BATCH;
     let mut acked = vec![false; batches];
     let seed = random_seed();
-    // Somewhere between the first few batches and well past the middle of the run.
-    let kill_after = Duration::from_millis(300 + seed % 4_000);
-    println!("crash test: seed {seed}, kill -9 after {kill_after:?}");
+    // After a random number of acknowledged batches (from a few to nearly all),
+    // plus a random part of a request's time, so the kill lands mid-request.
+    let kill_after_batches = 5 + usize::try_from(seed % 180).unwrap();
+    let kill_delay = Duration::from_millis((seed >> 20) % 40);
+    println!(
+        "crash test: seed {seed}, kill -9 after {kill_after_batches} batches and {kill_delay:?}"
+    );
     let address = server.address;
     let token = setup.sensor_token.clone();
-    let killer = std::thread::spawn(move || {
-        std::thread::sleep(kill_after);
-        server.kill();
-    });
-    send_batches(address, &token, &mut acked);
+    let progress = Arc::new(AtomicUsize::new(0));
+    let killer = {
+        let progress = Arc::clone(&progress);
+        std::thread::spawn(move || {
+            while progress.load(Ordering::SeqCst) < kill_after_batches {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(kill_delay);
+            server.kill();
+        })
+    };
+    send_batches(address, &token, &mut acked, &progress);
     killer.join().unwrap();
     let acked_before = acked.iter().filter(|a| **a).count();
     println!("crash test: {acked_before} of {batches} batches acknowledged before the kill");
+    assert!(
+        acked_before >= kill_after_batches && acked_before < batches,
+        "the kill did not land during the run ({acked_before} of {batches} acknowledged)"
+    );
 
     let server = Server::start(&data_dir, bus_args, env);
     let mut rounds = 0;
     while acked.iter().any(|a| !a) {
         rounds += 1;
         assert!(rounds < 20, "batches still refused after {rounds} rounds");
-        send_batches(server.address, &token, &mut acked);
+        send_batches(server.address, &token, &mut acked, &progress);
     }
     wait_indexed(&server, Duration::from_secs(600));
     let found = search_until(
@@ -769,7 +786,8 @@ fn every_corpus_file_ingests_with_broken_lines_reported_and_resumes() {
         .iter()
         .filter_map(|i| i["fields"]["event.module"].as_str())
         .collect();
-    for module in ["suricata", "zeek", "windows", "syslog"] {
+    // (The syslog-cef files are JSON test vectors, so they arrive as generic JSON.)
+    for module in ["suricata", "zeek", "windows", "generic"] {
         assert!(modules.contains(module), "no {module} events: {modules:?}");
     }
     // Run again: the journal says everything was sent; nothing is sent twice.
