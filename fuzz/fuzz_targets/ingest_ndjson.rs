@@ -16,6 +16,7 @@ fuzz_target!(|data: &[u8]| {
         log_name: Some("dns.log"),
         source_address: None,
         received_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_710_000_000),
+        idempotency_key: Some("fuzz-key"),
     };
     let limits = HttpLimits {
         max_decompressed_bytes: 1 << 20,

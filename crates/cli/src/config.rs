@@ -18,6 +18,19 @@
 //! | `secure_cookies` | `NIGEHBAN_SECURE_COOKIES` | | `true` |
 //! | `national_cert_name` | `NIGEHBAN_NATIONAL_CERT_NAME` | | `National CERT` |
 //! | `admin_username` | `NIGEHBAN_ADMIN_USERNAME` | | `admin` |
+//! | `bus` | `NIGEHBAN_BUS` | `--bus` | `embedded` (the log in `data_dir/bus`); or `nats://HOST:PORT` |
+//! | `bus_stream` | `NIGEHBAN_BUS_STREAM` | | `NIGEHBAN_EVENTS` (JetStream stream; subject `nigehban.<stream in lower case>` when set) |
+//! | `search_consumer` | `NIGEHBAN_SEARCH_CONSUMER` | | `search` (each server with its own index needs its own) |
+//! | `syslog_udp` | `NIGEHBAN_SYSLOG_UDP` | `--syslog-udp` | `off`; e.g. `0.0.0.0:514` |
+//! | `syslog_tcp` | `NIGEHBAN_SYSLOG_TCP` | `--syslog-tcp` | `off`; e.g. `0.0.0.0:601` |
+//! | `syslog_tls` | `NIGEHBAN_SYSLOG_TLS` | `--syslog-tls` | `off`; e.g. `0.0.0.0:6514` |
+//! | `syslog_tls_certificate` | `NIGEHBAN_SYSLOG_TLS_CERTIFICATE` | `--syslog-tls-certificate` | none (PEM chain; needed for `syslog_tls`) |
+//! | `syslog_tls_key` | `NIGEHBAN_SYSLOG_TLS_KEY` | `--syslog-tls-key` | none (PEM key; needed for `syslog_tls`) |
+//! | `syslog_tls_client_ca` | `NIGEHBAN_SYSLOG_TLS_CLIENT_CA` | `--syslog-tls-client-ca` | none: no client certificates asked for |
+//! | `event_retention_days` | `NIGEHBAN_EVENT_RETENTION_DAYS` | `--event-retention-days` | 30 |
+//! | `bus_retention_days` | `NIGEHBAN_BUS_RETENTION_DAYS` | | 7 |
+//! | `ingest_max_body_bytes` | `NIGEHBAN_INGEST_MAX_BODY_BYTES` | | 33554432 (32 MiB) |
+//! | `sensor_health_check_seconds` | `NIGEHBAN_SENSOR_HEALTH_CHECK_SECONDS` | | 15 |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -56,6 +69,32 @@ pub struct ServeFlags {
     /// Address and port the web console and API listen on [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// The event bus: `embedded` (an append-only log in the data directory) or
+    /// `nats://HOST:PORT` (NATS JetStream) [default: embedded].
+    #[arg(long, value_name = "embedded|URL")]
+    pub bus: Option<String>,
+    /// Listen for syslog over UDP on this address (e.g. 0.0.0.0:514), or `off` [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub syslog_udp: Option<String>,
+    /// Listen for syslog over TCP (RFC 6587) on this address (e.g. 0.0.0.0:601), or `off` [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub syslog_tcp: Option<String>,
+    /// Listen for syslog over TLS (RFC 5425) on this address (e.g. 0.0.0.0:6514), or `off` [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub syslog_tls: Option<String>,
+    /// The syslog TLS listener's certificate chain (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub syslog_tls_certificate: Option<PathBuf>,
+    /// The syslog TLS listener's private key (PEM).
+    #[arg(long, value_name = "FILE")]
+    pub syslog_tls_key: Option<PathBuf>,
+    /// CA certificates (PEM) that issue sensors' TLS client certificates; senders that
+    /// present one are identified by it [default: none asked for].
+    #[arg(long, value_name = "FILE")]
+    pub syslog_tls_client_ca: Option<PathBuf>,
+    /// How many days events stay searchable [default: 30].
+    #[arg(long, value_name = "DAYS")]
+    pub event_retention_days: Option<String>,
 }
 
 /// Where the records live.
@@ -113,6 +152,9 @@ pub fn redact_url(url: &str) -> String {
 pub struct StorageSettings {
     /// Where the records live.
     pub storage: StorageChoice,
+    /// The data directory: the embedded store (when no database is given), the
+    /// embedded event bus and the event index.
+    pub data_dir: PathBuf,
     /// Name of the root tenant created on first start.
     pub national_cert_name: String,
     /// Username of the administrator created on first start.
@@ -136,6 +178,46 @@ pub struct ServeSettings {
     pub shutdown_grace: Duration,
     /// Whether session cookies carry the `Secure` attribute.
     pub secure_cookies: bool,
+    /// The event bus: `None` for the embedded log, else a NATS URL.
+    pub bus: Option<String>,
+    /// The JetStream stream, when not the default.
+    pub bus_stream: Option<String>,
+    /// The durable bus consumer the event indexer reads with.
+    pub search_consumer: String,
+    /// The syslog listeners to start.
+    pub syslog: SyslogSettings,
+    /// How long events stay searchable.
+    pub event_retention: Duration,
+    /// How long the bus keeps records.
+    pub bus_retention: Duration,
+    /// Largest body of `POST /api/v1/ingest`.
+    pub ingest_max_body_bytes: usize,
+    /// How often sensors are checked for silence.
+    pub sensor_health_check: Duration,
+}
+
+/// Which syslog listeners to start.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyslogSettings {
+    /// UDP address, if on.
+    pub udp: Option<SocketAddr>,
+    /// TCP address, if on.
+    pub tcp: Option<SocketAddr>,
+    /// TLS address and files, if on.
+    pub tls: Option<SyslogTlsSettings>,
+}
+
+/// The syslog TLS listener.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyslogTlsSettings {
+    /// Where it listens.
+    pub address: SocketAddr,
+    /// Its certificate chain (PEM).
+    pub certificate: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+    /// CA certificates that issue sensors' client certificates, if asked for.
+    pub client_ca: Option<PathBuf>,
 }
 
 /// A setting that was refused.
@@ -183,6 +265,19 @@ struct FileConfig {
     secure_cookies: Option<bool>,
     national_cert_name: Option<String>,
     admin_username: Option<String>,
+    bus: Option<String>,
+    bus_stream: Option<String>,
+    search_consumer: Option<String>,
+    syslog_udp: Option<String>,
+    syslog_tcp: Option<String>,
+    syslog_tls: Option<String>,
+    syslog_tls_certificate: Option<PathBuf>,
+    syslog_tls_key: Option<PathBuf>,
+    syslog_tls_client_ca: Option<PathBuf>,
+    event_retention_days: Option<i64>,
+    bus_retention_days: Option<i64>,
+    ingest_max_body_bytes: Option<i64>,
+    sensor_health_check_seconds: Option<i64>,
 }
 
 /// Environment variables that belong to Nigehban but are not settings (tests, tools).
@@ -193,6 +288,7 @@ const NON_SETTING_VARIABLES: &[&str] = &[
     "NIGEHBAN_REQUIRE_SERVICES",
     "NIGEHBAN_TEST_POSTGRES_URL",
     "NIGEHBAN_TEST_NATS_URL",
+    "NIGEHBAN_INGEST_TOKEN",
 ];
 
 /// A raw value and where it came from.
@@ -299,7 +395,9 @@ impl<'a> ConfigSources<'a> {
             .transpose()?;
         let storage = match database {
             Some(url) => StorageChoice::Postgres { url },
-            None => StorageChoice::Embedded { data_dir },
+            None => StorageChoice::Embedded {
+                data_dir: data_dir.clone(),
+            },
         };
         let national_cert_name = self
             .raw(
@@ -322,6 +420,7 @@ impl<'a> ConfigSources<'a> {
             .unwrap_or_else(|| "info".to_owned());
         Ok(StorageSettings {
             storage,
+            data_dir,
             national_cert_name,
             admin_username,
             log,
@@ -367,6 +466,49 @@ impl<'a> ConfigSources<'a> {
             Some(raw) => parse_bool(&raw, "secure_cookies")?,
             None => true,
         };
+        let bus = self
+            .raw("bus", flags.bus.clone(), self.file.bus.clone())?
+            .map(|raw| parse_bus(&raw))
+            .transpose()?
+            .flatten();
+        let bus_stream = self
+            .raw("bus_stream", None, self.file.bus_stream.clone())?
+            .map(|raw| parse_bus_name(&raw, "bus_stream"))
+            .transpose()?;
+        let search_consumer = self
+            .raw("search_consumer", None, self.file.search_consumer.clone())?
+            .map(|raw| parse_bus_name(&raw, "search_consumer"))
+            .transpose()?
+            .unwrap_or_else(|| "search".to_owned());
+        let syslog = self.syslog(flags)?;
+        let day = 24 * 60 * 60;
+        let event_retention_days = match self.raw(
+            "event_retention_days",
+            flags.event_retention_days.clone(),
+            self.file.event_retention_days.map(|n| n.to_string()),
+        )? {
+            Some(raw) => parse_whole(&raw, "event_retention_days", 1, 3650)?,
+            None => 30,
+        };
+        let bus_retention_days = self
+            .integer("bus_retention_days", self.file.bus_retention_days, 1, 3650)?
+            .unwrap_or(7);
+        let ingest_max_body_bytes = self
+            .integer(
+                "ingest_max_body_bytes",
+                self.file.ingest_max_body_bytes,
+                1024,
+                1024 * 1024 * 1024,
+            )?
+            .unwrap_or(32 * 1024 * 1024);
+        let sensor_health_check = self
+            .integer(
+                "sensor_health_check_seconds",
+                self.file.sensor_health_check_seconds,
+                1,
+                60,
+            )?
+            .unwrap_or(15);
         Ok(ServeSettings {
             storage,
             listen,
@@ -374,7 +516,97 @@ impl<'a> ConfigSources<'a> {
             request_timeout: Duration::from_secs(request_timeout),
             shutdown_grace: Duration::from_secs(shutdown_grace),
             secure_cookies,
+            bus,
+            bus_stream,
+            search_consumer,
+            syslog,
+            event_retention: Duration::from_secs(event_retention_days * day),
+            bus_retention: Duration::from_secs(bus_retention_days * day),
+            ingest_max_body_bytes: usize::try_from(ingest_max_body_bytes).unwrap_or(usize::MAX),
+            sensor_health_check: Duration::from_secs(sensor_health_check),
         })
+    }
+
+    /// The syslog listeners: each address, or `off`; TLS needs a certificate and a key.
+    fn syslog(&self, flags: &ServeFlags) -> Result<SyslogSettings, ConfigError> {
+        let address = |key: &'static str, flag: &Option<String>, file: &Option<String>| {
+            self.raw(key, flag.clone(), file.clone())?
+                .map(|raw| parse_listener(&raw, key))
+                .transpose()
+                .map(Option::flatten)
+        };
+        let udp = address("syslog_udp", &flags.syslog_udp, &self.file.syslog_udp)?;
+        let tcp = address("syslog_tcp", &flags.syslog_tcp, &self.file.syslog_tcp)?;
+        let tls = address("syslog_tls", &flags.syslog_tls, &self.file.syslog_tls)?;
+        let path = |key: &'static str, flag: &Option<PathBuf>, file: &Option<PathBuf>| {
+            self.raw(
+                key,
+                flag.as_ref().map(|p| p.display().to_string()),
+                file.as_ref().map(|p| p.display().to_string()),
+            )
+        };
+        let certificate = path(
+            "syslog_tls_certificate",
+            &flags.syslog_tls_certificate,
+            &self.file.syslog_tls_certificate,
+        )?;
+        let key = path(
+            "syslog_tls_key",
+            &flags.syslog_tls_key,
+            &self.file.syslog_tls_key,
+        )?;
+        let client_ca = path(
+            "syslog_tls_client_ca",
+            &flags.syslog_tls_client_ca,
+            &self.file.syslog_tls_client_ca,
+        )?;
+        let tls = match tls {
+            None => {
+                for (name, raw) in [
+                    ("syslog_tls_certificate", &certificate),
+                    ("syslog_tls_key", &key),
+                    ("syslog_tls_client_ca", &client_ca),
+                ] {
+                    if let Some(raw) = raw {
+                        return Err(bad_value(
+                            name,
+                            raw,
+                            "is set but syslog_tls is off: give syslog_tls an address too",
+                        ));
+                    }
+                }
+                None
+            }
+            Some(address) => {
+                let file = |key: &'static str, raw: Option<Raw>| -> Result<PathBuf, ConfigError> {
+                    let Some(raw) = raw else {
+                        return Err(ConfigError::BadValue {
+                            key,
+                            origin: "not set anywhere".to_owned(),
+                            reason: "is required when syslog_tls is on".to_owned(),
+                        });
+                    };
+                    let path = PathBuf::from(raw.text.trim());
+                    if !path.is_file() {
+                        return Err(bad_value(
+                            key,
+                            &raw,
+                            format!("{} is not a readable file", path.display()),
+                        ));
+                    }
+                    Ok(path)
+                };
+                Some(SyslogTlsSettings {
+                    address,
+                    certificate: file("syslog_tls_certificate", certificate)?,
+                    key: file("syslog_tls_key", key)?,
+                    client_ca: client_ca
+                        .map(|raw| file("syslog_tls_client_ca", Some(raw)))
+                        .transpose()?,
+                })
+            }
+        };
+        Ok(SyslogSettings { udp, tcp, tls })
     }
 
     /// An integer setting within `min..=max`.
@@ -409,6 +641,19 @@ impl<'a> ConfigSources<'a> {
 
 /// Every settings key, as written in the file.
 pub const KEYS: &[&str] = &[
+    "bus",
+    "bus_stream",
+    "search_consumer",
+    "syslog_udp",
+    "syslog_tcp",
+    "syslog_tls",
+    "syslog_tls_certificate",
+    "syslog_tls_key",
+    "syslog_tls_client_ca",
+    "event_retention_days",
+    "bus_retention_days",
+    "ingest_max_body_bytes",
+    "sensor_health_check_seconds",
     "data_dir",
     "listen",
     "database",
@@ -483,6 +728,85 @@ fn parse_listen(raw: &Raw) -> Result<SocketAddr, ConfigError> {
             ),
         )
     })
+}
+
+/// The bus: `None` for the embedded log, else a NATS URL.
+fn parse_bus(raw: &Raw) -> Result<Option<String>, ConfigError> {
+    let text = raw.text.trim();
+    if text.is_empty() || text == "embedded" {
+        return Ok(None);
+    }
+    let rest = text
+        .strip_prefix("nats://")
+        .or_else(|| text.strip_prefix("tls://"));
+    match rest {
+        Some(host) if !host.is_empty() => Ok(Some(text.to_owned())),
+        _ => Err(bad_value(
+            "bus",
+            raw,
+            format!(
+                "{:?} is not a bus: use `embedded` or a NATS URL such as nats://127.0.0.1:4222",
+                redact_url(text)
+            ),
+        )),
+    }
+}
+
+/// A JetStream stream or durable consumer name: 1 to 64 of `A-Z a-z 0-9 _ -`.
+fn parse_bus_name(raw: &Raw, key: &'static str) -> Result<String, ConfigError> {
+    let name = raw.text.trim();
+    let valid = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if valid {
+        Ok(name.to_owned())
+    } else {
+        Err(bad_value(
+            key,
+            raw,
+            format!(
+                "{:?} is not a name: use 1 to 64 of A-Z, a-z, 0-9, '_', '-'",
+                raw.text
+            ),
+        ))
+    }
+}
+
+/// A listener address, or `None` for `off`.
+fn parse_listener(raw: &Raw, key: &'static str) -> Result<Option<SocketAddr>, ConfigError> {
+    let text = raw.text.trim();
+    if text.is_empty() || text.eq_ignore_ascii_case("off") {
+        return Ok(None);
+    }
+    text.parse().map(Some).map_err(|_| {
+        bad_value(
+            key,
+            raw,
+            format!(
+                "{:?} is not an address and port such as 0.0.0.0:514, or `off`",
+                raw.text
+            ),
+        )
+    })
+}
+
+/// A whole number within `min..=max`.
+fn parse_whole(raw: &Raw, key: &'static str, min: u64, max: u64) -> Result<u64, ConfigError> {
+    let value: i128 = raw
+        .text
+        .trim()
+        .parse()
+        .map_err(|_| bad_value(key, raw, format!("{:?} is not a whole number", raw.text)))?;
+    if value < i128::from(min) || value > i128::from(max) {
+        return Err(bad_value(
+            key,
+            raw,
+            format!("{value} is out of range: it must be between {min} and {max}"),
+        ));
+    }
+    u64::try_from(value).map_err(|_| bad_value(key, raw, "out of range"))
 }
 
 fn parse_bool(raw: &Raw, key: &'static str) -> Result<bool, ConfigError> {
@@ -717,6 +1041,135 @@ mod tests {
             assert!(text.contains(variable), "{variable}: {text}");
             assert!(text.contains(reason), "{variable}: {text}");
         }
+    }
+
+    #[test]
+    fn telemetry_settings_default_to_the_embedded_bus_and_no_syslog() {
+        let env = env_of(&[]);
+        let settings = ConfigSources::load(None, &env)
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap();
+        assert_eq!(settings.bus, None);
+        assert_eq!(settings.syslog, SyslogSettings::default());
+        assert_eq!(settings.event_retention, Duration::from_secs(30 * 86_400));
+        assert_eq!(settings.bus_retention, Duration::from_secs(7 * 86_400));
+        assert_eq!(settings.ingest_max_body_bytes, 32 * 1024 * 1024);
+        assert_eq!(settings.sensor_health_check, Duration::from_secs(15));
+        assert_eq!(settings.bus_stream, None);
+        assert_eq!(settings.search_consumer, "search");
+        assert_eq!(settings.storage.data_dir, PathBuf::from("nigehban-data"));
+    }
+
+    #[test]
+    fn telemetry_settings_follow_flags_environment_and_file() {
+        let (dir, path) = with_file(
+            "bus = \"nats://127.0.0.1:4222\"\nsyslog_udp = \"127.0.0.1:5514\"\nevent_retention_days = 90\n",
+        );
+        let cert = dir.path().join("cert.pem");
+        std::fs::write(&cert, "x").unwrap();
+        let cert_text = cert.display().to_string();
+        let env = env_of(&[
+            ("NIGEHBAN_SYSLOG_TCP", "127.0.0.1:5601"),
+            ("NIGEHBAN_EVENT_RETENTION_DAYS", "60"),
+        ]);
+        let sources = ConfigSources::load(Some(&path), &env).unwrap();
+        let flags = ServeFlags {
+            syslog_udp: Some("off".into()),
+            syslog_tls: Some("127.0.0.1:6514".into()),
+            syslog_tls_certificate: Some(cert.clone()),
+            syslog_tls_key: Some(cert.clone()),
+            bus: Some("embedded".into()),
+            ..ServeFlags::default()
+        };
+        let settings = sources.serve(&flags).unwrap();
+        assert_eq!(settings.bus, None);
+        assert_eq!(settings.syslog.udp, None);
+        assert_eq!(settings.syslog.tcp, Some("127.0.0.1:5601".parse().unwrap()));
+        let tls = settings.syslog.tls.unwrap();
+        assert_eq!(tls.certificate.display().to_string(), cert_text);
+        assert_eq!(tls.client_ca, None);
+        assert_eq!(settings.event_retention, Duration::from_secs(60 * 86_400));
+        let settings = sources.serve(&ServeFlags::default()).unwrap();
+        assert_eq!(settings.bus.as_deref(), Some("nats://127.0.0.1:4222"));
+        assert_eq!(settings.syslog.udp, Some("127.0.0.1:5514".parse().unwrap()));
+    }
+
+    #[test]
+    fn bad_telemetry_settings_name_their_key() {
+        let cases: &[(&str, &str, &str, &str)] = &[
+            ("NIGEHBAN_BUS", "kafka://x", "bus", "not a bus"),
+            ("NIGEHBAN_BUS_STREAM", "a.b", "bus_stream", "not a name"),
+            (
+                "NIGEHBAN_SEARCH_CONSUMER",
+                "",
+                "search_consumer",
+                "not a name",
+            ),
+            ("NIGEHBAN_SYSLOG_UDP", "514", "syslog_udp", "not an address"),
+            (
+                "NIGEHBAN_SYSLOG_TCP",
+                "everywhere",
+                "syslog_tcp",
+                "not an address",
+            ),
+            (
+                "NIGEHBAN_EVENT_RETENTION_DAYS",
+                "0",
+                "event_retention_days",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_EVENT_RETENTION_DAYS",
+                "month",
+                "event_retention_days",
+                "not a whole number",
+            ),
+            (
+                "NIGEHBAN_SENSOR_HEALTH_CHECK_SECONDS",
+                "600",
+                "sensor_health_check_seconds",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_INGEST_MAX_BODY_BYTES",
+                "1",
+                "ingest_max_body_bytes",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_SYSLOG_TLS_KEY",
+                "/k.pem",
+                "syslog_tls_key",
+                "syslog_tls is off",
+            ),
+        ];
+        for (variable, value, key, reason) in cases {
+            let env = env_of(&[(variable, value)]);
+            let sources = ConfigSources::load(None, &env).unwrap();
+            let text = sources
+                .serve(&ServeFlags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains(&format!("`{key}`")), "{variable}: {text}");
+            assert!(text.contains(reason), "{variable}: {text}");
+        }
+        let env = env_of(&[("NIGEHBAN_SYSLOG_TLS", "127.0.0.1:6514")]);
+        let sources = ConfigSources::load(None, &env).unwrap();
+        let text = sources
+            .serve(&ServeFlags::default())
+            .unwrap_err()
+            .to_string();
+        assert!(text.contains("`syslog_tls_certificate`"), "{text}");
+        assert!(text.contains("required"), "{text}");
+        let flags = ServeFlags {
+            syslog_tls_certificate: Some(PathBuf::from("/nonexistent/cert.pem")),
+            syslog_tls_key: Some(PathBuf::from("/nonexistent/key.pem")),
+            ..ServeFlags::default()
+        };
+        let text = sources.serve(&flags).unwrap_err().to_string();
+        assert!(text.contains("flag --syslog-tls-certificate"), "{text}");
+        assert!(text.contains("not a readable file"), "{text}");
     }
 
     #[test]

@@ -9,6 +9,7 @@ mod audit;
 mod backup;
 mod config;
 mod hunt;
+mod ingest;
 mod logging;
 mod migrate;
 mod rules;
@@ -45,6 +46,8 @@ enum Command {
     Backup(backup::BackupArgs),
     /// Bring a snapshot back into a data directory.
     Restore(backup::RestoreArgs),
+    /// Send collected log files (EVTX, JSON lines, Suricata, Zeek, CEF) to a server, resumably.
+    Ingest(ingest::IngestArgs),
     /// Run Sigma rules over collected log files (EVTX, JSON), no server needed.
     Hunt(hunt::HuntArgs),
     /// Work with Sigma rules.
@@ -69,6 +72,7 @@ fn main() -> ExitCode {
         Command::Audit(command) => audit::run(command),
         Command::Backup(args) => backup::run_backup(args),
         Command::Restore(args) => backup::run_restore(args),
+        Command::Ingest(args) => ingest::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(command) => rules::run(command),
     };

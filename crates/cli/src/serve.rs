@@ -1,4 +1,5 @@
-//! `nigehban serve`: the API on the embedded store (or PostgreSQL), until SIGTERM/SIGINT.
+//! `nigehban serve`: the API and telemetry intake on the embedded store (or
+//! PostgreSQL) and the embedded event bus (or NATS JetStream), until SIGTERM/SIGINT.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -7,7 +8,9 @@ use anyhow::Context as _;
 use clap::Args;
 use nigehban_app::model::{DisplayName, TenantName, Username};
 use nigehban_app::{App, BootstrapOutcome, BootstrapRequest};
-use nigehban_server::{ServerOptions, ServerState};
+use nigehban_bus::{BusLocation, RetentionPolicy};
+use nigehban_ingest::{ClientAuth, TlsSettings, read_certificates};
+use nigehban_server::{ServerOptions, ServerState, TelemetryConfig, TelemetryRuntime};
 
 use crate::config::{ConfigSources, ServeFlags, ServeSettings, StorageSettings};
 use crate::{logging, storage};
@@ -20,8 +23,18 @@ const SESSION_PURGE_INTERVAL: Duration = Duration::from_secs(60 * 60);
 #[command(
     after_help = "Every setting can also come from a NIGEHBAN_* environment variable or the \
 configuration file (TOML): data_dir, listen, database, log, max_body_bytes, request_timeout_seconds, \
-shutdown_grace_seconds, secure_cookies, national_cert_name, admin_username. Flags win over the \
-environment, which wins over the file."
+shutdown_grace_seconds, secure_cookies, national_cert_name, admin_username, bus, syslog_udp, \
+syslog_tcp, syslog_tls, syslog_tls_certificate, syslog_tls_key, syslog_tls_client_ca, \
+event_retention_days, bus_retention_days, bus_stream, search_consumer, ingest_max_body_bytes, \
+sensor_health_check_seconds. \
+Flags win over the environment, which wins over the file.
+
+Telemetry: sensors send NDJSON to POST /api/v1/ingest with their ingest token at any time. \
+The syslog listeners are off by default (nothing listens on the network unless asked, and \
+port 514 needs privileges); turn them on with --syslog-udp 0.0.0.0:514, --syslog-tcp \
+0.0.0.0:601 and --syslog-tls 0.0.0.0:6514 (with --syslog-tls-certificate and \
+--syslog-tls-key). Syslog senders are identified by their source address or TLS client \
+certificate as registered for their sensor; others are refused and counted on /metrics."
 )]
 pub struct ServeArgs {
     /// Where to listen and store.
@@ -46,18 +59,45 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
+    std::fs::create_dir_all(&settings.storage.data_dir).with_context(|| {
+        format!(
+            "cannot create the data directory {}",
+            settings.storage.data_dir.display()
+        )
+    })?;
+    let runtime = TelemetryRuntime::start(
+        app.clone(),
+        &settings.storage.data_dir,
+        telemetry_config(&settings)?,
+    )
+    .await
+    .context("cannot start telemetry intake")?;
     let state = ServerState::new(
         app.clone(),
         ServerOptions {
             max_body_bytes: settings.max_body_bytes,
             request_timeout: settings.request_timeout,
             secure_cookies: settings.secure_cookies,
+            max_ingest_body_bytes: settings.ingest_max_body_bytes,
         },
-    );
+    )
+    .with_telemetry(runtime.telemetry());
     let purge = tokio::spawn(purge_sessions(app.clone()));
-    tracing::info!(%address, storage = %settings.storage.storage, "serving");
+    let bus = settings.bus.as_deref().map_or_else(
+        || "embedded event bus".to_owned(),
+        |url| format!("NATS JetStream bus at {}", crate::config::redact_url(url)),
+    );
+    tracing::info!(%address, storage = %settings.storage.storage, %bus, "serving");
+    for (transport, listening) in ["udp", "tcp", "tls"]
+        .into_iter()
+        .zip(runtime.syslog_addresses())
+    {
+        if let Some(listening) = listening {
+            println!("nigehban: syslog over {transport} on {listening}");
+        }
+    }
     println!(
-        "nigehban: serving on http://{address}/ (API under /api/v1) with the {}",
+        "nigehban: serving on http://{address}/ (API under /api/v1) with the {} and the {bus}",
         settings.storage.storage
     );
     let finished = nigehban_server::serve(
@@ -69,6 +109,16 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     .await
     .context("the server stopped with an error")?;
     purge.abort();
+    // In-flight requests are done: drain the listeners into the bus, let the
+    // indexer commit what it holds, then close the index and the bus.
+    let report = runtime.shutdown(settings.shutdown_grace).await;
+    if let Some(indexer) = report.indexer {
+        tracing::info!(
+            indexed = indexer.indexed,
+            acknowledged = indexer.acknowledged,
+            "event indexer stopped"
+        );
+    }
     // Dropping the last handle closes the store: SQLite checkpoints its WAL.
     drop(app);
     if finished {
@@ -77,6 +127,44 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         tracing::warn!("stopped with requests still running after the grace period");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Telemetry's settings from the configuration.
+fn telemetry_config(settings: &ServeSettings) -> anyhow::Result<TelemetryConfig> {
+    let retention = RetentionPolicy {
+        max_age: Some(settings.bus_retention),
+        max_bytes: None,
+    };
+    let mut location = BusLocation::from_flag(
+        settings.bus.as_deref(),
+        &settings.storage.data_dir,
+        retention,
+    )
+    .context("configuration key `bus`")?;
+    if let (BusLocation::JetStream(options), Some(stream)) = (&mut location, &settings.bus_stream) {
+        // Streams on one server may not share subjects.
+        options.subject = format!("nigehban.{}", stream.to_ascii_lowercase());
+        options.stream = stream.clone();
+    }
+    let mut config = TelemetryConfig::new(location);
+    config.search_consumer = settings.search_consumer.clone();
+    config.intake.backpressure.consumers = vec![settings.search_consumer.clone()];
+    config.index.retention = settings.event_retention;
+    config.intake.http.max_body_bytes = settings.ingest_max_body_bytes;
+    config.intake.health_check_every = settings.sensor_health_check;
+    let syslog = &settings.syslog;
+    config.syslog.udp = syslog.udp;
+    config.syslog.tcp = syslog.tcp;
+    if let Some(tls) = &syslog.tls {
+        let mut files = TlsSettings::from_pem_files(&tls.certificate, &tls.key)
+            .context("configuration keys `syslog_tls_certificate` and `syslog_tls_key`")?;
+        if let Some(ca) = &tls.client_ca {
+            let cas = read_certificates(ca).context("configuration key `syslog_tls_client_ca`")?;
+            files = files.with_client_auth(ClientAuth::Optional(cas));
+        }
+        config.syslog.tls = Some((tls.address, files));
+    }
+    Ok(config)
 }
 
 /// On an empty store: creates the national CERT and its first administrator,

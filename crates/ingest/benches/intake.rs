@@ -169,6 +169,7 @@ async fn http_scenario(concurrency: usize, gzip: bool, seconds: f64) {
                     format: None,
                     log_name: None,
                     source_address: None,
+                    idempotency_key: None,
                 };
                 let outcome = intake.ingest_http(&stamp, request).await.unwrap();
                 assert!(
@@ -222,6 +223,7 @@ fn prepare_scenario(seconds: f64) {
         log_name: None,
         source_address: None,
         received_at: std::time::SystemTime::now(),
+        idempotency_key: None,
     };
     let measure = |label: &str, work: &mut dyn FnMut() -> usize| {
         let started = Instant::now();
@@ -298,6 +300,7 @@ async fn bus_scenario(concurrency: usize, truncate_to: Option<usize>, seconds: f
         log_name: None,
         source_address: None,
         received_at: std::time::SystemTime::now(),
+        idempotency_key: None,
     };
     let mut records = prepare_ndjson(body.as_bytes(), None, &HttpLimits::default(), &context)
         .unwrap()

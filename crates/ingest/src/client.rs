@@ -33,14 +33,16 @@
 //! for EVTX and JSON documents. Running the same command again skips what
 //! was acknowledged and files sent completely. The one window in which an
 //! event can be sent twice is between the server's answer and the journal's
-//! `fdatasync` (the client crashing right then): the journal cannot know
-//! about an answer it never received; the bus's event ids let consumers tell
-//! such a duplicate apart only if the server deduplicates, which it does not.
+//! `fdatasync` (the client crashing right then), or an answer lost on the
+//! way: every request carries an `Idempotency-Key` made from the file's
+//! identity and the range of records it holds, so the resent events get the
+//! same ids on the server and search keeps one copy of each.
 //!
 //! # Server contract
 //!
 //! `POST {server}/api/v1/ingest?format=<name>&log=<file name>` with
-//! `Content-Type: application/x-ndjson`, `Content-Encoding: gzip`; `202`
+//! `Content-Type: application/x-ndjson`, `Content-Encoding: gzip`,
+//! `Idempotency-Key: <hex>`; `202`
 //! with an [`crate::IngestOutcome`] JSON body; `413` for a request over a
 //! limit; `429`/`503` with `Retry-After` when busy.
 
@@ -321,6 +323,17 @@ fn build_agent(options: &ClientOptions) -> Result<ureq::Agent, ClientError> {
         .tls_config(tls.build())
         .build();
     Ok(config.into())
+}
+
+/// The idempotency key of the request holding the records of a file whose
+/// resume points run from `first` to `last`: hex SHA-256 of the file's
+/// identity and that range.
+fn idempotency_key(identity: &FileIdentity, kind: ProgressKind, first: u64, last: u64) -> String {
+    let text = format!(
+        "{}\x1f{}\x1f{}\x1f{}\x1f{kind:?}\x1f{first}\x1f{last}",
+        identity.path, identity.size, identity.head_len, identity.head_sha256
+    );
+    crate::sensor::hex(ring::digest::digest(&ring::digest::SHA256, text.as_bytes()).as_ref())
 }
 
 /// One run's state.
@@ -768,7 +781,16 @@ impl Run<'_> {
         meta: &RequestMeta,
         progress: &mut dyn FnMut(&ClientProgress<'_>),
     ) -> Result<(), ClientError> {
-        let outcome = match self.post(batch.slice(from, to), &meta.query, file, progress)? {
+        // The same range of the same file always carries the same key, so a
+        // request resent after its answer was lost (or after a crash of this
+        // client) gives its events the same ids, and search keeps one copy.
+        let key = idempotency_key(
+            identity,
+            kind,
+            batch.resume_points[from],
+            batch.resume_points[to - 1],
+        );
+        let outcome = match self.post(batch.slice(from, to), &meta.query, &key, file, progress)? {
             Posted::Outcome(outcome) => outcome,
             Posted::TooLarge if to - from > 1 => {
                 let middle = from + (to - from) / 2;
@@ -826,6 +848,7 @@ impl Run<'_> {
         &mut self,
         body: &[u8],
         query: &str,
+        key: &str,
         file: &FileRun<'_>,
         progress: &mut dyn FnMut(&ClientProgress<'_>),
     ) -> Result<Posted, ClientError> {
@@ -842,7 +865,8 @@ impl Run<'_> {
                 .agent
                 .post(&url)
                 .header("Authorization", &format!("Bearer {}", self.options.token))
-                .header("Content-Type", "application/x-ndjson");
+                .header("Content-Type", "application/x-ndjson")
+                .header("Idempotency-Key", key);
             if self.options.gzip {
                 request = request.header("Content-Encoding", "gzip");
             }

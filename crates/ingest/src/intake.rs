@@ -95,6 +95,10 @@ pub struct HttpIngest {
     pub log_name: Option<String>,
     /// The sender's address.
     pub source_address: Option<IpAddr>,
+    /// The request's idempotency key (header `Idempotency-Key`): resending a
+    /// request with the same key and body gives its events the same ids
+    /// ([`crate::RequestContext::idempotency_key`]).
+    pub idempotency_key: Option<String>,
 }
 
 /// Intake: what the listeners and the HTTP intake share (the bus, the sensor
@@ -310,6 +314,7 @@ impl<B: EventBus, D: SensorDirectory> Intake<B, D> {
                 log_name: request.log_name.as_deref(),
                 source_address: request.source_address,
                 received_at,
+                idempotency_key: request.idempotency_key.as_deref(),
             };
             prepare_ndjson(
                 &request.body,

@@ -86,7 +86,9 @@ pub use client::{
     ClientError, ClientOptions, ClientProgress, ClientSummary, FileSummary, run_ingest_client,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use envelope::{EVENT_CONTENT_TYPE, decode_event, encode_event, event_id, new_event_id};
+pub use envelope::{
+    EVENT_CONTENT_TYPE, decode_event, encode_event, event_id, idempotent_event_id, new_event_id,
+};
 pub use health::{HealthChange, HealthChangeKind, RATE_WINDOW, SensorHealth, SensorStatus};
 pub use intake::{BackpressureOptions, HttpIngest, Intake, IntakeOptions};
 pub use metrics::{

@@ -26,7 +26,7 @@ use nigehban_normalise::{Format, NormaliseError, SourceHint, normalise};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::envelope::{EVENT_CONTENT_TYPE, encode_event, new_event_id};
+use crate::envelope::{EVENT_CONTENT_TYPE, encode_event, idempotent_event_id, new_event_id};
 use crate::sensor::SensorStamp;
 
 /// Limits on one HTTP intake request.
@@ -180,6 +180,11 @@ pub struct RequestContext<'a> {
     pub source_address: Option<IpAddr>,
     /// When the request was received.
     pub received_at: SystemTime,
+    /// The request's idempotency key (header `Idempotency-Key`), if it
+    /// carried one: event ids are then derived from it and the line number
+    /// ([`crate::envelope::idempotent_event_id`]), so a resent request yields
+    /// the same ids; without one every event gets a new UUIDv7.
+    pub idempotency_key: Option<&'a str>,
 }
 
 /// A request body turned into bus records.
@@ -300,7 +305,11 @@ pub fn prepare_ndjson(
         }
         match normalise_line(line, &object_hint, &text_hint) {
             Ok(event) => {
-                let payload = match encode_event(new_event_id(), &event) {
+                let id = match context.idempotency_key {
+                    Some(key) => idempotent_event_id(&context.stamp.sensor_id, key, number),
+                    None => new_event_id(),
+                };
+                let payload = match encode_event(id, &event) {
                     Ok(payload) => payload,
                     Err(error) => {
                         batch
@@ -387,6 +396,7 @@ mod tests {
             log_name: None,
             source_address: Some("192.0.2.7".parse().unwrap()),
             received_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_710_000_000),
+            idempotency_key: None,
         }
     }
 
@@ -397,6 +407,30 @@ mod tests {
     }
 
     const GOOD: &str = r#"{"timestamp":"2024-03-15T10:22:14.985026+0100","event_type":"alert","src_ip":"10.1.2.3","src_port":41402,"dest_ip":"198.51.100.7","dest_port":80,"proto":"TCP","alert":{"signature_id":2013504,"signature":"ET POLICY x","severity":3}}"#;
+
+    #[test]
+    fn an_idempotency_key_gives_a_resent_request_the_same_event_ids() {
+        let s = stamp();
+        let body = format!("{GOOD}\n{GOOD}\n");
+        let ids = |key: Option<&str>| -> Vec<uuid::Uuid> {
+            let mut context = context(&s);
+            context.idempotency_key = key;
+            prepare_ndjson(body.as_bytes(), None, &HttpLimits::default(), &context)
+                .unwrap()
+                .records
+                .iter()
+                .map(|record| decode_event(&record.payload).unwrap().0)
+                .collect()
+        };
+        let first = ids(Some("request-1"));
+        assert_eq!(first.len(), 2);
+        assert_ne!(first[0], first[1], "two lines, two ids");
+        assert_eq!(first, ids(Some("request-1")));
+        assert_ne!(first, ids(Some("request-2")));
+        let fresh = ids(None);
+        assert_ne!(fresh, ids(None), "without a key every event gets a new id");
+        assert_eq!(fresh[0].get_version_num(), 7);
+    }
 
     #[test]
     fn good_lines_are_kept_around_bad_ones() {

@@ -144,6 +144,7 @@ async fn answer(
         format,
         log_name,
         source_address: None,
+        idempotency_key: None,
     };
     // Count lines the way a server's limit would (after decompression).
     let limit = faults.max_lines.load(Ordering::SeqCst);

@@ -32,6 +32,7 @@ fn one_event() -> HttpIngest {
         format: None,
         log_name: None,
         source_address: None,
+        idempotency_key: None,
     }
 }
 

@@ -19,6 +19,7 @@ fn request(body: impl Into<Bytes>) -> HttpIngest {
         format: None,
         log_name: None,
         source_address: Some("198.51.100.4".parse().unwrap()),
+        idempotency_key: None,
     }
 }
 

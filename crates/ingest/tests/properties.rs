@@ -17,6 +17,7 @@ fn context(stamp: &SensorStamp) -> RequestContext<'_> {
         log_name: None,
         source_address: None,
         received_at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_710_000_000),
+        idempotency_key: None,
     }
 }
 

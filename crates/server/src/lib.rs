@@ -17,6 +17,7 @@ pub mod metrics;
 pub mod paging;
 mod routes;
 pub mod schemas;
+pub mod telemetry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,6 +34,7 @@ use tower_http::trace::TraceLayer;
 pub use error::ApiError;
 pub use metrics::RequestMetrics;
 pub use routes::openapi;
+pub use telemetry::{Telemetry, TelemetryConfig, TelemetryError, TelemetryRuntime};
 
 /// Name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "nigehban_session";
@@ -46,6 +48,9 @@ pub struct ServerOptions {
     pub request_timeout: Duration,
     /// Whether session cookies carry `Secure` (and the `__Host-` prefix).
     pub secure_cookies: bool,
+    /// Largest body of `POST /api/v1/ingest`, in bytes (larger → 413); telemetry
+    /// requests are bigger than the rest of the API's.
+    pub max_ingest_body_bytes: usize,
 }
 
 impl Default for ServerOptions {
@@ -54,6 +59,7 @@ impl Default for ServerOptions {
             max_body_bytes: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
             secure_cookies: true,
+            max_ingest_body_bytes: 32 * 1024 * 1024,
         }
     }
 }
@@ -67,6 +73,8 @@ pub struct ServerState {
     pub options: Arc<ServerOptions>,
     /// Request counters and timings for `/metrics`.
     pub metrics: Arc<RequestMetrics>,
+    /// Telemetry intake and event search, when this server runs them.
+    pub telemetry: Option<Telemetry>,
 }
 
 impl ServerState {
@@ -76,7 +84,28 @@ impl ServerState {
             metrics: Arc::new(RequestMetrics::for_platform(app.clone())),
             app,
             options: Arc::new(options),
+            telemetry: None,
         }
+    }
+
+    /// The same state serving telemetry intake and event search too (their
+    /// counters join `/metrics`).
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.metrics = Arc::new(RequestMetrics::for_platform_with_telemetry(
+            self.app.clone(),
+            Some(telemetry.clone()),
+        ));
+        self.telemetry = Some(telemetry);
+        self
+    }
+
+    /// The telemetry handles, or 503 when this server does not run intake.
+    pub fn telemetry(&self) -> Result<&Telemetry, ApiError> {
+        self.telemetry.as_ref().ok_or_else(|| {
+            ApiError::unavailable(
+                "telemetry intake and event search are not running on this server",
+            )
+        })
     }
 
     /// The session cookie's name: `__Host-` prefixed when cookies are `Secure`,
@@ -95,18 +124,23 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-nigehban_session";
 
 /// The whole HTTP surface: landing page, health, metrics, OpenAPI and `/api/v1`.
 pub fn router(state: ServerState) -> Router {
-    with_layers(routes::all(), state)
+    let routes = routes::all(state.options.max_ingest_body_bytes);
+    with_layers(routes, state)
 }
 
 /// Wraps routes in the layers every request passes, outermost first: tracing,
 /// security headers, metrics, catch-panic, JSON errors, timeout, body limit.
 fn with_layers(routes: Router<ServerState>, state: ServerState) -> Router {
     let options = Arc::clone(&state.options);
+    // The outer limit lets the largest body through (telemetry's); every
+    // other route reads its body within `max_body_bytes` (DefaultBodyLimit),
+    // and the intake route sets its own.
+    let largest_body = options.max_body_bytes.max(options.max_ingest_body_bytes);
     routes
         .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(layers::no_such_route)
         .layer(DefaultBodyLimit::max(options.max_body_bytes))
-        .layer(RequestBodyLimitLayer::new(options.max_body_bytes))
+        .layer(RequestBodyLimitLayer::new(largest_body))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             options.request_timeout,

@@ -11,7 +11,10 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus_client::collector::Collector;
-use prometheus_client::encoding::{DescriptorEncoder, EncodeLabelSet, EncodeMetric as _};
+use prometheus_client::encoding::{
+    DescriptorEncoder, EncodeLabelSet, EncodeMetric as _, NoLabelSet,
+};
+use prometheus_client::metrics::MetricType;
 use prometheus_client::metrics::counter::ConstCounter;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
@@ -19,6 +22,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::ServerState;
+use crate::telemetry::Telemetry;
 
 /// Labels of a finished request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -64,12 +68,426 @@ impl Collector for PlatformCounters {
                 "Bearer tokens refused: unknown, expired, revoked or no longer entitled",
                 counters.token_refusals,
             ),
+            (
+                "sensor_token_refusals",
+                "Sensor ingest tokens refused: unknown, expired, revoked, or of a deactivated sensor or tenant",
+                counters.sensor_token_refusals,
+            ),
         ];
         for (name, help, value) in all {
             let counter = ConstCounter::new(value);
             let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
             counter.encode(metric)?;
         }
+        Ok(())
+    }
+}
+
+/// Writes a counter without labels.
+fn counter(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: u64,
+) -> Result<(), std::fmt::Error> {
+    let counter = ConstCounter::new(value);
+    let metric = encoder.encode_descriptor(name, help, None, counter.metric_type())?;
+    counter.encode(metric)
+}
+
+/// Writes a gauge without labels.
+fn gauge<V: prometheus_client::encoding::EncodeGaugeValue>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    value: V,
+) -> Result<(), std::fmt::Error> {
+    let mut metric = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
+    metric.encode_gauge(&value)
+}
+
+/// Writes one family of labelled values: counters or gauges.
+fn family<V: LabelledValue>(
+    encoder: &mut DescriptorEncoder,
+    name: &str,
+    help: &str,
+    kind: MetricType,
+    rows: &[(Vec<(&'static str, String)>, V)],
+) -> Result<(), std::fmt::Error> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut metric = encoder.encode_descriptor(name, help, None, kind)?;
+    for (labels, value) in rows {
+        let mut labelled = metric.encode_family(labels)?;
+        value.encode_as(&mut labelled, kind)?;
+    }
+    Ok(())
+}
+
+/// A value of a labelled family.
+trait LabelledValue {
+    fn encode_as(
+        &self,
+        metric: &mut prometheus_client::encoding::MetricEncoder<'_>,
+        kind: MetricType,
+    ) -> Result<(), std::fmt::Error>;
+}
+
+impl LabelledValue for u64 {
+    fn encode_as(
+        &self,
+        metric: &mut prometheus_client::encoding::MetricEncoder<'_>,
+        kind: MetricType,
+    ) -> Result<(), std::fmt::Error> {
+        match kind {
+            MetricType::Counter => metric.encode_counter::<NoLabelSet, u64, f64>(self, None),
+            _ => metric.encode_gauge(self),
+        }
+    }
+}
+
+impl LabelledValue for f64 {
+    fn encode_as(
+        &self,
+        metric: &mut prometheus_client::encoding::MetricEncoder<'_>,
+        _kind: MetricType,
+    ) -> Result<(), std::fmt::Error> {
+        metric.encode_gauge(self)
+    }
+}
+
+/// A metric's name, help and how to read it from a row of a snapshot.
+type Described<T> = (&'static str, &'static str, fn(&T) -> u64);
+
+/// Telemetry's counters (intake per transport and per sensor, the bus and its
+/// consumers, the event index), read at each scrape.
+#[derive(Debug)]
+struct TelemetryCounters(Telemetry);
+
+impl Collector for TelemetryCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let intake = self.0.intake.metrics();
+        let by_transport = |pick: fn(&nigehban_ingest::TransportMetrics) -> u64| {
+            intake
+                .transports
+                .iter()
+                .map(|t| {
+                    (
+                        vec![("transport", t.transport.as_str().to_owned())],
+                        pick(t),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let transport_counters: [Described<nigehban_ingest::TransportMetrics>; 6] = [
+            (
+                "intake_received",
+                "Records received, by transport (datagrams, frames, NDJSON lines)",
+                |t| t.received,
+            ),
+            (
+                "intake_accepted",
+                "Records accepted (durable on the bus), by transport",
+                |t| t.accepted,
+            ),
+            (
+                "intake_rejected",
+                "Records refused (unreadable or over a limit), by transport",
+                |t| t.rejected,
+            ),
+            (
+                "intake_dropped",
+                "Records lost after they were received (UDP queue full, bus unavailable), by transport",
+                |t| t.dropped,
+            ),
+            (
+                "intake_received_bytes",
+                "Bytes received, by transport",
+                |t| t.bytes,
+            ),
+            (
+                "intake_refused_senders",
+                "Senders refused (unknown, over the connection limit, failed TLS handshakes), by transport",
+                |t| t.refused_senders,
+            ),
+        ];
+        for (name, help, pick) in transport_counters {
+            family(
+                &mut encoder,
+                name,
+                help,
+                MetricType::Counter,
+                &by_transport(pick),
+            )?;
+        }
+        family(
+            &mut encoder,
+            "intake_queued",
+            "Records received and not yet accepted, refused or dropped, by transport (the lag of each source)",
+            MetricType::Gauge,
+            &by_transport(|t| t.queued),
+        )?;
+        family(
+            &mut encoder,
+            "intake_open_connections",
+            "Syslog connections open now, by transport",
+            MetricType::Gauge,
+            &by_transport(|t| t.open_connections),
+        )?;
+        let by_sensor = |pick: fn(&nigehban_ingest::SensorMetrics) -> u64| {
+            intake
+                .sensors
+                .iter()
+                .map(|s| {
+                    (
+                        vec![
+                            ("tenant", s.tenant_id.clone()),
+                            ("sensor", s.sensor_id.clone()),
+                        ],
+                        pick(s),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let sensor_counters: [Described<nigehban_ingest::SensorMetrics>; 4] = [
+            (
+                "intake_sensor_received",
+                "Records received, by sensor",
+                |s| s.received,
+            ),
+            (
+                "intake_sensor_accepted",
+                "Records accepted (durable), by sensor",
+                |s| s.accepted,
+            ),
+            (
+                "intake_sensor_rejected",
+                "Records refused, by sensor",
+                |s| s.rejected,
+            ),
+            (
+                "intake_sensor_dropped",
+                "Records dropped after they were received, by sensor",
+                |s| s.dropped,
+            ),
+        ];
+        for (name, help, pick) in sensor_counters {
+            family(
+                &mut encoder,
+                name,
+                help,
+                MetricType::Counter,
+                &by_sensor(pick),
+            )?;
+        }
+        let statuses = self.0.intake.sensor_statuses();
+        let rates: Vec<_> = statuses
+            .iter()
+            .map(|s| {
+                (
+                    vec![
+                        ("tenant", s.tenant_id.clone()),
+                        ("sensor", s.sensor_id.clone()),
+                    ],
+                    s.events_per_second,
+                )
+            })
+            .collect();
+        family(
+            &mut encoder,
+            "sensor_events_per_second",
+            "Events accepted per second over the last minute, by sensor",
+            MetricType::Gauge,
+            &rates,
+        )?;
+        let silent: Vec<_> = statuses
+            .iter()
+            .map(|s| {
+                (
+                    vec![
+                        ("tenant", s.tenant_id.clone()),
+                        ("sensor", s.sensor_id.clone()),
+                    ],
+                    u64::from(s.silent_since.is_some()),
+                )
+            })
+            .collect();
+        family(
+            &mut encoder,
+            "sensor_silent",
+            "1 while a sensor has sent nothing for longer than its expected interval",
+            MetricType::Gauge,
+            &silent,
+        )?;
+        let refused: Vec<_> = intake
+            .refused_addresses
+            .iter()
+            .map(|(address, count)| (vec![("address", address.to_string())], *count))
+            .collect();
+        family(
+            &mut encoder,
+            "intake_refused_address",
+            "Syslog records from senders no sensor is registered for, by source address",
+            MetricType::Counter,
+            &refused,
+        )?;
+        counter(
+            &mut encoder,
+            "intake_refused_other_addresses",
+            "Refusals of senders beyond the distinct addresses counted one by one",
+            intake.refused_other_addresses,
+        )?;
+        counter(
+            &mut encoder,
+            "intake_publish_failures",
+            "Publishes the bus refused or failed",
+            intake.publish_failures,
+        )?;
+        gauge(
+            &mut encoder,
+            "intake_backpressure",
+            "1 while intake holds senders back because a consumer lags",
+            u64::from(intake.backpressure),
+        )?;
+        {
+            let latency = &intake.publish_latency;
+            let mut cumulative = 0;
+            let mut buckets: Vec<(f64, u64)> = Vec::with_capacity(latency.counts.len());
+            for (index, count) in latency.counts.iter().enumerate() {
+                cumulative += count;
+                let bound = latency.bounds.get(index).copied().unwrap_or(f64::INFINITY);
+                buckets.push((bound, cumulative));
+            }
+            let mut metric = encoder.encode_descriptor(
+                "intake_publish_latency_seconds",
+                "Time from publishing a batch to its durable acknowledgement",
+                None,
+                MetricType::Histogram,
+            )?;
+            metric.encode_histogram::<NoLabelSet>(
+                latency.sum_seconds,
+                latency.count,
+                &buckets,
+                None,
+            )?;
+        }
+        let bus = crate::telemetry::lock(&self.0.bus_metrics).clone();
+        if let Some(bus) = bus {
+            counter(
+                &mut encoder,
+                "bus_appended_records",
+                "Records appended to the bus by this process",
+                bus.appended_records,
+            )?;
+            counter(
+                &mut encoder,
+                "bus_appended_bytes",
+                "Payload bytes appended to the bus by this process",
+                bus.appended_bytes,
+            )?;
+            counter(
+                &mut encoder,
+                "bus_durable_writes",
+                "Durable bus writes (group commits or publish calls)",
+                bus.durable_writes,
+            )?;
+            gauge(
+                &mut encoder,
+                "bus_stored_records",
+                "Records the bus holds",
+                bus.stored_records,
+            )?;
+            gauge(
+                &mut encoder,
+                "bus_stored_bytes",
+                "Bytes the bus holds",
+                bus.stored_bytes,
+            )?;
+            let by_consumer = |pick: fn(&nigehban_bus::ConsumerMetrics) -> u64| {
+                bus.consumers
+                    .iter()
+                    .map(|c| (vec![("consumer", c.name.clone())], pick(c)))
+                    .collect::<Vec<_>>()
+            };
+            family(
+                &mut encoder,
+                "bus_consumer_lag",
+                "Records a consumer has not acknowledged yet",
+                MetricType::Gauge,
+                &by_consumer(|c| c.lag),
+            )?;
+            family(
+                &mut encoder,
+                "bus_consumer_in_flight",
+                "Records delivered to a consumer and not yet acknowledged",
+                MetricType::Gauge,
+                &by_consumer(|c| c.in_flight),
+            )?;
+            family(
+                &mut encoder,
+                "bus_consumer_redelivered",
+                "Redeliveries after an acknowledgement wait expired",
+                MetricType::Counter,
+                &by_consumer(|c| c.redelivered),
+            )?;
+            family(
+                &mut encoder,
+                "bus_consumer_skipped",
+                "Records deleted by retention before a consumer acknowledged them",
+                MetricType::Counter,
+                &by_consumer(|c| c.skipped),
+            )?;
+        }
+        let search = self.0.index.metrics();
+        counter(
+            &mut encoder,
+            "search_indexed",
+            "Events written to the search index",
+            search.indexed,
+        )?;
+        let rejected: Vec<_> = search
+            .rejected_by_reason
+            .iter()
+            .map(|(reason, count)| (vec![("reason", (*reason).to_owned())], *count))
+            .collect();
+        family(
+            &mut encoder,
+            "search_rejected",
+            "Bus records the index refused, by reason",
+            MetricType::Counter,
+            &rejected,
+        )?;
+        counter(
+            &mut encoder,
+            "search_commits",
+            "Index commits",
+            search.commits,
+        )?;
+        gauge(
+            &mut encoder,
+            "search_commit_seconds_last",
+            "Duration of the last index commit",
+            search.commit_seconds_last,
+        )?;
+        counter(
+            &mut encoder,
+            "search_retention_deleted",
+            "Events deleted from search by retention",
+            search.retention_deleted,
+        )?;
+        gauge(
+            &mut encoder,
+            "search_documents",
+            "Events searchable now",
+            search.documents,
+        )?;
+        gauge(
+            &mut encoder,
+            "search_index_bytes",
+            "Bytes the event index takes on disk",
+            search.index_bytes,
+        )?;
         Ok(())
     }
 }
@@ -92,11 +510,21 @@ impl Default for RequestMetrics {
 impl RequestMetrics {
     /// Request metrics (`nigehban_http_*`) plus the platform's counters (`nigehban_*`) read from `app`.
     pub fn for_platform(app: nigehban_app::App) -> Self {
+        Self::for_platform_with_telemetry(app, None)
+    }
+
+    /// The same plus telemetry's counters (`nigehban_intake_*`, `nigehban_bus_*`,
+    /// `nigehban_search_*`, `nigehban_sensor_*`).
+    pub fn for_platform_with_telemetry(
+        app: nigehban_app::App,
+        telemetry: Option<Telemetry>,
+    ) -> Self {
         let mut metrics = Self::new();
-        metrics
-            .registry
-            .sub_registry_with_prefix("nigehban")
-            .register_collector(Box::new(PlatformCounters(app)));
+        let platform = metrics.registry.sub_registry_with_prefix("nigehban");
+        platform.register_collector(Box::new(PlatformCounters(app)));
+        if let Some(telemetry) = telemetry {
+            platform.register_collector(Box::new(TelemetryCounters(telemetry)));
+        }
         metrics
     }
 

@@ -2,6 +2,9 @@
 
 mod audit;
 mod auth;
+mod events;
+mod ingest;
+mod sensors;
 mod system;
 mod tenants;
 mod tokens;
@@ -11,6 +14,7 @@ pub mod views;
 use std::sync::Arc;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa_axum::router::OpenApiRouter;
@@ -32,6 +36,9 @@ use crate::ServerState;
         (name = "users", description = "User accounts and their roles"),
         (name = "tokens", description = "API tokens for programs and sensors"),
         (name = "audit", description = "The tamper-evident audit log"),
+        (name = "sensors", description = "Sensors that send telemetry: registration, ingest tokens, health"),
+        (name = "intake", description = "Telemetry from sensors (authenticated with a sensor ingest token)"),
+        (name = "events", description = "Search the events sensors sent"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -55,6 +62,17 @@ impl utoipa::Modify for SecuritySchemes {
             ),
         );
         components.add_security_scheme(
+            "sensor_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A sensor's ingest token (`ngs_...`), issued when the sensor is registered or its token rotated",
+                    ))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
                 crate::SESSION_COOKIE,
@@ -64,25 +82,28 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// Every documented route, with its document.
-fn documented() -> OpenApiRouter<ServerState> {
+/// Every documented route, with its document; the intake route reads bodies of up to `ingest_body_limit` bytes.
+fn documented(ingest_body_limit: usize) -> OpenApiRouter<ServerState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes())
         .merge(tenants::routes())
         .merge(users::routes())
         .merge(tokens::routes())
         .merge(audit::routes())
+        .merge(sensors::routes())
+        .merge(ingest::routes().layer(DefaultBodyLimit::max(ingest_body_limit)))
+        .merge(events::routes())
         .merge(system::routes())
 }
 
 /// The OpenAPI document of the API, generated from the route handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented().into_openapi()
+    documented(crate::ServerOptions::default().max_ingest_body_bytes).into_openapi()
 }
 
 /// All routes: the documented API plus the landing page and the document itself.
-pub fn all() -> Router<ServerState> {
-    let (router, document) = documented().split_for_parts();
+pub fn all(ingest_body_limit: usize) -> Router<ServerState> {
+    let (router, document) = documented(ingest_body_limit).split_for_parts();
     let document = Arc::new(document.to_json().unwrap_or_else(|error| {
         tracing::error!(%error, "could not render the OpenAPI document");
         "{}".to_owned()

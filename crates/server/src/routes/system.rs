@@ -59,7 +59,7 @@ pub async fn readyz(
     }))
 }
 
-/// Prometheus metrics: requests by route and status, request durations, sign-ins, lockouts, refused tokens.
+/// Prometheus metrics: requests by route and status, request durations, sign-ins, lockouts, refused tokens; telemetry intake (received, accepted, rejected, dropped, queued per transport and per sensor), bus consumer lag, the event index.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -67,6 +67,9 @@ pub async fn readyz(
     responses((status = 200, description = "Metrics in the OpenMetrics text format", content_type = "application/openmetrics-text", body = String))
 )]
 pub async fn metrics(State(state): State<ServerState>) -> Response {
+    if let Some(telemetry) = &state.telemetry {
+        telemetry.refresh_bus_metrics().await;
+    }
     let text = state.metrics.render();
     (
         [(

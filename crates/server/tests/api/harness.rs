@@ -23,12 +23,20 @@ pub const PASSWORD: &str = "correct horse battery staple";
 /// The body limit the test router is built with.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// The body limit of `POST /api/v1/ingest` in the test router.
+pub const INGEST_BODY_LIMIT: usize = 256 * 1024;
+
+/// The decompressed-size limit of an ingest request in the test platform.
+pub const INGEST_DECOMPRESSED_LIMIT: usize = 1024 * 1024;
+
 /// A bootstrapped platform on a temporary SQLite store.
 pub struct Platform {
     pub app: App,
     pub router: Router,
     pub root: Tenant,
     pub operator: Caller,
+    /// Telemetry intake and search, running on an embedded bus in the platform's directory.
+    pub telemetry: Option<nigehban_server::TelemetryRuntime>,
     _dir: tempfile::TempDir,
 }
 
@@ -39,6 +47,7 @@ impl Platform {
             max_body_bytes: BODY_LIMIT,
             request_timeout: Duration::from_secs(20),
             secure_cookies: true,
+            max_ingest_body_bytes: INGEST_BODY_LIMIT,
         })
         .await
     }
@@ -67,14 +76,51 @@ impl Platform {
             panic!("fresh store was already bootstrapped");
         };
         let operator = app.operator(None).await.unwrap();
-        let router = nigehban_server::router(ServerState::new(app.clone(), options));
+        let mut config = nigehban_server::TelemetryConfig::new(
+            nigehban_bus::BusLocation::Embedded(nigehban_bus::EmbeddedOptions::new(dir.path())),
+        );
+        config.intake.http.max_decompressed_bytes = INGEST_DECOMPRESSED_LIMIT;
+        config.intake.health_check_every = Duration::from_millis(200);
+        let telemetry = nigehban_server::TelemetryRuntime::start(app.clone(), dir.path(), config)
+            .await
+            .unwrap();
+        let state = ServerState::new(app.clone(), options).with_telemetry(telemetry.telemetry());
+        let router = nigehban_server::router(state);
         Self {
             app,
             router,
             root,
             operator,
+            telemetry: Some(telemetry),
             _dir: dir,
         }
+    }
+
+    /// Registers a sensor (as the operator) in `tenant`; its token's secret is in the answer.
+    pub async fn sensor(&self, tenant: &Tenant) -> nigehban_app::IssuedSensorToken {
+        let name = format!(
+            "sensor {}",
+            &nigehban_app::model::UserId::new().to_string()[24..]
+        );
+        let issued = self
+            .app
+            .sensors()
+            .register(
+                &self.operator,
+                nigehban_app::NewSensor {
+                    tenant: Some(tenant.id),
+                    ..nigehban_app::NewSensor::new(
+                        nigehban_app::model::SensorName::parse(&name).unwrap(),
+                        nigehban_app::model::SensorKind::Other,
+                    )
+                },
+            )
+            .await
+            .unwrap();
+        if let Some(runtime) = &self.telemetry {
+            runtime.telemetry().sensor_changed(&issued.sensor);
+        }
+        issued
     }
 
     /// Sends a request through the router (no socket).

@@ -10,3 +10,4 @@ mod matrix;
 mod openapi;
 mod properties;
 mod socket;
+mod telemetry;

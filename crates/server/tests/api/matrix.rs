@@ -44,6 +44,8 @@ enum Scope {
     Tenant([Reach; 8]),
     /// The whole platform's audit log: the national CERT's administrators and auditors only.
     WholeLog,
+    /// Telemetry intake: only a sensor's ingest token, never a person's session or API token.
+    Sensor,
 }
 
 /// One row of the matrix: an operation (and, for some, a variant of its body).
@@ -89,6 +91,19 @@ enum Case {
     Healthz,
     Readyz,
     Metrics,
+    ListSensors,
+    RegisterSensor,
+    GetSensor,
+    UpdateSensor,
+    DeactivateSensor,
+    SensorTokens,
+    RotateSensorToken,
+    RevokeSensorToken,
+    SensorHealthHistory,
+    SensorStatuses,
+    SensorHealthEvents,
+    SearchEvents,
+    Ingest,
 }
 
 //                      admin analyst resp intel duty  report council audit
@@ -98,6 +113,12 @@ const VIEW_USERS: [Reach; 8] = [S, S, S, S, S, S, N, S];
 const ADMIN_AUDITOR: [Reach; 8] = [S, N, N, N, N, N, N, S];
 const ADMIN_BELOW: [Reach; 8] = [B, N, N, N, N, N, N, N];
 const OWN_TOKENS: [Reach; 8] = [S, O, O, O, O, O, O, O];
+// Sensors are watched by those who run monitoring (not intel analysts, who work on
+// indicators; not the council, who see aggregates); reporters see their own organisation's.
+const VIEW_SENSORS: [Reach; 8] = [S, S, S, N, S, O, N, S];
+// Raw events: everyone who works with events in the subtree; reporters their own
+// organisation's; never the council.
+const SEARCH_EVENTS: [Reach; 8] = [S, S, S, S, S, O, N, S];
 
 const OK: StatusCode = StatusCode::OK;
 const CREATED: StatusCode = StatusCode::CREATED;
@@ -132,6 +153,19 @@ const ROWS: &[Row] = &[
     Row { method: "GET",   path: "/healthz",                           case: Case::Healthz,              scope: Scope::Public,                success: OK,      token_refused: false },
     Row { method: "GET",   path: "/readyz",                            case: Case::Readyz,               scope: Scope::Public,                success: OK,      token_refused: false },
     Row { method: "GET",   path: "/metrics",                           case: Case::Metrics,              scope: Scope::Public,                success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/sensors",                    case: Case::ListSensors,          scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/sensors",                    case: Case::RegisterSensor,       scope: Scope::Tenant(ADMIN_ONLY),    success: CREATED, token_refused: false },
+    Row { method: "GET",   path: "/api/v1/sensors/{id}",               case: Case::GetSensor,            scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
+    Row { method: "PATCH", path: "/api/v1/sensors/{id}",               case: Case::UpdateSensor,         scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/sensors/{id}/deactivate",    case: Case::DeactivateSensor,     scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/sensors/{id}/tokens",        case: Case::SensorTokens,         scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/sensors/{id}/tokens/rotate", case: Case::RotateSensorToken,    scope: Scope::Tenant(ADMIN_ONLY),    success: CREATED, token_refused: false },
+    Row { method: "POST",  path: "/api/v1/sensors/{id}/tokens/{token}/revoke", case: Case::RevokeSensorToken, scope: Scope::Tenant(ADMIN_ONLY), success: OK, token_refused: false },
+    Row { method: "GET",   path: "/api/v1/sensors/{id}/health",        case: Case::SensorHealthHistory,  scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/sensor-health",              case: Case::SensorStatuses,       scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/sensor-health/events",       case: Case::SensorHealthEvents,   scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/events",                     case: Case::SearchEvents,         scope: Scope::Tenant(SEARCH_EVENTS), success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/ingest",                     case: Case::Ingest,               scope: Scope::Sensor,                success: StatusCode::ACCEPTED, token_refused: false },
 ];
 
 /// What the matrix expects of one call.
@@ -140,6 +174,7 @@ enum Expect {
     Allow(StatusCode),
     Forbidden,
     NotFound,
+    Unauthenticated,
 }
 
 fn role_index(role: Role) -> usize {
@@ -275,6 +310,11 @@ impl Tree {
             .await
             .unwrap()
             .token
+    }
+
+    /// A fresh sensor (registered by the operator) in the relation's tenant, with its token.
+    async fn fresh_sensor(&self, relation: Relation) -> nigehban_app::IssuedSensorToken {
+        self.platform.sensor(self.tenant_in(relation)).await
     }
 
     /// A freshly signed-in user of `role` in sector A (for calls that end or change the caller's session).
@@ -416,6 +456,93 @@ async fn request_for(
         ),
         Case::VerifyAudit => (Method::GET, "/api/v1/audit/verify".into(), None),
         Case::AuditHead => (Method::GET, "/api/v1/audit/head".into(), None),
+        Case::ListSensors => (
+            Method::GET,
+            format!("/api/v1/sensors?under={}", tenant.id),
+            None,
+        ),
+        Case::RegisterSensor => (
+            Method::POST,
+            "/api/v1/sensors".into(),
+            Some(
+                json!({"tenant": tenant.id, "name": format!("sensor {}", uuid_suffix()), "kind": "ids", "expected_formats": ["suricata_eve"], "expected_interval_seconds": 300}),
+            ),
+        ),
+        Case::GetSensor => {
+            let sensor = tree.fresh_sensor(relation).await.sensor;
+            (Method::GET, format!("/api/v1/sensors/{}", sensor.id), None)
+        }
+        Case::UpdateSensor => {
+            let sensor = tree.fresh_sensor(relation).await.sensor;
+            (
+                Method::PATCH,
+                format!("/api/v1/sensors/{}", sensor.id),
+                Some(json!({"expected_interval_seconds": 600, "host_os_type": "linux"})),
+            )
+        }
+        Case::DeactivateSensor => {
+            let sensor = tree.fresh_sensor(relation).await.sensor;
+            (
+                Method::POST,
+                format!("/api/v1/sensors/{}/deactivate", sensor.id),
+                None,
+            )
+        }
+        Case::SensorTokens => {
+            let sensor = tree.fresh_sensor(relation).await.sensor;
+            (
+                Method::GET,
+                format!("/api/v1/sensors/{}/tokens", sensor.id),
+                None,
+            )
+        }
+        Case::RotateSensorToken => {
+            let sensor = tree.fresh_sensor(relation).await.sensor;
+            (
+                Method::POST,
+                format!("/api/v1/sensors/{}/tokens/rotate", sensor.id),
+                Some(json!({"grace_seconds": 60})),
+            )
+        }
+        Case::RevokeSensorToken => {
+            let issued = tree.fresh_sensor(relation).await;
+            (
+                Method::POST,
+                format!(
+                    "/api/v1/sensors/{}/tokens/{}/revoke",
+                    issued.sensor.id, issued.token.id
+                ),
+                None,
+            )
+        }
+        Case::SensorHealthHistory => {
+            let sensor = tree.fresh_sensor(relation).await.sensor;
+            (
+                Method::GET,
+                format!("/api/v1/sensors/{}/health", sensor.id),
+                None,
+            )
+        }
+        Case::SensorStatuses => (
+            Method::GET,
+            format!("/api/v1/sensor-health?under={}", tenant.id),
+            None,
+        ),
+        Case::SensorHealthEvents => (
+            Method::GET,
+            format!("/api/v1/sensor-health/events?under={}", tenant.id),
+            None,
+        ),
+        Case::SearchEvents => (
+            Method::GET,
+            format!("/api/v1/events?under={}", tenant.id),
+            None,
+        ),
+        Case::Ingest => (
+            Method::POST,
+            "/api/v1/ingest".into(),
+            Some(json!({"message": "matrix probe"})),
+        ),
         Case::Login | Case::Logout | Case::Session | Case::ChangePassword => {
             unreachable!("caller-scoped rows are built in run_caller_row")
         }
@@ -464,6 +591,7 @@ fn check(
         Expect::Allow(status) => (status, None),
         Expect::Forbidden => (StatusCode::FORBIDDEN, Some("forbidden")),
         Expect::NotFound => (StatusCode::NOT_FOUND, Some("not_found")),
+        Expect::Unauthenticated => (StatusCode::UNAUTHORIZED, Some("unauthenticated")),
     };
     let code_ok = code.is_none_or(|code| answer.code() == code);
     (answer.status != status || !code_ok).then(|| {
@@ -548,6 +676,13 @@ async fn run_matrix(via: Via) {
                     calls += 1;
                     failures.extend(check(row, &who, "themself", expect, &answer));
                 }
+                Scope::Sensor => {
+                    // A person's session or API token is not a sensor's ingest token.
+                    let request = request_for(&tree, row.case, role, Relation::Own).await;
+                    let answer = send_as(&tree, tree.in_sector.get(&role), via, request).await;
+                    calls += 1;
+                    failures.extend(check(row, &who, "-", Expect::Unauthenticated, &answer));
+                }
                 Scope::Public => {
                     let request = match row.case {
                         Case::Login => {
@@ -565,6 +700,32 @@ async fn run_matrix(via: Via) {
                     let answer = send_as(&tree, tree.in_sector.get(&role), via, request).await;
                     calls += 1;
                     failures.extend(check(row, &who, "-", Expect::Allow(row.success), &answer));
+                }
+            }
+        }
+        // A sensor's own token is accepted whatever the tenant it belongs to,
+        // and its events are stamped with that tenant (checked in `telemetry.rs`).
+        if row.scope == Scope::Sensor {
+            for relation in Relation::ALL {
+                let issued = tree.fresh_sensor(relation).await;
+                let answer = tree
+                    .platform
+                    .send(
+                        call(Method::POST, row.path)
+                            .bearer(issued.secret.expose())
+                            .raw("application/x-ndjson", "{\"message\":\"matrix probe\"}\n"),
+                    )
+                    .await;
+                calls += 1;
+                failures.extend(check(
+                    row,
+                    "sensor token",
+                    &format!("{relation:?}"),
+                    Expect::Allow(row.success),
+                    &answer,
+                ));
+                if answer.status == StatusCode::ACCEPTED && answer.json["accepted"] != 1 {
+                    failures.push(format!("ingest by a {relation:?} sensor: {}", answer.text));
                 }
             }
         }
@@ -636,7 +797,7 @@ fn every_documented_operation_is_in_the_matrix() {
         "matrix rows for operations the API does not document: {stale:?}"
     );
     assert!(
-        documented.len() >= 25,
+        documented.len() >= 38,
         "only {} operations documented",
         documented.len()
     );

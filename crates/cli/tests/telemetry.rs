@@ -1,0 +1,855 @@
+//! Telemetry end to end through the real `nigehban` binary: a crash test
+//! (`kill -9` while 200,000 events arrive over HTTP, on the embedded bus and on
+//! NATS JetStream), syslog from util-linux `logger` over UDP and TCP, and every
+//! file of the corpus sent with `nigehban ingest`.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+
+/// The binary under test, with a clean `NIGEHBAN_*` environment.
+fn nigehban() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NIGEHBAN_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("NIGEHBAN_LOG", "warn");
+    command
+}
+
+fn services_required() -> bool {
+    std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
+}
+
+/// A running `nigehban serve`, killed when dropped.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    /// `udp`/`tcp`/`tls` → where the syslog listener listens.
+    syslog: HashMap<String, SocketAddr>,
+}
+
+impl Server {
+    /// Starts `nigehban serve` on `data_dir` with extra arguments and environment.
+    fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = nigehban();
+        command
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .args(args)
+            .env("NIGEHBAN_SECURE_COOKIES", "false");
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut server = Server {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            syslog: HashMap::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let line = lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
+            if let Some(rest) = line.strip_prefix("nigehban: syslog over ") {
+                let (transport, address) = rest.split_once(" on ").unwrap();
+                server
+                    .syslog
+                    .insert(transport.to_owned(), address.trim().parse().unwrap());
+            }
+            if let Some(rest) = line.split("serving on http://").nth(1) {
+                server.address = rest.split('/').next().unwrap().parse().unwrap();
+                // Keep reading stdout so the server never blocks on a full pipe.
+                std::thread::spawn(move || while lines.recv().is_ok() {});
+                return server;
+            }
+        }
+    }
+
+    /// `kill -9`.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM, and waits for a clean exit.
+    fn terminate(mut self) {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "serve exited with {status}");
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "serve did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body)
+            .chars()
+            .take(2000)
+            .collect()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(key, _)| key.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value.as_str())
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection; `Err` if the connection fails.
+fn try_http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> std::io::Result<Answer> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(Duration::from_secs(300)))?;
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(request.as_bytes())?;
+    stream.write_all(body)?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| std::io::Error::other("no HTTP head"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::other("no status"))?;
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let mut body = raw[split + 4..].to_vec();
+    let chunked = headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
+    });
+    if chunked {
+        body = dechunk(&body)?;
+    }
+    Ok(Answer {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    try_http(address, method, path, headers, body).unwrap()
+}
+
+/// The body of a chunked transfer; an error if it was cut short.
+fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .ok_or_else(|| std::io::Error::other("cut chunk"))?;
+        let size_text = String::from_utf8_lossy(&data[..end]);
+        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
+            .map_err(std::io::Error::other)?;
+        data = &data[end + 2..];
+        if size == 0 {
+            return Ok(out);
+        }
+        if data.len() < size + 2 {
+            return Err(std::io::Error::other("cut chunk"));
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// A platform set up for telemetry: an administrator's API token and a sensor's ingest token.
+struct Setup {
+    admin_token: String,
+    sensor_token: String,
+    sensor_id: String,
+}
+
+/// Creates the administrator `chief` (before the first start).
+fn create_administrator(data_dir: &Path) {
+    let mut create = nigehban()
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "chief",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+}
+
+/// Signs `chief` in, makes an API token, and registers a sensor (`sensor` is its JSON).
+fn set_up(server: &Server, sensor: Value) -> Setup {
+    let login = http(
+        server.address,
+        "POST",
+        "/api/v1/auth/login",
+        &[("Content-Type", "application/json")],
+        &serde_json::to_vec(&json!({"username": "chief", "password": PASSWORD})).unwrap(),
+    );
+    assert_eq!(login.status, 200, "{}", login.text());
+    let cookie = login
+        .header("set-cookie")
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    let csrf = login.json()["csrf_token"].as_str().unwrap().to_owned();
+    let token = http(
+        server.address,
+        "POST",
+        "/api/v1/tokens",
+        &[
+            ("Content-Type", "application/json"),
+            ("Cookie", &cookie),
+            ("X-CSRF-Token", &csrf),
+        ],
+        br#"{"name":"e2e"}"#,
+    );
+    assert_eq!(token.status, 201, "{}", token.text());
+    let admin_token = token.json()["secret"].as_str().unwrap().to_owned();
+    let registered = http(
+        server.address,
+        "POST",
+        "/api/v1/sensors",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {admin_token}")),
+        ],
+        &serde_json::to_vec(&sensor).unwrap(),
+    );
+    assert_eq!(registered.status, 201, "{}", registered.text());
+    let json = registered.json();
+    Setup {
+        admin_token,
+        sensor_token: json["secret"].as_str().unwrap().to_owned(),
+        sensor_id: json["sensor"]["id"].as_str().unwrap().to_owned(),
+    }
+}
+
+/// Searches events (as the administrator) until `want` match or `timeout` passes.
+fn search_until(
+    server: &Server,
+    token: &str,
+    query: &str,
+    want: usize,
+    timeout: Duration,
+) -> Value {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let answer = http(
+            server.address,
+            "GET",
+            &format!("/api/v1/events?{query}"),
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        );
+        assert_eq!(answer.status, 200, "{}", answer.text());
+        let json = answer.json();
+        let found = json["items"].as_array().map_or(0, Vec::len);
+        if found >= want || Instant::now() > deadline {
+            return json;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Waits until the search consumer has acknowledged everything on the bus, i.e.
+/// every event is committed to the index (read from `/metrics`).
+fn wait_indexed(server: &Server, timeout: Duration) {
+    let deadline = Instant::now() + timeout;
+    let mut last = String::new();
+    loop {
+        let metrics = http(server.address, "GET", "/metrics", &[], b"");
+        let text = String::from_utf8_lossy(&metrics.body).into_owned();
+        let lag = text
+            .lines()
+            .find(|l| l.starts_with("nigehban_bus_consumer_lag{consumer=\"search\"}"))
+            .map(str::to_owned);
+        if lag.as_deref().is_some_and(|l| l.ends_with(" 0")) {
+            return;
+        }
+        last = lag.unwrap_or(last);
+        assert!(Instant::now() < deadline, "search still behind: {last}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// A pseudo-random number from the clock and the process (no extra crate needed).
+fn random_seed() -> u64 {
+    use std::hash::{BuildHasher as _, Hasher as _};
+    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
+    hasher.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    hasher.finish()
+}
+
+const CRASH_EVENTS: usize = 200_000;
+const CRASH_BATCH: usize = 1_000;
+
+/// The NDJSON body of batch `n`: events `n*CRASH_BATCH ..` with their number in the message.
+fn crash_batch(n: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(CRASH_BATCH * 100);
+    for seq in n * CRASH_BATCH..(n + 1) * CRASH_BATCH {
+        writeln!(
+            body,
+            "{{\"@timestamp\":\"2024-05-01T00:00:00Z\",\"message\":\"crash-{seq:06}\",\"host\":\"crash-sender\"}}"
+        )
+        .unwrap();
+    }
+    body
+}
+
+/// Sends every batch not yet acknowledged, from two connections at a time;
+/// returns when all are acknowledged or the server stopped answering.
+fn send_batches(address: SocketAddr, token: &str, acked: &mut [bool], progress: &AtomicUsize) {
+    let pending: Vec<usize> = (0..acked.len()).filter(|n| !acked[*n]).collect();
+    let (done_tx, done_rx) = mpsc::channel::<(usize, bool)>();
+    let halves: Vec<Vec<usize>> = vec![
+        pending.iter().copied().step_by(2).collect(),
+        pending.iter().copied().skip(1).step_by(2).collect(),
+    ];
+    std::thread::scope(|scope| {
+        for half in halves {
+            let done_tx = done_tx.clone();
+            scope.spawn(move || {
+                for n in half {
+                    let key = format!("crash-batch-{n}");
+                    let authorization = format!("Bearer {token}");
+                    let answer = try_http(
+                        address,
+                        "POST",
+                        "/api/v1/ingest",
+                        &[
+                            ("Authorization", &authorization),
+                            ("Content-Type", "application/x-ndjson"),
+                            ("Idempotency-Key", &key),
+                        ],
+                        &crash_batch(n),
+                    );
+                    match answer {
+                        Ok(answer) if answer.status == 202 => {
+                            let json = answer.json();
+                            assert_eq!(json["accepted"], CRASH_BATCH, "{}", answer.text());
+                            progress.fetch_add(1, Ordering::SeqCst);
+                            let _ = done_tx.send((n, true));
+                        }
+                        Ok(answer) if answer.status == 503 => {
+                            // Busy: counted as not acknowledged, resent later.
+                            let _ = done_tx.send((n, false));
+                        }
+                        Ok(answer) => panic!("batch {n}: {} {}", answer.status, answer.text()),
+                        Err(_) => {
+                            // The server is gone: this batch and the rest are not acknowledged.
+                            let _ = done_tx.send((n, false));
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+        drop(done_tx);
+        for (n, ok) in done_rx {
+            if ok {
+                acked[n] = true;
+            }
+        }
+    });
+}
+
+/// The crash test on one bus: send, `kill -9` at a random moment, restart,
+/// resend what was not acknowledged, and find every event exactly once.
+fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(&data_dir, bus_args, env);
+    let setup = set_up(
+        &server,
+        json!({"name": "crash sender", "kind": "application", "expected_formats": ["json"]}),
+    );
+    let batches = CRASH_EVENTS / CRASH_BATCH;
+    let mut acked = vec![false; batches];
+    let seed = random_seed();
+    // After a random number of acknowledged batches (from a few to nearly all),
+    // plus a random part of a request's time, so the kill lands mid-request.
+    let kill_after_batches = 5 + usize::try_from(seed % 180).unwrap();
+    let kill_delay = Duration::from_millis((seed >> 20) % 40);
+    println!(
+        "crash test: seed {seed}, kill -9 after {kill_after_batches} batches and {kill_delay:?}"
+    );
+    let address = server.address;
+    let token = setup.sensor_token.clone();
+    let progress = Arc::new(AtomicUsize::new(0));
+    let killer = {
+        let progress = Arc::clone(&progress);
+        std::thread::spawn(move || {
+            while progress.load(Ordering::SeqCst) < kill_after_batches {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+            std::thread::sleep(kill_delay);
+            server.kill();
+        })
+    };
+    send_batches(address, &token, &mut acked, &progress);
+    killer.join().unwrap();
+    let acked_before = acked.iter().filter(|a| **a).count();
+    println!("crash test: {acked_before} of {batches} batches acknowledged before the kill");
+    assert!(
+        acked_before >= kill_after_batches && acked_before < batches,
+        "the kill did not land during the run ({acked_before} of {batches} acknowledged)"
+    );
+
+    let server = Server::start(&data_dir, bus_args, env);
+    let mut rounds = 0;
+    while acked.iter().any(|a| !a) {
+        rounds += 1;
+        assert!(rounds < 20, "batches still refused after {rounds} rounds");
+        send_batches(server.address, &token, &mut acked, &progress);
+    }
+    wait_indexed(&server, Duration::from_secs(600));
+    let found = search_until(
+        &server,
+        &setup.admin_token,
+        "limit=1000000&fields=message&filter=host.name%3Dcrash-sender",
+        CRASH_EVENTS,
+        Duration::from_secs(60),
+    );
+    let items = found["items"].as_array().unwrap();
+    let mut seen: HashMap<&str, usize> = HashMap::with_capacity(items.len());
+    for item in items {
+        let message = item["fields"]["message"].as_str().unwrap();
+        *seen.entry(message).or_default() += 1;
+        assert_eq!(item["sensor"], setup.sensor_id.as_str());
+    }
+    let duplicates: Vec<_> = seen.iter().filter(|(_, n)| **n > 1).take(5).collect();
+    assert!(
+        duplicates.is_empty(),
+        "events found more than once: {duplicates:?}"
+    );
+    let missing: Vec<usize> = (0..CRASH_EVENTS)
+        .filter(|seq| !seen.contains_key(format!("crash-{seq:06}").as_str()))
+        .take(5)
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "acknowledged events missing from search, e.g. {missing:?}"
+    );
+    assert_eq!(items.len(), CRASH_EVENTS);
+    server.terminate();
+}
+
+#[test]
+fn crash_test_on_the_embedded_bus_loses_and_duplicates_nothing() {
+    crash_test(&[], &[]);
+}
+
+#[test]
+fn crash_test_on_nats_jetstream_loses_and_duplicates_nothing() {
+    let Ok(url) = std::env::var("NIGEHBAN_TEST_NATS_URL") else {
+        assert!(
+            !services_required(),
+            "NIGEHBAN_REQUIRE_SERVICES=1 but NIGEHBAN_TEST_NATS_URL is not set"
+        );
+        println!("skipped: set NIGEHBAN_TEST_NATS_URL to run the crash test on JetStream");
+        return;
+    };
+    // A stream of its own, so that other tests on the same nats-server never meet it.
+    let stream = format!("E2E_CRASH_{}", random_seed() % 1_000_000_000);
+    crash_test(&["--bus", &url], &[("NIGEHBAN_BUS_STREAM", &stream)]);
+}
+
+/// The machine's host name, as `logger` writes it.
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .unwrap()
+        .trim()
+        .to_owned()
+}
+
+#[test]
+fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
+    if Command::new("logger").arg("--version").output().is_err() {
+        assert!(
+            !services_required(),
+            "NIGEHBAN_REQUIRE_SERVICES=1 but util-linux `logger` is not installed"
+        );
+        println!("skipped: util-linux `logger` is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(
+        &data_dir,
+        &["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"],
+        &[],
+    );
+    let setup = set_up(
+        &server,
+        json!({"name": "loopback relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),
+    );
+    let started = time_now();
+    for (transport, flag) in [("udp", "--udp"), ("tcp", "--tcp")] {
+        let address = server.syslog[transport];
+        let mut command = Command::new("logger");
+        command
+            .args([flag, "-n", "127.0.0.1", "-P"])
+            .arg(address.port().to_string())
+            .args([
+                "--rfc5424",
+                "-t",
+                "nsoc-probe",
+                "-p",
+                "local0.warning",
+                "--sd-id",
+                "probe@32473",
+                "--sd-param",
+                &format!("transport=\"{transport}\""),
+            ]);
+        if transport == "tcp" {
+            command.arg("--octet-count");
+        }
+        let status = command
+            .arg(format!("syslog probe over {transport}"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "logger over {transport}: {status}");
+    }
+    let host = host_name();
+    for transport in ["udp", "tcp"] {
+        let found = search_until(
+            &server,
+            &setup.admin_token,
+            &format!("message=syslog%20probe%20over%20{transport}"),
+            1,
+            Duration::from_secs(30),
+        );
+        let items = found["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{transport}: {found}");
+        let item = &items[0];
+        assert_eq!(item["sensor"], setup.sensor_id.as_str());
+        let fields = &item["event"]["fields"];
+        assert_eq!(fields["log.syslog.priority"], 16 * 8 + 4, "{item}");
+        assert_eq!(fields["log.syslog.facility.name"], "local0", "{item}");
+        assert_eq!(fields["log.syslog.severity.name"], "warning", "{item}");
+        assert_eq!(fields["log.syslog.appname"], "nsoc-probe", "{item}");
+        assert_eq!(fields["host.name"], host.as_str(), "{item}");
+        assert_eq!(
+            fields["log.syslog.structured_data"]["probe@32473"]["transport"], transport,
+            "{item}"
+        );
+        assert_eq!(fields["message"], format!("syslog probe over {transport}"));
+        // The sender's own timestamp, with its zone, was read (not the receive time alone).
+        let timestamp = item["@timestamp"].as_str().unwrap();
+        let at =
+            time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        assert!(
+            (at - started).whole_seconds().abs() < 120,
+            "{timestamp} is not about now"
+        );
+        assert_eq!(fields["log.syslog.version"], 1, "{item}");
+    }
+    let metrics = http(server.address, "GET", "/metrics", &[], b"");
+    let text = String::from_utf8_lossy(&metrics.body);
+    assert!(
+        text.contains("nigehban_intake_accepted_total{transport=\"udp\"} 1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("nigehban_intake_accepted_total{transport=\"tcp\"} 1"),
+        "{text}"
+    );
+    server.terminate();
+}
+
+fn time_now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+/// The corpus of outside data, or `None` (skipped) when absent.
+fn corpus() -> Option<PathBuf> {
+    let root = std::env::var("NIGEHBAN_CORPUS").map_or_else(
+        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
+        PathBuf::from,
+    );
+    if root.is_dir() {
+        return Some(root);
+    }
+    assert!(
+        std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() != Ok("1"),
+        "NIGEHBAN_REQUIRE_CORPUS=1 but the corpus is not at {}",
+        root.display()
+    );
+    println!("skipped: corpus not found at {}", root.display());
+    None
+}
+
+/// Every data file under `dir` (licences, source notes, read-mes and JSON schemas left out).
+fn data_files(dir: &Path, files: &mut Vec<PathBuf>) {
+    let mut entries: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().unwrap().to_string_lossy().to_lowercase();
+        if path.is_dir() {
+            data_files(&path, files);
+        } else if !(name.starts_with("license")
+            || name.starts_with("source")
+            || name.starts_with("readme")
+            || name.ends_with(".md")
+            || name == "schema.json")
+        {
+            files.push(path);
+        }
+    }
+}
+
+#[test]
+fn every_corpus_file_ingests_with_broken_lines_reported_and_resumes() {
+    let Some(corpus) = corpus() else {
+        return;
+    };
+    let mut files = Vec::new();
+    data_files(&corpus.join("events"), &mut files);
+    assert!(files.len() > 100, "{} files", files.len());
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(&data_dir, &[], &[]);
+    let setup = set_up(&server, json!({"name": "field kit", "kind": "other"}));
+    let journal = dir.path().join("ingest.journal");
+    let run = || {
+        nigehban()
+            .args(["ingest", "--server", &server.url(), "--journal"])
+            .arg(&journal)
+            .env("NIGEHBAN_INGEST_TOKEN", &setup.sensor_token)
+            .args(&files)
+            .output()
+            .unwrap()
+    };
+    let output = run();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    // Some corpus lines are broken on purpose: refused and listed, the rest kept.
+    assert_eq!(output.status.code(), Some(1), "{stdout}\n{stderr}");
+    for file in &files {
+        assert!(
+            stdout.contains(&format!("{}: read as", file.display())),
+            "{} not reported:\n{stdout}",
+            file.display()
+        );
+    }
+    let broken = files
+        .iter()
+        .find(|f| f.ends_with("jsonparse_eve_broken1.json"))
+        .unwrap();
+    let broken_report: Vec<&str> = stdout
+        .lines()
+        .skip_while(|l| !l.starts_with(&format!("{}:", broken.display())))
+        .take_while(|l| l.starts_with(&format!("{}:", broken.display())) || l.starts_with("  "))
+        .collect();
+    assert!(
+        broken_report.iter().any(|l| l.contains("refused: line 2")),
+        "{broken_report:?}"
+    );
+    let summary = stdout
+        .lines()
+        .find(|l| l.starts_with("nigehban: ") && l.contains(" events sent, "))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let sent: usize = summary
+        .trim_start_matches("nigehban: ")
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let good_broken_lines = broken_report[0]
+        .split("; ")
+        .nth(1)
+        .and_then(|part| part.split(' ').next())
+        .and_then(|n| n.parse::<usize>().ok())
+        .unwrap();
+    assert!(good_broken_lines > 0, "{broken_report:?}");
+    assert!(sent > 10_000, "{summary}");
+    // Every accepted event is searchable.
+    wait_indexed(&server, Duration::from_secs(300));
+    let found = search_until(
+        &server,
+        &setup.admin_token,
+        "limit=1000000&fields=event.module",
+        sent,
+        Duration::from_secs(300),
+    );
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), sent, "{summary}");
+    let modules: std::collections::BTreeSet<&str> = items
+        .iter()
+        .filter_map(|i| i["fields"]["event.module"].as_str())
+        .collect();
+    // (The syslog-cef files are JSON test vectors, so they arrive as generic JSON.)
+    for module in ["suricata", "zeek", "windows", "generic"] {
+        assert!(modules.contains(module), "no {module} events: {modules:?}");
+    }
+    // Run again: the journal says everything was sent; nothing is sent twice.
+    let again = run();
+    let stdout = String::from_utf8_lossy(&again.stdout).into_owned();
+    assert!(
+        stdout.contains("nigehban: 0 events sent, 0 refused"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("already sent by an earlier run").count(),
+        files.len(),
+        "{stdout}"
+    );
+    server.terminate();
+}
+
+#[test]
+fn ingest_refuses_a_bad_token_and_a_missing_server_clearly() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("one.json");
+    std::fs::write(&file, "{\"message\":\"x\"}\n").unwrap();
+    let output = nigehban()
+        .args(["ingest", "--server", "ftp://nowhere", "--token", "ngs_x"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("http:// or https://"),
+        "{output:?}"
+    );
+    let output = nigehban()
+        .args(["ingest", "--server", "http://127.0.0.1:9"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("NIGEHBAN_INGEST_TOKEN"),
+        "{output:?}"
+    );
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(&data_dir, &[], &[]);
+    let output = nigehban()
+        .args([
+            "ingest",
+            "--server",
+            &server.url(),
+            "--token",
+            "ngs_unknown",
+            "--journal",
+        ])
+        .arg(dir.path().join("journal"))
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("refused the ingest token"),
+        "{output:?}"
+    );
+    server.terminate();
+}

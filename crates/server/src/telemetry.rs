@@ -1,0 +1,460 @@
+//! The serve runtime of telemetry intake: the bus, intake over the sensor
+//! registry, the event index and the tasks that keep them going.
+//!
+//! ```text
+//!  POST /api/v1/ingest ─┐
+//!  syslog UDP/TCP/TLS ──┴─► Intake ──publish (durable)──► bus ──consumer `search`──► Indexer ──► EventIndex
+//!                              │                                                          ▲
+//!                     health watch ──► app.record_health          retention loop (hourly) ┘
+//! ```
+//!
+//! [`TelemetryRuntime::start`] opens the bus (embedded log or NATS JetStream),
+//! the index under the data directory, builds [`Intake`] over a
+//! [`RegistryDirectory`] (the app's sensor registry), watches every active
+//! sensor's health, binds the configured syslog listeners and spawns the
+//! indexer, the retention loop and the health recorder.
+//! [`TelemetryRuntime::shutdown`] stops them in the order that loses nothing:
+//! listeners drain into the bus, then the indexer commits what it holds and
+//! acknowledges it, then the index and the bus are closed.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use nigehban_app::model::{Sensor, SensorFormat, SensorHealthKind, SensorId, Timestamp};
+use nigehban_app::{App, SensorHealthReport};
+use nigehban_bus::{AnyBus, BusError, BusLocation, BusMetrics, ConsumerConfig, EventBus as _};
+use nigehban_ingest::{
+    ClientCertificate, DirectoryError, HealthChange, HealthChangeKind, Intake, IntakeOptions,
+    ListenError, SensorDirectory, SensorStamp, SyslogConfig, SyslogListeners,
+};
+use nigehban_normalise::Format;
+use nigehban_search::{
+    EventIndex, IndexOptions, Indexer, IndexerConfig, IndexerReport, SearchError, run_retention,
+};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Intake as the server runs it: over either bus, with sensors from the registry.
+pub type SensorIntake = Intake<AnyBus, RegistryDirectory>;
+
+/// What request handlers reach of telemetry: intake, the event index and the bus. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Telemetry {
+    /// HTTP intake, sensor health and intake counters.
+    pub intake: SensorIntake,
+    /// The event index searched by `GET /api/v1/events`.
+    pub index: EventIndex,
+    /// The bus (for its metrics).
+    pub bus: AnyBus,
+    /// The bus metrics read at the last scrape (the bus is read asynchronously, the
+    /// metrics registry synchronously).
+    pub(crate) bus_metrics: Arc<Mutex<Option<BusMetrics>>>,
+}
+
+impl Telemetry {
+    /// Telemetry over an intake and an index (the runtime builds it; tests may too).
+    pub fn new(intake: SensorIntake, index: EventIndex) -> Self {
+        Telemetry {
+            bus: intake.bus().clone(),
+            intake,
+            index,
+            bus_metrics: Arc::new(Mutex::new(None)),
+        }
+    }
+
+    /// Reads the bus's metrics now, for the next rendering of `/metrics`.
+    pub async fn refresh_bus_metrics(&self) {
+        match self.bus.metrics().await {
+            Ok(metrics) => *lock(&self.bus_metrics) = Some(metrics),
+            Err(error) => {
+                tracing::warn!(%error, "could not read the bus metrics");
+                *lock(&self.bus_metrics) = None;
+            }
+        }
+    }
+
+    /// Starts (or restarts) watching a sensor's health and forgets cached
+    /// syslog sender answers; call after a sensor is registered or changed.
+    pub fn sensor_changed(&self, sensor: &Sensor) {
+        self.intake.forget_cached_senders();
+        if sensor.active {
+            self.intake.watch_sensor(&stamp_of(sensor));
+        } else {
+            self.intake.forget_sensor(&sensor.id.to_string());
+        }
+    }
+}
+
+pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// What intake stamps on the events of a registered sensor.
+pub fn stamp_of(sensor: &Sensor) -> SensorStamp {
+    let mut stamp = SensorStamp::new(sensor.tenant.to_string(), sensor.id.to_string());
+    stamp.expected_formats = sensor
+        .expected_formats
+        .iter()
+        .map(|format| normaliser_format(*format))
+        .collect();
+    stamp.expected_formats.dedup();
+    stamp.host_os_type = sensor.host_os_type.map(|os| os.as_str().to_owned());
+    stamp.utc_offset = sensor.utc_offset.map(|offset| offset.to_utc_offset());
+    stamp.expected_interval = sensor.expected_interval.map(|i| i.as_duration());
+    stamp
+}
+
+/// The normaliser's format for a registered format (EVTX arrives rendered as Windows JSON).
+fn normaliser_format(format: SensorFormat) -> Format {
+    match format {
+        SensorFormat::Syslog => Format::Syslog,
+        SensorFormat::Cef => Format::Cef,
+        SensorFormat::SuricataEve => Format::SuricataEve,
+        SensorFormat::Zeek => Format::Zeek,
+        SensorFormat::WindowsJson | SensorFormat::Evtx => Format::WindowsJson,
+        SensorFormat::Json => Format::Json,
+        SensorFormat::Text => Format::Text,
+    }
+}
+
+/// Intake's sensor directory over the app's sensor registry (syslog senders
+/// by source address or TLS client certificate).
+#[derive(Debug, Clone)]
+pub struct RegistryDirectory {
+    app: App,
+}
+
+impl RegistryDirectory {
+    /// The directory over `app`'s registry.
+    pub fn new(app: App) -> Self {
+        RegistryDirectory { app }
+    }
+}
+
+impl SensorDirectory for RegistryDirectory {
+    async fn sensor_by_address(
+        &self,
+        address: IpAddr,
+    ) -> Result<Option<SensorStamp>, DirectoryError> {
+        self.app
+            .sensors()
+            .sensor_by_address(address)
+            .await
+            .map(|found| found.map(|identity| stamp_of(&identity.sensor)))
+            .map_err(|error| DirectoryError(error.to_string()))
+    }
+
+    async fn sensor_by_certificate(
+        &self,
+        certificate: &ClientCertificate,
+    ) -> Result<Option<SensorStamp>, DirectoryError> {
+        let fingerprint =
+            nigehban_app::model::CertificateFingerprint::from_bytes(certificate.sha256);
+        self.app
+            .sensors()
+            .sensor_by_certificate(&fingerprint, certificate.subject_cn.as_deref())
+            .await
+            .map(|found| found.map(|identity| stamp_of(&identity.sensor)))
+            .map_err(|error| DirectoryError(error.to_string()))
+    }
+}
+
+/// The health event recorded for a change intake saw; `None` if the sensor id is not one of ours.
+pub fn health_report(change: &HealthChange) -> Option<SensorHealthReport> {
+    let sensor: SensorId = change.sensor_id.parse().ok()?;
+    let at = Timestamp::from_system_time(change.at);
+    let kind = match &change.kind {
+        HealthChangeKind::Silent {
+            since,
+            expected_interval,
+        } => SensorHealthKind::Silent {
+            since: Timestamp::from_system_time(*since),
+            expected_interval_seconds: expected_interval.as_secs(),
+        },
+        HealthChangeKind::Recovered { silent_since } => {
+            SensorHealthKind::recovered(Timestamp::from_system_time(*silent_since), at)
+        }
+    };
+    Some(SensorHealthReport { sensor, at, kind })
+}
+
+/// Settings of the telemetry runtime.
+#[derive(Debug, Clone)]
+pub struct TelemetryConfig {
+    /// Where the bus is.
+    pub bus: BusLocation,
+    /// Intake's options (limits, backpressure, health check period).
+    pub intake: IntakeOptions,
+    /// The syslog listeners to start (none by default).
+    pub syslog: SyslogConfig,
+    /// Index settings (retention of events in search).
+    pub index: IndexOptions,
+    /// How often expired events are deleted from the index.
+    pub retention_every: Duration,
+    /// The durable bus consumer the indexer reads with.
+    pub search_consumer: String,
+}
+
+impl TelemetryConfig {
+    /// The defaults on `bus`: no syslog listener, 30 days in search, the
+    /// `search` consumer watched for backpressure.
+    pub fn new(bus: BusLocation) -> Self {
+        let mut intake = IntakeOptions::default();
+        intake.backpressure.consumers = vec![nigehban_search::DEFAULT_CONSUMER.to_owned()];
+        TelemetryConfig {
+            bus,
+            intake,
+            syslog: SyslogConfig::default(),
+            index: IndexOptions::default(),
+            retention_every: Duration::from_secs(60 * 60),
+            search_consumer: nigehban_search::DEFAULT_CONSUMER.to_owned(),
+        }
+    }
+}
+
+/// Telemetry could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum TelemetryError {
+    /// The bus could not be opened.
+    #[error("event bus: {0}")]
+    Bus(#[from] BusError),
+    /// The event index could not be opened.
+    #[error("event index: {0}")]
+    Search(#[from] SearchError),
+    /// A syslog listener could not be started.
+    #[error("{0}")]
+    Listen(#[from] ListenError),
+    /// The sensor registry could not be read.
+    #[error("sensor registry: {0}")]
+    Registry(#[from] nigehban_app::AppError),
+}
+
+/// What stopping the runtime found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShutdownReport {
+    /// Whether the syslog listeners published everything they had received in time.
+    pub listeners_drained: bool,
+    /// What the indexer did, if it stopped cleanly.
+    pub indexer: Option<IndexerReport>,
+    /// Health events recorded since start.
+    pub health_events: u64,
+}
+
+/// The running telemetry tasks. Stop them with [`TelemetryRuntime::shutdown`].
+#[derive(Debug)]
+pub struct TelemetryRuntime {
+    telemetry: Telemetry,
+    listeners: Option<SyslogListeners>,
+    stop: watch::Sender<bool>,
+    indexer: JoinHandle<Result<IndexerReport, SearchError>>,
+    retention: JoinHandle<u64>,
+    health_watch: JoinHandle<()>,
+    recorder: JoinHandle<u64>,
+}
+
+/// Completes once `stop` turns true (or its sender is gone).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    let _ = stop.wait_for(|stop| *stop).await;
+}
+
+impl TelemetryRuntime {
+    /// Opens the bus and the index in `data_dir`, starts intake, the syslog
+    /// listeners, the indexer, the retention loop and the health watch.
+    pub async fn start(
+        app: App,
+        data_dir: &Path,
+        config: TelemetryConfig,
+    ) -> Result<Self, TelemetryError> {
+        let bus = AnyBus::open(config.bus.clone()).await?;
+        let index_dir = data_dir.to_path_buf();
+        let index_options = config.index.clone();
+        let index = tokio::task::spawn_blocking(move || EventIndex::open(index_dir, index_options))
+            .await
+            .map_err(|join| SearchError::Config(format!("opening the index failed: {join}")))??;
+        let consumer = bus
+            .consumer(&config.search_consumer, ConsumerConfig::default())
+            .await?;
+        let intake = Intake::new(
+            bus.clone(),
+            RegistryDirectory::new(app.clone()),
+            config.intake.clone(),
+        );
+        let telemetry = Telemetry::new(intake.clone(), index.clone());
+        let sensors = app.sensors().active_sensors().await?;
+        for sensor in &sensors {
+            intake.watch_sensor(&stamp_of(sensor));
+        }
+        tracing::info!(sensors = sensors.len(), "watching sensor health");
+
+        let listeners = if config.syslog.udp.is_some()
+            || config.syslog.tcp.is_some()
+            || config.syslog.tls.is_some()
+        {
+            Some(intake.start_syslog(config.syslog.clone()).await?)
+        } else {
+            None
+        };
+
+        let (stop, stop_rx) = watch::channel(false);
+        let indexer = tokio::spawn(
+            Indexer::new(index.clone(), IndexerConfig::default())
+                .run(consumer, stopped(stop_rx.clone())),
+        );
+        let retention = tokio::spawn(run_retention(
+            index.clone(),
+            config.retention_every,
+            time::OffsetDateTime::now_utc,
+            stopped(stop_rx.clone()),
+        ));
+        let (changes_tx, changes_rx) = mpsc::unbounded_channel::<HealthChange>();
+        let health_watch = intake.spawn_health_watch(move |changes| {
+            for change in changes {
+                // The recorder is gone only during shutdown.
+                let _ = changes_tx.send(change);
+            }
+        });
+        let recorder = tokio::spawn(record_health(app, changes_rx));
+        Ok(TelemetryRuntime {
+            telemetry,
+            listeners,
+            stop,
+            indexer,
+            retention,
+            health_watch,
+            recorder,
+        })
+    }
+
+    /// What request handlers use.
+    pub fn telemetry(&self) -> Telemetry {
+        self.telemetry.clone()
+    }
+
+    /// Where the syslog listeners listen (UDP, TCP, TLS), those that were started.
+    pub fn syslog_addresses(&self) -> [Option<SocketAddr>; 3] {
+        match &self.listeners {
+            Some(listeners) => [
+                listeners.udp_address(),
+                listeners.tcp_address(),
+                listeners.tls_address(),
+            ],
+            None => [None, None, None],
+        }
+    }
+
+    /// Stops everything, losing nothing acknowledged: the syslog listeners
+    /// publish what they received (within `grace`), the indexer commits and
+    /// acknowledges what it holds, the health changes seen are recorded, and
+    /// the index and the bus are closed. Call after the HTTP server stopped.
+    pub async fn shutdown(self, grace: Duration) -> ShutdownReport {
+        let mut report = ShutdownReport {
+            listeners_drained: true,
+            ..ShutdownReport::default()
+        };
+        if let Some(listeners) = self.listeners {
+            report.listeners_drained = listeners.shutdown(grace).await;
+            if !report.listeners_drained {
+                tracing::warn!("syslog listeners did not drain within the grace period");
+            }
+        }
+        self.health_watch.abort();
+        let _ = self.health_watch.await;
+        self.stop.send_replace(true);
+        match self.indexer.await {
+            Ok(Ok(indexer)) => report.indexer = Some(indexer),
+            Ok(Err(error)) => tracing::error!(%error, "the event indexer stopped with an error"),
+            Err(error) => tracing::error!(%error, "the event indexer task failed"),
+        }
+        if let Err(error) = self.retention.await {
+            tracing::warn!(%error, "the retention task failed");
+        }
+        // The health watch (the only sender) is gone: the recorder drains and ends.
+        match self.recorder.await {
+            Ok(count) => report.health_events = count,
+            Err(error) => tracing::warn!(%error, "the health recorder failed"),
+        }
+        let Telemetry { index, bus, .. } = self.telemetry;
+        if let Err(error) = tokio::task::spawn_blocking(move || index.close())
+            .await
+            .unwrap_or(Err(SearchError::Closed))
+        {
+            tracing::warn!(%error, "closing the event index");
+        }
+        if let Err(error) = bus.close().await {
+            tracing::warn!(%error, "closing the event bus");
+        }
+        report
+    }
+}
+
+/// Records each health change as a health event until the channel closes;
+/// returns how many were recorded.
+async fn record_health(app: App, mut changes: mpsc::UnboundedReceiver<HealthChange>) -> u64 {
+    let mut recorded = 0;
+    while let Some(change) = changes.recv().await {
+        let Some(report) = health_report(&change) else {
+            tracing::warn!(sensor = %change.sensor_id, "health change of a sensor id that is not a registry id");
+            continue;
+        };
+        match app.sensors().record_health(report).await {
+            Ok(_) => recorded += 1,
+            Err(error) => {
+                tracing::error!(sensor = %change.sensor_id, %error, "could not record a sensor health event");
+            }
+        }
+    }
+    recorded
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::SystemTime;
+
+    use super::*;
+
+    #[test]
+    fn silent_and_recovered_changes_become_health_reports() {
+        let sensor = SensorId::new();
+        let since = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+        let at = since + Duration::from_secs(90);
+        let silent = HealthChange {
+            tenant_id: "t".into(),
+            sensor_id: sensor.to_string(),
+            at,
+            kind: HealthChangeKind::Silent {
+                since,
+                expected_interval: Duration::from_secs(60),
+            },
+        };
+        let report = health_report(&silent).unwrap();
+        assert_eq!(report.sensor, sensor);
+        assert_eq!(
+            report.kind,
+            SensorHealthKind::Silent {
+                since: Timestamp::from_system_time(since),
+                expected_interval_seconds: 60
+            }
+        );
+        let recovered = HealthChange {
+            kind: HealthChangeKind::Recovered {
+                silent_since: since,
+            },
+            ..silent
+        };
+        match health_report(&recovered).unwrap().kind {
+            SensorHealthKind::Recovered {
+                silent_for_seconds, ..
+            } => assert_eq!(silent_for_seconds, 90),
+            other => panic!("{other:?}"),
+        }
+        let foreign = HealthChange {
+            sensor_id: "not-an-id".into(),
+            ..recovered
+        };
+        assert!(health_report(&foreign).is_none());
+    }
+}
