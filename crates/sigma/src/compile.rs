@@ -86,6 +86,8 @@ enum Prog {
 }
 
 impl Prog {
+    /// The tree's own evaluation, which [`Code::eval`] must agree with.
+    #[cfg(test)]
     fn eval(&self, bits: &[u64]) -> bool {
         match self {
             Prog::Leaf(l) => bit(bits, *l),
@@ -186,6 +188,102 @@ impl Prog {
     }
 }
 
+/// One node of a program laid out flat (see [`Code`]).
+#[derive(Debug, Clone, Copy)]
+struct Op {
+    kind: OpKind,
+    /// The leaf of `Leaf`, the count of `AtLeast`, the value of `Const`.
+    arg: u32,
+    /// The index just past this node and everything under it: the next
+    /// sibling's.
+    end: u32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum OpKind {
+    Leaf,
+    Not,
+    And,
+    Or,
+    AtLeast,
+    Const,
+}
+
+/// Programs laid out flat, each node followed by its children, so that
+/// evaluating one reads a few neighbouring cache lines instead of chasing a
+/// pointer per node.
+#[derive(Debug, Clone, Default)]
+struct Code {
+    ops: Vec<Op>,
+}
+
+impl Code {
+    /// Lays `prog` out at the end; returns where it starts.
+    fn push(&mut self, prog: &Prog) -> u32 {
+        let at = self.ops.len();
+        let (kind, arg, children): (OpKind, u32, &[Prog]) = match prog {
+            Prog::Leaf(l) => (OpKind::Leaf, *l, &[]),
+            Prog::Not(p) => (OpKind::Not, 0, std::slice::from_ref(&**p)),
+            Prog::And(ps) => (OpKind::And, 0, ps),
+            Prog::Or(ps) => (OpKind::Or, 0, ps),
+            Prog::AtLeast(n, ps) => (OpKind::AtLeast, u32::try_from(*n).unwrap_or(u32::MAX), ps),
+            Prog::Const(b) => (OpKind::Const, u32::from(*b), &[]),
+        };
+        self.ops.push(Op { kind, arg, end: 0 });
+        for child in children {
+            self.push(child);
+        }
+        self.ops[at].end = u32::try_from(self.ops.len()).unwrap_or(u32::MAX);
+        u32::try_from(at).unwrap_or(u32::MAX)
+    }
+
+    /// Evaluates the program node at `at` over the leaf bits.
+    fn eval(&self, at: u32, bits: &[u64]) -> bool {
+        let Some(&op) = self.ops.get(at as usize) else {
+            return false;
+        };
+        // Children are mostly leaves: those are tested here, without a call.
+        let child_holds = |child: &Op, c: u32| {
+            if child.kind == OpKind::Leaf {
+                bit(bits, child.arg)
+            } else {
+                self.eval(c, bits)
+            }
+        };
+        match op.kind {
+            OpKind::Leaf => bit(bits, op.arg),
+            OpKind::Not => !self.eval(at + 1, bits),
+            OpKind::And | OpKind::Or => {
+                // `Or` stops at the first child that holds, `And` at the first that does not.
+                let stop = op.kind == OpKind::Or;
+                let mut c = at + 1;
+                while let Some(child) = self.ops.get(c as usize).filter(|_| c < op.end) {
+                    if child_holds(child, c) == stop {
+                        return stop;
+                    }
+                    c = child.end;
+                }
+                !stop
+            }
+            OpKind::AtLeast => {
+                let mut k = 0;
+                let mut c = at + 1;
+                while let Some(child) = self.ops.get(c as usize).filter(|_| c < op.end) {
+                    if child_holds(child, c) {
+                        k += 1;
+                        if k >= op.arg {
+                            return true;
+                        }
+                    }
+                    c = child.end;
+                }
+                false
+            }
+            OpKind::Const => op.arg != 0,
+        }
+    }
+}
+
 fn bit(bits: &[u64], l: LeafId) -> bool {
     bits[(l >> 6) as usize] & (1u64 << (l & 63)) != 0
 }
@@ -199,8 +297,22 @@ enum Anchor {
 #[derive(Debug, Clone)]
 struct Automaton {
     scanner: LiteralScanner,
-    /// Per automaton pattern: the leaves it stands for.
-    entries: Vec<Vec<(LeafId, Anchor)>>,
+    /// Per automaton pattern: the leaves it stands for, and whether each is
+    /// a keyword leaf merged in from the keyword plan (see
+    /// [`FieldPlan::keywords_merged`]).
+    entries: Vec<Vec<(LeafId, Anchor, bool)>>,
+}
+
+/// How one value's keyword search is shared between its field's plan and
+/// the keyword plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum KeywordScan {
+    /// Each plan scans for its own literals only.
+    Apart,
+    /// The field's plan scans for the keyword plan's literals too.
+    WithKeywords,
+    /// The keyword plan leaves its literals to the field's plan.
+    Merged,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -215,6 +327,9 @@ struct FieldPlan {
     exact_cs: FxHashMap<Box<str>, Vec<LeafId>>,
     ac_ci: Option<Automaton>,
     ac_cs: Option<Automaton>,
+    /// `ac_ci` also holds the case-insensitive literals of its bucket's
+    /// keyword plan, so that a value of this field is scanned once for both.
+    keywords_merged: bool,
     prefix_ci: Option<AffixTrie<LeafId>>,
     suffix_ci: Option<AffixTrie<LeafId>>,
     prefix_cs: Option<AffixTrie<LeafId>>,
@@ -319,6 +434,8 @@ impl RouteValues {
 struct Variant {
     rule: u32,
     prog: Prog,
+    /// Where `prog` starts in the rule set's [`Code`].
+    code: u32,
 }
 
 /// Compiled metadata and reference form of one rule.
@@ -342,6 +459,7 @@ pub struct CompiledRuleSet {
     buckets: Vec<Bucket>,
     primaries: Vec<Primary>,
     route_fields: RouteFields,
+    code: Code,
     global: Option<BucketId>,
 }
 
@@ -731,6 +849,7 @@ impl CompiledRuleSet {
                     variants.push(Variant {
                         rule: rule_index,
                         prog: prog.clone(),
+                        code: 0,
                     });
                 };
                 match routed.as_slice() {
@@ -784,6 +903,10 @@ impl CompiledRuleSet {
         let leaves = table.leaves;
         let (buckets, mut primaries, global) = build_buckets(&variants, &routes, &leaves);
         let route_fields = RouteFields::new(&mut primaries);
+        let mut code = Code::default();
+        for v in &mut variants {
+            v.code = code.push(&v.prog);
+        }
         let set = CompiledRuleSet {
             id: NEXT_SET_ID.fetch_add(1, Ordering::Relaxed),
             rules: compiled_rules,
@@ -792,6 +915,7 @@ impl CompiledRuleSet {
             buckets,
             primaries,
             route_fields,
+            code,
             global,
         };
         (set, diags)
@@ -941,7 +1065,7 @@ impl CompiledRuleSet {
             return;
         }
         scratch.counters.evaluated += 1;
-        if variant.prog.eval(&scratch.bits) {
+        if self.code.eval(variant.code, &scratch.bits) {
             scratch.rule_stamp[r] = stamp;
             out.push(r);
         }
@@ -969,11 +1093,22 @@ impl CompiledRuleSet {
                 }
                 let text = value_text(&v, &mut num_buf);
                 let folded = fold_if_needed(plan, keywords, text, &mut fold_buf);
+                let merged = keywords.is_some() && plan.is_some_and(|p| p.keywords_merged);
                 if let Some(p) = plan {
-                    self.apply_plan(p, text, folded, &v, scratch);
+                    let scan = if merged {
+                        KeywordScan::WithKeywords
+                    } else {
+                        KeywordScan::Apart
+                    };
+                    self.apply_plan(p, text, folded, &v, scratch, scan);
                 }
                 if let Some(k) = keywords {
-                    self.apply_plan(k, text, folded, &v, scratch);
+                    let scan = if merged {
+                        KeywordScan::Merged
+                    } else {
+                        KeywordScan::Apart
+                    };
+                    self.apply_plan(k, text, folded, &v, scratch, scan);
                 }
             });
             scratch.num_buf = num_buf;
@@ -1027,7 +1162,7 @@ impl CompiledRuleSet {
         let mut fold_buf = std::mem::take(&mut scratch.fold_buf);
         let text = value_text(v, &mut num_buf);
         let folded = fold_if_needed(Some(plan), None, text, &mut fold_buf);
-        self.apply_plan(plan, text, folded, v, scratch);
+        self.apply_plan(plan, text, folded, v, scratch, KeywordScan::Apart);
         scratch.num_buf = num_buf;
         scratch.fold_buf = fold_buf;
     }
@@ -1042,6 +1177,7 @@ impl CompiledRuleSet {
         folded: Option<&str>,
         v: &Value<'_>,
         scratch: &mut Scratch,
+        keywords: KeywordScan,
     ) {
         scratch.tried.clear();
         scratch.counters.values += 1;
@@ -1054,7 +1190,7 @@ impl CompiledRuleSet {
             }
         }
         if let Some(a) = &plan.ac_cs {
-            self.scan(a, text, text, None, v, scratch);
+            self.scan(a, text, text, None, v, scratch, false);
         }
         for t in [&plan.prefix_cs, &plan.suffix_cs].into_iter().flatten() {
             t.walk(text.as_bytes(), false, |&l| scratch.set(l));
@@ -1069,8 +1205,11 @@ impl CompiledRuleSet {
                     scratch.set(l);
                 }
             }
-            if let Some(a) = &plan.ac_ci {
-                self.scan(a, hay, text, folded, v, scratch);
+            if let Some(a) = &plan.ac_ci
+                && keywords != KeywordScan::Merged
+            {
+                let with_keywords = keywords == KeywordScan::WithKeywords;
+                self.scan(a, hay, text, folded, v, scratch, with_keywords);
             }
             for t in [&plan.prefix_ci, &plan.suffix_ci].into_iter().flatten() {
                 t.walk(hay.as_bytes(), true, |&l| scratch.set(l));
@@ -1084,7 +1223,9 @@ impl CompiledRuleSet {
         }
     }
 
-    /// Runs an automaton over `hay` (the folded or the original text).
+    /// Runs an automaton over `hay` (the folded or the original text);
+    /// hits of merged keyword literals count only `with_keywords`.
+    #[allow(clippy::too_many_arguments)]
     fn scan(
         &self,
         a: &Automaton,
@@ -1093,10 +1234,14 @@ impl CompiledRuleSet {
         folded: Option<&str>,
         v: &Value<'_>,
         scratch: &mut Scratch,
+        with_keywords: bool,
     ) {
         let probes = a.scanner.scan(hay.as_bytes(), |id, _| {
             scratch.counters.hits += 1;
-            for &(l, anchor) in &a.entries[id as usize] {
+            for &(l, anchor, keyword) in &a.entries[id as usize] {
+                if keyword && !with_keywords {
+                    continue;
+                }
                 let hit = match anchor {
                     Anchor::Contains => true,
                     Anchor::Verify => {
@@ -1401,9 +1546,17 @@ fn build_bucket(vs: &[VariantId], variants: &[Variant], leaves: &[Leaf]) -> Buck
             by_field.entry(leaf.field.clone()).or_default().push(l);
         }
     }
+    // Keywords are searched in every value: their literals join the
+    // scanner of each field that has one.
+    let keyword_literals = by_field
+        .get(&None)
+        .map(|ls| build_plan(None, ls, leaves, None).1);
     let mut plans: Vec<FieldPlan> = by_field
         .into_iter()
-        .map(|(field, ls)| build_plan(field, &ls, leaves))
+        .map(|(field, ls)| {
+            let merge = field.as_ref().and(keyword_literals.as_ref());
+            build_plan(field, &ls, leaves, merge).0
+        })
         .collect();
     plans.sort_by(|a, b| a.field.cmp(&b.field));
     let by_name = plans
@@ -1428,22 +1581,35 @@ fn build_bucket(vs: &[VariantId], variants: &[Variant], leaves: &[Leaf]) -> Buck
     }
 }
 
-#[derive(Default)]
+#[derive(Default, Clone)]
 struct AcBuilder {
     patterns: Vec<String>,
     index: FxHashMap<String, usize>,
-    entries: Vec<Vec<(LeafId, Anchor)>>,
+    entries: Vec<Vec<(LeafId, Anchor, bool)>>,
 }
 
 impl AcBuilder {
     fn add(&mut self, lit: &str, l: LeafId, anchor: Anchor) {
+        self.add_entry(lit, (l, anchor, false));
+    }
+
+    fn add_entry(&mut self, lit: &str, entry: (LeafId, Anchor, bool)) {
         let i = *self.index.entry(lit.to_string()).or_insert_with(|| {
             self.patterns.push(lit.to_string());
             self.entries.push(Vec::new());
             self.patterns.len() - 1
         });
-        if !self.entries[i].contains(&(l, anchor)) {
-            self.entries[i].push((l, anchor));
+        if !self.entries[i].contains(&entry) {
+            self.entries[i].push(entry);
+        }
+    }
+
+    /// Adds the literals of `keywords` as keyword entries.
+    fn merge_keywords(&mut self, keywords: &AcBuilder) {
+        for (lit, entries) in keywords.patterns.iter().zip(&keywords.entries) {
+            for &(l, anchor, _) in entries {
+                self.add_entry(lit, (l, anchor, true));
+            }
         }
     }
 
@@ -1462,7 +1628,16 @@ impl AcBuilder {
     }
 }
 
-fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldPlan {
+/// The plan of `field` over the leaves `ls`, with the case-insensitive
+/// literals of the bucket's keyword plan merged into its scanner when
+/// `keywords` gives them and the field has a scanner of its own. Also returns
+/// the plan's own case-insensitive literals.
+fn build_plan(
+    field: Option<Box<str>>,
+    ls: &[LeafId],
+    leaves: &[Leaf],
+    keywords: Option<&AcBuilder>,
+) -> (FieldPlan, AcBuilder) {
     let mut plan = FieldPlan {
         field,
         ..FieldPlan::default()
@@ -1514,6 +1689,18 @@ fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldP
             LeafKind::Value(_) => plan.verify_always.push(l),
         }
     }
+    let own = if plan.field.is_none() {
+        ci.clone()
+    } else {
+        AcBuilder::default()
+    };
+    if let Some(keywords) = keywords
+        && !ci.patterns.is_empty()
+        && !keywords.patterns.is_empty()
+    {
+        ci.merge_keywords(keywords);
+        plan.keywords_merged = true;
+    }
     plan.ac_ci = ci.build(true);
     plan.ac_cs = cs.build(false);
     plan.max_exact_ci = plan.exact_ci.keys().map(|k| k.len()).max().unwrap_or(0);
@@ -1521,7 +1708,7 @@ fn build_plan(field: Option<Box<str>>, ls: &[LeafId], leaves: &[Leaf]) -> FieldP
     plan.suffix_ci = suffix_ci.build();
     plan.prefix_cs = prefix_cs.build();
     plan.suffix_cs = suffix_cs.build();
-    plan
+    (plan, own)
 }
 
 #[cfg(test)]
@@ -1535,6 +1722,44 @@ mod tests {
         assert_send_sync::<std::sync::Arc<CompiledRuleSet>>();
         fn assert_send<T: Send>() {}
         assert_send::<Scratch>();
+    }
+
+    #[test]
+    fn flat_programs_agree_with_the_trees() {
+        use Prog::{And, AtLeast, Const, Leaf, Not, Or};
+        let progs = [
+            Leaf(3),
+            Not(Box::new(Leaf(0))),
+            And(vec![Leaf(0), Leaf(1), Not(Box::new(Leaf(2)))]),
+            Or(vec![Leaf(4), And(vec![Leaf(1), Leaf(5)]), Const(false)]),
+            AtLeast(
+                2,
+                vec![Leaf(0), Or(vec![Leaf(1), Leaf(2)]), Not(Box::new(Leaf(3)))],
+            ),
+            And(vec![
+                Or(vec![Leaf(0), Leaf(1)]),
+                Not(Box::new(And(vec![Leaf(2), Or(vec![Leaf(3), Leaf(4)])]))),
+                AtLeast(3, vec![Leaf(5), Leaf(0), Leaf(1), Const(true)]),
+            ]),
+            Or(vec![Const(false), Not(Box::new(Const(true)))]),
+            And(vec![]),
+            Or(vec![]),
+        ];
+        let mut code = Code::default();
+        // A program in the middle of others must not read its neighbours.
+        code.push(&Leaf(1));
+        let starts: Vec<u32> = progs.iter().map(|p| code.push(p)).collect();
+        code.push(&Leaf(2));
+        for assignment in 0u64..64 {
+            let bits = [assignment];
+            for (p, &start) in progs.iter().zip(&starts) {
+                assert_eq!(
+                    code.eval(start, &bits),
+                    p.eval(&bits),
+                    "{p:?} on {assignment:06b}"
+                );
+            }
+        }
     }
 
     #[test]

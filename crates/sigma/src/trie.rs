@@ -73,6 +73,7 @@ impl<T: Clone + PartialEq> AffixTrieBuilder<T> {
         }
         let mut t = AffixTrie {
             root: [u32::MAX; 256],
+            dense: Vec::new(),
             nodes: Vec::with_capacity(order.len()),
             edge_bytes: Vec::new(),
             edge_targets: Vec::new(),
@@ -88,11 +89,24 @@ impl<T: Clone + PartialEq> AffixTrieBuilder<T> {
             }
             let out_start = u32::try_from(t.outputs.len()).unwrap_or(u32::MAX);
             t.outputs.extend(self.outputs[old].iter().cloned());
+            // A node with many edges (the letters before `.exe`) gets a
+            // table of all 256 instead of a long scan.
+            let dense = if children[old].len() >= DENSE_EDGES {
+                let mut table = [u32::MAX; 256];
+                for &(b, c) in &children[old] {
+                    table[b as usize] = new_id[c as usize];
+                }
+                t.dense.push(table);
+                u32::try_from(t.dense.len() - 1).unwrap_or(u32::MAX)
+            } else {
+                u32::MAX
+            };
             t.nodes.push(Node {
                 edges_start,
                 edges_len: u32::try_from(children[old].len()).unwrap_or(0),
                 out_start,
                 out_len: u32::try_from(self.outputs[old].len()).unwrap_or(0),
+                dense,
             });
         }
         for &(b, c) in &children[0] {
@@ -102,18 +116,25 @@ impl<T: Clone + PartialEq> AffixTrieBuilder<T> {
     }
 }
 
+/// Nodes with at least this many edges are looked up in a table.
+const DENSE_EDGES: usize = 12;
+
 #[derive(Debug, Clone, Copy)]
 struct Node {
     edges_start: u32,
     edges_len: u32,
     out_start: u32,
     out_len: u32,
+    /// Index in `dense` of the node's table of children, or `u32::MAX`.
+    dense: u32,
 }
 
 /// A flattened trie over pattern bytes, read forwards (prefixes) or backwards (suffixes).
 #[derive(Debug, Clone)]
 pub struct AffixTrie<T> {
     root: [u32; 256],
+    /// Child tables of the nodes with many edges.
+    dense: Vec<[u32; 256]>,
     nodes: Vec<Node>,
     edge_bytes: Vec<u8>,
     edge_targets: Vec<u32>,
@@ -136,6 +157,10 @@ impl<T> AffixTrie<T> {
             return (c != u32::MAX).then_some(c);
         }
         let n = self.nodes[node as usize];
+        if let Some(table) = self.dense.get(n.dense as usize) {
+            let c = table[b as usize];
+            return (c != u32::MAX).then_some(c);
+        }
         let s = n.edges_start as usize;
         let bytes = &self.edge_bytes[s..s + n.edges_len as usize];
         bytes
@@ -175,6 +200,30 @@ impl<T> AffixTrie<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nodes_with_many_edges_find_every_child() {
+        let mut s = AffixTrieBuilder::new(true);
+        let names: Vec<String> = (b'a'..=b'z')
+            .map(|c| format!("\\{}x.exe", c as char))
+            .collect();
+        for (i, name) in names.iter().enumerate() {
+            s.insert(name.as_bytes(), i);
+        }
+        s.insert(b".exe", 100);
+        let s = s.build().unwrap();
+        assert!(!s.dense.is_empty());
+        for (i, name) in names.iter().enumerate() {
+            let mut got = Vec::new();
+            s.walk(format!("c:\\tools{name}").as_bytes(), false, |v| {
+                got.push(*v)
+            });
+            assert_eq!(got, [100, i], "{name}");
+        }
+        let mut got = Vec::new();
+        s.walk(b"c:\\tools\\1x.exe", false, |v| got.push(*v));
+        assert_eq!(got, [100]);
+    }
 
     #[test]
     fn prefixes_and_suffixes() {
