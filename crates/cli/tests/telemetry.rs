@@ -660,6 +660,100 @@ fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
     server.terminate();
 }
 
+#[test]
+fn syslog_over_tls_arrives_through_serve() {
+    // The `openssl` command line makes the listener's certificate and is the
+    // TLS client, so the test exercises serve's TLS settings end to end.
+    if Command::new("openssl").arg("version").output().is_err() {
+        assert!(
+            !services_required(),
+            "NIGEHBAN_REQUIRE_SERVICES=1 but `openssl` is not installed"
+        );
+        println!("skipped: `openssl` is not installed");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let certificate = dir.path().join("server.pem");
+    let key = dir.path().join("server.key");
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&certificate)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(
+        &data_dir,
+        &[
+            "--syslog-tls",
+            "127.0.0.1:0",
+            "--syslog-tls-certificate",
+            certificate.to_str().unwrap(),
+            "--syslog-tls-key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let setup = set_up(
+        &server,
+        json!({"name": "tls relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),
+    );
+    let message = "<134>1 2026-11-28T03:06:00.123Z fw1.grid.example pf 78 FW [origin@32473 ip=\"10.0.0.1\"] syslog probe over tls";
+    let mut client = Command::new("openssl")
+        .args(["s_client", "-verify_return_error", "-CAfile"])
+        .arg(&certificate)
+        .arg("-connect")
+        .arg(server.syslog["tls"].to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One octet-counted frame, then end of input: s_client closes the session.
+    client
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{} {message}", message.len()).as_bytes())
+        .unwrap();
+    let sent = client.wait_with_output().unwrap();
+    assert!(sent.status.success(), "{sent:?}");
+
+    let found = search_until(
+        &server,
+        &setup.admin_token,
+        "message=syslog%20probe%20over%20tls",
+        1,
+        Duration::from_secs(30),
+    );
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{found}");
+    let item = &items[0];
+    assert_eq!(item["sensor"], setup.sensor_id.as_str());
+    assert_eq!(item["@timestamp"], "2026-11-28T03:06:00.123Z", "{item}");
+    let fields = &item["event"]["fields"];
+    assert_eq!(fields["log.syslog.priority"], 134, "{item}");
+    assert_eq!(fields["log.syslog.appname"], "pf", "{item}");
+    assert_eq!(fields["host.name"], "fw1.grid.example", "{item}");
+    assert_eq!(
+        fields["log.syslog.structured_data"]["origin@32473"]["ip"], "10.0.0.1",
+        "{item}"
+    );
+    server.terminate();
+}
+
 fn time_now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
