@@ -244,10 +244,7 @@ impl Sensors<'_> {
 
     /// One sensor of the caller's subtree.
     pub async fn get(&self, caller: &Caller, id: SensorId) -> AppResult<Sensor> {
-        let sensor = self.find(id).await?;
-        self.app
-            .authorise(caller, Action::ViewSensor, sensor.tenant, "sensor", id)
-            .await?;
+        let sensor = self.authorised(caller, Action::ViewSensor, id).await?;
         Ok(sensor)
     }
 
@@ -278,15 +275,8 @@ impl Sensors<'_> {
         id: SensorId,
         update: SensorUpdate,
     ) -> AppResult<Sensor> {
-        let sensor = self.find(id).await?;
-        self.app
-            .authorise(
-                caller,
-                Action::AdministerSensor,
-                sensor.tenant,
-                "sensor",
-                id,
-            )
+        let sensor = self
+            .authorised(caller, Action::AdministerSensor, id)
             .await?;
         check_active(&sensor)?;
         let normalised = normalise(update).map_err(invalid)?;
@@ -319,15 +309,8 @@ impl Sensors<'_> {
         id: SensorId,
         grace: Duration,
     ) -> AppResult<IssuedSensorToken> {
-        let sensor = self.find(id).await?;
-        self.app
-            .authorise(
-                caller,
-                Action::AdministerSensor,
-                sensor.tenant,
-                "sensor",
-                id,
-            )
+        let sensor = self
+            .authorised(caller, Action::AdministerSensor, id)
             .await?;
         check_active(&sensor)?;
         if grace > MAX_ROTATION_GRACE {
@@ -366,15 +349,7 @@ impl Sensors<'_> {
         id: SensorId,
         token: SensorTokenId,
     ) -> AppResult<SensorToken> {
-        let sensor = self.find(id).await?;
-        self.app
-            .authorise(
-                caller,
-                Action::AdministerSensor,
-                sensor.tenant,
-                "sensor",
-                id,
-            )
+        self.authorised(caller, Action::AdministerSensor, id)
             .await?;
         let store = self.app.store();
         match store.sensor_token(token).await? {
@@ -398,15 +373,7 @@ impl Sensors<'_> {
     /// and intake no longer recognises it; its addresses, certificates and
     /// name become free for another sensor. Sensors are never deleted.
     pub async fn deactivate(&self, caller: &Caller, id: SensorId) -> AppResult<Sensor> {
-        let sensor = self.find(id).await?;
-        self.app
-            .authorise(
-                caller,
-                Action::AdministerSensor,
-                sensor.tenant,
-                "sensor",
-                id,
-            )
+        self.authorised(caller, Action::AdministerSensor, id)
             .await?;
         let changed = self
             .app
@@ -606,6 +573,16 @@ impl Sensors<'_> {
                 None => return Ok(sensors),
             }
         }
+    }
+
+    /// The sensor `id`, once the policy allows `caller` to `action` it
+    /// (another tenant's sensor is not found, as a missing one).
+    async fn authorised(&self, caller: &Caller, action: Action, id: SensorId) -> AppResult<Sensor> {
+        let sensor = self.find(id).await?;
+        self.app
+            .authorise(caller, action, sensor.tenant, "sensor", id)
+            .await?;
+        Ok(sensor)
     }
 
     async fn find(&self, id: SensorId) -> AppResult<Sensor> {
