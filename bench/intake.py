@@ -14,8 +14,11 @@ organisation and a sensor, then for a fixed time:
   `nigehban_intake_accepted` counter for that transport says it is durable.
 
 The server runs whole, as deployed: the search indexer consumes the same
-bus on the same two cores (its lag is reported; intake holds senders back
-only past 2,000,000 events of lag, far beyond one run).
+bus on the same two cores at the lowest CPU priority (intake first); its lag
+at the end of each scenario is reported, and after the last HTTP scenario how
+fast it catches up once intake is idle. Intake holds senders back past
+2,000,000 events of lag. Every scenario gets a fresh server and data
+directory, so none inherits another's backlog.
 
 Usage (from the repository root):
     python3 bench/intake.py [--seconds 10] [--connections 4] [--skip-build]
@@ -258,20 +261,12 @@ def syslog_scenario(port: int, syslog_port: int, connections: int, seconds: floa
     }
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--connections", default="1,4,8", help="comma-separated connection counts")
-    parser.add_argument("--workdir", type=Path, default=None)
-    parser.add_argument("--skip-build", action="store_true")
-    args = parser.parse_args()
+class Server:
+    """A fresh `nigehban serve` on the embedded default, with a signed-up sensor."""
 
-    if not args.skip_build:
-        subprocess.run(["cargo", "build", "--release", "-p", "nigehban", "--bin", "nigehban"], cwd=ROOT, check=True)
-    binary = target_dir() / "release" / "nigehban"
-    work = Path(tempfile.mkdtemp(prefix="nigehban-intake-bench-", dir=args.workdir))
-    data = work / "data"
-    try:
+    def __init__(self, binary: Path, workdir):
+        self.work = Path(tempfile.mkdtemp(prefix="nigehban-intake-bench-", dir=workdir))
+        data = self.work / "data"
         create = subprocess.run(
             [binary, "admin", "create-user", "--username", "bench", "--password-stdin", "--data-dir", data],
             input=PASSWORD + "\n",
@@ -280,18 +275,21 @@ def main():
         )
         if create.returncode != 0:
             sys.exit(f"admin create-user failed: {create.stderr}")
-        port, syslog_port = free_port(), free_port()
-        log = open(work / "serve.log", "wb")
-        server = subprocess.Popen(
-            [binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{port}", "--syslog-tcp", f"127.0.0.1:{syslog_port}"],
+        self.port, self.syslog_port = free_port(), free_port()
+        log = open(self.work / "serve.log", "wb")
+        self.process = subprocess.Popen(
+            [
+                binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{self.port}",
+                "--syslog-tcp", f"127.0.0.1:{self.syslog_port}",
+            ],
             stdout=log,
             stderr=log,
             env={**os.environ, "RUST_LOG": "warn"},
         )
-        SERVER_PID["pid"] = server.pid
+        SERVER_PID["pid"] = self.process.pid
         try:
-            wait_healthy(port, server)
-            api = Api(port)
+            wait_healthy(self.port, self.process)
+            api = Api(self.port)
             api.login("bench", PASSWORD)
             tenants = api.call("GET", "/api/v1/tenants")
             root = tenants["items"][0]["id"]
@@ -309,44 +307,82 @@ def main():
                     "source_addresses": ["127.0.0.1"],
                 },
             )
-            token = sensor["secret"]
+            self.token = sensor["secret"]
+        except BaseException:
+            self.stop()
+            raise
+
+    def lag(self) -> float:
+        return metric(self.port, "nigehban_bus_consumer_lag", "search")
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--connections", default="1,4,8", help="comma-separated connection counts")
+    parser.add_argument("--workdir", type=Path, default=None)
+    parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--drain-seconds", type=float, default=10.0, help="how long to watch the indexer catch up after the last HTTP scenario")
+    args = parser.parse_args()
+
+    if not args.skip_build:
+        subprocess.run(["cargo", "build", "--release", "-p", "nigehban", "--bin", "nigehban"], cwd=ROOT, check=True)
+    binary = target_dir() / "release" / "nigehban"
+    counts = [int(c) for c in args.connections.split(",")]
+    print(
+        f"nigehban serve (embedded log, fsync before acknowledging), {os.cpu_count()} cores; "
+        f"a fresh server per scenario; {args.seconds:.0f} s per scenario after 1 s warm-up",
+        flush=True,
+    )
+    rows = []
+    drain = None
+    for i, n in enumerate(counts):
+        server = Server(binary, args.workdir)
+        try:
+            r = http_scenario(server.port, server.token, n, args.seconds)
+            r["lag"] = server.lag()
+            rows.append(("http NDJSON", n, r))
             print(
-                f"nigehban serve (embedded log, fsync before acknowledging), {os.cpu_count()} cores; "
-                f"{args.seconds:.0f} s per scenario after 1 s warm-up",
+                f"http       connections={n:<2} {r['rate']:>9,.0f} events/s durable {r['mb_s']:6.1f} MB/s "
+                f"server {r['server_cores']:.2f} cores, search lag {r['lag']:,.0f} errors={r['errors']} {r['first_error']}",
                 flush=True,
             )
-            rows = []
-            for n in [int(c) for c in args.connections.split(",")]:
-                r = http_scenario(port, token, n, args.seconds)
-                rows.append(("http NDJSON", n, r))
-                print(
-                    f"http       connections={n:<2} {r['rate']:>9,.0f} events/s durable {r['mb_s']:6.1f} MB/s "
-                    f"server {r['server_cores']:.2f} cores errors={r['errors']} {r['first_error']}",
-                    flush=True,
-                )
-            for n in [int(c) for c in args.connections.split(",")]:
-                r = syslog_scenario(port, syslog_port, n, args.seconds)
-                rows.append(("syslog TCP", n, r))
-                print(
-                    f"syslog-tcp connections={n:<2} {r['rate']:>9,.0f} events/s durable {r['mb_s']:6.1f} MB/s "
-                    f"server {r['server_cores']:.2f} cores",
-                    flush=True,
-                )
-            lag = metric(port, "nigehban_bus_consumer_lag", "search")
-            print(f"search indexer lag at the end: {lag:,.0f} events")
-            print()
-            print("| source | connections | events/s durable | MB/s | server CPU cores |")
-            print("|---|---|---|---|---|")
-            for source, n, r in rows:
-                print(f"| {source} | {n} | {r['rate']:,.0f} | {r['mb_s']:.1f} | {r['server_cores']:.2f} |")
+            if i == len(counts) - 1 and args.drain_seconds > 0:
+                before = server.lag()
+                time.sleep(args.drain_seconds)
+                after = server.lag()
+                drain = (before - after) / args.drain_seconds
+                print(f"search indexer with intake idle: {drain:,.0f} events/s ({before:,.0f} -> {after:,.0f} lag)", flush=True)
         finally:
-            server.terminate()
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+            server.stop()
+    for n in counts:
+        server = Server(binary, args.workdir)
+        try:
+            r = syslog_scenario(server.port, server.syslog_port, n, args.seconds)
+            r["lag"] = server.lag()
+            rows.append(("syslog TCP", n, r))
+            print(
+                f"syslog-tcp connections={n:<2} {r['rate']:>9,.0f} events/s durable {r['mb_s']:6.1f} MB/s "
+                f"server {r['server_cores']:.2f} cores, search lag {r['lag']:,.0f}",
+                flush=True,
+            )
+        finally:
+            server.stop()
+    print()
+    print("| source | connections | events/s durable | MB/s | server CPU cores | search lag at the end |")
+    print("|---|---|---|---|---|---|")
+    for source, n, r in rows:
+        print(f"| {source} | {n} | {r['rate']:,.0f} | {r['mb_s']:.1f} | {r['server_cores']:.2f} | {r['lag']:,.0f} |")
+    if drain is not None:
+        print(f"\nSearch indexer catching up with intake idle: {drain:,.0f} events/s")
 
 
 if __name__ == "__main__":

@@ -16,6 +16,13 @@
 //! [`TelemetryRuntime::shutdown`] stops them in the order that loses nothing:
 //! listeners drain into the bus, then the indexer commits what it holds and
 //! acknowledges it, then the index and the bus are closed.
+//!
+//! Intake comes before indexing. The indexer, its tantivy threads and the
+//! retention loop run on a runtime of their own whose threads have the lowest
+//! CPU priority ([`TelemetryConfig::background_nice`]): under a burst the cores
+//! acknowledge senders first and search falls behind; the bus holds what is not
+//! indexed yet, and intake's backpressure (on the `search` consumer's lag)
+//! bounds how far behind it may fall.
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
@@ -197,6 +204,9 @@ pub struct TelemetryConfig {
     pub retention_every: Duration,
     /// The durable bus consumer the indexer reads with.
     pub search_consumer: String,
+    /// The nice value (Unix CPU priority, 0 normal to 19 lowest) of the indexing and
+    /// retention threads; `None` leaves them at the server's own.
+    pub background_nice: Option<i32>,
 }
 
 impl TelemetryConfig {
@@ -212,8 +222,60 @@ impl TelemetryConfig {
             index: IndexOptions::default(),
             retention_every: Duration::from_secs(60 * 60),
             search_consumer: nigehban_search::DEFAULT_CONSUMER.to_owned(),
+            background_nice: Some(LOWEST_PRIORITY),
         }
     }
+}
+
+/// The lowest CPU priority a Unix thread can have (the nice value 19).
+pub const LOWEST_PRIORITY: i32 = 19;
+
+/// The runtime of indexing and retention: one worker, blocking threads on demand, every
+/// thread lowered to the configured priority as it starts (threads it starts, such as
+/// tantivy's, inherit it). Shut down without waiting when dropped, so dropping it inside
+/// the server's own runtime never blocks.
+#[derive(Debug)]
+struct BackgroundRuntime(Option<tokio::runtime::Runtime>);
+
+impl BackgroundRuntime {
+    fn start(nice: Option<i32>) -> Result<Self, TelemetryError> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .max_blocking_threads(8)
+            .thread_name("nigehban-background")
+            .on_thread_start(move || {
+                if let Some(nice) = nice {
+                    lower_this_thread(nice);
+                }
+            })
+            .enable_all()
+            .build()
+            .map_err(TelemetryError::Background)?;
+        Ok(BackgroundRuntime(Some(runtime)))
+    }
+
+    fn handle(&self) -> Option<&tokio::runtime::Handle> {
+        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+    }
+}
+
+impl Drop for BackgroundRuntime {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.0.take() {
+            runtime.shutdown_background();
+        }
+    }
+}
+
+/// Sets the calling thread's nice value (on Linux, nice is per thread, and threads it
+/// starts inherit it). Failing is harmless: the work runs at normal priority.
+fn lower_this_thread(nice: i32) {
+    #[cfg(unix)]
+    if let Err(error) = rustix::process::setpriority_process(None, nice) {
+        tracing::debug!(%error, nice, "could not lower a background thread's priority");
+    }
+    #[cfg(not(unix))]
+    let _ = nice;
 }
 
 /// Telemetry could not be started.
@@ -231,6 +293,9 @@ pub enum TelemetryError {
     /// The sensor registry could not be read.
     #[error("sensor registry: {0}")]
     Registry(#[from] nigehban_app::AppError),
+    /// The runtime of the background tasks (indexing, retention) could not be built.
+    #[error("background runtime: {0}")]
+    Background(#[source] std::io::Error),
 }
 
 /// What stopping the runtime found.
@@ -254,6 +319,8 @@ pub struct TelemetryRuntime {
     retention: JoinHandle<u64>,
     health_watch: JoinHandle<()>,
     recorder: JoinHandle<u64>,
+    /// Last field: dropped after the tasks above that run on it.
+    background: BackgroundRuntime,
 }
 
 /// Completes once `stop` turns true (or its sender is gone).
@@ -270,9 +337,17 @@ impl TelemetryRuntime {
         config: TelemetryConfig,
     ) -> Result<Self, TelemetryError> {
         let bus = AnyBus::open(config.bus.clone()).await?;
+        let background = BackgroundRuntime::start(config.background_nice)?;
+        let on_background = background
+            .handle()
+            .cloned()
+            .ok_or_else(|| TelemetryError::Background(std::io::Error::other("shut down")))?;
         let index_dir = data_dir.to_path_buf();
         let index_options = config.index.clone();
-        let index = tokio::task::spawn_blocking(move || EventIndex::open(index_dir, index_options))
+        // Opened on a background thread: the writer's indexing and merge threads inherit
+        // its priority.
+        let index = on_background
+            .spawn_blocking(move || EventIndex::open(index_dir, index_options))
             .await
             .map_err(|join| SearchError::Config(format!("opening the index failed: {join}")))??;
         let consumer = bus
@@ -300,11 +375,11 @@ impl TelemetryRuntime {
         };
 
         let (stop, stop_rx) = watch::channel(false);
-        let indexer = tokio::spawn(
+        let indexer = on_background.spawn(
             Indexer::new(index.clone(), IndexerConfig::default())
                 .run(consumer, stopped(stop_rx.clone())),
         );
-        let retention = tokio::spawn(run_retention(
+        let retention = on_background.spawn(run_retention(
             index.clone(),
             config.retention_every,
             time::OffsetDateTime::now_utc,
@@ -326,6 +401,7 @@ impl TelemetryRuntime {
             retention,
             health_watch,
             recorder,
+            background,
         })
     }
 
@@ -387,6 +463,8 @@ impl TelemetryRuntime {
         if let Err(error) = bus.close().await {
             tracing::warn!(%error, "closing the event bus");
         }
+        // Its tasks have ended; what is left on it (idle blocking threads) goes.
+        drop(self.background);
         report
     }
 }
@@ -456,5 +534,78 @@ mod tests {
             ..recovered
         };
         assert!(health_report(&foreign).is_none());
+    }
+
+    /// The nice value of a thread, from `/proc/<task>/stat` (field 19).
+    #[cfg(target_os = "linux")]
+    fn nice_of(stat_path: &std::path::Path) -> i32 {
+        let stat = std::fs::read_to_string(stat_path).unwrap();
+        let after_name = stat.rsplit_once(')').unwrap().1;
+        after_name
+            .split_whitespace()
+            .nth(16)
+            .unwrap()
+            .parse()
+            .unwrap()
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn background_threads_and_the_threads_they_start_run_at_the_lowest_priority() {
+        let own = || nice_of(std::path::Path::new("/proc/thread-self/stat"));
+        let background = BackgroundRuntime::start(Some(LOWEST_PRIORITY)).unwrap();
+        let on = background.handle().unwrap().clone();
+        let worker = on.block_on(on.spawn(async move { own() })).unwrap();
+        assert_eq!(worker, LOWEST_PRIORITY, "the runtime's worker thread");
+        let (blocking, started) = on
+            .block_on(on.spawn_blocking(move || {
+                let started = std::thread::spawn(own).join().unwrap();
+                (own(), started)
+            }))
+            .unwrap();
+        assert_eq!(blocking, LOWEST_PRIORITY, "a blocking thread");
+        assert_eq!(
+            started, LOWEST_PRIORITY,
+            "a thread a blocking thread started"
+        );
+
+        // The index opened there: tantivy's indexing threads inherit the priority, while
+        // this (the test's) thread keeps its own.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().to_path_buf();
+        let index = on
+            .block_on(on.spawn_blocking(move || EventIndex::open(path, IndexOptions::default())))
+            .unwrap()
+            .unwrap();
+        // A thread names itself once running: look until tantivy's have.
+        let mut tantivy_threads = 0;
+        for _ in 0..200 {
+            for task in std::fs::read_dir("/proc/self/task").unwrap() {
+                let task = task.unwrap().path();
+                let name = std::fs::read_to_string(task.join("comm")).unwrap_or_default();
+                if name.starts_with("thrd-tantivy") || name.starts_with("merge_thread") {
+                    tantivy_threads += 1;
+                    assert_eq!(nice_of(&task.join("stat")), LOWEST_PRIORITY, "{name}");
+                }
+            }
+            if tantivy_threads > 0 {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        assert!(tantivy_threads > 0, "no tantivy indexing thread found");
+        assert_eq!(own(), 0, "the caller's own priority is untouched");
+        index.close().unwrap();
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn without_a_nice_value_background_threads_keep_the_servers_priority() {
+        let background = BackgroundRuntime::start(None).unwrap();
+        let on = background.handle().unwrap().clone();
+        let nice = on
+            .block_on(on.spawn_blocking(|| nice_of(std::path::Path::new("/proc/thread-self/stat"))))
+            .unwrap();
+        assert_eq!(nice, 0);
     }
 }
