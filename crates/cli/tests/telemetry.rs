@@ -1,7 +1,8 @@
 //! Telemetry end to end through the real `nigehban` binary: a crash test
 //! (`kill -9` while 200,000 events arrive over HTTP, on the embedded bus and on
-//! NATS JetStream), syslog from util-linux `logger` over UDP and TCP, and every
-//! file of the corpus sent with `nigehban ingest`.
+//! NATS JetStream), syslog from util-linux `logger` over UDP and TCP, from
+//! `rsyslogd` relaying over UDP, TCP and TLS, and every file of the corpus sent
+//! with `nigehban ingest`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
@@ -751,6 +752,237 @@ fn syslog_over_tls_arrives_through_serve() {
         fields["log.syslog.structured_data"]["origin@32473"]["ip"], "10.0.0.1",
         "{item}"
     );
+    server.terminate();
+}
+
+/// Makes a self-signed certificate for 127.0.0.1 with `openssl`: (certificate, key).
+fn self_signed_certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let certificate = dir.join("server.pem");
+    let key = dir.join("server.key");
+    let made = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args([
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1,DNS:localhost",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&certificate)
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    (certificate, key)
+}
+
+/// Whether every program at these paths is installed; says "skipped" (or fails when
+/// services are required) naming the Debian package of the first that is not.
+fn installed(programs: &[(&str, &str)]) -> bool {
+    for (path, package) in programs {
+        if !Path::new(path).exists() {
+            assert!(
+                !services_required(),
+                "NIGEHBAN_REQUIRE_SERVICES=1 but {path} is missing (Debian package {package})"
+            );
+            println!("skipped: {path} is not installed (Debian package {package})");
+            return false;
+        }
+    }
+    true
+}
+
+/// A running rsyslogd relaying from a TCP input to `action`, killed when dropped.
+struct Rsyslog {
+    child: Child,
+    input_port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Rsyslog {
+    /// Starts rsyslogd with an imtcp input on a free loopback port and one forwarding
+    /// action; `global` goes into its `global()` statement.
+    fn start(global: &str, action: &str) -> Rsyslog {
+        let dir = tempfile::tempdir().unwrap();
+        let work = dir.path().join("work");
+        std::fs::create_dir(&work).unwrap();
+        let input_port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let config = format!(
+            "global(workDirectory=\"{}\" {global})\n\
+             module(load=\"imtcp\")\n\
+             input(type=\"imtcp\" address=\"127.0.0.1\" port=\"{input_port}\")\n\
+             {action}\n",
+            work.display()
+        );
+        let config_path = dir.path().join("rsyslog.conf");
+        std::fs::write(&config_path, &config).unwrap();
+        let check = Command::new(RSYSLOGD)
+            .args(["-N1", "-f"])
+            .arg(&config_path)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "rsyslogd refused the configuration:\n{config}\n{}",
+            String::from_utf8_lossy(&check.stderr)
+        );
+        let child = Command::new(RSYSLOGD)
+            .args(["-n", "-f"])
+            .arg(&config_path)
+            .arg("-i")
+            .arg(dir.path().join("rsyslogd.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(("127.0.0.1", input_port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "rsyslogd did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Rsyslog {
+            child,
+            input_port,
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
+const RSYSLOG_OSSL: &str = "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so";
+
+#[test]
+fn syslog_relayed_by_rsyslog_arrives_through_serve_over_udp_tcp_and_tls() {
+    if !installed(&[
+        ("/usr/bin/logger", "bsdutils"),
+        (RSYSLOGD, "rsyslog"),
+        (RSYSLOG_OSSL, "rsyslog-openssl"),
+        ("/usr/bin/openssl", "openssl"),
+    ]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (certificate, key) = self_signed_certificate(dir.path());
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(
+        &data_dir,
+        &[
+            "--syslog-udp",
+            "127.0.0.1:0",
+            "--syslog-tcp",
+            "127.0.0.1:0",
+            "--syslog-tls",
+            "127.0.0.1:0",
+            "--syslog-tls-certificate",
+            certificate.to_str().unwrap(),
+            "--syslog-tls-key",
+            key.to_str().unwrap(),
+        ],
+        &[],
+    );
+    let setup = set_up(
+        &server,
+        json!({"name": "rsyslog relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),
+    );
+    let started = time_now();
+    for transport in ["udp", "tcp", "tls"] {
+        let port = server.syslog[transport].port();
+        let (global, action) = match transport {
+            "udp" => (
+                String::new(),
+                format!(
+                    "action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"udp\" \
+                     template=\"RSYSLOG_SyslogProtocol23Format\")"
+                ),
+            ),
+            "tcp" => (
+                String::new(),
+                format!(
+                    "action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" \
+                     template=\"RSYSLOG_SyslogProtocol23Format\" TCP_Framing=\"octet-counted\")"
+                ),
+            ),
+            _ => (
+                // rsyslog checks serve's certificate against it (self-signed: its own CA).
+                format!("DefaultNetstreamDriverCAFile=\"{}\"", certificate.display()),
+                format!(
+                    "action(type=\"omfwd\" target=\"127.0.0.1\" port=\"{port}\" protocol=\"tcp\" \
+                     template=\"RSYSLOG_SyslogProtocol23Format\" TCP_Framing=\"octet-counted\" \
+                     StreamDriver=\"ossl\" StreamDriverMode=\"1\" \
+                     StreamDriverAuthMode=\"x509/certvalid\")"
+                ),
+            ),
+        };
+        let rsyslog = Rsyslog::start(&global, &action);
+        let status = Command::new("logger")
+            .args(["--server", "127.0.0.1", "--port"])
+            .arg(rsyslog.input_port.to_string())
+            .args([
+                "--tcp",
+                "--octet-count",
+                "--rfc5424",
+                "-t",
+                "vpn-gw",
+                "-p",
+                "local4.notice",
+                "--sd-id",
+                "relay@32473",
+                "--sd-param",
+                &format!("via=\"{transport}\""),
+            ])
+            .arg(format!("relayed by rsyslog over {transport}"))
+            .status()
+            .unwrap();
+        assert!(status.success(), "logger to rsyslog: {status}");
+        let found = search_until(
+            &server,
+            &setup.admin_token,
+            &format!("message=relayed%20by%20rsyslog%20over%20{transport}"),
+            1,
+            Duration::from_secs(30),
+        );
+        drop(rsyslog);
+        let items = found["items"].as_array().unwrap();
+        assert_eq!(items.len(), 1, "{transport}: {found}");
+        let item = &items[0];
+        assert_eq!(item["sensor"], setup.sensor_id.as_str());
+        let fields = &item["event"]["fields"];
+        // local4 (20) * 8 + notice (5)
+        assert_eq!(fields["log.syslog.priority"], 165, "{item}");
+        assert_eq!(fields["log.syslog.appname"], "vpn-gw", "{item}");
+        assert_eq!(fields["host.name"], host_name().as_str(), "{item}");
+        assert_eq!(
+            fields["log.syslog.structured_data"]["relay@32473"]["via"], transport,
+            "{item}"
+        );
+        let timestamp = item["@timestamp"].as_str().unwrap();
+        let at =
+            time::OffsetDateTime::parse(timestamp, &time::format_description::well_known::Rfc3339)
+                .unwrap();
+        assert!(
+            (at - started).whole_seconds().abs() < 120,
+            "{transport}: {timestamp} is not about now"
+        );
+    }
     server.terminate();
 }
 
