@@ -31,6 +31,7 @@
 //! | `bus_retention_days` | `NIGEHBAN_BUS_RETENTION_DAYS` | | 7 |
 //! | `ingest_max_body_bytes` | `NIGEHBAN_INGEST_MAX_BODY_BYTES` | | 33554432 (32 MiB) |
 //! | `sensor_health_check_seconds` | `NIGEHBAN_SENSOR_HEALTH_CHECK_SECONDS` | | 15 |
+//! | `search_max_lag_events` | `NIGEHBAN_SEARCH_MAX_LAG_EVENTS` | | 2000000 (senders are slowed down past this search lag; intake resumes at three quarters of it) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -194,6 +195,8 @@ pub struct ServeSettings {
     pub ingest_max_body_bytes: usize,
     /// How often sensors are checked for silence.
     pub sensor_health_check: Duration,
+    /// Search lag (events on the bus not indexed yet) past which intake slows senders down.
+    pub search_max_lag: u64,
 }
 
 /// Which syslog listeners to start.
@@ -278,6 +281,7 @@ struct FileConfig {
     bus_retention_days: Option<i64>,
     ingest_max_body_bytes: Option<i64>,
     sensor_health_check_seconds: Option<i64>,
+    search_max_lag_events: Option<i64>,
 }
 
 /// Environment variables that belong to Nigehban but are not settings (tests, tools).
@@ -509,6 +513,14 @@ impl<'a> ConfigSources<'a> {
                 60,
             )?
             .unwrap_or(15);
+        let search_max_lag = self
+            .integer(
+                "search_max_lag_events",
+                self.file.search_max_lag_events,
+                10_000,
+                1_000_000_000,
+            )?
+            .unwrap_or(2_000_000);
         Ok(ServeSettings {
             storage,
             listen,
@@ -524,6 +536,7 @@ impl<'a> ConfigSources<'a> {
             bus_retention: Duration::from_secs(bus_retention_days * day),
             ingest_max_body_bytes: usize::try_from(ingest_max_body_bytes).unwrap_or(usize::MAX),
             sensor_health_check: Duration::from_secs(sensor_health_check),
+            search_max_lag: u64::try_from(search_max_lag).unwrap_or(2_000_000),
         })
     }
 
@@ -654,6 +667,7 @@ pub const KEYS: &[&str] = &[
     "bus_retention_days",
     "ingest_max_body_bytes",
     "sensor_health_check_seconds",
+    "search_max_lag_events",
     "data_dir",
     "listen",
     "database",
@@ -1058,6 +1072,7 @@ mod tests {
         assert_eq!(settings.sensor_health_check, Duration::from_secs(15));
         assert_eq!(settings.bus_stream, None);
         assert_eq!(settings.search_consumer, "search");
+        assert_eq!(settings.search_max_lag, 2_000_000);
         assert_eq!(settings.storage.data_dir, PathBuf::from("nigehban-data"));
     }
 
@@ -1072,6 +1087,7 @@ mod tests {
         let env = env_of(&[
             ("NIGEHBAN_SYSLOG_TCP", "127.0.0.1:5601"),
             ("NIGEHBAN_EVENT_RETENTION_DAYS", "60"),
+            ("NIGEHBAN_SEARCH_MAX_LAG_EVENTS", "20000000"),
         ]);
         let sources = ConfigSources::load(Some(&path), &env).unwrap();
         let flags = ServeFlags {
@@ -1090,6 +1106,7 @@ mod tests {
         assert_eq!(tls.certificate.display().to_string(), cert_text);
         assert_eq!(tls.client_ca, None);
         assert_eq!(settings.event_retention, Duration::from_secs(60 * 86_400));
+        assert_eq!(settings.search_max_lag, 20_000_000);
         let settings = sources.serve(&ServeFlags::default()).unwrap();
         assert_eq!(settings.bus.as_deref(), Some("nats://127.0.0.1:4222"));
         assert_eq!(settings.syslog.udp, Some("127.0.0.1:5514".parse().unwrap()));
@@ -1135,6 +1152,12 @@ mod tests {
                 "NIGEHBAN_INGEST_MAX_BODY_BYTES",
                 "1",
                 "ingest_max_body_bytes",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_SEARCH_MAX_LAG_EVENTS",
+                "100",
+                "search_max_lag_events",
                 "out of range",
             ),
             (

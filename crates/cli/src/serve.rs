@@ -26,7 +26,7 @@ configuration file (TOML): data_dir, listen, database, log, max_body_bytes, requ
 shutdown_grace_seconds, secure_cookies, national_cert_name, admin_username, bus, syslog_udp, \
 syslog_tcp, syslog_tls, syslog_tls_certificate, syslog_tls_key, syslog_tls_client_ca, \
 event_retention_days, bus_retention_days, bus_stream, search_consumer, ingest_max_body_bytes, \
-sensor_health_check_seconds. \
+sensor_health_check_seconds, search_max_lag_events. \
 Flags win over the environment, which wins over the file.
 
 Telemetry: sensors send NDJSON to POST /api/v1/ingest with their ingest token at any time. \
@@ -152,6 +152,8 @@ fn telemetry_config(settings: &ServeSettings) -> anyhow::Result<TelemetryConfig>
     config.index.retention = settings.event_retention;
     config.intake.http.max_body_bytes = settings.ingest_max_body_bytes;
     config.intake.health_check_every = settings.sensor_health_check;
+    config.intake.backpressure.max_lag = settings.search_max_lag;
+    config.intake.backpressure.resume_lag = settings.search_max_lag / 4 * 3;
     let syslog = &settings.syslog;
     config.syslog.udp = syslog.udp;
     config.syslog.tcp = syslog.tcp;
