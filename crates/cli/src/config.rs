@@ -536,7 +536,7 @@ impl<'a> ConfigSources<'a> {
             bus_retention: Duration::from_secs(bus_retention_days * day),
             ingest_max_body_bytes: usize::try_from(ingest_max_body_bytes).unwrap_or(usize::MAX),
             sensor_health_check: Duration::from_secs(sensor_health_check),
-            search_max_lag: u64::try_from(search_max_lag).unwrap_or(2_000_000),
+            search_max_lag,
         })
     }
 
