@@ -105,14 +105,19 @@ impl Fields {
 
     /// The fields in name order (the order they serialise in).
     fn sorted(&self) -> Vec<(&str, &Value)> {
-        let mut sorted: Vec<(&str, &Value)> = self
+        // Sorted by the first 16 bytes as a number first (most names differ
+        // there), then by the whole name: the order of the names as text.
+        let mut sorted: Vec<(u128, &str, &Value)> = self
             .0
             .iter()
-            .map(|(name, value)| (name.as_ref(), value))
+            .map(|(name, value)| (name_prefix(name), name.as_ref(), value))
             .collect();
         // Names are unique, so an unstable sort gives the one order.
-        sorted.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         sorted
+            .into_iter()
+            .map(|(_, name, value)| (name, value))
+            .collect()
     }
 
     /// Writes the fields as a JSON object to `out`: the same text as
@@ -163,7 +168,7 @@ impl Fields {
         match value.and_then(parse_ip) {
             Some(ip) => {
                 self.0
-                    .insert(Cow::Borrowed(name), Value::String(ip.to_string()));
+                    .insert(Cow::Borrowed(name), Value::String(ip_text(ip)));
                 true
             }
             None => false,
@@ -237,6 +242,23 @@ impl Fields {
         }
     }
 
+    /// [`Fields::push_unique`] with a value the caller owns (not copied again).
+    fn push_unique_owned(&mut self, name: &'static str, value: String) {
+        let entry = self
+            .0
+            .entry(Cow::Borrowed(name))
+            .or_insert_with(|| Value::Array(Vec::new()));
+        if !entry.is_array() {
+            let previous = entry.take();
+            *entry = Value::Array(vec![previous]);
+        }
+        if let Value::Array(items) = entry
+            && !items.iter().any(|item| item.as_str() == Some(value.as_str()))
+        {
+            items.push(Value::String(value));
+        }
+    }
+
     /// The ECS categorisation fields at once.
     pub(crate) fn categorise(&mut self, kind: &str, categories: &[&str], types: &[&str]) {
         self.insert("event.kind", kind.to_string());
@@ -301,7 +323,7 @@ impl Fields {
             }
         }
         for (target, value) in related {
-            self.push_unique(target, &value);
+            self.push_unique_owned(target, value);
         }
     }
 }
@@ -313,6 +335,16 @@ impl<'a> IntoIterator for &'a Fields {
     fn into_iter(self) -> Self::IntoIter {
         self.0.iter()
     }
+}
+
+/// The first 16 bytes of `name` (zeros after its end) as a big-endian
+/// number: names whose prefixes differ are in the order of their prefixes.
+fn name_prefix(name: &str) -> u128 {
+    let mut prefix = [0u8; 16];
+    let bytes = name.as_bytes();
+    let len = bytes.len().min(16);
+    prefix[..len].copy_from_slice(&bytes[..len]);
+    u128::from_be_bytes(prefix)
 }
 
 /// Looks `path` up in `map`: as one key first (keys may contain dots, as
@@ -350,6 +382,30 @@ pub(crate) fn json_u64(value: &Value) -> Option<u64> {
         Value::Number(n) => n.as_u64(),
         Value::String(s) => s.trim().parse().ok(),
         _ => None,
+    }
+}
+
+/// An IP address as text, as its `Display` writes it (IPv4 written by hand:
+/// it is most addresses and `Display` is slow).
+fn ip_text(ip: IpAddr) -> String {
+    match ip {
+        IpAddr::V4(v4) => {
+            let mut text = String::with_capacity(15);
+            for (index, octet) in v4.octets().into_iter().enumerate() {
+                if index > 0 {
+                    text.push('.');
+                }
+                if octet >= 100 {
+                    text.push(char::from(b'0' + octet / 100));
+                }
+                if octet >= 10 {
+                    text.push(char::from(b'0' + octet / 10 % 10));
+                }
+                text.push(char::from(b'0' + octet % 10));
+            }
+            text
+        }
+        IpAddr::V6(_) => ip.to_string(),
     }
 }
 
@@ -893,6 +949,41 @@ mod tests {
             fields.get("related.ip"),
             Some(&json!(["10.0.0.1", "10.0.0.2"]))
         );
+    }
+
+    #[test]
+    fn ip_text_is_display() {
+        for ip in ["0.0.0.0", "10.0.0.1", "192.168.100.255", "1.20.255.9", "::1", "fe80::1"] {
+            let ip: IpAddr = ip.parse().unwrap();
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+        for octets in [[0, 9, 10, 99], [100, 199, 200, 255]] {
+            let ip = IpAddr::from(octets);
+            assert_eq!(ip_text(ip), ip.to_string());
+        }
+    }
+
+    #[test]
+    fn fields_sort_by_name_past_their_prefix() {
+        let mut fields = Fields::new();
+        for name in [
+            "log.syslog.severity.name",
+            "log.syslog.severity.code",
+            "log.syslog.facility.code",
+            "log.syslog",
+            "log.syslog.",
+            "log",
+            "a\u{0}",
+            "a",
+            "é",
+            "z",
+        ] {
+            fields.insert(name, 1);
+        }
+        let names: Vec<&str> = fields.sorted().into_iter().map(|(name, _)| name).collect();
+        let mut expected = names.clone();
+        expected.sort_unstable();
+        assert_eq!(names, expected);
     }
 
     #[test]
