@@ -36,7 +36,11 @@ pub struct Fields(FxHashMap<FieldName, Value>);
 impl Serialize for Fields {
     /// In name order, so that the same event always serialises the same.
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_map(self.sorted())
+        serializer.collect_map(
+            self.sorted()
+                .into_iter()
+                .map(|(_, name, value)| (name, value)),
+        )
     }
 }
 
@@ -103,8 +107,9 @@ impl Fields {
         self.0.is_empty()
     }
 
-    /// The fields in name order (the order they serialise in).
-    fn sorted(&self) -> Vec<(&str, &Value)> {
+    /// The fields in name order (the order they serialise in), each with
+    /// the first bytes of its name as a number (see [`name_prefix`]).
+    fn sorted(&self) -> Vec<(u128, &str, &Value)> {
         // Sorted by the first 16 bytes as a number first (most names differ
         // there), then by the whole name: the order of the names as text.
         let mut sorted: Vec<(u128, &str, &Value)> = self
@@ -115,16 +120,13 @@ impl Fields {
         // Names are unique, so an unstable sort gives the one order.
         sorted.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)));
         sorted
-            .into_iter()
-            .map(|(_, name, value)| (name, value))
-            .collect()
     }
 
     /// Writes the fields as a JSON object to `out`: the same text as
     /// serialising them with `serde_json` (name order, compact), faster.
     pub fn write_json(&self, out: &mut Vec<u8>) {
         out.push(b'{');
-        for (index, (name, value)) in self.sorted().into_iter().enumerate() {
+        for (index, (_, name, value)) in self.sorted().into_iter().enumerate() {
             if index > 0 {
                 out.push(b',');
             }
@@ -980,7 +982,11 @@ mod tests {
         ] {
             fields.insert(name, 1);
         }
-        let names: Vec<&str> = fields.sorted().into_iter().map(|(name, _)| name).collect();
+        let names: Vec<&str> = fields
+            .sorted()
+            .into_iter()
+            .map(|(_, name, _)| name)
+            .collect();
         let mut expected = names.clone();
         expected.sort_unstable();
         assert_eq!(names, expected);
