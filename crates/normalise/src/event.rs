@@ -255,7 +255,9 @@ impl Fields {
             *entry = Value::Array(vec![previous]);
         }
         if let Value::Array(items) = entry
-            && !items.iter().any(|item| item.as_str() == Some(value.as_str()))
+            && !items
+                .iter()
+                .any(|item| item.as_str() == Some(value.as_str()))
         {
             items.push(Value::String(value));
         }
@@ -955,7 +957,14 @@ mod tests {
 
     #[test]
     fn ip_text_is_display() {
-        for ip in ["0.0.0.0", "10.0.0.1", "192.168.100.255", "1.20.255.9", "::1", "fe80::1"] {
+        for ip in [
+            "0.0.0.0",
+            "10.0.0.1",
+            "192.168.100.255",
+            "1.20.255.9",
+            "::1",
+            "fe80::1",
+        ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert_eq!(ip_text(ip), ip.to_string());
         }
@@ -1062,7 +1071,11 @@ mod tests {
             String::from_utf8(out).unwrap(),
             serde_json::to_string(&fields).unwrap()
         );
-        assert!(serde_json::to_string(&fields).unwrap().starts_with("{\"a.b\":"));
+        assert!(
+            serde_json::to_string(&fields)
+                .unwrap()
+                .starts_with("{\"a.b\":")
+        );
     }
 
     #[test]

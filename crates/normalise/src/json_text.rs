@@ -16,7 +16,9 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
     let mut copied = 0;
     let mut at = 0;
     while at < bytes.len() {
-        if let Some(word) = bytes.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok())
+        if let Some(word) = bytes
+            .get(at..at + 8)
+            .and_then(|w| <[u8; 8]>::try_from(w).ok())
             && !needs_escape(u64::from_le_bytes(word))
         {
             at += 8;

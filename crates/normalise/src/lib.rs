@@ -264,8 +264,7 @@ fn from_json_bytes(
     content: &[u8],
     hint: &SourceHint,
 ) -> Result<NormalisedEvent, NormaliseError> {
-    let value =
-        parse::parse_value(content).map_err(|error| NormaliseError::from_json(&error))?;
+    let value = parse::parse_value(content).map_err(|error| NormaliseError::from_json(&error))?;
     json::normalise_json(value, Original::from_bytes(input), hint)
 }
 

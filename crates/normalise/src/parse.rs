@@ -9,22 +9,40 @@
 //! same. The tokens are read by `serde_json`'s own deserializer, so what is
 //! valid, the numbers and the error messages are all `serde_json`'s.
 
+use std::cell::RefCell;
 use std::fmt;
 
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Number, Value};
 
+thread_local! {
+    /// The stacks, kept from one record to the next (they are empty between
+    /// records; keeping their room saves allocating it for every record).
+    static STACKS: RefCell<Stacks> = const {
+        RefCell::new(Stacks {
+            members: Vec::new(),
+            items: Vec::new(),
+        })
+    };
+}
+
 /// Parses `bytes` as one JSON value (whitespace around it allowed).
 pub(crate) fn parse_value(bytes: &[u8]) -> Result<Value, serde_json::Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
-    let mut stacks = Stacks {
-        members: Vec::with_capacity(32),
-        items: Vec::new(),
-    };
-    let value = ValueSeed {
-        stacks: &mut stacks,
-    }
-    .deserialize(&mut deserializer)?;
+    let value = STACKS.with(|stacks| match stacks.try_borrow_mut() {
+        Ok(mut stacks) => ValueSeed {
+            stacks: &mut stacks,
+        }
+        .deserialize(&mut deserializer),
+        // Not reached (parsing does not call itself); fresh stacks would do.
+        Err(_) => ValueSeed {
+            stacks: &mut Stacks {
+                members: Vec::new(),
+                items: Vec::new(),
+            },
+        }
+        .deserialize(&mut deserializer),
+    })?;
     deserializer.end()?;
     Ok(value)
 }
