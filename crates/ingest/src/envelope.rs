@@ -34,8 +34,7 @@
 //! seen the same event.
 
 use bytes::Bytes;
-use nigehban_normalise::{Fields, NormalisedEvent, Original, SourceFormat};
-use serde::Serialize;
+use nigehban_normalise::{NormalisedEvent, Original, json_text};
 use uuid::Uuid;
 
 /// The bus content type of a normalised event written by intake.
@@ -111,22 +110,6 @@ pub enum EnvelopeError {
     Event(#[from] serde_json::Error),
 }
 
-/// The event's members as `NormalisedEvent` serialises them, `original`
-/// left out when it is written verbatim before them.
-#[derive(Serialize)]
-struct Members<'a> {
-    format: SourceFormat,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    tenant_id: Option<&'a str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    sensor_id: Option<&'a str>,
-    fields: &'a Fields,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    original: Option<&'a Original>,
-    #[serde(skip_serializing_if = "<[String]>::is_empty")]
-    diagnostics: &'a [String],
-}
-
 const ID_PREFIX: &[u8] = b"{\"id\":\"";
 const RAW_LEN: &[u8] = b"\",\"raw_len\":";
 const RAW_START: &[u8] = b",\"original\":{\"raw\":";
@@ -146,36 +129,65 @@ fn verbatim(original: &Original) -> Option<&str> {
 
 /// Serialises `event` with its id as a bus payload (see the module
 /// documentation for the layout).
+///
+/// The members are written as `serde_json` serialises `NormalisedEvent`
+/// (same order, same escapes; the tests compare the two), directly into
+/// the payload.
 pub fn encode_event(id: Uuid, event: &NormalisedEvent) -> Result<Bytes, serde_json::Error> {
     let mut text = Uuid::encode_buffer();
     let id_text: &str = id.hyphenated().encode_lower(&mut text);
     let original = event.original();
     let raw = verbatim(original);
-    let mut payload = Vec::with_capacity(1024 + raw.map_or(0, str::len) * 2);
+    let text_len = original.text.as_deref().map_or(0, str::len);
+    let mut payload = Vec::with_capacity(1024 + text_len * 2);
     payload.extend_from_slice(ID_PREFIX);
     payload.extend_from_slice(id_text.as_bytes());
     if let Some(raw) = raw {
         payload.extend_from_slice(RAW_LEN);
-        payload.extend_from_slice(raw.len().to_string().as_bytes());
+        json_text::write_u64(&mut payload, raw.len() as u64);
         payload.extend_from_slice(RAW_START);
         payload.extend_from_slice(raw.as_bytes());
         payload.push(b'}');
     } else {
         payload.push(b'"');
     }
-    let members = Members {
-        format: event.format(),
-        tenant_id: event.tenant_id(),
-        sensor_id: event.sensor_id(),
-        fields: event.fields(),
-        original: if raw.is_some() { None } else { Some(original) },
-        diagnostics: event.diagnostics(),
-    };
-    let start = payload.len();
-    // Written in place: the members' own opening brace becomes the comma
-    // after what precedes them.
-    serde_json::to_writer(&mut payload, &members)?;
-    payload[start] = b',';
+    // The members of `NormalisedEvent`, in its field order.
+    payload.extend_from_slice(b",\"format\":\"");
+    payload.extend_from_slice(event.format().name().as_bytes());
+    payload.push(b'"');
+    if let Some(tenant) = event.tenant_id() {
+        payload.extend_from_slice(b",\"tenant_id\":");
+        json_text::write_str(&mut payload, tenant);
+    }
+    if let Some(sensor) = event.sensor_id() {
+        payload.extend_from_slice(b",\"sensor_id\":");
+        json_text::write_str(&mut payload, sensor);
+    }
+    payload.extend_from_slice(b",\"fields\":");
+    event.fields().write_json(&mut payload);
+    if raw.is_none() {
+        payload.extend_from_slice(b",\"original\":");
+        match (&original.text, &original.bytes, &original.json) {
+            (Some(text), None, None) => {
+                payload.extend_from_slice(b"{\"text\":");
+                json_text::write_str(&mut payload, text);
+                payload.push(b'}');
+            }
+            _ => serde_json::to_writer(&mut payload, original)?,
+        }
+    }
+    let diagnostics = event.diagnostics();
+    if !diagnostics.is_empty() {
+        payload.extend_from_slice(b",\"diagnostics\":[");
+        for (index, diagnostic) in diagnostics.iter().enumerate() {
+            if index > 0 {
+                payload.push(b',');
+            }
+            json_text::write_str(&mut payload, diagnostic);
+        }
+        payload.push(b']');
+    }
+    payload.push(b'}');
     Ok(Bytes::from(payload))
 }
 
@@ -265,6 +277,37 @@ mod tests {
         assert_eq!(back_id, id);
         assert_eq!(&back, original, "{}", String::from_utf8_lossy(&payload));
         payload
+    }
+
+    /// The payload as `serde_json` writes it (the way it was written
+    /// before members were written by hand): the event with its id first.
+    fn serde_payload(id: Uuid, event: &NormalisedEvent) -> Vec<u8> {
+        let mut payload = format!("{{\"id\":\"{id}\",").into_bytes();
+        let members = serde_json::to_vec(event).unwrap();
+        payload.extend_from_slice(&members[1..]);
+        payload
+    }
+
+    #[test]
+    fn members_are_written_as_serde_json_writes_them() {
+        let mut with_diagnostics = event("<13>Mar 15 10:00:00 host app: \"x\"\u{1}");
+        with_diagnostics.set_tenant_id(Some("t\"1".into()));
+        with_diagnostics.set_sensor_id(Some("s\\1".into()));
+        let unparsed =
+            NormalisedEvent::unparsed(b"\xff\xfe{", &"bad", datetime!(2024-01-01 0:00 UTC));
+        for original in [
+            event("<13>1 2024-03-15T10:00:00Z host app 1 ID [a b=\"c\"] hello"),
+            event("  {\"message\":\"spaced\", \"n\": [1.5, -2, 3]}  "),
+            with_diagnostics,
+            unparsed,
+        ] {
+            let id = new_event_id();
+            let payload = encode_event(id, &original).unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&payload),
+                String::from_utf8_lossy(&serde_payload(id, &original))
+            );
+        }
     }
 
     #[test]

@@ -284,7 +284,12 @@ pub fn prepare_ndjson(
         records: Vec::with_capacity(lines),
         ..PreparedBatch::default()
     };
-    for (index, line) in data.split(|b| *b == b'\n').enumerate() {
+    // Line starts and ends found with memchr; the last line may lack its LF.
+    let ends = memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len()));
+    let mut start = 0;
+    for (index, end) in ends.enumerate() {
+        let line = &data[start..end];
+        start = end + 1;
         let line = line.strip_suffix(b"\r").unwrap_or(line);
         if line.iter().all(u8::is_ascii_whitespace) {
             continue;

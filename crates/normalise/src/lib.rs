@@ -109,6 +109,8 @@ mod error;
 mod event;
 pub mod framing;
 mod json;
+pub mod json_text;
+mod parse;
 mod suricata;
 mod syslog;
 mod timestamp;
@@ -262,8 +264,7 @@ fn from_json_bytes(
     content: &[u8],
     hint: &SourceHint,
 ) -> Result<NormalisedEvent, NormaliseError> {
-    let value: Value =
-        serde_json::from_slice(content).map_err(|error| NormaliseError::from_json(&error))?;
+    let value = parse::parse_value(content).map_err(|error| NormaliseError::from_json(&error))?;
     json::normalise_json(value, Original::from_bytes(input), hint)
 }
 

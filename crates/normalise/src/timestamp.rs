@@ -158,41 +158,54 @@ pub(crate) fn format_rfc3339_utc(at: OffsetDateTime) -> String {
 
 /// RFC 3339 in the date-time's own offset (`Z` for UTC).
 pub(crate) fn format_rfc3339(at: OffsetDateTime) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(32);
-    let year = at.year().clamp(0, 9999);
-    let _ = write!(
-        out,
-        "{year:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second()
-    );
+    let mut out = String::with_capacity(35);
+    let year = u32::try_from(at.year().clamp(0, 9999)).unwrap_or(0);
+    push_digits(&mut out, year, 4);
+    out.push('-');
+    push_digits(&mut out, u32::from(u8::from(at.month())), 2);
+    out.push('-');
+    push_digits(&mut out, u32::from(at.day()), 2);
+    out.push('T');
+    push_digits(&mut out, u32::from(at.hour()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(at.minute()), 2);
+    out.push(':');
+    push_digits(&mut out, u32::from(at.second()), 2);
     let nanos = at.nanosecond();
     if nanos != 0 {
+        out.push('.');
         if nanos.is_multiple_of(1_000_000) {
-            let _ = write!(out, ".{:03}", nanos / 1_000_000);
+            push_digits(&mut out, nanos / 1_000_000, 3);
         } else if nanos.is_multiple_of(1000) {
-            let _ = write!(out, ".{:06}", nanos / 1000);
+            push_digits(&mut out, nanos / 1000, 6);
         } else {
-            let _ = write!(out, ".{nanos:09}");
+            push_digits(&mut out, nanos, 9);
         }
     }
     let offset = at.offset();
     if offset.is_utc() {
         out.push('Z');
     } else {
-        let sign = if offset.is_negative() { '-' } else { '+' };
-        let _ = write!(
-            out,
-            "{sign}{:02}:{:02}",
-            offset.whole_hours().unsigned_abs(),
-            offset.minutes_past_hour().unsigned_abs()
+        out.push(if offset.is_negative() { '-' } else { '+' });
+        push_digits(&mut out, u32::from(offset.whole_hours().unsigned_abs()), 2);
+        out.push(':');
+        push_digits(
+            &mut out,
+            u32::from(offset.minutes_past_hour().unsigned_abs()),
+            2,
         );
     }
     out
+}
+
+/// Appends the last `width` decimal digits of `number`, zero-padded.
+fn push_digits(out: &mut String, number: u32, width: u32) {
+    let mut divisor = 10u32.pow(width - 1);
+    while divisor > 0 {
+        // A digit: below 10.
+        out.push(char::from(b'0' + (number / divisor % 10) as u8));
+        divisor /= 10;
+    }
 }
 
 /// The English three-letter month abbreviation, case-insensitively.
@@ -365,6 +378,52 @@ mod tests {
             format_rfc3339_utc(datetime!(2003-08-24 05:14:15 UTC)),
             "2003-08-24T05:14:15Z"
         );
+    }
+
+    #[test]
+    fn formatting_matches_the_format_macro() {
+        let reference = |at: OffsetDateTime| {
+            let mut out = format!(
+                "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
+                at.year().clamp(0, 9999),
+                u8::from(at.month()),
+                at.day(),
+                at.hour(),
+                at.minute(),
+                at.second()
+            );
+            let nanos = at.nanosecond();
+            if nanos != 0 {
+                if nanos.is_multiple_of(1_000_000) {
+                    out += &format!(".{:03}", nanos / 1_000_000);
+                } else if nanos.is_multiple_of(1000) {
+                    out += &format!(".{:06}", nanos / 1000);
+                } else {
+                    out += &format!(".{nanos:09}");
+                }
+            }
+            let offset = at.offset();
+            if offset.is_utc() {
+                out.push('Z');
+            } else {
+                out += &format!(
+                    "{}{:02}:{:02}",
+                    if offset.is_negative() { '-' } else { '+' },
+                    offset.whole_hours().unsigned_abs(),
+                    offset.minutes_past_hour().unsigned_abs()
+                );
+            }
+            out
+        };
+        for at in [
+            datetime!(0001-01-01 00:00 UTC),
+            datetime!(2024-12-31 23:59:59.999999999 +14),
+            datetime!(2024-02-29 01:02:03.1 -09:30),
+            datetime!(9999-12-31 23:59:59.000001 UTC),
+            datetime!(1970-01-01 00:00:00.000000123 -00:01),
+        ] {
+            assert_eq!(format_rfc3339(at), reference(at), "{at}");
+        }
     }
 
     #[test]

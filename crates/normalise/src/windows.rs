@@ -206,7 +206,7 @@ fn read_flat<'a>(
         _ => system.keywords.as_deref().and_then(audit_outcome),
     };
     system.time = flat_time(root, hint, diagnostics);
-    let mut event_data = Map::new();
+    let mut event_data = Map::with_capacity(root.len());
     for (key, value) in root {
         if !is_flat_metadata(key) {
             event_data.insert(key.clone(), named_data_value(key, value));
