@@ -12,8 +12,8 @@ use tantivy::collector::Count;
 use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::OpenDirectoryError;
 use tantivy::indexer::LogMergePolicy;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::query::{Query, RangeQuery, TermSetQuery};
+use tantivy::schema::Value;
 use tantivy::store::Compressor;
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 use tantivy::{
@@ -23,14 +23,16 @@ use tantivy::{
 use time::OffsetDateTime;
 
 use crate::collector::{PageCollector, PageHit};
-use crate::document::{RejectReason, prepare, to_index_date};
+use crate::document::{
+    KEY_SEPARATOR, KEY_SEPARATOR_NEXT, RejectReason, dedup_key, prepare, to_index_date,
+};
 use crate::error::SearchError;
 use crate::query::{EventQuery, Plan, SortKey, SortOrder, TenantScope, plan};
 use crate::schema::{EventSchema, TEXT_ANALYZER, text_analyzer};
 
 /// Where the index lives under the data directory. The schema version is in the name, so a
 /// future schema builds a new index beside the old one instead of misreading it.
-pub const INDEX_DIR: &str = "search/events-v1";
+pub const INDEX_DIR: &str = "search/events-v2";
 
 /// How long events are kept by default: 30 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -44,7 +46,10 @@ pub struct IndexOptions {
     /// Events whose ingest time (`event.ingested`) is older than this are deleted by
     /// [`EventIndex::enforce_retention`].
     pub retention: Duration,
-    /// Indexing threads; 0 picks the number of cores, at most 4.
+    /// Indexing threads; 0 picks the number of cores, at most 4. The default is 1: each
+    /// thread writes a segment of its own, with its own copy of every common term, so more
+    /// threads cost more CPU per event (in segment writing and later merges) to go faster
+    /// on idle cores; on the shared 2-core machine that CPU is taken from intake.
     pub writer_threads: usize,
     /// Memory for buffering new documents, shared by the indexing threads (at least 16 MiB
     /// per thread; fewer threads are used when it is smaller).
@@ -55,7 +60,7 @@ impl Default for IndexOptions {
     fn default() -> Self {
         IndexOptions {
             retention: DEFAULT_RETENTION,
-            writer_threads: 0,
+            writer_threads: 1,
             writer_memory_bytes: 64 * 1024 * 1024,
         }
     }
@@ -163,7 +168,7 @@ impl std::fmt::Debug for EventIndex {
 }
 
 impl EventIndex {
-    /// Opens (creating if needed) the index in `<data_dir>/search/events-v1`.
+    /// Opens (creating if needed) the index in `<data_dir>/search/events-v2`.
     ///
     /// Only one process may have it open: a second gets [`SearchError::Locked`]. An index
     /// left by a process that was killed opens at its last commit.
@@ -392,23 +397,28 @@ impl EventIndex {
     /// The event with this id, if the scope may see it.
     pub fn get(&self, scope: &TenantScope, id: &str) -> Result<Option<EventHit>, SearchError> {
         let schema = &self.inner.schema;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(schema.id, id),
-                IndexRecordOption::Basic,
-            )),
-        )];
-        match scope {
-            TenantScope::AllTenants => {}
+        // Through the dedup key (`id \x1f tenant`): the id is not indexed on its own.
+        let query: Box<dyn Query> = match scope {
             TenantScope::Tenants(set) if set.is_empty() => return Ok(None),
-            TenantScope::Tenants(set) => clauses.push((
-                Occur::Must,
-                Box::new(TermSetQuery::new(
-                    set.iter().map(|t| Term::from_field_text(schema.tenant, t)),
-                )),
+            TenantScope::Tenants(set) => Box::new(TermSetQuery::new(
+                set.iter()
+                    .map(|t| Term::from_field_text(schema.key, &dedup_key(t, id))),
             )),
-        }
+            TenantScope::AllTenants => {
+                // Every key that starts with `id \x1f`: ids hold no control character, so
+                // no other id's keys fall inside.
+                let mut low = String::with_capacity(id.len() + 1);
+                low.push_str(id);
+                low.push(KEY_SEPARATOR);
+                let mut high = low.clone();
+                high.pop();
+                high.push(KEY_SEPARATOR_NEXT);
+                Box::new(RangeQuery::new(
+                    std::ops::Bound::Included(Term::from_field_text(schema.key, &low)),
+                    std::ops::Bound::Excluded(Term::from_field_text(schema.key, &high)),
+                ))
+            }
+        };
         let searcher = self.inner.reader.searcher();
         let collector = PageCollector {
             limit: 1,
@@ -416,7 +426,7 @@ impl EventIndex {
             order: SortOrder::NewestFirst,
         };
         let hits = searcher
-            .search(&BooleanQuery::new(clauses), &collector)
+            .search(&*query, &collector)
             .map_err(SearchError::index("get"))?;
         match hits.first() {
             Some(hit) => self.load_hit(&searcher, scope, *hit, SortOrder::NewestFirst),
