@@ -367,10 +367,10 @@ impl<'e> TermWriter<'_, 'e> {
 
     fn full_text(&mut self, scalar: &'e Value) {
         match scalar {
-            Value::String(text) if !text.is_empty() => {
-                if self.seen.insert(Cow::Borrowed(text.as_str())) {
-                    self.doc.add_text(self.schema.text, text);
-                }
+            Value::String(text)
+                if !text.is_empty() && self.seen.insert(Cow::Borrowed(text.as_str())) =>
+            {
+                self.doc.add_text(self.schema.text, text);
             }
             Value::Number(_) => self.full_text_unborrowed(scalar),
             _ => {}

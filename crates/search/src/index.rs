@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use nigehban_bus::Delivery;
 use nigehban_normalise::NormalisedEvent;
+use rustc_hash::FxHashSet;
+use tantivy::InvertedIndexReader;
 use tantivy::collector::Count;
 use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::OpenDirectoryError;
@@ -149,6 +151,8 @@ struct Inner {
     reader: IndexReader,
     /// `None` once closed. Adds, deletes and commits all go through this one writer.
     writer: Mutex<Option<IndexWriter>>,
+    /// Dedup keys written since the last commit. Locked only while `writer` is held.
+    uncommitted: Mutex<FxHashSet<String>>,
     options: IndexOptions,
     counters: Counters,
 }
@@ -235,6 +239,7 @@ impl EventIndex {
                 analyzer: text_analyzer(),
                 reader,
                 writer: Mutex::new(Some(writer)),
+                uncommitted: Mutex::new(FxHashSet::default()),
                 options,
                 counters: Counters::default(),
             }),
@@ -301,15 +306,27 @@ impl EventIndex {
         }
         let guard = self.writer()?;
         let writer = guard.as_ref().ok_or(SearchError::Closed)?;
+        // Every commit reloads the reader before it lets go of the writer, so under the
+        // writer lock this snapshot holds every committed event, and `uncommitted` the rest.
+        let committed = CommittedKeys::new(&self.inner.reader.searcher(), schema.key)?;
+        let mut uncommitted = lock(&self.inner.uncommitted);
         for p in prepared {
-            // Delete-then-add in one writer: tantivy applies a delete to every document
-            // added before it (committed or not), so the newest copy is the one that stays.
-            writer.delete_term(Term::from_field_text(schema.key, &p.key));
+            let term = Term::from_field_text(schema.key, &p.key);
+            // An event already written (a redelivery, or the same event published twice)
+            // is deleted before its new copy is added: tantivy applies a delete to every
+            // document added before it, committed or not, so the newest copy stays. Only
+            // those pay for a delete; a first sighting, nearly every event, costs one
+            // term-dictionary lookup per segment instead.
+            let first_since_commit = uncommitted.insert(p.key);
+            if !first_since_commit || committed.contains(&term)? {
+                writer.delete_term(term);
+            }
             writer
                 .add_document(p.doc)
                 .map_err(SearchError::index("add"))?;
             outcome.indexed += 1;
         }
+        drop(uncommitted);
         drop(guard);
         self.inner
             .counters
@@ -334,14 +351,17 @@ impl EventIndex {
                 source: error,
             });
         }
-        drop(guard);
         // tantivy renames the new meta.json into place after fsyncing it; fsyncing the
         // directory makes the rename itself survive a power loss, not only a crash.
         sync_directory(&self.inner.path)?;
+        // Reloaded before the writer is let go: `add_deliveries` relies on the reader
+        // seeing every committed event, now that `uncommitted` forgets them.
         self.inner
             .reader
             .reload()
             .map_err(SearchError::index("reload"))?;
+        lock(&self.inner.uncommitted).clear();
+        drop(guard);
         let latency = started.elapsed();
         let counters = &self.inner.counters;
         let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
@@ -585,6 +605,47 @@ impl EventIndex {
             event,
         }))
     }
+}
+
+/// The dedup keys of the committed segments, for checking whether an event is already there.
+struct CommittedKeys {
+    segments: Vec<Arc<InvertedIndexReader>>,
+}
+
+impl CommittedKeys {
+    fn new(searcher: &Searcher, key: tantivy::schema::Field) -> Result<Self, SearchError> {
+        let segments = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.inverted_index(key))
+            .collect::<Result<_, _>>()
+            .map_err(SearchError::index("read keys"))?;
+        Ok(CommittedKeys { segments })
+    }
+
+    /// Whether any committed segment holds the key (a document since deleted still
+    /// counts: deleting it again is harmless).
+    fn contains(&self, term: &Term) -> Result<bool, SearchError> {
+        for segment in &self.segments {
+            let found = segment
+                .get_term_info(term)
+                .map_err(|error| SearchError::Index {
+                    operation: "read keys",
+                    source: error.into(),
+                })?;
+            if found.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Takes a lock; a panic while it was held leaves only a set of keys, which is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn writer_budget(options: &IndexOptions) -> Result<(usize, usize), SearchError> {

@@ -29,8 +29,10 @@
 //!   after the commit that holds its event has been fsynced. A crash (`kill -9`) at any
 //!   moment loses nothing acknowledged.
 //! * **Exactly once in search under at-least-once delivery.** Every document carries the
-//!   term `id \x1f tenant`; writing an event first deletes that term, in the same writer
-//!   and the same commit, so a redelivered event replaces its own earlier copy. The id is
+//!   term `id \x1f tenant`; writing an event whose term is already in a committed segment
+//!   or among the events written since the last commit first deletes that term, in the
+//!   same writer and the same commit, so a redelivered event replaces its own earlier
+//!   copy (and the many events seen for the first time pay no delete). The id is
 //!   the payload's top-level `id` (a UUIDv7 assigned at intake) or, when absent,
 //!   `<namespace>-<bus offset>`, which is the same on every redelivery. Because the term
 //!   includes the tenant, no tenant can replace another tenant's event, whatever id it
