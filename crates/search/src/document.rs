@@ -1,11 +1,13 @@
 //! From a bus delivery to an index document: decoding, the event id, and every term.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv6Addr};
 use std::time::SystemTime;
 
 use nigehban_bus::Delivery;
 use nigehban_normalise::{NormalisedEvent, SourceFormat};
+use rustc_hash::FxHashSet;
 use serde_json::Value;
 use tantivy::schema::DateTimePrecision;
 use tantivy::schema::Field;
@@ -78,7 +80,7 @@ struct IdOnly {
 
 /// A decoded delivery, ready to be written.
 pub(crate) struct Prepared {
-    /// `tenant \x1f id`: the term a redelivery of the same event replaces.
+    /// `id \x1f tenant`: the term a redelivery of the same event replaces.
     pub key: String,
     /// The document.
     pub doc: TantivyDocument,
@@ -90,10 +92,22 @@ pub(crate) fn offset_id(namespace: &str, offset: u64) -> String {
 }
 
 /// The dedup term of an event: ids are unique per tenant, and a tenant can never replace
-/// another tenant's event whatever id it sends.
+/// another tenant's event whatever id it sends. The id comes first so that the one term
+/// also finds an event by id alone (a prefix range, for [`crate::EventIndex::get`] across
+/// all tenants), and the index needs no second per-event unique term for the id.
 pub(crate) fn dedup_key(tenant: &str, id: &str) -> String {
-    format!("{tenant}\u{1f}{id}")
+    let mut key = String::with_capacity(id.len() + 1 + tenant.len());
+    key.push_str(id);
+    key.push(KEY_SEPARATOR);
+    key.push_str(tenant);
+    key
 }
+
+/// Between the id and the tenant in a dedup key; ids never hold it (no control characters).
+pub(crate) const KEY_SEPARATOR: char = '\u{1f}';
+
+/// The character after [`KEY_SEPARATOR`]: the exclusive end of one id's keys.
+pub(crate) const KEY_SEPARATOR_NEXT: char = '\u{20}';
 
 /// Decodes a delivery and builds its document, or says why it cannot be indexed.
 pub(crate) fn prepare(
@@ -210,13 +224,16 @@ pub(crate) fn build_document(schema: &EventSchema, parts: &DocumentParts<'_>) ->
         doc: &mut doc,
         name: String::with_capacity(64),
         term: String::with_capacity(128),
+        seen: FxHashSet::default(),
     };
+    // The message first: its text goes to `message` only (text queries search `text` and
+    // `message`), and a field holding the same text is not tokenised again.
+    if let Some(message) = event.fields().get("message") {
+        writer.message(message);
+    }
     for (name, value) in event.fields().iter() {
         if TIME_FIELDS.contains(&name) {
             continue;
-        }
-        if name == "message" {
-            writer.message(value);
         }
         match schema.dedicated(name) {
             Some((dedicated, field)) => writer.dedicated(name, dedicated.kind, field, value),
@@ -234,10 +251,12 @@ pub(crate) fn build_document(schema: &EventSchema, parts: &DocumentParts<'_>) ->
         | SourceFormat::ZeekDotted
         | SourceFormat::ZeekUnderscored
         | SourceFormat::GenericJson => {
-            event.for_each_keyword_value(&mut |value| writer.full_text(value));
+            event.for_each_keyword_value(&mut |value| writer.full_text_unborrowed(value));
         }
         SourceFormat::GenericText | SourceFormat::Unparsed => {
-            if let Some(text) = event.original().text_lossy() {
+            if let Some(text) = event.original().text_lossy()
+                && !writer.seen.contains(text.as_ref())
+            {
                 writer.doc.add_text(schema.text, text.as_ref());
             }
         }
@@ -248,25 +267,35 @@ pub(crate) fn build_document(schema: &EventSchema, parts: &DocumentParts<'_>) ->
 }
 
 /// Writes one event's terms into its document.
-struct TermWriter<'a> {
+///
+/// `'e` is the event's lifetime: text values already written are remembered by reference.
+struct TermWriter<'a, 'e> {
     schema: &'a EventSchema,
     doc: &'a mut TantivyDocument,
     /// The dotted name of the value being written.
     name: String,
     /// Scratch for `name=value`.
     term: String,
+    /// Text values already in `text` or `message`. The same value in several fields
+    /// (`host.name` and `winlog.computer_name`, an ECS field and the original JSON it came
+    /// from) is tokenised and indexed once: a term or phrase matches it all the same
+    /// (values are [`tantivy`]'s position gap apart, so no phrase spans two of them), and
+    /// hits are ordered by time, not scored, so term frequencies do not matter.
+    seen: FxHashSet<Cow<'e, str>>,
 }
 
-impl TermWriter<'_> {
-    fn message(&mut self, value: &Value) {
+impl<'e> TermWriter<'_, 'e> {
+    fn message(&mut self, value: &'e Value) {
         for_each_scalar(value, &mut |scalar| {
-            if let Value::String(text) = scalar {
+            if let Value::String(text) = scalar
+                && self.seen.insert(Cow::Borrowed(text.as_str()))
+            {
                 self.doc.add_text(self.schema.message, text);
             }
         });
     }
 
-    fn dedicated(&mut self, name: &str, kind: DedicatedKind, field: Field, value: &Value) {
+    fn dedicated(&mut self, name: &str, kind: DedicatedKind, field: Field, value: &'e Value) {
         let mut leftovers = Vec::new();
         for_each_scalar(value, &mut |scalar| match kind {
             DedicatedKind::Keyword { .. } => {
@@ -278,11 +307,11 @@ impl TermWriter<'_> {
             }
             DedicatedKind::Ip => match scalar.as_str().and_then(parse_ip) {
                 Some(ip) => self.doc.add_ip_addr(field, ip),
-                None => leftovers.push(scalar.clone()),
+                None => leftovers.push(scalar),
             },
             DedicatedKind::Unsigned => match json_u64(scalar) {
                 Some(number) => self.doc.add_u64(field, number),
-                None => leftovers.push(scalar.clone()),
+                None => leftovers.push(scalar),
             },
         });
         for_each_scalar(value, &mut |scalar| self.full_text(scalar));
@@ -291,12 +320,12 @@ impl TermWriter<'_> {
         for scalar in leftovers {
             self.name.clear();
             self.name.push_str(name);
-            self.exact(&scalar);
+            self.exact(scalar);
         }
     }
 
     /// `name=value` terms and full text for a value under `self.name`, recursing into objects.
-    fn catch_all(&mut self, value: &Value) {
+    fn catch_all(&mut self, value: &'e Value) {
         match value {
             Value::Null => {}
             Value::Array(items) => {
@@ -336,21 +365,39 @@ impl TermWriter<'_> {
         self.doc.add_text(self.schema.fields, &self.term);
     }
 
-    fn full_text(&mut self, scalar: &Value) {
+    fn full_text(&mut self, scalar: &'e Value) {
         match scalar {
-            Value::String(text) if !text.is_empty() => self.doc.add_text(self.schema.text, text),
+            Value::String(text)
+                if !text.is_empty() && self.seen.insert(Cow::Borrowed(text.as_str())) =>
+            {
+                self.doc.add_text(self.schema.text, text);
+            }
+            Value::Number(_) => self.full_text_unborrowed(scalar),
+            _ => {}
+        }
+    }
+
+    /// [`TermWriter::full_text`] for a value that does not live as long as the event
+    /// (remembered by copy, only when it is new).
+    fn full_text_unborrowed(&mut self, scalar: &Value) {
+        let text = match scalar {
+            Value::String(text) if !text.is_empty() => text.as_str(),
             Value::Number(number) => {
                 self.term.clear();
                 let _ = write!(self.term, "{number}");
-                self.doc.add_text(self.schema.text, &self.term);
+                self.term.as_str()
             }
-            _ => {}
+            _ => return,
+        };
+        if !self.seen.contains(text) {
+            self.doc.add_text(self.schema.text, text);
+            self.seen.insert(Cow::Owned(text.to_owned()));
         }
     }
 }
 
 /// Calls `visit` for every scalar in `value` (arrays and objects flattened, nulls skipped).
-fn for_each_scalar(value: &Value, visit: &mut dyn FnMut(&Value)) {
+fn for_each_scalar<'e>(value: &'e Value, visit: &mut dyn FnMut(&'e Value)) {
     match value {
         Value::Null => {}
         Value::Array(items) => items.iter().for_each(|item| for_each_scalar(item, visit)),
@@ -361,8 +408,7 @@ fn for_each_scalar(value: &Value, visit: &mut dyn FnMut(&Value)) {
 
 /// A scalar as the text a filter compares with: strings as they are, numbers and booleans
 /// written out.
-pub(crate) fn scalar_text(value: &Value) -> Option<std::borrow::Cow<'_, str>> {
-    use std::borrow::Cow;
+pub(crate) fn scalar_text(value: &Value) -> Option<Cow<'_, str>> {
     match value {
         Value::String(s) => Some(Cow::Borrowed(s)),
         Value::Number(n) => Some(Cow::Owned(n.to_string())),
@@ -540,7 +586,37 @@ mod tests {
             !full_text.iter().any(|t| t.starts_with("2026")),
             "{full_text:?}"
         );
-        assert_eq!(texts(&doc, schema.key), ["t1\u{1f}e1"]);
+        assert_eq!(texts(&doc, schema.key), ["e1\u{1f}t1"]);
+    }
+
+    #[test]
+    fn each_text_value_is_indexed_once_and_the_message_only_in_message() {
+        let (schema, doc) = document_of(serde_json::json!({
+            "message": "Failed password for root",
+            "rule.name": "Failed password for root",
+            "host.name": "ws1",
+            "host.hostname": "ws1",
+            "related.hosts": ["ws1", "ws2"],
+            "source.port": 22,
+            "destination.port": 22,
+        }));
+        assert_eq!(texts(&doc, schema.message), ["Failed password for root"]);
+        assert_eq!(
+            texts(&doc, schema.text),
+            ["22", "too long a name", "ws1", "ws2"]
+        );
+        // Exact terms are all still there.
+        assert_eq!(
+            texts(&doc, schema.fields),
+            [
+                "destination.port=22",
+                "host.hostname=ws1",
+                "message=Failed password for root",
+                "related.hosts=ws1",
+                "related.hosts=ws2",
+                "source.port=22",
+            ]
+        );
     }
 
     #[test]

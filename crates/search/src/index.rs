@@ -8,12 +8,14 @@ use std::time::{Duration, Instant};
 
 use nigehban_bus::Delivery;
 use nigehban_normalise::NormalisedEvent;
+use rustc_hash::FxHashSet;
+use tantivy::InvertedIndexReader;
 use tantivy::collector::Count;
 use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::OpenDirectoryError;
 use tantivy::indexer::LogMergePolicy;
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, TermQuery, TermSetQuery};
-use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::query::{Query, RangeQuery, TermSetQuery};
+use tantivy::schema::Value;
 use tantivy::store::Compressor;
 use tantivy::tokenizer::{TextAnalyzer, TokenizerManager};
 use tantivy::{
@@ -23,14 +25,16 @@ use tantivy::{
 use time::OffsetDateTime;
 
 use crate::collector::{PageCollector, PageHit};
-use crate::document::{RejectReason, prepare, to_index_date};
+use crate::document::{
+    KEY_SEPARATOR, KEY_SEPARATOR_NEXT, RejectReason, dedup_key, prepare, to_index_date,
+};
 use crate::error::SearchError;
 use crate::query::{EventQuery, Plan, SortKey, SortOrder, TenantScope, plan};
 use crate::schema::{EventSchema, TEXT_ANALYZER, text_analyzer};
 
 /// Where the index lives under the data directory. The schema version is in the name, so a
 /// future schema builds a new index beside the old one instead of misreading it.
-pub const INDEX_DIR: &str = "search/events-v1";
+pub const INDEX_DIR: &str = "search/events-v2";
 
 /// How long events are kept by default: 30 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -44,7 +48,10 @@ pub struct IndexOptions {
     /// Events whose ingest time (`event.ingested`) is older than this are deleted by
     /// [`EventIndex::enforce_retention`].
     pub retention: Duration,
-    /// Indexing threads; 0 picks the number of cores, at most 4.
+    /// Indexing threads; 0 picks the number of cores, at most 4. The default is 1: each
+    /// thread writes a segment of its own, with its own copy of every common term, so more
+    /// threads cost more CPU per event (in segment writing and later merges) to go faster
+    /// on idle cores; on the shared 2-core machine that CPU is taken from intake.
     pub writer_threads: usize,
     /// Memory for buffering new documents, shared by the indexing threads (at least 16 MiB
     /// per thread; fewer threads are used when it is smaller).
@@ -55,7 +62,7 @@ impl Default for IndexOptions {
     fn default() -> Self {
         IndexOptions {
             retention: DEFAULT_RETENTION,
-            writer_threads: 0,
+            writer_threads: 1,
             writer_memory_bytes: 64 * 1024 * 1024,
         }
     }
@@ -144,6 +151,8 @@ struct Inner {
     reader: IndexReader,
     /// `None` once closed. Adds, deletes and commits all go through this one writer.
     writer: Mutex<Option<IndexWriter>>,
+    /// Dedup keys written since the last commit. Locked only while `writer` is held.
+    uncommitted: Mutex<FxHashSet<String>>,
     options: IndexOptions,
     counters: Counters,
 }
@@ -163,7 +172,7 @@ impl std::fmt::Debug for EventIndex {
 }
 
 impl EventIndex {
-    /// Opens (creating if needed) the index in `<data_dir>/search/events-v1`.
+    /// Opens (creating if needed) the index in `<data_dir>/search/events-v2`.
     ///
     /// Only one process may have it open: a second gets [`SearchError::Locked`]. An index
     /// left by a process that was killed opens at its last commit.
@@ -230,6 +239,7 @@ impl EventIndex {
                 analyzer: text_analyzer(),
                 reader,
                 writer: Mutex::new(Some(writer)),
+                uncommitted: Mutex::new(FxHashSet::default()),
                 options,
                 counters: Counters::default(),
             }),
@@ -296,15 +306,27 @@ impl EventIndex {
         }
         let guard = self.writer()?;
         let writer = guard.as_ref().ok_or(SearchError::Closed)?;
+        // Every commit reloads the reader before it lets go of the writer, so under the
+        // writer lock this snapshot holds every committed event, and `uncommitted` the rest.
+        let committed = CommittedKeys::new(&self.inner.reader.searcher(), schema.key)?;
+        let mut uncommitted = lock(&self.inner.uncommitted);
         for p in prepared {
-            // Delete-then-add in one writer: tantivy applies a delete to every document
-            // added before it (committed or not), so the newest copy is the one that stays.
-            writer.delete_term(Term::from_field_text(schema.key, &p.key));
+            let term = Term::from_field_text(schema.key, &p.key);
+            // An event already written (a redelivery, or the same event published twice)
+            // is deleted before its new copy is added: tantivy applies a delete to every
+            // document added before it, committed or not, so the newest copy stays. Only
+            // those pay for a delete; a first sighting, nearly every event, costs one
+            // term-dictionary lookup per segment instead.
+            let first_since_commit = uncommitted.insert(p.key);
+            if !first_since_commit || committed.contains(&term)? {
+                writer.delete_term(term);
+            }
             writer
                 .add_document(p.doc)
                 .map_err(SearchError::index("add"))?;
             outcome.indexed += 1;
         }
+        drop(uncommitted);
         drop(guard);
         self.inner
             .counters
@@ -329,14 +351,17 @@ impl EventIndex {
                 source: error,
             });
         }
-        drop(guard);
         // tantivy renames the new meta.json into place after fsyncing it; fsyncing the
         // directory makes the rename itself survive a power loss, not only a crash.
         sync_directory(&self.inner.path)?;
+        // Reloaded before the writer is let go: `add_deliveries` relies on the reader
+        // seeing every committed event, now that `uncommitted` forgets them.
         self.inner
             .reader
             .reload()
             .map_err(SearchError::index("reload"))?;
+        lock(&self.inner.uncommitted).clear();
+        drop(guard);
         let latency = started.elapsed();
         let counters = &self.inner.counters;
         let nanos = u64::try_from(latency.as_nanos()).unwrap_or(u64::MAX);
@@ -392,23 +417,28 @@ impl EventIndex {
     /// The event with this id, if the scope may see it.
     pub fn get(&self, scope: &TenantScope, id: &str) -> Result<Option<EventHit>, SearchError> {
         let schema = &self.inner.schema;
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(
-            Occur::Must,
-            Box::new(TermQuery::new(
-                Term::from_field_text(schema.id, id),
-                IndexRecordOption::Basic,
-            )),
-        )];
-        match scope {
-            TenantScope::AllTenants => {}
+        // Through the dedup key (`id \x1f tenant`): the id is not indexed on its own.
+        let query: Box<dyn Query> = match scope {
             TenantScope::Tenants(set) if set.is_empty() => return Ok(None),
-            TenantScope::Tenants(set) => clauses.push((
-                Occur::Must,
-                Box::new(TermSetQuery::new(
-                    set.iter().map(|t| Term::from_field_text(schema.tenant, t)),
-                )),
+            TenantScope::Tenants(set) => Box::new(TermSetQuery::new(
+                set.iter()
+                    .map(|t| Term::from_field_text(schema.key, &dedup_key(t, id))),
             )),
-        }
+            TenantScope::AllTenants => {
+                // Every key that starts with `id \x1f`: ids hold no control character, so
+                // no other id's keys fall inside.
+                let mut low = String::with_capacity(id.len() + 1);
+                low.push_str(id);
+                low.push(KEY_SEPARATOR);
+                let mut high = low.clone();
+                high.pop();
+                high.push(KEY_SEPARATOR_NEXT);
+                Box::new(RangeQuery::new(
+                    std::ops::Bound::Included(Term::from_field_text(schema.key, &low)),
+                    std::ops::Bound::Excluded(Term::from_field_text(schema.key, &high)),
+                ))
+            }
+        };
         let searcher = self.inner.reader.searcher();
         let collector = PageCollector {
             limit: 1,
@@ -416,7 +446,7 @@ impl EventIndex {
             order: SortOrder::NewestFirst,
         };
         let hits = searcher
-            .search(&BooleanQuery::new(clauses), &collector)
+            .search(&*query, &collector)
             .map_err(SearchError::index("get"))?;
         match hits.first() {
             Some(hit) => self.load_hit(&searcher, scope, *hit, SortOrder::NewestFirst),
@@ -575,6 +605,47 @@ impl EventIndex {
             event,
         }))
     }
+}
+
+/// The dedup keys of the committed segments, for checking whether an event is already there.
+struct CommittedKeys {
+    segments: Vec<Arc<InvertedIndexReader>>,
+}
+
+impl CommittedKeys {
+    fn new(searcher: &Searcher, key: tantivy::schema::Field) -> Result<Self, SearchError> {
+        let segments = searcher
+            .segment_readers()
+            .iter()
+            .map(|segment| segment.inverted_index(key))
+            .collect::<Result<_, _>>()
+            .map_err(SearchError::index("read keys"))?;
+        Ok(CommittedKeys { segments })
+    }
+
+    /// Whether any committed segment holds the key (a document since deleted still
+    /// counts: deleting it again is harmless).
+    fn contains(&self, term: &Term) -> Result<bool, SearchError> {
+        for segment in &self.segments {
+            let found = segment
+                .get_term_info(term)
+                .map_err(|error| SearchError::Index {
+                    operation: "read keys",
+                    source: error.into(),
+                })?;
+            if found.is_some() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+}
+
+/// Takes a lock; a panic while it was held leaves only a set of keys, which is still usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn writer_budget(options: &IndexOptions) -> Result<(usize, usize), SearchError> {

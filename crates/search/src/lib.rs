@@ -4,7 +4,7 @@
 //! # Using it (what the server does)
 //!
 //! ```text
-//! let index = EventIndex::open(&data_dir, IndexOptions::default())?;   // <data-dir>/search/events-v1
+//! let index = EventIndex::open(&data_dir, IndexOptions::default())?;   // <data-dir>/search/events-v2
 //! let consumer = bus.consumer(DEFAULT_CONSUMER, ConsumerConfig::default()).await?;
 //! let indexer = Indexer::new(index.clone(), IndexerConfig::default());
 //! let task = tokio::spawn(indexer.run(consumer, shutdown_token.cancelled_owned()));
@@ -29,8 +29,10 @@
 //!   after the commit that holds its event has been fsynced. A crash (`kill -9`) at any
 //!   moment loses nothing acknowledged.
 //! * **Exactly once in search under at-least-once delivery.** Every document carries the
-//!   term `tenant \x1f id`; writing an event first deletes that term, in the same writer
-//!   and the same commit, so a redelivered event replaces its own earlier copy. The id is
+//!   term `id \x1f tenant`; writing an event whose term is already in a committed segment
+//!   or among the events written since the last commit first deletes that term, in the
+//!   same writer and the same commit, so a redelivered event replaces its own earlier
+//!   copy (and the many events seen for the first time pay no delete). The id is
 //!   the payload's top-level `id` (a UUIDv7 assigned at intake) or, when absent,
 //!   `<namespace>-<bus offset>`, which is the same on every redelivery. Because the term
 //!   includes the tenant, no tenant can replace another tenant's event, whatever id it
@@ -70,7 +72,7 @@
 //!
 //! # Layout and schema
 //!
-//! `<data-dir>/search/events-v1/` holds the tantivy index (see `schema.rs` for every
+//! `<data-dir>/search/events-v2/` holds the tantivy index (see `schema.rs` for every
 //! field). The index is owned by one process at a time ([`SearchError::Locked`]). With
 //! JetStream, each process that keeps its own index needs its own durable consumer name:
 //! members of one consumer split the records between them.

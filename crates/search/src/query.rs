@@ -387,7 +387,14 @@ pub(crate) fn plan(
 
     let mut analyzer = analyzer.clone();
     for term in &query.text {
-        clauses.push(text_query(&mut analyzer, schema.text, term)?);
+        // A message's text is indexed in `message` only, not again in `text`.
+        clauses.push(Box::new(BooleanQuery::new(vec![
+            (Occur::Should, text_query(&mut analyzer, schema.text, term)?),
+            (
+                Occur::Should,
+                text_query(&mut analyzer, schema.message, term)?,
+            ),
+        ])));
     }
     for term in &query.message {
         clauses.push(text_query(&mut analyzer, schema.message, term)?);

@@ -2,8 +2,8 @@
 //!
 //! | tantivy field | from | how |
 //! | --- | --- | --- |
-//! | `id` | the event id | raw term, stored |
-//! | `key` | tenant + id | raw term; what a redelivered event is replaced by |
+//! | `id` | the event id | stored (found through `key`) |
+//! | `key` | id + tenant | raw term; what a redelivered event is replaced by, and `get` by id |
 //! | `tenant` | the bus record's tenant | raw term, stored, fast |
 //! | `sensor` | the bus record's sensor | raw term, stored |
 //! | `timestamp` | `@timestamp` (receive time if absent) | date, fast, microseconds |
@@ -12,7 +12,7 @@
 //! | one per [`DEDICATED`] field | `host.name`, `source.ip`, ... | raw term (some fast), IP or u64 |
 //! | `message` | `message` | full text with positions |
 //! | `fields` | every other field as `name=value` | raw term per value |
-//! | `text` | every text and number value | full text with positions |
+//! | `text` | every text and number value but the message's, each distinct value once | full text with positions |
 //! | `event` | the bus payload (the serialised `NormalisedEvent`) | stored bytes |
 
 use tantivy::schema::{
@@ -138,7 +138,9 @@ impl EventSchema {
     /// Builds the schema (the same every time, so an existing index can be checked against it).
     pub fn new() -> Self {
         let mut builder = Schema::builder();
-        let id = builder.add_text_field("id", STRING | STORED);
+        // Not indexed: `key` starts with the id, so one unique term per event serves both
+        // redelivery and lookup by id (unique terms are the dearest to index and merge).
+        let id = builder.add_text_field("id", STORED);
         let key = builder.add_text_field("key", STRING);
         let tenant = builder.add_text_field("tenant", STRING | STORED | FAST);
         let sensor = builder.add_text_field("sensor", STRING | STORED);

@@ -305,3 +305,71 @@ async fn jetstream_redelivery_indexes_each_event_once() {
     assert_each_once(&index, "bank-01", &events);
     let _ = bus.delete_consumer("search").await;
 }
+
+/// Deliveries of `events` at offsets from `first`, without a bus.
+fn deliveries(events: &[TestEvent], first: u64) -> Vec<nigehban_bus::Delivery> {
+    events
+        .iter()
+        .zip(first..)
+        .map(|(event, offset)| nigehban_bus::Delivery {
+            offset,
+            appended_at: std::time::SystemTime::UNIX_EPOCH,
+            delivery_count: 1,
+            record: event.record(),
+        })
+        .collect()
+}
+
+/// Every way an event can already be in the index when it comes again: in the same batch,
+/// written but not committed, committed in this process, and committed before a restart;
+/// and another tenant's event with the same id is not one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_written_again_replaces_its_copy_wherever_the_copy_is() {
+    let dir = tempfile::tempdir().unwrap();
+    let events = numbered("bank-01", "again", 40);
+    let (a, b) = events.split_at(20);
+    {
+        let index = EventIndex::open(dir.path(), IndexOptions::default()).unwrap();
+        // The same batch holds each event of `a` twice.
+        let mut twice = deliveries(a, 0);
+        twice.extend(deliveries(a, 100));
+        index.add_deliveries(&twice, "bus").unwrap();
+        // Written, not committed, and written again.
+        index.add_deliveries(&deliveries(b, 20), "bus").unwrap();
+        index.add_deliveries(&deliveries(b, 200), "bus").unwrap();
+        index.commit().unwrap();
+        assert_each_once(&index, "bank-01", &events);
+        // Committed, and written again in the same process (split over two commits).
+        index
+            .add_deliveries(&deliveries(&events, 300), "bus")
+            .unwrap();
+        index.commit().unwrap();
+        index.add_deliveries(&deliveries(a, 400), "bus").unwrap();
+        index.commit().unwrap();
+        assert_each_once(&index, "bank-01", &events);
+        assert_eq!(index.metrics().documents, 40);
+        index.close().unwrap();
+    }
+    // After a restart the committed copies are found on disk.
+    let index = EventIndex::open(dir.path(), IndexOptions::default()).unwrap();
+    index
+        .add_deliveries(&deliveries(&events, 500), "bus")
+        .unwrap();
+    index.commit().unwrap();
+    assert_each_once(&index, "bank-01", &events);
+    // The same ids from another tenant are other events.
+    let theirs: Vec<TestEvent> = events
+        .iter()
+        .map(|e| TestEvent {
+            tenant: "telco-01".into(),
+            ..e.clone()
+        })
+        .collect();
+    index
+        .add_deliveries(&deliveries(&theirs, 600), "bus")
+        .unwrap();
+    index.commit().unwrap();
+    assert_each_once(&index, "bank-01", &events);
+    assert_each_once(&index, "telco-01", &theirs);
+    assert_eq!(index.metrics().documents, 80);
+}

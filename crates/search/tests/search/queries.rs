@@ -137,6 +137,16 @@ async fn a_tenant_sees_only_its_own_events_and_an_empty_scope_sees_nothing() {
     let hit = index.get(&bank(), "bank-01-cmd").unwrap().unwrap();
     assert_eq!(hit.tenant_id, "bank-01");
     assert_eq!(hit.event.tenant_id(), Some("bank-01"));
+    // Platform code finds an event by id in any tenant; an id is never matched by a prefix.
+    let all = TenantScope::AllTenants;
+    let hit = index.get(&all, "telco-02-cmd").unwrap().unwrap();
+    assert_eq!(
+        (hit.id.as_str(), hit.tenant_id.as_str()),
+        ("telco-02-cmd", "telco-02")
+    );
+    assert!(index.get(&all, "telco-02-cm").unwrap().is_none());
+    assert!(index.get(&bank(), "bank-01-cm").unwrap().is_none());
+    assert!(index.get(&all, "").unwrap().is_none());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -316,6 +326,25 @@ async fn full_text_terms_and_phrases() {
         bank_ids(&["ssh-ok"])
     );
     assert!(find(q().message("gw2")).is_empty());
+    // The message is indexed once, in `message`: text terms find it there, phrases too,
+    // and a phrase still never spans the message and another value.
+    assert_eq!(
+        find(q().text("accepted publickey for deploy")),
+        bank_ids(&["ssh-ok"])
+    );
+    assert_eq!(
+        find(q().text("publickey").text("gw2")),
+        bank_ids(&["ssh-ok"])
+    );
+    assert!(find(q().text("ssh2 gw2")).is_empty());
+    // And it is still an exact-match value.
+    assert_eq!(
+        find(q().filter(
+            "message",
+            "Accepted publickey for deploy from 10.9.9.9 port 22 ssh2"
+        )),
+        bank_ids(&["ssh-ok"])
+    );
     // Text combines with filters and time.
     assert_eq!(
         find(q().text("ssh2").filter("host.name", "gw2")),
