@@ -330,6 +330,7 @@ def main():
     parser.add_argument("--connections", default="1,4,8", help="comma-separated connection counts")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-build", action="store_true")
+    parser.add_argument("--sources", default="http,syslog", help="which scenarios: http, syslog or both")
     parser.add_argument("--drain-seconds", type=float, default=10.0, help="how long to watch the indexer catch up after the last HTTP scenario")
     args = parser.parse_args()
 
@@ -344,7 +345,8 @@ def main():
     )
     rows = []
     drain = None
-    for i, n in enumerate(counts):
+    sources = set(args.sources.split(","))
+    for i, n in enumerate(counts if "http" in sources else []):
         server = Server(binary, args.workdir)
         try:
             r = http_scenario(server.port, server.token, n, args.seconds)
@@ -363,7 +365,7 @@ def main():
                 print(f"search indexer with intake idle: {drain:,.0f} events/s ({before:,.0f} -> {after:,.0f} lag)", flush=True)
         finally:
             server.stop()
-    for n in counts:
+    for n in counts if "syslog" in sources else []:
         server = Server(binary, args.workdir)
         try:
             r = syslog_scenario(server.port, server.syslog_port, n, args.seconds)
