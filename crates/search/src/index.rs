@@ -36,6 +36,9 @@ use crate::schema::{EventSchema, TEXT_ANALYZER, text_analyzer};
 /// future schema builds a new index beside the old one instead of misreading it.
 pub const INDEX_DIR: &str = "search/events-v2";
 
+/// Where indexes of earlier schemas lived (reported at open, never read).
+const EARLIER_INDEX_DIRS: &[&str] = &["search/events-v1"];
+
 /// How long events are kept by default: 30 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
 
@@ -178,6 +181,16 @@ impl EventIndex {
     /// left by a process that was killed opens at its last commit.
     pub fn open(data_dir: impl AsRef<Path>, options: IndexOptions) -> Result<Self, SearchError> {
         let path = data_dir.as_ref().join(INDEX_DIR);
+        for earlier in EARLIER_INDEX_DIRS {
+            let earlier = data_dir.as_ref().join(earlier);
+            if earlier.is_dir() {
+                // Its events were acknowledged on the bus long ago and are not indexed again.
+                tracing::warn!(
+                    path = %earlier.display(),
+                    "an event index of an earlier schema is here; its events are not searchable in this version (remove the directory to reclaim its space)"
+                );
+            }
+        }
         std::fs::create_dir_all(&path).map_err(SearchError::io(&path))?;
         let (threads, memory) = writer_budget(&options)?;
         let schema = EventSchema::new();
