@@ -665,34 +665,11 @@ fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
 fn syslog_over_tls_arrives_through_serve() {
     // The `openssl` command line makes the listener's certificate and is the
     // TLS client, so the test exercises serve's TLS settings end to end.
-    if Command::new("openssl").arg("version").output().is_err() {
-        assert!(
-            !services_required(),
-            "NIGEHBAN_REQUIRE_SERVICES=1 but `openssl` is not installed"
-        );
-        println!("skipped: `openssl` is not installed");
+    if !installed(&[("/usr/bin/openssl", "openssl")]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
-    let certificate = dir.path().join("server.pem");
-    let key = dir.path().join("server.key");
-    let made = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
-        ])
-        .args([
-            "-subj",
-            "/CN=localhost",
-            "-addext",
-            "subjectAltName=IP:127.0.0.1",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&certificate)
-        .output()
-        .unwrap();
-    assert!(made.status.success(), "{made:?}");
+    let (certificate, key) = self_signed_certificate(dir.path());
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir);
     let server = Server::start(
