@@ -672,18 +672,7 @@ fn syslog_over_tls_arrives_through_serve() {
     let (certificate, key) = self_signed_certificate(dir.path());
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir);
-    let server = Server::start(
-        &data_dir,
-        &[
-            "--syslog-tls",
-            "127.0.0.1:0",
-            "--syslog-tls-certificate",
-            certificate.to_str().unwrap(),
-            "--syslog-tls-key",
-            key.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let server = Server::start(&data_dir, &tls_listener(&certificate, &key), &[]);
     let setup = set_up(
         &server,
         json!({"name": "tls relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),
@@ -754,6 +743,18 @@ fn self_signed_certificate(dir: &Path) -> (PathBuf, PathBuf) {
         .unwrap();
     assert!(made.status.success(), "{made:?}");
     (certificate, key)
+}
+
+/// The flags of a syslog TLS listener on a free loopback port with this certificate and key.
+fn tls_listener<'a>(certificate: &'a Path, key: &'a Path) -> [&'a str; 6] {
+    [
+        "--syslog-tls",
+        "127.0.0.1:0",
+        "--syslog-tls-certificate",
+        certificate.to_str().unwrap(),
+        "--syslog-tls-key",
+        key.to_str().unwrap(),
+    ]
 }
 
 /// Whether every program at these paths is installed; says "skipped" (or fails when
@@ -860,22 +861,9 @@ fn syslog_relayed_by_rsyslog_arrives_through_serve_over_udp_tcp_and_tls() {
     let (certificate, key) = self_signed_certificate(dir.path());
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir);
-    let server = Server::start(
-        &data_dir,
-        &[
-            "--syslog-udp",
-            "127.0.0.1:0",
-            "--syslog-tcp",
-            "127.0.0.1:0",
-            "--syslog-tls",
-            "127.0.0.1:0",
-            "--syslog-tls-certificate",
-            certificate.to_str().unwrap(),
-            "--syslog-tls-key",
-            key.to_str().unwrap(),
-        ],
-        &[],
-    );
+    let mut listeners = vec!["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"];
+    listeners.extend(tls_listener(&certificate, &key));
+    let server = Server::start(&data_dir, &listeners, &[]);
     let setup = set_up(
         &server,
         json!({"name": "rsyslog relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),

@@ -235,7 +235,12 @@ pub const LOWEST_PRIORITY: i32 = 19;
 /// tantivy's, inherit it). Shut down without waiting when dropped, so dropping it inside
 /// the server's own runtime never blocks.
 #[derive(Debug)]
-struct BackgroundRuntime(Option<tokio::runtime::Runtime>);
+struct BackgroundRuntime {
+    /// Where its tasks are spawned.
+    handle: tokio::runtime::Handle,
+    /// `None` only while being dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
 
 impl BackgroundRuntime {
     fn start(nice: Option<i32>) -> Result<Self, TelemetryError> {
@@ -251,17 +256,16 @@ impl BackgroundRuntime {
             .enable_all()
             .build()
             .map_err(TelemetryError::Background)?;
-        Ok(BackgroundRuntime(Some(runtime)))
-    }
-
-    fn handle(&self) -> Option<&tokio::runtime::Handle> {
-        self.0.as_ref().map(tokio::runtime::Runtime::handle)
+        Ok(BackgroundRuntime {
+            handle: runtime.handle().clone(),
+            runtime: Some(runtime),
+        })
     }
 }
 
 impl Drop for BackgroundRuntime {
     fn drop(&mut self) {
-        if let Some(runtime) = self.0.take() {
+        if let Some(runtime) = self.runtime.take() {
             runtime.shutdown_background();
         }
     }
@@ -338,10 +342,7 @@ impl TelemetryRuntime {
     ) -> Result<Self, TelemetryError> {
         let bus = AnyBus::open(config.bus.clone()).await?;
         let background = BackgroundRuntime::start(config.background_nice)?;
-        let on_background = background
-            .handle()
-            .cloned()
-            .ok_or_else(|| TelemetryError::Background(std::io::Error::other("shut down")))?;
+        let on_background = background.handle.clone();
         let index_dir = data_dir.to_path_buf();
         let index_options = config.index.clone();
         // Opened on a background thread: the writer's indexing and merge threads inherit
@@ -554,7 +555,7 @@ mod tests {
     fn background_threads_and_the_threads_they_start_run_at_the_lowest_priority() {
         let own = || nice_of(std::path::Path::new("/proc/thread-self/stat"));
         let background = BackgroundRuntime::start(Some(LOWEST_PRIORITY)).unwrap();
-        let on = background.handle().unwrap().clone();
+        let on = background.handle.clone();
         let worker = on.block_on(on.spawn(async move { own() })).unwrap();
         assert_eq!(worker, LOWEST_PRIORITY, "the runtime's worker thread");
         let (blocking, started) = on
@@ -602,7 +603,7 @@ mod tests {
     #[test]
     fn without_a_nice_value_background_threads_keep_the_servers_priority() {
         let background = BackgroundRuntime::start(None).unwrap();
-        let on = background.handle().unwrap().clone();
+        let on = background.handle.clone();
         let nice = on
             .block_on(on.spawn_blocking(|| nice_of(std::path::Path::new("/proc/thread-self/stat"))))
             .unwrap();
