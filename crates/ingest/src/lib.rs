@@ -32,7 +32,7 @@
 //! One bus record per event: tenant and sensor ids as record headers,
 //! content type [`EVENT_CONTENT_TYPE`], payload the JSON-serialised
 //! [`nigehban_normalise::NormalisedEvent`] with a UUIDv7 event id assigned
-//! here, the original record written once ([`envelope`] describes the
+//! here, the original record written once (`nigehban_normalise::envelope`, the one codec, describes the
 //! format; consumers read it with [`decode_event`]).
 //!
 //! # Durability and backpressure
@@ -72,7 +72,7 @@
 
 pub mod client;
 mod clock;
-pub mod envelope;
+mod event_id;
 mod gather;
 mod health;
 mod intake;
@@ -86,9 +86,7 @@ pub use client::{
     ClientError, ClientOptions, ClientProgress, ClientSummary, FileSummary, run_ingest_client,
 };
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use envelope::{
-    EVENT_CONTENT_TYPE, decode_event, encode_event, event_id, idempotent_event_id, new_event_id,
-};
+pub use event_id::idempotent_event_id;
 pub use health::{HealthChange, HealthChangeKind, RATE_WINDOW, SensorHealth, SensorStatus};
 pub use intake::{BackpressureOptions, HttpIngest, Intake, IntakeOptions};
 pub use metrics::{
@@ -98,6 +96,10 @@ pub use metrics::{
 pub use ndjson::{
     HttpLimits, IngestOutcome, IntakeError, IntakeErrorClass, LineError, PreparedBatch,
     RequestContext, decode_body, is_gzip_encoding, prepare_ndjson,
+};
+/// The bus payload codec lives in `normalise`: one codec for every consumer.
+pub use nigehban_normalise::envelope::{
+    EVENT_CONTENT_TYPE, EnvelopeError, decode_event, encode_event, event_id, new_event_id,
 };
 pub use sensor::{
     ClientCertificate, DirectoryError, SensorDirectory, SensorStamp, StaticSensorDirectory,

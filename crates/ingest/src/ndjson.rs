@@ -26,8 +26,9 @@ use nigehban_normalise::{Format, NormaliseError, SourceHint, normalise};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-use crate::envelope::{EVENT_CONTENT_TYPE, encode_event, idempotent_event_id, new_event_id};
+use crate::event_id::idempotent_event_id;
 use crate::sensor::SensorStamp;
+use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, encode_event, new_event_id};
 
 /// Limits on one HTTP intake request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -182,7 +183,7 @@ pub struct RequestContext<'a> {
     pub received_at: SystemTime,
     /// The request's idempotency key (header `Idempotency-Key`), if it
     /// carried one: event ids are then derived from it and the line number
-    /// ([`crate::envelope::idempotent_event_id`]), so a resent request yields
+    /// ([`crate::idempotent_event_id`]), so a resent request yields
     /// the same ids; without one every event gets a new UUIDv7.
     pub idempotency_key: Option<&'a str>,
 }
@@ -385,9 +386,9 @@ fn text_format(declared: Format) -> Format {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::envelope::decode_event;
     use flate2::Compression;
     use flate2::write::GzEncoder;
+    use nigehban_normalise::envelope::decode_event;
     use std::io::Write;
 
     fn stamp() -> SensorStamp {

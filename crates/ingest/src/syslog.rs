@@ -42,12 +42,12 @@ use tokio::sync::{Semaphore, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 
-use crate::envelope::{EVENT_CONTENT_TYPE, encode_event, new_event_id};
 use crate::gather::Gather;
 use crate::intake::{Intake, Pending, Shared};
 use crate::metrics::{Tally, Transport};
 use crate::sensor::{ClientCertificate, SensorDirectory, SensorStamp};
 use crate::tls::{TlsError, TlsSettings};
+use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, encode_event, new_event_id};
 
 /// Which syslog listeners to start, and their limits.
 #[derive(Debug, Clone)]

@@ -105,6 +105,7 @@
 
 mod batch;
 mod cef;
+pub mod envelope;
 mod error;
 mod event;
 pub mod framing;

@@ -1,4 +1,4 @@
-//! The bus payload intake writes: one normalised event with its event id.
+//! The one codec of the bus payload intake writes and every consumer reads: one normalised event with its event id.
 //!
 //! # Wire format
 //!
@@ -33,8 +33,8 @@
 //! per event: a consumer that sees the same id twice (a bus redelivery) has
 //! seen the same event.
 
+use crate::{NormalisedEvent, Original, json_text};
 use bytes::Bytes;
-use nigehban_normalise::{NormalisedEvent, Original, json_text};
 use uuid::Uuid;
 
 /// The bus content type of a normalised event written by intake.
@@ -72,28 +72,6 @@ pub fn new_event_id() -> Uuid {
     random[..8].copy_from_slice(&next().to_le_bytes());
     random[8..].copy_from_slice(&next().to_le_bytes()[..2]);
     uuid::Builder::from_unix_timestamp_millis(millis, &random).into_uuid()
-}
-
-/// The event id of line `line` of a request that carried the idempotency
-/// key `key`, from sensor `sensor_id`: the same inputs always give the same
-/// id (a UUIDv8 made of the first 16 bytes of a SHA-256 over them).
-///
-/// A sender that resends a request whose answer it never received, with the
-/// same key, gets the same ids again; search keeps one copy per id, so the
-/// resent events are not counted twice. The sensor is part of the hash, so
-/// one sensor's keys can never produce another sensor's ids.
-pub fn idempotent_event_id(sensor_id: &str, key: &str, line: u64) -> Uuid {
-    let mut context = ring::digest::Context::new(&ring::digest::SHA256);
-    context.update(b"nigehban-ingest-v1\x1f");
-    context.update(sensor_id.as_bytes());
-    context.update(b"\x1f");
-    context.update(key.as_bytes());
-    context.update(b"\x1f");
-    context.update(&line.to_be_bytes());
-    let digest = context.finish();
-    let mut bytes = [0u8; 16];
-    bytes.copy_from_slice(&digest.as_ref()[..16]);
-    uuid::Builder::from_custom_bytes(bytes).into_uuid()
 }
 
 /// Why a payload is not an event written by intake.
@@ -247,21 +225,7 @@ pub fn event_id(payload: &[u8]) -> Option<Uuid> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn idempotent_ids_depend_on_sensor_key_and_line() {
-        let id = idempotent_event_id("s1", "k", 1);
-        assert_eq!(id, idempotent_event_id("s1", "k", 1));
-        assert_eq!(id.get_version_num(), 8);
-        assert_ne!(id, idempotent_event_id("s1", "k", 2));
-        assert_ne!(id, idempotent_event_id("s2", "k", 1));
-        assert_ne!(id, idempotent_event_id("s1", "k2", 1));
-        // The separator keeps ("s1", "k") and ("s", "1k") apart.
-        assert_ne!(
-            idempotent_event_id("ab", "c", 1),
-            idempotent_event_id("a", "bc", 1)
-        );
-    }
-    use nigehban_normalise::{Format, SourceHint, normalise};
+    use crate::{Format, SourceHint, normalise};
     use proptest::prelude::*;
     use time::macros::datetime;
 
