@@ -23,7 +23,11 @@
 //!   active tenants whose source networks contain it, the **most specific
 //!   network wins** (a sensor registered for `10.1.2.7` beats a relay
 //!   registered for `10.1.0.0/16`). Two active sensors cannot register the
-//!   same network exactly, so the answer is always unique.
+//!   same network exactly, so the answer is always unique. Nesting is
+//!   allowed only within one tenant: a network that contains, lies inside or
+//!   equals an active sensor's network of any other tenant is refused (in the
+//!   store's transaction, with the same words whoever holds it), so no tenant
+//!   can register an address inside another's range and receive its syslog.
 //!
 //! # Health events and the audit log
 //!

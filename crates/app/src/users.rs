@@ -189,6 +189,24 @@ impl Users<'_> {
         })
     }
 
+    /// [`Users::reset_password`] for the user signing in as `username` (the
+    /// operator's `nigehban admin reset-password`, when no administrator can
+    /// sign in any more).
+    pub async fn reset_password_of(
+        &self,
+        caller: &Caller,
+        username: &Username,
+        password: Option<Password>,
+    ) -> AppResult<PasswordReset> {
+        let (user, _) = self
+            .app
+            .store()
+            .user_credentials(username)
+            .await?
+            .ok_or_else(|| AppError::not_found("user", username.as_str()))?;
+        self.reset_password(caller, user.id, password).await
+    }
+
     /// Changes the calling user's own password, given the current one; ends
     /// their other sessions.
     pub async fn change_own_password(

@@ -388,10 +388,20 @@ async fn ingest_tokens_authenticate_the_sensor_and_nothing_else(w: &World) {
 
 async fn intake_lookups_answer_with_active_sensors_of_active_tenants(w: &World) {
     let sensors = w.app.sensors();
-    let mut relay = firewall(Some(w.telecom.id), "Sector relay");
+    // Networks nest only within one tenant: the operator's site relay and
+    // host; the sector's relay has a range of its own.
+    let mut relay = firewall(Some(w.operator.id), "Site relay");
     relay.kind = SensorKind::SyslogRelay;
     relay.source_addresses = vec![net("10.20.0.0/16")];
     let relay = sensors.register(&w.root_admin, relay).await.unwrap().sensor;
+    let mut sector = firewall(Some(w.telecom.id), "Sector relay");
+    sector.kind = SensorKind::SyslogRelay;
+    sector.source_addresses = vec![net("10.40.0.0/16")];
+    let sector = sensors
+        .register(&w.root_admin, sector)
+        .await
+        .unwrap()
+        .sensor;
     let mut host = firewall(Some(w.operator.id), "Operator host");
     host.kind = SensorKind::HostAgent;
     host.host_os_type = Some(HostOsType::Linux);
@@ -464,23 +474,33 @@ async fn intake_lookups_answer_with_active_sensors_of_active_tenants(w: &World) 
         .iter()
         .map(|s| s.id)
         .collect();
-    assert_eq!(watched, BTreeSet::from([relay.id, host.id, bank.id]));
+    assert_eq!(
+        watched,
+        BTreeSet::from([relay.id, host.id, sector.id, bank.id])
+    );
 
-    // The organisation is deactivated: its sensors drop out, the sector's relay takes over.
+    // The organisation is deactivated: its sensors drop out, the sector's stays.
     w.app
         .tenants()
         .deactivate(&w.root_admin, w.operator.id)
         .await
         .unwrap();
-    assert_eq!(
+    assert!(
         sensors
             .sensor_by_address(ip("10.20.1.7"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        sensors
+            .sensor_by_address(ip("10.40.1.7"))
             .await
             .unwrap()
             .unwrap()
             .sensor
             .id,
-        relay.id
+        sector.id
     );
     assert!(
         sensors
@@ -508,7 +528,7 @@ async fn intake_lookups_answer_with_active_sensors_of_active_tenants(w: &World) 
         .iter()
         .map(|s| s.id)
         .collect();
-    assert_eq!(watched, BTreeSet::from([relay.id]));
+    assert_eq!(watched, BTreeSet::from([sector.id]));
 }
 
 async fn health_is_recorded_by_the_platform_and_read_within_the_tree(w: &World) {

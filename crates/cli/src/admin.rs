@@ -17,6 +17,22 @@ pub enum AdminCommand {
     /// Create a user. On an empty platform this creates the national CERT and
     /// makes this user its first administrator, so `serve` prints no password.
     CreateUser(CreateUserArgs),
+    /// Give a user a new one-time password (printed once), which they must
+    /// change at their next sign-in; ends their sessions and lifts a lockout.
+    /// Audited as the operator's action. The way back in when the
+    /// administrator's password is lost (or the first start's was never seen).
+    ResetPassword(ResetPasswordArgs),
+}
+
+/// Arguments of `nigehban admin reset-password`.
+#[derive(Debug, Args)]
+pub struct ResetPasswordArgs {
+    /// Which storage.
+    #[command(flatten)]
+    pub storage: StorageFlags,
+    /// The user's sign-in name.
+    #[arg(value_name = "USER")]
+    pub username: String,
 }
 
 /// Arguments of `nigehban admin create-user`.
@@ -47,7 +63,40 @@ pub struct CreateUserArgs {
 pub fn run(command: AdminCommand) -> anyhow::Result<ExitCode> {
     match command {
         AdminCommand::CreateUser(args) => create_user(args),
+        AdminCommand::ResetPassword(args) => reset_password(args),
     }
+}
+
+fn reset_password(args: ResetPasswordArgs) -> anyhow::Result<ExitCode> {
+    let env = crate::config::process_env;
+    let sources = ConfigSources::load(args.storage.config.as_deref(), &env)?;
+    let settings = sources.storage(&args.storage)?;
+    logging::init(&settings.log);
+    let username = Username::parse(&args.username).context("USER")?;
+    crate::runtime()?.block_on(async {
+        let app = storage::open(&settings).await?;
+        let operator = app
+            .operator(None)
+            .await
+            .context("the platform is not set up yet: `nigehban serve` sets it up on its first start")?;
+        let reset = app
+            .users()
+            .reset_password_of(&operator, &username, None)
+            .await
+            .with_context(|| format!("cannot reset the password of {:?}", username.as_str()))?;
+        let Some(password) = reset.one_time_password else {
+            bail!("no password was generated");
+        };
+        println!(
+            "nigehban: reset the password of {} ({}) in tenant {}",
+            reset.user.username, reset.user.id, reset.user.tenant
+        );
+        println!("nigehban:   one-time password: {}", password.expose());
+        println!(
+            "nigehban: the user must choose a new password at next sign-in; their sessions were ended; this password is not shown again"
+        );
+        Ok(ExitCode::SUCCESS)
+    })
 }
 
 fn create_user(args: CreateUserArgs) -> anyhow::Result<ExitCode> {

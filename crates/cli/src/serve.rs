@@ -54,7 +54,6 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 
 async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     let app = storage::open(&settings.storage).await?;
-    first_start(&app, &settings.storage, None).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -82,6 +81,9 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         },
     )
     .with_telemetry(runtime.telemetry());
+    // Every port is bound now: set the platform up (and print the one-time
+    // password) only once a failed bind can no longer lose it.
+    first_start(&app, &settings.storage, None).await?;
     let purge = tokio::spawn(purge_sessions(app.clone()));
     let bus = settings.bus.as_deref().map_or_else(
         || "embedded event bus".to_owned(),

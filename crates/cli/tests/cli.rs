@@ -870,3 +870,158 @@ fn audit_verify_names_the_tampered_entry_on_postgresql() {
         );
     }
 }
+
+// ---- Regression (issue 8, item 9): the first start's password and the way back in ----
+
+#[test]
+fn a_failed_bind_on_first_start_prints_no_password_and_sets_nothing_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().to_string();
+    let output = nigehban()
+        .args(["serve", "--listen", &port, "--data-dir"])
+        .arg(&data_dir)
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&port),
+        "the error names the address: {stderr}"
+    );
+    assert!(
+        !stdout.contains("one-time password"),
+        "a password printed by a server that never served is lost: {stdout}"
+    );
+    drop(taken);
+    // The next start is the first start: its password is printed and signs in.
+    let server = Server::start(&data_dir);
+    assert!(
+        server.one_time_password.is_some(),
+        "no password after the failed start"
+    );
+    first_sign_in(&server);
+    assert!(server.terminate().success());
+}
+
+/// Resets `user`'s password with the real binary on `storage`; returns the
+/// one-time password printed.
+fn reset_password(storage: &[&str], user: &str) -> String {
+    let output = nigehban()
+        .args(["admin", "reset-password", user])
+        .args(storage)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    stdout
+        .lines()
+        .find_map(|line| line.split("one-time password: ").nth(1))
+        .unwrap_or_else(|| panic!("no password printed: {stdout}"))
+        .trim()
+        .to_owned()
+}
+
+/// A lost administrator password is replaced from the command line: the old
+/// one stops working, the new one must be changed at sign-in, the reset is
+/// in the audit log, and the user's sessions are ended.
+fn admin_reset_password_lets_the_administrator_back_in(storage: &[&str], command: Command) {
+    let server = Server::spawn(command);
+    let session = first_sign_in(&server);
+    let lost = "the administrator's own passphrase";
+
+    // The server keeps running: the command works on the same storage.
+    let one_time = reset_password(storage, "admin");
+    assert!(one_time.len() >= 16, "{one_time}");
+    let ended = http(
+        server.address,
+        "GET",
+        "/api/v1/auth/session",
+        &session.headers(),
+        None,
+    );
+    assert_eq!(ended.status, 401, "the session was ended: {}", ended.text);
+    let refused = http(
+        server.address,
+        "POST",
+        "/api/v1/auth/login",
+        &[],
+        Some(&json!({"username": "admin", "password": lost})),
+    );
+    assert_eq!(refused.status, 401, "{}", refused.text);
+    let (session, answer) = login(server.address, "admin", &one_time);
+    assert_eq!(answer.json["must_change_password"], true, "{}", answer.text);
+    let changed = http(
+        server.address,
+        "POST",
+        "/api/v1/auth/password",
+        &session.headers(),
+        Some(&json!({"current_password": one_time, "new_password": "a passphrase found again"})),
+    );
+    assert_eq!(changed.status, 200, "{}", changed.text);
+    let audit = http(
+        server.address,
+        "GET",
+        "/api/v1/audit?newest_first=true&limit=10",
+        &session.headers(),
+        None,
+    );
+    assert_eq!(audit.status, 200, "{}", audit.text);
+    let resets: Vec<&Value> = audit.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|entry| entry["action"] == "user.set_password")
+        .collect();
+    assert_eq!(resets.len(), 2, "the reset and the change: {}", audit.text);
+    assert_eq!(
+        resets[1]["actor"]["kind"], "operator",
+        "the reset is the operator's: {}",
+        audit.text
+    );
+    assert!(
+        !audit.text.contains(&one_time),
+        "the password is not in the audit log"
+    );
+
+    // An unknown user is named in a clear refusal.
+    let output = nigehban()
+        .args(["admin", "reset-password", "nobody"])
+        .args(storage)
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("nobody"), "{stderr}");
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn admin_reset_password_lets_the_administrator_back_in_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let mut command = nigehban();
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&data_dir);
+    let data_dir = data_dir.to_str().unwrap().to_owned();
+    admin_reset_password_lets_the_administrator_back_in(&["--data-dir", &data_dir], command);
+}
+
+#[test]
+fn admin_reset_password_lets_the_administrator_back_in_on_postgresql() {
+    let Some(server_url) = postgres_url("admin_reset_password_lets_the_administrator_back_in")
+    else {
+        return;
+    };
+    let database = ScratchDatabase::create(&server_url);
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = nigehban();
+    command
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("NIGEHBAN_DATABASE", &database.url);
+    admin_reset_password_lets_the_administrator_back_in(&["--database", &database.url], command);
+}

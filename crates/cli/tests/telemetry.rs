@@ -1144,3 +1144,126 @@ fn ingest_refuses_a_bad_token_and_a_missing_server_clearly() {
     );
     server.terminate();
 }
+
+// ---- Regression (issue 8, item 9): `nigehban ingest`, broken JSON lines and the journal per sensor ----
+
+#[test]
+fn ingest_reports_broken_json_lines_and_sends_a_file_again_for_another_sensor() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(&data_dir, &[], &[]);
+    let first = set_up(&server, json!({"name": "kit one", "kind": "other"}));
+    let registered = http(
+        server.address,
+        "POST",
+        "/api/v1/sensors",
+        &[
+            ("Content-Type", "application/json"),
+            ("Authorization", &format!("Bearer {}", first.admin_token)),
+        ],
+        br#"{"name":"kit two","kind":"other"}"#,
+    );
+    assert_eq!(registered.status, 201, "{}", registered.text());
+    let second_token = registered.json()["secret"].as_str().unwrap().to_owned();
+    let second_id = registered.json()["sensor"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    let eve = dir.path().join("eve.json");
+    std::fs::write(
+        &eve,
+        "{\"event_type\":\"dns\",\"src_ip\":\"10.0.0.1\",\"n\":1}\n\
+         {\"event_type\":\"dns\",\"src_ip\":\"10.0.0.2\",\"n\":2}\n\
+         \"dest_port\":53,\"proto\":\"UDP\"}\n\
+         torn line, not JSON\n\
+         {\"event_type\":\"dns\",\"src_ip\":\"10.0.0.3\",\"n\":3}\n",
+    )
+    .unwrap();
+    let syslog = dir.path().join("messages");
+    std::fs::write(
+        &syslog,
+        "<38>Mar 15 10:22:14 web01 sshd[4242]: Failed password for root\n\
+         Mar 15 10:22:15 web01 cron[77]: job done\n",
+    )
+    .unwrap();
+    let journal = dir.path().join("ingest.journal");
+    let run = |token: &str| {
+        let output = nigehban()
+            .args(["ingest", "--server", &server.url(), "--journal"])
+            .arg(&journal)
+            .env("NIGEHBAN_INGEST_TOKEN", token)
+            .arg(&eve)
+            .arg(&syslog)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        (output.status.code(), stdout)
+    };
+
+    // The broken lines of a JSON-lines file are refused with their numbers;
+    // the syslog file is still sent as text.
+    let (code, stdout) = run(&first.sensor_token);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{}: read as JSON lines; 3 events sent, 2 refused",
+            eve.display()
+        )),
+        "{stdout}"
+    );
+    assert!(stdout.contains("  refused: line 3: "), "{stdout}");
+    assert!(stdout.contains("  refused: line 4: "), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "{}: read as text lines; 2 events sent",
+            syslog.display()
+        )),
+        "{stdout}"
+    );
+
+    // Another sensor's token sends the same files again, as that sensor's data.
+    let (_, stdout) = run(&second_token);
+    assert!(!stdout.contains("already sent"), "{stdout}");
+    assert!(
+        stdout.contains("nigehban: 5 events sent, 2 refused"),
+        "{stdout}"
+    );
+    // The first sensor's run is remembered.
+    let (code, stdout) = run(&first.sensor_token);
+    assert_eq!(code, Some(0), "{stdout}");
+    assert_eq!(
+        stdout.matches("already sent by an earlier run").count(),
+        2,
+        "{stdout}"
+    );
+    let kept = std::fs::read_to_string(&journal).unwrap();
+    assert!(
+        !kept.contains(&first.sensor_token) && !kept.contains(&second_token),
+        "the journal holds no token: {kept}"
+    );
+
+    wait_indexed(&server, Duration::from_secs(60));
+    let found = search_until(
+        &server,
+        &first.admin_token,
+        "limit=100",
+        10,
+        Duration::from_secs(60),
+    );
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 10, "{found}");
+    for sensor in [&first.sensor_id, &second_id] {
+        let theirs: Vec<&Value> = items
+            .iter()
+            .filter(|i| i["sensor"] == sensor.as_str())
+            .collect();
+        assert_eq!(theirs.len(), 5, "{sensor}: {found}");
+    }
+    assert!(
+        !found.to_string().contains("torn line"),
+        "no broken line arrived as a text event: {found}"
+    );
+    server.terminate();
+}

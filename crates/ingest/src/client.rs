@@ -8,7 +8,9 @@
 //!   `nigehban-logfiles` and each record sent as one JSON line (EVTX as
 //!   `format=windows`);
 //! - JSON lines (Suricata EVE, Zeek JSON, ECS, NXLog, ...) are sent line by
-//!   line as they are;
+//!   line as they are, broken lines too: the server refuses those with
+//!   their line numbers (exactly as for NDJSON posted by hand), never
+//!   reading them as text;
 //! - Zeek TSV logs (`#separator` header) are converted to Zeek JSON;
 //! - any other text (CEF, syslog) is sent line by line as JSON strings,
 //!   which the server normalises like syslog messages.
@@ -29,9 +31,11 @@
 //!
 //! After every acknowledged request the journal
 //! ([`ClientOptions::journal`], format in `journal.rs`) records how far that
-//! file was acknowledged: a byte offset for line-based files, a record count
+//! file was acknowledged, for the server and the sensor (a hash of its
+//! token): a byte offset for line-based files, a record count
 //! for EVTX and JSON documents. Running the same command again skips what
-//! was acknowledged and files sent completely. The one window in which an
+//! was acknowledged and files sent completely; the same file sent with
+//! another sensor's token is sent in full. The one window in which an
 //! event can be sent twice is between the server's answer and the journal's
 //! `fdatasync` (the client crashing right then), or an answer lost on the
 //! way: every request carries an `Idempotency-Key` made from the file's
@@ -63,7 +67,7 @@ use nigehban_normalise::Format;
 use crate::ndjson::IngestOutcome;
 use crate::sensor::format_name;
 
-use journal::{FileIdentity, Journal, ProgressKind, Resume};
+use journal::{Destination, FileIdentity, Journal, ProgressKind, Resume};
 use zeek_tsv::{ZeekTsv, is_zeek_tsv};
 
 /// Most rejected lines and read errors kept per file in the summary (the
@@ -274,7 +278,7 @@ pub fn run_ingest_client(
     let mut run = Run {
         options,
         endpoint: format!("{server}/api/v1/ingest"),
-        server,
+        destination: Destination::new(&server, &options.token),
         agent,
         journal,
         summary: ClientSummary::default(),
@@ -339,7 +343,8 @@ fn idempotency_key(identity: &FileIdentity, kind: ProgressKind, first: u64, last
 /// One run's state.
 struct Run<'a> {
     options: &'a ClientOptions,
-    server: String,
+    /// The server and sensor the journal records progress for.
+    destination: Destination,
     endpoint: String,
     agent: ureq::Agent,
     journal: Journal,
@@ -468,7 +473,7 @@ impl Run<'_> {
         };
         let path = file.path.to_owned();
         let resume = if self.options.resume {
-            self.journal.resume(&self.server, &identity, |len| {
+            self.journal.resume(&self.destination, &identity, |len| {
                 let mut head = Vec::new();
                 File::open(&path)?.take(len).read_to_end(&mut head)?;
                 Ok(journal::sha256_hex(&head))
@@ -503,7 +508,7 @@ impl Run<'_> {
             Source::Empty => {
                 file.summary.read_as = "empty".to_owned();
                 self.journal
-                    .record(&self.server, &identity, ProgressKind::Lines, 0, true)
+                    .record(&self.destination, &identity, ProgressKind::Lines, 0, true)
                     .map_err(|e| self.journal_error(e))?;
                 file.bytes_read = file.size;
                 Ok(())
@@ -596,7 +601,7 @@ impl Run<'_> {
         file.bytes_read = file.size;
         self.journal
             .record(
-                &self.server,
+                &self.destination,
                 identity,
                 ProgressKind::Records,
                 count.max(skip),
@@ -641,6 +646,10 @@ impl Run<'_> {
         let mut batch = Batch::default();
         let mut zeek: Option<ZeekTsv> = None;
         let mut first = true;
+        // Whether the file is JSON lines (its first line is an object): then
+        // every line is sent as written, and one that is not JSON comes back
+        // refused with its line number instead of passing for a text event.
+        let mut json_lines = false;
         let mut skipped_lines = 0u64;
         let mut meta = RequestMeta {
             query: query(self.options.format, file_name),
@@ -688,6 +697,7 @@ impl Run<'_> {
                     meta.query = query(self.options.format.or(Some(Format::Zeek)), file_name);
                 } else if trimmed.starts_with(b"{") {
                     file.summary.read_as = "JSON lines".to_owned();
+                    json_lines = true;
                 }
             }
             if let Some(reader) = zeek.as_mut()
@@ -710,7 +720,7 @@ impl Run<'_> {
                         continue;
                     }
                 },
-                None if trimmed.starts_with(b"{") => trimmed.to_vec(),
+                None if json_lines || trimmed.starts_with(b"{") => trimmed.to_vec(),
                 None => {
                     let text = String::from_utf8_lossy(trimmed);
                     serde_json::to_vec(&text).unwrap_or_default()
@@ -742,7 +752,7 @@ impl Run<'_> {
         file.bytes_read = file.size;
         self.journal
             .record(
-                &self.server,
+                &self.destination,
                 identity,
                 ProgressKind::Lines,
                 lines.offset.max(skip),
@@ -832,7 +842,7 @@ impl Run<'_> {
         }
         self.journal
             .record(
-                &self.server,
+                &self.destination,
                 identity,
                 kind,
                 batch.resume_points[to - 1],

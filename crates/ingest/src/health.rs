@@ -68,6 +68,9 @@ pub struct SensorStatus {
     pub errors: u64,
     /// Records dropped (UDP queue full, bus unavailable) since intake started.
     pub drops: u64,
+    /// Events accepted since intake started that are of a format the sensor
+    /// is not registered to send (kept, each with a diagnostic).
+    pub unexpected_format: u64,
     /// The interval it is expected to send within, if any.
     pub expected_interval: Option<Duration>,
     /// Since when it has been silent, while it is.
@@ -90,6 +93,7 @@ struct SensorState {
     events: u64,
     errors: u64,
     drops: u64,
+    unexpected_format: u64,
     rate: RateWindow,
     silent_since: Option<SystemTime>,
 }
@@ -133,6 +137,12 @@ impl SensorHealth {
     /// Records `count` refused records from a sensor.
     pub fn record_errors(&mut self, stamp: &SensorStamp, count: u64, now: SystemTime) {
         self.state(stamp, now).errors += count;
+    }
+
+    /// Records `count` accepted events of a format the sensor is not
+    /// registered to send.
+    pub fn record_unexpected_format(&mut self, stamp: &SensorStamp, count: u64, now: SystemTime) {
+        self.state(stamp, now).unexpected_format += count;
     }
 
     /// Records `count` dropped records from a sensor.
@@ -185,6 +195,7 @@ impl SensorHealth {
                 events: state.events,
                 errors: state.errors,
                 drops: state.drops,
+                unexpected_format: state.unexpected_format,
                 expected_interval: state.expected_interval,
                 silent_since: state.silent_since,
             })
@@ -204,6 +215,7 @@ impl SensorHealth {
             events: state.events,
             errors: state.errors,
             drops: state.drops,
+            unexpected_format: state.unexpected_format,
             expected_interval: state.expected_interval,
             silent_since: state.silent_since,
         })
@@ -221,6 +233,7 @@ impl SensorHealth {
                 events: 0,
                 errors: 0,
                 drops: 0,
+                unexpected_format: 0,
                 rate: RateWindow::default(),
                 silent_since: None,
             });

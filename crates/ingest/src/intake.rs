@@ -339,6 +339,7 @@ impl<B: EventBus, D: SensorDirectory> Intake<B, D> {
                 Ok(_) => {
                     shared.metrics.publish_latency(started.elapsed());
                     tally.accepted = accepted;
+                    tally.unexpected_format = prepared.unexpected_format;
                 }
                 Err(error) => {
                     shared.metrics.publish_failure();
@@ -359,6 +360,9 @@ impl<B: EventBus, D: SensorDirectory> Intake<B, D> {
             }
             if rejected > 0 {
                 health.record_errors(stamp, rejected, now);
+            }
+            if tally.unexpected_format > 0 {
+                health.record_unexpected_format(stamp, tally.unexpected_format, now);
             }
         }
         Ok(IngestOutcome {
@@ -497,6 +501,20 @@ impl<B: EventBus, D: SensorDirectory> Shared<B, D> {
         if rejected > 0 {
             lock(&self.health).record_errors(stamp, rejected, self.clock.now());
         }
+    }
+
+    /// Counts syslog events of a format the sensor is not registered to send
+    /// (flagged when they were read; kept).
+    pub(crate) fn unexpected_format(&self, transport: Transport, stamp: &SensorStamp, count: u64) {
+        self.metrics.add(
+            transport,
+            stamp,
+            Tally {
+                unexpected_format: count,
+                ..Tally::default()
+            },
+        );
+        lock(&self.health).record_unexpected_format(stamp, count, self.clock.now());
     }
 
     /// Counts records dropped after they were received (not queued).

@@ -102,8 +102,9 @@ pub use nigehban_normalise::envelope::{
     EVENT_CONTENT_TYPE, EnvelopeError, decode_event, encode_event, event_id, new_event_id,
 };
 pub use sensor::{
-    ClientCertificate, DirectoryError, SensorDirectory, SensorStamp, StaticSensorDirectory,
-    UnknownSenderPolicy, canonical_ip, format_name, parse_format,
+    ClientCertificate, DirectoryError, SensorDirectory, SensorFormat, SensorStamp,
+    StaticSensorDirectory, UnknownSenderPolicy, canonical_ip, event_is_of, flag_unexpected_format,
+    format_name, normaliser_format, parse_format, parse_format_word,
 };
 pub use syslog::{ListenError, SyslogConfig, SyslogListeners};
 pub use tls::{ClientAuth, TlsError, TlsSettings, read_certificates};

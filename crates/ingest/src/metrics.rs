@@ -107,6 +107,9 @@ pub struct SensorMetrics {
     pub dropped: u64,
     /// Bytes received.
     pub bytes: u64,
+    /// Records accepted that are of a format the sensor is not registered
+    /// to send (kept and flagged).
+    pub unexpected_format: u64,
 }
 
 /// Publish latency (from calling the bus to its durable acknowledgement).
@@ -184,6 +187,7 @@ pub(crate) struct Tally {
     pub rejected: u64,
     pub dropped: u64,
     pub bytes: u64,
+    pub unexpected_format: u64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -224,6 +228,7 @@ impl IntakeMetrics {
         sensor.rejected += tally.rejected;
         sensor.dropped += tally.dropped;
         sensor.bytes += tally.bytes;
+        sensor.unexpected_format += tally.unexpected_format;
     }
 
     /// Records entering (`delta > 0`) or leaving an intake queue.
@@ -358,6 +363,7 @@ mod tests {
                 rejected: 1,
                 dropped: 1,
                 bytes: 100,
+                unexpected_format: 0,
             },
         );
         metrics.publish_latency(Duration::from_micros(700));

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::event_id::idempotent_event_id;
-use crate::sensor::SensorStamp;
+use crate::sensor::{SensorStamp, flag_unexpected_format};
 use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, encode_event, new_event_id};
 
 /// Limits on one HTTP intake request.
@@ -199,6 +199,9 @@ pub struct PreparedBatch {
     pub lines: u64,
     /// Bytes of the body once decompressed.
     pub decompressed_bytes: u64,
+    /// Accepted records of a format the sensor is not registered to send
+    /// (each flagged with a diagnostic; see [`crate::flag_unexpected_format`]).
+    pub unexpected_format: u64,
 }
 
 /// Whether a `Content-Encoding` header value means gzip; `Err` for one that
@@ -279,6 +282,16 @@ pub fn prepare_ndjson(
     object_hint.source_address = context.source_address.map(|a| a.to_string());
     let mut text_hint = object_hint.clone();
     text_hint.format = text_format(declared);
+    // A format taken from the sensor's registration (not asked for by the
+    // request) is a reading hint: a record that is not of it is read for
+    // what it is, kept and flagged rather than refused.
+    let fallback = (context.format.is_none() && declared != Format::Auto).then(|| {
+        let mut object = object_hint.clone();
+        object.format = Format::Json;
+        let mut text = object_hint.clone();
+        text.format = Format::Auto;
+        (object, text)
+    });
 
     let mut batch = PreparedBatch {
         decompressed_bytes: data.len() as u64,
@@ -309,8 +322,15 @@ pub fn prepare_ndjson(
             )));
             continue;
         }
-        match normalise_line(line, &object_hint, &text_hint) {
-            Ok(event) => {
+        let normalised = match (normalise_line(line, &object_hint, &text_hint), &fallback) {
+            (Err(error), Some((object, text))) => {
+                normalise_line(line, object, text).map_err(|_| error)
+            }
+            (result, _) => result,
+        };
+        match normalised {
+            Ok(mut event) => {
+                let unexpected = flag_unexpected_format(context.stamp, &mut event);
                 let id = match context.idempotency_key {
                     Some(key) => idempotent_event_id(&context.stamp.sensor_id, key, number),
                     None => new_event_id(),
@@ -332,7 +352,10 @@ pub fn prepare_ndjson(
                     payload,
                 };
                 match record.validate(limits.max_event_bytes) {
-                    Ok(()) => batch.records.push(record),
+                    Ok(()) => {
+                        batch.records.push(record);
+                        batch.unexpected_format += u64::from(unexpected);
+                    }
                     Err(error) => batch
                         .rejected
                         .push(reject(format!("the normalised event was refused: {error}"))),
@@ -574,9 +597,30 @@ mod tests {
         let mut ctx = context(&s);
         ctx.log_name = Some("dns.log");
         let batch = prepare_ndjson(body, None, &HttpLimits::default(), &ctx).unwrap();
-        assert_eq!(batch.records.len(), 1, "{:?}", batch.rejected);
+        // The record that is not Zeek is read for what it is, kept and flagged.
+        assert_eq!(batch.records.len(), 2, "{:?}", batch.rejected);
+        assert_eq!(batch.unexpected_format, 1);
         let (_, event) = decode_event(&batch.records[0].payload).unwrap();
         assert_eq!(event.dataset(), Some("zeek.dns"));
+        assert!(event.diagnostics().is_empty(), "{:?}", event.diagnostics());
+        let (_, event) = decode_event(&batch.records[1].payload).unwrap();
+        assert_eq!(event.module(), Some("suricata"));
+        assert!(
+            event.diagnostics()[0]
+                .contains("not a format this sensor is registered to send (zeek)"),
+            "{:?}",
+            event.diagnostics()
+        );
+        // A format the request asks for is a promise: what breaks it is refused.
+        ctx.format = Some(Format::Zeek);
+        let batch = prepare_ndjson(
+            br#"{"event_type":"alert"}"#,
+            None,
+            &HttpLimits::default(),
+            &ctx,
+        )
+        .unwrap();
+        assert!(batch.records.is_empty());
         assert!(
             batch.rejected[0].reason.contains("Zeek"),
             "{:?}",

@@ -15,7 +15,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use nigehban_normalise::Format;
+pub use nigehban_model::SensorFormat;
+use nigehban_model::UnknownWord;
+use nigehban_normalise::{Format, NormalisedEvent, SourceFormat};
 use time::UtcOffset;
 
 /// What intake stamps on every event of a sensor, as the registry resolved it.
@@ -247,34 +249,121 @@ pub fn canonical_ip(address: IpAddr) -> IpAddr {
     }
 }
 
-/// The name of a format in requests, journals and configuration.
+/// The name of a normaliser format in the one format vocabulary: `auto`, or
+/// the [`SensorFormat`] word the registry uses for it.
 pub fn format_name(format: Format) -> &'static str {
     match format {
         Format::Auto => "auto",
-        Format::Syslog => "syslog",
-        Format::Cef => "cef",
-        Format::Json => "json",
-        Format::SuricataEve => "suricata",
-        Format::Zeek => "zeek",
-        Format::WindowsJson => "windows",
-        Format::Text => "text",
+        Format::Syslog => SensorFormat::Syslog.as_str(),
+        Format::Cef => SensorFormat::Cef.as_str(),
+        Format::Json => SensorFormat::Json.as_str(),
+        Format::SuricataEve => SensorFormat::SuricataEve.as_str(),
+        Format::Zeek => SensorFormat::Zeek.as_str(),
+        Format::WindowsJson => SensorFormat::WindowsJson.as_str(),
+        Format::Text => SensorFormat::Text.as_str(),
     }
 }
 
-/// A format by its name ([`format_name`]; case-insensitive, `eve` and
-/// `evtx` accepted as aliases).
+/// The normaliser's format for a registered format (EVTX arrives rendered as
+/// Windows JSON).
+pub fn normaliser_format(format: SensorFormat) -> Format {
+    match format {
+        SensorFormat::Syslog => Format::Syslog,
+        SensorFormat::Cef => Format::Cef,
+        SensorFormat::SuricataEve => Format::SuricataEve,
+        SensorFormat::Zeek => Format::Zeek,
+        SensorFormat::WindowsJson | SensorFormat::Evtx => Format::WindowsJson,
+        SensorFormat::Json => Format::Json,
+        SensorFormat::Text => Format::Text,
+    }
+}
+
+/// A format by name, in the one vocabulary the sensor registry uses
+/// ([`SensorFormat`]: its words and aliases, any case, `-` for `_`, so
+/// `suricata`, `eve`, `windows` and `evtx` are accepted as ever), or `auto`
+/// (or nothing) for "recognise each record".
+pub fn parse_format_word(name: &str) -> Result<Format, UnknownWord> {
+    let word = name.trim();
+    if word.is_empty() || word.eq_ignore_ascii_case("auto") {
+        return Ok(Format::Auto);
+    }
+    word.parse::<SensorFormat>().map(normaliser_format)
+}
+
+/// A format by name ([`parse_format_word`]), `None` if it is not one.
 pub fn parse_format(name: &str) -> Option<Format> {
-    Some(match name.trim().to_ascii_lowercase().as_str() {
-        "auto" | "" => Format::Auto,
-        "syslog" => Format::Syslog,
-        "cef" => Format::Cef,
-        "json" => Format::Json,
-        "suricata" | "eve" | "suricata-eve" => Format::SuricataEve,
-        "zeek" => Format::Zeek,
-        "windows" | "evtx" => Format::WindowsJson,
-        "text" => Format::Text,
-        _ => return None,
-    })
+    parse_format_word(name).ok()
+}
+
+/// Whether an event is of `format`, the way a sensor's registration means
+/// it: `json` and `text` are any JSON and any text record; `syslog` takes CEF
+/// inside a syslog header too.
+pub fn event_is_of(event: &NormalisedEvent, format: Format) -> bool {
+    let source = event.format();
+    match format {
+        Format::Auto => true,
+        Format::Syslog => {
+            matches!(source, SourceFormat::Syslog5424 | SourceFormat::Syslog3164)
+                || (source == SourceFormat::Cef
+                    && event
+                        .fields()
+                        .iter()
+                        .any(|(name, _)| name.starts_with("log.syslog.")))
+        }
+        Format::Cef => source == SourceFormat::Cef,
+        Format::SuricataEve => source == SourceFormat::SuricataEve,
+        Format::Zeek => matches!(
+            source,
+            SourceFormat::ZeekDotted | SourceFormat::ZeekUnderscored
+        ),
+        Format::WindowsJson => source.is_windows(),
+        Format::Json => {
+            event.original().json.is_some()
+                || matches!(
+                    source,
+                    SourceFormat::SuricataEve
+                        | SourceFormat::ZeekDotted
+                        | SourceFormat::ZeekUnderscored
+                        | SourceFormat::GenericJson
+                )
+                || source.is_windows()
+        }
+        Format::Text => matches!(
+            source,
+            SourceFormat::Syslog5424
+                | SourceFormat::Syslog3164
+                | SourceFormat::Cef
+                | SourceFormat::GenericText
+        ),
+    }
+}
+
+/// Flags `event` when it is of none of the formats its sensor is registered
+/// to send (a sensor registered with none may send any): a diagnostic on the
+/// event, which is kept. Returns whether it was flagged, for the sensor's
+/// health counter. A record that could not be parsed at all already says so
+/// and is not flagged again.
+pub fn flag_unexpected_format(stamp: &SensorStamp, event: &mut NormalisedEvent) -> bool {
+    if stamp.expected_formats.is_empty()
+        || event.format() == SourceFormat::Unparsed
+        || stamp
+            .expected_formats
+            .iter()
+            .any(|format| event_is_of(event, *format))
+    {
+        return false;
+    }
+    let expected: Vec<&str> = stamp
+        .expected_formats
+        .iter()
+        .map(|format| format_name(*format))
+        .collect();
+    event.add_diagnostic(format!(
+        "read as {}, which is not a format this sensor is registered to send ({}); kept",
+        event.format().name(),
+        expected.join(", ")
+    ));
+    true
 }
 
 #[cfg(test)]
@@ -297,6 +386,33 @@ mod tests {
         }
         assert_eq!(parse_format("EVE"), Some(Format::SuricataEve));
         assert_eq!(parse_format("xml"), None);
+    }
+
+    // Regression (issue 8, item 9): the registry's formats and `?format=`
+    // were two vocabularies; every word of either is now read the same way.
+    #[test]
+    fn one_vocabulary_for_the_registry_and_the_format_parameter() {
+        for format in SensorFormat::ALL {
+            assert_eq!(
+                parse_format(format.as_str()),
+                Some(normaliser_format(*format)),
+                "{format}"
+            );
+        }
+        for (old, format) in [
+            ("suricata", Format::SuricataEve),
+            ("suricata-eve", Format::SuricataEve),
+            ("windows", Format::WindowsJson),
+            ("evtx", Format::WindowsJson),
+            ("winlogbeat", Format::WindowsJson),
+            ("AUTO", Format::Auto),
+            ("", Format::Auto),
+        ] {
+            assert_eq!(parse_format(old), Some(format), "{old}");
+        }
+        let error = parse_format_word("xml").unwrap_err();
+        assert_eq!(error.value, "xml");
+        assert!(error.expected.contains("suricata_eve"), "{error}");
     }
 
     #[test]

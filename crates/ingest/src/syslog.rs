@@ -45,7 +45,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::gather::Gather;
 use crate::intake::{Intake, Pending, Shared};
 use crate::metrics::{Tally, Transport};
-use crate::sensor::{ClientCertificate, SensorDirectory, SensorStamp};
+use crate::sensor::{ClientCertificate, SensorDirectory, SensorStamp, flag_unexpected_format};
 use crate::tls::{TlsError, TlsSettings};
 use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, encode_event, new_event_id};
 
@@ -306,15 +306,27 @@ fn syslog_hint(stamp: &SensorStamp, peer: SocketAddr) -> SourceHint {
     hint
 }
 
-/// One syslog message as a bus record; `Err` (the reason) if it is refused.
+/// One syslog message as a bus record, and whether it is of a format the
+/// sensor is not registered to send (then flagged on the event, and kept);
+/// `Err` (the reason) if it is refused.
 fn syslog_record(
     message: &[u8],
     hint: &SourceHint,
     stamp: &SensorStamp,
     received_at: SystemTime,
     max_event_bytes: usize,
-) -> Result<Record, String> {
-    let event = normalise(message, hint).map_err(|error| error.to_string())?;
+) -> Result<(Record, bool), String> {
+    let mut event = match normalise(message, hint) {
+        Ok(event) => event,
+        // A CEF sensor's message that is not CEF is read as syslog, kept and flagged.
+        Err(error) if hint.format == Format::Cef => {
+            let mut syslog = hint.clone();
+            syslog.format = Format::Syslog;
+            normalise(message, &syslog).map_err(|_| error.to_string())?
+        }
+        Err(error) => return Err(error.to_string()),
+    };
+    let unexpected = flag_unexpected_format(stamp, &mut event);
     let payload = encode_event(new_event_id(), &event).map_err(|error| error.to_string())?;
     let record = Record {
         tenant_id: stamp.tenant_id.clone(),
@@ -326,7 +338,7 @@ fn syslog_record(
     record
         .validate(max_event_bytes)
         .map_err(|error| error.to_string())?;
-    Ok(record)
+    Ok((record, unexpected))
 }
 
 /// A datagram waiting in the UDP queue.
@@ -403,10 +415,15 @@ async fn publish_udp<B: EventBus, D: SensorDirectory>(
                 datagram.received_at,
                 max_event_bytes,
             ) {
-                Ok(record) => pending.push(Pending {
-                    record,
-                    stamp: datagram.stamp,
-                }),
+                Ok((record, unexpected)) => {
+                    if unexpected {
+                        shared.unexpected_format(Transport::Udp, &datagram.stamp, 1);
+                    }
+                    pending.push(Pending {
+                        record,
+                        stamp: datagram.stamp,
+                    });
+                }
                 Err(reason) => {
                     tracing::debug!(sensor = %datagram.stamp.sensor_id, %reason, "udp message refused");
                     refuse_queued(&shared, Transport::Udp, &datagram.stamp);
@@ -619,6 +636,7 @@ async fn read_stream<B, D, S>(
         decoder.push(&buffer[..len]);
         let mut batch = Vec::new();
         let mut rejected = 0u64;
+        let mut unexpected_format = 0u64;
         loop {
             let frame = if ended {
                 decoder.finish()
@@ -631,10 +649,13 @@ async fn read_stream<B, D, S>(
             match frame {
                 Ok(frame) => {
                     match syslog_record(&frame.bytes, &hint, &stamp, received_at, max_event_bytes) {
-                        Ok(record) => batch.push(Pending {
-                            record,
-                            stamp: stamp.clone(),
-                        }),
+                        Ok((record, unexpected)) => {
+                            unexpected_format += u64::from(unexpected);
+                            batch.push(Pending {
+                                record,
+                                stamp: stamp.clone(),
+                            });
+                        }
                         Err(reason) => {
                             rejected += 1;
                             tracing::debug!(%peer, %reason, "syslog message refused");
@@ -648,6 +669,9 @@ async fn read_stream<B, D, S>(
             }
         }
         shared.received(transport, &stamp, batch.len() as u64, rejected, len as u64);
+        if unexpected_format > 0 {
+            shared.unexpected_format(transport, &stamp, unexpected_format);
+        }
         if let Err(unqueued) = queue.push(batch).await {
             shared.metrics.queued(transport, -(unqueued.len() as i64));
             break;

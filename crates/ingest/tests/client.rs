@@ -519,3 +519,52 @@ impl Harness {
         crate::common::stored(&self.bus).await
     }
 }
+
+// ---- Regression (issue 8, item 9): a JSON-lines line that is not an object ----
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broken_line_of_a_json_lines_file_is_refused_with_its_number_not_sent_as_text() {
+    let harness = Harness::new(StaticSensorDirectory::new(), IntakeOptions::default()).await;
+    let url = serve(harness.intake.clone(), Faults::healthy()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("eve.json");
+    let mut lines = eve_lines(2);
+    // Torn by a crashed writer: the line starts mid-object.
+    lines.push_str("  \"dest_port\":80,\"proto\":\"TCP\"}\n");
+    lines.push_str("garbage that is not JSON\n");
+    lines.push_str(&eve_lines(2));
+    std::fs::write(&file, lines).unwrap();
+    let cef = dir.path().join("firewall.cef");
+    std::fs::write(&cef, CEF).unwrap();
+    let summary = run(options(&url, vec![file, cef], &dir.path().join("journal")))
+        .await
+        .unwrap();
+    let eve = &summary.files[0];
+    assert_eq!(eve.read_as, "JSON lines");
+    assert_eq!(eve.events_sent, 4, "{eve:?}");
+    assert_eq!(eve.events_rejected, 2, "{eve:?}");
+    assert_eq!(eve.rejected.len(), 2);
+    assert!(
+        eve.rejected[0].starts_with("line 3: "),
+        "{:?}",
+        eve.rejected
+    );
+    assert!(
+        eve.rejected[1].starts_with("line 4: "),
+        "{:?}",
+        eve.rejected
+    );
+    // Plain syslog/CEF text files are still sent as text.
+    assert_eq!(summary.files[1].read_as, "text lines");
+    assert_eq!(summary.files[1].events_sent, 3);
+    assert_eq!(summary.files[1].events_rejected, 0);
+    let events = harness.collect("t", 7, Duration::from_secs(20)).await;
+    assert_eq!(events.len(), 7);
+    assert!(
+        !events
+            .iter()
+            .any(|e| e.event.dataset() == Some("generic.text")
+                || text(&e.event, "message").is_some_and(|m| m.contains("garbage"))),
+        "no broken line arrived as a text event"
+    );
+}

@@ -290,6 +290,32 @@ pub enum ErrorKind {
         /// How many bytes of the chunk the file holds.
         present: u64,
     },
+    /// The file header counts more chunks than the file holds: the file was cut short at a
+    /// chunk boundary and the records of the missing chunks are lost.
+    #[error(
+        "missing chunks: the file header counts {announced} chunks in use but the file holds {present}; the records of the missing chunks are lost"
+    )]
+    EvtxChunksMissing {
+        /// How many chunks the file header counts.
+        announced: u64,
+        /// How many chunks (whole or cut) the file holds.
+        present: u64,
+    },
+    /// A chunk that is all zeros though the file header counts it in use: its records were
+    /// wiped or never written out, and are lost.
+    #[error(
+        "zeroed chunk: all its bytes are zero though the file header counts {announced} chunks in use; its records are lost"
+    )]
+    EvtxChunkZeroed {
+        /// How many chunks the file header counts.
+        announced: u64,
+    },
+    /// A file named `.evtx` that is empty: it has no EVTX file header and no records (a
+    /// collection that copied nothing, or a file still locked by the event log service).
+    #[error(
+        "empty EVTX file: it has no file header and no records (copied while locked, or cut to nothing?)"
+    )]
+    EmptyEvtx,
     /// A record the EVTX parser could not read or render.
     #[error("bad record: {0}")]
     EvtxRecord(String),

@@ -11,6 +11,11 @@
 //! chunks are read anyway; a chunk whose header can't be read is reported and skipped; a
 //! record that can't be read is reported and the parser resynchronises on the next one; a
 //! file cut inside a chunk yields the records before the cut and an error for the rest.
+//!
+//! Lost chunks are reported too, from the file header's chunk count: a chunk the header
+//! counts that is all zeros (wiped, or never flushed) and chunks the header counts that
+//! the file does not hold (cut at a chunk boundary). Blank chunks past that count are
+//! room the log has not used yet and are skipped silently.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -74,6 +79,12 @@ pub(crate) struct EvtxUnits {
     source: Option<ChunkSource>,
     ready: VecDeque<Result<Unit, Error>>,
     started: bool,
+    /// How many chunks the file header says are in use (0 when it could not be read).
+    announced: u64,
+    /// How many chunk slots the file holds (a partial last chunk counts).
+    slots: u64,
+    /// Whether the chunks the header announces but the file lacks were reported.
+    missing_reported: bool,
 }
 
 impl EvtxUnits {
@@ -88,6 +99,9 @@ impl EvtxUnits {
             }),
             ready: VecDeque::new(),
             started: false,
+            announced: 0,
+            slots: 0,
+            missing_reported: false,
         }
     }
 
@@ -98,6 +112,9 @@ impl EvtxUnits {
             source: Some(ChunkSource::Sequential { stream, next: 0 }),
             ready: VecDeque::new(),
             started: false,
+            announced: 0,
+            slots: 0,
+            missing_reported: false,
         }
     }
 
@@ -116,6 +133,7 @@ impl EvtxUnits {
                         let slots = file_len
                             .saturating_sub(FILE_HEADER_SIZE)
                             .div_ceil(CHUNK_SIZE as u64);
+                        self.slots = slots;
                         *order = record_order(file, slots);
                         order.reverse();
                         None
@@ -156,18 +174,38 @@ impl EvtxUnits {
                 );
                 self.ready.push_back(Err(error));
             }
-            Ok(header) if !header.validate_checksum() => {
-                let error = self.error(
-                    Location::EvtxFileHeader,
-                    ErrorKind::EvtxFileHeaderChecksum {
-                        stored: header.checksum,
-                        computed: header.computed_checksum,
-                    },
-                );
-                self.ready.push_back(Err(error));
+            Ok(header) => {
+                self.announced = u64::from(header.chunk_count);
+                if !header.validate_checksum() {
+                    let error = self.error(
+                        Location::EvtxFileHeader,
+                        ErrorKind::EvtxFileHeaderChecksum {
+                            stored: header.checksum,
+                            computed: header.computed_checksum,
+                        },
+                    );
+                    self.ready.push_back(Err(error));
+                }
             }
-            Ok(_) => {}
         }
+    }
+
+    /// The error for the chunks the file header counts but the file does not hold, once,
+    /// when the last chunk has been read.
+    fn missing_chunks(&mut self) -> Option<Error> {
+        if self.missing_reported || self.slots >= self.announced {
+            return None;
+        }
+        self.missing_reported = true;
+        let location = Location::EvtxChunk {
+            chunk: self.slots,
+            offset: chunk_offset(self.slots),
+        };
+        let kind = ErrorKind::EvtxChunksMissing {
+            announced: self.announced,
+            present: self.slots,
+        };
+        Some(self.error(location, kind))
     }
 
     /// Reads the next chunk that is not blank; `None` at the end of the file.
@@ -176,7 +214,9 @@ impl EvtxUnits {
             let source = self.source.as_mut()?;
             let (number, data, failure) = match source {
                 ChunkSource::Seekable { file, len, order } => {
-                    let number = order.pop()?;
+                    let Some(number) = order.pop() else {
+                        return self.missing_chunks().map(Err);
+                    };
                     let offset = chunk_offset(number);
                     let want = len.saturating_sub(offset).min(CHUNK_SIZE as u64) as usize;
                     match read_at(file, offset, want) {
@@ -192,12 +232,18 @@ impl EvtxUnits {
                 }
                 ChunkSource::Sequential { stream, next } => {
                     let number = *next;
-                    *next += 1;
                     let mut data = Vec::with_capacity(CHUNK_SIZE);
                     let failure = stream.fill_to(&mut data, CHUNK_SIZE);
+                    if !data.is_empty() {
+                        *next += 1;
+                        self.slots = *next;
+                    }
                     if data.len() < CHUNK_SIZE {
                         // A short chunk is the last one the stream has.
                         self.source = None;
+                        if let Some(missing) = self.missing_chunks() {
+                            self.ready.push_back(Err(missing));
+                        }
                     }
                     (number, data, failure)
                 }
@@ -214,17 +260,24 @@ impl EvtxUnits {
         }
     }
 
-    /// The unit for chunk `number` holding `data`, an error if its header can't be read, or
-    /// `None` for a blank (never written) chunk.
+    /// The unit for chunk `number` holding `data`, an error if its header can't be read or
+    /// it is zeroed though the file header counts it, or `None` for a blank chunk past
+    /// the ones in use (room the log has not used yet) or an empty read at the end.
     fn chunk_unit(&self, number: u64, mut data: Vec<u8>) -> Option<Result<Unit, Error>> {
-        if data.iter().all(|byte| *byte == 0) {
-            return None;
-        }
         let offset = chunk_offset(number);
         let location = Location::EvtxChunk {
             chunk: number,
             offset,
         };
+        if data.iter().all(|byte| *byte == 0) {
+            if number < self.announced && !data.is_empty() {
+                let kind = ErrorKind::EvtxChunkZeroed {
+                    announced: self.announced,
+                };
+                return Some(Err(self.error(location, kind)));
+            }
+            return None;
+        }
         if data.len() < CHUNK_HEADER_SIZE {
             let present = data.len() as u64;
             return Some(Err(

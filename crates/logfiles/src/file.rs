@@ -255,6 +255,11 @@ impl LogFile {
             Detected::Evtx => Format::Evtx,
             Detected::JsonLines => Format::JsonLines,
             Detected::JsonDocuments => Format::JsonDocuments,
+            // Content says nothing here, so the name decides: an empty `.evtx` is a
+            // collection that copied nothing, which must not pass for a clean read.
+            Detected::Empty if failure.is_none() && named_evtx(&path) => {
+                return Err(Error::new(path, Location::File, ErrorKind::EmptyEvtx));
+            }
             Detected::Empty => Format::Empty,
             Detected::Unrecognised => {
                 let start = escape_start(&prefix, 16);
@@ -399,4 +404,13 @@ pub fn read(path: impl AsRef<Path>) -> FileRecords {
             current: None,
         },
     }
+}
+
+/// Whether `path` is named like an EVTX file (`.evtx`, or `.evtx.gz`), in any case.
+fn named_evtx(path: &Path) -> bool {
+    let name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().to_ascii_lowercase())
+        .unwrap_or_default();
+    name.ends_with(".evtx") || name.ends_with(".evtx.gz")
 }

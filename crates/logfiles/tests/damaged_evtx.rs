@@ -100,6 +100,7 @@ fn truncated_copies_keep_the_records_before_the_cut() {
         let ends = record_ends(&full);
         let len = bytes.len();
         let last_chunk_start = HEADER + (len - HEADER - 1) / CHUNK * CHUNK;
+        let announced = announced_chunks(&bytes);
         let cuts = [
             0,
             5,
@@ -122,10 +123,14 @@ fn truncated_copies_keep_the_records_before_the_cut() {
             check_errors_name_the_file(&path, &errors);
             if cut < HEADER {
                 assert!(records.is_empty());
+                assert_eq!(errors.len(), 1, "{errors:?}");
                 if cut == 0 {
-                    assert!(errors.is_empty(), "an empty file is just empty: {errors:?}");
-                } else {
-                    assert_eq!(errors.len(), 1, "{errors:?}");
+                    assert!(
+                        matches!(errors[0].kind(), ErrorKind::EmptyEvtx)
+                            && *errors[0].location() == Location::File,
+                        "an empty .evtx is reported: {}",
+                        errors[0]
+                    );
                 }
                 if cut >= 8 {
                     assert!(
@@ -169,6 +174,39 @@ fn truncated_copies_keep_the_records_before_the_cut() {
                     );
                 }
             }
+            // Chunks the header counts past the cut are reported missing, at the first.
+            let held = (cut - HEADER).div_ceil(CHUNK) as u64;
+            let missing = errors
+                .iter()
+                .filter(|error| matches!(error.kind(), ErrorKind::EvtxChunksMissing { .. }))
+                .collect::<Vec<_>>();
+            if held < announced {
+                assert_eq!(
+                    missing.len(),
+                    1,
+                    "{} cut at {cut}: {errors:#?}",
+                    sample.display()
+                );
+                assert!(
+                    matches!(missing[0].kind(), ErrorKind::EvtxChunksMissing { announced: a, present }
+                        if *a == announced && *present == held),
+                    "{}",
+                    missing[0]
+                );
+                assert_eq!(
+                    *missing[0].location(),
+                    Location::EvtxChunk {
+                        chunk: held,
+                        offset: (HEADER + held as usize * CHUNK) as u64
+                    }
+                );
+            } else {
+                assert!(missing.is_empty(), "{errors:?}");
+            }
+            let errors: Vec<&Error> = errors
+                .iter()
+                .filter(|error| !matches!(error.kind(), ErrorKind::EvtxChunksMissing { .. }))
+                .collect();
             // A cut inside a chunk in use is reported at that chunk.
             let chunk_start = HEADER + cut_chunk as usize * CHUNK;
             let blank = bytes[chunk_start..len.min(chunk_start + CHUNK)]
@@ -191,6 +229,11 @@ fn truncated_copies_keep_the_records_before_the_cut() {
             }
         }
     }
+}
+
+/// The number of chunks an intact EVTX file's header counts in use.
+fn announced_chunks(bytes: &[u8]) -> u64 {
+    u64::from(u16::from_le_bytes([bytes[42], bytes[43]]))
 }
 
 /// A small deterministic pseudo-random generator (xorshift64*).
@@ -412,4 +455,136 @@ fn a_damaged_record_is_reported_and_the_others_are_read() {
             .iter()
             .any(|error| matches!(error.kind(), ErrorKind::EvtxChunkDataChecksum { .. }))
     );
+}
+
+// Regression (issue 8, item 9): these three lost records without an error.
+
+#[test]
+fn an_empty_evtx_file_is_an_error_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    for name in ["Security.evtx", "System.EVTX", "Application.evtx.gz"] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, b"").unwrap();
+        let (records, errors) = read_all(&path, &ReadOptions::default());
+        assert!(records.is_empty());
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert_eq!(errors[0].path(), path);
+        assert_eq!(*errors[0].location(), Location::File);
+        assert!(
+            matches!(errors[0].kind(), ErrorKind::EmptyEvtx),
+            "{}",
+            errors[0]
+        );
+        assert!(errors[0].to_string().contains(name), "{}", errors[0]);
+    }
+    // Content still decides for every other name: an empty log is just empty.
+    let path = dir.path().join("empty.jsonl");
+    std::fs::write(&path, b"").unwrap();
+    let (records, errors) = read_all(&path, &ReadOptions::default());
+    assert!(records.is_empty() && errors.is_empty(), "{errors:?}");
+}
+
+/// A corpus sample with at least `chunks` chunks in use, and its bytes.
+fn sample_with_chunks(chunks: u64) -> Option<(PathBuf, Vec<u8>)> {
+    samples().into_iter().find_map(|path| {
+        let bytes = std::fs::read(&path).unwrap();
+        (announced_chunks(&bytes) >= chunks).then_some((path, bytes))
+    })
+}
+
+#[test]
+fn chunks_the_header_counts_but_the_file_lacks_are_an_error() {
+    let Some((sample, bytes)) = sample_with_chunks(2) else {
+        return;
+    };
+    let announced = announced_chunks(&bytes);
+    let (full, _) = read_all(&sample, &ReadOptions::default());
+    let dir = tempfile::tempdir().unwrap();
+    for kept in [0, 1, announced - 1] {
+        let path = dir.path().join(format!("kept-{kept}.evtx"));
+        let cut = HEADER + kept as usize * CHUNK;
+        std::fs::write(&path, &bytes[..cut]).unwrap();
+        for gzipped in [false, true] {
+            let (records, errors) = if gzipped {
+                let gz = dir.path().join(format!("kept-{kept}.evtx.gz"));
+                let mut encoder = flate2::write::GzEncoder::new(
+                    std::fs::File::create(&gz).unwrap(),
+                    flate2::Compression::fast(),
+                );
+                std::io::Write::write_all(&mut encoder, &bytes[..cut]).unwrap();
+                encoder.finish().unwrap();
+                read_all(&gz, &ReadOptions::default())
+            } else {
+                read_all(&path, &ReadOptions::default())
+            };
+            let kept_records = full
+                .iter()
+                .filter(|r| matches!(r.position, Position::Evtx { chunk, .. } if chunk < kept))
+                .count();
+            assert_eq!(records.len(), kept_records, "the chunks held are read");
+            assert_eq!(errors.len(), 1, "kept {kept}, gzip {gzipped}: {errors:#?}");
+            assert!(
+                matches!(errors[0].kind(), ErrorKind::EvtxChunksMissing { announced: a, present }
+                    if *a == announced && *present == kept),
+                "{}",
+                errors[0]
+            );
+            assert_eq!(
+                *errors[0].location(),
+                Location::EvtxChunk {
+                    chunk: kept,
+                    offset: cut as u64
+                }
+            );
+            assert!(errors[0].to_string().contains("kept-"), "{}", errors[0]);
+        }
+    }
+}
+
+#[test]
+fn a_zeroed_chunk_in_use_is_an_error_at_that_chunk() {
+    let Some((sample, mut bytes)) = sample_with_chunks(2) else {
+        return;
+    };
+    let (full, full_errors) = read_all(&sample, &ReadOptions::default());
+    assert!(full_errors.is_empty());
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("zeroed.evtx");
+    bytes[HEADER + CHUNK..HEADER + 2 * CHUNK].fill(0);
+    std::fs::write(&path, &bytes).unwrap();
+    let (records, errors) = read_all(&path, &ReadOptions::default());
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert_eq!(errors[0].path(), path);
+    assert!(
+        matches!(errors[0].kind(), ErrorKind::EvtxChunkZeroed { .. }),
+        "{}",
+        errors[0]
+    );
+    assert_eq!(
+        *errors[0].location(),
+        Location::EvtxChunk {
+            chunk: 1,
+            offset: (HEADER + CHUNK) as u64
+        }
+    );
+    let others = full
+        .iter()
+        .filter(|r| !matches!(r.position, Position::Evtx { chunk: 1, .. }))
+        .count();
+    assert_eq!(records.len(), others, "every other chunk is still read");
+    // Read as a stream (gzip), the same chunk is named.
+    let gz = dir.path().join("zeroed.evtx.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
+    std::io::Write::write_all(&mut encoder, &bytes).unwrap();
+    encoder.finish().unwrap();
+    let (streamed, errors) = read_all(&gz, &ReadOptions::default());
+    assert_eq!(streamed.len(), others);
+    assert_eq!(errors.len(), 1, "{errors:#?}");
+    assert!(matches!(
+        errors[0].kind(),
+        ErrorKind::EvtxChunkZeroed { .. }
+    ));
 }

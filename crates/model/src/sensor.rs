@@ -9,7 +9,9 @@
 //!   hash ([`SensorToken`]);
 //! - its **source address** (syslog over UDP/TCP): one of its
 //!   [`SourceNetwork`]s contains the sender's address; when several sensors'
-//!   networks contain it, the most specific network (longest prefix) wins;
+//!   networks contain it, the most specific network (longest prefix) wins
+//!   (networks nest only within one tenant: the store refuses one that
+//!   overlaps another tenant's);
 //! - its **TLS client certificate** (syslog over TLS): the SHA-256 of the
 //!   certificate ([`CertificateFingerprint`]) or, failing that, the subject
 //!   common name ([`SubjectCommonName`]).

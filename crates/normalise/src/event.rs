@@ -677,6 +677,12 @@ impl NormalisedEvent {
         self.diagnostics.push(message);
     }
 
+    /// Adds a diagnostic found after normalisation (by intake: a format the
+    /// sensor is not registered to send), so that it travels with the event.
+    pub fn add_diagnostic(&mut self, message: String) {
+        self.diagnostics.push(message);
+    }
+
     /// `@timestamp`: when the event happened, or when it was received if the
     /// record did not say.
     pub fn timestamp(&self) -> Option<OffsetDateTime> {

@@ -21,8 +21,10 @@
 //! - a missing hostname (the first word is already `app:` or `app[pid]:`);
 //! - the tag forms `app:`, `app[pid]:`, `app[pid]` and `path/app[pid]:`.
 //!
-//! A year-less BSD timestamp gets the year nearest the receive time, and a
-//! zone-less one the sensor's configured offset.
+//! A year-less BSD timestamp gets the year nearest the receive time that puts
+//! it at most a day after it (messages tell the past: `Mar 15` received in
+//! December is this March, not next), and a zone-less one the sensor's
+//! configured offset.
 
 mod rfc3164;
 mod rfc5424;

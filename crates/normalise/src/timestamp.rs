@@ -7,7 +7,8 @@
 //! syslog `Oct 11 22:14:15` that has neither year nor zone. This module reads
 //! them all; a time without a zone is read in the offset the caller configured
 //! for the sensor ([`crate::SourceHint::utc_offset`]), and a time without a year
-//! gets the year that puts it nearest to the moment it was received.
+//! gets the year that puts it nearest to the moment it was received without
+//! putting it more than a day after it ([`YEARLESS_FUTURE_TOLERANCE`]).
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
@@ -235,12 +236,23 @@ pub(crate) fn month_from_abbreviation(text: &[u8]) -> Option<Month> {
     })
 }
 
-/// The year that puts `month day time` (in `offset`) nearest to `received_at`.
+/// How far in the future (after the receive time) a timestamp without a
+/// year may be placed: one day. Time zones reach 14 hours ahead of UTC, so a
+/// sender writing local time that is read as UTC (no zone in the message and
+/// no offset registered for the sensor) is up to 14 hours early, plus its
+/// clock's drift; a message cannot honestly be further ahead than that.
+pub(crate) const YEARLESS_FUTURE_TOLERANCE: time::Duration = time::Duration::days(1);
+
+/// The year that puts `month day time` (in `offset`) nearest to `received_at`
+/// without placing it more than [`YEARLESS_FUTURE_TOLERANCE`] after it.
 ///
 /// BSD syslog timestamps carry no year. Taking the receive year would date a
 /// message sent at 23:59:59 on 31 December and received a second later, in the
-/// new year, almost a year in the future; the nearest candidate of the
-/// previous, current and next year is right in every such case.
+/// new year, almost a year in the future; taking the nearest year would date
+/// `Mar 15` received in December (a relay's backlog, a replayed file) next
+/// March. Messages describe the past, so the candidate years are the ones
+/// that put it at most a day ahead, and of these the nearest wins (going back
+/// as far as the last 29 February for `Feb 29`).
 pub(crate) fn nearest_year(
     month: Month,
     day: u8,
@@ -249,10 +261,10 @@ pub(crate) fn nearest_year(
     received_at: OffsetDateTime,
 ) -> Option<OffsetDateTime> {
     let year = received_at.to_offset(offset).year();
-    [year - 1, year, year + 1]
-        .into_iter()
+    (year - 8..=year + 1)
         .filter_map(|year| Date::from_calendar_date(year, month, day).ok())
         .map(|date| PrimitiveDateTime::new(date, time).assume_offset(offset))
+        .filter(|candidate| *candidate - received_at <= YEARLESS_FUTURE_TOLERANCE)
         .min_by_key(|candidate| (*candidate - received_at).abs())
 }
 
@@ -434,6 +446,69 @@ mod tests {
         assert_eq!(at, datetime!(2023-12-31 23:59:59 UTC));
         let received = datetime!(2024-06-01 00:00:00 UTC);
         let at = nearest_year(Month::February, 29, time, UtcOffset::UTC, received).unwrap();
+        assert_eq!(at.year(), 2024);
+    }
+
+    // Regression (issue 8, item 9): `Mar 15` received in December was dated
+    // next March, nine months in the future.
+    #[test]
+    fn the_missing_year_never_puts_a_message_in_the_future() {
+        let time = Time::from_hms(10, 22, 14).unwrap();
+        let december = datetime!(2024-12-20 08:00:00 UTC);
+        let at = nearest_year(Month::March, 15, time, UtcOffset::UTC, december).unwrap();
+        assert_eq!(at, datetime!(2024-03-15 10:22:14 UTC));
+        // Every date of the year is placed at most a day ahead, and within a year back.
+        for received in [
+            datetime!(2024-01-01 00:00:00 UTC),
+            datetime!(2024-07-01 12:00:00 UTC),
+            december,
+        ] {
+            for ordinal in 1..=365 {
+                let date = Date::from_ordinal_date(2023, ordinal).unwrap();
+                let at =
+                    nearest_year(date.month(), date.day(), time, UtcOffset::UTC, received).unwrap();
+                let ahead = at - received;
+                assert!(
+                    ahead <= YEARLESS_FUTURE_TOLERANCE,
+                    "{date} at {received}: {at}"
+                );
+                assert!(
+                    ahead > -time::Duration::days(366),
+                    "{date} at {received}: {at}"
+                );
+            }
+        }
+        // Up to a day ahead is a clock or zone off, not last year's message.
+        let at = nearest_year(
+            Month::December,
+            21,
+            Time::from_hms(2, 0, 0).unwrap(),
+            UtcOffset::UTC,
+            december,
+        )
+        .unwrap();
+        assert_eq!(at, datetime!(2024-12-21 02:00:00 UTC));
+        let at = nearest_year(Month::December, 22, time, UtcOffset::UTC, december).unwrap();
+        assert_eq!(at.year(), 2023, "two days ahead is last year's");
+        // A sender 14 hours ahead of UTC, read without its zone, stays in this year.
+        let at = nearest_year(
+            Month::January,
+            1,
+            Time::from_hms(9, 0, 0).unwrap(),
+            UtcOffset::UTC,
+            datetime!(2024-12-31 20:00:00 UTC),
+        )
+        .unwrap();
+        assert_eq!(at, datetime!(2025-01-01 09:00:00 UTC));
+        // 29 February received in a later year is the last one.
+        let at = nearest_year(
+            Month::February,
+            29,
+            time,
+            UtcOffset::UTC,
+            datetime!(2027-01-10 00:00:00 UTC),
+        )
+        .unwrap();
         assert_eq!(at.year(), 2024);
     }
 }

@@ -250,7 +250,7 @@ impl Collector for TelemetryCounters {
                 })
                 .collect::<Vec<_>>()
         };
-        let sensor_counters: [Described<nigehban_ingest::SensorMetrics>; 4] = [
+        let sensor_counters: [Described<nigehban_ingest::SensorMetrics>; 5] = [
             (
                 "intake_sensor_received",
                 "Records received, by sensor",
@@ -270,6 +270,11 @@ impl Collector for TelemetryCounters {
                 "intake_sensor_dropped",
                 "Records dropped after they were received, by sensor",
                 |s| s.dropped,
+            ),
+            (
+                "intake_sensor_unexpected_format",
+                "Records of a format the sensor is not registered to send (kept, flagged), by sensor",
+                |s| s.unexpected_format,
             ),
         ];
         for (name, help, pick) in sensor_counters {

@@ -29,14 +29,13 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use nigehban_app::model::{Sensor, SensorFormat, SensorHealthKind, SensorId, Timestamp};
+use nigehban_app::model::{Sensor, SensorHealthKind, SensorId, Timestamp};
 use nigehban_app::{App, SensorHealthReport};
 use nigehban_bus::{AnyBus, BusError, BusLocation, BusMetrics, ConsumerConfig, EventBus as _};
 use nigehban_ingest::{
     ClientCertificate, DirectoryError, HealthChange, HealthChangeKind, Intake, IntakeOptions,
     ListenError, SensorDirectory, SensorStamp, SyslogConfig, SyslogListeners,
 };
-use nigehban_normalise::Format;
 use nigehban_search::{
     EventIndex, IndexOptions, Indexer, IndexerConfig, IndexerReport, SearchError, run_retention,
 };
@@ -106,26 +105,13 @@ pub fn stamp_of(sensor: &Sensor) -> SensorStamp {
     stamp.expected_formats = sensor
         .expected_formats
         .iter()
-        .map(|format| normaliser_format(*format))
+        .map(|format| nigehban_ingest::normaliser_format(*format))
         .collect();
     stamp.expected_formats.dedup();
     stamp.host_os_type = sensor.host_os_type.map(|os| os.as_str().to_owned());
     stamp.utc_offset = sensor.utc_offset.map(|offset| offset.to_utc_offset());
     stamp.expected_interval = sensor.expected_interval.map(|i| i.as_duration());
     stamp
-}
-
-/// The normaliser's format for a registered format (EVTX arrives rendered as Windows JSON).
-fn normaliser_format(format: SensorFormat) -> Format {
-    match format {
-        SensorFormat::Syslog => Format::Syslog,
-        SensorFormat::Cef => Format::Cef,
-        SensorFormat::SuricataEve => Format::SuricataEve,
-        SensorFormat::Zeek => Format::Zeek,
-        SensorFormat::WindowsJson | SensorFormat::Evtx => Format::WindowsJson,
-        SensorFormat::Json => Format::Json,
-        SensorFormat::Text => Format::Text,
-    }
 }
 
 /// Intake's sensor directory over the app's sensor registry (syslog senders

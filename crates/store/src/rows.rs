@@ -315,6 +315,15 @@ pub(crate) fn taken(what: &str) -> StoreError {
     ))
 }
 
+/// The refusal of a source network that overlaps another tenant's: the same
+/// words whoever holds it, so that it tells nobody which tenant that is.
+pub(crate) fn overlaps_another_tenant(network: &SourceNetwork) -> StoreError {
+    StoreError::Conflict(format!(
+        "source address {network} overlaps a network registered to another tenant's sensor; \
+         ask the platform's administrators to divide the range"
+    ))
+}
+
 /// The audit record of a registration: the sensor and its first token (no secret).
 pub(crate) fn registration_record(
     sensor: &Sensor,

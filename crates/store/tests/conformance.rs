@@ -27,10 +27,11 @@ use nigehban_store::{
 };
 use sensors::{
     address_lookup_prefers_the_most_specific_network, certificates_find_active_sensors,
+    concurrent_overlapping_registrations_admit_one_tenant,
     health_events_are_append_only_and_newest_first,
     sensor_changes_are_audited_with_before_and_after,
     sensor_collisions_are_refused_without_naming_the_owner, sensor_tokens_rotate_and_revoke,
-    sensors_round_trip_and_list_by_subtree,
+    sensors_round_trip_and_list_by_subtree, source_networks_never_overlap_another_tenants,
 };
 
 conformance_tests!(
@@ -60,6 +61,8 @@ conformance_tests!(
     sensor_changes_are_audited_with_before_and_after,
     sensor_tokens_rotate_and_revoke,
     health_events_are_append_only_and_newest_first,
+    source_networks_never_overlap_another_tenants,
+    concurrent_overlapping_registrations_admit_one_tenant,
     schema_1_databases_upgrade_with_their_data,
 );
 

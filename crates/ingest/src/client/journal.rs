@@ -4,12 +4,17 @@
 //! # File format
 //!
 //! One JSON object per line, appended and `fdatasync`ed after every
-//! acknowledged request; for each (server, file) the last line wins:
+//! acknowledged request; for each (server, sensor, file) the last line wins:
 //!
 //! ```text
-//! {"server":"https://nsoc.example","path":"/cases/42/Security.evtx","kind":"records","acked":12000,"done":false,"size":69632,"head_len":65536,"head_sha256":"9f2c..."}
+//! {"server":"https://nsoc.example","sensor":"5be0...","path":"/cases/42/Security.evtx","kind":"records","acked":12000,"done":false,"size":69632,"head_len":65536,"head_sha256":"9f2c..."}
 //! ```
 //!
+//! - `sensor` identifies the ingest token the file was sent with (a SHA-256
+//!   of it, never the token): the same file sent for another sensor is that
+//!   sensor's data and is sent in full. Entries written before this field
+//!   existed have none and match no token, so such a file is sent once more
+//!   (with the same idempotency keys, so search keeps one copy).
 //! - `kind` `lines`: `acked` is a byte offset (in the decompressed text for
 //!   a gzip file): every line ending at or before it was acknowledged.
 //! - `kind` `records`: `acked` is a record count: the first `acked` records
@@ -21,7 +26,7 @@
 //!
 //! Lines that do not parse (a line torn by a crash while appending) are
 //! ignored. On open the journal is compacted: rewritten with one line per
-//! (server, file), through a temporary file and a rename.
+//! (server, sensor, file), through a temporary file and a rename.
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
@@ -43,10 +48,47 @@ pub(crate) enum ProgressKind {
     Records,
 }
 
+/// Where files are sent: the server and the sensor whose token sends them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct Destination {
+    /// The server's base URL.
+    pub server: String,
+    /// The sensor's identity in the journal: a hash of its ingest token.
+    pub sensor: String,
+}
+
+impl Destination {
+    /// The destination of `token` on `server`.
+    pub(crate) fn new(server: &str, token: &str) -> Self {
+        Destination {
+            server: server.to_owned(),
+            sensor: sensor_identity(token),
+        }
+    }
+}
+
+/// What identifies a sensor's token in the journal: the first 128 bits of
+/// a SHA-256 over a fixed label and the token, in hex. The token is a
+/// random secret, so its hash reveals nothing usable, and the journal never
+/// holds the secret itself.
+pub(crate) fn sensor_identity(token: &str) -> String {
+    let labelled = format!("nigehban ingest journal\x1f{}", token.trim());
+    let mut hash = sha256_hex(labelled.as_bytes());
+    hash.truncate(32);
+    hash
+}
+
+/// The key of a journal entry: server, sensor, path.
+type EntryKey = (String, String, String);
+
 /// One journal line.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct Entry {
     pub server: String,
+    /// The sensor identity ([`sensor_identity`]); empty in journals written
+    /// before it was recorded.
+    #[serde(default)]
+    pub sensor: String,
     pub path: String,
     pub kind: ProgressKind,
     pub acked: u64,
@@ -102,12 +144,18 @@ pub(crate) enum Resume {
 pub(crate) struct Journal {
     path: PathBuf,
     file: File,
-    entries: HashMap<(String, String), Entry>,
+    entries: HashMap<EntryKey, Entry>,
 }
 
-/// Reads journal text: the last valid entry per (server, file). Never fails:
-/// lines that do not parse are skipped and counted.
-pub(crate) fn parse_journal(text: &[u8]) -> (HashMap<(String, String), Entry>, usize) {
+impl Entry {
+    fn key(&self) -> EntryKey {
+        (self.server.clone(), self.sensor.clone(), self.path.clone())
+    }
+}
+
+/// Reads journal text: the last valid entry per (server, sensor, file).
+/// Never fails: lines that do not parse are skipped and counted.
+pub(crate) fn parse_journal(text: &[u8]) -> (HashMap<EntryKey, Entry>, usize) {
     let mut entries = HashMap::new();
     let mut invalid = 0;
     for line in text.split(|b| *b == b'\n') {
@@ -116,7 +164,7 @@ pub(crate) fn parse_journal(text: &[u8]) -> (HashMap<(String, String), Entry>, u
         }
         match serde_json::from_slice::<Entry>(line) {
             Ok(entry) => {
-                entries.insert((entry.server.clone(), entry.path.clone()), entry);
+                entries.insert(entry.key(), entry);
             }
             Err(_) => invalid += 1,
         }
@@ -148,7 +196,7 @@ impl Journal {
             fs::create_dir_all(parent)?;
         }
         let mut compacted: Vec<&Entry> = entries.values().collect();
-        compacted.sort_by(|a, b| (&a.server, &a.path).cmp(&(&b.server, &b.path)));
+        compacted.sort_by_key(|entry| entry.key());
         let temporary = path.with_extension("compacting");
         {
             let mut out = File::create(&temporary)?;
@@ -176,15 +224,16 @@ impl Journal {
         &self.path
     }
 
-    /// Where `file` stands for `server`; `head_now` hashes the current file's
+    /// Where `file` stands for `to`; `head_now` hashes the current file's
     /// first `len` bytes (to compare with the head recorded).
     pub(crate) fn resume(
         &self,
-        server: &str,
+        to: &Destination,
         file: &FileIdentity,
         head_now: impl FnOnce(u64) -> io::Result<String>,
     ) -> Resume {
-        let Some(entry) = self.entries.get(&(server.to_owned(), file.path.clone())) else {
+        let key = (to.server.clone(), to.sensor.clone(), file.path.clone());
+        let Some(entry) = self.entries.get(&key) else {
             return Resume::Start;
         };
         if file.size < entry.size.min(entry.head_len) {
@@ -210,14 +259,15 @@ impl Journal {
     /// Records (durably) that `file` was acknowledged up to `acked`.
     pub(crate) fn record(
         &mut self,
-        server: &str,
+        to: &Destination,
         file: &FileIdentity,
         kind: ProgressKind,
         acked: u64,
         done: bool,
     ) -> io::Result<()> {
         let entry = Entry {
-            server: server.to_owned(),
+            server: to.server.clone(),
+            sensor: to.sensor.clone(),
             path: file.path.clone(),
             kind,
             acked,
@@ -228,8 +278,7 @@ impl Journal {
         };
         self.file.write_all(&entry_line(&entry))?;
         self.file.sync_data()?;
-        self.entries
-            .insert((entry.server.clone(), entry.path.clone()), entry);
+        self.entries.insert(entry.key(), entry);
         Ok(())
     }
 }
@@ -237,6 +286,10 @@ impl Journal {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn to(server: &str) -> Destination {
+        Destination::new(server, "ngs_token")
+    }
 
     fn identity(path: &str, size: u64) -> FileIdentity {
         FileIdentity {
@@ -255,17 +308,17 @@ mod tests {
         {
             let mut journal = Journal::open(&path).unwrap();
             assert_eq!(
-                journal.resume("s", &file, |_| Ok(String::new())),
+                journal.resume(&to("s"), &file, |_| Ok(String::new())),
                 Resume::Start
             );
             journal
-                .record("s", &file, ProgressKind::Lines, 40, false)
+                .record(&to("s"), &file, ProgressKind::Lines, 40, false)
                 .unwrap();
             journal
-                .record("s", &file, ProgressKind::Lines, 80, false)
+                .record(&to("s"), &file, ProgressKind::Lines, 80, false)
                 .unwrap();
             journal
-                .record("other", &file, ProgressKind::Lines, 10, false)
+                .record(&to("other"), &file, ProgressKind::Lines, 10, false)
                 .unwrap();
         }
         // A crash while appending leaves half a line.
@@ -275,23 +328,74 @@ mod tests {
         drop(raw);
         let mut journal = Journal::open(&path).unwrap();
         assert_eq!(
-            journal.resume("s", &file, |_| Ok(String::new())),
+            journal.resume(&to("s"), &file, |_| Ok(String::new())),
             Resume::From(ProgressKind::Lines, 80)
         );
         assert_eq!(
-            journal.resume("other", &file, |_| Ok(String::new())),
+            journal.resume(&to("other"), &file, |_| Ok(String::new())),
             Resume::From(ProgressKind::Lines, 10)
         );
         journal
-            .record("s", &file, ProgressKind::Lines, 100, true)
+            .record(&to("s"), &file, ProgressKind::Lines, 100, true)
             .unwrap();
         let journal = Journal::open(&path).unwrap();
         assert_eq!(
-            journal.resume("s", &file, |_| Ok(String::new())),
+            journal.resume(&to("s"), &file, |_| Ok(String::new())),
             Resume::Done
         );
-        // Compacted: one line per (server, file).
+        // Compacted: one line per (server, sensor, file).
         assert_eq!(fs::read_to_string(&path).unwrap().lines().count(), 2);
+    }
+
+    // Regression (issue 8, item 9): the journal was keyed by server and path
+    // only, so a file sent for one sensor was skipped for every other.
+    #[test]
+    fn another_sensors_token_sends_the_file_again_and_the_token_is_not_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal");
+        let file = identity("/cases/42/eve.json", 100);
+        let first = Destination::new("s", "ngs_first_sensor_secret");
+        let second = Destination::new("s", "ngs_second_sensor_secret");
+        assert_ne!(first, second);
+        assert_eq!(first, Destination::new("s", " ngs_first_sensor_secret\n"));
+        {
+            let mut journal = Journal::open(&path).unwrap();
+            journal
+                .record(&first, &file, ProgressKind::Lines, 100, true)
+                .unwrap();
+            assert_eq!(
+                journal.resume(&first, &file, |_| Ok(String::new())),
+                Resume::Done
+            );
+            assert_eq!(
+                journal.resume(&second, &file, |_| Ok(String::new())),
+                Resume::Start
+            );
+        }
+        let journal = Journal::open(&path).unwrap();
+        assert_eq!(
+            journal.resume(&first, &file, |_| Ok(String::new())),
+            Resume::Done
+        );
+        assert_eq!(
+            journal.resume(&second, &file, |_| Ok(String::new())),
+            Resume::Start
+        );
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("ngs_first_sensor_secret"), "{text}");
+        assert!(text.contains(&first.sensor), "{text}");
+        // A journal written before sensors were recorded matches no token.
+        let old = dir.path().join("old-journal");
+        fs::write(
+            &old,
+            "{\"server\":\"s\",\"path\":\"/cases/42/eve.json\",\"kind\":\"lines\",\"acked\":100,\"done\":true,\"size\":100,\"head_len\":100,\"head_sha256\":\"abc\"}\n",
+        )
+        .unwrap();
+        let journal = Journal::open(&old).unwrap();
+        assert_eq!(
+            journal.resume(&first, &file, |_| Ok(String::new())),
+            Resume::Start
+        );
     }
 
     #[test]
@@ -300,12 +404,12 @@ mod tests {
         let mut journal = Journal::open(&dir.path().join("j")).unwrap();
         let file = identity("/x", 1000);
         journal
-            .record("s", &file, ProgressKind::Lines, 1000, true)
+            .record(&to("s"), &file, ProgressKind::Lines, 1000, true)
             .unwrap();
         let mut replaced = file.clone();
         replaced.head_sha256 = "def".into();
         assert_eq!(
-            journal.resume("s", &replaced, |_| Ok(String::new())),
+            journal.resume(&to("s"), &replaced, |_| Ok(String::new())),
             Resume::Start
         );
         // Grown past the head length it was identified by: the first 1000
@@ -317,14 +421,14 @@ mod tests {
             ..file.clone()
         };
         assert_eq!(
-            journal.resume("s", &grown, |len| {
+            journal.resume(&to("s"), &grown, |len| {
                 assert_eq!(len, 1000);
                 Ok("abc".into())
             }),
             Resume::From(ProgressKind::Lines, 1000)
         );
         assert_eq!(
-            journal.resume("s", &grown, |_| Ok("changed".into())),
+            journal.resume(&to("s"), &grown, |_| Ok("changed".into())),
             Resume::Start
         );
     }
@@ -336,6 +440,7 @@ mod tests {
         fn entry() -> impl Strategy<Value = Entry> {
             (
                 "[a-z:/.]{1,12}",
+                "[0-9a-f]{0,32}",
                 "[ -~]{1,20}",
                 any::<bool>(),
                 any::<u64>(),
@@ -345,19 +450,22 @@ mod tests {
                 "[0-9a-f]{64}",
             )
                 .prop_map(
-                    |(server, path, lines, acked, done, size, head_len, head_sha256)| Entry {
-                        server,
-                        path,
-                        kind: if lines {
-                            ProgressKind::Lines
-                        } else {
-                            ProgressKind::Records
-                        },
-                        acked,
-                        done,
-                        size,
-                        head_len,
-                        head_sha256,
+                    |(server, sensor, path, lines, acked, done, size, head_len, head_sha256)| {
+                        Entry {
+                            server,
+                            sensor,
+                            path,
+                            kind: if lines {
+                                ProgressKind::Lines
+                            } else {
+                                ProgressKind::Records
+                            },
+                            acked,
+                            done,
+                            size,
+                            head_len,
+                            head_sha256,
+                        }
                     },
                 )
         }
@@ -383,7 +491,7 @@ mod tests {
                         // Noise that is not a journal entry.
                         text.extend_from_slice(format!("#{noise}\n").as_bytes());
                     }
-                    expected.insert((entry.server.clone(), entry.path.clone()), entry.clone());
+                    expected.insert(entry.key(), entry.clone());
                 }
                 if torn && let Some(last) = entries.last() {
                     let line = entry_line(last);

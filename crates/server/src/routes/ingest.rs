@@ -26,8 +26,10 @@ pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 200;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub struct IngestQuery {
-    /// The records' format: auto, syslog, cef, json, suricata (eve), zeek, windows (evtx), text.
-    /// Default: the sensor's one expected format, else recognised per record.
+    /// The records' format, in the sensor registry's words: auto, syslog, cef, suricata_eve
+    /// (suricata, eve), zeek, windows_json (windows, winlogbeat), evtx, json, text.
+    /// Default: the sensor's one expected format (records not of it are read for what
+    /// they are, kept and flagged), else recognised per record.
     pub format: Option<String>,
     /// The log the records come from (e.g. `dns.log`), naming Zeek logs that lack `_path`.
     pub log: Option<String>,
@@ -107,9 +109,11 @@ async fn ingest(
         .await?;
     let format = match query.format.as_deref() {
         None => None,
-        Some(name) => Some(nigehban_ingest::parse_format(name).ok_or_else(|| {
+        // The registry's vocabulary (`SensorFormat`), plus `auto`.
+        Some(name) => Some(nigehban_ingest::parse_format_word(name).map_err(|error| {
             ApiError::bad_request(format!(
-                "unknown format {name:?}: use auto, syslog, cef, json, suricata, zeek, windows or text"
+                "unknown format {name:?}: use auto, {}",
+                error.expected
             ))
             .with_field("format")
         })?),

@@ -741,6 +741,9 @@ pub struct SensorStatusView {
     pub errors: u64,
     /// Records dropped (UDP queue full, bus unavailable) since the server started.
     pub drops: u64,
+    /// Events of a format the sensor is not registered to send (kept, each
+    /// with a diagnostic) since the server started.
+    pub unexpected_format: u64,
     /// The interval it is expected to send within, in seconds.
     pub expected_interval_seconds: Option<u64>,
     /// Whether it is silent now (sent nothing for longer than its interval).
@@ -811,6 +814,7 @@ async fn sensor_statuses(
                 events: status.as_ref().map_or(0, |s| s.events),
                 errors: status.as_ref().map_or(0, |s| s.errors),
                 drops: status.as_ref().map_or(0, |s| s.drops),
+                unexpected_format: status.as_ref().map_or(0, |s| s.unexpected_format),
                 expected_interval_seconds: sensor.expected_interval.map(ExpectedInterval::as_secs),
                 silent: status.as_ref().is_some_and(|s| s.silent_since.is_some()),
                 silent_since: stamp(status.as_ref().and_then(|s| s.silent_since)),

@@ -55,14 +55,32 @@ impl Platform {
     /// A fresh platform served with `options`.
     pub async fn with_options(options: ServerOptions) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let app = App::open(
-            &StoreConfig::Sqlite {
-                data_dir: dir.path().to_path_buf(),
-            },
-            AppSettings::insecure_fast_for_tests(),
-        )
-        .await
-        .unwrap();
+        let store = StoreConfig::Sqlite {
+            data_dir: dir.path().to_path_buf(),
+        };
+        Self::on_store(store, dir, options).await
+    }
+
+    /// Like [`Platform::new`] on PostgreSQL, in a fresh database of its own, or
+    /// `None` (skipped) when no server is configured and none is required.
+    pub async fn on_postgres() -> Option<Self> {
+        let url = postgres_database().await?;
+        let store = StoreConfig::Postgres { url, pool_size: 4 };
+        let dir = tempfile::tempdir().unwrap();
+        let options = ServerOptions {
+            max_body_bytes: BODY_LIMIT,
+            request_timeout: Duration::from_secs(20),
+            secure_cookies: true,
+            max_ingest_body_bytes: INGEST_BODY_LIMIT,
+        };
+        Some(Self::on_store(store, dir, options).await)
+    }
+
+    /// A fresh platform on `store`, its bus and index in `dir`.
+    async fn on_store(store: StoreConfig, dir: tempfile::TempDir, options: ServerOptions) -> Self {
+        let app = App::open(&store, AppSettings::insecure_fast_for_tests())
+            .await
+            .unwrap();
         let outcome = app
             .bootstrap(BootstrapRequest {
                 national_name: TenantName::parse("National CERT").unwrap(),
@@ -236,6 +254,35 @@ impl Platform {
             token: token.secret.expose().to_owned(),
         }
     }
+}
+
+/// A fresh database on the PostgreSQL server of `NIGEHBAN_TEST_POSTGRES_URL`,
+/// or `None` when it is unset (a failure under `NIGEHBAN_REQUIRE_SERVICES=1`).
+async fn postgres_database() -> Option<String> {
+    let Ok(url) = std::env::var("NIGEHBAN_TEST_POSTGRES_URL") else {
+        assert!(
+            std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() != Ok("1"),
+            "NIGEHBAN_TEST_POSTGRES_URL is not set but NIGEHBAN_REQUIRE_SERVICES=1"
+        );
+        eprintln!("skipped: NIGEHBAN_TEST_POSTGRES_URL not set");
+        return None;
+    };
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    let connection = tokio::spawn(connection);
+    let name = format!("nigehban_api_test_{}", uuid::Uuid::now_v7().simple());
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap();
+    drop(client);
+    let _ = connection.await;
+    let (base, _) = url
+        .split_once('?')
+        .map_or((url.as_str(), ""), |(b, q)| (b, q));
+    let (server, _) = base.rsplit_once('/').unwrap();
+    Some(format!("{server}/{name}"))
 }
 
 /// How a test caller authenticates.

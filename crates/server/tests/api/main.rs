@@ -6,8 +6,10 @@ mod harness;
 
 mod auth_flow;
 mod errors;
+mod intake_trust;
 mod matrix;
 mod openapi;
 mod properties;
 mod socket;
+mod source_networks;
 mod telemetry;

@@ -23,7 +23,8 @@ use super::{
 };
 use crate::rows::{
     SensorColumns, StoredSensor, address_key, change_draft, health_columns, health_from_columns,
-    network_row, rank_by_specificity, registration_record, rotation_records, taken,
+    network_row, overlaps_another_tenant, rank_by_specificity, registration_record,
+    rotation_records, taken,
 };
 use crate::{
     AuditContext, Page, PageRequest, SensorChange, SensorHealthScope, StoreError, StoreResult,
@@ -146,7 +147,21 @@ async fn check_free(tx: &Transaction<'_>, sensor: &Sensor) -> StoreResult<()> {
         )));
     }
     for network in &sensor.source_addresses {
-        let (family, prefix, first, _) = network_row(network);
+        let (family, prefix, first, last) = network_row(network);
+        // Another tenant's network that contains, lies inside or equals this
+        // one would let one tenant capture the other's syslog.
+        if tx
+            .query_opt(
+                "SELECT 1 FROM sensor_networks n JOIN sensors s ON s.id = n.sensor_id
+                 WHERE n.family = $1 AND n.first_address <= $2 AND n.last_address >= $3
+                   AND s.active AND s.tenant_id <> $4 LIMIT 1",
+                &[&family, &last, &first, &sensor.tenant.as_uuid()],
+            )
+            .await?
+            .is_some()
+        {
+            return Err(overlaps_another_tenant(network));
+        }
         if tx
             .query_opt(
                 "SELECT 1 FROM sensor_networks WHERE family = $1 AND first_address = $2 AND prefix_len = $3 AND sensor_id <> $4",

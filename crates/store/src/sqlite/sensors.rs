@@ -15,7 +15,8 @@ use rusqlite::{Connection, Row, Transaction, params};
 use super::{SUBTREE, SqliteStore, after_key, append, get_tenant, is_unique_violation, page_rows};
 use crate::rows::{
     SensorColumns, StoredSensor, address_key, change_draft, health_columns, health_from_columns,
-    network_row, parse_text, rank_by_specificity, registration_record, rotation_records, taken,
+    network_row, overlaps_another_tenant, parse_text, rank_by_specificity, registration_record,
+    rotation_records, taken,
 };
 use crate::{
     AuditContext, Page, PageRequest, SensorChange, SensorHealthScope, StoreError, StoreResult,
@@ -123,7 +124,18 @@ fn check_free(tx: &Transaction<'_>, sensor: &Sensor) -> StoreResult<()> {
         )));
     }
     for network in &sensor.source_addresses {
-        let (family, prefix, first, _) = network_row(network);
+        let (family, prefix, first, last) = network_row(network);
+        // Another tenant's network that contains, lies inside or equals this
+        // one would let one tenant capture the other's syslog.
+        if exists(
+            tx,
+            "SELECT 1 FROM sensor_networks n JOIN sensors s ON s.id = n.sensor_id
+             WHERE n.family = ?1 AND n.first_address <= ?2 AND n.last_address >= ?3
+               AND s.active = 1 AND s.tenant_id <> ?4",
+            params![family, last, first, sensor.tenant.to_string()],
+        )? {
+            return Err(overlaps_another_tenant(network));
+        }
         if exists(
             tx,
             "SELECT 1 FROM sensor_networks WHERE family = ?1 AND first_address = ?2 AND prefix_len = ?3 AND sensor_id <> ?4",

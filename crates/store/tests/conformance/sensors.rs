@@ -227,8 +227,9 @@ pub(crate) async fn sensor_collisions_are_refused_without_naming_the_owner(backe
         first.id
     );
 
-    // An overlapping but different network is not a collision: the most specific wins.
-    let mut narrower = sensor(store, tree.bank.id, "Bank host");
+    // Within one tenant an overlapping but different network is not a
+    // collision: the most specific wins.
+    let mut narrower = sensor(store, tree.operator.id, "Operator host");
     narrower.source_addresses = vec![net("203.0.113.64/26")];
     register(store, &narrower, "ngs_narrow").await;
 
@@ -273,10 +274,12 @@ pub(crate) async fn sensor_collisions_are_refused_without_naming_the_owner(backe
 pub(crate) async fn address_lookup_prefers_the_most_specific_network(backend: &TestBackend) {
     let store = backend.store();
     let tree = tree(store).await;
-    let mut relay = sensor(store, tree.national.id, "National relay");
+    // Nested networks are only allowed within one tenant (another tenant's
+    // overlapping network is refused), so all three belong to the operator.
+    let mut relay = sensor(store, tree.operator.id, "Operator relay");
     relay.source_addresses = vec![net("10.0.0.0/8"), net("2001:db8::/32")];
     register(store, &relay, "ngs_relay").await;
-    let mut sector = sensor(store, tree.telecom.id, "Sector relay");
+    let mut sector = sensor(store, tree.operator.id, "Site relay");
     // Two nested networks of one sensor: it is found once, by the narrower.
     sector.source_addresses = vec![net("10.1.0.0/16"), net("10.1.2.0/24")];
     register(store, &sector, "ngs_sector").await;
@@ -792,4 +795,180 @@ pub(crate) async fn health_events_are_append_only_and_newest_first(backend: &Tes
             .len(),
         3
     );
+}
+
+/// Registers `networks` for a new sensor of `tenant`.
+async fn try_register(
+    store: &dyn Store,
+    tenant: TenantId,
+    name: &str,
+    networks: &[&str],
+) -> Result<Sensor, StoreError> {
+    let mut new = sensor(store, tenant, name);
+    new.source_addresses = networks.iter().map(|n| net(n)).collect();
+    store
+        .insert_sensor(
+            &new,
+            &sensor_token(&new),
+            &SecretHash::of(&format!("ngs_{name}")),
+            &ctx(),
+        )
+        .await
+        .map(|()| new)
+}
+
+/// Asserts a refusal for overlapping another tenant's network that names the
+/// network asked for and nothing of the tenant or sensor holding it.
+#[track_caller]
+fn assert_overlap_refused<T: std::fmt::Debug>(
+    result: Result<T, StoreError>,
+    network: &str,
+    holder: &[String],
+) -> String {
+    let Err(StoreError::Conflict(message)) = result else {
+        panic!("{network}: expected a conflict, got {result:?}")
+    };
+    assert!(message.contains(network), "{message:?}");
+    assert!(message.contains("another tenant"), "{message:?}");
+    for secret in holder {
+        assert!(
+            !message.contains(secret.as_str()),
+            "{message:?} names {secret}"
+        );
+    }
+    message
+}
+
+pub(crate) async fn source_networks_never_overlap_another_tenants(backend: &TestBackend) {
+    let store = backend.store();
+    let tree = tree(store).await;
+    // A sibling of the operator under the same sectoral CERT.
+    let sibling = crate::harness::tenant(
+        store,
+        Some(tree.telecom.id),
+        "Second Operator",
+        nigehban_model::TenantKind::Organisation {
+            critical_infrastructure: false,
+        },
+    );
+    store.insert_tenant(&sibling, &ctx()).await.unwrap();
+    let held = [
+        ("198.51.100.0/24", "198.51.100.0/25", "198.51.0.0/16"),
+        ("2001:db8:40::/48", "2001:db8:40:1::/64", "2001:db8::/32"),
+    ];
+    let holder = try_register(store, tree.operator.id, "Holder", &[held[0].0, held[1].0])
+        .await
+        .unwrap();
+    let secrets = vec![
+        holder.id.to_string(),
+        tree.operator.id.to_string(),
+        "Mobile Operator".to_owned(),
+        "Holder".to_owned(),
+    ];
+    let head = store.audit_head().await.unwrap();
+    // Equal, longer (inside) and shorter (around), from a sibling, an
+    // unrelated tenant, the parent and the national root: all refused with
+    // one message whoever asks.
+    let mut messages = BTreeSet::new();
+    for (equal, inside, around) in held {
+        for tenant in [sibling.id, tree.bank.id, tree.telecom.id, tree.national.id] {
+            for network in [equal, inside, around] {
+                let result = try_register(store, tenant, "Intruder", &[network]).await;
+                let message = assert_overlap_refused(result, network, &secrets);
+                messages.insert(message.replace(network, "<network>"));
+            }
+        }
+    }
+    assert_eq!(
+        messages.len(),
+        1,
+        "one message whoever holds the range: {messages:?}"
+    );
+    assert_eq!(
+        store.audit_head().await.unwrap().seq,
+        head.seq,
+        "nothing written"
+    );
+
+    // Updates are refused the same way, and leave the sensor as it was.
+    let bystander = try_register(store, sibling.id, "Bystander", &["192.0.2.0/24"])
+        .await
+        .unwrap();
+    for network in ["198.51.100.128/25", "198.0.0.0/8", "2001:db8:40::/48"] {
+        let result = store
+            .update_sensor(
+                bystander.id,
+                SensorChange::Update(SensorUpdate {
+                    source_addresses: Some(vec![net("192.0.2.0/24"), net(network)]),
+                    ..SensorUpdate::default()
+                }),
+                &ctx(),
+            )
+            .await;
+        assert_overlap_refused(result, network, &secrets);
+    }
+    assert_eq!(
+        store
+            .sensor(bystander.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .source_addresses,
+        vec![net("192.0.2.0/24")]
+    );
+    assert_eq!(
+        store
+            .sensors_by_address(ip("198.51.100.200"))
+            .await
+            .unwrap()[0]
+            .0
+            .id,
+        holder.id,
+        "the holder still receives its syslog"
+    );
+
+    // The holder's own tenant may nest networks; adjacent ranges of others are fine.
+    try_register(store, tree.operator.id, "Operator host", &["198.51.100.7"])
+        .await
+        .unwrap();
+    try_register(
+        store,
+        tree.bank.id,
+        "Neighbour",
+        &["198.51.101.0/24", "2001:db8:41::/48"],
+    )
+    .await
+    .unwrap();
+    // Once the holder is deactivated its ranges are free for another tenant,
+    // except what the holder's own tenant still holds.
+    store
+        .update_sensor(holder.id, SensorChange::Deactivate, &ctx())
+        .await
+        .unwrap();
+    let result = try_register(store, sibling.id, "Successor", &["198.51.100.0/24"]).await;
+    assert_overlap_refused(result, "198.51.100.0/24", &secrets);
+    try_register(store, sibling.id, "Successor", &["2001:db8:40::/48"])
+        .await
+        .unwrap();
+    assert!(store.verify_audit().await.unwrap().is_intact());
+}
+
+pub(crate) async fn concurrent_overlapping_registrations_admit_one_tenant(backend: &TestBackend) {
+    let store = backend.store();
+    let tree = tree(store).await;
+    // Two tenants race for nested ranges; the store's transaction lets only one in.
+    for round in 0..8u8 {
+        let outer = format!("10.{round}.0.0/16");
+        let inner = format!("10.{round}.3.0/24");
+        let (name_a, name_b) = (format!("A{round}"), format!("B{round}"));
+        let (outer, inner) = ([outer.as_str()], [inner.as_str()]);
+        let (a, b) = tokio::join!(
+            try_register(store, tree.operator.id, &name_a, &outer),
+            try_register(store, tree.bank.id, &name_b, &inner),
+        );
+        assert!(
+            a.is_ok() != b.is_ok(),
+            "round {round}: exactly one may win, got {a:?} and {b:?}"
+        );
+    }
 }
