@@ -250,6 +250,11 @@ impl<'de> Deserialize<'de> for KeyFingerprint {
 pub struct AuditMac([u8; 32]);
 
 impl AuditMac {
+    /// Wraps MAC bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
     /// Reads MAC bytes of any length from storage; `None` unless exactly 32 bytes.
     pub fn from_slice(bytes: &[u8]) -> Option<Self> {
         <[u8; 32]>::try_from(bytes).ok().map(Self)
@@ -420,6 +425,12 @@ impl AuditAction {
     pub const SENSOR_DEACTIVATE: AuditAction = AuditAction::fixed("sensor.deactivate");
     /// A backup of the database was taken.
     pub const BACKUP_CREATE: AuditAction = AuditAction::fixed("backup.create");
+    /// The audit key was installed in a log that had none (entries written
+    /// before keys existed were sealed with it).
+    pub const AUDIT_KEY_INSTALL: AuditAction = AuditAction::fixed("audit.key_install");
+    /// An administrator's attempt to create a user was refused because the
+    /// user name cannot be used (kept to spot probing for user names).
+    pub const USER_CREATE_REFUSED: AuditAction = AuditAction::fixed("user.create_refused");
 
     /// An action with a fixed name.
     pub const fn fixed(name: &'static str) -> Self {
@@ -588,6 +599,14 @@ impl AuditEntry {
         put_optional(&mut out, self.remote_addr.as_deref().map(str::as_bytes));
         put_bytes(&mut out, self.prev_hash.as_bytes());
         out
+    }
+
+    /// The chain head this entry makes when it is the last one.
+    pub fn head(&self) -> ChainHead {
+        ChainHead {
+            seq: self.seq,
+            hash: self.hash,
+        }
     }
 
     /// SHA-256 over the canonical encoding: what `hash` must equal.

@@ -206,10 +206,9 @@ pub struct User {
     pub active: bool,
     /// Whether the user must choose a new password at next sign-in (e.g. after a generated one).
     pub must_change_password: bool,
-    /// Sign-in failures since the last success.
+    /// Sign-in failures since the last success (sign-in is throttled per
+    /// user and address, never locked for the account as a whole).
     pub failed_logins: u32,
-    /// Until when sign-in is refused after too many failures.
-    pub locked_until: Option<Timestamp>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it was last changed.

@@ -71,6 +71,7 @@
 //! and `sensor_health_events`. The suite checks that a version-1 database
 //! upgrades with its data.
 
+mod audit_key;
 mod error;
 mod migrations;
 mod page;
@@ -81,16 +82,17 @@ pub mod sqlite;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use nigehban_model::{
-    Actor, ApiToken, AuditDraft, AuditEntry, AuditVerification, CertificateFingerprint, ChainHead,
-    InstanceId, PasswordHash, Role, SecretHash, Sensor, SensorHealthEvent, SensorId, SensorToken,
-    SensorTokenId, SensorUpdate, Session, SessionId, SourceNetwork, SubjectCommonName, Tenant,
-    TenantId, TenantName, Timestamp, TokenId, User, UserId, Username,
+    Actor, ApiToken, AuditDraft, AuditEntry, AuditKey, AuditVerification, CertificateFingerprint,
+    ChainHead, InstanceId, KeyFingerprint, PasswordHash, Role, SecretHash, Sensor,
+    SensorHealthEvent, SensorId, SensorToken, SensorTokenId, SensorUpdate, Session, SessionId,
+    SourceNetwork, SubjectCommonName, Tenant, TenantId, TenantName, Timestamp, TokenId, User,
+    UserId, Username,
 };
 
+pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
 pub use page::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use postgres::PostgresStore;
@@ -113,12 +115,29 @@ pub enum StoreConfig {
     },
 }
 
-/// Opens the configured storage and runs pending migrations.
-pub async fn open(config: &StoreConfig) -> StoreResult<Arc<dyn Store>> {
+/// Opens the configured storage, runs pending migrations, and takes the
+/// audit key from `key_file` (made if the log has none yet; see [`AuditKeyFile`]).
+pub async fn open(config: &StoreConfig, key_file: &AuditKeyFile) -> StoreResult<Arc<dyn Store>> {
     match config {
-        StoreConfig::Sqlite { data_dir } => Ok(Arc::new(SqliteStore::open(data_dir).await?)),
-        StoreConfig::Postgres { url, pool_size } => {
-            Ok(Arc::new(PostgresStore::connect(url, *pool_size).await?))
+        StoreConfig::Sqlite { data_dir } => {
+            Ok(Arc::new(SqliteStore::open(data_dir, key_file).await?))
+        }
+        StoreConfig::Postgres { url, pool_size } => Ok(Arc::new(
+            PostgresStore::connect(url, *pool_size, key_file).await?,
+        )),
+    }
+}
+
+/// Opens the configured storage without changing it (no migration, nothing
+/// written; a database of another schema version is refused), to verify the
+/// audit log with `key`.
+pub async fn open_read_only(config: &StoreConfig, key: AuditKey) -> StoreResult<Arc<dyn Store>> {
+    match config {
+        StoreConfig::Sqlite { data_dir } => {
+            Ok(Arc::new(SqliteStore::open_read_only(data_dir, key).await?))
+        }
+        StoreConfig::Postgres { url, .. } => {
+            Ok(Arc::new(PostgresStore::connect_read_only(url, key).await?))
         }
     }
 }
@@ -181,9 +200,10 @@ pub enum TenantChange {
 pub enum UserChange {
     /// Act in another role.
     SetRole(Role),
-    /// Deactivate the account and end its sessions.
+    /// Deactivate the account, end its sessions and revoke the API tokens it owns.
     Deactivate,
-    /// Set a new password hash, clear the lockout and end the user's sessions.
+    /// Set a new password hash, clear the count of sign-in failures and end
+    /// the user's sessions.
     SetPassword {
         /// The new Argon2id hash.
         hash: PasswordHash,
@@ -191,16 +211,10 @@ pub enum UserChange {
         must_change: bool,
         /// A session to keep (the user's own, when changing their own password).
         keep_session: Option<SessionId>,
+        /// Whether to revoke the API tokens the user owns (an administrator's
+        /// reset: whoever knew the old password may have made tokens with it).
+        revoke_tokens: bool,
     },
-}
-
-/// How sign-in failures lock an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockoutPolicy {
-    /// Lock after this many consecutive failures.
-    pub max_failures: u32,
-    /// For this long.
-    pub lock_for: Duration,
 }
 
 /// Which audit entries to list.
@@ -320,13 +334,8 @@ pub trait Store: Send + Sync + 'static {
         username: &Username,
     ) -> StoreResult<Option<(User, PasswordHash)>>;
 
-    /// Counts a failed sign-in and locks the account if the policy says so; audited.
-    async fn record_login_failure(
-        &self,
-        id: UserId,
-        policy: LockoutPolicy,
-        ctx: &AuditContext,
-    ) -> StoreResult<User>;
+    /// Counts a failed sign-in (the count is reset by a successful one); audited.
+    async fn record_login_failure(&self, id: UserId, ctx: &AuditContext) -> StoreResult<User>;
 
     /// The users of the tenant `subtree` and every tenant below it, ordered by id.
     async fn list_users(&self, subtree: TenantId, page: &PageRequest) -> StoreResult<Page<User>>;
@@ -400,8 +409,18 @@ pub trait Store: Send + Sync + 'static {
     /// The last entry of the audit chain as recorded.
     async fn audit_head(&self) -> StoreResult<ChainHead>;
 
-    /// Recomputes the whole chain; names the first entry that does not match.
-    async fn verify_audit(&self) -> StoreResult<AuditVerification>;
+    /// The fingerprint of the audit key this store seals (or verifies) with.
+    fn audit_key_fingerprint(&self) -> KeyFingerprint;
+
+    /// Recomputes the whole chain and checks every MAC with the store's
+    /// audit key, in one snapshot; names the first entry that does not match.
+    async fn verify_audit(&self) -> StoreResult<AuditVerification> {
+        self.verify_audit_against(&[]).await
+    }
+
+    /// Like [`Store::verify_audit`], with heads the operator kept outside
+    /// the database (`anchors`): each named entry must be there, unchanged.
+    async fn verify_audit_against(&self, anchors: &[ChainHead]) -> StoreResult<AuditVerification>;
 
     /// Writes a consistent snapshot of the database to `dest` (which must not
     /// exist) while the store stays in use; audited.

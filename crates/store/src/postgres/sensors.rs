@@ -18,8 +18,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::{
-    PostgresStore, SUBTREE, after_uuid, append, from_ts, get_tenant, is_unique_violation,
-    lock_head, ts,
+    PostgresStore, SUBTREE, after_uuid, from_ts, get_tenant, is_unique_violation, lock_head, ts,
 };
 use crate::rows::{
     SensorColumns, StoredSensor, address_key, change_draft, health_columns, health_from_columns,
@@ -347,7 +346,7 @@ impl PostgresStore {
             None,
             Some(&record),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -404,7 +403,7 @@ impl PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -576,7 +575,7 @@ impl PostgresStore {
             Some(&before_record),
             Some(&after_record),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -612,7 +611,7 @@ impl PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
