@@ -11,9 +11,9 @@ use crate::secrets::{Secret, off_runtime, random_token, secrets_equal};
 use crate::{App, AppError, AppResult, Caller, Counters, Via};
 
 /// What every failed sign-in says, whatever the reason (unknown user, wrong
-/// password, locked or deactivated account), so it reveals nothing.
+/// password, deactivated account), so it reveals nothing.
 const SIGN_IN_FAILED: &str =
-    "sign-in failed: wrong user name or password, or the account is locked or deactivated";
+    "sign-in failed: wrong user name or password, or the account is deactivated";
 
 /// How failures slow down further sign-ins: a few are free, then each
 /// failure doubles the wait before the next try.

@@ -8,13 +8,23 @@
 //!
 //! # API
 //!
-//! - [`open`] a [`StoreConfig`] → `Arc<dyn Store>`; or directly
-//!   [`SqliteStore::open`] (a data directory, WAL mode) and
+//! - [`open`] a [`StoreConfig`] with an [`AuditKeyFile`] → `Arc<dyn Store>`;
+//!   or directly [`SqliteStore::open`] (a data directory, WAL mode) and
 //!   [`PostgresStore::connect`] (a URL, a connection pool). Both run pending
 //!   migrations at open; [`Store::migrate`] runs them explicitly.
+//!   [`open_read_only`] (with the audit key) runs none and writes nothing:
+//!   for `nigehban audit verify`.
+//! - The audit key ([`AuditKeyFile`], outside the database): every audit
+//!   entry and the chain head get an HMAC under it in the transaction that
+//!   appends; it is made (mode 0600) when a log has no key yet — a new
+//!   platform, or one upgraded from schema 2, whose entries are then sealed
+//!   and an `audit.key_install` entry says so — and a sealed log is never
+//!   opened for writing without its key ([`StoreError::AuditKeyMissing`],
+//!   [`StoreError::AuditKeyMismatch`]).
 //! - [`Store`]: tenants (a tree; insert, [`TenantChange`] rename / move —
-//!   cycles refused — / deactivate; never deleted), users ([`UserChange`],
-//!   sign-in failures and lockout), API tokens and browser sessions (stored by
+//!   cycles refused — / deactivate; never deleted), users ([`UserChange`]:
+//!   a password reset or a deactivation can revoke the tokens the user owns;
+//!   sign-in failures counted, never locking), API tokens and browser sessions (stored by
 //!   the SHA-256 of their secret), the audit log (append, list, verify), and
 //!   backups.
 //! - The sensor registry: sensors ([`Store::insert_sensor`] with their first
@@ -56,8 +66,13 @@
 //! test` starts a throwaway cluster and sets both. The suite includes
 //! tampering with audit rows directly in the database (every column,
 //! deleting and reordering rows) and checks that verification names the
-//! entry; `tests/sqlite_backup.rs` backs up under continuous writes and
-//! verifies the restored copy.
+//! entry, and an attacker without the key recomputing the chain, cutting the
+//! tail and moving the head, emptying the log (`tests/conformance/audit_key.rs`);
+//! `tests/sqlite_backup.rs` backs up under continuous writes and verifies the
+//! restored copy; `tests/postgres_roles.rs` shows the server's role cannot
+//! change audit rows nor drop or disable their triggers. Raw SQL past the
+//! audit log (`execute_raw_for_tests`) needs the `test-support` feature,
+//! which only this crate's tests enable.
 //!
 //! # Migrations
 //!
@@ -68,8 +83,14 @@
 //! sessions, the audit log; `0002_sensors`: sensors, their lookup indexes
 //! (`sensor_networks` with first and last address as big-endian bytes,
 //! `sensor_fingerprints`, rows only for active sensors), `sensor_tokens`
-//! and `sensor_health_events`. The suite checks that a version-1 database
-//! upgrades with its data.
+//! and `sensor_health_events`; `0003_audit_key`: `audit_macs` (append-only),
+//! the head's MAC and the key's fingerprint, and on PostgreSQL the group
+//! role `nigehban_app` the server runs as (no UPDATE, DELETE or TRUNCATE on
+//! the append-only tables, no DDL; later tables are read-write for it by
+//! default, so an append-only one must revoke). A role without DDL rights is
+//! never made to migrate: a pending migration is refused with
+//! [`StoreError::MigrationNotAllowed`]. The suite checks that a version-1
+//! database upgrades with its data.
 
 mod audit_key;
 mod error;
