@@ -2,7 +2,7 @@
 
 use nigehban_model::{
     AuditAction, AuditDraft, AuditEntry, AuditEntryId, AuditVerification, ChainHead, JsonText,
-    TenantId, Timestamp, Tlp,
+    KeyFingerprint, TenantId, Timestamp, Tlp,
 };
 use nigehban_store::{AuditQuery, Page, PageRequest};
 
@@ -60,12 +60,27 @@ impl AuditLog<'_> {
             .within_reach(caller, Action::ReadAudit, under, page, |e| e.tenant))
     }
 
-    /// Recomputes the whole chain and names the first entry that does not
-    /// match (administrators and auditors of the root tenant: the chain spans
-    /// every tenant).
+    /// Recomputes the whole chain, checks every MAC with the audit key, and
+    /// names the first entry that does not match (administrators and
+    /// auditors of the root tenant: the chain spans every tenant).
     pub async fn verify(&self, caller: &Caller) -> AppResult<AuditVerification> {
+        self.verify_against(caller, &[]).await
+    }
+
+    /// Like [`AuditLog::verify`], and every head in `anchors` (kept by the
+    /// operator outside the database) must still be in the log, unchanged.
+    pub async fn verify_against(
+        &self,
+        caller: &Caller,
+        anchors: &[ChainHead],
+    ) -> AppResult<AuditVerification> {
         self.authorise_whole_log(caller).await?;
-        Ok(self.app.store().verify_audit().await?)
+        Ok(self.app.store().verify_audit_against(anchors).await?)
+    }
+
+    /// The fingerprint of the audit key the log is sealed (or verified) with.
+    pub fn key_fingerprint(&self) -> KeyFingerprint {
+        self.app.store().audit_key_fingerprint()
     }
 
     /// The chain head (last `seq` and hash), to publish as an anchor.

@@ -11,56 +11,163 @@ use crate::secrets::{Secret, off_runtime, random_token, secrets_equal};
 use crate::{App, AppError, AppResult, Caller, Counters, Via};
 
 /// What every failed sign-in says, whatever the reason (unknown user, wrong
-/// password, locked or deactivated account), so it reveals nothing.
+/// password, deactivated account), so it reveals nothing.
 const SIGN_IN_FAILED: &str =
-    "sign-in failed: wrong user name or password, or the account is locked or deactivated";
+    "sign-in failed: wrong user name or password, or the account is deactivated";
 
-/// How many failed sign-ins one address may make in a window.
+/// How failures slow down further sign-ins: a few are free, then each
+/// failure doubles the wait before the next try.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AddressThrottle {
-    /// Refuse sign-ins after this many failures...
-    pub max_failures: u32,
-    /// ...within this window.
-    pub window: Duration,
+pub struct Backoff {
+    /// Failures allowed before any wait.
+    pub free_failures: u32,
+    /// The wait after the first failure beyond the free ones.
+    pub first_wait: Duration,
+    /// The longest wait.
+    pub max_wait: Duration,
+    /// Failures are forgotten this long after the last one.
+    pub forget_after: Duration,
 }
 
-/// Failed sign-ins per address, in memory (a restart forgets them; the
-/// per-account lockout is stored).
+impl Backoff {
+    /// The wait after `failures` failures in a row (zero while they are free).
+    fn wait_after(&self, failures: u32) -> Duration {
+        let Some(beyond) = failures.checked_sub(self.free_failures + 1) else {
+            return Duration::ZERO;
+        };
+        let factor = 1u32.checked_shl(beyond.min(31)).unwrap_or(u32::MAX);
+        self.first_wait
+            .checked_mul(factor)
+            .unwrap_or(self.max_wait)
+            .min(self.max_wait)
+    }
+}
+
+/// Sign-in throttling, first per (user name, address) pair, then per address.
+///
+/// Accounts are never locked as a whole: a stranger who fails for a user
+/// from one address slows down only that pair, never the user's own
+/// sign-ins from elsewhere. Tries refused by a pair's wait are not counted
+/// against its address, so one attacker behind a proxy cannot block every
+/// user behind it by failing for one of them; guessing across many user
+/// names from one address (password spraying) trips the address's own,
+/// more generous, back-off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInThrottle {
+    /// For one user name from one address.
+    pub per_user_and_address: Backoff,
+    /// For every user name from one address.
+    pub per_address: Backoff,
+}
+
+impl Default for SignInThrottle {
+    fn default() -> Self {
+        Self {
+            per_user_and_address: Backoff {
+                free_failures: 5,
+                first_wait: Duration::from_secs(60),
+                max_wait: Duration::from_secs(15 * 60),
+                forget_after: Duration::from_secs(60 * 60),
+            },
+            per_address: Backoff {
+                free_failures: 50,
+                first_wait: Duration::from_secs(1),
+                max_wait: Duration::from_secs(5 * 60),
+                forget_after: Duration::from_secs(60 * 60),
+            },
+        }
+    }
+}
+
+/// One throttled subject's failures.
+#[derive(Debug, Clone, Copy)]
+struct Failures {
+    count: u32,
+    last: Timestamp,
+    /// No try before this.
+    until: Timestamp,
+}
+
+/// Prune forgotten entries when a table grows past this.
+const PRUNE_ABOVE: usize = 10_000;
+
+/// Failed sign-ins in memory, per pair and per address (a restart forgets
+/// them; with several API servers each keeps its own).
 #[derive(Debug, Default)]
-pub(crate) struct AddressFailures {
-    by_address: HashMap<IpAddr, Vec<Timestamp>>,
+pub(crate) struct SignInFailures {
+    by_pair: HashMap<(String, IpAddr), Failures>,
+    by_address: HashMap<IpAddr, Failures>,
 }
 
-impl AddressFailures {
-    fn prune(&mut self, now: Timestamp, window: Duration) {
-        let horizon = Timestamp::from_unix_micros(
-            now.unix_micros()
-                .saturating_sub(i64::try_from(window.as_micros()).unwrap_or(i64::MAX)),
-        );
-        self.by_address.retain(|_, failures| {
-            failures.retain(|at| *at > horizon);
-            !failures.is_empty()
-        });
+fn forgotten(failures: &Failures, now: Timestamp, backoff: &Backoff) -> bool {
+    now >= failures.last.plus(backoff.forget_after)
+}
+
+fn record<K: std::hash::Hash + Eq>(
+    table: &mut HashMap<K, Failures>,
+    key: K,
+    now: Timestamp,
+    backoff: &Backoff,
+) -> Failures {
+    if table.len() > PRUNE_ABOVE {
+        table.retain(|_, failures| !forgotten(failures, now, backoff));
+    }
+    let entry = table.entry(key).or_insert(Failures {
+        count: 0,
+        last: now,
+        until: now,
+    });
+    if forgotten(entry, now, backoff) {
+        entry.count = 0;
+    }
+    entry.count = entry.count.saturating_add(1);
+    entry.last = now;
+    entry.until = now.plus(backoff.wait_after(entry.count));
+    *entry
+}
+
+fn waiting_until(failures: Option<&Failures>, now: Timestamp) -> Option<Timestamp> {
+    failures
+        .map(|failures| failures.until)
+        .filter(|until| now < *until)
+}
+
+impl SignInFailures {
+    /// When a try for `user` from `address` may be made, if it must wait now.
+    fn throttled_until(&self, user: &str, address: IpAddr, now: Timestamp) -> Option<Timestamp> {
+        waiting_until(self.by_pair.get(&(user.to_owned(), address)), now)
+            .or_else(|| waiting_until(self.by_address.get(&address), now))
     }
 
-    /// When the address may try again, if it is throttled now.
-    fn throttled_until(
+    /// Counts a failure; returns whether the pair has to wait from now on.
+    fn record(
         &mut self,
+        user: &str,
         address: IpAddr,
         now: Timestamp,
-        throttle: AddressThrottle,
-    ) -> Option<Timestamp> {
-        self.prune(now, throttle.window);
-        let failures = self.by_address.get(&address)?;
-        if failures.len() < throttle.max_failures as usize {
-            return None;
-        }
-        failures.first().map(|oldest| oldest.plus(throttle.window))
+        throttle: &SignInThrottle,
+    ) -> bool {
+        let pair = record(
+            &mut self.by_pair,
+            (user.to_owned(), address),
+            now,
+            &throttle.per_user_and_address,
+        );
+        record(&mut self.by_address, address, now, &throttle.per_address);
+        pair.until > now
     }
 
-    fn record(&mut self, address: IpAddr, now: Timestamp) {
-        self.by_address.entry(address).or_default().push(now);
+    /// A successful sign-in ends the pair's wait (not the address's: one's
+    /// own account must not reset a sprayer's count).
+    fn succeeded(&mut self, user: &str, address: IpAddr) {
+        self.by_pair.remove(&(user.to_owned(), address));
     }
+}
+
+/// The name a sign-in was tried for, as the throttle keys it: lower-case,
+/// at most 64 characters (longer or odd names are not user names anyway).
+fn throttle_key(username: &str) -> String {
+    username.trim().to_lowercase().chars().take(64).collect()
 }
 
 /// A successful sign-in: what the server sets as cookie and embeds in pages.
@@ -100,9 +207,10 @@ impl Authentication<'_> {
     ///
     /// Argon2id verification runs off the async runtime. An unknown user
     /// costs the same hashing work as a known one, and every failure gives
-    /// the same [`AppError::Unauthenticated`]. After `lockout.max_failures`
-    /// consecutive failures the account is locked for `lockout.lock_for`;
-    /// an address with too many failures gets [`AppError::Throttled`].
+    /// the same [`AppError::Unauthenticated`]. Failures slow down further
+    /// tries for the same user name from the same address, then from the
+    /// address as a whole ([`SignInThrottle`]): a try that must wait gets
+    /// [`AppError::Throttled`]. Accounts are never locked.
     pub async fn login(
         &self,
         username: &str,
@@ -111,16 +219,17 @@ impl Authentication<'_> {
     ) -> AppResult<SignIn> {
         let settings = self.app.settings();
         let now = Timestamp::now();
+        let key = throttle_key(username);
         if let Some(address) = remote_addr {
             let until = self
                 .app
                 .inner
-                .failures_by_address
+                .sign_in_failures
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .throttled_until(address, now, settings.address_throttle);
+                .throttled_until(&key, address, now);
             if let Some(retry_after) = until {
-                tracing::warn!(%address, "sign-in refused: too many failures from this address");
+                tracing::warn!(%address, "sign-in refused: too many failures for this user name or from this address");
                 Counters::bump(&self.app.inner.counters.throttled_sign_ins);
                 return Err(AppError::Throttled { retry_after });
             }
@@ -135,17 +244,10 @@ impl Authentication<'_> {
             // reveal which user names exist.
             let dummy = self.dummy_hash().await?;
             self.verify_password(password, dummy).await?;
-            self.fail(remote_addr, now);
+            self.fail(&key, remote_addr, now);
             tracing::info!(remote = ?remote_addr, "sign-in failed: unknown user name");
             return Err(AppError::Unauthenticated(SIGN_IN_FAILED));
         };
-        if user.locked_until.is_some_and(|until| now < until) {
-            let dummy = self.dummy_hash().await?;
-            self.verify_password(password, dummy).await?;
-            self.fail(remote_addr, now);
-            tracing::info!(user = %user.id, "sign-in refused: account locked");
-            return Err(AppError::Unauthenticated(SIGN_IN_FAILED));
-        }
         let context = nigehban_store::AuditContext {
             actor: nigehban_model::Actor {
                 kind: nigehban_model::ActorKind::Anonymous,
@@ -157,18 +259,13 @@ impl Authentication<'_> {
             remote_addr: remote_addr.map(|ip| ip.to_string()),
         };
         if !self.verify_password(password, hash).await? {
-            let user = store
-                .record_login_failure(user.id, settings.lockout, &context)
-                .await?;
-            self.fail(remote_addr, now);
-            if user.locked_until.is_some_and(|until| until > now) {
-                Counters::bump(&self.app.inner.counters.lockouts);
-            }
-            tracing::info!(user = %user.id, failures = user.failed_logins, locked = user.locked_until.is_some(), "sign-in failed: wrong password");
+            let user = store.record_login_failure(user.id, &context).await?;
+            self.fail(&key, remote_addr, now);
+            tracing::info!(user = %user.id, failures = user.failed_logins, "sign-in failed: wrong password");
             return Err(AppError::Unauthenticated(SIGN_IN_FAILED));
         }
         if !self.account_usable(&user).await? {
-            self.fail(remote_addr, now);
+            self.fail(&key, remote_addr, now);
             tracing::info!(user = %user.id, "sign-in refused: user or tenant deactivated");
             return Err(AppError::Unauthenticated(SIGN_IN_FAILED));
         }
@@ -205,6 +302,14 @@ impl Authentication<'_> {
         )
         .needing_new_password(user.must_change_password);
         let user = store.user(user.id).await?.unwrap_or(user);
+        if let Some(address) = remote_addr {
+            self.app
+                .inner
+                .sign_in_failures
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .succeeded(&key, address);
+        }
         Counters::bump(&self.app.inner.counters.sign_ins);
         tracing::info!(user = %user.id, session = %session.id, "signed in");
         Ok(SignIn {
@@ -316,15 +421,20 @@ impl Authentication<'_> {
         self.app.tenant_chain_active(user.tenant).await
     }
 
-    fn fail(&self, remote_addr: Option<IpAddr>, now: Timestamp) {
+    fn fail(&self, user: &str, remote_addr: Option<IpAddr>, now: Timestamp) {
         Counters::bump(&self.app.inner.counters.sign_in_failures);
         if let Some(address) = remote_addr {
-            self.app
+            let throttle = self.app.settings().sign_in_throttle;
+            let held_back = self
+                .app
                 .inner
-                .failures_by_address
+                .sign_in_failures
                 .lock()
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .record(address, now);
+                .record(user, address, now, &throttle);
+            if held_back {
+                Counters::bump(&self.app.inner.counters.lockouts);
+            }
         }
     }
 
@@ -364,26 +474,112 @@ impl App {
 mod tests {
     use super::*;
 
+    fn throttle() -> SignInThrottle {
+        SignInThrottle {
+            per_user_and_address: Backoff {
+                free_failures: 3,
+                first_wait: Duration::from_secs(60),
+                max_wait: Duration::from_secs(600),
+                forget_after: Duration::from_secs(3600),
+            },
+            per_address: Backoff {
+                free_failures: 10,
+                first_wait: Duration::from_secs(1),
+                max_wait: Duration::from_secs(300),
+                forget_after: Duration::from_secs(3600),
+            },
+        }
+    }
+
     #[test]
-    fn addresses_are_throttled_within_the_window() {
-        let throttle = AddressThrottle {
-            max_failures: 3,
-            window: Duration::from_secs(60),
-        };
-        let address: IpAddr = "192.0.2.7".parse().unwrap();
-        let other: IpAddr = "192.0.2.8".parse().unwrap();
+    fn waits_double_after_the_free_failures_up_to_the_longest() {
+        let backoff = throttle().per_user_and_address;
+        let waits: Vec<u64> = (1..=9).map(|n| backoff.wait_after(n).as_secs()).collect();
+        assert_eq!(waits, [0, 0, 0, 60, 120, 240, 480, 600, 600]);
+        assert_eq!(backoff.wait_after(u32::MAX).as_secs(), 600);
+    }
+
+    #[test]
+    fn a_pair_waits_without_holding_back_the_user_elsewhere_or_others_at_the_address() {
+        let throttle = throttle();
+        let attacker: IpAddr = "192.0.2.7".parse().unwrap();
+        let home: IpAddr = "198.51.100.1".parse().unwrap();
         let start = Timestamp::from_unix_micros(1_000_000_000_000);
-        let mut failures = AddressFailures::default();
-        for _ in 0..3 {
-            assert!(failures.throttled_until(address, start, throttle).is_none());
-            failures.record(address, start);
+        let mut failures = SignInFailures::default();
+        for n in 1..=3 {
+            assert!(
+                failures
+                    .throttled_until("ayesha", attacker, start)
+                    .is_none()
+            );
+            assert!(
+                !failures.record("ayesha", attacker, start, &throttle),
+                "{n}"
+            );
+        }
+        assert!(failures.record("ayesha", attacker, start, &throttle));
+        let until = start.plus(Duration::from_secs(60));
+        assert_eq!(
+            failures.throttled_until("ayesha", attacker, start),
+            Some(until)
+        );
+        // Ayesha from home, and Bilal behind the attacker's address, go on.
+        assert!(failures.throttled_until("ayesha", home, start).is_none());
+        assert!(failures.throttled_until("bilal", attacker, start).is_none());
+        // After the wait, one more failure doubles it.
+        assert!(
+            failures
+                .throttled_until("ayesha", attacker, until)
+                .is_none()
+        );
+        failures.record("ayesha", attacker, until, &throttle);
+        assert_eq!(
+            failures.throttled_until("ayesha", attacker, until),
+            Some(until.plus(Duration::from_secs(120)))
+        );
+        // Forgotten an hour after the last failure.
+        let later = until.plus(Duration::from_secs(3600));
+        failures.record("ayesha", attacker, later, &throttle);
+        assert!(
+            failures
+                .throttled_until("ayesha", attacker, later)
+                .is_none()
+        );
+        // A success ends the pair's wait.
+        for _ in 0..5 {
+            failures.record("ayesha", attacker, later, &throttle);
+        }
+        assert!(
+            failures
+                .throttled_until("ayesha", attacker, later)
+                .is_some()
+        );
+        failures.succeeded("ayesha", attacker);
+        assert!(
+            failures
+                .throttled_until("ayesha", attacker, later)
+                .is_none()
+        );
+    }
+
+    #[test]
+    fn spraying_many_user_names_from_one_address_slows_the_address() {
+        let throttle = throttle();
+        let sprayer: IpAddr = "203.0.113.9".parse().unwrap();
+        let start = Timestamp::from_unix_micros(1_000_000_000_000);
+        let mut failures = SignInFailures::default();
+        for n in 0..11 {
+            failures.record(&format!("user{n}"), sprayer, start, &throttle);
         }
         assert_eq!(
-            failures.throttled_until(address, start, throttle),
-            Some(start.plus(Duration::from_secs(60)))
+            failures.throttled_until("anyone", sprayer, start),
+            Some(start.plus(Duration::from_secs(1)))
         );
-        assert!(failures.throttled_until(other, start, throttle).is_none());
-        let later = start.plus(Duration::from_secs(61));
-        assert!(failures.throttled_until(address, later, throttle).is_none());
+        let elsewhere: IpAddr = "203.0.113.10".parse().unwrap();
+        assert!(
+            failures
+                .throttled_until("anyone", elsewhere, start)
+                .is_none()
+        );
     }
 }

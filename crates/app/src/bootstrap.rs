@@ -98,7 +98,6 @@ impl App {
             active: true,
             must_change_password: one_time_password.is_some(),
             failed_logins: 0,
-            locked_until: None,
             created_at: now,
             updated_at: now,
         };

@@ -25,8 +25,9 @@ pub enum AppError {
     /// Wrong or missing credentials, or an expired session or token.
     #[error("{0}")]
     Unauthenticated(&'static str),
-    /// Too many failed sign-ins from this address; try again later.
-    #[error("too many failed sign-ins from this address; try again after {retry_after}")]
+    /// Too many failures (sign-ins for this user name or from this address,
+    /// refused user names); try again later.
+    #[error("too many failed attempts; try again after {retry_after}")]
     Throttled {
         /// When sign-in may be tried again.
         retry_after: Timestamp,

@@ -11,6 +11,7 @@
 //!
 //! ```text
 //! App::open(&StoreConfig, AppSettings) / App::new(Arc<dyn Store>, AppSettings)
+//! App::open_read_only(&StoreConfig, &AuditKeyFile)                // to verify: changes nothing
 //! app.bootstrap(BootstrapRequest) -> BootstrapOutcome            // idempotent first start
 //! app.operator(Option<IpAddr>) -> Caller                         // CLI only: root administrator
 //! app.migrate() / app.migrations_applied_at_open() / app.ping() / app.counters()
@@ -27,6 +28,7 @@
 //! app.tokens().create(&caller, NewApiToken) -> CreatedApiToken   // secret shown once
 //!             / get / list / revoke / authenticate(bearer, remote) -> Caller
 //! app.audit().list(&caller, AuditListing, &PageRequest) / verify(&caller) / head(&caller)
+//!            / verify_against(&caller, &[ChainHead])              // heads anchored outside
 //!            / record_read(&caller, ProtectedRead)               // TLP:AMBER+ reads
 //!
 //! // Telemetry intake: the sensor registry (see `Sensors` for the rules).
@@ -58,9 +60,20 @@
 //!   ([`Caller::must_change_password`]) can do nothing but
 //!   `users().me`, `users().change_own_password` and `auth().logout`.
 //! - Sign-in failures say the same thing whatever went wrong; Argon2id runs
-//!   off the async runtime, also for unknown users; accounts lock after
-//!   [`AppSettings::lockout`], addresses are throttled after
-//!   [`AppSettings::address_throttle`].
+//!   off the async runtime, also for unknown users; failures slow down
+//!   further tries per (user name, address) pair and then per address
+//!   ([`AppSettings::sign_in_throttle`]), and never lock an account (a
+//!   stranger could lock anyone out).
+//! - An administrator's password reset and a deactivation revoke the API
+//!   tokens the user owns.
+//! - A user name that is taken where the caller cannot see, or reserved, is
+//!   refused with one message for both, audited, and an administrator who
+//!   collects such refusals is throttled ([`AppSettings::user_name_refusals`]):
+//!   creating users must not become a way to find out who has accounts in
+//!   other tenants.
+//! - The audit log is sealed with a key outside the database
+//!   ([`AppSettings::audit_key_file`]; default `audit.key` in the SQLite
+//!   data directory).
 //! - Every change is one store transaction with its audit entry; reads of
 //!   TLP:AMBER material and above are recorded with
 //!   [`AuditLog::record_read`].
@@ -98,19 +111,19 @@ mod tokens;
 mod users;
 
 use std::net::IpAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 pub use nigehban_model as model;
 pub use nigehban_store::{
-    Backend, BackupReport, Cursor, DEFAULT_PAGE_LIMIT, LockoutPolicy, MAX_PAGE_LIMIT, Page,
-    PageRequest, Store, StoreConfig,
+    AUDIT_KEY_FILE, AuditKeyFile, Backend, BackupReport, Cursor, DEFAULT_PAGE_LIMIT,
+    MAX_PAGE_LIMIT, Page, PageRequest, Store, StoreConfig,
 };
 
 pub use audit::{AuditListing, AuditLog, ProtectedRead};
-pub use authentication::{AddressThrottle, Authentication, SignIn, SignedIn};
+pub use authentication::{Authentication, Backoff, SignIn, SignInThrottle, SignedIn};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use caller::{Caller, Via};
 pub use error::{AppError, AppResult};
@@ -121,7 +134,7 @@ pub use sensors::{
 };
 pub use tenants::{NewTenant, Tenants};
 pub use tokens::{ApiTokens, CreatedApiToken, NewApiToken, TOKEN_PREFIX};
-pub use users::{CreatedUser, NewUser, PasswordReset, Users};
+pub use users::{CreatedUser, NewUser, PasswordReset, RESERVED_USER_NAMES, RefusalLimit, Users};
 
 use nigehban_model::{InstanceId, Role, Tenant, TenantId};
 use policy::{Action, Decision, Relation};
@@ -133,10 +146,14 @@ pub struct AppSettings {
     pub session_idle: Duration,
     /// A session ends this long after sign-in, however much it is used.
     pub session_max: Duration,
-    /// Lock an account after this many failed sign-ins, for this long.
-    pub lockout: LockoutPolicy,
-    /// Refuse sign-ins from an address after too many failures from it.
-    pub address_throttle: AddressThrottle,
+    /// How failed sign-ins slow down further tries (per user name and address, then per address).
+    pub sign_in_throttle: SignInThrottle,
+    /// How many user names an administrator may have refused (taken where
+    /// they cannot see, or reserved) before they must wait.
+    pub user_name_refusals: RefusalLimit,
+    /// Where the audit key is kept; `None` for `audit.key` in the SQLite data
+    /// directory (PostgreSQL has no data directory of its own: required there).
+    pub audit_key_file: Option<PathBuf>,
     /// Argon2id cost.
     pub password_hashing: PasswordHashing,
     /// Record a token's or session's last use at most this often (each record is a write).
@@ -148,14 +165,9 @@ impl Default for AppSettings {
         Self {
             session_idle: Duration::from_secs(60 * 60),
             session_max: Duration::from_secs(12 * 60 * 60),
-            lockout: LockoutPolicy {
-                max_failures: 5,
-                lock_for: Duration::from_secs(15 * 60),
-            },
-            address_throttle: AddressThrottle {
-                max_failures: 20,
-                window: Duration::from_secs(15 * 60),
-            },
+            sign_in_throttle: SignInThrottle::default(),
+            user_name_refusals: RefusalLimit::default(),
+            audit_key_file: None,
             password_hashing: PasswordHashing::default(),
             touch_interval: Duration::from_secs(60),
         }
@@ -179,9 +191,9 @@ pub struct AppCounters {
     pub sign_ins: u64,
     /// Failed sign-ins (any reason).
     pub sign_in_failures: u64,
-    /// Accounts locked after too many failures.
+    /// Times a (user name, address) pair was held back after too many failures.
     pub lockouts: u64,
-    /// Sign-ins refused because the address made too many failures.
+    /// Sign-ins refused because the pair or the address must wait.
     pub throttled_sign_ins: u64,
     /// Bearer tokens refused (unknown, expired, revoked, owner no longer entitled).
     pub token_refusals: u64,
@@ -209,7 +221,8 @@ pub(crate) struct AppInner {
     pub(crate) counters: Counters,
     pub(crate) store: Arc<dyn Store>,
     pub(crate) settings: AppSettings,
-    pub(crate) failures_by_address: Mutex<authentication::AddressFailures>,
+    pub(crate) sign_in_failures: Mutex<authentication::SignInFailures>,
+    pub(crate) user_name_refusals: Mutex<users::Refusals>,
     pub(crate) dummy_hash: tokio::sync::OnceCell<nigehban_model::PasswordHash>,
 }
 
@@ -229,10 +242,32 @@ impl std::fmt::Debug for App {
 }
 
 impl App {
-    /// Opens the configured storage (running pending migrations) and wraps it.
+    /// Opens the configured storage (running pending migrations, taking the
+    /// audit key from [`AppSettings::audit_key_file`]) and wraps it.
     pub async fn open(config: &StoreConfig, settings: AppSettings) -> AppResult<App> {
-        let store = nigehban_store::open(config).await?;
+        let key_file = Self::audit_key_file(config, &settings)?;
+        let store = nigehban_store::open(config, &key_file).await?;
         Ok(App::new(store, settings))
+    }
+
+    /// Opens the configured storage without changing it, to verify the
+    /// audit log with the key in `key_file` (which must exist): no
+    /// migration, nothing written, a database of another schema version refused.
+    pub async fn open_read_only(config: &StoreConfig, key_file: &AuditKeyFile) -> AppResult<App> {
+        let key = key_file.load_existing()?;
+        let store = nigehban_store::open_read_only(config, key).await?;
+        Ok(App::new(store, AppSettings::default()))
+    }
+
+    /// Where the audit key is kept for this storage and these settings.
+    pub fn audit_key_file(config: &StoreConfig, settings: &AppSettings) -> AppResult<AuditKeyFile> {
+        match (&settings.audit_key_file, config) {
+            (Some(path), _) => Ok(AuditKeyFile::at(path)),
+            (None, StoreConfig::Sqlite { data_dir }) => Ok(AuditKeyFile::in_data_dir(data_dir)),
+            (None, StoreConfig::Postgres { .. }) => Err(AppError::Invalid(
+                "PostgreSQL needs the place of the audit key file (audit_key_file)".into(),
+            )),
+        }
     }
 
     /// Wraps an opened store.
@@ -242,7 +277,8 @@ impl App {
                 counters: Counters::default(),
                 store,
                 settings,
-                failures_by_address: Mutex::new(authentication::AddressFailures::default()),
+                sign_in_failures: Mutex::new(authentication::SignInFailures::default()),
+                user_name_refusals: Mutex::new(users::Refusals::default()),
                 dummy_hash: tokio::sync::OnceCell::new(),
             }),
         }

@@ -1,11 +1,97 @@
 //! User account services.
+//!
+//! # User names taken in other tenants
+//!
+//! Sign-in names are unique on the whole platform (a person signs in with
+//! their name alone), so creating a user whose name is held in another
+//! tenant must fail. Saying "already taken" would let an organisation's
+//! administrator find out, name by name, who has accounts at other
+//! organisations. So a name the caller may not see the holder of is refused
+//! with the same answer as a reserved name ("cannot be used: reserved or not
+//! available"), which does not confirm that anyone holds it; each such
+//! refusal is audited (`user.create_refused`), and a caller who collects
+//! [`RefusalLimit::max_refusals`] of them in [`RefusalLimit::window`] must
+//! wait before trying any name, taken or not. Probing stays possible in
+//! principle but is slow, visible in the audit log and never confirms a
+//! holder. A name held within the caller's reach is simply "taken by" that
+//! user: the caller can list them anyway.
 
-use nigehban_model::{DisplayName, Password, Role, TenantId, Timestamp, User, UserId, Username};
-use nigehban_store::{Page, PageRequest, UserChange};
+use std::collections::HashMap;
+use std::time::Duration;
 
-use crate::policy::Action;
+use nigehban_model::{
+    AuditAction, AuditDraft, AuditEntryId, DisplayName, JsonText, Password, Role, TenantId,
+    Timestamp, User, UserId, Username,
+};
+use nigehban_store::{Page, PageRequest, StoreError, UserChange};
+
+use crate::policy::{self, Action, Decision};
 use crate::secrets::{generate_password, off_runtime};
 use crate::{App, AppError, AppResult, Caller, Via};
+
+/// Names no user may take: words the platform uses for actors in the audit log.
+pub const RESERVED_USER_NAMES: &[&str] = &["anonymous", "nigehban", "operator", "root", "system"];
+
+/// How many user-name refusals one caller may collect before waiting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RefusalLimit {
+    /// Refusals allowed...
+    pub max_refusals: u32,
+    /// ...within this window.
+    pub window: Duration,
+}
+
+impl Default for RefusalLimit {
+    fn default() -> Self {
+        Self {
+            max_refusals: 5,
+            window: Duration::from_secs(60 * 60),
+        }
+    }
+}
+
+/// Refused user names per caller, in memory.
+#[derive(Debug, Default)]
+pub(crate) struct Refusals {
+    by_caller: HashMap<String, Vec<Timestamp>>,
+}
+
+impl Refusals {
+    /// When the caller may try again, if they have used up their refusals.
+    fn waiting_until(
+        &mut self,
+        caller: &str,
+        now: Timestamp,
+        limit: RefusalLimit,
+    ) -> Option<Timestamp> {
+        let horizon = Timestamp::from_unix_micros(
+            now.unix_micros()
+                .saturating_sub(i64::try_from(limit.window.as_micros()).unwrap_or(i64::MAX)),
+        );
+        self.by_caller.retain(|_, times| {
+            times.retain(|at| *at > horizon);
+            !times.is_empty()
+        });
+        let times = self.by_caller.get(caller)?;
+        if times.len() < limit.max_refusals as usize {
+            return None;
+        }
+        times.first().map(|oldest| oldest.plus(limit.window))
+    }
+
+    fn record(&mut self, caller: String, now: Timestamp) {
+        self.by_caller.entry(caller).or_default().push(now);
+    }
+}
+
+/// Who is asking, as refusals are counted: the person, else the token, else the operator.
+fn refusal_key(caller: &Caller) -> String {
+    match (caller.user_id(), caller.via()) {
+        (Some(user), _) => format!("user:{user}"),
+        (None, Via::Token(token)) => format!("token:{token}"),
+        (None, _) => "operator".to_owned(),
+    }
+}
 
 /// A user to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +155,8 @@ impl Users<'_> {
                 tenant.id, tenant.name
             )));
         }
+        self.check_user_name(caller, tenant.id, &new.username)
+            .await?;
         let (password, one_time_password) = match new.password {
             Some(password) => (password, None),
             None => {
@@ -89,13 +177,22 @@ impl Users<'_> {
             active: true,
             must_change_password: one_time_password.is_some(),
             failed_logins: 0,
-            locked_until: None,
             created_at: now,
             updated_at: now,
         };
-        store
+        match store
             .insert_user(&user, &hash, &caller.audit_context())
-            .await?;
+            .await
+        {
+            Ok(()) => {}
+            // Taken a moment ago, perhaps out of the caller's sight: the same answer.
+            Err(StoreError::Conflict(_)) => {
+                return Err(self
+                    .refuse_user_name(caller, tenant.id, &user.username)
+                    .await);
+            }
+            Err(other) => return Err(other.into()),
+        }
         tracing::info!(user = %user.id, tenant = %user.tenant, role = %user.role, "user created");
         Ok(CreatedUser {
             user,
@@ -140,7 +237,8 @@ impl Users<'_> {
             .await?)
     }
 
-    /// Deactivates a user and ends their sessions (administrators; not themselves).
+    /// Deactivates a user, ends their sessions and revokes the API tokens
+    /// they own (administrators; not themselves).
     pub async fn deactivate(&self, caller: &Caller, id: UserId) -> AppResult<User> {
         self.administer(caller, id, "deactivate themselves").await?;
         Ok(self
@@ -151,8 +249,8 @@ impl Users<'_> {
     }
 
     /// Sets a new password for a user (given, or generated and returned once),
-    /// clears their lockout and ends their sessions; they must change it at
-    /// next sign-in (administrators).
+    /// ends their sessions and revokes the API tokens they own (each
+    /// audited); they must change it at next sign-in (administrators).
     pub async fn reset_password(
         &self,
         caller: &Caller,
@@ -179,6 +277,8 @@ impl Users<'_> {
                     hash,
                     must_change: true,
                     keep_session: None,
+                    // Whoever knew the old password may have made tokens with it.
+                    revoke_tokens: true,
                 },
                 &caller.audit_context(),
             )
@@ -237,7 +337,7 @@ impl Users<'_> {
         let matches = off_runtime(move || hashing.verify(&current, &hash)).await?;
         if !matches {
             store
-                .record_login_failure(id, self.app.settings().lockout, &caller.audit_context())
+                .record_login_failure(id, &caller.audit_context())
                 .await?;
             return Err(AppError::Unauthenticated("the current password is wrong"));
         }
@@ -253,6 +353,7 @@ impl Users<'_> {
                     hash: new_hash,
                     must_change: false,
                     keep_session,
+                    revoke_tokens: false,
                 },
                 &caller.audit_context(),
             )
@@ -274,6 +375,88 @@ impl Users<'_> {
         Ok(self
             .app
             .within_reach(caller, Action::ViewUser, under, page, |u| u.tenant))
+    }
+
+    /// Refuses a user name that is reserved, or taken by someone the caller
+    /// may not see, with one answer for both (see the module documentation).
+    async fn check_user_name(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        username: &Username,
+    ) -> AppResult<()> {
+        let limit = self.app.settings().user_name_refusals;
+        let waiting = self
+            .app
+            .inner
+            .user_name_refusals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .waiting_until(&refusal_key(caller), Timestamp::now(), limit);
+        if let Some(retry_after) = waiting {
+            tracing::warn!(caller = %refusal_key(caller), "user creation refused: too many refused user names");
+            return Err(AppError::Throttled { retry_after });
+        }
+        if RESERVED_USER_NAMES.contains(&username.as_str()) {
+            return Err(self.refuse_user_name(caller, tenant, username).await);
+        }
+        let Some((holder, _)) = self.app.store().user_credentials(username).await? else {
+            return Ok(());
+        };
+        let relation = self.app.relation(caller, holder.tenant).await?;
+        if policy::decide(caller.role(), Action::ViewUser, relation) == Decision::Allow {
+            return Err(AppError::Conflict(format!(
+                "the user name {username} is already taken by user {} ({})",
+                holder.id, holder.display_name
+            )));
+        }
+        Err(self.refuse_user_name(caller, tenant, username).await)
+    }
+
+    /// Counts and audits a refused user name, and says it cannot be used.
+    async fn refuse_user_name(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        username: &Username,
+    ) -> AppError {
+        let now = Timestamp::now();
+        self.app
+            .inner
+            .user_name_refusals
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .record(refusal_key(caller), now);
+        let context = caller.audit_context();
+        let details = serde_json::json!({ "username": username.as_str() });
+        let recorded = match JsonText::of(&details) {
+            Ok(after) => self
+                .app
+                .store()
+                .append_audit(AuditDraft {
+                    id: AuditEntryId::new(),
+                    instance: self.app.instance(),
+                    tenant,
+                    at: now,
+                    actor: context.actor,
+                    action: AuditAction::USER_CREATE_REFUSED,
+                    record_kind: "user".into(),
+                    record_id: username.as_str().to_owned(),
+                    before: None,
+                    after: Some(after),
+                    remote_addr: context.remote_addr,
+                })
+                .await
+                .map(|_| ())
+                .map_err(AppError::from),
+            Err(error) => Err(AppError::Internal(error.to_string())),
+        };
+        if let Err(error) = recorded {
+            return error;
+        }
+        AppError::Conflict(format!(
+            "the user name {username} cannot be used: it is reserved or not available; choose another"
+        ))
     }
 
     /// Checks that the caller may administer user `id`, and is not acting on themself.

@@ -101,3 +101,57 @@ fn the_manifest_reader_reads_dependencies_only() {
     let manifest = "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n# note\n[dev-dependencies]\nrusqlite = \"1\"\n";
     assert_eq!(dependencies(manifest), vec!["serde".to_owned()]);
 }
+
+/// `execute_raw_for_tests` writes past the audit log: it used to be public in
+/// release code. It exists only with the store's `test-support` feature,
+/// which no crate turns on outside its dev-dependencies and which is not a default.
+#[test]
+fn raw_sql_past_the_audit_log_is_only_built_for_tests() {
+    let crates_dir = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let store = crates_dir.join("store");
+    for file in ["src/sqlite.rs", "src/postgres.rs"] {
+        let source = std::fs::read_to_string(store.join(file)).unwrap();
+        let mut found = 0;
+        let mut previous = "";
+        for line in source.lines().map(str::trim) {
+            if line.contains("fn execute_raw_for_tests") {
+                found += 1;
+                assert_eq!(
+                    previous, "#[cfg(feature = \"test-support\")]",
+                    "crates/store/{file}: execute_raw_for_tests must only exist with the test-support feature"
+                );
+            }
+            previous = line;
+        }
+        assert_eq!(found, 1, "crates/store/{file}");
+    }
+    let manifest = std::fs::read_to_string(store.join("Cargo.toml")).unwrap();
+    assert!(
+        !manifest
+            .lines()
+            .any(|line| line.trim_start().starts_with("default") && line.contains("test-support")),
+        "test-support must not be a default feature of nigehban-store"
+    );
+    for entry in std::fs::read_dir(crates_dir).unwrap() {
+        let path = entry.unwrap().path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut section = String::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                section = line.to_owned();
+                continue;
+            }
+            if line.starts_with("nigehban-store") && line.contains("test-support") {
+                assert_eq!(
+                    section,
+                    "[dev-dependencies]",
+                    "{} turns on nigehban-store's test-support outside its dev-dependencies",
+                    path.display()
+                );
+            }
+        }
+    }
+}

@@ -66,7 +66,8 @@ pub fn run_backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Restores a snapshot into a data directory, then verifies its audit chain.
+/// Restores a snapshot into a data directory, then verifies its audit chain
+/// (read-only, with the audit key kept apart from backups).
 pub fn run_restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
     let env = crate::config::process_env;
     let sources = ConfigSources::load(args.storage.config.as_deref(), &env)?;
@@ -90,12 +91,20 @@ pub fn run_restore(args: RestoreArgs) -> anyhow::Result<ExitCode> {
                     data_dir.display()
                 )
             })?;
+        // A backup made by an earlier version may be readable by others: the copy is not.
+        crate::data_dir::secure(data_dir)?;
         println!(
             "nigehban: restored {} into {}",
             args.from.display(),
             data_dir.display()
         );
-        let app = storage::open(&settings).await?;
+        // Checked read-only with the audit key, which backups do not hold.
+        let app = storage::open_read_only(&settings).await.with_context(|| {
+            format!(
+                "the backup is restored, but its audit log cannot be checked: put the audit key file at {} (or name it with --audit-key-file) and run `nigehban audit verify`",
+                settings.audit_key_file.display()
+            )
+        })?;
         let operator = app
             .operator(None)
             .await

@@ -11,6 +11,7 @@
 //! | `data_dir` | `NIGEHBAN_DATA_DIR` | `--data-dir` | `./nigehban-data` |
 //! | `listen` | `NIGEHBAN_LISTEN` | `--listen` | `127.0.0.1:8080` |
 //! | `database` | `NIGEHBAN_DATABASE` | `--database` | none: embedded SQLite in `data_dir` |
+//! | `audit_key_file` | `NIGEHBAN_AUDIT_KEY_FILE` | `--audit-key-file` | `data_dir/audit.key` (made, mode 0600, when the audit log has no key yet; keep a copy away from the database's backups) |
 //! | `log` | `NIGEHBAN_LOG` | | `info` |
 //! | `max_body_bytes` | `NIGEHBAN_MAX_BODY_BYTES` | | 1048576 (1 MiB) |
 //! | `request_timeout_seconds` | `NIGEHBAN_REQUEST_TIMEOUT_SECONDS` | | 30 |
@@ -59,6 +60,10 @@ pub struct StorageFlags {
     /// PostgreSQL URL (`postgres://user:password@host/db`) instead of the embedded store.
     #[arg(long, value_name = "URL")]
     pub database: Option<String>,
+    /// The file holding the key that seals the audit log, kept outside the
+    /// database [default: DATA_DIR/audit.key].
+    #[arg(long, value_name = "FILE")]
+    pub audit_key_file: Option<PathBuf>,
 }
 
 /// Flags of `nigehban serve` on top of [`StorageFlags`].
@@ -156,6 +161,8 @@ pub struct StorageSettings {
     /// The data directory: the embedded store (when no database is given), the
     /// embedded event bus and the event index.
     pub data_dir: PathBuf,
+    /// Where the audit key is kept (outside the database).
+    pub audit_key_file: PathBuf,
     /// Name of the root tenant created on first start.
     pub national_cert_name: String,
     /// Username of the administrator created on first start.
@@ -261,6 +268,7 @@ struct FileConfig {
     data_dir: Option<PathBuf>,
     listen: Option<String>,
     database: Option<String>,
+    audit_key_file: Option<PathBuf>,
     log: Option<String>,
     max_body_bytes: Option<i64>,
     request_timeout_seconds: Option<i64>,
@@ -403,6 +411,21 @@ impl<'a> ConfigSources<'a> {
                 data_dir: data_dir.clone(),
             },
         };
+        let audit_key_file = self
+            .raw(
+                "audit_key_file",
+                flags
+                    .audit_key_file
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+                self.file
+                    .audit_key_file
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            )?
+            .map(|raw| parse_audit_key_file(&raw))
+            .transpose()?
+            .unwrap_or_else(|| data_dir.join(nigehban_app::AUDIT_KEY_FILE));
         let national_cert_name = self
             .raw(
                 "national_cert_name",
@@ -425,6 +448,7 @@ impl<'a> ConfigSources<'a> {
         Ok(StorageSettings {
             storage,
             data_dir,
+            audit_key_file,
             national_cert_name,
             admin_username,
             log,
@@ -671,6 +695,7 @@ pub const KEYS: &[&str] = &[
     "data_dir",
     "listen",
     "database",
+    "audit_key_file",
     "log",
     "max_body_bytes",
     "request_timeout_seconds",
@@ -710,6 +735,21 @@ fn parse_data_dir(raw: &Raw) -> Result<PathBuf, ConfigError> {
             "data_dir",
             raw,
             format!("{} exists and is not a directory", path.display()),
+        ));
+    }
+    Ok(path)
+}
+
+fn parse_audit_key_file(raw: &Raw) -> Result<PathBuf, ConfigError> {
+    let path = PathBuf::from(raw.text.trim());
+    if path.as_os_str().is_empty() {
+        return Err(bad_value("audit_key_file", raw, "the path is empty"));
+    }
+    if path.is_dir() {
+        return Err(bad_value(
+            "audit_key_file",
+            raw,
+            format!("{} is a directory, not a key file", path.display()),
         ));
     }
     Ok(path)
@@ -928,6 +968,38 @@ mod tests {
         assert!(settings.secure_cookies);
         assert_eq!(settings.storage.national_cert_name, "National CERT");
         assert_eq!(settings.storage.admin_username, "admin");
+        assert_eq!(
+            settings.storage.audit_key_file,
+            PathBuf::from("nigehban-data").join("audit.key")
+        );
+    }
+
+    #[test]
+    fn the_audit_key_file_follows_the_data_dir_unless_given() {
+        let env = env_of(&[("NIGEHBAN_DATA_DIR", "/srv/nigehban")]);
+        let sources = ConfigSources::load(None, &env).unwrap();
+        let settings = sources.storage(&StorageFlags::default()).unwrap();
+        assert_eq!(
+            settings.audit_key_file,
+            PathBuf::from("/srv/nigehban/audit.key")
+        );
+        let env = env_of(&[("NIGEHBAN_AUDIT_KEY_FILE", "/secrets/nigehban-audit.key")]);
+        let sources = ConfigSources::load(None, &env).unwrap();
+        let settings = sources.storage(&StorageFlags::default()).unwrap();
+        assert_eq!(
+            settings.audit_key_file,
+            PathBuf::from("/secrets/nigehban-audit.key")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let flags = StorageFlags {
+            audit_key_file: Some(dir.path().to_path_buf()),
+            ..StorageFlags::default()
+        };
+        let error = ConfigSources::load(None, &env_of(&[]))
+            .unwrap()
+            .storage(&flags)
+            .unwrap_err();
+        assert!(error.to_string().contains("audit_key_file"), "{error}");
     }
 
     #[test]

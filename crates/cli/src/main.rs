@@ -8,6 +8,7 @@ mod admin;
 mod audit;
 mod backup;
 mod config;
+mod data_dir;
 mod hunt;
 mod ingest;
 mod logging;
@@ -64,6 +65,8 @@ fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 fn main() -> ExitCode {
+    // Files nigehban makes hold password hashes, keys and events: private to its user.
+    data_dir::restrict_new_files();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Serve(args) => serve::run(args),

@@ -1,7 +1,7 @@
 //! Opening the platform's storage as the configuration says.
 
 use anyhow::Context as _;
-use nigehban_app::{App, AppSettings, StoreConfig};
+use nigehban_app::{App, AppSettings, AuditKeyFile, StoreConfig};
 
 use crate::config::{StorageChoice, StorageSettings};
 
@@ -21,9 +21,27 @@ pub fn store_config(storage: &StorageChoice) -> StoreConfig {
     }
 }
 
-/// Opens the storage (applying pending migrations) and the services over it.
+/// Makes the data directory private, opens the storage (applying pending
+/// migrations, taking the audit key from its file) and the services over it.
 pub async fn open(settings: &StorageSettings) -> anyhow::Result<App> {
-    App::open(&store_config(&settings.storage), AppSettings::default())
+    // Before anything in it is opened: nothing there is for other users.
+    crate::data_dir::secure(&settings.data_dir)?;
+    let app_settings = AppSettings {
+        audit_key_file: Some(settings.audit_key_file.clone()),
+        ..AppSettings::default()
+    };
+    App::open(&store_config(&settings.storage), app_settings)
         .await
         .with_context(|| format!("cannot open the {}", settings.storage))
+}
+
+/// Opens the storage without changing it (no migration, nothing written),
+/// with the audit key from its file, to verify the audit log.
+pub async fn open_read_only(settings: &StorageSettings) -> anyhow::Result<App> {
+    App::open_read_only(
+        &store_config(&settings.storage),
+        &AuditKeyFile::at(&settings.audit_key_file),
+    )
+    .await
+    .with_context(|| format!("cannot open the {} read-only", settings.storage))
 }

@@ -549,6 +549,10 @@ fn backup_under_write_load_restores_to_a_database_that_verifies() {
         .unwrap();
     assert!(verify.status.success(), "{verify:?}");
     let restored = dir.path().join("restored");
+    // The audit key is not in backups (who holds a backup must not be able
+    // to forge the log): the operator brings the key kept apart.
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(data_dir.join("audit.key"), restored.join("audit.key")).unwrap();
     let output = nigehban()
         .args(["restore", "--from"])
         .arg(&backup)
@@ -691,13 +695,16 @@ fn serves_on_postgresql() {
         return;
     };
     let database = ScratchDatabase::create(&server_url);
+    let dir = tempfile::tempdir().unwrap();
+    // The audit key is made with the log, in the data directory.
     let migrate = nigehban()
-        .args(["migrate", "--database", &database.url])
+        .args(["migrate", "--database", &database.url, "--data-dir"])
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(migrate.status.success(), "{migrate:?}");
+    assert!(dir.path().join("audit.key").is_file());
 
-    let dir = tempfile::tempdir().unwrap();
     let mut command = nigehban();
     command
         .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
@@ -742,7 +749,8 @@ fn serves_on_postgresql() {
     assert!(server.terminate().success());
 
     let verify = nigehban()
-        .args(["audit", "verify", "--database", &database.url])
+        .args(["audit", "verify", "--database", &database.url, "--data-dir"])
+        .arg(dir.path())
         .output()
         .unwrap();
     assert!(verify.status.success(), "{verify:?}");
@@ -841,7 +849,14 @@ fn audit_verify_names_the_tampered_entry_on_postgresql() {
     };
     for tampering in TAMPERINGS {
         let database = ScratchDatabase::create(&server_url);
-        let storage = ["--database", database.url.as_str()];
+        let keys = tempfile::tempdir().unwrap();
+        let key_file = keys.path().join("audit.key");
+        let storage = [
+            "--database",
+            database.url.as_str(),
+            "--audit-key-file",
+            key_file.to_str().unwrap(),
+        ];
         audited_store(&storage);
         let (code, verdict) = audit_verify(&storage);
         assert_eq!(code, Some(0), "{verdict}");

@@ -1,4 +1,4 @@
-//! The tamper-evident audit log: entries, their hash chain, and its verification.
+//! The tamper-evident audit log: entries, their keyed hash chain, and its verification.
 //!
 //! # The chain
 //!
@@ -11,9 +11,26 @@
 //! that does not match. Storage also keeps the chain head (last `seq` and
 //! hash), so cutting entries off the end is detected too.
 //!
-//! The chain is not keyed: someone able to rewrite the whole database can
-//! recompute every hash after the point they changed. Publishing the head hash
-//! elsewhere (a report, a signed e-mail) anchors it against that.
+//! # The key
+//!
+//! A hash chain alone does not stop someone who can rewrite the whole
+//! database: they recompute every hash after the row they forged, and move the
+//! recorded head after deleting the last entries. So every entry also carries
+//! an [`AuditMac`], HMAC-SHA256 under an [`AuditKey`] that is kept **outside
+//! the database** (a file in the data directory, or wherever the operator
+//! puts it), over its `seq` and hash; the recorded head carries one too.
+//! Without the key nobody can produce a valid MAC: a forged or recomputed
+//! entry, and a head moved back over deleted entries, fail verification.
+//!
+//! What the key cannot show is a database rolled back whole to an earlier,
+//! genuine state. The operator anchors against that by writing the head
+//! (`seq:hash`, [`ChainHead`]'s `Display`) somewhere the database's
+//! administrators cannot change (write-once media, a signed report) and
+//! verifying later with that anchor ([`ChainVerifier::new`]'s `anchors`):
+//! the anchored entry must still be there, unchanged.
+//!
+//! An empty log on a platform that is set up (its national CERT exists) is
+//! tampering too: setting up writes the first entries.
 //!
 //! # Canonical encoding (version 1)
 //!
@@ -26,10 +43,20 @@
 //! `actor.kind`, `actor.user`?, `actor.token`?, `actor.tenant`?, `action`,
 //! `record_kind`, `record_id`, `before`?, `after`? (JSON text exactly as
 //! stored), `remote_addr`?, `prev_hash` (32 bytes).
+//!
+//! # MACs (version 1)
+//!
+//! HMAC-SHA256 under the 32-byte key over: for an entry, the ASCII tag
+//! `nigehban-audit-entry-mac-v1`, `seq` (8 bytes big-endian) and the entry's
+//! hash; for the head, the tag `nigehban-audit-head-mac-v1`, its `seq` and
+//! hash. The key's fingerprint ([`KeyFingerprint`], recorded beside the head
+//! so that a wrong key is named as such) is the first 8 bytes of the HMAC of
+//! the tag `nigehban-audit-key-fingerprint-v1`.
 
 use std::borrow::Cow;
 use std::fmt;
 
+use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
@@ -88,6 +115,160 @@ impl<'de> Deserialize<'de> for ChainHash {
         let bytes = hex::decode(&text).map_err(serde::de::Error::custom)?;
         ChainHash::from_slice(&bytes)
             .ok_or_else(|| serde::de::Error::custom("chain hash must be 32 bytes"))
+    }
+}
+
+/// The secret key that seals the audit chain (HMAC-SHA256), kept outside the database.
+///
+/// `Debug` shows only its [`KeyFingerprint`]. Stored in a file as one line,
+/// [`AuditKey::to_file_text`]: `nigehban-audit-key-v1 ` and 64 hex digits.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AuditKey([u8; 32]);
+
+/// The first words of an audit key file.
+const KEY_FILE_TAG: &str = "nigehban-audit-key-v1";
+
+/// Why the text of an audit key file was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvalidAuditKey {
+    /// The text does not start with the tag.
+    #[error("it does not start with `{KEY_FILE_TAG}`: it is not a Nigehban audit key file")]
+    NotAKeyFile,
+    /// The key is not 64 hex digits.
+    #[error("the key after `{KEY_FILE_TAG}` must be 64 hex digits (32 bytes)")]
+    BadKey,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl AuditKey {
+    /// Wraps 32 secret bytes (generate them with a cryptographic random source).
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// The file text: the tag, a space, 64 lower-case hex digits, a newline.
+    pub fn to_file_text(&self) -> String {
+        format!("{KEY_FILE_TAG} {}\n", hex::encode(self.0))
+    }
+
+    /// Reads the file text written by [`AuditKey::to_file_text`] (surrounding white space ignored).
+    pub fn from_file_text(text: &str) -> Result<Self, InvalidAuditKey> {
+        let rest = text
+            .trim()
+            .strip_prefix(KEY_FILE_TAG)
+            .ok_or(InvalidAuditKey::NotAKeyFile)?;
+        let bytes = hex::decode(rest.trim()).map_err(|_| InvalidAuditKey::BadKey)?;
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map(Self)
+            .map_err(|_| InvalidAuditKey::BadKey)
+    }
+
+    fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        // HMAC takes keys of any length, so this cannot fail for 32 bytes.
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.0)
+            .unwrap_or_else(|_| unreachable!("HMAC accepts a 32-byte key"));
+        for part in parts {
+            mac.update(part);
+        }
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The key's public fingerprint, recorded in the database to name a wrong key.
+    pub fn fingerprint(&self) -> KeyFingerprint {
+        let mac = self.mac(&[b"nigehban-audit-key-fingerprint-v1"]);
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(&mac[..8]);
+        KeyFingerprint(bytes)
+    }
+
+    /// The MAC of entry `seq` whose hash is `hash`.
+    pub fn entry_mac(&self, seq: u64, hash: &ChainHash) -> AuditMac {
+        AuditMac(self.mac(&[
+            b"nigehban-audit-entry-mac-v1",
+            &seq.to_be_bytes(),
+            hash.as_bytes(),
+        ]))
+    }
+
+    /// The MAC of the recorded chain head.
+    pub fn head_mac(&self, head: ChainHead) -> AuditMac {
+        AuditMac(self.mac(&[
+            b"nigehban-audit-head-mac-v1",
+            &head.seq.to_be_bytes(),
+            head.hash.as_bytes(),
+        ]))
+    }
+}
+
+impl fmt::Debug for AuditKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AuditKey(fingerprint {})", self.fingerprint())
+    }
+}
+
+/// An audit key's public fingerprint: 8 bytes, shown as 16 hex digits.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyFingerprint([u8; 8]);
+
+impl KeyFingerprint {
+    /// Reads a fingerprint back from its hex form (as stored).
+    pub fn from_hex(text: &str) -> Option<Self> {
+        let bytes = hex::decode(text.trim()).ok()?;
+        <[u8; 8]>::try_from(bytes.as_slice()).ok().map(Self)
+    }
+}
+
+impl fmt::Display for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&hex::encode(self.0))
+    }
+}
+
+impl fmt::Debug for KeyFingerprint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyFingerprint({self})")
+    }
+}
+
+impl Serialize for KeyFingerprint {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for KeyFingerprint {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        KeyFingerprint::from_hex(&text)
+            .ok_or_else(|| serde::de::Error::custom("key fingerprint must be 16 hex digits"))
+    }
+}
+
+/// An HMAC-SHA256 under the [`AuditKey`]: of one entry, or of the recorded head.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct AuditMac([u8; 32]);
+
+impl AuditMac {
+    /// Wraps MAC bytes.
+    pub const fn from_bytes(bytes: [u8; 32]) -> Self {
+        Self(bytes)
+    }
+
+    /// Reads MAC bytes of any length from storage; `None` unless exactly 32 bytes.
+    pub fn from_slice(bytes: &[u8]) -> Option<Self> {
+        <[u8; 32]>::try_from(bytes).ok().map(Self)
+    }
+
+    /// The MAC bytes.
+    pub const fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for AuditMac {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AuditMac({})", hex::encode(self.0))
     }
 }
 
@@ -244,6 +425,12 @@ impl AuditAction {
     pub const SENSOR_DEACTIVATE: AuditAction = AuditAction::fixed("sensor.deactivate");
     /// A backup of the database was taken.
     pub const BACKUP_CREATE: AuditAction = AuditAction::fixed("backup.create");
+    /// The audit key was installed in a log that had none (entries written
+    /// before keys existed were sealed with it).
+    pub const AUDIT_KEY_INSTALL: AuditAction = AuditAction::fixed("audit.key_install");
+    /// An administrator's attempt to create a user was refused because the
+    /// user name cannot be used (kept to spot probing for user names).
+    pub const USER_CREATE_REFUSED: AuditAction = AuditAction::fixed("user.create_refused");
 
     /// An action with a fixed name.
     pub const fn fixed(name: &'static str) -> Self {
@@ -414,6 +601,14 @@ impl AuditEntry {
         out
     }
 
+    /// The chain head this entry makes when it is the last one.
+    pub fn head(&self) -> ChainHead {
+        ChainHead {
+            seq: self.seq,
+            hash: self.hash,
+        }
+    }
+
     /// SHA-256 over the canonical encoding: what `hash` must equal.
     pub fn compute_hash(&self) -> ChainHash {
         ChainHash(Sha256::digest(self.canonical_bytes()).into())
@@ -421,6 +616,10 @@ impl AuditEntry {
 }
 
 /// The last entry of the chain, as storage records it beside the log.
+///
+/// Shown (and read back by [`str::parse`]) as `seq:hash`, e.g.
+/// `1234:9f86d081...`: the line an operator writes to write-once media to
+/// anchor the log.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ChainHead {
     /// The last entry's `seq` (0 when the log is empty).
@@ -435,6 +634,37 @@ impl ChainHead {
         seq: 0,
         hash: ChainHash::GENESIS,
     };
+}
+
+impl fmt::Display for ChainHead {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.seq, self.hash)
+    }
+}
+
+/// Why a `seq:hash` anchor was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{0:?} is not an audit chain head: expected SEQ:HASH, a sequence number from 1 and 64 hex digits (as `nigehban audit head` prints)"
+)]
+pub struct InvalidChainHead(pub String);
+
+impl std::str::FromStr for ChainHead {
+    type Err = InvalidChainHead;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let bad = || InvalidChainHead(text.to_owned());
+        let (seq, hash) = text.trim().split_once(':').ok_or_else(bad)?;
+        let seq: u64 = seq.trim().parse().map_err(|_| bad())?;
+        let hash = hex::decode(hash.trim())
+            .ok()
+            .and_then(|bytes| ChainHash::from_slice(&bytes))
+            .ok_or_else(bad)?;
+        if seq == 0 {
+            return Err(bad());
+        }
+        Ok(ChainHead { seq, hash })
+    }
 }
 
 /// What is wrong at the first entry that does not verify.
@@ -457,6 +687,34 @@ pub enum AuditProblem {
     BeyondHead,
     /// The last entry's hash differs from the recorded chain head: it was replaced.
     HeadMismatch,
+    /// The entry has no MAC: it was written outside Nigehban.
+    MacMissing,
+    /// The entry's MAC does not match under the audit key: it was forged, or
+    /// the chain was recomputed, by someone without the key.
+    MacMismatch,
+    /// The first entry's MAC does not match and the log records another key:
+    /// the key given is not this log's (or the log was rewritten under another key).
+    WrongKey {
+        /// The fingerprint recorded in the database.
+        recorded: KeyFingerprint,
+        /// The fingerprint of the key given.
+        given: KeyFingerprint,
+    },
+    /// The recorded chain head does not carry the audit key's MAC: it was
+    /// moved outside Nigehban, so entries after this one may have been cut off.
+    HeadMacMismatch,
+    /// This entry, named by an anchored head, differs from the anchor: it was replaced.
+    AnchorMismatch {
+        /// The hash the anchor recorded.
+        anchored: ChainHash,
+    },
+    /// This entry, named by an anchored head, is missing: the log was cut off.
+    Truncated {
+        /// The last `seq` the log holds now (0 when empty).
+        ends_at: u64,
+    },
+    /// The log is empty although the platform is set up: every entry was deleted.
+    EmptyLog,
 }
 
 /// The first entry of the audit log that does not verify.
@@ -477,19 +735,18 @@ impl fmt::Display for AuditBreak {
             .id
             .map(|id| id.to_string())
             .unwrap_or_else(|| "-".into());
+        let seq = self.seq;
         match self.problem {
             AuditProblem::ContentAltered => write!(
                 f,
-                "audit entry seq {} (id {id}) was altered: its content does not match its hash",
-                self.seq
+                "audit entry seq {seq} (id {id}) was altered: its content does not match its hash"
             ),
             AuditProblem::ChainLinkBroken => write!(
                 f,
-                "audit entry seq {} (id {id}) does not follow the entry before it: the chain is broken",
-                self.seq
+                "audit entry seq {seq} (id {id}) does not follow the entry before it: the chain is broken"
             ),
             AuditProblem::Missing { next_seq, next_id } => {
-                write!(f, "audit entry seq {} is missing", self.seq)?;
+                write!(f, "audit entry seq {seq} is missing")?;
                 match (next_seq, next_id) {
                     (Some(next_seq), Some(next_id)) => {
                         write!(f, " (the log jumps to seq {next_seq}, id {next_id})")
@@ -499,13 +756,39 @@ impl fmt::Display for AuditBreak {
             }
             AuditProblem::BeyondHead => write!(
                 f,
-                "audit entry seq {} (id {id}) lies beyond the recorded chain head: it was added outside the log",
-                self.seq
+                "audit entry seq {seq} (id {id}) lies beyond the recorded chain head: it was added outside the log"
             ),
             AuditProblem::HeadMismatch => write!(
                 f,
-                "audit entry seq {} (id {id}) does not match the recorded chain head: it was replaced",
-                self.seq
+                "audit entry seq {seq} (id {id}) does not match the recorded chain head: it was replaced"
+            ),
+            AuditProblem::MacMissing => write!(
+                f,
+                "audit entry seq {seq} (id {id}) has no MAC: it was written outside Nigehban"
+            ),
+            AuditProblem::MacMismatch => write!(
+                f,
+                "audit entry seq {seq} (id {id}) does not match its MAC under the audit key: it was forged, or the chain was recomputed without the key"
+            ),
+            AuditProblem::WrongKey { recorded, given } => write!(
+                f,
+                "audit entry seq {seq} (id {id}) does not match its MAC, and the log was sealed with the key of fingerprint {recorded}, not the key given ({given}): give the right audit key file; if it is the right one, the log was rewritten"
+            ),
+            AuditProblem::HeadMacMismatch => write!(
+                f,
+                "the recorded chain head (audit entry seq {seq}, id {id}) does not carry the audit key's MAC: it was moved outside Nigehban, and entries after seq {seq} may have been deleted"
+            ),
+            AuditProblem::AnchorMismatch { anchored } => write!(
+                f,
+                "audit entry seq {seq} (id {id}) differs from the anchored head {seq}:{anchored}: it was replaced"
+            ),
+            AuditProblem::Truncated { ends_at } => write!(
+                f,
+                "audit entry seq {seq}, named by an anchored head, is missing: the log ends at seq {ends_at}, so entries were cut off its end"
+            ),
+            AuditProblem::EmptyLog => write!(
+                f,
+                "the audit log is empty although the platform is set up: every entry was deleted"
             ),
         }
     }
@@ -533,63 +816,76 @@ impl AuditVerification {
     }
 }
 
+/// What storage recorded beside the log, read in the same snapshot as the entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordedChain {
+    /// The recorded chain head.
+    pub head: ChainHead,
+    /// The head's MAC (`None` before the key was first used, or if removed).
+    pub head_mac: Option<AuditMac>,
+    /// The fingerprint of the key the log is sealed with, if recorded.
+    pub key: Option<KeyFingerprint>,
+    /// Whether the platform is set up (its national CERT exists): its log cannot be empty.
+    pub platform_set_up: bool,
+}
+
 /// Checks audit entries one by one, in `seq` order, and stops at the first break.
 ///
-/// Storage reads the recorded chain head and the entries in one consistent
-/// snapshot, feeds every entry to [`ChainVerifier::check`], then calls
-/// [`ChainVerifier::finish`].
+/// Storage reads the [`RecordedChain`] and the entries with their MACs in one
+/// consistent snapshot, feeds every entry to [`ChainVerifier::check`], then
+/// calls [`ChainVerifier::finish`].
 #[derive(Debug, Clone)]
 pub struct ChainVerifier {
-    recorded_head: ChainHead,
+    key: AuditKey,
+    recorded: RecordedChain,
+    anchors: Vec<ChainHead>,
+    next_anchor: usize,
     last: ChainHead,
     last_id: Option<AuditEntryId>,
     broken: Option<AuditBreak>,
 }
 
 impl ChainVerifier {
-    /// A verifier at the start of the log, given the chain head storage recorded.
-    pub fn new(recorded_head: ChainHead) -> Self {
+    /// A verifier at the start of the log, with the audit key, what storage
+    /// recorded, and the heads the operator anchored outside (any order).
+    pub fn new(key: &AuditKey, recorded: RecordedChain, anchors: &[ChainHead]) -> Self {
+        let mut anchors = anchors.to_vec();
+        anchors.sort_by_key(|anchor| anchor.seq);
         Self {
-            recorded_head,
+            key: key.clone(),
+            recorded,
+            anchors,
+            next_anchor: 0,
             last: ChainHead::EMPTY,
             last_id: None,
             broken: None,
         }
     }
 
-    /// Checks the next entry; returns the break once one is found (and keeps returning it).
-    pub fn check(&mut self, entry: &AuditEntry) -> Result<(), AuditBreak> {
+    /// Checks the next entry and its MAC as stored; returns the break once
+    /// one is found (and keeps returning it).
+    pub fn check(&mut self, entry: &AuditEntry, mac: Option<&AuditMac>) -> Result<(), AuditBreak> {
         if let Some(broken) = self.broken {
             return Err(broken);
         }
+        let at = |problem| AuditBreak {
+            seq: entry.seq,
+            id: Some(entry.id),
+            problem,
+        };
         let expected_seq = self.last.seq + 1;
         let problem = if entry.seq != expected_seq {
-            Some(AuditBreak {
-                seq: expected_seq,
-                id: None,
-                problem: AuditProblem::Missing {
-                    next_seq: Some(entry.seq),
-                    next_id: Some(entry.id),
-                },
-            })
+            Some(self.gap_before(entry))
         } else if entry.compute_hash() != entry.hash {
-            Some(AuditBreak {
-                seq: entry.seq,
-                id: Some(entry.id),
-                problem: AuditProblem::ContentAltered,
-            })
+            Some(at(AuditProblem::ContentAltered))
         } else if entry.prev_hash != self.last.hash {
-            Some(AuditBreak {
-                seq: entry.seq,
-                id: Some(entry.id),
-                problem: AuditProblem::ChainLinkBroken,
-            })
-        } else if entry.seq > self.recorded_head.seq {
-            Some(AuditBreak {
-                seq: entry.seq,
-                id: Some(entry.id),
-                problem: AuditProblem::BeyondHead,
-            })
+            Some(at(AuditProblem::ChainLinkBroken))
+        } else if let Some(problem) = self.mac_problem(entry, mac) {
+            Some(at(problem))
+        } else if let Some(problem) = self.anchor_problem(entry) {
+            Some(at(problem))
+        } else if entry.seq > self.recorded.head.seq {
+            Some(at(AuditProblem::BeyondHead))
         } else {
             None
         };
@@ -603,6 +899,51 @@ impl ChainVerifier {
         };
         self.last_id = Some(entry.id);
         Ok(())
+    }
+
+    /// The break for entries missing before `entry`: the first missing seq.
+    fn gap_before(&self, entry: &AuditEntry) -> AuditBreak {
+        AuditBreak {
+            seq: self.last.seq + 1,
+            id: None,
+            problem: AuditProblem::Missing {
+                next_seq: Some(entry.seq),
+                next_id: Some(entry.id),
+            },
+        }
+    }
+
+    /// Checks the anchors that name this entry (several may) and moves past them.
+    fn anchor_problem(&mut self, entry: &AuditEntry) -> Option<AuditProblem> {
+        let mut problem = None;
+        while let Some(anchor) = self.anchors.get(self.next_anchor) {
+            if anchor.seq != entry.seq {
+                break;
+            }
+            if anchor.hash != entry.hash && problem.is_none() {
+                problem = Some(AuditProblem::AnchorMismatch {
+                    anchored: anchor.hash,
+                });
+            }
+            self.next_anchor += 1;
+        }
+        problem
+    }
+
+    fn mac_problem(&self, entry: &AuditEntry, mac: Option<&AuditMac>) -> Option<AuditProblem> {
+        let Some(mac) = mac else {
+            return Some(AuditProblem::MacMissing);
+        };
+        if *mac == self.key.entry_mac(entry.seq, &entry.hash) {
+            return None;
+        }
+        let given = self.key.fingerprint();
+        match self.recorded.key {
+            Some(recorded) if entry.seq == 1 && recorded != given => {
+                Some(AuditProblem::WrongKey { recorded, given })
+            }
+            _ => Some(AuditProblem::MacMismatch),
+        }
     }
 
     /// Reports an entry that storage could not even read back (e.g. a hash
@@ -643,22 +984,37 @@ impl ChainVerifier {
         if let Some(broken) = self.broken {
             return AuditVerification::Broken(broken);
         }
-        if self.recorded_head.seq > self.last.seq {
-            return AuditVerification::Broken(AuditBreak {
-                seq: self.last.seq + 1,
-                id: None,
-                problem: AuditProblem::Missing {
+        let broken = |seq, id, problem| AuditVerification::Broken(AuditBreak { seq, id, problem });
+        if self.last.seq == 0 && self.recorded.platform_set_up {
+            return broken(1, None, AuditProblem::EmptyLog);
+        }
+        if let Some(anchor) = self.anchors.get(self.next_anchor) {
+            // Every anchor up to the last entry was met on the way: this one lies beyond it.
+            return broken(
+                anchor.seq,
+                None,
+                AuditProblem::Truncated {
+                    ends_at: self.last.seq,
+                },
+            );
+        }
+        if self.recorded.head.seq > self.last.seq {
+            return broken(
+                self.last.seq + 1,
+                None,
+                AuditProblem::Missing {
                     next_seq: None,
                     next_id: None,
                 },
-            });
+            );
         }
-        if self.recorded_head.hash != self.last.hash {
-            return AuditVerification::Broken(AuditBreak {
-                seq: self.last.seq,
-                id: self.last_id,
-                problem: AuditProblem::HeadMismatch,
-            });
+        if self.recorded.head.hash != self.last.hash {
+            return broken(self.last.seq, self.last_id, AuditProblem::HeadMismatch);
+        }
+        if self.last.seq > 0
+            && self.recorded.head_mac != Some(self.key.head_mac(self.recorded.head))
+        {
+            return broken(self.last.seq, self.last_id, AuditProblem::HeadMacMismatch);
         }
         AuditVerification::Intact {
             entries: self.last.seq,
@@ -670,6 +1026,8 @@ impl ChainVerifier {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const KEY: AuditKey = AuditKey::from_bytes([7; 32]);
 
     fn chain(length: u64) -> Vec<AuditEntry> {
         let instance = InstanceId::new();
@@ -697,14 +1055,46 @@ mod tests {
             .collect()
     }
 
-    fn verify(entries: &[AuditEntry], head: ChainHead) -> AuditVerification {
-        let mut verifier = ChainVerifier::new(head);
-        for entry in entries {
-            if verifier.check(entry).is_err() {
+    /// What storage would record for these entries, written with `key`.
+    fn recorded(entries: &[AuditEntry], key: &AuditKey) -> RecordedChain {
+        let head = head_of(entries);
+        RecordedChain {
+            head,
+            head_mac: Some(key.head_mac(head)),
+            key: Some(key.fingerprint()),
+            platform_set_up: true,
+        }
+    }
+
+    fn macs(entries: &[AuditEntry], key: &AuditKey) -> Vec<AuditMac> {
+        entries
+            .iter()
+            .map(|e| key.entry_mac(e.seq, &e.hash))
+            .collect()
+    }
+
+    fn verify_with(
+        entries: &[AuditEntry],
+        macs: &[AuditMac],
+        recorded: RecordedChain,
+        anchors: &[ChainHead],
+    ) -> AuditVerification {
+        let mut verifier = ChainVerifier::new(&KEY, recorded, anchors);
+        for (entry, mac) in entries.iter().zip(macs) {
+            if verifier.check(entry, Some(mac)).is_err() {
                 break;
             }
         }
         verifier.finish()
+    }
+
+    fn verify(entries: &[AuditEntry], head: ChainHead) -> AuditVerification {
+        let recorded = RecordedChain {
+            head,
+            head_mac: Some(KEY.head_mac(head)),
+            ..recorded(entries, &KEY)
+        };
+        verify_with(entries, &macs(entries, &KEY), recorded, &[])
     }
 
     fn head_of(entries: &[AuditEntry]) -> ChainHead {
@@ -712,6 +1102,13 @@ mod tests {
             seq: e.seq,
             hash: e.hash,
         })
+    }
+
+    fn first_break(outcome: AuditVerification) -> AuditBreak {
+        match outcome {
+            AuditVerification::Broken(broken) => broken,
+            intact => panic!("expected a break, got {intact:?}"),
+        }
     }
 
     #[test]
@@ -725,7 +1122,13 @@ mod tests {
                 head: head.hash
             }
         );
-        assert!(verify(&[], ChainHead::EMPTY).is_intact());
+        let fresh = RecordedChain {
+            head: ChainHead::EMPTY,
+            head_mac: None,
+            key: None,
+            platform_set_up: false,
+        };
+        assert!(verify_with(&[], &[], fresh, &[]).is_intact());
     }
 
     #[test]
@@ -780,19 +1183,90 @@ mod tests {
     }
 
     #[test]
-    fn a_rehashed_entry_breaks_the_link_after_it() {
+    fn a_rehashed_entry_fails_its_mac() {
         let mut entries = chain(5);
+        let macs = macs(&entries, &KEY);
         entries[1].remote_addr = None;
         entries[1].hash = entries[1].compute_hash();
-        let head = head_of(&entries);
-        let outcome = verify(&entries, head);
+        let outcome = verify_with(&entries, &macs, recorded(&entries, &KEY), &[]);
+        // Entry 2 re-hashed in place: its own MAC no longer matches.
         assert_eq!(
-            outcome,
-            AuditVerification::Broken(AuditBreak {
-                seq: 3,
-                id: Some(entries[2].id),
-                problem: AuditProblem::ChainLinkBroken
-            })
+            first_break(outcome),
+            AuditBreak {
+                seq: 2,
+                id: Some(entries[1].id),
+                problem: AuditProblem::MacMismatch
+            }
+        );
+    }
+
+    #[test]
+    fn a_chain_recomputed_without_the_key_is_named_at_the_forged_entry() {
+        let entries = chain(6);
+        let genuine_macs = macs(&entries, &KEY);
+        // The forger rewrites entry 3 and recomputes every hash after it, and
+        // (not having the key) the MACs with a key of their own.
+        let forger = AuditKey::from_bytes([9; 32]);
+        let mut forged = entries.clone();
+        forged[2].record_id = "forged".into();
+        for index in 2..forged.len() {
+            forged[index].prev_hash = forged[index - 1].hash;
+            forged[index].hash = forged[index].compute_hash();
+        }
+        let mut forged_macs = genuine_macs.clone();
+        for index in 2..forged.len() {
+            forged_macs[index] = forger.entry_mac(forged[index].seq, &forged[index].hash);
+        }
+        let with_forged_head = RecordedChain {
+            head_mac: Some(forger.head_mac(head_of(&forged))),
+            ..recorded(&forged, &KEY)
+        };
+        let broken = first_break(verify_with(&forged, &forged_macs, with_forged_head, &[]));
+        assert_eq!((broken.seq, broken.id), (3, Some(forged[2].id)));
+        assert_eq!(broken.problem, AuditProblem::MacMismatch);
+        assert!(broken.to_string().contains("seq 3"), "{broken}");
+        // Leaving the genuine MACs in place fails at the same entry.
+        let broken = first_break(verify_with(
+            &forged,
+            &genuine_macs,
+            recorded(&forged, &KEY),
+            &[],
+        ));
+        assert_eq!((broken.seq, broken.problem), (3, AuditProblem::MacMismatch));
+    }
+
+    #[test]
+    fn a_missing_mac_is_named() {
+        let entries = chain(3);
+        let macs = macs(&entries, &KEY);
+        let mut verifier = ChainVerifier::new(&KEY, recorded(&entries, &KEY), &[]);
+        verifier.check(&entries[0], Some(&macs[0])).unwrap();
+        let broken = verifier.check(&entries[1], None).unwrap_err();
+        assert_eq!((broken.seq, broken.problem), (2, AuditProblem::MacMissing));
+    }
+
+    #[test]
+    fn a_wrong_key_is_named_as_such() {
+        let entries = chain(3);
+        let other = AuditKey::from_bytes([1; 32]);
+        let recorded = recorded(&entries, &other);
+        let broken = first_break(verify_with(
+            &entries,
+            &macs(&entries, &other),
+            recorded,
+            &[],
+        ));
+        assert_eq!(
+            broken.problem,
+            AuditProblem::WrongKey {
+                recorded: other.fingerprint(),
+                given: KEY.fingerprint()
+            }
+        );
+        assert!(
+            broken
+                .to_string()
+                .contains(&other.fingerprint().to_string())
         );
     }
 
@@ -801,10 +1275,7 @@ mod tests {
         let mut entries = chain(5);
         let head = head_of(&entries);
         let removed = entries.remove(1);
-        let outcome = verify(&entries, head);
-        let AuditVerification::Broken(broken) = outcome else {
-            panic!("{outcome:?}")
-        };
+        let broken = first_break(verify(&entries, head));
         assert_eq!(broken.seq, removed.seq);
         assert_eq!(
             broken.problem,
@@ -821,9 +1292,7 @@ mod tests {
         let mut entries = chain(5);
         let head = head_of(&entries);
         entries.pop();
-        let AuditVerification::Broken(broken) = verify(&entries, head) else {
-            panic!()
-        };
+        let broken = first_break(verify(&entries, head));
         assert_eq!(broken.seq, 5);
         assert!(matches!(
             broken.problem,
@@ -832,14 +1301,95 @@ mod tests {
     }
 
     #[test]
+    fn a_head_moved_back_over_deleted_entries_is_detected_without_the_key() {
+        let entries = chain(5);
+        let kept = &entries[..3];
+        // The head is moved to entry 3, but its MAC is the one of entry 5's head.
+        let recorded = RecordedChain {
+            head: head_of(kept),
+            head_mac: Some(KEY.head_mac(head_of(&entries))),
+            ..recorded(&entries, &KEY)
+        };
+        let broken = first_break(verify_with(kept, &macs(kept, &KEY), recorded, &[]));
+        assert_eq!(
+            (broken.seq, broken.id, broken.problem),
+            (3, Some(kept[2].id), AuditProblem::HeadMacMismatch)
+        );
+        assert!(broken.to_string().contains("may have been deleted"));
+        let no_mac = RecordedChain {
+            head_mac: None,
+            ..recorded
+        };
+        assert_eq!(
+            first_break(verify_with(kept, &macs(kept, &KEY), no_mac, &[])).problem,
+            AuditProblem::HeadMacMismatch
+        );
+    }
+
+    #[test]
+    fn an_anchor_beyond_the_end_shows_truncation() {
+        let entries = chain(5);
+        let anchor = head_of(&entries);
+        let kept = &entries[..3];
+        // Even with a head MAC made with the key (a rollback to a genuine earlier state).
+        let recorded = recorded(kept, &KEY);
+        assert!(verify_with(kept, &macs(kept, &KEY), recorded, &[]).is_intact());
+        let broken = first_break(verify_with(kept, &macs(kept, &KEY), recorded, &[anchor]));
+        assert_eq!(
+            (broken.seq, broken.problem),
+            (5, AuditProblem::Truncated { ends_at: 3 })
+        );
+        assert!(broken.to_string().contains("cut off"), "{broken}");
+    }
+
+    #[test]
+    fn an_anchor_that_differs_is_named() {
+        let entries = chain(4);
+        let mut anchor = head_of(&entries[..2]);
+        let matching = anchor;
+        anchor.hash = ChainHash::from_bytes([3; 32]);
+        let recorded = recorded(&entries, &KEY);
+        let macs = macs(&entries, &KEY);
+        assert!(verify_with(&entries, &macs, recorded, &[matching]).is_intact());
+        let broken = first_break(verify_with(&entries, &macs, recorded, &[matching, anchor]));
+        assert_eq!(
+            (broken.seq, broken.id, broken.problem),
+            (
+                2,
+                Some(entries[1].id),
+                AuditProblem::AnchorMismatch {
+                    anchored: anchor.hash
+                }
+            )
+        );
+    }
+
+    #[test]
+    fn an_empty_log_on_a_set_up_platform_is_tampering() {
+        let recorded = RecordedChain {
+            head: ChainHead::EMPTY,
+            head_mac: None,
+            key: Some(KEY.fingerprint()),
+            platform_set_up: true,
+        };
+        let broken = first_break(verify_with(&[], &[], recorded, &[]));
+        assert_eq!(broken.problem, AuditProblem::EmptyLog);
+        assert!(broken.to_string().contains("empty"));
+    }
+
+    #[test]
     fn a_replaced_last_entry_is_detected() {
         let mut entries = chain(3);
         let head = head_of(&entries);
         entries[2].record_id = "forged".into();
         entries[2].hash = entries[2].compute_hash();
-        let AuditVerification::Broken(broken) = verify(&entries, head) else {
-            panic!()
+        let macs: Vec<AuditMac> = macs(&entries, &KEY);
+        let recorded = RecordedChain {
+            head,
+            head_mac: Some(KEY.head_mac(head)),
+            ..recorded(&entries, &KEY)
         };
+        let broken = first_break(verify_with(&entries, &macs, recorded, &[]));
         assert_eq!((broken.seq, broken.id), (3, Some(entries[2].id)));
         assert_eq!(broken.problem, AuditProblem::HeadMismatch);
     }
@@ -848,9 +1398,7 @@ mod tests {
     fn an_appended_entry_is_detected() {
         let entries = chain(4);
         let head = head_of(&entries[..3]);
-        let AuditVerification::Broken(broken) = verify(&entries, head) else {
-            panic!()
-        };
+        let broken = first_break(verify(&entries, head));
         assert_eq!((broken.seq, broken.id), (4, Some(entries[3].id)));
         assert_eq!(broken.problem, AuditProblem::BeyondHead);
     }
@@ -861,5 +1409,43 @@ mod tests {
         let json = serde_json::to_string(&entry).unwrap();
         let back: AuditEntry = serde_json::from_str(&json).unwrap();
         assert_eq!(back.compute_hash(), entry.hash);
+    }
+
+    #[test]
+    fn keys_round_trip_through_their_file_text_and_never_print() {
+        let text = KEY.to_file_text();
+        assert!(text.starts_with("nigehban-audit-key-v1 "));
+        assert_eq!(AuditKey::from_file_text(&text).unwrap(), KEY);
+        assert_eq!(
+            AuditKey::from_file_text("hello"),
+            Err(InvalidAuditKey::NotAKeyFile)
+        );
+        assert_eq!(
+            AuditKey::from_file_text("nigehban-audit-key-v1 abcd"),
+            Err(InvalidAuditKey::BadKey)
+        );
+        assert!(!format!("{KEY:?}").contains(&hex::encode([7u8; 32])));
+        assert_ne!(
+            KEY.fingerprint(),
+            AuditKey::from_bytes([8; 32]).fingerprint()
+        );
+    }
+
+    #[test]
+    fn heads_print_and_parse_as_seq_colon_hash() {
+        let head = head_of(&chain(2));
+        let text = head.to_string();
+        assert_eq!(text, format!("2:{}", head.hash.to_hex()));
+        assert_eq!(text.parse::<ChainHead>().unwrap(), head);
+        for bad in [
+            "",
+            "2",
+            "0:00",
+            "x:ab",
+            &format!("0:{}", head.hash),
+            "2:abc",
+        ] {
+            assert!(bad.parse::<ChainHead>().is_err(), "{bad}");
+        }
     }
 }

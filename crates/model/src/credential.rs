@@ -42,7 +42,9 @@ pub const TOKEN_NAME_MAX_CHARS: usize = 100;
 
 /// An API token name that was rejected.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("token name must be 1 to {TOKEN_NAME_MAX_CHARS} characters without control characters")]
+#[error(
+    "token name must be 1 to {TOKEN_NAME_MAX_CHARS} characters without control or bidirectional formatting characters"
+)]
 pub struct InvalidTokenName;
 
 /// A label for an API token, e.g. "telecom sensor 3" or "TAXII pull for SIEM".
@@ -56,7 +58,7 @@ impl TokenName {
         let name = text.trim();
         if name.is_empty()
             || name.chars().count() > TOKEN_NAME_MAX_CHARS
-            || name.chars().any(char::is_control)
+            || crate::text::forbidden_in_name(name).is_some()
         {
             return Err(InvalidTokenName);
         }

@@ -12,6 +12,10 @@
 //!   [`SensorHealthEventId`] — UUIDv7, globally unique and time-ordered.
 //!   Every record carries the [`InstanceId`] of the installation that owns it
 //!   and the [`TenantId`] it belongs to, so instances can federate later.
+//! - Names people type ([`text`]) never hold control or bidirectional
+//!   formatting characters (a right-to-left override makes a name read as
+//!   something else); the refusal names the character and its place
+//!   ([`ForbiddenCharacter`]).
 //! - [`Timestamp`]: UTC, microsecond precision, RFC 3339 in JSON.
 //! - Tenants ([`tenant`]): [`Tenant`], [`TenantName`], [`TenantKind`]
 //!   (national / sectoral with a [`Sector`] / organisation, possibly critical
@@ -31,8 +35,10 @@
 //!   parse error is an [`InvalidSensorField`] naming the field and value.
 //! - The audit log ([`audit`]): [`AuditDraft`] → [`AuditEntry`] via
 //!   [`AuditDraft::seal`], the hash chain ([`AuditEntry::compute_hash`],
-//!   [`ChainHash`], [`ChainHead`]) and its verification ([`ChainVerifier`],
-//!   [`AuditVerification`], [`AuditBreak`]).
+//!   [`ChainHash`], [`ChainHead`]), its key ([`AuditKey`], kept outside the
+//!   database; every entry and the head carry an [`AuditMac`]) and its
+//!   verification ([`ChainVerifier`] over a [`RecordedChain`] and the heads
+//!   an operator anchored, [`AuditVerification`], [`AuditBreak`]).
 
 pub mod audit;
 pub mod credential;
@@ -40,13 +46,15 @@ pub mod id;
 pub mod role;
 pub mod sensor;
 pub mod tenant;
+pub mod text;
 pub mod timestamp;
 pub mod tlp;
 pub mod user;
 
 pub use audit::{
-    Actor, ActorKind, AuditAction, AuditBreak, AuditDraft, AuditEntry, AuditProblem,
-    AuditVerification, ChainHash, ChainHead, ChainVerifier, JsonText,
+    Actor, ActorKind, AuditAction, AuditBreak, AuditDraft, AuditEntry, AuditKey, AuditMac,
+    AuditProblem, AuditVerification, ChainHash, ChainHead, ChainVerifier, InvalidAuditKey,
+    InvalidChainHead, JsonText, KeyFingerprint, RecordedChain,
 };
 pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName};
 pub use id::{
@@ -60,6 +68,7 @@ pub use sensor::{
     SensorUtcOffset, SourceNetwork, SubjectCommonName,
 };
 pub use tenant::{InvalidTenantName, Sector, Tenant, TenantKind, TenantName, UnknownWord};
+pub use text::ForbiddenCharacter;
 pub use timestamp::Timestamp;
 pub use tlp::Tlp;
 pub use user::{DisplayName, InvalidCredentialText, Password, PasswordHash, User, Username};

@@ -24,6 +24,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 use std::time::Duration;
 
+use crate::text::{ForbiddenCharacter, forbidden_in_name};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::{
@@ -47,11 +48,14 @@ pub const MIN_IPV6_PREFIX: u8 = 32;
 /// A sensor field that was rejected, naming the field, the value and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidSensorField {
-    /// The name was empty, too long or had a control character.
-    #[error(
-        "sensor name must be 1 to {SENSOR_NAME_MAX_CHARS} characters without control characters"
-    )]
+    /// The name was empty or too long.
+    #[error("sensor name must be 1 to {SENSOR_NAME_MAX_CHARS} characters")]
     Name,
+    /// The name had a control or bidirectional formatting character.
+    #[error(
+        "sensor name contains {0}: control and bidirectional formatting characters are not allowed"
+    )]
+    NameCharacter(ForbiddenCharacter),
     /// The expected interval was outside the accepted range.
     #[error(
         "expected interval {0} s is out of range: it must be between {min} s and {max} s (7 days)",
@@ -98,7 +102,7 @@ pub enum InvalidSensorField {
     TooManyFingerprints(usize),
     /// A subject common name that is empty, too long or has a control character.
     #[error(
-        "TLS subject common name must be 1 to {SUBJECT_CN_MAX_CHARS} characters without control characters"
+        "TLS subject common name must be 1 to {SUBJECT_CN_MAX_CHARS} characters without control or bidirectional formatting characters"
     )]
     SubjectCn,
     /// A UTC offset that is not `Z`, `UTC` or `±HH:MM` between -12:00 and +14:00.
@@ -109,7 +113,8 @@ pub enum InvalidSensorField {
 // ---- name ----
 
 /// A sensor's display name, e.g. "Head office firewall": trimmed, 1 to 100
-/// characters, no control characters; unique among a tenant's active sensors.
+/// characters, no control or bidirectional formatting characters; unique
+/// among a tenant's active sensors.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct SensorName(String);
@@ -118,11 +123,11 @@ impl SensorName {
     /// Parses a name given by a person.
     pub fn parse(text: &str) -> Result<Self, InvalidSensorField> {
         let name = text.trim();
-        if name.is_empty()
-            || name.chars().count() > SENSOR_NAME_MAX_CHARS
-            || name.chars().any(char::is_control)
-        {
+        if name.is_empty() || name.chars().count() > SENSOR_NAME_MAX_CHARS {
             return Err(InvalidSensorField::Name);
+        }
+        if let Some(found) = forbidden_in_name(name) {
+            return Err(InvalidSensorField::NameCharacter(found));
         }
         Ok(Self(name.to_owned()))
     }
@@ -599,7 +604,7 @@ impl SubjectCommonName {
         let name = text.trim();
         if name.is_empty()
             || name.chars().count() > SUBJECT_CN_MAX_CHARS
-            || name.chars().any(char::is_control)
+            || forbidden_in_name(name).is_some()
         {
             return Err(InvalidSensorField::SubjectCn);
         }
@@ -1007,6 +1012,25 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn sensor_names_refuse_bidi_controls_naming_them() {
+        let error = SensorName::parse("fw\u{202E}1").unwrap_err();
+        assert_eq!(
+            error,
+            InvalidSensorField::NameCharacter(ForbiddenCharacter {
+                character: '\u{202E}',
+                position: 3
+            })
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("U+202E (right-to-left override)")
+        );
+        assert!(SubjectCommonName::parse("fw\u{2067}.example").is_err());
+        assert!(SensorName::parse("دفتر فائر وال").is_ok());
     }
 
     #[test]

@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::{ForbiddenCharacter, forbidden_in_name};
 use crate::{InstanceId, TenantId, Timestamp};
 
 /// Longest tenant name accepted, in characters.
@@ -19,12 +20,15 @@ pub enum InvalidTenantName {
     /// The name was longer than [`TENANT_NAME_MAX_CHARS`].
     #[error("tenant name is {0} characters long; at most {TENANT_NAME_MAX_CHARS} are allowed")]
     TooLong(usize),
-    /// The name contained a control character (e.g. a newline).
-    #[error("tenant name contains a control character")]
-    ControlCharacter,
+    /// The name contained a control or bidirectional formatting character (e.g. a newline, U+202E).
+    #[error(
+        "tenant name contains {0}: control and bidirectional formatting characters are not allowed"
+    )]
+    ForbiddenCharacter(ForbiddenCharacter),
 }
 
-/// A tenant's display name: trimmed, non-empty, at most 200 characters, no control characters.
+/// A tenant's display name: trimmed, non-empty, at most 200 characters, no
+/// control or bidirectional formatting characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct TenantName(String);
@@ -40,8 +44,8 @@ impl TenantName {
         if chars > TENANT_NAME_MAX_CHARS {
             return Err(InvalidTenantName::TooLong(chars));
         }
-        if trimmed.chars().any(char::is_control) {
-            return Err(InvalidTenantName::ControlCharacter);
+        if let Some(found) = forbidden_in_name(trimmed) {
+            return Err(InvalidTenantName::ForbiddenCharacter(found));
         }
         Ok(Self(trimmed.to_owned()))
     }
@@ -255,7 +259,15 @@ mod tests {
         assert!(TenantName::parse(&"ب".repeat(200)).is_ok());
         assert_eq!(
             TenantName::parse("a\nb"),
-            Err(InvalidTenantName::ControlCharacter)
+            Err(InvalidTenantName::ForbiddenCharacter(ForbiddenCharacter {
+                character: '\n',
+                position: 2
+            }))
+        );
+        let error = TenantName::parse("Bank \u{202E}gpj.exe").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "tenant name contains U+202E (right-to-left override) at character 6: control and bidirectional formatting characters are not allowed"
         );
     }
 

@@ -4,6 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+use crate::text::{ForbiddenCharacter, forbidden_in_name};
 use crate::{InstanceId, Role, TenantId, Timestamp, UserId};
 
 /// A user name, password or display name that was rejected, with the reason.
@@ -20,9 +21,14 @@ pub enum InvalidCredentialText {
         "user name contains {0:?}; only letters a-z, digits and the characters . _ - @ are allowed"
     )]
     UsernameCharacter(char),
-    /// The display name was empty, too long or had a control character.
-    #[error("display name must be 1 to 200 characters without control characters")]
+    /// The display name was empty or too long.
+    #[error("display name must be 1 to 200 characters")]
     DisplayName,
+    /// The display name had a control or bidirectional formatting character.
+    #[error(
+        "display name contains {0}: control and bidirectional formatting characters are not allowed"
+    )]
+    DisplayNameCharacter(ForbiddenCharacter),
     /// The password was shorter than [`PASSWORD_MIN_CHARS`].
     #[error("password is shorter than {PASSWORD_MIN_CHARS} characters")]
     PasswordTooShort,
@@ -79,7 +85,8 @@ impl fmt::Display for Username {
     }
 }
 
-/// A person's name as shown in the console: 1 to 200 characters, no control characters.
+/// A person's name as shown in the console: 1 to 200 characters, no control
+/// or bidirectional formatting characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct DisplayName(String);
@@ -88,8 +95,11 @@ impl DisplayName {
     /// Parses a display name, trimming white space.
     pub fn parse(text: &str) -> Result<Self, InvalidCredentialText> {
         let name = text.trim();
-        if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+        if name.is_empty() || name.chars().count() > 200 {
             return Err(InvalidCredentialText::DisplayName);
+        }
+        if let Some(found) = forbidden_in_name(name) {
+            return Err(InvalidCredentialText::DisplayNameCharacter(found));
         }
         Ok(Self(name.to_owned()))
     }
@@ -196,10 +206,9 @@ pub struct User {
     pub active: bool,
     /// Whether the user must choose a new password at next sign-in (e.g. after a generated one).
     pub must_change_password: bool,
-    /// Sign-in failures since the last success.
+    /// Sign-in failures since the last success (sign-in is throttled per
+    /// user and address, never locked for the account as a whole).
     pub failed_logins: u32,
-    /// Until when sign-in is refused after too many failures.
-    pub locked_until: Option<Timestamp>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it was last changed.
@@ -209,6 +218,31 @@ pub struct User {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_names_refuse_bidi_controls_naming_them() {
+        assert_eq!(
+            DisplayName::parse("Ayesha \u{202E}nahK"),
+            Err(InvalidCredentialText::DisplayNameCharacter(
+                crate::ForbiddenCharacter {
+                    character: '\u{202E}',
+                    position: 8
+                }
+            ))
+        );
+        for c in [
+            '\u{200F}', '\u{2066}', '\u{2069}', '\u{202A}', '\u{85}', '\u{1}',
+        ] {
+            let error = DisplayName::parse(&format!("a{c}b")).unwrap_err();
+            assert!(
+                error
+                    .to_string()
+                    .contains(&format!("U+{:04X}", u32::from(c))),
+                "{error}"
+            );
+        }
+        assert!(DisplayName::parse("عائشہ خان").is_ok());
+    }
 
     #[test]
     fn usernames_fold_case_and_refuse_odd_characters() {

@@ -55,12 +55,12 @@ impl Collector for PlatformCounters {
             ),
             (
                 "lockouts",
-                "Accounts locked after too many failed sign-ins",
+                "Times a user name was held back at one address after too many failed sign-ins (accounts are never locked)",
                 counters.lockouts,
             ),
             (
                 "throttled_sign_ins",
-                "Sign-ins refused because their address failed too often",
+                "Sign-ins refused because their user name at that address, or the address, failed too often",
                 counters.throttled_sign_ins,
             ),
             (

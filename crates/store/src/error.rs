@@ -1,6 +1,9 @@
 //! Storage errors.
 
 use std::error::Error as StdError;
+use std::path::PathBuf;
+
+use nigehban_model::KeyFingerprint;
 
 /// Why a storage call failed.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,16 @@ pub enum StoreError {
         #[source]
         source: Box<dyn StdError + Send + Sync>,
     },
+    /// A migration is pending and this database role may not apply it (the server's role on PostgreSQL).
+    #[error(
+        "the schema needs migration {version} ({name}), which this database role may not apply: run `nigehban migrate` as the schema's owner (README: PostgreSQL roles)"
+    )]
+    MigrationNotAllowed {
+        /// The migration's number.
+        version: i64,
+        /// The migration's name.
+        name: &'static str,
+    },
     /// The database holds migrations newer than this program knows.
     #[error(
         "the database schema is at version {found}, newer than this program's {known}; upgrade nigehban"
@@ -60,6 +73,60 @@ pub enum StoreError {
         found: i64,
         /// The newest migration this program has.
         known: i64,
+    },
+    /// The database is older than this program, and the caller may not migrate it (e.g. `audit verify`).
+    #[error(
+        "the database schema is at version {found}, older than this program's {known}; it is opened read-only, so it is not migrated: run `nigehban migrate` first, or check it with the nigehban version that wrote it"
+    )]
+    SchemaTooOld {
+        /// The newest migration applied in the database.
+        found: i64,
+        /// The newest migration this program has.
+        known: i64,
+    },
+    /// There is no Nigehban database where one was to be opened read-only.
+    #[error("no Nigehban database at {0}")]
+    NoDatabase(String),
+    /// The audit log is sealed with a key whose file is missing.
+    #[error(
+        "the audit log is sealed with the key of fingerprint {recorded}, which is not at {}: put the key file back from where its copy is kept (or name its place with audit_key_file); nigehban does not make a new key for a sealed log",
+        path.display()
+    )]
+    AuditKeyMissing {
+        /// Where the key was looked for.
+        path: PathBuf,
+        /// The fingerprint the database records.
+        recorded: KeyFingerprint,
+    },
+    /// The key file holds another key than the one the log is sealed with.
+    #[error(
+        "the audit key at {} (fingerprint {found}) is not the key this database's audit log is sealed with (fingerprint {recorded}): give the right key file with audit_key_file",
+        path.display()
+    )]
+    AuditKeyMismatch {
+        /// The key file.
+        path: PathBuf,
+        /// The fingerprint the database records.
+        recorded: KeyFingerprint,
+        /// The fingerprint of the key in the file.
+        found: KeyFingerprint,
+    },
+    /// A key is needed (e.g. to verify the log) and there is none at the path.
+    #[error(
+        "no audit key at {}: the audit log can only be verified with the key it is sealed with (give its file with --audit-key-file or NIGEHBAN_AUDIT_KEY_FILE)",
+        path.display()
+    )]
+    AuditKeyNotFound {
+        /// Where the key was looked for.
+        path: PathBuf,
+    },
+    /// The key file is not a Nigehban audit key.
+    #[error("audit key file {}: {reason}", path.display())]
+    BadAuditKey {
+        /// The key file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
     },
     /// A file system error (data directory, backup file).
     #[error("{context}: {source}")]

@@ -8,13 +8,23 @@
 //!
 //! # API
 //!
-//! - [`open`] a [`StoreConfig`] → `Arc<dyn Store>`; or directly
-//!   [`SqliteStore::open`] (a data directory, WAL mode) and
+//! - [`open`] a [`StoreConfig`] with an [`AuditKeyFile`] → `Arc<dyn Store>`;
+//!   or directly [`SqliteStore::open`] (a data directory, WAL mode) and
 //!   [`PostgresStore::connect`] (a URL, a connection pool). Both run pending
 //!   migrations at open; [`Store::migrate`] runs them explicitly.
+//!   [`open_read_only`] (with the audit key) runs none and writes nothing:
+//!   for `nigehban audit verify`.
+//! - The audit key ([`AuditKeyFile`], outside the database): every audit
+//!   entry and the chain head get an HMAC under it in the transaction that
+//!   appends; it is made (mode 0600) when a log has no key yet — a new
+//!   platform, or one upgraded from schema 2, whose entries are then sealed
+//!   and an `audit.key_install` entry says so — and a sealed log is never
+//!   opened for writing without its key ([`StoreError::AuditKeyMissing`],
+//!   [`StoreError::AuditKeyMismatch`]).
 //! - [`Store`]: tenants (a tree; insert, [`TenantChange`] rename / move —
-//!   cycles refused — / deactivate; never deleted), users ([`UserChange`],
-//!   sign-in failures and lockout), API tokens and browser sessions (stored by
+//!   cycles refused — / deactivate; never deleted), users ([`UserChange`]:
+//!   a password reset or a deactivation can revoke the tokens the user owns;
+//!   sign-in failures counted, never locking), API tokens and browser sessions (stored by
 //!   the SHA-256 of their secret), the audit log (append, list, verify), and
 //!   backups.
 //! - The sensor registry: sensors ([`Store::insert_sensor`] with their first
@@ -56,8 +66,13 @@
 //! test` starts a throwaway cluster and sets both. The suite includes
 //! tampering with audit rows directly in the database (every column,
 //! deleting and reordering rows) and checks that verification names the
-//! entry; `tests/sqlite_backup.rs` backs up under continuous writes and
-//! verifies the restored copy.
+//! entry, and an attacker without the key recomputing the chain, cutting the
+//! tail and moving the head, emptying the log (`tests/conformance/audit_key.rs`);
+//! `tests/sqlite_backup.rs` backs up under continuous writes and verifies the
+//! restored copy; `tests/postgres_roles.rs` shows the server's role cannot
+//! change audit rows nor drop or disable their triggers. Raw SQL past the
+//! audit log (`execute_raw_for_tests`) needs the `test-support` feature,
+//! which only this crate's tests enable.
 //!
 //! # Migrations
 //!
@@ -68,9 +83,16 @@
 //! sessions, the audit log; `0002_sensors`: sensors, their lookup indexes
 //! (`sensor_networks` with first and last address as big-endian bytes,
 //! `sensor_fingerprints`, rows only for active sensors), `sensor_tokens`
-//! and `sensor_health_events`. The suite checks that a version-1 database
-//! upgrades with its data.
+//! and `sensor_health_events`; `0003_audit_key`: `audit_macs` (append-only),
+//! the head's MAC and the key's fingerprint, and on PostgreSQL the group
+//! role `nigehban_app` the server runs as (no UPDATE, DELETE or TRUNCATE on
+//! the append-only tables, no DDL; later tables are read-write for it by
+//! default, so an append-only one must revoke). A role without DDL rights is
+//! never made to migrate: a pending migration is refused with
+//! [`StoreError::MigrationNotAllowed`]. The suite checks that a version-1
+//! database upgrades with its data.
 
+mod audit_key;
 mod error;
 mod migrations;
 mod page;
@@ -81,16 +103,17 @@ pub mod sqlite;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use nigehban_model::{
-    Actor, ApiToken, AuditDraft, AuditEntry, AuditVerification, CertificateFingerprint, ChainHead,
-    InstanceId, PasswordHash, Role, SecretHash, Sensor, SensorHealthEvent, SensorId, SensorToken,
-    SensorTokenId, SensorUpdate, Session, SessionId, SourceNetwork, SubjectCommonName, Tenant,
-    TenantId, TenantName, Timestamp, TokenId, User, UserId, Username,
+    Actor, ApiToken, AuditDraft, AuditEntry, AuditKey, AuditVerification, CertificateFingerprint,
+    ChainHead, InstanceId, KeyFingerprint, PasswordHash, Role, SecretHash, Sensor,
+    SensorHealthEvent, SensorId, SensorToken, SensorTokenId, SensorUpdate, Session, SessionId,
+    SourceNetwork, SubjectCommonName, Tenant, TenantId, TenantName, Timestamp, TokenId, User,
+    UserId, Username,
 };
 
+pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
 pub use page::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use postgres::PostgresStore;
@@ -113,12 +136,29 @@ pub enum StoreConfig {
     },
 }
 
-/// Opens the configured storage and runs pending migrations.
-pub async fn open(config: &StoreConfig) -> StoreResult<Arc<dyn Store>> {
+/// Opens the configured storage, runs pending migrations, and takes the
+/// audit key from `key_file` (made if the log has none yet; see [`AuditKeyFile`]).
+pub async fn open(config: &StoreConfig, key_file: &AuditKeyFile) -> StoreResult<Arc<dyn Store>> {
     match config {
-        StoreConfig::Sqlite { data_dir } => Ok(Arc::new(SqliteStore::open(data_dir).await?)),
-        StoreConfig::Postgres { url, pool_size } => {
-            Ok(Arc::new(PostgresStore::connect(url, *pool_size).await?))
+        StoreConfig::Sqlite { data_dir } => {
+            Ok(Arc::new(SqliteStore::open(data_dir, key_file).await?))
+        }
+        StoreConfig::Postgres { url, pool_size } => Ok(Arc::new(
+            PostgresStore::connect(url, *pool_size, key_file).await?,
+        )),
+    }
+}
+
+/// Opens the configured storage without changing it (no migration, nothing
+/// written; a database of another schema version is refused), to verify the
+/// audit log with `key`.
+pub async fn open_read_only(config: &StoreConfig, key: AuditKey) -> StoreResult<Arc<dyn Store>> {
+    match config {
+        StoreConfig::Sqlite { data_dir } => {
+            Ok(Arc::new(SqliteStore::open_read_only(data_dir, key).await?))
+        }
+        StoreConfig::Postgres { url, .. } => {
+            Ok(Arc::new(PostgresStore::connect_read_only(url, key).await?))
         }
     }
 }
@@ -181,9 +221,10 @@ pub enum TenantChange {
 pub enum UserChange {
     /// Act in another role.
     SetRole(Role),
-    /// Deactivate the account and end its sessions.
+    /// Deactivate the account, end its sessions and revoke the API tokens it owns.
     Deactivate,
-    /// Set a new password hash, clear the lockout and end the user's sessions.
+    /// Set a new password hash, clear the count of sign-in failures and end
+    /// the user's sessions.
     SetPassword {
         /// The new Argon2id hash.
         hash: PasswordHash,
@@ -191,16 +232,10 @@ pub enum UserChange {
         must_change: bool,
         /// A session to keep (the user's own, when changing their own password).
         keep_session: Option<SessionId>,
+        /// Whether to revoke the API tokens the user owns (an administrator's
+        /// reset: whoever knew the old password may have made tokens with it).
+        revoke_tokens: bool,
     },
-}
-
-/// How sign-in failures lock an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct LockoutPolicy {
-    /// Lock after this many consecutive failures.
-    pub max_failures: u32,
-    /// For this long.
-    pub lock_for: Duration,
 }
 
 /// Which audit entries to list.
@@ -320,13 +355,8 @@ pub trait Store: Send + Sync + 'static {
         username: &Username,
     ) -> StoreResult<Option<(User, PasswordHash)>>;
 
-    /// Counts a failed sign-in and locks the account if the policy says so; audited.
-    async fn record_login_failure(
-        &self,
-        id: UserId,
-        policy: LockoutPolicy,
-        ctx: &AuditContext,
-    ) -> StoreResult<User>;
+    /// Counts a failed sign-in (the count is reset by a successful one); audited.
+    async fn record_login_failure(&self, id: UserId, ctx: &AuditContext) -> StoreResult<User>;
 
     /// The users of the tenant `subtree` and every tenant below it, ordered by id.
     async fn list_users(&self, subtree: TenantId, page: &PageRequest) -> StoreResult<Page<User>>;
@@ -400,8 +430,18 @@ pub trait Store: Send + Sync + 'static {
     /// The last entry of the audit chain as recorded.
     async fn audit_head(&self) -> StoreResult<ChainHead>;
 
-    /// Recomputes the whole chain; names the first entry that does not match.
-    async fn verify_audit(&self) -> StoreResult<AuditVerification>;
+    /// The fingerprint of the audit key this store seals (or verifies) with.
+    fn audit_key_fingerprint(&self) -> KeyFingerprint;
+
+    /// Recomputes the whole chain and checks every MAC with the store's
+    /// audit key, in one snapshot; names the first entry that does not match.
+    async fn verify_audit(&self) -> StoreResult<AuditVerification> {
+        self.verify_audit_against(&[]).await
+    }
+
+    /// Like [`Store::verify_audit`], with heads the operator kept outside
+    /// the database (`anchors`): each named entry must be there, unchanged.
+    async fn verify_audit_against(&self, anchors: &[ChainHead]) -> StoreResult<AuditVerification>;
 
     /// Writes a consistent snapshot of the database to `dest` (which must not
     /// exist) while the store stays in use; audited.

@@ -22,6 +22,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "sensors",
         sql: include_str!("../migrations/sqlite/0002_sensors.sql"),
     },
+    Migration {
+        version: 3,
+        name: "audit_key",
+        sql: include_str!("../migrations/sqlite/0003_audit_key.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -35,6 +40,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "sensors",
         sql: include_str!("../migrations/postgres/0002_sensors.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "audit_key",
+        sql: include_str!("../migrations/postgres/0003_audit_key.sql"),
     },
 ];
 

@@ -22,24 +22,26 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction,
 };
 use nigehban_model::{
-    Actor, ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntry, AuditEntryId,
-    AuditVerification, CertificateFingerprint, ChainHash, ChainHead, ChainVerifier, InstanceId,
-    JsonText, PasswordHash, SecretHash, Sensor, SensorHealthEvent, SensorId, SensorToken,
-    SensorTokenId, Session, SessionId, SourceNetwork, SubjectCommonName, Tenant, TenantId,
-    TenantName, Timestamp, TokenId, TokenName, User, UserId, Username,
+    Actor, ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntry, AuditEntryId, AuditKey,
+    AuditMac, AuditVerification, CertificateFingerprint, ChainHash, ChainHead, ChainVerifier,
+    InstanceId, JsonText, KeyFingerprint, PasswordHash, RecordedChain, SecretHash, Sensor,
+    SensorHealthEvent, SensorId, SensorToken, SensorTokenId, Session, SessionId, SourceNetwork,
+    SubjectCommonName, Tenant, TenantId, TenantName, Timestamp, TokenId, TokenName, User, UserId,
+    Username,
 };
 use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::{NoTls, Row};
 use uuid::Uuid;
 
+use crate::audit_key::{AuditKeyFile, KeyDecision};
 use crate::migrations::{self, CREATE_MIGRATIONS_TABLE};
 use crate::rows::{
     change_draft, kind_columns, kind_from_columns, parse_role, to_i64, to_seq, to_u32,
 };
 use crate::{
-    AuditContext, AuditQuery, Backend, BackupReport, LockoutPolicy, Page, PageRequest,
-    SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
+    AuditContext, AuditQuery, Backend, BackupReport, Page, PageRequest, SensorChange,
+    SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
 };
 
 /// Advisory lock key held while migrating, so concurrent starts migrate once.
@@ -51,12 +53,14 @@ pub struct PostgresStore {
     pool: Pool,
     instance: InstanceId,
     applied_at_open: usize,
+    key: AuditKey,
 }
 
 impl std::fmt::Debug for PostgresStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PostgresStore")
             .field("instance", &self.instance)
+            .field("audit_key", &self.key)
             .finish_non_exhaustive()
     }
 }
@@ -73,45 +77,109 @@ fn is_unique_violation(error: &tokio_postgres::Error) -> bool {
     error.code() == Some(&SqlState::UNIQUE_VIOLATION)
 }
 
-impl PostgresStore {
-    /// Connects to the database at `url` with a pool of at most `pool_size`
-    /// connections and applies pending migrations.
-    pub async fn connect(url: &str, pool_size: usize) -> StoreResult<Self> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e| StoreError::Backend {
+fn parse_url(url: &str) -> StoreResult<tokio_postgres::Config> {
+    url.parse().map_err(|e| StoreError::Backend {
+        backend: "postgresql",
+        source: Box::new(e),
+    })
+}
+
+fn pool_for(config: tokio_postgres::Config, pool_size: usize) -> StoreResult<Pool> {
+    let manager = Manager::from_config(
+        config,
+        NoTls,
+        ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        },
+    );
+    Pool::builder(manager)
+        .max_size(pool_size.max(1))
+        .build()
+        .map_err(|e| StoreError::Backend {
             backend: "postgresql",
             source: Box::new(e),
-        })?;
-        Self::connect_with(config, pool_size).await
+        })
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` with a pool of at most `pool_size`
+    /// connections, applies pending migrations, and takes the audit key from
+    /// `key_file` (created if the log has no key yet; see [`AuditKeyFile`]).
+    pub async fn connect(
+        url: &str,
+        pool_size: usize,
+        key_file: &AuditKeyFile,
+    ) -> StoreResult<Self> {
+        Self::connect_with(parse_url(url)?, pool_size, key_file).await
     }
 
     /// Like [`PostgresStore::connect`], with a parsed configuration.
     pub async fn connect_with(
         config: tokio_postgres::Config,
         pool_size: usize,
+        key_file: &AuditKeyFile,
     ) -> StoreResult<Self> {
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
-        let pool = Pool::builder(manager)
-            .max_size(pool_size.max(1))
-            .build()
-            .map_err(|e| StoreError::Backend {
-                backend: "postgresql",
-                source: Box::new(e),
-            })?;
+        let pool = pool_for(config, pool_size)?;
         let client = pool.get().await?;
         let applied_at_open = apply_migrations(&client).await?;
         let instance = instance_id(&client).await?;
-        drop(client);
-        tracing::info!(%instance, "postgresql store connected");
+        warn_if_owner(&client).await;
+        let key = match key_file.decide(recorded_key(&client).await?)? {
+            KeyDecision::Use(key) => key,
+            KeyDecision::Install(key) => {
+                let mut client = client;
+                install_key(&mut client, &key, instance).await?;
+                key
+            }
+        };
+        tracing::info!(%instance, audit_key = %key.fingerprint(), "postgresql store connected");
         Ok(Self {
             pool,
             instance,
             applied_at_open,
+            key,
+        })
+    }
+
+    /// Connects without changing the database: every transaction is
+    /// read-only (`default_transaction_read_only`), no migration runs (a
+    /// database of another schema version is refused), and the audit log is
+    /// verified with `key`.
+    pub async fn connect_read_only(url: &str, key: AuditKey) -> StoreResult<Self> {
+        Self::connect_read_only_with(parse_url(url)?, key).await
+    }
+
+    /// Like [`PostgresStore::connect_read_only`], with a parsed configuration.
+    pub async fn connect_read_only_with(
+        mut config: tokio_postgres::Config,
+        key: AuditKey,
+    ) -> StoreResult<Self> {
+        let database = format!(
+            "the PostgreSQL database {}",
+            config.get_dbname().unwrap_or("(default)")
+        );
+        config.options("-c default_transaction_read_only=on");
+        let pool = pool_for(config, 2)?;
+        let client = pool.get().await?;
+        let known = migrations::POSTGRES.last().map_or(0, |m| m.version);
+        match schema_version(&client).await? {
+            None => return Err(StoreError::NoDatabase(database.clone())),
+            Some(found) if found < known => return Err(StoreError::SchemaTooOld { found, known }),
+            Some(found) if found > known => return Err(StoreError::SchemaTooNew { found, known }),
+            Some(_) => {}
+        }
+        let row = client
+            .query_opt("SELECT instance_id FROM instance WHERE singleton = 1", &[])
+            .await?
+            .ok_or_else(|| StoreError::NoDatabase(database.clone()))?;
+        let instance = InstanceId::from_uuid(row.try_get(0)?);
+        drop(client);
+        tracing::info!(%instance, "postgresql store connected read-only");
+        Ok(Self {
+            pool,
+            instance,
+            applied_at_open: 0,
+            key,
         })
     }
 
@@ -119,16 +187,257 @@ impl PostgresStore {
         Ok(self.pool.get().await?)
     }
 
+    /// Appends an entry after `head` (locked by [`lock_head`] in the same
+    /// transaction), with its MAC and the new head's.
+    pub(crate) async fn append(
+        &self,
+        tx: &Transaction<'_>,
+        head: ChainHead,
+        draft: AuditDraft,
+    ) -> StoreResult<AuditEntry> {
+        append(tx, &self.key, head, draft).await
+    }
+
+    /// Revokes every usable API token the user owns, each audited as
+    /// `token.revoke` after `head` (their credentials end with the password
+    /// or the account).
+    async fn revoke_owned_tokens(
+        &self,
+        tx: &Transaction<'_>,
+        mut head: ChainHead,
+        ctx: &AuditContext,
+        owner: UserId,
+    ) -> StoreResult<()> {
+        let rows = tx
+            .query(
+                "SELECT id FROM api_tokens WHERE owner_id = $1 AND revoked_at IS NULL ORDER BY id",
+                &[&owner.as_uuid()],
+            )
+            .await?;
+        for row in rows {
+            let id = TokenId::from_uuid(row.try_get(0)?);
+            let before = get_token(tx, id)
+                .await?
+                .ok_or_else(|| StoreError::not_found("token", id))?;
+            let mut after = before.clone();
+            after.revoked_at = Some(ctx.at);
+            tx.execute(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1",
+                &[&id.as_uuid(), &ts(ctx.at)],
+            )
+            .await?;
+            let draft = change_draft(
+                self.instance,
+                ctx,
+                after.tenant,
+                AuditAction::TOKEN_REVOKE,
+                "token",
+                id.to_string(),
+                Some(&before),
+                Some(&after),
+            )?;
+            head = self.append(tx, head, draft).await?.head();
+        }
+        Ok(())
+    }
+
     /// Runs raw SQL outside any audit. For tests that play an attacker with
-    /// direct database access; never used by the platform.
-    #[doc(hidden)]
+    /// direct database access; only built with the `test-support` feature,
+    /// which only tests enable.
+    #[cfg(feature = "test-support")]
     pub async fn execute_raw_for_tests(&self, sql: &str) -> StoreResult<()> {
         self.client().await?.batch_execute(sql).await?;
         Ok(())
     }
 }
 
+/// Appends an entry after `head`, with its MAC and the new head's.
+async fn append(
+    tx: &Transaction<'_>,
+    key: &AuditKey,
+    head: ChainHead,
+    draft: AuditDraft,
+) -> StoreResult<AuditEntry> {
+    let entry = draft.seal(head.seq + 1, head.hash);
+    let seq = to_i64(entry.seq)?;
+    tx.execute(
+        "INSERT INTO audit_log (seq, id, instance_id, tenant_id, at_micros, actor_kind, actor_user, actor_token, actor_tenant, action, record_kind, record_id, before_json, after_json, remote_addr, prev_hash, hash)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+        &[
+            &seq,
+            &entry.id.as_uuid(),
+            &entry.instance.as_uuid(),
+            &entry.tenant.as_uuid(),
+            &entry.at.unix_micros(),
+            &entry.actor.kind.as_str(),
+            &entry.actor.user.map(|u| u.as_uuid()),
+            &entry.actor.token.map(|t| t.as_uuid()),
+            &entry.actor.tenant.map(|t| t.as_uuid()),
+            &entry.action.as_str(),
+            &entry.record_kind,
+            &entry.record_id,
+            &entry.before.as_ref().map(JsonText::as_str),
+            &entry.after.as_ref().map(JsonText::as_str),
+            &entry.remote_addr,
+            &entry.prev_hash.as_bytes().as_slice(),
+            &entry.hash.as_bytes().as_slice(),
+        ],
+    )
+    .await?;
+    let (entry_mac, head_mac) = macs_of(key, &entry);
+    tx.execute(
+        "INSERT INTO audit_macs (seq, mac) VALUES ($1, $2)",
+        &[&seq, &entry_mac.as_bytes().as_slice()],
+    )
+    .await?;
+    tx.execute(
+        "UPDATE audit_chain_head SET seq = $1, hash = $2, mac = $3 WHERE singleton = 1",
+        &[
+            &seq,
+            &entry.hash.as_bytes().as_slice(),
+            &head_mac.as_bytes().as_slice(),
+        ],
+    )
+    .await?;
+    Ok(entry)
+}
+
+/// The key fingerprint the database records, if a key was installed.
+async fn recorded_key(client: &impl GenericClient) -> StoreResult<Option<KeyFingerprint>> {
+    let row = client
+        .query_one(
+            "SELECT key_fingerprint FROM audit_chain_head WHERE singleton = 1",
+            &[],
+        )
+        .await?;
+    let text: Option<String> = row.try_get(0)?;
+    text.map(|text| {
+        KeyFingerprint::from_hex(&text)
+            .ok_or_else(|| StoreError::corrupt("audit key fingerprint", text))
+    })
+    .transpose()
+}
+
+/// Seals the entries that have no MAC yet (written before the key existed)
+/// and the head, and records the key's fingerprint: once, when a key is
+/// first installed.
+async fn install_key(client: &mut Object, key: &AuditKey, instance: InstanceId) -> StoreResult<()> {
+    let tx = client.transaction().await?;
+    let head = lock_head(&tx).await?;
+    // Another process may have installed a key since this one looked.
+    if let Some(recorded) = recorded_key(&tx).await? {
+        if recorded == key.fingerprint() {
+            return Ok(());
+        }
+        return Err(StoreError::Conflict(format!(
+            "another process installed the audit key of fingerprint {recorded} at the same moment; copy its key file here"
+        )));
+    }
+    let rows = tx
+        .query(
+            "SELECT a.seq, a.hash FROM audit_log a LEFT JOIN audit_macs m ON m.seq = a.seq WHERE m.seq IS NULL ORDER BY a.seq",
+            &[],
+        )
+        .await?;
+    let mut sealed = 0u64;
+    for row in rows {
+        let seq: i64 = row.try_get(0)?;
+        let hash: Vec<u8> = row.try_get(1)?;
+        // A hash that is not 32 bytes only comes from tampering: left unsealed, verification names it.
+        let (Ok(seq_u), Some(hash)) = (u64::try_from(seq), ChainHash::from_slice(&hash)) else {
+            continue;
+        };
+        let mac = key.entry_mac(seq_u, &hash);
+        tx.execute(
+            "INSERT INTO audit_macs (seq, mac) VALUES ($1, $2)",
+            &[&seq, &mac.as_bytes().as_slice()],
+        )
+        .await?;
+        sealed += 1;
+    }
+    tx.execute(
+        "UPDATE audit_chain_head SET mac = $1, key_fingerprint = $2 WHERE singleton = 1",
+        &[
+            &key.head_mac(head).as_bytes().as_slice(),
+            &key.fingerprint().to_string(),
+        ],
+    )
+    .await?;
+    let root = tx
+        .query_opt("SELECT id FROM tenants WHERE parent_id IS NULL", &[])
+        .await?;
+    if let Some(root) = root {
+        // A platform upgraded from a schema without keys: say so in the log itself.
+        let details = serde_json::json!({
+            "key_fingerprint": key.fingerprint().to_string(),
+            "entries_sealed": sealed,
+        });
+        let draft = change_draft(
+            instance,
+            &AuditContext::now(Actor::SYSTEM, None),
+            TenantId::from_uuid(root.try_get(0)?),
+            AuditAction::AUDIT_KEY_INSTALL,
+            "audit log",
+            key.fingerprint().to_string(),
+            None,
+            Some(&details),
+        )?;
+        append(&tx, key, head, draft).await?;
+    }
+    tx.commit().await?;
+    tracing::info!(fingerprint = %key.fingerprint(), sealed, "audit key installed: existing entries sealed");
+    Ok(())
+}
+
+/// Warns when the server's role could undo the audit log's protection: it
+/// owns the audit table (and so may drop or disable its triggers) or is a superuser.
+async fn warn_if_owner(client: &Object) {
+    let row = client
+        .query_opt(
+            "SELECT current_user::text, r.rolsuper OR pg_has_role(current_user, c.relowner, 'MEMBER')
+             FROM pg_class c JOIN pg_roles r ON r.rolname = current_user
+             WHERE c.oid = 'audit_log'::regclass",
+            &[],
+        )
+        .await;
+    if let Ok(Some(row)) = row
+        && let (Ok(role), Ok(true)) = (row.try_get::<_, String>(0), row.try_get::<_, bool>(1))
+    {
+        tracing::warn!(
+            role,
+            "the server's database role owns the audit tables or is a superuser, so it could drop the audit log's triggers: serve as a login role that is a member of nigehban_app (README: PostgreSQL roles)"
+        );
+    }
+}
+
+/// The newest migration applied, or `None` if the database has no Nigehban schema.
+async fn schema_version(client: &impl GenericClient) -> StoreResult<Option<i64>> {
+    let exists: bool = client
+        .query_one("SELECT to_regclass('schema_migrations') IS NOT NULL", &[])
+        .await?
+        .try_get(0)?;
+    if !exists {
+        return Ok(None);
+    }
+    Ok(Some(
+        client
+            .query_one(
+                "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+                &[],
+            )
+            .await?
+            .try_get(0)?,
+    ))
+}
+
 async fn apply_migrations(client: &Object) -> StoreResult<usize> {
+    // Nothing pending: no lock and no DDL, which the server's role may not be allowed.
+    let known = migrations::POSTGRES.last().map_or(0, |m| m.version);
+    match schema_version(client).await? {
+        Some(found) if found == known => return Ok(0),
+        Some(found) if found > known => return Err(StoreError::SchemaTooNew { found, known }),
+        _ => {}
+    }
     client
         .execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK])
         .await?;
@@ -139,8 +448,24 @@ async fn apply_migrations(client: &Object) -> StoreResult<usize> {
     result
 }
 
+/// Whether PostgreSQL refused for want of privileges (e.g. the server's role migrating).
+fn is_privilege_error(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE)
+}
+
 async fn apply_migrations_locked(client: &Object) -> StoreResult<usize> {
-    client.batch_execute(CREATE_MIGRATIONS_TABLE).await?;
+    // PostgreSQL checks the right to create before it sees that the table exists.
+    if schema_version(client).await?.is_none()
+        && let Err(error) = client.batch_execute(CREATE_MIGRATIONS_TABLE).await
+    {
+        if is_privilege_error(&error) {
+            let (version, name) = migrations::POSTGRES
+                .first()
+                .map_or((1, "initial"), |m| (m.version, m.name));
+            return Err(StoreError::MigrationNotAllowed { version, name });
+        }
+        return Err(error.into());
+    }
     let current: i64 = client
         .query_one(
             "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
@@ -172,6 +497,12 @@ async fn apply_migrations_locked(client: &Object) -> StoreResult<usize> {
         );
         if let Err(error) = client.batch_execute(&sql).await {
             let _ = client.batch_execute("ROLLBACK").await;
+            if is_privilege_error(&error) {
+                return Err(StoreError::MigrationNotAllowed {
+                    version: migration.version,
+                    name: migration.name,
+                });
+            }
             return Err(wrap(error));
         }
         tracing::info!(
@@ -219,13 +550,12 @@ fn tenant_from_row(row: &Row) -> StoreResult<Tenant> {
     })
 }
 
-const USER_COLUMNS: &str = "id, instance_id, tenant_id, username, display_name, role, active, must_change_password, failed_logins, locked_until, created_at, updated_at, password_hash";
+const USER_COLUMNS: &str = "id, instance_id, tenant_id, username, display_name, role, active, must_change_password, failed_logins, created_at, updated_at, password_hash";
 
 fn user_from_row(row: &Row) -> StoreResult<User> {
     let username: String = row.try_get(3)?;
     let display_name: String = row.try_get(4)?;
     let role: String = row.try_get(5)?;
-    let locked_until: Option<OffsetDateTime> = row.try_get(9)?;
     Ok(User {
         id: UserId::from_uuid(row.try_get(0)?),
         instance: InstanceId::from_uuid(row.try_get(1)?),
@@ -237,9 +567,8 @@ fn user_from_row(row: &Row) -> StoreResult<User> {
         active: row.try_get(6)?,
         must_change_password: row.try_get(7)?,
         failed_logins: to_u32("failed logins", i64::from(row.try_get::<_, i32>(8)?))?,
-        locked_until: locked_until.map(from_ts),
-        created_at: from_ts(row.try_get(10)?),
-        updated_at: from_ts(row.try_get(11)?),
+        created_at: from_ts(row.try_get(9)?),
+        updated_at: from_ts(row.try_get(10)?),
     })
 }
 
@@ -418,44 +747,12 @@ async fn lock_head(tx: &Transaction<'_>) -> StoreResult<ChainHead> {
     head_from_row(&row)
 }
 
-/// Appends an entry after `head` (locked by [`lock_head`] in the same transaction).
-async fn append(
-    tx: &Transaction<'_>,
-    head: ChainHead,
-    draft: AuditDraft,
-) -> StoreResult<AuditEntry> {
-    let entry = draft.seal(head.seq + 1, head.hash);
-    let seq = to_i64(entry.seq)?;
-    tx.execute(
-        "INSERT INTO audit_log (seq, id, instance_id, tenant_id, at_micros, actor_kind, actor_user, actor_token, actor_tenant, action, record_kind, record_id, before_json, after_json, remote_addr, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
-        &[
-            &seq,
-            &entry.id.as_uuid(),
-            &entry.instance.as_uuid(),
-            &entry.tenant.as_uuid(),
-            &entry.at.unix_micros(),
-            &entry.actor.kind.as_str(),
-            &entry.actor.user.map(|u| u.as_uuid()),
-            &entry.actor.token.map(|t| t.as_uuid()),
-            &entry.actor.tenant.map(|t| t.as_uuid()),
-            &entry.action.as_str(),
-            &entry.record_kind,
-            &entry.record_id,
-            &entry.before.as_ref().map(JsonText::as_str),
-            &entry.after.as_ref().map(JsonText::as_str),
-            &entry.remote_addr,
-            &entry.prev_hash.as_bytes().as_slice(),
-            &entry.hash.as_bytes().as_slice(),
-        ],
+/// The MACs of an appended entry and of the new head, as stored.
+fn macs_of(key: &AuditKey, entry: &AuditEntry) -> (AuditMac, AuditMac) {
+    (
+        key.entry_mac(entry.seq, &entry.hash),
+        key.head_mac(entry.head()),
     )
-    .await?;
-    tx.execute(
-        "UPDATE audit_chain_head SET seq = $1, hash = $2 WHERE singleton = 1",
-        &[&seq, &entry.hash.as_bytes().as_slice()],
-    )
-    .await?;
-    Ok(entry)
 }
 
 fn after_uuid(page: &PageRequest, list: &str) -> StoreResult<Uuid> {
@@ -542,7 +839,7 @@ impl Store for PostgresStore {
             None,
             Some(tenant),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -606,7 +903,7 @@ impl Store for PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -672,7 +969,7 @@ impl Store for PostgresStore {
         let failed_logins = i32::try_from(user.failed_logins).unwrap_or(i32::MAX);
         let inserted = tx
             .execute(
-                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
                 &[
                     &user.id.as_uuid(),
                     &user.instance.as_uuid(),
@@ -683,7 +980,6 @@ impl Store for PostgresStore {
                     &user.active,
                     &user.must_change_password,
                     &failed_logins,
-                    &user.locked_until.map(ts),
                     &ts(user.created_at),
                     &ts(user.updated_at),
                     &password.as_phc(),
@@ -711,7 +1007,7 @@ impl Store for PostgresStore {
             None,
             Some(user),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -731,6 +1027,7 @@ impl Store for PostgresStore {
         let mut after = before.clone();
         after.updated_at = ctx.at;
         let mut end_sessions = None;
+        let mut revoke_tokens = false;
         let action = match change {
             UserChange::SetRole(role) => {
                 after.role = role;
@@ -739,16 +1036,18 @@ impl Store for PostgresStore {
             UserChange::Deactivate => {
                 after.active = false;
                 end_sessions = Some(None);
+                revoke_tokens = true;
                 AuditAction::USER_DEACTIVATE
             }
             UserChange::SetPassword {
                 hash,
                 must_change,
                 keep_session,
+                revoke_tokens: revoke,
             } => {
+                revoke_tokens = revoke;
                 after.must_change_password = must_change;
                 after.failed_logins = 0;
-                after.locked_until = None;
                 tx.execute(
                     "UPDATE users SET password_hash = $2 WHERE id = $1",
                     &[&id.as_uuid(), &hash.as_phc()],
@@ -760,14 +1059,13 @@ impl Store for PostgresStore {
         };
         let failed_logins = i32::try_from(after.failed_logins).unwrap_or(i32::MAX);
         tx.execute(
-            "UPDATE users SET role = $2, active = $3, must_change_password = $4, failed_logins = $5, locked_until = $6, updated_at = $7 WHERE id = $1",
+            "UPDATE users SET role = $2, active = $3, must_change_password = $4, failed_logins = $5, updated_at = $6 WHERE id = $1",
             &[
                 &id.as_uuid(),
                 &after.role.as_str(),
                 &after.active,
                 &after.must_change_password,
                 &failed_logins,
-                &after.locked_until.map(ts),
                 &ts(after.updated_at),
             ],
         )
@@ -789,7 +1087,10 @@ impl Store for PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        let entry = self.append(&tx, head, draft).await?;
+        if revoke_tokens {
+            self.revoke_owned_tokens(&tx, entry.head(), ctx, id).await?;
+        }
         tx.commit().await?;
         Ok(after)
     }
@@ -812,18 +1113,13 @@ impl Store for PostgresStore {
             None => Ok(None),
             Some(row) => {
                 let user = user_from_row(&row)?;
-                let hash: String = row.try_get(12)?;
+                let hash: String = row.try_get(11)?;
                 Ok(Some((user, PasswordHash::from_phc(hash))))
             }
         }
     }
 
-    async fn record_login_failure(
-        &self,
-        id: UserId,
-        policy: LockoutPolicy,
-        ctx: &AuditContext,
-    ) -> StoreResult<User> {
+    async fn record_login_failure(&self, id: UserId, ctx: &AuditContext) -> StoreResult<User> {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let head = lock_head(&tx).await?;
@@ -832,14 +1128,10 @@ impl Store for PostgresStore {
             .ok_or_else(|| StoreError::not_found("user", id))?;
         let mut after = before.clone();
         after.failed_logins = before.failed_logins.saturating_add(1);
-        if after.failed_logins >= policy.max_failures {
-            after.locked_until = Some(ctx.at.plus(policy.lock_for));
-            after.failed_logins = 0;
-        }
         let failed_logins = i32::try_from(after.failed_logins).unwrap_or(i32::MAX);
         tx.execute(
-            "UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
-            &[&id.as_uuid(), &failed_logins, &after.locked_until.map(ts)],
+            "UPDATE users SET failed_logins = $2 WHERE id = $1",
+            &[&id.as_uuid(), &failed_logins],
         )
         .await?;
         let draft = change_draft(
@@ -852,7 +1144,7 @@ impl Store for PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -915,7 +1207,7 @@ impl Store for PostgresStore {
             None,
             Some(token),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -973,7 +1265,7 @@ impl Store for PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -1035,7 +1327,7 @@ impl Store for PostgresStore {
         )
         .await?;
         tx.execute(
-            "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+            "UPDATE users SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0",
             &[&session.user.as_uuid()],
         )
         .await?;
@@ -1049,7 +1341,7 @@ impl Store for PostgresStore {
             None,
             Some(session),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1112,7 +1404,7 @@ impl Store for PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -1132,7 +1424,7 @@ impl Store for PostgresStore {
         let mut client = self.client().await?;
         let tx = client.transaction().await?;
         let head = lock_head(&tx).await?;
-        let entry = append(&tx, head, draft).await?;
+        let entry = self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(entry)
     }
@@ -1205,26 +1497,42 @@ impl Store for PostgresStore {
         head_from_row(&row)
     }
 
-    async fn verify_audit(&self) -> StoreResult<AuditVerification> {
+    fn audit_key_fingerprint(&self) -> KeyFingerprint {
+        self.key.fingerprint()
+    }
+
+    async fn verify_audit_against(&self, anchors: &[ChainHead]) -> StoreResult<AuditVerification> {
         const BATCH: i64 = 1000;
         let mut client = self.client().await?;
-        // One snapshot for the head and every entry.
+        // One snapshot for what is recorded and every entry.
         let tx = client
             .build_transaction()
             .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
             .read_only(true)
             .start()
             .await?;
-        let head = head_from_row(
-            &tx.query_one(
-                "SELECT seq, hash FROM audit_chain_head WHERE singleton = 1",
+        let head_row = tx
+            .query_one(
+                "SELECT seq, hash, mac, EXISTS (SELECT 1 FROM tenants WHERE parent_id IS NULL) FROM audit_chain_head WHERE singleton = 1",
                 &[],
             )
-            .await?,
-        )?;
-        let mut verifier = ChainVerifier::new(head);
-        let sql =
-            format!("SELECT {AUDIT_COLUMNS} FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2");
+            .await?;
+        let head_mac: Option<Vec<u8>> = head_row.try_get(2)?;
+        let recorded = RecordedChain {
+            head: head_from_row(&head_row)?,
+            head_mac: head_mac.as_deref().and_then(AuditMac::from_slice),
+            key: recorded_key(&tx).await?,
+            platform_set_up: head_row.try_get(3)?,
+        };
+        let mut verifier = ChainVerifier::new(&self.key, recorded, anchors);
+        let columns = AUDIT_COLUMNS
+            .split(", ")
+            .map(|c| format!("a.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns}, m.mac FROM audit_log a LEFT JOIN audit_macs m ON m.seq = a.seq WHERE a.seq > $1 ORDER BY a.seq LIMIT $2"
+        );
         let mut after: i64 = i64::MIN;
         'batches: loop {
             let rows = tx.query(&sql, &[&after, &BATCH]).await?;
@@ -1236,7 +1544,12 @@ impl Store for PostgresStore {
                 after = seq;
                 match audit_from_row(row) {
                     Ok(entry) => {
-                        if verifier.check(&entry).is_err() {
+                        let mac: Option<Vec<u8>> = row.try_get(17)?;
+                        // A MAC of the wrong length verifies as a wrong MAC.
+                        let mac = mac.map(|bytes| {
+                            AuditMac::from_slice(&bytes).unwrap_or(AuditMac::from_bytes([0; 32]))
+                        });
+                        if verifier.check(&entry, mac.as_ref()).is_err() {
                             break 'batches;
                         }
                     }

@@ -5,6 +5,16 @@
 //! which WAL lets run beside the writer. All SQLite work runs on tokio's
 //! blocking pool, never on the async runtime's threads. `synchronous=FULL`
 //! makes every acknowledged commit survive a power cut.
+//!
+//! The audit key lives in the writer connection only, as two SQL functions
+//! (`nigehban_audit_entry_mac(seq, hash)`, `nigehban_audit_head_mac(seq,
+//! hash)`) registered at open: every audit append inside any write
+//! transaction computes its MACs there, and a connection without the key
+//! (a reader, a read-only store) cannot write audit entries at all.
+//!
+//! [`SqliteStore::open_read_only`] opens the database file with
+//! `SQLITE_OPEN_READ_ONLY`, runs no migration and sets no pragma that
+//! writes: `nigehban audit verify` checks a database without changing it.
 
 mod sensors;
 
@@ -14,21 +24,26 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use nigehban_model::{
-    Actor, ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntry, AuditEntryId,
-    AuditVerification, CertificateFingerprint, ChainHash, ChainHead, ChainVerifier, InstanceId,
-    JsonText, PasswordHash, SecretHash, Sensor, SensorHealthEvent, SensorId, SensorToken,
-    SensorTokenId, Session, SessionId, SourceNetwork, SubjectCommonName, Tenant, TenantId,
-    TenantName, Timestamp, TokenId, TokenName, User, UserId, Username,
+    Actor, ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntry, AuditEntryId, AuditKey,
+    AuditMac, AuditVerification, CertificateFingerprint, ChainHash, ChainHead, ChainVerifier,
+    InstanceId, JsonText, KeyFingerprint, PasswordHash, RecordedChain, SecretHash, Sensor,
+    SensorHealthEvent, SensorId, SensorToken, SensorTokenId, Session, SessionId, SourceNetwork,
+    SubjectCommonName, Tenant, TenantId, TenantName, Timestamp, TokenId, TokenName, User, UserId,
+    Username,
 };
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::functions::FunctionFlags;
+use rusqlite::{
+    Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
+};
 
+use crate::audit_key::{AuditKeyFile, KeyDecision};
 use crate::migrations::{self, CREATE_MIGRATIONS_TABLE, Migration};
 use crate::rows::{
     change_draft, kind_columns, kind_from_columns, parse_role, parse_text, to_i64, to_seq, to_u32,
 };
 use crate::{
-    AuditContext, AuditQuery, Backend, BackupReport, LockoutPolicy, Page, PageRequest,
-    SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
+    AuditContext, AuditQuery, Backend, BackupReport, Page, PageRequest, SensorChange,
+    SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
 };
 
 /// The database file's name inside the data directory.
@@ -41,6 +56,8 @@ struct Inner {
     path: PathBuf,
     instance: InstanceId,
     applied_at_open: usize,
+    key: AuditKey,
+    read_only: bool,
     writer: Mutex<Connection>,
     readers: Mutex<Vec<Connection>>,
 }
@@ -75,6 +92,127 @@ fn open_connection(path: &Path) -> StoreResult<Connection> {
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
+}
+
+/// A connection that cannot write: the file is opened read-only and no pragma is set.
+fn open_read_only_connection(path: &Path) -> StoreResult<Connection> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    Ok(conn)
+}
+
+/// Gives the writer connection the audit key, as the SQL functions that compute MACs.
+fn install_mac_functions(conn: &Connection, key: &AuditKey) -> StoreResult<()> {
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    for (name, head) in [
+        ("nigehban_audit_entry_mac", false),
+        ("nigehban_audit_head_mac", true),
+    ] {
+        let key = key.clone();
+        conn.create_scalar_function(name, 2, flags, move |ctx| {
+            let seq: i64 = ctx.get(0)?;
+            let hash: Vec<u8> = ctx.get(1)?;
+            // A hash that is not 32 bytes only comes from tampering: no MAC for it.
+            let (Ok(seq), Some(hash)) = (u64::try_from(seq), ChainHash::from_slice(&hash)) else {
+                return Ok(None);
+            };
+            let mac = if head {
+                key.head_mac(ChainHead { seq, hash })
+            } else {
+                key.entry_mac(seq, &hash)
+            };
+            Ok(Some(mac.as_bytes().to_vec()))
+        })?;
+    }
+    Ok(())
+}
+
+/// The key fingerprint the database records, if a key was installed.
+fn recorded_key(conn: &Connection) -> StoreResult<Option<KeyFingerprint>> {
+    let text: Option<String> = conn.query_row(
+        "SELECT key_fingerprint FROM audit_chain_head WHERE singleton = 1",
+        [],
+        |row| row.get(0),
+    )?;
+    text.map(|text| {
+        KeyFingerprint::from_hex(&text)
+            .ok_or_else(|| StoreError::corrupt("audit key fingerprint", text))
+    })
+    .transpose()
+}
+
+/// Seals the entries that have no MAC yet (written before the key existed)
+/// and the head, and records the key's fingerprint: once, when a key is first
+/// installed. The writer connection must have the MAC functions.
+fn install_key(conn: &mut Connection, key: &AuditKey, instance: InstanceId) -> StoreResult<()> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another process may have installed a key since this one looked.
+    if let Some(recorded) = recorded_key(&tx)? {
+        if recorded == key.fingerprint() {
+            return Ok(());
+        }
+        return Err(StoreError::Conflict(format!(
+            "another process installed the audit key of fingerprint {recorded} at the same moment; copy its key file here"
+        )));
+    }
+    let sealed = tx.execute(
+        "INSERT INTO audit_macs (seq, mac)
+         SELECT seq, nigehban_audit_entry_mac(seq, hash) FROM audit_log
+         WHERE seq NOT IN (SELECT seq FROM audit_macs) AND nigehban_audit_entry_mac(seq, hash) IS NOT NULL",
+        [],
+    )?;
+    tx.execute(
+        "UPDATE audit_chain_head SET mac = nigehban_audit_head_mac(seq, hash), key_fingerprint = ?1 WHERE singleton = 1",
+        params![key.fingerprint().to_string()],
+    )?;
+    let root: Option<String> = tx
+        .query_row(
+            "SELECT id FROM tenants WHERE parent_id IS NULL",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?;
+    if let Some(root) = root {
+        // A platform upgraded from a schema without keys: say so in the log itself.
+        let details = serde_json::json!({
+            "key_fingerprint": key.fingerprint().to_string(),
+            "entries_sealed": sealed,
+        });
+        let draft = change_draft(
+            instance,
+            &AuditContext::now(Actor::SYSTEM, None),
+            parse_text("tenant id", &root)?,
+            AuditAction::AUDIT_KEY_INSTALL,
+            "audit log",
+            key.fingerprint().to_string(),
+            None,
+            Some(&details),
+        )?;
+        append(&tx, draft)?;
+    }
+    tx.commit()?;
+    tracing::info!(fingerprint = %key.fingerprint(), sealed, "audit key installed: existing entries sealed");
+    Ok(())
+}
+
+/// The newest migration applied, or `None` if the database has no Nigehban schema.
+fn schema_version(conn: &Connection) -> StoreResult<Option<i64>> {
+    let has_table: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations')",
+        [],
+        |row| row.get(0),
+    )?;
+    if !has_table {
+        return Ok(None);
+    }
+    Ok(Some(conn.query_row(
+        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?))
 }
 
 async fn blocking<T: Send + 'static>(
@@ -155,10 +293,12 @@ fn instance_id(conn: &Connection) -> StoreResult<InstanceId> {
 }
 
 impl SqliteStore {
-    /// Opens (creating if needed) the database in `data_dir`, in WAL mode, and
-    /// applies pending migrations.
-    pub async fn open(data_dir: &Path) -> StoreResult<Self> {
+    /// Opens (creating if needed) the database in `data_dir`, in WAL mode,
+    /// applies pending migrations, and takes the audit key from `key_file`
+    /// (created if the log has no key yet; see [`AuditKeyFile`]).
+    pub async fn open(data_dir: &Path, key_file: &AuditKeyFile) -> StoreResult<Self> {
         let data_dir = data_dir.to_path_buf();
+        let key_file = key_file.clone();
         blocking(move || {
             std::fs::create_dir_all(&data_dir).map_err(|source| StoreError::Io {
                 context: format!("cannot create data directory {}", data_dir.display()),
@@ -168,13 +308,73 @@ impl SqliteStore {
             let mut writer = open_connection(&path)?;
             let applied_at_open = apply_migrations(&mut writer, migrations::SQLITE)?;
             let instance = instance_id(&writer)?;
-            tracing::info!(path = %path.display(), %instance, "sqlite store opened");
+            let key = match key_file.decide(recorded_key(&writer)?)? {
+                KeyDecision::Use(key) => {
+                    install_mac_functions(&writer, &key)?;
+                    key
+                }
+                KeyDecision::Install(key) => {
+                    install_mac_functions(&writer, &key)?;
+                    install_key(&mut writer, &key, instance)?;
+                    key
+                }
+            };
+            tracing::info!(path = %path.display(), %instance, audit_key = %key.fingerprint(), "sqlite store opened");
             Ok(SqliteStore {
                 inner: Arc::new(Inner {
                     path,
                     instance,
                     applied_at_open,
+                    key,
+                    read_only: false,
                     writer: Mutex::new(writer),
+                    readers: Mutex::new(Vec::new()),
+                }),
+            })
+        })
+        .await
+    }
+
+    /// Opens the database in `data_dir` without changing it: read-only, no
+    /// migration (a database of another schema version is refused), audit
+    /// verification with `key`. Every change is refused by SQLite.
+    pub async fn open_read_only(data_dir: &Path, key: AuditKey) -> StoreResult<Self> {
+        let path = data_dir.join(DATABASE_FILE);
+        blocking(move || {
+            if !path.is_file() {
+                return Err(StoreError::NoDatabase(path.display().to_string()));
+            }
+            let conn = open_read_only_connection(&path)?;
+            let known = migrations::SQLITE.last().map_or(0, |m| m.version);
+            match schema_version(&conn)? {
+                None => return Err(StoreError::NoDatabase(path.display().to_string())),
+                Some(found) if found < known => {
+                    return Err(StoreError::SchemaTooOld { found, known });
+                }
+                Some(found) if found > known => {
+                    return Err(StoreError::SchemaTooNew { found, known });
+                }
+                Some(_) => {}
+            }
+            let instance: Option<String> = conn
+                .query_row(
+                    "SELECT instance_id FROM instance WHERE singleton = 1",
+                    [],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            let instance = instance
+                .ok_or_else(|| StoreError::NoDatabase(path.display().to_string()))
+                .and_then(|text| parse_text("instance id", &text))?;
+            tracing::info!(path = %path.display(), %instance, "sqlite store opened read-only");
+            Ok(SqliteStore {
+                inner: Arc::new(Inner {
+                    path,
+                    instance,
+                    applied_at_open: 0,
+                    key,
+                    read_only: true,
+                    writer: Mutex::new(conn),
                     readers: Mutex::new(Vec::new()),
                 }),
             })
@@ -213,6 +413,7 @@ impl SqliteStore {
             let pooled = lock(&inner.readers).pop();
             let mut conn = match pooled {
                 Some(conn) => conn,
+                None if inner.read_only => open_read_only_connection(&inner.path)?,
                 None => open_connection(&inner.path)?,
             };
             let result = work(&mut conn);
@@ -226,8 +427,9 @@ impl SqliteStore {
     }
 
     /// Runs raw SQL on the writer connection, outside any audit. For tests
-    /// that play an attacker with direct database access; never used by the platform.
-    #[doc(hidden)]
+    /// that play an attacker with direct database access; only built with
+    /// the `test-support` feature, which only tests enable.
+    #[cfg(feature = "test-support")]
     pub async fn execute_raw_for_tests(&self, sql: &str) -> StoreResult<()> {
         let sql = sql.to_owned();
         let inner = Arc::clone(&self.inner);
@@ -259,10 +461,9 @@ fn tenant_from_row(row: &Row<'_>) -> StoreResult<Tenant> {
     })
 }
 
-const USER_COLUMNS: &str = "id, instance_id, tenant_id, username, display_name, role, active, must_change_password, failed_logins, locked_until, created_at, updated_at, password_hash";
+const USER_COLUMNS: &str = "id, instance_id, tenant_id, username, display_name, role, active, must_change_password, failed_logins, created_at, updated_at, password_hash";
 
 fn user_from_row(row: &Row<'_>) -> StoreResult<User> {
-    let locked_until: Option<i64> = row.get(9)?;
     Ok(User {
         id: parse_text("user id", &row.get::<_, String>(0)?)?,
         instance: parse_text("instance id", &row.get::<_, String>(1)?)?,
@@ -275,9 +476,8 @@ fn user_from_row(row: &Row<'_>) -> StoreResult<User> {
         active: row.get(6)?,
         must_change_password: row.get(7)?,
         failed_logins: to_u32("failed logins", row.get(8)?)?,
-        locked_until: locked_until.map(Timestamp::from_unix_micros),
-        created_at: Timestamp::from_unix_micros(row.get(10)?),
-        updated_at: Timestamp::from_unix_micros(row.get(11)?),
+        created_at: Timestamp::from_unix_micros(row.get(9)?),
+        updated_at: Timestamp::from_unix_micros(row.get(10)?),
     })
 }
 
@@ -429,6 +629,45 @@ fn get_session(conn: &Connection, id: SessionId) -> StoreResult<Option<Session>>
     rows.next()?.map(session_from_row).transpose()
 }
 
+/// Revokes every usable API token the user owns, each audited as `token.revoke`
+/// (their credentials end with the password or the account).
+fn revoke_owned_tokens(
+    tx: &Transaction<'_>,
+    instance: InstanceId,
+    ctx: &AuditContext,
+    owner: UserId,
+) -> StoreResult<()> {
+    let ids: Vec<String> = {
+        let mut stmt = tx.prepare_cached(
+            "SELECT id FROM api_tokens WHERE owner_id = ?1 AND revoked_at IS NULL ORDER BY id",
+        )?;
+        let rows = stmt.query_map(params![owner.to_string()], |row| row.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    for id in ids {
+        let id: TokenId = parse_text("token id", &id)?;
+        let before = get_token(tx, id)?.ok_or_else(|| StoreError::not_found("token", id))?;
+        let mut after = before.clone();
+        after.revoked_at = Some(ctx.at);
+        tx.execute(
+            "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1",
+            params![id.to_string(), ctx.at.unix_micros()],
+        )?;
+        let draft = change_draft(
+            instance,
+            ctx,
+            after.tenant,
+            AuditAction::TOKEN_REVOKE,
+            "token",
+            id.to_string(),
+            Some(&before),
+            Some(&after),
+        )?;
+        append(tx, draft)?;
+    }
+    Ok(())
+}
+
 fn read_head(conn: &Connection) -> StoreResult<ChainHead> {
     let (seq, hash): (i64, Vec<u8>) = conn.query_row(
         "SELECT seq, hash FROM audit_chain_head WHERE singleton = 1",
@@ -442,7 +681,29 @@ fn read_head(conn: &Connection) -> StoreResult<ChainHead> {
     })
 }
 
-/// Appends an entry to the chain inside the caller's (IMMEDIATE) transaction.
+/// What the database records beside the log, for verification.
+fn read_recorded_chain(conn: &Connection) -> StoreResult<RecordedChain> {
+    let head = read_head(conn)?;
+    let mac: Option<Vec<u8>> = conn.query_row(
+        "SELECT mac FROM audit_chain_head WHERE singleton = 1",
+        [],
+        |row| row.get(0),
+    )?;
+    let platform_set_up: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM tenants WHERE parent_id IS NULL)",
+        [],
+        |row| row.get(0),
+    )?;
+    Ok(RecordedChain {
+        head,
+        head_mac: mac.as_deref().and_then(AuditMac::from_slice),
+        key: recorded_key(conn)?,
+        platform_set_up,
+    })
+}
+
+/// Appends an entry to the chain inside the caller's (IMMEDIATE) transaction,
+/// with its MAC and the head's (computed by the writer connection's key).
 fn append(tx: &Transaction<'_>, draft: AuditDraft) -> StoreResult<AuditEntry> {
     let head = read_head(tx)?;
     let entry = draft.seal(head.seq + 1, head.hash);
@@ -470,8 +731,14 @@ fn append(tx: &Transaction<'_>, draft: AuditDraft) -> StoreResult<AuditEntry> {
         entry.prev_hash.as_bytes().as_slice(),
         entry.hash.as_bytes().as_slice(),
     ])?;
-    tx.prepare_cached("UPDATE audit_chain_head SET seq = ?1, hash = ?2 WHERE singleton = 1")?
-        .execute(params![seq, entry.hash.as_bytes().as_slice()])?;
+    tx.prepare_cached(
+        "INSERT INTO audit_macs (seq, mac) VALUES (?1, nigehban_audit_entry_mac(?1, ?2))",
+    )?
+    .execute(params![seq, entry.hash.as_bytes().as_slice()])?;
+    tx.prepare_cached(
+        "UPDATE audit_chain_head SET seq = ?1, hash = ?2, mac = nigehban_audit_head_mac(?1, ?2) WHERE singleton = 1",
+    )?
+    .execute(params![seq, entry.hash.as_bytes().as_slice()])?;
     Ok(entry)
 }
 
@@ -681,7 +948,7 @@ impl Store for SqliteStore {
                 return Err(StoreError::not_found("tenant", user.tenant));
             }
             let inserted = tx.execute(
-                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"),
+                &format!("INSERT INTO users ({USER_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
                 params![
                     user.id.to_string(),
                     user.instance.to_string(),
@@ -692,7 +959,6 @@ impl Store for SqliteStore {
                     user.active,
                     user.must_change_password,
                     i64::from(user.failed_logins),
-                    user.locked_until.map(Timestamp::unix_micros),
                     user.created_at.unix_micros(),
                     user.updated_at.unix_micros(),
                     password.as_phc(),
@@ -725,6 +991,7 @@ impl Store for SqliteStore {
             let mut after = before.clone();
             after.updated_at = ctx.at;
             let mut end_sessions = None;
+            let mut revoke_tokens = false;
             let action = match change {
                 UserChange::SetRole(role) => {
                     after.role = role;
@@ -733,12 +1000,13 @@ impl Store for SqliteStore {
                 UserChange::Deactivate => {
                     after.active = false;
                     end_sessions = Some(None);
+                    revoke_tokens = true;
                     AuditAction::USER_DEACTIVATE
                 }
-                UserChange::SetPassword { hash, must_change, keep_session } => {
+                UserChange::SetPassword { hash, must_change, keep_session, revoke_tokens: revoke } => {
+                    revoke_tokens = revoke;
                     after.must_change_password = must_change;
                     after.failed_logins = 0;
-                    after.locked_until = None;
                     tx.execute(
                         "UPDATE users SET password_hash = ?2 WHERE id = ?1",
                         params![id.to_string(), hash.as_phc()],
@@ -748,14 +1016,13 @@ impl Store for SqliteStore {
                 }
             };
             tx.execute(
-                "UPDATE users SET role = ?2, active = ?3, must_change_password = ?4, failed_logins = ?5, locked_until = ?6, updated_at = ?7 WHERE id = ?1",
+                "UPDATE users SET role = ?2, active = ?3, must_change_password = ?4, failed_logins = ?5, updated_at = ?6 WHERE id = ?1",
                 params![
                     id.to_string(),
                     after.role.as_str(),
                     after.active,
                     after.must_change_password,
                     i64::from(after.failed_logins),
-                    after.locked_until.map(Timestamp::unix_micros),
                     after.updated_at.unix_micros(),
                 ],
             )?;
@@ -767,6 +1034,9 @@ impl Store for SqliteStore {
             }
             let draft = change_draft(instance, &ctx, after.tenant, action, "user", id.to_string(), Some(&before), Some(&after))?;
             append(tx, draft)?;
+            if revoke_tokens {
+                revoke_owned_tokens(tx, instance, &ctx, id)?;
+            }
             Ok(after)
         })
         .await
@@ -789,7 +1059,7 @@ impl Store for SqliteStore {
                 None => Ok(None),
                 Some(row) => {
                     let user = user_from_row(row)?;
-                    let hash: String = row.get(12)?;
+                    let hash: String = row.get(11)?;
                     Ok(Some((user, PasswordHash::from_phc(hash))))
                 }
             }
@@ -797,28 +1067,15 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn record_login_failure(
-        &self,
-        id: UserId,
-        policy: LockoutPolicy,
-        ctx: &AuditContext,
-    ) -> StoreResult<User> {
+    async fn record_login_failure(&self, id: UserId, ctx: &AuditContext) -> StoreResult<User> {
         let ctx = ctx.clone();
         self.write(move |tx, instance| {
             let before = get_user(tx, id)?.ok_or_else(|| StoreError::not_found("user", id))?;
             let mut after = before.clone();
             after.failed_logins = before.failed_logins.saturating_add(1);
-            if after.failed_logins >= policy.max_failures {
-                after.locked_until = Some(ctx.at.plus(policy.lock_for));
-                after.failed_logins = 0;
-            }
             tx.execute(
-                "UPDATE users SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1",
-                params![
-                    id.to_string(),
-                    i64::from(after.failed_logins),
-                    after.locked_until.map(Timestamp::unix_micros)
-                ],
+                "UPDATE users SET failed_logins = ?2 WHERE id = ?1",
+                params![id.to_string(), i64::from(after.failed_logins)],
             )?;
             let draft = change_draft(
                 instance,
@@ -989,9 +1246,9 @@ impl Store for SqliteStore {
                     secret.as_bytes().as_slice(),
                 ],
             )?;
-            if user.failed_logins != 0 || user.locked_until.is_some() {
+            if user.failed_logins != 0 {
                 tx.execute(
-                    "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+                    "UPDATE users SET failed_logins = 0 WHERE id = ?1",
                     params![user.id.to_string()],
                 )?;
             }
@@ -1127,20 +1384,33 @@ impl Store for SqliteStore {
         self.read(|conn| read_head(conn)).await
     }
 
-    async fn verify_audit(&self) -> StoreResult<AuditVerification> {
-        self.read(|conn| {
-            // One read transaction: the head and the entries come from the same snapshot.
+    fn audit_key_fingerprint(&self) -> KeyFingerprint {
+        self.inner.key.fingerprint()
+    }
+
+    async fn verify_audit_against(&self, anchors: &[ChainHead]) -> StoreResult<AuditVerification> {
+        let key = self.inner.key.clone();
+        let anchors = anchors.to_vec();
+        self.read(move |conn| {
+            // One read transaction: what is recorded and the entries come from the same snapshot.
             let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let head = read_head(&tx)?;
-            let mut verifier = ChainVerifier::new(head);
+            let mut verifier = ChainVerifier::new(&key, read_recorded_chain(&tx)?, &anchors);
             {
-                let sql = format!("SELECT {AUDIT_COLUMNS} FROM audit_log ORDER BY seq");
+                let sql = format!(
+                    "SELECT {}, m.mac FROM audit_log a LEFT JOIN audit_macs m ON m.seq = a.seq ORDER BY a.seq",
+                    prefixed("a", AUDIT_COLUMNS)
+                );
                 let mut stmt = tx.prepare(&sql)?;
                 let mut rows = stmt.query([])?;
                 while let Some(row) = rows.next()? {
                     match audit_from_row(row) {
                         Ok(entry) => {
-                            if verifier.check(&entry).is_err() {
+                            let mac: Option<Vec<u8>> = row.get(17)?;
+                            // A MAC of the wrong length verifies as a wrong MAC.
+                            let mac = mac.map(|bytes| {
+                                AuditMac::from_slice(&bytes).unwrap_or(AuditMac::from_bytes([0; 32]))
+                            });
+                            if verifier.check(&entry, mac.as_ref()).is_err() {
                                 break;
                             }
                         }

@@ -10,21 +10,28 @@
 #[macro_use]
 #[path = "conformance/harness.rs"]
 mod harness;
+#[path = "conformance/audit_key.rs"]
+mod audit_key;
 #[path = "conformance/sensors.rs"]
 mod sensors;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use audit_key::{
+    a_cut_tail_with_a_moved_head_is_detected, a_recomputed_chain_is_named_at_the_forged_entry,
+    a_wrong_or_missing_key_is_refused, an_emptied_log_is_detected,
+    anchored_heads_detect_a_rollback, read_only_opening_changes_nothing,
+    resets_and_deactivation_revoke_owned_tokens,
+    schema_2_logs_are_sealed_when_the_key_is_installed,
+};
 use harness::{QUARTER_HOUR, TestBackend, ctx, hash, tenant, tree, user};
 use nigehban_model::{
     ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntryId, AuditProblem, AuditVerification,
     JsonText, Role, SecretHash, Session, SessionId, TenantKind, TenantName, Timestamp, TokenId,
     TokenName, Username,
 };
-use nigehban_store::{
-    AuditQuery, Cursor, LockoutPolicy, PageRequest, StoreError, TenantChange, UserChange,
-};
+use nigehban_store::{AuditQuery, Cursor, PageRequest, StoreError, TenantChange, UserChange};
 use sensors::{
     address_lookup_prefers_the_most_specific_network, certificates_find_active_sensors,
     concurrent_overlapping_registrations_admit_one_tenant,
@@ -45,7 +52,7 @@ conformance_tests!(
     users_round_trip,
     user_names_are_unique,
     user_changes_end_sessions,
-    failures_lock_accounts,
+    failures_are_counted_never_locking,
     tokens_are_found_by_secret_hash,
     sessions_live_and_die,
     audit_chain_stays_linear_under_concurrency,
@@ -64,6 +71,14 @@ conformance_tests!(
     source_networks_never_overlap_another_tenants,
     concurrent_overlapping_registrations_admit_one_tenant,
     schema_1_databases_upgrade_with_their_data,
+    resets_and_deactivation_revoke_owned_tokens,
+    a_recomputed_chain_is_named_at_the_forged_entry,
+    a_cut_tail_with_a_moved_head_is_detected,
+    an_emptied_log_is_detected,
+    anchored_heads_detect_a_rollback,
+    a_wrong_or_missing_key_is_refused,
+    read_only_opening_changes_nothing,
+    schema_2_logs_are_sealed_when_the_key_is_installed,
 );
 
 async fn tenants_form_a_tree(backend: &TestBackend) {
@@ -477,6 +492,7 @@ async fn user_changes_end_sessions(backend: &TestBackend) {
                 hash: hash("new"),
                 must_change: false,
                 keep_session: Some(kept.id),
+                revoke_tokens: false,
             },
             &ctx(),
         )
@@ -539,7 +555,10 @@ async fn user_changes_end_sessions(backend: &TestBackend) {
     );
 }
 
-async fn failures_lock_accounts(backend: &TestBackend) {
+/// Failures are counted and audited; storage never locks an account (a
+/// stranger could lock anyone out): sign-in throttling is the app's, per
+/// user and address.
+async fn failures_are_counted_never_locking(backend: &TestBackend) {
     let store = backend.store();
     let tree = tree(store).await;
     let ayesha = user(store, tree.telecom.id, "ayesha", Role::Analyst);
@@ -547,36 +566,21 @@ async fn failures_lock_accounts(backend: &TestBackend) {
         .insert_user(&ayesha, &hash("a"), &ctx())
         .await
         .unwrap();
-    let policy = LockoutPolicy {
-        max_failures: 3,
-        lock_for: QUARTER_HOUR,
-    };
-    let first = store
-        .record_login_failure(ayesha.id, policy, &ctx())
-        .await
-        .unwrap();
-    assert_eq!((first.failed_logins, first.locked_until), (1, None));
-    store
-        .record_login_failure(ayesha.id, policy, &ctx())
-        .await
-        .unwrap();
-    let context = ctx();
-    let locked = store
-        .record_login_failure(ayesha.id, policy, &context)
-        .await
-        .unwrap();
-    assert_eq!(locked.locked_until, Some(context.at.plus(QUARTER_HOUR)));
+    for expected in 1..=3 {
+        let counted = store.record_login_failure(ayesha.id, &ctx()).await.unwrap();
+        assert_eq!(counted.failed_logins, expected);
+    }
     assert_eq!(
-        store.user(ayesha.id).await.unwrap().unwrap().locked_until,
-        locked.locked_until
+        store.user(ayesha.id).await.unwrap().unwrap().failed_logins,
+        3
     );
-    // A successful sign-in (a new session) clears the counter and the lock.
+    // A successful sign-in (a new session) clears the counter.
     store
         .insert_session(&session_for(store, &ayesha), &SecretHash::of("s"), &ctx())
         .await
         .unwrap();
     let cleared = store.user(ayesha.id).await.unwrap().unwrap();
-    assert_eq!((cleared.failed_logins, cleared.locked_until), (0, None));
+    assert_eq!(cleared.failed_logins, 0);
     let entries = store
         .list_audit(AuditQuery::default(), &PageRequest::default())
         .await
@@ -1080,17 +1084,17 @@ async fn schema_1_databases_upgrade_with_their_data(backend: &TestBackend) {
     match backend {
         TestBackend::Sqlite(..) => {
             backend
-                .raw("DROP TABLE sensor_health_events; DROP TABLE sensor_tokens; DROP TABLE sensor_fingerprints; DROP TABLE sensor_networks; DROP TABLE sensors; DELETE FROM schema_migrations WHERE version = 2;")
+                .raw("DROP TABLE audit_macs; ALTER TABLE audit_chain_head DROP COLUMN mac; ALTER TABLE audit_chain_head DROP COLUMN key_fingerprint; DROP TABLE sensor_health_events; DROP TABLE sensor_tokens; DROP TABLE sensor_fingerprints; DROP TABLE sensor_networks; DROP TABLE sensors; DELETE FROM schema_migrations WHERE version >= 2;")
                 .await
         }
         TestBackend::Postgres(..) => {
             backend
-                .raw("DROP TABLE sensor_health_events, sensor_tokens, sensor_fingerprints, sensor_networks, sensors; DROP FUNCTION sensor_health_append_only(); DELETE FROM schema_migrations WHERE version = 2;")
+                .raw("DROP TABLE audit_macs; ALTER TABLE audit_chain_head DROP COLUMN mac, DROP COLUMN key_fingerprint; DROP TABLE sensor_health_events, sensor_tokens, sensor_fingerprints, sensor_networks, sensors; DROP FUNCTION sensor_health_append_only(); DELETE FROM schema_migrations WHERE version >= 2;")
                 .await
         }
     }
     let upgraded = backend.reopen().await;
-    assert_eq!(upgraded.migrations_applied_at_open(), 1);
+    assert_eq!(upgraded.migrations_applied_at_open(), 2);
     assert_eq!(
         upgraded.tenant(tree.bank.id).await.unwrap().unwrap(),
         tree.bank

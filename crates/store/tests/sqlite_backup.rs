@@ -9,8 +9,8 @@ use nigehban_model::{
     Actor, AuditVerification, Sector, Tenant, TenantId, TenantKind, TenantName, Timestamp,
 };
 use nigehban_store::{
-    AuditContext, AuditQuery, PageRequest, SqliteStore, Store, StoreError, TenantChange,
-    restore_sqlite_backup,
+    AuditContext, AuditKeyFile, AuditQuery, PageRequest, SqliteStore, Store, StoreError,
+    TenantChange, restore_sqlite_backup,
 };
 
 fn ctx() -> AuditContext {
@@ -34,7 +34,8 @@ fn tenant(store: &dyn Store, parent: Option<TenantId>, name: &str, kind: TenantK
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_taken_during_writes_restores_to_a_verifiable_database() {
     let live_dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(SqliteStore::open(live_dir.path()).await.unwrap());
+    let key_file = AuditKeyFile::in_data_dir(live_dir.path());
+    let store = Arc::new(SqliteStore::open(live_dir.path(), &key_file).await.unwrap());
     let root = tenant(store.as_ref(), None, "National CERT", TenantKind::National);
     store.insert_tenant(&root, &ctx()).await.unwrap();
     let sector = tenant(
@@ -109,7 +110,10 @@ async fn a_backup_taken_during_writes_restores_to_a_verifiable_database() {
         restore_sqlite_backup(&report.path, restored_dir.path(), false)
             .await
             .unwrap();
-        let restored = SqliteStore::open(restored_dir.path()).await.unwrap();
+        // The key is kept apart from backups: the restored log opens with the live one's.
+        let restored = SqliteStore::open(restored_dir.path(), &key_file)
+            .await
+            .unwrap();
         assert_eq!(restored.instance(), store.instance());
         match restored.verify_audit().await.unwrap() {
             AuditVerification::Intact { entries, head } => {
@@ -153,7 +157,9 @@ async fn a_backup_taken_during_writes_restores_to_a_verifiable_database() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn backups_and_restores_refuse_to_overwrite() {
     let live_dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(live_dir.path()).await.unwrap();
+    let store = SqliteStore::open(live_dir.path(), &AuditKeyFile::in_data_dir(live_dir.path()))
+        .await
+        .unwrap();
     let backup_dir = tempfile::tempdir().unwrap();
     let path = backup_dir.path().join("backup.db");
     let error = store.backup_to(&path, &ctx()).await.unwrap_err();

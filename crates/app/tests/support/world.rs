@@ -59,13 +59,15 @@ pub async fn world_with(settings: AppSettings) -> World {
 /// (skipped) when no server is configured.
 pub async fn postgres_world() -> Option<World> {
     let url = postgres_database().await?;
-    let app = App::open(
-        &StoreConfig::Postgres { url, pool_size: 4 },
-        AppSettings::insecure_fast_for_tests(),
-    )
-    .await
-    .unwrap();
-    Some(world_on(app, tempfile::tempdir().unwrap()).await)
+    let dir = tempfile::tempdir().unwrap();
+    let settings = AppSettings {
+        audit_key_file: Some(dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
+        ..AppSettings::insecure_fast_for_tests()
+    };
+    let app = App::open(&StoreConfig::Postgres { url, pool_size: 4 }, settings)
+        .await
+        .unwrap();
+    Some(world_on(app, dir).await)
 }
 
 /// Bootstraps an empty platform and builds the tree.

@@ -84,7 +84,9 @@ impl<S: Send + Sync> FromRequestParts<S> for RemoteAddr {
 /// Sets the session cookie (HttpOnly, SameSite=Strict, Secure unless
 /// configured otherwise) and returns the CSRF token to send as
 /// `X-CSRF-Token` with every request that changes something. Repeated
-/// failures lock the account for a while and throttle the address.
+/// failures make further tries for the same user name from the same address
+/// wait (doubling), then tries from the address as a whole; accounts are
+/// never locked, so nobody can lock another person out.
 #[utoipa::path(
     post,
     path = "/api/v1/auth/login",
@@ -92,8 +94,8 @@ impl<S: Send + Sync> FromRequestParts<S> for RemoteAddr {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Signed in; the session cookie is set", body = SessionInfo),
-        (status = 401, description = "Wrong user name or password, or the account is locked or deactivated", body = ErrorBody),
-        (status = 429, description = "Too many failed sign-ins from this address", body = ErrorBody),
+        (status = 401, description = "Wrong user name or password, or the account is deactivated", body = ErrorBody),
+        (status = 429, description = "Too many failed sign-ins for this user name from this address, or from this address: try again after `Retry-After` seconds", body = ErrorBody),
     )
 )]
 async fn login(

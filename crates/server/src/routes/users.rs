@@ -109,8 +109,9 @@ fn optional_password(text: Option<&str>, field: &str) -> Result<Option<Password>
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "The caller's role may not create users there", body = ErrorBody),
         (status = 404, description = "The tenant is not in the caller's subtree", body = ErrorBody),
-        (status = 409, description = "The user name is taken", body = ErrorBody),
-        (status = 422, description = "Bad user name, display name, role or password", body = ErrorBody),
+        (status = 409, description = "The user name cannot be used: taken by a user the caller can see (named), or reserved or not available (the same answer whether or not someone out of the caller's sight holds it)", body = ErrorBody),
+        (status = 422, description = "Bad user name, display name (e.g. a control or bidirectional formatting character), role or password", body = ErrorBody),
+        (status = 429, description = "Too many refused user names lately: try again after `Retry-After` seconds", body = ErrorBody),
     )
 )]
 async fn create_user(
@@ -215,7 +216,8 @@ async fn set_role(
     Ok(axum::Json(user.into()))
 }
 
-/// Deactivate a user: they can no longer sign in, and their sessions end.
+/// Deactivate a user: they can no longer sign in, their sessions end and
+/// the API tokens they own are revoked.
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/deactivate",
@@ -247,8 +249,8 @@ pub struct ResetPasswordRequest {
     pub password: Option<String>,
 }
 
-/// Reset a user's password (administrators): clears their lockout, ends their
-/// sessions; they must choose a new one at next sign-in.
+/// Reset a user's password (administrators): ends their sessions and revokes
+/// the API tokens they own; they must choose a new one at next sign-in.
 #[utoipa::path(
     post,
     path = "/api/v1/users/{id}/password-reset",

@@ -97,9 +97,6 @@ pub struct UserView {
     pub must_change_password: bool,
     /// Sign-in failures since the last success.
     pub failed_logins: u32,
-    /// Until when sign-in is refused after too many failures.
-    #[schema(value_type = Option<String>, format = DateTime)]
-    pub locked_until: Option<Timestamp>,
     /// When it was created.
     #[schema(value_type = String, format = DateTime)]
     pub created_at: Timestamp,
@@ -119,7 +116,6 @@ impl From<User> for UserView {
             active: user.active,
             must_change_password: user.must_change_password,
             failed_logins: user.failed_logins,
-            locked_until: user.locked_until,
             created_at: user.created_at,
             updated_at: user.updated_at,
         }

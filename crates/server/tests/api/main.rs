@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod accounts;
 mod auth_flow;
 mod errors;
 mod intake_trust;

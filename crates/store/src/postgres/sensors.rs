@@ -18,8 +18,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::{
-    PostgresStore, SUBTREE, after_uuid, append, from_ts, get_tenant, is_unique_violation,
-    lock_head, ts,
+    PostgresStore, SUBTREE, after_uuid, from_ts, get_tenant, is_unique_violation, lock_head, ts,
 };
 use crate::rows::{
     SensorColumns, StoredSensor, address_key, change_draft, health_columns, health_from_columns,
@@ -362,7 +361,7 @@ impl PostgresStore {
             None,
             Some(&record),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -419,7 +418,7 @@ impl PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -591,7 +590,7 @@ impl PostgresStore {
             Some(&before_record),
             Some(&after_record),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }
@@ -627,7 +626,7 @@ impl PostgresStore {
             Some(&before),
             Some(&after),
         )?;
-        append(&tx, head, draft).await?;
+        self.append(&tx, head, draft).await?;
         tx.commit().await?;
         Ok(after)
     }

@@ -8,14 +8,15 @@ use nigehban_model::{
     Sensor, SensorFormat, SensorId, SensorKind, SensorName, SensorToken, SensorTokenId,
     SourceNetwork, Tenant, TenantId, TenantKind, TenantName, Timestamp, User, UserId, Username,
 };
-use nigehban_store::{AuditContext, PostgresStore, SqliteStore, Store};
+use nigehban_store::{AuditContext, AuditKeyFile, PostgresStore, SqliteStore, Store};
 
 /// A store under test, with what is needed to play an attacker on it.
 pub enum TestBackend {
     /// SQLite in a temporary data directory (deleted when dropped).
     Sqlite(SqliteStore, tempfile::TempDir),
-    /// PostgreSQL in a fresh database of its own (named here).
-    Postgres(PostgresStore, String),
+    /// PostgreSQL in a fresh database of its own (named here), its audit key
+    /// file in a temporary directory.
+    Postgres(PostgresStore, String, tempfile::TempDir),
 }
 
 impl TestBackend {
@@ -23,15 +24,44 @@ impl TestBackend {
     pub fn store(&self) -> &dyn Store {
         match self {
             TestBackend::Sqlite(store, _) => store,
-            TestBackend::Postgres(store, _) => store,
+            TestBackend::Postgres(store, ..) => store,
         }
+    }
+
+    /// Where the store's audit key is kept (outside the database).
+    pub fn key_file(&self) -> AuditKeyFile {
+        match self {
+            TestBackend::Sqlite(_, dir) => AuditKeyFile::in_data_dir(dir.path()),
+            TestBackend::Postgres(_, _, dir) => AuditKeyFile::in_data_dir(dir.path()),
+        }
+    }
+
+    /// The configuration of this test's PostgreSQL database.
+    fn postgres_config(dbname: &str) -> tokio_postgres::Config {
+        let url = std::env::var(POSTGRES_URL).unwrap();
+        let mut config: tokio_postgres::Config = url.parse().unwrap();
+        config.dbname(dbname);
+        config
+    }
+
+    /// Opens the same database read-only, with the audit key, as `audit verify` does.
+    pub async fn reopen_read_only(&self) -> nigehban_store::StoreResult<Arc<dyn Store>> {
+        let key = self.key_file().load_existing()?;
+        Ok(match self {
+            TestBackend::Sqlite(_, dir) => {
+                Arc::new(SqliteStore::open_read_only(dir.path(), key).await?)
+            }
+            TestBackend::Postgres(_, dbname, _) => Arc::new(
+                PostgresStore::connect_read_only_with(Self::postgres_config(dbname), key).await?,
+            ),
+        })
     }
 
     /// Runs raw SQL, as someone with direct database access would.
     pub async fn raw(&self, sql: &str) {
         match self {
             TestBackend::Sqlite(store, _) => store.execute_raw_for_tests(sql).await,
-            TestBackend::Postgres(store, _) => store.execute_raw_for_tests(sql).await,
+            TestBackend::Postgres(store, ..) => store.execute_raw_for_tests(sql).await,
         }
         .unwrap_or_else(|e| panic!("raw SQL {sql:?} failed: {e}"))
     }
@@ -40,36 +70,51 @@ impl TestBackend {
     pub async fn try_raw(&self, sql: &str) -> bool {
         match self {
             TestBackend::Sqlite(store, _) => store.execute_raw_for_tests(sql).await,
-            TestBackend::Postgres(store, _) => store.execute_raw_for_tests(sql).await,
+            TestBackend::Postgres(store, ..) => store.execute_raw_for_tests(sql).await,
         }
         .is_ok()
     }
 
-    /// Drops the triggers that make the audit log append-only, as an attacker with database access could.
+    /// Drops the triggers that make the audit log (and its MACs)
+    /// append-only, as an attacker with database access could.
     pub async fn drop_audit_guards(&self) {
         match self {
             TestBackend::Sqlite(..) => {
-                self.raw("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete;")
+                self.raw("DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_macs_no_update; DROP TRIGGER audit_macs_no_delete;")
                     .await
             }
             TestBackend::Postgres(..) => {
-                self.raw("DROP TRIGGER audit_log_no_change ON audit_log; DROP TRIGGER audit_log_no_truncate ON audit_log;")
+                self.raw("DROP TRIGGER audit_log_no_change ON audit_log; DROP TRIGGER audit_log_no_truncate ON audit_log; DROP TRIGGER audit_macs_no_change ON audit_macs; DROP TRIGGER audit_macs_no_truncate ON audit_macs;")
                     .await
             }
+        }
+    }
+
+    /// Bytes as an SQL literal of this backend.
+    pub fn blob(&self, bytes: &[u8]) -> String {
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        match self {
+            TestBackend::Sqlite(..) => format!("X'{hex}'"),
+            TestBackend::Postgres(..) => format!("decode('{hex}', 'hex')"),
         }
     }
 
     /// Opens the same database again, as a restarted process would.
     pub async fn reopen(&self) -> Arc<dyn Store> {
-        match self {
-            TestBackend::Sqlite(_, dir) => Arc::new(SqliteStore::open(dir.path()).await.unwrap()),
-            TestBackend::Postgres(_, dbname) => {
-                let url = std::env::var(POSTGRES_URL).unwrap();
-                let mut config: tokio_postgres::Config = url.parse().unwrap();
-                config.dbname(dbname);
-                Arc::new(PostgresStore::connect_with(config, 2).await.unwrap())
-            }
-        }
+        self.open_with_key_file(&self.key_file()).await.unwrap()
+    }
+
+    /// Opens the same database again with the audit key kept in `key_file`.
+    pub async fn open_with_key_file(
+        &self,
+        key_file: &AuditKeyFile,
+    ) -> nigehban_store::StoreResult<Arc<dyn Store>> {
+        Ok(match self {
+            TestBackend::Sqlite(_, dir) => Arc::new(SqliteStore::open(dir.path(), key_file).await?),
+            TestBackend::Postgres(_, dbname, _) => Arc::new(
+                PostgresStore::connect_with(Self::postgres_config(dbname), 2, key_file).await?,
+            ),
+        })
     }
 }
 
@@ -79,7 +124,9 @@ pub const POSTGRES_URL: &str = "NIGEHBAN_TEST_POSTGRES_URL";
 /// A fresh SQLite store.
 pub async fn sqlite() -> TestBackend {
     let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(dir.path()).await.unwrap();
+    let store = SqliteStore::open(dir.path(), &AuditKeyFile::in_data_dir(dir.path()))
+        .await
+        .unwrap();
     TestBackend::Sqlite(store, dir)
 }
 
@@ -110,8 +157,11 @@ pub async fn postgres(test: &str) -> Option<TestBackend> {
     let _ = connection.await;
     let mut config = admin_config;
     config.dbname(&dbname);
-    let store = PostgresStore::connect_with(config, 4).await.unwrap();
-    Some(TestBackend::Postgres(store, dbname))
+    let key_dir = tempfile::tempdir().unwrap();
+    let store = PostgresStore::connect_with(config, 4, &AuditKeyFile::in_data_dir(key_dir.path()))
+        .await
+        .unwrap();
+    Some(TestBackend::Postgres(store, dbname, key_dir))
 }
 
 /// Instantiates every listed test once per backend: `sqlite::name` and `postgres::name`.
@@ -240,7 +290,6 @@ pub fn user(store: &dyn Store, tenant: TenantId, username: &str, role: Role) -> 
         active: true,
         must_change_password: false,
         failed_logins: 0,
-        locked_until: None,
         created_at: now,
         updated_at: now,
     }
