@@ -222,11 +222,9 @@ fn key_bit(name: &str) -> u64 {
     1 << ((bytes.len().wrapping_mul(7) ^ first.wrapping_mul(5) ^ last) & 63)
 }
 
-/// [`key_bit`] of the Sigma name of an event-data key (the key without spaces).
-fn data_key_bit(key: &str) -> u64 {
-    if !key.contains(' ') {
-        return key_bit(key);
-    }
+/// [`key_bit`] of the Sigma name of an event-data key that has spaces (the
+/// key without them).
+fn spaced_key_bit(key: &str) -> u64 {
     let bytes = key.as_bytes();
     let len = bytes.iter().filter(|&&b| b != b' ').count();
     let first = bytes.iter().find(|&&b| b != b' ').copied().unwrap_or(0) as usize;
@@ -465,8 +463,12 @@ impl<'a> SigmaView<'a> {
         let mut bits = 0;
         for data in view.event_data.into_iter().chain(view.user_data) {
             for (key, _) in tape.entries(data) {
-                bits |= data_key_bit(key);
-                view.spaced_keys |= key.contains(' ');
+                if key.contains(' ') {
+                    view.spaced_keys = true;
+                    bits |= spaced_key_bit(key);
+                } else {
+                    bits |= key_bit(key);
+                }
             }
         }
         // Only the `evtx` layout filters lookups by key bits: it is the one
