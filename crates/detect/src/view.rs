@@ -1232,8 +1232,64 @@ mod tests {
         })
     }
 
+    /// A JSON object made of the keys the layout rules look at.
+    fn layout_probe() -> impl Strategy<Value = Json> {
+        let value = prop_oneof![
+            Just(json!("x")),
+            Just(json!(1)),
+            Just(json!({})),
+            Just(json!({"System": {}})),
+            Just(json!({"event_id": 1})),
+            Just(json!({"channel": "Security"})),
+            Just(json!("alert")),
+            Just(json!(null)),
+        ];
+        let key = prop::sample::select(vec![
+            "Event",
+            "winlog",
+            "EventID",
+            "Channel",
+            "SourceName",
+            "ProviderName",
+            "event_type",
+            "src_ip",
+            "flow_id",
+            "alert",
+            "x",
+            "_path",
+            "@stream",
+            "ts",
+            "uid",
+            "fuid",
+            "id.orig_h",
+            "id_orig_h",
+        ]);
+        prop::collection::vec((key, value), 0..6).prop_map(|entries| {
+            Json::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.to_owned(), v))
+                    .collect(),
+            )
+        })
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn layouts_are_recognised_as_the_normaliser_recognises_formats(json in layout_probe()) {
+            use nigehban_normalise::{JsonFormat, detect_json_format};
+            let tape = tape_of(&json);
+            let expected = match detect_json_format(&json) {
+                JsonFormat::WindowsEvtx => Layout::WindowsEvtx,
+                JsonFormat::WindowsWinlogbeat => Layout::WindowsWinlogbeat,
+                JsonFormat::WindowsFlat => Layout::WindowsFlat,
+                JsonFormat::Zeek => Layout::Zeek,
+                JsonFormat::SuricataEve | JsonFormat::Generic => Layout::Json,
+            };
+            prop_assert_eq!(Layout::of(&tape), expected, "{}", json);
+        }
 
         #[test]
         fn any_event_resolves_like_the_value_adapter(
