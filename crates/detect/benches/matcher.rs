@@ -1,7 +1,10 @@
 //! Matching SigmaHQ's regression events (`evtx`-crate JSON layout) against
 //! every rule: through the Sigma view of an event that `hunt` and live
-//! detection use, and over owned flat copies of the same fields (the
-//! matcher alone). Loading and compiling: `nigehban-sigma`'s `matcher` bench.
+//! detection use, over owned flat copies of the same fields (the matcher
+//! alone), and as the live stage does it (`live/evaluate_batch`: bus
+//! payloads decoded, viewed, matched, detections with the values that
+//! matched, one thread). Loading and compiling: `nigehban-sigma`'s `matcher`
+//! bench.
 //!
 //! Run: `cargo bench -p nigehban-detect --bench matcher`. Skips (prints why)
 //! when the corpus is absent (`NIGEHBAN_CORPUS`, default `../shared/data`).
@@ -11,7 +14,13 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use nigehban_detect::{JsonTape, SigmaView, load_rules};
+use std::time::{Duration, UNIX_EPOCH};
+
+use bytes::Bytes;
+use nigehban_bus::{Delivery, Record};
+use nigehban_detect::{DetectionRules, JsonTape, SigmaView, evaluate, load_rules};
+use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, encode_event, new_event_id};
+use nigehban_normalise::{Format, SourceHint, normalise};
 use nigehban_sigma::{
     CompileOptions, CompiledRuleSet, Event, LogsourceMapping, Placeholders, RuleSet, Value,
 };
@@ -221,6 +230,39 @@ fn benches(c: &mut Criterion) {
             })
         });
     }
+    g.finish();
+
+    // The live stage's work on a batch: every regression event as intake
+    // would have put it on the bus.
+    let hint = SourceHint::new(Format::Auto, time::macros::datetime!(2024-03-15 12:00 UTC));
+    let deliveries: Vec<Delivery> = texts
+        .iter()
+        .enumerate()
+        .map(|(offset, text)| {
+            let mut event = normalise(text.as_bytes(), &hint).unwrap();
+            event.set_tenant_id(Some("t1".into()));
+            let payload: Bytes = encode_event(new_event_id(), &event).unwrap();
+            Delivery {
+                offset: offset as u64,
+                appended_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+                delivery_count: 1,
+                record: Record {
+                    tenant_id: "t1".into(),
+                    sensor_id: "s1".into(),
+                    received_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+                    content_type: EVENT_CONTENT_TYPE.into(),
+                    payload,
+                },
+            }
+        })
+        .collect();
+    let (rules, _) =
+        DetectionRules::compile(&rules(&corpus, false), &mapping, &CompileOptions::default());
+    let mut g = c.benchmark_group("live");
+    g.throughput(Throughput::Elements(deliveries.len() as u64));
+    g.bench_function("evaluate_batch/all_rules", |b| {
+        b.iter(|| black_box(evaluate(&rules, &deliveries, 1).detections.len()))
+    });
     g.finish();
 }
 
