@@ -9,13 +9,11 @@ use std::time::Instant;
 use anyhow::{Context, bail};
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use nigehban_hunt::rules::load_rules;
+use nigehban_detect::{DetectionRules, SigmaView, load_rules};
 use nigehban_hunt::{
-    Detection, DetectionWriter, Format, HuntOptions, HuntReport, HuntTotals, RuleSummary, hunt,
+    Detection, DetectionWriter, Format, HuntOptions, HuntReport, HuntTotals, hunt,
 };
-use nigehban_sigma::{
-    CompileOptions, CompiledRuleSet, DiagnosticKind, Level, LogsourceMapping, Placeholders,
-};
+use nigehban_sigma::{CompileOptions, DiagnosticKind, Level, LogsourceMapping, Placeholders};
 
 /// Arguments of `nigehban hunt`.
 #[derive(Debug, Args)]
@@ -88,7 +86,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let options = CompileOptions {
         min_level: args.min_level,
     };
-    let (compiled, compile_problems) = CompiledRuleSet::new(&rule_set, &mapping, &options);
+    let (rules, compile_problems) = DetectionRules::compile(&rule_set, &mapping, &options);
     let problems: Vec<_> = rule_set
         .diagnostics()
         .iter()
@@ -109,7 +107,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
             eprintln!("  {problem}");
         }
     }
-    if compiled.is_empty() {
+    if rules.is_empty() {
         bail!(
             "no usable rules in {}",
             args.rules
@@ -119,21 +117,6 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
                 .join(", ")
         );
     }
-    let rules: Vec<RuleSummary> = (0..compiled.len())
-        .map(|index| {
-            let meta = compiled.rule(index);
-            RuleSummary {
-                id: meta.id.clone().unwrap_or_default(),
-                title: meta.title.clone(),
-                level: meta
-                    .level
-                    .unwrap_or(Level::Informational)
-                    .as_str()
-                    .to_owned(),
-                author: meta.author.clone().unwrap_or_default(),
-            }
-        })
-        .collect();
     let start_up = started.elapsed();
 
     let out: Box<dyn Write> = match &args.output {
@@ -170,14 +153,14 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         hunt_options.threads = threads.max(1);
         hunt_options.units_in_flight = hunt_options.threads * 4;
     }
+    let compiled = rules.compiled();
     let totals = hunt(
         &args.paths,
-        &rules,
+        rules.summaries(),
         &hunt_options,
         || {
-            let compiled = &compiled;
             let mut scratch = compiled.scratch();
-            move |event: &nigehban_hunt::WindowsEvent<'_>, out: &mut Vec<usize>| {
+            move |event: &SigmaView<'_>, out: &mut Vec<usize>| {
                 compiled.matches(event, &mut scratch, out);
             }
         },

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
-use nigehban_hunt::rules::load_rules;
+use nigehban_detect::load_rules;
 use nigehban_sigma::{CompileOptions, CompiledRuleSet, DiagnosticKind, Placeholders};
 
 use crate::hunt::logsource_mapping;

@@ -7,23 +7,8 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::event::WindowsEvent;
-
-/// What a detection says about the rule that fired.
-///
-/// Copied once per rule when the hunt starts, so that writing a detection
-/// never reaches into the rule set.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RuleSummary {
-    /// The rule's id (a UUID for SigmaHQ rules).
-    pub id: String,
-    /// The rule's title.
-    pub title: String,
-    /// The rule's level (`informational`, `low`, `medium`, `high`, `critical`).
-    pub level: String,
-    /// The rule's author, which the Detection Rule License requires to stay with every alert.
-    pub author: String,
-}
+pub use nigehban_detect::RuleSummary;
+use nigehban_detect::SigmaView;
 
 /// One rule matching one event.
 ///
@@ -85,7 +70,7 @@ pub struct EventFacts<'a> {
 /// The facts of `event` that are read from the event itself, not from where
 /// it was found: (record id, computer, channel, event id).
 fn event_fields<'a>(
-    event: &WindowsEvent<'a>,
+    event: &SigmaView<'a>,
 ) -> (Option<u64>, Option<&'a str>, Option<&'a str>, Option<u64>) {
     let computer = event
         .str_field("Computer")
@@ -104,7 +89,7 @@ impl<'a> EventFacts<'a> {
     /// [`event_timestamp`] of the event and `json` its text on one line
     /// ([`one_line`]).
     pub fn of(
-        event: &WindowsEvent<'a>,
+        event: &SigmaView<'a>,
         timestamp: Option<&'a str>,
         file: &'a str,
         position: &'a str,
@@ -125,14 +110,14 @@ impl<'a> EventFacts<'a> {
 }
 
 /// When `event` happened, in UTC, RFC 3339 (see [`utc_rfc3339`]).
-pub fn event_timestamp(event: &WindowsEvent<'_>) -> Option<String> {
+pub fn event_timestamp(event: &SigmaView<'_>) -> Option<String> {
     event.timestamp().map(utc_rfc3339)
 }
 
 impl DetectedEvent {
     /// The summary of `event`, read from `file` at `position`, whose text
     /// was `json` (whitespace between tokens is dropped if it breaks lines).
-    pub fn new(event: &WindowsEvent<'_>, json: &[u8], file: Arc<str>, position: String) -> Self {
+    pub fn new(event: &SigmaView<'_>, json: &[u8], file: Arc<str>, position: String) -> Self {
         let (record_id, computer, channel, event_id) = event_fields(event);
         DetectedEvent {
             timestamp: event_timestamp(event),

@@ -343,6 +343,7 @@ mod tests {
             title: "Suspicious, \"quoted\" title".into(),
             level: "high".into(),
             author: "Florian Roth (Nextron Systems)".into(),
+            ..RuleSummary::default()
         };
         let event = DetectedEvent {
             timestamp: Some("2019-03-19T23:34:25Z".into()),

@@ -26,9 +26,8 @@ use nigehban_logfiles::{Error as ReadError, LogFile, ReadOptions, Unit, walk};
 use crate::detection::{
     DetectedEvent, Detection, EventFacts, RuleSummary, event_timestamp, one_line,
 };
-use crate::event::WindowsEvent;
 use crate::output::{DetectionWriter, Format};
-use crate::tape::JsonTape;
+use nigehban_detect::{JsonTape, SigmaView};
 
 /// Settings of one hunt.
 #[derive(Debug, Clone)]
@@ -147,21 +146,19 @@ struct Outcome {
 /// that matches it. Keeping the matcher per thread lets it own scratch space.
 pub fn hunt<F, M>(
     paths: &[PathBuf],
-    rules: &[RuleSummary],
+    rules: &[Arc<RuleSummary>],
     options: &HuntOptions,
     new_matcher: F,
     report: &mut dyn HuntReport,
 ) -> HuntTotals
 where
     F: Fn() -> M + Sync,
-    M: FnMut(&WindowsEvent<'_>, &mut Vec<usize>),
+    M: FnMut(&SigmaView<'_>, &mut Vec<usize>),
 {
     let started = Instant::now();
     let threads = options.threads.max(1);
     let in_flight = options.units_in_flight.max(threads);
     let mut totals = HuntTotals::default();
-    let rules: Vec<Arc<RuleSummary>> = rules.iter().cloned().map(Arc::new).collect();
-    let rules = &rules[..];
 
     // Slots bound the units between reader and report; the report gives a
     // slot back when it has reported a unit.
@@ -271,7 +268,7 @@ fn work<M>(
     render: Option<Format>,
     matcher: &mut M,
 ) where
-    M: FnMut(&WindowsEvent<'_>, &mut Vec<usize>),
+    M: FnMut(&SigmaView<'_>, &mut Vec<usize>),
 {
     let mut matched = Vec::new();
     let mut tape = JsonTape::new();
@@ -306,7 +303,7 @@ fn work<M>(
                         }
                     }
                     outcome.events += 1;
-                    let event = WindowsEvent::new(&tape);
+                    let event = SigmaView::of_record(&tape);
                     matched.clear();
                     matcher(&event, &mut matched);
                     if matched.is_empty() {
@@ -420,17 +417,18 @@ mod tests {
         }
     }
 
-    fn rule() -> RuleSummary {
-        RuleSummary {
+    fn rule() -> Arc<RuleSummary> {
+        Arc::new(RuleSummary {
             id: "r1".into(),
             title: "Process created".into(),
             level: "high".into(),
             author: "Test".into(),
-        }
+            ..RuleSummary::default()
+        })
     }
 
     /// Matches events whose EventID is 4688.
-    fn matcher() -> impl FnMut(&WindowsEvent<'_>, &mut Vec<usize>) {
+    fn matcher() -> impl FnMut(&SigmaView<'_>, &mut Vec<usize>) {
         |event, out| {
             if event.event_id() == Some(4688) {
                 out.push(0);
@@ -545,15 +543,16 @@ mod tests {
         .unwrap();
         let rules = [
             rule(),
-            RuleSummary {
+            Arc::new(RuleSummary {
                 id: "r2".into(),
                 title: "Second, \"quoted\"".into(),
                 level: "low".into(),
                 author: "Someone".into(),
-            },
+                ..RuleSummary::default()
+            }),
         ];
         let both = || {
-            |event: &WindowsEvent<'_>, out: &mut Vec<usize>| {
+            |event: &SigmaView<'_>, out: &mut Vec<usize>| {
                 if event.event_id() == Some(4688) {
                     out.extend([0, 1]);
                 }

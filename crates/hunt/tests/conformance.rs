@@ -9,13 +9,11 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-use nigehban_hunt::rules::load_rules;
-use nigehban_hunt::{Detection, HuntOptions, HuntReport, RuleSummary, WindowsEvent, hunt};
+use nigehban_detect::{DetectionRules, SigmaView, load_rules};
+use nigehban_hunt::{Detection, HuntOptions, HuntReport, hunt};
 use nigehban_logfiles::{Position, read};
 use nigehban_sigma::yaml::parse_documents;
-use nigehban_sigma::{
-    CompileOptions, CompiledRuleSet, DiagnosticKind, LogsourceMapping, Placeholders,
-};
+use nigehban_sigma::{CompileOptions, DiagnosticKind, LogsourceMapping, Placeholders};
 
 fn corpus() -> Option<PathBuf> {
     let path = std::env::var_os("NIGEHBAN_CORPUS")
@@ -35,13 +33,8 @@ fn corpus() -> Option<PathBuf> {
 }
 
 /// Every SigmaHQ rule, compiled once for all tests of this file.
-struct SigmaHq {
-    compiled: CompiledRuleSet,
-    rules: Vec<RuleSummary>,
-}
-
-fn sigmahq(corpus: &Path) -> &'static SigmaHq {
-    static RULES: OnceLock<SigmaHq> = OnceLock::new();
+fn sigmahq(corpus: &Path) -> &'static DetectionRules {
+    static RULES: OnceLock<DetectionRules> = OnceLock::new();
     RULES.get_or_init(|| {
         let base = corpus.join("sigma/rules");
         let dirs: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
@@ -49,7 +42,7 @@ fn sigmahq(corpus: &Path) -> &'static SigmaHq {
             .map(|d| base.join(d))
             .collect();
         let set = load_rules(&dirs, Placeholders::default()).unwrap();
-        let (compiled, problems) = CompiledRuleSet::new(
+        let (rules, problems) = DetectionRules::compile(
             &set,
             &LogsourceMapping::builtin(),
             &CompileOptions::default(),
@@ -66,21 +59,7 @@ fn sigmahq(corpus: &Path) -> &'static SigmaHq {
             "SigmaHQ rules with problems:\n{}",
             broken.join("\n")
         );
-        let rules = (0..compiled.len())
-            .map(|i| {
-                let meta = compiled.rule(i);
-                RuleSummary {
-                    id: meta.id.clone().unwrap_or_default(),
-                    title: meta.title.clone(),
-                    level: meta
-                        .level
-                        .map(|l| l.as_str().to_owned())
-                        .unwrap_or_default(),
-                    author: meta.author.clone().unwrap_or_default(),
-                }
-            })
-            .collect();
-        SigmaHq { compiled, rules }
+        rules
     })
 }
 
@@ -99,7 +78,7 @@ impl HuntReport for Collect {
     }
 }
 
-fn hunt_files(rules: &SigmaHq, paths: &[PathBuf], threads: usize) -> Collect {
+fn hunt_files(rules: &DetectionRules, paths: &[PathBuf], threads: usize) -> Collect {
     let mut report = Collect::default();
     let options = HuntOptions {
         threads,
@@ -108,12 +87,12 @@ fn hunt_files(rules: &SigmaHq, paths: &[PathBuf], threads: usize) -> Collect {
     };
     hunt(
         paths,
-        &rules.rules,
+        rules.summaries(),
         &options,
         || {
-            let compiled = &rules.compiled;
+            let compiled = rules.compiled();
             let mut scratch = compiled.scratch();
-            move |event: &WindowsEvent<'_>, out: &mut Vec<usize>| {
+            move |event: &SigmaView<'_>, out: &mut Vec<usize>| {
                 compiled.matches(event, &mut scratch, out)
             }
         },

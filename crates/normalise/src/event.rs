@@ -428,8 +428,7 @@ pub(crate) fn parse_ip(text: &str) -> Option<IpAddr> {
     })
 }
 
-/// What a record was recognised as, which decides how Sigma field names are
-/// looked up (see [`NormalisedEvent::field_by_sigma_name`]).
+/// What a record was recognised as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SourceFormat {
@@ -714,128 +713,11 @@ impl NormalisedEvent {
         self.fields.get(name)
     }
 
-    /// A field by the name a Sigma rule uses for this kind of event.
-    ///
-    /// - Windows events (any layout): `EventID`, `Channel` (canonical casing),
-    ///   `Computer`, `Provider_Name`, `Provider_Guid`, `EventRecordID`,
-    ///   `Level`, `Task`, `Opcode`, `Keywords`, `Version`, `Security_UserID`,
-    ///   `Execution_ProcessID`, `Execution_ThreadID`,
-    ///   `Correlation_ActivityID`; then every `EventData` and `UserData`
-    ///   field by its own name (`CommandLine`, `TargetObject`, ...); then,
-    ///   for flat layouts, any other top-level key of the record.
-    /// - Zeek: the log's own field names in dotted form (`id.orig_h`,
-    ///   `query`), whichever key style the record used.
-    /// - Suricata EVE and generic JSON: the record's keys, dotted paths into
-    ///   nested objects (`alert.signature_id`).
-    /// - CEF: the extension keys (`src`, `suser`, `cs1Label`) and the header
-    ///   names `deviceVendor`, `deviceProduct`, `deviceVersion`,
-    ///   `deviceEventClassId`, `name`, `severity`, `cefVersion`.
-    ///
-    /// In every case a name that is none of these is looked up as an ECS
-    /// field name (`source.ip`, `event.dataset`).
-    pub fn field_by_sigma_name(&self, name: &str) -> Option<&Value> {
-        let native = match self.format {
-            SourceFormat::WindowsEvtx
-            | SourceFormat::WindowsFlat
-            | SourceFormat::WindowsWinlogbeat => self.windows_field(name),
-            SourceFormat::ZeekDotted
-            | SourceFormat::ZeekUnderscored
-            | SourceFormat::SuricataEve
-            | SourceFormat::GenericJson => self.original_json_field(name),
-            SourceFormat::Cef => self.cef_field(name),
-            SourceFormat::Syslog5424
-            | SourceFormat::Syslog3164
-            | SourceFormat::GenericText
-            | SourceFormat::Unparsed => None,
-        };
-        native.or_else(|| self.fields.get(name))
-    }
-
-    fn windows_field(&self, name: &str) -> Option<&Value> {
-        let system = match name {
-            "EventID" => Some("winlog.event_id"),
-            "Channel" => Some("winlog.channel"),
-            "Computer" => Some("winlog.computer_name"),
-            "Provider_Name" => Some("winlog.provider_name"),
-            "Provider_Guid" => Some("winlog.provider_guid"),
-            "EventRecordID" => Some("winlog.record_id"),
-            "Level" => Some("winlog.level"),
-            "Task" => Some("winlog.task"),
-            "Opcode" => Some("winlog.opcode"),
-            "Keywords" => Some("winlog.keywords"),
-            "Version" => Some("winlog.version"),
-            "Security_UserID" => Some("winlog.user.identifier"),
-            "Execution_ProcessID" => Some("winlog.process.pid"),
-            "Execution_ThreadID" => Some("winlog.process.thread.id"),
-            "Correlation_ActivityID" => Some("winlog.activity_id"),
-            "TimeCreated" | "TimeCreated_SystemTime" => Some("@timestamp"),
-            _ => None,
-        };
-        if let Some(ecs) = system
-            && let Some(value) = self.fields.get(ecs)
-        {
-            return Some(value);
-        }
-        for group in ["winlog.event_data", "winlog.user_data"] {
-            if let Some(Value::Object(data)) = self.fields.get(group)
-                && let Some(value) = data.get(name)
-            {
-                return Some(value);
-            }
-        }
-        if self.format == SourceFormat::WindowsFlat {
-            return self
-                .original
-                .json
-                .as_ref()
-                .and_then(Value::as_object)
-                .and_then(|root| root.get(name));
-        }
-        None
-    }
-
-    fn original_json_field(&self, name: &str) -> Option<&Value> {
-        let root = self.original.json.as_ref()?.as_object()?;
-        if let Some(value) = lookup_path(root, name) {
-            return Some(value);
-        }
-        match self.format {
-            SourceFormat::ZeekUnderscored if name.contains('.') => {
-                root.get(&name.replace('.', "_"))
-            }
-            // Sigma's Zeek logsources name the log by `_path`; JSON-streaming
-            // writers call it `@stream`.
-            SourceFormat::ZeekDotted | SourceFormat::ZeekUnderscored if name == "_path" => {
-                root.get("@stream")
-            }
-            _ => None,
-        }
-    }
-
-    fn cef_field(&self, name: &str) -> Option<&Value> {
-        let header = match name {
-            "cefVersion" => Some("cef.version"),
-            "deviceVendor" => Some("cef.device.vendor"),
-            "deviceProduct" => Some("cef.device.product"),
-            "deviceVersion" => Some("cef.device.version"),
-            "deviceEventClassId" => Some("cef.device.event_class_id"),
-            "name" => Some("cef.name"),
-            "severity" => Some("cef.severity"),
-            _ => None,
-        };
-        if let Some(ecs) = header {
-            return self.fields.get(ecs);
-        }
-        match self.fields.get("cef.extensions") {
-            Some(Value::Object(extensions)) => extensions.get(name),
-            _ => None,
-        }
-    }
-
-    /// Calls `visit` with every value a field-less (keyword) Sigma search
-    /// looks at: the event data of a Windows event (not its System header),
-    /// every scalar of a JSON record, and the message, extension values and
-    /// structured-data values of a syslog or CEF record.
+    /// Calls `visit` with every value that says what happened, for searches
+    /// without a field name (full-text search; Sigma keyword searches on
+    /// text records): the event data of a Windows event (not its System
+    /// header), every scalar of a JSON record, and the message, extension
+    /// values and structured-data values of a syslog or CEF record.
     pub fn for_each_keyword_value(&self, visit: &mut dyn FnMut(&Value)) {
         if self.format.is_windows() {
             for group in ["winlog.event_data", "winlog.user_data"] {

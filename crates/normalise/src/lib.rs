@@ -34,10 +34,10 @@
 //! let nxlog = br#"{"EventID":4688,"Channel":"security","Hostname":"ws1","SourceName":"Microsoft-Windows-Security-Auditing","NewProcessName":"C:\\Windows\\System32\\cmd.exe"}"#;
 //! let event = normalise(nxlog, &hint)?;
 //! assert_eq!(event.dataset(), Some("windows.security"));
-//! assert_eq!(event.field_by_sigma_name("Channel").and_then(|v| v.as_str()), Some("Security"));
-//! assert_eq!(event.field_by_sigma_name("Computer").and_then(|v| v.as_str()), Some("ws1"));
+//! assert_eq!(event.fields().get_str("winlog.channel"), Some("Security"));
+//! assert_eq!(event.fields().get_str("host.name"), Some("ws1"));
 //! assert_eq!(
-//!     event.field_by_sigma_name("NewProcessName").and_then(|v| v.as_str()),
+//!     event.fields().get_str("winlog.event_data.NewProcessName"),
 //!     Some(r"C:\Windows\System32\cmd.exe")
 //! );
 //! # Ok::<(), nigehban_normalise::NormaliseError>(())
@@ -95,13 +95,8 @@
 //! hint says ([`SourceHint::host_os_type`], e.g. `linux` for a Linux syslog
 //! sensor).
 //!
-//! Sigma field names are resolved by [`NormalisedEvent::field_by_sigma_name`]:
-//! on Windows events `EventID`, `Channel`, `Computer`, `Provider_Name`,
-//! `EventRecordID` and every EventData/UserData field by its own name, the
-//! same whichever layout the event came in; on Zeek the log's own names in
-//! dotted form (`id.orig_h`) whichever key style was used; on Suricata and
-//! other JSON the record's own keys and dotted paths; on CEF the extension
-//! keys. Any other name is an ECS field name.
+//! This crate knows nothing of Sigma: detection (`nigehban-detect`) shows
+//! events to Sigma rules, reading the original record and these fields.
 
 mod batch;
 mod cef;
@@ -131,7 +126,10 @@ pub use syslog::{
     DEFAULT_PRIORITY, SdElement, SdParam, SyslogError, SyslogErrorKind, SyslogFlavour,
     SyslogMessage, SyslogParser, facility_name, severity_name,
 };
-pub use windows::{canonical_channel, windows_dataset};
+pub use windows::{
+    canonical_channel, canonical_guid_in, is_guid, is_guid_field, is_windows_flat_metadata,
+    windows_dataset, windows_keywords_text,
+};
 
 /// The format a caller declares for a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

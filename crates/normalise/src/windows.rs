@@ -57,8 +57,10 @@ struct System<'a> {
     outcome: Option<&'static str>,
 }
 
-/// Shipper metadata of flat layouts: never part of the event data.
-fn is_flat_metadata(key: &str) -> bool {
+/// Whether `key`, at the top level of a flat Windows layout (NXLog's and the
+/// like), is the shipper's metadata or the System header rather than event
+/// data (`Hostname`, `SourceModuleType`, `EventReceivedTime`, `Message`, ...).
+pub fn is_windows_flat_metadata(key: &str) -> bool {
     matches!(
         key,
         "@timestamp"
@@ -150,7 +152,10 @@ fn read_evtx(root: &Map<String, Value>) -> (System<'_>, Map<String, Value>, Map<
         task: number("Task"),
         opcode: number("Opcode"),
         version: number("Version"),
-        keywords: sys.get("Keywords").map(text_node).and_then(keywords_text),
+        keywords: sys
+            .get("Keywords")
+            .map(text_node)
+            .and_then(windows_keywords_text),
         process_pid: attribute("Execution", "ProcessID").and_then(json_u64),
         thread_id: attribute("Execution", "ThreadID").and_then(json_u64),
         user_sid: attribute("Security", "UserID").and_then(Value::as_str),
@@ -190,7 +195,7 @@ fn read_flat<'a>(
         task: number("Task"),
         opcode: number("OpcodeValue").or_else(|| number("Opcode")),
         version: number("Version"),
-        keywords: root.get("Keywords").and_then(keywords_text),
+        keywords: root.get("Keywords").and_then(windows_keywords_text),
         process_pid: number("ExecutionProcessID"),
         thread_id: number("ThreadID"),
         user_sid: str_of("UserID"),
@@ -208,7 +213,7 @@ fn read_flat<'a>(
     system.time = flat_time(root, hint, diagnostics);
     let mut event_data = Map::with_capacity(root.len());
     for (key, value) in root {
-        if !is_flat_metadata(key) {
+        if !is_windows_flat_metadata(key) {
             event_data.insert(key.clone(), named_data_value(key, value));
         }
     }
@@ -329,10 +334,8 @@ fn data_value(value: &Value) -> Value {
 /// braces and NXLog writes some in lower case. Other text that merely looks
 /// like a GUID (a registry value, say) is left as it is.
 fn named_data_value(name: &str, value: &Value) -> Value {
-    let is_guid_field =
-        name.len() >= 4 && name.as_bytes()[name.len() - 4..].eq_ignore_ascii_case(b"guid");
     match value {
-        Value::String(text) if is_guid_field && is_guid(text) => {
+        Value::String(text) if is_guid_field(name) && is_guid(text) => {
             Value::String(canonical_guid(text))
         }
         _ => data_value(value),
@@ -383,7 +386,7 @@ fn user_data_map(section: &Value) -> Map<String, Value> {
 
 /// Keywords as the `evtx` crate writes them: `0x8020000000000000`. NXLog
 /// writes the same 64 bits as a signed decimal number.
-fn keywords_text(value: &Value) -> Option<String> {
+pub fn windows_keywords_text(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => match text.trim().parse::<i64>() {
             Ok(signed) => Some(format!("0x{:x}", signed.cast_unsigned())),
@@ -410,8 +413,14 @@ fn audit_outcome(keywords: &str) -> Option<&'static str> {
     }
 }
 
+/// Whether an event-data field named `name` holds a GUID by its type: its
+/// name ends in `Guid` (any case), as Sysmon's and the Security log's do.
+pub fn is_guid_field(name: &str) -> bool {
+    name.len() >= 4 && name.as_bytes()[name.len() - 4..].eq_ignore_ascii_case(b"guid")
+}
+
 /// Whether `text` is a GUID, with or without braces.
-fn is_guid(text: &str) -> bool {
+pub fn is_guid(text: &str) -> bool {
     let inner = match text.strip_prefix('{') {
         Some(rest) => match rest.strip_suffix('}') {
             Some(inner) => inner,
@@ -431,6 +440,25 @@ fn is_guid(text: &str) -> bool {
 fn canonical_guid(text: &str) -> String {
     let inner = text.trim().trim_start_matches('{').trim_end_matches('}');
     format!("{{{}}}", inner.to_ascii_uppercase())
+}
+
+/// `text`, when it is a GUID ([`is_guid`]), as the event XML writes it
+/// (`{5770385F-C22A-43E0-BF4C-06F5698FFBD9}`), written into `buffer`: no
+/// allocation, for callers that look at every event (detection).
+pub fn canonical_guid_in<'b>(text: &str, buffer: &'b mut [u8; 38]) -> Option<&'b str> {
+    if !is_guid(text) {
+        return None;
+    }
+    let inner = text
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .as_bytes();
+    buffer[0] = b'{';
+    for (slot, byte) in buffer[1..37].iter_mut().zip(inner) {
+        *slot = byte.to_ascii_uppercase();
+    }
+    buffer[37] = b'}';
+    std::str::from_utf8(&buffer[..]).ok()
 }
 
 /// Channel names as Windows and Sigma write them, for canonical casing.
@@ -832,11 +860,11 @@ mod tests {
     #[test]
     fn keywords_from_either_writer() {
         assert_eq!(
-            keywords_text(&serde_json::json!(-9_223_372_036_854_775_808_i64)).as_deref(),
+            windows_keywords_text(&serde_json::json!(-9_223_372_036_854_775_808_i64)).as_deref(),
             Some("0x8000000000000000")
         );
         assert_eq!(
-            keywords_text(&serde_json::json!("0x8020000000000000")).as_deref(),
+            windows_keywords_text(&serde_json::json!("0x8020000000000000")).as_deref(),
             Some("0x8020000000000000")
         );
         assert_eq!(audit_outcome("0x8020000000000000"), Some("success"));
@@ -855,6 +883,18 @@ mod tests {
         assert!(is_guid("{49a15388-b7b9-5f2b-8504-000000000400}"));
         assert!(!is_guid("{49a15388-b7b9-5f2b-8504-000000000400"));
         assert!(!is_guid("not-a-guid"));
+        let mut buffer = [0u8; 38];
+        assert_eq!(
+            canonical_guid_in("49a15388-b7b9-5f2b-8504-000000000400", &mut buffer),
+            Some("{49A15388-B7B9-5F2B-8504-000000000400}")
+        );
+        assert_eq!(
+            canonical_guid_in("{49A15388-B7B9-5F2B-8504-000000000400}", &mut buffer),
+            Some("{49A15388-B7B9-5F2B-8504-000000000400}")
+        );
+        assert_eq!(canonical_guid_in("5770385F-C22A", &mut buffer), None);
+        assert!(is_guid_field("ProcessGuid") && is_guid_field("SubcategoryGUID"));
+        assert!(!is_guid_field("Guide") && !is_guid_field("uid"));
         assert_eq!(
             named_data_value(
                 "ProcessGuid",

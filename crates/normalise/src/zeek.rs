@@ -3,8 +3,7 @@
 //! Zeek writes the fields of nested records with dots (`id.orig_h`); some
 //! writers and shippers (the JSON-streaming package with `@stream`, many
 //! Logstash pipelines) write underscores (`id_orig_h`). Both styles give the
-//! same ECS fields, and Sigma names in the dotted style find the field either
-//! way ([`crate::NormalisedEvent::field_by_sigma_name`]).
+//! same ECS fields (and detection finds Sigma's dotted names either way).
 //!
 //! The log's name (`event.dataset` = `zeek.<log>`) comes from `_path`, from
 //! `@stream`, from the caller's [`crate::SourceHint::log_name`] (a file name

@@ -960,6 +960,19 @@ impl CompiledRuleSet {
         crate::reference::rule_matches(&r.detection, &r.alternatives, event)
     }
 
+    /// Why rule `index` matches `event`: the field values that make it
+    /// match (see [`crate::reference::matched_fields`]), worked out by the
+    /// reference interpreter; empty when it does not match. For alerts, so
+    /// called once per match, not per event.
+    pub fn matched_fields(
+        &self,
+        index: RuleIndex,
+        event: &dyn Event,
+    ) -> Vec<crate::reference::MatchedField> {
+        let r = &self.rules[index];
+        crate::reference::matched_fields(&r.detection, &r.alternatives, event)
+    }
+
     /// Appends to `out` the index of every rule that matches `event`, each
     /// once, in ascending order.
     pub fn matches<E: Event + ?Sized>(

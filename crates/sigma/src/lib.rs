@@ -61,7 +61,9 @@
 //!   are reported as `unsupported: correlation evaluation`; Sigma filters are
 //!   applied to the rules they name.
 //! - Matching: [`CompiledRuleSet::matches`]`(&event, &mut Scratch, &mut
-//!   Vec<RuleIndex>)`; `CompiledRuleSet` is `Send + Sync`.
+//!   Vec<RuleIndex>)`; `CompiledRuleSet` is `Send + Sync`. Explaining a
+//!   match: [`CompiledRuleSet::matched_fields`]`(index, &event) ->
+//!   Vec<MatchedField>` (the field values that made the rule match).
 //! - Logsources: [`LogsourceMapping::builtin`], [`LogsourceMapping::from_yaml`],
 //!   [`LogsourceMapping::extend`] (see [`logsource`] for the default
 //!   conventions for non-Windows products).
@@ -99,4 +101,5 @@ pub use event::{Event, Value};
 pub use load::{ParsedSource, RuleSet, parse_source};
 pub use logsource::{Alternative, LogsourceMapping, SourceCondition};
 pub use modifiers::Placeholders;
+pub use reference::MatchedField;
 pub use rule::{Level, Logsource, Rule, RuleBody, RuleMeta, Status};

@@ -239,3 +239,104 @@ pub fn rule_matches(
         .iter()
         .any(|a| matches_alternative(detection, a, event))
 }
+
+/// One value that made a rule match (see [`matched_fields`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MatchedField {
+    /// The event's field, under the name the event gives it (after the
+    /// logsource's renames: `NewProcessName` for the `Image` of a
+    /// `process_creation` rule on a Security 4688 event); `None` for a
+    /// keyword (field-less) search.
+    pub field: Option<String>,
+    /// The value, as text.
+    pub value: String,
+}
+
+/// Why `detection` matches `event`, for an analyst: the values of the
+/// fields named by the searches that make the condition true (not those
+/// under `not`), that their items accept, each once, under the first
+/// alternative that matches. Empty when the rule does not match.
+pub fn matched_fields(
+    detection: &Detection,
+    alternatives: &[Alternative],
+    event: &dyn Event,
+) -> Vec<MatchedField> {
+    let Some(alt) = alternatives
+        .iter()
+        .find(|a| matches_alternative(detection, a, event))
+    else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    collect_cond(&detection.condition, detection, alt, event, &mut out);
+    out
+}
+
+fn collect_cond(
+    c: &Cond,
+    d: &Detection,
+    alt: &Alternative,
+    event: &dyn Event,
+    out: &mut Vec<MatchedField>,
+) {
+    match c {
+        Cond::Search(i) => collect_search(*i, d, alt, event, out),
+        // What must not hold explains nothing.
+        Cond::Not(_) => {}
+        Cond::And(xs) | Cond::Or(xs) => {
+            for x in xs {
+                if eval_cond(x, d, alt, event) {
+                    collect_cond(x, d, alt, event, out);
+                }
+            }
+        }
+        Cond::Of { searches, .. } => {
+            for &i in searches {
+                collect_search(i, d, alt, event, out);
+            }
+        }
+    }
+}
+
+fn collect_search(
+    i: usize,
+    d: &Detection,
+    alt: &Alternative,
+    event: &dyn Event,
+    out: &mut Vec<MatchedField>,
+) {
+    for items in &d.searches[i].alternatives {
+        if !items.iter().all(|item| eval_item(item, alt, event)) {
+            continue;
+        }
+        for item in items.iter().filter(|item| !item.negate) {
+            let field = item.field.as_deref().map(|f| alt.map_field(f).to_string());
+            let values = match &field {
+                Some(f) => field_values(event, f),
+                None => all_values(event),
+            };
+            for v in &values {
+                let accepted = item.matchers.iter().any(|m| match m {
+                    // An absent field is no value to show.
+                    Matcher::Null => false,
+                    Matcher::Exists(b) => *b,
+                    Matcher::FieldRef { .. } => {
+                        matcher_holds(m, std::slice::from_ref(v), alt, event)
+                    }
+                    _ => value_holds(m, &v.borrow()),
+                });
+                if !accepted {
+                    continue;
+                }
+                let mut buf = String::new();
+                let found = MatchedField {
+                    field: field.clone(),
+                    value: value_text(&v.borrow(), &mut buf).to_string(),
+                };
+                if !out.contains(&found) {
+                    out.push(found);
+                }
+            }
+        }
+    }
+}

@@ -79,6 +79,17 @@ impl Status {
             _ => return None,
         })
     }
+
+    /// The Sigma name of the status.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Stable => "stable",
+            Status::Test => "test",
+            Status::Experimental => "experimental",
+            Status::Deprecated => "deprecated",
+            Status::Unsupported => "unsupported",
+        }
+    }
 }
 
 /// The `logsource` section.

@@ -1,5 +1,8 @@
 //! Conformance against the outside corpus: every SigmaHQ rule loads and
-//! compiles, every regression case fires, pySigma's test rule sets behave.
+//! compiles, pySigma's test rule sets behave. (That every regression case
+//! fires, under both the matcher and the reference interpreter, is shown by
+//! `nigehban-detect`'s tests, which read the events through the Sigma view
+//! of events that detection uses.)
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 #[path = "corpus/support.rs"]
@@ -7,11 +10,10 @@ mod support;
 
 use std::path::Path;
 
-use nigehban_sigma::reference::{effective_detection, rule_matches};
 use nigehban_sigma::{
     CompileOptions, CompiledRuleSet, DiagnosticKind, LogsourceMapping, RuleBody, RuleSet,
 };
-use support::{corpus, read_events, regression_cases, yaml_files};
+use support::{corpus, yaml_files};
 
 const SIGMAHQ_DIRS: [&str; 3] = ["rules", "rules-emerging-threats", "rules-threat-hunting"];
 
@@ -55,39 +57,6 @@ fn every_sigmahq_rule_loads_without_errors() {
         })
         .collect();
     assert!(unmapped.is_empty(), "{}", unmapped.join("\n"));
-}
-
-#[test]
-fn regression_cases_fire_under_the_reference_evaluator() {
-    let Some(corpus) = corpus() else { return };
-    let set = load_dirs(&corpus, &SIGMAHQ_DIRS);
-    let mapping = LogsourceMapping::builtin();
-    let cases = regression_cases(&corpus);
-    assert!(cases.len() >= 120, "{}", cases.len());
-    let mut failures = Vec::new();
-    for case in &cases {
-        let rule = set
-            .get(&case.rule_id)
-            .unwrap_or_else(|| panic!("rule {} not loaded", case.rule_id));
-        let detection = effective_detection(rule, &[]).unwrap();
-        let alts = mapping.resolve(&rule.meta.logsource).unwrap();
-        let n = read_events(&case.events)
-            .iter()
-            .filter(|e| rule_matches(&detection, &alts, *e))
-            .count();
-        if n < case.match_count {
-            failures.push(format!(
-                "{} ({}): {n} < {}",
-                case.rule_id, rule.meta.origin, case.match_count
-            ));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
 }
 
 #[test]
@@ -173,7 +142,7 @@ fn pysigma_test_files() {
 }
 
 #[test]
-fn every_sigmahq_rule_compiles_and_regression_cases_fire() {
+fn every_sigmahq_rule_compiles() {
     let Some(corpus) = corpus() else { return };
     let set = load_dirs(&corpus, &SIGMAHQ_DIRS);
     let mapping = LogsourceMapping::builtin();
@@ -204,50 +173,7 @@ fn every_sigmahq_rule_compiles_and_regression_cases_fire() {
     );
     let (compiled, diags) = CompiledRuleSet::new(&all, &mapping, &CompileOptions::default());
     assert!(diags.is_empty(), "{diags:?}");
-    let index_of: std::collections::HashMap<&str, usize> = (0..compiled.len())
-        .filter_map(|i| compiled.rule(i).id.as_deref().map(|id| (id, i)))
-        .collect();
-    let mut scratch = compiled.scratch();
-    let mut out = Vec::new();
-    let mut failures = Vec::new();
-    let mut disagreements = Vec::new();
-    for case in regression_cases(&corpus) {
-        let idx = index_of[case.rule_id.as_str()];
-        let mut n = 0;
-        for event in read_events(&case.events) {
-            out.clear();
-            compiled.matches(&event, &mut scratch, &mut out);
-            if out.contains(&idx) {
-                n += 1;
-            }
-            // The fast matcher agrees with the reference on every rule.
-            for r in 0..compiled.len() {
-                let fast = out.binary_search(&r).is_ok();
-                if fast != compiled.reference_matches(r, &event) {
-                    disagreements.push(format!(
-                        "{} on an event of {}: fast={fast}",
-                        compiled.rule(r).origin,
-                        case.rule_id
-                    ));
-                }
-            }
-        }
-        if n < case.match_count {
-            failures.push(format!("{}: {n} < {}", case.rule_id, case.match_count));
-        }
-    }
-    assert!(
-        failures.is_empty(),
-        "{} failures:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    assert!(
-        disagreements.is_empty(),
-        "{} disagreements:\n{}",
-        disagreements.len(),
-        disagreements.join("\n")
-    );
+    assert_eq!(compiled.len(), all.rules().len());
 }
 
 #[test]

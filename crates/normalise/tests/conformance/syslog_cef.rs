@@ -430,7 +430,7 @@ fn vector_parse_cef_examples_parse_field_by_field() {
         );
         for (key, value) in &record.extensions {
             assert_eq!(
-                event.field_by_sigma_name(key).and_then(Value::as_str),
+                fields.get_str(&format!("cef.extensions.{key}")),
                 Some(value.as_str()),
                 "{title}: {key}"
             );
@@ -576,7 +576,7 @@ fn cef_inside_syslog_and_invalid_cef_inside_syslog() {
     assert_eq!(f.get_str("user.name"), Some("alice"));
     assert_eq!(f.get_str("message"), Some("Denied by policy rule 12"));
     assert_eq!(f.get_u64("event.severity"), Some(7));
-    assert_eq!(event.field_by_sigma_name("dpt"), Some(&json!("443")));
+    assert_eq!(f.get("cef.extensions.dpt"), Some(&json!("443")));
 
     // Invalid CEF inside syslog: the syslog event is kept, CEF is not half-read.
     let broken = "<134>Mar 15 10:00:00 fw1 CEF:0|Acme|Gate|2.1|100|Blocked|7|src=10.0.0.1 n,me=x";

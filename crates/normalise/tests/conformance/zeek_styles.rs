@@ -1,7 +1,7 @@
 //! Zeek's dotted (`id.orig_h`) and underscored (`id_orig_h`) key styles
 //! normalise alike: every real record of both corpora is rewritten in the
-//! other style, and both versions must give the same ECS fields and the same
-//! values for every Sigma field name.
+//! other style, and both versions must give the same ECS fields (detection's
+//! tests show that Sigma's dotted names find the same values in both).
 
 use nigehban_normalise::{Format, NormalisedEvent, SourceFormat, normalise};
 use serde_json::{Map, Value};
@@ -46,19 +46,11 @@ fn normalise_record(record: &Map<String, Value>) -> NormalisedEvent {
     normalise(&text, &hint(Format::Zeek)).unwrap()
 }
 
-/// Both styles of one record: same ECS fields, same values by Sigma name.
+/// Both styles of one record: same ECS fields.
 fn assert_alike(dotted: &Map<String, Value>, underscored: &Map<String, Value>, what: &str) -> bool {
     let a = normalise_record(dotted);
     let b = normalise_record(underscored);
     assert_eq!(a.fields(), b.fields(), "{what}");
-    for key in dotted.keys() {
-        assert_eq!(
-            a.field_by_sigma_name(key),
-            b.field_by_sigma_name(key),
-            "{what}: {key}"
-        );
-        assert!(b.field_by_sigma_name(key).is_some(), "{what}: {key}");
-    }
     let differs = dotted != underscored;
     if differs {
         assert_eq!(a.format(), SourceFormat::ZeekDotted, "{what}");
@@ -141,13 +133,4 @@ fn the_same_dns_answer_in_both_corpora_gives_the_same_fields() {
         a.ecs("dns.resolved_ip"),
         Some(&serde_json::json!(["10.0.0.4"]))
     );
-    for name in ["id.orig_h", "id.resp_p", "query", "qtype_name", "answers"] {
-        assert_eq!(
-            a.field_by_sigma_name(name),
-            b.field_by_sigma_name(name),
-            "{name}"
-        );
-    }
-    // `_path` as Sigma's zeek logsource mapping asks for it, in both styles.
-    assert_eq!(b.field_by_sigma_name("_path"), Some(&Value::from("dns")));
 }

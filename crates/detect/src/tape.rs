@@ -1,7 +1,7 @@
-//! Events read for hunting: a JSON object parsed into a flat, reusable tape.
+//! Records read for detection: a JSON object parsed into a flat, reusable tape.
 //!
-//! A hunt looks at a few fields of every event and copies out the few events
-//! that rules match. Building a `serde_json::Value` per event (an allocation
+//! Detection (a hunt over files, or the live stage) looks at a few fields of
+//! every event and copies out the few events that rules match. Building a `serde_json::Value` per event (an allocation
 //! per key and per string, a hashed map per object) cost more than matching;
 //! a [`JsonTape`] instead holds the nodes of one event in one vector and the
 //! text of its strings and keys in one string, both kept from event to event,

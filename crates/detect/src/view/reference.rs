@@ -1,15 +1,14 @@
-//! The adapter over `serde_json::Value` that [`super::WindowsEvent`] replaced,
-//! kept unchanged as the reference its field resolution is tested against.
+//! A plain adapter over `serde_json::Value` for the `evtx` layout and
+//! generic JSON, written for obviousness rather than speed: the reference
+//! [`super::SigmaView`]'s resolution is tested against (it began as the
+//! adapter the tape view replaced in `hunt`).
 #![allow(dead_code)]
 
+use nigehban_normalise::{canonical_guid_in, is_guid_field};
 use nigehban_sigma::{Event, Value};
 use serde_json::{Map, Value as Json};
 
 /// A JSON event presented to Sigma rules under the field names they use.
-///
-/// Built once per event: it finds the `System`, `EventData` and `UserData`
-/// objects up front so that each of the matcher's field lookups costs one map
-/// lookup.
 #[derive(Debug, Clone, Copy)]
 pub struct WindowsEvent<'a> {
     root: &'a Json,
@@ -17,6 +16,9 @@ pub struct WindowsEvent<'a> {
     event_data: Option<&'a Map<String, Json>>,
     user_data: Option<&'a Map<String, Json>>,
 }
+
+/// A value found, and whether it is shown as a GUID.
+type Found<'a> = (&'a Json, bool);
 
 impl<'a> WindowsEvent<'a> {
     /// Wraps `root`, an event in the `evtx` crate's layout or any JSON object.
@@ -44,13 +46,8 @@ impl<'a> WindowsEvent<'a> {
         self.system.is_some()
     }
 
-    /// The JSON the event was built from.
-    pub fn json(&self) -> &'a Json {
-        self.root
-    }
-
     /// The value of a `System` field by its Sigma name, if it is one.
-    fn system_field(&self, name: &str) -> Option<&'a Json> {
+    fn system_field(&self, name: &str) -> Option<Found<'a>> {
         let system = self.system?;
         let attribute = |element: &str, attribute: &str| {
             system
@@ -58,47 +55,71 @@ impl<'a> WindowsEvent<'a> {
                 .and_then(|e| e.get("#attributes"))
                 .and_then(|a| a.get(attribute))
         };
+        let plain = |v: Option<&'a Json>| v.map(|v| (v, false));
+        let guid = |v: Option<&'a Json>| v.map(|v| (v, true));
         match name {
-            "EventID" => system.get("EventID").map(text_of),
-            "Channel" | "Computer" | "EventRecordID" | "Level" | "Task" | "Opcode" | "Keywords"
-            | "Version" => system.get(name).map(text_of),
-            "Provider_Name" => attribute("Provider", "Name"),
-            "Provider_Guid" => attribute("Provider", "Guid"),
-            "Security_UserID" => attribute("Security", "UserID"),
-            "TimeCreated" | "TimeCreated_SystemTime" => attribute("TimeCreated", "SystemTime"),
-            "Correlation_ActivityID" => attribute("Correlation", "ActivityID"),
-            "Execution_ProcessID" => attribute("Execution", "ProcessID"),
-            "Execution_ThreadID" => attribute("Execution", "ThreadID"),
+            "EventID" | "Channel" | "Computer" | "EventRecordID" | "Level" | "Task" | "Opcode"
+            | "Keywords" | "Version" => plain(system.get(name).map(text_of)),
+            "Provider_Name" => plain(attribute("Provider", "Name")),
+            "Provider_Guid" => guid(attribute("Provider", "Guid")),
+            "Security_UserID" => plain(attribute("Security", "UserID")),
+            "TimeCreated" | "TimeCreated_SystemTime" => {
+                plain(attribute("TimeCreated", "SystemTime"))
+            }
+            "Correlation_ActivityID" => guid(attribute("Correlation", "ActivityID")),
+            "Execution_ProcessID" => plain(attribute("Execution", "ProcessID")),
+            "Execution_ThreadID" => plain(attribute("Execution", "ThreadID")),
             _ => None,
         }
     }
 
+    /// The data field whose Sigma name is `name` (its key without spaces).
+    fn data_field(data: &'a Map<String, Json>, name: &str) -> Option<&'a Json> {
+        if name.contains(' ') {
+            return None;
+        }
+        data.get(name).or_else(|| {
+            data.iter()
+                .find(|(key, _)| key.contains(' ') && key.replace(' ', "") == name)
+                .map(|(_, value)| value)
+        })
+    }
+
+    /// The value of a field by the name a Sigma rule uses, if present.
+    fn found(&self, name: &str) -> Option<Found<'a>> {
+        if self.system.is_some() {
+            if let Some(found) = self.system_field(name) {
+                return Some(found);
+            }
+            let guid = is_guid_field(name);
+            if let Some(value) = self
+                .event_data
+                .and_then(|data| Self::data_field(data, name))
+            {
+                return Some((text_of(value), guid));
+            }
+            return self
+                .user_data
+                .and_then(|data| Self::data_field(data, name))
+                .map(|v| (text_of(v), guid));
+        }
+        self.root
+            .as_object()
+            .and_then(|root| lookup_path(root, name))
+            .map(|v| (v, false))
+    }
+
     /// The value of a field by the name a Sigma rule uses, if present.
     pub fn get(&self, name: &str) -> Option<&'a Json> {
-        if self.system.is_some() {
-            if let Some(value) = self.system_field(name) {
-                return Some(value);
-            }
-            if let Some(value) = self.event_data.and_then(|data| data.get(name)) {
-                return Some(text_of(value));
-            }
-            return self.user_data.and_then(|data| data.get(name)).map(text_of);
-        }
-        if let Some(value) = self.root.get(name) {
-            return Some(value);
-        }
-        if name.contains('.') {
-            return name
-                .split('.')
-                .try_fold(self.root, |value, part| value.get(part));
-        }
-        None
+        self.found(name).map(|(value, _)| value)
     }
 
     /// When the event happened, as the event states it (RFC 3339 for EVTX).
     pub fn timestamp(&self) -> Option<&'a str> {
         if self.system.is_some() {
-            return self.system_field("TimeCreated").and_then(Json::as_str);
+            return self
+                .system_field("TimeCreated")
+                .and_then(|(v, _)| v.as_str());
         }
         [
             "@timestamp",
@@ -136,6 +157,22 @@ impl<'a> WindowsEvent<'a> {
     }
 }
 
+/// Looks `path` up in `map`: as one key first, then as a dotted path into
+/// nested objects, trying every split.
+fn lookup_path<'a>(map: &'a Map<String, Json>, path: &str) -> Option<&'a Json> {
+    if let Some(value) = map.get(path) {
+        return Some(value);
+    }
+    for (index, _) in path.match_indices('.') {
+        if let Some(Json::Object(inner)) = map.get(&path[..index])
+            && let Some(value) = lookup_path(inner, &path[index + 1..])
+        {
+            return Some(value);
+        }
+    }
+    None
+}
+
 /// An element rendered with attributes keeps its content under `#text`.
 fn text_of(value: &Json) -> &Json {
     match value {
@@ -145,21 +182,28 @@ fn text_of(value: &Json) -> &Json {
 }
 
 /// Calls `visit` with each scalar in `value`: once per list element, and for
-/// an object (a field that has structure) with each scalar inside it.
-fn visit_scalars(value: &Json, visit: &mut dyn FnMut(Value<'_>)) {
+/// an object (a field that has structure) with each scalar inside it. GUIDs
+/// are shown in braces and upper case when `guid` is set.
+fn visit_scalars(value: &Json, guid: bool, visit: &mut dyn FnMut(Value<'_>)) {
     match value {
         Json::Null => visit(Value::Null),
         Json::Bool(b) => visit(Value::Bool(*b)),
         Json::Number(n) => visit(number(n)),
-        Json::String(s) => visit(Value::Str(s)),
+        Json::String(s) => {
+            let mut buffer = [0u8; 38];
+            match canonical_guid_in(s, &mut buffer).filter(|_| guid) {
+                Some(shown) => visit(Value::Str(shown)),
+                None => visit(Value::Str(s)),
+            }
+        }
         Json::Array(items) => {
             for item in items {
-                visit_scalars(item, visit);
+                visit_scalars(item, guid, visit);
             }
         }
         Json::Object(map) => {
             for item in map.values() {
-                visit_scalars(item, visit);
+                visit_scalars(item, guid, visit);
             }
         }
     }
@@ -197,38 +241,33 @@ const SYSTEM_FIELDS: [&str; 16] = [
 
 impl Event for WindowsEvent<'_> {
     fn field(&self, name: &str, visit: &mut dyn FnMut(Value<'_>)) {
-        if let Some(value) = self.get(name) {
-            visit_scalars(value, visit);
+        if let Some((value, guid)) = self.found(name) {
+            visit_scalars(value, guid, visit);
         }
     }
 
-    /// Windows events list their fields (System by Sigma name, then
-    /// EventData, then UserData, each name once, as [`WindowsEvent::get`]
-    /// resolves it), which lets the matcher visit each field once. Flat JSON
-    /// events do not: their dotted paths make the names open-ended.
     fn for_each_field(&self, visit: &mut dyn FnMut(&str, Value<'_>)) -> bool {
         if self.system.is_none() {
             return false;
         }
         for name in SYSTEM_FIELDS {
-            if let Some(value) = self.system_field(name) {
-                visit_scalars(value, &mut |v| visit(name, v));
+            if let Some((value, guid)) = self.system_field(name) {
+                visit_scalars(value, guid, &mut |v| visit(name, v));
             }
         }
-        if let Some(data) = self.event_data {
-            for (name, value) in data {
-                if self.system_field(name).is_none() {
-                    visit_scalars(text_of(value), &mut |v| visit(name, v));
+        // Every Sigma name a data section has, once: the name is the key
+        // without spaces, and `found` decides which key's value it shows.
+        let mut listed: Vec<String> = Vec::new();
+        for data in self.event_data.into_iter().chain(self.user_data) {
+            for key in data.keys() {
+                let name = key.replace(' ', "");
+                if listed.contains(&name) || self.system_field(&name).is_some() {
+                    continue;
                 }
-            }
-        }
-        if let Some(data) = self.user_data {
-            for (name, value) in data {
-                let shadowed = self.system_field(name).is_some()
-                    || self.event_data.is_some_and(|d| d.contains_key(name));
-                if !shadowed {
-                    visit_scalars(text_of(value), &mut |v| visit(name, v));
+                if let Some((value, guid)) = self.found(&name) {
+                    visit_scalars(value, guid, &mut |v| visit(&name, v));
                 }
+                listed.push(name);
             }
         }
         true
@@ -241,12 +280,12 @@ impl Event for WindowsEvent<'_> {
             // every event of Level 4).
             (Some(_), event_data, user_data) => {
                 for data in event_data.into_iter().chain(user_data) {
-                    for value in data.values() {
-                        visit_scalars(value, visit);
+                    for (key, value) in data {
+                        visit_scalars(value, is_guid_field(key), visit);
                     }
                 }
             }
-            (None, _, _) => visit_scalars(self.root, visit),
+            (None, _, _) => visit_scalars(self.root, false, visit),
         }
     }
 }

@@ -1,18 +1,182 @@
-//! Loading Sigma rules from what a responder points `--rules` at: rule files,
-//! directories of them, and archives (`.zip`, `.tar`, `.tar.gz`, `.tgz`) such
-//! as SigmaHQ's release packages.
+//! The rule set detection runs: loaded from rule files, directories of them
+//! and archives (`.zip`, `.tar`, `.tar.gz`, `.tgz`) such as SigmaHQ's release
+//! packages ([`load_rules`]), compiled once ([`DetectionRules::compile`]),
+//! and held where the live stage picks it up ([`RulesHandle`]). `hunt` and
+//! live detection load and compile rules with these same functions.
 //!
-//! Reading is this crate's job; parsing is `nigehban-sigma`'s. Files are read
-//! in name order and parsed on every core, then added to one
-//! [`RuleSet`] in that same order, so diagnostics (duplicate ids among them)
-//! read the same on every run.
+//! Reading files is this module's job (the only file I/O of this crate,
+//! done when rules are loaded, never while events are matched); parsing is
+//! `nigehban-sigma`'s. Files are read in name order and parsed on every
+//! core, then added to one [`RuleSet`] in that same order, so diagnostics
+//! (duplicate ids among them) read the same on every run.
 
 use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use arc_swap::ArcSwap;
 use nigehban_sigma::load::ParsedSource;
-use nigehban_sigma::{Diagnostic, DiagnosticKind, Placeholders, RuleSet, parse_source};
+use nigehban_sigma::{
+    CompileOptions, CompiledRuleSet, Diagnostic, DiagnosticKind, Level, LogsourceMapping,
+    Placeholders, RuleMeta, RuleSet, parse_source,
+};
+use serde::Serialize;
+
+/// What a detection says about the rule that fired: what an analyst needs
+/// to judge it, and what the Detection Rule License requires to stay with
+/// every alert (title, id, author).
+///
+/// Made once per rule when a rule set is compiled, and shared by all its
+/// detections.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RuleSummary {
+    /// The rule's id (a UUID for SigmaHQ rules).
+    pub id: String,
+    /// The rule's title.
+    pub title: String,
+    /// The rule's level (`informational`, `low`, `medium`, `high`,
+    /// `critical`); `informational` when the rule gives none.
+    pub level: String,
+    /// The rule's author.
+    pub author: String,
+    /// The rule's status (`stable`, `test`, `experimental`, ...), when it
+    /// gives one.
+    pub status: Option<String>,
+    /// The rule's references (reports, advisories, documentation).
+    pub references: Vec<String>,
+    /// The rule's tags as written (`attack.t1003.001`, `attack.credential-access`, `cve.2021-44228`).
+    pub tags: Vec<String>,
+    /// The MITRE ATT&CK technique ids among the tags, in ATT&CK's own
+    /// spelling (`T1003.001`).
+    pub techniques: Vec<String>,
+}
+
+impl RuleSummary {
+    /// The summary of a rule.
+    pub fn of(meta: &RuleMeta) -> Self {
+        RuleSummary {
+            id: meta.id.clone().unwrap_or_default(),
+            title: meta.title.clone(),
+            level: meta
+                .level
+                .unwrap_or(Level::Informational)
+                .as_str()
+                .to_owned(),
+            author: meta.author.clone().unwrap_or_default(),
+            status: meta.status.map(|status| status.as_str().to_owned()),
+            references: meta.references.clone(),
+            tags: meta.tags.clone(),
+            techniques: attack_techniques(&meta.tags),
+        }
+    }
+}
+
+/// The ATT&CK technique ids among Sigma tags: `attack.t1003.001` is
+/// `T1003.001`; tactics (`attack.credential-access`), groups (`attack.g0016`)
+/// and software (`attack.s0002`) are not techniques.
+pub fn attack_techniques(tags: &[String]) -> Vec<String> {
+    let mut techniques = Vec::new();
+    for tag in tags {
+        let Some(rest) = tag
+            .strip_prefix("attack.")
+            .filter(|rest| rest.len() >= 5 && rest.as_bytes()[0].eq_ignore_ascii_case(&b't'))
+        else {
+            continue;
+        };
+        let id = &rest[1..];
+        let (base, sub) = id.split_once('.').unwrap_or((id, ""));
+        let digits = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_digit());
+        if digits(base, 4) && (sub.is_empty() || digits(sub, 3)) {
+            let technique = format!("T{id}");
+            if !techniques.contains(&technique) {
+                techniques.push(technique);
+            }
+        }
+    }
+    techniques
+}
+
+/// A compiled rule set ready for detection: the matcher, and the summary of
+/// each of its rules by index.
+#[derive(Debug)]
+pub struct DetectionRules {
+    compiled: CompiledRuleSet,
+    summaries: Vec<Arc<RuleSummary>>,
+}
+
+impl DetectionRules {
+    /// Compiles `rules` under the logsource `mapping`; the diagnostics say
+    /// which rules were left out and why (unsupported features, errors).
+    pub fn compile(
+        rules: &RuleSet,
+        mapping: &LogsourceMapping,
+        options: &CompileOptions,
+    ) -> (Self, Vec<Diagnostic>) {
+        let (compiled, problems) = CompiledRuleSet::new(rules, mapping, options);
+        (Self::from_compiled(compiled), problems)
+    }
+
+    /// Wraps a rule set compiled already.
+    pub fn from_compiled(compiled: CompiledRuleSet) -> Self {
+        let summaries = (0..compiled.len())
+            .map(|index| Arc::new(RuleSummary::of(compiled.rule(index))))
+            .collect();
+        DetectionRules {
+            compiled,
+            summaries,
+        }
+    }
+
+    /// The matcher.
+    pub fn compiled(&self) -> &CompiledRuleSet {
+        &self.compiled
+    }
+
+    /// The summary of every rule, by the index the matcher reports.
+    pub fn summaries(&self) -> &[Arc<RuleSummary>] {
+        &self.summaries
+    }
+
+    /// How many rules the set holds.
+    pub fn len(&self) -> usize {
+        self.summaries.len()
+    }
+
+    /// Whether the set holds no rule.
+    pub fn is_empty(&self) -> bool {
+        self.summaries.is_empty()
+    }
+}
+
+/// The rule set in use, shared by every part of a process that detects, and
+/// replaced whole when rules change: a stage picks the new set up at its
+/// next batch of events, without a restart and without missing an event
+/// (the batch being matched finishes with the set it started with).
+#[derive(Debug, Clone)]
+pub struct RulesHandle(Arc<ArcSwap<DetectionRules>>);
+
+impl RulesHandle {
+    /// A handle holding `rules`.
+    pub fn new(rules: DetectionRules) -> Self {
+        Self::shared(Arc::new(rules))
+    }
+
+    /// A handle holding a rule set shared with others (a hunt, say).
+    pub fn shared(rules: Arc<DetectionRules>) -> Self {
+        RulesHandle(Arc::new(ArcSwap::new(rules)))
+    }
+
+    /// The rule set in use now.
+    pub fn current(&self) -> Arc<DetectionRules> {
+        self.0.load_full()
+    }
+
+    /// Puts `rules` in use from now on, for every holder of this handle.
+    pub fn replace(&self, rules: DetectionRules) {
+        self.0.store(Arc::new(rules));
+    }
+}
 
 /// Rule files larger than this are refused: SigmaHQ's largest is ~30 KB.
 const MAX_RULE_FILE_BYTES: u64 = 16 * 1024 * 1024;
@@ -320,6 +484,55 @@ fn read_archive(
 mod tests {
     use super::*;
     use std::io::Write;
+
+    #[test]
+    fn attack_technique_ids_come_from_the_tags() {
+        let tags: Vec<String> = [
+            "attack.credential-access",
+            "attack.t1003.001",
+            "attack.T1059",
+            "attack.t1003.001",
+            "attack.g0016",
+            "attack.s0002",
+            "attack.t12345",
+            "attack.t1003.01",
+            "cve.2021-44228",
+            "detection.emerging-threats",
+        ]
+        .iter()
+        .map(|t| t.to_string())
+        .collect();
+        assert_eq!(attack_techniques(&tags), ["T1003.001", "T1059"]);
+    }
+
+    #[test]
+    fn a_swapped_rule_set_is_seen_by_every_holder() {
+        let mut first = RuleSet::new();
+        first.add_str(RULE, "r1.yml");
+        let (rules, problems) = DetectionRules::compile(
+            &first,
+            &LogsourceMapping::builtin(),
+            &CompileOptions::default(),
+        );
+        assert!(problems.is_empty(), "{problems:?}");
+        let summary = &rules.summaries()[0];
+        assert_eq!(summary.id, "0e95725d-7320-415d-80f7-004da920fc11");
+        assert_eq!(summary.level, "high");
+        assert_eq!(summary.status.as_deref(), Some("test"));
+        let handle = RulesHandle::new(rules);
+        let other = handle.clone();
+        let before = other.current();
+        assert_eq!(before.len(), 1);
+        let (empty, _) = DetectionRules::compile(
+            &RuleSet::new(),
+            &LogsourceMapping::builtin(),
+            &CompileOptions::default(),
+        );
+        handle.replace(empty);
+        assert!(other.current().is_empty());
+        // A holder of the old set keeps it whole until it lets go.
+        assert_eq!(before.len(), 1);
+    }
 
     const RULE: &str = "title: Test rule\nid: 0e95725d-7320-415d-80f7-004da920fc11\nstatus: test\nlogsource:\n    product: windows\n    service: security\ndetection:\n    selection:\n        EventID: 4688\n    condition: selection\nlevel: high\n";
 

@@ -1,0 +1,45 @@
+//! A detection: one rule matching one event on the bus, with what the alert
+//! service needs to raise, fold and show an alert.
+
+use std::sync::Arc;
+
+use nigehban_sigma::MatchedField;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::rules::RuleSummary;
+
+/// One rule matching one event received by the platform.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Detection {
+    /// The event's id (given by intake; the same on a redelivery).
+    pub event_id: Uuid,
+    /// The tenant the event belongs to (the bus record's, set by intake from
+    /// the sensor).
+    pub tenant_id: String,
+    /// The sensor that sent the event (empty when intake did not know it).
+    pub sensor_id: String,
+    /// When the event happened, as it says (`@timestamp`; the receive time
+    /// when the record did not say).
+    pub event_time: Option<OffsetDateTime>,
+    /// When intake received the event.
+    pub received_at: OffsetDateTime,
+    /// The rule that matched: id, title, level, author, references, tags
+    /// and ATT&CK technique ids, status.
+    pub rule: Arc<RuleSummary>,
+    /// The field values that made the rule match (see
+    /// [`nigehban_sigma::CompiledRuleSet::matched_fields`]).
+    pub matched: Vec<MatchedField>,
+    /// The host the event is about (`host.name`), when it names one.
+    pub host: Option<String>,
+    /// The user the event is about (`user.name`), when it names one.
+    pub user: Option<String>,
+}
+
+impl Detection {
+    /// What makes a detection the same detection when it is handed over
+    /// again (at-least-once delivery): the rule's id and the event's id.
+    pub fn key(&self) -> (&str, Uuid) {
+        (&self.rule.id, self.event_id)
+    }
+}

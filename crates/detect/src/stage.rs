@@ -1,0 +1,426 @@
+//! The live detection stage: a durable bus consumer that matches every event
+//! against the rule set in use and hands the detections to a sink (see the
+//! crate documentation for the guarantees).
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use nigehban_bus::{BusError, Delivery, EventConsumer};
+use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, decode_event};
+use nigehban_sigma::Scratch;
+use time::OffsetDateTime;
+
+use crate::detection::Detection;
+use crate::rules::{DetectionRules, RulesHandle};
+use crate::tape::JsonTape;
+use crate::view::{SigmaView, read_record};
+
+/// The durable consumer name the detection stage uses by default. Every
+/// process running detection joins it, so that they share the events.
+pub const DEFAULT_CONSUMER: &str = "detect";
+
+/// Settings of a [`DetectionStage`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageConfig {
+    /// Most deliveries asked for in one fetch: one batch, matched, handed to
+    /// the sink and acknowledged together.
+    pub fetch_max: usize,
+    /// How long a fetch waits when nothing is pending.
+    pub idle_wait: Duration,
+    /// Pause after a bus error or a refusal by the sink before trying again.
+    pub retry_backoff: Duration,
+    /// Threads that match one batch (default: one per core).
+    pub workers: usize,
+}
+
+impl Default for StageConfig {
+    fn default() -> Self {
+        StageConfig {
+            fetch_max: 1000,
+            idle_wait: Duration::from_secs(1),
+            retry_backoff: Duration::from_secs(1),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+        }
+    }
+}
+
+/// Where detections go (the alert service implements it).
+///
+/// A batch's detections are handed over once the batch is matched; the
+/// batch is acknowledged to the bus only after [`accept`](Self::accept)
+/// returned `Ok`, and handed over again (after
+/// [`StageConfig::retry_backoff`]) while it returns `Err`. Delivery is at
+/// least once, so an implementation must treat a detection whose
+/// [`Detection::key`] (rule id, event id) it already holds as the same
+/// detection.
+pub trait DetectionSink: Send + Sync + 'static {
+    /// Why the sink could not take detections now.
+    type Error: std::error::Error + Send + Sync + 'static;
+
+    /// Takes the detections of one batch (never empty), in bus order.
+    fn accept(
+        &self,
+        detections: &[Detection],
+    ) -> impl Future<Output = Result<(), Self::Error>> + Send;
+}
+
+/// Why the stage stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum DetectError {
+    /// The settings cannot work.
+    #[error("invalid detection stage settings: {0}")]
+    Config(String),
+    /// The bus was closed under the stage.
+    #[error("the event bus failed under the detection stage: {0}")]
+    Bus(#[from] BusError),
+    /// Matching a batch failed (a matching thread panicked).
+    #[error("matching a batch of events failed: {0}")]
+    Evaluation(String),
+}
+
+/// Counters of a stage, plain atomics that a metrics endpoint reads.
+#[derive(Debug, Default)]
+pub struct DetectionMetrics {
+    /// Events decoded and matched against the rules.
+    pub events_evaluated: AtomicU64,
+    /// Detections (rule matches) found.
+    pub matches: AtomicU64,
+    /// Deliveries that were not normalised events (or claimed another
+    /// tenant): counted, logged and acknowledged.
+    pub rejected: AtomicU64,
+    /// Times the sink refused a batch (each retried).
+    pub sink_failures: AtomicU64,
+    /// Deliveries acknowledged to the bus.
+    pub acknowledged: AtomicU64,
+    /// Bus errors survived (fetch or acknowledgement failures).
+    pub bus_errors: AtomicU64,
+}
+
+/// The counters of a stage at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MetricsSnapshot {
+    /// See [`DetectionMetrics::events_evaluated`].
+    pub events_evaluated: u64,
+    /// See [`DetectionMetrics::matches`].
+    pub matches: u64,
+    /// See [`DetectionMetrics::rejected`].
+    pub rejected: u64,
+    /// See [`DetectionMetrics::sink_failures`].
+    pub sink_failures: u64,
+    /// See [`DetectionMetrics::acknowledged`].
+    pub acknowledged: u64,
+    /// See [`DetectionMetrics::bus_errors`].
+    pub bus_errors: u64,
+}
+
+impl DetectionMetrics {
+    /// The counters now.
+    pub fn snapshot(&self) -> MetricsSnapshot {
+        let read = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
+        MetricsSnapshot {
+            events_evaluated: read(&self.events_evaluated),
+            matches: read(&self.matches),
+            rejected: read(&self.rejected),
+            sink_failures: read(&self.sink_failures),
+            acknowledged: read(&self.acknowledged),
+            bus_errors: read(&self.bus_errors),
+        }
+    }
+}
+
+fn add(counter: &AtomicU64, n: u64) {
+    counter.fetch_add(n, Ordering::Relaxed);
+}
+
+/// A delivery that is not an event detection can read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejected {
+    /// The delivery's bus offset.
+    pub offset: u64,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// What matching a batch found.
+#[derive(Debug, Default)]
+pub struct Evaluated {
+    /// The detections, in bus order, then rule order.
+    pub detections: Vec<Detection>,
+    /// Events matched.
+    pub events: u64,
+    /// Deliveries that could not be read as events.
+    pub rejected: Vec<Rejected>,
+}
+
+/// What one matching thread keeps from event to event.
+struct Matcher {
+    scratch: Scratch,
+    tape: JsonTape,
+    matched: Vec<usize>,
+}
+
+impl Matcher {
+    fn new(rules: &DetectionRules) -> Self {
+        Matcher {
+            scratch: rules.compiled().scratch(),
+            tape: JsonTape::new(),
+            matched: Vec::new(),
+        }
+    }
+
+    fn evaluate_one(&mut self, rules: &DetectionRules, delivery: &Delivery, out: &mut Evaluated) {
+        let record = &delivery.record;
+        let reject = |reason: String| Rejected {
+            offset: delivery.offset,
+            reason,
+        };
+        if record.content_type != EVENT_CONTENT_TYPE {
+            out.rejected.push(reject(format!(
+                "content type {:?} is not a normalised event ({EVENT_CONTENT_TYPE})",
+                record.content_type
+            )));
+            return;
+        }
+        let (event_id, event) = match decode_event(&record.payload) {
+            Ok(decoded) => decoded,
+            Err(error) => {
+                out.rejected.push(reject(error.to_string()));
+                return;
+            }
+        };
+        if let Some(claimed) = event.tenant_id()
+            && claimed != record.tenant_id
+        {
+            out.rejected.push(reject(format!(
+                "event {event_id} is stamped with tenant {claimed:?} but the bus record belongs to {:?}",
+                record.tenant_id
+            )));
+            return;
+        }
+        let has_record = read_record(&event, &mut self.tape);
+        let view = SigmaView::of_event(&event, has_record.then_some(&self.tape));
+        let compiled = rules.compiled();
+        self.matched.clear();
+        compiled.matches(&view, &mut self.scratch, &mut self.matched);
+        out.events += 1;
+        if self.matched.is_empty() {
+            return;
+        }
+        let received_at = offset_date_time(record.received_at);
+        let text = |name: &str| event.fields().get_str(name).map(str::to_owned);
+        let (host, user) = (text("host.name"), text("user.name"));
+        for &index in &self.matched {
+            let Some(rule) = rules.summaries().get(index) else {
+                continue;
+            };
+            out.detections.push(Detection {
+                event_id,
+                tenant_id: record.tenant_id.clone(),
+                sensor_id: record.sensor_id.clone(),
+                event_time: event.timestamp(),
+                received_at,
+                rule: Arc::clone(rule),
+                matched: compiled.matched_fields(index, &view),
+                host: host.clone(),
+                user: user.clone(),
+            });
+        }
+    }
+}
+
+/// A bus time as a date-time (the Unix epoch for one out of range, which
+/// the bus refuses to store anyway).
+fn offset_date_time(at: SystemTime) -> OffsetDateTime {
+    let nanos = match at.duration_since(UNIX_EPOCH) {
+        Ok(after) => i128::try_from(after.as_nanos()).unwrap_or(i128::MAX),
+        Err(before) => -i128::try_from(before.duration().as_nanos()).unwrap_or(i128::MAX),
+    };
+    OffsetDateTime::from_unix_timestamp_nanos(nanos).unwrap_or(OffsetDateTime::UNIX_EPOCH)
+}
+
+/// Matches a batch of deliveries against `rules` on up to `threads`
+/// threads: decodes each (rejecting what is not a normalised event of the
+/// record's tenant), shows it to the matcher through [`SigmaView`] and
+/// returns the detections in bus order. Pure: no I/O, no clock.
+pub fn evaluate(rules: &DetectionRules, deliveries: &[Delivery], threads: usize) -> Evaluated {
+    // Below this many events per thread, a thread costs more than it saves.
+    const MIN_PER_THREAD: usize = 64;
+    let threads = threads
+        .max(1)
+        .min(deliveries.len().div_ceil(MIN_PER_THREAD).max(1));
+    let run = |chunk: &[Delivery]| {
+        let mut matcher = Matcher::new(rules);
+        let mut out = Evaluated::default();
+        for delivery in chunk {
+            matcher.evaluate_one(rules, delivery, &mut out);
+        }
+        out
+    };
+    if threads == 1 {
+        return run(deliveries);
+    }
+    let per_thread = deliveries.len().div_ceil(threads);
+    let parts: Vec<Evaluated> = std::thread::scope(|scope| {
+        let workers: Vec<_> = deliveries
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || run(chunk)))
+            .collect();
+        workers
+            .into_iter()
+            .map(|worker| match worker.join() {
+                Ok(part) => part,
+                // Matching never panics on any event (the view and the
+                // matcher are fuzzed); if it ever did, re-raise rather than
+                // lose a chunk of events.
+                Err(panic) => std::panic::resume_unwind(panic),
+            })
+            .collect()
+    });
+    let mut all = Evaluated::default();
+    for part in parts {
+        all.events += part.events;
+        all.detections.extend(part.detections);
+        all.rejected.extend(part.rejected);
+    }
+    all
+}
+
+/// The live detection stage (see the crate documentation).
+pub struct DetectionStage<S> {
+    rules: RulesHandle,
+    sink: S,
+    config: StageConfig,
+    metrics: Arc<DetectionMetrics>,
+}
+
+impl<S: DetectionSink> DetectionStage<S> {
+    /// A stage matching with the rule set `rules` holds (at each batch) and
+    /// handing detections to `sink`.
+    pub fn new(rules: RulesHandle, sink: S, config: StageConfig) -> Self {
+        DetectionStage {
+            rules,
+            sink,
+            config,
+            metrics: Arc::new(DetectionMetrics::default()),
+        }
+    }
+
+    /// The stage's counters, for a metrics endpoint.
+    pub fn metrics(&self) -> Arc<DetectionMetrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// Runs until `shutdown` completes (finishing the batch in hand: matched,
+    /// accepted by the sink and acknowledged, unless the sink refuses it
+    /// then, in which case it is left unacknowledged and comes again) or the
+    /// bus closes. Needs a Tokio runtime that allows blocking tasks.
+    ///
+    /// Bus errors are logged and retried after
+    /// [`StageConfig::retry_backoff`]; so are refusals by the sink.
+    pub async fn run<C, F>(
+        self,
+        mut consumer: C,
+        shutdown: F,
+    ) -> Result<MetricsSnapshot, DetectError>
+    where
+        C: EventConsumer,
+        F: Future<Output = ()> + Send,
+    {
+        let config = &self.config;
+        if config.fetch_max == 0 || config.workers == 0 {
+            return Err(DetectError::Config(
+                "fetch_max and workers must be at least 1".into(),
+            ));
+        }
+        let metrics = &self.metrics;
+        let mut shutdown = pin!(shutdown);
+        // Once `shutdown` has completed it must not be polled again.
+        let mut stopping = false;
+        tracing::info!(consumer = consumer.name(), "detection stage started");
+        while !stopping {
+            let fetched = tokio::select! {
+                biased;
+                () = &mut shutdown => {
+                    stopping = true;
+                    continue;
+                }
+                fetched = consumer.fetch(config.fetch_max, config.idle_wait) => fetched,
+            };
+            let batch = match fetched {
+                Ok(batch) => batch,
+                Err(BusError::Closed) => {
+                    tracing::warn!("bus closed under the detection stage");
+                    break;
+                }
+                Err(error) => {
+                    add(&metrics.bus_errors, 1);
+                    tracing::warn!(%error, "detection stage fetch failed; retrying");
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => stopping = true,
+                        () = tokio::time::sleep(config.retry_backoff) => {}
+                    }
+                    continue;
+                }
+            };
+            if batch.is_empty() {
+                continue;
+            }
+            let offsets: Vec<u64> = batch.iter().map(|delivery| delivery.offset).collect();
+            let rules = self.rules.current();
+            let workers = config.workers;
+            let evaluated = tokio::task::spawn_blocking(move || evaluate(&rules, &batch, workers))
+                .await
+                .map_err(|join| DetectError::Evaluation(join.to_string()))?;
+            add(&metrics.events_evaluated, evaluated.events);
+            add(&metrics.matches, evaluated.detections.len() as u64);
+            add(&metrics.rejected, evaluated.rejected.len() as u64);
+            for rejected in &evaluated.rejected {
+                tracing::warn!(
+                    offset = rejected.offset,
+                    reason = %rejected.reason,
+                    "detection skipped a bus record that is not a normalised event"
+                );
+            }
+            if !evaluated.detections.is_empty() {
+                while let Err(error) = self.sink.accept(&evaluated.detections).await {
+                    add(&metrics.sink_failures, 1);
+                    tracing::warn!(%error, detections = evaluated.detections.len(), "the detection sink refused a batch; retrying");
+                    let stop = stopping
+                        || tokio::select! {
+                            biased;
+                            () = &mut shutdown => true,
+                            () = tokio::time::sleep(config.retry_backoff) => false,
+                        };
+                    if stop {
+                        tracing::info!(
+                            "detection stage stopping with a batch the sink did not take; it will be delivered again"
+                        );
+                        return Ok(metrics.snapshot());
+                    }
+                }
+            }
+            match consumer.ack(&offsets).await {
+                Ok(()) => add(&metrics.acknowledged, offsets.len() as u64),
+                Err(BusError::Closed) => return Err(DetectError::Bus(BusError::Closed)),
+                Err(error) => {
+                    // The sink has the detections; unacknowledged, the batch
+                    // comes again and the sink recognises them.
+                    add(&metrics.bus_errors, 1);
+                    tracing::warn!(%error, count = offsets.len(), "acknowledging matched events failed; they will be delivered again");
+                }
+            }
+        }
+        let totals = metrics.snapshot();
+        tracing::info!(
+            events = totals.events_evaluated,
+            matches = totals.matches,
+            rejected = totals.rejected,
+            "detection stage stopped"
+        );
+        Ok(totals)
+    }
+}
