@@ -25,6 +25,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::{InstanceId, SensorId, TenantId, Timestamp, UnknownWord, UserId};
 
@@ -344,7 +345,8 @@ fn check_text(
     if chars > max {
         return Err(InvalidAlertField::TooLong { field, chars, max });
     }
-    let forbidden = |c: char| c.is_control() && !(!single_line && matches!(c, '\n' | '\r' | '\t'));
+    // Line breaks and tabs are allowed in multi-line text only.
+    let forbidden = |c: char| c.is_control() && (single_line || !matches!(c, '\n' | '\r' | '\t'));
     if text.chars().any(forbidden) {
         return Err(InvalidAlertField::ControlCharacter(field));
     }
@@ -559,9 +561,19 @@ impl AlertSignal {
         }
     }
 
-    /// What makes a redelivered signal the same signal: tenant, rule and event.
-    pub fn delivery_key(&self) -> (TenantId, &str, &str) {
-        (self.tenant, &self.rule.id, &self.event_id)
+    /// What makes a redelivered signal the same signal — tenant, rule and
+    /// event — as 16 bytes (a truncated SHA-256), so that the record kept to
+    /// recognise redeliveries is small.
+    pub fn delivery_key(&self) -> [u8; 16] {
+        let mut hasher = Sha256::new();
+        hasher.update(self.tenant.as_uuid().as_bytes());
+        hasher.update(self.rule.id.as_bytes());
+        hasher.update([0x1f]);
+        hasher.update(self.event_id.as_bytes());
+        let digest = hasher.finalize();
+        let mut key = [0u8; 16];
+        key.copy_from_slice(&digest[..16]);
+        key
     }
 }
 
@@ -1145,6 +1157,14 @@ mod tests {
         assert_ne!(one.fold_key(), two.fold_key());
         one.fold_key = Some("10.0.0.1".into());
         assert_eq!(one.fold_key(), "key:10.0.0.1");
+        assert_eq!(
+            signal("e1", 0).delivery_key(),
+            signal("e1", 5).delivery_key()
+        );
+        assert_ne!(
+            signal("e1", 0).delivery_key(),
+            signal("e2", 0).delivery_key()
+        );
         let mut exercise = signal("e3", 0);
         exercise.exercise = true;
         assert_ne!(signal("e4", 0).fold_group(), exercise.fold_group());

@@ -10,12 +10,22 @@
 #[macro_use]
 #[path = "conformance/harness.rs"]
 mod harness;
+#[path = "conformance/alerts.rs"]
+mod alerts;
 #[path = "conformance/sensors.rs"]
 mod sensors;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use alerts::{
+    alerts_list_by_scope_and_filters_newest_first, bad_signals_are_rejected_alone,
+    closed_alerts_are_never_folded_into, comments_are_kept_in_order_and_audited,
+    exercise_and_retro_hunt_alerts_stay_apart, folding_windows_hold_at_their_edges,
+    pruning_the_feed_keeps_its_numbering, raised_signals_fold_by_rule_and_key,
+    redelivered_signals_count_once, the_change_feed_misses_nothing_under_concurrency,
+    triage_is_audited_and_fed,
+};
 use harness::{QUARTER_HOUR, TestBackend, ctx, hash, tenant, tree, user};
 use nigehban_model::{
     ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntryId, AuditProblem, AuditVerification,
@@ -61,6 +71,18 @@ conformance_tests!(
     sensor_tokens_rotate_and_revoke,
     health_events_are_append_only_and_newest_first,
     schema_1_databases_upgrade_with_their_data,
+    // alerts
+    raised_signals_fold_by_rule_and_key,
+    redelivered_signals_count_once,
+    bad_signals_are_rejected_alone,
+    folding_windows_hold_at_their_edges,
+    closed_alerts_are_never_folded_into,
+    exercise_and_retro_hunt_alerts_stay_apart,
+    alerts_list_by_scope_and_filters_newest_first,
+    triage_is_audited_and_fed,
+    comments_are_kept_in_order_and_audited,
+    the_change_feed_misses_nothing_under_concurrency,
+    pruning_the_feed_keeps_its_numbering,
 );
 
 async fn tenants_form_a_tree(backend: &TestBackend) {
