@@ -44,6 +44,16 @@
 //!              / record_health(SensorHealthReport) -> SensorHealthEvent  // not audited
 //!              / active_sensors() -> Vec<Sensor>                         // to watch at start
 //! app.events_scope(&caller) / events_scope_under(&caller, under) -> EventScope  // event search
+//!
+//! // Alerts (see `Alerts` for the rules): detection's system call, then triage.
+//! app.alerts().raise(Vec<AlertSignal>) -> RaiseOutcome { opened, folded, duplicates, rejected }
+//!             / prune(now) / metrics() -> AlertMetrics                 // system, no caller
+//! app.alerts().list(&caller, AlertListing, &PageRequest) / get / comments
+//!             / assign(&caller, id, Option<UserId>) / acknowledge / close(.., Resolution, note)
+//!             / reopen(.., ReopenAs) / triage(.., AlertTriage) / comment(.., AlertText)
+//!             / bulk(&caller, &[AlertId], AlertTriage) -> per-id results
+//!             / changes_head(&caller) / changes(&caller, after, limit, exercise) -> AlertUpdates
+//!             / subscribe() -> watch::Receiver                           // live stream wake-up
 //! ```
 //!
 //! Lists take a [`PageRequest`] (an opaque [`Cursor`] and a limit) and return a
@@ -78,6 +88,8 @@
 //! # Tests
 //!
 //! `cargo test -p nigehban-app` runs the policy matrix (`policy::tests`),
+//! the alert services (`tests/alerts.rs`: folding windows, redeliveries,
+//! triage, bulk, the change feed and who sees which alert),
 //! the services end to end on SQLite (`tests/services.rs`, the sensor registry
 //! in `tests/sensors.rs`) and a property test over random tenant trees
 //! (`tests/no_leaks.rs`: tenants, users, tokens, audit, sensors, health
@@ -85,6 +97,7 @@
 //! `NIGEHBAN_TEST_POSTGRES_URL` set, `the_same_services_run_on_postgresql`
 //! runs them on PostgreSQL too.
 
+mod alerts;
 mod audit;
 mod authentication;
 mod bootstrap;
@@ -109,6 +122,10 @@ pub use nigehban_store::{
     PageRequest, Store, StoreConfig,
 };
 
+pub use alerts::{
+    ALERT_LATENCY_BOUNDS, AlertLatency, AlertListing, AlertMetrics, AlertSettings, AlertUpdate,
+    AlertUpdates, Alerts, MAX_BULK_ALERTS, MAX_CHANGES_PER_READ, RaiseOutcome, RejectedSignal,
+};
 pub use audit::{AuditListing, AuditLog, ProtectedRead};
 pub use authentication::{AddressThrottle, Authentication, SignIn, SignedIn};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
@@ -141,6 +158,8 @@ pub struct AppSettings {
     pub password_hashing: PasswordHashing,
     /// Record a token's or session's last use at most this often (each record is a write).
     pub touch_interval: Duration,
+    /// Folding window and bookkeeping retention of alerts.
+    pub alerts: AlertSettings,
 }
 
 impl Default for AppSettings {
@@ -158,6 +177,7 @@ impl Default for AppSettings {
             },
             password_hashing: PasswordHashing::default(),
             touch_interval: Duration::from_secs(60),
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -211,6 +231,7 @@ pub(crate) struct AppInner {
     pub(crate) settings: AppSettings,
     pub(crate) failures_by_address: Mutex<authentication::AddressFailures>,
     pub(crate) dummy_hash: tokio::sync::OnceCell<nigehban_model::PasswordHash>,
+    pub(crate) alerts: alerts::AlertState,
 }
 
 /// The platform's services. Cheap to clone; share one per process.
@@ -244,6 +265,7 @@ impl App {
                 settings,
                 failures_by_address: Mutex::new(authentication::AddressFailures::default()),
                 dummy_hash: tokio::sync::OnceCell::new(),
+                alerts: alerts::AlertState::default(),
             }),
         }
     }

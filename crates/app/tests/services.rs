@@ -949,7 +949,7 @@ async fn the_same_services_run_on_postgresql() {
         .await
         .unwrap();
     assert_eq!(app.backend(), nigehban_app::Backend::Postgres);
-    assert_eq!(app.migrations_applied_at_open(), 2);
+    assert_eq!(app.migrations_applied_at_open(), 3);
     app.ping().await.unwrap();
     let request = BootstrapRequest {
         national_name: name("National CERT"),
