@@ -4,6 +4,7 @@
 
 mod harness;
 
+mod alerts;
 mod auth_flow;
 mod errors;
 mod matrix;
