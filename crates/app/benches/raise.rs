@@ -25,6 +25,9 @@ use nigehban_app::{App, AppSettings, BootstrapOutcome, BootstrapRequest, StoreCo
 
 const BATCH: usize = 1000;
 
+/// Names the host of the `i`th signal of a batch.
+type HostOf = fn(usize) -> String;
+
 static NEXT_EVENT: AtomicU64 = AtomicU64::new(0);
 
 fn platform(runtime: &tokio::runtime::Runtime) -> (App, TenantId, tempfile::TempDir) {
@@ -92,7 +95,7 @@ fn raise(c: &mut Criterion) {
     let mut group = c.benchmark_group("raise");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(30);
-    let cases: [(&str, fn(usize) -> String); 3] = [
+    let cases: [(&str, HostOf); 3] = [
         ("fold_into_one", |_| "dc-01".to_owned()),
         ("fold_into_100", |i| format!("ws-{:03}", i % 100)),
         ("open_each", |i| {
