@@ -46,6 +46,16 @@
 //!              / record_health(SensorHealthReport) -> SensorHealthEvent  // not audited
 //!              / active_sensors() -> Vec<Sensor>                         // to watch at start
 //! app.events_scope(&caller) / events_scope_under(&caller, under) -> EventScope  // event search
+//!
+//! // Alerts (see `Alerts` for the rules): detection's system call, then triage.
+//! app.alerts().raise(Vec<AlertSignal>) -> RaiseOutcome { opened, folded, duplicates, rejected }
+//!             / prune(now) / metrics() -> AlertMetrics                 // system, no caller
+//! app.alerts().list(&caller, AlertListing, &PageRequest) / get / comments
+//!             / assign(&caller, id, Option<UserId>) / acknowledge / close(.., Resolution, note)
+//!             / reopen(.., ReopenAs) / triage(.., AlertTriage) / comment(.., AlertText)
+//!             / bulk(&caller, &[AlertId], AlertTriage) -> per-id results
+//!             / changes_head(&caller) / changes(&caller, after, limit, exercise) -> AlertUpdates
+//!             / subscribe() -> watch::Receiver                           // live stream wake-up
 //! ```
 //!
 //! Lists take a [`PageRequest`] (an opaque [`Cursor`] and a limit) and return a
@@ -91,6 +101,8 @@
 //! # Tests
 //!
 //! `cargo test -p nigehban-app` runs the policy matrix (`policy::tests`),
+//! the alert services (`tests/alerts.rs`: folding windows, redeliveries,
+//! triage, bulk, the change feed and who sees which alert),
 //! the services end to end on SQLite (`tests/services.rs`, the sensor registry
 //! in `tests/sensors.rs`) and a property test over random tenant trees
 //! (`tests/no_leaks.rs`: tenants, users, tokens, audit, sensors, health
@@ -98,6 +110,7 @@
 //! `NIGEHBAN_TEST_POSTGRES_URL` set, `the_same_services_run_on_postgresql`
 //! runs them on PostgreSQL too.
 
+mod alerts;
 mod audit;
 mod authentication;
 mod bootstrap;
@@ -122,6 +135,10 @@ pub use nigehban_store::{
     MAX_PAGE_LIMIT, Page, PageRequest, Store, StoreConfig,
 };
 
+pub use alerts::{
+    ALERT_LATENCY_BOUNDS, AlertLatency, AlertListing, AlertMetrics, AlertSettings, AlertUpdate,
+    AlertUpdates, Alerts, MAX_BULK_ALERTS, MAX_CHANGES_PER_READ, RaiseOutcome, RejectedSignal,
+};
 pub use audit::{AuditListing, AuditLog, ProtectedRead};
 pub use authentication::{Authentication, Backoff, SignIn, SignInThrottle, SignedIn};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
@@ -158,6 +175,8 @@ pub struct AppSettings {
     pub password_hashing: PasswordHashing,
     /// Record a token's or session's last use at most this often (each record is a write).
     pub touch_interval: Duration,
+    /// Folding window and bookkeeping retention of alerts.
+    pub alerts: AlertSettings,
 }
 
 impl Default for AppSettings {
@@ -170,6 +189,7 @@ impl Default for AppSettings {
             audit_key_file: None,
             password_hashing: PasswordHashing::default(),
             touch_interval: Duration::from_secs(60),
+            alerts: AlertSettings::default(),
         }
     }
 }
@@ -224,6 +244,7 @@ pub(crate) struct AppInner {
     pub(crate) sign_in_failures: Mutex<authentication::SignInFailures>,
     pub(crate) user_name_refusals: Mutex<users::Refusals>,
     pub(crate) dummy_hash: tokio::sync::OnceCell<nigehban_model::PasswordHash>,
+    pub(crate) alerts: alerts::AlertState,
 }
 
 /// The platform's services. Cheap to clone; share one per process.
@@ -280,6 +301,7 @@ impl App {
                 sign_in_failures: Mutex::new(authentication::SignInFailures::default()),
                 user_name_refusals: Mutex::new(users::Refusals::default()),
                 dummy_hash: tokio::sync::OnceCell::new(),
+                alerts: alerts::AlertState::default(),
             }),
         }
     }

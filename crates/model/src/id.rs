@@ -109,6 +109,16 @@ record_id!(
     SensorHealthEventId,
     "sensor health event"
 );
+record_id!(
+    /// The id of an alert (matching events of one rule, folded).
+    AlertId,
+    "alert"
+);
+record_id!(
+    /// The id of a comment on an alert.
+    AlertCommentId,
+    "alert comment"
+);
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,7 @@
 //!
 //! - Record ids ([`id`]): [`InstanceId`], [`TenantId`], [`UserId`], [`TokenId`],
 //!   [`SessionId`], [`AuditEntryId`], [`SensorId`], [`SensorTokenId`],
-//!   [`SensorHealthEventId`] — UUIDv7, globally unique and time-ordered.
+//!   [`SensorHealthEventId`], [`AlertId`], [`AlertCommentId`] — UUIDv7, globally unique and time-ordered.
 //!   Every record carries the [`InstanceId`] of the installation that owns it
 //!   and the [`TenantId`] it belongs to, so instances can federate later.
 //! - Names people type ([`text`]) never hold control or bidirectional
@@ -33,6 +33,14 @@
 //!   [`SensorUtcOffset`]), [`SensorUpdate`], the ingest [`SensorToken`], and
 //!   [`SensorHealthEvent`]s ([`SensorHealthKind`]: silent / recovered). Every
 //!   parse error is an [`InvalidSensorField`] naming the field and value.
+//! - Alerts ([`alert`]): what detection knows ([`AlertSignal`]: tenant,
+//!   sensor, [`AlertRule`] with ATT&CK technique ids from its tags, event,
+//!   matched fields, host, user, fold key), the [`Alert`] they fold into
+//!   ([`AlertFolding`], [`fold_batch`]: same rule and key within a window,
+//!   never into a closed alert; [`Severity`] from the rule's level,
+//!   [`AlertSource`], [`AlertStatus`]), its triage ([`AlertTriage`],
+//!   [`Resolution`], [`ReopenAs`], [`Alert::triage`]), [`AlertComment`]s and
+//!   the change feed ([`AlertChange`]).
 //! - The audit log ([`audit`]): [`AuditDraft`] → [`AuditEntry`] via
 //!   [`AuditDraft::seal`], the hash chain ([`AuditEntry::compute_hash`],
 //!   [`ChainHash`], [`ChainHead`]), its key ([`AuditKey`], kept outside the
@@ -40,6 +48,7 @@
 //!   verification ([`ChainVerifier`] over a [`RecordedChain`] and the heads
 //!   an operator anchored, [`AuditVerification`], [`AuditBreak`]).
 
+pub mod alert;
 pub mod audit;
 pub mod credential;
 pub mod id;
@@ -51,6 +60,11 @@ pub mod timestamp;
 pub mod tlp;
 pub mod user;
 
+pub use alert::{
+    Alert, AlertChange, AlertChangeKind, AlertComment, AlertFolding, AlertRule, AlertSignal,
+    AlertSource, AlertStatus, AlertText, AlertTriage, FoldGroup, InvalidAlertField, InvalidTriage,
+    MatchedFields, RaisedAlert, ReopenAs, Resolution, Severity, SignalFate, fold_batch,
+};
 pub use audit::{
     Actor, ActorKind, AuditAction, AuditBreak, AuditDraft, AuditEntry, AuditKey, AuditMac,
     AuditProblem, AuditVerification, ChainHash, ChainHead, ChainVerifier, InvalidAuditKey,
@@ -58,8 +72,8 @@ pub use audit::{
 };
 pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName};
 pub use id::{
-    AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId, SensorTokenId, SessionId,
-    TenantId, TokenId, UserId,
+    AlertCommentId, AlertId, AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId,
+    SensorTokenId, SessionId, TenantId, TokenId, UserId,
 };
 pub use role::Role;
 pub use sensor::{

@@ -160,6 +160,70 @@ impl LabelledValue for f64 {
 /// A metric's name, help and how to read it from a row of a snapshot.
 type Described<T> = (&'static str, &'static str, fn(&T) -> u64);
 
+/// A histogram's buckets as the encoder takes them: each bucket's own
+/// count (not cumulative: the encoder adds them up), the last for values
+/// above the last bound.
+fn histogram_buckets(bounds: &[f64], counts: &[u64]) -> Vec<(f64, u64)> {
+    counts
+        .iter()
+        .enumerate()
+        .map(|(index, count)| {
+            let bound = bounds.get(index).copied().unwrap_or(f64::INFINITY);
+            (bound, *count)
+        })
+        .collect()
+}
+
+/// The alert side's counters and its event-to-alert latency histogram, read
+/// from the app at each scrape.
+#[derive(Debug)]
+struct AlertCounters(nigehban_app::App);
+
+impl Collector for AlertCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let metrics = self.0.alerts().metrics();
+        counter(
+            &mut encoder,
+            "alerts_opened",
+            "Alerts opened by this process",
+            metrics.opened,
+        )?;
+        counter(
+            &mut encoder,
+            "alert_signals_folded",
+            "Matches folded into an existing alert by this process",
+            metrics.folded,
+        )?;
+        counter(
+            &mut encoder,
+            "alert_signals_duplicate",
+            "Matches raised again (bus redeliveries), recognised and not counted twice",
+            metrics.duplicates,
+        )?;
+        counter(
+            &mut encoder,
+            "alert_signals_rejected",
+            "Matches refused when raising (a bad field or an unknown tenant)",
+            metrics.rejected,
+        )?;
+        counter(
+            &mut encoder,
+            "alert_raise_batches",
+            "Batches of matches raised (one store transaction each)",
+            metrics.batches,
+        )?;
+        let latency = &metrics.latency;
+        let buckets = histogram_buckets(&latency.bounds, &latency.counts);
+        let mut metric = encoder.encode_descriptor(
+            "alert_latency_seconds",
+            "From intake receiving an event to its alert being stored (opened or folded)",
+            None,
+            MetricType::Histogram,
+        )?;
+        metric.encode_histogram::<NoLabelSet>(latency.sum_seconds, latency.count, &buckets, None)
+    }
+}
+
 /// Telemetry's counters (intake per transport and per sensor, the bus and its
 /// consumers, the event index), read at each scrape.
 #[derive(Debug)]
@@ -357,13 +421,7 @@ impl Collector for TelemetryCounters {
         )?;
         {
             let latency = &intake.publish_latency;
-            let mut cumulative = 0;
-            let mut buckets: Vec<(f64, u64)> = Vec::with_capacity(latency.counts.len());
-            for (index, count) in latency.counts.iter().enumerate() {
-                cumulative += count;
-                let bound = latency.bounds.get(index).copied().unwrap_or(f64::INFINITY);
-                buckets.push((bound, cumulative));
-            }
+            let buckets = histogram_buckets(&latency.bounds, &latency.counts);
             let mut metric = encoder.encode_descriptor(
                 "intake_publish_latency_seconds",
                 "Time from publishing a batch to its durable acknowledgement",
@@ -513,7 +571,8 @@ impl Default for RequestMetrics {
 }
 
 impl RequestMetrics {
-    /// Request metrics (`nigehban_http_*`) plus the platform's counters (`nigehban_*`) read from `app`.
+    /// Request metrics (`nigehban_http_*`) plus the platform's counters (`nigehban_*`,
+    /// alerts' `nigehban_alert*`) read from `app`.
     pub fn for_platform(app: nigehban_app::App) -> Self {
         Self::for_platform_with_telemetry(app, None)
     }
@@ -526,7 +585,8 @@ impl RequestMetrics {
     ) -> Self {
         let mut metrics = Self::new();
         let platform = metrics.registry.sub_registry_with_prefix("nigehban");
-        platform.register_collector(Box::new(PlatformCounters(app)));
+        platform.register_collector(Box::new(PlatformCounters(app.clone())));
+        platform.register_collector(Box::new(AlertCounters(app)));
         if let Some(telemetry) = telemetry {
             platform.register_collector(Box::new(TelemetryCounters(telemetry)));
         }

@@ -1,5 +1,6 @@
 //! The routes, one module per area, gathered into one router with its OpenAPI document.
 
+mod alerts;
 mod audit;
 mod auth;
 mod events;
@@ -39,6 +40,7 @@ use crate::ServerState;
         (name = "sensors", description = "Sensors that send telemetry: registration, ingest tokens, health"),
         (name = "intake", description = "Telemetry from sensors (authenticated with a sensor ingest token)"),
         (name = "events", description = "Search the events sensors sent"),
+        (name = "alerts", description = "The alert queue: what detection raised, its triage, and a live stream of new and changed alerts"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -93,6 +95,7 @@ fn documented(ingest_body_limit: usize) -> OpenApiRouter<ServerState> {
         .merge(sensors::routes())
         .merge(ingest::routes().layer(DefaultBodyLimit::max(ingest_body_limit)))
         .merge(events::routes())
+        .merge(alerts::routes())
         .merge(system::routes())
 }
 

@@ -103,14 +103,16 @@ pub mod sqlite;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use nigehban_model::{
-    Actor, ApiToken, AuditDraft, AuditEntry, AuditKey, AuditVerification, CertificateFingerprint,
+    Actor, Alert, AlertChange, AlertComment, AlertId, AlertSignal, AlertStatus, AlertTriage,
+    ApiToken, AuditDraft, AuditEntry, AuditKey, AuditVerification, CertificateFingerprint,
     ChainHead, InstanceId, KeyFingerprint, PasswordHash, Role, SecretHash, Sensor,
     SensorHealthEvent, SensorId, SensorToken, SensorTokenId, SensorUpdate, Session, SessionId,
-    SourceNetwork, SubjectCommonName, Tenant, TenantId, TenantName, Timestamp, TokenId, User,
-    UserId, Username,
+    Severity, SignalFate, SourceNetwork, SubjectCommonName, Tenant, TenantId, TenantName,
+    Timestamp, TokenId, User, UserId, Username,
 };
 
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
@@ -265,6 +267,86 @@ pub enum SensorHealthScope {
     Sensor(SensorId),
     /// Those of the sensors of this tenant and every tenant below it.
     Subtree(TenantId),
+}
+
+// ---- alerts: types of the alert methods of [`Store`] ----
+
+/// A batch of signals to raise as alerts, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRaise {
+    /// The signals, as detection produced them.
+    pub signals: Vec<AlertSignal>,
+    /// Repeats within this window of an alert's events fold into it.
+    pub window: Duration,
+    /// When the raise happens (the alerts' `created_at` / `updated_at`).
+    pub at: Timestamp,
+}
+
+/// Which tenants' alerts to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AlertScope {
+    /// This tenant's and those of every tenant below it.
+    Subtree(TenantId),
+    /// This tenant's only.
+    Tenant(TenantId),
+}
+
+/// Which alerts to list (newest `last_seen` first). Empty lists and `None` match anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertQuery {
+    /// Whose alerts.
+    pub scope: AlertScope,
+    /// Only these statuses.
+    pub statuses: Vec<AlertStatus>,
+    /// Only these severities.
+    pub severities: Vec<Severity>,
+    /// Only this rule's.
+    pub rule_id: Option<String>,
+    /// Only those whose first event came from this sensor.
+    pub sensor: Option<SensorId>,
+    /// Only those assigned to this user.
+    pub assignee: Option<UserId>,
+    /// `first_seen` at or after.
+    pub first_seen_from: Option<Timestamp>,
+    /// `first_seen` before.
+    pub first_seen_to: Option<Timestamp>,
+    /// `last_seen` at or after.
+    pub last_seen_from: Option<Timestamp>,
+    /// `last_seen` before.
+    pub last_seen_to: Option<Timestamp>,
+    /// Text found (ASCII case ignored) in the rule's title or id, the host or the user.
+    pub text: Option<String>,
+    /// Exercise alerts instead of real ones (the two never mix).
+    pub exercise: bool,
+}
+
+impl AlertQuery {
+    /// Every real alert of `scope`.
+    pub fn new(scope: AlertScope) -> Self {
+        Self {
+            scope,
+            statuses: Vec::new(),
+            severities: Vec::new(),
+            rule_id: None,
+            sensor: None,
+            assignee: None,
+            first_seen_from: None,
+            first_seen_to: None,
+            last_seen_from: None,
+            last_seen_to: None,
+            text: None,
+            exercise: false,
+        }
+    }
+}
+
+/// What [`Store::prune_alert_records`] deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AlertPruning {
+    /// Records of raised signals (kept to recognise redeliveries).
+    pub deliveries: u64,
+    /// Entries of the change feed.
+    pub changes: u64,
 }
 
 /// What a backup wrote.
@@ -553,4 +635,67 @@ pub trait Store: Send + Sync + 'static {
         scope: SensorHealthScope,
         page: &PageRequest,
     ) -> StoreResult<Page<SensorHealthEvent>>;
+
+    // ---- alerts (raised by detection, triaged by people) ----
+
+    /// Raises a batch of signals in one transaction and returns each
+    /// signal's fate, in input order. A signal is rejected when it fails
+    /// [`AlertSignal::check`] or names an unknown tenant; a duplicate when
+    /// its tenant, rule and event were raised before (at-least-once
+    /// delivery); otherwise it folds ([`nigehban_model::fold_batch`]) into
+    /// the most recent alert of its group that is not closed, when in the
+    /// window, or opens one. Each alert written gets one entry in the change
+    /// feed (`opened` or `folded`). Raising is the platform's doing, not a
+    /// person's: it is not written to the audit log.
+    async fn raise_alerts(&self, raise: &AlertRaise) -> StoreResult<Vec<SignalFate>>;
+
+    /// One alert.
+    async fn alert(&self, id: AlertId) -> StoreResult<Option<Alert>>;
+
+    /// The alerts with these ids that exist, in no particular order.
+    async fn alerts_by_id(&self, ids: &[AlertId]) -> StoreResult<Vec<Alert>>;
+
+    /// Alerts, newest `last_seen` first (ties by id, newest first).
+    async fn list_alerts(&self, query: &AlertQuery, page: &PageRequest)
+    -> StoreResult<Page<Alert>>;
+
+    /// Applies a triage change (audited as `alert.assign`, `alert.acknowledge`,
+    /// `alert.close` or `alert.reopen`, with the change feed entry `triaged`);
+    /// returns the alert as changed. A change the alert's status does not
+    /// allow is a [`StoreError::Conflict`]; one that changes nothing writes
+    /// nothing and returns the alert as it is.
+    async fn triage_alert(
+        &self,
+        id: AlertId,
+        change: &AlertTriage,
+        ctx: &AuditContext,
+    ) -> StoreResult<Alert>;
+
+    /// Adds a comment to an alert (audited as `alert.comment`, feed entry `commented`).
+    async fn insert_alert_comment(
+        &self,
+        comment: &AlertComment,
+        ctx: &AuditContext,
+    ) -> StoreResult<()>;
+
+    /// An alert's comments, oldest first.
+    async fn alert_comments(&self, alert: AlertId) -> StoreResult<Vec<AlertComment>>;
+
+    /// Change feed entries after `after` (a `seq`), oldest first, at most `limit`.
+    /// Entries appear in `seq` order: one with a higher `seq` is never visible
+    /// before one with a lower `seq`, so a reader that resumes after the last
+    /// `seq` it saw misses nothing.
+    async fn alert_changes(&self, after: u64, limit: u32) -> StoreResult<Vec<AlertChange>>;
+
+    /// The `seq` of the latest change feed entry (0 when there is none).
+    async fn alert_changes_head(&self) -> StoreResult<u64>;
+
+    /// Deletes the records of signals raised before `deliveries_before`
+    /// (redeliveries older than that are no longer recognised) and the
+    /// change feed entries made before `changes_before`.
+    async fn prune_alert_records(
+        &self,
+        deliveries_before: Timestamp,
+        changes_before: Timestamp,
+    ) -> StoreResult<AlertPruning>;
 }

@@ -12,6 +12,7 @@
 //! Connections are made without TLS; run PostgreSQL on the same host or a
 //! private network until TLS support is added.
 
+mod alerts;
 mod sensors;
 
 use std::net::IpAddr;
@@ -22,12 +23,12 @@ use deadpool_postgres::{
     GenericClient, Manager, ManagerConfig, Object, Pool, RecyclingMethod, Transaction,
 };
 use nigehban_model::{
-    Actor, ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntry, AuditEntryId, AuditKey,
-    AuditMac, AuditVerification, CertificateFingerprint, ChainHash, ChainHead, ChainVerifier,
-    InstanceId, JsonText, KeyFingerprint, PasswordHash, RecordedChain, SecretHash, Sensor,
-    SensorHealthEvent, SensorId, SensorToken, SensorTokenId, Session, SessionId, SourceNetwork,
-    SubjectCommonName, Tenant, TenantId, TenantName, Timestamp, TokenId, TokenName, User, UserId,
-    Username,
+    Actor, ActorKind, Alert, AlertChange, AlertComment, AlertId, AlertTriage, ApiToken,
+    AuditAction, AuditDraft, AuditEntry, AuditEntryId, AuditKey, AuditMac, AuditVerification,
+    CertificateFingerprint, ChainHash, ChainHead, ChainVerifier, InstanceId, JsonText,
+    KeyFingerprint, PasswordHash, RecordedChain, SecretHash, Sensor, SensorHealthEvent, SensorId,
+    SensorToken, SensorTokenId, Session, SessionId, SignalFate, SourceNetwork, SubjectCommonName,
+    Tenant, TenantId, TenantName, Timestamp, TokenId, TokenName, User, UserId, Username,
 };
 use time::OffsetDateTime;
 use tokio_postgres::error::SqlState;
@@ -40,8 +41,9 @@ use crate::rows::{
     change_draft, kind_columns, kind_from_columns, parse_role, to_i64, to_seq, to_u32,
 };
 use crate::{
-    AuditContext, AuditQuery, Backend, BackupReport, Page, PageRequest, SensorChange,
-    SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
+    AlertPruning, AlertQuery, AlertRaise, AuditContext, AuditQuery, Backend, BackupReport, Page,
+    PageRequest, SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange,
+    UserChange,
 };
 
 /// Advisory lock key held while migrating, so concurrent starts migrate once.
@@ -466,13 +468,13 @@ async fn apply_migrations_locked(client: &Object) -> StoreResult<usize> {
         }
         return Err(error.into());
     }
-    let current: i64 = client
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            &[],
-        )
+    let recorded: Vec<i64> = client
+        .query("SELECT version FROM schema_migrations", &[])
         .await?
-        .try_get(0)?;
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let current = recorded.iter().copied().max().unwrap_or(0);
     let known = migrations::POSTGRES.last().map_or(0, |m| m.version);
     if current > known {
         return Err(StoreError::SchemaTooNew {
@@ -481,7 +483,12 @@ async fn apply_migrations_locked(client: &Object) -> StoreResult<usize> {
         });
     }
     let mut applied = 0;
-    for migration in migrations::POSTGRES.iter().filter(|m| m.version > current) {
+    // Every migration not recorded yet, not only those above the newest:
+    // numbers may have gaps that later releases fill.
+    for migration in migrations::POSTGRES
+        .iter()
+        .filter(|m| !recorded.contains(&m.version))
+    {
         let wrap = |source: tokio_postgres::Error| StoreError::Migration {
             version: migration.version,
             name: migration.name,
@@ -1680,5 +1687,64 @@ impl Store for PostgresStore {
         page: &PageRequest,
     ) -> StoreResult<Page<SensorHealthEvent>> {
         self.sensors_health(scope, page).await
+    }
+
+    // ---- alerts ----
+
+    async fn raise_alerts(&self, raise: &AlertRaise) -> StoreResult<Vec<SignalFate>> {
+        self.alerts_raise(raise).await
+    }
+
+    async fn alert(&self, id: AlertId) -> StoreResult<Option<Alert>> {
+        self.alerts_get(id).await
+    }
+
+    async fn alerts_by_id(&self, ids: &[AlertId]) -> StoreResult<Vec<Alert>> {
+        PostgresStore::alerts_by_id(self, ids).await
+    }
+
+    async fn list_alerts(
+        &self,
+        query: &AlertQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Alert>> {
+        self.alerts_list(query, page).await
+    }
+
+    async fn triage_alert(
+        &self,
+        id: AlertId,
+        change: &AlertTriage,
+        ctx: &AuditContext,
+    ) -> StoreResult<Alert> {
+        self.alerts_triage(id, change, ctx).await
+    }
+
+    async fn insert_alert_comment(
+        &self,
+        comment: &AlertComment,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        self.alerts_comment(comment, ctx).await
+    }
+
+    async fn alert_comments(&self, alert: AlertId) -> StoreResult<Vec<AlertComment>> {
+        self.alerts_comments(alert).await
+    }
+
+    async fn alert_changes(&self, after: u64, limit: u32) -> StoreResult<Vec<AlertChange>> {
+        self.alerts_changes(after, limit).await
+    }
+
+    async fn alert_changes_head(&self) -> StoreResult<u64> {
+        self.alerts_changes_head().await
+    }
+
+    async fn prune_alert_records(
+        &self,
+        deliveries_before: Timestamp,
+        changes_before: Timestamp,
+    ) -> StoreResult<AlertPruning> {
+        self.alerts_prune(deliveries_before, changes_before).await
     }
 }

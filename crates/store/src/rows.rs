@@ -3,9 +3,10 @@
 use std::str::FromStr;
 
 use nigehban_model::{
-    AuditAction, AuditDraft, AuditEntryId, ExpectedInterval, HostOsType, InstanceId, JsonText,
-    Role, Sector, Sensor, SensorHealthKind, SensorId, SensorName, SensorToken, SensorUtcOffset,
-    SourceNetwork, SubjectCommonName, TenantId, TenantKind, Timestamp,
+    Alert, AlertId, AlertRule, AlertSignal, AlertText, AuditAction, AuditDraft, AuditEntryId,
+    ExpectedInterval, HostOsType, InstanceId, JsonText, Role, Sector, Sensor, SensorHealthKind,
+    SensorId, SensorName, SensorToken, SensorUtcOffset, Severity, SignalFate, SourceNetwork,
+    SubjectCommonName, TenantId, TenantKind, Timestamp, UserId,
 };
 use serde::Serialize;
 
@@ -355,4 +356,230 @@ pub(crate) fn rotation_records(
             "new_token": serde_json::to_value(new).map_err(corrupt)?,
         }),
     ))
+}
+
+// ---- alerts ----
+
+/// The columns of an alert, in the order both backends store them.
+pub(crate) const ALERT_COLUMNS: &str = "id, instance_id, tenant_id, sensor_id, source, rule_id, rule_title, rule_level, rule_author, rule_references, rule_tags, fold_key, host, user_name, event_ids, matched_fields, severity, first_seen, last_seen, event_count, status, assignee_id, acknowledged_at, closed_at, resolution, resolution_note, retrospective, exercise, created_at, updated_at";
+
+/// The columns of a comment.
+pub(crate) const COMMENT_COLUMNS: &str =
+    "id, instance_id, alert_id, tenant_id, author_id, body, at";
+
+/// An alert's columns that need encoding, shared by both backends.
+pub(crate) struct AlertColumns {
+    /// `rule_references`: a JSON array.
+    pub(crate) references: String,
+    /// `rule_tags`: a JSON array.
+    pub(crate) tags: String,
+    /// `event_ids`: a JSON array.
+    pub(crate) event_ids: String,
+    /// `matched_fields`: a JSON object.
+    pub(crate) matched_fields: String,
+    /// `event_count`.
+    pub(crate) count: i64,
+}
+
+impl AlertColumns {
+    /// Encodes an alert's lists and count.
+    pub(crate) fn of(alert: &Alert) -> StoreResult<Self> {
+        let json = |value: serde_json::Result<String>| {
+            value.map_err(|e| StoreError::corrupt("alert record", e))
+        };
+        Ok(Self {
+            references: json(serde_json::to_string(&alert.rule.references))?,
+            tags: json(serde_json::to_string(&alert.rule.tags))?,
+            event_ids: json(serde_json::to_string(&alert.event_ids))?,
+            matched_fields: json(serde_json::to_string(&alert.matched_fields))?,
+            count: to_i64(alert.count)?,
+        })
+    }
+}
+
+/// An alert's columns as read back, before decoding.
+pub(crate) struct StoredAlert {
+    pub(crate) id: AlertId,
+    pub(crate) instance: InstanceId,
+    pub(crate) tenant: TenantId,
+    pub(crate) sensor: Option<SensorId>,
+    pub(crate) source: String,
+    pub(crate) rule_id: String,
+    pub(crate) rule_title: String,
+    pub(crate) rule_level: String,
+    pub(crate) rule_author: Option<String>,
+    pub(crate) references: String,
+    pub(crate) tags: String,
+    pub(crate) fold_key: String,
+    pub(crate) host: Option<String>,
+    pub(crate) user: Option<String>,
+    pub(crate) event_ids: String,
+    pub(crate) matched_fields: String,
+    pub(crate) severity: i64,
+    pub(crate) first_seen: Timestamp,
+    pub(crate) last_seen: Timestamp,
+    pub(crate) count: i64,
+    pub(crate) status: String,
+    pub(crate) assignee: Option<UserId>,
+    pub(crate) acknowledged_at: Option<Timestamp>,
+    pub(crate) closed_at: Option<Timestamp>,
+    pub(crate) resolution: Option<String>,
+    pub(crate) resolution_note: Option<String>,
+    pub(crate) retrospective: bool,
+    pub(crate) exercise: bool,
+    pub(crate) created_at: Timestamp,
+    pub(crate) updated_at: Timestamp,
+}
+
+impl StoredAlert {
+    /// Decodes the columns into an alert, or a [`StoreError::Corrupt`] naming the column.
+    pub(crate) fn decode(self) -> StoreResult<Alert> {
+        fn json<T: serde::de::DeserializeOwned>(what: &'static str, text: &str) -> StoreResult<T> {
+            serde_json::from_str(text).map_err(|e| StoreError::corrupt(what, e))
+        }
+        Ok(Alert {
+            id: self.id,
+            instance: self.instance,
+            tenant: self.tenant,
+            sensor: self.sensor,
+            source: parse_text("alert source", &self.source)?,
+            rule: AlertRule {
+                id: self.rule_id,
+                title: self.rule_title,
+                level: parse_text("rule level", &self.rule_level)?,
+                author: self.rule_author,
+                references: json("rule references", &self.references)?,
+                tags: json("rule tags", &self.tags)?,
+            },
+            fold_key: self.fold_key,
+            host: self.host,
+            user: self.user,
+            event_ids: json("alert event ids", &self.event_ids)?,
+            matched_fields: json("alert matched fields", &self.matched_fields)?,
+            severity: Severity::from_rank(self.severity)
+                .ok_or_else(|| StoreError::corrupt("alert severity", self.severity))?,
+            first_seen: self.first_seen,
+            last_seen: self.last_seen,
+            count: u64::try_from(self.count)
+                .map_err(|_| StoreError::corrupt("alert count", self.count))?,
+            status: parse_text("alert status", &self.status)?,
+            assignee: self.assignee,
+            acknowledged_at: self.acknowledged_at,
+            closed_at: self.closed_at,
+            resolution: self
+                .resolution
+                .map(|r| parse_text("alert resolution", &r))
+                .transpose()?,
+            resolution_note: self
+                .resolution_note
+                .map(|note| {
+                    AlertText::parse(&note).map_err(|e| StoreError::corrupt("resolution note", e))
+                })
+                .transpose()?,
+            retrospective: self.retrospective,
+            exercise: self.exercise,
+            created_at: self.created_at,
+            updated_at: self.updated_at,
+        })
+    }
+}
+
+/// The audit record of an alert's triage: what people change, not the
+/// (large) detection details, which never change after the alert opens.
+pub(crate) fn triage_record(alert: &Alert) -> serde_json::Value {
+    serde_json::json!({
+        "id": alert.id,
+        "tenant": alert.tenant,
+        "rule_id": alert.rule.id,
+        "rule_title": alert.rule.title,
+        "severity": alert.severity,
+        "status": alert.status,
+        "assignee": alert.assignee,
+        "acknowledged_at": alert.acknowledged_at,
+        "closed_at": alert.closed_at,
+        "resolution": alert.resolution,
+        "resolution_note": alert.resolution_note,
+    })
+}
+
+/// The SQL `LIKE` pattern that finds `text` anywhere (`%`, `_` and `\` escaped with `\`).
+pub(crate) fn contains_pattern(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// The key of the alert list's cursor: `last_seen` microseconds and id.
+pub(crate) fn alert_cursor_key(alert: &Alert) -> String {
+    format!("{}/{}", alert.last_seen.unix_micros(), alert.id)
+}
+
+/// The position an alert list's cursor holds.
+pub(crate) fn parse_alert_cursor(
+    page: &crate::PageRequest,
+) -> StoreResult<Option<(Timestamp, AlertId)>> {
+    let Some(cursor) = &page.after else {
+        return Ok(None);
+    };
+    let bad = || StoreError::BadCursor(format!("{cursor} is not a cursor from this alerts list"));
+    let key = cursor.decode("alerts")?;
+    let (micros, id) = key.split_once('/').ok_or_else(bad)?;
+    let micros: i64 = micros.parse().map_err(|_| bad())?;
+    let id: AlertId = id.parse().map_err(|_| bad())?;
+    Ok(Some((Timestamp::from_unix_micros(micros), id)))
+}
+
+/// The fates of a raise's signals after screening (`None`: go on), and the
+/// delivery keys of those that go on, by index.
+pub(crate) type Screened = (Vec<Option<SignalFate>>, Vec<(usize, [u8; 16])>);
+
+/// Screens a raise's signals before folding: each is checked
+/// ([`AlertSignal::check`]), must name a tenant for which `tenant_known`
+/// says yes, and is a duplicate when an earlier signal of the batch has the
+/// same delivery key. Returns the fates so far (`None`: go on) and, for the
+/// signals that go on, their delivery keys.
+pub(crate) fn screen_signals(
+    signals: &[AlertSignal],
+    mut tenant_known: impl FnMut(TenantId) -> StoreResult<bool>,
+) -> StoreResult<Screened> {
+    let mut fates = Vec::with_capacity(signals.len());
+    let mut keys = Vec::with_capacity(signals.len());
+    let mut seen = std::collections::HashSet::with_capacity(signals.len());
+    let mut tenants: std::collections::HashMap<TenantId, bool> = std::collections::HashMap::new();
+    for (index, signal) in signals.iter().enumerate() {
+        if let Err(error) = signal.check() {
+            fates.push(Some(SignalFate::Rejected(error.to_string())));
+            continue;
+        }
+        let known = match tenants.get(&signal.tenant) {
+            Some(known) => *known,
+            None => {
+                let known = tenant_known(signal.tenant)?;
+                tenants.insert(signal.tenant, known);
+                known
+            }
+        };
+        if !known {
+            fates.push(Some(SignalFate::Rejected(format!(
+                "tenant {} does not exist",
+                signal.tenant
+            ))));
+            continue;
+        }
+        let key = signal.delivery_key();
+        if !seen.insert(key) {
+            fates.push(Some(SignalFate::Duplicate));
+            continue;
+        }
+        fates.push(None);
+        keys.push((index, key));
+    }
+    Ok((fates, keys))
 }

@@ -16,6 +16,7 @@
 //! `SQLITE_OPEN_READ_ONLY`, runs no migration and sets no pragma that
 //! writes: `nigehban audit verify` checks a database without changing it.
 
+mod alerts;
 mod sensors;
 
 use std::net::IpAddr;
@@ -24,12 +25,12 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use nigehban_model::{
-    Actor, ActorKind, ApiToken, AuditAction, AuditDraft, AuditEntry, AuditEntryId, AuditKey,
-    AuditMac, AuditVerification, CertificateFingerprint, ChainHash, ChainHead, ChainVerifier,
-    InstanceId, JsonText, KeyFingerprint, PasswordHash, RecordedChain, SecretHash, Sensor,
-    SensorHealthEvent, SensorId, SensorToken, SensorTokenId, Session, SessionId, SourceNetwork,
-    SubjectCommonName, Tenant, TenantId, TenantName, Timestamp, TokenId, TokenName, User, UserId,
-    Username,
+    Actor, ActorKind, Alert, AlertChange, AlertComment, AlertId, AlertTriage, ApiToken,
+    AuditAction, AuditDraft, AuditEntry, AuditEntryId, AuditKey, AuditMac, AuditVerification,
+    CertificateFingerprint, ChainHash, ChainHead, ChainVerifier, InstanceId, JsonText,
+    KeyFingerprint, PasswordHash, RecordedChain, SecretHash, Sensor, SensorHealthEvent, SensorId,
+    SensorToken, SensorTokenId, Session, SessionId, SignalFate, SourceNetwork, SubjectCommonName,
+    Tenant, TenantId, TenantName, Timestamp, TokenId, TokenName, User, UserId, Username,
 };
 use rusqlite::functions::FunctionFlags;
 use rusqlite::{
@@ -42,8 +43,9 @@ use crate::rows::{
     change_draft, kind_columns, kind_from_columns, parse_role, parse_text, to_i64, to_seq, to_u32,
 };
 use crate::{
-    AuditContext, AuditQuery, Backend, BackupReport, Page, PageRequest, SensorChange,
-    SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
+    AlertPruning, AlertQuery, AlertRaise, AuditContext, AuditQuery, Backend, BackupReport, Page,
+    PageRequest, SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange,
+    UserChange,
 };
 
 /// The database file's name inside the data directory.
@@ -228,11 +230,12 @@ async fn blocking<T: Send + 'static>(
 
 fn apply_migrations(conn: &mut Connection, list: &[Migration]) -> StoreResult<usize> {
     conn.execute(CREATE_MIGRATIONS_TABLE, [])?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |row| row.get(0),
-    )?;
+    let recorded: Vec<i64> = {
+        let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
+        stmt.query_map([], |row| row.get(0))?
+            .collect::<Result<_, _>>()?
+    };
+    let current = recorded.iter().copied().max().unwrap_or(0);
     let known = list.last().map_or(0, |m| m.version);
     if current > known {
         return Err(StoreError::SchemaTooNew {
@@ -241,7 +244,9 @@ fn apply_migrations(conn: &mut Connection, list: &[Migration]) -> StoreResult<us
         });
     }
     let mut applied = 0;
-    for migration in list.iter().filter(|m| m.version > current) {
+    // Every migration not recorded yet, not only those above the newest:
+    // numbers may have gaps that later releases fill.
+    for migration in list.iter().filter(|m| !recorded.contains(&m.version)) {
         let wrap = |source: rusqlite::Error| StoreError::Migration {
             version: migration.version,
             name: migration.name,
@@ -1596,6 +1601,65 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> StoreResult<Page<SensorHealthEvent>> {
         self.sensors_health(scope, page).await
+    }
+
+    // ---- alerts ----
+
+    async fn raise_alerts(&self, raise: &AlertRaise) -> StoreResult<Vec<SignalFate>> {
+        self.alerts_raise(raise).await
+    }
+
+    async fn alert(&self, id: AlertId) -> StoreResult<Option<Alert>> {
+        self.alerts_get(id).await
+    }
+
+    async fn alerts_by_id(&self, ids: &[AlertId]) -> StoreResult<Vec<Alert>> {
+        SqliteStore::alerts_by_id(self, ids).await
+    }
+
+    async fn list_alerts(
+        &self,
+        query: &AlertQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Alert>> {
+        self.alerts_list(query, page).await
+    }
+
+    async fn triage_alert(
+        &self,
+        id: AlertId,
+        change: &AlertTriage,
+        ctx: &AuditContext,
+    ) -> StoreResult<Alert> {
+        self.alerts_triage(id, change, ctx).await
+    }
+
+    async fn insert_alert_comment(
+        &self,
+        comment: &AlertComment,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        self.alerts_comment(comment, ctx).await
+    }
+
+    async fn alert_comments(&self, alert: AlertId) -> StoreResult<Vec<AlertComment>> {
+        self.alerts_comments(alert).await
+    }
+
+    async fn alert_changes(&self, after: u64, limit: u32) -> StoreResult<Vec<AlertChange>> {
+        self.alerts_changes(after, limit).await
+    }
+
+    async fn alert_changes_head(&self) -> StoreResult<u64> {
+        self.alerts_changes_head().await
+    }
+
+    async fn prune_alert_records(
+        &self,
+        deliveries_before: Timestamp,
+        changes_before: Timestamp,
+    ) -> StoreResult<AlertPruning> {
+        self.alerts_prune(deliveries_before, changes_before).await
     }
 }
 

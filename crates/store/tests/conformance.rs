@@ -10,6 +10,8 @@
 #[macro_use]
 #[path = "conformance/harness.rs"]
 mod harness;
+#[path = "conformance/alerts.rs"]
+mod alerts;
 #[path = "conformance/audit_key.rs"]
 mod audit_key;
 #[path = "conformance/sensors.rs"]
@@ -18,6 +20,14 @@ mod sensors;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
+use alerts::{
+    alerts_list_by_scope_and_filters_newest_first, bad_signals_are_rejected_alone,
+    closed_alerts_are_never_folded_into, comments_are_kept_in_order_and_audited,
+    exercise_and_retro_hunt_alerts_stay_apart, folding_windows_hold_at_their_edges,
+    pruning_the_feed_keeps_its_numbering, raised_signals_fold_by_rule_and_key,
+    redelivered_signals_count_once, the_change_feed_misses_nothing_under_concurrency,
+    triage_is_audited_and_fed,
+};
 use audit_key::{
     a_cut_tail_with_a_moved_head_is_detected, a_recomputed_chain_is_named_at_the_forged_entry,
     a_wrong_or_missing_key_is_refused, an_emptied_log_is_detected,
@@ -79,6 +89,18 @@ conformance_tests!(
     a_wrong_or_missing_key_is_refused,
     read_only_opening_changes_nothing,
     schema_2_logs_are_sealed_when_the_key_is_installed,
+    // alerts
+    raised_signals_fold_by_rule_and_key,
+    redelivered_signals_count_once,
+    bad_signals_are_rejected_alone,
+    folding_windows_hold_at_their_edges,
+    closed_alerts_are_never_folded_into,
+    exercise_and_retro_hunt_alerts_stay_apart,
+    alerts_list_by_scope_and_filters_newest_first,
+    triage_is_audited_and_fed,
+    comments_are_kept_in_order_and_audited,
+    the_change_feed_misses_nothing_under_concurrency,
+    pruning_the_feed_keeps_its_numbering,
 );
 
 async fn tenants_form_a_tree(backend: &TestBackend) {

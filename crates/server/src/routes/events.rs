@@ -379,7 +379,7 @@ fn stream_hits(
 }
 
 /// The API view of a hit: the whole event, or only the fields asked for.
-fn view_of(hit: EventHit, fields: Option<&[String]>) -> EventView {
+pub(crate) fn view_of(hit: EventHit, fields: Option<&[String]>) -> EventView {
     let timestamp = hit
         .timestamp
         .format(&Rfc3339)

@@ -5,6 +5,7 @@
 mod harness;
 
 mod accounts;
+mod alerts;
 mod auth_flow;
 mod errors;
 mod intake_trust;
