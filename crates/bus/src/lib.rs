@@ -99,7 +99,7 @@ use std::time::Duration;
 pub use any::{AnyBus, AnyConsumer, BusLocation};
 pub use error::{BusError, RecordError};
 pub use jetstream::{JetStreamBus, JetStreamConsumer, JetStreamOptions};
-pub use log::{EmbeddedConsumer, EmbeddedLog, EmbeddedOptions};
+pub use log::{EmbeddedConsumer, EmbeddedLog, EmbeddedOptions, EmbeddedSnapshot, SnapshotFile};
 pub use record::{DEFAULT_MAX_PAYLOAD_BYTES, Delivery, MAX_HEADER_BYTES, Record};
 
 /// What `publish` returns once a batch is durable.

@@ -7,7 +7,10 @@
 
 mod consumer;
 mod segment;
+mod snapshot;
 mod writer;
+
+pub use snapshot::{EmbeddedSnapshot, SnapshotFile};
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{self, File, OpenOptions};

@@ -43,9 +43,9 @@ enum Command {
     /// Work with the tamper-evident audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
-    /// Take a consistent snapshot of the embedded store, even while the server runs.
+    /// Back up the store and the events into one file, even while the server runs.
     Backup(backup::BackupArgs),
-    /// Bring a snapshot back into a data directory.
+    /// Bring a backup back into a data directory no server is running on.
     Restore(backup::RestoreArgs),
     /// Send collected log files (EVTX, JSON lines, Suricata, Zeek, CEF) to a server, resumably.
     Ingest(ingest::IngestArgs),

@@ -53,6 +53,8 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
+    // Held while the server runs: `nigehban restore` is refused on this directory meanwhile.
+    let _data_dir_lock = crate::data_dir::lock(&settings.storage.data_dir)?;
     let app = storage::open(&settings.storage).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await

@@ -556,6 +556,224 @@ fn crash_test_on_nats_jetstream_loses_and_duplicates_nothing() {
     crash_test(&["--bus", &url], &[("NIGEHBAN_BUS_STREAM", &stream)]);
 }
 
+const BACKUP_BATCH: usize = 200;
+
+/// The NDJSON body of backup-test batch `n`; `batch` is a member no ECS field maps, so each
+/// batch is one filter (`batch=b<n>`).
+fn backup_batch(n: usize) -> Vec<u8> {
+    let mut body = Vec::with_capacity(BACKUP_BATCH * 110);
+    for i in 0..BACKUP_BATCH {
+        writeln!(
+            body,
+            "{{\"@timestamp\":\"2024-05-01T00:00:00Z\",\"message\":\"backup-{n}-{i}\",\"host\":\"backup-sender\",\"batch\":\"b{n}\"}}"
+        )
+        .unwrap();
+    }
+    body
+}
+
+/// The ids of the events of batch `n` that `server` finds (the whole answer, sorted).
+fn batch_ids(server: &Server, token: &str, n: usize) -> Vec<String> {
+    let found = search_until(
+        server,
+        token,
+        &format!("limit=1000&fields=message&filter=batch%3Db{n}"),
+        BACKUP_BATCH,
+        Duration::from_secs(5),
+    );
+    let mut ids: Vec<String> = found["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    ids
+}
+
+/// Issue 8, item 3: a backup held only the store (a restored server had no events), and a
+/// restore replaced the store under a server that was running on the directory.
+#[test]
+fn a_backup_taken_during_intake_restores_every_acknowledged_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(&data_dir, &[], &[]);
+    let setup = set_up(
+        &server,
+        json!({"name": "backup sender", "kind": "application", "expected_formats": ["json"]}),
+    );
+
+    // Intake runs without a pause from before the backup until after it.
+    let acked: Arc<std::sync::Mutex<Vec<usize>>> = Arc::default();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (acked, stop) = (Arc::clone(&acked), Arc::clone(&stop));
+        let (address, token) = (server.address, setup.sensor_token.clone());
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(Ordering::SeqCst) {
+                let answer = http(
+                    address,
+                    "POST",
+                    "/api/v1/ingest",
+                    &[
+                        ("Authorization", &format!("Bearer {token}")),
+                        ("Content-Type", "application/x-ndjson"),
+                        ("Idempotency-Key", &format!("backup-batch-{n}")),
+                    ],
+                    &backup_batch(n),
+                );
+                match answer.status {
+                    202 => {
+                        assert_eq!(answer.json()["accepted"], BACKUP_BATCH, "{}", answer.text());
+                        acked.lock().unwrap().push(n);
+                        n += 1;
+                    }
+                    // Busy: the same batch again.
+                    503 => std::thread::sleep(Duration::from_millis(50)),
+                    other => panic!("batch {n}: {other} {}", answer.text()),
+                }
+            }
+        })
+    };
+    while acked.lock().unwrap().len() < 10 {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Every batch acknowledged before the backup starts must come back.
+    let before: Vec<usize> = acked.lock().unwrap().clone();
+    let backup = dir.path().join("nigehban.backup");
+    let output = nigehban()
+        .args(["backup", "--data-dir"])
+        .arg(&data_dir)
+        .arg("--to")
+        .arg(&backup)
+        .output()
+        .unwrap();
+    let during = acked.lock().unwrap().len();
+    std::thread::sleep(Duration::from_millis(300));
+    stop.store(true, Ordering::SeqCst);
+    sender.join().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "backup failed: {output:?}");
+    assert!(
+        during > before.len(),
+        "intake went on while the backup ran ({} then {during} batches)",
+        before.len()
+    );
+    assert!(stdout.contains("backup written to"), "{stdout}");
+    assert!(stdout.contains("on the embedded event bus"), "{stdout}");
+    assert!(stdout.contains("audit chain head seq"), "{stdout}");
+    assert!(
+        !String::from_utf8_lossy(&output.stderr).contains("INFO"),
+        "the result is printed, not logged: {output:?}"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&backup).unwrap().permissions().mode();
+        assert_eq!(
+            mode & 0o077,
+            0,
+            "the backup holds password hashes: {mode:o}"
+        );
+    }
+
+    // A restore into the directory the server runs on is refused, --force or not, and
+    // changes nothing there.
+    for force in [false, true] {
+        let mut restore = nigehban();
+        restore
+            .args(["restore", "--from"])
+            .arg(&backup)
+            .arg("--data-dir")
+            .arg(&data_dir);
+        if force {
+            restore.arg("--force");
+        }
+        let output = restore.output().unwrap();
+        assert_eq!(output.status.code(), Some(2), "{output:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("in use by a running nigehban server"),
+            "{stderr}"
+        );
+        assert!(!data_dir.join(".restoring").exists());
+    }
+    wait_indexed(&server, Duration::from_secs(300));
+    let total = acked.lock().unwrap().len();
+    let mut original: HashMap<usize, Vec<String>> = HashMap::new();
+    for &n in &before {
+        let ids = batch_ids(&server, &setup.admin_token, n);
+        assert_eq!(ids.len(), BACKUP_BATCH, "batch {n} on the running server");
+        original.insert(n, ids);
+    }
+    let everything = search_until(
+        &server,
+        &setup.admin_token,
+        "limit=1000000&fields=message&filter=host.name%3Dbackup-sender",
+        total * BACKUP_BATCH,
+        Duration::from_secs(5),
+    );
+    assert_eq!(
+        everything["items"].as_array().unwrap().len(),
+        total * BACKUP_BATCH,
+        "the running server kept every event"
+    );
+
+    // Into a fresh directory: the store and the events come back, and the index is rebuilt.
+    let restored = dir.path().join("restored");
+    let output = nigehban()
+        .args(["restore", "--from"])
+        .arg(&backup)
+        .arg("--data-dir")
+        .arg(&restored)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "restore failed: {output:?}");
+    assert!(stdout.contains("on the embedded event bus"), "{stdout}");
+    assert!(stdout.contains("audit log intact"), "{stdout}");
+    // Once more into the same (now not empty) directory: --force is named.
+    let output = nigehban()
+        .args(["restore", "--from"])
+        .arg(&backup)
+        .arg("--data-dir")
+        .arg(&restored)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not empty"), "{stderr}");
+    assert!(stderr.contains("--force"), "{stderr}");
+
+    let copy = Server::start(&restored, &[], &[]);
+    wait_indexed(&copy, Duration::from_secs(300));
+    for &n in &before {
+        assert_eq!(
+            batch_ids(&copy, &setup.admin_token, n),
+            original[&n],
+            "batch {n}, acknowledged before the backup began, on the restored server"
+        );
+    }
+    let restored_all = search_until(
+        &copy,
+        &setup.admin_token,
+        "limit=1000000&fields=message&filter=host.name%3Dbackup-sender",
+        before.len() * BACKUP_BATCH,
+        Duration::from_secs(5),
+    );
+    let count = restored_all["items"].as_array().unwrap().len();
+    assert!(
+        count >= before.len() * BACKUP_BATCH && count <= total * BACKUP_BATCH,
+        "{count} events restored; {} acknowledged before the backup, {} in all",
+        before.len() * BACKUP_BATCH,
+        total * BACKUP_BATCH
+    );
+    copy.terminate();
+    server.terminate();
+}
+
 /// The machine's host name, as `logger` writes it.
 fn host_name() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")

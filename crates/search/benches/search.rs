@@ -12,11 +12,11 @@
 use std::hint::black_box;
 use std::time::{Duration, SystemTime};
 
-use bytes::Bytes;
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use nigehban_bus::{Delivery, Record};
+use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, encode_event};
 use nigehban_normalise::{Format, SourceHint, normalise};
-use nigehban_search::{EVENT_CONTENT_TYPE, EventIndex, EventQuery, IndexOptions, TenantScope};
+use nigehban_search::{EventIndex, EventQuery, IndexOptions, TenantScope};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 use time::macros::datetime;
@@ -63,11 +63,7 @@ fn deliveries(n: usize, first_offset: u64) -> Vec<Delivery> {
             hint.tenant_id = Some(tenant.into());
             hint.sensor_id = Some("sensor-1".into());
             let event = normalise(raw.as_bytes(), &hint).unwrap();
-            let mut json = serde_json::to_value(&event).unwrap();
-            json.as_object_mut().unwrap().insert(
-                "id".into(),
-                serde_json::Value::String(format!("0190f0b8-7a1c-7cc3-8f1e-{:012x}", first_offset + i as u64)),
-            );
+            let id = uuid::Uuid::from_u128(0x0190f0b8_7a1c_7cc3_8f1e_000000000000 | u128::from(first_offset + i as u64));
             Delivery {
                 offset: first_offset + i as u64,
                 appended_at: SystemTime::from(at),
@@ -77,7 +73,7 @@ fn deliveries(n: usize, first_offset: u64) -> Vec<Delivery> {
                     sensor_id: "sensor-1".into(),
                     received_at: SystemTime::from(at),
                     content_type: EVENT_CONTENT_TYPE.into(),
-                    payload: Bytes::from(serde_json::to_vec(&json).unwrap()),
+                    payload: encode_event(id, &event).unwrap(),
                 },
             }
         })
@@ -87,7 +83,7 @@ fn deliveries(n: usize, first_offset: u64) -> Vec<Delivery> {
 /// Writes deliveries as the indexer does: batches of 1,000, a commit every 5,000.
 fn index_all(index: &EventIndex, deliveries: &[Delivery]) {
     for (i, batch) in deliveries.chunks(1000).enumerate() {
-        index.add_deliveries(batch, "bus").unwrap();
+        index.add_deliveries(batch).unwrap();
         if (i + 1) % 5 == 0 {
             index.commit().unwrap();
         }

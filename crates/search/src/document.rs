@@ -6,6 +6,7 @@ use std::net::{IpAddr, Ipv6Addr};
 use std::time::SystemTime;
 
 use nigehban_bus::Delivery;
+use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, EnvelopeError, decode_event};
 use nigehban_normalise::{NormalisedEvent, SourceFormat};
 use rustc_hash::FxHashSet;
 use serde_json::Value;
@@ -17,18 +18,12 @@ use time::OffsetDateTime;
 use crate::query::MAX_FIELD_NAME_BYTES;
 use crate::schema::{DedicatedKind, EventSchema, MAX_EXACT_VALUE_BYTES, TIME_FIELDS};
 
-/// The content type of a normalised event on the bus.
-pub const EVENT_CONTENT_TYPE: &str = "application/vnd.nigehban.event+json";
-
-/// Longest event id accepted.
-pub const MAX_ID_BYTES: usize = 128;
-
 /// Why a delivery was not indexed (it is still acknowledged, so it never blocks the stream).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RejectReason {
     /// The record's content type is not [`EVENT_CONTENT_TYPE`].
     ContentType(String),
-    /// The payload is not a serialised `NormalisedEvent`.
+    /// The payload is not a normalised event as the envelope codec writes it.
     NotAnEvent(String),
     /// The payload's tenant stamp differs from the bus record's tenant.
     TenantMismatch {
@@ -37,7 +32,7 @@ pub enum RejectReason {
         /// The tenant stamped in the event.
         event: String,
     },
-    /// The payload's `id` is empty, too long or holds control characters.
+    /// The payload does not start with the event id (a UUID) the envelope codec writes.
     BadId(String),
 }
 
@@ -71,24 +66,12 @@ impl std::fmt::Display for RejectReason {
     }
 }
 
-/// The id an intake may put at the top level of the payload.
-#[derive(serde::Deserialize)]
-struct IdOnly {
-    #[serde(default)]
-    id: Option<String>,
-}
-
 /// A decoded delivery, ready to be written.
 pub(crate) struct Prepared {
     /// `id \x1f tenant`: the term a redelivery of the same event replaces.
     pub key: String,
     /// The document.
     pub doc: TantivyDocument,
-}
-
-/// The id of an event with no id of its own: stable across redeliveries of the same record.
-pub(crate) fn offset_id(namespace: &str, offset: u64) -> String {
-    format!("{namespace}-{offset:020}")
 }
 
 /// The dedup term of an event: ids are unique per tenant, and a tenant can never replace
@@ -109,18 +92,22 @@ pub(crate) const KEY_SEPARATOR: char = '\u{1f}';
 /// The character after [`KEY_SEPARATOR`]: the exclusive end of one id's keys.
 pub(crate) const KEY_SEPARATOR_NEXT: char = '\u{20}';
 
-/// Decodes a delivery and builds its document, or says why it cannot be indexed.
-pub(crate) fn prepare(
-    schema: &EventSchema,
-    delivery: &Delivery,
-    namespace: &str,
-) -> Result<Prepared, RejectReason> {
+/// Decodes a delivery with the envelope codec and builds its document, or says why it
+/// cannot be indexed.
+pub(crate) fn prepare(schema: &EventSchema, delivery: &Delivery) -> Result<Prepared, RejectReason> {
     let record = &delivery.record;
     if record.content_type != EVENT_CONTENT_TYPE {
         return Err(RejectReason::ContentType(record.content_type.clone()));
     }
-    let event: NormalisedEvent = serde_json::from_slice(&record.payload)
-        .map_err(|error| RejectReason::NotAnEvent(error.to_string()))?;
+    let (id, event) = decode_event(&record.payload).map_err(|error| match error {
+        // A JSON object without the leading id is an event written some other way; anything
+        // else is not an event at all (checked only on this rare path).
+        EnvelopeError::MissingId if is_json_object(&record.payload) => {
+            RejectReason::BadId(error.to_string())
+        }
+        EnvelopeError::MissingId => RejectReason::NotAnEvent("it is not a JSON object".to_owned()),
+        other => RejectReason::NotAnEvent(other.to_string()),
+    })?;
     if let Some(stamped) = event.tenant_id()
         && stamped != record.tenant_id
     {
@@ -129,16 +116,8 @@ pub(crate) fn prepare(
             event: stamped.to_owned(),
         });
     }
-    // The payload parsed as an event, so it is a JSON object; this second pass skips
-    // everything but `id` without allocating.
-    let id = match serde_json::from_slice::<IdOnly>(&record.payload) {
-        Ok(IdOnly { id: Some(id) }) => {
-            check_id(&id)?;
-            id
-        }
-        Ok(IdOnly { id: None }) => offset_id(namespace, delivery.offset),
-        Err(error) => return Err(RejectReason::BadId(error.to_string())),
-    };
+    let mut text = uuid::Uuid::encode_buffer();
+    let id: &str = id.hyphenated().encode_lower(&mut text);
     let sensor = event
         .sensor_id()
         .filter(|s| !s.is_empty())
@@ -146,7 +125,7 @@ pub(crate) fn prepare(
     let doc = build_document(
         schema,
         &DocumentParts {
-            id: &id,
+            id,
             tenant: &record.tenant_id,
             sensor,
             received_at: record.received_at,
@@ -155,25 +134,16 @@ pub(crate) fn prepare(
         },
     );
     Ok(Prepared {
-        key: dedup_key(&record.tenant_id, &id),
+        key: dedup_key(&record.tenant_id, id),
         doc,
     })
 }
 
-fn check_id(id: &str) -> Result<(), RejectReason> {
-    if id.is_empty() {
-        return Err(RejectReason::BadId("it is empty".into()));
-    }
-    if id.len() > MAX_ID_BYTES {
-        return Err(RejectReason::BadId(format!(
-            "it is {} bytes long, over {MAX_ID_BYTES}",
-            id.len()
-        )));
-    }
-    if id.chars().any(char::is_control) {
-        return Err(RejectReason::BadId("it holds a control character".into()));
-    }
-    Ok(())
+fn is_json_object(payload: &[u8]) -> bool {
+    matches!(
+        serde_json::from_slice::<Value>(payload),
+        Ok(Value::Object(_))
+    )
 }
 
 /// What a document is built from.
@@ -244,23 +214,23 @@ pub(crate) fn build_document(schema: &EventSchema, parts: &DocumentParts<'_>) ->
             }
         }
     }
-    // Values the fields do not carry: the whole record of JSON formats whose keys are not
-    // all mapped to ECS, and the text of records that were not parsed into fields.
-    match event.format() {
-        SourceFormat::SuricataEve
-        | SourceFormat::ZeekDotted
-        | SourceFormat::ZeekUnderscored
-        | SourceFormat::GenericJson => {
-            event.for_each_keyword_value(&mut |value| writer.full_text_unborrowed(value));
-        }
-        SourceFormat::GenericText | SourceFormat::Unparsed => {
-            if let Some(text) = event.original().text_lossy()
+    // What the fields do not carry. A JSON record: every member of the original by its
+    // dotted path (`flow.pkts_toserver`, `id.orig_h`, `Event.EventData.TargetUserName`),
+    // as `name=value` terms and full text, so that what normalisation does not map can
+    // still be filtered and found. Other records: the text, when it was not parsed into
+    // fields.
+    match &event.original().json {
+        Some(original) => writer.original(original),
+        None => {
+            if matches!(
+                event.format(),
+                SourceFormat::GenericText | SourceFormat::Unparsed
+            ) && let Some(text) = event.original().text_lossy()
                 && !writer.seen.contains(text.as_ref())
             {
                 writer.doc.add_text(schema.text, text.as_ref());
             }
         }
-        _ => {}
     }
     doc.add_bytes(schema.event, parts.payload);
     doc
@@ -321,6 +291,22 @@ impl<'e> TermWriter<'_, 'e> {
             self.name.clear();
             self.name.push_str(name);
             self.exact(scalar);
+        }
+    }
+
+    /// `name=value` terms and full text for every member of a JSON record, named by its
+    /// dotted path from the root; the values of a record that is not an object are full
+    /// text only (they have no name).
+    fn original(&mut self, record: &'e Value) {
+        match record {
+            Value::Object(members) => {
+                for (key, value) in members {
+                    self.name.clear();
+                    self.name.push_str(key);
+                    self.catch_all(value);
+                }
+            }
+            other => for_each_scalar(other, &mut |scalar| self.full_text(scalar)),
         }
     }
 
@@ -617,13 +603,5 @@ mod tests {
                 "source.port=22",
             ]
         );
-    }
-
-    #[test]
-    fn ids_are_checked() {
-        assert!(check_id("a").is_ok());
-        assert!(check_id("").is_err());
-        assert!(check_id(&"x".repeat(MAX_ID_BYTES + 1)).is_err());
-        assert!(check_id("a\nb").is_err());
     }
 }

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use nigehban_bus::Delivery;
 use nigehban_normalise::NormalisedEvent;
+use nigehban_normalise::envelope::decode_event;
 use rustc_hash::FxHashSet;
 use tantivy::InvertedIndexReader;
 use tantivy::collector::Count;
@@ -34,10 +35,13 @@ use crate::schema::{EventSchema, TEXT_ANALYZER, text_analyzer};
 
 /// Where the index lives under the data directory. The schema version is in the name, so a
 /// future schema builds a new index beside the old one instead of misreading it.
-pub const INDEX_DIR: &str = "search/events-v2";
+///
+/// v3: the members of JSON records' originals are indexed by their dotted paths, and the
+/// stored event is read with the envelope codec (v2 had no `name=value` terms for them).
+pub const INDEX_DIR: &str = "search/events-v3";
 
 /// Where indexes of earlier schemas lived (reported at open, never read).
-const EARLIER_INDEX_DIRS: &[&str] = &["search/events-v1"];
+const EARLIER_INDEX_DIRS: &[&str] = &["search/events-v1", "search/events-v2"];
 
 /// How long events are kept by default: 30 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -175,19 +179,22 @@ impl std::fmt::Debug for EventIndex {
 }
 
 impl EventIndex {
-    /// Opens (creating if needed) the index in `<data_dir>/search/events-v2`.
+    /// Opens (creating if needed) the index in `<data_dir>/search/events-v3`.
     ///
     /// Only one process may have it open: a second gets [`SearchError::Locked`]. An index
-    /// left by a process that was killed opens at its last commit.
+    /// left by a process that was killed opens at its last commit. Ask
+    /// [`EventIndex::exists`] first to know whether it will be created.
     pub fn open(data_dir: impl AsRef<Path>, options: IndexOptions) -> Result<Self, SearchError> {
         let path = data_dir.as_ref().join(INDEX_DIR);
         for earlier in EARLIER_INDEX_DIRS {
             let earlier = data_dir.as_ref().join(earlier);
             if earlier.is_dir() {
-                // Its events were acknowledged on the bus long ago and are not indexed again.
+                // It is never read: its documents lack what this schema indexes. The events
+                // come back from the bus, which still holds those of its retention period.
                 tracing::warn!(
                     path = %earlier.display(),
-                    "an event index of an earlier schema is here; its events are not searchable in this version (remove the directory to reclaim its space)"
+                    new_path = %path.display(),
+                    "an event index of an earlier schema is here and is not read by this version: a new index is built from the events the bus still holds (those older than the bus retention are no longer searchable); remove the old directory to reclaim its space"
                 );
             }
         }
@@ -269,6 +276,25 @@ impl EventIndex {
         &self.inner.options
     }
 
+    /// Whether an index of this schema is in `data_dir`. When there is none,
+    /// [`EventIndex::open`] creates an empty one, and the consumer that feeds it should
+    /// start again from the oldest event on the bus, whatever it acknowledged into an index
+    /// that is gone (a new schema, a restored backup, an index deleted by hand).
+    pub fn exists(data_dir: impl AsRef<Path>) -> Result<bool, SearchError> {
+        let path = data_dir.as_ref().join(INDEX_DIR);
+        if !path.is_dir() {
+            return Ok(false);
+        }
+        let directory = MmapDirectory::open(&path).map_err(|error| SearchError::Io {
+            path: path.clone(),
+            source: std::io::Error::other(error.to_string()),
+        })?;
+        Index::exists(&directory).map_err(|error| SearchError::Io {
+            path,
+            source: std::io::Error::other(error.to_string()),
+        })
+    }
+
     fn writer(&self) -> Result<MutexGuard<'_, Option<IndexWriter>>, SearchError> {
         // A panic while holding the lock leaves tantivy's writer usable: its own state is
         // behind its own locks, so a poisoned guard is taken over.
@@ -286,20 +312,17 @@ impl EventIndex {
     /// Decodes and writes a batch of bus deliveries; they become searchable (and may be
     /// acknowledged) after the next [`EventIndex::commit`].
     ///
-    /// An event already in the index (same tenant and id: a redelivery) replaces its
-    /// earlier copy, so at-least-once delivery indexes each event once. Events without an
-    /// `id` of their own get `<id_namespace>-<offset>`. Deliveries that are not usable
-    /// events are logged, counted and returned in [`AddOutcome::rejected`].
-    pub fn add_deliveries(
-        &self,
-        deliveries: &[Delivery],
-        id_namespace: &str,
-    ) -> Result<AddOutcome, SearchError> {
+    /// Payloads are read with the envelope codec
+    /// ([`nigehban_normalise::envelope::decode_event`]). An event already in the index
+    /// (same tenant and id: a redelivery) replaces its earlier copy, so at-least-once
+    /// delivery indexes each event once. Deliveries that are not usable events are logged,
+    /// counted and returned in [`AddOutcome::rejected`].
+    pub fn add_deliveries(&self, deliveries: &[Delivery]) -> Result<AddOutcome, SearchError> {
         let schema = &self.inner.schema;
         let mut outcome = AddOutcome::default();
         let mut prepared = Vec::with_capacity(deliveries.len());
         for delivery in deliveries {
-            match prepare(schema, delivery, id_namespace) {
+            match prepare(schema, delivery) {
                 Ok(p) => prepared.push(p),
                 Err(reason) => {
                     tracing::warn!(
@@ -597,8 +620,9 @@ impl EventIndex {
                 id: id.clone(),
                 reason: "the stored event is missing".into(),
             })?;
-        let mut event: NormalisedEvent =
-            serde_json::from_slice(payload).map_err(|error| SearchError::CorruptDocument {
+        // The bus payload as intake wrote it: the envelope codec restores the original.
+        let (_, mut event) =
+            decode_event(payload).map_err(|error| SearchError::CorruptDocument {
                 id: id.clone(),
                 reason: error.to_string(),
             })?;

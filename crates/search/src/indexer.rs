@@ -27,9 +27,6 @@ pub struct IndexerConfig {
     pub commit_interval: Duration,
     /// How long a fetch waits when nothing is pending.
     pub idle_wait: Duration,
-    /// Prefix of the ids given to events that carry none (`<namespace>-<offset>`); name the
-    /// bus, so that offsets of two buses never collide in one index.
-    pub id_namespace: String,
     /// Pause after a bus error before trying again.
     pub retry_backoff: Duration,
 }
@@ -41,7 +38,6 @@ impl Default for IndexerConfig {
             commit_every: 5000,
             commit_interval: Duration::from_secs(1),
             idle_wait: Duration::from_secs(1),
-            id_namespace: "bus".into(),
             retry_backoff: Duration::from_secs(1),
         }
     }
@@ -158,13 +154,9 @@ impl Indexer {
             pending_since.get_or_insert_with(Instant::now);
             let offsets: Vec<u64> = batch.iter().map(|d| d.offset).collect();
             let index = self.index.clone();
-            let namespace = config.id_namespace.clone();
-            let outcome =
-                tokio::task::spawn_blocking(move || index.add_deliveries(&batch, &namespace))
-                    .await
-                    .map_err(|join| {
-                        SearchError::Config(format!("indexing task failed: {join}"))
-                    })??;
+            let outcome = tokio::task::spawn_blocking(move || index.add_deliveries(&batch))
+                .await
+                .map_err(|join| SearchError::Config(format!("indexing task failed: {join}")))??;
             report.indexed += outcome.indexed as u64;
             report.rejected += outcome.rejected.len() as u64;
             pending.extend(offsets);

@@ -4,7 +4,7 @@
 //! # Using it (what the server does)
 //!
 //! ```text
-//! let index = EventIndex::open(&data_dir, IndexOptions::default())?;   // <data-dir>/search/events-v2
+//! let index = EventIndex::open(&data_dir, IndexOptions::default())?;   // <data-dir>/search/events-v3
 //! let consumer = bus.consumer(DEFAULT_CONSUMER, ConsumerConfig::default()).await?;
 //! let indexer = Indexer::new(index.clone(), IndexerConfig::default());
 //! let task = tokio::spawn(indexer.run(consumer, shutdown_token.cancelled_owned()));
@@ -33,15 +33,18 @@
 //!   or among the events written since the last commit first deletes that term, in the
 //!   same writer and the same commit, so a redelivered event replaces its own earlier
 //!   copy (and the many events seen for the first time pay no delete). The id is
-//!   the payload's top-level `id` (a UUIDv7 assigned at intake) or, when absent,
-//!   `<namespace>-<bus offset>`, which is the same on every redelivery. Because the term
+//!   the event id intake assigned (a UUID, the same on every redelivery). Because the term
 //!   includes the tenant, no tenant can replace another tenant's event, whatever id it
 //!   sends. (The ECS `event.id` is not used as an identity: senders fill it, e.g. CEF's
 //!   `externalId`, so it is neither unique nor ours.)
+//! * **One codec.** Bus payloads are read with [`nigehban_normalise::envelope::decode_event`],
+//!   as every consumer reads them, and the payload is stored as it came: a hit's event has
+//!   its original record exactly as received (the text, and the parsed JSON for JSON
+//!   records).
 //! * **Bad records never block the stream.** A delivery that is not a normalised event
-//!   (wrong content type, undecodable payload, an event stamped with a tenant other than
-//!   the bus record's, an unusable id) is logged, counted ([`SearchMetrics::rejected`])
-//!   and acknowledged.
+//!   (wrong content type, a payload the envelope codec cannot read, an event stamped with a
+//!   tenant other than the bus record's, no event id) is logged, counted
+//!   ([`SearchMetrics::rejected`]) and acknowledged.
 //! * **Tenant scoping is part of every query.** [`TenantScope`] has no default: a query
 //!   names the tenants it may see, an empty set sees nothing, and
 //!   [`TenantScope::AllTenants`] exists only for platform code. Each hit is checked
@@ -56,9 +59,14 @@
 //! order (newest first by default, ties broken by the event id). Filters work on any field
 //! (`winlog.event_data.Image`, `log.syslog.appname`): every value is indexed as a
 //! `name=value` term, and the common ECS fields have typed fields of their own
-//! (`source.ip` and `destination.ip` also take CIDR blocks). Exact matching is
-//! case-sensitive, as ECS keyword fields are. Values over [`MAX_EXACT_VALUE_BYTES`] are
-//! found by text terms only.
+//! (`source.ip` and `destination.ip` also take CIDR blocks). Filters also name the members
+//! of a JSON record's original by their dotted path from its root, so what normalisation
+//! does not map is still found: Suricata's `flow.pkts_toserver` or
+//! `alert.metadata.signature_severity`, Zeek's `id.orig_h` or `history`, a Windows
+//! event's `Event.EventData.TargetUserName` (evtx layout) or `TargetUserName` (flat
+//! layouts). A name that is both an ECS field and a member of the original matches either.
+//! Text terms search the original's values too. Exact matching is case-sensitive, as ECS
+//! keyword fields are. Values over [`MAX_EXACT_VALUE_BYTES`] are found by text terms only.
 //!
 //! Pagination is by position, not by page number: a cursor means "after this
 //! (`@timestamp`, id)", so each hit comes exactly once across pages even while new events
@@ -72,8 +80,11 @@
 //!
 //! # Layout and schema
 //!
-//! `<data-dir>/search/events-v2/` holds the tantivy index (see `schema.rs` for every
-//! field). The index is owned by one process at a time ([`SearchError::Locked`]). With
+//! `<data-dir>/search/events-v3/` holds the tantivy index (see `schema.rs` for every
+//! field). An index of an earlier schema (`events-v1`, `events-v2`) is never read; open
+//! says so. When [`EventIndex::exists`] says there is no index, the caller should index
+//! the bus from its start.
+//! The index is owned by one process at a time ([`SearchError::Locked`]). With
 //! JetStream, each process that keeps its own index needs its own durable consumer name:
 //! members of one consumer split the records between them.
 
@@ -85,7 +96,7 @@ mod indexer;
 mod query;
 mod schema;
 
-pub use document::{EVENT_CONTENT_TYPE, MAX_ID_BYTES, RejectReason};
+pub use document::RejectReason;
 pub use error::{QueryError, SearchError};
 pub use index::{
     AddOutcome, CommitStats, DEFAULT_RETENTION, EventHit, EventHits, EventIndex, INDEX_DIR,

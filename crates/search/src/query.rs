@@ -481,7 +481,7 @@ fn filter_query(
     let Some((dedicated, tantivy_field)) = schema.dedicated(field) else {
         return Ok(catch_all());
     };
-    Ok(match dedicated.kind {
+    let typed = match dedicated.kind {
         DedicatedKind::Keyword { .. } => term_query(Term::from_field_text(tantivy_field, value)),
         DedicatedKind::Ip => {
             if let Some(ip) = parse_ip(value) {
@@ -493,14 +493,21 @@ fn filter_query(
                 ))
             } else {
                 // Not an address: senders' odd values were kept as `name=value` terms.
-                catch_all()
+                return Ok(catch_all());
             }
         }
         DedicatedKind::Unsigned => match value.trim().parse::<u64>() {
             Ok(number) => term_query(Term::from_field_u64(tantivy_field, number)),
-            Err(_) => catch_all(),
+            Err(_) => return Ok(catch_all()),
         },
-    })
+    };
+    // The same name may also be a member of a JSON record's original (`user.name` in JSON
+    // of no known format, which normalisation does not map), kept as a `name=value` term:
+    // either matches.
+    Ok(Box::new(BooleanQuery::new(vec![
+        (Occur::Should, typed),
+        (Occur::Should, catch_all()),
+    ])))
 }
 
 /// A CIDR block as its first and last address (IPv4 mapped into IPv6); `Ok(None)` when the

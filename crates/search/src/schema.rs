@@ -11,9 +11,9 @@
 //! | `sort_hi`, `sort_lo` | the id's 128-bit sort key | fast; ties on `@timestamp` |
 //! | one per [`DEDICATED`] field | `host.name`, `source.ip`, ... | raw term (some fast), IP or u64 |
 //! | `message` | `message` | full text with positions |
-//! | `fields` | every other field as `name=value` | raw term per value |
-//! | `text` | every text and number value but the message's, each distinct value once | full text with positions |
-//! | `event` | the bus payload (the serialised `NormalisedEvent`) | stored bytes |
+//! | `fields` | every other field, and every member of a JSON record's original by its dotted path, as `name=value` | raw term per value |
+//! | `text` | every text and number value (fields and original) but the message's, each distinct value once | full text with positions |
+//! | `event` | the bus payload as intake wrote it (read back with the envelope codec) | stored bytes |
 
 use tantivy::schema::{
     BytesOptions, DateOptions, DateTimePrecision, FAST, Field, INDEXED, IndexRecordOption,

@@ -329,6 +329,20 @@ impl TelemetryRuntime {
         let bus = AnyBus::open(config.bus.clone()).await?;
         let background = BackgroundRuntime::start(config.background_nice)?;
         let on_background = background.handle.clone();
+        if !EventIndex::exists(data_dir)? {
+            // A new index holds nothing, whatever the consumer acknowledged into one that is
+            // gone (a new index schema, a restored backup, an index deleted by hand): the
+            // consumer starts again at the oldest event the bus holds. Done before the index
+            // is created, so that a crash in between does it again.
+            match bus.delete_consumer(&config.search_consumer).await {
+                Ok(()) => tracing::warn!(
+                    consumer = %config.search_consumer,
+                    "there is no event index: every event the bus holds is indexed again"
+                ),
+                Err(BusError::UnknownConsumer(_)) => {}
+                Err(error) => return Err(error.into()),
+            }
+        }
         let index_dir = data_dir.to_path_buf();
         let index_options = config.index.clone();
         // Opened on a background thread: the writer's indexing and merge threads inherit

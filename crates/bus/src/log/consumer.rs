@@ -164,6 +164,11 @@ pub(crate) fn write_offset_file(path: &Path, committed: u64) -> Result<(), BusEr
 /// Reads an offset file written by `write_offset_file`.
 pub(crate) fn read_offset_file(path: &Path) -> Result<u64, BusError> {
     let text = fs::read_to_string(path).map_err(|e| BusError::io(path, e))?;
+    parse_offset_file(&text, path)
+}
+
+/// Reads the text of an offset file (`path` names it in errors).
+pub(crate) fn parse_offset_file(text: &str, path: &Path) -> Result<u64, BusError> {
     let mut lines = text.lines();
     let corrupt = |reason: &str| BusError::Corrupt {
         path: path.to_owned(),

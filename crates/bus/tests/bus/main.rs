@@ -8,3 +8,4 @@ mod common;
 mod conformance;
 mod crash;
 mod embedded;
+mod snapshot;

@@ -3,20 +3,21 @@
 
 use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use nigehban_bus::{
     AnyBus, BusLocation, ConsumerConfig, EmbeddedLog, EmbeddedOptions, EventBus, JetStreamOptions,
     Record, RetentionPolicy,
 };
-use nigehban_normalise::{Format, SourceHint, normalise};
+use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, encode_event};
+use nigehban_normalise::{Format, NormalisedEvent, SourceHint, normalise};
 use nigehban_search::{
-    EVENT_CONTENT_TYPE, EventHit, EventIndex, EventQuery, IndexOptions, Indexer, IndexerConfig,
-    TenantScope,
+    EventHit, EventIndex, EventQuery, IndexOptions, Indexer, IndexerConfig, TenantScope,
 };
 use time::OffsetDateTime;
 use time::macros::datetime;
+use uuid::Uuid;
 
 /// A fixed "now" for tests: nothing here reads the clock for event times.
 pub const BASE: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
@@ -24,8 +25,8 @@ pub const BASE: OffsetDateTime = datetime!(2026-03-01 12:00 UTC);
 /// An event as intake would publish it.
 #[derive(Debug, Clone)]
 pub struct TestEvent {
-    /// The id put at the payload's top level (None: the indexer derives one).
-    pub id: Option<String>,
+    /// What the test calls it; its event id is [`test_id`] of this name.
+    pub name: String,
     /// The owning tenant (the bus record's tenant and the event's stamp).
     pub tenant: String,
     /// The raw record the sensor sent.
@@ -35,36 +36,72 @@ pub struct TestEvent {
 }
 
 impl TestEvent {
-    /// A record from `tenant` received at `received_at`.
-    pub fn new(id: &str, tenant: &str, raw: &str, received_at: OffsetDateTime) -> Self {
+    /// A record from `tenant` received at `received_at`, called `name` by the test.
+    pub fn new(name: &str, tenant: &str, raw: &str, received_at: OffsetDateTime) -> Self {
         TestEvent {
-            id: Some(id.to_owned()),
+            name: name.to_owned(),
             tenant: tenant.to_owned(),
             raw: raw.to_owned(),
             received_at,
         }
     }
 
-    /// The bus record intake would publish for it.
-    pub fn record(&self) -> Record {
+    /// Its event id.
+    pub fn id(&self) -> String {
+        test_id(&self.name)
+    }
+
+    /// The normalised event intake would make of it.
+    pub fn event(&self) -> NormalisedEvent {
         let mut hint = SourceHint::new(Format::Auto, self.received_at);
         hint.tenant_id = Some(self.tenant.clone());
         hint.sensor_id = Some("sensor-1".into());
-        let event = normalise(self.raw.as_bytes(), &hint).unwrap();
-        let mut json = serde_json::to_value(&event).unwrap();
-        if let Some(id) = &self.id {
-            json.as_object_mut()
-                .unwrap()
-                .insert("id".into(), serde_json::Value::String(id.clone()));
-        }
+        normalise(self.raw.as_bytes(), &hint).unwrap()
+    }
+
+    /// The bus record intake would publish for it, written with the envelope codec.
+    pub fn record(&self) -> Record {
+        let id = Uuid::parse_str(&self.id()).unwrap();
         Record {
             tenant_id: self.tenant.clone(),
             sensor_id: "sensor-1".into(),
             received_at: SystemTime::from(self.received_at),
             content_type: EVENT_CONTENT_TYPE.into(),
-            payload: Bytes::from(serde_json::to_vec(&json).unwrap()),
+            payload: encode_event(id, &self.event()).unwrap(),
         }
     }
+}
+
+/// Test names by the ids made from them.
+fn names() -> &'static Mutex<HashMap<String, String>> {
+    static NAMES: OnceLock<Mutex<HashMap<String, String>>> = OnceLock::new();
+    NAMES.get_or_init(Mutex::default)
+}
+
+/// The event id of the event a test calls `name`: a UUID made from the name (as intake's
+/// ids are UUIDs), remembered so that [`name_of`] can say which event a hit is.
+pub fn test_id(name: &str) -> String {
+    // FNV-1a, 128 bits: stable across runs, distinct for distinct names.
+    let hash = name
+        .bytes()
+        .fold(0x6c62_272e_07bb_0142_62b8_2175_6295_c58d_u128, |h, b| {
+            (h ^ u128::from(b)).wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b)
+        });
+    let id = uuid::Builder::from_custom_bytes(hash.to_be_bytes())
+        .into_uuid()
+        .to_string();
+    names().lock().unwrap().insert(id.clone(), name.to_owned());
+    id
+}
+
+/// The test's name for the event with this id (the id itself if no test named it).
+pub fn name_of(id: &str) -> String {
+    names()
+        .lock()
+        .unwrap()
+        .get(id)
+        .cloned()
+        .unwrap_or_else(|| id.to_owned())
 }
 
 /// A syslog line from `host` at `at` (RFC 5424, so the timestamp carries a zone).
@@ -216,17 +253,20 @@ pub fn all_hits(index: &EventIndex, query: &EventQuery) -> Vec<EventHit> {
         .unwrap()
 }
 
-/// The ids of every hit of `query`.
+/// The test names of every hit of `query`, in order.
 pub fn ids(index: &EventIndex, query: &EventQuery) -> Vec<String> {
-    all_hits(index, query).into_iter().map(|h| h.id).collect()
+    all_hits(index, query)
+        .into_iter()
+        .map(|h| name_of(&h.id))
+        .collect()
 }
 
-/// How often each id occurs among every event of the scope.
+/// How often each event (by test name) occurs among every event of the scope.
 pub fn id_counts(index: &EventIndex, scope: TenantScope) -> HashMap<String, usize> {
     let mut counts = HashMap::new();
     let query = EventQuery::new(scope).limit(nigehban_search::MAX_LIMIT);
     for hit in index.search(&query).unwrap() {
-        *counts.entry(hit.unwrap().id).or_insert(0) += 1;
+        *counts.entry(name_of(&hit.unwrap().id)).or_insert(0) += 1;
     }
     counts
 }

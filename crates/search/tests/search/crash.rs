@@ -217,7 +217,7 @@ async fn kill_rounds(setup: CrashSetup) {
             let events = round_events(round);
             let offsets = publish(&bus, &events).await;
             for (offset, event) in offsets.into_iter().zip(&events) {
-                by_offset.insert(offset, event.id.clone().unwrap());
+                by_offset.insert(offset, event.name.clone());
             }
             bus.close().await.unwrap();
         }

@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use nigehban_bus::{ConsumerConfig, EventBus, EventConsumer, Record};
-use nigehban_search::{
-    EVENT_CONTENT_TYPE, EventIndex, IndexOptions, Indexer, IndexerConfig, TenantScope,
-};
+use nigehban_normalise::envelope::EVENT_CONTENT_TYPE;
+use nigehban_search::{EventIndex, IndexOptions, Indexer, IndexerConfig, TenantScope};
 
 use crate::common::{
     BASE, TestEvent, drain, embedded_bus, id_counts, jetstream_bus, publish, syslog,
@@ -30,8 +29,7 @@ fn numbered(tenant: &str, prefix: &str, n: usize) -> Vec<TestEvent> {
 fn assert_each_once(index: &EventIndex, tenant: &str, events: &[TestEvent]) {
     let counts = id_counts(index, TenantScope::tenant(tenant));
     for event in events {
-        let id = event.id.as_ref().unwrap();
-        assert_eq!(counts.get(id), Some(&1), "{id}");
+        assert_eq!(counts.get(&event.name), Some(&1), "{}", event.name);
     }
     assert_eq!(counts.len(), events.len(), "unexpected extra events");
 }
@@ -44,7 +42,7 @@ async fn index_without_ack<C: EventConsumer>(index: &EventIndex, consumer: &mut 
         let batch = consumer.fetch(500, Duration::from_secs(2)).await.unwrap();
         assert!(!batch.is_empty(), "bus ran dry after {got} of {total}");
         got += batch.len();
-        index.add_deliveries(&batch, "bus").unwrap();
+        index.add_deliveries(&batch).unwrap();
     }
     index.commit().unwrap();
 }
@@ -94,7 +92,7 @@ async fn redelivery_after_the_ack_wait_indexes_each_event_once() {
     // The same member gets the same deliveries again, now counted as redeliveries.
     let again = consumer.fetch(1000, Duration::from_secs(2)).await.unwrap();
     assert!(again.iter().all(|d| d.delivery_count >= 2));
-    index.add_deliveries(&again, "bus").unwrap();
+    index.add_deliveries(&again).unwrap();
     drop(consumer);
     drain(&bus, &index, "search", config).await;
     assert_each_once(&index, "bank-01", &events);
@@ -113,34 +111,6 @@ async fn the_same_event_published_twice_is_indexed_once() {
     assert_each_once(&index, "bank-01", &events);
     // The second copy is the one kept, and it is the same event.
     assert_eq!(index.metrics().indexed, 100);
-    bus.close().await.unwrap();
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn events_without_an_id_get_one_from_their_bus_offset() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut events = numbered("bank-01", "x", 30);
-    for e in &mut events {
-        e.id = None;
-    }
-    let bus = embedded_bus(dir.path()).await;
-    let offsets = publish(&bus, &events).await;
-    let index = EventIndex::open(dir.path(), IndexOptions::default()).unwrap();
-    let mut consumer = bus
-        .consumer("search", ConsumerConfig::default())
-        .await
-        .unwrap();
-    index_without_ack(&index, &mut consumer, events.len()).await;
-    drop(consumer);
-    bus.close().await.unwrap();
-    drop(bus);
-    let bus = embedded_bus(dir.path()).await;
-    drain(&bus, &index, "search", ConsumerConfig::default()).await;
-    let counts = id_counts(&index, TenantScope::tenant("bank-01"));
-    assert_eq!(counts.len(), 30);
-    for offset in offsets {
-        assert_eq!(counts.get(&format!("bus-{offset:020}")), Some(&1));
-    }
     bus.close().await.unwrap();
 }
 
@@ -168,12 +138,15 @@ async fn records_that_are_not_events_are_counted_acknowledged_and_never_block() 
     let mut spoofed = records.last().unwrap().clone();
     spoofed.tenant_id = "bank-01".into();
     *records.last_mut().unwrap() = spoofed;
-    // An unusable id.
+    // An unusable id, and an event serialised without the envelope codec (no id).
     let mut bad_id = good[0].record();
     let mut json: serde_json::Value = serde_json::from_slice(&bad_id.payload).unwrap();
     json["id"] = serde_json::Value::String("a\nb".into());
     bad_id.payload = Bytes::from(serde_json::to_vec(&json).unwrap());
     records.push(bad_id);
+    let mut no_id = good[0].record();
+    no_id.payload = Bytes::from(serde_json::to_vec(&good[0].event()).unwrap());
+    records.push(no_id);
     records.extend(good[5..].iter().map(TestEvent::record));
     bus.publish(&records).await.unwrap();
 
@@ -187,7 +160,7 @@ async fn records_that_are_not_events_are_counted_acknowledged_and_never_block() 
     assert_each_once(&index, "bank-01", &good);
     assert!(id_counts(&index, TenantScope::tenant("telco-02")).is_empty());
     let metrics = index.metrics();
-    assert_eq!(metrics.rejected, 5);
+    assert_eq!(metrics.rejected, 6);
     let by = |label: &str| {
         metrics
             .rejected_by_reason
@@ -198,7 +171,7 @@ async fn records_that_are_not_events_are_counted_acknowledged_and_never_block() 
     assert_eq!(by("content_type"), Some(1));
     assert_eq!(by("not_an_event"), Some(2));
     assert_eq!(by("tenant_mismatch"), Some(1));
-    assert_eq!(by("bad_id"), Some(1));
+    assert_eq!(by("bad_id"), Some(2));
     bus.close().await.unwrap();
 }
 
@@ -333,18 +306,16 @@ async fn an_event_written_again_replaces_its_copy_wherever_the_copy_is() {
         // The same batch holds each event of `a` twice.
         let mut twice = deliveries(a, 0);
         twice.extend(deliveries(a, 100));
-        index.add_deliveries(&twice, "bus").unwrap();
+        index.add_deliveries(&twice).unwrap();
         // Written, not committed, and written again.
-        index.add_deliveries(&deliveries(b, 20), "bus").unwrap();
-        index.add_deliveries(&deliveries(b, 200), "bus").unwrap();
+        index.add_deliveries(&deliveries(b, 20)).unwrap();
+        index.add_deliveries(&deliveries(b, 200)).unwrap();
         index.commit().unwrap();
         assert_each_once(&index, "bank-01", &events);
         // Committed, and written again in the same process (split over two commits).
-        index
-            .add_deliveries(&deliveries(&events, 300), "bus")
-            .unwrap();
+        index.add_deliveries(&deliveries(&events, 300)).unwrap();
         index.commit().unwrap();
-        index.add_deliveries(&deliveries(a, 400), "bus").unwrap();
+        index.add_deliveries(&deliveries(a, 400)).unwrap();
         index.commit().unwrap();
         assert_each_once(&index, "bank-01", &events);
         assert_eq!(index.metrics().documents, 40);
@@ -352,9 +323,7 @@ async fn an_event_written_again_replaces_its_copy_wherever_the_copy_is() {
     }
     // After a restart the committed copies are found on disk.
     let index = EventIndex::open(dir.path(), IndexOptions::default()).unwrap();
-    index
-        .add_deliveries(&deliveries(&events, 500), "bus")
-        .unwrap();
+    index.add_deliveries(&deliveries(&events, 500)).unwrap();
     index.commit().unwrap();
     assert_each_once(&index, "bank-01", &events);
     // The same ids from another tenant are other events.
@@ -365,11 +334,32 @@ async fn an_event_written_again_replaces_its_copy_wherever_the_copy_is() {
             ..e.clone()
         })
         .collect();
-    index
-        .add_deliveries(&deliveries(&theirs, 600), "bus")
-        .unwrap();
+    index.add_deliveries(&deliveries(&theirs, 600)).unwrap();
     index.commit().unwrap();
     assert_each_once(&index, "bank-01", &events);
     assert_each_once(&index, "telco-01", &theirs);
     assert_eq!(index.metrics().documents, 80);
+}
+
+/// The index directory carries its schema version: an index of an earlier schema is never
+/// read, and `exists` tells the caller that a new one (to fill from the bus) is coming.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_index_of_an_earlier_schema_is_not_read_and_a_new_one_is_made() {
+    let dir = tempfile::tempdir().unwrap();
+    // What the previous version left: `search/events-v2` with its files.
+    let earlier = dir.path().join("search/events-v2");
+    std::fs::create_dir_all(&earlier).unwrap();
+    std::fs::write(earlier.join("meta.json"), b"{\"not\":\"this schema\"}").unwrap();
+    assert!(!EventIndex::exists(dir.path()).unwrap());
+    let index = EventIndex::open(dir.path(), IndexOptions::default()).unwrap();
+    assert!(
+        index.path().ends_with("search/events-v3"),
+        "{:?}",
+        index.path()
+    );
+    assert_eq!(index.metrics().documents, 0);
+    assert!(EventIndex::exists(dir.path()).unwrap());
+    // The earlier index is left as it was, for the operator to remove.
+    assert!(earlier.join("meta.json").is_file());
+    index.close().unwrap();
 }

@@ -9,7 +9,8 @@ use nigehban_search::{
 use time::Duration;
 
 use crate::common::{
-    BASE, TestEvent, all_hits, ids, index_events, suricata_alert, syslog, windows_4688,
+    BASE, TestEvent, all_hits, ids, index_events, name_of, suricata_alert, syslog, test_id,
+    windows_4688,
 };
 
 /// The same kinds of events for two tenants, so every filter matches in both.
@@ -132,20 +133,35 @@ async fn a_tenant_sees_only_its_own_events_and_an_empty_scope_sees_nothing() {
     );
 
     // Fetching by id is scoped the same way.
-    assert!(index.get(&bank(), "telco-02-cmd").unwrap().is_none());
-    assert!(index.get(&nobody, "bank-01-cmd").unwrap().is_none());
-    let hit = index.get(&bank(), "bank-01-cmd").unwrap().unwrap();
+    assert!(
+        index
+            .get(&bank(), &test_id("telco-02-cmd"))
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        index
+            .get(&nobody, &test_id("bank-01-cmd"))
+            .unwrap()
+            .is_none()
+    );
+    let hit = index
+        .get(&bank(), &test_id("bank-01-cmd"))
+        .unwrap()
+        .unwrap();
     assert_eq!(hit.tenant_id, "bank-01");
     assert_eq!(hit.event.tenant_id(), Some("bank-01"));
     // Platform code finds an event by id in any tenant; an id is never matched by a prefix.
     let all = TenantScope::AllTenants;
-    let hit = index.get(&all, "telco-02-cmd").unwrap().unwrap();
+    let hit = index.get(&all, &test_id("telco-02-cmd")).unwrap().unwrap();
     assert_eq!(
-        (hit.id.as_str(), hit.tenant_id.as_str()),
+        (name_of(&hit.id).as_str(), hit.tenant_id.as_str()),
         ("telco-02-cmd", "telco-02")
     );
-    assert!(index.get(&all, "telco-02-cm").unwrap().is_none());
-    assert!(index.get(&bank(), "bank-01-cm").unwrap().is_none());
+    let theirs = test_id("telco-02-cmd");
+    assert!(index.get(&all, &theirs[..35]).unwrap().is_none());
+    let mine = test_id("bank-01-cmd");
+    assert!(index.get(&bank(), &mine[..35]).unwrap().is_none());
     assert!(index.get(&all, "").unwrap().is_none());
 }
 
@@ -153,7 +169,7 @@ async fn a_tenant_sees_only_its_own_events_and_an_empty_scope_sees_nothing() {
 async fn hits_carry_the_event_with_its_original_record_newest_first() {
     let (_dir, index) = fixture_index().await;
     let hits = all_hits(&index, &EventQuery::new(bank()));
-    let order: Vec<&str> = hits.iter().map(|h| h.id.as_str()).collect();
+    let order: Vec<String> = hits.iter().map(|h| name_of(&h.id)).collect();
     assert_eq!(
         order,
         [
@@ -178,9 +194,9 @@ async fn hits_carry_the_event_with_its_original_record_newest_first() {
         &EventQuery::new(bank()).order(SortOrder::OldestFirst),
     )
     .into_iter()
-    .map(|h| h.id)
+    .map(|h| name_of(&h.id))
     .collect();
-    let mut reversed: Vec<String> = order.iter().map(|s| s.to_string()).collect();
+    let mut reversed: Vec<String> = order.clone();
     reversed.reverse();
     assert_eq!(oldest, reversed);
 }

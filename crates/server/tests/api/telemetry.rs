@@ -152,6 +152,59 @@ async fn good_lines_are_kept_bad_lines_reported_and_events_searchable_by_tenant(
     assert_eq!(rest.json["next_cursor"], Value::Null);
 }
 
+/// Issue 8, item 2: the API answered `"original": {}` for every JSON event, and the members
+/// of the original that normalisation does not map could not be filtered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_suricata_event_comes_back_with_its_original_exactly_and_unmapped_fields_filter() {
+    let platform = Platform::new().await;
+    let sensor = platform.sensor(&platform.root).await;
+    let admin = platform.sign_in("admin").await;
+    // As Suricata writes it: its member order, a float with a trailing zero, a `\u` escape.
+    let suricata = r#"{"timestamp":"2024-03-15T10:22:14.985026+0100","flow_id":1482693941234567,"in_iface":"eth0","event_type":"alert","src_ip":"10.1.2.3","src_port":51000,"dest_ip":"203.0.113.9","dest_port":443,"proto":"TCP","alert":{"action":"allowed","signature_id":2010935,"rev":3,"signature":"ET POLICY Suspicious TLS SNI \u00e9","category":"Potentially Bad Traffic","severity":2,"metadata":{"signature_severity":["Major"]}},"flow":{"pkts_toserver":3,"pkts_toclient":1,"bytes_toserver":1.50}}"#;
+    let zeek = r#"{"_path":"conn","ts":1710494534.5,"uid":"CHhAvVGS1DHFjwGM9","id.orig_h":"10.0.0.5","id.orig_p":50123,"id.resp_h":"93.184.216.34","id.resp_p":80,"proto":"tcp","conn_state":"SF","history":"ShADadfF"}"#;
+    let body = format!("{suricata}\n{zeek}\n");
+    let answer = ingest(&platform, sensor.secret.expose(), "/api/v1/ingest", body).await;
+    assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    assert_eq!(answer.json["accepted"], 2, "{}", answer.text);
+    search_until(&platform, &admin.token, "/api/v1/events", 2).await;
+
+    let found = search_until(
+        &platform,
+        &admin.token,
+        "/api/v1/events?filter=flow.pkts_toserver%3D3&filter=alert.metadata.signature_severity%3DMajor",
+        1,
+    )
+    .await;
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{found}");
+    let original = &items[0]["event"]["original"];
+    assert_eq!(original["text"].as_str(), Some(suricata), "{found}");
+    let parsed: Value = serde_json::from_str(suricata).unwrap();
+    assert_eq!(original["json"], parsed, "{found}");
+    assert_eq!(items[0]["event"]["fields"]["event.module"], "suricata");
+
+    // The Zeek record's own names filter too, and a wrong value finds nothing.
+    let found = search_until(
+        &platform,
+        &admin.token,
+        "/api/v1/events?filter=history%3DShADadfF",
+        1,
+    )
+    .await;
+    let items = found["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{found}");
+    assert_eq!(items[0]["event"]["original"]["text"].as_str(), Some(zeek));
+    let none = platform
+        .send(
+            call(Method::GET, "/api/v1/events?filter=flow.pkts_toserver%3D4")
+                .bearer(&admin.token)
+                .empty(),
+        )
+        .await;
+    assert_eq!(none.status, StatusCode::OK, "{}", none.text);
+    assert_eq!(none.json["items"], json!([]), "{}", none.text);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_resent_request_with_the_same_idempotency_key_is_stored_once() {
     let platform = Platform::new().await;
