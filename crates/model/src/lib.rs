@@ -29,6 +29,13 @@
 //!   [`SensorUtcOffset`]), [`SensorUpdate`], the ingest [`SensorToken`], and
 //!   [`SensorHealthEvent`]s ([`SensorHealthKind`]: silent / recovered). Every
 //!   parse error is an [`InvalidSensorField`] naming the field and value.
+//! - Incidents ([`incident`]): [`Incident`] with its [`ReadableId`]
+//!   (`PK-2026-000123`), [`RsitClass`] (the embedded RSIT taxonomy),
+//!   [`IncidentSeverity`], [`Pap`], the [`IncidentStatus`] workflow,
+//!   typed [`Observable`]s ([`extract_observables`]), [`IncidentTask`]s,
+//!   [`TimelineEntry`]s, constituents' [`IncidentReport`]s, content-addressed
+//!   [`Evidence`], regulatory [`RegulatoryProfile`]s and clocks, and
+//!   [`IncidentNotification`]s.
 //! - The audit log ([`audit`]): [`AuditDraft`] → [`AuditEntry`] via
 //!   [`AuditDraft::seal`], the hash chain ([`AuditEntry::compute_hash`],
 //!   [`ChainHash`], [`ChainHead`]) and its verification ([`ChainVerifier`],
@@ -37,6 +44,7 @@
 pub mod audit;
 pub mod credential;
 pub mod id;
+pub mod incident;
 pub mod role;
 pub mod sensor;
 pub mod tenant;
@@ -52,6 +60,17 @@ pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName}
 pub use id::{
     AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId, SensorTokenId, SessionId,
     TenantId, TokenId, UserId,
+};
+pub use id::{
+    EvidenceId, IncidentId, IncidentNotificationId, IncidentReportId, IncidentTaskId,
+    TimelineEntryId,
+};
+pub use incident::{
+    Audience, Evidence, EvidenceFileName, Incident, IncidentClocks, IncidentNotification,
+    IncidentReport, IncidentSeverity, IncidentStatus, IncidentTask, InvalidIncidentField,
+    NotificationKind, Observable, ObservableKind, Pap, ReadableId, ReadableIdPrefix,
+    RegulatoryClock, RegulatoryProfile, ReportStatus, Resolution, RsitClass, Sha256Digest,
+    StageState, TaskKind, TaskStatus, TimelineEntry, TimelineKind, extract_observables,
 };
 pub use role::Role;
 pub use sensor::{
