@@ -50,7 +50,9 @@ pub use regulatory::{
     DeadlineStage, InvalidRegulatoryProfile, RegulatoryClock, RegulatoryProfile, StageActor,
     StageClock, StageState, parse_duration_words,
 };
-pub use rsit::{InvalidClassification, RsitClass, RsitClassEntry, RsitTaxonomy, RsitTypeEntry, rsit};
+pub use rsit::{
+    InvalidClassification, RsitClass, RsitClassEntry, RsitTaxonomy, RsitTypeEntry, rsit,
+};
 pub use status::{IncidentStatus, RefusedTransition, Resolution};
 
 /// Longest incident or task title, in characters.
@@ -254,7 +256,10 @@ mod tests {
 
     #[test]
     fn texts_are_bounded_and_named() {
-        assert_eq!(one_line("title", "  Phishing wave ").unwrap(), "Phishing wave");
+        assert_eq!(
+            one_line("title", "  Phishing wave ").unwrap(),
+            "Phishing wave"
+        );
         assert_eq!(one_line("title", " ").unwrap_err().field, "title");
         assert!(one_line("title", "a\nb").is_err());
         assert!(one_line("title", &"x".repeat(201)).is_err());
@@ -266,13 +271,19 @@ mod tests {
     #[test]
     fn labels_parse_in_every_spelling() {
         for severity in IncidentSeverity::ALL {
-            assert_eq!(severity.as_str().parse::<IncidentSeverity>().unwrap(), severity);
+            assert_eq!(
+                severity.as_str().parse::<IncidentSeverity>().unwrap(),
+                severity
+            );
         }
         assert!("urgent".parse::<IncidentSeverity>().is_err());
         for pap in Pap::ALL {
             assert_eq!(pap.as_str().parse::<Pap>().unwrap(), pap);
             assert_eq!(pap.label().parse::<Pap>().unwrap(), pap);
-            assert_eq!(serde_json::to_string(&pap).unwrap(), format!("\"{}\"", pap.as_str()));
+            assert_eq!(
+                serde_json::to_string(&pap).unwrap(),
+                format!("\"{}\"", pap.as_str())
+            );
         }
         assert_eq!("PAP:WHITE".parse::<Pap>().unwrap(), Pap::Clear);
         assert!(Pap::Green < Pap::Red);

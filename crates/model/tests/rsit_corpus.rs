@@ -32,7 +32,11 @@ fn every_rsit_class_and_type_of_the_corpus_file_is_accepted() {
     let Some(corpus) = corpus() else { return };
     let text = std::fs::read_to_string(corpus.join("taxonomy/rsit/machinev1.json")).unwrap();
     let file = RsitTaxonomy::from_machinetag_json(&text).unwrap();
-    assert_eq!(&file, rsit(), "the embedded copy differs from the corpus file");
+    assert_eq!(
+        &file,
+        rsit(),
+        "the embedded copy differs from the corpus file"
+    );
     let raw: serde_json::Value = serde_json::from_str(&text).unwrap();
     let mut pairs = 0;
     for values in raw["values"].as_array().unwrap() {

@@ -12,6 +12,7 @@
 //! Connections are made without TLS; run PostgreSQL on the same host or a
 //! private network until TLS support is added.
 
+mod incidents;
 mod sensors;
 
 use std::net::IpAddr;
@@ -40,6 +41,11 @@ use crate::rows::{
 use crate::{
     AuditContext, AuditQuery, Backend, BackupReport, LockoutPolicy, Page, PageRequest,
     SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
+};
+use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten};
+use nigehban_model::{
+    Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
+    IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
 };
 
 /// Advisory lock key held while migrating, so concurrent starts migrate once.
@@ -141,22 +147,15 @@ async fn apply_migrations(client: &Object) -> StoreResult<usize> {
 
 async fn apply_migrations_locked(client: &Object) -> StoreResult<usize> {
     client.batch_execute(CREATE_MIGRATIONS_TABLE).await?;
-    let current: i64 = client
-        .query_one(
-            "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-            &[],
-        )
+    let recorded: Vec<i64> = client
+        .query("SELECT version FROM schema_migrations", &[])
         .await?
-        .try_get(0)?;
-    let known = migrations::POSTGRES.last().map_or(0, |m| m.version);
-    if current > known {
-        return Err(StoreError::SchemaTooNew {
-            found: current,
-            known,
-        });
-    }
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?;
+    let pending = migrations::pending(migrations::POSTGRES, &recorded)?;
     let mut applied = 0;
-    for migration in migrations::POSTGRES.iter().filter(|m| m.version > current) {
+    for migration in pending {
         let wrap = |source: tokio_postgres::Error| StoreError::Migration {
             version: migration.version,
             name: migration.name,
@@ -1367,5 +1366,86 @@ impl Store for PostgresStore {
         page: &PageRequest,
     ) -> StoreResult<Page<SensorHealthEvent>> {
         self.sensors_health(scope, page).await
+    }
+
+    // ---- incidents and coordination (postgres/incidents.rs) ----
+
+    async fn write_incidents(
+        &self,
+        write: IncidentWrite,
+        ctx: &AuditContext,
+    ) -> StoreResult<IncidentWritten> {
+        self.incidents_write(write, ctx).await
+    }
+
+    async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>> {
+        self.incidents_get(id).await
+    }
+
+    async fn incident_by_readable_id(&self, id: &ReadableId) -> StoreResult<Option<Incident>> {
+        self.incidents_by_readable_id(id).await
+    }
+
+    async fn list_incidents(
+        &self,
+        scope: IncidentScope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Incident>> {
+        self.incidents_list(scope, page).await
+    }
+
+    async fn incident_report(&self, id: IncidentReportId) -> StoreResult<Option<IncidentReport>> {
+        self.incidents_report(id).await
+    }
+
+    async fn list_incident_reports(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IncidentReport>> {
+        self.incidents_reports(subtree, page).await
+    }
+
+    async fn incident_timeline(&self, incident: IncidentId) -> StoreResult<Vec<TimelineEntry>> {
+        self.incidents_timeline(incident).await
+    }
+
+    async fn evidence(&self, id: EvidenceId) -> StoreResult<Option<Evidence>> {
+        self.incidents_evidence(id).await
+    }
+
+    async fn list_evidence(&self, of: EvidenceOf) -> StoreResult<Vec<Evidence>> {
+        self.incidents_list_evidence(of).await
+    }
+
+    async fn put_evidence_content(&self, content: Vec<u8>) -> StoreResult<Sha256Digest> {
+        self.incidents_put_content(content).await
+    }
+
+    async fn evidence_content(&self, digest: Sha256Digest) -> StoreResult<Option<Vec<u8>>> {
+        self.incidents_content(digest).await
+    }
+
+    async fn insert_incident_notifications(
+        &self,
+        notifications: Vec<IncidentNotification>,
+    ) -> StoreResult<Vec<IncidentNotification>> {
+        self.incidents_insert_notifications(notifications).await
+    }
+
+    async fn list_incident_notifications(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IncidentNotification>> {
+        self.incidents_notifications(subtree, page).await
+    }
+
+    async fn audit_of_record(
+        &self,
+        record_kind: &str,
+        record_id: &str,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.incidents_audit_of(record_kind, record_id).await
     }
 }

@@ -6,6 +6,7 @@
 //! blocking pool, never on the async runtime's threads. `synchronous=FULL`
 //! makes every acknowledged commit survive a power cut.
 
+mod incidents;
 mod sensors;
 
 use std::net::IpAddr;
@@ -29,6 +30,11 @@ use crate::rows::{
 use crate::{
     AuditContext, AuditQuery, Backend, BackupReport, LockoutPolicy, Page, PageRequest,
     SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange, UserChange,
+};
+use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten};
+use nigehban_model::{
+    Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
+    IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
 };
 
 /// The database file's name inside the data directory.
@@ -90,20 +96,14 @@ async fn blocking<T: Send + 'static>(
 
 fn apply_migrations(conn: &mut Connection, list: &[Migration]) -> StoreResult<usize> {
     conn.execute(CREATE_MIGRATIONS_TABLE, [])?;
-    let current: i64 = conn.query_row(
-        "SELECT COALESCE(MAX(version), 0) FROM schema_migrations",
-        [],
-        |row| row.get(0),
-    )?;
-    let known = list.last().map_or(0, |m| m.version);
-    if current > known {
-        return Err(StoreError::SchemaTooNew {
-            found: current,
-            known,
-        });
-    }
+    let recorded: Vec<i64> = {
+        let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
+        let rows = stmt.query_map([], |row| row.get(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    let pending = migrations::pending(list, &recorded)?;
     let mut applied = 0;
-    for migration in list.iter().filter(|m| m.version > current) {
+    for migration in pending {
         let wrap = |source: rusqlite::Error| StoreError::Migration {
             version: migration.version,
             name: migration.name,
@@ -1326,6 +1326,87 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> StoreResult<Page<SensorHealthEvent>> {
         self.sensors_health(scope, page).await
+    }
+
+    // ---- incidents and coordination (sqlite/incidents.rs) ----
+
+    async fn write_incidents(
+        &self,
+        write: IncidentWrite,
+        ctx: &AuditContext,
+    ) -> StoreResult<IncidentWritten> {
+        self.incidents_write(write, ctx).await
+    }
+
+    async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>> {
+        self.incidents_get(id).await
+    }
+
+    async fn incident_by_readable_id(&self, id: &ReadableId) -> StoreResult<Option<Incident>> {
+        self.incidents_by_readable_id(id).await
+    }
+
+    async fn list_incidents(
+        &self,
+        scope: IncidentScope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Incident>> {
+        self.incidents_list(scope, page).await
+    }
+
+    async fn incident_report(&self, id: IncidentReportId) -> StoreResult<Option<IncidentReport>> {
+        self.incidents_report(id).await
+    }
+
+    async fn list_incident_reports(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IncidentReport>> {
+        self.incidents_reports(subtree, page).await
+    }
+
+    async fn incident_timeline(&self, incident: IncidentId) -> StoreResult<Vec<TimelineEntry>> {
+        self.incidents_timeline(incident).await
+    }
+
+    async fn evidence(&self, id: EvidenceId) -> StoreResult<Option<Evidence>> {
+        self.incidents_evidence(id).await
+    }
+
+    async fn list_evidence(&self, of: EvidenceOf) -> StoreResult<Vec<Evidence>> {
+        self.incidents_list_evidence(of).await
+    }
+
+    async fn put_evidence_content(&self, content: Vec<u8>) -> StoreResult<Sha256Digest> {
+        self.incidents_put_content(content).await
+    }
+
+    async fn evidence_content(&self, digest: Sha256Digest) -> StoreResult<Option<Vec<u8>>> {
+        self.incidents_content(digest).await
+    }
+
+    async fn insert_incident_notifications(
+        &self,
+        notifications: Vec<IncidentNotification>,
+    ) -> StoreResult<Vec<IncidentNotification>> {
+        self.incidents_insert_notifications(notifications).await
+    }
+
+    async fn list_incident_notifications(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IncidentNotification>> {
+        self.incidents_notifications(subtree, page).await
+    }
+
+    async fn audit_of_record(
+        &self,
+        record_kind: &str,
+        record_id: &str,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.incidents_audit_of(record_kind, record_id).await
     }
 }
 

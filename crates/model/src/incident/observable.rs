@@ -147,7 +147,10 @@ impl Observable {
             _ => None,
         };
         found.ok_or_else(|| InvalidObservable::Value {
-            kind: kind.map_or(if word == "ip" { "ip" } else { "hash" }, ObservableKind::as_str),
+            kind: kind.map_or(
+                if word == "ip" { "ip" } else { "hash" },
+                ObservableKind::as_str,
+            ),
             value: value.to_owned(),
         })
     }
@@ -280,10 +283,10 @@ fn address(text: &str) -> Option<Observable> {
 const FILE_EXTENSIONS: &[&str] = &[
     "exe", "dll", "sys", "bat", "cmd", "ps1", "psm1", "vbs", "js", "jse", "hta", "lnk", "scr",
     "msi", "jar", "py", "sh", "pl", "rb", "php", "asp", "aspx", "jsp", "pdf", "doc", "docx",
-    "docm", "xls", "xlsx", "xlsm", "ppt", "pptx", "rtf", "txt", "log", "csv", "json", "xml",
-    "yml", "yaml", "ini", "cfg", "conf", "zip", "rar", "gz", "tgz", "tar", "7z", "iso", "img",
-    "png", "jpg", "jpeg", "gif", "bmp", "svg", "htm", "html", "eml", "msg", "evtx", "pcap",
-    "pcapng", "bin", "dat", "tmp", "bak", "old", "db", "sqlite",
+    "docm", "xls", "xlsx", "xlsm", "ppt", "pptx", "rtf", "txt", "log", "csv", "json", "xml", "yml",
+    "yaml", "ini", "cfg", "conf", "zip", "rar", "gz", "tgz", "tar", "7z", "iso", "img", "png",
+    "jpg", "jpeg", "gif", "bmp", "svg", "htm", "html", "eml", "msg", "evtx", "pcap", "pcapng",
+    "bin", "dat", "tmp", "bak", "old", "db", "sqlite",
 ];
 
 /// A domain name: at least two labels of letters, digits and hyphens, a
@@ -321,7 +324,9 @@ fn domain(text: &str) -> Option<Observable> {
 /// The host of a URL (`scheme://[user@]host[:port]/...`), if it is a domain or an address.
 fn url_host(rest: &str) -> Option<Observable> {
     let authority = rest.split(['/', '?', '#']).next()?;
-    let host_port = authority.rsplit_once('@').map_or(authority, |(_, host)| host);
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
     address(host_port).or_else(|| {
         let host = host_port.split(':').next()?;
         domain(host)
@@ -392,7 +397,8 @@ fn cve(text: &str) -> Option<Observable> {
     let rest = upper.strip_prefix("CVE-")?;
     let (year, number) = rest.split_once('-')?;
     let digits = |part: &str| part.bytes().all(|b| b.is_ascii_digit());
-    if year.len() != 4 || !digits(year) || number.len() < 4 || number.len() > 19 || !digits(number) {
+    if year.len() != 4 || !digits(year) || number.len() < 4 || number.len() > 19 || !digits(number)
+    {
         return None;
     }
     Some(Observable {
@@ -409,7 +415,13 @@ fn classify(token: &str) -> Option<Observable> {
     cve(token)
         .or_else(|| address(token))
         .or_else(|| hash(token))
-        .or_else(|| if token.contains('@') { email(token) } else { None })
+        .or_else(|| {
+            if token.contains('@') {
+                email(token)
+            } else {
+                None
+            }
+        })
         .or_else(|| domain(token))
 }
 
@@ -449,7 +461,9 @@ pub fn extract_observables(text: &str) -> Vec<Observable> {
             continue;
         };
         // Only values that read back as themselves (a value is one observable however it is given).
-        if Observable::parse(observable.kind.as_str(), &observable.value).as_ref() != Ok(&observable) {
+        if Observable::parse(observable.kind.as_str(), &observable.value).as_ref()
+            != Ok(&observable)
+        {
             continue;
         }
         if observable.kind == ObservableKind::Url
@@ -490,7 +504,10 @@ mod tests {
                 ("domain", "evil-bank.example".to_owned()),
                 ("ipv4", "203.0.113.7".to_owned()),
                 ("ipv6", "2001:db8::10".to_owned()),
-                ("sha256", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned()),
+                (
+                    "sha256",
+                    "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855".to_owned()
+                ),
                 ("cve", "CVE-2024-3094".to_owned()),
             ]
         );
@@ -504,20 +521,42 @@ mod tests {
     #[test]
     fn values_parse_by_kind_and_are_normalised() {
         let parsed = Observable::parse("hash", "D41D8CD98F00B204E9800998ECF8427E").unwrap();
-        assert_eq!((parsed.kind(), parsed.value()), (ObservableKind::Md5, "d41d8cd98f00b204e9800998ecf8427e"));
-        assert_eq!(Observable::parse("domain", "Example.ORG.").unwrap().value(), "example.org");
-        assert_eq!(Observable::parse("ipv6", "2001:DB8:0::1").unwrap().value(), "2001:db8::1");
-        assert_eq!(Observable::parse("ipv4", "192.0.2[.]1").unwrap().value(), "192.0.2.1");
-        assert_eq!(Observable::parse("ip", "::ffff:192.0.2.1").unwrap().kind(), ObservableKind::Ipv4);
-        assert_eq!(Observable::parse("cve", "cve-2021-44228").unwrap().value(), "CVE-2021-44228");
+        assert_eq!(
+            (parsed.kind(), parsed.value()),
+            (ObservableKind::Md5, "d41d8cd98f00b204e9800998ecf8427e")
+        );
+        assert_eq!(
+            Observable::parse("domain", "Example.ORG.").unwrap().value(),
+            "example.org"
+        );
+        assert_eq!(
+            Observable::parse("ipv6", "2001:DB8:0::1").unwrap().value(),
+            "2001:db8::1"
+        );
+        assert_eq!(
+            Observable::parse("ipv4", "192.0.2[.]1").unwrap().value(),
+            "192.0.2.1"
+        );
+        assert_eq!(
+            Observable::parse("ip", "::ffff:192.0.2.1").unwrap().kind(),
+            ObservableKind::Ipv4
+        );
+        assert_eq!(
+            Observable::parse("cve", "cve-2021-44228").unwrap().value(),
+            "CVE-2021-44228"
+        );
         assert!(Observable::parse("ipv4", "2001:db8::1").is_err());
         assert!(Observable::parse("sha1", "d41d8cd98f00b204e9800998ecf8427e").is_err());
         assert!(Observable::parse("domain", "localhost").is_err());
         assert!(Observable::parse("url", "javascript://alert(1)").is_err());
         let error = Observable::parse("asn", "AS64500").unwrap_err();
         assert!(error.to_string().contains("ipv4, ipv6, domain"), "{error}");
-        let json: Observable = serde_json::from_str(r#"{"kind":"email","value":"A@B.example"}"#).unwrap();
-        assert_eq!(serde_json::to_value(&json).unwrap(), serde_json::json!({"kind": "email", "value": "a@b.example"}));
+        let json: Observable =
+            serde_json::from_str(r#"{"kind":"email","value":"A@B.example"}"#).unwrap();
+        assert_eq!(
+            serde_json::to_value(&json).unwrap(),
+            serde_json::json!({"kind": "email", "value": "a@b.example"})
+        );
     }
 
     proptest::proptest! {

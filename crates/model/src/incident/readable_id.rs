@@ -174,14 +174,25 @@ mod tests {
         let big = ReadableId::new(&prefix, 2026, 1_234_567);
         assert_eq!(big.to_string(), "PK-2026-1234567");
         assert_eq!(big.to_string().parse::<ReadableId>().unwrap(), big);
-        for bad in ["", "PK-2026-12", "PK-26-000001", "-2026-000001", "PK 2026 000001", "1X-2026-000001", "PK-2026-0000x1"] {
+        for bad in [
+            "",
+            "PK-2026-12",
+            "PK-26-000001",
+            "-2026-000001",
+            "PK 2026 000001",
+            "1X-2026-000001",
+            "PK-2026-0000x1",
+        ] {
             assert!(bad.parse::<ReadableId>().is_err(), "{bad}");
         }
     }
 
     #[test]
     fn prefixes_are_checked() {
-        assert_eq!(ReadableIdPrefix::parse(" certpk ").unwrap().as_str(), "CERTPK");
+        assert_eq!(
+            ReadableIdPrefix::parse(" certpk ").unwrap().as_str(),
+            "CERTPK"
+        );
         for bad in ["", "9X", "P-K", "PÄ", &"P".repeat(17)] {
             assert!(ReadableIdPrefix::parse(bad).is_err(), "{bad}");
         }

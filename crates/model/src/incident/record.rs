@@ -220,7 +220,11 @@ impl Incident {
         let mut all = vec![(self.owner, "owner")];
         all.extend(self.former_owners.iter().map(|t| (*t, "former_owner")));
         all.extend(self.reporting_tenants.iter().map(|t| (*t, "reporter")));
-        all.extend(self.tasks.iter().map(|task| (task.assignee_tenant, "tasked")));
+        all.extend(
+            self.tasks
+                .iter()
+                .map(|task| (task.assignee_tenant, "tasked")),
+        );
         all.sort();
         all.dedup();
         all
@@ -480,7 +484,9 @@ impl FromStr for Sha256Digest {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || InvalidIncidentField::new("sha256", format!("{s:?} is not 64 hex digits"));
         let bytes = hex::decode(s.trim()).map_err(|_| bad())?;
-        <[u8; 32]>::try_from(bytes.as_slice()).map(Self).map_err(|_| bad())
+        <[u8; 32]>::try_from(bytes.as_slice())
+            .map(Self)
+            .map_err(|_| bad())
     }
 }
 

@@ -95,7 +95,10 @@ impl RegulatoryProfile {
                 ));
             }
             if self.stages[..index].iter().any(|s| s.id == stage.id) {
-                return refuse(format!("profile {}: stage {} appears twice", self.id, stage.id));
+                return refuse(format!(
+                    "profile {}: stage {} appears twice",
+                    self.id, stage.id
+                ));
             }
             if stage.within_seconds == 0 || stage.within_seconds < previous {
                 return refuse(format!(
@@ -167,7 +170,10 @@ impl StageClock {
     }
 
     /// The required fields missing (absent, null, or blank text) from `fields`.
-    pub fn missing_fields(&self, fields: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    pub fn missing_fields(
+        &self,
+        fields: &serde_json::Map<String, serde_json::Value>,
+    ) -> Vec<String> {
         self.required_fields
             .iter()
             .filter(|name| match fields.get(name.as_str()) {
@@ -306,9 +312,18 @@ mod tests {
 
     #[test]
     fn durations_read_in_words() {
-        assert_eq!(parse_duration_words("24h").unwrap(), Duration::from_secs(86_400));
-        assert_eq!(parse_duration_words("1d12h").unwrap(), Duration::from_secs(129_600));
-        assert_eq!(parse_duration_words("2w").unwrap(), Duration::from_secs(1_209_600));
+        assert_eq!(
+            parse_duration_words("24h").unwrap(),
+            Duration::from_secs(86_400)
+        );
+        assert_eq!(
+            parse_duration_words("1d12h").unwrap(),
+            Duration::from_secs(129_600)
+        );
+        assert_eq!(
+            parse_duration_words("2w").unwrap(),
+            Duration::from_secs(1_209_600)
+        );
         for bad in ["", "24", "h", "1y", "-1h", "99999999999999999999w"] {
             assert!(parse_duration_words(bad).is_err(), "{bad}");
         }
@@ -322,7 +337,13 @@ mod tests {
         assert!(late_warning.check().is_err());
         let mut out_of_order = profile();
         out_of_order.stages.swap(0, 1);
-        assert!(out_of_order.check().unwrap_err().0.contains("after the stage before"));
+        assert!(
+            out_of_order
+                .check()
+                .unwrap_err()
+                .0
+                .contains("after the stage before")
+        );
         let mut twice = profile();
         twice.stages[1].id = "early_warning".into();
         assert!(twice.check().is_err());
@@ -345,7 +366,10 @@ mod tests {
         stage.submitted_at = Some(hours(26));
         assert_eq!(stage.state(hours(30)), StageState::MetLate);
         let mut fields = serde_json::Map::new();
-        assert_eq!(stage.missing_fields(&fields), vec!["suspected_malicious".to_owned()]);
+        assert_eq!(
+            stage.missing_fields(&fields),
+            vec!["suspected_malicious".to_owned()]
+        );
         fields.insert("suspected_malicious".into(), serde_json::Value::Bool(true));
         assert!(stage.missing_fields(&fields).is_empty());
     }

@@ -245,7 +245,10 @@ mod tests {
         for class in &taxonomy.classes {
             for kind in &class.types {
                 let parsed = RsitClass::parse(&class.value, &kind.value).unwrap();
-                assert_eq!((parsed.class(), parsed.kind()), (class.value.as_str(), kind.value.as_str()));
+                assert_eq!(
+                    (parsed.class(), parsed.kind()),
+                    (class.value.as_str(), kind.value.as_str())
+                );
             }
         }
     }
@@ -253,15 +256,24 @@ mod tests {
     #[test]
     fn both_spellings_are_accepted() {
         for (given, want) in [
-            ("unauthorized-information-access", "unauthorised-information-access"),
-            ("Unauthorised-Information-Modification", "unauthorised-information-modification"),
+            (
+                "unauthorized-information-access",
+                "unauthorised-information-access",
+            ),
+            (
+                "Unauthorised-Information-Modification",
+                "unauthorised-information-modification",
+            ),
         ] {
             let parsed = RsitClass::parse("information-content-security", given).unwrap();
             assert_eq!(parsed.kind(), want);
         }
         let parsed = RsitClass::parse("fraud", "unauthorized_use_of_resources").unwrap();
         assert_eq!(parsed.to_string(), "fraud/unauthorised-use-of-resources");
-        assert_eq!(parsed.machine_tag(), "rsit:fraud=\"unauthorised-use-of-resources\"");
+        assert_eq!(
+            parsed.machine_tag(),
+            "rsit:fraud=\"unauthorised-use-of-resources\""
+        );
     }
 
     #[test]
@@ -274,7 +286,10 @@ mod tests {
         }
         let error = RsitClass::parse("fraud", "pharming").unwrap_err();
         let text = error.to_string();
-        assert!(text.contains("phishing") && text.contains("masquerade"), "{text}");
+        assert!(
+            text.contains("phishing") && text.contains("masquerade"),
+            "{text}"
+        );
         assert!(!text.contains("ddos"), "{text}");
     }
 

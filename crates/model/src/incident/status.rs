@@ -193,12 +193,18 @@ mod tests {
 
     #[test]
     fn the_workflow_goes_forward_one_step_at_a_time() {
-        let path = [New, Triaged, InProgress, Contained, Eradicated, Recovered, Closed];
+        let path = [
+            New, Triaged, InProgress, Contained, Eradicated, Recovered, Closed,
+        ];
         for pair in path.windows(2) {
             assert!(pair[0].check_transition(pair[1]).is_ok(), "{pair:?}");
         }
         for status in IncidentStatus::ALL {
-            assert_eq!(status.check_transition(Closed).is_ok(), status != Closed, "{status}");
+            assert_eq!(
+                status.check_transition(Closed).is_ok(),
+                status != Closed,
+                "{status}"
+            );
         }
         assert!(Closed.check_transition(InProgress).is_ok(), "reopen");
     }
@@ -221,7 +227,13 @@ mod tests {
             text,
             "an incident cannot go from contained to triaged; from contained it can go to eradicated or closed"
         );
-        assert!(Closed.check_transition(New).unwrap_err().to_string().contains("in_progress (reopen)"));
+        assert!(
+            Closed
+                .check_transition(New)
+                .unwrap_err()
+                .to_string()
+                .contains("in_progress (reopen)")
+        );
     }
 
     #[test]
