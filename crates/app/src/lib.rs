@@ -89,7 +89,9 @@ mod audit;
 mod authentication;
 mod bootstrap;
 mod caller;
+mod clock;
 mod error;
+pub mod incidents;
 pub mod policy;
 mod secrets;
 mod sensors;
@@ -113,7 +115,12 @@ pub use audit::{AuditListing, AuditLog, ProtectedRead};
 pub use authentication::{AddressThrottle, Authentication, SignIn, SignedIn};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use caller::{Caller, Via};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, AppResult};
+pub use incidents::{
+    IncidentListing, IncidentRef, IncidentSettings, IncidentSight, IncidentUpdate, Incidents,
+    NewTask, NoteAudience, OpenIncident, StatusChange, TaskSight, TaskUpdate,
+};
 pub use secrets::{PasswordHashing, Secret};
 pub use sensors::{
     EventScope, IssuedSensorToken, MAX_ROTATION_GRACE, NewSensor, SENSOR_TOKEN_PREFIX,
@@ -141,6 +148,8 @@ pub struct AppSettings {
     pub password_hashing: PasswordHashing,
     /// Record a token's or session's last use at most this often (each record is a write).
     pub touch_interval: Duration,
+    /// Incidents: readable id prefix, evidence size limit, regulatory profiles.
+    pub incidents: IncidentSettings,
 }
 
 impl Default for AppSettings {
@@ -158,6 +167,7 @@ impl Default for AppSettings {
             },
             password_hashing: PasswordHashing::default(),
             touch_interval: Duration::from_secs(60),
+            incidents: IncidentSettings::default(),
         }
     }
 }
@@ -211,6 +221,7 @@ pub(crate) struct AppInner {
     pub(crate) settings: AppSettings,
     pub(crate) failures_by_address: Mutex<authentication::AddressFailures>,
     pub(crate) dummy_hash: tokio::sync::OnceCell<nigehban_model::PasswordHash>,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 /// The platform's services. Cheap to clone; share one per process.
@@ -237,6 +248,12 @@ impl App {
 
     /// Wraps an opened store.
     pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> App {
+        App::with_clock(store, settings, Arc::new(SystemClock))
+    }
+
+    /// Wraps an opened store, reading the time for incidents from `clock`
+    /// (tests and exercises move it by hand).
+    pub fn with_clock(store: Arc<dyn Store>, settings: AppSettings, clock: Arc<dyn Clock>) -> App {
         App {
             inner: Arc::new(AppInner {
                 counters: Counters::default(),
@@ -244,8 +261,20 @@ impl App {
                 settings,
                 failures_by_address: Mutex::new(authentication::AddressFailures::default()),
                 dummy_hash: tokio::sync::OnceCell::new(),
+                clock,
             }),
         }
+    }
+
+    /// Incidents and their coordination: reports, triage, escalation,
+    /// tasking, evidence, regulatory deadlines, figures, export.
+    pub fn incidents(&self) -> Incidents<'_> {
+        Incidents { app: self }
+    }
+
+    /// The clock incidents read the time from.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
     }
 
     /// Tenant services.

@@ -949,7 +949,9 @@ async fn the_same_services_run_on_postgresql() {
         .await
         .unwrap();
     assert_eq!(app.backend(), nigehban_app::Backend::Postgres);
-    assert_eq!(app.migrations_applied_at_open(), 2);
+    // Every migration ran on the fresh database (however many there are), and none is left.
+    assert!(app.migrations_applied_at_open() >= 2);
+    assert_eq!(app.migrate().await.unwrap(), 0);
     app.ping().await.unwrap();
     let request = BootstrapRequest {
         national_name: name("National CERT"),
