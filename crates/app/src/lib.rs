@@ -44,6 +44,16 @@
 //!              / record_health(SensorHealthReport) -> SensorHealthEvent  // not audited
 //!              / active_sensors() -> Vec<Sensor>                         // to watch at start
 //! app.events_scope(&caller) / events_scope_under(&caller, under) -> EventScope  // event search
+//!
+//! // Incidents (see `incidents` and `policy::incident_view` for who sees what).
+//! app.incidents().file_report / reports / report / attach_to_report / evidence_of_report
+//!                / triage_report(&caller, id, Triage::{NewIncident, Existing, Reject})
+//!                / open / get / list / update / set_status / assign / add_observables
+//!                / add_note / timeline / escalate / task / update_task / tasks
+//!                / relate / merge / submit_stage / upload_evidence / evidence_of_incident
+//!                / evidence / download_evidence / custody / export / notifications / metrics
+//! // system calls: check_deadlines() / watch_deadlines(every)   // deadline notifications
+//! App::with_clock(store, settings, clock) / App::open_with_clock(..) / app.clock()
 //! ```
 //!
 //! Lists take a [`PageRequest`] (an opaque [`Cursor`] and a limit) and return a
@@ -81,7 +91,10 @@
 //! the services end to end on SQLite (`tests/services.rs`, the sensor registry
 //! in `tests/sensors.rs`) and a property test over random tenant trees
 //! (`tests/no_leaks.rs`: tenants, users, tokens, audit, sensors, health
-//! events and the event search scope). With
+//! events and the event search scope), incidents end to end on both
+//! backends (`tests/incidents.rs`, with an injected clock) and a property
+//! test of who sees which incident over random trees and histories
+//! (`tests/incident_leaks.rs`). With
 //! `NIGEHBAN_TEST_POSTGRES_URL` set, `the_same_services_run_on_postgresql`
 //! runs them on PostgreSQL too.
 
@@ -244,6 +257,16 @@ impl App {
     pub async fn open(config: &StoreConfig, settings: AppSettings) -> AppResult<App> {
         let store = nigehban_store::open(config).await?;
         Ok(App::new(store, settings))
+    }
+
+    /// Like [`App::open`], reading the time for incidents from `clock`.
+    pub async fn open_with_clock(
+        config: &StoreConfig,
+        settings: AppSettings,
+        clock: Arc<dyn Clock>,
+    ) -> AppResult<App> {
+        let store = nigehban_store::open(config).await?;
+        Ok(App::with_clock(store, settings, clock))
     }
 
     /// Wraps an opened store.

@@ -23,7 +23,15 @@ pub fn store_config(storage: &StorageChoice) -> StoreConfig {
 
 /// Opens the storage (applying pending migrations) and the services over it.
 pub async fn open(settings: &StorageSettings) -> anyhow::Result<App> {
-    App::open(&store_config(&settings.storage), AppSettings::default())
+    open_with(settings, AppSettings::default()).await
+}
+
+/// Like [`open`], with the services' settings.
+pub async fn open_with(
+    settings: &StorageSettings,
+    app_settings: AppSettings,
+) -> anyhow::Result<App> {
+    App::open(&store_config(&settings.storage), app_settings)
         .await
         .with_context(|| format!("cannot open the {}", settings.storage))
 }

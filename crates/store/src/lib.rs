@@ -32,6 +32,16 @@
 //!   made by a person: they are kept in their own append-only table
 //!   (triggers refuse updates and deletes) and are **not** written to the
 //!   audit log; every change to a sensor or its tokens is.
+//! - Incidents and coordination ([`incidents`]): [`Store::write_incidents`]
+//!   writes one change to incidents, reports, evidence records and timelines
+//!   with its audit entries ([`IncidentWrite`], version-checked:
+//!   [`StoreError::Stale`]; opening an incident takes the next number of its
+//!   year's sequence), list calls by stakeholder subtree
+//!   ([`IncidentScope`]), the append-only timeline and notifications, and
+//!   evidence content addressed by SHA-256 ([`Store::put_evidence_content`],
+//!   [`Store::evidence_content`]: files under `<data-dir>/evidence/` on
+//!   SQLite, `bytea` on PostgreSQL), and a record's audit entries
+//!   ([`Store::audit_of_record`], an evidence file's chain of custody).
 //! - Every mutation writes its record change **and** its audit entry in one
 //!   transaction; the [`AuditContext`] says who, when and from where. Appends
 //!   to the audit chain are serialised (SQLite: one writer connection and
@@ -68,8 +78,14 @@
 //! sessions, the audit log; `0002_sensors`: sensors, their lookup indexes
 //! (`sensor_networks` with first and last address as big-endian bytes,
 //! `sensor_fingerprints`, rows only for active sensors), `sensor_tokens`
-//! and `sensor_health_events`. The suite checks that a version-1 database
-//! upgrades with its data.
+//! and `sensor_health_events`; `0006_incidents`: incidents,
+//! `incident_access`, `incident_sequences`, `incident_reports`,
+//! `incident_timeline`, `evidence` (and `evidence_content` on PostgreSQL),
+//! `incident_notifications`, and an index of audit entries by record. Every
+//! migration a database has not recorded is applied, whatever its number
+//! (numbers of features built side by side may arrive out of order). The
+//! suite checks that a version-1 database upgrades with its data;
+//! `tests/incidents.rs` is the incidents' conformance suite.
 
 mod error;
 pub mod incidents;

@@ -332,6 +332,7 @@ impl Incidents<'_> {
                     if stage.actor == StageActor::ReportingOrganisation {
                         recipients.extend(incident.reporting_tenants.iter().copied());
                     }
+                    recipients.sort();
                     recipients.dedup();
                     let message = match kind {
                         NotificationKind::DeadlineDueSoon => format!(

@@ -85,9 +85,10 @@ async fn build(
     dir: tempfile::TempDir,
     postgres_url: Option<String>,
 ) -> IncidentWorld {
-    let store = nigehban_store::open(&config).await.unwrap();
     let clock = Arc::new(ManualClock::new(minutes(0)));
-    let app = App::with_clock(store, settings, clock.clone());
+    let app = App::open_with_clock(&config, settings, clock.clone())
+        .await
+        .unwrap();
     let world = world::world_on(app.clone(), dir).await;
     let sibling = app
         .tenants()

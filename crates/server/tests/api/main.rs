@@ -6,6 +6,7 @@ mod harness;
 
 mod auth_flow;
 mod errors;
+mod incidents;
 mod matrix;
 mod openapi;
 mod properties;
