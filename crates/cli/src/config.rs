@@ -1278,6 +1278,95 @@ mod tests {
     }
 
     #[test]
+    fn incident_settings_follow_environment_and_file_and_bad_ones_name_their_key() {
+        let defaults = ConfigSources::load(None, &env_of(&[]))
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap()
+            .incidents;
+        assert_eq!(defaults.settings, nigehban_app::IncidentSettings::default());
+        assert_eq!(defaults.deadline_check, Duration::from_secs(60));
+
+        let (dir, path) = with_file("incident_id_prefix = \"CERTPK\"\nevidence_max_bytes = 2048\n");
+        let profiles = dir.path().join("profiles.toml");
+        std::fs::write(
+            &profiles,
+            "[[profile]]\nid = \"sbp\"\nname = \"Banking supervisor\"\nregulator = \"SBP\"\n\
+             sectors = [\"banking\"]\n[[profile.stage]]\nid = \"first\"\nname = \"First notice\"\n\
+             within = \"2h\"\nwarn_before = \"30m\"\n",
+        )
+        .unwrap();
+        let profiles_text = profiles.display().to_string();
+        let env = env_of(&[
+            ("NIGEHBAN_REGULATORY_PROFILES", profiles_text.as_str()),
+            ("NIGEHBAN_DEADLINE_CHECK_SECONDS", "5"),
+        ]);
+        let incidents = ConfigSources::load(Some(&path), &env)
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap()
+            .incidents;
+        assert_eq!(incidents.settings.id_prefix.as_str(), "CERTPK");
+        assert_eq!(incidents.settings.evidence_max_bytes, 2048);
+        let ids: Vec<&str> = incidents
+            .settings
+            .regulatory_profiles
+            .profiles()
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(ids, ["sbp"]);
+        assert_eq!(incidents.deadline_check, Duration::from_secs(5));
+
+        let missing = dir.path().join("absent.toml").display().to_string();
+        let broken = dir.path().join("broken.toml");
+        std::fs::write(&broken, "[[profile]]\nid = \"x\"\n").unwrap();
+        let broken = broken.display().to_string();
+        for (name, value, key, words) in [
+            (
+                "NIGEHBAN_INCIDENT_ID_PREFIX",
+                "PK-",
+                "incident_id_prefix",
+                "PK-",
+            ),
+            (
+                "NIGEHBAN_REGULATORY_PROFILES",
+                missing.as_str(),
+                "regulatory_profiles",
+                "cannot read",
+            ),
+            (
+                "NIGEHBAN_REGULATORY_PROFILES",
+                broken.as_str(),
+                "regulatory_profiles",
+                "broken.toml",
+            ),
+            (
+                "NIGEHBAN_EVIDENCE_MAX_BYTES",
+                "10",
+                "evidence_max_bytes",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_DEADLINE_CHECK_SECONDS",
+                "0",
+                "deadline_check_seconds",
+                "out of range",
+            ),
+        ] {
+            let error = ConfigSources::load(None, &env_of(&[(name, value)]))
+                .unwrap()
+                .serve(&ServeFlags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(key) && error.contains(name) && error.contains(words),
+                "{name}={value}: {error}"
+            );
+        }
+    }
+
+    #[test]
     fn bad_flag_names_the_flag() {
         let env = env_of(&[]);
         let sources = ConfigSources::load(None, &env).unwrap();

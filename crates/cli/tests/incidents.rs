@@ -55,14 +55,21 @@ impl Server {
                 }
             }
         });
+        // Held from here, so that a panic below still kills and reaps the child.
+        let mut server = Server {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+        };
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let line = lines
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("nigehban serve did not start listening");
+                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
             if let Some(rest) = line.split("serving on http://").nth(1) {
-                let address = rest.split('/').next().unwrap().parse().unwrap();
-                return Server { child, address };
+                server.address = rest.split('/').next().unwrap().parse().unwrap();
+                // Keep reading stdout so the server never blocks on a full pipe.
+                std::thread::spawn(move || while lines.recv().is_ok() {});
+                return server;
             }
         }
     }
