@@ -5,7 +5,8 @@
 //! independently of the app's policy: custody (the owner and above) and
 //! earlier owners see everything; the reporting and tasked tenants (and
 //! those above them) see the incident as far as its TLP lets it travel;
-//! nobody else learns it exists. Errors fail the test. On SQLite, and on
+//! nobody else learns it exists. Task inboxes and report lists hold exactly
+//! the caller's subtree's. Errors fail the test. On SQLite, and on
 //! PostgreSQL (fewer cases: each needs a database of its own) when
 //! `NIGEHBAN_TEST_POSTGRES_URL` is set.
 
@@ -102,6 +103,8 @@ struct Built {
     former: Vec<usize>,
     participants: Vec<usize>,
     tasked: Vec<usize>,
+    /// The tenant of each report triaged into it (one entry per report).
+    reporters: Vec<usize>,
     tlp: Tlp,
     readable: String,
 }
@@ -191,6 +194,7 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
             former: Vec::new(),
             participants: Vec::new(),
             tasked: Vec::new(),
+            reporters: Vec::new(),
         };
         // Reports from organisations strictly below the owner, triaged into it.
         let below: Vec<usize> = subtree(&parents, owner)
@@ -226,6 +230,7 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
                 )
                 .await
                 .unwrap();
+            record.reporters.push(reporter);
             if !record.participants.contains(&reporter) {
                 record.participants.push(reporter);
             }
@@ -333,6 +338,27 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
             assert_eq!(
                 got_tasks, want_tasks,
                 "tenant {caller_index} as {role}: tasks"
+            );
+            // Reports: exactly those filed by the caller's subtree.
+            let mut want_reports: Vec<String> = built
+                .iter()
+                .flat_map(|i| i.reporters.iter().copied())
+                .filter(|r| above(*r))
+                .map(|r| format!("report from {r}"))
+                .collect();
+            want_reports.sort();
+            let mut got_reports: Vec<String> = incidents
+                .reports(caller, None, &PageRequest::first(1000))
+                .await
+                .unwrap()
+                .items
+                .into_iter()
+                .map(|r| r.title)
+                .collect();
+            got_reports.sort();
+            assert_eq!(
+                got_reports, want_reports,
+                "tenant {caller_index} as {role}: reports"
             );
         }
         // Council members see aggregates, never incidents.
