@@ -7,8 +7,8 @@ use nigehban_store::StoreError;
 ///
 /// The server maps these to statuses: `NotFound` 404, `Forbidden` 403,
 /// `Unauthenticated` 401, `Throttled` 429, `Invalid` 400 (or 422),
-/// `Conflict` 409, `Unsupported` 501, `Storage`/`Internal` 500 (logged, not
-/// shown).
+/// `Conflict` 409, `Unsupported` 501, `IntegrityFailure` 500 (with its
+/// message), `Storage`/`Internal` 500 (logged, not shown).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The record does not exist, or the caller may not see it (the two are indistinguishable on purpose).
@@ -44,6 +44,10 @@ pub enum AppError {
     /// Storage failed.
     #[error("storage error: {0}")]
     Storage(#[source] StoreError),
+    /// Stored evidence no longer matches its recorded SHA-256 (or is gone):
+    /// altered behind the platform's back. The message is for the caller.
+    #[error("{0}")]
+    IntegrityFailure(String),
     /// Something inside the app failed (e.g. password hashing).
     #[error("internal error: {0}")]
     Internal(String),
@@ -67,6 +71,7 @@ impl From<StoreError> for AppError {
             cycle @ StoreError::Cycle { .. } => AppError::Conflict(cycle.to_string()),
             StoreError::BadCursor(message) => AppError::Invalid(message),
             StoreError::Unsupported(message) => AppError::Unsupported(message),
+            stale @ StoreError::Stale { .. } => AppError::Conflict(stale.to_string()),
             other => AppError::Storage(other),
         }
     }

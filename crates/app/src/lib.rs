@@ -56,6 +56,15 @@
 //!             / bulk(&caller, &[AlertId], AlertTriage) -> per-id results
 //!             / changes_head(&caller) / changes(&caller, after, limit, exercise) -> AlertUpdates
 //!             / subscribe() -> watch::Receiver                           // live stream wake-up
+//! // Incidents (see `incidents` and `policy::incident_view` for who sees what).
+//! app.incidents().file_report / reports / report / attach_to_report / evidence_of_report
+//!                / triage_report(&caller, id, Triage::{NewIncident, Existing, Reject})
+//!                / open / get / list / update / set_status / assign / add_observables
+//!                / add_note / timeline / escalate / task / update_task / tasks
+//!                / relate / merge / submit_stage / upload_evidence / evidence_of_incident
+//!                / evidence / download_evidence / custody / export / notifications / metrics
+//! // system calls: check_deadlines() / watch_deadlines(every)   // deadline notifications
+//! App::with_clock(store, settings, clock) / App::open_with_clock(..) / app.clock()
 //! ```
 //!
 //! Lists take a [`PageRequest`] (an opaque [`Cursor`] and a limit) and return a
@@ -106,7 +115,10 @@
 //! the services end to end on SQLite (`tests/services.rs`, the sensor registry
 //! in `tests/sensors.rs`) and a property test over random tenant trees
 //! (`tests/no_leaks.rs`: tenants, users, tokens, audit, sensors, health
-//! events and the event search scope). With
+//! events and the event search scope), incidents end to end on both
+//! backends (`tests/incidents.rs`, with an injected clock) and a property
+//! test of who sees which incident over random trees and histories
+//! (`tests/incident_leaks.rs`). With
 //! `NIGEHBAN_TEST_POSTGRES_URL` set, `the_same_services_run_on_postgresql`
 //! runs them on PostgreSQL too.
 
@@ -115,7 +127,9 @@ mod audit;
 mod authentication;
 mod bootstrap;
 mod caller;
+mod clock;
 mod error;
+pub mod incidents;
 pub mod policy;
 mod secrets;
 mod sensors;
@@ -143,7 +157,12 @@ pub use audit::{AuditListing, AuditLog, ProtectedRead};
 pub use authentication::{Authentication, Backoff, SignIn, SignInThrottle, SignedIn};
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use caller::{Caller, Via};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use error::{AppError, AppResult};
+pub use incidents::{
+    IncidentListing, IncidentRef, IncidentSettings, IncidentSight, IncidentUpdate, Incidents,
+    NewTask, NoteAudience, OpenIncident, StatusChange, TaskSight, TaskUpdate,
+};
 pub use secrets::{PasswordHashing, Secret};
 pub use sensors::{
     EventScope, IssuedSensorToken, MAX_ROTATION_GRACE, NewSensor, SENSOR_TOKEN_PREFIX,
@@ -177,6 +196,8 @@ pub struct AppSettings {
     pub touch_interval: Duration,
     /// Folding window and bookkeeping retention of alerts.
     pub alerts: AlertSettings,
+    /// Incidents: readable id prefix, evidence size limit, regulatory profiles.
+    pub incidents: IncidentSettings,
 }
 
 impl Default for AppSettings {
@@ -190,6 +211,7 @@ impl Default for AppSettings {
             password_hashing: PasswordHashing::default(),
             touch_interval: Duration::from_secs(60),
             alerts: AlertSettings::default(),
+            incidents: IncidentSettings::default(),
         }
     }
 }
@@ -245,6 +267,7 @@ pub(crate) struct AppInner {
     pub(crate) user_name_refusals: Mutex<users::Refusals>,
     pub(crate) dummy_hash: tokio::sync::OnceCell<nigehban_model::PasswordHash>,
     pub(crate) alerts: alerts::AlertState,
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 /// The platform's services. Cheap to clone; share one per process.
@@ -289,10 +312,24 @@ impl App {
                 "PostgreSQL needs the place of the audit key file (audit_key_file)".into(),
             )),
         }
+    /// Like [`App::open`], reading the time for incidents from `clock`.
+    pub async fn open_with_clock(
+        config: &StoreConfig,
+        settings: AppSettings,
+        clock: Arc<dyn Clock>,
+    ) -> AppResult<App> {
+        let store = nigehban_store::open(config).await?;
+        Ok(App::with_clock(store, settings, clock))
     }
 
     /// Wraps an opened store.
     pub fn new(store: Arc<dyn Store>, settings: AppSettings) -> App {
+        App::with_clock(store, settings, Arc::new(SystemClock))
+    }
+
+    /// Wraps an opened store, reading the time for incidents from `clock`
+    /// (tests and exercises move it by hand).
+    pub fn with_clock(store: Arc<dyn Store>, settings: AppSettings, clock: Arc<dyn Clock>) -> App {
         App {
             inner: Arc::new(AppInner {
                 counters: Counters::default(),
@@ -302,8 +339,20 @@ impl App {
                 user_name_refusals: Mutex::new(users::Refusals::default()),
                 dummy_hash: tokio::sync::OnceCell::new(),
                 alerts: alerts::AlertState::default(),
+                clock,
             }),
         }
+    }
+
+    /// Incidents and their coordination: reports, triage, escalation,
+    /// tasking, evidence, regulatory deadlines, figures, export.
+    pub fn incidents(&self) -> Incidents<'_> {
+        Incidents { app: self }
+    }
+
+    /// The clock incidents read the time from.
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
     }
 
     /// Tenant services.

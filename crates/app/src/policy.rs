@@ -14,6 +14,12 @@
 //!
 //! Shared intelligence and advisories obey TLP 2.0 instead of the tree:
 //! [`can_read_shared`] is the seam where those features plug in.
+//!
+//! Incidents are seen along both: by the tree of their custody (owner and
+//! above, and the earlier owners they were escalated from) and, within their
+//! TLP, by the organisations that reported them and the tenants they tasked.
+//! [`IncidentStance`] says how a caller stands to one, [`incident_view`] how
+//! much it sees, [`decide_incident`] what it may do.
 
 use nigehban_model::{Role, TenantId, Tlp, UserId};
 
@@ -68,11 +74,14 @@ pub enum Action {
     AdministerSensor,
     /// Search the raw events that sensors sent (`GET /api/v1/events`).
     SearchEvents,
+    /// Triage an organisation's incident report (into a new or an existing
+    /// incident, or reject it): the CERTs above the reporter, never the reporter itself.
+    TriageReport,
 }
 
 impl Action {
     /// Every action, for tests and tables.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Action::ViewTenant,
         Action::CreateTenant,
         Action::RenameTenant,
@@ -97,6 +106,7 @@ impl Action {
         Action::ViewSensor,
         Action::AdministerSensor,
         Action::SearchEvents,
+        Action::TriageReport,
     ];
 }
 
@@ -127,6 +137,7 @@ pub const fn describe(action: Action) -> &'static str {
         Action::ViewSensor => "view sensors",
         Action::AdministerSensor => "administer sensors",
         Action::SearchEvents => "search events",
+        Action::TriageReport => "triage incident reports",
     }
 }
 
@@ -222,6 +233,24 @@ use Reach::{Below as B, Never as N, OwnTenant as O, Subtree as S};
 ///   analysts, responders, intel analysts (retro-hunts), duty officers and
 ///   auditors (evidence) — and for constituent reporters in their own
 ///   organisation only; never for council members.
+///
+/// Incidents (see [`incident_view`] for who sees how much of one):
+///
+/// - `ViewIncident` is for those who handle incidents — analysts,
+///   responders, intel analysts (who turn incidents into indicators), duty
+///   officers — and constituent reporters (to follow what their reports
+///   became). Administrators administer and auditors read the audit log, not
+///   case files; council members see aggregates only (`ViewAggregates`,
+///   `GET /api/v1/metrics/incidents`).
+/// - `ReportIncident` files reports: constituent reporters for their own
+///   organisation; analysts, responders and duty officers of a CERT also on
+///   behalf of the organisations below it.
+/// - `TriageReport` is the CERT's answer to a report: analysts, responders
+///   and duty officers of a tenant *above* the reporting organisation (its
+///   sectoral CERT, or the national CERT); never the reporter itself.
+/// - `WorkIncident` changes an incident (fields, status, assignee,
+///   observables, evidence, escalation, tasks, links, merges): analysts,
+///   responders and duty officers of its custody.
 #[rustfmt::skip]
 pub const RULES: &[(Action, [Reach; 8])] = &[
     //                              admin analyst resp intel duty  report council audit
@@ -249,6 +278,7 @@ pub const RULES: &[(Action, [Reach; 8])] = &[
     (Action::ViewSensor,           [S,    S,      S,   N,    S,    O,     N,      S]),
     (Action::AdministerSensor,     [S,    N,      N,   N,    N,    N,     N,      N]),
     (Action::SearchEvents,         [S,    S,      S,   S,    S,    O,     N,      S]),
+    (Action::TriageReport,         [N,    B,      B,   N,    B,    N,     N,      N]),
 ];
 
 const fn role_column(role: Role) -> usize {
@@ -304,6 +334,137 @@ pub fn relation(caller_path: &[TenantId], target_path: &[TenantId]) -> Relation 
         Relation::Sibling
     } else {
         Relation::Unrelated
+    }
+}
+
+/// How a caller's tenant stands to an incident: the first of these that holds.
+///
+/// Each carries the [`Relation`] of the tenant that gives the stance (the
+/// owner, the earlier owner, the participant) to the caller's tenant: `Own`
+/// when it is the caller's own tenant, `Descendant` when it is below it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IncidentStance {
+    /// Custody: the caller's tenant owns the incident, or sits above its
+    /// owner (parents see their children's incidents, as reporting
+    /// obligations require).
+    Custodian(Relation),
+    /// The caller's tenant, or one below it, owned the incident before it
+    /// was escalated upward: earlier owners keep seeing it.
+    FormerCustodian(Relation),
+    /// The caller's tenant, or one below it, reported the incident (a report
+    /// of it was triaged into it) or was tasked with part of it.
+    Participant(Relation),
+    /// None of these: the caller must not learn that the incident exists.
+    Outsider,
+}
+
+/// How much of an incident a caller sees, from nothing to everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum IncidentView {
+    /// Nothing: not listed, fetching it is "not found".
+    Hidden,
+    /// Only the caller's own part: its tasks (listed under `GET /api/v1/tasks`)
+    /// and its reports, which name the incident's id; the incident itself is
+    /// neither listed nor fetched.
+    OwnPart,
+    /// The incident's id, readable id, owner, TLP, PAP and status, and the
+    /// caller's own tasks: what a participant needs to handle its part and
+    /// follow the handling, nothing of what the incident is about.
+    Limited,
+    /// The incident's details (title, description, classification, severity,
+    /// status, observables, regulatory clocks, the timeline entries meant for
+    /// everyone or for the caller) without who else is involved: reporting
+    /// and affected organisations, earlier owners, other tenants' tasks,
+    /// evidence and links to other incidents are left out, except those of
+    /// the caller's own subtree.
+    Participant,
+    /// Everything, evidence and its chain of custody included.
+    Full,
+}
+
+/// How much of an incident labelled `tlp` a caller in `role` sees from `stance`.
+///
+/// - Custody (owner and above) and earlier owners see everything: the
+///   national → sectoral → organisation chain that reported and escalated it.
+/// - Participants — the reporting organisations and the tenants tasked
+///   with part of it — see what the incident's TLP lets travel to a
+///   recipient: at CLEAR, GREEN and AMBER the incident's details
+///   ([`IncidentView::Participant`]); at AMBER+STRICT only enough to handle
+///   their part ([`IncidentView::Limited`]: e.g. a tasked child CERT sees its
+///   task, not the incident's details); at RED nothing beyond their own task
+///   or report ([`IncidentView::OwnPart`]), since RED is for the people
+///   already handling it.
+/// - Roles without `ViewIncident` (administrators, council members,
+///   auditors) see nothing of any incident.
+pub fn incident_view(role: Role, stance: IncidentStance, tlp: Tlp) -> IncidentView {
+    let relation = match stance {
+        IncidentStance::Custodian(relation)
+        | IncidentStance::FormerCustodian(relation)
+        | IncidentStance::Participant(relation) => relation,
+        IncidentStance::Outsider => return IncidentView::Hidden,
+    };
+    if !reach(role, Action::ViewIncident).covers(relation) {
+        return IncidentView::Hidden;
+    }
+    match stance {
+        IncidentStance::Custodian(_) | IncidentStance::FormerCustodian(_) => IncidentView::Full,
+        IncidentStance::Participant(_) => match tlp {
+            Tlp::Clear | Tlp::Green | Tlp::Amber => IncidentView::Participant,
+            Tlp::AmberStrict => IncidentView::Limited,
+            Tlp::Red => IncidentView::OwnPart,
+        },
+        IncidentStance::Outsider => IncidentView::Hidden,
+    }
+}
+
+/// The decision for a caller in `role` doing `action` on an incident
+/// labelled `tlp`, from `stance`:
+///
+/// - an outsider, or a participant who sees only its own part, gets
+///   [`Decision::NotFound`]; a stakeholder whose role may not view incidents
+///   gets [`Decision::Forbidden`];
+/// - `ViewIncident`: allowed (how much is [`incident_view`]'s answer);
+/// - `WorkIncident` (change fields, status, assignee, observables, add
+///   evidence, escalate, task, link, merge): custody only, with the role's
+///   `WorkIncident` reach; earlier owners and participants are refused;
+/// - `ReportIncident` (add a note to the timeline, submit a regulatory
+///   stage): anyone who sees the incident's details (participant view or
+///   more) and whose role may report or work incidents there;
+/// - anything else: refused.
+///
+/// A participant's work on its own task is decided on the task's assignee
+/// tenant with [`decide`] (`WorkIncident`), not here.
+pub fn decide_incident(role: Role, action: Action, stance: IncidentStance, tlp: Tlp) -> Decision {
+    let relation = match stance {
+        IncidentStance::Outsider => return Decision::NotFound,
+        IncidentStance::Custodian(relation)
+        | IncidentStance::FormerCustodian(relation)
+        | IncidentStance::Participant(relation) => relation,
+    };
+    let view = incident_view(role, stance, tlp);
+    if view == IncidentView::Hidden {
+        return Decision::Forbidden;
+    }
+    if view == IncidentView::OwnPart {
+        return Decision::NotFound;
+    }
+    let allowed = match action {
+        Action::ViewIncident => true,
+        Action::WorkIncident => {
+            matches!(stance, IncidentStance::Custodian(_))
+                && reach(role, Action::WorkIncident).covers(relation)
+        }
+        Action::ReportIncident => {
+            view >= IncidentView::Participant
+                && (reach(role, Action::ReportIncident).covers(relation)
+                    || reach(role, Action::WorkIncident).covers(relation))
+        }
+        _ => false,
+    };
+    if allowed {
+        Decision::Allow
+    } else {
+        Decision::Forbidden
     }
 }
 
@@ -401,6 +562,7 @@ mod tests {
         (Action::ViewSensor,        "YYY.YY.Y", "YYY.Y..Y"),
         (Action::AdministerSensor,  "Y.......", "Y......."),
         (Action::SearchEvents,      "YYYYYY.Y", "YYYYY..Y"),
+        (Action::TriageReport,      "........", ".YY.Y..."),
     ];
 
     fn expected(column: &str, role: Role) -> Decision {
@@ -672,5 +834,181 @@ mod tests {
             Tlp::Clear,
             &[]
         ));
+    }
+
+    #[test]
+    fn incident_views_follow_custody_and_tlp() {
+        use IncidentStance::*;
+        use IncidentView as V;
+        let own = Relation::Own;
+        let below = Relation::Descendant;
+        // Custody and earlier owners: everything, whatever the TLP.
+        for tlp in Tlp::ALL {
+            for stance in [
+                Custodian(own),
+                Custodian(below),
+                FormerCustodian(own),
+                FormerCustodian(below),
+            ] {
+                assert_eq!(
+                    incident_view(Role::Analyst, stance, tlp),
+                    V::Full,
+                    "{stance:?} {tlp}"
+                );
+            }
+            assert_eq!(incident_view(Role::Analyst, Outsider, tlp), V::Hidden);
+        }
+        // Participants: as far as the TLP lets the incident travel.
+        let participant = |tlp| incident_view(Role::ConstituentReporter, Participant(own), tlp);
+        assert_eq!(participant(Tlp::Clear), V::Participant);
+        assert_eq!(participant(Tlp::Green), V::Participant);
+        assert_eq!(participant(Tlp::Amber), V::Participant);
+        assert_eq!(participant(Tlp::AmberStrict), V::Limited);
+        assert_eq!(participant(Tlp::Red), V::OwnPart);
+        // Roles that never see case files.
+        for role in [Role::Administrator, Role::CouncilMember, Role::Auditor] {
+            assert_eq!(
+                incident_view(role, Custodian(own), Tlp::Clear),
+                V::Hidden,
+                "{role}"
+            );
+        }
+    }
+
+    #[test]
+    fn incident_actions_by_stance() {
+        use IncidentStance::*;
+        let own = Relation::Own;
+        let decide_as = |role, action, stance, tlp| decide_incident(role, action, stance, tlp);
+        // Custody works it; earlier owners and participants may not.
+        assert_eq!(
+            decide_as(
+                Role::Analyst,
+                Action::WorkIncident,
+                Custodian(Relation::Descendant),
+                Tlp::Amber
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide_as(
+                Role::Analyst,
+                Action::WorkIncident,
+                FormerCustodian(own),
+                Tlp::Amber
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide_as(
+                Role::Analyst,
+                Action::WorkIncident,
+                Participant(own),
+                Tlp::Clear
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide_as(
+                Role::IntelAnalyst,
+                Action::WorkIncident,
+                Custodian(own),
+                Tlp::Amber
+            ),
+            Decision::Forbidden
+        );
+        // Notes and regulatory submissions: whoever sees the details and may report or work.
+        assert_eq!(
+            decide_as(
+                Role::ConstituentReporter,
+                Action::ReportIncident,
+                Participant(own),
+                Tlp::Amber
+            ),
+            Decision::Allow
+        );
+        assert_eq!(
+            decide_as(
+                Role::ConstituentReporter,
+                Action::ReportIncident,
+                Participant(own),
+                Tlp::AmberStrict
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide_as(
+                Role::Analyst,
+                Action::ReportIncident,
+                FormerCustodian(own),
+                Tlp::Red
+            ),
+            Decision::Allow
+        );
+        // A participant at RED learns nothing more; an outsider nothing at all.
+        for action in [
+            Action::ViewIncident,
+            Action::WorkIncident,
+            Action::ReportIncident,
+        ] {
+            assert_eq!(
+                decide_as(Role::Analyst, action, Participant(own), Tlp::Red),
+                Decision::NotFound
+            );
+            assert_eq!(
+                decide_as(Role::Analyst, action, Outsider, Tlp::Clear),
+                Decision::NotFound
+            );
+        }
+        // Administrators and the council are refused, not told it does not exist.
+        assert_eq!(
+            decide_as(
+                Role::Administrator,
+                Action::ViewIncident,
+                Custodian(own),
+                Tlp::Clear
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide_as(
+                Role::CouncilMember,
+                Action::ViewIncident,
+                Custodian(own),
+                Tlp::Clear
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            decide_as(
+                Role::Analyst,
+                Action::TakeBackup,
+                Custodian(own),
+                Tlp::Clear
+            ),
+            Decision::Forbidden
+        );
+    }
+
+    #[test]
+    fn only_the_cert_above_triages_a_report() {
+        let t = Tree::new();
+        let triage = |caller, role| decide(role, Action::TriageReport, t.relation(caller, t.bank));
+        assert_eq!(triage(t.banking, Role::Analyst), Decision::Allow);
+        assert_eq!(triage(t.national, Role::DutyOfficer), Decision::Allow);
+        assert_eq!(
+            triage(t.bank, Role::Analyst),
+            Decision::Forbidden,
+            "not its own report"
+        );
+        assert_eq!(
+            triage(t.banking, Role::ConstituentReporter),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            triage(t.telecom, Role::Analyst),
+            Decision::NotFound,
+            "not a sibling's"
+        );
     }
 }

@@ -861,7 +861,9 @@ async fn the_same_services_run_on_postgresql() {
     };
     let app = nigehban_app::App::open(&config, settings).await.unwrap();
     assert_eq!(app.backend(), nigehban_app::Backend::Postgres);
-    assert_eq!(app.migrations_applied_at_open(), 3);
+    // Every migration ran on the fresh database (however many there are), and none is left.
+    assert!(app.migrations_applied_at_open() >= 2);
+    assert_eq!(app.migrate().await.unwrap(), 0);
     app.ping().await.unwrap();
     let request = BootstrapRequest {
         national_name: name("National CERT"),

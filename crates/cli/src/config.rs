@@ -33,6 +33,10 @@
 //! | `ingest_max_body_bytes` | `NIGEHBAN_INGEST_MAX_BODY_BYTES` | | 33554432 (32 MiB) |
 //! | `sensor_health_check_seconds` | `NIGEHBAN_SENSOR_HEALTH_CHECK_SECONDS` | | 15 |
 //! | `search_max_lag_events` | `NIGEHBAN_SEARCH_MAX_LAG_EVENTS` | | 2000000 (senders are slowed down past this search lag; intake resumes at three quarters of it) |
+//! | `incident_id_prefix` | `NIGEHBAN_INCIDENT_ID_PREFIX` | | `PK` (readable incident ids `PK-2026-000123`; 1 to 16 letters and digits) |
+//! | `regulatory_profiles` | `NIGEHBAN_REGULATORY_PROFILES` | | the built-in profiles (a TOML file of reporting deadlines per sector; see `crates/app/data/regulatory_profiles.toml`) |
+//! | `evidence_max_bytes` | `NIGEHBAN_EVIDENCE_MAX_BYTES` | | 67108864 (64 MiB: the largest evidence file accepted) |
+//! | `deadline_check_seconds` | `NIGEHBAN_DEADLINE_CHECK_SECONDS` | | 60 (how often regulatory deadlines are checked) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -204,6 +208,17 @@ pub struct ServeSettings {
     pub sensor_health_check: Duration,
     /// Search lag (events on the bus not indexed yet) past which intake slows senders down.
     pub search_max_lag: u64,
+    /// Incidents: readable ids, regulatory profiles, evidence size, deadline checks.
+    pub incidents: IncidentConfig,
+}
+
+/// The incident settings, resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IncidentConfig {
+    /// The services' settings (prefix, evidence size, profiles read from their file).
+    pub settings: nigehban_app::IncidentSettings,
+    /// How often regulatory deadlines are checked.
+    pub deadline_check: Duration,
 }
 
 /// Which syslog listeners to start.
@@ -290,6 +305,10 @@ struct FileConfig {
     ingest_max_body_bytes: Option<i64>,
     sensor_health_check_seconds: Option<i64>,
     search_max_lag_events: Option<i64>,
+    incident_id_prefix: Option<String>,
+    regulatory_profiles: Option<PathBuf>,
+    evidence_max_bytes: Option<i64>,
+    deadline_check_seconds: Option<i64>,
 }
 
 /// Environment variables that belong to Nigehban but are not settings (tests, tools).
@@ -545,7 +564,9 @@ impl<'a> ConfigSources<'a> {
                 1_000_000_000,
             )?
             .unwrap_or(2_000_000);
+        let incidents = self.incidents()?;
         Ok(ServeSettings {
+            incidents,
             storage,
             listen,
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
@@ -561,6 +582,63 @@ impl<'a> ConfigSources<'a> {
             ingest_max_body_bytes: usize::try_from(ingest_max_body_bytes).unwrap_or(usize::MAX),
             sensor_health_check: Duration::from_secs(sensor_health_check),
             search_max_lag,
+        })
+    }
+
+    /// The incident settings: the readable id prefix, the regulatory profiles
+    /// (read and checked now, so a bad file stops the start), the evidence size
+    /// limit and how often deadlines are checked.
+    fn incidents(&self) -> Result<IncidentConfig, ConfigError> {
+        let mut settings = nigehban_app::IncidentSettings::default();
+        if let Some(raw) = self.raw(
+            "incident_id_prefix",
+            None,
+            self.file.incident_id_prefix.clone(),
+        )? {
+            settings.id_prefix = nigehban_app::model::ReadableIdPrefix::parse(&raw.text)
+                .map_err(|e| bad_value("incident_id_prefix", &raw, e.to_string()))?;
+        }
+        if let Some(raw) = self.raw(
+            "regulatory_profiles",
+            None,
+            self.file
+                .regulatory_profiles
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        )? {
+            let path = PathBuf::from(raw.text.trim());
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                bad_value(
+                    "regulatory_profiles",
+                    &raw,
+                    format!("cannot read {}: {e}", path.display()),
+                )
+            })?;
+            settings.regulatory_profiles = nigehban_app::incidents::parse_regulatory_profiles(
+                &text,
+                &path.display().to_string(),
+            )
+            .map_err(|e| bad_value("regulatory_profiles", &raw, e))?;
+        }
+        if let Some(bytes) = self.integer(
+            "evidence_max_bytes",
+            self.file.evidence_max_bytes,
+            1024,
+            1024 * 1024 * 1024,
+        )? {
+            settings.evidence_max_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+        }
+        let deadline_check = self
+            .integer(
+                "deadline_check_seconds",
+                self.file.deadline_check_seconds,
+                1,
+                3600,
+            )?
+            .unwrap_or(60);
+        Ok(IncidentConfig {
+            settings,
+            deadline_check: Duration::from_secs(deadline_check),
         })
     }
 
@@ -692,6 +770,10 @@ pub const KEYS: &[&str] = &[
     "ingest_max_body_bytes",
     "sensor_health_check_seconds",
     "search_max_lag_events",
+    "incident_id_prefix",
+    "regulatory_profiles",
+    "evidence_max_bytes",
+    "deadline_check_seconds",
     "data_dir",
     "listen",
     "database",
@@ -1265,6 +1347,95 @@ mod tests {
         let text = sources.serve(&flags).unwrap_err().to_string();
         assert!(text.contains("flag --syslog-tls-certificate"), "{text}");
         assert!(text.contains("not a readable file"), "{text}");
+    }
+
+    #[test]
+    fn incident_settings_follow_environment_and_file_and_bad_ones_name_their_key() {
+        let defaults = ConfigSources::load(None, &env_of(&[]))
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap()
+            .incidents;
+        assert_eq!(defaults.settings, nigehban_app::IncidentSettings::default());
+        assert_eq!(defaults.deadline_check, Duration::from_secs(60));
+
+        let (dir, path) = with_file("incident_id_prefix = \"CERTPK\"\nevidence_max_bytes = 2048\n");
+        let profiles = dir.path().join("profiles.toml");
+        std::fs::write(
+            &profiles,
+            "[[profile]]\nid = \"sbp\"\nname = \"Banking supervisor\"\nregulator = \"SBP\"\n\
+             sectors = [\"banking\"]\n[[profile.stage]]\nid = \"first\"\nname = \"First notice\"\n\
+             within = \"2h\"\nwarn_before = \"30m\"\n",
+        )
+        .unwrap();
+        let profiles_text = profiles.display().to_string();
+        let env = env_of(&[
+            ("NIGEHBAN_REGULATORY_PROFILES", profiles_text.as_str()),
+            ("NIGEHBAN_DEADLINE_CHECK_SECONDS", "5"),
+        ]);
+        let incidents = ConfigSources::load(Some(&path), &env)
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap()
+            .incidents;
+        assert_eq!(incidents.settings.id_prefix.as_str(), "CERTPK");
+        assert_eq!(incidents.settings.evidence_max_bytes, 2048);
+        let ids: Vec<&str> = incidents
+            .settings
+            .regulatory_profiles
+            .profiles()
+            .iter()
+            .map(|p| p.id.as_str())
+            .collect();
+        assert_eq!(ids, ["sbp"]);
+        assert_eq!(incidents.deadline_check, Duration::from_secs(5));
+
+        let missing = dir.path().join("absent.toml").display().to_string();
+        let broken = dir.path().join("broken.toml");
+        std::fs::write(&broken, "[[profile]]\nid = \"x\"\n").unwrap();
+        let broken = broken.display().to_string();
+        for (name, value, key, words) in [
+            (
+                "NIGEHBAN_INCIDENT_ID_PREFIX",
+                "PK-",
+                "incident_id_prefix",
+                "PK-",
+            ),
+            (
+                "NIGEHBAN_REGULATORY_PROFILES",
+                missing.as_str(),
+                "regulatory_profiles",
+                "cannot read",
+            ),
+            (
+                "NIGEHBAN_REGULATORY_PROFILES",
+                broken.as_str(),
+                "regulatory_profiles",
+                "broken.toml",
+            ),
+            (
+                "NIGEHBAN_EVIDENCE_MAX_BYTES",
+                "10",
+                "evidence_max_bytes",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_DEADLINE_CHECK_SECONDS",
+                "0",
+                "deadline_check_seconds",
+                "out of range",
+            ),
+        ] {
+            let error = ConfigSources::load(None, &env_of(&[(name, value)]))
+                .unwrap()
+                .serve(&ServeFlags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(
+                error.contains(key) && error.contains(name) && error.contains(words),
+                "{name}={value}: {error}"
+            );
+        }
     }
 
     #[test]

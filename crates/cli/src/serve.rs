@@ -26,7 +26,8 @@ configuration file (TOML): data_dir, listen, database, log, max_body_bytes, requ
 shutdown_grace_seconds, secure_cookies, national_cert_name, admin_username, bus, syslog_udp, \
 syslog_tcp, syslog_tls, syslog_tls_certificate, syslog_tls_key, syslog_tls_client_ca, \
 event_retention_days, bus_retention_days, bus_stream, search_consumer, ingest_max_body_bytes, \
-sensor_health_check_seconds, search_max_lag_events. \
+sensor_health_check_seconds, search_max_lag_events, incident_id_prefix, regulatory_profiles, \
+evidence_max_bytes, deadline_check_seconds. \
 Flags win over the environment, which wins over the file.
 
 Telemetry: sensors send NDJSON to POST /api/v1/ingest with their ingest token at any time. \
@@ -55,7 +56,14 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     // Held while the server runs: `nigehban restore` is refused on this directory meanwhile.
     let _data_dir_lock = crate::data_dir::lock(&settings.storage.data_dir)?;
-    let app = storage::open(&settings.storage).await?;
+    let app = storage::open_with(
+        &settings.storage,
+        nigehban_app::AppSettings {
+            incidents: settings.incidents.settings.clone(),
+            ..nigehban_app::AppSettings::default()
+        },
+    )
+    .await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
@@ -87,6 +95,10 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     // password) only once a failed bind can no longer lose it.
     first_start(&app, &settings.storage, None).await?;
     let purge = tokio::spawn(purge_sessions(app.clone()));
+    let deadlines = {
+        let (app, every) = (app.clone(), settings.incidents.deadline_check);
+        tokio::spawn(async move { app.incidents().watch_deadlines(every).await })
+    };
     let bus = settings.bus.as_deref().map_or_else(
         || "embedded event bus".to_owned(),
         |url| format!("NATS JetStream bus at {}", crate::config::redact_url(url)),
@@ -113,6 +125,7 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     .await
     .context("the server stopped with an error")?;
     purge.abort();
+    deadlines.abort();
     // In-flight requests are done: drain the listeners into the bus, let the
     // indexer commit what it holds, then close the index and the bus.
     let report = runtime.shutdown(settings.shutdown_grace).await;

@@ -24,11 +24,20 @@ pub fn store_config(storage: &StorageChoice) -> StoreConfig {
 /// Makes the data directory private, opens the storage (applying pending
 /// migrations, taking the audit key from its file) and the services over it.
 pub async fn open(settings: &StorageSettings) -> anyhow::Result<App> {
+    open_with(settings, AppSettings::default()).await
+}
+
+/// Like [`open`], with the services' settings (the audit key file is the
+/// storage settings' own).
+pub async fn open_with(
+    settings: &StorageSettings,
+    app_settings: AppSettings,
+) -> anyhow::Result<App> {
     // Before anything in it is opened: nothing there is for other users.
     crate::data_dir::secure(&settings.data_dir)?;
     let app_settings = AppSettings {
         audit_key_file: Some(settings.audit_key_file.clone()),
-        ..AppSettings::default()
+        ..app_settings
     };
     App::open(&store_config(&settings.storage), app_settings)
         .await

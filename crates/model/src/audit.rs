@@ -432,6 +432,33 @@ impl AuditAction {
     /// user name cannot be used (kept to spot probing for user names).
     pub const USER_CREATE_REFUSED: AuditAction = AuditAction::fixed("user.create_refused");
 
+    // ---- incidents and coordination ----
+    /// A constituent filed an incident report.
+    pub const REPORT_CREATE: AuditAction = AuditAction::fixed("report.create");
+    /// A report was triaged into a new or an existing incident.
+    pub const REPORT_TRIAGE: AuditAction = AuditAction::fixed("report.triage");
+    /// A report was rejected (with a reason the reporter sees).
+    pub const REPORT_REJECT: AuditAction = AuditAction::fixed("report.reject");
+    /// An incident was opened.
+    pub const INCIDENT_CREATE: AuditAction = AuditAction::fixed("incident.create");
+    /// An incident was changed (fields, status, assignee, observables, tasks, links, notes, deadlines).
+    pub const INCIDENT_UPDATE: AuditAction = AuditAction::fixed("incident.update");
+    /// An incident was escalated to the owner's parent.
+    pub const INCIDENT_ESCALATE: AuditAction = AuditAction::fixed("incident.escalate");
+    /// An incident was merged into another.
+    pub const INCIDENT_MERGE: AuditAction = AuditAction::fixed("incident.merge");
+    /// An evidence file was uploaded.
+    pub const EVIDENCE_UPLOAD: AuditAction = AuditAction::fixed("evidence.upload");
+    /// An evidence file was attached to an incident (its report was triaged into it).
+    pub const EVIDENCE_ATTACH: AuditAction = AuditAction::fixed("evidence.attach");
+    /// An evidence file was downloaded (its hash checked).
+    pub const EVIDENCE_DOWNLOAD: AuditAction = AuditAction::fixed("evidence.download");
+    /// An evidence file's content no longer matched its SHA-256 when read, or was missing.
+    pub const EVIDENCE_INTEGRITY_FAILURE: AuditAction =
+        AuditAction::fixed("evidence.integrity_failure");
+    /// An evidence file's chain of custody was exported.
+    pub const EVIDENCE_CUSTODY_EXPORT: AuditAction = AuditAction::fixed("evidence.custody_export");
+
     /// An action with a fixed name.
     pub const fn fixed(name: &'static str) -> Self {
         Self(Cow::Borrowed(name))

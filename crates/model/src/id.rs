@@ -120,6 +120,39 @@ record_id!(
     "alert comment"
 );
 
+// ---- incidents and coordination ----
+
+record_id!(
+    /// The id of an incident (its readable id, e.g. `PK-2026-000123`, is a separate name).
+    IncidentId,
+    "incident"
+);
+record_id!(
+    /// The id of an incident report a constituent filed.
+    IncidentReportId,
+    "incident report"
+);
+record_id!(
+    /// The id of a task an incident's owner gave a tenant.
+    IncidentTaskId,
+    "incident task"
+);
+record_id!(
+    /// The id of one entry of an incident's timeline.
+    TimelineEntryId,
+    "timeline entry"
+);
+record_id!(
+    /// The id of a piece of evidence (a file; its content is named by its SHA-256).
+    EvidenceId,
+    "evidence"
+);
+record_id!(
+    /// The id of a notification the platform raised about an incident (e.g. a deadline).
+    IncidentNotificationId,
+    "incident notification"
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -41,6 +41,13 @@
 //!   [`AlertSource`], [`AlertStatus`]), its triage ([`AlertTriage`],
 //!   [`Resolution`], [`ReopenAs`], [`Alert::triage`]), [`AlertComment`]s and
 //!   the change feed ([`AlertChange`]).
+//! - Incidents ([`incident`]): [`Incident`] with its [`ReadableId`]
+//!   (`PK-2026-000123`), [`RsitClass`] (the embedded RSIT taxonomy),
+//!   [`IncidentSeverity`], [`Pap`], the [`IncidentStatus`] workflow,
+//!   typed [`Observable`]s ([`extract_observables`]), [`IncidentTask`]s,
+//!   [`TimelineEntry`]s, constituents' [`IncidentReport`]s, content-addressed
+//!   [`Evidence`], regulatory [`RegulatoryProfile`]s and clocks, and
+//!   [`IncidentNotification`]s.
 //! - The audit log ([`audit`]): [`AuditDraft`] → [`AuditEntry`] via
 //!   [`AuditDraft::seal`], the hash chain ([`AuditEntry::compute_hash`],
 //!   [`ChainHash`], [`ChainHead`]), its key ([`AuditKey`], kept outside the
@@ -52,6 +59,7 @@ pub mod alert;
 pub mod audit;
 pub mod credential;
 pub mod id;
+pub mod incident;
 pub mod role;
 pub mod sensor;
 pub mod tenant;
@@ -74,6 +82,17 @@ pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName}
 pub use id::{
     AlertCommentId, AlertId, AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId,
     SensorTokenId, SessionId, TenantId, TokenId, UserId,
+};
+pub use id::{
+    EvidenceId, IncidentId, IncidentNotificationId, IncidentReportId, IncidentTaskId,
+    TimelineEntryId,
+};
+pub use incident::{
+    Audience, Evidence, EvidenceFileName, Incident, IncidentClocks, IncidentNotification,
+    IncidentReport, IncidentSeverity, IncidentStatus, IncidentTask, InvalidIncidentField,
+    NotificationKind, Observable, ObservableKind, Pap, ReadableId, ReadableIdPrefix,
+    RegulatoryClock, RegulatoryProfile, ReportStatus, Resolution, RsitClass, Sha256Digest,
+    StageState, TaskKind, TaskStatus, TimelineEntry, TimelineKind, extract_observables,
 };
 pub use role::Role;
 pub use sensor::{

@@ -259,6 +259,14 @@ impl From<nigehban_app::AppError> for ApiError {
             AppError::Unsupported(message) => {
                 ApiError::new(StatusCode::NOT_IMPLEMENTED, "unsupported", message)
             }
+            AppError::IntegrityFailure(message) => {
+                tracing::error!(%message, "evidence integrity failure");
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "integrity_failure",
+                    message,
+                )
+            }
             internal @ (AppError::Storage(_) | AppError::Internal(_)) => {
                 tracing::error!(error = %error_chain(&internal), "request failed inside the platform");
                 ApiError::internal()

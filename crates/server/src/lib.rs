@@ -124,7 +124,10 @@ pub const SECURE_SESSION_COOKIE: &str = "__Host-nigehban_session";
 
 /// The whole HTTP surface: landing page, health, metrics, OpenAPI and `/api/v1`.
 pub fn router(state: ServerState) -> Router {
-    let routes = routes::all(state.options.max_ingest_body_bytes);
+    let routes = routes::all(
+        state.options.max_ingest_body_bytes,
+        state.app.settings().incidents.evidence_max_bytes,
+    );
     with_layers(routes, state)
 }
 
@@ -132,10 +135,13 @@ pub fn router(state: ServerState) -> Router {
 /// security headers, metrics, catch-panic, JSON errors, timeout, body limit.
 fn with_layers(routes: Router<ServerState>, state: ServerState) -> Router {
     let options = Arc::clone(&state.options);
-    // The outer limit lets the largest body through (telemetry's); every
-    // other route reads its body within `max_body_bytes` (DefaultBodyLimit),
-    // and the intake route sets its own.
-    let largest_body = options.max_body_bytes.max(options.max_ingest_body_bytes);
+    // The outer limit lets the largest body through (telemetry's or
+    // evidence's); every other route reads its body within `max_body_bytes`
+    // (DefaultBodyLimit), and the intake and evidence upload routes set their own.
+    let largest_body = options
+        .max_body_bytes
+        .max(options.max_ingest_body_bytes)
+        .max(state.app.settings().incidents.evidence_max_bytes);
     routes
         .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(layers::no_such_route)

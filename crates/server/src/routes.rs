@@ -4,6 +4,7 @@ mod alerts;
 mod audit;
 mod auth;
 mod events;
+mod incidents;
 mod ingest;
 mod sensors;
 mod system;
@@ -41,6 +42,7 @@ use crate::ServerState;
         (name = "intake", description = "Telemetry from sensors (authenticated with a sensor ingest token)"),
         (name = "events", description = "Search the events sensors sent"),
         (name = "alerts", description = "The alert queue: what detection raised, its triage, and a live stream of new and changed alerts"),
+        (name = "incidents", description = "Incident reports, incidents, escalation and tasking, evidence, regulatory deadlines, response-time figures"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -84,8 +86,9 @@ impl utoipa::Modify for SecuritySchemes {
     }
 }
 
-/// Every documented route, with its document; the intake route reads bodies of up to `ingest_body_limit` bytes.
-fn documented(ingest_body_limit: usize) -> OpenApiRouter<ServerState> {
+/// Every documented route, with its document; the intake route reads bodies
+/// of up to `ingest_body_limit` bytes, evidence uploads up to `evidence_body_limit`.
+fn documented(ingest_body_limit: usize, evidence_body_limit: usize) -> OpenApiRouter<ServerState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(auth::routes())
         .merge(tenants::routes())
@@ -97,16 +100,22 @@ fn documented(ingest_body_limit: usize) -> OpenApiRouter<ServerState> {
         .merge(events::routes())
         .merge(alerts::routes())
         .merge(system::routes())
+        // ---- incidents and coordination ----
+        .merge(incidents::routes(evidence_body_limit))
 }
 
 /// The OpenAPI document of the API, generated from the route handlers.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    documented(crate::ServerOptions::default().max_ingest_body_bytes).into_openapi()
+    documented(
+        crate::ServerOptions::default().max_ingest_body_bytes,
+        nigehban_app::incidents::DEFAULT_EVIDENCE_MAX_BYTES,
+    )
+    .into_openapi()
 }
 
 /// All routes: the documented API plus the landing page and the document itself.
-pub fn all(ingest_body_limit: usize) -> Router<ServerState> {
-    let (router, document) = documented(ingest_body_limit).split_for_parts();
+pub fn all(ingest_body_limit: usize, evidence_body_limit: usize) -> Router<ServerState> {
+    let (router, document) = documented(ingest_body_limit, evidence_body_limit).split_for_parts();
     let document = Arc::new(document.to_json().unwrap_or_else(|error| {
         tracing::error!(%error, "could not render the OpenAPI document");
         "{}".to_owned()

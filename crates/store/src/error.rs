@@ -19,6 +19,14 @@ pub enum StoreError {
     /// The change conflicts with existing data (e.g. a user name already taken, a second root).
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The record was changed by someone else since it was read; read it again and retry.
+    #[error("{kind} {id} was changed by someone else meanwhile; read it again and retry")]
+    Stale {
+        /// The kind of record, e.g. "incident".
+        kind: &'static str,
+        /// Its id.
+        id: String,
+    },
     /// Moving the tenant under the new parent would put it below itself.
     #[error(
         "cannot move tenant {tenant} under {new_parent}: {new_parent} is the tenant itself or below it"

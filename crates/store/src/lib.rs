@@ -42,6 +42,16 @@
 //!   made by a person: they are kept in their own append-only table
 //!   (triggers refuse updates and deletes) and are **not** written to the
 //!   audit log; every change to a sensor or its tokens is.
+//! - Incidents and coordination ([`incidents`]): [`Store::write_incidents`]
+//!   writes one change to incidents, reports, evidence records and timelines
+//!   with its audit entries ([`IncidentWrite`], version-checked:
+//!   [`StoreError::Stale`]; opening an incident takes the next number of its
+//!   year's sequence), list calls by stakeholder subtree
+//!   ([`IncidentScope`]), the append-only timeline and notifications, and
+//!   evidence content addressed by SHA-256 ([`Store::put_evidence_content`],
+//!   [`Store::evidence_content`]: files under `<data-dir>/evidence/` on
+//!   SQLite, `bytea` on PostgreSQL), and a record's audit entries
+//!   ([`Store::audit_of_record`], an evidence file's chain of custody).
 //! - Every mutation writes its record change **and** its audit entry in one
 //!   transaction; the [`AuditContext`] says who, when and from where. Appends
 //!   to the audit chain are serialised (SQLite: one writer connection and
@@ -93,7 +103,17 @@
 //! database upgrades with its data.
 
 mod audit_key;
+//! and `sensor_health_events`; `0006_incidents`: incidents,
+//! `incident_access`, `incident_sequences`, `incident_reports`,
+//! `incident_timeline`, `evidence` (and `evidence_content` on PostgreSQL),
+//! `incident_notifications`, and an index of audit entries by record. Every
+//! migration a database has not recorded is applied, whatever its number
+//! (numbers of features built side by side may arrive out of order). The
+//! suite checks that a version-1 database upgrades with its data;
+//! `tests/incidents.rs` is the incidents' conformance suite.
+
 mod error;
+pub mod incidents;
 mod migrations;
 mod page;
 pub mod postgres;
@@ -114,9 +134,16 @@ use nigehban_model::{
     Severity, SignalFate, SourceNetwork, SubjectCommonName, Tenant, TenantId, TenantName,
     Timestamp, TokenId, User, UserId, Username,
 };
+use nigehban_model::{
+    Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
+    IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
+};
 
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
+pub use incidents::{
+    AuditAfter, AuditNote, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, NewIncident,
+};
 pub use page::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use postgres::PostgresStore;
 pub use sqlite::{DATABASE_FILE, SqliteStore, restore_sqlite_backup};
@@ -698,4 +725,78 @@ pub trait Store: Send + Sync + 'static {
         deliveries_before: Timestamp,
         changes_before: Timestamp,
     ) -> StoreResult<AlertPruning>;
+    // ---- incidents and coordination (see the `incidents` module) ----
+
+    /// Writes one change to incidents, reports, evidence records and
+    /// timelines, and its audit entries, in one transaction. Opening an
+    /// incident takes the next number of its creation year's sequence and is
+    /// audited as `incident.create`. A record changed by someone else since it
+    /// was read is [`StoreError::Stale`] and nothing is written; an unknown
+    /// tenant is [`StoreError::NotFound`].
+    async fn write_incidents(
+        &self,
+        write: IncidentWrite,
+        ctx: &AuditContext,
+    ) -> StoreResult<IncidentWritten>;
+
+    /// One incident.
+    async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>>;
+
+    /// The incident with this readable id.
+    async fn incident_by_readable_id(&self, id: &ReadableId) -> StoreResult<Option<Incident>>;
+
+    /// Incidents, newest first.
+    async fn list_incidents(
+        &self,
+        scope: IncidentScope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Incident>>;
+
+    /// One incident report.
+    async fn incident_report(&self, id: IncidentReportId) -> StoreResult<Option<IncidentReport>>;
+
+    /// The reports of tenant `subtree` and every tenant below it, newest first.
+    async fn list_incident_reports(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IncidentReport>>;
+
+    /// An incident's timeline, oldest first.
+    async fn incident_timeline(&self, incident: IncidentId) -> StoreResult<Vec<TimelineEntry>>;
+
+    /// One evidence record.
+    async fn evidence(&self, id: EvidenceId) -> StoreResult<Option<Evidence>>;
+
+    /// The evidence records of an incident or a report, oldest first.
+    async fn list_evidence(&self, of: EvidenceOf) -> StoreResult<Vec<Evidence>>;
+
+    /// Keeps evidence content under its SHA-256 (computed here) and returns
+    /// the digest; content already kept under that digest is left as it is.
+    async fn put_evidence_content(&self, content: Vec<u8>) -> StoreResult<Sha256Digest>;
+
+    /// The content kept under `digest`, exactly as stored (the caller checks it).
+    async fn evidence_content(&self, digest: Sha256Digest) -> StoreResult<Option<Vec<u8>>>;
+
+    /// Appends notifications to their append-only table (not audited: the
+    /// platform raises them); one already raised for the same incident,
+    /// stage, kind and tenant is skipped. Returns those that were new.
+    async fn insert_incident_notifications(
+        &self,
+        notifications: Vec<IncidentNotification>,
+    ) -> StoreResult<Vec<IncidentNotification>>;
+
+    /// The notifications addressed to tenant `subtree` and the tenants below it, newest first.
+    async fn list_incident_notifications(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IncidentNotification>>;
+
+    /// Every audit entry about one record (e.g. an evidence file's chain of custody), in chain order.
+    async fn audit_of_record(
+        &self,
+        record_kind: &str,
+        record_id: &str,
+    ) -> StoreResult<Vec<AuditEntry>>;
 }

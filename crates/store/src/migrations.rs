@@ -1,5 +1,7 @@
 //! Schema migrations: numbered `.sql` files per backend, compiled in.
 
+use crate::{StoreError, StoreResult};
+
 /// One migration.
 pub(crate) struct Migration {
     /// Its number; applied in ascending order. Every migration not yet
@@ -34,6 +36,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "alerts",
         sql: include_str!("../migrations/sqlite/0005_alerts.sql"),
     },
+    Migration {
+        version: 6,
+        name: "incidents",
+        sql: include_str!("../migrations/sqlite/0006_incidents.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -58,7 +65,40 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "alerts",
         sql: include_str!("../migrations/postgres/0005_alerts.sql"),
     },
+    Migration {
+        version: 6,
+        name: "incidents",
+        sql: include_str!("../migrations/postgres/0006_incidents.sql"),
+    },
 ];
+
+/// The migrations of `list` not yet `applied`, in order; a database that
+/// recorded a migration this program does not know is newer than it.
+///
+/// Every missing migration is applied, not only those numbered above the
+/// highest applied: migrations of features developed side by side may be
+/// numbered out of the order they reach a database in.
+pub(crate) fn pending<'a>(
+    list: &'a [Migration],
+    applied: &[i64],
+) -> StoreResult<Vec<&'a Migration>> {
+    let known = list.last().map_or(0, |m| m.version);
+    if let Some(unknown) = applied
+        .iter()
+        .copied()
+        .filter(|version| !list.iter().any(|m| m.version == *version))
+        .max()
+    {
+        return Err(StoreError::SchemaTooNew {
+            found: unknown.max(known + 1),
+            known,
+        });
+    }
+    Ok(list
+        .iter()
+        .filter(|m| !applied.contains(&m.version))
+        .collect())
+}
 
 /// The table recording applied migrations (same on both backends).
 pub(crate) const CREATE_MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at_micros BIGINT NOT NULL)";
@@ -83,5 +123,23 @@ mod tests {
         let versions =
             |list: &[Migration]| list.iter().map(|m| (m.version, m.name)).collect::<Vec<_>>();
         assert_eq!(versions(SQLITE), versions(POSTGRES));
+    }
+
+    #[test]
+    fn every_missing_migration_is_pending_and_unknown_ones_are_too_new() {
+        let all: Vec<i64> = SQLITE.iter().map(|m| m.version).collect();
+        assert!(pending(SQLITE, &all).unwrap().is_empty());
+        let without_first: Vec<i64> = all[1..].to_vec();
+        let missing = pending(SQLITE, &without_first).unwrap();
+        assert_eq!(
+            missing.iter().map(|m| m.version).collect::<Vec<_>>(),
+            vec![1]
+        );
+        let mut newer = all.clone();
+        newer.push(999);
+        assert!(matches!(
+            pending(SQLITE, &newer),
+            Err(StoreError::SchemaTooNew { found: 999, .. })
+        ));
     }
 }

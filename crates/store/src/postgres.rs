@@ -13,6 +13,7 @@
 //! private network until TLS support is added.
 
 mod alerts;
+mod incidents;
 mod sensors;
 
 use std::net::IpAddr;
@@ -44,6 +45,11 @@ use crate::{
     AlertPruning, AlertQuery, AlertRaise, AuditContext, AuditQuery, Backend, BackupReport, Page,
     PageRequest, SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange,
     UserChange,
+};
+use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten};
+use nigehban_model::{
+    Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
+    IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
 };
 
 /// Advisory lock key held while migrating, so concurrent starts migrate once.
@@ -474,21 +480,9 @@ async fn apply_migrations_locked(client: &Object) -> StoreResult<usize> {
         .iter()
         .map(|row| row.try_get(0))
         .collect::<Result<_, _>>()?;
-    let current = recorded.iter().copied().max().unwrap_or(0);
-    let known = migrations::POSTGRES.last().map_or(0, |m| m.version);
-    if current > known {
-        return Err(StoreError::SchemaTooNew {
-            found: current,
-            known,
-        });
-    }
+    let pending = migrations::pending(migrations::POSTGRES, &recorded)?;
     let mut applied = 0;
-    // Every migration not recorded yet, not only those above the newest:
-    // numbers may have gaps that later releases fill.
-    for migration in migrations::POSTGRES
-        .iter()
-        .filter(|m| !recorded.contains(&m.version))
-    {
+    for migration in pending {
         let wrap = |source: tokio_postgres::Error| StoreError::Migration {
             version: migration.version,
             name: migration.name,
@@ -1746,5 +1740,84 @@ impl Store for PostgresStore {
         changes_before: Timestamp,
     ) -> StoreResult<AlertPruning> {
         self.alerts_prune(deliveries_before, changes_before).await
+    // ---- incidents and coordination (postgres/incidents.rs) ----
+
+    async fn write_incidents(
+        &self,
+        write: IncidentWrite,
+        ctx: &AuditContext,
+    ) -> StoreResult<IncidentWritten> {
+        self.incidents_write(write, ctx).await
+    }
+
+    async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>> {
+        self.incidents_get(id).await
+    }
+
+    async fn incident_by_readable_id(&self, id: &ReadableId) -> StoreResult<Option<Incident>> {
+        self.incidents_by_readable_id(id).await
+    }
+
+    async fn list_incidents(
+        &self,
+        scope: IncidentScope,
+        page: &PageRequest,
+    ) -> StoreResult<Page<Incident>> {
+        self.incidents_list(scope, page).await
+    }
+
+    async fn incident_report(&self, id: IncidentReportId) -> StoreResult<Option<IncidentReport>> {
+        self.incidents_report(id).await
+    }
+
+    async fn list_incident_reports(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IncidentReport>> {
+        self.incidents_reports(subtree, page).await
+    }
+
+    async fn incident_timeline(&self, incident: IncidentId) -> StoreResult<Vec<TimelineEntry>> {
+        self.incidents_timeline(incident).await
+    }
+
+    async fn evidence(&self, id: EvidenceId) -> StoreResult<Option<Evidence>> {
+        self.incidents_evidence(id).await
+    }
+
+    async fn list_evidence(&self, of: EvidenceOf) -> StoreResult<Vec<Evidence>> {
+        self.incidents_list_evidence(of).await
+    }
+
+    async fn put_evidence_content(&self, content: Vec<u8>) -> StoreResult<Sha256Digest> {
+        self.incidents_put_content(content).await
+    }
+
+    async fn evidence_content(&self, digest: Sha256Digest) -> StoreResult<Option<Vec<u8>>> {
+        self.incidents_content(digest).await
+    }
+
+    async fn insert_incident_notifications(
+        &self,
+        notifications: Vec<IncidentNotification>,
+    ) -> StoreResult<Vec<IncidentNotification>> {
+        self.incidents_insert_notifications(notifications).await
+    }
+
+    async fn list_incident_notifications(
+        &self,
+        subtree: TenantId,
+        page: &PageRequest,
+    ) -> StoreResult<Page<IncidentNotification>> {
+        self.incidents_notifications(subtree, page).await
+    }
+
+    async fn audit_of_record(
+        &self,
+        record_kind: &str,
+        record_id: &str,
+    ) -> StoreResult<Vec<AuditEntry>> {
+        self.incidents_audit_of(record_kind, record_id).await
     }
 }

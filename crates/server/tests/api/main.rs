@@ -9,6 +9,7 @@ mod alerts;
 mod auth_flow;
 mod errors;
 mod intake_trust;
+mod incidents;
 mod matrix;
 mod openapi;
 mod properties;
