@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use nigehban_testkit::Need;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -28,10 +29,6 @@ fn nigehban() -> Command {
     }
     command.env("NIGEHBAN_LOG", "warn");
     command
-}
-
-fn services_required() -> bool {
-    std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
 /// A running `nigehban serve`, killed when dropped.
@@ -543,12 +540,7 @@ fn crash_test_on_the_embedded_bus_loses_and_duplicates_nothing() {
 
 #[test]
 fn crash_test_on_nats_jetstream_loses_and_duplicates_nothing() {
-    let Ok(url) = std::env::var("NIGEHBAN_TEST_NATS_URL") else {
-        assert!(
-            !services_required(),
-            "NIGEHBAN_REQUIRE_SERVICES=1 but NIGEHBAN_TEST_NATS_URL is not set"
-        );
-        println!("skipped: set NIGEHBAN_TEST_NATS_URL to run the crash test on JetStream");
+    let Some(url) = nigehban_testkit::nats_url() else {
         return;
     };
     // A stream of its own, so that other tests on the same nats-server never meet it.
@@ -566,12 +558,7 @@ fn host_name() -> String {
 
 #[test]
 fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
-    if Command::new("logger").arg("--version").output().is_err() {
-        assert!(
-            !services_required(),
-            "NIGEHBAN_REQUIRE_SERVICES=1 but util-linux `logger` is not installed"
-        );
-        println!("skipped: util-linux `logger` is not installed");
+    if nigehban_testkit::program(Need::Logger, "logger", "bsdutils").is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -665,7 +652,7 @@ fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
 fn syslog_over_tls_arrives_through_serve() {
     // The `openssl` command line makes the listener's certificate and is the
     // TLS client, so the test exercises serve's TLS settings end to end.
-    if !installed(&[("/usr/bin/openssl", "openssl")]) {
+    if !installed(&[(Need::Openssl, "/usr/bin/openssl", "openssl")]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -757,20 +744,13 @@ fn tls_listener<'a>(certificate: &'a Path, key: &'a Path) -> [&'a str; 6] {
     ]
 }
 
-/// Whether every program at these paths is installed; says "skipped" (or fails when
-/// services are required) naming the Debian package of the first that is not.
-fn installed(programs: &[(&str, &str)]) -> bool {
-    for (path, package) in programs {
-        if !Path::new(path).exists() {
-            assert!(
-                !services_required(),
-                "NIGEHBAN_REQUIRE_SERVICES=1 but {path} is missing (Debian package {package})"
-            );
-            println!("skipped: {path} is not installed (Debian package {package})");
-            return false;
-        }
-    }
-    true
+/// Whether every program at these paths is installed; the test is skipped (or
+/// fails when services are required) naming the Debian package of the first that is not.
+#[track_caller]
+fn installed(programs: &[(Need, &str, &str)]) -> bool {
+    programs
+        .iter()
+        .all(|(need, path, package)| nigehban_testkit::program(*need, path, package).is_some())
 }
 
 /// A running rsyslogd relaying from a TCP input to `action`, killed when dropped.
@@ -850,10 +830,10 @@ const RSYSLOG_OSSL: &str = "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so";
 #[test]
 fn syslog_relayed_by_rsyslog_arrives_through_serve_over_udp_tcp_and_tls() {
     if !installed(&[
-        ("/usr/bin/logger", "bsdutils"),
-        (RSYSLOGD, "rsyslog"),
-        (RSYSLOG_OSSL, "rsyslog-openssl"),
-        ("/usr/bin/openssl", "openssl"),
+        (Need::Logger, "/usr/bin/logger", "bsdutils"),
+        (Need::Rsyslog, RSYSLOGD, "rsyslog"),
+        (Need::Rsyslog, RSYSLOG_OSSL, "rsyslog-openssl"),
+        (Need::Openssl, "/usr/bin/openssl", "openssl"),
     ]) {
         return;
     }
@@ -955,22 +935,9 @@ fn time_now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
-/// The corpus of outside data, or `None` (skipped) when absent.
+/// The corpus of outside data, or `None` (skipped, or failed when required) when absent.
 fn corpus() -> Option<PathBuf> {
-    let root = std::env::var("NIGEHBAN_CORPUS").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    );
-    if root.is_dir() {
-        return Some(root);
-    }
-    assert!(
-        std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "NIGEHBAN_REQUIRE_CORPUS=1 but the corpus is not at {}",
-        root.display()
-    );
-    println!("skipped: corpus not found at {}", root.display());
-    None
+    nigehban_testkit::corpus()
 }
 
 /// Every data file under `dir` (licences, source notes, read-mes and JSON schemas left out).

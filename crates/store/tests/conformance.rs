@@ -975,7 +975,7 @@ async fn tampering_is_detected_and_named(backend: &TestBackend) {
     for case in cases {
         let fresh = match backend {
             TestBackend::Sqlite(..) => harness::sqlite().await,
-            TestBackend::Postgres(..) => harness::postgres(case.what).await.unwrap(),
+            TestBackend::Postgres(..) => harness::postgres().await.unwrap(),
         };
         let store = fresh.store();
         let tree = tree(store).await; // entries 1-5

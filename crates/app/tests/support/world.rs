@@ -210,13 +210,7 @@ pub async fn caller(app: &App, maker: &Caller, tenant: TenantId, role: Role) -> 
 
 /// A fresh PostgreSQL database's URL, or `None` (skipped) without a configured server.
 pub async fn postgres_database() -> Option<String> {
-    let Ok(url) = std::env::var("NIGEHBAN_TEST_POSTGRES_URL") else {
-        if std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-            panic!("NIGEHBAN_TEST_POSTGRES_URL is not set but NIGEHBAN_REQUIRE_SERVICES=1");
-        }
-        eprintln!("skipped: NIGEHBAN_TEST_POSTGRES_URL not set");
-        return None;
-    };
+    let url = nigehban_testkit::postgres_url()?;
     let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
         .await
         .unwrap();
