@@ -1,6 +1,7 @@
 //! Telemetry end to end through the real `nigehban` binary: a crash test
-//! (`kill -9` while 200,000 events arrive over HTTP, on the embedded bus and on
-//! NATS JetStream), syslog from util-linux `logger` over UDP and TCP, from
+//! (`kill -9` while 200,000 events arrive over HTTP, on the embedded bus, and
+//! on NATS JetStream where nats-server is killed too; `NIGEHBAN_TEST_SEED`
+//! replays a run's kill point), syslog from util-linux `logger` over UDP and TCP, from
 //! `rsyslogd` relaying over UDP, TCP and TLS, and every file of the corpus sent
 //! with `nigehban ingest`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -365,6 +366,42 @@ fn wait_indexed(server: &Server, timeout: Duration) {
     }
 }
 
+/// The crash test's seed: `NIGEHBAN_TEST_SEED` when given (to replay a run),
+/// else a fresh one; printed either way so that any run can be replayed.
+fn crash_seed() -> u64 {
+    let seed = match std::env::var("NIGEHBAN_TEST_SEED") {
+        Ok(text) => text.trim().parse().unwrap_or_else(|_| {
+            panic!(
+                "NIGEHBAN_TEST_SEED={text:?} is not a number from 0 to {}",
+                u64::MAX
+            )
+        }),
+        Err(_) => random_seed(),
+    };
+    println!("crash test: NIGEHBAN_TEST_SEED={seed} (set it to replay this kill point)");
+    seed
+}
+
+/// Where the crash test kills, from its seed: after a number of acknowledged
+/// batches (from a few to nearly all), plus a part of a request's time, so
+/// that the kill lands mid-request.
+fn kill_point(seed: u64) -> (usize, Duration) {
+    let after_batches = 5 + usize::try_from(seed % 180).unwrap_or(0);
+    let delay = Duration::from_millis((seed >> 20) % 40);
+    (after_batches, delay)
+}
+
+#[test]
+fn the_kill_point_follows_the_seed() {
+    assert_eq!(kill_point(0), (5, Duration::ZERO));
+    assert_eq!(kill_point(181 + (17 << 20)), (6, Duration::from_millis(17)));
+    // Every seed lands the kill while batches are still being sent.
+    for seed in [u64::MAX, 179, 12_345_678_901] {
+        let (after, delay) = kill_point(seed);
+        assert!((5..185).contains(&after) && delay < Duration::from_millis(40));
+    }
+}
+
 /// A pseudo-random number from the clock and the process (no extra crate needed).
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher as _, Hasher as _};
@@ -451,9 +488,73 @@ fn send_batches(address: SocketAddr, token: &str, acked: &mut [bool], progress: 
     });
 }
 
-/// The crash test on one bus: send, `kill -9` at a random moment, restart,
-/// resend what was not acknowledged, and find every event exactly once.
-fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
+/// A nats-server with JetStream that a test runs (and kills) itself, with a
+/// store directory of its own: the shared test server is never touched.
+struct NatsServer {
+    child: Child,
+    program: PathBuf,
+    port: u16,
+    store: PathBuf,
+}
+
+impl NatsServer {
+    /// Starts `program` on a free loopback port, storing in `store`.
+    fn start(program: &Path, store: &Path) -> NatsServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        NatsServer::start_on(program, store, port)
+    }
+
+    /// Starts `program` on `port` (again, after a kill), storing in `store`.
+    fn start_on(program: &Path, store: &Path, port: u16) -> NatsServer {
+        let child = Command::new(program)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        NatsServer {
+            child,
+            program: program.to_owned(),
+            port,
+            store: store.to_owned(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `kill -9`.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The crash test on one bus: send, `kill -9` the server (and the test's own
+/// nats-server, if given) at the seed's moment, restart, resend what was not
+/// acknowledged, and find every event exactly once.
+fn crash_test(bus_args: &[&str], env: &[(&str, &str)], mut nats: Option<NatsServer>) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir);
@@ -464,17 +565,22 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
     );
     let batches = CRASH_EVENTS / CRASH_BATCH;
     let mut acked = vec![false; batches];
-    let seed = random_seed();
-    // After a random number of acknowledged batches (from a few to nearly all),
-    // plus a random part of a request's time, so the kill lands mid-request.
-    let kill_after_batches = 5 + usize::try_from(seed % 180).unwrap();
-    let kill_delay = Duration::from_millis((seed >> 20) % 40);
+    let seed = crash_seed();
+    let (kill_after_batches, kill_delay) = kill_point(seed);
+    // Which dies first, when both do, follows the seed too.
+    let nats_first = (seed >> 40) % 2 == 0;
     println!(
-        "crash test: seed {seed}, kill -9 after {kill_after_batches} batches and {kill_delay:?}"
+        "crash test: kill -9 after {kill_after_batches} batches and {kill_delay:?}{}",
+        match (&nats, nats_first) {
+            (None, _) => "",
+            (Some(_), true) => ", nats-server first, then the server",
+            (Some(_), false) => ", the server first, then nats-server",
+        }
     );
     let address = server.address;
     let token = setup.sensor_token.clone();
     let progress = Arc::new(AtomicUsize::new(0));
+    let to_kill = nats.take();
     let killer = {
         let progress = Arc::clone(&progress);
         std::thread::spawn(move || {
@@ -482,11 +588,28 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
                 std::thread::sleep(Duration::from_millis(1));
             }
             std::thread::sleep(kill_delay);
-            server.kill();
+            match to_kill {
+                None => {
+                    server.kill();
+                    None
+                }
+                Some(nats) => {
+                    // Keep what is needed to start it again on the same port and store.
+                    let again = (nats.program.clone(), nats.store.clone(), nats.port);
+                    if nats_first {
+                        nats.kill();
+                        server.kill();
+                    } else {
+                        server.kill();
+                        nats.kill();
+                    }
+                    Some(again)
+                }
+            }
         })
     };
     send_batches(address, &token, &mut acked, &progress);
-    killer.join().unwrap();
+    let killed_nats = killer.join().unwrap();
     let acked_before = acked.iter().filter(|a| **a).count();
     println!("crash test: {acked_before} of {batches} batches acknowledged before the kill");
     assert!(
@@ -494,6 +617,9 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
         "the kill did not land during the run ({acked_before} of {batches} acknowledged)"
     );
 
+    // nats-server first (on its port and store), then the server.
+    let _nats =
+        killed_nats.map(|(program, store, port)| NatsServer::start_on(&program, &store, port));
     let server = Server::start(&data_dir, bus_args, env);
     let mut rounds = 0;
     while acked.iter().any(|a| !a) {
@@ -535,17 +661,20 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
 
 #[test]
 fn crash_test_on_the_embedded_bus_loses_and_duplicates_nothing() {
-    crash_test(&[], &[]);
+    crash_test(&[], &[], None);
 }
 
+/// On JetStream both the server and nats-server are killed: a nats-server of
+/// the test's own, with its own store, so that the shared one is untouched.
 #[test]
 fn crash_test_on_nats_jetstream_loses_and_duplicates_nothing() {
-    let Some(url) = nigehban_testkit::nats_url() else {
+    let Some(program) = nigehban_testkit::nats_server_program() else {
         return;
     };
-    // A stream of its own, so that other tests on the same nats-server never meet it.
-    let stream = format!("E2E_CRASH_{}", random_seed() % 1_000_000_000);
-    crash_test(&["--bus", &url], &[("NIGEHBAN_BUS_STREAM", &stream)]);
+    let store = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(&program, store.path());
+    let url = nats.url();
+    crash_test(&["--bus", &url], &[], Some(nats));
 }
 
 /// The machine's host name, as `logger` writes it.

@@ -78,6 +78,7 @@ fn deliveries(n: usize, first_offset: u64) -> Vec<Delivery> {
                     received_at: SystemTime::from(at),
                     content_type: EVENT_CONTENT_TYPE.into(),
                     payload: Bytes::from(serde_json::to_vec(&json).unwrap()),
+                    id: None,
                 },
             }
         })

@@ -107,6 +107,7 @@ pub fn record(tag: &str, size: usize) -> Record {
             + Duration::from_nanos(1_764_000_000_000_000_000 + tag.len() as u64),
         content_type: "application/json".into(),
         payload: Bytes::from(payload),
+        id: None,
     }
 }
 

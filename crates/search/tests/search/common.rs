@@ -63,6 +63,7 @@ impl TestEvent {
             received_at: SystemTime::from(self.received_at),
             content_type: EVENT_CONTENT_TYPE.into(),
             payload: Bytes::from(serde_json::to_vec(&json).unwrap()),
+            id: None,
         }
     }
 }
