@@ -68,8 +68,10 @@
 //! sessions, the audit log; `0002_sensors`: sensors, their lookup indexes
 //! (`sensor_networks` with first and last address as big-endian bytes,
 //! `sensor_fingerprints`, rows only for active sensors), `sensor_tokens`
-//! and `sensor_health_events`. The suite checks that a version-1 database
-//! upgrades with its data.
+//! and `sensor_health_events`. `tests/upgrade.rs` opens real databases
+//! made by the released code of every schema (a SQLite file and a PostgreSQL
+//! dump each, in `tests/data/`) and checks that they upgrade with their data;
+//! a release that adds a migration adds its databases there.
 
 mod error;
 mod migrations;

@@ -60,7 +60,6 @@ conformance_tests!(
     sensor_changes_are_audited_with_before_and_after,
     sensor_tokens_rotate_and_revoke,
     health_events_are_append_only_and_newest_first,
-    schema_1_databases_upgrade_with_their_data,
 );
 
 async fn tenants_form_a_tree(backend: &TestBackend) {
@@ -1067,37 +1066,4 @@ async fn stand_alone_entries_join_the_chain(backend: &TestBackend) {
         .unwrap();
     assert_eq!(listed.items, vec![entry]);
     assert!(store.verify_audit().await.unwrap().is_intact());
-}
-
-async fn schema_1_databases_upgrade_with_their_data(backend: &TestBackend) {
-    let store = backend.store();
-    let tree = tree(store).await;
-    // Put the database back to schema version 1, as an installation from
-    // before the sensor registry would be.
-    match backend {
-        TestBackend::Sqlite(..) => {
-            backend
-                .raw("DROP TABLE sensor_health_events; DROP TABLE sensor_tokens; DROP TABLE sensor_fingerprints; DROP TABLE sensor_networks; DROP TABLE sensors; DELETE FROM schema_migrations WHERE version = 2;")
-                .await
-        }
-        TestBackend::Postgres(..) => {
-            backend
-                .raw("DROP TABLE sensor_health_events, sensor_tokens, sensor_fingerprints, sensor_networks, sensors; DROP FUNCTION sensor_health_append_only(); DELETE FROM schema_migrations WHERE version = 2;")
-                .await
-        }
-    }
-    let upgraded = backend.reopen().await;
-    assert_eq!(upgraded.migrations_applied_at_open(), 1);
-    assert_eq!(
-        upgraded.tenant(tree.bank.id).await.unwrap().unwrap(),
-        tree.bank
-    );
-    assert!(upgraded.verify_audit().await.unwrap().is_intact());
-    let firewall = harness::sensor(upgraded.as_ref(), tree.bank.id, "Firewall");
-    harness::register(upgraded.as_ref(), &firewall, "ngs_upgraded").await;
-    assert_eq!(
-        upgraded.sensor(firewall.id).await.unwrap().unwrap(),
-        firewall
-    );
-    assert_eq!(upgraded.migrate().await.unwrap(), 0);
 }
