@@ -14,9 +14,9 @@ use std::str::FromStr;
 
 use argon2::{Argon2, PasswordVerifier as _};
 use nigehban_model::{
-    Actor, ActorKind, CertificateFingerprint, SecretHash, Sensor, SensorId, SensorKind,
-    SensorName, SourceNetwork, SubjectCommonName, Tenant, TenantId, TenantKind, TenantName,
-    Timestamp, TokenId, UserId, Username,
+    Actor, ActorKind, CertificateFingerprint, SecretHash, Sensor, SensorId, SensorKind, SensorName,
+    SourceNetwork, SubjectCommonName, Tenant, TenantId, TenantKind, TenantName, Timestamp, TokenId,
+    UserId, Username,
 };
 use nigehban_store::{
     AuditContext, PageRequest, PostgresStore, SensorHealthScope, SqliteStore, Store,
@@ -72,7 +72,11 @@ async fn check_upgraded(store: &dyn Store, manifest: &Value, what: &str) {
         current_schema() - made_at,
         "{what}: migrations applied on opening"
     );
-    assert_eq!(store.instance().to_string(), text(&manifest["instance"]), "{what}");
+    assert_eq!(
+        store.instance().to_string(),
+        text(&manifest["instance"]),
+        "{what}"
+    );
 
     // The audit chain: the same head, and it verifies.
     let head = store.audit_head().await.unwrap();
@@ -180,8 +184,16 @@ async fn check_upgraded(store: &dyn Store, manifest: &Value, what: &str) {
         let sensor_id: SensorId = id(&expected["id"]);
         let sensor = store.sensor(sensor_id).await.unwrap().unwrap();
         assert_eq!(
-            (sensor.tenant.to_string(), sensor.name.as_str(), sensor.active),
-            (text(&expected["tenant"]).to_owned(), text(&expected["name"]), true),
+            (
+                sensor.tenant.to_string(),
+                sensor.name.as_str(),
+                sensor.active
+            ),
+            (
+                text(&expected["tenant"]).to_owned(),
+                text(&expected["name"]),
+                true
+            ),
             "{what}: sensor"
         );
         let address: IpAddr = text(&expected["address"]).parse().unwrap();
@@ -210,7 +222,11 @@ async fn check_upgraded(store: &dyn Store, manifest: &Value, what: &str) {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!((token.sensor, token.revoked_at), (sensor_id, None), "{what}");
+        assert_eq!(
+            (token.sensor, token.revoked_at),
+            (sensor_id, None),
+            "{what}"
+        );
         let revoked = store
             .sensor_token_by_secret(&SecretHash::of(text(&expected["revoked_secret"])))
             .await
@@ -218,7 +234,10 @@ async fn check_upgraded(store: &dyn Store, manifest: &Value, what: &str) {
             .unwrap();
         assert!(revoked.revoked_at.is_some(), "{what}: revoked sensor token");
         let health = store
-            .list_sensor_health(SensorHealthScope::Sensor(sensor_id), &PageRequest::default())
+            .list_sensor_health(
+                SensorHealthScope::Sensor(sensor_id),
+                &PageRequest::default(),
+            )
             .await
             .unwrap();
         assert_eq!(
@@ -283,7 +302,12 @@ async fn check_upgraded(store: &dyn Store, manifest: &Value, what: &str) {
         revoked_at: None,
     };
     store
-        .insert_sensor(&sensor, &token, &SecretHash::of("ngs_after_upgrade"), &context)
+        .insert_sensor(
+            &sensor,
+            &token,
+            &SecretHash::of("ngs_after_upgrade"),
+            &context,
+        )
         .await
         .unwrap();
     assert_eq!(store.sensor(sensor.id).await.unwrap().unwrap(), sensor);
@@ -297,9 +321,18 @@ async fn check_upgraded(store: &dyn Store, manifest: &Value, what: &str) {
 async fn released_sqlite_databases_upgrade_with_their_data() {
     for schema in RELEASED {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::copy(data(schema).join("nigehban.db"), dir.path().join("nigehban.db")).unwrap();
+        std::fs::copy(
+            data(schema).join("nigehban.db"),
+            dir.path().join("nigehban.db"),
+        )
+        .unwrap();
         let store = SqliteStore::open(dir.path()).await.unwrap();
-        check_upgraded(&store, &manifest(schema, "sqlite"), &format!("SQLite schema {schema}")).await;
+        check_upgraded(
+            &store,
+            &manifest(schema, "sqlite"),
+            &format!("SQLite schema {schema}"),
+        )
+        .await;
         drop(store);
         // And it opens again with nothing left to do.
         let store = SqliteStore::open(dir.path()).await.unwrap();
@@ -316,7 +349,10 @@ async fn released_postgresql_dumps_upgrade_with_their_data() {
     let admin: tokio_postgres::Config = server.parse().unwrap();
     for schema in RELEASED {
         let dump = std::fs::read_to_string(data(schema).join("postgres.sql")).unwrap();
-        let dbname = format!("nigehban_upgrade_{schema}_{}", uuid::Uuid::now_v7().simple());
+        let dbname = format!(
+            "nigehban_upgrade_{schema}_{}",
+            uuid::Uuid::now_v7().simple()
+        );
         let (client, connection) = admin.connect(tokio_postgres::NoTls).await.unwrap();
         let connection = tokio::spawn(connection);
         client
@@ -335,7 +371,9 @@ async fn released_postgresql_dumps_upgrade_with_their_data() {
             drop(loader);
             let _ = loading.await;
         }
-        let store = PostgresStore::connect_with(config.clone(), 2).await.unwrap();
+        let store = PostgresStore::connect_with(config.clone(), 2)
+            .await
+            .unwrap();
         check_upgraded(
             &store,
             &manifest(schema, "postgres"),
