@@ -394,7 +394,8 @@ fn kill_point(seed: u64) -> (usize, Duration) {
 #[test]
 fn the_kill_point_follows_the_seed() {
     assert_eq!(kill_point(0), (5, Duration::ZERO));
-    assert_eq!(kill_point(181 + (17 << 20)), (6, Duration::from_millis(17)));
+    // (17 << 20) + 149 is 1 modulo 180, and 17 above bit 20.
+    assert_eq!(kill_point((17 << 20) + 149), (6, Duration::from_millis(17)));
     // Every seed lands the kill while batches are still being sent.
     for seed in [u64::MAX, 179, 12_345_678_901] {
         let (after, delay) = kill_point(seed);
