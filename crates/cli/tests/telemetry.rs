@@ -569,7 +569,7 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)], mut nats: Option<NatsServ
     let seed = crash_seed();
     let (kill_after_batches, kill_delay) = kill_point(seed);
     // Which dies first, when both do, follows the seed too.
-    let nats_first = (seed >> 40) % 2 == 0;
+    let nats_first = (seed >> 40).is_multiple_of(2);
     println!(
         "crash test: kill -9 after {kill_after_batches} batches and {kill_delay:?}{}",
         match (&nats, nats_first) {
