@@ -364,9 +364,9 @@ async fn check(app: App, nodes: Vec<Node>, movement: Option<(usize, usize)>) {
     let mut tokens: HashMap<TokenId, usize> = HashMap::new();
     // One token per tenant to get one by one (every token is in the lists).
     let mut probe_tokens: HashMap<TokenId, usize> = HashMap::new();
-    for home in 0..ids.len() {
+    for (home, tenant) in ids.iter().enumerate() {
         for role in CALLER_ROLES {
-            let (caller, token) = caller(&app, &admin, ids[home], role).await;
+            let (caller, token) = caller(&app, &admin, *tenant, role).await;
             tokens.insert(token, home);
             if role == Role::Auditor {
                 probe_tokens.insert(token, home);
