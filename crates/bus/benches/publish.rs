@@ -37,6 +37,7 @@ fn records(n: usize, publisher: usize) -> Vec<Record> {
                 received_at: SystemTime::now(),
                 content_type: "application/json".into(),
                 payload: Bytes::from(payload),
+                id: None,
             }
         })
         .collect()

@@ -257,6 +257,7 @@ fn decode_message(message: &async_nats::Message) -> Result<Record, &'static str>
         received_at: nanos_to_system_time(received_ns),
         content_type: text(CONTENT_TYPE).unwrap_or_default(),
         payload: message.payload.clone(),
+        id: None,
     })
 }
 
@@ -270,8 +271,16 @@ impl EventBus for JetStreamBus {
             .counters
             .next_msg
             .fetch_add(records.len() as u64, Ordering::Relaxed);
-        let ids: Vec<String> = (0..records.len() as u64)
-            .map(|i| format!("{}-{}", inner.publisher_id, first_id + i))
+        // A record's own id makes a re-sent copy (from this call's retries or
+        // from the caller's) a duplicate the stream drops; the others get one
+        // unique to this call, which only this call's retries reuse.
+        let ids: Vec<String> = records
+            .iter()
+            .zip(first_id..)
+            .map(|(record, n)| match &record.id {
+                Some(id) => format!("r-{id}"),
+                None => format!("{}-{n}", inner.publisher_id),
+            })
             .collect();
         let mut sequences: Vec<Option<u64>> = vec![None; records.len()];
         for attempt in 1..=PUBLISH_ATTEMPTS {

@@ -17,6 +17,17 @@
 //! * `publish(&[Record])` resolves only once every record of the batch is durable
 //!   and returns the offsets it got ([`DurableAck`]). A batch is refused whole if
 //!   any record is invalid ([`BusError::InvalidRecord`] names which and why).
+//! * A record with an id ([`Record::id`]; intake gives each event's id) that is
+//!   published again within the duplicate window — a publish retried after a
+//!   lost or abandoned acknowledgement, a request resent with the same
+//!   idempotency key — is stored once: the publish answers with the offset of
+//!   the copy already stored. Records without an id are never taken for copies.
+//!   JetStream uses the id as `Nats-Msg-Id` (the stream's `duplicate_window`,
+//!   kept by the server); the embedded log remembers ids in memory
+//!   ([`EmbeddedOptions::duplicate_window`], at most
+//!   [`EmbeddedOptions::duplicate_ids`]), so a copy sent after a restart of
+//!   the process that owns it is stored again. Consumers recognise events by
+//!   their event id in any case: delivery is at-least-once.
 //! * Consumers are durable and named. `fetch(max, wait)` returns up to `max`
 //!   deliveries, waiting up to `wait` for the first one; `ack(offsets)` marks
 //!   them processed. Delivery is at-least-once: a delivery not acknowledged
@@ -49,8 +60,9 @@
 //!   minutes by default), so the loss of a single server's machine can lose
 //!   the records acknowledged since its last sync. Durability against machine loss comes from a replicated
 //!   stream (`replicas: 3` on a three-node cluster: an ack then means a quorum
-//!   holds the record). Each record carries a `Nats-Msg-Id`, so a publish
-//!   retried after a lost ack is stored once (within the duplicate window).
+//!   holds the record). Each record carries a `Nats-Msg-Id` (its own id when it
+//!   has one), so a publish retried after a lost ack is stored once (within the
+//!   duplicate window).
 //!
 //! # Embedded log layout
 //!
@@ -105,12 +117,13 @@ pub use record::{DEFAULT_MAX_PAYLOAD_BYTES, Delivery, MAX_HEADER_BYTES, Record};
 /// What `publish` returns once a batch is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DurableAck {
-    /// Offset of the batch's first record.
+    /// Offset of the batch's first record (the lowest, when copies stored earlier are in it).
     pub first_offset: u64,
-    /// Offset of the batch's last record; on the embedded log the batch is contiguous,
-    /// on JetStream other publishers' records may lie in between.
+    /// Offset of the batch's last record; on the embedded log a batch without
+    /// re-sent copies is contiguous, on JetStream other publishers' records may
+    /// lie in between.
     pub last_offset: u64,
-    /// Number of records stored.
+    /// Number of records of the batch now durable (copies stored earlier included).
     pub records: u64,
 }
 

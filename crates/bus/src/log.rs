@@ -6,6 +6,7 @@
 //! retention deletes whole sealed segments.
 
 mod consumer;
+mod recent;
 mod segment;
 mod snapshot;
 mod writer;
@@ -53,6 +54,12 @@ pub struct EmbeddedOptions {
     pub queue_depth: usize,
     /// How often retention runs besides after each segment roll.
     pub retention_interval: Duration,
+    /// How long the ids of stored records (`Record::id`) are remembered to
+    /// store a re-sent copy once (in memory, by the owning process).
+    pub duplicate_window: Duration,
+    /// Most record ids remembered (about 100 bytes each); the window is
+    /// shorter when more records than this arrive within it.
+    pub duplicate_ids: usize,
 }
 
 impl EmbeddedOptions {
@@ -65,6 +72,8 @@ impl EmbeddedOptions {
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             queue_depth: 1024,
             retention_interval: Duration::from_secs(30),
+            duplicate_window: Duration::from_secs(120),
+            duplicate_ids: 200_000,
         }
     }
 }
@@ -237,6 +246,7 @@ impl EmbeddedLog {
                 active_segment,
                 options.segment_bytes,
                 roll_after_ms,
+                recent::RecentIds::new(options.duplicate_window, options.duplicate_ids),
             )
         };
         let (sender, receiver) = mpsc::channel(options.queue_depth);
@@ -595,6 +605,11 @@ impl EventBus for EmbeddedLog {
             encode_frame(&mut frames, record);
         }
         let payload_bytes = records.iter().map(|r| r.payload.len() as u64).sum();
+        let ids: Vec<Option<String>> = if records.iter().any(|r| r.id.is_some()) {
+            records.iter().map(|r| r.id.clone()).collect()
+        } else {
+            Vec::new()
+        };
         let sender = self
             .inner
             .sender
@@ -610,6 +625,7 @@ impl EventBus for EmbeddedLog {
             .send(AppendRequest {
                 frames,
                 payload_bytes,
+                ids,
                 reply,
             })
             .await

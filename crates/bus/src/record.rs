@@ -37,6 +37,12 @@ pub struct Record {
     pub content_type: String,
     /// The event as received, uninterpreted.
     pub payload: Bytes,
+    /// The record's identity for recognising a re-sent copy (intake uses the
+    /// event id): a record published again with the same id within the bus's
+    /// duplicate window is stored once, and the publish answers with the
+    /// offset of the copy already stored. `None`: never taken for a copy.
+    /// Used only when publishing: deliveries always carry `None`.
+    pub id: Option<String>,
 }
 
 impl Record {
@@ -53,7 +59,14 @@ impl Record {
             received_at: SystemTime::now(),
             content_type: content_type.into(),
             payload: payload.into(),
+            id: None,
         }
+    }
+
+    /// The same record with the identity that recognises a re-sent copy of it.
+    pub fn with_id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
     }
 
     /// Checks the record against the bus's limits; the same rules apply on every backend.
@@ -61,10 +74,14 @@ impl Record {
         if self.tenant_id.is_empty() {
             return Err(RecordError::EmptyField { field: "tenant_id" });
         }
+        if self.id.as_deref().is_some_and(str::is_empty) {
+            return Err(RecordError::EmptyField { field: "id" });
+        }
         for (field, value) in [
             ("tenant_id", &self.tenant_id),
             ("sensor_id", &self.sensor_id),
             ("content_type", &self.content_type),
+            ("id", self.id.as_ref().unwrap_or(&self.tenant_id)),
         ] {
             if value.len() > MAX_HEADER_BYTES {
                 return Err(RecordError::FieldTooLong {
@@ -165,6 +182,35 @@ pub(crate) fn encode_frame(out: &mut Vec<u8>, record: &Record) {
     out.extend_from_slice(&record.payload);
 }
 
+/// The frames of `frames` whose index `keep` accepts, and the payload bytes of those left out.
+pub(crate) fn keep_frames(frames: &[u8], keep: impl Fn(usize) -> bool) -> (Vec<u8>, u64) {
+    let mut kept = Vec::with_capacity(frames.len());
+    let mut dropped_payload = 0u64;
+    let mut position = 0;
+    let mut index = 0;
+    while position + FRAME_PREFIX <= frames.len() {
+        let len = read_u32(&frames[position..]) as usize;
+        let end = position + FRAME_PREFIX + len;
+        if end > frames.len() {
+            break;
+        }
+        if keep(index) {
+            kept.extend_from_slice(&frames[position..end]);
+        } else {
+            // The body: fixed part, three length-prefixed headers, then the payload.
+            let body = &frames[position + FRAME_PREFIX..end];
+            let mut at = BODY_FIXED;
+            for _ in 0..3 {
+                at += 1 + body.get(at).copied().map_or(0, usize::from);
+            }
+            dropped_payload += body.len().saturating_sub(at) as u64;
+        }
+        position = end;
+        index += 1;
+    }
+    (kept, dropped_payload)
+}
+
 /// Writes consecutive offsets from `first` and the append time into each frame of `frames`,
 /// then its checksum; calls `each(position, offset)` for every frame. Returns the frame count.
 pub(crate) fn seal_frames(
@@ -239,6 +285,7 @@ pub(crate) fn decode_body(body: &[u8]) -> Result<StoredRecord, &'static str> {
             received_at: nanos_to_system_time(received_ns),
             content_type,
             payload: Bytes::copy_from_slice(&body[at..]),
+            id: None,
         },
     })
 }
@@ -276,6 +323,7 @@ mod tests {
             received_at: UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789),
             content_type: "application/json".into(),
             payload: Bytes::copy_from_slice(payload),
+            id: None,
         }
     }
 

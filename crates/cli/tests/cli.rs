@@ -615,21 +615,10 @@ fn backup_under_write_load_restores_to_a_database_that_verifies() {
     assert_eq!(output.status.code(), Some(2), "{output:?}");
 }
 
-/// The PostgreSQL server the test suite was given, or `None` (skip) when there is none.
-fn postgres_url(test: &str) -> Option<String> {
-    match std::env::var("NIGEHBAN_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "NIGEHBAN_REQUIRE_SERVICES=1 but NIGEHBAN_TEST_POSTGRES_URL is not set"
-            );
-            eprintln!(
-                "skipped: {test} needs NIGEHBAN_TEST_POSTGRES_URL (cargo xtask test sets it)"
-            );
-            None
-        }
-    }
+/// The PostgreSQL server the test suite was given, or `None` (skipped, or
+/// failed when required) when there is none.
+fn postgres_url() -> Option<String> {
+    nigehban_testkit::postgres_url()
 }
 
 /// A PostgreSQL client program (createdb, dropdb) from the PATH or the server's installation.
@@ -691,7 +680,7 @@ impl Drop for ScratchDatabase {
 
 #[test]
 fn serves_on_postgresql() {
-    let Some(server_url) = postgres_url("serves_on_postgresql") else {
+    let Some(server_url) = postgres_url() else {
         return;
     };
     let database = ScratchDatabase::create(&server_url);
@@ -843,8 +832,7 @@ fn audit_verify_names_the_tampered_entry_on_sqlite() {
 
 #[test]
 fn audit_verify_names_the_tampered_entry_on_postgresql() {
-    let Some(server_url) = postgres_url("audit_verify_names_the_tampered_entry_on_postgresql")
-    else {
+    let Some(server_url) = postgres_url() else {
         return;
     };
     for tampering in TAMPERINGS {

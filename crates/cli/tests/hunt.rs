@@ -17,20 +17,7 @@ fn repo() -> PathBuf {
 }
 
 fn corpus() -> Option<PathBuf> {
-    let path = std::env::var_os("NIGEHBAN_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| repo().join("../shared/data"));
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!(
-            "corpus not found at {} and NIGEHBAN_REQUIRE_CORPUS=1",
-            path.display()
-        );
-    }
-    eprintln!("skipped: corpus not found at {}", path.display());
-    None
+    nigehban_testkit::corpus()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -1,6 +1,7 @@
 //! Telemetry end to end through the real `nigehban` binary: a crash test
-//! (`kill -9` while 200,000 events arrive over HTTP, on the embedded bus and on
-//! NATS JetStream), syslog from util-linux `logger` over UDP and TCP, from
+//! (`kill -9` while 200,000 events arrive over HTTP, on the embedded bus, and
+//! on NATS JetStream where nats-server is killed too; `NIGEHBAN_TEST_SEED`
+//! replays a run's kill point), syslog from util-linux `logger` over UDP and TCP, from
 //! `rsyslogd` relaying over UDP, TCP and TLS, and every file of the corpus sent
 //! with `nigehban ingest`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -14,6 +15,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
+use nigehban_testkit::Need;
 use serde_json::{Value, json};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -28,10 +30,6 @@ fn nigehban() -> Command {
     }
     command.env("NIGEHBAN_LOG", "warn");
     command
-}
-
-fn services_required() -> bool {
-    std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
 }
 
 /// A running `nigehban serve`, killed when dropped.
@@ -368,6 +366,43 @@ fn wait_indexed(server: &Server, timeout: Duration) {
     }
 }
 
+/// The crash test's seed: `NIGEHBAN_TEST_SEED` when given (to replay a run),
+/// else a fresh one; printed either way so that any run can be replayed.
+fn crash_seed() -> u64 {
+    let seed = match std::env::var("NIGEHBAN_TEST_SEED") {
+        Ok(text) => text.trim().parse().unwrap_or_else(|_| {
+            panic!(
+                "NIGEHBAN_TEST_SEED={text:?} is not a number from 0 to {}",
+                u64::MAX
+            )
+        }),
+        Err(_) => random_seed(),
+    };
+    println!("crash test: NIGEHBAN_TEST_SEED={seed} (set it to replay this kill point)");
+    seed
+}
+
+/// Where the crash test kills, from its seed: after a number of acknowledged
+/// batches (from a few to nearly all), plus a part of a request's time, so
+/// that the kill lands mid-request.
+fn kill_point(seed: u64) -> (usize, Duration) {
+    let after_batches = 5 + usize::try_from(seed % 180).unwrap_or(0);
+    let delay = Duration::from_millis((seed >> 20) % 40);
+    (after_batches, delay)
+}
+
+#[test]
+fn the_kill_point_follows_the_seed() {
+    assert_eq!(kill_point(0), (5, Duration::ZERO));
+    // (17 << 20) + 149 is 1 modulo 180, and 17 above bit 20.
+    assert_eq!(kill_point((17 << 20) + 149), (6, Duration::from_millis(17)));
+    // Every seed lands the kill while batches are still being sent.
+    for seed in [u64::MAX, 179, 12_345_678_901] {
+        let (after, delay) = kill_point(seed);
+        assert!((5..185).contains(&after) && delay < Duration::from_millis(40));
+    }
+}
+
 /// A pseudo-random number from the clock and the process (no extra crate needed).
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher as _, Hasher as _};
@@ -454,9 +489,73 @@ fn send_batches(address: SocketAddr, token: &str, acked: &mut [bool], progress: 
     });
 }
 
-/// The crash test on one bus: send, `kill -9` at a random moment, restart,
-/// resend what was not acknowledged, and find every event exactly once.
-fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
+/// A nats-server with JetStream that a test runs (and kills) itself, with a
+/// store directory of its own: the shared test server is never touched.
+struct NatsServer {
+    child: Child,
+    program: PathBuf,
+    port: u16,
+    store: PathBuf,
+}
+
+impl NatsServer {
+    /// Starts `program` on a free loopback port, storing in `store`.
+    fn start(program: &Path, store: &Path) -> NatsServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        NatsServer::start_on(program, store, port)
+    }
+
+    /// Starts `program` on `port` (again, after a kill), storing in `store`.
+    fn start_on(program: &Path, store: &Path, port: u16) -> NatsServer {
+        let child = Command::new(program)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(store)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nats-server did not start on {port}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        NatsServer {
+            child,
+            program: program.to_owned(),
+            port,
+            store: store.to_owned(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// `kill -9`.
+    fn kill(mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The crash test on one bus: send, `kill -9` the server (and the test's own
+/// nats-server, if given) at the seed's moment, restart, resend what was not
+/// acknowledged, and find every event exactly once.
+fn crash_test(bus_args: &[&str], env: &[(&str, &str)], mut nats: Option<NatsServer>) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir);
@@ -467,17 +566,22 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
     );
     let batches = CRASH_EVENTS / CRASH_BATCH;
     let mut acked = vec![false; batches];
-    let seed = random_seed();
-    // After a random number of acknowledged batches (from a few to nearly all),
-    // plus a random part of a request's time, so the kill lands mid-request.
-    let kill_after_batches = 5 + usize::try_from(seed % 180).unwrap();
-    let kill_delay = Duration::from_millis((seed >> 20) % 40);
+    let seed = crash_seed();
+    let (kill_after_batches, kill_delay) = kill_point(seed);
+    // Which dies first, when both do, follows the seed too.
+    let nats_first = (seed >> 40).is_multiple_of(2);
     println!(
-        "crash test: seed {seed}, kill -9 after {kill_after_batches} batches and {kill_delay:?}"
+        "crash test: kill -9 after {kill_after_batches} batches and {kill_delay:?}{}",
+        match (&nats, nats_first) {
+            (None, _) => "",
+            (Some(_), true) => ", nats-server first, then the server",
+            (Some(_), false) => ", the server first, then nats-server",
+        }
     );
     let address = server.address;
     let token = setup.sensor_token.clone();
     let progress = Arc::new(AtomicUsize::new(0));
+    let to_kill = nats.take();
     let killer = {
         let progress = Arc::clone(&progress);
         std::thread::spawn(move || {
@@ -485,11 +589,28 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
                 std::thread::sleep(Duration::from_millis(1));
             }
             std::thread::sleep(kill_delay);
-            server.kill();
+            match to_kill {
+                None => {
+                    server.kill();
+                    None
+                }
+                Some(nats) => {
+                    // Keep what is needed to start it again on the same port and store.
+                    let again = (nats.program.clone(), nats.store.clone(), nats.port);
+                    if nats_first {
+                        nats.kill();
+                        server.kill();
+                    } else {
+                        server.kill();
+                        nats.kill();
+                    }
+                    Some(again)
+                }
+            }
         })
     };
     send_batches(address, &token, &mut acked, &progress);
-    killer.join().unwrap();
+    let killed_nats = killer.join().unwrap();
     let acked_before = acked.iter().filter(|a| **a).count();
     println!("crash test: {acked_before} of {batches} batches acknowledged before the kill");
     assert!(
@@ -497,6 +618,9 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
         "the kill did not land during the run ({acked_before} of {batches} acknowledged)"
     );
 
+    // nats-server first (on its port and store), then the server.
+    let _nats =
+        killed_nats.map(|(program, store, port)| NatsServer::start_on(&program, &store, port));
     let server = Server::start(&data_dir, bus_args, env);
     let mut rounds = 0;
     while acked.iter().any(|a| !a) {
@@ -538,22 +662,20 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)]) {
 
 #[test]
 fn crash_test_on_the_embedded_bus_loses_and_duplicates_nothing() {
-    crash_test(&[], &[]);
+    crash_test(&[], &[], None);
 }
 
+/// On JetStream both the server and nats-server are killed: a nats-server of
+/// the test's own, with its own store, so that the shared one is untouched.
 #[test]
 fn crash_test_on_nats_jetstream_loses_and_duplicates_nothing() {
-    let Ok(url) = std::env::var("NIGEHBAN_TEST_NATS_URL") else {
-        assert!(
-            !services_required(),
-            "NIGEHBAN_REQUIRE_SERVICES=1 but NIGEHBAN_TEST_NATS_URL is not set"
-        );
-        println!("skipped: set NIGEHBAN_TEST_NATS_URL to run the crash test on JetStream");
+    let Some(program) = nigehban_testkit::nats_server_program() else {
         return;
     };
-    // A stream of its own, so that other tests on the same nats-server never meet it.
-    let stream = format!("E2E_CRASH_{}", random_seed() % 1_000_000_000);
-    crash_test(&["--bus", &url], &[("NIGEHBAN_BUS_STREAM", &stream)]);
+    let store = tempfile::tempdir().unwrap();
+    let nats = NatsServer::start(&program, store.path());
+    let url = nats.url();
+    crash_test(&["--bus", &url], &[], Some(nats));
 }
 
 const BACKUP_BATCH: usize = 200;
@@ -784,12 +906,7 @@ fn host_name() -> String {
 
 #[test]
 fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
-    if Command::new("logger").arg("--version").output().is_err() {
-        assert!(
-            !services_required(),
-            "NIGEHBAN_REQUIRE_SERVICES=1 but util-linux `logger` is not installed"
-        );
-        println!("skipped: util-linux `logger` is not installed");
+    if nigehban_testkit::program(Need::Logger, "logger", "bsdutils").is_none() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -883,7 +1000,7 @@ fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
 fn syslog_over_tls_arrives_through_serve() {
     // The `openssl` command line makes the listener's certificate and is the
     // TLS client, so the test exercises serve's TLS settings end to end.
-    if !installed(&[("/usr/bin/openssl", "openssl")]) {
+    if !installed(&[(Need::Openssl, "/usr/bin/openssl", "openssl")]) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -975,20 +1092,13 @@ fn tls_listener<'a>(certificate: &'a Path, key: &'a Path) -> [&'a str; 6] {
     ]
 }
 
-/// Whether every program at these paths is installed; says "skipped" (or fails when
-/// services are required) naming the Debian package of the first that is not.
-fn installed(programs: &[(&str, &str)]) -> bool {
-    for (path, package) in programs {
-        if !Path::new(path).exists() {
-            assert!(
-                !services_required(),
-                "NIGEHBAN_REQUIRE_SERVICES=1 but {path} is missing (Debian package {package})"
-            );
-            println!("skipped: {path} is not installed (Debian package {package})");
-            return false;
-        }
-    }
-    true
+/// Whether every program at these paths is installed; the test is skipped (or
+/// fails when services are required) naming the Debian package of the first that is not.
+#[track_caller]
+fn installed(programs: &[(Need, &str, &str)]) -> bool {
+    programs
+        .iter()
+        .all(|(need, path, package)| nigehban_testkit::program(*need, path, package).is_some())
 }
 
 /// A running rsyslogd relaying from a TCP input to `action`, killed when dropped.
@@ -1068,10 +1178,10 @@ const RSYSLOG_OSSL: &str = "/usr/lib/x86_64-linux-gnu/rsyslog/lmnsd_ossl.so";
 #[test]
 fn syslog_relayed_by_rsyslog_arrives_through_serve_over_udp_tcp_and_tls() {
     if !installed(&[
-        ("/usr/bin/logger", "bsdutils"),
-        (RSYSLOGD, "rsyslog"),
-        (RSYSLOG_OSSL, "rsyslog-openssl"),
-        ("/usr/bin/openssl", "openssl"),
+        (Need::Logger, "/usr/bin/logger", "bsdutils"),
+        (Need::Rsyslog, RSYSLOGD, "rsyslog"),
+        (Need::Rsyslog, RSYSLOG_OSSL, "rsyslog-openssl"),
+        (Need::Openssl, "/usr/bin/openssl", "openssl"),
     ]) {
         return;
     }
@@ -1173,22 +1283,9 @@ fn time_now() -> time::OffsetDateTime {
     time::OffsetDateTime::now_utc()
 }
 
-/// The corpus of outside data, or `None` (skipped) when absent.
+/// The corpus of outside data, or `None` (skipped, or failed when required) when absent.
 fn corpus() -> Option<PathBuf> {
-    let root = std::env::var("NIGEHBAN_CORPUS").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    );
-    if root.is_dir() {
-        return Some(root);
-    }
-    assert!(
-        std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "NIGEHBAN_REQUIRE_CORPUS=1 but the corpus is not at {}",
-        root.display()
-    );
-    println!("skipped: corpus not found at {}", root.display());
-    None
+    nigehban_testkit::corpus()
 }
 
 /// Every data file under `dir` (licences, source notes, read-mes and JSON schemas left out).

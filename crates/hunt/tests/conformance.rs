@@ -16,20 +16,7 @@ use nigehban_sigma::yaml::parse_documents;
 use nigehban_sigma::{CompileOptions, DiagnosticKind, LogsourceMapping, Placeholders};
 
 fn corpus() -> Option<PathBuf> {
-    let path = std::env::var_os("NIGEHBAN_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!(
-            "corpus not found at {} and NIGEHBAN_REQUIRE_CORPUS=1",
-            path.display()
-        );
-    }
-    eprintln!("skipped: corpus not found at {}", path.display());
-    None
+    nigehban_testkit::corpus()
 }
 
 /// Every SigmaHQ rule, compiled once for all tests of this file.
@@ -409,4 +396,123 @@ fn json_lines_with_garbage_are_hunted_around_it() {
     let dirty_set: BTreeSet<_> = dirty.detections.iter().map(identity).collect();
     assert!(!clean_set.is_empty());
     assert_eq!(clean_set, dirty_set);
+}
+
+/// The reviewed snapshot of every detection over the corpus's EVTX files.
+fn snapshot_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/snapshots/sigmahq-corpus-detections.tsv")
+}
+
+/// Every EVTX file of the corpus that the snapshot covers, sorted.
+fn snapshot_files(corpus: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut stack = vec![
+        corpus.join("sigma/regression"),
+        corpus.join("events/evtx-attack-samples"),
+    ];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "evtx") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
+}
+
+/// The snapshot's lines (comments left out), sorted.
+fn snapshot_lines(text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(str::to_owned)
+        .collect();
+    lines.sort();
+    lines
+}
+
+/// Every detection of every SigmaHQ rule over every EVTX file of the corpus
+/// (the regression samples and the attack samples) is exactly the reviewed
+/// snapshot: a rule that fires where it did not, or no longer fires where it
+/// did, shows as a difference. `NIGEHBAN_UPDATE_SNAPSHOTS=1` rewrites the
+/// snapshot instead (review the diff before committing it).
+#[test]
+fn every_detection_over_the_corpus_is_the_reviewed_snapshot() {
+    let Some(corpus) = corpus() else { return };
+    let rules = sigmahq(&corpus);
+    let files = snapshot_files(&corpus);
+    assert!(files.len() >= 140, "only {} EVTX files", files.len());
+    let report = hunt_files(rules, &files, 2);
+    assert!(report.errors.is_empty(), "{:?}", report.errors);
+    let corpus_prefix = format!("{}/", corpus.display());
+    let mut got: Vec<String> = report
+        .detections
+        .iter()
+        .map(|d| {
+            let file = d
+                .event
+                .file
+                .strip_prefix(corpus_prefix.as_str())
+                .unwrap_or(&d.event.file);
+            let record = d
+                .event
+                .record_id
+                .map_or_else(|| "-".to_owned(), |r| r.to_string());
+            format!("{file}\t{record}\t{}\t{}", d.rule.id, d.rule.title)
+        })
+        .collect();
+    got.sort();
+    let path = snapshot_path();
+    if std::env::var("NIGEHBAN_UPDATE_SNAPSHOTS").as_deref() == Ok("1") {
+        let old = std::fs::read_to_string(&path).unwrap_or_default();
+        let header: String = old
+            .lines()
+            .take_while(|l| l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let body: String = got.iter().map(|l| format!("{l}\n")).collect();
+        std::fs::write(&path, header + &body).unwrap();
+        println!("rewrote {} ({} detections)", path.display(), got.len());
+        return;
+    }
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "{}: {e} (NIGEHBAN_UPDATE_SNAPSHOTS=1 makes it)",
+            path.display()
+        )
+    });
+    let expected = snapshot_lines(&text);
+    if got != expected {
+        let got_set: BTreeSet<&String> = got.iter().collect();
+        let expected_set: BTreeSet<&String> = expected.iter().collect();
+        let over: Vec<&&String> = got_set.difference(&expected_set).collect();
+        let under: Vec<&&String> = expected_set.difference(&got_set).collect();
+        panic!(
+            "detections differ from {} ({} now, {} in the snapshot)\n\
+             {} not in the snapshot (over-matching?), e.g.:\n  {}\n\
+             {} of the snapshot missing (under-matching?), e.g.:\n  {}\n\
+             If the change is right, rewrite the snapshot with NIGEHBAN_UPDATE_SNAPSHOTS=1 and review the diff.",
+            path.display(),
+            got.len(),
+            expected.len(),
+            over.len(),
+            over.iter()
+                .take(20)
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  "),
+            under.len(),
+            under
+                .iter()
+                .take(20)
+                .map(|l| l.as_str())
+                .collect::<Vec<_>>()
+                .join("\n  "),
+        );
+    }
 }

@@ -350,6 +350,9 @@ pub fn prepare_ndjson(
                     received_at: context.received_at,
                     content_type: EVENT_CONTENT_TYPE.to_owned(),
                     payload,
+                    // A resent request (same idempotency key) repeats the ids:
+                    // the bus stores its copies once.
+                    id: Some(id.to_string()),
                 };
                 match record.validate(limits.max_event_bytes) {
                     Ok(()) => {

@@ -327,13 +327,16 @@ fn syslog_record(
         Err(error) => return Err(error.to_string()),
     };
     let unexpected = flag_unexpected_format(stamp, &mut event);
-    let payload = encode_event(new_event_id(), &event).map_err(|error| error.to_string())?;
+    let id = new_event_id();
+    let payload = encode_event(id, &event).map_err(|error| error.to_string())?;
     let record = Record {
         tenant_id: stamp.tenant_id.clone(),
         sensor_id: stamp.sensor_id.clone(),
         received_at,
         content_type: EVENT_CONTENT_TYPE.to_owned(),
         payload,
+        // A publish retried after a failure is stored once.
+        id: Some(id.to_string()),
     };
     record
         .validate(max_event_bytes)

@@ -11,6 +11,7 @@ use nigehban_ingest::{
     Clock, Intake, IntakeOptions, SensorStamp, StaticSensorDirectory, SystemClock, decode_event,
 };
 use nigehban_normalise::NormalisedEvent;
+pub use nigehban_testkit::Need;
 use uuid::Uuid;
 
 /// The intake under test and what it writes to.
@@ -119,28 +120,11 @@ pub async fn collect(
     out
 }
 
-/// Whether outside services are required (`cargo xtask test` sets it).
-pub fn services_required() -> bool {
-    std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() == Ok("1")
-}
-
-/// `path` if the program is installed; otherwise says the test is skipped
-/// (or fails, when services are required).
-pub fn program(path: &str, package: &str) -> Option<PathBuf> {
-    let path = PathBuf::from(path);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        !services_required(),
-        "NIGEHBAN_REQUIRE_SERVICES=1 but {} is missing (Debian package {package})",
-        path.display()
-    );
-    println!(
-        "skipped: {} is not installed (Debian package {package})",
-        path.display()
-    );
-    None
+/// `path` if the program `need` names is installed; otherwise the test is
+/// skipped (or fails, when services are required).
+#[track_caller]
+pub fn program(need: Need, path: &str, package: &str) -> Option<PathBuf> {
+    nigehban_testkit::program(need, path, package)
 }
 
 /// A field of an event as text.
@@ -234,22 +218,10 @@ impl Pki {
     }
 }
 
-/// The corpus directory, or None (after saying so) when it is absent.
+/// The corpus directory, or None (skipped, or failed when required) when it is absent.
+#[track_caller]
 pub fn corpus() -> Option<PathBuf> {
-    let root = std::env::var("NIGEHBAN_CORPUS").map_or_else(
-        |_| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    );
-    if root.is_dir() {
-        return Some(root);
-    }
-    assert!(
-        std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "NIGEHBAN_REQUIRE_CORPUS=1 but the corpus is not at {}",
-        root.display()
-    );
-    println!("skipped: corpus not found at {}", root.display());
-    None
+    nigehban_testkit::corpus()
 }
 
 /// The repository's fixtures directory.

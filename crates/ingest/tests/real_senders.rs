@@ -15,7 +15,7 @@ use nigehban_ingest::{
 };
 use nigehban_normalise::NormalisedEvent;
 
-use crate::common::{Harness, Pki, Received, loopback_directory, program, text};
+use crate::common::{Harness, Need, Pki, Received, loopback_directory, program, text};
 
 const LOGGER: &str = "/usr/bin/logger";
 const RSYSLOGD: &str = "/usr/sbin/rsyslogd";
@@ -116,7 +116,7 @@ const SD_ARGS: [&str; 8] = [
 
 #[tokio::test]
 async fn logger_rfc5424_and_rfc3164_over_udp_and_tcp() {
-    if program(LOGGER, "bsdutils").is_none() {
+    if program(Need::Logger, LOGGER, "bsdutils").is_none() {
         return;
     }
     let harness = Harness::new(loopback_directory(), IntakeOptions::default()).await;
@@ -298,7 +298,9 @@ async fn rsyslog_case(
     forward: impl FnOnce(&nigehban_ingest::SyslogListeners) -> String,
     rfc5424: bool,
 ) {
-    if program(LOGGER, "bsdutils").is_none() || program(RSYSLOGD, "rsyslog").is_none() {
+    if program(Need::Logger, LOGGER, "bsdutils").is_none()
+        || program(Need::Rsyslog, RSYSLOGD, "rsyslog").is_none()
+    {
         return;
     }
     let harness = Harness::new(loopback_directory(), IntakeOptions::default()).await;
@@ -380,9 +382,9 @@ async fn rsyslog_forwards_bsd_format_over_tcp_with_newlines() {
 
 #[tokio::test]
 async fn rsyslog_forwards_over_tls_identified_by_its_certificate() {
-    if program(LOGGER, "bsdutils").is_none()
-        || program(RSYSLOGD, "rsyslog").is_none()
-        || program(OSSL_DRIVER, "rsyslog-openssl").is_none()
+    if program(Need::Logger, LOGGER, "bsdutils").is_none()
+        || program(Need::Rsyslog, RSYSLOGD, "rsyslog").is_none()
+        || program(Need::Rsyslog, OSSL_DRIVER, "rsyslog-openssl").is_none()
     {
         return;
     }

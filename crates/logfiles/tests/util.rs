@@ -4,23 +4,10 @@ use std::path::{Path, PathBuf};
 
 use nigehban_logfiles::{Error, LogFile, ReadOptions, Record};
 
-/// The outside test corpus, or `None` (after saying so) when it is absent and not required.
+/// The outside test corpus, or `None` (skipped, or failed when required) when it is absent.
+#[track_caller]
 pub fn corpus() -> Option<PathBuf> {
-    let path = std::env::var_os("NIGEHBAN_CORPUS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    );
-    if path.is_dir() {
-        return Some(path);
-    }
-    if std::env::var_os("NIGEHBAN_REQUIRE_CORPUS").is_some_and(|value| value == "1") {
-        panic!(
-            "corpus not found at {} (NIGEHBAN_REQUIRE_CORPUS=1)",
-            path.display()
-        );
-    }
-    eprintln!("skipped: corpus not found at {}", path.display());
-    None
+    nigehban_testkit::corpus()
 }
 
 /// Every file under `dir` whose name ends with `suffix`, sorted.

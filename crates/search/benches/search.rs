@@ -74,6 +74,7 @@ fn deliveries(n: usize, first_offset: u64) -> Vec<Delivery> {
                     received_at: SystemTime::from(at),
                     content_type: EVENT_CONTENT_TYPE.into(),
                     payload: encode_event(id, &event).unwrap(),
+                    id: None,
                 },
             }
         })

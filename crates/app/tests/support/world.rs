@@ -212,25 +212,42 @@ pub async fn caller(app: &App, maker: &Caller, tenant: TenantId, role: Role) -> 
 
 /// A fresh PostgreSQL database's URL, or `None` (skipped) without a configured server.
 pub async fn postgres_database() -> Option<String> {
-    let Ok(url) = std::env::var("NIGEHBAN_TEST_POSTGRES_URL") else {
-        if std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-            panic!("NIGEHBAN_TEST_POSTGRES_URL is not set but NIGEHBAN_REQUIRE_SERVICES=1");
-        }
-        eprintln!("skipped: NIGEHBAN_TEST_POSTGRES_URL not set");
-        return None;
-    };
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+    let url = nigehban_testkit::postgres_url()?;
+    Some(postgres_database_on(&url).await)
+}
+
+/// A fresh database on the PostgreSQL server at `server`; its URL.
+pub async fn postgres_database_on(server: &str) -> String {
+    let dbname = format!("nigehban_app_test_{}", uuid::Uuid::now_v7().simple());
+    admin_sql(server, &format!("CREATE DATABASE {dbname}")).await;
+    database_url(server, &dbname)
+}
+
+/// Drops the database of `url` (made by [`postgres_database_on`] on `server`).
+pub async fn drop_database(server: &str, url: &str) {
+    let dbname = url
+        .rsplit('/')
+        .next()
+        .and_then(|rest| rest.split('?').next())
+        .unwrap();
+    assert!(dbname.starts_with("nigehban_app_test_"), "{url}");
+    admin_sql(server, &format!("DROP DATABASE {dbname} WITH (FORCE)")).await;
+}
+
+/// Runs one statement on the server's maintenance database.
+async fn admin_sql(server: &str, sql: &str) {
+    let (client, connection) = tokio_postgres::connect(server, tokio_postgres::NoTls)
         .await
         .unwrap();
     let connection = tokio::spawn(connection);
-    let dbname = format!("nigehban_app_test_{}", uuid::Uuid::now_v7().simple());
-    client
-        .batch_execute(&format!("CREATE DATABASE {dbname}"))
-        .await
-        .unwrap();
+    client.batch_execute(sql).await.unwrap();
     drop(client);
     let _ = connection.await;
-    Some(match url.split_once("://") {
+}
+
+/// `server`'s URL naming database `dbname` instead.
+fn database_url(url: &str, dbname: &str) -> String {
+    match url.split_once("://") {
         Some((scheme, rest)) => {
             let (authority, query) = match rest.split_once('?') {
                 Some((before, query)) => (before, format!("?{query}")),
@@ -242,5 +259,5 @@ pub async fn postgres_database() -> Option<String> {
             format!("{scheme}://{host}/{dbname}{query}")
         }
         None => format!("{url} dbname={dbname}"),
-    })
+    }
 }

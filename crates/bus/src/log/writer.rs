@@ -5,21 +5,24 @@
 //! the backpressure). The writer takes every request queued while it was busy,
 //! stamps offsets and checksums, writes them with one `write` and one `fdatasync`,
 //! then answers each publisher with the offsets of its batch. A batch never spans
-//! two segments.
+//! two segments. A record whose id the writer stored recently is a re-sent copy:
+//! it is left out, and its publisher gets the offset of the stored one.
 
 use std::fs::File;
 use std::io::Write;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, error};
 
+use super::recent::{Copy, RecentIds};
 use super::segment::{self, HEADER_LEN, INDEX_EVERY};
 use super::{Segment, Shared, lock};
 use crate::DurableAck;
 use crate::error::BusError;
-use crate::record::{now_millis, seal_frames};
+use crate::record::{keep_frames, now_millis, seal_frames};
 
 /// Most bytes gathered into one group commit.
 const GROUP_BYTES: usize = 16 * 1024 * 1024;
@@ -30,6 +33,8 @@ pub(crate) struct AppendRequest {
     pub frames: Vec<u8>,
     /// Payload bytes, for metrics.
     pub payload_bytes: u64,
+    /// Each record's id (`Record::id`), or empty when no record of the batch has one.
+    pub ids: Vec<Option<String>>,
     /// Where the durable offsets go.
     pub reply: oneshot::Sender<Result<DurableAck, BusError>>,
 }
@@ -54,6 +59,8 @@ pub(crate) struct Writer {
     pending_records: u64,
     pending_payload: u64,
     failed: Option<String>,
+    /// Ids of records stored recently, to recognise re-sent copies.
+    recent: RecentIds,
 }
 
 impl Writer {
@@ -64,6 +71,7 @@ impl Writer {
         active: &Segment,
         segment_bytes: u64,
         roll_after_ms: Option<i64>,
+        recent: RecentIds,
     ) -> Self {
         let last_indexed = active
             .index
@@ -87,6 +95,7 @@ impl Writer {
             pending_records: 0,
             pending_payload: 0,
             failed: None,
+            recent,
         }
     }
 
@@ -134,8 +143,17 @@ impl Writer {
 
     fn append_group(&mut self, group: &mut Vec<AppendRequest>) -> Result<(), BusError> {
         let now = now_millis();
+        let clock = Instant::now();
+        self.recent.expire(clock);
         for mut request in group.drain(..) {
-            if self.needs_roll(request.frames.len() as u64, now) {
+            let copies = self.recent.copies(&request.ids);
+            if let Some(copies) = &copies {
+                let (kept, dropped_payload) =
+                    keep_frames(&request.frames, |index| copies[index].is_none());
+                request.frames = kept;
+                request.payload_bytes = request.payload_bytes.saturating_sub(dropped_payload);
+            }
+            if !request.frames.is_empty() && self.needs_roll(request.frames.len() as u64, now) {
                 self.commit(now)?;
                 self.roll()?;
             }
@@ -150,7 +168,7 @@ impl Writer {
                     *last_indexed = pos;
                 }
             });
-            if count == 0 {
+            if count == 0 && copies.is_none() {
                 let _ = request.reply.send(Err(BusError::EmptyBatch));
                 continue;
             }
@@ -158,17 +176,56 @@ impl Writer {
             self.buf.extend_from_slice(&request.frames);
             self.pending_records += count;
             self.pending_payload += request.payload_bytes;
-            self.first_append_ms.get_or_insert(now);
-            self.pending.push((
-                request.reply,
+            if count > 0 {
+                self.first_append_ms.get_or_insert(now);
+            }
+            let ack = if request.ids.is_empty() {
                 DurableAck {
                     first_offset: first,
                     last_offset: first + count - 1,
                     records: count,
-                },
-            ));
+                }
+            } else {
+                self.remember(&request.ids, copies.as_deref(), first, clock)
+            };
+            // A batch of copies only is answered with the others of this group:
+            // its first copies may be in this very commit.
+            self.pending.push((request.reply, ack));
         }
         self.commit(now)
+    }
+
+    /// Gives each record of a batch stored from offset `first` (copies left out)
+    /// its offset, remembers the new ids, and returns the batch's acknowledgement.
+    fn remember(
+        &mut self,
+        ids: &[Option<String>],
+        copies: Option<&[Option<Copy>]>,
+        first: u64,
+        clock: Instant,
+    ) -> DurableAck {
+        let mut offsets: Vec<u64> = Vec::with_capacity(ids.len());
+        let mut next = first;
+        for (index, id) in ids.iter().enumerate() {
+            let offset = match copies.and_then(|copies| copies[index]) {
+                Some(Copy::Stored(offset)) => offset,
+                Some(Copy::InBatch(earlier)) => offsets[earlier],
+                None => {
+                    let offset = next;
+                    next += 1;
+                    if let Some(id) = id {
+                        self.recent.remember(id, offset, clock);
+                    }
+                    offset
+                }
+            };
+            offsets.push(offset);
+        }
+        DurableAck {
+            first_offset: offsets.iter().copied().min().unwrap_or(first),
+            last_offset: offsets.iter().copied().max().unwrap_or(first),
+            records: offsets.len() as u64,
+        }
     }
 
     fn needs_roll(&self, incoming: u64, now: i64) -> bool {
@@ -189,11 +246,13 @@ impl Writer {
         if self.pending.is_empty() {
             return Ok(());
         }
-        let path = segment::segment_path(&self.shared.segments_dir, self.base);
-        self.file
-            .write_all(&self.buf)
-            .and_then(|()| self.file.sync_data())
-            .map_err(|e| BusError::io(&path, e))?;
+        if !self.buf.is_empty() {
+            let path = segment::segment_path(&self.shared.segments_dir, self.base);
+            self.file
+                .write_all(&self.buf)
+                .and_then(|()| self.file.sync_data())
+                .map_err(|e| BusError::io(&path, e))?;
+        }
         self.position += self.buf.len() as u64;
         self.buf.clear();
         {

@@ -24,19 +24,9 @@ pub enum Harness {
     },
 }
 
-/// The NATS server for tests, or None (after saying so) when not configured.
+/// The NATS server for tests, or None (skipped, or failed when required) when not configured.
 pub fn nats_url() -> Option<String> {
-    match std::env::var("NIGEHBAN_TEST_NATS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "NIGEHBAN_REQUIRE_SERVICES=1 but NIGEHBAN_TEST_NATS_URL is not set"
-            );
-            println!("skipped: NIGEHBAN_TEST_NATS_URL not set");
-            None
-        }
-    }
+    nigehban_testkit::nats_url()
 }
 
 /// A name unique to this test run.
@@ -117,6 +107,7 @@ pub fn record(tag: &str, size: usize) -> Record {
             + Duration::from_nanos(1_764_000_000_000_000_000 + tag.len() as u64),
         content_type: "application/json".into(),
         payload: Bytes::from(payload),
+        id: None,
     }
 }
 

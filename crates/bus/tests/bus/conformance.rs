@@ -7,7 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use nigehban_bus::{
-    BusError, ConsumerConfig, EventBus, EventConsumer, RecordError, RetentionPolicy, StartAt,
+    BusError, ConsumerConfig, EventBus, EventConsumer, Record, RecordError, RetentionPolicy,
+    StartAt,
 };
 
 use crate::common::{Harness, TEST_SEGMENT_BYTES, fetch_n, publish_tagged, record, tag_of};
@@ -50,6 +51,7 @@ conformance!(
     bad_records_and_names_are_refused,
     a_consumer_can_start_at_the_latest_record,
     deliveries_in_flight_are_bounded,
+    a_retried_publish_is_stored_once,
 );
 
 fn short_ack_wait() -> ConsumerConfig {
@@ -492,5 +494,63 @@ async fn deliveries_in_flight_are_bounded(h: &Harness) {
     let second = fetch_n(&mut consumer, 5, Duration::from_secs(5)).await;
     assert_eq!(second.len(), 5);
     assert!(second[0].offset > first[4].offset);
+    bus.close().await.unwrap();
+}
+
+/// A record with an id, as intake publishes them (the id is the event id).
+fn identified(tag: &str) -> Record {
+    record(tag, 80).with_id(format!("event-{tag}"))
+}
+
+async fn a_retried_publish_is_stored_once(h: &Harness) {
+    let bus = h.open().await;
+    let batch: Vec<Record> = (0..5).map(|i| identified(&format!("d{i}"))).collect();
+    let first = bus.publish(&batch).await.unwrap();
+    assert_eq!(first.records, 5);
+    // The same batch again, as after a lost acknowledgement: stored once, and
+    // answered with the offsets of the copies already stored.
+    let again = bus.publish(&batch).await.unwrap();
+    assert_eq!(again, first, "a re-sent batch is answered as the first was");
+    // A batch of copies and new records, one new record twice: the new ones are stored once.
+    let mixed = ["d1", "d5", "d3", "d6", "d6"].map(identified);
+    let ack = bus.publish(&mixed).await.unwrap();
+    assert_eq!(
+        ack.records, 5,
+        "every record of the batch is durable: {ack:?}"
+    );
+    assert!(ack.first_offset <= first.last_offset && ack.last_offset > first.last_offset);
+    // A publish its caller gave up on (a request that timed out) and then sent again.
+    let abandoned = ["d7", "d8"].map(identified);
+    let _ = tokio::time::timeout(Duration::from_micros(1), bus.publish(&abandoned)).await;
+    bus.publish(&abandoned).await.unwrap();
+    // A record without an id is never taken for a copy: the same content twice is stored twice.
+    let plain = [record("plain", 80)];
+    bus.publish(&plain).await.unwrap();
+    bus.publish(&plain).await.unwrap();
+    // An empty id is refused, like any other bad header.
+    assert!(matches!(
+        bus.publish(&[record("x", 80).with_id("")]).await,
+        Err(BusError::InvalidRecord {
+            index: 0,
+            reason: RecordError::EmptyField { field: "id" }
+        })
+    ));
+
+    let mut consumer = bus
+        .consumer("retried", ConsumerConfig::default())
+        .await
+        .unwrap();
+    let got = fetch_n(&mut consumer, 20, Duration::from_secs(3)).await;
+    let mut stored: HashMap<String, usize> = HashMap::new();
+    for delivery in &got {
+        *stored.entry(tag_of(delivery)).or_default() += 1;
+        assert_eq!(delivery.record.id, None, "ids are not delivered");
+    }
+    let expected: HashMap<String, usize> = (0..9)
+        .map(|i| (format!("d{i}"), 1))
+        .chain([("plain".to_owned(), 2)])
+        .collect();
+    assert_eq!(stored, expected, "what the bus holds");
+    assert_eq!(got.len(), 11);
     bus.close().await.unwrap();
 }

@@ -311,28 +311,9 @@ async fn two_consumer_processes_share_a_durable_jetstream_consumer() {
         .await;
 }
 
-/// The nats-server binary, or None (after saying so) when it is not installed.
+/// The nats-server binary, or None (skipped, or failed when required) when it is not installed.
 fn nats_server_binary() -> Option<PathBuf> {
-    let candidates = std::env::var_os("NIGEHBAN_NATS_SERVER")
-        .map(PathBuf::from)
-        .into_iter()
-        .chain(std::env::var_os("PATH").into_iter().flat_map(|path| {
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("nats-server"))
-                .collect::<Vec<_>>()
-        }))
-        .chain([PathBuf::from("/usr/sbin/nats-server")]);
-    for candidate in candidates {
-        if candidate.is_file() {
-            return Some(candidate);
-        }
-    }
-    assert!(
-        std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() != Ok("1"),
-        "NIGEHBAN_REQUIRE_SERVICES=1 but nats-server is not installed"
-    );
-    println!("skipped: nats-server not installed");
-    None
+    nigehban_testkit::nats_server_program()
 }
 
 /// Starts a JetStream server of our own on `port`, storing in `store`, and waits until it listens.

@@ -10,7 +10,7 @@ use nigehban_bus::{
     RetentionPolicy,
 };
 
-use crate::common::{fetch_n, publish_tagged, tag_of};
+use crate::common::{fetch_n, publish_tagged, record, tag_of};
 
 fn options(dir: &Path) -> EmbeddedOptions {
     let mut options = EmbeddedOptions::new(dir);
@@ -206,4 +206,39 @@ async fn publishing_after_close_is_refused() {
     assert!(matches!(err, BusError::Closed), "{err}");
     // What was acknowledged before closing is still readable.
     assert_eq!(log.read(1, 10).await.unwrap().len(), 2);
+}
+
+/// The embedded log recognises a re-sent copy by its id in memory, within its
+/// duplicate window and while the process that owns the log runs: a copy sent
+/// after the window, or after a restart, is stored again (consumers recognise
+/// events by their event id in any case).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn copies_are_recognised_within_the_window_and_until_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut options = options(dir.path());
+    options.duplicate_window = Duration::from_millis(300);
+    let copy = [record("w0", 64).with_id("event-w0")];
+    let log = EmbeddedLog::open(options.clone()).await.unwrap();
+    let first = log.publish(&copy).await.unwrap();
+    assert_eq!(
+        log.publish(&copy).await.unwrap(),
+        first,
+        "within the window"
+    );
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let after_window = log.publish(&copy).await.unwrap();
+    assert_eq!(after_window.first_offset, first.first_offset + 1);
+    log.close().await.unwrap();
+    drop(log);
+
+    let log = EmbeddedLog::open(options).await.unwrap();
+    let after_restart = log.publish(&copy).await.unwrap();
+    assert_eq!(after_restart.first_offset, first.first_offset + 2);
+    let mut consumer = log
+        .consumer("copies", ConsumerConfig::default())
+        .await
+        .unwrap();
+    let got = fetch_n(&mut consumer, 10, Duration::from_secs(1)).await;
+    assert_eq!(got.iter().map(tag_of).collect::<Vec<_>>(), ["w0"; 3]);
+    log.close().await.unwrap();
 }

@@ -7,24 +7,11 @@ use nigehban_normalise::{Format, SourceHint};
 use time::OffsetDateTime;
 use time::macros::datetime;
 
-/// `relative` inside the corpus, or `None` (after printing why) when the
-/// corpus is absent. Panics instead when `NIGEHBAN_REQUIRE_CORPUS=1`.
+/// `relative` inside the corpus, or `None` (skipped) when the corpus is
+/// absent; fails instead when `NIGEHBAN_REQUIRE_CORPUS=1`.
+#[track_caller]
 pub fn corpus(relative: &str) -> Option<PathBuf> {
-    let root = std::env::var_os("NIGEHBAN_CORPUS").map_or_else(
-        || Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"),
-        PathBuf::from,
-    );
-    let path = root.join(relative);
-    if path.exists() {
-        return Some(path);
-    }
-    assert!(
-        std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() != Ok("1"),
-        "corpus not found at {} (NIGEHBAN_REQUIRE_CORPUS=1)",
-        path.display()
-    );
-    println!("skipped: corpus not found at {}", path.display());
-    None
+    nigehban_testkit::corpus_with(relative).map(|root| root.join(relative))
 }
 
 /// The receive time every test uses.

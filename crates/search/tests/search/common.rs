@@ -68,6 +68,7 @@ impl TestEvent {
             received_at: SystemTime::from(self.received_at),
             content_type: EVENT_CONTENT_TYPE.into(),
             payload: encode_event(id, &self.event()).unwrap(),
+            id: None,
         }
     }
 }
@@ -155,19 +156,9 @@ pub async fn embedded_bus(dir: &Path) -> EmbeddedLog {
     EmbeddedLog::open(options).await.unwrap()
 }
 
-/// The NATS server for tests, or None (after saying so) when not configured.
+/// The NATS server for tests, or None (skipped, or failed when required) when not configured.
 pub fn nats_url() -> Option<String> {
-    match std::env::var("NIGEHBAN_TEST_NATS_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "NIGEHBAN_REQUIRE_SERVICES=1 but NIGEHBAN_TEST_NATS_URL is not set"
-            );
-            println!("skipped: NIGEHBAN_TEST_NATS_URL not set");
-            None
-        }
-    }
+    nigehban_testkit::nats_url()
 }
 
 /// A JetStream bus on a stream unique to this test, or None when no server is configured.

@@ -121,6 +121,7 @@ fn raw_record(tenant: &str, content_type: &str, payload: &[u8]) -> Record {
         received_at: std::time::SystemTime::from(BASE),
         content_type: content_type.into(),
         payload: Bytes::copy_from_slice(payload),
+        id: None,
     }
 }
 

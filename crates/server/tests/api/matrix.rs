@@ -1,6 +1,11 @@
 //! The authorisation matrix: every endpoint × every role × every tenant
-//! relationship (own, parent, child, sibling, unrelated), by session and by
-//! API token, through the real router, asserting allow / 403 / 404 / 401.
+//! relationship (own, parent, child, sibling, unrelated), for callers at three
+//! depths (a sectoral CERT, an organisation under it, a unit of that
+//! organisation), by session and by API token, through the real router,
+//! asserting allow / 403 / 404 / 401 — and what an allowed answer holds: a get
+//! answers the record asked for, a list holds no record of an ancestor,
+//! sibling or unrelated tenant. `lists_hold_exactly_what_each_caller_may_see`
+//! checks every list's contents exactly, on a tree whose every record is known.
 //!
 //! The expectations below are written from PRODUCT.md ("a tenant sees its own
 //! records and those below it; never a sibling's"; administrators run the
@@ -203,26 +208,68 @@ fn expect_tenant(reaches: [Reach; 8], role: Role, relation: Relation) -> Option<
     }
 }
 
-/// The tree the matrix runs in, and a signed-in user of every role in two tenants.
+/// Where the matrix's callers sit: in a sectoral CERT, in an organisation
+/// under it (two levels below the national CERT), and in a unit of that
+/// organisation (three levels below).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Level {
+    Sector,
+    Organisation,
+    Unit,
+}
+
+impl Level {
+    const ALL: [Level; 3] = [Level::Sector, Level::Organisation, Level::Unit];
+
+    /// The prefix of its callers' user names.
+    fn prefix(self) -> &'static str {
+        match self {
+            Level::Sector => "a",
+            Level::Organisation => "o",
+            Level::Unit => "u",
+        }
+    }
+}
+
+/// The tree the matrix runs in, and a signed-in user of every role at every
+/// level (and in the national CERT, for the whole audit log).
 ///
 /// ```text
-/// National CERT (root)           ← "parent" of the callers' tenant
-/// ├── CERT Telecom (sector A)    ← the callers' own tenant
-/// │   └── Operator One (org)     ← "child"
-/// └── CERT Banking (sector B)    ← "sibling"
-///     └── Bank One (org)         ← "unrelated" (a cousin)
+/// National CERT (root)
+/// ├── CERT Telecom (sector A)          ← Level::Sector callers
+/// │   ├── Operator One (org A1)        ← Level::Organisation callers
+/// │   │   ├── Operator One NOC (A1a)   ← Level::Unit callers
+/// │   │   │   └── NOC Night Shift (A1a-i)
+/// │   │   └── Operator One SOC (A1b)
+/// │   └── Operator Two (org A2)
+/// └── CERT Banking (sector B)
+///     └── Bank One (org B1)
 /// ```
+///
+/// | relation   | Sector     | Organisation | Unit   |
+/// |------------|------------|--------------|--------|
+/// | own        | A          | A1           | A1a    |
+/// | descendant | A1         | A1a          | A1a-i  |
+/// | ancestor   | national   | A            | A1     |
+/// | sibling    | B          | A2           | A1b    |
+/// | unrelated  | B1         | B1           | A2     |
 struct Tree {
     platform: Platform,
     national: Tenant,
     sector_a: Tenant,
     org_a1: Tenant,
+    unit_a1a: Tenant,
+    shift_a1a_i: Tenant,
+    unit_a1b: Tenant,
+    org_a2: Tenant,
     sector_b: Tenant,
     org_b1: Tenant,
-    /// A signed-in user of each role in sector A.
-    in_sector: HashMap<Role, Credentials>,
+    /// A signed-in user of each role at each level.
+    callers: HashMap<(Level, Role), Credentials>,
     /// A signed-in user of each role in the national CERT.
     in_national: HashMap<Role, Credentials>,
+    /// Tenant → parent, as the national administrator reads them (cached).
+    parents: std::sync::Mutex<HashMap<String, Option<String>>>,
 }
 
 impl Tree {
@@ -231,14 +278,24 @@ impl Tree {
         let national = platform.root.clone();
         let sector_a = platform.sector("CERT Telecom", Sector::Telecom).await;
         let org_a1 = platform.organisation(&sector_a, "Operator One").await;
+        let unit_a1a = platform.organisation(&org_a1, "Operator One NOC").await;
+        let shift_a1a_i = platform.organisation(&unit_a1a, "NOC Night Shift").await;
+        let unit_a1b = platform.organisation(&org_a1, "Operator One SOC").await;
+        let org_a2 = platform.organisation(&sector_a, "Operator Two").await;
         let sector_b = platform.sector("CERT Banking", Sector::Banking).await;
         let org_b1 = platform.organisation(&sector_b, "Bank One").await;
-        let mut in_sector = HashMap::new();
+        let mut callers = HashMap::new();
         let mut in_national = HashMap::new();
         for role in Role::ALL {
-            let name = format!("a-{}", role.as_str().replace('_', "-"));
-            platform.user(&sector_a, &name, role).await;
-            in_sector.insert(role, platform.sign_in(&name).await);
+            for (level, tenant) in [
+                (Level::Sector, &sector_a),
+                (Level::Organisation, &org_a1),
+                (Level::Unit, &unit_a1a),
+            ] {
+                let name = format!("{}-{}", level.prefix(), role.as_str().replace('_', "-"));
+                platform.user(tenant, &name, role).await;
+                callers.insert((level, role), platform.sign_in(&name).await);
+            }
             let name = format!("n-{}", role.as_str().replace('_', "-"));
             platform.user(&national, &name, role).await;
             in_national.insert(role, platform.sign_in(&name).await);
@@ -248,21 +305,86 @@ impl Tree {
             national,
             sector_a,
             org_a1,
+            unit_a1a,
+            shift_a1a_i,
+            unit_a1b,
+            org_a2,
             sector_b,
             org_b1,
-            in_sector,
+            callers,
             in_national,
+            parents: std::sync::Mutex::new(HashMap::new()),
         }
     }
 
-    fn tenant_in(&self, relation: Relation) -> &Tenant {
-        match relation {
-            Relation::Own => &self.sector_a,
-            Relation::Descendant => &self.org_a1,
-            Relation::Ancestor => &self.national,
-            Relation::Sibling => &self.sector_b,
-            Relation::Unrelated => &self.org_b1,
+    /// The callers' tenant at `level`.
+    fn own(&self, level: Level) -> &Tenant {
+        self.tenant_in(level, Relation::Own)
+    }
+
+    fn tenant_in(&self, level: Level, relation: Relation) -> &Tenant {
+        match (level, relation) {
+            (Level::Sector, Relation::Own) => &self.sector_a,
+            (Level::Sector, Relation::Descendant) => &self.org_a1,
+            (Level::Sector, Relation::Ancestor) => &self.national,
+            (Level::Sector, Relation::Sibling) => &self.sector_b,
+            (Level::Sector, Relation::Unrelated) => &self.org_b1,
+            (Level::Organisation, Relation::Own) => &self.org_a1,
+            (Level::Organisation, Relation::Descendant) => &self.unit_a1a,
+            (Level::Organisation, Relation::Ancestor) => &self.sector_a,
+            (Level::Organisation, Relation::Sibling) => &self.org_a2,
+            (Level::Organisation, Relation::Unrelated) => &self.org_b1,
+            (Level::Unit, Relation::Own) => &self.unit_a1a,
+            (Level::Unit, Relation::Descendant) => &self.shift_a1a_i,
+            (Level::Unit, Relation::Ancestor) => &self.org_a1,
+            (Level::Unit, Relation::Sibling) => &self.unit_a1b,
+            (Level::Unit, Relation::Unrelated) => &self.org_a2,
         }
+    }
+
+    /// The tenants from the root down to `tenant` (itself last), read as the
+    /// national administrator; tenants unknown to the platform have none.
+    async fn path(&self, tenant: &str) -> Vec<String> {
+        let mut path = vec![tenant.to_owned()];
+        loop {
+            let current = path.last().cloned().unwrap_or_default();
+            let cached = self.parents.lock().unwrap().get(&current).cloned();
+            let parent = match cached {
+                Some(parent) => parent,
+                None => {
+                    let Ok(id) = current.parse::<nigehban_app::model::TenantId>() else {
+                        return Vec::new();
+                    };
+                    let Ok(found) = self
+                        .platform
+                        .app
+                        .tenants()
+                        .get(&self.platform.operator, id)
+                        .await
+                    else {
+                        return Vec::new();
+                    };
+                    let parent = found.parent.map(|p| p.to_string());
+                    self.parents
+                        .lock()
+                        .unwrap()
+                        .insert(current.clone(), parent.clone());
+                    parent
+                }
+            };
+            match parent {
+                Some(parent) => path.push(parent),
+                None => {
+                    path.reverse();
+                    return path;
+                }
+            }
+        }
+    }
+
+    /// Forgets cached parents (after a tenant moved).
+    fn forget_parents(&self) {
+        self.parents.lock().unwrap().clear();
     }
 
     /// A fresh organisation under `parent`, for operations that change or consume their target.
@@ -275,18 +397,18 @@ impl Tree {
     /// The tenant a destructive tenant operation targets: a fresh child for
     /// the "child" relation (so allowed calls never consume a shared tenant),
     /// the relation's tenant itself otherwise (those calls must be refused).
-    async fn tenant_target(&self, relation: Relation) -> Tenant {
+    async fn tenant_target(&self, level: Level, relation: Relation) -> Tenant {
         match relation {
-            Relation::Descendant => self.fresh_organisation(&self.sector_a).await,
-            other => self.tenant_in(other).clone(),
+            Relation::Descendant => self.fresh_organisation(self.own(level)).await,
+            other => self.tenant_in(level, other).clone(),
         }
     }
 
     /// A fresh user of the analyst role in the relation's tenant.
-    async fn fresh_user(&self, relation: Relation) -> nigehban_app::model::User {
+    async fn fresh_user(&self, level: Level, relation: Relation) -> nigehban_app::model::User {
         self.platform
             .user(
-                self.tenant_in(relation),
+                self.tenant_in(level, relation),
                 &format!("u-{}", uuid_suffix()),
                 Role::Analyst,
             )
@@ -294,7 +416,7 @@ impl Tree {
     }
 
     /// A fresh API token (made by the operator) in the relation's tenant.
-    async fn fresh_token(&self, relation: Relation) -> nigehban_app::model::ApiToken {
+    async fn fresh_token(&self, level: Level, relation: Relation) -> nigehban_app::model::ApiToken {
         self.platform
             .app
             .tokens()
@@ -302,7 +424,7 @@ impl Tree {
                 &self.platform.operator,
                 NewApiToken {
                     name: TokenName::parse("matrix target").unwrap(),
-                    tenant: Some(self.tenant_in(relation).id),
+                    tenant: Some(self.tenant_in(level, relation).id),
                     role: Some(Role::Analyst),
                     expires_at: None,
                 },
@@ -313,8 +435,24 @@ impl Tree {
     }
 
     /// A fresh sensor (registered by the operator) in the relation's tenant, with its token.
-    async fn fresh_sensor(&self, relation: Relation) -> nigehban_app::IssuedSensorToken {
-        self.platform.sensor(self.tenant_in(relation)).await
+    async fn fresh_sensor(
+        &self,
+        level: Level,
+        relation: Relation,
+    ) -> nigehban_app::IssuedSensorToken {
+        self.platform.sensor(self.tenant_in(level, relation)).await
+    }
+
+    /// The signed-in users of each role in sector A.
+    fn sector_callers(&self) -> HashMap<Role, Credentials> {
+        Role::ALL
+            .into_iter()
+            .filter_map(|role| {
+                self.callers
+                    .get(&(Level::Sector, role))
+                    .map(|c| (role, c.clone()))
+            })
+            .collect()
     }
 
     /// A freshly signed-in user of `role` in sector A (for calls that end or change the caller's session).
@@ -330,14 +468,15 @@ fn uuid_suffix() -> String {
     nigehban_app::model::UserId::new().to_string()[24..].to_owned()
 }
 
-/// The request of a row, for a caller of `role` and a target in `relation`.
+/// The request of a row, for a caller of `role` at `level` and a target in `relation`.
 async fn request_for(
     tree: &Tree,
+    level: Level,
     case: Case,
     role: Role,
     relation: Relation,
 ) -> (Method, String, Option<serde_json::Value>) {
-    let tenant = tree.tenant_in(relation);
+    let tenant = tree.tenant_in(level, relation);
     let other_role = if role == Role::Analyst {
         Role::Responder
     } else {
@@ -363,10 +502,10 @@ async fn request_for(
             Some(json!({"name": format!("{} (renamed)", tenant.name)})),
         ),
         Case::MoveTenant => {
-            let target = tree.tenant_target(relation).await;
+            let target = tree.tenant_target(level, relation).await;
             let new_parent = match relation {
-                Relation::Descendant => tree.fresh_organisation(&tree.sector_a).await,
-                _ => tree.sector_a.clone(),
+                Relation::Descendant => tree.fresh_organisation(tree.own(level)).await,
+                _ => tree.own(level).clone(),
             };
             (
                 Method::POST,
@@ -375,7 +514,7 @@ async fn request_for(
             )
         }
         Case::DeactivateTenant => {
-            let target = tree.tenant_target(relation).await;
+            let target = tree.tenant_target(level, relation).await;
             (
                 Method::POST,
                 format!("/api/v1/tenants/{}/deactivate", target.id),
@@ -395,11 +534,11 @@ async fn request_for(
             ),
         ),
         Case::GetUser => {
-            let user = tree.fresh_user(relation).await;
+            let user = tree.fresh_user(level, relation).await;
             (Method::GET, format!("/api/v1/users/{}", user.id), None)
         }
         Case::SetRole => {
-            let user = tree.fresh_user(relation).await;
+            let user = tree.fresh_user(level, relation).await;
             (
                 Method::PUT,
                 format!("/api/v1/users/{}/role", user.id),
@@ -407,7 +546,7 @@ async fn request_for(
             )
         }
         Case::DeactivateUser => {
-            let user = tree.fresh_user(relation).await;
+            let user = tree.fresh_user(level, relation).await;
             (
                 Method::POST,
                 format!("/api/v1/users/{}/deactivate", user.id),
@@ -415,7 +554,7 @@ async fn request_for(
             )
         }
         Case::ResetPassword => {
-            let user = tree.fresh_user(relation).await;
+            let user = tree.fresh_user(level, relation).await;
             (
                 Method::POST,
                 format!("/api/v1/users/{}/password-reset", user.id),
@@ -438,11 +577,11 @@ async fn request_for(
             Some(json!({"name": "sensor", "tenant": tenant.id, "role": other_role.as_str()})),
         ),
         Case::GetToken => {
-            let token = tree.fresh_token(relation).await;
+            let token = tree.fresh_token(level, relation).await;
             (Method::GET, format!("/api/v1/tokens/{}", token.id), None)
         }
         Case::RevokeToken => {
-            let token = tree.fresh_token(relation).await;
+            let token = tree.fresh_token(level, relation).await;
             (
                 Method::POST,
                 format!("/api/v1/tokens/{}/revoke", token.id),
@@ -469,11 +608,11 @@ async fn request_for(
             ),
         ),
         Case::GetSensor => {
-            let sensor = tree.fresh_sensor(relation).await.sensor;
+            let sensor = tree.fresh_sensor(level, relation).await.sensor;
             (Method::GET, format!("/api/v1/sensors/{}", sensor.id), None)
         }
         Case::UpdateSensor => {
-            let sensor = tree.fresh_sensor(relation).await.sensor;
+            let sensor = tree.fresh_sensor(level, relation).await.sensor;
             (
                 Method::PATCH,
                 format!("/api/v1/sensors/{}", sensor.id),
@@ -481,7 +620,7 @@ async fn request_for(
             )
         }
         Case::DeactivateSensor => {
-            let sensor = tree.fresh_sensor(relation).await.sensor;
+            let sensor = tree.fresh_sensor(level, relation).await.sensor;
             (
                 Method::POST,
                 format!("/api/v1/sensors/{}/deactivate", sensor.id),
@@ -489,7 +628,7 @@ async fn request_for(
             )
         }
         Case::SensorTokens => {
-            let sensor = tree.fresh_sensor(relation).await.sensor;
+            let sensor = tree.fresh_sensor(level, relation).await.sensor;
             (
                 Method::GET,
                 format!("/api/v1/sensors/{}/tokens", sensor.id),
@@ -497,7 +636,7 @@ async fn request_for(
             )
         }
         Case::RotateSensorToken => {
-            let sensor = tree.fresh_sensor(relation).await.sensor;
+            let sensor = tree.fresh_sensor(level, relation).await.sensor;
             (
                 Method::POST,
                 format!("/api/v1/sensors/{}/tokens/rotate", sensor.id),
@@ -505,7 +644,7 @@ async fn request_for(
             )
         }
         Case::RevokeSensorToken => {
-            let issued = tree.fresh_sensor(relation).await;
+            let issued = tree.fresh_sensor(level, relation).await;
             (
                 Method::POST,
                 format!(
@@ -516,7 +655,7 @@ async fn request_for(
             )
         }
         Case::SensorHealthHistory => {
-            let sensor = tree.fresh_sensor(relation).await.sensor;
+            let sensor = tree.fresh_sensor(level, relation).await.sensor;
             (
                 Method::GET,
                 format!("/api/v1/sensors/{}/health", sensor.id),
@@ -606,6 +745,88 @@ fn check(
     })
 }
 
+/// The tenant a list item belongs to (a tenant list's items are tenants).
+fn item_tenant(case: Case, item: &serde_json::Value) -> Option<String> {
+    let field = if case == Case::ListTenants {
+        "id"
+    } else {
+        "tenant"
+    };
+    item[field].as_str().map(str::to_owned)
+}
+
+/// Checks what an allowed answer holds: a get answers the record asked for;
+/// a list holds only records of the subtree of the tenant it was asked for
+/// (of the caller's own tenant alone, for an own-tenant reach) — never one of
+/// an ancestor, sibling or unrelated tenant. `None` when it holds.
+async fn check_content(
+    tree: &Tree,
+    row: &Row,
+    reach: Reach,
+    level: Level,
+    target: &Tenant,
+    uri: &str,
+    answer: &crate::harness::Answer,
+) -> Option<String> {
+    let json = &answer.json;
+    let path = uri.split('?').next().unwrap_or(uri);
+    match row.case {
+        Case::GetTenant | Case::GetUser | Case::GetToken | Case::GetSensor => {
+            let asked = path.rsplit('/').next();
+            (json["id"].as_str() != asked)
+                .then(|| format!("answered record {} when {asked:?} was asked", json["id"]))
+        }
+        Case::SensorTokens | Case::SensorHealthHistory => {
+            // /api/v1/sensors/{id}/...
+            let sensor = path.split('/').nth(4);
+            let items = json["items"].as_array()?;
+            let others: Vec<&serde_json::Value> = items
+                .iter()
+                .filter(|item| item["sensor"].as_str() != sensor)
+                .collect();
+            (!others.is_empty())
+                .then(|| format!("items of other sensors than {sensor:?}: {others:?}"))
+        }
+        Case::ListTenants
+        | Case::ListUsers
+        | Case::ListTokens
+        | Case::ListAudit
+        | Case::ListSensors
+        | Case::SensorStatuses
+        | Case::SensorHealthEvents
+        | Case::SearchEvents => {
+            let Some(items) = json["items"].as_array() else {
+                return Some(format!("no items: {}", answer.text));
+            };
+            let own = tree.own(level).id.to_string();
+            let target_id = target.id.to_string();
+            let mut outside = Vec::new();
+            for item in items {
+                let Some(tenant) = item_tenant(row.case, item) else {
+                    return Some(format!("an item without its tenant: {item}"));
+                };
+                let inside = tree.path(&tenant).await.contains(&target_id)
+                    && (reach != Reach::O || tenant == own);
+                if !inside {
+                    outside.push(tenant);
+                }
+            }
+            if !outside.is_empty() {
+                return Some(format!(
+                    "{} of {} items belong to tenants outside the subtree of {target_id}: {outside:?}",
+                    outside.len(),
+                    items.len()
+                ));
+            }
+            // The list of a tenant holds the tenant itself.
+            (row.case == Case::ListTenants
+                && !items.iter().any(|item| item["id"] == target_id.as_str()))
+            .then(|| format!("the tenant list under {target_id} lacks it"))
+        }
+        _ => None,
+    }
+}
+
 async fn run_matrix(via: Via) {
     let tree = Tree::build().await;
     let mut failures = Vec::new();
@@ -615,29 +836,47 @@ async fn run_matrix(via: Via) {
             let who = format!("{role} ({via:?})");
             match row.scope {
                 Scope::Tenant(reaches) => {
-                    for relation in Relation::ALL {
-                        let expect = if row.token_refused && via == Via::Token {
-                            // Refused before the target is looked at.
-                            Expect::Forbidden
-                        } else {
-                            expect_tenant(reaches, role, relation)
-                                .unwrap_or(Expect::Allow(row.success))
-                        };
-                        let request = request_for(&tree, row.case, role, relation).await;
-                        let answer = send_as(&tree, tree.in_sector.get(&role), via, request).await;
-                        calls += 1;
-                        failures.extend(check(
-                            row,
-                            &who,
-                            &format!("{relation:?}"),
-                            expect,
-                            &answer,
-                        ));
+                    for level in Level::ALL {
+                        for relation in Relation::ALL {
+                            let expect = if row.token_refused && via == Via::Token {
+                                // Refused before the target is looked at.
+                                Expect::Forbidden
+                            } else {
+                                expect_tenant(reaches, role, relation)
+                                    .unwrap_or(Expect::Allow(row.success))
+                            };
+                            let request = request_for(&tree, level, row.case, role, relation).await;
+                            let uri = request.1.clone();
+                            let answer =
+                                send_as(&tree, tree.callers.get(&(level, role)), via, request)
+                                    .await;
+                            calls += 1;
+                            let place = format!("{relation:?} at {level:?} level");
+                            let mismatch = check(row, &who, &place, expect, &answer);
+                            if mismatch.is_none() && matches!(expect, Expect::Allow(_)) {
+                                let reach = reaches[role_index(role)];
+                                let target = tree.tenant_in(level, relation);
+                                failures.extend(
+                                    check_content(&tree, row, reach, level, target, &uri, &answer)
+                                        .await
+                                        .map(|problem| {
+                                            format!(
+                                                "{} {} as {who} on {place}: {problem}",
+                                                row.method, row.path
+                                            )
+                                        }),
+                                );
+                                if row.case == Case::MoveTenant {
+                                    tree.forget_parents();
+                                }
+                            }
+                            failures.extend(mismatch);
+                        }
                     }
                 }
                 Scope::WholeLog => {
                     for (credentials, place) in [
-                        (&tree.in_sector, "sector CERT"),
+                        (&tree.sector_callers(), "sector CERT"),
                         (&tree.in_national, "national CERT"),
                     ] {
                         let allowed = place == "national CERT"
@@ -647,7 +886,8 @@ async fn run_matrix(via: Via) {
                         } else {
                             Expect::Forbidden
                         };
-                        let request = request_for(&tree, row.case, role, Relation::Own).await;
+                        let request =
+                            request_for(&tree, Level::Sector, row.case, role, Relation::Own).await;
                         let answer = send_as(&tree, credentials.get(&role), via, request).await;
                         calls += 1;
                         failures.extend(check(row, &who, place, expect, &answer));
@@ -678,8 +918,15 @@ async fn run_matrix(via: Via) {
                 }
                 Scope::Sensor => {
                     // A person's session or API token is not a sensor's ingest token.
-                    let request = request_for(&tree, row.case, role, Relation::Own).await;
-                    let answer = send_as(&tree, tree.in_sector.get(&role), via, request).await;
+                    let request =
+                        request_for(&tree, Level::Sector, row.case, role, Relation::Own).await;
+                    let answer = send_as(
+                        &tree,
+                        tree.callers.get(&(Level::Sector, role)),
+                        via,
+                        request,
+                    )
+                    .await;
                     calls += 1;
                     failures.extend(check(row, &who, "-", Expect::Unauthenticated, &answer));
                 }
@@ -695,9 +942,15 @@ async fn run_matrix(via: Via) {
                                 ),
                             )
                         }
-                        _ => request_for(&tree, row.case, role, Relation::Own).await,
+                        _ => request_for(&tree, Level::Sector, row.case, role, Relation::Own).await,
                     };
-                    let answer = send_as(&tree, tree.in_sector.get(&role), via, request).await;
+                    let answer = send_as(
+                        &tree,
+                        tree.callers.get(&(Level::Sector, role)),
+                        via,
+                        request,
+                    )
+                    .await;
                     calls += 1;
                     failures.extend(check(row, &who, "-", Expect::Allow(row.success), &answer));
                 }
@@ -707,7 +960,7 @@ async fn run_matrix(via: Via) {
         // and its events are stamped with that tenant (checked in `telemetry.rs`).
         if row.scope == Scope::Sensor {
             for relation in Relation::ALL {
-                let issued = tree.fresh_sensor(relation).await;
+                let issued = tree.fresh_sensor(Level::Sector, relation).await;
                 let answer = tree
                     .platform
                     .send(
@@ -738,7 +991,16 @@ async fn run_matrix(via: Via) {
                     (row.method != "GET")
                         .then(|| json!({"current_password": "x", "new_password": "y"})),
                 ),
-                _ => request_for(&tree, row.case, Role::Administrator, Relation::Own).await,
+                _ => {
+                    request_for(
+                        &tree,
+                        Level::Sector,
+                        row.case,
+                        Role::Administrator,
+                        Relation::Own,
+                    )
+                    .await
+                }
             };
             let answer = send_as(&tree, None, via, request).await;
             calls += 1;
@@ -756,7 +1018,7 @@ async fn run_matrix(via: Via) {
         failures.len(),
         failures.join("\n")
     );
-    assert!(calls > 800, "the matrix made only {calls} calls");
+    assert!(calls > 2500, "the matrix made only {calls} calls");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -801,4 +1063,251 @@ fn every_documented_operation_is_in_the_matrix() {
         "only {} operations documented",
         documented.len()
     );
+}
+
+/// A list endpoint, its case, who may read it, and every record it could hold (id → tenant).
+type ListUnderTest<'a> = (&'static str, Case, [Reach; 8], &'a HashMap<String, String>);
+
+/// Which callers' lists the exact test reads: the three levels, and the national CERT.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Seat {
+    At(Level),
+    National,
+}
+
+/// Every list answer, for a caller of every role at every level (the national
+/// CERT included), holds exactly the records of the tenants the caller may
+/// see — its own tenant and those below it, or its own tenant alone for an
+/// own-tenant reach — and nothing of an ancestor, sibling or unrelated tenant.
+/// Run on a tree nothing else changes, so that every record is known.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_hold_exactly_what_each_caller_may_see() {
+    let tree = Tree::build().await;
+    let platform = &tree.platform;
+    let tenants = [
+        &tree.national,
+        &tree.sector_a,
+        &tree.org_a1,
+        &tree.unit_a1a,
+        &tree.shift_a1a_i,
+        &tree.unit_a1b,
+        &tree.org_a2,
+        &tree.sector_b,
+        &tree.org_b1,
+    ];
+    // One sensor per tenant, each with a health event and an event sent.
+    let mut sensors: HashMap<String, String> = HashMap::new();
+    let mut health_events: HashMap<String, String> = HashMap::new();
+    for tenant in tenants {
+        let issued = platform.sensor(tenant).await;
+        let event = platform
+            .app
+            .sensors()
+            .record_health(nigehban_app::SensorHealthReport {
+                sensor: issued.sensor.id,
+                at: nigehban_app::model::Timestamp::now(),
+                kind: nigehban_app::model::SensorHealthKind::Silent {
+                    since: nigehban_app::model::Timestamp::now(),
+                    expected_interval_seconds: 60,
+                },
+            })
+            .await
+            .unwrap();
+        health_events.insert(event.id.to_string(), tenant.id.to_string());
+        let sent = platform
+            .send(
+                call(Method::POST, "/api/v1/ingest")
+                    .bearer(issued.secret.expose())
+                    .raw(
+                        "application/x-ndjson",
+                        format!("{{\"message\":\"list probe of {}\"}}\n", tenant.name),
+                    ),
+            )
+            .await;
+        assert_eq!(sent.status, StatusCode::ACCEPTED, "{}", sent.text);
+        sensors.insert(issued.sensor.id.to_string(), tenant.id.to_string());
+    }
+    let national_admin = &tree.in_national[&Role::Administrator];
+    // Wait until every event is searchable.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let events: HashMap<String, String> = loop {
+        let found = platform
+            .send(
+                call(Method::GET, "/api/v1/events?limit=1000")
+                    .bearer(&national_admin.token)
+                    .empty(),
+            )
+            .await;
+        assert_eq!(found.status, StatusCode::OK, "{}", found.text);
+        let items = found.json["items"].as_array().cloned().unwrap_or_default();
+        if items.len() >= tenants.len() || std::time::Instant::now() > deadline {
+            break items
+                .iter()
+                .map(|e| {
+                    (
+                        e["id"].as_str().unwrap().to_owned(),
+                        e["tenant"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect();
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(events.len(), tenants.len(), "events indexed: {events:?}");
+
+    // Everything on the platform, read by the national administrator: users,
+    // tokens and the audit log (records made by the harness besides ours).
+    let universe = |path: &'static str, case: Case| {
+        let token = national_admin.token.clone();
+        async move {
+            let answer = platform
+                .send(
+                    call(Method::GET, &format!("{path}?limit=1000"))
+                        .bearer(&token)
+                        .empty(),
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{path}: {}", answer.text);
+            assert!(answer.json["next_cursor"].is_null(), "{path} spans pages");
+            answer.json["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|item| {
+                    (
+                        item["id"].as_str().unwrap().to_owned(),
+                        item_tenant(case, item).unwrap(),
+                    )
+                })
+                .collect::<HashMap<String, String>>()
+        }
+    };
+    let users = universe("/api/v1/users", Case::ListUsers).await;
+    let tokens = universe("/api/v1/tokens", Case::ListTokens).await;
+    let audit = universe("/api/v1/audit", Case::ListAudit).await;
+    let all_tenants: HashMap<String, String> = tenants
+        .iter()
+        .map(|t| (t.id.to_string(), t.id.to_string()))
+        .collect();
+    // Every caller signed in through the API and holds a token; every tenant's creation is audited.
+    assert_eq!(users.len(), 1 + 4 * Role::ALL.len(), "{users:?}");
+    assert_eq!(tokens.len(), 4 * Role::ALL.len(), "{tokens:?}");
+    assert!(audit.len() > tenants.len() + users.len() + sensors.len());
+
+    let lists: [ListUnderTest; 8] = [
+        ("/api/v1/tenants", Case::ListTenants, EVERYONE, &all_tenants),
+        ("/api/v1/users", Case::ListUsers, VIEW_USERS, &users),
+        ("/api/v1/tokens", Case::ListTokens, ADMIN_AUDITOR, &tokens),
+        ("/api/v1/audit", Case::ListAudit, ADMIN_AUDITOR, &audit),
+        ("/api/v1/sensors", Case::ListSensors, VIEW_SENSORS, &sensors),
+        (
+            "/api/v1/sensor-health",
+            Case::SensorStatuses,
+            VIEW_SENSORS,
+            &sensors,
+        ),
+        (
+            "/api/v1/sensor-health/events",
+            Case::SensorHealthEvents,
+            VIEW_SENSORS,
+            &health_events,
+        ),
+        ("/api/v1/events", Case::SearchEvents, SEARCH_EVENTS, &events),
+    ];
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for seat in [
+        Seat::National,
+        Seat::At(Level::Sector),
+        Seat::At(Level::Organisation),
+        Seat::At(Level::Unit),
+    ] {
+        let home = match seat {
+            Seat::National => &tree.national,
+            Seat::At(level) => tree.own(level),
+        };
+        let home_id = home.id.to_string();
+        let mut subtree = BTreeSet::new();
+        for tenant in tenants {
+            if tree.path(&tenant.id.to_string()).await.contains(&home_id) {
+                subtree.insert(tenant.id.to_string());
+            }
+        }
+        for role in Role::ALL {
+            let credentials = match seat {
+                Seat::National => &tree.in_national[&role],
+                Seat::At(level) => &tree.callers[&(level, role)],
+            };
+            for (path, case, reaches, universe) in &lists {
+                let reach = reaches[role_index(role)];
+                // The sensor status board is one page (no `limit`); the others page.
+                let uri = if *case == Case::SensorStatuses {
+                    (*path).to_owned()
+                } else {
+                    format!("{path}?limit=1000")
+                };
+                let answer = platform
+                    .send(call(Method::GET, &uri).bearer(&credentials.token).empty())
+                    .await;
+                checked += 1;
+                let who = format!("{role} at {seat:?}: GET {path}");
+                if reach == Reach::N {
+                    if answer.status != StatusCode::FORBIDDEN {
+                        failures.push(format!(
+                            "{who}: expected 403, got {} {}",
+                            answer.status, answer.text
+                        ));
+                    }
+                    continue;
+                }
+                if answer.status != StatusCode::OK {
+                    failures.push(format!(
+                        "{who}: expected 200, got {} {}",
+                        answer.status, answer.text
+                    ));
+                    continue;
+                }
+                if !answer.json["next_cursor"].is_null() {
+                    failures.push(format!("{who}: the answer spans pages"));
+                }
+                let listed: BTreeSet<String> = answer.json["items"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|item| {
+                        let key = if *case == Case::SensorStatuses {
+                            "sensor"
+                        } else {
+                            "id"
+                        };
+                        item[key].as_str().unwrap_or_default().to_owned()
+                    })
+                    .collect();
+                let expected: BTreeSet<String> = universe
+                    .iter()
+                    .filter(|(_, tenant)| match reach {
+                        Reach::O => **tenant == home_id,
+                        _ => subtree.contains(*tenant),
+                    })
+                    .map(|(id, _)| id.clone())
+                    .collect();
+                if listed != expected {
+                    failures.push(format!(
+                        "{who}: listed {} records, expected {}\n  not expected: {:?}\n  missing: {:?}",
+                        listed.len(),
+                        expected.len(),
+                        listed.difference(&expected).collect::<Vec<_>>(),
+                        expected.difference(&listed).collect::<Vec<_>>()
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} list answers held other than the caller's reach:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(checked, 4 * Role::ALL.len() * lists.len());
 }

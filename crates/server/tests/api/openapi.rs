@@ -7,11 +7,6 @@ use axum::http::{Method, StatusCode};
 
 use crate::harness::{Platform, call};
 
-/// Whether tests that need outside tools must run rather than skip.
-fn services_required() -> bool {
-    std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
-}
-
 #[test]
 fn document_is_valid_openapi_3() {
     let document = nigehban_server::openapi();
@@ -22,18 +17,7 @@ fn document_is_valid_openapi_3() {
         "{}",
         value["openapi"]
     );
-    let probe = Command::new("python3")
-        .args(["-c", "import openapi_spec_validator"])
-        .output();
-    let available = probe.as_ref().is_ok_and(|output| output.status.success());
-    if !available {
-        assert!(
-            !services_required(),
-            "NIGEHBAN_REQUIRE_SERVICES=1 but the PyPI package openapi-spec-validator is not installed for python3"
-        );
-        eprintln!(
-            "skipped: document_is_valid_openapi_3 needs `pip install openapi-spec-validator` (cargo xtask test installs it)"
-        );
+    if !nigehban_testkit::openapi_validator() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -55,11 +39,7 @@ fn document_is_valid_openapi_3() {
 #[test]
 fn the_validator_is_not_a_rubber_stamp() {
     // The same check must refuse a broken document, or the test above proves nothing.
-    let probe = Command::new("python3")
-        .args(["-c", "import openapi_spec_validator"])
-        .output();
-    if !probe.is_ok_and(|output| output.status.success()) {
-        eprintln!("skipped: the_validator_is_not_a_rubber_stamp needs openapi-spec-validator");
+    if !nigehban_testkit::openapi_validator() {
         return;
     }
     let mut value = serde_json::to_value(nigehban_server::openapi()).unwrap();

@@ -7,22 +7,10 @@ use std::path::{Path, PathBuf};
 
 use nigehban_sigma::{Event, Value};
 
-/// The corpus root, or `None` (after printing why) when it is absent and not required.
+/// The corpus root, or `None` (skipped, or failed when required) when it is absent.
+#[track_caller]
 pub fn corpus() -> Option<PathBuf> {
-    let root = std::env::var_os("NIGEHBAN_CORPUS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data"));
-    if root.join("sigma").is_dir() {
-        return Some(root);
-    }
-    if std::env::var("NIGEHBAN_REQUIRE_CORPUS").as_deref() == Ok("1") {
-        panic!(
-            "corpus not found at {} (NIGEHBAN_REQUIRE_CORPUS=1)",
-            root.display()
-        );
-    }
-    println!("skipped: corpus not found at {}", root.display());
-    None
+    nigehban_testkit::corpus_with("sigma")
 }
 
 /// Every `*.yml` file under `dir`, sorted.

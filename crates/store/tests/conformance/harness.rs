@@ -132,14 +132,8 @@ pub async fn sqlite() -> TestBackend {
 
 /// A fresh PostgreSQL store in a database of its own, or `None` (skipped)
 /// when no server is configured and services are not required.
-pub async fn postgres(test: &str) -> Option<TestBackend> {
-    let Ok(url) = std::env::var(POSTGRES_URL) else {
-        if std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1") {
-            panic!("{POSTGRES_URL} is not set but NIGEHBAN_REQUIRE_SERVICES=1");
-        }
-        eprintln!("skipped: {POSTGRES_URL} not set ({test})");
-        return None;
-    };
+pub async fn postgres() -> Option<TestBackend> {
+    let url = nigehban_testkit::postgres_url()?;
     let admin_config: tokio_postgres::Config = url
         .parse()
         .unwrap_or_else(|e| panic!("{POSTGRES_URL}: {e}"));
@@ -180,7 +174,7 @@ macro_rules! conformance_tests {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
-                    let Some(backend) = $crate::harness::postgres(stringify!($name)).await else {
+                    let Some(backend) = $crate::harness::postgres().await else {
                         return;
                     };
                     super::$name(&backend).await;
