@@ -7,8 +7,8 @@ use nigehban_store::StoreError;
 ///
 /// The server maps these to statuses: `NotFound` 404, `Forbidden` 403,
 /// `Unauthenticated` 401, `Throttled` 429, `Invalid` 400 (or 422),
-/// `Conflict` 409, `Unsupported` 501, `Storage`/`Internal` 500 (logged, not
-/// shown).
+/// `Conflict` 409, `Unsupported` 501, `Unavailable` 503 with `Retry-After`,
+/// `Storage`/`Internal` 500 (logged, not shown).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The record does not exist, or the caller may not see it (the two are indistinguishable on purpose).
@@ -43,6 +43,9 @@ pub enum AppError {
     /// Storage failed.
     #[error("storage error: {0}")]
     Storage(#[source] StoreError),
+    /// Storage cannot be reached now; a retry later may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] StoreError),
     /// Something inside the app failed (e.g. password hashing).
     #[error("internal error: {0}")]
     Internal(String),
@@ -66,6 +69,7 @@ impl From<StoreError> for AppError {
             cycle @ StoreError::Cycle { .. } => AppError::Conflict(cycle.to_string()),
             StoreError::BadCursor(message) => AppError::Invalid(message),
             StoreError::Unsupported(message) => AppError::Unsupported(message),
+            unavailable @ StoreError::Unavailable { .. } => AppError::Unavailable(unavailable),
             other => AppError::Storage(other),
         }
     }

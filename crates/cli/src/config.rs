@@ -32,6 +32,12 @@
 //! | `ingest_max_body_bytes` | `NIGEHBAN_INGEST_MAX_BODY_BYTES` | | 33554432 (32 MiB) |
 //! | `sensor_health_check_seconds` | `NIGEHBAN_SENSOR_HEALTH_CHECK_SECONDS` | | 15 |
 //! | `search_max_lag_events` | `NIGEHBAN_SEARCH_MAX_LAG_EVENTS` | | 2000000 (senders are slowed down past this search lag; intake resumes at three quarters of it) |
+//! | `http_header_timeout_seconds` | `NIGEHBAN_HTTP_HEADER_TIMEOUT_SECONDS` | `--http-header-timeout-seconds` | 15 (a request's head must arrive within it; also how long an idle connection stays open) |
+//! | `http_max_connections` | `NIGEHBAN_HTTP_MAX_CONNECTIONS` | `--http-max-connections` | 4096 (more are answered 503 and closed) |
+//! | `http_max_connections_per_client` | `NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT` | `--http-max-connections-per-client` | 128 (per client address, IPv6 per /64; raise it behind a reverse proxy, which is one client) |
+//! | `http_max_requests_per_connection` | `NIGEHBAN_HTTP_MAX_REQUESTS_PER_CONNECTION` | `--http-max-requests-per-connection` | 1000 (the last answer says `Connection: close`) |
+//! | `metrics_token_file` | `NIGEHBAN_METRICS_TOKEN_FILE` | `--metrics-token-file` | none: `/metrics` serves only the series that name no tenant, sensor or address (a file holding the scrape token, 16+ characters) |
+//! | `metrics_listen` | `NIGEHBAN_METRICS_LISTEN` | `--metrics-listen` | `off`; e.g. `10.0.0.5:9464`: `/metrics` with every series (the scrape token too, if set) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -96,6 +102,24 @@ pub struct ServeFlags {
     /// How many days events stay searchable [default: 30].
     #[arg(long, value_name = "DAYS")]
     pub event_retention_days: Option<String>,
+    /// Seconds a client has to send a request's head; also how long an idle connection stays [default: 15].
+    #[arg(long, value_name = "SECONDS")]
+    pub http_header_timeout_seconds: Option<String>,
+    /// Most HTTP connections open at once [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub http_max_connections: Option<String>,
+    /// Most HTTP connections open at once from one client address (IPv6: one /64) [default: 128].
+    #[arg(long, value_name = "N")]
+    pub http_max_connections_per_client: Option<String>,
+    /// Most requests one HTTP connection carries [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub http_max_requests_per_connection: Option<String>,
+    /// A file holding the scrape token Prometheus sends to read every series of /metrics.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Also serve /metrics (every series) on this address, or `off` [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Where the records live.
@@ -197,6 +221,12 @@ pub struct ServeSettings {
     pub sensor_health_check: Duration,
     /// Search lag (events on the bus not indexed yet) past which intake slows senders down.
     pub search_max_lag: u64,
+    /// Header timeout and connection caps of the HTTP listeners.
+    pub http_connections: nigehban_server::ConnectionLimits,
+    /// The token a scraper presents to read every series of `/metrics`.
+    pub scrape_token: Option<nigehban_server::ScrapeToken>,
+    /// Where `/metrics` alone is served with every series, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// Which syslog listeners to start.
@@ -282,6 +312,12 @@ struct FileConfig {
     ingest_max_body_bytes: Option<i64>,
     sensor_health_check_seconds: Option<i64>,
     search_max_lag_events: Option<i64>,
+    http_header_timeout_seconds: Option<i64>,
+    http_max_connections: Option<i64>,
+    http_max_connections_per_client: Option<i64>,
+    http_max_requests_per_connection: Option<i64>,
+    metrics_token_file: Option<PathBuf>,
+    metrics_listen: Option<String>,
 }
 
 /// Environment variables that belong to Nigehban but are not settings (tests, tools).
@@ -521,6 +557,17 @@ impl<'a> ConfigSources<'a> {
                 1_000_000_000,
             )?
             .unwrap_or(2_000_000);
+        let http_connections = self.http_connections(flags)?;
+        let scrape_token = self.scrape_token(flags)?;
+        let metrics_listen = self
+            .raw(
+                "metrics_listen",
+                flags.metrics_listen.clone(),
+                self.file.metrics_listen.clone(),
+            )?
+            .map(|raw| parse_listener(&raw, "metrics_listen"))
+            .transpose()?
+            .flatten();
         Ok(ServeSettings {
             storage,
             listen,
@@ -537,7 +584,102 @@ impl<'a> ConfigSources<'a> {
             ingest_max_body_bytes: usize::try_from(ingest_max_body_bytes).unwrap_or(usize::MAX),
             sensor_health_check: Duration::from_secs(sensor_health_check),
             search_max_lag,
+            http_connections,
+            scrape_token,
+            metrics_listen,
         })
+    }
+
+    /// The header timeout and connection caps of the HTTP listeners.
+    fn http_connections(
+        &self,
+        flags: &ServeFlags,
+    ) -> Result<nigehban_server::ConnectionLimits, ConfigError> {
+        let defaults = nigehban_server::ConnectionLimits::default();
+        let whole = |key: &'static str,
+                     flag: &Option<String>,
+                     file: Option<i64>,
+                     min: u64,
+                     max: u64|
+         -> Result<Option<u64>, ConfigError> {
+            self.raw(key, flag.clone(), file.map(|n| n.to_string()))?
+                .map(|raw| parse_whole(&raw, key, min, max))
+                .transpose()
+        };
+        let count = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        let file = &self.file;
+        Ok(nigehban_server::ConnectionLimits {
+            header_timeout: whole(
+                "http_header_timeout_seconds",
+                &flags.http_header_timeout_seconds,
+                file.http_header_timeout_seconds,
+                1,
+                300,
+            )?
+            .map_or(defaults.header_timeout, Duration::from_secs),
+            max_connections: whole(
+                "http_max_connections",
+                &flags.http_max_connections,
+                file.http_max_connections,
+                16,
+                1_000_000,
+            )?
+            .map_or(defaults.max_connections, count),
+            max_connections_per_client: whole(
+                "http_max_connections_per_client",
+                &flags.http_max_connections_per_client,
+                file.http_max_connections_per_client,
+                1,
+                1_000_000,
+            )?
+            .map_or(defaults.max_connections_per_client, count),
+            max_requests_per_connection: whole(
+                "http_max_requests_per_connection",
+                &flags.http_max_requests_per_connection,
+                file.http_max_requests_per_connection,
+                1,
+                1_000_000,
+            )?
+            .map_or(defaults.max_requests_per_connection, count),
+        })
+    }
+
+    /// The scrape token, read from the file `metrics_token_file` names.
+    fn scrape_token(
+        &self,
+        flags: &ServeFlags,
+    ) -> Result<Option<nigehban_server::ScrapeToken>, ConfigError> {
+        let Some(raw) = self.raw(
+            "metrics_token_file",
+            flags
+                .metrics_token_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            self.file
+                .metrics_token_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        )?
+        else {
+            return Ok(None);
+        };
+        let path = PathBuf::from(raw.text.trim());
+        let text = std::fs::read_to_string(&path).map_err(|error| {
+            bad_value(
+                "metrics_token_file",
+                &raw,
+                format!("cannot read {}: {error}", path.display()),
+            )
+        })?;
+        nigehban_server::ScrapeToken::parse(&text)
+            .map(Some)
+            .map_err(|error| {
+                bad_value(
+                    "metrics_token_file",
+                    &raw,
+                    format!("{}: {error}", path.display()),
+                )
+            })
     }
 
     /// The syslog listeners: each address, or `off`; TLS needs a certificate and a key.
@@ -668,6 +810,12 @@ pub const KEYS: &[&str] = &[
     "ingest_max_body_bytes",
     "sensor_health_check_seconds",
     "search_max_lag_events",
+    "http_header_timeout_seconds",
+    "http_max_connections",
+    "http_max_connections_per_client",
+    "http_max_requests_per_connection",
+    "metrics_token_file",
+    "metrics_listen",
     "data_dir",
     "listen",
     "database",
@@ -1251,6 +1399,110 @@ mod tests {
                 module_doc.contains(&format!("| `{key}` | `{}` |", env_name(key))),
                 "{key}"
             );
+        }
+    }
+
+    #[test]
+    fn connection_limits_and_metrics_access_follow_flags_environment_and_file() {
+        let env = env_of(&[]);
+        let settings = ConfigSources::load(None, &env)
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap();
+        assert_eq!(
+            settings.http_connections,
+            nigehban_server::ConnectionLimits::default()
+        );
+        assert_eq!(settings.scrape_token, None);
+        assert_eq!(settings.metrics_listen, None);
+
+        let (dir, path) = with_file(
+            "http_header_timeout_seconds = 5\nhttp_max_connections = 100\nmetrics_listen = \"127.0.0.1:9464\"\n",
+        );
+        let token_file = dir.path().join("scrape-token");
+        std::fs::write(&token_file, "0123456789abcdef0123456789abcdef\n").unwrap();
+        let env = env_of(&[
+            ("NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT", "8"),
+            ("NIGEHBAN_HTTP_MAX_CONNECTIONS", "200"),
+        ]);
+        let sources = ConfigSources::load(Some(&path), &env).unwrap();
+        let flags = ServeFlags {
+            http_max_requests_per_connection: Some("10".into()),
+            metrics_token_file: Some(token_file.clone()),
+            ..ServeFlags::default()
+        };
+        let settings = sources.serve(&flags).unwrap();
+        assert_eq!(
+            settings.http_connections,
+            nigehban_server::ConnectionLimits {
+                header_timeout: Duration::from_secs(5),
+                max_connections: 200,
+                max_connections_per_client: 8,
+                max_requests_per_connection: 10,
+            }
+        );
+        let token = settings.scrape_token.unwrap();
+        assert!(token.matches("0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            settings.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn bad_connection_and_metrics_settings_name_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = dir.path().join("short-token");
+        std::fs::write(&short, "secret\n").unwrap();
+        let short = short.display().to_string();
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "NIGEHBAN_HTTP_HEADER_TIMEOUT_SECONDS",
+                "0",
+                "http_header_timeout_seconds",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_HTTP_MAX_CONNECTIONS",
+                "many",
+                "http_max_connections",
+                "not a whole number",
+            ),
+            (
+                "NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT",
+                "0",
+                "http_max_connections_per_client",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_METRICS_LISTEN",
+                "9464",
+                "metrics_listen",
+                "not an address",
+            ),
+            (
+                "NIGEHBAN_METRICS_TOKEN_FILE",
+                "/nonexistent/token",
+                "metrics_token_file",
+                "cannot read /nonexistent/token",
+            ),
+            (
+                "NIGEHBAN_METRICS_TOKEN_FILE",
+                short.as_str(),
+                "metrics_token_file",
+                "must be 16 to 1024",
+            ),
+        ];
+        for (variable, value, key, reason) in cases {
+            let env = env_of(&[(variable, value)]);
+            let sources = ConfigSources::load(None, &env).unwrap();
+            let text = sources
+                .serve(&ServeFlags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains(&format!("`{key}`")), "{variable}: {text}");
+            assert!(text.contains(variable), "{variable}: {text}");
+            assert!(text.contains(reason), "{variable}: {text}");
         }
     }
 

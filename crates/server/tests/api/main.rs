@@ -5,9 +5,11 @@
 mod harness;
 
 mod auth_flow;
+mod connections;
 mod errors;
 mod matrix;
 mod openapi;
 mod properties;
+mod readiness;
 mod socket;
 mod telemetry;
