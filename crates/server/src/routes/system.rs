@@ -154,7 +154,7 @@ fn record(
     params(("Authorization" = Option<String>, Header, description = "`Bearer SCRAPE-TOKEN` (the operator's `metrics_token_file`) for every series; without it, only the aggregate ones")),
     responses(
         (status = 200, description = "Metrics in the OpenMetrics text format", content_type = "application/openmetrics-text", body = String),
-        (status = 401, description = "A token that is not the scrape token (or no scrape token is configured)", body = ErrorBody),
+        (status = 401, description = "A token that is not the scrape token, when one is configured", body = ErrorBody),
     )
 )]
 pub async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Response {
@@ -173,7 +173,9 @@ pub async fn metrics_on_metrics_listener(
 async fn render_metrics(state: &ServerState, headers: &HeaderMap, own_listener: bool) -> Response {
     let token = &state.options.scrape_token;
     let full = match (headers.get(header::AUTHORIZATION), token) {
-        (None, None) => own_listener,
+        // Without a scrape token, credentials mean nothing here (a user's API token
+        // is not one): the listener decides what is shown.
+        (_, None) => own_listener,
         (None, Some(_)) => false,
         (Some(presented), Some(token))
             if presented_token(presented).is_some_and(|p| token.matches(p)) =>
@@ -183,12 +185,6 @@ async fn render_metrics(state: &ServerState, headers: &HeaderMap, own_listener: 
         (Some(_), Some(_)) => {
             return crate::ApiError::unauthenticated(
                 "that is not the scrape token; without credentials /metrics serves the series that name no tenant, sensor or address",
-            )
-            .into_response();
-        }
-        (Some(_), None) => {
-            return crate::ApiError::unauthenticated(
-                "no scrape token is configured on this server (metrics_token_file); without credentials /metrics serves the series that name no tenant, sensor or address",
             )
             .into_response();
         }

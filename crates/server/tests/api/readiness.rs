@@ -1,6 +1,6 @@
 //! `/readyz` checks storage, the event bus and the event index, on the embedded bus
 //! (issue 8, item 5); PostgreSQL stopped and nats-server stopped are in
-//! `crates/cli/tests/readiness.rs`, through the real binary.
+//! `crates/cli/tests/hardening.rs`, through the real binary.
 
 use axum::http::{Method, StatusCode, header};
 use nigehban_bus::EventBus as _;
