@@ -7,8 +7,9 @@ use nigehban_store::StoreError;
 ///
 /// The server maps these to statuses: `NotFound` 404, `Forbidden` 403,
 /// `Unauthenticated` 401, `Throttled` 429, `Invalid` 400 (or 422),
-/// `Conflict` 409, `Unsupported` 501, `IntegrityFailure` 500 (with its
-/// message), `Storage`/`Internal` 500 (logged, not shown).
+/// `Conflict` 409, `Unsupported` 501, `Unavailable` 503 with `Retry-After`,
+/// `IntegrityFailure` 500 (with its message), `Storage`/`Internal` 500
+/// (logged, not shown).
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     /// The record does not exist, or the caller may not see it (the two are indistinguishable on purpose).
@@ -48,6 +49,9 @@ pub enum AppError {
     /// altered behind the platform's back. The message is for the caller.
     #[error("{0}")]
     IntegrityFailure(String),
+    /// Storage cannot be reached now; a retry later may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] StoreError),
     /// Something inside the app failed (e.g. password hashing).
     #[error("internal error: {0}")]
     Internal(String),
@@ -72,6 +76,7 @@ impl From<StoreError> for AppError {
             StoreError::BadCursor(message) => AppError::Invalid(message),
             StoreError::Unsupported(message) => AppError::Unsupported(message),
             stale @ StoreError::Stale { .. } => AppError::Conflict(stale.to_string()),
+            unavailable @ StoreError::Unavailable { .. } => AppError::Unavailable(unavailable),
             other => AppError::Storage(other),
         }
     }

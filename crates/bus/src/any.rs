@@ -123,6 +123,17 @@ impl EventBus for AnyBus {
     async fn close(&self) -> Result<(), BusError> {
         dispatch!(self, bus => bus.close().await)
     }
+
+    fn check_usable(&self) -> Result<(), BusError> {
+        match self {
+            AnyBus::Embedded(bus) => bus.check_usable(),
+            AnyBus::JetStream(bus) => bus.check_usable(),
+        }
+    }
+
+    async fn check_ready(&self) -> Result<(), BusError> {
+        dispatch!(self, bus => bus.check_ready().await)
+    }
 }
 
 impl EventConsumer for AnyConsumer {

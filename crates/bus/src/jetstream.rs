@@ -457,6 +457,21 @@ impl EventBus for JetStreamBus {
             .await
             .map_err(|e| BusError::nats("flushing", e))
     }
+
+    fn check_usable(&self) -> Result<(), BusError> {
+        match self.inner.client.connection_state() {
+            async_nats::connection::State::Connected => Ok(()),
+            other => Err(BusError::Nats(format!(
+                "not connected to nats-server ({other})"
+            ))),
+        }
+    }
+
+    async fn check_ready(&self) -> Result<(), BusError> {
+        self.check_usable()?;
+        // A round trip to the stream: the server answers and JetStream holds the stream.
+        self.stream().await.map(|_| ())
+    }
 }
 
 /// A member of a durable JetStream pull consumer.

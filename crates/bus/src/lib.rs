@@ -254,6 +254,16 @@ pub trait EventBus: Clone + Send + Sync + 'static {
 
     /// Waits for everything accepted to be durable and releases the bus.
     fn close(&self) -> impl Future<Output = Result<(), BusError>> + Send;
+
+    /// Whether, as far as this process knows without asking anyone (no I/O), the bus
+    /// can take records: the embedded log is open and its writer has not failed; the
+    /// JetStream client is connected. Cheap enough to call before every request.
+    fn check_usable(&self) -> Result<(), BusError>;
+
+    /// Whether the bus can take records now (for readiness probes): [`EventBus::check_usable`],
+    /// then what it takes I/O to know (the log's directory is there; nats-server
+    /// answers for the stream). An error says why not.
+    fn check_ready(&self) -> impl Future<Output = Result<(), BusError>> + Send;
 }
 
 /// One member of a durable consumer.

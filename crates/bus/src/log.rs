@@ -765,6 +765,36 @@ impl EventBus for EmbeddedLog {
             None => Ok(()),
         }
     }
+
+    fn check_usable(&self) -> Result<(), BusError> {
+        let writing = self
+            .inner
+            .sender
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .is_some();
+        if !writing {
+            return Err(BusError::Closed);
+        }
+        match lock(&self.shared().failed).clone() {
+            Some(reason) => Err(BusError::WriterFailed(reason)),
+            None => Ok(()),
+        }
+    }
+
+    async fn check_ready(&self) -> Result<(), BusError> {
+        self.check_usable()?;
+        // A lost mount or a removed data directory: records would go to files no one finds.
+        let segments = &self.shared().segments_dir;
+        match std::fs::metadata(segments) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(BusError::io(
+                segments.clone(),
+                std::io::Error::other("not a directory"),
+            )),
+            Err(error) => Err(BusError::io(segments.clone(), error)),
+        }
+    }
 }
 
 /// A member of a durable consumer of the embedded log.

@@ -37,6 +37,12 @@
 //! | `regulatory_profiles` | `NIGEHBAN_REGULATORY_PROFILES` | | the built-in profiles (a TOML file of reporting deadlines per sector; see `crates/app/data/regulatory_profiles.toml`) |
 //! | `evidence_max_bytes` | `NIGEHBAN_EVIDENCE_MAX_BYTES` | | 67108864 (64 MiB: the largest evidence file accepted) |
 //! | `deadline_check_seconds` | `NIGEHBAN_DEADLINE_CHECK_SECONDS` | | 60 (how often regulatory deadlines are checked) |
+//! | `http_header_timeout_seconds` | `NIGEHBAN_HTTP_HEADER_TIMEOUT_SECONDS` | `--http-header-timeout-seconds` | 15 (a request's head must arrive within it; also how long an idle connection stays open) |
+//! | `http_max_connections` | `NIGEHBAN_HTTP_MAX_CONNECTIONS` | `--http-max-connections` | 4096 (more are answered 503 and closed) |
+//! | `http_max_connections_per_client` | `NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT` | `--http-max-connections-per-client` | 128 (per client address, IPv6 per /64; raise it behind a reverse proxy, which is one client) |
+//! | `http_max_requests_per_connection` | `NIGEHBAN_HTTP_MAX_REQUESTS_PER_CONNECTION` | `--http-max-requests-per-connection` | 1000 (the last answer says `Connection: close`) |
+//! | `metrics_token_file` | `NIGEHBAN_METRICS_TOKEN_FILE` | `--metrics-token-file` | none: `/metrics` serves only the series that name no tenant, sensor or address (a file holding the scrape token, 16+ characters) |
+//! | `metrics_listen` | `NIGEHBAN_METRICS_LISTEN` | `--metrics-listen` | `off`; e.g. `10.0.0.5:9464`: `/metrics` with every series (the scrape token too, if set) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -105,6 +111,24 @@ pub struct ServeFlags {
     /// How many days events stay searchable [default: 30].
     #[arg(long, value_name = "DAYS")]
     pub event_retention_days: Option<String>,
+    /// Seconds a client has to send a request's head; also how long an idle connection stays [default: 15].
+    #[arg(long, value_name = "SECONDS")]
+    pub http_header_timeout_seconds: Option<String>,
+    /// Most HTTP connections open at once [default: 4096].
+    #[arg(long, value_name = "N")]
+    pub http_max_connections: Option<String>,
+    /// Most HTTP connections open at once from one client address (IPv6: one /64) [default: 128].
+    #[arg(long, value_name = "N")]
+    pub http_max_connections_per_client: Option<String>,
+    /// Most requests one HTTP connection carries [default: 1000].
+    #[arg(long, value_name = "N")]
+    pub http_max_requests_per_connection: Option<String>,
+    /// A file holding the scrape token Prometheus sends to read every series of /metrics.
+    #[arg(long, value_name = "FILE")]
+    pub metrics_token_file: Option<PathBuf>,
+    /// Also serve /metrics (every series) on this address, or `off` [default: off].
+    #[arg(long, value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
 }
 
 /// Where the records live.
@@ -208,6 +232,12 @@ pub struct ServeSettings {
     pub sensor_health_check: Duration,
     /// Search lag (events on the bus not indexed yet) past which intake slows senders down.
     pub search_max_lag: u64,
+    /// Header timeout and connection caps of the HTTP listeners.
+    pub http_connections: nigehban_server::ConnectionLimits,
+    /// The token a scraper presents to read every series of `/metrics`.
+    pub scrape_token: Option<nigehban_server::ScrapeToken>,
+    /// Where `/metrics` alone is served with every series, if anywhere.
+    pub metrics_listen: Option<SocketAddr>,
     /// Incidents: readable ids, regulatory profiles, evidence size, deadline checks.
     pub incidents: IncidentConfig,
 }
@@ -309,6 +339,12 @@ struct FileConfig {
     regulatory_profiles: Option<PathBuf>,
     evidence_max_bytes: Option<i64>,
     deadline_check_seconds: Option<i64>,
+    http_header_timeout_seconds: Option<i64>,
+    http_max_connections: Option<i64>,
+    http_max_connections_per_client: Option<i64>,
+    http_max_requests_per_connection: Option<i64>,
+    metrics_token_file: Option<PathBuf>,
+    metrics_listen: Option<String>,
 }
 
 /// Environment variables that belong to Nigehban but are not settings (tests, tools).
@@ -565,6 +601,17 @@ impl<'a> ConfigSources<'a> {
             )?
             .unwrap_or(2_000_000);
         let incidents = self.incidents()?;
+        let http_connections = self.http_connections(flags)?;
+        let scrape_token = self.scrape_token(flags)?;
+        let metrics_listen = self
+            .raw(
+                "metrics_listen",
+                flags.metrics_listen.clone(),
+                self.file.metrics_listen.clone(),
+            )?
+            .map(|raw| parse_listener(&raw, "metrics_listen"))
+            .transpose()?
+            .flatten();
         Ok(ServeSettings {
             incidents,
             storage,
@@ -582,6 +629,9 @@ impl<'a> ConfigSources<'a> {
             ingest_max_body_bytes: usize::try_from(ingest_max_body_bytes).unwrap_or(usize::MAX),
             sensor_health_check: Duration::from_secs(sensor_health_check),
             search_max_lag,
+            http_connections,
+            scrape_token,
+            metrics_listen,
         })
     }
 
@@ -640,6 +690,98 @@ impl<'a> ConfigSources<'a> {
             settings,
             deadline_check: Duration::from_secs(deadline_check),
         })
+    }
+
+    /// The header timeout and connection caps of the HTTP listeners.
+    fn http_connections(
+        &self,
+        flags: &ServeFlags,
+    ) -> Result<nigehban_server::ConnectionLimits, ConfigError> {
+        let defaults = nigehban_server::ConnectionLimits::default();
+        let whole = |key: &'static str,
+                     flag: &Option<String>,
+                     file: Option<i64>,
+                     min: u64,
+                     max: u64|
+         -> Result<Option<u64>, ConfigError> {
+            self.raw(key, flag.clone(), file.map(|n| n.to_string()))?
+                .map(|raw| parse_whole(&raw, key, min, max))
+                .transpose()
+        };
+        let count = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        let file = &self.file;
+        Ok(nigehban_server::ConnectionLimits {
+            header_timeout: whole(
+                "http_header_timeout_seconds",
+                &flags.http_header_timeout_seconds,
+                file.http_header_timeout_seconds,
+                1,
+                300,
+            )?
+            .map_or(defaults.header_timeout, Duration::from_secs),
+            max_connections: whole(
+                "http_max_connections",
+                &flags.http_max_connections,
+                file.http_max_connections,
+                16,
+                1_000_000,
+            )?
+            .map_or(defaults.max_connections, count),
+            max_connections_per_client: whole(
+                "http_max_connections_per_client",
+                &flags.http_max_connections_per_client,
+                file.http_max_connections_per_client,
+                1,
+                1_000_000,
+            )?
+            .map_or(defaults.max_connections_per_client, count),
+            max_requests_per_connection: whole(
+                "http_max_requests_per_connection",
+                &flags.http_max_requests_per_connection,
+                file.http_max_requests_per_connection,
+                1,
+                1_000_000,
+            )?
+            .map_or(defaults.max_requests_per_connection, count),
+        })
+    }
+
+    /// The scrape token, read from the file `metrics_token_file` names.
+    fn scrape_token(
+        &self,
+        flags: &ServeFlags,
+    ) -> Result<Option<nigehban_server::ScrapeToken>, ConfigError> {
+        let Some(raw) = self.raw(
+            "metrics_token_file",
+            flags
+                .metrics_token_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+            self.file
+                .metrics_token_file
+                .as_ref()
+                .map(|p| p.display().to_string()),
+        )?
+        else {
+            return Ok(None);
+        };
+        let path = PathBuf::from(raw.text.trim());
+        let text = std::fs::read_to_string(&path).map_err(|error| {
+            bad_value(
+                "metrics_token_file",
+                &raw,
+                format!("cannot read {}: {error}", path.display()),
+            )
+        })?;
+        nigehban_server::ScrapeToken::parse(&text)
+            .map(Some)
+            .map_err(|error| {
+                bad_value(
+                    "metrics_token_file",
+                    &raw,
+                    format!("{}: {error}", path.display()),
+                )
+            })
     }
 
     /// The syslog listeners: each address, or `off`; TLS needs a certificate and a key.
@@ -774,6 +916,12 @@ pub const KEYS: &[&str] = &[
     "regulatory_profiles",
     "evidence_max_bytes",
     "deadline_check_seconds",
+    "http_header_timeout_seconds",
+    "http_max_connections",
+    "http_max_connections_per_client",
+    "http_max_requests_per_connection",
+    "metrics_token_file",
+    "metrics_listen",
     "data_dir",
     "listen",
     "database",
@@ -1494,6 +1642,110 @@ mod tests {
                 module_doc.contains(&format!("| `{key}` | `{}` |", env_name(key))),
                 "{key}"
             );
+        }
+    }
+
+    #[test]
+    fn connection_limits_and_metrics_access_follow_flags_environment_and_file() {
+        let env = env_of(&[]);
+        let settings = ConfigSources::load(None, &env)
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap();
+        assert_eq!(
+            settings.http_connections,
+            nigehban_server::ConnectionLimits::default()
+        );
+        assert_eq!(settings.scrape_token, None);
+        assert_eq!(settings.metrics_listen, None);
+
+        let (dir, path) = with_file(
+            "http_header_timeout_seconds = 5\nhttp_max_connections = 100\nmetrics_listen = \"127.0.0.1:9464\"\n",
+        );
+        let token_file = dir.path().join("scrape-token");
+        std::fs::write(&token_file, "0123456789abcdef0123456789abcdef\n").unwrap();
+        let env = env_of(&[
+            ("NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT", "8"),
+            ("NIGEHBAN_HTTP_MAX_CONNECTIONS", "200"),
+        ]);
+        let sources = ConfigSources::load(Some(&path), &env).unwrap();
+        let flags = ServeFlags {
+            http_max_requests_per_connection: Some("10".into()),
+            metrics_token_file: Some(token_file.clone()),
+            ..ServeFlags::default()
+        };
+        let settings = sources.serve(&flags).unwrap();
+        assert_eq!(
+            settings.http_connections,
+            nigehban_server::ConnectionLimits {
+                header_timeout: Duration::from_secs(5),
+                max_connections: 200,
+                max_connections_per_client: 8,
+                max_requests_per_connection: 10,
+            }
+        );
+        let token = settings.scrape_token.unwrap();
+        assert!(token.matches("0123456789abcdef0123456789abcdef"));
+        assert_eq!(
+            settings.metrics_listen,
+            Some("127.0.0.1:9464".parse().unwrap())
+        );
+    }
+
+    #[test]
+    fn bad_connection_and_metrics_settings_name_their_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let short = dir.path().join("short-token");
+        std::fs::write(&short, "secret\n").unwrap();
+        let short = short.display().to_string();
+        let cases: &[(&str, &str, &str, &str)] = &[
+            (
+                "NIGEHBAN_HTTP_HEADER_TIMEOUT_SECONDS",
+                "0",
+                "http_header_timeout_seconds",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_HTTP_MAX_CONNECTIONS",
+                "many",
+                "http_max_connections",
+                "not a whole number",
+            ),
+            (
+                "NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT",
+                "0",
+                "http_max_connections_per_client",
+                "out of range",
+            ),
+            (
+                "NIGEHBAN_METRICS_LISTEN",
+                "9464",
+                "metrics_listen",
+                "not an address",
+            ),
+            (
+                "NIGEHBAN_METRICS_TOKEN_FILE",
+                "/nonexistent/token",
+                "metrics_token_file",
+                "cannot read /nonexistent/token",
+            ),
+            (
+                "NIGEHBAN_METRICS_TOKEN_FILE",
+                short.as_str(),
+                "metrics_token_file",
+                "must be 16 to 1024",
+            ),
+        ];
+        for (variable, value, key, reason) in cases {
+            let env = env_of(&[(variable, value)]);
+            let sources = ConfigSources::load(None, &env).unwrap();
+            let text = sources
+                .serve(&ServeFlags::default())
+                .unwrap_err()
+                .to_string();
+            assert!(text.contains(&format!("`{key}`")), "{variable}: {text}");
+            assert!(text.contains(variable), "{variable}: {text}");
+            assert!(text.contains(reason), "{variable}: {text}");
         }
     }
 

@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the server (API, metrics) on the embedded store or PostgreSQL.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Apply pending storage migrations, then exit.
     Migrate(migrate::MigrateArgs),
     /// Administer accounts from the command line.
@@ -69,7 +69,7 @@ fn main() -> ExitCode {
     data_dir::restrict_new_files();
     let cli = Cli::parse();
     let outcome = match cli.command {
-        Command::Serve(args) => serve::run(args),
+        Command::Serve(args) => serve::run(*args),
         Command::Migrate(args) => migrate::run(args),
         Command::Admin(command) => admin::run(command),
         Command::Audit(command) => audit::run(command),

@@ -27,7 +27,9 @@ shutdown_grace_seconds, secure_cookies, national_cert_name, admin_username, bus,
 syslog_tcp, syslog_tls, syslog_tls_certificate, syslog_tls_key, syslog_tls_client_ca, \
 event_retention_days, bus_retention_days, bus_stream, search_consumer, ingest_max_body_bytes, \
 sensor_health_check_seconds, search_max_lag_events, incident_id_prefix, regulatory_profiles, \
-evidence_max_bytes, deadline_check_seconds. \
+evidence_max_bytes, deadline_check_seconds, http_header_timeout_seconds, \
+http_max_connections, http_max_connections_per_client, http_max_requests_per_connection, \
+metrics_token_file, metrics_listen. \
 Flags win over the environment, which wins over the file.
 
 Telemetry: sensors send NDJSON to POST /api/v1/ingest with their ingest token at any time. \
@@ -35,7 +37,12 @@ The syslog listeners are off by default (nothing listens on the network unless a
 port 514 needs privileges); turn them on with --syslog-udp 0.0.0.0:514, --syslog-tcp \
 0.0.0.0:601 and --syslog-tls 0.0.0.0:6514 (with --syslog-tls-certificate and \
 --syslog-tls-key). Syslog senders are identified by their source address or TLS client \
-certificate as registered for their sensor; others are refused and counted on /metrics."
+certificate as registered for their sensor; others are refused and counted on /metrics.
+
+Metrics: /metrics without credentials serves only the series that name no tenant, sensor or \
+address. Prometheus reads every series with the scrape token (--metrics-token-file; \
+`authorization: {credentials_file: FILE}` in its scrape config), or from a listener of \
+its own bound where you choose (--metrics-listen 10.0.0.5:9464)."
 )]
 pub struct ServeArgs {
     /// Where to listen and store.
@@ -88,9 +95,19 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
             request_timeout: settings.request_timeout,
             secure_cookies: settings.secure_cookies,
             max_ingest_body_bytes: settings.ingest_max_body_bytes,
+            connections: settings.http_connections.clone(),
+            scrape_token: settings.scrape_token.clone(),
         },
     )
     .with_telemetry(runtime.telemetry());
+    let metrics = match settings.metrics_listen {
+        Some(address) => Some(
+            serve_metrics(address, &state, settings.shutdown_grace)
+                .await
+                .with_context(|| format!("cannot listen for /metrics on {address}"))?,
+        ),
+        None => None,
+    };
     // Every port is bound now: set the platform up (and print the one-time
     // password) only once a failed bind can no longer lose it.
     first_start(&app, &settings.storage, None).await?;
@@ -116,14 +133,20 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         "nigehban: serving on http://{address}/ (API under /api/v1) with the {} and the {bus}",
         settings.storage.storage
     );
+    let connections = state.connections();
     let finished = nigehban_server::serve(
         listener,
         nigehban_server::router(state),
+        connections,
         nigehban_server::shutdown_signal(),
         settings.shutdown_grace,
     )
     .await
     .context("the server stopped with an error")?;
+    if let Some((stop, server)) = metrics {
+        let _ = stop.send(());
+        let _ = server.await;
+    }
     purge.abort();
     deadlines.abort();
     // In-flight requests are done: drain the listeners into the bus, let the
@@ -144,6 +167,31 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         tracing::warn!("stopped with requests still running after the grace period");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Serves `/metrics` alone on `address` until told to stop.
+async fn serve_metrics(
+    address: std::net::SocketAddr,
+    state: &ServerState,
+    grace: Duration,
+) -> anyhow::Result<(
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<bool>>,
+)> {
+    let listener = tokio::net::TcpListener::bind(address).await?;
+    let bound = listener.local_addr()?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(nigehban_server::serve(
+        listener,
+        nigehban_server::metrics_router(state.clone()),
+        state.connections(),
+        async move {
+            let _ = stopped.await;
+        },
+        grace,
+    ));
+    println!("nigehban: metrics on http://{bound}/metrics");
+    Ok((stop, server))
 }
 
 /// Telemetry's settings from the configuration.

@@ -293,6 +293,21 @@ impl EventIndex {
             path,
             source: std::io::Error::other(error.to_string()),
         })
+    /// Whether the index can take events now (for readiness probes): its writer is
+    /// open and its directory is still there (not a lost mount or a removed directory).
+    pub fn check_ready(&self) -> Result<(), SearchError> {
+        drop(self.writer()?);
+        match std::fs::metadata(&self.inner.path) {
+            Ok(meta) if meta.is_dir() => Ok(()),
+            Ok(_) => Err(SearchError::Io {
+                path: self.inner.path.clone(),
+                source: std::io::Error::other("not a directory"),
+            }),
+            Err(source) => Err(SearchError::Io {
+                path: self.inner.path.clone(),
+                source,
+            }),
+        }
     }
 
     fn writer(&self) -> Result<MutexGuard<'_, Option<IndexWriter>>, SearchError> {
@@ -454,13 +469,13 @@ impl EventIndex {
     pub fn get(&self, scope: &TenantScope, id: &str) -> Result<Option<EventHit>, SearchError> {
         let schema = &self.inner.schema;
         // Through the dedup key (`id \x1f tenant`): the id is not indexed on its own.
-        let query: Box<dyn Query> = match scope {
-            TenantScope::Tenants(set) if set.is_empty() => return Ok(None),
-            TenantScope::Tenants(set) => Box::new(TermSetQuery::new(
+        let query: Box<dyn Query> = match scope.tenant_set() {
+            Some(set) if set.is_empty() => return Ok(None),
+            Some(set) => Box::new(TermSetQuery::new(
                 set.iter()
                     .map(|t| Term::from_field_text(schema.key, &dedup_key(t, id))),
             )),
-            TenantScope::AllTenants => {
+            None => {
                 // Every key that starts with `id \x1f`: ids hold no control character, so
                 // no other id's keys fall inside.
                 let mut low = String::with_capacity(id.len() + 1);

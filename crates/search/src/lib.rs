@@ -9,8 +9,9 @@
 //! let indexer = Indexer::new(index.clone(), IndexerConfig::default());
 //! let task = tokio::spawn(indexer.run(consumer, shutdown_token.cancelled_owned()));
 //!
-//! // GET /api/v1/events: the scope comes from the authorisation policy.
-//! let query = EventQuery::new(TenantScope::tenants(visible_tenants))
+//! // GET /api/v1/events: the scope is the one the authorisation policy gave the caller.
+//! let scope = app.events_scope_under(&caller, under).await?;   // nigehban_app::EventScope
+//! let query = EventQuery::new(scope)
 //!     .between(from, to)
 //!     .filter("winlog.event_id", "4688")
 //!     .text("mimikatz")
@@ -42,13 +43,16 @@
 //!   its original record exactly as received (the text, and the parsed JSON for JSON
 //!   records).
 //! * **Bad records never block the stream.** A delivery that is not a normalised event
-//!   (wrong content type, a payload the envelope codec cannot read, an event stamped with a
-//!   tenant other than the bus record's, no event id) is logged, counted
-//!   ([`SearchMetrics::rejected`]) and acknowledged.
-//! * **Tenant scoping is part of every query.** [`TenantScope`] has no default: a query
-//!   names the tenants it may see, an empty set sees nothing, and
-//!   [`TenantScope::AllTenants`] exists only for platform code. Each hit is checked
-//!   against the scope once more when it is read.
+//!   (wrong content type, a payload the envelope codec cannot read, an event stamped with a tenant other than
+//!   the bus record's, an unusable id) is logged, counted ([`SearchMetrics::rejected`])
+//!   and acknowledged.
+//! * **Tenant scoping is part of every query, and only the policy scopes.** A
+//!   [`TenantScope`] is made only from the [`nigehban_app::EventScope`] the
+//!   authorisation policy (`App::events_scope`) gave a caller: there is no default, no
+//!   public constructor from tenant names and no scope of every tenant, so no code can
+//!   query the index outside the policy. An empty scope sees nothing. Each hit is
+//!   checked against the scope once more when it is read. (The `testing` feature adds
+//!   constructors for this crate's own tests and benchmarks.)
 //!
 //! # Queries
 //!

@@ -13,6 +13,8 @@ use tantivy::{DateTime, Term};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use nigehban_app::EventScope;
+
 use crate::document::{parse_ip, to_index_date};
 use crate::error::QueryError;
 use crate::schema::{DedicatedKind, EventSchema, MAX_EXACT_VALUE_BYTES, TIME_FIELDS};
@@ -28,17 +30,53 @@ pub const MAX_TEXT_TERMS: usize = 32;
 /// The longest field name accepted.
 pub const MAX_FIELD_NAME_BYTES: usize = 256;
 
-/// Which tenants' events a query may see. The server computes it from the authorisation
-/// policy; there is deliberately no default.
+/// Which tenants' events a query may see.
+///
+/// Only the authorisation policy makes one: a scope is built from the
+/// [`nigehban_app::EventScope`] that `App::events_scope` gave the caller, and there
+/// is no other public constructor, nor one that sees every tenant (the `testing`
+/// feature adds some for this crate's own tests). An empty scope sees nothing.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TenantScope {
-    /// Exactly these tenants; an empty set sees nothing.
-    Tenants(BTreeSet<String>),
-    /// Every tenant: for platform code (retro-hunts, exports by the platform itself), never
-    /// for a request on behalf of a person.
-    AllTenants,
+pub struct TenantScope {
+    /// The tenant ids; `None` sees every tenant (made only by `testing` helpers).
+    tenants: Option<BTreeSet<String>>,
 }
 
+impl TenantScope {
+    /// Whether this scope can see nothing.
+    pub fn is_empty(&self) -> bool {
+        self.tenants.as_ref().is_some_and(BTreeSet::is_empty)
+    }
+
+    /// Whether `tenant` is inside the scope.
+    pub fn contains(&self, tenant: &str) -> bool {
+        self.tenants
+            .as_ref()
+            .is_none_or(|tenants| tenants.contains(tenant))
+    }
+
+    /// The tenants, or `None` for every tenant.
+    pub(crate) fn tenant_set(&self) -> Option<&BTreeSet<String>> {
+        self.tenants.as_ref()
+    }
+}
+
+impl From<&EventScope> for TenantScope {
+    fn from(scope: &EventScope) -> Self {
+        TenantScope {
+            tenants: Some(scope.tenants().iter().map(ToString::to_string).collect()),
+        }
+    }
+}
+
+impl From<EventScope> for TenantScope {
+    fn from(scope: EventScope) -> Self {
+        TenantScope::from(&scope)
+    }
+}
+
+/// Scopes for this crate's own tests and benchmarks, with tenant ids of any form.
+#[cfg(any(test, feature = "testing"))]
 impl TenantScope {
     /// Exactly the given tenants.
     pub fn tenants<I, S>(tenants: I) -> Self
@@ -46,7 +84,9 @@ impl TenantScope {
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        TenantScope::Tenants(tenants.into_iter().map(Into::into).collect())
+        TenantScope {
+            tenants: Some(tenants.into_iter().map(Into::into).collect()),
+        }
     }
 
     /// One tenant.
@@ -56,20 +96,14 @@ impl TenantScope {
 
     /// No tenant at all: every query matches nothing.
     pub fn none() -> Self {
-        TenantScope::Tenants(BTreeSet::new())
-    }
-
-    /// Whether this scope can see nothing.
-    pub fn is_empty(&self) -> bool {
-        matches!(self, TenantScope::Tenants(set) if set.is_empty())
-    }
-
-    /// Whether `tenant` is inside the scope.
-    pub fn contains(&self, tenant: &str) -> bool {
-        match self {
-            TenantScope::Tenants(set) => set.contains(tenant),
-            TenantScope::AllTenants => true,
+        TenantScope {
+            tenants: Some(BTreeSet::new()),
         }
+    }
+
+    /// Every tenant.
+    pub fn all_tenants() -> Self {
+        TenantScope { tenants: None }
     }
 }
 
@@ -121,10 +155,11 @@ pub struct EventQuery {
 }
 
 impl EventQuery {
-    /// Every event the scope may see, newest first, [`DEFAULT_LIMIT`] of them.
-    pub fn new(tenants: TenantScope) -> Self {
+    /// Every event the scope may see, newest first, [`DEFAULT_LIMIT`] of them; the
+    /// scope is the policy's ([`nigehban_app::EventScope`]).
+    pub fn new(tenants: impl Into<TenantScope>) -> Self {
         EventQuery {
-            tenants,
+            tenants: tenants.into(),
             from: None,
             to: None,
             filters: Vec::new(),
@@ -358,14 +393,11 @@ pub(crate) fn plan(
         .transpose()?;
 
     let mut clauses: Vec<Box<dyn Query>> = Vec::new();
-    match &query.tenants {
-        TenantScope::AllTenants => {}
-        TenantScope::Tenants(set) => {
-            let terms = set
-                .iter()
-                .map(|tenant| Term::from_field_text(schema.tenant, tenant));
-            clauses.push(Box::new(TermSetQuery::new(terms)));
-        }
+    if let Some(set) = query.tenants.tenant_set() {
+        let terms = set
+            .iter()
+            .map(|tenant| Term::from_field_text(schema.tenant, tenant));
+        clauses.push(Box::new(TermSetQuery::new(terms)));
     }
 
     // Group filters by field, keeping the order fields were first named in.

@@ -147,7 +147,7 @@ impl ApiError {
         )
     }
 
-    /// 503: storage is not reachable.
+    /// 503: a part the request needs (storage, the event bus, the index) is not available now.
     pub fn unavailable(message: impl Into<String>) -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "unavailable", message)
     }
@@ -207,15 +207,26 @@ impl std::fmt::Display for ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = ErrorBody {
+impl ApiError {
+    /// The error's JSON body, for answers written without the router (see `connections`).
+    pub fn body_json(&self) -> Vec<u8> {
+        serde_json::to_vec(&self.body()).unwrap_or_else(|_| b"{}".to_vec())
+    }
+
+    fn body(&self) -> ErrorBody {
+        ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_owned(),
-                message: self.message,
-                field: self.field,
+                message: self.message.clone(),
+                field: self.field.clone(),
             },
-        };
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = self.body();
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after_seconds {
             response
@@ -266,6 +277,12 @@ impl From<nigehban_app::AppError> for ApiError {
                     "integrity_failure",
                     message,
                 )
+            unavailable @ AppError::Unavailable(_) => {
+                tracing::warn!(error = %error_chain(&unavailable), "storage is unavailable");
+                ApiError::unavailable(
+                    "storage is unavailable for the moment; retry after the time in Retry-After",
+                )
+                .with_retry_after(STORAGE_RETRY_AFTER_SECONDS)
             }
             internal @ (AppError::Storage(_) | AppError::Internal(_)) => {
                 tracing::error!(error = %error_chain(&internal), "request failed inside the platform");
@@ -274,6 +291,9 @@ impl From<nigehban_app::AppError> for ApiError {
         }
     }
 }
+
+/// How long a client is asked to wait when storage is unavailable.
+pub const STORAGE_RETRY_AFTER_SECONDS: u64 = 5;
 
 /// An error and its sources, for the log.
 fn error_chain(error: &dyn std::error::Error) -> String {

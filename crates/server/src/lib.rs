@@ -2,7 +2,9 @@
 //!
 //! [`router`] builds the whole HTTP surface from a [`ServerState`], so tests
 //! drive it with `tower::ServiceExt::oneshot` and no socket; [`serve`] runs it
-//! on a listener until a shutdown signal, letting in-flight requests finish.
+//! on a listener within the connection limits ([`connections`]) until a
+//! shutdown signal, letting in-flight requests finish. [`metrics_router`] is
+//! `/metrics` alone, for a listener of its own.
 //!
 //! Every response that is not a success is an [`ApiError`]: JSON with a stable
 //! code. Handlers return it; layers (body limit, timeout, unknown route, wrong
@@ -10,6 +12,7 @@
 //! panicking handler is answered with `500 internal` by the catch-panic layer.
 
 pub mod auth;
+pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod layers;
@@ -25,14 +28,14 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use nigehban_app::App;
-use tokio::net::TcpListener;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
+pub use connections::{ConnectionLimits, Connections, serve};
 pub use error::ApiError;
-pub use metrics::RequestMetrics;
+pub use metrics::{RequestMetrics, ScrapeToken};
 pub use routes::openapi;
 pub use telemetry::{Telemetry, TelemetryConfig, TelemetryError, TelemetryRuntime};
 
@@ -51,6 +54,11 @@ pub struct ServerOptions {
     /// Largest body of `POST /api/v1/ingest`, in bytes (larger → 413); telemetry
     /// requests are bigger than the rest of the API's.
     pub max_ingest_body_bytes: usize,
+    /// Header timeout and connection caps of the listeners.
+    pub connections: ConnectionLimits,
+    /// The token a scraper presents to read every series of `/metrics` (those naming
+    /// tenants, sensors and addresses); without it, only the aggregate series.
+    pub scrape_token: Option<ScrapeToken>,
 }
 
 impl Default for ServerOptions {
@@ -60,6 +68,8 @@ impl Default for ServerOptions {
             request_timeout: Duration::from_secs(30),
             secure_cookies: true,
             max_ingest_body_bytes: 32 * 1024 * 1024,
+            connections: ConnectionLimits::default(),
+            scrape_token: None,
         }
     }
 }
@@ -108,6 +118,15 @@ impl ServerState {
         })
     }
 
+    /// What [`serve`] needs beside the router: the limits from the options and the
+    /// counters `/metrics` shows.
+    pub fn connections(&self) -> Connections {
+        Connections {
+            limits: self.options.connections.clone(),
+            stats: self.metrics.connection_stats(),
+        }
+    }
+
     /// The session cookie's name: `__Host-` prefixed when cookies are `Secure`,
     /// so a browser only accepts it from this exact host over HTTPS (or localhost).
     pub fn session_cookie_name(&self) -> &'static str {
@@ -131,8 +150,24 @@ pub fn router(state: ServerState) -> Router {
     with_layers(routes, state)
 }
 
-/// Wraps routes in the layers every request passes, outermost first: tracing,
-/// security headers, metrics, catch-panic, JSON errors, timeout, body limit.
+/// `/metrics` alone (every series for the scrape token, or for anyone when no token
+/// is set), for a listener bound where the operator chooses.
+pub fn metrics_router(state: ServerState) -> Router {
+    Router::new()
+        .route(
+            "/metrics",
+            axum::routing::get(routes::metrics_on_metrics_listener),
+        )
+        .fallback(layers::no_such_route)
+        .layer(axum::middleware::from_fn(layers::json_errors))
+        .layer(axum::middleware::from_fn(layers::security_headers))
+        .layer(axum::middleware::from_fn(layers::finish_request_body))
+        .with_state(state)
+}
+
+/// Wraps routes in the layers every request passes, outermost first: request-body
+/// finishing, tracing, security headers, metrics, catch-panic, JSON errors, timeout,
+/// body limit.
 fn with_layers(routes: Router<ServerState>, state: ServerState) -> Router {
     let options = Arc::clone(&state.options);
     // The outer limit lets the largest body through (telemetry's or
@@ -161,43 +196,8 @@ fn with_layers(routes: Router<ServerState>, state: ServerState) -> Router {
         ))
         .layer(axum::middleware::from_fn(layers::security_headers))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(layers::finish_request_body))
         .with_state(state)
-}
-
-/// Serves `router` on `listener` until `shutdown` completes, then stops accepting
-/// connections and lets in-flight requests finish for at most `grace`.
-///
-/// Returns `true` when every request finished within the grace period.
-pub async fn serve(
-    listener: TcpListener,
-    router: Router,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-    grace: Duration,
-) -> std::io::Result<bool> {
-    let (stopping_tx, mut stopping_rx) = tokio::sync::watch::channel(false);
-    let signal = async move {
-        shutdown.await;
-        tracing::info!("shutting down: no new connections; waiting for in-flight requests");
-        let _ = stopping_tx.send(true);
-    };
-    let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let server = axum::serve(listener, service).with_graceful_shutdown(signal);
-    let deadline = async move {
-        // Only starts counting once shutdown has begun.
-        while !*stopping_rx.borrow_and_update() {
-            if stopping_rx.changed().await.is_err() {
-                return std::future::pending::<()>().await;
-            }
-        }
-        tokio::time::sleep(grace).await;
-    };
-    tokio::select! {
-        result = server.into_future() => result.map(|()| true),
-        () = deadline => {
-            tracing::warn!(grace_seconds = grace.as_secs(), "requests still running after the shutdown grace period; stopping anyway");
-            Ok(false)
-        }
-    }
 }
 
 /// Completes on SIGTERM or SIGINT (Ctrl-C).

@@ -4,6 +4,8 @@
 //! raw path, so a client cannot blow up the number of series; requests that
 //! match no route share the label `unmatched`.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
@@ -22,6 +24,7 @@ use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
 use prometheus_client::registry::Registry;
 
 use crate::ServerState;
+use crate::connections::ConnectionStats;
 use crate::telemetry::Telemetry;
 
 /// Labels of a finished request.
@@ -222,16 +225,28 @@ impl Collector for AlertCounters {
         )?;
         metric.encode_histogram::<NoLabelSet>(latency.sum_seconds, latency.count, &buckets, None)
     }
+/// Which series a view of the metrics holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum View {
+    /// Every series, those naming tenants, sensors and addresses included.
+    Full,
+    /// Only series that name no tenant, sensor or address.
+    Aggregate,
 }
 
 /// Telemetry's counters (intake per transport and per sensor, the bus and its
-/// consumers, the event index), read at each scrape.
+/// consumers, the event index), read at each scrape; per-sensor and per-address
+/// series only in the full view.
 #[derive(Debug)]
-struct TelemetryCounters(Telemetry);
+struct TelemetryCounters {
+    telemetry: Telemetry,
+    view: View,
+}
 
 impl Collector for TelemetryCounters {
     fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
-        let intake = self.0.intake.metrics();
+        let telemetry = &self.telemetry;
+        let intake = telemetry.intake.metrics();
         let by_transport = |pick: fn(&nigehban_ingest::TransportMetrics) -> u64| {
             intake
                 .transports
@@ -299,108 +314,22 @@ impl Collector for TelemetryCounters {
             MetricType::Gauge,
             &by_transport(|t| t.open_connections),
         )?;
-        let by_sensor = |pick: fn(&nigehban_ingest::SensorMetrics) -> u64| {
-            intake
-                .sensors
-                .iter()
-                .map(|s| {
-                    (
-                        vec![
-                            ("tenant", s.tenant_id.clone()),
-                            ("sensor", s.sensor_id.clone()),
-                        ],
-                        pick(s),
-                    )
-                })
-                .collect::<Vec<_>>()
-        };
-        let sensor_counters: [Described<nigehban_ingest::SensorMetrics>; 5] = [
-            (
-                "intake_sensor_received",
-                "Records received, by sensor",
-                |s| s.received,
-            ),
-            (
-                "intake_sensor_accepted",
-                "Records accepted (durable), by sensor",
-                |s| s.accepted,
-            ),
-            (
-                "intake_sensor_rejected",
-                "Records refused, by sensor",
-                |s| s.rejected,
-            ),
-            (
-                "intake_sensor_dropped",
-                "Records dropped after they were received, by sensor",
-                |s| s.dropped,
-            ),
-            (
-                "intake_sensor_unexpected_format",
-                "Records of a format the sensor is not registered to send (kept, flagged), by sensor",
-                |s| s.unexpected_format,
-            ),
-        ];
-        for (name, help, pick) in sensor_counters {
-            family(
-                &mut encoder,
-                name,
-                help,
-                MetricType::Counter,
-                &by_sensor(pick),
-            )?;
+        let statuses = telemetry.intake.sensor_statuses();
+        gauge(
+            &mut encoder,
+            "sensors_watched",
+            "Sensors whose health is watched",
+            statuses.len() as u64,
+        )?;
+        gauge(
+            &mut encoder,
+            "sensors_silent",
+            "Sensors that have sent nothing for longer than their expected interval",
+            statuses.iter().filter(|s| s.silent_since.is_some()).count() as u64,
+        )?;
+        if self.view == View::Full {
+            encode_per_sensor(&mut encoder, &intake, &statuses)?;
         }
-        let statuses = self.0.intake.sensor_statuses();
-        let rates: Vec<_> = statuses
-            .iter()
-            .map(|s| {
-                (
-                    vec![
-                        ("tenant", s.tenant_id.clone()),
-                        ("sensor", s.sensor_id.clone()),
-                    ],
-                    s.events_per_second,
-                )
-            })
-            .collect();
-        family(
-            &mut encoder,
-            "sensor_events_per_second",
-            "Events accepted per second over the last minute, by sensor",
-            MetricType::Gauge,
-            &rates,
-        )?;
-        let silent: Vec<_> = statuses
-            .iter()
-            .map(|s| {
-                (
-                    vec![
-                        ("tenant", s.tenant_id.clone()),
-                        ("sensor", s.sensor_id.clone()),
-                    ],
-                    u64::from(s.silent_since.is_some()),
-                )
-            })
-            .collect();
-        family(
-            &mut encoder,
-            "sensor_silent",
-            "1 while a sensor has sent nothing for longer than its expected interval",
-            MetricType::Gauge,
-            &silent,
-        )?;
-        let refused: Vec<_> = intake
-            .refused_addresses
-            .iter()
-            .map(|(address, count)| (vec![("address", address.to_string())], *count))
-            .collect();
-        family(
-            &mut encoder,
-            "intake_refused_address",
-            "Syslog records from senders no sensor is registered for, by source address",
-            MetricType::Counter,
-            &refused,
-        )?;
         counter(
             &mut encoder,
             "intake_refused_other_addresses",
@@ -435,7 +364,7 @@ impl Collector for TelemetryCounters {
                 None,
             )?;
         }
-        let bus = crate::telemetry::lock(&self.0.bus_metrics).clone();
+        let bus = crate::telemetry::lock(&telemetry.bus_metrics).clone();
         if let Some(bus) = bus {
             counter(
                 &mut encoder,
@@ -502,7 +431,7 @@ impl Collector for TelemetryCounters {
                 &by_consumer(|c| c.skipped),
             )?;
         }
-        let search = self.0.index.metrics();
+        let search = telemetry.index.metrics();
         counter(
             &mut encoder,
             "search_indexed",
@@ -555,13 +484,121 @@ impl Collector for TelemetryCounters {
     }
 }
 
-/// The server's request metrics and the registry they are rendered from.
+/// The series that name tenants, sensors and sender addresses (the full view only).
+fn encode_per_sensor(
+    encoder: &mut DescriptorEncoder,
+    intake: &nigehban_ingest::MetricsSnapshot,
+    statuses: &[nigehban_ingest::SensorStatus],
+) -> Result<(), std::fmt::Error> {
+    let by_sensor = |pick: fn(&nigehban_ingest::SensorMetrics) -> u64| {
+        intake
+            .sensors
+            .iter()
+            .map(|s| {
+                (
+                    vec![
+                        ("tenant", s.tenant_id.clone()),
+                        ("sensor", s.sensor_id.clone()),
+                    ],
+                    pick(s),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    let sensor_counters: [Described<nigehban_ingest::SensorMetrics>; 5] = [
+        (
+            "intake_sensor_received",
+            "Records received, by sensor",
+            |s| s.received,
+        ),
+        (
+            "intake_sensor_accepted",
+            "Records accepted (durable), by sensor",
+            |s| s.accepted,
+        ),
+        (
+            "intake_sensor_rejected",
+            "Records refused, by sensor",
+            |s| s.rejected,
+        ),
+        (
+            "intake_sensor_dropped",
+            "Records dropped after they were received, by sensor",
+            |s| s.dropped,
+        ),
+        (
+            "intake_sensor_unexpected_format",
+            "Records of a format the sensor is not registered to send (kept, flagged), by sensor",
+            |s| s.unexpected_format,
+        ),
+    ];
+    for (name, help, pick) in sensor_counters {
+        family(encoder, name, help, MetricType::Counter, &by_sensor(pick))?;
+    }
+    let rates: Vec<_> = statuses
+        .iter()
+        .map(|s| {
+            (
+                vec![
+                    ("tenant", s.tenant_id.clone()),
+                    ("sensor", s.sensor_id.clone()),
+                ],
+                s.events_per_second,
+            )
+        })
+        .collect();
+    family(
+        encoder,
+        "sensor_events_per_second",
+        "Events accepted per second over the last minute, by sensor",
+        MetricType::Gauge,
+        &rates,
+    )?;
+    let silent: Vec<_> = statuses
+        .iter()
+        .map(|s| {
+            (
+                vec![
+                    ("tenant", s.tenant_id.clone()),
+                    ("sensor", s.sensor_id.clone()),
+                ],
+                u64::from(s.silent_since.is_some()),
+            )
+        })
+        .collect();
+    family(
+        encoder,
+        "sensor_silent",
+        "1 while a sensor has sent nothing for longer than its expected interval",
+        MetricType::Gauge,
+        &silent,
+    )?;
+    let refused: Vec<_> = intake
+        .refused_addresses
+        .iter()
+        .map(|(address, count)| (vec![("address", address.to_string())], *count))
+        .collect();
+    family(
+        encoder,
+        "intake_refused_address",
+        "Syslog records from senders no sensor is registered for, by source address",
+        MetricType::Counter,
+        &refused,
+    )?;
+    Ok(())
+}
+
+/// The server's request metrics and the registries of its two views.
 #[derive(Debug)]
 pub struct RequestMetrics {
-    registry: Registry,
+    /// Every series.
+    full: Registry,
+    /// The series that name no tenant, sensor or address.
+    aggregate: Registry,
     requests: Family<RequestLabels, Counter>,
     durations: Family<RouteLabels, Histogram>,
     panics: Counter,
+    connections: Arc<ConnectionStats>,
 }
 
 impl Default for RequestMetrics {
@@ -584,46 +621,65 @@ impl RequestMetrics {
         telemetry: Option<Telemetry>,
     ) -> Self {
         let mut metrics = Self::new();
-        let platform = metrics.registry.sub_registry_with_prefix("nigehban");
-        platform.register_collector(Box::new(PlatformCounters(app.clone())));
-        platform.register_collector(Box::new(AlertCounters(app)));
-        if let Some(telemetry) = telemetry {
-            platform.register_collector(Box::new(TelemetryCounters(telemetry)));
+        for (registry, view) in [
+            (&mut metrics.full, View::Full),
+            (&mut metrics.aggregate, View::Aggregate),
+        ] {
+            let platform = registry.sub_registry_with_prefix("nigehban");
+            platform.register_collector(Box::new(PlatformCounters(app.clone())));
+            platform.register_collector(Box::new(AlertCounters(app.clone())));
+            if let Some(telemetry) = &telemetry {
+                platform.register_collector(Box::new(TelemetryCounters {
+                    telemetry: telemetry.clone(),
+                    view,
+                }));
+            }
         }
         metrics
     }
 
     /// Empty request metrics, registered under the `nigehban_http_` prefix.
     pub fn new() -> Self {
-        let mut root = Registry::default();
-        let registry = root.sub_registry_with_prefix("nigehban_http");
         let requests = Family::<RequestLabels, Counter>::default();
-        registry.register(
-            "requests",
-            "HTTP requests answered, by method, route template and status",
-            requests.clone(),
-        );
         let durations = Family::<RouteLabels, Histogram>::new_with_constructor(
             (|| Histogram::new(exponential_buckets(0.0005, 2.0, 16))) as fn() -> Histogram,
         );
-        let durations_for_registry = durations.clone();
-        registry.register(
-            "request_duration_seconds",
-            "Time to answer HTTP requests, by method and route template",
-            durations_for_registry,
-        );
         let panics = Counter::default();
-        registry.register(
-            "handler_panics",
-            "Requests whose handler panicked and were answered with 500",
-            panics.clone(),
-        );
+        let connections = Arc::new(ConnectionStats::default());
+        let mut full = Registry::default();
+        let mut aggregate = Registry::default();
+        for root in [&mut full, &mut aggregate] {
+            let registry = root.sub_registry_with_prefix("nigehban_http");
+            registry.register(
+                "requests",
+                "HTTP requests answered, by method, route template and status",
+                requests.clone(),
+            );
+            registry.register(
+                "request_duration_seconds",
+                "Time to answer HTTP requests, by method and route template",
+                durations.clone(),
+            );
+            registry.register(
+                "handler_panics",
+                "Requests whose handler panicked and were answered with 500",
+                panics.clone(),
+            );
+            registry.register_collector(Box::new(ConnectionCounters(Arc::clone(&connections))));
+        }
         Self {
-            registry: root,
+            full,
+            aggregate,
             requests,
             durations,
             panics,
+            connections,
         }
+    }
+
+    /// The connection counters the HTTP listener keeps (see [`crate::connections`]).
+    pub fn connection_stats(&self) -> Arc<ConnectionStats> {
+        Arc::clone(&self.connections)
     }
 
     /// Counts one answered request.
@@ -648,13 +704,80 @@ impl RequestMetrics {
         self.panics.inc();
     }
 
-    /// The metrics in the Prometheus/OpenMetrics text format.
+    /// Every series in the Prometheus/OpenMetrics text format, those that name
+    /// tenants, sensors and addresses included: for an authenticated scraper only.
     pub fn render(&self) -> String {
-        let mut text = String::new();
-        if let Err(error) = prometheus_client::encoding::text::encode(&mut text, &self.registry) {
-            tracing::error!(%error, "could not render metrics");
-        }
-        text
+        encode(&self.full)
+    }
+
+    /// The series that name no tenant, sensor or sender address: what anyone may read.
+    pub fn render_aggregate(&self) -> String {
+        encode(&self.aggregate)
+    }
+}
+
+fn encode(registry: &Registry) -> String {
+    let mut text = String::new();
+    if let Err(error) = prometheus_client::encoding::text::encode(&mut text, registry) {
+        tracing::error!(%error, "could not render metrics");
+    }
+    text
+}
+
+/// The HTTP listener's connection counters, read at each scrape.
+#[derive(Debug)]
+struct ConnectionCounters(Arc<ConnectionStats>);
+
+impl Collector for ConnectionCounters {
+    fn encode(&self, mut encoder: DescriptorEncoder) -> Result<(), std::fmt::Error> {
+        let stats = &self.0;
+        let read = |value: &AtomicU64| value.load(Ordering::Relaxed);
+        gauge(
+            &mut encoder,
+            "connections_open",
+            "HTTP connections open now",
+            read(&stats.open),
+        )?;
+        counter(
+            &mut encoder,
+            "connections_accepted",
+            "HTTP connections accepted",
+            read(&stats.accepted),
+        )?;
+        family(
+            &mut encoder,
+            "connections_refused",
+            "HTTP connections refused at once, by the cap they were over (client_limit: too many from one address; server_limit: too many in all)",
+            MetricType::Counter,
+            &[
+                (
+                    vec![("reason", "client_limit".to_owned())],
+                    read(&stats.refused_client_limit),
+                ),
+                (
+                    vec![("reason", "server_limit".to_owned())],
+                    read(&stats.refused_server_limit),
+                ),
+            ],
+        )?;
+        counter(
+            &mut encoder,
+            "header_timeouts",
+            "HTTP connections closed because a request's head did not arrive within the header timeout",
+            read(&stats.header_timeouts),
+        )?;
+        let unreadable: Vec<_> = ["400", "414", "431"]
+            .into_iter()
+            .zip(&stats.unreadable)
+            .map(|(status, count)| (vec![("status", status.to_owned())], read(count)))
+            .collect();
+        family(
+            &mut encoder,
+            "unreadable_requests",
+            "Requests that could not be read as HTTP (400), had too long a URI (414) or too large a head (431)",
+            MetricType::Counter,
+            &unreadable,
+        )
     }
 }
 
@@ -712,5 +835,68 @@ fn method_label(method: &Method) -> &'static str {
         Method::DELETE => "DELETE",
         Method::OPTIONS => "OPTIONS",
         _ => "OTHER",
+    }
+}
+
+/// The secret a Prometheus scraper presents (`Authorization: Bearer ...`) to read every
+/// series of `/metrics`; never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ScrapeToken(String);
+
+/// A scrape token that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "a scrape token must be {MIN_SCRAPE_TOKEN_BYTES} to 1024 visible ASCII characters (make one with `openssl rand -hex 32`)"
+)]
+pub struct ScrapeTokenError;
+
+/// The shortest scrape token accepted.
+pub const MIN_SCRAPE_TOKEN_BYTES: usize = 16;
+
+impl ScrapeToken {
+    /// The token in `text` (surrounding white space, such as a file's last newline, dropped).
+    pub fn parse(text: &str) -> Result<Self, ScrapeTokenError> {
+        let token = text.trim();
+        if token.len() < MIN_SCRAPE_TOKEN_BYTES
+            || token.len() > 1024
+            || !token.bytes().all(|b| b.is_ascii_graphic())
+        {
+            return Err(ScrapeTokenError);
+        }
+        Ok(Self(token.to_owned()))
+    }
+
+    /// Whether `presented` is this token, compared in constant time.
+    pub fn matches(&self, presented: &str) -> bool {
+        let (ours, theirs) = (self.0.as_bytes(), presented.as_bytes());
+        ours.len() == theirs.len()
+            && ours
+                .iter()
+                .zip(theirs)
+                .fold(0u8, |differs, (a, b)| differs | (a ^ b))
+                == 0
+    }
+}
+
+impl std::fmt::Debug for ScrapeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ScrapeToken(***)")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scrape_tokens_are_checked_and_compared_whole() {
+        assert!(ScrapeToken::parse("short").is_err());
+        assert!(ScrapeToken::parse("has a space inside it").is_err());
+        let token = ScrapeToken::parse("  0123456789abcdef0123\n").unwrap();
+        assert!(token.matches("0123456789abcdef0123"));
+        assert!(!token.matches("0123456789abcdef012"));
+        assert!(!token.matches("0123456789abcdef01234"));
+        assert!(!token.matches("1123456789abcdef0123"));
+        assert_eq!(format!("{token:?}"), "ScrapeToken(***)");
     }
 }

@@ -13,6 +13,8 @@ mod tokens;
 mod users;
 pub mod views;
 
+pub(crate) use system::metrics_on_metrics_listener;
+
 use std::sync::Arc;
 
 use axum::Router;

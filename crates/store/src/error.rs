@@ -145,6 +145,16 @@ pub enum StoreError {
         #[source]
         source: std::io::Error,
     },
+    /// The database cannot be reached now (stopped, restarting, refusing or dropping
+    /// connections): a retry later may succeed.
+    #[error("{backend} is unavailable: {source}")]
+    Unavailable {
+        /// "sqlite" or "postgresql".
+        backend: &'static str,
+        /// The underlying error.
+        #[source]
+        source: Box<dyn StdError + Send + Sync>,
+    },
     /// The database backend reported an error.
     #[error("{backend} error: {source}")]
     Backend {
@@ -185,19 +195,57 @@ impl From<rusqlite::Error> for StoreError {
 
 impl From<tokio_postgres::Error> for StoreError {
     fn from(error: tokio_postgres::Error) -> Self {
-        StoreError::Backend {
-            backend: "postgresql",
-            source: Box::new(error),
+        if postgres_unavailable(&error) {
+            StoreError::Unavailable {
+                backend: "postgresql",
+                source: Box::new(error),
+            }
+        } else {
+            StoreError::Backend {
+                backend: "postgresql",
+                source: Box::new(error),
+            }
         }
     }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
     fn from(error: deadpool_postgres::PoolError) -> Self {
-        StoreError::Backend {
-            backend: "postgresql",
-            source: Box::new(error),
+        use deadpool_postgres::PoolError;
+        let unavailable = match &error {
+            PoolError::Timeout(_) | PoolError::Closed => true,
+            PoolError::Backend(backend) => postgres_unavailable(backend),
+            PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_) => false,
+        };
+        if unavailable {
+            StoreError::Unavailable {
+                backend: "postgresql",
+                source: Box::new(error),
+            }
+        } else {
+            StoreError::Backend {
+                backend: "postgresql",
+                source: Box::new(error),
+            }
         }
+    }
+}
+
+/// Whether a PostgreSQL error says the server cannot be reached now rather than
+/// that the statement failed: a closed or refused connection, or SQLSTATE class 08
+/// (connection exception), 57P (shutting down, starting up) or 53300 (too many
+/// connections).
+fn postgres_unavailable(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.code() {
+        Some(state) => {
+            let code = state.code();
+            code.starts_with("08") || code.starts_with("57P") || code == "53300"
+        }
+        // No SQLSTATE: connecting or the connection's I/O failed.
+        None => StdError::source(error).is_some_and(|source| source.is::<std::io::Error>()),
     }
 }
 

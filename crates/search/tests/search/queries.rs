@@ -123,12 +123,12 @@ async fn a_tenant_sees_only_its_own_events_and_an_empty_scope_sees_nothing() {
     assert!(ids(&index, &EventQuery::new(nobody.clone()).text("mimikatz")).is_empty());
     assert_eq!(index.count(&EventQuery::new(nobody.clone())).unwrap(), 0);
 
-    // A tenant that owns nothing sees nothing; two tenants see both; platform code sees all.
+    // A tenant that owns nothing sees nothing; two tenants see both; every tenant, all.
     assert!(ids(&index, &EventQuery::new(TenantScope::tenant("energy-03"))).is_empty());
     let both = TenantScope::tenants(["bank-01", "telco-02"]);
     assert_eq!(ids(&index, &EventQuery::new(both)).len(), 12);
     assert_eq!(
-        ids(&index, &EventQuery::new(TenantScope::AllTenants)).len(),
+        ids(&index, &EventQuery::new(TenantScope::all_tenants())).len(),
         12
     );
 
@@ -151,8 +151,8 @@ async fn a_tenant_sees_only_its_own_events_and_an_empty_scope_sees_nothing() {
         .unwrap();
     assert_eq!(hit.tenant_id, "bank-01");
     assert_eq!(hit.event.tenant_id(), Some("bank-01"));
-    // Platform code finds an event by id in any tenant; an id is never matched by a prefix.
-    let all = TenantScope::AllTenants;
+    // Across every tenant an event is found by id; an id is never matched by a prefix.
+    let all = TenantScope::all_tenants();
     let hit = index.get(&all, &test_id("telco-02-cmd")).unwrap().unwrap();
     assert_eq!(
         (name_of(&hit.id).as_str(), hit.tenant_id.as_str()),
@@ -472,7 +472,7 @@ async fn ids_are_unique_per_tenant_and_distinct_ids_stay_distinct() {
         TestEvent::new("same", "telco-02", &syslog(at, "b", "x", "two"), at),
     ];
     let index = index_events(dir.path(), &events).await;
-    let all: BTreeSet<String> = all_hits(&index, &EventQuery::new(TenantScope::AllTenants))
+    let all: BTreeSet<String> = all_hits(&index, &EventQuery::new(TenantScope::all_tenants()))
         .into_iter()
         .map(|h| h.tenant_id)
         .collect();

@@ -54,7 +54,7 @@ async fn retention_deletes_by_ingest_time_not_by_the_senders_clock() {
     assert_eq!(left, ["recent-ingest-old-clock"]);
     // A shorter retention takes the rest.
     assert_eq!(index.enforce_retention(BASE).unwrap().deleted, 1);
-    assert!(ids(&index, &EventQuery::new(TenantScope::AllTenants)).is_empty());
+    assert!(ids(&index, &EventQuery::new(TenantScope::all_tenants())).is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -3,6 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
+use nigehban_bus::EventBus as _;
 use nigehban_ingest::{HttpIngest, IngestOutcome, IntakeError, IntakeErrorClass, LineError};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -99,6 +100,11 @@ async fn ingest(
     request: Request,
 ) -> Result<(StatusCode, axum::Json<IngestAnswer>), ApiError> {
     let telemetry = state.telemetry()?;
+    // A bus known to be down (nats-server gone, the log's writer failed) cannot make
+    // anything durable: say so at once rather than when a publish times out.
+    if let Err(error) = telemetry.bus.check_usable() {
+        return Err(intake_error(IntakeError::Bus(error)));
+    }
     let (parts, body) = request.into_parts();
     let remote = crate::auth::remote_addr(&parts);
     let token = sensor_token(&parts.headers)?;

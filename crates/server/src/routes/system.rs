@@ -1,9 +1,11 @@
 //! Health, readiness, metrics, the OpenAPI document and the landing page.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::State;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -21,12 +23,28 @@ pub fn routes() -> OpenApiRouter<ServerState> {
         .routes(routes!(metrics))
 }
 
-/// Answer of `/healthz` and `/readyz`.
+/// Answer of `/healthz`.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HealthStatus {
     /// `ok`, or what is wrong.
     pub status: String,
 }
+
+/// Answer of `/readyz` when everything is ready.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Readiness {
+    /// `ok`.
+    pub status: String,
+    /// Each part checked (`storage`, and where telemetry runs `event_bus` and
+    /// `event_index`) and its state, `ok`.
+    pub checks: BTreeMap<String, String>,
+}
+
+/// How long a readiness check may take before its part counts as not ready.
+const READINESS_CHECK_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a load balancer is asked to wait before asking again.
+const NOT_READY_RETRY_AFTER_SECONDS: u64 = 5;
 
 /// Liveness: the process is up and answering.
 #[utoipa::path(
@@ -41,36 +59,144 @@ pub async fn healthz() -> axum::Json<HealthStatus> {
     })
 }
 
-/// Readiness: storage is reachable, so requests can be served.
+/// Readiness: storage answers, and where telemetry runs, the event bus takes records and the event index is open and fed.
 #[utoipa::path(
     get,
     path = "/readyz",
     tag = "system",
     responses(
-        (status = 200, description = "Storage is reachable", body = HealthStatus),
-        (status = 503, description = "Storage is not reachable", body = ErrorBody),
+        (status = 200, description = "Every part is ready", body = Readiness),
+        (status = 503, description = "`not_ready`: the message names each part that is not (storage, the event bus, the event index); retry after `Retry-After` seconds", body = ErrorBody),
     )
 )]
 pub async fn readyz(
-    State(_state): State<ServerState>,
-) -> Result<axum::Json<HealthStatus>, crate::ApiError> {
-    Ok(axum::Json(HealthStatus {
-        status: "ok".to_owned(),
-    }))
+    State(state): State<ServerState>,
+) -> Result<axum::Json<Readiness>, crate::ApiError> {
+    let mut checks = BTreeMap::new();
+    let mut not_ready = Vec::new();
+    let storage = match tokio::time::timeout(READINESS_CHECK_TIMEOUT, state.app.ping()).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(error)) => Err(error.to_string()),
+        Err(_) => Err(format!(
+            "no answer within {} s",
+            READINESS_CHECK_TIMEOUT.as_secs()
+        )),
+    };
+    record(
+        &mut checks,
+        &mut not_ready,
+        "storage",
+        "storage is not reachable",
+        storage,
+    );
+    if let Some(telemetry) = &state.telemetry {
+        let bus = match tokio::time::timeout(READINESS_CHECK_TIMEOUT, telemetry.bus_ready()).await {
+            Ok(result) => result.map_err(|error| error.to_string()),
+            Err(_) => Err(format!(
+                "no answer within {} s",
+                READINESS_CHECK_TIMEOUT.as_secs()
+            )),
+        };
+        record(
+            &mut checks,
+            &mut not_ready,
+            "event_bus",
+            "the event bus cannot take events",
+            bus,
+        );
+        record(
+            &mut checks,
+            &mut not_ready,
+            "event_index",
+            "the event index is not being written",
+            telemetry.index_ready(),
+        );
+    }
+    if not_ready.is_empty() {
+        return Ok(axum::Json(Readiness {
+            status: "ok".to_owned(),
+            checks,
+        }));
+    }
+    Err(crate::ApiError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not_ready",
+        format!("not ready: {}", not_ready.join("; ")),
+    )
+    .with_retry_after(NOT_READY_RETRY_AFTER_SECONDS))
 }
 
-/// Prometheus metrics: requests by route and status, request durations, sign-ins, lockouts, refused tokens; telemetry intake (received, accepted, rejected, dropped, queued per transport and per sensor), bus consumer lag, the event index.
+/// Notes one part's state; what went wrong goes to the log, not to the (unauthenticated) answer.
+fn record(
+    checks: &mut BTreeMap<String, String>,
+    not_ready: &mut Vec<&'static str>,
+    part: &'static str,
+    summary: &'static str,
+    result: Result<(), String>,
+) {
+    match result {
+        Ok(()) => {
+            checks.insert(part.to_owned(), "ok".to_owned());
+        }
+        Err(error) => {
+            tracing::warn!(part, %error, "not ready");
+            checks.insert(part.to_owned(), "not ready".to_owned());
+            not_ready.push(summary);
+        }
+    }
+}
+
+/// Prometheus metrics: requests by route and status, request durations, connections, sign-ins, lockouts, refused tokens; telemetry intake (received, accepted, rejected, dropped, queued per transport), bus consumer lag, the event index. Series that name tenants, sensors or sender addresses (per-sensor intake and health, refused syslog addresses) only with the scrape token.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "system",
-    responses((status = 200, description = "Metrics in the OpenMetrics text format", content_type = "application/openmetrics-text", body = String))
+    params(("Authorization" = Option<String>, Header, description = "`Bearer SCRAPE-TOKEN` (the operator's `metrics_token_file`) for every series; without it, only the aggregate ones")),
+    responses(
+        (status = 200, description = "Metrics in the OpenMetrics text format", content_type = "application/openmetrics-text", body = String),
+        (status = 401, description = "A token that is not the scrape token, when one is configured", body = ErrorBody),
+    )
 )]
-pub async fn metrics(State(state): State<ServerState>) -> Response {
+pub async fn metrics(State(state): State<ServerState>, headers: HeaderMap) -> Response {
+    render_metrics(&state, &headers, false).await
+}
+
+/// `/metrics` on the metrics listener: every series, to anyone who can reach it
+/// unless a scrape token is configured (then as on the API's listener).
+pub async fn metrics_on_metrics_listener(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+) -> Response {
+    render_metrics(&state, &headers, true).await
+}
+
+async fn render_metrics(state: &ServerState, headers: &HeaderMap, own_listener: bool) -> Response {
+    let token = &state.options.scrape_token;
+    let full = match (headers.get(header::AUTHORIZATION), token) {
+        // Without a scrape token, credentials mean nothing here (a user's API token
+        // is not one): the listener decides what is shown.
+        (_, None) => own_listener,
+        (None, Some(_)) => false,
+        (Some(presented), Some(token))
+            if presented_token(presented).is_some_and(|p| token.matches(p)) =>
+        {
+            true
+        }
+        (Some(_), Some(_)) => {
+            return crate::ApiError::unauthenticated(
+                "that is not the scrape token; without credentials /metrics serves the series that name no tenant, sensor or address",
+            )
+            .into_response();
+        }
+    };
     if let Some(telemetry) = &state.telemetry {
         telemetry.refresh_bus_metrics().await;
     }
-    let text = state.metrics.render();
+    let text = if full {
+        state.metrics.render()
+    } else {
+        state.metrics.render_aggregate()
+    };
     (
         [(
             header::CONTENT_TYPE,
@@ -79,6 +205,12 @@ pub async fn metrics(State(state): State<ServerState>) -> Response {
         text,
     )
         .into_response()
+}
+
+/// The token of `Authorization: Bearer <token>`.
+fn presented_token(value: &HeaderValue) -> Option<&str> {
+    let (scheme, token) = value.to_str().ok()?.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
 /// The OpenAPI 3 document of this API.

@@ -33,6 +33,8 @@ pub const INGEST_DECOMPRESSED_LIMIT: usize = 1024 * 1024;
 pub struct Platform {
     pub app: App,
     pub router: Router,
+    /// The state the router was built from (for serving it on a socket).
+    pub state: ServerState,
     pub root: Tenant,
     pub operator: Caller,
     /// Telemetry intake and search, running on an embedded bus in the platform's directory.
@@ -43,13 +45,18 @@ pub struct Platform {
 impl Platform {
     /// A fresh platform whose administrator `admin` has [`PASSWORD`].
     pub async fn new() -> Self {
-        Self::with_options(ServerOptions {
+        Self::with_options(Self::options()).await
+    }
+
+    /// The options [`Platform::new`] serves with.
+    pub fn options() -> ServerOptions {
+        ServerOptions {
             max_body_bytes: BODY_LIMIT,
             request_timeout: Duration::from_secs(20),
             secure_cookies: true,
             max_ingest_body_bytes: INGEST_BODY_LIMIT,
-        })
-        .await
+            ..ServerOptions::default()
+        }
     }
 
     /// A fresh platform served with `options`.
@@ -103,10 +110,11 @@ impl Platform {
             .await
             .unwrap();
         let state = ServerState::new(app.clone(), options).with_telemetry(telemetry.telemetry());
-        let router = nigehban_server::router(state);
+        let router = nigehban_server::router(state.clone());
         Self {
             app,
             router,
+            state,
             root,
             operator,
             telemetry: Some(telemetry),

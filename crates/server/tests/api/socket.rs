@@ -25,6 +25,7 @@ async fn serves_on_a_real_socket_like_a_user_would() {
     let server = tokio::spawn(nigehban_server::serve(
         listener,
         platform.router.clone(),
+        nigehban_server::Connections::default(),
         async move {
             let _ = stopped.await;
         },
@@ -123,6 +124,7 @@ async fn shutdown_lets_the_request_in_flight_finish() {
     let server = tokio::spawn(nigehban_server::serve(
         listener,
         platform.router.clone(),
+        nigehban_server::Connections::default(),
         async move {
             let _ = stopped.await;
         },

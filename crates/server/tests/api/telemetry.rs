@@ -566,7 +566,13 @@ async fn a_silent_sensor_raises_a_health_event_and_recovers_when_data_returns() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_show_intake_bus_and_search_counters() {
-    let platform = Platform::new().await;
+    // The per-sensor series go only to the scraper with the token.
+    let scrape_token = "scrape-token-of-this-test-0123456789";
+    let platform = Platform::with_options(nigehban_server::ServerOptions {
+        scrape_token: Some(nigehban_server::ScrapeToken::parse(scrape_token).unwrap()),
+        ..Platform::options()
+    })
+    .await;
     let sensor = platform.sensor(&platform.root).await;
     let answer = ingest(
         &platform,
@@ -578,7 +584,9 @@ async fn metrics_show_intake_bus_and_search_counters() {
     assert_eq!(answer.status, StatusCode::ACCEPTED);
     let admin = platform.sign_in("admin").await;
     search_until(&platform, &admin.token, "/api/v1/events", 1).await;
-    let metrics = platform.send(call(Method::GET, "/metrics").empty()).await;
+    let metrics = platform
+        .send(call(Method::GET, "/metrics").bearer(scrape_token).empty())
+        .await;
     let text = metrics.text;
     let sensor_id = sensor.sensor.id.to_string();
     for expected in [
