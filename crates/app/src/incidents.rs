@@ -39,10 +39,10 @@ use std::future::Future;
 use std::time::Duration;
 
 use nigehban_model::{
-    Audience, AuditAction, Incident, IncidentClocks, IncidentId, IncidentSeverity, IncidentStatus,
-    IncidentTask, IncidentTaskId, Observable, Pap, ReadableId, Resolution, RsitClass, Sector,
-    TaskKind, TaskStatus, TenantId, TenantKind, TimelineEntry, TimelineEntryId, TimelineKind,
-    Timestamp, Tlp, UserId, extract_observables, incident,
+    Audience, AuditAction, Incident, IncidentClocks, IncidentId, IncidentResolution,
+    IncidentSeverity, IncidentStatus, IncidentTask, IncidentTaskId, Observable, Pap, ReadableId,
+    RsitClass, Sector, TaskKind, TaskStatus, TenantId, TenantKind, TimelineEntry, TimelineEntryId,
+    TimelineKind, Timestamp, Tlp, UserId, extract_observables, incident,
 };
 use nigehban_store::{
     AuditAfter, AuditNote, IncidentScope, IncidentWrite, NewIncident, Page, PageRequest, StoreError,
@@ -146,7 +146,7 @@ pub struct StatusChange {
     /// The new status.
     pub status: IncidentStatus,
     /// Why it is closed (closing only; default `resolved`).
-    pub resolution: Option<Resolution>,
+    pub resolution: Option<IncidentResolution>,
     /// Why, for the timeline.
     pub note: Option<String>,
 }
@@ -720,14 +720,14 @@ impl Incidents<'_> {
                             "resolution: only a closed incident has a resolution".into(),
                         ));
                     }
-                    if change.resolution == Some(Resolution::Merged) {
+                    if change.resolution == Some(IncidentResolution::Merged) {
                         return Err(AppError::Invalid(
                             "resolution: merge the incident into another instead (POST .../merge)".into(),
                         ));
                     }
                     incident.status = change.status;
                     incident.resolution = (change.status == IncidentStatus::Closed)
-                        .then(|| change.resolution.unwrap_or(Resolution::Resolved));
+                        .then(|| change.resolution.unwrap_or(IncidentResolution::Resolved));
                     incident.clocks.record_status(change.status, now);
                     let message = if note.is_empty() {
                         format!("status {from} → {}", change.status)
@@ -1306,7 +1306,7 @@ impl Incidents<'_> {
                     )));
                 }
                 a.status = IncidentStatus::Closed;
-                a.resolution = Some(Resolution::Merged);
+                a.resolution = Some(IncidentResolution::Merged);
                 a.clocks.record_status(IncidentStatus::Closed, now);
                 a.merged_into = Some(b.id);
                 b.merged_from.push(a.id);

@@ -312,13 +312,16 @@ impl App {
                 "PostgreSQL needs the place of the audit key file (audit_key_file)".into(),
             )),
         }
+    }
+
     /// Like [`App::open`], reading the time for incidents from `clock`.
     pub async fn open_with_clock(
         config: &StoreConfig,
         settings: AppSettings,
         clock: Arc<dyn Clock>,
     ) -> AppResult<App> {
-        let store = nigehban_store::open(config).await?;
+        let key_file = Self::audit_key_file(config, &settings)?;
+        let store = nigehban_store::open(config, &key_file).await?;
         Ok(App::with_clock(store, settings, clock))
     }
 

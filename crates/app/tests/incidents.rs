@@ -17,7 +17,7 @@ use std::collections::BTreeSet;
 use incident_world::{IncidentWorld, minutes};
 use nigehban_app::incidents::{MetricsGrouping, MetricsQuery, NewEvidence, Triage};
 use nigehban_app::model::{
-    IncidentReportId, IncidentStatus, NotificationKind, ReportStatus, Resolution, TaskKind,
+    IncidentReportId, IncidentResolution, IncidentStatus, NotificationKind, ReportStatus, TaskKind,
     TaskStatus, TenantId, TimelineKind, Tlp,
 };
 use nigehban_app::policy::IncidentView;
@@ -452,7 +452,7 @@ async fn a_report_is_triaged_escalated_tasked_and_closed_and_each_party_sees_its
     let closed = closed.details().unwrap();
     assert_eq!(
         (closed.status, closed.resolution),
-        (IncidentStatus::Closed, Some(Resolution::Resolved))
+        (IncidentStatus::Closed, Some(IncidentResolution::Resolved))
     );
     assert_eq!(closed.clocks.contained_at, Some(minutes(150)));
     assert_eq!(closed.clocks.closed_at, Some(minutes(195)));
@@ -773,7 +773,7 @@ async fn the_workflow_refuses_forbidden_transitions(w: &IncidentWorld) {
             &id,
             StatusChange {
                 status: IncidentStatus::Closed,
-                resolution: Some(Resolution::FalsePositive),
+                resolution: Some(IncidentResolution::FalsePositive),
                 note: Some("scanner of our own".into()),
             },
         )
@@ -801,7 +801,7 @@ async fn the_workflow_refuses_forbidden_transitions(w: &IncidentWorld) {
                 &id,
                 StatusChange {
                     status: IncidentStatus::Contained,
-                    resolution: Some(Resolution::Resolved),
+                    resolution: Some(IncidentResolution::Resolved),
                     note: None
                 }
             )
@@ -1000,7 +1000,7 @@ async fn missed_and_nearing_deadlines_raise_notifications_once(w: &IncidentWorld
             &id,
             StatusChange {
                 status: IncidentStatus::Closed,
-                resolution: Some(Resolution::Resolved),
+                resolution: Some(IncidentResolution::Resolved),
                 note: None,
             },
         )
@@ -1092,7 +1092,7 @@ async fn response_times_equal_the_hand_computed_fixture(w: &IncidentWorld) {
             &b,
             StatusChange {
                 status: IncidentStatus::Closed,
-                resolution: Some(Resolution::FalsePositive),
+                resolution: Some(IncidentResolution::FalsePositive),
                 note: None,
             },
         )
@@ -1490,7 +1490,7 @@ async fn links_never_reveal_incidents_the_caller_cannot_see(w: &IncidentWorld) {
     .unwrap();
     assert_eq!(
         source.details().unwrap().resolution,
-        Some(Resolution::Merged)
+        Some(IncidentResolution::Merged)
     );
     let moved = incidents.report(&w.bank_reporter, report.id).await.unwrap();
     assert!(

@@ -1015,8 +1015,7 @@ fn admin_reset_password_lets_the_administrator_back_in_on_sqlite() {
 
 #[test]
 fn admin_reset_password_lets_the_administrator_back_in_on_postgresql() {
-    let Some(server_url) = postgres_url("admin_reset_password_lets_the_administrator_back_in")
-    else {
+    let Some(server_url) = postgres_url() else {
         return;
     };
     let database = ScratchDatabase::create(&server_url);

@@ -252,6 +252,7 @@ fn benches(c: &mut Criterion) {
                     received_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
                     content_type: EVENT_CONTENT_TYPE.into(),
                     payload,
+                    id: None,
                 },
             }
         })

@@ -53,7 +53,7 @@ pub use regulatory::{
 pub use rsit::{
     InvalidClassification, RsitClass, RsitClassEntry, RsitTaxonomy, RsitTypeEntry, rsit,
 };
-pub use status::{IncidentStatus, RefusedTransition, Resolution};
+pub use status::{IncidentResolution, IncidentStatus, RefusedTransition};
 
 /// Longest incident or task title, in characters.
 pub const TITLE_MAX_CHARS: usize = 200;

@@ -89,9 +89,9 @@ pub use id::{
 };
 pub use incident::{
     Audience, Evidence, EvidenceFileName, Incident, IncidentClocks, IncidentNotification,
-    IncidentReport, IncidentSeverity, IncidentStatus, IncidentTask, InvalidIncidentField,
-    NotificationKind, Observable, ObservableKind, Pap, ReadableId, ReadableIdPrefix,
-    RegulatoryClock, RegulatoryProfile, ReportStatus, Resolution, RsitClass, Sha256Digest,
+    IncidentReport, IncidentResolution, IncidentSeverity, IncidentStatus, IncidentTask,
+    InvalidIncidentField, NotificationKind, Observable, ObservableKind, Pap, ReadableId,
+    ReadableIdPrefix, RegulatoryClock, RegulatoryProfile, ReportStatus, RsitClass, Sha256Digest,
     StageState, TaskKind, TaskStatus, TimelineEntry, TimelineKind, extract_observables,
 };
 pub use role::Role;

@@ -293,6 +293,8 @@ impl EventIndex {
             path,
             source: std::io::Error::other(error.to_string()),
         })
+    }
+
     /// Whether the index can take events now (for readiness probes): its writer is
     /// open and its directory is still there (not a lost mount or a removed directory).
     pub fn check_ready(&self) -> Result<(), SearchError> {

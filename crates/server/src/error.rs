@@ -277,6 +277,7 @@ impl From<nigehban_app::AppError> for ApiError {
                     "integrity_failure",
                     message,
                 )
+            }
             unavailable @ AppError::Unavailable(_) => {
                 tracing::warn!(error = %error_chain(&unavailable), "storage is unavailable");
                 ApiError::unavailable(

@@ -225,6 +225,8 @@ impl Collector for AlertCounters {
         )?;
         metric.encode_histogram::<NoLabelSet>(latency.sum_seconds, latency.count, &buckets, None)
     }
+}
+
 /// Which series a view of the metrics holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum View {

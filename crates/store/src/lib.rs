@@ -727,6 +727,7 @@ pub trait Store: Send + Sync + 'static {
         deliveries_before: Timestamp,
         changes_before: Timestamp,
     ) -> StoreResult<AlertPruning>;
+
     // ---- incidents and coordination (see the `incidents` module) ----
 
     /// Writes one change to incidents, reports, evidence records and

@@ -1740,6 +1740,8 @@ impl Store for PostgresStore {
         changes_before: Timestamp,
     ) -> StoreResult<AlertPruning> {
         self.alerts_prune(deliveries_before, changes_before).await
+    }
+
     // ---- incidents and coordination (postgres/incidents.rs) ----
 
     async fn write_incidents(

@@ -1657,6 +1657,8 @@ impl Store for SqliteStore {
         changes_before: Timestamp,
     ) -> StoreResult<AlertPruning> {
         self.alerts_prune(deliveries_before, changes_before).await
+    }
+
     // ---- incidents and coordination (sqlite/incidents.rs) ----
 
     async fn write_incidents(

@@ -19,7 +19,7 @@ use nigehban_model::{
     UserId, Username,
 };
 use nigehban_store::{
-    AuditContext, PageRequest, PostgresStore, SensorHealthScope, SqliteStore, Store,
+    AuditContext, AuditKeyFile, PageRequest, PostgresStore, SensorHealthScope, SqliteStore, Store,
 };
 use serde_json::Value;
 
@@ -326,7 +326,9 @@ async fn released_sqlite_databases_upgrade_with_their_data() {
             dir.path().join("nigehban.db"),
         )
         .unwrap();
-        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let store = SqliteStore::open(dir.path(), &AuditKeyFile::in_data_dir(dir.path()))
+            .await
+            .unwrap();
         check_upgraded(
             &store,
             &manifest(schema, "sqlite"),
@@ -335,7 +337,9 @@ async fn released_sqlite_databases_upgrade_with_their_data() {
         .await;
         drop(store);
         // And it opens again with nothing left to do.
-        let store = SqliteStore::open(dir.path()).await.unwrap();
+        let store = SqliteStore::open(dir.path(), &AuditKeyFile::in_data_dir(dir.path()))
+            .await
+            .unwrap();
         assert_eq!(store.migrations_applied_at_open(), 0);
         assert!(store.verify_audit().await.unwrap().is_intact());
     }
@@ -371,9 +375,15 @@ async fn released_postgresql_dumps_upgrade_with_their_data() {
             drop(loader);
             let _ = loading.await;
         }
-        let store = PostgresStore::connect_with(config.clone(), 2)
-            .await
-            .unwrap();
+        // The audit key is made on the first opening (the released logs had none).
+        let key_dir = tempfile::tempdir().unwrap();
+        let store = PostgresStore::connect_with(
+            config.clone(),
+            2,
+            &AuditKeyFile::in_data_dir(key_dir.path()),
+        )
+        .await
+        .unwrap();
         check_upgraded(
             &store,
             &manifest(schema, "postgres"),

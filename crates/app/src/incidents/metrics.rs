@@ -18,7 +18,7 @@
 
 use std::collections::BTreeMap;
 
-use nigehban_model::{Incident, Resolution, TenantId, Timestamp};
+use nigehban_model::{Incident, IncidentResolution, TenantId, Timestamp};
 use nigehban_store::{IncidentScope, PageRequest};
 use serde::Serialize;
 
@@ -204,7 +204,7 @@ impl Incidents<'_> {
                 if !handled
                     || received < query.from
                     || received >= query.to
-                    || incident.resolution == Some(Resolution::Merged)
+                    || incident.resolution == Some(IncidentResolution::Merged)
                 {
                     continue;
                 }

@@ -6,6 +6,8 @@
 use nigehban_detect::{JsonTape, SigmaView};
 use nigehban_sigma::reference::{effective_detection, rule_matches};
 use nigehban_sigma::{Event, LogsourceMapping};
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::support::{corpus, regression_cases, sigmahq, sigmahq_set};
@@ -113,4 +115,93 @@ fn the_matcher_agrees_with_the_reference_and_explains_each_match() {
         disagreements.join("\n")
     );
     assert!(unexplained.is_empty(), "{}", unexplained.join("\n"));
+}
+
+/// The EventRecordID of an event in the `evtx` crate's JSON layout.
+fn record_id(event: &Value) -> String {
+    let id = &event["Event"]["System"]["EventRecordID"];
+    id.as_u64()
+        .map(|n| n.to_string())
+        .or_else(|| id.as_str().map(str::to_owned))
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+/// Every detection of the SigmaHQ rules over every regression sample (read
+/// from its `.json` rendering) is exactly the reviewed snapshot of the hunt
+/// over the corpus (`fixtures/snapshots/sigmahq-corpus-detections.tsv`,
+/// made and reviewed through `nigehban-hunt`'s conformance test): the matcher
+/// through the Sigma view, without the EVTX reader, fires exactly where the whole hunt does.
+#[test]
+fn regression_detections_are_the_reviewed_snapshot() {
+    let Some(corpus) = corpus() else { return };
+    let rules = sigmahq(&corpus);
+    let compiled = rules.compiled();
+    let prefix = format!("{}/", corpus.display());
+    let mut scratch = compiled.scratch();
+    let mut out = Vec::new();
+    let mut got = Vec::new();
+    // Every sample rendered as JSON beside its EVTX file, as the hunt reads every EVTX file.
+    let mut samples = Vec::new();
+    let mut stack = vec![corpus.join("sigma/regression")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "evtx") {
+                samples.push(path);
+            }
+        }
+    }
+    samples.sort();
+    let mut cases = 0;
+    for evtx in samples {
+        let json = evtx.with_extension("json");
+        assert!(json.is_file(), "{} has no JSON rendering", evtx.display());
+        cases += 1;
+        let file = evtx.display().to_string();
+        let file = file.strip_prefix(&prefix).unwrap_or(&file).to_owned();
+        let text = std::fs::read_to_string(&json).unwrap();
+        for value in serde_json::Deserializer::from_str(&text).into_iter::<Value>() {
+            let value = value.unwrap();
+            let mut tape = JsonTape::new();
+            tape.load(&value);
+            out.clear();
+            compiled.matches(&SigmaView::of_record(&tape), &mut scratch, &mut out);
+            for &rule in &out {
+                let summary = &rules.summaries()[rule];
+                got.push(format!(
+                    "{file}\t{}\t{}\t{}",
+                    record_id(&value),
+                    summary.id,
+                    summary.title
+                ));
+            }
+        }
+    }
+    assert!(cases >= 120, "{cases}");
+    got.sort();
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fixtures/snapshots/sigmahq-corpus-detections.tsv");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut expected: Vec<&str> = text
+        .lines()
+        .filter(|l| l.starts_with("sigma/regression/"))
+        .collect();
+    expected.sort();
+    assert!(
+        expected.len() >= 120,
+        "the snapshot holds {} regression detections",
+        expected.len()
+    );
+    let got_set: std::collections::BTreeSet<&str> = got.iter().map(String::as_str).collect();
+    let expected_set: std::collections::BTreeSet<&str> = expected.iter().copied().collect();
+    let over: Vec<&&str> = got_set.difference(&expected_set).take(20).collect();
+    let under: Vec<&&str> = expected_set.difference(&got_set).take(20).collect();
+    assert!(
+        got.iter().map(String::as_str).eq(expected.iter().copied()),
+        "{} detections, {} in the snapshot\nnot in it, e.g. {over:#?}\nmissing, e.g. {under:#?}",
+        got.len(),
+        expected.len()
+    );
 }

@@ -115,6 +115,7 @@ fn record(line: &str, format: Format, at: SystemTime) -> (Uuid, Record) {
             received_at: at,
             content_type: EVENT_CONTENT_TYPE.into(),
             payload,
+            id: None,
         },
     )
 }

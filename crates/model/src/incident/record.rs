@@ -8,8 +8,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use sha2::{Digest, Sha256};
 
 use super::{
-    IncidentSeverity, IncidentStatus, InvalidIncidentField, Observable, Pap, ReadableId,
-    RegulatoryClock, Resolution, RsitClass,
+    IncidentResolution, IncidentSeverity, IncidentStatus, InvalidIncidentField, Observable, Pap,
+    ReadableId, RegulatoryClock, RsitClass,
 };
 use crate::{
     Actor, EvidenceId, IncidentId, IncidentNotificationId, IncidentReportId, IncidentTaskId,
@@ -181,7 +181,7 @@ pub struct Incident {
     /// Where it is in the workflow.
     pub status: IncidentStatus,
     /// Why it was closed (set while closed).
-    pub resolution: Option<Resolution>,
+    pub resolution: Option<IncidentResolution>,
     /// The person handling it.
     pub assignee: Option<UserId>,
     /// The organisations affected (tenants of the platform).

@@ -11,7 +11,7 @@ use crate::UnknownWord;
 ///
 /// The workflow: `new → triaged → in_progress → contained → eradicated →
 /// recovered → closed`, one step at a time; an open incident may be closed
-/// from any status (with a [`Resolution`], e.g. a false positive); a closed
+/// from any status (with a [`IncidentResolution`], e.g. a false positive); a closed
 /// incident may be reopened (back to `in_progress`). Everything else — going
 /// back, skipping a step, leaving `closed` other than by reopening — is
 /// refused with a [`RefusedTransition`] that names the allowed next steps.
@@ -145,7 +145,7 @@ fn allowed(from: IncidentStatus) -> String {
 /// Why an incident was closed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum Resolution {
+pub enum IncidentResolution {
     /// Handled: contained, eradicated and recovered (or nothing more to do).
     Resolved,
     /// Not an incident after all.
@@ -158,29 +158,29 @@ pub enum Resolution {
     OutOfScope,
 }
 
-impl Resolution {
+impl IncidentResolution {
     /// Every resolution.
-    pub const ALL: [Resolution; 5] = [
-        Resolution::Resolved,
-        Resolution::FalsePositive,
-        Resolution::Duplicate,
-        Resolution::Merged,
-        Resolution::OutOfScope,
+    pub const ALL: [IncidentResolution; 5] = [
+        IncidentResolution::Resolved,
+        IncidentResolution::FalsePositive,
+        IncidentResolution::Duplicate,
+        IncidentResolution::Merged,
+        IncidentResolution::OutOfScope,
     ];
 
     /// The resolution's word as stored and in the API.
     pub const fn as_str(self) -> &'static str {
         match self {
-            Resolution::Resolved => "resolved",
-            Resolution::FalsePositive => "false_positive",
-            Resolution::Duplicate => "duplicate",
-            Resolution::Merged => "merged",
-            Resolution::OutOfScope => "out_of_scope",
+            IncidentResolution::Resolved => "resolved",
+            IncidentResolution::FalsePositive => "false_positive",
+            IncidentResolution::Duplicate => "duplicate",
+            IncidentResolution::Merged => "merged",
+            IncidentResolution::OutOfScope => "out_of_scope",
         }
     }
 }
 
-impl fmt::Display for Resolution {
+impl fmt::Display for IncidentResolution {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

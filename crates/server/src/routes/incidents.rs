@@ -17,8 +17,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use nigehban_app::incidents::{MetricsGrouping, MetricsQuery, render_summary};
 use nigehban_app::model::{
-    IncidentSeverity, IncidentStatus, IncidentTaskId, Observable, Pap, Resolution, RsitClass,
-    TaskKind, TaskStatus, TenantId, Timestamp, Tlp, UserId,
+    IncidentResolution, IncidentSeverity, IncidentStatus, IncidentTaskId, Observable, Pap,
+    RsitClass, TaskKind, TaskStatus, TenantId, Timestamp, Tlp, UserId,
 };
 use nigehban_app::{
     IncidentListing, IncidentRef, IncidentUpdate, NewTask, NoteAudience, OpenIncident,
@@ -361,7 +361,7 @@ pub struct StatusRequest {
     /// Why it is closed (closing only): resolved (default), false_positive, duplicate, out_of_scope.
     #[schema(value_type = Option<String>)]
     #[serde(default)]
-    pub resolution: Option<Resolution>,
+    pub resolution: Option<IncidentResolution>,
     /// Why, for the timeline.
     #[serde(default)]
     pub note: Option<String>,

@@ -79,6 +79,7 @@ impl Platform {
             request_timeout: Duration::from_secs(20),
             secure_cookies: true,
             max_ingest_body_bytes: INGEST_BODY_LIMIT,
+            ..ServerOptions::default()
         };
         Some(Self::on_store(store, dir, options).await)
     }

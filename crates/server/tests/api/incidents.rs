@@ -216,6 +216,7 @@ impl IncidentPlatform {
             request_timeout: Duration::from_secs(30),
             secure_cookies: true,
             max_ingest_body_bytes: 64 * 1024,
+            ..ServerOptions::default()
         };
         let router = nigehban_server::router(ServerState::new(app.clone(), options));
         Self {

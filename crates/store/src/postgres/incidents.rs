@@ -16,7 +16,7 @@ use tokio_postgres::Row;
 use uuid::Uuid;
 
 use super::{
-    AUDIT_COLUMNS, PostgresStore, SUBTREE, after_uuid, append, audit_from_row, get_tenant,
+    AUDIT_COLUMNS, PostgresStore, SUBTREE, after_uuid, audit_from_row, get_tenant,
     is_unique_violation, lock_head, ts,
 };
 use crate::incidents::{
@@ -297,7 +297,7 @@ impl PostgresStore {
                 None,
                 Some(&incident),
             )?;
-            let entry = append(&tx, head, draft).await?;
+            let entry = self.append(&tx, head, draft).await?;
             head = ChainHead {
                 seq: entry.seq,
                 hash: entry.hash,
@@ -356,7 +356,7 @@ impl PostgresStore {
                 note.before.as_ref(),
                 after.as_ref(),
             )?;
-            let entry = append(&tx, head, draft).await?;
+            let entry = self.append(&tx, head, draft).await?;
             head = ChainHead {
                 seq: entry.seq,
                 hash: entry.hash,
