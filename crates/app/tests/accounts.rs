@@ -33,22 +33,20 @@ async fn person(w: &World, tenant: nigehban_app::model::TenantId, name: &str, ro
         .unwrap();
 }
 
-fn actions(w: &World) -> impl std::future::Future<Output = Vec<(String, String)>> + '_ {
-    async move {
-        w.app
-            .audit()
-            .list(
-                &w.root_admin,
-                AuditListing::default(),
-                &PageRequest::first(1000),
-            )
-            .await
-            .unwrap()
-            .items
-            .into_iter()
-            .map(|e| (e.action.as_str().to_owned(), e.record_id))
-            .collect()
-    }
+async fn actions(w: &World) -> Vec<(String, String)> {
+    w.app
+        .audit()
+        .list(
+            &w.root_admin,
+            AuditListing::default(),
+            &PageRequest::first(1000),
+        )
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|e| (e.action.as_str().to_owned(), e.record_id))
+        .collect()
 }
 
 /// Five wrong passwords used to lock any known account for 15 minutes, from

@@ -192,6 +192,7 @@ fn make_private(path: &Path) -> anyhow::Result<bool> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod lock_tests {
     use super::*;
 
@@ -230,6 +231,7 @@ mod lock_tests {
 }
 
 #[cfg(all(test, unix))]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use std::os::unix::fs::PermissionsExt as _;
 

@@ -365,6 +365,8 @@ impl Server {
     }
 
     /// Spawns a `serve` command and waits until it says where it listens.
+    // The child is waited for by `Server::stop`; a test that fails first leaves it to the harness.
+    #[allow(clippy::zombie_processes)]
     fn spawn(mut command: Command) -> Server {
         let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
         let stdout = child.stdout.take().unwrap();

@@ -130,7 +130,7 @@ async fn events_of_a_format_the_sensor_does_not_expect_are_kept_flagged_and_coun
     let found = search_until(
         &platform,
         &admin,
-        &"/api/v1/events?filter=event.module=zeek",
+        "/api/v1/events?filter=event.module=zeek",
         1,
     )
     .await;
