@@ -22,6 +22,8 @@
 //! | `bus` | `NIGEHBAN_BUS` | `--bus` | `embedded` (the log in `data_dir/bus`); or `nats://HOST:PORT` |
 //! | `bus_stream` | `NIGEHBAN_BUS_STREAM` | | `NIGEHBAN_EVENTS` (JetStream stream; subject `nigehban.<stream in lower case>` when set) |
 //! | `search_consumer` | `NIGEHBAN_SEARCH_CONSUMER` | | `search` (each server with its own index needs its own) |
+//! | `roles` | `NIGEHBAN_ROLES` | `--roles` | `all`; or a list of `api`, `intake`, `detect`, `search` |
+//! | `rules` | `NIGEHBAN_RULES` | `--rules` | none: no live detection; Sigma rule files, directories or archives (`.zip`, `.tar.gz`), separated by `,` |
 //! | `syslog_udp` | `NIGEHBAN_SYSLOG_UDP` | `--syslog-udp` | `off`; e.g. `0.0.0.0:514` |
 //! | `syslog_tcp` | `NIGEHBAN_SYSLOG_TCP` | `--syslog-tcp` | `off`; e.g. `0.0.0.0:601` |
 //! | `syslog_tls` | `NIGEHBAN_SYSLOG_TLS` | `--syslog-tls` | `off`; e.g. `0.0.0.0:6514` |
@@ -85,6 +87,14 @@ pub struct ServeFlags {
     /// Address and port the web console and API listen on [default: 127.0.0.1:8080].
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<String>,
+    /// The work this node does: `all`, or some of api, intake, detect, search
+    /// (e.g. `--roles detect` on a detection machine sharing a NATS JetStream bus) [default: all].
+    #[arg(long, value_name = "ROLES")]
+    pub roles: Option<String>,
+    /// Sigma rules for live detection: a rule file, a directory of them, or an archive
+    /// (.zip, .tar.gz); repeatable [default: none, no live detection].
+    #[arg(long = "rules", value_name = "PATH")]
+    pub rules: Vec<PathBuf>,
     /// The event bus: `embedded` (an append-only log in the data directory) or
     /// `nats://HOST:PORT` (NATS JetStream) [default: embedded].
     #[arg(long, value_name = "embedded|URL")]
@@ -220,6 +230,10 @@ pub struct ServeSettings {
     pub bus_stream: Option<String>,
     /// The durable bus consumer the event indexer reads with.
     pub search_consumer: String,
+    /// The work this node does.
+    pub roles: nigehban_node::Roles,
+    /// The Sigma rules live detection runs (none: no live detection).
+    pub rules: Vec<PathBuf>,
     /// The syslog listeners to start.
     pub syslog: SyslogSettings,
     /// How long events stay searchable.
@@ -324,6 +338,8 @@ struct FileConfig {
     bus: Option<String>,
     bus_stream: Option<String>,
     search_consumer: Option<String>,
+    roles: Option<String>,
+    rules: Option<Vec<PathBuf>>,
     syslog_udp: Option<String>,
     syslog_tcp: Option<String>,
     syslog_tls: Option<String>,
@@ -563,6 +579,43 @@ impl<'a> ConfigSources<'a> {
             .map(|raw| parse_bus_name(&raw, "search_consumer"))
             .transpose()?
             .unwrap_or_else(|| "search".to_owned());
+        let roles = match self.raw("roles", flags.roles.clone(), self.file.roles.clone())? {
+            Some(raw) => raw
+                .text
+                .parse()
+                .map_err(|error: nigehban_node::InvalidRoles| {
+                    bad_value("roles", &raw, error.to_string())
+                })?,
+            None => nigehban_node::Roles::ALL,
+        };
+        let rules = self
+            .raw(
+                "rules",
+                (!flags.rules.is_empty()).then(|| {
+                    flags
+                        .rules
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }),
+                self.file.rules.as_ref().map(|paths| {
+                    paths
+                        .iter()
+                        .map(|p| p.display().to_string())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                }),
+            )?
+            .map(|raw| {
+                raw.text
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(PathBuf::from)
+                    .collect()
+            })
+            .unwrap_or_default();
         let syslog = self.syslog(flags)?;
         let day = 24 * 60 * 60;
         let event_retention_days = match self.raw(
@@ -623,6 +676,8 @@ impl<'a> ConfigSources<'a> {
             bus,
             bus_stream,
             search_consumer,
+            roles,
+            rules,
             syslog,
             event_retention: Duration::from_secs(event_retention_days * day),
             bus_retention: Duration::from_secs(bus_retention_days * day),
@@ -901,6 +956,8 @@ pub const KEYS: &[&str] = &[
     "bus",
     "bus_stream",
     "search_consumer",
+    "roles",
+    "rules",
     "syslog_udp",
     "syslog_tcp",
     "syslog_tls",

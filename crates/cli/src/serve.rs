@@ -9,8 +9,11 @@ use clap::Args;
 use nigehban_app::model::{DisplayName, TenantName, Username};
 use nigehban_app::{App, BootstrapOutcome, BootstrapRequest};
 use nigehban_bus::{BusLocation, RetentionPolicy};
+use nigehban_detect::{DetectionRules, RulesHandle, load_rules};
 use nigehban_ingest::{ClientAuth, TlsSettings, read_certificates};
-use nigehban_server::{ServerOptions, ServerState, TelemetryConfig, TelemetryRuntime};
+use nigehban_node::{DetectionConfig, TelemetryConfig, TelemetryRuntime};
+use nigehban_server::{ServerOptions, ServerState};
+use nigehban_sigma::{CompileOptions, DiagnosticKind, Placeholders};
 
 use crate::config::{ConfigSources, ServeFlags, ServeSettings, StorageSettings};
 use crate::{logging, storage};
@@ -130,13 +133,19 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         }
     }
     println!(
-        "nigehban: serving on http://{address}/ (API under /api/v1) with the {} and the {bus}",
-        settings.storage.storage
+        "nigehban: serving on http://{address}/ (API under /api/v1) with the {} and the {bus}; roles {}",
+        settings.storage.storage, settings.roles
     );
     let connections = state.connections();
+    // A node without the API role answers only `/metrics` on its listener.
+    let router = if settings.roles.api {
+        nigehban_server::router(state)
+    } else {
+        nigehban_server::metrics_router(state)
+    };
     let finished = nigehban_server::serve(
         listener,
-        nigehban_server::router(state),
+        router,
         connections,
         nigehban_server::shutdown_signal(),
         settings.shutdown_grace,
@@ -152,6 +161,13 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     // In-flight requests are done: drain the listeners into the bus, let the
     // indexer commit what it holds, then close the index and the bus.
     let report = runtime.shutdown(settings.shutdown_grace).await;
+    if let Some(detection) = report.detection {
+        tracing::info!(
+            evaluated = detection.events_evaluated,
+            matches = detection.matches,
+            "live detection stopped"
+        );
+    }
     if let Some(indexer) = report.indexer {
         tracing::info!(
             indexed = indexer.indexed,
@@ -167,6 +183,50 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         tracing::warn!("stopped with requests still running after the grace period");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Live detection's settings: the configured rules compiled as `nigehban hunt`
+/// compiles them (rules that cannot be used are reported and left out), or
+/// `None` when no rules are configured.
+fn detection_config(paths: &[std::path::PathBuf]) -> anyhow::Result<Option<DetectionConfig>> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    let rule_set =
+        load_rules(paths, Placeholders::default()).context("configuration key `rules`")?;
+    let mapping = crate::hunt::logsource_mapping(None)?;
+    let (rules, compile_problems) =
+        DetectionRules::compile(&rule_set, &mapping, &CompileOptions::default());
+    let problems: Vec<_> = rule_set
+        .diagnostics()
+        .iter()
+        .chain(&compile_problems)
+        .filter(|d| d.kind != DiagnosticKind::Warning)
+        .collect();
+    if !problems.is_empty() {
+        println!(
+            "nigehban: {} rule problem(s); the other rules are used (details: nigehban rules check)",
+            problems.len()
+        );
+        for problem in problems.iter().take(5) {
+            tracing::warn!(%problem, "rule left out of live detection");
+        }
+    }
+    if rules.is_empty() {
+        anyhow::bail!(
+            "configuration key `rules`: no usable Sigma rule in {}",
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    println!(
+        "nigehban: live detection with {} Sigma rule(s)",
+        rules.summaries().len()
+    );
+    Ok(Some(DetectionConfig::new(RulesHandle::new(rules))))
 }
 
 /// Serves `/metrics` alone on `address` until told to stop.
@@ -212,6 +272,8 @@ fn telemetry_config(settings: &ServeSettings) -> anyhow::Result<TelemetryConfig>
         options.stream = stream.clone();
     }
     let mut config = TelemetryConfig::new(location);
+    config.roles = settings.roles;
+    config.detection = detection_config(&settings.rules)?;
     config.search_consumer = settings.search_consumer.clone();
     config.intake.backpressure.consumers = vec![settings.search_consumer.clone()];
     config.index.retention = settings.event_retention;

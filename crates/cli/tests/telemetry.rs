@@ -6,7 +6,7 @@
 //! with `nigehban ingest`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpStream};
 use std::path::{Path, PathBuf};
@@ -1581,4 +1581,131 @@ fn ingest_reports_broken_json_lines_and_sends_a_file_again_for_another_sensor() 
         "no broken line arrived as a text event: {found}"
     );
     server.terminate();
+}
+
+/// Every alert the administrator sees, all pages: (rule id → matches folded into its alerts).
+fn alert_counts(server: &Server, token: &str) -> BTreeMap<String, u64> {
+    let mut counts = BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(cursor) => format!("/api/v1/alerts?limit=1000&cursor={cursor}"),
+            None => "/api/v1/alerts?limit=1000".to_owned(),
+        };
+        let page = http(
+            server.address,
+            "GET",
+            &path,
+            &[("Authorization", &format!("Bearer {token}"))],
+            b"",
+        );
+        assert_eq!(page.status, 200, "{}", page.text());
+        let page = page.json();
+        for alert in page["items"].as_array().unwrap() {
+            *counts
+                .entry(alert["rule"]["id"].as_str().unwrap().to_owned())
+                .or_default() += alert["event_count"].as_u64().unwrap();
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => return counts,
+        }
+    }
+}
+
+/// Issue 9's first promise through the real binary: every public SigmaHQ
+/// regression EVTX, sent with `nigehban ingest` to a server running live
+/// detection with the SigmaHQ rules, raises alerts for exactly the rules, and
+/// with exactly the match counts, that `nigehban hunt` reports for the same
+/// files.
+#[test]
+fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_evtx() {
+    let Some(corpus) = corpus() else {
+        return;
+    };
+    let mut files = Vec::new();
+    let mut stack = vec![corpus.join("sigma/regression")];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "evtx") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    assert!(files.len() >= 120, "{} regression EVTX files", files.len());
+    let rule_dirs: Vec<PathBuf> = ["rules", "rules-emerging-threats", "rules-threat-hunting"]
+        .iter()
+        .map(|d| corpus.join("sigma/rules").join(d))
+        .collect();
+    let mut rule_args: Vec<String> = Vec::new();
+    for dir in &rule_dirs {
+        rule_args.push("--rules".into());
+        rule_args.push(dir.display().to_string());
+    }
+
+    // What the offline hunt finds.
+    let hunt = nigehban()
+        .args(["hunt", "--quiet", "--format", "jsonl"])
+        .args(&rule_args)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        hunt.status.success(),
+        "{}",
+        String::from_utf8_lossy(&hunt.stderr)
+    );
+    let mut hunted: BTreeMap<String, u64> = BTreeMap::new();
+    for line in String::from_utf8(hunt.stdout).unwrap().lines() {
+        let detection: Value = serde_json::from_str(line).unwrap();
+        *hunted
+            .entry(detection["rule_id"].as_str().unwrap().to_owned())
+            .or_default() += 1;
+    }
+    assert!(hunted.len() >= 100, "hunt fired {} rules", hunted.len());
+
+    // The same files through a running server.
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let serve_args: Vec<&str> = rule_args.iter().map(String::as_str).collect();
+    let server = Server::start(&data_dir, &serve_args, &[]);
+    let setup = set_up(&server, json!({"name": "windows fleet", "kind": "other"}));
+    let ingest = nigehban()
+        .args(["ingest", "--server", &server.url()])
+        .env("NIGEHBAN_INGEST_TOKEN", &setup.sensor_token)
+        .args(&files)
+        .output()
+        .unwrap();
+    assert!(
+        ingest.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&ingest.stdout),
+        String::from_utf8_lossy(&ingest.stderr)
+    );
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let mut raised = alert_counts(&server, &setup.admin_token);
+    while raised != hunted && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(500));
+        raised = alert_counts(&server, &setup.admin_token);
+    }
+    let differ: Vec<String> = hunted
+        .keys()
+        .chain(raised.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|rule| hunted.get(*rule) != raised.get(*rule))
+        .map(|rule| {
+            format!(
+                "{rule}: hunt {:?}, alerts {:?}",
+                hunted.get(rule),
+                raised.get(rule)
+            )
+        })
+        .collect();
+    assert!(differ.is_empty(), "{}", differ.join("\n"));
 }

@@ -311,7 +311,7 @@ impl Admission {
 
     fn admit(this: &Arc<Self>, address: IpAddr) -> Result<Permit, Refusal> {
         let client = ClientKey::of(address);
-        let mut open = crate::telemetry::lock(&this.open);
+        let mut open = nigehban_node::lock(&this.open);
         if open.per_client.get(&client).copied().unwrap_or(0) >= this.max_per_client {
             return Err(Refusal::ClientLimit);
         }
@@ -329,7 +329,7 @@ impl Admission {
 
 impl Drop for Permit {
     fn drop(&mut self) {
-        let mut open = crate::telemetry::lock(&self.admission.open);
+        let mut open = nigehban_node::lock(&self.admission.open);
         open.total = open.total.saturating_sub(1);
         if let Some(count) = open.per_client.get_mut(&self.client) {
             *count = count.saturating_sub(1);
@@ -465,6 +465,6 @@ mod tests {
         // A closed connection frees its place.
         drop(first);
         let _again = Admission::admit(&admission, a).unwrap();
-        assert_eq!(crate::telemetry::lock(&admission.open).total, 5);
+        assert_eq!(nigehban_node::lock(&admission.open).total, 5);
     }
 }

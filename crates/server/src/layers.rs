@@ -129,7 +129,7 @@ pub async fn finish_request_body(request: Request, next: Next) -> Response<Body>
     let slot = Arc::new(Mutex::new(Some(body)));
     let lent = Body::new(LentBody(Arc::clone(&slot)));
     let mut response = next.run(Request::from_parts(parts, lent)).await;
-    let unread = crate::telemetry::lock(&slot).take();
+    let unread = nigehban_node::lock(&slot).take();
     if let Some(body) = unread
         && !http_body::Body::is_end_stream(&body)
         && !drain(body).await
@@ -185,7 +185,7 @@ impl http_body::Body for LentBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, axum::Error>>> {
-        let mut slot = crate::telemetry::lock(&self.0);
+        let mut slot = nigehban_node::lock(&self.0);
         match slot.as_mut() {
             Some(body) => Pin::new(body).poll_frame(cx),
             None => Poll::Ready(None),
@@ -193,13 +193,13 @@ impl http_body::Body for LentBody {
     }
 
     fn is_end_stream(&self) -> bool {
-        crate::telemetry::lock(&self.0)
+        nigehban_node::lock(&self.0)
             .as_ref()
             .is_none_or(http_body::Body::is_end_stream)
     }
 
     fn size_hint(&self) -> http_body::SizeHint {
-        crate::telemetry::lock(&self.0).as_ref().map_or_else(
+        nigehban_node::lock(&self.0).as_ref().map_or_else(
             || http_body::SizeHint::with_exact(0),
             http_body::Body::size_hint,
         )

@@ -20,7 +20,6 @@ pub mod metrics;
 pub mod paging;
 mod routes;
 pub mod schemas;
-pub mod telemetry;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,8 +35,8 @@ use tower_http::trace::TraceLayer;
 pub use connections::{ConnectionLimits, Connections, serve};
 pub use error::ApiError;
 pub use metrics::{RequestMetrics, ScrapeToken};
+pub use nigehban_node::Telemetry;
 pub use routes::openapi;
-pub use telemetry::{Telemetry, TelemetryConfig, TelemetryError, TelemetryRuntime};
 
 /// Name of the browser session cookie.
 pub const SESSION_COOKIE: &str = "nigehban_session";

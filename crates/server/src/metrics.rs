@@ -25,7 +25,7 @@ use prometheus_client::registry::Registry;
 
 use crate::ServerState;
 use crate::connections::ConnectionStats;
-use crate::telemetry::Telemetry;
+use nigehban_node::Telemetry;
 
 /// Labels of a finished request.
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
@@ -366,7 +366,7 @@ impl Collector for TelemetryCounters {
                 None,
             )?;
         }
-        let bus = crate::telemetry::lock(&telemetry.bus_metrics).clone();
+        let bus = nigehban_node::lock(&telemetry.bus_metrics).clone();
         if let Some(bus) = bus {
             counter(
                 &mut encoder,
@@ -432,6 +432,39 @@ impl Collector for TelemetryCounters {
                 MetricType::Counter,
                 &by_consumer(|c| c.skipped),
             )?;
+        }
+        if let Some(detection) = &telemetry.detection {
+            let detection = detection.snapshot();
+            let detection_counters: [(&str, &str, u64); 5] = [
+                (
+                    "detection_events_evaluated",
+                    "Events live detection matched against the rules",
+                    detection.events_evaluated,
+                ),
+                (
+                    "detection_matches",
+                    "Rule matches live detection found (each raised as an alert signal)",
+                    detection.matches,
+                ),
+                (
+                    "detection_rejected",
+                    "Bus records live detection could not read as events of their tenant (skipped)",
+                    detection.rejected,
+                ),
+                (
+                    "detection_sink_failures",
+                    "Batches whose alerts could not be stored at once (retried)",
+                    detection.sink_failures,
+                ),
+                (
+                    "detection_bus_errors",
+                    "Bus errors live detection survived",
+                    detection.bus_errors,
+                ),
+            ];
+            for (name, help, value) in detection_counters {
+                counter(&mut encoder, name, help, value)?;
+            }
         }
         let search = telemetry.index.metrics();
         counter(

@@ -555,7 +555,7 @@ async fn matching_events(
     };
     let index = telemetry.index.clone();
     let ids = alert.event_ids.clone();
-    let scope = TenantScope::tenants(scope.tenants().iter().map(ToString::to_string));
+    let scope = TenantScope::from(scope);
     let found = tokio::task::spawn_blocking(move || {
         let mut events = Vec::new();
         let mut missing = Vec::new();

@@ -145,7 +145,7 @@ async fn ingest(
                 ApiError::bad_request("the request body could not be read")
             }
         })?;
-    let stamp = crate::telemetry::stamp_of(&identity.sensor);
+    let stamp = nigehban_node::stamp_of(&identity.sensor);
     let outcome = telemetry
         .intake
         .ingest_http(

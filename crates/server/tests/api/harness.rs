@@ -38,7 +38,7 @@ pub struct Platform {
     pub root: Tenant,
     pub operator: Caller,
     /// Telemetry intake and search, running on an embedded bus in the platform's directory.
-    pub telemetry: Option<nigehban_server::TelemetryRuntime>,
+    pub telemetry: Option<nigehban_node::TelemetryRuntime>,
     _dir: tempfile::TempDir,
 }
 
@@ -102,12 +102,12 @@ impl Platform {
             panic!("fresh store was already bootstrapped");
         };
         let operator = app.operator(None).await.unwrap();
-        let mut config = nigehban_server::TelemetryConfig::new(
-            nigehban_bus::BusLocation::Embedded(nigehban_bus::EmbeddedOptions::new(dir.path())),
-        );
+        let mut config = nigehban_node::TelemetryConfig::new(nigehban_bus::BusLocation::Embedded(
+            nigehban_bus::EmbeddedOptions::new(dir.path()),
+        ));
         config.intake.http.max_decompressed_bytes = INGEST_DECOMPRESSED_LIMIT;
         config.intake.health_check_every = Duration::from_millis(200);
-        let telemetry = nigehban_server::TelemetryRuntime::start(app.clone(), dir.path(), config)
+        let telemetry = nigehban_node::TelemetryRuntime::start(app.clone(), dir.path(), config)
             .await
             .unwrap();
         let state = ServerState::new(app.clone(), options).with_telemetry(telemetry.telemetry());

@@ -1,20 +1,14 @@
-//! The serve runtime of telemetry intake: the bus, intake over the sensor
-//! registry, the event index and the tasks that keep them going.
-//!
-//! ```text
-//!  POST /api/v1/ingest ─┐
-//!  syslog UDP/TCP/TLS ──┴─► Intake ──publish (durable)──► bus ──consumer `search`──► Indexer ──► EventIndex
-//!                              │                                                          ▲
-//!                     health watch ──► app.record_health          retention loop (hourly) ┘
-//! ```
+//! A node's runtime: the bus, intake over the sensor registry, the event
+//! index and the tasks of the node's roles (see the crate documentation).
 //!
 //! [`TelemetryRuntime::start`] opens the bus (embedded log or NATS JetStream),
 //! the index under the data directory, builds [`Intake`] over a
 //! [`RegistryDirectory`] (the app's sensor registry), watches every active
 //! sensor's health, binds the configured syslog listeners and spawns the
-//! indexer, the retention loop and the health recorder.
-//! [`TelemetryRuntime::shutdown`] stops them in the order that loses nothing:
-//! listeners drain into the bus, then the indexer commits what it holds and
+//! indexer, the retention loop, the health recorder and live detection,
+//! as the roles ask. [`TelemetryRuntime::shutdown`] stops them in the order
+//! that loses nothing: listeners drain into the bus, detection hands over
+//! its batch, then the indexer commits what it holds and
 //! acknowledges it, then the index and the bus are closed.
 //!
 //! Intake comes before indexing. The indexer, its tantivy threads and the
@@ -24,6 +18,7 @@
 //! indexed yet, and intake's backpressure (on the `search` consumer's lag)
 //! bounds how far behind it may fall.
 
+use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -32,6 +27,9 @@ use std::time::Duration;
 use nigehban_app::model::{Sensor, SensorHealthKind, SensorId, Timestamp};
 use nigehban_app::{App, SensorHealthReport};
 use nigehban_bus::{AnyBus, BusError, BusLocation, BusMetrics, ConsumerConfig, EventBus as _};
+use nigehban_detect::{
+    DetectError, DetectionMetrics, DetectionStage, MetricsSnapshot, RulesHandle, StageConfig,
+};
 use nigehban_ingest::{
     ClientCertificate, DirectoryError, HealthChange, HealthChangeKind, Intake, IntakeOptions,
     ListenError, SensorDirectory, SensorStamp, SyslogConfig, SyslogListeners,
@@ -40,6 +38,9 @@ use nigehban_search::{
     EventIndex, IndexOptions, Indexer, IndexerConfig, IndexerReport, SearchError, run_retention,
 };
 use tokio::sync::{mpsc, watch};
+
+use crate::alert_sink::AlertSink;
+use crate::roles::Roles;
 use tokio::task::JoinHandle;
 
 /// Intake as the server runs it: over either bus, with sensors from the registry.
@@ -56,9 +57,11 @@ pub struct Telemetry {
     pub bus: AnyBus,
     /// The bus metrics read at the last scrape (the bus is read asynchronously, the
     /// metrics registry synchronously).
-    pub(crate) bus_metrics: Arc<Mutex<Option<BusMetrics>>>,
+    pub bus_metrics: Arc<Mutex<Option<BusMetrics>>>,
     /// Why the indexer stopped, if it stopped with an error: events are then no longer indexed.
-    pub(crate) indexer_failure: Arc<Mutex<Option<String>>>,
+    pub indexer_failure: Arc<Mutex<Option<String>>>,
+    /// Live detection's counters, when this node runs it.
+    pub detection: Option<Arc<DetectionMetrics>>,
 }
 
 impl Telemetry {
@@ -70,6 +73,7 @@ impl Telemetry {
             index,
             bus_metrics: Arc::new(Mutex::new(None)),
             indexer_failure: Arc::new(Mutex::new(None)),
+            detection: None,
         }
     }
 
@@ -109,7 +113,9 @@ impl Telemetry {
     }
 }
 
-pub(crate) fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+/// Locks a mutex, going on with the value when a holder panicked (counters and
+/// caches stay usable).
+pub fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -209,6 +215,34 @@ pub struct TelemetryConfig {
     /// The nice value (Unix CPU priority, 0 normal to 19 lowest) of the indexing and
     /// retention threads; `None` leaves them at the server's own.
     pub background_nice: Option<i32>,
+    /// The work this node does (default: all of it).
+    pub roles: Roles,
+    /// Live detection: the rules and the stage's settings; `None`: no rules
+    /// are configured and the `detect` role does nothing.
+    pub detection: Option<DetectionConfig>,
+}
+
+/// Settings of live detection on a node.
+#[derive(Debug, Clone)]
+pub struct DetectionConfig {
+    /// The rule set in use (swapped whole when rules change).
+    pub rules: RulesHandle,
+    /// The durable bus consumer detection reads with; every detecting node
+    /// of a deployment shares it.
+    pub consumer: String,
+    /// Batch size, waits and matching threads.
+    pub stage: StageConfig,
+}
+
+impl DetectionConfig {
+    /// Detection with `rules` under the default consumer and stage settings.
+    pub fn new(rules: RulesHandle) -> Self {
+        DetectionConfig {
+            rules,
+            consumer: nigehban_detect::DEFAULT_CONSUMER.to_owned(),
+            stage: StageConfig::default(),
+        }
+    }
 }
 
 impl TelemetryConfig {
@@ -225,6 +259,8 @@ impl TelemetryConfig {
             retention_every: Duration::from_secs(60 * 60),
             search_consumer: nigehban_search::DEFAULT_CONSUMER.to_owned(),
             background_nice: Some(LOWEST_PRIORITY),
+            roles: Roles::ALL,
+            detection: None,
         }
     }
 }
@@ -313,6 +349,54 @@ pub struct ShutdownReport {
     pub indexer: Option<IndexerReport>,
     /// Health events recorded since start.
     pub health_events: u64,
+    /// What live detection did, if it ran and stopped cleanly.
+    pub detection: Option<MetricsSnapshot>,
+}
+
+/// The live detection stage of a node, running.
+#[derive(Debug)]
+struct RunningDetection {
+    task: JoinHandle<Result<MetricsSnapshot, DetectError>>,
+    metrics: Arc<DetectionMetrics>,
+}
+
+impl RunningDetection {
+    /// Joins the detection consumer and starts the stage, raising alerts through `app`.
+    async fn start(
+        app: App,
+        bus: &AnyBus,
+        config: &DetectionConfig,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<Self, TelemetryError> {
+        let consumer = bus
+            .consumer(&config.consumer, ConsumerConfig::default())
+            .await?;
+        let stage = DetectionStage::new(
+            config.rules.clone(),
+            AlertSink::new(app),
+            config.stage.clone(),
+        );
+        let metrics = stage.metrics();
+        let rules = config.rules.current().summaries().len();
+        tracing::info!(rules, consumer = %config.consumer, "live detection started");
+        let task = tokio::spawn(stage.run(consumer, stop));
+        Ok(RunningDetection { task, metrics })
+    }
+
+    /// Waits for the stage to finish its batch and stop (the stop signal was sent).
+    async fn stop(self) -> Option<MetricsSnapshot> {
+        match self.task.await {
+            Ok(Ok(snapshot)) => Some(snapshot),
+            Ok(Err(error)) => {
+                tracing::error!(%error, "live detection stopped with an error");
+                None
+            }
+            Err(error) => {
+                tracing::error!(%error, "the live detection task failed");
+                None
+            }
+        }
+    }
 }
 
 /// The running telemetry tasks. Stop them with [`TelemetryRuntime::shutdown`].
@@ -321,10 +405,11 @@ pub struct TelemetryRuntime {
     telemetry: Telemetry,
     listeners: Option<SyslogListeners>,
     stop: watch::Sender<bool>,
-    indexer: JoinHandle<Result<IndexerReport, SearchError>>,
-    retention: JoinHandle<u64>,
-    health_watch: JoinHandle<()>,
-    recorder: JoinHandle<u64>,
+    indexer: Option<JoinHandle<Result<IndexerReport, SearchError>>>,
+    retention: Option<JoinHandle<u64>>,
+    health_watch: Option<JoinHandle<()>>,
+    recorder: Option<JoinHandle<u64>>,
+    detection: Option<RunningDetection>,
     /// Last field: dropped after the tasks above that run on it.
     background: BackgroundRuntime,
 }
@@ -345,15 +430,16 @@ impl TelemetryRuntime {
         let bus = AnyBus::open(config.bus.clone()).await?;
         let background = BackgroundRuntime::start(config.background_nice)?;
         let on_background = background.handle.clone();
-        if !EventIndex::exists(data_dir)? {
+        let roles = config.roles;
+        if roles.search && !EventIndex::exists(data_dir)? {
             // A new index holds nothing, whatever the consumer acknowledged into one that is
             // gone (a new index schema, a restored backup, an index deleted by hand): the
             // consumer starts again at the oldest event the bus holds. Done before the index
             // is created, so that a crash in between does it again.
             match bus.delete_consumer(&config.search_consumer).await {
-                Ok(()) => tracing::warn!(
+                Ok(()) => tracing::info!(
                     consumer = %config.search_consumer,
-                    "there is no event index: every event the bus holds is indexed again"
+                    "there is no event index: every event the bus holds is indexed"
                 ),
                 Err(BusError::UnknownConsumer(_)) => {}
                 Err(error) => return Err(error.into()),
@@ -367,24 +453,17 @@ impl TelemetryRuntime {
             .spawn_blocking(move || EventIndex::open(index_dir, index_options))
             .await
             .map_err(|join| SearchError::Config(format!("opening the index failed: {join}")))??;
-        let consumer = bus
-            .consumer(&config.search_consumer, ConsumerConfig::default())
-            .await?;
         let intake = Intake::new(
             bus.clone(),
             RegistryDirectory::new(app.clone()),
             config.intake.clone(),
         );
-        let telemetry = Telemetry::new(intake.clone(), index.clone());
-        let sensors = app.sensors().active_sensors().await?;
-        for sensor in &sensors {
-            intake.watch_sensor(&stamp_of(sensor));
-        }
-        tracing::info!(sensors = sensors.len(), "watching sensor health");
+        let mut telemetry = Telemetry::new(intake.clone(), index.clone());
 
-        let listeners = if config.syslog.udp.is_some()
-            || config.syslog.tcp.is_some()
-            || config.syslog.tls.is_some()
+        let listeners = if roles.intake
+            && (config.syslog.udp.is_some()
+                || config.syslog.tcp.is_some()
+                || config.syslog.tls.is_some())
         {
             Some(intake.start_syslog(config.syslog.clone()).await?)
         } else {
@@ -392,32 +471,66 @@ impl TelemetryRuntime {
         };
 
         let (stop, stop_rx) = watch::channel(false);
-        let indexing = Indexer::new(index.clone(), IndexerConfig::default())
-            .run(consumer, stopped(stop_rx.clone()));
-        let failure = Arc::clone(&telemetry.indexer_failure);
-        let indexer = on_background.spawn(async move {
-            let result = indexing.await;
-            if let Err(error) = &result {
-                // Readiness reports it from now on.
-                tracing::error!(%error, "the event indexer stopped with an error");
-                *lock(&failure) = Some(error.to_string());
+        // Detection runs on the node's own runtime, at normal priority, ahead of
+        // indexing on the lowered background runtime: under a burst alerts stay
+        // current and search falls behind within its allowance.
+        let detection = match (&config.detection, roles.detect) {
+            (Some(detection), true) => Some(
+                RunningDetection::start(app.clone(), &bus, detection, stopped(stop_rx.clone()))
+                    .await?,
+            ),
+            (None, true) => {
+                tracing::warn!("no detection rules are configured: live detection does not run");
+                None
             }
-            result
-        });
-        let retention = on_background.spawn(run_retention(
-            index.clone(),
-            config.retention_every,
-            time::OffsetDateTime::now_utc,
-            stopped(stop_rx.clone()),
-        ));
-        let (changes_tx, changes_rx) = mpsc::unbounded_channel::<HealthChange>();
-        let health_watch = intake.spawn_health_watch(move |changes| {
-            for change in changes {
-                // The recorder is gone only during shutdown.
-                let _ = changes_tx.send(change);
+            (_, false) => None,
+        };
+        telemetry.detection = detection.as_ref().map(|d| Arc::clone(&d.metrics));
+        let (indexer, retention) = if roles.search {
+            let consumer = bus
+                .consumer(&config.search_consumer, ConsumerConfig::default())
+                .await?;
+            let indexing = Indexer::new(index.clone(), IndexerConfig::default())
+                .run(consumer, stopped(stop_rx.clone()));
+            let failure = Arc::clone(&telemetry.indexer_failure);
+            let indexer = on_background.spawn(async move {
+                let result = indexing.await;
+                if let Err(error) = &result {
+                    // Readiness reports it from now on.
+                    tracing::error!(%error, "the event indexer stopped with an error");
+                    *lock(&failure) = Some(error.to_string());
+                }
+                result
+            });
+            let retention = on_background.spawn(run_retention(
+                index.clone(),
+                config.retention_every,
+                time::OffsetDateTime::now_utc,
+                stopped(stop_rx.clone()),
+            ));
+            (Some(indexer), Some(retention))
+        } else {
+            (None, None)
+        };
+        let (health_watch, recorder) = if roles.intake {
+            let sensors = app.sensors().active_sensors().await?;
+            for sensor in &sensors {
+                intake.watch_sensor(&stamp_of(sensor));
             }
-        });
-        let recorder = tokio::spawn(record_health(app, changes_rx));
+            tracing::info!(sensors = sensors.len(), "watching sensor health");
+            let (changes_tx, changes_rx) = mpsc::unbounded_channel::<HealthChange>();
+            let health_watch = intake.spawn_health_watch(move |changes| {
+                for change in changes {
+                    // The recorder is gone only during shutdown.
+                    let _ = changes_tx.send(change);
+                }
+            });
+            let recorder = tokio::spawn(record_health(app, changes_rx));
+            (Some(health_watch), Some(recorder))
+        } else {
+            (None, None)
+        };
+        tracing::info!(%roles, "node roles");
         Ok(TelemetryRuntime {
             telemetry,
             listeners,
@@ -426,8 +539,14 @@ impl TelemetryRuntime {
             retention,
             health_watch,
             recorder,
+            detection,
             background,
         })
+    }
+
+    /// The counters of live detection, when this node runs it.
+    pub fn detection_metrics(&self) -> Option<Arc<DetectionMetrics>> {
+        self.detection.as_ref().map(|d| Arc::clone(&d.metrics))
     }
 
     /// What request handlers use.
@@ -462,22 +581,33 @@ impl TelemetryRuntime {
                 tracing::warn!("syslog listeners did not drain within the grace period");
             }
         }
-        self.health_watch.abort();
-        let _ = self.health_watch.await;
-        self.stop.send_replace(true);
-        match self.indexer.await {
-            Ok(Ok(indexer)) => report.indexer = Some(indexer),
-            // Logged when it stopped.
-            Ok(Err(_)) => {}
-            Err(error) => tracing::error!(%error, "the event indexer task failed"),
+        if let Some(health_watch) = self.health_watch {
+            health_watch.abort();
+            let _ = health_watch.await;
         }
-        if let Err(error) = self.retention.await {
+        self.stop.send_replace(true);
+        if let Some(detection) = self.detection {
+            report.detection = detection.stop().await;
+        }
+        if let Some(indexer) = self.indexer {
+            match indexer.await {
+                Ok(Ok(indexer)) => report.indexer = Some(indexer),
+                // Logged when it stopped.
+                Ok(Err(_)) => {}
+                Err(error) => tracing::error!(%error, "the event indexer task failed"),
+            }
+        }
+        if let Some(retention) = self.retention
+            && let Err(error) = retention.await
+        {
             tracing::warn!(%error, "the retention task failed");
         }
         // The health watch (the only sender) is gone: the recorder drains and ends.
-        match self.recorder.await {
-            Ok(count) => report.health_events = count,
-            Err(error) => tracing::warn!(%error, "the health recorder failed"),
+        if let Some(recorder) = self.recorder {
+            match recorder.await {
+                Ok(count) => report.health_events = count,
+                Err(error) => tracing::warn!(%error, "the health recorder failed"),
+            }
         }
         let Telemetry { index, bus, .. } = self.telemetry;
         if let Err(error) = tokio::task::spawn_blocking(move || index.close())
