@@ -740,6 +740,7 @@ pub struct CorrelationEngine {
     newest: Option<i64>,
     /// Time of the last observation evaluated.
     released: Option<i64>,
+    #[serde(with = "btree_pairs")]
     pending: BTreeMap<PendingKey, PendingValue>,
     /// Open complete-window groups by window end: (end, correlation key, group).
     closing: BTreeSet<(i64, String, Vec<String>)>,
@@ -1180,6 +1181,32 @@ mod pairs {
     pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<HashMap<K, V>, D::Error>
     where
         K: Deserialize<'de> + Eq + Hash,
+        V: Deserialize<'de>,
+        D: Deserializer<'de>,
+    {
+        let entries: Vec<(K, V)> = Vec::deserialize(deserializer)?;
+        Ok(entries.into_iter().collect())
+    }
+}
+
+/// Serialises a map with structured keys as a list of pairs, in key order.
+mod btree_pairs {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    pub fn serialize<K, V, S>(map: &BTreeMap<K, V>, serializer: S) -> Result<S::Ok, S::Error>
+    where
+        K: Serialize,
+        V: Serialize,
+        S: Serializer,
+    {
+        serializer.collect_seq(map.iter())
+    }
+
+    pub fn deserialize<'de, K, V, D>(deserializer: D) -> Result<BTreeMap<K, V>, D::Error>
+    where
+        K: Deserialize<'de> + Ord,
         V: Deserialize<'de>,
         D: Deserializer<'de>,
     {
