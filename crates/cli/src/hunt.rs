@@ -13,9 +13,7 @@ use nigehban_detect::{DetectionRules, SigmaView, load_rules};
 use nigehban_hunt::{
     Detection, DetectionWriter, Format, HuntOptions, HuntReport, HuntTotals, hunt,
 };
-use nigehban_sigma::{
-    CompileOptions, CorrelationSet, DiagnosticKind, Level, LogsourceMapping, Placeholders,
-};
+use nigehban_sigma::{CompileOptions, DiagnosticKind, Level, LogsourceMapping, Placeholders};
 
 /// Arguments of `nigehban hunt`.
 #[derive(Debug, Args)]
@@ -89,13 +87,10 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         min_level: args.min_level,
     };
     let (rules, compile_problems) = DetectionRules::compile(&rule_set, &mapping, &options);
-    let (correlations, correlation_problems) =
-        CorrelationSet::new(&rule_set, rules.compiled(), &options);
     let problems: Vec<_> = rule_set
         .diagnostics()
         .iter()
         .chain(&compile_problems)
-        .chain(&correlation_problems)
         .filter(|d| d.kind != DiagnosticKind::Warning)
         .collect();
     if !args.quiet && !problems.is_empty() {
@@ -112,7 +107,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
             eprintln!("  {problem}");
         }
     }
-    if rules.is_empty() {
+    if rules.is_empty() && rules.correlations().is_empty() {
         bail!(
             "no usable rules in {}",
             args.rules
@@ -150,10 +145,11 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         hunt_started: Instant::now(),
     };
 
+    let correlations = rules.correlations();
     let correlation_count = correlations.len();
     let mut hunt_options = HuntOptions {
         render: Some(args.format),
-        correlations: (!correlations.is_empty()).then(|| std::sync::Arc::new(correlations)),
+        correlations: (!correlations.is_empty()).then(|| std::sync::Arc::new(correlations.clone())),
         ..HuntOptions::default()
     };
     if let Some(threads) = args.threads {

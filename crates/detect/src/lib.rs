@@ -84,13 +84,15 @@
 //! trusts the tenant the bus record names (intake sets it from the
 //! authenticated sensor), never one an event claims.
 
+pub mod correlation;
 pub mod detection;
 pub mod rules;
 pub mod stage;
 pub mod tape;
 pub mod view;
 
-pub use detection::Detection;
+pub use correlation::CorrelationState;
+pub use detection::{CorrelationFacts, Detection};
 pub use nigehban_sigma::MatchedField;
 pub use rules::{DetectionRules, RuleSummary, RulesHandle, attack_techniques, load_rules};
 pub use stage::{

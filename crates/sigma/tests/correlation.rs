@@ -299,7 +299,10 @@ fn a_match_waits_for_the_watermark_and_then_comes_once() {
     assert!(out.is_empty(), "the third event waits for the lateness");
     assert_eq!(engine.pending(), 3);
     r.feed(&mut engine, &[failed(12, "d", "eve")], &mut out);
-    assert!(out.is_empty(), "the watermark (2 s) has not passed the third event");
+    assert!(
+        out.is_empty(),
+        "the watermark (2 s) has not passed the third event"
+    );
     r.feed(&mut engine, &[failed(13, "e", "eve")], &mut out);
     assert_eq!(summary(&out).len(), 1);
     assert_eq!(out[0].event_ids, ["a", "b", "c"]);
