@@ -144,7 +144,7 @@ fn correlation_detections_are_written_like_other_detections() {
     let mut report = Written(DetectionWriter::new(Format::Jsonl, Vec::new()));
     let compiled = rules.compiled();
     hunt(
-        &[dir.clone()],
+        &[dir],
         rules.summaries(),
         &hunt_options,
         || {

@@ -882,10 +882,7 @@ impl CorrelationEngine {
     }
 
     fn release(&mut self, set: &CorrelationSet, all: bool, out: &mut Vec<CorrelationMatch>) {
-        loop {
-            let Some(first) = self.pending.first_key_value().map(|(k, _)| k.time) else {
-                break;
-            };
+        while let Some(first) = self.pending.first_key_value().map(|(k, _)| k.time) {
             let due = all
                 || self.watermark().is_some_and(|w| first < w)
                 || self.pending.len() > self.limits.max_pending;
@@ -895,7 +892,7 @@ impl CorrelationEngine {
             let Some((key, value)) = self.pending.pop_first() else {
                 break;
             };
-            if !all && !self.watermark().is_some_and(|w| key.time < w) {
+            if !all && self.watermark().is_none_or(|w| key.time >= w) {
                 self.counters.released_early += 1;
             }
             self.released = Some(self.released.map_or(key.time, |r| r.max(key.time)));
