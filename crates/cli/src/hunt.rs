@@ -107,7 +107,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
             eprintln!("  {problem}");
         }
     }
-    if rules.is_empty() {
+    if rules.is_empty() && rules.correlations().is_empty() {
         bail!(
             "no usable rules in {}",
             args.rules
@@ -145,8 +145,11 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         hunt_started: Instant::now(),
     };
 
+    let correlations = rules.correlations();
+    let correlation_count = correlations.len();
     let mut hunt_options = HuntOptions {
         render: Some(args.format),
+        correlations: (!correlations.is_empty()).then(|| std::sync::Arc::new(correlations.clone())),
         ..HuntOptions::default()
     };
     if let Some(threads) = args.threads {
@@ -173,7 +176,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         report.write_error = Some(error);
     }
     if !args.quiet {
-        print_summary(&totals, compiled.len(), start_up);
+        print_summary(&totals, compiled.len(), correlation_count, start_up);
     }
     match report.write_error {
         // `nigehban hunt | head` closes the pipe early: not a failure.
@@ -231,7 +234,12 @@ impl<W: Write> HuntReport for Report<W> {
     }
 }
 
-fn print_summary(totals: &HuntTotals, rules: usize, start_up: std::time::Duration) {
+fn print_summary(
+    totals: &HuntTotals,
+    rules: usize,
+    correlations: usize,
+    start_up: std::time::Duration,
+) {
     let by_level = if totals.detections_by_level.is_empty() {
         "none".to_owned()
     } else {
@@ -249,7 +257,7 @@ fn print_summary(totals: &HuntTotals, rules: usize, start_up: std::time::Duratio
     let seconds = totals.elapsed.as_secs_f64();
     eprintln!(
         "hunted {} file(s){}, {} events ({:.1} MB) with {rules} rules in {seconds:.2} s \
-         ({:.0} events/s, {:.1} MB/s; rules loaded in {:.2} s)\n\
+         ({:.0} events/s, {:.1} MB/s; rules loaded in {:.2} s){}\n\
          detections: {} ({by_level}); read errors: {}",
         totals.files,
         if totals.skipped_files > 0 {
@@ -269,6 +277,21 @@ fn print_summary(totals: &HuntTotals, rules: usize, start_up: std::time::Duratio
             0.0
         },
         start_up.as_secs_f64(),
+        if correlations > 0 {
+            format!(
+                "; {correlations} correlation rule(s){}",
+                if totals.untimed_observations > 0 {
+                    format!(
+                        ", {} matching event(s) without a readable time left out of correlation",
+                        totals.untimed_observations
+                    )
+                } else {
+                    String::new()
+                }
+            )
+        } else {
+            String::new()
+        },
         totals.detections(),
         totals.errors,
     );

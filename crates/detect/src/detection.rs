@@ -34,6 +34,30 @@ pub struct Detection {
     pub host: Option<String>,
     /// The user the event is about (`user.name`), when it names one.
     pub user: Option<String>,
+    /// What repeats of this rule fold on into one alert, when the rule says
+    /// (a correlation's group values); `None` for the default.
+    pub fold_key: Option<String>,
+    /// For a correlation rule's detection: the window that matched (then
+    /// `event_id` stands for the match, derived from the rule, the group
+    /// and the window start, the same on every replay).
+    pub correlation: Option<Arc<CorrelationFacts>>,
+}
+
+/// What a correlation rule's detection says about the events it correlated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CorrelationFacts {
+    /// The `group-by` names and the group's values.
+    pub group: Vec<(String, String)>,
+    /// Events in the window.
+    pub event_count: u64,
+    /// Their ids (at most the engine's `max_event_ids`), in event-time order.
+    pub event_ids: Vec<String>,
+    /// Time of the window's first event.
+    pub window_start: OffsetDateTime,
+    /// Time of the window's last event.
+    pub window_end: OffsetDateTime,
+    /// The aggregate the condition held for (count, distinct values, sum, ...).
+    pub value: f64,
 }
 
 impl Detection {

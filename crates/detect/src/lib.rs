@@ -77,6 +77,11 @@
 //! tenant other than the bus record's, is counted ([`DetectionMetrics`]),
 //! logged and acknowledged: it never stops the stage.
 //!
+//! Correlation rules: the matches of the rules they refer to are fed to a
+//! per-tenant [`CorrelationState`] (see [`correlation`]), whose matches go to
+//! the sink as [`Detection`]s of the correlation rule in the same batch;
+//! with a state directory the state survives a restart.
+//!
 //! Invariants: the stage reads no clock (an event's times are those the
 //! event and its bus record carry) and does no I/O beyond the bus and the
 //! sink; rule files are read only by [`rules::load_rules`], when rules are
@@ -84,13 +89,15 @@
 //! trusts the tenant the bus record names (intake sets it from the
 //! authenticated sensor), never one an event claims.
 
+pub mod correlation;
 pub mod detection;
 pub mod rules;
 pub mod stage;
 pub mod tape;
 pub mod view;
 
-pub use detection::Detection;
+pub use correlation::CorrelationState;
+pub use detection::{CorrelationFacts, Detection};
 pub use nigehban_sigma::MatchedField;
 pub use rules::{DetectionRules, RuleSummary, RulesHandle, attack_techniques, load_rules};
 pub use stage::{

@@ -18,8 +18,8 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use nigehban_sigma::load::ParsedSource;
 use nigehban_sigma::{
-    CompileOptions, CompiledRuleSet, Diagnostic, DiagnosticKind, Level, LogsourceMapping,
-    Placeholders, RuleMeta, RuleSet, parse_source,
+    CompileOptions, CompiledRuleSet, CorrelationSet, Diagnostic, DiagnosticKind, Level,
+    LogsourceMapping, Placeholders, RuleMeta, RuleSet, parse_source,
 };
 use serde::Serialize;
 
@@ -103,21 +103,29 @@ pub fn attack_techniques(tags: &[String]) -> Vec<String> {
 pub struct DetectionRules {
     compiled: CompiledRuleSet,
     summaries: Vec<Arc<RuleSummary>>,
+    correlations: CorrelationSet,
+    correlation_summaries: Vec<Arc<RuleSummary>>,
 }
 
 impl DetectionRules {
-    /// Compiles `rules` under the logsource `mapping`; the diagnostics say
-    /// which rules were left out and why (unsupported features, errors).
+    /// Compiles `rules` (detection and correlation rules) under the
+    /// logsource `mapping`; the diagnostics say which rules were left out
+    /// and why (unsupported features, errors).
     pub fn compile(
         rules: &RuleSet,
         mapping: &LogsourceMapping,
         options: &CompileOptions,
     ) -> (Self, Vec<Diagnostic>) {
-        let (compiled, problems) = CompiledRuleSet::new(rules, mapping, options);
-        (Self::from_compiled(compiled), problems)
+        let (compiled, mut problems) = CompiledRuleSet::new(rules, mapping, options);
+        let (correlations, more) = CorrelationSet::new(rules, &compiled, options);
+        problems.extend(more);
+        (
+            Self::from_compiled(compiled).with_correlations(correlations),
+            problems,
+        )
     }
 
-    /// Wraps a rule set compiled already.
+    /// Wraps a rule set compiled already (without correlations).
     pub fn from_compiled(compiled: CompiledRuleSet) -> Self {
         let summaries = (0..compiled.len())
             .map(|index| Arc::new(RuleSummary::of(compiled.rule(index))))
@@ -125,7 +133,28 @@ impl DetectionRules {
         DetectionRules {
             compiled,
             summaries,
+            correlations: CorrelationSet::default(),
+            correlation_summaries: Vec::new(),
         }
+    }
+
+    /// The same rules with `correlations` (compiled against them).
+    pub fn with_correlations(mut self, correlations: CorrelationSet) -> Self {
+        self.correlation_summaries = (0..correlations.len())
+            .map(|index| Arc::new(RuleSummary::of(correlations.rule(index))))
+            .collect();
+        self.correlations = correlations;
+        self
+    }
+
+    /// The correlation rules.
+    pub fn correlations(&self) -> &CorrelationSet {
+        &self.correlations
+    }
+
+    /// The summary of every correlation rule, by correlation index.
+    pub fn correlation_summaries(&self) -> &[Arc<RuleSummary>] {
+        &self.correlation_summaries
     }
 
     /// The matcher.

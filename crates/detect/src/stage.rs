@@ -3,6 +3,7 @@
 //! crate documentation for the guarantees).
 
 use std::future::Future;
+use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,9 +11,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nigehban_bus::{BusError, Delivery, EventConsumer};
 use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, decode_event};
-use nigehban_sigma::Scratch;
+use nigehban_sigma::{CorrelationLimits, Observation, Scratch};
 use time::OffsetDateTime;
 
+use crate::correlation::CorrelationState;
 use crate::detection::Detection;
 use crate::rules::{DetectionRules, RulesHandle};
 use crate::tape::JsonTape;
@@ -97,6 +99,11 @@ pub struct DetectionMetrics {
     pub acknowledged: AtomicU64,
     /// Bus errors survived (fetch or acknowledgement failures).
     pub bus_errors: AtomicU64,
+    /// Correlation detections found (also counted in `matches`).
+    pub correlation_matches: AtomicU64,
+    /// Times saving the correlation state failed (the batch is then not
+    /// acknowledged, and comes again).
+    pub state_failures: AtomicU64,
 }
 
 /// The counters of a stage at one moment.
@@ -114,6 +121,10 @@ pub struct MetricsSnapshot {
     pub acknowledged: u64,
     /// See [`DetectionMetrics::bus_errors`].
     pub bus_errors: u64,
+    /// See [`DetectionMetrics::correlation_matches`].
+    pub correlation_matches: u64,
+    /// See [`DetectionMetrics::state_failures`].
+    pub state_failures: u64,
 }
 
 impl DetectionMetrics {
@@ -127,6 +138,8 @@ impl DetectionMetrics {
             sink_failures: read(&self.sink_failures),
             acknowledged: read(&self.acknowledged),
             bus_errors: read(&self.bus_errors),
+            correlation_matches: read(&self.correlation_matches),
+            state_failures: read(&self.state_failures),
         }
     }
 }
@@ -153,6 +166,11 @@ pub struct Evaluated {
     pub events: u64,
     /// Deliveries that could not be read as events.
     pub rejected: Vec<Rejected>,
+    /// Matches of rules that correlations refer to, with the tenant of
+    /// their event (each tenant is correlated on its own).
+    pub observations: Vec<(String, Observation)>,
+    /// The latest receive time in the batch.
+    pub latest_received: Option<OffsetDateTime>,
 }
 
 /// What one matching thread keeps from event to event.
@@ -210,6 +228,24 @@ impl Matcher {
             return;
         }
         let received_at = offset_date_time(record.received_at);
+        out.latest_received = out.latest_received.max(Some(received_at));
+        let correlations = rules.correlations();
+        if self
+            .matched
+            .iter()
+            .any(|&index| correlations.observes(index))
+        {
+            let time = event.timestamp().unwrap_or(received_at);
+            let time_ms = i64::try_from(time.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+            let id = event_id.to_string();
+            for &index in &self.matched {
+                if let Some(observation) = correlations.observation(index, time_ms, &id, &view) {
+                    out.observations
+                        .push((record.tenant_id.clone(), observation));
+                }
+            }
+            self.matched.retain(|&index| correlations.base_emits(index));
+        }
         let text = |name: &str| event.fields().get_str(name).map(str::to_owned);
         let (host, user) = (text("host.name"), text("user.name"));
         for &index in &self.matched {
@@ -226,6 +262,8 @@ impl Matcher {
                 matched: compiled.matched_fields(index, &view),
                 host: host.clone(),
                 user: user.clone(),
+                fold_key: None,
+                correlation: None,
             });
         }
     }
@@ -284,6 +322,8 @@ pub fn evaluate(rules: &DetectionRules, deliveries: &[Delivery], threads: usize)
         all.events += part.events;
         all.detections.extend(part.detections);
         all.rejected.extend(part.rejected);
+        all.observations.extend(part.observations);
+        all.latest_received = all.latest_received.max(part.latest_received);
     }
     all
 }
@@ -294,6 +334,8 @@ pub struct DetectionStage<S> {
     sink: S,
     config: StageConfig,
     metrics: Arc<DetectionMetrics>,
+    correlation_dir: Option<PathBuf>,
+    correlation_limits: CorrelationLimits,
 }
 
 impl<S: DetectionSink> DetectionStage<S> {
@@ -305,7 +347,19 @@ impl<S: DetectionSink> DetectionStage<S> {
             sink,
             config,
             metrics: Arc::new(DetectionMetrics::default()),
+            correlation_dir: None,
+            correlation_limits: CorrelationLimits::default(),
         }
+    }
+
+    /// Keeps the correlation state in `dir` (loaded at start, saved after
+    /// every batch the sink accepted and before it is acknowledged), with
+    /// `limits` (the allowed lateness among them). Without it the state
+    /// lives in memory only and a restart forgets open windows.
+    pub fn with_correlation_state(mut self, dir: PathBuf, limits: CorrelationLimits) -> Self {
+        self.correlation_dir = Some(dir);
+        self.correlation_limits = limits;
+        self
     }
 
     /// The stage's counters, for a metrics endpoint.
@@ -336,6 +390,21 @@ impl<S: DetectionSink> DetectionStage<S> {
             ));
         }
         let metrics = &self.metrics;
+        let state_dir = self.correlation_dir.as_deref();
+        let mut correlation = match state_dir {
+            None => CorrelationState::new(self.correlation_limits),
+            Some(dir) => match CorrelationState::load(dir, self.correlation_limits) {
+                Ok(state) => state,
+                Err(error) => {
+                    // Detection must go on; the unreadable file is kept aside.
+                    let path = dir.join(crate::correlation::STATE_FILE);
+                    let _ = std::fs::rename(&path, path.with_extension("json.unreadable"));
+                    tracing::error!(%error, "correlation state unreadable; starting with none");
+                    CorrelationState::new(self.correlation_limits)
+                }
+            },
+        };
+        let mut correlated_with: Option<Arc<DetectionRules>> = None;
         let mut shutdown = pin!(shutdown);
         // Once `shutdown` has completed it must not be polled again.
         let mut stopping = false;
@@ -371,10 +440,27 @@ impl<S: DetectionSink> DetectionStage<S> {
             }
             let offsets: Vec<u64> = batch.iter().map(|delivery| delivery.offset).collect();
             let rules = self.rules.current();
+            if !correlated_with
+                .as_ref()
+                .is_some_and(|before| Arc::ptr_eq(before, &rules))
+            {
+                correlation.retain(&rules);
+                correlated_with = Some(Arc::clone(&rules));
+            }
             let workers = config.workers;
-            let evaluated = tokio::task::spawn_blocking(move || evaluate(&rules, &batch, workers))
-                .await
-                .map_err(|join| DetectError::Evaluation(join.to_string()))?;
+            let matching = Arc::clone(&rules);
+            let mut evaluated =
+                tokio::task::spawn_blocking(move || evaluate(&matching, &batch, workers))
+                    .await
+                    .map_err(|join| DetectError::Evaluation(join.to_string()))?;
+            if !evaluated.observations.is_empty() {
+                let received = evaluated
+                    .latest_received
+                    .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+                let found = correlation.observe(&rules, &evaluated.observations, received);
+                add(&metrics.correlation_matches, found.len() as u64);
+                evaluated.detections.extend(found);
+            }
             add(&metrics.events_evaluated, evaluated.events);
             add(&metrics.matches, evaluated.detections.len() as u64);
             add(&metrics.rejected, evaluated.rejected.len() as u64);
@@ -402,6 +488,16 @@ impl<S: DetectionSink> DetectionStage<S> {
                         return Ok(metrics.snapshot());
                     }
                 }
+            }
+            if let Some(dir) = state_dir
+                && !evaluated.observations.is_empty()
+                && let Err(error) = correlation.save(dir)
+            {
+                // Unacknowledged, the batch comes again; the sink knows its
+                // detections and the engine its observations.
+                add(&metrics.state_failures, 1);
+                tracing::error!(%error, "saving the correlation state failed; the batch will be delivered again");
+                continue;
             }
             match consumer.ack(&offsets).await {
                 Ok(()) => add(&metrics.acknowledged, offsets.len() as u64),

@@ -22,6 +22,9 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded, unbounded};
 use nigehban_logfiles::{Error as ReadError, LogFile, ReadOptions, Unit, walk};
+use nigehban_sigma::{
+    CorrelationEngine, CorrelationLimits, CorrelationMatch, CorrelationSet, Observation,
+};
 
 use crate::detection::{
     DetectedEvent, Detection, EventFacts, RuleSummary, event_timestamp, one_line,
@@ -46,7 +49,21 @@ pub struct HuntOptions {
     /// workers, it is shared between the cores instead of left to the one
     /// thread that puts the results in order.
     pub render: Option<Format>,
+    /// Correlation rules to run over the matches of the rules they refer
+    /// to, compiled against the same rule set (default: none). Matches of
+    /// a rule a correlation refers to without `generate: true` are not
+    /// reported on their own.
+    ///
+    /// Files are not in time order, so a hunt correlates once every event
+    /// is read: observations wait (at most [`MAX_OBSERVATIONS`] of them)
+    /// and are evaluated in event-time order at the end, and correlation
+    /// detections are reported after all others.
+    pub correlations: Option<Arc<CorrelationSet>>,
 }
+
+/// Most matches of correlated rules a hunt holds before evaluating the
+/// oldest early.
+pub const MAX_OBSERVATIONS: usize = 5_000_000;
 
 impl Default for HuntOptions {
     fn default() -> Self {
@@ -58,6 +75,7 @@ impl Default for HuntOptions {
             units_in_flight: threads * 4,
             read: ReadOptions::default(),
             render: None,
+            correlations: None,
         }
     }
 }
@@ -95,6 +113,9 @@ pub struct HuntTotals {
     pub detections_by_level: BTreeMap<String, u64>,
     /// Read errors reported.
     pub errors: u64,
+    /// Matches of correlated rules left out of correlation: the event has
+    /// no time that can be read.
+    pub untimed_observations: u64,
     /// Wall-clock time of the hunt.
     pub elapsed: Duration,
 }
@@ -133,6 +154,9 @@ struct Outcome {
     /// How many detections `rendered` holds, by rule level.
     rendered_levels: BTreeMap<String, u64>,
     errors: Vec<ReadError>,
+    /// Matches of rules that correlations refer to.
+    observations: Vec<Observation>,
+    untimed_observations: u64,
     file: Option<(PathBuf, u64)>,
     skipped: Option<PathBuf>,
     events: u64,
@@ -168,6 +192,14 @@ where
     }
     let (job_tx, job_rx) = bounded::<(u64, Job)>(in_flight);
     let (outcome_tx, outcome_rx) = unbounded::<(u64, Outcome)>();
+    let correlations = options.correlations.as_deref();
+    let mut engine = CorrelationEngine::new(CorrelationLimits {
+        // Everything is read before anything is evaluated.
+        allowed_lateness_ms: i64::MAX,
+        max_pending: MAX_OBSERVATIONS,
+        ..CorrelationLimits::default()
+    });
+    let mut matches = Vec::new();
 
     std::thread::scope(|scope| {
         let read_options = options.read.clone();
@@ -179,7 +211,14 @@ where
             let render = options.render;
             scope.spawn(move || {
                 let mut matcher = new_matcher();
-                work(&job_rx, &outcome_tx, rules, render, &mut matcher);
+                work(
+                    &job_rx,
+                    &outcome_tx,
+                    rules,
+                    render,
+                    correlations,
+                    &mut matcher,
+                );
             });
         }
         drop(job_rx);
@@ -191,14 +230,86 @@ where
             waiting.insert(seq, outcome);
             while let Some(outcome) = waiting.remove(&next) {
                 next += 1;
+                if let Some(set) = correlations {
+                    for observation in &outcome.observations {
+                        engine.observe(set, observation, &mut matches);
+                    }
+                }
                 deliver(outcome, report, &mut totals);
                 // The reader may have finished: a refused slot is no loss.
                 let _ = slot_tx.try_send(());
             }
         }
     });
+    if let Some(set) = correlations {
+        engine.flush(set, &mut matches);
+        for found in &matches {
+            let detection = correlation_detection(found);
+            count_level(&mut totals.detections_by_level, &detection.rule.level);
+            report.detection(detection);
+        }
+    }
     totals.elapsed = started.elapsed();
     totals
+}
+
+/// A correlation match as a detection: the correlation rule, and in place
+/// of an event a summary of the window (`correlation` in the JSON: group,
+/// count, value, window and event ids; the event ids are `file:position`).
+pub fn correlation_detection(found: &CorrelationMatch) -> Detection {
+    let time = |ms: i64| {
+        chrono::DateTime::from_timestamp_millis(ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+    };
+    let group: serde_json::Map<String, serde_json::Value> = found
+        .group
+        .iter()
+        .map(|(name, value)| (name.clone(), serde_json::Value::from(value.as_str())))
+        .collect();
+    let json = serde_json::json!({
+        "correlation": {
+            "group": group,
+            "count": found.event_count,
+            "value": found.value,
+            "window_start": time(found.window_start_ms),
+            "window_end": time(found.window_end_ms),
+            "event_ids": found.event_ids,
+        }
+    });
+    let first_file = found
+        .event_ids
+        .first()
+        .and_then(|id| id.rsplit_once(':').map(|(file, _)| file.to_owned()))
+        .unwrap_or_default();
+    let event = DetectedEvent {
+        timestamp: time(found.window_start_ms),
+        file: first_file.into(),
+        position: format!(
+            "correlation of {} event(s), group {}",
+            found.event_count,
+            if found.group.is_empty() {
+                "(all)".to_owned()
+            } else {
+                found.group_key()
+            }
+        ),
+        record_id: None,
+        computer: None,
+        channel: None,
+        event_id: None,
+        json: json.to_string().into_bytes().into(),
+    };
+    Detection::new(Arc::new(RuleSummary::of(&found.rule)), Arc::new(event))
+}
+
+/// When an event happened, in milliseconds since the Unix epoch (read as
+/// [`crate::detection::utc_rfc3339`] reads it).
+fn event_time_ms(event: &SigmaView<'_>) -> Option<i64> {
+    let found = event.timestamp()?;
+    let restated = crate::detection::utc_rfc3339(found);
+    chrono::DateTime::parse_from_rfc3339(&restated)
+        .ok()
+        .map(|t| t.timestamp_millis())
 }
 
 /// Reads the inputs into numbered jobs, taking a slot for each.
@@ -266,6 +377,7 @@ fn work<M>(
     outcomes: &Sender<(u64, Outcome)>,
     rules: &[Arc<RuleSummary>],
     render: Option<Format>,
+    correlations: Option<&CorrelationSet>,
     matcher: &mut M,
 ) where
     M: FnMut(&SigmaView<'_>, &mut Vec<usize>),
@@ -308,6 +420,20 @@ fn work<M>(
                     matcher(&event, &mut matched);
                     if matched.is_empty() {
                         continue;
+                    }
+                    if let Some(set) = correlations {
+                        observe(
+                            set,
+                            &event,
+                            &file,
+                            &record.position(),
+                            &matched,
+                            &mut outcome,
+                        );
+                        matched.retain(|&index| set.base_emits(index));
+                        if matched.is_empty() {
+                            continue;
+                        }
                     }
                     if let Some(writer) = &mut writer {
                         use std::fmt::Write as _;
@@ -353,6 +479,30 @@ fn work<M>(
     }
 }
 
+/// Records the observations of the correlated rules among `matched`.
+fn observe(
+    set: &CorrelationSet,
+    event: &SigmaView<'_>,
+    file: &str,
+    position: &dyn std::fmt::Display,
+    matched: &[usize],
+    outcome: &mut Outcome,
+) {
+    if !matched.iter().any(|&index| set.observes(index)) {
+        return;
+    }
+    let Some(time) = event_time_ms(event) else {
+        outcome.untimed_observations += 1;
+        return;
+    };
+    let id = format!("{file}:{position}");
+    for &index in matched {
+        if let Some(observation) = set.observation(index, time, &id, event) {
+            outcome.observations.push(observation);
+        }
+    }
+}
+
 fn deliver(outcome: Outcome, report: &mut dyn HuntReport, totals: &mut HuntTotals) {
     if let Some((path, size)) = outcome.file {
         totals.files += 1;
@@ -368,6 +518,7 @@ fn deliver(outcome: Outcome, report: &mut dyn HuntReport, totals: &mut HuntTotal
     }
     totals.events += outcome.events;
     totals.bytes += outcome.bytes;
+    totals.untimed_observations += outcome.untimed_observations;
     if outcome.bytes > 0 || outcome.events > 0 {
         report.progress(outcome.bytes, outcome.events);
     }
@@ -461,6 +612,7 @@ mod tests {
                     ..ReadOptions::default()
                 },
                 render: None,
+                correlations: None,
             };
             let mut report = Collect::default();
             let totals = hunt(
@@ -569,6 +721,7 @@ mod tests {
                         ..ReadOptions::default()
                     },
                     render,
+                    correlations: None,
                 };
                 let mut report = Written {
                     writer: DetectionWriter::new(format, Vec::new()),

@@ -718,8 +718,9 @@ enum Route {
 }
 
 impl CompiledRuleSet {
-    /// Compiles the detection rules of `rules` (filters applied, correlations
-    /// reported as unsupported) under `mapping`. Rules that cannot be compiled
+    /// Compiles the detection rules of `rules` (filters applied; the
+    /// correlations are compiled by [`crate::correlate::CorrelationSet`])
+    /// under `mapping`. Rules that cannot be compiled
     /// are left out and reported; the rest always compile.
     pub fn new(
         rules: &RuleSet,
@@ -732,6 +733,23 @@ impl CompiledRuleSet {
             .iter()
             .filter(|r| matches!(r.body, RuleBody::Filter(_)))
             .collect();
+        // Rules that correlations refer to are compiled whatever their level:
+        // they feed the correlation (see `crate::correlate`).
+        let referenced: FxHashSet<&str> = rules
+            .rules()
+            .iter()
+            .filter_map(|r| match &r.body {
+                RuleBody::Correlation(c) => Some(c.rules.iter().map(String::as_str)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let is_referenced = |meta: &RuleMeta| {
+            [meta.id.as_deref(), meta.name.as_deref()]
+                .into_iter()
+                .flatten()
+                .any(|r| referenced.contains(r))
+        };
         let mut compiled_rules = Vec::new();
         let mut table = LeafTable::default();
         let mut variants = Vec::new();
@@ -749,18 +767,13 @@ impl CompiledRuleSet {
                 message,
             };
             match &rule.body {
-                RuleBody::Correlation(_) => {
-                    diags.push(diag(
-                        DiagnosticKind::Unsupported,
-                        "correlation evaluation".into(),
-                    ));
-                    continue;
-                }
-                RuleBody::Filter(_) => continue,
+                // Compiled by `crate::correlate::CorrelationSet`.
+                RuleBody::Correlation(_) | RuleBody::Filter(_) => continue,
                 RuleBody::Detection(_) => {}
             }
             if let Some(min) = options.min_level
                 && meta.level.unwrap_or(Level::Informational) < min
+                && !is_referenced(meta)
             {
                 continue;
             }

@@ -57,9 +57,15 @@
 //!   description, tags, references, falsepositives, logsource, origin, ...),
 //!   shared as `Arc<RuleMeta>` by [`Rule::meta`] and [`CompiledRuleSet::rule`].
 //! - Compiling: [`CompiledRuleSet::new`]`(&RuleSet, &LogsourceMapping,
-//!   &CompileOptions) -> (CompiledRuleSet, Vec<Diagnostic>)`. Correlation rules
-//!   are reported as `unsupported: correlation evaluation`; Sigma filters are
-//!   applied to the rules they name.
+//!   &CompileOptions) -> (CompiledRuleSet, Vec<Diagnostic>)`. Sigma filters
+//!   are applied to the rules they name; rules that correlations refer to
+//!   are compiled whatever `min_level` says.
+//! - Correlation rules: [`CorrelationSet::new`]`(&RuleSet, &CompiledRuleSet,
+//!   &CompileOptions)` compiles them; a [`CorrelationEngine`] (serde, no
+//!   clock) is fed an [`Observation`] per match of a referenced rule
+//!   ([`CorrelationSet::observation`]) in any order and returns
+//!   [`CorrelationMatch`]es (see [`correlate`] for windows, lateness, re-arm
+//!   and bounds).
 //! - Matching: [`CompiledRuleSet::matches`]`(&event, &mut Scratch, &mut
 //!   Vec<RuleIndex>)`; `CompiledRuleSet` is `Send + Sync`. Explaining a
 //!   match: [`CompiledRuleSet::matched_fields`]`(index, &event) ->
@@ -81,6 +87,7 @@
 
 pub mod compile;
 pub mod condition;
+pub mod correlate;
 pub mod diagnostic;
 pub mod event;
 pub mod literals;
@@ -96,6 +103,10 @@ pub mod values;
 pub mod yaml;
 
 pub use compile::{CompileOptions, CompiledRuleSet, MatchCounters, RuleIndex, Scratch};
+pub use correlate::{
+    CorrelationEngine, CorrelationIndex, CorrelationLimits, CorrelationMatch, CorrelationSet,
+    EngineCounters, Observation,
+};
 pub use diagnostic::{Diagnostic, DiagnosticKind};
 pub use event::{Event, Value};
 pub use load::{ParsedSource, RuleSet, parse_source};

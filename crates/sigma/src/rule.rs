@@ -180,7 +180,7 @@ pub struct Rule {
 pub enum RuleBody {
     /// A detection rule (`detection:`).
     Detection(Detection),
-    /// A correlation rule (`correlation:`); loaded and reported, not evaluated.
+    /// A correlation rule (`correlation:`), evaluated by [`crate::correlate`].
     Correlation(Correlation),
     /// A filter (`filter:`) that adds a condition to other rules.
     Filter(Filter),

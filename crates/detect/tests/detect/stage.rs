@@ -476,3 +476,153 @@ async fn settings_that_cannot_work_are_refused() {
     assert!(error.to_string().contains("fetch_max"), "{error}");
     bus.close().await.unwrap();
 }
+
+const FAILED_LOGON_RULES: &str = r"
+title: Failed logon
+id: 7d1e0c55-0001-4000-8000-000000000001
+name: failed_login
+logsource: {product: windows, service: security}
+detection:
+    selection: {EventID: 4625}
+    condition: selection
+level: low
+---
+title: Brute force against one account
+id: 7d1e0c55-0001-4000-8000-000000000002
+author: Nigehban tests
+correlation:
+    type: event_count
+    rules: [failed_login]
+    group-by: [TargetUserName]
+    timespan: 1m
+    condition: {gte: 3}
+level: high
+";
+
+fn failed_logon(record_id: u64, time: &str, user: &str) -> String {
+    serde_json::json!({"Event": {"System": {
+        "Provider": {"#attributes": {"Name": "Microsoft-Windows-Security-Auditing"}},
+        "EventID": 4625, "Channel": "Security", "Computer": "dc1.example.org",
+        "EventRecordID": record_id,
+        "TimeCreated": {"#attributes": {"SystemTime": time}}},
+        "EventData": {"TargetUserName": user, "IpAddress": "203.0.113.5"}}})
+    .to_string()
+}
+
+/// Runs a stage with correlation state in `state` until the bus has no
+/// lag for `detect`, then stops it.
+async fn run_until_acknowledged(bus: &EmbeddedLog, sink: &Collect, state: &std::path::Path) {
+    let stage = DetectionStage::new(
+        RulesHandle::new(compile(&[FAILED_LOGON_RULES])),
+        sink.clone(),
+        stage_config(),
+    )
+    .with_correlation_state(
+        state.to_path_buf(),
+        nigehban_sigma::CorrelationLimits {
+            allowed_lateness_ms: 0,
+            ..nigehban_sigma::CorrelationLimits::default()
+        },
+    );
+    let consumer = bus
+        .consumer(DEFAULT_CONSUMER, consumer_config())
+        .await
+        .unwrap();
+    let stop = Arc::new(Notify::new());
+    let stopped = {
+        let stop = Arc::clone(&stop);
+        tokio::spawn(stage.run(consumer, async move { stop.notified().await }))
+    };
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while bus.lag(DEFAULT_CONSUMER).await.unwrap() > 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never acknowledged");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    stop.notify_one();
+    stopped.await.unwrap().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_correlation_window_open_at_a_restart_fires_once_after_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let bus = open_bus(&dir.path().join("bus")).await;
+    let (first, one) = record(
+        &failed_logon(1, "2024-05-01T10:00:00Z", "bob"),
+        Format::Auto,
+        received(1),
+    );
+    let (second, two) = record(
+        &failed_logon(2, "2024-05-01T10:00:10Z", "bob"),
+        Format::Auto,
+        received(2),
+    );
+    bus.publish(&[one, two]).await.unwrap();
+
+    // Before the restart: two of three failed logons, no detection (the
+    // failed-logon rule feeds the correlation only), the window saved.
+    let before = Collect::default();
+    run_until_acknowledged(&bus, &before, &state).await;
+    assert!(before.taken.lock().await.is_empty());
+    assert!(
+        state
+            .join(nigehban_detect::correlation::STATE_FILE)
+            .exists()
+    );
+
+    // After it: the third, then a later event that moves the watermark on.
+    let (third, three) = record(
+        &failed_logon(3, "2024-05-01T10:00:20Z", "bob"),
+        Format::Auto,
+        received(3),
+    );
+    let (_, later) = record(
+        &failed_logon(4, "2024-05-01T10:05:00Z", "eve"),
+        Format::Auto,
+        received(4),
+    );
+    bus.publish(&[three, later]).await.unwrap();
+    let after = Collect::default();
+    // The sink refuses the first offer: the correlation detection is
+    // offered again, and is the same detection.
+    after.refuse.store(1, Ordering::SeqCst);
+    run_until_acknowledged(&bus, &after, &state).await;
+    let taken = after.taken.lock().await.clone();
+    assert_eq!(taken.len(), 1, "{taken:?}");
+    assert!(after.offered.load(Ordering::SeqCst) >= 2);
+    let alert = &taken[0];
+    assert_eq!(alert.rule.title, "Brute force against one account");
+    assert_eq!(alert.rule.level, "high");
+    assert_eq!(alert.tenant_id, "t1");
+    assert_eq!(alert.fold_key.as_deref(), Some("bob"));
+    assert_eq!(alert.user.as_deref(), Some("bob"));
+    let facts = alert.correlation.as_ref().unwrap();
+    assert_eq!(
+        facts.group,
+        [("TargetUserName".to_owned(), "bob".to_owned())]
+    );
+    assert_eq!(facts.event_count, 3);
+    assert_eq!(
+        facts.event_ids,
+        [first.to_string(), second.to_string(), third.to_string()]
+    );
+    assert_eq!(
+        facts.window_start,
+        time::macros::datetime!(2024-05-01 10:00 UTC)
+    );
+    assert_eq!(
+        facts.window_end,
+        time::macros::datetime!(2024-05-01 10:00:20 UTC)
+    );
+
+    // Nothing more on a third run: the window fired and is not re-opened.
+    let again = Collect::default();
+    let (_, fifth) = record(
+        &failed_logon(5, "2024-05-01T10:10:00Z", "eve"),
+        Format::Auto,
+        received(5),
+    );
+    bus.publish(&[fifth]).await.unwrap();
+    run_until_acknowledged(&bus, &again, &state).await;
+    assert!(again.taken.lock().await.is_empty());
+}
