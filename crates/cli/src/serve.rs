@@ -273,7 +273,11 @@ fn telemetry_config(settings: &ServeSettings) -> anyhow::Result<TelemetryConfig>
     }
     let mut config = TelemetryConfig::new(location);
     config.roles = settings.roles;
-    config.detection = detection_config(&settings.rules)?;
+    config.detection = detection_config(&settings.rules)?.map(|mut detection| {
+        // Correlation windows survive a restart of the node.
+        detection.state_dir = Some(settings.storage.data_dir.join("detect"));
+        detection
+    });
     config.search_consumer = settings.search_consumer.clone();
     config.intake.backpressure.consumers = vec![settings.search_consumer.clone()];
     config.index.retention = settings.event_retention;

@@ -9,7 +9,7 @@
 use nigehban_app::{App, AppError};
 use nigehban_detect::{Detection, DetectionSink};
 use nigehban_model::{
-    AlertRule, AlertSignal, MatchedFields, SensorId, Severity, TenantId, Timestamp,
+    AlertRule, AlertSignal, AlertSource, MatchedFields, SensorId, Severity, TenantId, Timestamp,
 };
 use serde_json::Value;
 
@@ -81,6 +81,11 @@ pub fn signal_of(detection: &Detection) -> Option<AlertSignal> {
     signal.host = detection.host.clone();
     signal.user = detection.user.clone();
     signal.matched_fields = matched_fields(detection);
+    if detection.correlation.is_some() {
+        signal.source = AlertSource::CorrelationRule;
+    }
+    // A correlation's group values fold its alerts (instead of host + user).
+    signal.fold_key = detection.fold_key.clone();
     Some(signal)
 }
 
@@ -161,6 +166,8 @@ mod tests {
             ],
             host: Some("dc-01".to_owned()),
             user: None,
+            fold_key: None,
+            correlation: None,
         }
     }
 
@@ -195,6 +202,27 @@ mod tests {
             })
         );
         assert!(signal.check().is_ok());
+    }
+
+    #[test]
+    fn a_correlation_detection_folds_by_its_group() {
+        let tenant = TenantId::new();
+        let mut correlated = detection(&tenant.to_string());
+        correlated.fold_key = Some("TargetUserName=admin".to_owned());
+        correlated.correlation = Some(Arc::new(nigehban_detect::CorrelationFacts {
+            group: vec![("TargetUserName".to_owned(), "admin".to_owned())],
+            event_count: 12,
+            event_ids: vec!["e1".to_owned()],
+            window_start: OffsetDateTime::UNIX_EPOCH,
+            window_end: OffsetDateTime::UNIX_EPOCH,
+            value: 12.0,
+        }));
+        let signal = signal_of(&correlated).expect("a signal");
+        assert_eq!(signal.source, AlertSource::CorrelationRule);
+        assert_eq!(signal.fold_key.as_deref(), Some("TargetUserName=admin"));
+        let plain = signal_of(&detection(&tenant.to_string())).expect("a signal");
+        assert_eq!(plain.source, AlertSource::SigmaRule);
+        assert_eq!(plain.fold_key, None);
     }
 
     #[test]

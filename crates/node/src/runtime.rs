@@ -20,7 +20,7 @@
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -37,6 +37,7 @@ use nigehban_ingest::{
 use nigehban_search::{
     EventIndex, IndexOptions, Indexer, IndexerConfig, IndexerReport, SearchError, run_retention,
 };
+use nigehban_sigma::CorrelationLimits;
 use tokio::sync::{mpsc, watch};
 
 use crate::alert_sink::AlertSink;
@@ -232,6 +233,11 @@ pub struct DetectionConfig {
     pub consumer: String,
     /// Batch size, waits and matching threads.
     pub stage: StageConfig,
+    /// Where correlation windows are saved between batches, so that a
+    /// restart neither misses nor repeats one; `None` keeps them in memory only.
+    pub state_dir: Option<PathBuf>,
+    /// Allowed lateness and the bounds of correlation state.
+    pub correlation: CorrelationLimits,
 }
 
 impl DetectionConfig {
@@ -241,6 +247,8 @@ impl DetectionConfig {
             rules,
             consumer: nigehban_detect::DEFAULT_CONSUMER.to_owned(),
             stage: StageConfig::default(),
+            state_dir: None,
+            correlation: CorrelationLimits::default(),
         }
     }
 }
@@ -371,11 +379,14 @@ impl RunningDetection {
         let consumer = bus
             .consumer(&config.consumer, ConsumerConfig::default())
             .await?;
-        let stage = DetectionStage::new(
+        let mut stage = DetectionStage::new(
             config.rules.clone(),
             AlertSink::new(app),
             config.stage.clone(),
         );
+        if let Some(dir) = &config.state_dir {
+            stage = stage.with_correlation_state(dir.clone(), config.correlation.clone());
+        }
         let metrics = stage.metrics();
         let rules = config.rules.current().summaries().len();
         tracing::info!(rules, consumer = %config.consumer, "live detection started");
