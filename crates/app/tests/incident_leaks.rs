@@ -424,9 +424,13 @@ proptest! {
         runtime.block_on(async {
             let Some(url) = world::postgres_database().await else { return };
             let clock = Arc::new(ManualClock::new(Timestamp::now()));
+            let key_dir = tempfile::tempdir().unwrap();
             let app = App::open_with_clock(
                 &StoreConfig::Postgres { url, pool_size: 4 },
-                AppSettings::insecure_fast_for_tests(),
+                AppSettings {
+                    audit_key_file: Some(key_dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
+                    ..AppSettings::insecure_fast_for_tests()
+                },
                 clock,
             )
             .await

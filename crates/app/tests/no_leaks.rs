@@ -588,12 +588,16 @@ fn on_sqlite(nodes: Vec<Node>, movement: Option<(usize, usize)>) {
 fn on_postgres(server: &str, nodes: Vec<Node>, movement: Option<(usize, usize)>) {
     runtime().block_on(async {
         let url = world::postgres_database_on(server).await;
+        let key_dir = tempfile::tempdir().unwrap();
         let app = App::open(
             &StoreConfig::Postgres {
                 url: url.clone(),
                 pool_size: 4,
             },
-            AppSettings::insecure_fast_for_tests(),
+            AppSettings {
+                audit_key_file: Some(key_dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
+                ..AppSettings::insecure_fast_for_tests()
+            },
         )
         .await
         .unwrap();

@@ -358,7 +358,11 @@ fn occupied(data_dir: &Path, staging: &Path) -> anyhow::Result<Vec<String>> {
     {
         let entry = entry?;
         let path = entry.path();
-        if path == staging || entry.file_name() == data_dir::LOCK_FILE {
+        // The audit key is put in place before a restore (backups do not hold it).
+        if path == staging
+            || entry.file_name() == data_dir::LOCK_FILE
+            || entry.file_name() == nigehban_app::AUDIT_KEY_FILE
+        {
             continue;
         }
         held.push(entry.file_name().to_string_lossy().into_owned());

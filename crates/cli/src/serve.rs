@@ -119,6 +119,8 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         let (app, every) = (app.clone(), settings.incidents.deadline_check);
         tokio::spawn(async move { app.incidents().watch_deadlines(every).await })
     };
+    // Installed before the server says it listens: a signal from then on stops it cleanly.
+    let shutdown = nigehban_server::shutdown_signal();
     let bus = settings.bus.as_deref().map_or_else(
         || "embedded event bus".to_owned(),
         |url| format!("NATS JetStream bus at {}", crate::config::redact_url(url)),
@@ -147,7 +149,7 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         listener,
         router,
         connections,
-        nigehban_server::shutdown_signal(),
+        shutdown,
         settings.shutdown_grace,
     )
     .await

@@ -860,7 +860,10 @@ fn a_backup_taken_during_intake_restores_every_acknowledged_event() {
     );
 
     // Into a fresh directory: the store and the events come back, and the index is rebuilt.
+    // The audit key is kept apart from backups: the operator puts it back first.
     let restored = dir.path().join("restored");
+    std::fs::create_dir_all(&restored).unwrap();
+    std::fs::copy(data_dir.join("audit.key"), restored.join("audit.key")).unwrap();
     let output = nigehban()
         .args(["restore", "--from"])
         .arg(&backup)

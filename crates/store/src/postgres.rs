@@ -176,6 +176,19 @@ impl PostgresStore {
             Some(found) if found > known => return Err(StoreError::SchemaTooNew { found, known }),
             Some(_) => {}
         }
+        // Numbers may have gaps: the schema is current only when every migration is recorded.
+        let recorded: Vec<i64> = client
+            .query("SELECT version FROM schema_migrations", &[])
+            .await?
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<_, _>>()?;
+        if let Some(missing) = migrations::pending(migrations::POSTGRES, &recorded)?.first() {
+            return Err(StoreError::SchemaTooOld {
+                found: missing.version - 1,
+                known,
+            });
+        }
         let row = client
             .query_opt("SELECT instance_id FROM instance WHERE singleton = 1", &[])
             .await?

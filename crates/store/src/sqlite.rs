@@ -358,6 +358,18 @@ impl SqliteStore {
                 }
                 Some(_) => {}
             }
+            // Numbers may have gaps: the schema is current only when every migration is recorded.
+            let recorded: Vec<i64> = {
+                let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
+                let rows = stmt.query_map([], |row| row.get(0))?;
+                rows.collect::<Result<_, _>>()?
+            };
+            if let Some(missing) = migrations::pending(migrations::SQLITE, &recorded)?.first() {
+                return Err(StoreError::SchemaTooOld {
+                    found: missing.version - 1,
+                    known,
+                });
+            }
             let instance: Option<String> = conn
                 .query_row(
                     "SELECT instance_id FROM instance WHERE singleton = 1",

@@ -68,15 +68,12 @@ pub async fn postgres_incident_world() -> Option<IncidentWorld> {
         url: url.clone(),
         pool_size: 4,
     };
-    Some(
-        build(
-            config,
-            AppSettings::insecure_fast_for_tests(),
-            tempfile::tempdir().unwrap(),
-            Some(url),
-        )
-        .await,
-    )
+    let dir = tempfile::tempdir().unwrap();
+    let settings = AppSettings {
+        audit_key_file: Some(dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
+        ..AppSettings::insecure_fast_for_tests()
+    };
+    Some(build(config, settings, dir, Some(url)).await)
 }
 
 async fn build(

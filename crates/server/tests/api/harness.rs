@@ -86,9 +86,11 @@ impl Platform {
 
     /// A fresh platform on `store`, its bus and index in `dir`.
     async fn on_store(store: StoreConfig, dir: tempfile::TempDir, options: ServerOptions) -> Self {
-        let app = App::open(&store, AppSettings::insecure_fast_for_tests())
-            .await
-            .unwrap();
+        let settings = AppSettings {
+            audit_key_file: Some(dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
+            ..AppSettings::insecure_fast_for_tests()
+        };
+        let app = App::open(&store, settings).await.unwrap();
         let outcome = app
             .bootstrap(BootstrapRequest {
                 national_name: TenantName::parse("National CERT").unwrap(),

@@ -134,7 +134,10 @@ impl IncidentPlatform {
         let clock = Arc::new(ManualClock::new(Timestamp::now()));
         let app = App::open_with_clock(
             &config,
-            AppSettings::insecure_fast_for_tests(),
+            AppSettings {
+                audit_key_file: Some(dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
+                ..AppSettings::insecure_fast_for_tests()
+            },
             clock.clone(),
         )
         .await
