@@ -8,7 +8,8 @@ use std::time::{Duration, UNIX_EPOCH};
 use bytes::Bytes;
 use libfuzzer_sys::fuzz_target;
 use nigehban_bus::{Delivery, Record};
-use nigehban_search::{EVENT_CONTENT_TYPE, EventIndex, IndexOptions};
+use nigehban_normalise::envelope::EVENT_CONTENT_TYPE;
+use nigehban_search::{EventIndex, IndexOptions};
 
 fn index() -> &'static EventIndex {
     static INDEX: OnceLock<EventIndex> = OnceLock::new();
@@ -29,8 +30,9 @@ fuzz_target!(|data: &[u8]| {
             received_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
             content_type: EVENT_CONTENT_TYPE.into(),
             payload: Bytes::copy_from_slice(data),
+            id: None,
         },
     };
-    let outcome = index().add_deliveries(&[delivery], "fuzz").expect("the index accepts the batch");
+    let outcome = index().add_deliveries(&[delivery]).expect("the index accepts the batch");
     assert_eq!(outcome.indexed + outcome.rejected.len(), 1);
 });
