@@ -19,7 +19,7 @@ use nigehban_model::{
     UserId, Username,
 };
 use nigehban_store::{
-    AuditContext, AuditKeyFile, PageRequest, PostgresStore, SensorHealthScope, SqliteStore, Store,
+    AuditContext, AuditKeyFile, AuditQuery, PageRequest, PostgresStore, SensorHealthScope, SqliteStore, Store,
 };
 use serde_json::Value;
 
@@ -78,16 +78,38 @@ async fn check_upgraded(store: &dyn Store, manifest: &Value, what: &str) {
         "{what}"
     );
 
-    // The audit chain: the same head, and it verifies.
+    // The audit chain: the same head, then (schemas before the audit key) the
+    // one entry that records sealing it with the key, and it verifies.
     let head = store.audit_head().await.unwrap();
-    assert_eq!(
-        (head.seq, head.hash.to_string()),
-        (
-            manifest["audit"]["head_seq"].as_u64().unwrap(),
-            text(&manifest["audit"]["head_hash"]).to_owned()
-        ),
-        "{what}: audit chain head"
-    );
+    let released_seq = manifest["audit"]["head_seq"].as_u64().unwrap();
+    let released_hash = text(&manifest["audit"]["head_hash"]).to_owned();
+    if made_at < 3 {
+        let newest = store
+            .list_audit(
+                AuditQuery {
+                    subtree: None,
+                    newest_first: true,
+                },
+                &PageRequest::first(1),
+            )
+            .await
+            .unwrap()
+            .items;
+        let sealed = &newest[0];
+        assert_eq!(sealed.action.as_str(), "audit.key_install", "{what}");
+        assert_eq!(
+            (sealed.seq, sealed.prev_hash.to_string()),
+            (released_seq + 1, released_hash),
+            "{what}: the key's entry follows the released head"
+        );
+        assert_eq!(head.seq, released_seq + 1, "{what}: audit chain head");
+    } else {
+        assert_eq!(
+            (head.seq, head.hash.to_string()),
+            (released_seq, released_hash),
+            "{what}: audit chain head"
+        );
+    }
     let verification = store.verify_audit().await.unwrap();
     assert!(verification.is_intact(), "{what}: {verification:?}");
 
