@@ -980,7 +980,11 @@ fn admin_reset_password_lets_the_administrator_back_in(storage: &[&str], command
         .collect();
     // Newest first: the user's own change, then the operator's reset (an
     // earlier change of the first sign-in may follow).
-    assert!(resets.len() >= 2, "the reset and the change: {}", audit.text);
+    assert!(
+        resets.len() >= 2,
+        "the reset and the change: {}",
+        audit.text
+    );
     assert_eq!(resets[0]["actor"]["kind"], "user", "{}", audit.text);
     assert_eq!(
         resets[1]["actor"]["kind"], "operator",

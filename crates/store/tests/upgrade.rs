@@ -19,7 +19,8 @@ use nigehban_model::{
     UserId, Username,
 };
 use nigehban_store::{
-    AuditContext, AuditKeyFile, AuditQuery, PageRequest, PostgresStore, SensorHealthScope, SqliteStore, Store,
+    AuditContext, AuditKeyFile, AuditQuery, PageRequest, PostgresStore, SensorHealthScope,
+    SqliteStore, Store,
 };
 use serde_json::Value;
 

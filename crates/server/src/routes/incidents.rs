@@ -60,7 +60,7 @@ pub fn routes(evidence_body_limit: usize) -> OpenApiRouter<ServerState> {
         .routes(routes!(submit_stage))
         .routes(routes!(export))
         .routes(routes!(list_notifications))
-        .routes(routes!(metrics))
+        .routes(routes!(incident_metrics))
         .routes(routes!(regulatory_profiles))
 }
 
@@ -1099,7 +1099,7 @@ fn time_param(text: Option<&str>, field: &str) -> Result<Option<Timestamp>, ApiE
         (status = 422, description = "A bad parameter", body = ErrorBody),
     )
 )]
-async fn metrics(
+async fn incident_metrics(
     State(state): State<ServerState>,
     who: Authenticated,
     ApiQuery(query): ApiQuery<MetricsQueryParams>,

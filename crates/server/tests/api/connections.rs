@@ -403,10 +403,10 @@ async fn a_kept_alive_connection_survives_bodies_sent_to_routes_that_read_none()
             .unwrap_or_else(|| panic!("chunked request {round}: the connection was closed"));
         answer.assert_error(401, "unauthenticated");
     }
-    // A body too large to wait for (here, over the API's limit too): the answer says the
-    // connection closes, and it does.
+    // A body too large to wait for (here, over every body limit, evidence uploads'
+    // included): the answer says the connection closes, and it does.
     stream
-        .write_all(b"POST /api/v1/auth/logout HTTP/1.1\r\nHost: nigehban\r\nContent-Length: 10000000\r\n\r\npartial")
+        .write_all(b"POST /api/v1/auth/logout HTTP/1.1\r\nHost: nigehban\r\nContent-Length: 1000000000\r\n\r\npartial")
         .await
         .unwrap();
     let answer = read_answer(&mut stream).await.unwrap();

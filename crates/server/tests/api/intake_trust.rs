@@ -114,7 +114,13 @@ async fn the_format_parameter_speaks_the_registry_s_words() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_of_a_format_the_sensor_does_not_expect_are_kept_flagged_and_counted() {
-    let platform = Platform::new().await;
+    // Series that name sensors go only to the scraper with the token.
+    const SCRAPE_TOKEN: &str = "scrape-token-of-this-test-0123456789";
+    let platform = Platform::with_options(nigehban_server::ServerOptions {
+        scrape_token: Some(nigehban_server::ScrapeToken::parse(SCRAPE_TOKEN).unwrap()),
+        ..Platform::options()
+    })
+    .await;
     let admin = platform.sign_in("admin").await;
     let (id, secret) = sensor(&platform, &admin, "edge ids", json!(["suricata_eve"])).await;
     let body = format!("{EVE}\n{ZEEK}\n{SYSLOG}\n");
@@ -171,7 +177,9 @@ async fn events_of_a_format_the_sensor_does_not_expect_are_kept_flagged_and_coun
     assert_eq!(status["events"], 3, "{status}");
     assert_eq!(status["unexpected_format"], 2, "{status}");
     assert_eq!(status["errors"], 0, "{status}");
-    let metrics = platform.send(call(Method::GET, "/metrics").empty()).await;
+    let metrics = platform
+        .send(call(Method::GET, "/metrics").bearer(SCRAPE_TOKEN).empty())
+        .await;
     let expected = format!(
         "nigehban_intake_sensor_unexpected_format_total{{tenant=\"{}\",sensor=\"{id}\"}} 2",
         platform.root.id
