@@ -385,7 +385,7 @@ impl RunningDetection {
             config.stage.clone(),
         );
         if let Some(dir) = &config.state_dir {
-            stage = stage.with_correlation_state(dir.clone(), config.correlation.clone());
+            stage = stage.with_correlation_state(dir.clone(), config.correlation);
         }
         let metrics = stage.metrics();
         let rules = config.rules.current().summaries().len();
