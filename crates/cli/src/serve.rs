@@ -134,10 +134,17 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
             println!("nigehban: syslog over {transport} on {listening}");
         }
     }
-    println!(
-        "nigehban: serving on http://{address}/ (API under /api/v1) with the {} and the {bus}; roles {}",
-        settings.storage.storage, settings.roles
-    );
+    if settings.roles.api {
+        println!(
+            "nigehban: serving on http://{address}/ (API under /api/v1) with the {} and the {bus}; roles {}",
+            settings.storage.storage, settings.roles
+        );
+    } else {
+        println!(
+            "nigehban: serving on http://{address}/ (/metrics only: no api role) with the {} and the {bus}; roles {}",
+            settings.storage.storage, settings.roles
+        );
+    }
     let connections = state.connections();
     // A node without the API role answers only `/metrics` on its listener.
     let router = if settings.roles.api {
