@@ -224,7 +224,7 @@ pub struct RuleSource {
 #[derive(Debug, thiserror::Error)]
 pub enum RulesError {
     /// A `--rules` path does not exist or cannot be read.
-    #[error("cannot read rules at {path}: {source}")]
+    #[error("cannot read rules at {path}")]
     Unreadable {
         /// The path given.
         path: PathBuf,
