@@ -1039,3 +1039,39 @@ fn admin_reset_password_lets_the_administrator_back_in_on_postgresql() {
         command,
     );
 }
+
+/// Through the real server: wrong passwords for a user name from one address
+/// slow further tries of that name from there (429 with `Retry-After`, even
+/// with the right password) instead of locking the account.
+#[test]
+fn wrong_passwords_slow_that_user_name_down_from_that_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(dir.path());
+    let one_time = server.one_time_password.clone().unwrap();
+    let body = |password: &str| json!({"username": "admin", "password": password});
+    // Five free failures, and the sixth that starts the wait.
+    for attempt in 1..=6 {
+        let answer = http(
+            server.address,
+            "POST",
+            "/api/v1/auth/login",
+            &[],
+            Some(&body("not the password")),
+        );
+        assert_eq!(answer.status, 401, "attempt {attempt}: {}", answer.text);
+    }
+    let slowed = http(
+        server.address,
+        "POST",
+        "/api/v1/auth/login",
+        &[],
+        Some(&body(&one_time)),
+    );
+    assert_eq!(slowed.status, 429, "{}", slowed.text);
+    assert!(
+        slowed.header("retry-after").is_some(),
+        "{:?}",
+        slowed.headers
+    );
+    assert!(server.terminate().success());
+}

@@ -301,3 +301,30 @@ fn rules_check_reports_broken_and_duplicate_rules() {
         text(&out.stdout)
     );
 }
+
+/// An empty EVTX file (copied while locked, or cut to nothing) is an error
+/// naming the file, never a silent loss; the good file beside it is hunted.
+#[test]
+fn an_empty_evtx_file_is_reported_by_name_and_the_others_are_hunted() {
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("Security.evtx");
+    std::fs::write(&empty, b"").unwrap();
+    let good = repo().join("fixtures/evtx/CA_DCSync_4662.evtx");
+    let out = nigehban(&[
+        "hunt",
+        "-r",
+        "fixtures/rules",
+        empty.to_str().unwrap(),
+        good.to_str().unwrap(),
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains(empty.to_str().unwrap()) && stderr.contains("empty EVTX file"),
+        "{stderr}"
+    );
+    assert!(
+        text(&out.stdout).contains("Active Directory Replication from Non Machine Acc"),
+        "{}",
+        text(&out.stdout)
+    );
+}
