@@ -155,3 +155,79 @@ fn raw_sql_past_the_audit_log_is_only_built_for_tests() {
         }
     }
 }
+
+/// The search index is queried only within a scope the policy gave
+/// (`app::EventScope`): outside the search crate's `testing` feature, which
+/// only its own dev-dependencies turn on, no public function makes a
+/// `TenantScope` from tenant names or for every tenant, and its tenants are private.
+#[test]
+fn search_scopes_come_only_from_the_policy() {
+    let crates_dir = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let source = std::fs::read_to_string(crates_dir.join("search/src/query.rs")).unwrap();
+    let mut previous = "";
+    let mut in_testing_impl = false;
+    let mut in_scope_impl = false;
+    let mut makers = Vec::new();
+    for line in source.lines() {
+        let trimmed = line.trim();
+        if line.starts_with("impl TenantScope {") {
+            in_scope_impl = true;
+            in_testing_impl = previous.contains("feature = \"testing\"");
+        } else if line.starts_with('}') {
+            in_scope_impl = false;
+        } else if in_scope_impl
+            && !in_testing_impl
+            && trimmed.starts_with("pub fn")
+            && (trimmed.contains("-> Self") || trimmed.contains("-> TenantScope"))
+        {
+            makers.push(trimmed.to_owned());
+        }
+        previous = trimmed;
+    }
+    assert!(
+        makers.is_empty(),
+        "public TenantScope constructors outside the testing feature: {makers:?}"
+    );
+    let fields = source
+        .split("pub struct TenantScope {")
+        .nth(1)
+        .and_then(|rest| rest.split('}').next())
+        .expect("TenantScope is a struct");
+    assert!(
+        !fields.contains("pub"),
+        "TenantScope's tenants must stay private: {fields}"
+    );
+    assert!(
+        source.contains("impl From<&EventScope> for TenantScope"),
+        "the policy's scope is the way in"
+    );
+    let manifest = std::fs::read_to_string(crates_dir.join("search/Cargo.toml")).unwrap();
+    assert!(
+        !manifest
+            .lines()
+            .any(|line| line.trim_start().starts_with("default") && line.contains("testing")),
+        "testing must not be a default feature of nigehban-search"
+    );
+    for entry in std::fs::read_dir(crates_dir).unwrap() {
+        let path = entry.unwrap().path().join("Cargo.toml");
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let mut section = String::new();
+        for line in text.lines() {
+            let line = line.trim();
+            if line.starts_with('[') {
+                section = line.to_owned();
+                continue;
+            }
+            if line.starts_with("nigehban-search") && line.contains("testing") {
+                assert_eq!(
+                    section,
+                    "[dev-dependencies]",
+                    "{} turns on nigehban-search's testing feature outside its dev-dependencies",
+                    path.display()
+                );
+            }
+        }
+    }
+}
