@@ -177,12 +177,7 @@ impl PostgresStore {
             Some(_) => {}
         }
         // Numbers may have gaps: the schema is current only when every migration is recorded.
-        let recorded: Vec<i64> = client
-            .query("SELECT version FROM schema_migrations", &[])
-            .await?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()?;
+        let recorded: Vec<i64> = recorded_versions(&client).await?;
         if let Some(missing) = migrations::pending(migrations::POSTGRES, &recorded)?.first() {
             return Err(StoreError::SchemaTooOld {
                 found: missing.version - 1,
@@ -451,16 +446,21 @@ async fn schema_version(client: &impl GenericClient) -> StoreResult<Option<i64>>
     ))
 }
 
+/// The migrations a database has recorded (numbers may have gaps).
+async fn recorded_versions(client: &impl GenericClient) -> StoreResult<Vec<i64>> {
+    Ok(client
+        .query("SELECT version FROM schema_migrations", &[])
+        .await?
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<_, _>>()?)
+}
+
 async fn apply_migrations(client: &Object) -> StoreResult<usize> {
     // Nothing pending: no lock and no DDL, which the server's role may not be allowed.
     // Numbers may have gaps: nothing is pending only when every migration is recorded.
     if schema_version(client).await?.is_some() {
-        let recorded: Vec<i64> = client
-            .query("SELECT version FROM schema_migrations", &[])
-            .await?
-            .iter()
-            .map(|row| row.try_get(0))
-            .collect::<Result<_, _>>()?;
+        let recorded: Vec<i64> = recorded_versions(client).await?;
         if migrations::pending(migrations::POSTGRES, &recorded)?.is_empty() {
             return Ok(0);
         }
@@ -493,12 +493,7 @@ async fn apply_migrations_locked(client: &Object) -> StoreResult<usize> {
         }
         return Err(error.into());
     }
-    let recorded: Vec<i64> = client
-        .query("SELECT version FROM schema_migrations", &[])
-        .await?
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<_, _>>()?;
+    let recorded: Vec<i64> = recorded_versions(client).await?;
     let pending = migrations::pending(migrations::POSTGRES, &recorded)?;
     let mut applied = 0;
     for migration in pending {

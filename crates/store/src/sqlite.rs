@@ -234,13 +234,16 @@ async fn blocking<T: Send + 'static>(
         })?
 }
 
+/// The migrations a database has recorded (numbers may have gaps).
+fn recorded_versions(conn: &Connection) -> StoreResult<Vec<i64>> {
+    let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
+    let rows = stmt.query_map([], |row| row.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 fn apply_migrations(conn: &mut Connection, list: &[Migration]) -> StoreResult<usize> {
     conn.execute(CREATE_MIGRATIONS_TABLE, [])?;
-    let recorded: Vec<i64> = {
-        let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
-        let rows = stmt.query_map([], |row| row.get(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
+    let recorded = recorded_versions(conn)?;
     let pending = migrations::pending(list, &recorded)?;
     let mut applied = 0;
     for migration in pending {
@@ -359,11 +362,7 @@ impl SqliteStore {
                 Some(_) => {}
             }
             // Numbers may have gaps: the schema is current only when every migration is recorded.
-            let recorded: Vec<i64> = {
-                let mut stmt = conn.prepare("SELECT version FROM schema_migrations")?;
-                let rows = stmt.query_map([], |row| row.get(0))?;
-                rows.collect::<Result<_, _>>()?
-            };
+            let recorded = recorded_versions(&conn)?;
             if let Some(missing) = migrations::pending(migrations::SQLITE, &recorded)?.first() {
                 return Err(StoreError::SchemaTooOld {
                     found: missing.version - 1,
