@@ -302,10 +302,10 @@ fn rules_check_reports_broken_and_duplicate_rules() {
     );
 }
 
-/// An empty EVTX file (copied while locked, or cut to nothing) is an error
+/// An empty, a cut and a zeroed EVTX file are each an error
 /// naming the file, never a silent loss; the good file beside it is hunted.
 #[test]
-fn an_empty_evtx_file_is_reported_by_name_and_the_others_are_hunted() {
+fn empty_cut_and_zeroed_evtx_files_are_reported_by_name_and_the_others_are_hunted() {
     let dir = tempfile::tempdir().unwrap();
     let empty = dir.path().join("Security.evtx");
     std::fs::write(&empty, b"").unwrap();
@@ -322,6 +322,33 @@ fn an_empty_evtx_file_is_reported_by_name_and_the_others_are_hunted() {
         stderr.contains(empty.to_str().unwrap()) && stderr.contains("empty EVTX file"),
         "{stderr}"
     );
+
+    // A copy cut after its file header (its one chunk absent), and one whose chunk is
+    // zeroed: each is reported by name with what was lost.
+    let whole = std::fs::read(&good).unwrap();
+    let cut = dir.path().join("cut.evtx");
+    std::fs::write(&cut, &whole[..4096]).unwrap();
+    let zeroed = dir.path().join("zeroed.evtx");
+    let mut bytes = whole.clone();
+    bytes[4096..].fill(0);
+    std::fs::write(&zeroed, &bytes).unwrap();
+    let damaged = nigehban(&[
+        "hunt",
+        "-r",
+        "fixtures/rules",
+        cut.to_str().unwrap(),
+        zeroed.to_str().unwrap(),
+    ]);
+    let stderr = text(&damaged.stderr);
+    for (file, damage) in [(&cut, "missing chunks"), (&zeroed, "zeroed chunk")] {
+        assert!(
+            stderr
+                .lines()
+                .any(|line| line.contains(file.to_str().unwrap()) && line.contains(damage)),
+            "{} not reported as {damage}:\n{stderr}",
+            file.display()
+        );
+    }
     assert!(
         text(&out.stdout).contains("Active Directory Replication from Non Machine Acc"),
         "{}",
