@@ -51,6 +51,8 @@ enum Scope {
     WholeLog,
     /// Telemetry intake: only a sensor's ingest token, never a person's session or API token.
     Sensor,
+    /// Follows what the caller may see, with no target tenant: allowed by role alone.
+    Role([Reach; 8]),
 }
 
 /// One row of the matrix: an operation (and, for some, a variant of its body).
@@ -109,6 +111,15 @@ enum Case {
     SensorHealthEvents,
     SearchEvents,
     Ingest,
+    ListAlerts,
+    GetAlert,
+    AssignAlert,
+    AcknowledgeAlert,
+    CloseAlert,
+    ReopenAlert,
+    CommentAlert,
+    BulkAlerts,
+    AlertStream,
 }
 
 //                      admin analyst resp intel duty  report council audit
@@ -124,6 +135,13 @@ const VIEW_SENSORS: [Reach; 8] = [S, S, S, N, S, O, N, S];
 // Raw events: everyone who works with events in the subtree; reporters their own
 // organisation's; never the council.
 const SEARCH_EVENTS: [Reach; 8] = [S, S, S, S, S, O, N, S];
+// Alerts are the monitoring desk's: analysts, responders, intel analysts (who
+// match indicators) and duty officers see them; administrators run the
+// platform, reporters see incidents not alerts, the council aggregates only,
+// auditors read the audit log.
+const VIEW_ALERTS: [Reach; 8] = [N, S, S, S, S, N, N, N];
+// Triage (assign, acknowledge, close, reopen, comment): those who work alerts.
+const TRIAGE_ALERTS: [Reach; 8] = [N, S, S, N, S, N, N, N];
 
 const OK: StatusCode = StatusCode::OK;
 const CREATED: StatusCode = StatusCode::CREATED;
@@ -171,6 +189,16 @@ const ROWS: &[Row] = &[
     Row { method: "GET",   path: "/api/v1/sensor-health/events",       case: Case::SensorHealthEvents,   scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
     Row { method: "GET",   path: "/api/v1/events",                     case: Case::SearchEvents,         scope: Scope::Tenant(SEARCH_EVENTS), success: OK,      token_refused: false },
     Row { method: "POST",  path: "/api/v1/ingest",                     case: Case::Ingest,               scope: Scope::Sensor,                success: StatusCode::ACCEPTED, token_refused: false },
+    Row { method: "GET",   path: "/api/v1/alerts",                     case: Case::ListAlerts,           scope: Scope::Tenant(VIEW_ALERTS),   success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/alerts/{id}",                case: Case::GetAlert,             scope: Scope::Tenant(VIEW_ALERTS),   success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/alerts/{id}/assign",         case: Case::AssignAlert,          scope: Scope::Tenant(TRIAGE_ALERTS), success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/alerts/{id}/acknowledge",    case: Case::AcknowledgeAlert,     scope: Scope::Tenant(TRIAGE_ALERTS), success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/alerts/{id}/close",          case: Case::CloseAlert,           scope: Scope::Tenant(TRIAGE_ALERTS), success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/alerts/{id}/reopen",         case: Case::ReopenAlert,          scope: Scope::Tenant(TRIAGE_ALERTS), success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/alerts/{id}/comments",       case: Case::CommentAlert,         scope: Scope::Tenant(TRIAGE_ALERTS), success: CREATED, token_refused: false },
+    // Bulk answers 200 with a result per alert: the row checks the result of its one alert.
+    Row { method: "POST",  path: "/api/v1/alerts/bulk",                case: Case::BulkAlerts,           scope: Scope::Tenant(TRIAGE_ALERTS), success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/alerts/stream",              case: Case::AlertStream,          scope: Scope::Role(VIEW_ALERTS),     success: OK,      token_refused: false },
 ];
 
 /// What the matrix expects of one call.
@@ -443,6 +471,30 @@ impl Tree {
         self.platform.sensor(self.tenant_in(level, relation)).await
     }
 
+    /// A fresh open alert in the relation's tenant.
+    async fn fresh_alert(&self, level: Level, relation: Relation) -> nigehban_app::model::AlertId {
+        crate::alerts::raise_in(&self.platform, self.tenant_in(level, relation).id).await
+    }
+
+    /// A fresh alert in the relation's tenant, closed by a national analyst.
+    async fn fresh_closed_alert(
+        &self,
+        level: Level,
+        relation: Relation,
+    ) -> nigehban_app::model::AlertId {
+        let alert = self.fresh_alert(level, relation).await;
+        let closed = self
+            .platform
+            .send(
+                call(Method::POST, &format!("/api/v1/alerts/{alert}/close"))
+                    .bearer(&self.in_national[&Role::Analyst].token)
+                    .json(&json!({"resolution": "benign"})),
+            )
+            .await;
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.text);
+        alert
+    }
+
     /// The signed-in users of each role in sector A.
     fn sector_callers(&self) -> HashMap<Role, Credentials> {
         Role::ALL
@@ -682,6 +734,64 @@ async fn request_for(
             "/api/v1/ingest".into(),
             Some(json!({"message": "matrix probe"})),
         ),
+        Case::ListAlerts => (
+            Method::GET,
+            format!("/api/v1/alerts?under={}", tenant.id),
+            None,
+        ),
+        Case::GetAlert => {
+            let alert = tree.fresh_alert(level, relation).await;
+            (Method::GET, format!("/api/v1/alerts/{alert}"), None)
+        }
+        Case::AssignAlert => {
+            let alert = tree.fresh_alert(level, relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/alerts/{alert}/assign"),
+                Some(json!({"assignee": null})),
+            )
+        }
+        Case::AcknowledgeAlert => {
+            let alert = tree.fresh_alert(level, relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/alerts/{alert}/acknowledge"),
+                None,
+            )
+        }
+        Case::CloseAlert => {
+            let alert = tree.fresh_alert(level, relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/alerts/{alert}/close"),
+                Some(json!({"resolution": "false_positive", "note": "matrix"})),
+            )
+        }
+        Case::ReopenAlert => {
+            let alert = tree.fresh_closed_alert(level, relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/alerts/{alert}/reopen"),
+                Some(json!({})),
+            )
+        }
+        Case::CommentAlert => {
+            let alert = tree.fresh_alert(level, relation).await;
+            (
+                Method::POST,
+                format!("/api/v1/alerts/{alert}/comments"),
+                Some(json!({"body": "seen from the matrix"})),
+            )
+        }
+        Case::BulkAlerts => {
+            let alert = tree.fresh_alert(level, relation).await;
+            (
+                Method::POST,
+                "/api/v1/alerts/bulk".into(),
+                Some(json!({"action": "acknowledge", "ids": [alert]})),
+            )
+        }
+        Case::AlertStream => (Method::GET, "/api/v1/alerts/stream".into(), None),
         Case::Login | Case::Logout | Case::Session | Case::ChangePassword => {
             unreachable!("caller-scoped rows are built in run_caller_row")
         }
@@ -711,11 +821,84 @@ async fn send_as(
             Via::Token => request.bearer(&credentials.token),
         };
     }
+    let stream = uri.starts_with("/api/v1/alerts/stream");
+    let bulk = uri == "/api/v1/alerts/bulk";
     let request = match body {
         Some(body) => request.json(&body),
         None => request.empty(),
     };
-    tree.platform.send(request).await
+    if stream {
+        return open_stream(tree, request).await;
+    }
+    let answer = tree.platform.send(request).await;
+    if bulk {
+        return bulk_result(answer);
+    }
+    answer
+}
+
+/// Opens a live stream and answers with its status and headers only (its
+/// body never ends); an error answer is read whole.
+async fn open_stream(
+    tree: &Tree,
+    request: axum::http::Request<axum::body::Body>,
+) -> crate::harness::Answer {
+    use tower::ServiceExt as _;
+    let response = tree.platform.router.clone().oneshot(request).await.unwrap();
+    if response.status() != StatusCode::OK {
+        use http_body_util::BodyExt as _;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        return crate::harness::Answer {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+            json: serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null),
+        };
+    }
+    let content_type = response.headers()["content-type"].to_str().unwrap_or("");
+    assert_eq!(content_type, "text/event-stream", "the stream's type");
+    crate::harness::Answer {
+        status: response.status(),
+        headers: response.headers().clone(),
+        text: String::new(),
+        json: serde_json::Value::Null,
+    }
+}
+
+/// A bulk answer (always 200 when the request is well formed) read as the
+/// answer for its one alert: 200 with the alert, or the alert's own error
+/// with the status that error has everywhere else.
+fn bulk_result(answer: crate::harness::Answer) -> crate::harness::Answer {
+    if answer.status != StatusCode::OK {
+        return answer;
+    }
+    let results = answer.json["results"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(results.len(), 1, "one result per alert: {}", answer.text);
+    let result = &results[0];
+    if result["ok"] == true {
+        return crate::harness::Answer {
+            status: StatusCode::OK,
+            headers: answer.headers,
+            text: result["alert"].to_string(),
+            json: result["alert"].clone(),
+        };
+    }
+    let status = match result["error"]["code"].as_str() {
+        Some("forbidden") => StatusCode::FORBIDDEN,
+        Some("not_found") => StatusCode::NOT_FOUND,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    crate::harness::Answer {
+        status,
+        headers: answer.headers,
+        text: result.to_string(),
+        json: json!({"error": result["error"]}),
+    }
 }
 
 /// Checks one answer against its expectation; returns a line describing a mismatch.
@@ -776,6 +959,48 @@ async fn check_content(
             (json["id"].as_str() != asked)
                 .then(|| format!("answered record {} when {asked:?} was asked", json["id"]))
         }
+        Case::GetAlert => {
+            let asked = path.rsplit('/').next();
+            (json["alert"]["id"].as_str() != asked).then(|| {
+                format!(
+                    "answered alert {} when {asked:?} was asked",
+                    json["alert"]["id"]
+                )
+            })
+        }
+        Case::AssignAlert
+        | Case::AcknowledgeAlert
+        | Case::CloseAlert
+        | Case::ReopenAlert
+        | Case::CommentAlert => {
+            // /api/v1/alerts/{id}/...
+            let asked = path.split('/').nth(4);
+            let answered = if row.case == Case::CommentAlert {
+                json["alert"].as_str()
+            } else {
+                json["id"].as_str()
+            };
+            let status = json["status"].as_str();
+            let expected_status = match row.case {
+                Case::AcknowledgeAlert => Some("acknowledged"),
+                Case::CloseAlert => Some("closed"),
+                Case::ReopenAlert => Some("new"),
+                _ => None,
+            };
+            if answered != asked {
+                Some(format!(
+                    "answered alert {answered:?} when {asked:?} was changed"
+                ))
+            } else if expected_status.is_some() && status != expected_status {
+                Some(format!(
+                    "the alert is {status:?}, expected {expected_status:?}"
+                ))
+            } else {
+                None
+            }
+        }
+        Case::BulkAlerts => (json["status"].as_str() != Some("acknowledged"))
+            .then(|| format!("the bulk-acknowledged alert is {}", json["status"])),
         Case::SensorTokens | Case::SensorHealthHistory => {
             // /api/v1/sensors/{id}/...
             let sensor = path.split('/').nth(4);
@@ -794,7 +1019,8 @@ async fn check_content(
         | Case::ListSensors
         | Case::SensorStatuses
         | Case::SensorHealthEvents
-        | Case::SearchEvents => {
+        | Case::SearchEvents
+        | Case::ListAlerts => {
             let Some(items) = json["items"].as_array() else {
                 return Some(format!("no items: {}", answer.text));
             };
@@ -872,6 +1098,27 @@ async fn run_matrix(via: Via) {
                             }
                             failures.extend(mismatch);
                         }
+                    }
+                }
+                Scope::Role(reaches) => {
+                    for level in Level::ALL {
+                        let expect = if reaches[role_index(role)] == Reach::N {
+                            Expect::Forbidden
+                        } else {
+                            Expect::Allow(row.success)
+                        };
+                        let request =
+                            request_for(&tree, level, row.case, role, Relation::Own).await;
+                        let answer =
+                            send_as(&tree, tree.callers.get(&(level, role)), via, request).await;
+                        calls += 1;
+                        failures.extend(check(
+                            row,
+                            &who,
+                            &format!("{level:?} level"),
+                            expect,
+                            &answer,
+                        ));
                     }
                 }
                 Scope::WholeLog => {
@@ -1044,14 +1291,13 @@ fn every_documented_operation_is_in_the_matrix() {
             };
             // Incident operations have their own exhaustive test of every party's share
             // (incidents.rs::every_incident_operation_is_exercised and
-            // incident_endpoints_give_each_party_its_share_on_*); alert operations are
-            // covered per endpoint in alerts.rs. Their rows here are still to come.
+            // incident_endpoints_give_each_party_its_share_on_*). Their rows here are still to come.
             let tagged = |tag: &str| {
                 operation["tags"]
                     .as_array()
                     .is_some_and(|tags| tags.iter().any(|t| t == tag))
             };
-            if tagged("incidents") || tagged("alerts") {
+            if tagged("incidents") {
                 continue;
             }
             documented.insert((method.to_ascii_uppercase(), path.clone()));
@@ -1072,7 +1318,7 @@ fn every_documented_operation_is_in_the_matrix() {
         "matrix rows for operations the API does not document: {stale:?}"
     );
     assert!(
-        documented.len() >= 38,
+        documented.len() >= 47,
         "only {} operations documented",
         documented.len()
     );
@@ -1111,7 +1357,10 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
     // One sensor per tenant, each with a health event and an event sent.
     let mut sensors: HashMap<String, String> = HashMap::new();
     let mut health_events: HashMap<String, String> = HashMap::new();
+    let mut alerts: HashMap<String, String> = HashMap::new();
     for tenant in tenants {
+        let alert = crate::alerts::raise_in(platform, tenant.id).await;
+        alerts.insert(alert.to_string(), tenant.id.to_string());
         let issued = platform.sensor(tenant).await;
         let event = platform
             .app
@@ -1207,7 +1456,7 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
     assert_eq!(tokens.len(), 4 * Role::ALL.len(), "{tokens:?}");
     assert!(audit.len() > tenants.len() + users.len() + sensors.len());
 
-    let lists: [ListUnderTest; 8] = [
+    let lists: [ListUnderTest; 9] = [
         ("/api/v1/tenants", Case::ListTenants, EVERYONE, &all_tenants),
         ("/api/v1/users", Case::ListUsers, VIEW_USERS, &users),
         ("/api/v1/tokens", Case::ListTokens, ADMIN_AUDITOR, &tokens),
@@ -1226,6 +1475,7 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
             &health_events,
         ),
         ("/api/v1/events", Case::SearchEvents, SEARCH_EVENTS, &events),
+        ("/api/v1/alerts", Case::ListAlerts, VIEW_ALERTS, &alerts),
     ];
     let mut failures = Vec::new();
     let mut checked = 0;
