@@ -1727,4 +1727,31 @@ fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_ev
         })
         .collect();
     assert!(differ.is_empty(), "{}", differ.join("\n"));
+
+    // The metrics count what was evaluated and name the dearest rules
+    // (the second event on the embedded bus is always profiled).
+    let metrics =
+        String::from_utf8(http(server.address, "GET", "/metrics", &[], b"").body).unwrap();
+    let value = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(&format!("{name} ")))
+            .and_then(|value| value.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} missing from /metrics:\n{metrics}"))
+    };
+    assert!(value("nigehban_detection_events_evaluated_total") >= 1.0);
+    assert!(value("nigehban_detection_matches_total") >= hunted.values().sum::<u64>() as f64);
+    let costs: Vec<&str> = metrics
+        .lines()
+        .filter(|line| line.starts_with("nigehban_detection_rule_cost_seconds{"))
+        .collect();
+    assert!(
+        (1..=10).contains(&costs.len()),
+        "rule costs on /metrics: {costs:?}"
+    );
+    assert!(
+        costs
+            .iter()
+            .all(|line| line.contains("rule=\"") && line.contains("title=\""))
+    );
 }

@@ -18,6 +18,8 @@
 //! - [`rules`]: loading rule files, directories and archives, compiling them
 //!   ([`DetectionRules`], shared by `hunt` and the stage) and the handle a
 //!   rule change goes through ([`RulesHandle`]).
+//! - [`cost`]: what each rule costs, measured on a sample of events, for
+//!   the metrics an operator finds slow rules by.
 //! - [`stage`]: the live detection stage ([`DetectionStage`]), a durable bus
 //!   consumer that hands [`Detection`]s to a [`DetectionSink`].
 //!
@@ -90,6 +92,7 @@
 //! authenticated sensor), never one an event claims.
 
 pub mod correlation;
+pub mod cost;
 pub mod detection;
 pub mod rules;
 pub mod stage;
@@ -97,6 +100,7 @@ pub mod tape;
 pub mod view;
 
 pub use correlation::CorrelationState;
+pub use cost::{COST_SAMPLE_EVERY, CostSample, RuleCost, RuleCosts};
 pub use detection::{CorrelationFacts, Detection};
 pub use nigehban_sigma::MatchedField;
 pub use rules::{DetectionRules, RuleSummary, RulesHandle, attack_techniques, load_rules};

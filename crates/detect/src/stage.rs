@@ -15,6 +15,7 @@ use nigehban_sigma::{CorrelationLimits, Observation, Scratch};
 use time::OffsetDateTime;
 
 use crate::correlation::CorrelationState;
+use crate::cost::{COST_SAMPLE_EVERY, CostSample, RuleCosts};
 use crate::detection::Detection;
 use crate::rules::{DetectionRules, RulesHandle};
 use crate::tape::JsonTape;
@@ -104,6 +105,8 @@ pub struct DetectionMetrics {
     /// Times saving the correlation state failed (the batch is then not
     /// acknowledged, and comes again).
     pub state_failures: AtomicU64,
+    /// What each rule costs, sampled (see [`crate::cost`]).
+    pub rule_costs: RuleCosts,
 }
 
 /// The counters of a stage at one moment.
@@ -171,6 +174,8 @@ pub struct Evaluated {
     pub observations: Vec<(String, Observation)>,
     /// The latest receive time in the batch.
     pub latest_received: Option<OffsetDateTime>,
+    /// What each rule cost on the batch's profiled events (see [`crate::cost`]).
+    pub costs: CostSample,
 }
 
 /// What one matching thread keeps from event to event.
@@ -224,6 +229,9 @@ impl Matcher {
         self.matched.clear();
         compiled.matches(&view, &mut self.scratch, &mut self.matched);
         out.events += 1;
+        if delivery.offset % COST_SAMPLE_EVERY == 1 {
+            out.costs.profile(compiled, &view);
+        }
         if self.matched.is_empty() {
             return;
         }
@@ -324,6 +332,7 @@ pub fn evaluate(rules: &DetectionRules, deliveries: &[Delivery], threads: usize)
         all.rejected.extend(part.rejected);
         all.observations.extend(part.observations);
         all.latest_received = all.latest_received.max(part.latest_received);
+        all.costs.merge(part.costs);
     }
     all
 }
@@ -461,6 +470,7 @@ impl<S: DetectionSink> DetectionStage<S> {
                 add(&metrics.correlation_matches, found.len() as u64);
                 evaluated.detections.extend(found);
             }
+            metrics.rule_costs.record(&rules, &evaluated.costs);
             add(&metrics.events_evaluated, evaluated.events);
             add(&metrics.matches, evaluated.detections.len() as u64);
             add(&metrics.rejected, evaluated.rejected.len() as u64);

@@ -86,6 +86,9 @@ impl Collector for PlatformCounters {
     }
 }
 
+/// How many of the most expensive rules `/metrics` shows.
+const RULE_COSTS_SHOWN: usize = 10;
+
 /// Writes a counter without labels.
 fn counter(
     encoder: &mut DescriptorEncoder,
@@ -434,6 +437,28 @@ impl Collector for TelemetryCounters {
             )?;
         }
         if let Some(detection) = &telemetry.detection {
+            // The dearest rules, so an operator can find what slows detection down.
+            let costs: Vec<_> = detection
+                .rule_costs
+                .most_expensive(RULE_COSTS_SHOWN)
+                .into_iter()
+                .map(|cost| {
+                    (
+                        vec![
+                            ("rule", cost.rule_id.to_string()),
+                            ("title", cost.title.to_string()),
+                        ],
+                        cost.seconds_per_event,
+                    )
+                })
+                .collect();
+            family(
+                &mut encoder,
+                "detection_rule_cost_seconds",
+                "The most expensive rules: mean seconds a rule's own conditions take per event, measured on one event in 4096 with the reference interpreter",
+                MetricType::Gauge,
+                &costs,
+            )?;
             let detection = detection.snapshot();
             let detection_counters: [(&str, &str, u64); 5] = [
                 (

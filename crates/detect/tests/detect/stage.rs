@@ -626,3 +626,56 @@ async fn a_correlation_window_open_at_a_restart_fires_once_after_it() {
     run_until_acknowledged(&bus, &again, &state).await;
     assert!(again.taken.lock().await.is_empty());
 }
+
+/// One event in `COST_SAMPLE_EVERY`, chosen by its bus offset, is shown to
+/// every rule on its own: each rule gets its time on exactly the sampled
+/// events, and the dearest come first.
+#[test]
+fn rule_costs_are_sampled_by_offset_for_every_rule() {
+    use nigehban_detect::{COST_SAMPLE_EVERY, RuleCosts, evaluate};
+    let rules = compile(&[LSASS_RULE, SSH_RULE]);
+    let offsets = [
+        0,
+        1,
+        COST_SAMPLE_EVERY,
+        COST_SAMPLE_EVERY + 1,
+        COST_SAMPLE_EVERY + 2,
+        3 * COST_SAMPLE_EVERY + 1,
+    ];
+    let deliveries: Vec<nigehban_bus::Delivery> = offsets
+        .iter()
+        .map(|&offset| nigehban_bus::Delivery {
+            offset,
+            appended_at: received(offset),
+            delivery_count: 1,
+            record: record(
+                &sysmon_10("C:\\tools\\dump.exe"),
+                Format::Auto,
+                received(offset),
+            )
+            .1,
+        })
+        .collect();
+    let evaluated = evaluate(&rules, &deliveries, 2);
+    assert_eq!(evaluated.events, 6);
+    // Offsets 1, 4097 and 12289 are sampled, whichever thread matched them.
+    assert_eq!(evaluated.costs.events, 3);
+    assert_eq!(evaluated.costs.nanos.len(), 2);
+    let costs = RuleCosts::default();
+    costs.record(&rules, &evaluated.costs);
+    costs.record(&rules, &evaluated.costs);
+    let dearest = costs.most_expensive(10);
+    let ids: std::collections::BTreeSet<&str> = dearest.iter().map(|cost| &*cost.rule_id).collect();
+    assert_eq!(
+        ids,
+        [
+            "5ef9853e-4d0e-4a70-846f-a9ca37d876da",
+            "8c1f2c9a-7a51-4a4e-9d3a-2b6f6a4f0b11"
+        ]
+        .into()
+    );
+    assert!(dearest.iter().all(|cost| cost.events == 6));
+    assert!(dearest[0].seconds_per_event >= dearest[1].seconds_per_event);
+    assert_eq!(costs.most_expensive(1).len(), 1);
+    assert_eq!(costs.most_expensive(1)[0].rule_id, dearest[0].rule_id);
+}
