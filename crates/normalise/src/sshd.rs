@@ -149,6 +149,35 @@ mod tests {
     }
 
     #[test]
+    fn an_sshd_syslog_line_is_normalised_with_its_logon_fields() {
+        let hint = crate::SourceHint::new(
+            crate::Format::Auto,
+            time::macros::datetime!(2024-03-15 12:00 UTC),
+        );
+        let line = b"<38>Mar 15 10:22:14 web01 sshd[4242]: Failed password for invalid user admin from 203.0.113.77 port 40022 ssh2";
+        let event = crate::normalise(line, &hint).unwrap();
+        let fields = event.fields();
+        assert_eq!(fields.get_str("source.ip"), Some("203.0.113.77"));
+        assert_eq!(fields.get_u64("source.port"), Some(40022));
+        assert_eq!(fields.get_str("user.name"), Some("admin"));
+        assert_eq!(fields.get_str("event.outcome"), Some("failure"));
+        assert_eq!(fields.get_str("event.action"), Some("ssh_login"));
+        assert_eq!(fields.get_str("event.reason"), Some("password"));
+        assert_eq!(
+            fields.get("event.category"),
+            Some(&serde_json::json!(["authentication"]))
+        );
+        assert_eq!(
+            fields.get("related.ip"),
+            Some(&serde_json::json!(["203.0.113.77"]))
+        );
+        // The same text from another program is not a logon.
+        let other = b"<38>Mar 15 10:22:14 web01 myapp[1]: Failed password for root from 203.0.113.77 port 1 ssh2";
+        let event = crate::normalise(other, &hint).unwrap();
+        assert_eq!(event.fields().get("source.ip"), None);
+    }
+
+    #[test]
     fn a_logon_without_an_address_sets_nothing() {
         let mut fields = Fields::new();
         logon_fields(
