@@ -392,8 +392,12 @@ impl HealthChange {
                 sensor: self.sensor_id.clone(),
                 source,
             })?;
-        // The generic reader sets `event.kind: event`; a silence is an alert.
-        event.fields_mut().insert("event.kind", kind);
+        // The generic reader keeps only the time, module, dataset, message
+        // and host as fields; what search filters on is set too.
+        let fields = event.fields_mut();
+        fields.insert("event.kind", kind);
+        fields.insert("event.action", action);
+        fields.insert("observer.id", self.sensor_id.as_str());
         let since_ns = since
             .duration_since(UNIX_EPOCH)
             .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
