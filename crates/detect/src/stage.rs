@@ -14,7 +14,7 @@ use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, decode_event};
 use nigehban_sigma::{CorrelationLimits, Observation, Scratch};
 use time::OffsetDateTime;
 
-use crate::correlation::CorrelationState;
+use crate::correlation::{CorrelationState, SharedCorrelation, StateStore};
 use crate::cost::{COST_SAMPLE_EVERY, CostSample, RuleCosts};
 use crate::detection::Detection;
 use crate::rules::{DetectionRules, RulesHandle};
@@ -345,6 +345,7 @@ pub struct DetectionStage<S> {
     metrics: Arc<DetectionMetrics>,
     correlation_dir: Option<PathBuf>,
     correlation_limits: CorrelationLimits,
+    shared_state: Option<Arc<dyn StateStore>>,
 }
 
 impl<S: DetectionSink> DetectionStage<S> {
@@ -358,7 +359,25 @@ impl<S: DetectionSink> DetectionStage<S> {
             metrics: Arc::new(DetectionMetrics::default()),
             correlation_dir: None,
             correlation_limits: CorrelationLimits::default(),
+            shared_state: None,
         }
+    }
+
+    /// Keeps the correlation state in `values` that every detecting process
+    /// on the bus shares (NATS JetStream: [`nigehban_bus::JetStreamBus::shared_values`]
+    /// named [`crate::correlation::SHARED_STATE_NAME`]), with `limits`: each
+    /// observation is counted once whichever process matched its event, and
+    /// each correlation match is found once (see [`crate::correlation`]).
+    /// Replaces [`Self::with_correlation_state`].
+    pub fn with_shared_correlation_state(
+        mut self,
+        values: impl nigehban_bus::SharedValues,
+        limits: CorrelationLimits,
+    ) -> Self {
+        self.shared_state = Some(Arc::new(values));
+        self.correlation_dir = None;
+        self.correlation_limits = limits;
+        self
     }
 
     /// Keeps the correlation state in `dir` (loaded at start, saved after
@@ -413,6 +432,10 @@ impl<S: DetectionSink> DetectionStage<S> {
                 }
             },
         };
+        let mut shared = self
+            .shared_state
+            .clone()
+            .map(|store| SharedCorrelation::new(store, self.correlation_limits));
         let mut correlated_with: Option<Arc<DetectionRules>> = None;
         let mut shutdown = pin!(shutdown);
         // Once `shutdown` has completed it must not be polled again.
@@ -466,7 +489,30 @@ impl<S: DetectionSink> DetectionStage<S> {
                 let received = evaluated
                     .latest_received
                     .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                let found = correlation.observe(&rules, &evaluated.observations, received);
+                let found = match &mut shared {
+                    None => correlation.observe(&rules, &evaluated.observations, received),
+                    Some(shared) => {
+                        match shared
+                            .observe(&rules, &evaluated.observations, received)
+                            .await
+                        {
+                            Ok(found) => found,
+                            Err(error) => {
+                                // Unacknowledged, the batch comes again; what
+                                // was counted of it is recognised then.
+                                shared.forget();
+                                add(&metrics.state_failures, 1);
+                                tracing::error!(%error, "the shared correlation state could not be updated; the batch will be delivered again");
+                                tokio::select! {
+                                    biased;
+                                    () = &mut shutdown => stopping = true,
+                                    () = tokio::time::sleep(config.retry_backoff) => {}
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                };
                 add(&metrics.correlation_matches, found.len() as u64);
                 evaluated.detections.extend(found);
             }
@@ -498,6 +544,9 @@ impl<S: DetectionSink> DetectionStage<S> {
                         return Ok(metrics.snapshot());
                     }
                 }
+            }
+            if let Some(shared) = &mut shared {
+                shared.taken().await;
             }
             if let Some(dir) = state_dir
                 && !evaluated.observations.is_empty()

@@ -234,7 +234,9 @@ pub struct DetectionConfig {
     /// Batch size, waits and matching threads.
     pub stage: StageConfig,
     /// Where correlation windows are saved between batches, so that a
-    /// restart neither misses nor repeats one; `None` keeps them in memory only.
+    /// restart neither misses nor repeats one; `None` keeps them in memory
+    /// only. On NATS JetStream they are kept in the bus instead, shared by
+    /// every detecting node.
     pub state_dir: Option<PathBuf>,
     /// Allowed lateness and the bounds of correlation state.
     pub correlation: CorrelationLimits,
@@ -384,7 +386,15 @@ impl RunningDetection {
             AlertSink::new(app),
             config.stage.clone(),
         );
-        if let Some(dir) = &config.state_dir {
+        // On NATS JetStream every detecting node shares the correlation
+        // state, so that a group's events count together whichever node
+        // matched them; the embedded bus has one detecting process.
+        if let Some(values) = bus
+            .shared_values(nigehban_detect::correlation::SHARED_STATE_NAME)
+            .await?
+        {
+            stage = stage.with_shared_correlation_state(values, config.correlation);
+        } else if let Some(dir) = &config.state_dir {
             stage = stage.with_correlation_state(dir.clone(), config.correlation);
         }
         let metrics = stage.metrics();
@@ -536,7 +546,7 @@ impl TelemetryRuntime {
                     let _ = changes_tx.send(change);
                 }
             });
-            let recorder = tokio::spawn(record_health(app, changes_rx));
+            let recorder = tokio::spawn(record_health(app, intake.clone(), changes_rx));
             (Some(health_watch), Some(recorder))
         } else {
             (None, None)
@@ -636,11 +646,19 @@ impl TelemetryRuntime {
     }
 }
 
-/// Records each health change as a health event until the channel closes;
-/// returns how many were recorded.
-async fn record_health(app: App, mut changes: mpsc::UnboundedReceiver<HealthChange>) -> u64 {
+/// Records each health change as a health event until the channel closes,
+/// and puts it on the bus for detection (the starter pack's "Sensor
+/// Silent"); returns how many were recorded.
+async fn record_health(
+    app: App,
+    intake: SensorIntake,
+    mut changes: mpsc::UnboundedReceiver<HealthChange>,
+) -> u64 {
     let mut recorded = 0;
     while let Some(change) = changes.recv().await {
+        if let Err(error) = intake.publish_health(std::slice::from_ref(&change)).await {
+            tracing::error!(sensor = %change.sensor_id, %error, "a sensor health change could not be put on the bus");
+        }
         let Some(report) = health_report(&change) else {
             tracing::warn!(sensor = %change.sensor_id, "health change of a sensor id that is not a registry id");
             continue;
