@@ -168,7 +168,7 @@ class Server:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
-def run_rate(server: Server, rate: int, seconds: float, connections: int) -> dict:
+def run_rate(server: Server, rate: int, seconds: float, connections: int, drain: float) -> dict:
     bodies = [
         ("\n".join(sysmon_line(k * BATCH + i) for i in range(BATCH)) + "\n").encode()
         for k in range(40)
@@ -220,14 +220,16 @@ def run_rate(server: Server, rate: int, seconds: float, connections: int) -> dic
     at_end = scrape(server.port)
     detect_lag_at_end = value(at_end, "nigehban_bus_consumer_lag", 'consumer="detect"')
     search_lag_at_end = value(at_end, "nigehban_bus_consumer_lag", 'consumer="search"')
-    # Let detection finish the backlog so that late alerts are counted.
-    deadline = time.time() + 300
+    # Let detection finish the backlog (up to --drain seconds) so that late
+    # alerts are counted; what is still behind then is reported as lag.
+    deadline = time.time() + drain
     while time.time() < deadline:
         after = scrape(server.port)
         if value(after, "nigehban_bus_consumer_lag", 'consumer="detect"') == 0:
             break
         time.sleep(0.5)
     after = scrape(server.port)
+    undrained = value(after, "nigehban_bus_consumer_lag", 'consumer="detect"')
     b, a = histogram(before, "nigehban_alert_latency_seconds"), histogram(after, "nigehban_alert_latency_seconds")
     return {
         "rate": sent_in_window / elapsed,
@@ -235,6 +237,8 @@ def run_rate(server: Server, rate: int, seconds: float, connections: int) -> dic
         "p50": percentile(b, a, 0.50),
         "p99": percentile(b, a, 0.99),
         "detect_lag": detect_lag_at_end,
+        "undrained": undrained,
+        "evaluated_rate": (value(at_end, "nigehban_detection_events_evaluated_total") - value(before, "nigehban_detection_events_evaluated_total")) / (elapsed + 0.0),
         "search_lag": search_lag_at_end,
         "cores": cpu / elapsed,
         "errors": len(errors),
@@ -247,6 +251,7 @@ def main():
     parser.add_argument("--rates", default="10000,20000,30000,40000", help="comma-separated events/s")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for detection to finish its backlog")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-build", action="store_true")
     args = parser.parse_args()
@@ -265,25 +270,27 @@ def main():
     for rate in [int(r) for r in args.rates.split(",")]:
         server = Server(binary, corpus, args.workdir)
         try:
-            r = run_rate(server, rate, args.seconds, args.connections)
+            r = run_rate(server, rate, args.seconds, args.connections, args.drain)
         finally:
             server.stop()
         rows.append((rate, r))
         print(
             f"target {rate:>6,}/s sent {r['rate']:>9,.0f}/s alerts stored {r['alerts_stored']:>8,.0f} "
             f"p50 {r['p50'] * 1000:7.1f} ms p99 {r['p99'] * 1000:8.1f} ms detect lag {r['detect_lag']:,.0f} "
+            f"(after drain {r['undrained']:,.0f}) detection evaluated {r['evaluated_rate']:,.0f}/s "
             f"search lag {r['search_lag']:,.0f} server {r['cores']:.2f} cores errors={r['errors']} {r['first_error']}",
             flush=True,
         )
     print()
-    print("| target events/s | sent events/s | alert signals stored | p50 | p99 | detection lag at the end | search lag at the end | server CPU cores |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| target events/s | sent events/s | detection evaluated events/s | alert signals stored | p50 | p99 | detection lag at the end (after drain) | search lag at the end | server CPU cores |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for rate, r in rows:
         print(
-            f"| {rate:,} | {r['rate']:,.0f} | {r['alerts_stored']:,.0f} | {r['p50'] * 1000:.0f} ms | {r['p99'] * 1000:.0f} ms "
-            f"| {r['detect_lag']:,.0f} | {r['search_lag']:,.0f} | {r['cores']:.2f} |"
+            f"| {rate:,} | {r['rate']:,.0f} | {r['evaluated_rate']:,.0f} | {r['alerts_stored']:,.0f} | {r['p50'] * 1000:.0f} ms | {r['p99'] * 1000:.0f} ms "
+            f"| {r['detect_lag']:,.0f} ({r['undrained']:,.0f}) | {r['search_lag']:,.0f} | {r['cores']:.2f} |"
         )
-    ok = [rate for rate, r in rows if r["p99"] < 1.0]
+    # A p99 counts only if detection kept up (nothing left after the drain).
+    ok = [rate for rate, r in rows if r["p99"] < 1.0 and r["undrained"] == 0]
     print(f"\nHighest rate measured with p99 under 1 s: {max(ok):,}/s" if ok else "\nNo rate measured had p99 under 1 s")
 
 
