@@ -144,7 +144,8 @@ use nigehban_model::{
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
 pub use incidents::{
-    AuditAfter, AuditNote, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, NewIncident,
+    AlertLink, AuditAfter, AuditNote, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten,
+    NewIncident, SimilarIncident,
 };
 pub use page::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use postgres::PostgresStore;
@@ -741,6 +742,17 @@ pub trait Store: Send + Sync + 'static {
         write: IncidentWrite,
         ctx: &AuditContext,
     ) -> StoreResult<IncidentWritten>;
+
+    /// The incidents that share at least one observable with `of` and have
+    /// a stakeholder in `touching`'s subtree (a superset of what a caller
+    /// there may see, which the app narrows), most shared first, then
+    /// newest; at most `limit`.
+    async fn similar_incidents(
+        &self,
+        of: IncidentId,
+        touching: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<SimilarIncident>>;
 
     /// One incident.
     async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>>;

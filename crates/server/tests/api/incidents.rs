@@ -398,6 +398,7 @@ async fn incident_endpoints_give_each_party_its_share_on_postgresql() {
 async fn every_incident_operation_is_exercised() {
     let platform = IncidentPlatform::sqlite().await;
     every_endpoint_for_every_party(&platform).await;
+    crate::incident_alerts::alerts_to_incidents(&platform).await;
     let document = serde_json::to_value(nigehban_server::openapi()).unwrap();
     let mut documented = BTreeSet::new();
     for (path, item) in document["paths"].as_object().unwrap() {
