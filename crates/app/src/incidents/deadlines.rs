@@ -17,9 +17,9 @@ use std::time::Duration;
 
 use nigehban_model::{
     Actor, AlertRule, AlertSignal, AlertSource, Audience, AuditAction, IncidentNotification,
-    IncidentSeverity, Severity, IncidentNotificationId, NotificationKind,
-    RegulatoryClock, RegulatoryProfile, Sector, StageState, TenantId, TimelineEntry,
-    TimelineEntryId, TimelineKind, Timestamp,
+    IncidentNotificationId, IncidentSeverity, NotificationKind, RegulatoryClock, RegulatoryProfile,
+    Sector, Severity, StageState, TenantId, TimelineEntry, TimelineEntryId, TimelineKind,
+    Timestamp,
     incident::{DeadlineStage, StageActor, parse_duration_words},
 };
 use nigehban_store::{IncidentScope, IncidentWrite, Page, PageRequest};

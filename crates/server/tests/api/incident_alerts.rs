@@ -53,7 +53,13 @@ fn observables(answer: &Answer) -> BTreeSet<String> {
         .as_array()
         .unwrap_or_else(|| panic!("no observables: {}", answer.text))
         .iter()
-        .map(|o| format!("{}:{}", o["kind"].as_str().unwrap(), o["value"].as_str().unwrap()))
+        .map(|o| {
+            format!(
+                "{}:{}",
+                o["kind"].as_str().unwrap(),
+                o["value"].as_str().unwrap()
+            )
+        })
         .collect()
 }
 
@@ -71,7 +77,13 @@ fn similar(answer: &Answer) -> BTreeSet<(String, BTreeSet<String>)> {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|o| format!("{}:{}", o["kind"].as_str().unwrap(), o["value"].as_str().unwrap()))
+                    .map(|o| {
+                        format!(
+                            "{}:{}",
+                            o["kind"].as_str().unwrap(),
+                            o["value"].as_str().unwrap()
+                        )
+                    })
                     .collect(),
             )
         })
@@ -163,7 +175,14 @@ pub async fn alerts_to_incidents(platform: &IncidentPlatform) {
     let operator_alert = raise(platform, p.operator.id, json!({"DestinationIp": SHARED_IP})).await;
 
     // The bank's analyst opens an incident from its alert: the alert's observables are the incident's.
-    let opened = open_from(platform, &p.bank_analyst, p.bank.id, "C2 beacon", &[bank_first]).await;
+    let opened = open_from(
+        platform,
+        &p.bank_analyst,
+        p.bank.id,
+        "C2 beacon",
+        &[bank_first],
+    )
+    .await;
     assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
     let incident = opened.json["id"].as_str().unwrap().to_owned();
     let readable = opened.json["readable_id"].as_str().unwrap().to_owned();
@@ -177,22 +196,37 @@ pub async fn alerts_to_incidents(platform: &IncidentPlatform) {
     .into_iter()
     .collect();
     assert_eq!(observables(&opened), expected);
-    assert_eq!(opened.json["linked_alerts"], json!([bank_first.to_string()]));
+    assert_eq!(
+        opened.json["linked_alerts"],
+        json!([bank_first.to_string()])
+    );
 
     // The alert names its incident, for everyone who sees the alert.
     for token in [&p.bank_analyst, &p.banking_analyst, &p.national_analyst] {
         let alert = platform
-            .get(token, "/api/v1/alerts/{id}", &format!("/api/v1/alerts/{bank_first}"))
+            .get(
+                token,
+                "/api/v1/alerts/{id}",
+                &format!("/api/v1/alerts/{bank_first}"),
+            )
             .await;
         assert_eq!(alert.status, StatusCode::OK, "{}", alert.text);
-        assert_eq!(alert.json["alert"]["incident"], json!(incident), "{}", platform_who(platform, token));
+        assert_eq!(
+            alert.json["alert"]["incident"],
+            json!(incident),
+            "{}",
+            platform_who(platform, token)
+        );
     }
 
     // Linking a second alert adds its observables; the timeline records both links.
     let linked = link(platform, &p.bank_analyst, &incident, json!([bank_second])).await;
     assert_eq!(linked.status, StatusCode::OK, "{}", linked.text);
     let now_holds = observables(&linked);
-    assert!(now_holds.contains("domain:c2.evil.example"), "{now_holds:?}");
+    assert!(
+        now_holds.contains("domain:c2.evil.example"),
+        "{now_holds:?}"
+    );
     assert!(now_holds.contains("ipv4:198.51.100.77"), "{now_holds:?}");
     assert_eq!(
         linked.json["linked_alerts"],
@@ -219,13 +253,23 @@ pub async fn alerts_to_incidents(platform: &IncidentPlatform) {
     let unknown = AlertId::new();
     let answer = link(platform, &p.bank_analyst, &incident, json!([unknown])).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
-    assert!(answer.text.contains(&unknown.to_string()), "{}", answer.text);
+    assert!(
+        answer.text.contains(&unknown.to_string()),
+        "{}",
+        answer.text
+    );
     // Another tenant's alert is "not found" to the bank, never "forbidden".
     let answer = link(platform, &p.bank_analyst, &incident, json!([sibling_alert])).await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
     assert_eq!(answer.json["error"]["code"], "not_found", "{}", answer.text);
     // The banking CERT sees the sibling's alert, but it is outside this incident's custody.
-    let answer = link(platform, &p.banking_analyst, &incident, json!([sibling_alert])).await;
+    let answer = link(
+        platform,
+        &p.banking_analyst,
+        &incident,
+        json!([sibling_alert]),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text);
     assert!(answer.text.contains("custody"), "{}", answer.text);
     // An alert belongs to one incident.
@@ -233,25 +277,69 @@ pub async fn alerts_to_incidents(platform: &IncidentPlatform) {
     assert_eq!(answer.status, StatusCode::CONFLICT, "{}", answer.text);
     assert!(answer.text.contains(&readable), "{}", answer.text);
     let answer = link(platform, &p.bank_analyst, &incident, json!([])).await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
     let answer = link(platform, &p.bank_analyst, &incident, json!(["not-an-id"])).await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
     // Neither a reporter nor an unrelated analyst may link.
     let answer = link(platform, &p.bank_reporter, &incident, json!([bank_second])).await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text);
-    let answer = link(platform, &p.operator_analyst, &incident, json!([operator_alert])).await;
+    let answer = link(
+        platform,
+        &p.operator_analyst,
+        &incident,
+        json!([operator_alert]),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
 
     // Incidents of the sibling bank (opened by the banking CERT) and of the
     // operator share the address; neither is the bank's to see.
-    let sibling_incident =
-        open_from(platform, &p.banking_analyst, p.sibling.id, "Sibling C2", &[sibling_alert]).await;
-    assert_eq!(sibling_incident.status, StatusCode::CREATED, "{}", sibling_incident.text);
-    let sibling_readable = sibling_incident.json["readable_id"].as_str().unwrap().to_owned();
-    let operator_incident =
-        open_from(platform, &p.operator_analyst, p.operator.id, "Operator C2", &[operator_alert]).await;
-    assert_eq!(operator_incident.status, StatusCode::CREATED, "{}", operator_incident.text);
-    let operator_readable = operator_incident.json["readable_id"].as_str().unwrap().to_owned();
+    let sibling_incident = open_from(
+        platform,
+        &p.banking_analyst,
+        p.sibling.id,
+        "Sibling C2",
+        &[sibling_alert],
+    )
+    .await;
+    assert_eq!(
+        sibling_incident.status,
+        StatusCode::CREATED,
+        "{}",
+        sibling_incident.text
+    );
+    let sibling_readable = sibling_incident.json["readable_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let operator_incident = open_from(
+        platform,
+        &p.operator_analyst,
+        p.operator.id,
+        "Operator C2",
+        &[operator_alert],
+    )
+    .await;
+    assert_eq!(
+        operator_incident.status,
+        StatusCode::CREATED,
+        "{}",
+        operator_incident.text
+    );
+    let operator_readable = operator_incident.json["readable_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
 
     let shared_ip = BTreeSet::from([format!("ipv4:{SHARED_IP}")]);
     // The other organisations' alerts came from a host and user of the same names.
@@ -282,7 +370,12 @@ pub async fn alerts_to_incidents(platform: &IncidentPlatform) {
             }),
         )
         .await;
-    assert_eq!(own_second.status, StatusCode::CREATED, "{}", own_second.text);
+    assert_eq!(
+        own_second.status,
+        StatusCode::CREATED,
+        "{}",
+        own_second.text
+    );
     let own_readable = own_second.json["readable_id"].as_str().unwrap().to_owned();
     assert_eq!(
         similar(&similar_of(platform, &p.bank_analyst, &incident).await),
@@ -325,7 +418,12 @@ pub async fn alerts_to_incidents(platform: &IncidentPlatform) {
             &format!("/api/v1/incidents/{incident}/similar?limit=0"),
         )
         .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
 
     // Merging moves the alerts: they name the incident merged into.
     let into = own_second.json["id"].as_str().unwrap().to_owned();
@@ -345,9 +443,18 @@ pub async fn alerts_to_incidents(platform: &IncidentPlatform) {
     );
     for alert in [bank_first, bank_second] {
         let answer = platform
-            .get(&p.bank_analyst, "/api/v1/alerts/{id}", &format!("/api/v1/alerts/{alert}"))
+            .get(
+                &p.bank_analyst,
+                "/api/v1/alerts/{id}",
+                &format!("/api/v1/alerts/{alert}"),
+            )
             .await;
-        assert_eq!(answer.json["alert"]["incident"], json!(into), "{}", answer.text);
+        assert_eq!(
+            answer.json["alert"]["incident"],
+            json!(into),
+            "{}",
+            answer.text
+        );
     }
 }
 
@@ -393,8 +500,14 @@ async fn deadline_alerts(
         .map(|a| {
             (
                 a["rule"]["id"].as_str().unwrap().to_owned(),
-                a["matched_fields"]["incident.readable_id"].as_str().unwrap().to_owned(),
-                a["matched_fields"]["deadline.stage"].as_str().unwrap().to_owned(),
+                a["matched_fields"]["incident.readable_id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+                a["matched_fields"]["deadline.stage"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
                 a["severity"].as_str().unwrap().to_owned(),
                 a["tenant"].as_str().unwrap().to_owned(),
             )
@@ -456,11 +569,22 @@ async fn missed_stage_raises_an_alert(platform: &IncidentPlatform) {
             .iter()
             .filter(|a| a.0 == nigehban_app::incidents::DEADLINE_MISSED_RULE)
             .collect();
-        assert_eq!(missed_alerts, vec![&missed], "{}", platform_who(platform, token));
+        assert_eq!(
+            missed_alerts,
+            vec![&missed],
+            "{}",
+            platform_who(platform, token)
+        );
     }
     // Nobody beside or outside the bank's line sees it; reporters see no alerts at all.
-    assert_eq!(deadline_alerts(platform, &p.operator_analyst).await, BTreeSet::new());
-    assert_eq!(deadline_alerts(platform, &p.telecom_analyst).await, BTreeSet::new());
+    assert_eq!(
+        deadline_alerts(platform, &p.operator_analyst).await,
+        BTreeSet::new()
+    );
+    assert_eq!(
+        deadline_alerts(platform, &p.telecom_analyst).await,
+        BTreeSet::new()
+    );
     let answer = platform
         .get(&p.bank_reporter, "/api/v1/alerts", "/api/v1/alerts")
         .await;

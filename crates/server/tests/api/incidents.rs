@@ -995,8 +995,9 @@ async fn every_endpoint_for_every_party(platform: &IncidentPlatform) {
                     (&p.telecom_analyst, NOT_FOUND),
                     (&p.sibling_reporter, NOT_FOUND),
                     (&p.operator_analyst, NOT_FOUND),
-                    (&p.council, NOT_FOUND),
-                    (&p.admin, NOT_FOUND),
+                    // Roles that see no incident are told so, as for the incident itself.
+                    (&p.council, FORBIDDEN),
+                    (&p.admin, FORBIDDEN),
                 ],
             )
             .await;

@@ -20,8 +20,8 @@ use deadpool_postgres::{GenericClient, Transaction};
 use futures_util::future::try_join_all;
 use nigehban_model::{
     Alert, AlertChange, AlertChangeKind, AlertComment, AlertCommentId, AlertId, AlertText,
-    AlertTriage, AuditAction, FoldGroup, IncidentId, InstanceId, RaisedAlert, SensorId, SignalFate, TenantId,
-    Timestamp, UserId, fold_batch,
+    AlertTriage, AuditAction, FoldGroup, IncidentId, InstanceId, RaisedAlert, SensorId, SignalFate,
+    TenantId, Timestamp, UserId, fold_batch,
 };
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -87,7 +87,9 @@ fn alert_from_row(row: &Row) -> StoreResult<Alert> {
         exercise: row.try_get(27)?,
         created_at: from_ts(row.try_get(28)?),
         updated_at: from_ts(row.try_get(29)?),
-        incident: row.try_get::<_, Option<Uuid>>(30)?.map(IncidentId::from_uuid),
+        incident: row
+            .try_get::<_, Option<Uuid>>(30)?
+            .map(IncidentId::from_uuid),
     }
     .decode()
 }

@@ -178,7 +178,13 @@ async fn link_alert(tx: &Transaction<'_>, link: &AlertLink, at: Timestamp) -> St
         .await?;
     let Some(row) = updated else {
         return Err(
-            if exists(tx, "SELECT 1 FROM alerts WHERE id = $1", link.alert.as_uuid()).await? {
+            if exists(
+                tx,
+                "SELECT 1 FROM alerts WHERE id = $1",
+                link.alert.as_uuid(),
+            )
+            .await?
+            {
                 stale("alert", link.alert)
             } else {
                 StoreError::not_found("alert", link.alert)

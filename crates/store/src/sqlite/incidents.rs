@@ -178,7 +178,11 @@ fn link_alert(tx: &Transaction<'_>, link: &AlertLink, at: i64) -> StoreResult<()
         .optional()?;
     let Some(tenant) = tenant else {
         return Err(
-            if exists(tx, "SELECT 1 FROM alerts WHERE id = ?1", link.alert.to_string())? {
+            if exists(
+                tx,
+                "SELECT 1 FROM alerts WHERE id = ?1",
+                link.alert.to_string(),
+            )? {
                 stale("alert", link.alert)
             } else {
                 StoreError::not_found("alert", link.alert)

@@ -77,7 +77,13 @@ const TRIAGE_REPORTS: [Reach; 8] = [N, Reach::B, Reach::B, N, Reach::B, N, N, N]
 /// Response-time figures are aggregates: the council reads them, reporters and responders do not.
 const INCIDENT_FIGURES: [Reach; 8] = [S, S, N, S, S, N, S, S];
 
-const fn row(method: &'static str, path: &'static str, case: IncidentCase, scope: Scope, success: StatusCode) -> Row {
+const fn row(
+    method: &'static str,
+    path: &'static str,
+    case: IncidentCase,
+    scope: Scope,
+    success: StatusCode,
+) -> Row {
     Row {
         method,
         path,
@@ -202,7 +208,13 @@ async fn alert(tree: &Tree, tenant: &Tenant) -> String {
     signal
         .matched_fields
         .insert("DestinationIp".into(), json!(PROBE_IP));
-    let outcome = tree.platform.app.alerts().raise(vec![signal]).await.unwrap();
+    let outcome = tree
+        .platform
+        .app
+        .alerts()
+        .raise(vec![signal])
+        .await
+        .unwrap();
     outcome.alerts[0].unwrap().to_string()
 }
 
@@ -258,24 +270,37 @@ pub(super) async fn request(
     case: IncidentCase,
     tenant: &Tenant,
 ) -> (Method, String, Option<Value>) {
-    let on_incident = |suffix: &str, incident: String| format!("/api/v1/incidents/{incident}{suffix}");
+    let on_incident =
+        |suffix: &str, incident: String| format!("/api/v1/incidents/{incident}{suffix}");
     let classification = json!({"class": "intrusions", "type": "system-compromise"});
     match case {
-        I::ListIncidents => (Method::GET, format!("/api/v1/incidents?under={}&limit=1000", tenant.id), None),
+        I::ListIncidents => (
+            Method::GET,
+            format!("/api/v1/incidents?under={}&limit=1000", tenant.id),
+            None,
+        ),
         I::OpenIncident => (
             Method::POST,
             "/api/v1/incidents".into(),
-            Some(json!({"owner": tenant.id, "title": "matrix", "classification": classification, "severity": "low"})),
+            Some(
+                json!({"owner": tenant.id, "title": "matrix", "classification": classification, "severity": "low"}),
+            ),
         ),
         I::OpenIncidentFromAlert => {
             let alert = alert(tree, tenant).await;
             (
                 Method::POST,
                 "/api/v1/incidents".into(),
-                Some(json!({"owner": tenant.id, "title": "matrix", "classification": classification, "severity": "low", "alerts": [alert]})),
+                Some(
+                    json!({"owner": tenant.id, "title": "matrix", "classification": classification, "severity": "low", "alerts": [alert]}),
+                ),
             )
         }
-        I::GetIncident => (Method::GET, on_incident("", incident(tree, tenant).await), None),
+        I::GetIncident => (
+            Method::GET,
+            on_incident("", incident(tree, tenant).await),
+            None,
+        ),
         I::UpdateIncident => (
             Method::PATCH,
             on_incident("", incident(tree, tenant).await),
@@ -301,7 +326,11 @@ pub(super) async fn request(
             on_incident("/notes", incident(tree, tenant).await),
             Some(json!({"text": "matrix note"})),
         ),
-        I::Timeline => (Method::GET, on_incident("/timeline", incident(tree, tenant).await), None),
+        I::Timeline => (
+            Method::GET,
+            on_incident("/timeline", incident(tree, tenant).await),
+            None,
+        ),
         I::Escalate => (
             Method::POST,
             on_incident("/escalate", incident(tree, tenant).await),
@@ -310,7 +339,9 @@ pub(super) async fn request(
         I::GiveTask => (
             Method::POST,
             on_incident("/tasks", incident(tree, tenant).await),
-            Some(json!({"assignee_tenant": tenant.id, "kind": "investigation", "title": "check the logs"})),
+            Some(
+                json!({"assignee_tenant": tenant.id, "kind": "investigation", "title": "check the logs"}),
+            ),
         ),
         I::UpdateTask => {
             let incident = incident(tree, tenant).await;
@@ -338,7 +369,11 @@ pub(super) async fn request(
                 Some(json!({"status": "in_progress"})),
             )
         }
-        I::ListTasks => (Method::GET, format!("/api/v1/tasks?under={}", tenant.id), None),
+        I::ListTasks => (
+            Method::GET,
+            format!("/api/v1/tasks?under={}", tenant.id),
+            None,
+        ),
         I::Relate => {
             let other = incident(tree, tenant).await;
             (
@@ -361,17 +396,37 @@ pub(super) async fn request(
             on_incident("/deadlines/early_warning", incident(tree, tenant).await),
             Some(json!({"fields": {"suspected_malicious": true, "cross_border_impact": false}})),
         ),
-        I::Export => (Method::GET, on_incident("/export", incident(tree, tenant).await), None),
-        I::ListNotifications => (Method::GET, format!("/api/v1/notifications?under={}", tenant.id), None),
-        I::Metrics => (Method::GET, format!("/api/v1/metrics/incidents?under={}", tenant.id), None),
+        I::Export => (
+            Method::GET,
+            on_incident("/export", incident(tree, tenant).await),
+            None,
+        ),
+        I::ListNotifications => (
+            Method::GET,
+            format!("/api/v1/notifications?under={}", tenant.id),
+            None,
+        ),
+        I::Metrics => (
+            Method::GET,
+            format!("/api/v1/metrics/incidents?under={}", tenant.id),
+            None,
+        ),
         I::RegulatoryProfiles => (Method::GET, "/api/v1/regulatory-profiles".into(), None),
         I::UploadEvidence => (
             Method::POST,
             on_incident("/evidence?filename=notes.txt", incident(tree, tenant).await),
             Some(Value::String("matrix evidence".into())),
         ),
-        I::ListEvidence => (Method::GET, on_incident("/evidence", incident(tree, tenant).await), None),
-        I::GetEvidence => (Method::GET, format!("/api/v1/evidence/{}", evidence(tree, tenant).await), None),
+        I::ListEvidence => (
+            Method::GET,
+            on_incident("/evidence", incident(tree, tenant).await),
+            None,
+        ),
+        I::GetEvidence => (
+            Method::GET,
+            format!("/api/v1/evidence/{}", evidence(tree, tenant).await),
+            None,
+        ),
         I::DownloadEvidence => (
             Method::GET,
             format!("/api/v1/evidence/{}/content", evidence(tree, tenant).await),
@@ -385,10 +440,20 @@ pub(super) async fn request(
         I::FileReport => (
             Method::POST,
             "/api/v1/reports".into(),
-            Some(json!({"tenant": tenant.id, "title": "matrix report", "noticed_at": Timestamp::now().to_rfc3339()})),
+            Some(
+                json!({"tenant": tenant.id, "title": "matrix report", "noticed_at": Timestamp::now().to_rfc3339()}),
+            ),
         ),
-        I::ListReports => (Method::GET, format!("/api/v1/reports?under={}", tenant.id), None),
-        I::GetReport => (Method::GET, format!("/api/v1/reports/{}", report(tree, tenant).await), None),
+        I::ListReports => (
+            Method::GET,
+            format!("/api/v1/reports?under={}", tenant.id),
+            None,
+        ),
+        I::GetReport => (
+            Method::GET,
+            format!("/api/v1/reports/{}", report(tree, tenant).await),
+            None,
+        ),
         I::TriageReport => (
             Method::POST,
             format!("/api/v1/reports/{}/triage", report(tree, tenant).await),
@@ -396,7 +461,10 @@ pub(super) async fn request(
         ),
         I::AttachToReport => (
             Method::POST,
-            format!("/api/v1/reports/{}/attachments?filename=notes.txt", report(tree, tenant).await),
+            format!(
+                "/api/v1/reports/{}/attachments?filename=notes.txt",
+                report(tree, tenant).await
+            ),
             Some(Value::String("matrix attachment".into())),
         ),
         I::ReportAttachments => (
@@ -412,14 +480,22 @@ pub(super) async fn request(
                 Some(json!({"alerts": [alert]})),
             )
         }
-        I::SimilarIncidents => (Method::GET, on_incident("/similar", incident(tree, tenant).await), None),
+        I::SimilarIncidents => (
+            Method::GET,
+            on_incident("/similar", incident(tree, tenant).await),
+            None,
+        ),
     }
 }
 
 /// The tenants with a stake in an incident as answered: owner, earlier
 /// owners, reporting organisations and tasked tenants.
 fn stakeholders(incident: &Value) -> Vec<String> {
-    let mut found: Vec<String> = incident["owner"].as_str().map(str::to_owned).into_iter().collect();
+    let mut found: Vec<String> = incident["owner"]
+        .as_str()
+        .map(str::to_owned)
+        .into_iter()
+        .collect();
     for field in ["former_owners", "reporting_tenants"] {
         found.extend(
             incident[field]
@@ -460,10 +536,13 @@ pub(super) async fn check_content(
         false
     };
     match case {
-        I::GetIncident | I::UpdateIncident | I::SetStatus | I::Assign | I::AddObservables | I::Escalate => {
-            (json["id"].as_str().map(str::to_owned) != asked)
-                .then(|| format!("answered incident {} when {asked:?} was asked", json["id"]))
-        }
+        I::GetIncident
+        | I::UpdateIncident
+        | I::SetStatus
+        | I::Assign
+        | I::AddObservables
+        | I::Escalate => (json["id"].as_str().map(str::to_owned) != asked)
+            .then(|| format!("answered incident {} when {asked:?} was asked", json["id"])),
         I::GetReport | I::GetEvidence => (json["id"].as_str().map(str::to_owned) != asked)
             .then(|| format!("answered record {} when {asked:?} was asked", json["id"])),
         I::ListIncidents => {
@@ -476,7 +555,9 @@ pub(super) async fn check_content(
                 }
             }
             if !outside.is_empty() {
-                return Some(format!("incidents with no stakeholder under {target_id}: {outside:?}"));
+                return Some(format!(
+                    "incidents with no stakeholder under {target_id}: {outside:?}"
+                ));
             }
             // The incident seeded in the tenant is there.
             (!items.iter().any(|item| item["owner"] == target_id.as_str()))
@@ -492,7 +573,9 @@ pub(super) async fn check_content(
                 }
             }
             if !outside.is_empty() {
-                return Some(format!("similar incidents the caller does not handle: {outside:?}"));
+                return Some(format!(
+                    "similar incidents the caller does not handle: {outside:?}"
+                ));
             }
             // The incidents seeded at and below the caller's tenant share the address.
             items
@@ -509,7 +592,8 @@ pub(super) async fn check_content(
                     outside.push(tenant);
                 }
             }
-            (!outside.is_empty()).then(|| format!("items of tenants outside {target_id}: {outside:?}"))
+            (!outside.is_empty())
+                .then(|| format!("items of tenants outside {target_id}: {outside:?}"))
         }
         I::ListTasks => {
             let items = json["items"].as_array()?;
@@ -538,8 +622,12 @@ pub(super) async fn check_content(
             .then(|| format!("downloaded {:?}, not the file uploaded", answer.text)),
         I::LinkAlerts | I::OpenIncidentFromAlert => {
             let observables = json["observables"].as_array()?;
-            (!observables.iter().any(|o| o["value"] == PROBE_IP))
-                .then(|| format!("the alert's address is not among the observables: {}", answer.text))
+            (!observables.iter().any(|o| o["value"] == PROBE_IP)).then(|| {
+                format!(
+                    "the alert's address is not among the observables: {}",
+                    answer.text
+                )
+            })
         }
         _ => None,
     }
