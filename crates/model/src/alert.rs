@@ -1210,14 +1210,14 @@ mod tests {
             signal.matched_fields.insert(field.into(), value);
         }
         let alert = Alert::open(&signal, InstanceId::from_uuid(uuid::Uuid::nil()), at(0));
-        let found: Vec<String> = alert
+        let found: std::collections::BTreeSet<String> = alert
             .observables()
             .iter()
             .map(ToString::to_string)
             .collect();
         assert_eq!(
             found,
-            [
+            std::collections::BTreeSet::from([
                 "ipv4:192.0.2.7",
                 "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
                 "url:http://evil.example/x.ps1",
@@ -1225,8 +1225,12 @@ mod tests {
                 "user:svc-backup",
                 "user:corp\\alice",
                 "domain:ws-7.corp.example",
-            ],
+            ])
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         );
+        assert_eq!(alert.observables().len(), found.len(), "each once");
     }
 
     #[test]

@@ -877,11 +877,10 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                                 expect_tenant(reaches, role, relation)
                                     .unwrap_or(Expect::Allow(row.success))
                             };
-                            let request = request_for(&tree, level, row.case, role, relation).await;
+                            let request = request_for(tree, level, row.case, role, relation).await;
                             let uri = request.1.clone();
                             let answer =
-                                send_as(&tree, tree.callers.get(&(level, role)), via, request)
-                                    .await;
+                                send_as(tree, tree.callers.get(&(level, role)), via, request).await;
                             calls += 1;
                             let place = format!("{relation:?} at {level:?} level");
                             let mismatch = check(row, &who, &place, expect, &answer);
@@ -889,7 +888,7 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                                 let reach = reaches[role_index(role)];
                                 let target = tree.tenant_in(level, relation);
                                 failures.extend(
-                                    check_content(&tree, row, reach, level, target, &uri, &answer)
+                                    check_content(tree, row, reach, level, target, &uri, &answer)
                                         .await
                                         .map(|problem| {
                                             format!(
@@ -919,8 +918,8 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                             Expect::Forbidden
                         };
                         let request =
-                            request_for(&tree, Level::Sector, row.case, role, Relation::Own).await;
-                        let answer = send_as(&tree, credentials.get(&role), via, request).await;
+                            request_for(tree, Level::Sector, row.case, role, Relation::Own).await;
+                        let answer = send_as(tree, credentials.get(&role), via, request).await;
                         calls += 1;
                         failures.extend(check(row, &who, place, expect, &answer));
                     }
@@ -947,21 +946,16 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                     } else {
                         Expect::Allow(row.success)
                     };
-                    let answer = send_as(&tree, Some(&credentials), via, request).await;
+                    let answer = send_as(tree, Some(&credentials), via, request).await;
                     calls += 1;
                     failures.extend(check(row, &who, "themself", expect, &answer));
                 }
                 Scope::Sensor => {
                     // A person's session or API token is not a sensor's ingest token.
                     let request =
-                        request_for(&tree, Level::Sector, row.case, role, Relation::Own).await;
-                    let answer = send_as(
-                        &tree,
-                        tree.callers.get(&(Level::Sector, role)),
-                        via,
-                        request,
-                    )
-                    .await;
+                        request_for(tree, Level::Sector, row.case, role, Relation::Own).await;
+                    let answer =
+                        send_as(tree, tree.callers.get(&(Level::Sector, role)), via, request).await;
                     calls += 1;
                     failures.extend(check(row, &who, "-", Expect::Unauthenticated, &answer));
                 }
@@ -977,15 +971,10 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                                 ),
                             )
                         }
-                        _ => request_for(&tree, Level::Sector, row.case, role, Relation::Own).await,
+                        _ => request_for(tree, Level::Sector, row.case, role, Relation::Own).await,
                     };
-                    let answer = send_as(
-                        &tree,
-                        tree.callers.get(&(Level::Sector, role)),
-                        via,
-                        request,
-                    )
-                    .await;
+                    let answer =
+                        send_as(tree, tree.callers.get(&(Level::Sector, role)), via, request).await;
                     calls += 1;
                     failures.extend(check(row, &who, "-", Expect::Allow(row.success), &answer));
                 }
@@ -1028,7 +1017,7 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                 ),
                 _ => {
                     request_for(
-                        &tree,
+                        tree,
                         Level::Sector,
                         row.case,
                         Role::Administrator,
@@ -1037,7 +1026,7 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                     .await
                 }
             };
-            let answer = send_as(&tree, None, via, request).await;
+            let answer = send_as(tree, None, via, request).await;
             calls += 1;
             if answer.status != StatusCode::UNAUTHORIZED || answer.code() != "unauthenticated" {
                 failures.push(format!(
