@@ -103,7 +103,9 @@
 //! comments, delivery records and change feed. `0006_incidents`: incidents,
 //! `incident_access`, `incident_sequences`, `incident_reports`,
 //! `incident_timeline`, `evidence` (and `evidence_content` on PostgreSQL),
-//! `incident_notifications`, and an index of audit entries by record. Every
+//! `incident_notifications`, and an index of audit entries by record.
+//! `0010_incident_alerts`: `alerts.incident_id` (the incident an alert was
+//! linked to) and `incident_observables` (for similar incidents). Every
 //! migration a database has not recorded is applied, whatever its number
 //! (numbers of features built side by side may arrive out of order).
 //! `tests/upgrade.rs` opens real databases made by the released code of
