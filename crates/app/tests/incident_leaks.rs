@@ -126,12 +126,14 @@ struct Built {
 /// The address every incident of the test mentions, so each is "similar" to every other.
 const SHARED_ADDRESS: &str = "192.0.2.1";
 
-/// Raises one alert in `tenant` that matched [`SHARED_ADDRESS`].
-async fn raise_alert(app: &App, tenant: TenantId, n: usize) -> AlertId {
+/// Raises one alert in `tenant` that matched [`SHARED_ADDRESS`] (a rule of
+/// its own, so it never folds into another).
+async fn raise_alert(app: &App, tenant: TenantId) -> AlertId {
+    let unique = AlertId::new();
     let mut signal = AlertSignal::new(
         tenant,
-        AlertRule::new(format!("rule-{n}"), "Beacon", Severity::High),
-        format!("event-{n}-{}", AlertId::new()),
+        AlertRule::new(format!("rule-{unique}"), "Beacon", Severity::High),
+        format!("event-{unique}"),
         Timestamp::now(),
     );
     signal
@@ -306,7 +308,7 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
         // Alerts of the owner's subtree are linked; one from outside it is "not found".
         for pick in &history.alerts {
             let tenant = reachable[pick.index(reachable.len())];
-            let alert = raise_alert(&app, tenants[tenant], built.len()).await;
+            let alert = raise_alert(&app, tenants[tenant]).await;
             incidents
                 .link_alerts(&analyst(owner), &reference, &[alert])
                 .await
@@ -316,7 +318,7 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
         if !history.alerts.is_empty()
             && let Some(outside) = (0..tenants.len()).find(|n| !reachable.contains(n))
         {
-            let alert = raise_alert(&app, tenants[outside], built.len()).await;
+            let alert = raise_alert(&app, tenants[outside]).await;
             let refused = incidents
                 .link_alerts(&analyst(owner), &reference, &[alert])
                 .await;
