@@ -468,6 +468,40 @@ pub fn decide_incident(role: Role, action: Action, stance: IncidentStance, tlp: 
     }
 }
 
+/// The decision for a caller in `role` linking an alert — of a tenant in
+/// `alert` relation to the caller's, `under_owner` when that tenant is the
+/// incident's owner or below it — to an incident labelled `tlp` it stands
+/// to from `stance` (opening an incident from alerts is the same question
+/// about the incident being opened):
+///
+/// - the caller must see the alert and may triage it (`TriageAlert`: the
+///   link changes the alert); an alert it may not see is
+///   [`Decision::NotFound`], exactly like one that does not exist;
+/// - it must be allowed to change the incident ([`decide_incident`],
+///   `WorkIncident`: custody only);
+/// - the alert's tenant must be in the incident's custody (the owner's
+///   subtree), so everyone who handles the incident may also see the
+///   alerts it holds, and observables of one organisation's alerts never
+///   reach an incident handled beside it: [`Decision::Forbidden`] otherwise
+///   (escalate the incident to a CERT above both first).
+pub fn decide_alert_link(
+    role: Role,
+    alert: Relation,
+    under_owner: bool,
+    stance: IncidentStance,
+    tlp: Tlp,
+) -> Decision {
+    match decide(role, Action::TriageAlert, alert) {
+        Decision::Allow => {}
+        refused => return refused,
+    }
+    match decide_incident(role, Action::WorkIncident, stance, tlp) {
+        Decision::Allow if under_owner => Decision::Allow,
+        Decision::Allow => Decision::Forbidden,
+        refused => refused,
+    }
+}
+
 /// Who a piece of shared intelligence is addressed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Recipient {
@@ -873,6 +907,56 @@ mod tests {
                 "{role}"
             );
         }
+    }
+
+    #[test]
+    fn linking_an_alert_needs_the_alert_the_incident_and_custody_of_both() {
+        use IncidentStance::*;
+        let custody = Custodian(Relation::Own);
+        let link = decide_alert_link;
+        assert_eq!(
+            link(
+                Role::Analyst,
+                Relation::Descendant,
+                true,
+                custody,
+                Tlp::Amber
+            ),
+            Decision::Allow
+        );
+        // An alert the caller may not see is "not found", whatever the incident.
+        for relation in [Relation::Ancestor, Relation::Sibling, Relation::Unrelated] {
+            assert_eq!(
+                link(Role::Analyst, relation, true, custody, Tlp::Amber),
+                Decision::NotFound,
+                "{relation:?}"
+            );
+        }
+        // Intel analysts read alerts but change neither alerts nor incidents.
+        assert_eq!(
+            link(Role::IntelAnalyst, Relation::Own, true, custody, Tlp::Amber),
+            Decision::Forbidden
+        );
+        // Custody of the incident is needed: an earlier owner or a participant may not link.
+        assert_eq!(
+            link(
+                Role::Analyst,
+                Relation::Own,
+                true,
+                FormerCustodian(Relation::Own),
+                Tlp::Amber
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            link(Role::Analyst, Relation::Own, true, Outsider, Tlp::Amber),
+            Decision::NotFound
+        );
+        // An alert outside the incident's custody stays out of it.
+        assert_eq!(
+            link(Role::Analyst, Relation::Own, false, custody, Tlp::Amber),
+            Decision::Forbidden
+        );
     }
 
     #[test]

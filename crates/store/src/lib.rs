@@ -103,7 +103,9 @@
 //! comments, delivery records and change feed. `0006_incidents`: incidents,
 //! `incident_access`, `incident_sequences`, `incident_reports`,
 //! `incident_timeline`, `evidence` (and `evidence_content` on PostgreSQL),
-//! `incident_notifications`, and an index of audit entries by record. Every
+//! `incident_notifications`, and an index of audit entries by record.
+//! `0010_incident_alerts`: `alerts.incident_id` (the incident an alert was
+//! linked to) and `incident_observables` (for similar incidents). Every
 //! migration a database has not recorded is applied, whatever its number
 //! (numbers of features built side by side may arrive out of order).
 //! `tests/upgrade.rs` opens real databases made by the released code of
@@ -144,7 +146,8 @@ use nigehban_model::{
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
 pub use incidents::{
-    AuditAfter, AuditNote, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, NewIncident,
+    AlertLink, AuditAfter, AuditNote, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten,
+    NewIncident, SimilarIncident,
 };
 pub use page::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use postgres::PostgresStore;
@@ -741,6 +744,17 @@ pub trait Store: Send + Sync + 'static {
         write: IncidentWrite,
         ctx: &AuditContext,
     ) -> StoreResult<IncidentWritten>;
+
+    /// The incidents that share at least one observable with `of` and have
+    /// a stakeholder in `touching`'s subtree (a superset of what a caller
+    /// there may see, which the app narrows), most shared first, then
+    /// newest; at most `limit`.
+    async fn similar_incidents(
+        &self,
+        of: IncidentId,
+        touching: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<SimilarIncident>>;
 
     /// One incident.
     async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>>;

@@ -48,7 +48,7 @@ use crate::{
     PageRequest, SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange,
     UserChange,
 };
-use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten};
+use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, SimilarIncident};
 use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
@@ -1678,6 +1678,15 @@ impl Store for SqliteStore {
         ctx: &AuditContext,
     ) -> StoreResult<IncidentWritten> {
         self.incidents_write(write, ctx).await
+    }
+
+    async fn similar_incidents(
+        &self,
+        of: IncidentId,
+        touching: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<SimilarIncident>> {
+        self.incidents_similar(of, touching, limit).await
     }
 
     async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>> {

@@ -9,6 +9,7 @@ mod alerts;
 mod auth_flow;
 mod connections;
 mod errors;
+mod incident_alerts;
 mod incidents;
 mod intake_trust;
 mod matrix;
