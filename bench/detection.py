@@ -28,16 +28,14 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import PASSWORD, Api, free_port, target_dir, wait_healthy  # noqa: E402
+from intake import Server, server_cpu, target_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 500
@@ -111,61 +109,12 @@ def percentile(before: list, after: list, q: float) -> float:
     return lower_bound
 
 
-SERVER = {}
-
-
-def server_cpu() -> float:
-    with open(f"/proc/{SERVER['pid']}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Server:
-    """A fresh `nigehban serve` with every SigmaHQ rule, and a sensor."""
-
-    def __init__(self, binary: Path, corpus: Path, workdir):
-        self.work = Path(tempfile.mkdtemp(prefix="nigehban-detection-bench-", dir=workdir))
-        data = self.work / "data"
-        create = subprocess.run(
-            [binary, "admin", "create-user", "--username", "bench", "--password-stdin", "--data-dir", data],
-            input=PASSWORD + "\n", text=True, capture_output=True,
-        )
-        if create.returncode != 0:
-            sys.exit(f"admin create-user failed: {create.stderr}")
-        self.port = free_port()
-        rules = []
-        for part in ["rules", "rules-emerging-threats", "rules-threat-hunting"]:
-            rules += ["--rules", str(corpus / "sigma" / "rules" / part)]
-        log = open(self.work / "serve.log", "wb")
-        self.process = subprocess.Popen(
-            [binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{self.port}", *rules],
-            stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "warn"},
-        )
-        SERVER["pid"] = self.process.pid
-        try:
-            wait_healthy(self.port, self.process)
-            api = Api(self.port)
-            api.login("bench", PASSWORD)
-            root = api.call("GET", "/api/v1/tenants")["items"][0]["id"]
-            sector = api.call("POST", "/api/v1/tenants", {"parent": root, "name": "CERT Energy", "kind": "sectoral", "sector": "energy"})
-            org = api.call("POST", "/api/v1/tenants", {"parent": sector["id"], "name": "Example Grid", "kind": "organisation"})
-            sensor = api.call("POST", "/api/v1/sensors", {
-                "tenant": org["id"], "name": "windows fleet", "kind": "other",
-                "expected_formats": ["json"], "expected_interval_seconds": 300,
-                "source_addresses": ["127.0.0.1"],
-            })
-            self.token = sensor["secret"]
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        shutil.rmtree(self.work, ignore_errors=True)
+def start_server(binary: Path, corpus: Path, workdir) -> Server:
+    """A fresh `nigehban serve` (see bench/intake.py) with every SigmaHQ rule."""
+    rules = []
+    for part in ["rules", "rules-emerging-threats", "rules-threat-hunting"]:
+        rules += ["--rules", str(corpus / "sigma" / "rules" / part)]
+    return Server(binary, workdir, serve_args=rules, prefix="nigehban-detection-bench-")
 
 
 def run_rate(server: Server, rate: int, seconds: float, connections: int, drain: float) -> dict:
@@ -208,7 +157,7 @@ def run_rate(server: Server, rate: int, seconds: float, connections: int, drain:
     time.sleep(5.0)  # warm-up: rules and caches settle
     before = scrape(server.port)
     sent_before = sum(sent)
-    cpu_before = server_cpu()
+    cpu_before = server_cpu(server.port)
     started = time.perf_counter()
     time.sleep(seconds)
     elapsed = time.perf_counter() - started
@@ -216,7 +165,7 @@ def run_rate(server: Server, rate: int, seconds: float, connections: int, drain:
     stop.set()
     for t in threads:
         t.join()
-    cpu = server_cpu() - cpu_before
+    cpu = server_cpu(server.port) - cpu_before
     at_end = scrape(server.port)
     detect_lag_at_end = value(at_end, "nigehban_bus_consumer_lag", 'consumer="detect"')
     search_lag_at_end = value(at_end, "nigehban_bus_consumer_lag", 'consumer="search"')
@@ -268,7 +217,7 @@ def main():
     )
     rows = []
     for rate in [int(r) for r in args.rates.split(",")]:
-        server = Server(binary, corpus, args.workdir)
+        server = start_server(binary, corpus, args.workdir)
         try:
             r = run_rate(server, rate, args.seconds, args.connections, args.drain)
         finally:
