@@ -93,7 +93,9 @@ pub mod correlation;
 pub mod detection;
 pub mod rules;
 pub mod stage;
+pub mod starter;
 pub mod tape;
+pub mod tuning;
 pub mod view;
 
 pub use correlation::CorrelationState;
@@ -104,5 +106,7 @@ pub use stage::{
     DEFAULT_CONSUMER, DetectError, DetectionMetrics, DetectionSink, DetectionStage, Evaluated,
     MetricsSnapshot, Rejected, StageConfig, evaluate,
 };
+pub use starter::starter_pack;
 pub use tape::JsonTape;
+pub use tuning::{RuleTuning, TenantFilterSource, TenantView, TuningInput};
 pub use view::{Layout, SigmaView, read_record};

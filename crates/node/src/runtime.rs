@@ -28,7 +28,8 @@ use nigehban_app::model::{Sensor, SensorHealthKind, SensorId, Timestamp};
 use nigehban_app::{App, SensorHealthReport};
 use nigehban_bus::{AnyBus, BusError, BusLocation, BusMetrics, ConsumerConfig, EventBus as _};
 use nigehban_detect::{
-    DetectError, DetectionMetrics, DetectionStage, MetricsSnapshot, RulesHandle, StageConfig,
+    DetectError, DetectionMetrics, DetectionRules, DetectionStage, MetricsSnapshot, RulesHandle,
+    StageConfig,
 };
 use nigehban_ingest::{
     ClientCertificate, DirectoryError, HealthChange, HealthChangeKind, Intake, IntakeOptions,
@@ -42,6 +43,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::alert_sink::AlertSink;
 use crate::roles::Roles;
+use crate::rules::PlatformRules;
 use tokio::task::JoinHandle;
 
 /// Intake as the server runs it: over either bus, with sensors from the registry.
@@ -238,6 +240,10 @@ pub struct DetectionConfig {
     pub state_dir: Option<PathBuf>,
     /// Allowed lateness and the bounds of correlation state.
     pub correlation: CorrelationLimits,
+    /// The platform's stored rules (imported and built-in) beside the
+    /// node's files, tuned per tenant and reloaded when they change; `None`
+    /// runs the rules in `rules` as they are.
+    pub platform: Option<Arc<PlatformRules>>,
 }
 
 impl DetectionConfig {
@@ -249,7 +255,21 @@ impl DetectionConfig {
             stage: StageConfig::default(),
             state_dir: None,
             correlation: CorrelationLimits::default(),
+            platform: None,
         }
+    }
+
+    /// Detection with the platform's stored rules and the node's `files`,
+    /// reloaded when they change (see [`PlatformRules`]).
+    pub fn platform(platform: PlatformRules) -> Self {
+        let (empty, _) = DetectionRules::compile(
+            &nigehban_sigma::RuleSet::new(),
+            &platform.mapping,
+            &platform.options,
+        );
+        let mut config = DetectionConfig::new(RulesHandle::new(empty));
+        config.platform = Some(Arc::new(platform));
+        config
     }
 }
 
@@ -366,6 +386,8 @@ pub struct ShutdownReport {
 struct RunningDetection {
     task: JoinHandle<Result<MetricsSnapshot, DetectError>>,
     metrics: Arc<DetectionMetrics>,
+    /// The watch of the rules revision, when the platform's rules are used.
+    rules_watch: Option<JoinHandle<()>>,
 }
 
 impl RunningDetection {
@@ -375,7 +397,22 @@ impl RunningDetection {
         bus: &AnyBus,
         config: &DetectionConfig,
         stop: impl Future<Output = ()> + Send + 'static,
+        stop_rx: watch::Receiver<bool>,
     ) -> Result<Self, TelemetryError> {
+        // The stored rules are loaded before the first batch is fetched.
+        let rules_watch = match &config.platform {
+            Some(platform) => {
+                PlatformRules::seed_built_in(&app).await;
+                let revision = platform.load(&app, &config.rules).await?;
+                Some(tokio::spawn(Arc::clone(platform).watch(
+                    app.clone(),
+                    config.rules.clone(),
+                    revision,
+                    stop_rx,
+                )))
+            }
+            None => None,
+        };
         let consumer = bus
             .consumer(&config.consumer, ConsumerConfig::default())
             .await?;
@@ -391,11 +428,18 @@ impl RunningDetection {
         let rules = config.rules.current().summaries().len();
         tracing::info!(rules, consumer = %config.consumer, "live detection started");
         let task = tokio::spawn(stage.run(consumer, stop));
-        Ok(RunningDetection { task, metrics })
+        Ok(RunningDetection {
+            task,
+            metrics,
+            rules_watch,
+        })
     }
 
     /// Waits for the stage to finish its batch and stop (the stop signal was sent).
     async fn stop(self) -> Option<MetricsSnapshot> {
+        if let Some(watch) = self.rules_watch {
+            let _ = watch.await;
+        }
         match self.task.await {
             Ok(Ok(snapshot)) => Some(snapshot),
             Ok(Err(error)) => {
@@ -487,8 +531,14 @@ impl TelemetryRuntime {
         // current and search falls behind within its allowance.
         let detection = match (&config.detection, roles.detect) {
             (Some(detection), true) => Some(
-                RunningDetection::start(app.clone(), &bus, detection, stopped(stop_rx.clone()))
-                    .await?,
+                RunningDetection::start(
+                    app.clone(),
+                    &bus,
+                    detection,
+                    stopped(stop_rx.clone()),
+                    stop_rx.clone(),
+                )
+                .await?,
             ),
             (None, true) => {
                 tracing::warn!("no detection rules are configured: live detection does not run");
