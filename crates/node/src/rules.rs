@@ -9,6 +9,7 @@
 //! the result to the stage through its [`RulesHandle`].
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use nigehban_app::{App, NewRuleDocument, NewRuleFilter, RulesSnapshot};
@@ -322,6 +323,7 @@ impl PlatformRules {
         app: App,
         handle: RulesHandle,
         mut revision: u64,
+        loaded: Arc<AtomicU64>,
         mut stop: watch::Receiver<bool>,
     ) {
         loop {
@@ -339,10 +341,97 @@ impl PlatformRules {
                 }
             }
             match self.load(&app, &handle).await {
-                Ok(now) => revision = now,
+                Ok(now) => {
+                    revision = now;
+                    loaded.store(now, Ordering::Release);
+                }
                 Err(error) => tracing::warn!(%error, "reloading rules failed; the rules in use stay"),
             }
         }
+    }
+}
+
+/// A rule (or a filter with the rules it names) compiled to be tried on
+/// stored events before it is enabled: what would it have raised?
+#[derive(Debug)]
+pub struct RuleTrial {
+    rules: DetectionRules,
+}
+
+/// One event a rule under trial matched.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TrialMatch {
+    /// The rule's id.
+    pub rule_id: String,
+    /// The rule's title.
+    pub rule_title: String,
+    /// The field values that made it match (`field`, `value`; no field for a keyword).
+    pub matched: Vec<(Option<String>, String)>,
+}
+
+impl RuleTrial {
+    /// Compiles `documents` (text, name) as one rule set; errors (any
+    /// document that does not load or compile) are returned as diagnostics,
+    /// and nothing to try is an error.
+    pub fn compile(documents: &[(String, String)]) -> Result<Self, Vec<Diagnostic>> {
+        let mut set = RuleSet::new();
+        for (text, name) in documents {
+            set.add_str(text, name);
+        }
+        let (rules, problems) = DetectionRules::compile(
+            &set,
+            &LogsourceMapping::builtin(),
+            &CompileOptions::default(),
+        );
+        let errors: Vec<Diagnostic> = set
+            .diagnostics()
+            .iter()
+            .chain(&problems)
+            .filter(|d| d.kind != DiagnosticKind::Warning)
+            .cloned()
+            .collect();
+        if !errors.is_empty() || rules.is_empty() {
+            let mut errors = errors;
+            if errors.is_empty() {
+                errors.push(Diagnostic {
+                    origin: documents.first().map(|d| d.1.clone()).unwrap_or_default(),
+                    line: 0,
+                    column: 0,
+                    rule_id: None,
+                    title: None,
+                    kind: DiagnosticKind::Error,
+                    message: "no detection rule to try (a filter needs the rules it names; a correlation rule is tried through its rules)".into(),
+                });
+            }
+            return Err(errors);
+        }
+        Ok(RuleTrial { rules })
+    }
+
+    /// What the rules would have raised for `event`.
+    pub fn check(&self, event: &nigehban_normalise::NormalisedEvent) -> Vec<TrialMatch> {
+        let mut tape = nigehban_detect::JsonTape::new();
+        let has_record = nigehban_detect::read_record(event, &mut tape);
+        let view = nigehban_detect::SigmaView::of_event(event, has_record.then_some(&tape));
+        let compiled = self.rules.compiled();
+        let mut scratch = compiled.scratch();
+        let mut matched = Vec::new();
+        compiled.matches(&view, &mut scratch, &mut matched);
+        matched
+            .into_iter()
+            .filter_map(|index| {
+                let rule = self.rules.summaries().get(index)?;
+                Some(TrialMatch {
+                    rule_id: rule.id.clone(),
+                    rule_title: rule.title.clone(),
+                    matched: compiled
+                        .matched_fields(index, &view)
+                        .into_iter()
+                        .map(|m| (m.field, m.value))
+                        .collect(),
+                })
+            })
+            .collect()
     }
 }
 

@@ -21,6 +21,7 @@
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -388,6 +389,8 @@ struct RunningDetection {
     metrics: Arc<DetectionMetrics>,
     /// The watch of the rules revision, when the platform's rules are used.
     rules_watch: Option<JoinHandle<()>>,
+    /// The rules revision in use (swapped in before it is set here).
+    rules_revision: Arc<AtomicU64>,
 }
 
 impl RunningDetection {
@@ -400,14 +403,17 @@ impl RunningDetection {
         stop_rx: watch::Receiver<bool>,
     ) -> Result<Self, TelemetryError> {
         // The stored rules are loaded before the first batch is fetched.
+        let rules_revision = Arc::new(AtomicU64::new(0));
         let rules_watch = match &config.platform {
             Some(platform) => {
                 PlatformRules::seed_built_in(&app).await;
                 let revision = platform.load(&app, &config.rules).await?;
+                rules_revision.store(revision, Ordering::Release);
                 Some(tokio::spawn(Arc::clone(platform).watch(
                     app.clone(),
                     config.rules.clone(),
                     revision,
+                    Arc::clone(&rules_revision),
                     stop_rx,
                 )))
             }
@@ -432,6 +438,7 @@ impl RunningDetection {
             task,
             metrics,
             rules_watch,
+            rules_revision,
         })
     }
 
@@ -608,6 +615,15 @@ impl TelemetryRuntime {
     /// The counters of live detection, when this node runs it.
     pub fn detection_metrics(&self) -> Option<Arc<DetectionMetrics>> {
         self.detection.as_ref().map(|d| Arc::clone(&d.metrics))
+    }
+
+    /// The rules revision live detection uses now (its rules are in use
+    /// from the next batch), when this node detects with the platform's rules.
+    pub fn detection_rules_revision(&self) -> Option<u64> {
+        self.detection
+            .as_ref()
+            .filter(|d| d.rules_watch.is_some())
+            .map(|d| d.rules_revision.load(Ordering::Acquire))
     }
 
     /// What request handlers use.
