@@ -103,7 +103,11 @@
 //! comments, delivery records and change feed. `0006_incidents`: incidents,
 //! `incident_access`, `incident_sequences`, `incident_reports`,
 //! `incident_timeline`, `evidence` (and `evidence_content` on PostgreSQL),
-//! `incident_notifications`, and an index of audit entries by record. Every
+//! `incident_notifications`, and an index of audit entries by record.
+//! `0009_rules`: `rules` (imported and built-in Sigma documents, one per
+//! row, keyed by Sigma id), `rule_overrides` (per tenant), `rule_filters`
+//! (per tenant) and `rules_revision`, bumped in the transaction of every
+//! change so that detecting nodes reload on a change. Every
 //! migration a database has not recorded is applied, whatever its number
 //! (numbers of features built side by side may arrive out of order).
 //! `tests/upgrade.rs` opens real databases made by the released code of
