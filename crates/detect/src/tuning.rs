@@ -179,8 +179,8 @@ impl RuleTuning {
             // The path from the root down to the tenant (bounded against a cycle).
             let mut path = vec![tenant.as_str()];
             let mut at = tenant.as_str();
-            while let Some(Some(parent)) = parent_of.get(at) {
-                if path.len() > 1000 || path.contains(parent) {
+            while let Some(Some(parent)) = parent_of.get(at).copied() {
+                if path.len() > 1000 || path.contains(&parent) {
                     break;
                 }
                 path.push(parent);

@@ -12,4 +12,5 @@ mod parity;
 mod sigmahq;
 mod stage;
 mod support;
+mod tuning;
 mod view;

@@ -387,7 +387,6 @@ async fn a_rule_change_takes_effect_within_five_seconds_and_no_event_is_missed()
             .is_some_and(|users| before.iter().all(|u| users.contains_key(u)))
     })
     .await;
-    let change_requested = Instant::now();
     let answer = platform
         .send(
             call(
