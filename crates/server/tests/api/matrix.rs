@@ -1384,18 +1384,6 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
                 .collect::<HashMap<String, String>>()
         }
     };
-    let users = universe("/api/v1/users", Case::ListUsers).await;
-    let tokens = universe("/api/v1/tokens", Case::ListTokens).await;
-    let audit = universe("/api/v1/audit", Case::ListAudit).await;
-    let all_tenants: HashMap<String, String> = tenants
-        .iter()
-        .map(|t| (t.id.to_string(), t.id.to_string()))
-        .collect();
-    // Every caller signed in through the API and holds a token; every tenant's creation is audited.
-    assert_eq!(users.len(), 1 + 4 * Role::ALL.len(), "{users:?}");
-    assert_eq!(tokens.len(), 4 * Role::ALL.len(), "{tokens:?}");
-    assert!(audit.len() > tenants.len() + users.len() + sensors.len());
-
     // One Sigma filter per tenant.
     let mut filters: HashMap<String, String> = HashMap::new();
     for tenant in tenants {
@@ -1408,6 +1396,18 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
             .unwrap();
         filters.insert(added.id.to_string(), tenant.id.to_string());
     }
+    let users = universe("/api/v1/users", Case::ListUsers).await;
+    let tokens = universe("/api/v1/tokens", Case::ListTokens).await;
+    let audit = universe("/api/v1/audit", Case::ListAudit).await;
+    let all_tenants: HashMap<String, String> = tenants
+        .iter()
+        .map(|t| (t.id.to_string(), t.id.to_string()))
+        .collect();
+    // Every caller signed in through the API and holds a token; every tenant's creation is audited.
+    assert_eq!(users.len(), 1 + 4 * Role::ALL.len(), "{users:?}");
+    assert_eq!(tokens.len(), 4 * Role::ALL.len(), "{tokens:?}");
+    assert!(audit.len() > tenants.len() + users.len() + sensors.len());
+
     let lists: [ListUnderTest; 9] = [
         ("/api/v1/tenants", Case::ListTenants, EVERYONE, &all_tenants),
         ("/api/v1/users", Case::ListUsers, VIEW_USERS, &users),
