@@ -172,7 +172,8 @@ pub use incidents::{
     NewTask, NoteAudience, OpenIncident, StatusChange, TaskSight, TaskUpdate,
 };
 pub use rules::{
-    MAX_IMPORTED_RULES, NewRuleDocument, NewRuleFilter, RuleListing, RuleState, Rules, RulesSnapshot,
+    MAX_IMPORTED_RULES, NewRuleDocument, NewRuleFilter, RuleListing, RuleState, Rules,
+    RulesSnapshot,
 };
 pub use secrets::{PasswordHashing, Secret};
 pub use sensors::{

@@ -22,9 +22,7 @@ use nigehban_model::{
     Actor, RuleDocument, RuleFilter, RuleFilterId, RuleKind, RuleOrigin, RuleOverride, TenantId,
     Timestamp, effective_enabled,
 };
-use nigehban_store::{
-    AuditContext, Page, PageRequest, RuleImport, RuleQuery, RulesImported,
-};
+use nigehban_store::{AuditContext, Page, PageRequest, RuleImport, RuleQuery, RulesImported};
 use serde::Serialize;
 
 use crate::policy::Action;
@@ -161,7 +159,16 @@ impl Rules<'_> {
         let at = Timestamp::now();
         let rules = documents
             .into_iter()
-            .map(|d| stored(d, RuleOrigin::Imported, enabled, caller.user_id(), at, self.app))
+            .map(|d| {
+                stored(
+                    d,
+                    RuleOrigin::Imported,
+                    enabled,
+                    caller.user_id(),
+                    at,
+                    self.app,
+                )
+            })
             .collect();
         Ok(self
             .app
@@ -344,9 +351,19 @@ impl Rules<'_> {
     }
 
     /// Adds a Sigma filter for a tenant and its subtree; audited as `rule.filter_add`.
-    pub async fn add_filter(&self, caller: &Caller, filter: NewRuleFilter) -> AppResult<RuleFilter> {
+    pub async fn add_filter(
+        &self,
+        caller: &Caller,
+        filter: NewRuleFilter,
+    ) -> AppResult<RuleFilter> {
         self.app
-            .authorise(caller, Action::TuneRules, filter.tenant, "tenant", filter.tenant)
+            .authorise(
+                caller,
+                Action::TuneRules,
+                filter.tenant,
+                "tenant",
+                filter.tenant,
+            )
             .await?;
         if filter.rules.is_empty() {
             return Err(AppError::Invalid(

@@ -219,7 +219,10 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
         }
         for file in &answer.files {
             if answer.files.len() <= 50 || file.broken > 0 {
-                println!("{}: {} rule(s), {} broken", file.file, file.rules, file.broken);
+                println!(
+                    "{}: {} rule(s), {} broken",
+                    file.file, file.rules, file.broken
+                );
             }
         }
         println!(
@@ -231,7 +234,11 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     }
     println!(
         "nigehban: {imported} rule(s) imported{}, {broken} broken",
-        if args.disabled { " (disabled for the platform)" } else { "" }
+        if args.disabled {
+            " (disabled for the platform)"
+        } else {
+            ""
+        }
     );
     if failed {
         return Ok(ExitCode::from(2));

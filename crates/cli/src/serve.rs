@@ -204,7 +204,8 @@ fn detection_config(paths: &[std::path::PathBuf]) -> anyhow::Result<Option<Detec
     let mut files = Vec::new();
     if !paths.is_empty() {
         let mut read_problems = Vec::new();
-        files = read_rule_sources(paths, &mut read_problems).context("configuration key `rules`")?;
+        files =
+            read_rule_sources(paths, &mut read_problems).context("configuration key `rules`")?;
         let rule_set =
             load_rules(paths, Placeholders::default()).context("configuration key `rules`")?;
         let (rules, compile_problems) =

@@ -1748,10 +1748,18 @@ fn rules_import_stores_good_rules_and_names_the_broken_one() {
     };
     let good = "9a1f0c3e-1111-4c2d-8e3f-000000000001";
     let second = "9a1f0c3e-1111-4c2d-8e3f-000000000002";
-    std::fs::write(rules.join("windows/good.yml"), rule(good, "Failed logon", 4625)).unwrap();
+    std::fs::write(
+        rules.join("windows/good.yml"),
+        rule(good, "Failed logon", 4625),
+    )
+    .unwrap();
     let broken = "title: Broken modifier\nid: 9a1f0c3e-1111-4c2d-8e3f-00000000000b\nlogsource:\n    product: windows\ndetection:\n    selection:\n        EventID|nonsense: 1\n    condition: selection\n";
     let pack = dir.path().join("pack.yml");
-    std::fs::write(&pack, format!("{}---\n{broken}", rule(second, "Logon", 4624))).unwrap();
+    std::fs::write(
+        &pack,
+        format!("{}---\n{broken}", rule(second, "Logon", 4624)),
+    )
+    .unwrap();
 
     let import = nigehban()
         .args(["rules", "import", "--server", &server.url()])
@@ -1777,7 +1785,10 @@ fn rules_import_stores_good_rules_and_names_the_broken_one() {
         stdout.contains(&format!("{pack_name}: 1 rule(s), 1 broken")),
         "{stdout}"
     );
-    assert!(stdout.contains("nigehban: 2 rule(s) imported, 1 broken"), "{stdout}");
+    assert!(
+        stdout.contains("nigehban: 2 rule(s) imported, 1 broken"),
+        "{stdout}"
+    );
     let listed = http(
         server.address,
         "GET",

@@ -161,7 +161,10 @@ impl RuleTuning {
         let mut filters_of: HashMap<&str, Vec<usize>> = HashMap::new();
         for (position, (tenant, _)) in filter_meta.iter().enumerate() {
             if filter_index[position].is_some() {
-                filters_of.entry(tenant.as_str()).or_default().push(position);
+                filters_of
+                    .entry(tenant.as_str())
+                    .or_default()
+                    .push(position);
             }
         }
         let platform: HashSet<String> = input.platform_disabled.iter().cloned().collect();

@@ -98,7 +98,8 @@ pub use incident::{
 };
 pub use role::Role;
 pub use rule::{
-    RuleDocument, RuleFilter, RuleKind, RuleOrigin, RuleOverride, UnknownRuleWord, effective_enabled,
+    RuleDocument, RuleFilter, RuleKind, RuleOrigin, RuleOverride, UnknownRuleWord,
+    effective_enabled,
 };
 pub use sensor::{
     CertificateFingerprint, ExpectedInterval, HostOsType, InvalidSensorField, Sensor, SensorFormat,

@@ -26,8 +26,8 @@ pub mod rules;
 pub mod runtime;
 
 pub use alert_sink::{AlertSink, AlertSinkError, signal_of};
-pub use roles::{InvalidRoles, Roles};
 pub use nigehban_sigma::Diagnostic as RuleProblem;
+pub use roles::{InvalidRoles, Roles};
 pub use rules::{
     FileCount, PlatformRules, ReadRules, RuleTrial, TrialMatch, read_filter, read_upload,
 };

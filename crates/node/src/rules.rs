@@ -293,15 +293,24 @@ impl PlatformRules {
 
     /// Reads the store and puts the compiled rules in `handle`; returns the
     /// revision read.
-    pub async fn load(&self, app: &App, handle: &RulesHandle) -> Result<u64, nigehban_app::AppError> {
+    pub async fn load(
+        &self,
+        app: &App,
+        handle: &RulesHandle,
+    ) -> Result<u64, nigehban_app::AppError> {
         let snapshot = app.rules().snapshot().await?;
         let this = self.clone();
         let revision = snapshot.revision;
         let compiled = tokio::task::spawn_blocking(move || this.compile(&snapshot))
             .await
-            .map_err(|join| nigehban_app::AppError::Invalid(format!("compiling rules failed: {join}")))?;
+            .map_err(|join| {
+                nigehban_app::AppError::Invalid(format!("compiling rules failed: {join}"))
+            })?;
         let (rules, problems) = compiled;
-        for problem in problems.iter().filter(|p| p.kind != DiagnosticKind::Warning) {
+        for problem in problems
+            .iter()
+            .filter(|p| p.kind != DiagnosticKind::Warning)
+        {
             tracing::debug!(%problem, "rule left out of live detection");
         }
         tracing::info!(
@@ -345,7 +354,9 @@ impl PlatformRules {
                     revision = now;
                     loaded.store(now, Ordering::Release);
                 }
-                Err(error) => tracing::warn!(%error, "reloading rules failed; the rules in use stay"),
+                Err(error) => {
+                    tracing::warn!(%error, "reloading rules failed; the rules in use stay")
+                }
             }
         }
     }

@@ -140,11 +140,11 @@ use nigehban_model::{
     Severity, SignalFate, SourceNetwork, SubjectCommonName, Tenant, TenantId, TenantName,
     Timestamp, TokenId, User, UserId, Username,
 };
-use nigehban_model::{RuleDocument, RuleFilter, RuleFilterId, RuleKind, RuleOverride};
 use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
 };
+use nigehban_model::{RuleDocument, RuleFilter, RuleFilterId, RuleKind, RuleOverride};
 
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
@@ -382,7 +382,6 @@ pub struct AlertPruning {
     /// Entries of the change feed.
     pub changes: u64,
 }
-
 
 // ---- rules: types of the rule methods of [`Store`] ----
 
@@ -881,11 +880,8 @@ pub trait Store: Send + Sync + 'static {
 
     /// Sets a tenant's override of a stored rule (audited as
     /// `rule.override`); an unknown rule or tenant is [`StoreError::NotFound`].
-    async fn set_rule_override(
-        &self,
-        change: &RuleOverride,
-        ctx: &AuditContext,
-    ) -> StoreResult<()>;
+    async fn set_rule_override(&self, change: &RuleOverride, ctx: &AuditContext)
+    -> StoreResult<()>;
 
     /// Removes a tenant's override, so it inherits again (audited as
     /// `rule.inherit`); returns the override removed, if there was one.
@@ -900,8 +896,7 @@ pub trait Store: Send + Sync + 'static {
     async fn rule_overrides(&self, rule_id: Option<&str>) -> StoreResult<Vec<RuleOverride>>;
 
     /// Adds a tenant's filter (audited as `rule.filter_add`).
-    async fn insert_rule_filter(&self, filter: &RuleFilter, ctx: &AuditContext)
-    -> StoreResult<()>;
+    async fn insert_rule_filter(&self, filter: &RuleFilter, ctx: &AuditContext) -> StoreResult<()>;
 
     /// Deletes a tenant's filter (audited as `rule.filter_remove`); returns it.
     async fn delete_rule_filter(

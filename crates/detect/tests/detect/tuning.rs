@@ -18,7 +18,7 @@ fn filter(by: &str) -> String {
 
 fn logon(user: &str) -> Vec<u8> {
     format!(
-        r#"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":"Microsoft-Windows-Security-Auditing"}}}},"EventID":4625,"Channel":"Security","Computer":"ws-1"}},"EventData":{{"TargetUserName":"{user}"}}}}}}"#
+        r##"{{"Event":{{"System":{{"Provider":{{"#attributes":{{"Name":"Microsoft-Windows-Security-Auditing"}}}},"EventID":4625,"Channel":"Security","Computer":"ws-1"}},"EventData":{{"TargetUserName":"{user}"}}}}}}"##
     )
     .into_bytes()
 }
@@ -106,8 +106,9 @@ fn a_filter_drops_what_it_excludes_in_its_subtree_only() {
                 tuning.filtered_out(view, ID, event)
             });
             assert_eq!(backup, filtered, "svc-backup at {tenant} by {by}");
-            let alice =
-                with_record_view(&logon("alice"), |event| tuning.filtered_out(view, ID, event));
+            let alice = with_record_view(&logon("alice"), |event| {
+                tuning.filtered_out(view, ID, event)
+            });
             assert!(!alice, "alice at {tenant} by {by}");
         }
     }

@@ -149,7 +149,11 @@ impl RuleView {
             tenant: state.tenant,
             enabled: state.effective_enabled,
             decided_by: state.decided_by,
-            overrides: state.overrides.into_iter().map(OverrideView::from).collect(),
+            overrides: state
+                .overrides
+                .into_iter()
+                .map(OverrideView::from)
+                .collect(),
             imported_by,
             imported_at,
             updated_at,
@@ -796,9 +800,16 @@ async fn test_rule(
                 .collect::<Vec<_>>()
                 .join("; "),
         )
-        .with_field(if body.yaml.is_some() { "yaml" } else { "rule_id" })
+        .with_field(if body.yaml.is_some() {
+            "yaml"
+        } else {
+            "rule_id"
+        })
     })?;
-    let scope = state.app.events_scope_under(&who.caller, Some(tenant)).await?;
+    let scope = state
+        .app
+        .events_scope_under(&who.caller, Some(tenant))
+        .await?;
     let telemetry = state.telemetry()?;
     let mut query = EventQuery::new(scope)
         .limit(MAX_TRIAL_EVENTS + 1)

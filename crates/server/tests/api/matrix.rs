@@ -326,7 +326,8 @@ impl Tree {
         let org_b1 = platform.organisation(&sector_b, "Bank One").await;
         // A stored rule, disabled for sector B and enabled for org A1, so that
         // rule answers have overrides to show (or to keep to themselves).
-        let read = nigehban_node::read_upload("matrix.yml", matrix_rule_yaml(MATRIX_RULE).into_bytes());
+        let read =
+            nigehban_node::read_upload("matrix.yml", matrix_rule_yaml(MATRIX_RULE).into_bytes());
         platform
             .app
             .rules()
@@ -501,7 +502,11 @@ impl Tree {
     }
 
     /// A fresh Sigma filter (added by the operator) in the relation's tenant.
-    async fn fresh_filter(&self, level: Level, relation: Relation) -> nigehban_app::model::RuleFilter {
+    async fn fresh_filter(
+        &self,
+        level: Level,
+        relation: Relation,
+    ) -> nigehban_app::model::RuleFilter {
         let tenant = self.tenant_in(level, relation).id;
         let filter = nigehban_node::read_filter(tenant, &matrix_filter_yaml()).unwrap();
         self.platform
@@ -899,7 +904,10 @@ async fn check_content(
     let json = &answer.json;
     let path = uri.split('?').next().unwrap_or(uri);
     match row.case {
-        Case::ListRules | Case::GetRule | Case::SetTenantRuleState | Case::InheritTenantRuleState => {
+        Case::ListRules
+        | Case::GetRule
+        | Case::SetTenantRuleState
+        | Case::InheritTenantRuleState => {
             // Each rule answers for the tenant asked for, with the overrides of its subtree only.
             let items = match json["items"].as_array() {
                 Some(items) => items.clone(),
@@ -911,12 +919,17 @@ async fn check_content(
             let target_id = target.id.to_string();
             for item in &items {
                 if item["tenant"] != target_id.as_str() {
-                    return Some(format!("state for {} when {target_id} was asked", item["tenant"]));
+                    return Some(format!(
+                        "state for {} when {target_id} was asked",
+                        item["tenant"]
+                    ));
                 }
                 for o in item["overrides"].as_array().into_iter().flatten() {
                     let tenant = o["tenant"].as_str().unwrap_or_default();
                     if !tree.path(tenant).await.contains(&target_id) {
-                        return Some(format!("an override of {tenant}, outside the subtree of {target_id}"));
+                        return Some(format!(
+                            "an override of {tenant}, outside the subtree of {target_id}"
+                        ));
                     }
                 }
             }
@@ -927,7 +940,9 @@ async fn check_content(
             for d in json["detections"].as_array().into_iter().flatten() {
                 let tenant = d["tenant"].as_str().unwrap_or_default();
                 if !tree.path(tenant).await.contains(&target_id) {
-                    return Some(format!("a detection of {tenant}, outside the subtree of {target_id}"));
+                    return Some(format!(
+                        "a detection of {tenant}, outside the subtree of {target_id}"
+                    ));
                 }
             }
             json["events_examined"].is_u64().then_some(()).map_or_else(
@@ -1074,10 +1089,7 @@ async fn run_matrix(via: Via) {
                         let answer = send_as(&tree, credentials.get(&role), via, request).await;
                         calls += 1;
                         failures.extend(check(row, &who, place, expect, &answer));
-                        if allowed
-                            && row.case == Case::ImportRules
-                            && answer.json["added"] != 1
-                        {
+                        if allowed && row.case == Case::ImportRules && answer.json["added"] != 1 {
                             failures.push(format!("import as {who}: {}", answer.text));
                         }
                     }

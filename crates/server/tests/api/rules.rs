@@ -101,7 +101,10 @@ async fn send_events(platform: &Platform, sensor_secret: &str, lines: &[String])
 }
 
 /// Every alert of the rule the caller sees: tenant → users whose events raised it (with counts).
-async fn alerts_by_tenant(platform: &Platform, token: &str) -> BTreeMap<String, BTreeMap<String, u64>> {
+async fn alerts_by_tenant(
+    platform: &Platform,
+    token: &str,
+) -> BTreeMap<String, BTreeMap<String, u64>> {
     let mut out: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
     let mut cursor: Option<String> = None;
     loop {
@@ -109,7 +112,9 @@ async fn alerts_by_tenant(platform: &Platform, token: &str) -> BTreeMap<String, 
             Some(c) => format!("/api/v1/alerts?limit=1000&rule={RULE_ID}&cursor={c}"),
             None => format!("/api/v1/alerts?limit=1000&rule={RULE_ID}"),
         };
-        let page = platform.send(call(Method::GET, &path).bearer(token).empty()).await;
+        let page = platform
+            .send(call(Method::GET, &path).bearer(token).empty())
+            .await;
         assert_eq!(page.status, StatusCode::OK, "{}", page.text);
         for alert in page.json["items"].as_array().unwrap() {
             let user = alert["user"].as_str().unwrap_or("").to_owned();
@@ -197,8 +202,20 @@ async fn disabling_a_rule_or_adding_a_filter_changes_only_that_subtrees_alerts()
     let platform = Platform::with_live_detection().await;
     let tree = tree(&platform).await;
     let admin = platform.sign_in("admin").await;
-    let watch = person(&platform, &platform.root.clone(), "national-analyst", Role::Analyst).await;
-    let telecom_admin = person(&platform, &tree.telecom, "telecom-admin", Role::Administrator).await;
+    let watch = person(
+        &platform,
+        &platform.root.clone(),
+        "national-analyst",
+        Role::Analyst,
+    )
+    .await;
+    let telecom_admin = person(
+        &platform,
+        &tree.telecom,
+        "telecom-admin",
+        Role::Administrator,
+    )
+    .await;
     let report = import(&platform, &admin, &rule_yaml(), "").await;
     assert_eq!(report["added"], 1, "{report}");
     wait_rules_in_use(&platform).await;
@@ -265,13 +282,22 @@ async fn disabling_a_rule_or_adding_a_filter_changes_only_that_subtrees_alerts()
     wait_rules_in_use(&platform).await;
     round(&platform, &tree, "svc-backup").await;
     round(&platform, &tree, "carol").await;
-    let filtered = alerts_until(&platform, &watch.token, "C raises for both, B for carol", |a| {
-        count(a, &tree.org_c, "svc-backup") == 1
-            && count(a, &tree.org_c, "carol") == 1
-            && count(a, &tree.org_b, "carol") == 1
-    })
+    let filtered = alerts_until(
+        &platform,
+        &watch.token,
+        "C raises for both, B for carol",
+        |a| {
+            count(a, &tree.org_c, "svc-backup") == 1
+                && count(a, &tree.org_c, "carol") == 1
+                && count(a, &tree.org_b, "carol") == 1
+        },
+    )
     .await;
-    assert_eq!(count(&filtered, &tree.org_b, "svc-backup"), 0, "{filtered:?}");
+    assert_eq!(
+        count(&filtered, &tree.org_b, "svc-backup"),
+        0,
+        "{filtered:?}"
+    );
     for quiet in [&tree.org_a, &tree.branch] {
         assert_eq!(count(&filtered, quiet, "svc-backup"), 0, "{filtered:?}");
         assert_eq!(count(&filtered, quiet, "carol"), 0, "{filtered:?}");
@@ -293,20 +319,28 @@ async fn disabling_a_rule_or_adding_a_filter_changes_only_that_subtrees_alerts()
     assert_eq!(inherited.json["decided_by"], Value::Null);
     let removed = platform
         .send(
-            call(Method::DELETE, &format!("/api/v1/rules/filters/{filter_id}"))
-                .bearer(&telecom_admin.token)
-                .empty(),
+            call(
+                Method::DELETE,
+                &format!("/api/v1/rules/filters/{filter_id}"),
+            )
+            .bearer(&telecom_admin.token)
+            .empty(),
         )
         .await;
     assert_eq!(removed.status, StatusCode::OK, "{}", removed.text);
     wait_rules_in_use(&platform).await;
     round(&platform, &tree, "svc-backup").await;
-    alerts_until(&platform, &watch.token, "every organisation raises again", |a| {
-        [&tree.org_a, &tree.branch, &tree.org_b]
-            .iter()
-            .all(|org| count(a, org, "svc-backup") == 1)
-            && count(a, &tree.org_c, "svc-backup") == 2
-    })
+    alerts_until(
+        &platform,
+        &watch.token,
+        "every organisation raises again",
+        |a| {
+            [&tree.org_a, &tree.branch, &tree.org_b]
+                .iter()
+                .all(|org| count(a, org, "svc-backup") == 1)
+                && count(a, &tree.org_c, "svc-backup") == 2
+        },
+    )
     .await;
 
     // Every change was audited.
@@ -346,7 +380,13 @@ async fn a_rule_change_takes_effect_within_five_seconds_and_no_event_is_missed()
     let platform = Arc::new(Platform::with_live_detection().await);
     let tree = tree(&platform).await;
     let admin = platform.sign_in("admin").await;
-    let watch = person(&platform, &platform.root.clone(), "national-analyst", Role::Analyst).await;
+    let watch = person(
+        &platform,
+        &platform.root.clone(),
+        "national-analyst",
+        Role::Analyst,
+    )
+    .await;
     import(&platform, &admin, &rule_yaml(), "").await;
     wait_rules_in_use(&platform).await;
 
@@ -384,10 +424,15 @@ async fn a_rule_change_takes_effect_within_five_seconds_and_no_event_is_missed()
         .filter(|(at, _)| *at < cutoff)
         .map(|(_, u)| u.clone())
         .collect();
-    alerts_until(&platform, &watch.token, "B raises for the events before the change", |a| {
-        a.get(&tree.org_b.id.to_string())
-            .is_some_and(|users| before.iter().all(|u| users.contains_key(u)))
-    })
+    alerts_until(
+        &platform,
+        &watch.token,
+        "B raises for the events before the change",
+        |a| {
+            a.get(&tree.org_b.id.to_string())
+                .is_some_and(|users| before.iter().all(|u| users.contains_key(u)))
+        },
+    )
     .await;
     let answer = platform
         .send(
@@ -414,7 +459,12 @@ async fn a_rule_change_takes_effect_within_five_seconds_and_no_event_is_missed()
         .map(|(_, u)| u.clone())
         .collect();
     let everyone: BTreeSet<String> = sent.iter().map(|(_, u)| u.clone()).collect();
-    assert!(before.len() >= 10 && after.len() >= 10, "{} before, {} after", before.len(), after.len());
+    assert!(
+        before.len() >= 10 && after.len() >= 10,
+        "{} before, {} after",
+        before.len(),
+        after.len()
+    );
     let alerts = alerts_until(&platform, &watch.token, "B raises for every event", |a| {
         a.get(&tree.org_b.id.to_string())
             .is_some_and(|users| users.len() == everyone.len())
@@ -428,9 +478,15 @@ async fn a_rule_change_takes_effect_within_five_seconds_and_no_event_is_missed()
         .map(|users| users.keys().cloned().collect())
         .unwrap_or_default();
     let missing: Vec<&String> = before.difference(&a_users).collect();
-    assert!(missing.is_empty(), "A's events before the change that raised nothing: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "A's events before the change that raised nothing: {missing:?}"
+    );
     let late: Vec<&String> = after.intersection(&a_users).collect();
-    assert!(late.is_empty(), "A's events after the change that still raised: {late:?}");
+    assert!(
+        late.is_empty(),
+        "A's events after the change that still raised: {late:?}"
+    );
 }
 
 /// `POST /api/v1/rules/test` shows what a rule or filter would have raised
@@ -441,38 +497,79 @@ async fn a_rule_trial_shows_what_it_would_raise_on_the_callers_events_only() {
     let tree = tree(&platform).await;
     let admin = platform.sign_in("admin").await;
     let a_analyst = person(&platform, &tree.org_a, "a-analyst", Role::Analyst).await;
-    let national = person(&platform, &platform.root.clone(), "n-analyst", Role::Analyst).await;
+    let national = person(
+        &platform,
+        &platform.root.clone(),
+        "n-analyst",
+        Role::Analyst,
+    )
+    .await;
     // Stored disabled: a trial is for before it is enabled.
     let report = import(&platform, &admin, &rule_yaml(), "?enabled=false").await;
-    assert_eq!((report["added"].as_u64(), report["enabled"].as_bool()), (Some(1), Some(false)));
+    assert_eq!(
+        (report["added"].as_u64(), report["enabled"].as_bool()),
+        (Some(1), Some(false))
+    );
     let a = &tree.sensors[&tree.org_a.id.to_string()];
     let b = &tree.sensors[&tree.org_b.id.to_string()];
     let branch = &tree.sensors[&tree.branch.id.to_string()];
-    send_events(&platform, a, &[failed_logon("ws-1", "alice"), failed_logon("ws-1", "svc-backup")]).await;
+    send_events(
+        &platform,
+        a,
+        &[
+            failed_logon("ws-1", "alice"),
+            failed_logon("ws-1", "svc-backup"),
+        ],
+    )
+    .await;
     send_events(&platform, branch, &[failed_logon("ws-9", "dave")]).await;
-    send_events(&platform, b, &[failed_logon("ws-2", "bob"), failed_logon("ws-2", "erin")]).await;
+    send_events(
+        &platform,
+        b,
+        &[failed_logon("ws-2", "bob"), failed_logon("ws-2", "erin")],
+    )
+    .await;
     // Wait until search holds all five.
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let found = platform
-            .send(call(Method::GET, "/api/v1/events?limit=100").bearer(&national.token).empty())
+            .send(
+                call(Method::GET, "/api/v1/events?limit=100")
+                    .bearer(&national.token)
+                    .empty(),
+            )
             .await;
-        if found.json["items"].as_array().is_some_and(|items| items.len() == 5) {
+        if found.json["items"]
+            .as_array()
+            .is_some_and(|items| items.len() == 5)
+        {
             break;
         }
-        assert!(Instant::now() < deadline, "events not indexed: {}", found.text);
+        assert!(
+            Instant::now() < deadline,
+            "events not indexed: {}",
+            found.text
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let trial = |token: String, body: Value| {
         let platform = &platform;
         async move {
             platform
-                .send(call(Method::POST, "/api/v1/rules/test").bearer(&token).json(&body))
+                .send(
+                    call(Method::POST, "/api/v1/rules/test")
+                        .bearer(&token)
+                        .json(&body),
+                )
                 .await
         }
     };
     // The rule's text, as org A's analyst: A's and its branch's events only.
-    let answer = trial(a_analyst.token.clone(), json!({"yaml": rule_yaml(), "hours": 1})).await;
+    let answer = trial(
+        a_analyst.token.clone(),
+        json!({"yaml": rule_yaml(), "hours": 1}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json["events_examined"], 3, "{}", answer.text);
     assert_eq!(answer.json["count"], 3);
@@ -484,7 +581,10 @@ async fn a_rule_trial_shows_what_it_would_raise_on_the_callers_events_only() {
         .collect();
     let org_a = tree.org_a.id.to_string();
     let branch_id = tree.branch.id.to_string();
-    assert_eq!(tenants, BTreeSet::from([org_a.as_str(), branch_id.as_str()]));
+    assert_eq!(
+        tenants,
+        BTreeSet::from([org_a.as_str(), branch_id.as_str()])
+    );
     let users: BTreeSet<&str> = answer.json["detections"]
         .as_array()
         .unwrap()
@@ -495,11 +595,19 @@ async fn a_rule_trial_shows_what_it_would_raise_on_the_callers_events_only() {
         .collect();
     assert_eq!(users, BTreeSet::from(["4625"]));
     // By stored id, as the national analyst: all five.
-    let answer = trial(national.token.clone(), json!({"rule_id": RULE_ID, "hours": 1})).await;
+    let answer = trial(
+        national.token.clone(),
+        json!({"rule_id": RULE_ID, "hours": 1}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json["count"], 5, "{}", answer.text);
     // A filter, tried with the rule it names: svc-backup's logon drops out.
-    let answer = trial(a_analyst.token.clone(), json!({"yaml": filter_yaml(), "hours": 1})).await;
+    let answer = trial(
+        a_analyst.token.clone(),
+        json!({"yaml": filter_yaml(), "hours": 1}),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(answer.json["count"], 2, "{}", answer.text);
     // Another tenant's events are not the caller's to try on.
@@ -517,7 +625,11 @@ async fn a_rule_trial_shows_what_it_would_raise_on_the_callers_events_only() {
     .await;
     answer.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value");
     assert!(answer.text.contains("yaml:"), "{}", answer.text);
-    let answer = trial(a_analyst.token.clone(), json!({"rule_id": RULE_ID, "hours": 0})).await;
+    let answer = trial(
+        a_analyst.token.clone(),
+        json!({"rule_id": RULE_ID, "hours": 0}),
+    )
+    .await;
     answer.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_value");
 }
 
@@ -539,22 +651,34 @@ async fn an_import_keeps_good_rules_and_reports_broken_ones_by_place() {
         .map(|d| d["text"].as_str().unwrap())
         .collect();
     assert!(
-        texts.iter().any(|t| t.starts_with("pack.yml:") && t.contains("Broken rule")),
+        texts
+            .iter()
+            .any(|t| t.starts_with("pack.yml:") && t.contains("Broken rule")),
         "{texts:?}"
     );
-    assert_eq!(report["files"], json!([{"file": "pack.yml", "rules": 1, "broken": 1}]));
+    assert_eq!(
+        report["files"],
+        json!([{"file": "pack.yml", "rules": 1, "broken": 1}])
+    );
     // Stored with its own text only.
     let rule = platform
-        .send(call(Method::GET, &format!("/api/v1/rules/{RULE_ID}")).bearer(&admin.token).empty())
+        .send(
+            call(Method::GET, &format!("/api/v1/rules/{RULE_ID}"))
+                .bearer(&admin.token)
+                .empty(),
+        )
         .await;
     assert_eq!(rule.status, StatusCode::OK, "{}", rule.text);
     assert_eq!(rule.json["text"], rule_yaml());
     assert_eq!(rule.json["origin"], "imported");
     let missing = platform
         .send(
-            call(Method::GET, "/api/v1/rules/0b0b0b0b-0000-4000-8000-000000000001")
-                .bearer(&admin.token)
-                .empty(),
+            call(
+                Method::GET,
+                "/api/v1/rules/0b0b0b0b-0000-4000-8000-000000000001",
+            )
+            .bearer(&admin.token)
+            .empty(),
         )
         .await;
     missing.assert_error(StatusCode::NOT_FOUND, "not_found");
@@ -564,8 +688,12 @@ async fn an_import_keeps_good_rules_and_reports_broken_ones_by_place() {
         return;
     };
     let dir = corpus.join("sigma/rules/rules/windows/builtin/security");
-    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast()));
-    tar.append_dir_all("rules/windows/builtin/security", &dir).unwrap();
+    let mut tar = tar::Builder::new(flate2::write::GzEncoder::new(
+        Vec::new(),
+        flate2::Compression::fast(),
+    ));
+    tar.append_dir_all("rules/windows/builtin/security", &dir)
+        .unwrap();
     let archive = tar.into_inner().unwrap().finish().unwrap();
     let mut files = 0;
     let mut stack = vec![dir.clone()];
@@ -597,15 +725,25 @@ async fn an_import_keeps_good_rules_and_reports_broken_ones_by_place() {
     );
     assert!(stored as usize >= files * 9 / 10, "{report}");
     let listed = platform
-        .send(call(Method::GET, "/api/v1/rules?limit=1000&kind=rule").bearer(&admin.token).empty())
+        .send(
+            call(Method::GET, "/api/v1/rules?limit=1000&kind=rule")
+                .bearer(&admin.token)
+                .empty(),
+        )
         .await;
-    assert_eq!(listed.json["items"].as_array().unwrap().len() as u64, stored + 1);
+    assert_eq!(
+        listed.json["items"].as_array().unwrap().len() as u64,
+        stored + 1
+    );
     assert!(
         listed.json["items"]
             .as_array()
             .unwrap()
             .iter()
-            .any(|r| r["source_name"].as_str().unwrap().starts_with("sigma.tar.gz!rules/windows/builtin/security/")),
+            .any(|r| r["source_name"]
+                .as_str()
+                .unwrap()
+                .starts_with("sigma.tar.gz!rules/windows/builtin/security/")),
         "{}",
         listed.text
     );

@@ -236,7 +236,11 @@ impl PostgresStore {
             self.instance,
             ctx,
             tenant,
-            AuditAction::named(if enabled { "rule.enable" } else { "rule.disable" }),
+            AuditAction::named(if enabled {
+                "rule.enable"
+            } else {
+                "rule.disable"
+            }),
             "rule",
             id.to_owned(),
             Some(&flag(&before)),

@@ -204,7 +204,11 @@ impl SqliteStore {
                 instance,
                 &ctx,
                 tenant,
-                AuditAction::named(if enabled { "rule.enable" } else { "rule.disable" }),
+                AuditAction::named(if enabled {
+                    "rule.enable"
+                } else {
+                    "rule.disable"
+                }),
                 "rule",
                 id.clone(),
                 Some(&flag(&before)),

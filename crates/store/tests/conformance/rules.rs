@@ -173,9 +173,7 @@ pub(crate) async fn rules_import_replace_and_list_with_a_revision(backend: &Test
     assert_eq!(audited[3], "rule.disable a-rule");
 }
 
-pub(crate) async fn overrides_and_filters_are_audited_and_bump_the_revision(
-    backend: &TestBackend,
-) {
+pub(crate) async fn overrides_and_filters_are_audited_and_bump_the_revision(backend: &TestBackend) {
     let store = backend.store();
     let tree = tree(store).await;
     store
@@ -261,7 +259,10 @@ pub(crate) async fn overrides_and_filters_are_audited_and_bump_the_revision(
         [filter.clone()]
     );
     assert_eq!(
-        store.list_rule_filters(Some(tree.banking.id)).await.unwrap(),
+        store
+            .list_rule_filters(Some(tree.banking.id))
+            .await
+            .unwrap(),
         []
     );
     assert_eq!(store.list_rule_filters(None).await.unwrap().len(), 1);
