@@ -130,10 +130,8 @@ impl RuleTuning {
         let mut filter_index: Vec<Option<usize>> = vec![None; filter_meta.len()];
         if !filter_meta.is_empty() {
             // A filter has no level of its own: never left out for one.
-            let options = CompileOptions {
-                min_level: None,
-                ..options.clone()
-            };
+            let mut options = options.clone();
+            options.min_level = None;
             let (set, diagnostics) = CompiledRuleSet::new(&filter_rules, mapping, &options);
             problems.extend(diagnostics);
             for index in 0..set.len() {

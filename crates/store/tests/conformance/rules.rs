@@ -256,7 +256,7 @@ pub(crate) async fn overrides_and_filters_are_audited_and_bump_the_revision(back
             .list_rule_filters(Some(tree.telecom.id))
             .await
             .unwrap(),
-        [filter.clone()]
+        std::slice::from_ref(&filter)
     );
     assert_eq!(
         store
