@@ -77,11 +77,17 @@ pub enum Action {
     /// Triage an organisation's incident report (into a new or an existing
     /// incident, or reject it): the CERTs above the reporter, never the reporter itself.
     TriageReport,
+    /// Read detection rules, their filters and their state for a tenant.
+    ViewRules,
+    /// Import rules and set their platform-wide state: the national CERT's administrators.
+    ImportRules,
+    /// Enable or disable a rule for a tenant and its subtree, add and remove its filters.
+    TuneRules,
 }
 
 impl Action {
     /// Every action, for tests and tables.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 28] = [
         Action::ViewTenant,
         Action::CreateTenant,
         Action::RenameTenant,
@@ -107,6 +113,9 @@ impl Action {
         Action::AdministerSensor,
         Action::SearchEvents,
         Action::TriageReport,
+        Action::ViewRules,
+        Action::ImportRules,
+        Action::TuneRules,
     ];
 }
 
@@ -138,6 +147,9 @@ pub const fn describe(action: Action) -> &'static str {
         Action::AdministerSensor => "administer sensors",
         Action::SearchEvents => "search events",
         Action::TriageReport => "triage incident reports",
+        Action::ViewRules => "view detection rules",
+        Action::ImportRules => "import detection rules or set their platform-wide state",
+        Action::TuneRules => "enable, disable or filter detection rules",
     }
 }
 
@@ -251,6 +263,18 @@ use Reach::{Below as B, Never as N, OwnTenant as O, Subtree as S};
 /// - `WorkIncident` changes an incident (fields, status, assignee,
 ///   observables, evidence, escalation, tasks, links, merges): analysts,
 ///   responders and duty officers of its custody.
+///
+/// Detection rules:
+///
+/// - `ViewRules` (rules, their state for a tenant, its filters) is for those
+///   who watch and tune monitoring in the subtree: administrators, analysts,
+///   responders, intel analysts, duty officers and auditors; never
+///   constituent reporters or council members.
+/// - `ImportRules` (import, the platform-wide flag) is the national CERT's
+///   administrators': it is decided against the root tenant, which only
+///   they hold as their own.
+/// - `TuneRules` (a tenant's override, its filters) is for administrators
+///   of the tenant or of a CERT above it.
 #[rustfmt::skip]
 pub const RULES: &[(Action, [Reach; 8])] = &[
     //                              admin analyst resp intel duty  report council audit
@@ -279,6 +303,9 @@ pub const RULES: &[(Action, [Reach; 8])] = &[
     (Action::AdministerSensor,     [S,    N,      N,   N,    N,    N,     N,      N]),
     (Action::SearchEvents,         [S,    S,      S,   S,    S,    O,     N,      S]),
     (Action::TriageReport,         [N,    B,      B,   N,    B,    N,     N,      N]),
+    (Action::ViewRules,            [S,    S,      S,   S,    S,    N,     N,      S]),
+    (Action::ImportRules,          [O,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::TuneRules,            [S,    N,      N,   N,    N,    N,     N,      N]),
 ];
 
 const fn role_column(role: Role) -> usize {
@@ -597,6 +624,9 @@ mod tests {
         (Action::AdministerSensor,  "Y.......", "Y......."),
         (Action::SearchEvents,      "YYYYYY.Y", "YYYYY..Y"),
         (Action::TriageReport,      "........", ".YY.Y..."),
+        (Action::ViewRules,         "YYYYY..Y", "YYYYY..Y"),
+        (Action::ImportRules,       "Y.......", "........"),
+        (Action::TuneRules,         "Y.......", "Y......."),
     ];
 
     fn expected(column: &str, role: Role) -> Decision {

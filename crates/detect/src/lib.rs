@@ -120,6 +120,7 @@ pub mod rules;
 pub mod stage;
 pub mod starter;
 pub mod tape;
+pub mod tuning;
 pub mod view;
 
 pub use correlation::CorrelationState;
@@ -133,4 +134,5 @@ pub use stage::{
 };
 pub use starter::starter_pack;
 pub use tape::JsonTape;
+pub use tuning::{RuleTuning, TenantFilterSource, TenantView, TuningInput};
 pub use view::{Layout, SigmaView, read_record};

@@ -254,6 +254,16 @@ impl Matcher {
             }
             self.matched.retain(|&index| correlations.base_emits(index));
         }
+        // Per-tenant tuning: rules disabled for the tenant, and its filters.
+        let tuning = rules.tuning();
+        let tenant_view = tuning.view(&record.tenant_id);
+        self.matched.retain(|&index| {
+            rules.summaries().get(index).is_none_or(|rule| {
+                tenant_view.allows(&rule.id)
+                    && !(tenant_view.filters_rule(&rule.id)
+                        && tuning.filtered_out(tenant_view, &rule.id, &view))
+            })
+        });
         let text = |name: &str| event.fields().get_str(name).map(str::to_owned);
         let (host, user) = (text("host.name"), text("user.name"));
         for &index in &self.matched {
@@ -489,7 +499,7 @@ impl<S: DetectionSink> DetectionStage<S> {
                 let received = evaluated
                     .latest_received
                     .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                let found = match &mut shared {
+                let mut found = match &mut shared {
                     None => correlation.observe(&rules, &evaluated.observations, received),
                     Some(shared) => {
                         match shared
@@ -513,6 +523,10 @@ impl<S: DetectionSink> DetectionStage<S> {
                         }
                     }
                 };
+                // A correlation whose rule is disabled for the tenant still
+                // counted (its state stays whole) but raises nothing there.
+                let tuning = rules.tuning();
+                found.retain(|d| tuning.allows(&d.tenant_id, &d.rule.id));
                 add(&metrics.correlation_matches, found.len() as u64);
                 evaluated.detections.extend(found);
             }

@@ -42,6 +42,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         sql: include_str!("../migrations/sqlite/0006_incidents.sql"),
     },
     Migration {
+        version: 9,
+        name: "rules",
+        sql: include_str!("../migrations/sqlite/0009_rules.sql"),
+    },
+    Migration {
         version: 10,
         name: "incident_alerts",
         sql: include_str!("../migrations/sqlite/0010_incident_alerts.sql"),
@@ -74,6 +79,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "incidents",
         sql: include_str!("../migrations/postgres/0006_incidents.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "rules",
+        sql: include_str!("../migrations/postgres/0009_rules.sql"),
     },
     Migration {
         version: 10,

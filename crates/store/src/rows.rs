@@ -585,3 +585,29 @@ pub(crate) fn screen_signals(
     }
     Ok((fates, keys))
 }
+
+/// What the audit entry of a rule import records: the ids it added and
+/// replaced, and the platform-wide flag it set.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct RuleImportRecord {
+    /// Ids not stored before.
+    pub(crate) added: Vec<String>,
+    /// Ids whose text or flag changed.
+    pub(crate) replaced: Vec<String>,
+    /// The flag the import set (the first document's).
+    pub(crate) enabled: Option<bool>,
+}
+
+/// Whether storing `new` over `stored` would change nothing a reader sees.
+pub(crate) fn same_rule_content(
+    stored: &nigehban_model::RuleDocument,
+    new: &nigehban_model::RuleDocument,
+) -> bool {
+    stored.title == new.title
+        && stored.kind == new.kind
+        && stored.level == new.level
+        && stored.origin == new.origin
+        && stored.source_name == new.source_name
+        && stored.text == new.text
+        && stored.enabled == new.enabled
+}

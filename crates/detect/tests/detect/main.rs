@@ -14,4 +14,5 @@ mod sigmahq;
 mod stage;
 mod starter;
 mod support;
+mod tuning;
 mod view;

@@ -16,6 +16,7 @@ mod matrix;
 mod openapi;
 mod properties;
 mod readiness;
+mod rules;
 mod socket;
 mod source_networks;
 mod telemetry;

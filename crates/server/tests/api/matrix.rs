@@ -55,6 +55,8 @@ enum Scope {
     Sensor,
     /// Follows what the caller may see, with no target tenant: allowed by role alone.
     Role([Reach; 8]),
+    /// The platform's rules (import, platform-wide state): the national CERT's administrators only.
+    PlatformRules,
 }
 
 /// One row of the matrix: an operation (and, for some, a variant of its body).
@@ -124,6 +126,16 @@ enum Case {
     AlertStream,
     /// The incident rows (`matrix/incident_rows.rs`).
     Incident(incident_rows::IncidentCase),
+    ImportRules,
+    ListRules,
+    GetRule,
+    SetPlatformRuleState,
+    SetTenantRuleState,
+    InheritTenantRuleState,
+    ListRuleFilters,
+    AddRuleFilter,
+    RemoveRuleFilter,
+    TestRule,
 }
 
 //                      admin analyst resp intel duty  report council audit
@@ -146,6 +158,24 @@ const SEARCH_EVENTS: [Reach; 8] = [S, S, S, S, S, O, N, S];
 const VIEW_ALERTS: [Reach; 8] = [N, S, S, S, S, N, N, N];
 // Triage (assign, acknowledge, close, reopen, comment): those who work alerts.
 const TRIAGE_ALERTS: [Reach; 8] = [N, S, S, N, S, N, N, N];
+// Detection rules: read by those who watch and tune monitoring (never reporters or the
+// council); tuned for a subtree by its administrators.
+const VIEW_RULES: [Reach; 8] = [S, S, S, S, S, N, N, S];
+
+/// The stored rule the matrix's rule rows act on.
+const MATRIX_RULE: &str = "7d3e4c1a-9b2f-4e6d-8a5c-0f1e2d3c4b5a";
+
+fn matrix_rule_yaml(id: &str) -> String {
+    format!(
+        "title: Matrix rule\nid: {id}\nlogsource:\n    product: windows\n    service: security\ndetection:\n    sel:\n        EventID: 4625\n    condition: sel\nlevel: low\n"
+    )
+}
+
+fn matrix_filter_yaml() -> String {
+    format!(
+        "title: Matrix filter\nlogsource:\n    product: windows\nfilter:\n    rules:\n        - {MATRIX_RULE}\n    sel:\n        TargetUserName: matrix\n    condition: not sel\n"
+    )
+}
 
 const OK: StatusCode = StatusCode::OK;
 const CREATED: StatusCode = StatusCode::CREATED;
@@ -203,6 +233,16 @@ const ROWS: &[Row] = &[
     // Bulk answers 200 with a result per alert: the row checks the result of its one alert.
     Row { method: "POST",  path: "/api/v1/alerts/bulk",                case: Case::BulkAlerts,           scope: Scope::Tenant(TRIAGE_ALERTS), success: OK,      token_refused: false },
     Row { method: "GET",   path: "/api/v1/alerts/stream",              case: Case::AlertStream,          scope: Scope::Role(VIEW_ALERTS),     success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/rules/import",               case: Case::ImportRules,          scope: Scope::PlatformRules,         success: OK,      token_refused: false },
+    Row { method: "PUT",   path: "/api/v1/rules/{id}/platform",        case: Case::SetPlatformRuleState, scope: Scope::PlatformRules,         success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/rules",                      case: Case::ListRules,            scope: Scope::Tenant(VIEW_RULES),    success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/rules/{id}",                 case: Case::GetRule,              scope: Scope::Tenant(VIEW_RULES),    success: OK,      token_refused: false },
+    Row { method: "PUT",   path: "/api/v1/rules/{id}/tenants/{tenant}", case: Case::SetTenantRuleState, scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "DELETE", path: "/api/v1/rules/{id}/tenants/{tenant}", case: Case::InheritTenantRuleState, scope: Scope::Tenant(ADMIN_ONLY), success: OK,   token_refused: false },
+    Row { method: "GET",   path: "/api/v1/rules/filters",              case: Case::ListRuleFilters,      scope: Scope::Tenant(VIEW_RULES),    success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/rules/filters",              case: Case::AddRuleFilter,        scope: Scope::Tenant(ADMIN_ONLY),    success: CREATED, token_refused: false },
+    Row { method: "DELETE", path: "/api/v1/rules/filters/{id}",        case: Case::RemoveRuleFilter,     scope: Scope::Tenant(ADMIN_ONLY),    success: OK,      token_refused: false },
+    Row { method: "POST",  path: "/api/v1/rules/test",                 case: Case::TestRule,             scope: Scope::Tenant(VIEW_RULES),    success: OK,      token_refused: false },
 ];
 
 /// What the matrix expects of one call.
@@ -315,6 +355,24 @@ impl Tree {
         let org_a2 = platform.organisation(&sector_a, "Operator Two").await;
         let sector_b = platform.sector("CERT Banking", Sector::Banking).await;
         let org_b1 = platform.organisation(&sector_b, "Bank One").await;
+        // A stored rule, disabled for sector B and enabled for org A1, so that
+        // rule answers have overrides to show (or to keep to themselves).
+        let read =
+            nigehban_node::read_upload("matrix.yml", matrix_rule_yaml(MATRIX_RULE).into_bytes());
+        platform
+            .app
+            .rules()
+            .import(&platform.operator, read.documents, true)
+            .await
+            .unwrap();
+        for (tenant, enabled) in [(&sector_b, false), (&org_a1, true)] {
+            platform
+                .app
+                .rules()
+                .set_for_tenant(&platform.operator, MATRIX_RULE, tenant.id, enabled)
+                .await
+                .unwrap();
+        }
         let mut callers = HashMap::new();
         let mut in_national = HashMap::new();
         for role in Role::ALL {
@@ -496,6 +554,22 @@ impl Tree {
             .await;
         assert_eq!(closed.status, StatusCode::OK, "{}", closed.text);
         alert
+    }
+
+    /// A fresh Sigma filter (added by the operator) in the relation's tenant.
+    async fn fresh_filter(
+        &self,
+        level: Level,
+        relation: Relation,
+    ) -> nigehban_app::model::RuleFilter {
+        let tenant = self.tenant_in(level, relation).id;
+        let filter = nigehban_node::read_filter(tenant, &matrix_filter_yaml()).unwrap();
+        self.platform
+            .app
+            .rules()
+            .add_filter(&self.platform.operator, filter)
+            .await
+            .unwrap()
     }
 
     /// The signed-in users of each role in sector A.
@@ -796,6 +870,65 @@ async fn request_for(
             )
         }
         Case::AlertStream => (Method::GET, "/api/v1/alerts/stream".into(), None),
+        Case::ImportRules => (
+            Method::POST,
+            "/api/v1/rules/import?name=matrix.yml".into(),
+            // JSON is YAML: a one-rule document with an id of its own.
+            Some(json!({
+                "title": "Matrix import",
+                "id": nigehban_app::model::UserId::new().to_string(),
+                "logsource": {"product": "windows", "service": "security"},
+                "detection": {"sel": {"EventID": 4624}, "condition": "sel"},
+            })),
+        ),
+        Case::SetPlatformRuleState => (
+            Method::PUT,
+            format!("/api/v1/rules/{MATRIX_RULE}/platform"),
+            Some(json!({"enabled": true})),
+        ),
+        Case::ListRules => (
+            Method::GET,
+            format!("/api/v1/rules?tenant={}", tenant.id),
+            None,
+        ),
+        Case::GetRule => (
+            Method::GET,
+            format!("/api/v1/rules/{MATRIX_RULE}?tenant={}", tenant.id),
+            None,
+        ),
+        Case::SetTenantRuleState => (
+            Method::PUT,
+            format!("/api/v1/rules/{MATRIX_RULE}/tenants/{}", tenant.id),
+            Some(json!({"enabled": false})),
+        ),
+        Case::InheritTenantRuleState => (
+            Method::DELETE,
+            format!("/api/v1/rules/{MATRIX_RULE}/tenants/{}", tenant.id),
+            None,
+        ),
+        Case::ListRuleFilters => (
+            Method::GET,
+            format!("/api/v1/rules/filters?under={}", tenant.id),
+            None,
+        ),
+        Case::AddRuleFilter => (
+            Method::POST,
+            "/api/v1/rules/filters".into(),
+            Some(json!({"tenant": tenant.id, "yaml": matrix_filter_yaml()})),
+        ),
+        Case::RemoveRuleFilter => {
+            let filter = tree.fresh_filter(level, relation).await;
+            (
+                Method::DELETE,
+                format!("/api/v1/rules/filters/{}", filter.id),
+                None,
+            )
+        }
+        Case::TestRule => (
+            Method::POST,
+            "/api/v1/rules/test".into(),
+            Some(json!({"rule_id": MATRIX_RULE, "hours": 1, "tenant": tenant.id})),
+        ),
         Case::Login | Case::Logout | Case::Session | Case::ChangePassword => {
             unreachable!("caller-scoped rows are built in run_caller_row")
         }
@@ -963,6 +1096,52 @@ async fn check_content(
         return incident_rows::check_content(tree, case, level, target, uri, answer).await;
     }
     match row.case {
+        Case::ListRules
+        | Case::GetRule
+        | Case::SetTenantRuleState
+        | Case::InheritTenantRuleState => {
+            // Each rule answers for the tenant asked for, with the overrides of its subtree only.
+            let items = match json["items"].as_array() {
+                Some(items) => items.clone(),
+                None => vec![json.clone()],
+            };
+            if items.is_empty() || (row.case == Case::GetRule && json["id"] != MATRIX_RULE) {
+                return Some(format!("not the matrix rule: {}", answer.text));
+            }
+            let target_id = target.id.to_string();
+            for item in &items {
+                if item["tenant"] != target_id.as_str() {
+                    return Some(format!(
+                        "state for {} when {target_id} was asked",
+                        item["tenant"]
+                    ));
+                }
+                for o in item["overrides"].as_array().into_iter().flatten() {
+                    let tenant = o["tenant"].as_str().unwrap_or_default();
+                    if !tree.path(tenant).await.contains(&target_id) {
+                        return Some(format!(
+                            "an override of {tenant}, outside the subtree of {target_id}"
+                        ));
+                    }
+                }
+            }
+            None
+        }
+        Case::TestRule => {
+            let target_id = target.id.to_string();
+            for d in json["detections"].as_array().into_iter().flatten() {
+                let tenant = d["tenant"].as_str().unwrap_or_default();
+                if !tree.path(tenant).await.contains(&target_id) {
+                    return Some(format!(
+                        "a detection of {tenant}, outside the subtree of {target_id}"
+                    ));
+                }
+            }
+            json["events_examined"].is_u64().then_some(()).map_or_else(
+                || Some(format!("no trial report: {}", answer.text)),
+                |()| None,
+            )
+        }
         Case::GetTenant | Case::GetUser | Case::GetToken | Case::GetSensor => {
             let asked = path.rsplit('/').next();
             (json["id"].as_str() != asked)
@@ -1028,6 +1207,7 @@ async fn check_content(
         | Case::ListSensors
         | Case::SensorStatuses
         | Case::SensorHealthEvents
+        | Case::ListRuleFilters
         | Case::SearchEvents
         | Case::ListAlerts => {
             let Some(items) = json["items"].as_array() else {
@@ -1168,6 +1348,27 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                         let answer = send_as(tree, credentials.get(&role), via, request).await;
                         calls += 1;
                         failures.extend(check(row, &who, place, expect, &answer));
+                    }
+                }
+                Scope::PlatformRules => {
+                    for (credentials, place) in [
+                        (&tree.sector_callers(), "sector CERT"),
+                        (&tree.in_national, "national CERT"),
+                    ] {
+                        let allowed = place == "national CERT" && role == Role::Administrator;
+                        let expect = if allowed {
+                            Expect::Allow(row.success)
+                        } else {
+                            Expect::Forbidden
+                        };
+                        let request =
+                            request_for(&tree, Level::Sector, row.case, role, Relation::Own).await;
+                        let answer = send_as(&tree, credentials.get(&role), via, request).await;
+                        calls += 1;
+                        failures.extend(check(row, &who, place, expect, &answer));
+                        if allowed && row.case == Case::ImportRules && answer.json["added"] != 1 {
+                            failures.push(format!("import as {who}: {}", answer.text));
+                        }
                     }
                 }
                 Scope::Caller => {
@@ -1457,6 +1658,18 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
                 .collect::<HashMap<String, String>>()
         }
     };
+    // One Sigma filter per tenant.
+    let mut filters: HashMap<String, String> = HashMap::new();
+    for tenant in tenants {
+        let filter = nigehban_node::read_filter(tenant.id, &matrix_filter_yaml()).unwrap();
+        let added = platform
+            .app
+            .rules()
+            .add_filter(&platform.operator, filter)
+            .await
+            .unwrap();
+        filters.insert(added.id.to_string(), tenant.id.to_string());
+    }
     let users = universe("/api/v1/users", Case::ListUsers).await;
     let tokens = universe("/api/v1/tokens", Case::ListTokens).await;
     let audit = universe("/api/v1/audit", Case::ListAudit).await;
@@ -1489,6 +1702,12 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
         ),
         ("/api/v1/events", Case::SearchEvents, SEARCH_EVENTS, &events),
         ("/api/v1/alerts", Case::ListAlerts, VIEW_ALERTS, &alerts),
+        (
+            "/api/v1/rules/filters",
+            Case::ListRuleFilters,
+            VIEW_RULES,
+            &filters,
+        ),
     ];
     let mut failures = Vec::new();
     let mut checked = 0;
@@ -1517,7 +1736,7 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
             for (path, case, reaches, universe) in &lists {
                 let reach = reaches[role_index(role)];
                 // The sensor status board is one page (no `limit`); the others page.
-                let uri = if *case == Case::SensorStatuses {
+                let uri = if matches!(*case, Case::SensorStatuses | Case::ListRuleFilters) {
                     (*path).to_owned()
                 } else {
                     format!("{path}?limit=1000")
