@@ -238,24 +238,7 @@ fn benches(c: &mut Criterion) {
     let deliveries: Vec<Delivery> = texts
         .iter()
         .enumerate()
-        .map(|(offset, text)| {
-            let mut event = normalise(text.as_bytes(), &hint).unwrap();
-            event.set_tenant_id(Some("t1".into()));
-            let payload: Bytes = encode_event(new_event_id(), &event).unwrap();
-            Delivery {
-                offset: offset as u64,
-                appended_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-                delivery_count: 1,
-                record: Record {
-                    tenant_id: "t1".into(),
-                    sensor_id: "s1".into(),
-                    received_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
-                    content_type: EVENT_CONTENT_TYPE.into(),
-                    payload,
-                    id: None,
-                },
-            }
-        })
+        .map(|(offset, text)| delivery(offset, text.as_bytes(), &hint))
         .collect();
     let (rules, _) =
         DetectionRules::compile(&rules(&corpus, false), &mapping, &CompileOptions::default());
@@ -264,7 +247,72 @@ fn benches(c: &mut Criterion) {
     g.bench_function("evaluate_batch/all_rules", |b| {
         b.iter(|| black_box(evaluate(&rules, &deliveries, 1).detections.len()))
     });
+    // What bench/detection.py sends: NXLog's flat JSON of Sysmon process
+    // creations, one in twenty matched by several rules.
+    let nxlog: Vec<Delivery> = (0..2_000)
+        .map(|i| delivery(i, nxlog_sysmon_line(i).as_bytes(), &hint))
+        .collect();
+    g.throughput(Throughput::Elements(nxlog.len() as u64));
+    g.bench_function("evaluate_batch_nxlog_sysmon/all_rules", |b| {
+        b.iter(|| black_box(evaluate(&rules, &nxlog, 1).detections.len()))
+    });
     g.finish();
+}
+
+/// A delivery of `text` as intake would have put it on the bus.
+fn delivery(offset: usize, text: &[u8], hint: &SourceHint) -> Delivery {
+    let mut event = normalise(text, hint).unwrap();
+    event.set_tenant_id(Some("t1".into()));
+    let payload: Bytes = encode_event(new_event_id(), &event).unwrap();
+    Delivery {
+        offset: offset as u64,
+        appended_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+        delivery_count: 1,
+        record: Record {
+            tenant_id: "t1".into(),
+            sensor_id: "s1".into(),
+            received_at: UNIX_EPOCH + Duration::from_secs(1_700_000_000),
+            content_type: EVENT_CONTENT_TYPE.into(),
+            payload,
+            id: None,
+        },
+    }
+}
+
+/// The Sysmon process creation bench/detection.py sends as its `i`th event.
+fn nxlog_sysmon_line(i: usize) -> String {
+    let host = format!("ws-{}.corp.example", i % 300);
+    let user = format!("CORP\\user{}", i % 97);
+    let (image, command) = if i % 20 == 0 {
+        (
+            "C:\\Windows\\System32\\whoami.exe".to_owned(),
+            "whoami.exe /priv".to_owned(),
+        )
+    } else {
+        (
+            "C:\\Program Files\\Office\\winword.exe".to_owned(),
+            format!(
+                "\"C:\\Program Files\\Office\\winword.exe\" /n C:\\Users\\user{}\\Documents\\report-{i}.docx",
+                i % 97
+            ),
+        )
+    };
+    let original = image.rsplit("\\").next().unwrap_or_default().to_owned();
+    serde_json::json!({
+        "EventTime": "2024-03-15 10:22:14", "Hostname": host, "EventID": 1,
+        "SourceName": "Microsoft-Windows-Sysmon",
+        "Channel": "Microsoft-Windows-Sysmon/Operational",
+        "ProviderGuid": "{5770385F-C22A-43E0-BF4C-06F5698FFBD9}", "RecordNumber": i,
+        "UtcTime": "2024-03-15 10:22:14.123",
+        "ProcessGuid": format!("{{a1b2c3d4-0000-0000-0000-{i:012}}}"), "ProcessId": 1000 + i % 60000,
+        "Image": image, "FileVersion": "16.0", "Description": "Process", "Product": "Windows",
+        "Company": "Example", "OriginalFileName": original, "CommandLine": command,
+        "CurrentDirectory": format!("C:\\Users\\user{}\\", i % 97), "User": user,
+        "LogonId": "0x3e7", "IntegrityLevel": "Medium",
+        "ParentImage": "C:\\Windows\\explorer.exe",
+        "ParentCommandLine": "C:\\Windows\\Explorer.EXE",
+    })
+    .to_string()
 }
 
 criterion_group!(matcher, benches);

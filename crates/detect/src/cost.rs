@@ -4,7 +4,8 @@
 //!
 //! The compiled matcher shares its work between rules (routing and one
 //! literal scan serve them all), so a rule's share of it cannot be timed
-//! directly. Instead, one event in [`COST_SAMPLE_EVERY`] (those whose bus
+//! directly. Instead, one event in [`COST_SAMPLE_EVERY`] (65,536; showing an
+//! event to every rule alone costs as much as matching thousands; those whose bus
 //! offset is 1 modulo it: the first of a JetStream stream, the second of
 //! the embedded log, and so on; replayable) is also shown to every rule on its own through
 //! the reference interpreter, and the time each rule takes is added up: the
@@ -20,7 +21,7 @@ use nigehban_sigma::{CompiledRuleSet, Event};
 use crate::rules::DetectionRules;
 
 /// One event in this many (offset 1 modulo it) is profiled rule by rule.
-pub const COST_SAMPLE_EVERY: u64 = 4096;
+pub const COST_SAMPLE_EVERY: u64 = 1 << 16;
 
 /// Time each rule took on the profiled events of a batch.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use nigehban_bus::{BusError, Delivery, EventConsumer};
-use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, decode_event};
+use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, decode_event, event_parts};
 use nigehban_sigma::{CorrelationLimits, Observation, Scratch};
 use time::OffsetDateTime;
 
@@ -19,7 +19,7 @@ use crate::cost::{COST_SAMPLE_EVERY, CostSample, RuleCosts};
 use crate::detection::Detection;
 use crate::rules::{DetectionRules, RulesHandle};
 use crate::tape::JsonTape;
-use crate::view::{SigmaView, read_record};
+use crate::view::{Layout, SigmaView, read_record};
 
 /// The durable consumer name the detection stage uses by default. Every
 /// process running detection joins it, so that they share the events.
@@ -207,24 +207,62 @@ impl Matcher {
             )));
             return;
         }
-        let (event_id, event) = match decode_event(&record.payload) {
-            Ok(decoded) => decoded,
+        // The event is built only when matching needs it (records that are
+        // not Windows events are matched on its normalised fields) or a rule
+        // matched; the verbatim record is parsed once, into the tape.
+        let parts = match event_parts(&record.payload) {
+            Ok(parts) => parts,
             Err(error) => {
                 out.rejected.push(reject(error.to_string()));
                 return;
             }
         };
-        if let Some(claimed) = event.tenant_id()
-            && claimed != record.tenant_id
-        {
-            out.rejected.push(reject(format!(
-                "event {event_id} is stamped with tenant {claimed:?} but the bus record belongs to {:?}",
-                record.tenant_id
-            )));
-            return;
+        let event_id = parts.id;
+        match parts.tenant_id() {
+            Ok(Some(claimed)) if claimed != record.tenant_id.as_str() => {
+                out.rejected.push(reject(format!(
+                    "event {event_id} is stamped with tenant {claimed:?} but the bus record belongs to {:?}",
+                    record.tenant_id
+                )));
+                return;
+            }
+            Ok(_) => {}
+            Err(error) => {
+                out.rejected.push(reject(error.to_string()));
+                return;
+            }
         }
-        let has_record = read_record(&event, &mut self.tape);
-        let view = SigmaView::of_event(&event, has_record.then_some(&self.tape));
+        let mut event = None;
+        let has_record = match parts.record {
+            Some(raw) if self.tape.parse(raw) => true,
+            // What the tape cannot read, the event's parsed `original` may.
+            _ => match if parts.record.is_some() {
+                decode_event(&record.payload).map(|(_, whole)| whole)
+            } else {
+                parts.event()
+            } {
+                Ok(whole) => read_record(event.insert(whole), &mut self.tape),
+                Err(error) => {
+                    out.rejected.push(reject(error.to_string()));
+                    return;
+                }
+            },
+        };
+        let windows = has_record && Layout::of(&self.tape).is_windows();
+        if event.is_none() && !windows {
+            match parts.event() {
+                Ok(decoded) => event = Some(decoded),
+                Err(error) => {
+                    out.rejected.push(reject(error.to_string()));
+                    return;
+                }
+            }
+        }
+        let view = match &event {
+            Some(event) => SigmaView::of_event(event, has_record.then_some(&self.tape)),
+            // A Windows record is matched on itself alone.
+            None => SigmaView::of_record(&self.tape),
+        };
         let compiled = rules.compiled();
         self.matched.clear();
         compiled.matches(&view, &mut self.scratch, &mut self.matched);
@@ -235,6 +273,20 @@ impl Matcher {
         if self.matched.is_empty() {
             return;
         }
+        let decoded;
+        let event = match &event {
+            Some(event) => event,
+            None => match parts.event() {
+                Ok(built) => {
+                    decoded = built;
+                    &decoded
+                }
+                Err(error) => {
+                    out.rejected.push(reject(error.to_string()));
+                    return;
+                }
+            },
+        };
         let received_at = offset_date_time(record.received_at);
         out.latest_received = out.latest_received.max(Some(received_at));
         let correlations = rules.correlations();

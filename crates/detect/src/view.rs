@@ -471,9 +471,9 @@ impl<'a> SigmaView<'a> {
                 }
             }
         }
-        // Only the `evtx` layout filters lookups by key bits: it is the one
-        // whose every field is looked at, by listing.
-        if layout == Layout::WindowsEvtx {
+        // The layouts whose every field is looked at, by listing, filter
+        // lookups by key bits (the others answer open-ended names).
+        if matches!(layout, Layout::WindowsEvtx | Layout::WindowsFlat) {
             view.data_keys = bits;
         }
         view
@@ -742,6 +742,28 @@ impl<'a> SigmaView<'a> {
         present
     }
 
+    /// Flat layout (NXLog, Snare): lists the System fields by Sigma name
+    /// (the first key of each that the record has, as [`Self::system_field`]
+    /// finds it), then every other key of the record as itself.
+    fn list_flat(&self, tape: &JsonTape, visit: &mut dyn FnMut(&str, Value<'_>)) {
+        let mut present = 0u32;
+        for (bit, (sigma, keys, form)) in FLAT_SYSTEM.iter().enumerate() {
+            if let Some(node) = keys.iter().find_map(|key| tape.get(ROOT, key)) {
+                present |= 1 << bit;
+                Self::visit_node(tape, Self::text_of(tape, node), *form, &mut |v| {
+                    visit(sigma, v)
+                });
+            }
+        }
+        let shadowed = |name: &str| {
+            FLAT_SYSTEM
+                .iter()
+                .enumerate()
+                .any(|(bit, (sigma, _, _))| present & (1 << bit) != 0 && *sigma == name)
+        };
+        self.list_data(tape, ROOT, &shadowed, visit);
+    }
+
     /// Lists the fields of one event-data object under their Sigma names,
     /// leaving out names `shadowed` says are taken.
     fn list_data(
@@ -838,15 +860,22 @@ impl Event for SigmaView<'_> {
 
     /// Events in the `evtx` layout list their fields (System by Sigma name,
     /// then EventData, then UserData, each name once, as
-    /// [`Event::field`] resolves it), which lets the matcher visit each field
-    /// once. Other layouts do not: their names are open-ended (dotted paths,
-    /// shipper metadata, normalised fields).
+    /// [`Event::field`] resolves it), and so do flat Windows records (System
+    /// by Sigma name, then the other keys), which lets the matcher visit each
+    /// field once. Other layouts do not: their names are open-ended (dotted
+    /// paths, shipper metadata, normalised fields).
     fn for_each_field(&self, visit: &mut dyn FnMut(&str, Value<'_>)) -> bool {
-        let (Some(tape), Some(system), Layout::WindowsEvtx) =
-            (self.record, self.system, self.layout)
-        else {
+        let (Some(tape), Some(system)) = (self.record, self.system) else {
             return false;
         };
+        match self.layout {
+            Layout::WindowsEvtx => {}
+            Layout::WindowsFlat => {
+                self.list_flat(tape, visit);
+                return true;
+            }
+            _ => return false,
+        }
         let present = Self::list_system(tape, system, visit);
         let by_system = |name: &str| system_bit(name).is_some_and(|bit| present & bit != 0);
         if let Some(data) = self.event_data {
@@ -991,8 +1020,46 @@ mod tests {
                 && names.iter().any(|n| n == "Provider_Guid")
         );
         assert_eq!(values_of(&event, "Computer"), ["Str(\"dc1\")"]);
-        let flat = tape_of(&json!({"a": 1}));
-        assert!(!SigmaView::of_record(&flat).for_each_field(&mut |_, _| ()));
+        let plain = tape_of(&json!({"a": 1}));
+        assert!(!SigmaView::of_record(&plain).for_each_field(&mut |_, _| ()));
+    }
+
+    #[test]
+    fn flat_windows_records_list_fields_as_lookups_find_them() {
+        // NXLog's layout: System fields under their own keys (some named
+        // differently from Sigma), event data beside them, a key with spaces.
+        let json = json!({"EventTime": "2024-03-15 10:22:14", "Hostname": "ws1",
+            "Computer": "shadowed by Hostname", "EventID": 1, "SourceName": "Microsoft-Windows-Sysmon",
+            "Channel": "microsoft-windows-sysmon/operational", "RecordNumber": 7,
+            "ProviderGuid": "{5770385f-c22a-43e0-bf4c-06f5698ffbd9}", "Keywords": -9223372036854775808_i64,
+            "Image": "C:\\w.exe", "Process Name": "w.exe", "List": [1, "a"], "Nested": {"#text": "t"},
+            "Empty": null});
+        let tape = tape_of(&json);
+        let event = SigmaView::of_record(&tape);
+        assert_eq!(event.layout(), Layout::WindowsFlat);
+        let names = check_enumeration_agrees_with_lookups(&event);
+        for name in [
+            "Computer",
+            "EventRecordID",
+            "Provider_Name",
+            "Provider_Guid",
+            "Image",
+            "ProcessName",
+            "Hostname",
+            "EventTime",
+            "List",
+            "Nested",
+            "Empty",
+            "Channel",
+            "Keywords",
+        ] {
+            assert!(
+                names.iter().any(|n| n == name),
+                "{name} not listed: {names:?}"
+            );
+        }
+        assert_eq!(values_of(&event, "Computer"), ["Str(\"ws1\")"]);
+        assert!(!names.iter().any(|n| n == "Process Name"));
     }
 
     #[test]
@@ -1149,7 +1216,7 @@ mod tests {
         );
         assert_eq!(event.record_id(), Some(9));
         assert_eq!(event.event_id(), Some(4688));
-        assert!(!event.for_each_field(&mut |_, _| ()));
+        check_enumeration_agrees_with_lookups(&event);
         let mut keywords = Vec::new();
         event.values(&mut |v| keywords.push(format!("{v:?}")));
         assert_eq!(keywords, ["Str(\"C:\\\\cmd.exe\")"]);
@@ -1317,6 +1384,29 @@ mod tests {
                 json!({"Event": event})
             };
             check_same_as_reference(&root.to_string());
+        }
+
+        #[test]
+        fn flat_records_list_their_fields_as_lookups_find_them(
+            entries in prop::collection::vec((prop::sample::select(vec![
+                "EventID", "Channel", "Hostname", "Computer", "RecordNumber", "EventRecordID",
+                "SourceName", "ProviderName", "ProviderGuid", "Keywords", "TimeCreated", "Level",
+                "Image", "Process Name", "ProcessName", "Target  Name", "x",
+            ]), small_json()), 0..8),
+        ) {
+            // Keys may repeat, as JSON text allows.
+            let mut text = String::from(
+                "{\"EventID\":4688,\"SourceName\":\"Microsoft-Windows-Security-Auditing\"",
+            );
+            for (key, value) in entries {
+                text.push_str(&format!(",{}:{value}", Json::from(key)));
+            }
+            text.push('}');
+            let mut tape = JsonTape::new();
+            prop_assume!(tape.parse(text.as_bytes()));
+            let event = SigmaView::of_record(&tape);
+            prop_assume!(event.layout() == Layout::WindowsFlat);
+            check_enumeration_agrees_with_lookups(&event);
         }
     }
 }

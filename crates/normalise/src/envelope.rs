@@ -171,13 +171,108 @@ pub fn encode_event(id: Uuid, event: &NormalisedEvent) -> Result<Bytes, serde_js
 
 /// Reads a payload written by [`encode_event`]: the event id and the event.
 pub fn decode_event(payload: &[u8]) -> Result<(Uuid, NormalisedEvent), EnvelopeError> {
+    match split(payload)? {
+        Layout::Whole(id) => Ok((id, serde_json::from_slice(payload)?)),
+        Layout::Verbatim { id, raw, members } => {
+            // `split` checked that it is UTF-8.
+            let raw_text = std::str::from_utf8(raw)
+                .map_err(|_| EnvelopeError::Raw("the original record is not UTF-8"))?;
+            // `{"original":{"text":"<raw escaped>","json":<raw>}` + the members
+            // (which start with their comma).
+            let mut rebuilt = Vec::with_capacity(payload.len() + raw.len() + raw.len() / 4 + 32);
+            rebuilt.extend_from_slice(b"{\"original\":{\"text\":");
+            serde_json::to_writer(&mut rebuilt, raw_text)?;
+            rebuilt.extend_from_slice(b",\"json\":");
+            rebuilt.extend_from_slice(raw);
+            rebuilt.push(b'}');
+            rebuilt.extend_from_slice(members);
+            Ok((id, serde_json::from_slice(&rebuilt)?))
+        }
+    }
+}
+
+/// A payload split into its parts without building the event (see
+/// [`event_parts`]).
+#[derive(Debug, Clone, Copy)]
+pub struct EventParts<'a> {
+    /// The event id.
+    pub id: Uuid,
+    /// The verbatim original record (layout 2), the bytes the normaliser
+    /// read; `None` for layout 1.
+    pub record: Option<&'a [u8]>,
+    payload: &'a [u8],
+    /// Layout 2's members after the record, from their leading comma.
+    members: Option<&'a [u8]>,
+}
+
+impl<'a> EventParts<'a> {
+    /// The tenant the event is stamped with, read without building the event.
+    pub fn tenant_id(&self) -> Result<Option<std::borrow::Cow<'a, str>>, EnvelopeError> {
+        #[derive(serde::Deserialize)]
+        struct Stamp<'a> {
+            #[serde(borrow, default)]
+            tenant_id: Option<std::borrow::Cow<'a, str>>,
+        }
+        let stamp: Stamp<'a> = serde_json::from_slice(self.payload)?;
+        Ok(stamp.tenant_id)
+    }
+
+    /// The event. With a verbatim record (layout 2) its `original` is left
+    /// empty: [`Self::record`] holds it, and restoring `original.text` and
+    /// `original.json` costs more than the rest of the event.
+    pub fn event(&self) -> Result<NormalisedEvent, EnvelopeError> {
+        let Some(members) = self.members else {
+            return Ok(serde_json::from_slice(self.payload)?);
+        };
+        let mut rebuilt = Vec::with_capacity(members.len() + 16);
+        rebuilt.extend_from_slice(b"{\"original\":{}");
+        rebuilt.extend_from_slice(members);
+        Ok(serde_json::from_slice(&rebuilt)?)
+    }
+}
+
+/// Splits a payload written by [`encode_event`] into its id, its verbatim
+/// record and the rest, parsing nothing but the envelope: for a consumer
+/// that reads the record itself and needs the event only sometimes (live
+/// detection matches the record and builds the event of a match).
+pub fn event_parts(payload: &[u8]) -> Result<EventParts<'_>, EnvelopeError> {
+    Ok(match split(payload)? {
+        Layout::Whole(id) => EventParts {
+            id,
+            record: None,
+            payload,
+            members: None,
+        },
+        Layout::Verbatim { id, raw, members } => EventParts {
+            id,
+            record: Some(raw),
+            payload,
+            members: Some(members),
+        },
+    })
+}
+
+/// Which of the two layouts a payload has (see the module documentation).
+enum Layout<'a> {
+    /// Layout 1: the event's serialisation with its id.
+    Whole(Uuid),
+    /// Layout 2: the verbatim record, then the other members (from their
+    /// leading comma to the closing brace).
+    Verbatim {
+        id: Uuid,
+        raw: &'a [u8],
+        members: &'a [u8],
+    },
+}
+
+fn split(payload: &[u8]) -> Result<Layout<'_>, EnvelopeError> {
     let id = event_id(payload).ok_or(EnvelopeError::MissingId)?;
     let after_id = ID_PREFIX.len() + 36;
     let Some(rest) = payload
         .get(after_id..)
         .and_then(|rest| rest.strip_prefix(RAW_LEN))
     else {
-        return Ok((id, serde_json::from_slice(payload)?));
+        return Ok(Layout::Whole(id));
     };
     let digits = rest.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 || digits > 12 {
@@ -198,18 +293,10 @@ pub fn decode_event(payload: &[u8]) -> Result<(Uuid, NormalisedEvent), EnvelopeE
         .ok_or(EnvelopeError::Raw(
             "the original record is longer than raw_len",
         ))?;
-    let raw_text = std::str::from_utf8(raw)
-        .map_err(|_| EnvelopeError::Raw("the original record is not UTF-8"))?;
-    // `{"original":{"text":"<raw escaped>","json":<raw>}` + the members
-    // (which start with their comma).
-    let mut rebuilt = Vec::with_capacity(payload.len() + raw_len + raw_len / 4 + 32);
-    rebuilt.extend_from_slice(b"{\"original\":{\"text\":");
-    serde_json::to_writer(&mut rebuilt, raw_text)?;
-    rebuilt.extend_from_slice(b",\"json\":");
-    rebuilt.extend_from_slice(raw);
-    rebuilt.push(b'}');
-    rebuilt.extend_from_slice(members);
-    Ok((id, serde_json::from_slice(&rebuilt)?))
+    if std::str::from_utf8(raw).is_err() {
+        return Err(EnvelopeError::Raw("the original record is not UTF-8"));
+    }
+    Ok(Layout::Verbatim { id, raw, members })
 }
 
 /// The event id of a payload, read without parsing the event.
@@ -240,7 +327,43 @@ mod tests {
         let (back_id, back) = decode_event(&payload).unwrap();
         assert_eq!(back_id, id);
         assert_eq!(&back, original, "{}", String::from_utf8_lossy(&payload));
+        leaves_the_record_as_written(&payload, original);
         payload
+    }
+
+    /// `event_parts` gives the same event, its verbatim record left as the
+    /// bytes the normaliser read, and its tenant.
+    fn leaves_the_record_as_written(payload: &[u8], original: &NormalisedEvent) {
+        let parts = event_parts(payload).unwrap();
+        assert_eq!(Some(parts.id), event_id(payload));
+        assert_eq!(parts.tenant_id().unwrap().as_deref(), original.tenant_id());
+        let lean = parts.event().unwrap();
+        match parts.record {
+            None => assert_eq!(&lean, original),
+            Some(raw) => {
+                assert_eq!(
+                    Some(raw),
+                    original.original().text.as_deref().map(str::as_bytes)
+                );
+                assert!(original.original().json.is_some());
+                assert_eq!(lean.original(), &Original::default());
+                assert_eq!(lean.fields(), original.fields());
+                assert_eq!(
+                    (
+                        lean.format(),
+                        lean.tenant_id(),
+                        lean.sensor_id(),
+                        lean.diagnostics()
+                    ),
+                    (
+                        original.format(),
+                        original.tenant_id(),
+                        original.sensor_id(),
+                        original.diagnostics()
+                    )
+                );
+            }
+        }
     }
 
     /// The payload as `serde_json` writes it (the way it was written
@@ -271,6 +394,7 @@ mod tests {
                 String::from_utf8_lossy(&payload),
                 String::from_utf8_lossy(&serde_payload(id, &original))
             );
+            leaves_the_record_as_written(&payload, &original);
         }
     }
 
@@ -353,7 +477,8 @@ mod tests {
                 if let Ok(original) = normalise(line.as_bytes(), &hint) {
                     let payload = encode_event(new_event_id(), &original).unwrap();
                     let (_, back) = decode_event(&payload).unwrap();
-                    prop_assert_eq!(back, original);
+                    prop_assert_eq!(&back, &original);
+                    leaves_the_record_as_written(&payload, &original);
                 }
             }
         }
@@ -364,6 +489,11 @@ mod tests {
             let mut prefixed = format!("{{\"id\":\"{}\",\"raw_len\":", new_event_id()).into_bytes();
             prefixed.extend_from_slice(&payload);
             let _ = decode_event(&prefixed);
+            for payload in [&payload, &prefixed] {
+                if let Ok(parts) = event_parts(payload) {
+                    let _ = (parts.tenant_id(), parts.event());
+                }
+            }
         }
     }
 }

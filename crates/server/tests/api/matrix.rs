@@ -1682,7 +1682,7 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
     assert_eq!(tokens.len(), 4 * Role::ALL.len(), "{tokens:?}");
     assert!(audit.len() > tenants.len() + users.len() + sensors.len());
 
-    let lists: [ListUnderTest; 9] = [
+    let lists: [ListUnderTest; 10] = [
         ("/api/v1/tenants", Case::ListTenants, EVERYONE, &all_tenants),
         ("/api/v1/users", Case::ListUsers, VIEW_USERS, &users),
         ("/api/v1/tokens", Case::ListTokens, ADMIN_AUDITOR, &tokens),

@@ -343,7 +343,8 @@ async fn disabling_a_rule_or_adding_a_filter_changes_only_that_subtrees_alerts()
     )
     .await;
 
-    // Every change was audited.
+    // Every change was audited (the first import is the built-in starter
+    // pack the platform seeds itself with).
     let audit = platform
         .send(
             call(Method::GET, "/api/v1/audit?limit=1000")
@@ -362,6 +363,7 @@ async fn disabling_a_rule_or_adding_a_filter_changes_only_that_subtrees_alerts()
     assert_eq!(
         actions,
         [
+            "rule.import",
             "rule.import",
             "rule.override",
             "rule.filter_add",
