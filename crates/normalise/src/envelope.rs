@@ -208,6 +208,28 @@ pub struct EventParts<'a> {
 impl<'a> EventParts<'a> {
     /// The tenant the event is stamped with, read without building the event.
     pub fn tenant_id(&self) -> Result<Option<std::borrow::Cow<'a, str>>, EnvelopeError> {
+        // `encode_event` writes `format` then `tenant_id` first among the
+        // members: read just those when they are there.
+        let members = match self.members {
+            Some(members) => members,
+            None => self
+                .payload
+                .get(ID_PREFIX.len() + 37..)
+                .unwrap_or_default(),
+        };
+        if let Some(after_format) = members.strip_prefix(b",\"format\":\"")
+            && let Some(end) = after_format.iter().position(|&b| b == b'"' || b == b'\\')
+            && after_format[end] == b'"'
+        {
+            let rest = &after_format[end + 1..];
+            let Some(tenant) = rest.strip_prefix(b",\"tenant_id\":") else {
+                return Ok(None);
+            };
+            let mut reader = serde_json::Deserializer::from_slice(tenant);
+            let tenant: std::borrow::Cow<'a, str> =
+                serde::Deserialize::deserialize(&mut reader)?;
+            return Ok(Some(tenant));
+        }
         #[derive(serde::Deserialize)]
         struct Stamp<'a> {
             #[serde(borrow, default)]
@@ -470,11 +492,13 @@ mod tests {
             value in "[ -~\u{e9}\u{4e2d}]{0,40}",
             number in any::<i64>(),
             text in "[ -~]{1,80}",
+            tenant in prop::option::of("[ -~\u{e9}\u{4e2d}\u{1}]{0,12}"),
         ) {
             let json = serde_json::json!({ key.clone(): value.clone(), "n": number, "nested": {"k": [value.clone()]} });
             for line in [json.to_string(), format!("{{ \"{}\" : {} }}", key, serde_json::to_string(&value).unwrap()), text.clone()] {
                 let hint = SourceHint::new(Format::Auto, datetime!(2024-03-15 12:00 UTC));
-                if let Ok(original) = normalise(line.as_bytes(), &hint) {
+                if let Ok(mut original) = normalise(line.as_bytes(), &hint) {
+                    original.set_tenant_id(tenant.clone());
                     let payload = encode_event(new_event_id(), &original).unwrap();
                     let (_, back) = decode_event(&payload).unwrap();
                     prop_assert_eq!(&back, &original);
