@@ -70,8 +70,11 @@
 //! # The live stage
 //!
 //! A [`DetectionStage`] consumes the bus under the durable consumer name
-//! `detect` ([`DEFAULT_CONSUMER`]): it fetches a batch, decodes each payload
-//! with `nigehban_normalise::envelope::decode_event`, matches it with the
+//! `detect` ([`DEFAULT_CONSUMER`]): it fetches a batch, reads each payload
+//! with the one envelope codec (`nigehban_normalise::envelope::event_parts`:
+//! the verbatim record is parsed once, into the stage's tape, and the
+//! normalised event is built only when matching needs its fields — records
+//! that are not Windows events — or a rule matched), matches it with the
 //! rule set the [`RulesHandle`] holds at that moment, hands the batch's
 //! detections to the [`DetectionSink`] and acknowledges the batch only once
 //! the sink accepted them. Delivery is therefore at least once: after a
