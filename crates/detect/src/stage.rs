@@ -399,6 +399,13 @@ pub fn evaluate(rules: &DetectionRules, deliveries: &[Delivery], threads: usize)
     all
 }
 
+/// A fetched batch being matched.
+struct Ahead {
+    offsets: Vec<u64>,
+    rules: Arc<DetectionRules>,
+    matching: tokio::task::JoinHandle<Evaluated>,
+}
+
 /// The live detection stage (see the crate documentation).
 pub struct DetectionStage<S> {
     rules: RulesHandle,
@@ -452,6 +459,19 @@ impl<S: DetectionSink> DetectionStage<S> {
         self
     }
 
+    /// Matches `batch` on the blocking pool with the rules of this moment.
+    fn start_matching(&self, batch: Vec<Delivery>) -> Ahead {
+        let offsets = batch.iter().map(|delivery| delivery.offset).collect();
+        let rules = self.rules.current();
+        let matching = Arc::clone(&rules);
+        let workers = self.config.workers;
+        Ahead {
+            offsets,
+            rules,
+            matching: tokio::task::spawn_blocking(move || evaluate(&matching, &batch, workers)),
+        }
+    }
+
     /// The stage's counters, for a metrics endpoint.
     pub fn metrics(&self) -> Arc<DetectionMetrics> {
         Arc::clone(&self.metrics)
@@ -503,37 +523,56 @@ impl<S: DetectionSink> DetectionStage<S> {
         // Once `shutdown` has completed it must not be polled again.
         let mut stopping = false;
         tracing::info!(consumer = consumer.name(), "detection stage started");
+        // The next batch, fetched and being matched while the one in hand is
+        // handed to the sink and acknowledged (both backends let a consumer
+        // hold unacknowledged deliveries while it fetches more).
+        let mut ahead: Option<Ahead> = None;
         while !stopping {
-            let fetched = tokio::select! {
-                biased;
-                () = &mut shutdown => {
-                    stopping = true;
-                    continue;
+            let (offsets, rules, mut evaluated) = match ahead.take() {
+                Some(next) => {
+                    let evaluated = next
+                        .matching
+                        .await
+                        .map_err(|join| DetectError::Evaluation(join.to_string()))?;
+                    (next.offsets, next.rules, evaluated)
                 }
-                fetched = consumer.fetch(config.fetch_max, config.idle_wait) => fetched,
-            };
-            let batch = match fetched {
-                Ok(batch) => batch,
-                Err(BusError::Closed) => {
-                    tracing::warn!("bus closed under the detection stage");
-                    break;
-                }
-                Err(error) => {
-                    add(&metrics.bus_errors, 1);
-                    tracing::warn!(%error, "detection stage fetch failed; retrying");
-                    tokio::select! {
+                None => {
+                    let fetched = tokio::select! {
                         biased;
-                        () = &mut shutdown => stopping = true,
-                        () = tokio::time::sleep(config.retry_backoff) => {}
+                        () = &mut shutdown => {
+                            stopping = true;
+                            continue;
+                        }
+                        fetched = consumer.fetch(config.fetch_max, config.idle_wait) => fetched,
+                    };
+                    let batch = match fetched {
+                        Ok(batch) => batch,
+                        Err(BusError::Closed) => {
+                            tracing::warn!("bus closed under the detection stage");
+                            break;
+                        }
+                        Err(error) => {
+                            add(&metrics.bus_errors, 1);
+                            tracing::warn!(%error, "detection stage fetch failed; retrying");
+                            tokio::select! {
+                                biased;
+                                () = &mut shutdown => stopping = true,
+                                () = tokio::time::sleep(config.retry_backoff) => {}
+                            }
+                            continue;
+                        }
+                    };
+                    if batch.is_empty() {
+                        continue;
                     }
-                    continue;
+                    let next = self.start_matching(batch);
+                    let evaluated = next
+                        .matching
+                        .await
+                        .map_err(|join| DetectError::Evaluation(join.to_string()))?;
+                    (next.offsets, next.rules, evaluated)
                 }
             };
-            if batch.is_empty() {
-                continue;
-            }
-            let offsets: Vec<u64> = batch.iter().map(|delivery| delivery.offset).collect();
-            let rules = self.rules.current();
             if !correlated_with
                 .as_ref()
                 .is_some_and(|before| Arc::ptr_eq(before, &rules))
@@ -541,12 +580,6 @@ impl<S: DetectionSink> DetectionStage<S> {
                 correlation.retain(&rules);
                 correlated_with = Some(Arc::clone(&rules));
             }
-            let workers = config.workers;
-            let matching = Arc::clone(&rules);
-            let mut evaluated =
-                tokio::task::spawn_blocking(move || evaluate(&matching, &batch, workers))
-                    .await
-                    .map_err(|join| DetectError::Evaluation(join.to_string()))?;
             if !evaluated.observations.is_empty() {
                 let received = evaluated
                     .latest_received
@@ -592,6 +625,14 @@ impl<S: DetectionSink> DetectionStage<S> {
                     reason = %rejected.reason,
                     "detection skipped a bus record that is not a normalised event"
                 );
+            }
+            if !stopping && ahead.is_none() {
+                match consumer.fetch(config.fetch_max, Duration::ZERO).await {
+                    Ok(next) if !next.is_empty() => ahead = Some(self.start_matching(next)),
+                    Ok(_) => {}
+                    // The next regular fetch retries and counts it.
+                    Err(error) => tracing::debug!(%error, "fetching ahead failed"),
+                }
             }
             if !evaluated.detections.is_empty() {
                 while let Err(error) = self.sink.accept(&evaluated.detections).await {

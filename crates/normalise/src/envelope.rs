@@ -212,10 +212,7 @@ impl<'a> EventParts<'a> {
         // members: read just those when they are there.
         let members = match self.members {
             Some(members) => members,
-            None => self
-                .payload
-                .get(ID_PREFIX.len() + 37..)
-                .unwrap_or_default(),
+            None => self.payload.get(ID_PREFIX.len() + 37..).unwrap_or_default(),
         };
         if let Some(after_format) = members.strip_prefix(b",\"format\":\"")
             && let Some(end) = after_format.iter().position(|&b| b == b'"' || b == b'\\')
@@ -226,8 +223,7 @@ impl<'a> EventParts<'a> {
                 return Ok(None);
             };
             let mut reader = serde_json::Deserializer::from_slice(tenant);
-            let tenant: std::borrow::Cow<'a, str> =
-                serde::Deserialize::deserialize(&mut reader)?;
+            let tenant: std::borrow::Cow<'a, str> = serde::Deserialize::deserialize(&mut reader)?;
             return Ok(Some(tenant));
         }
         #[derive(serde::Deserialize)]
