@@ -77,7 +77,8 @@
 //! that are not Windows events — or a rule matched), matches it with the
 //! rule set the [`RulesHandle`] holds at that moment, hands the batch's
 //! detections to the [`DetectionSink`] and acknowledges the batch only once
-//! the sink accepted them. Delivery is therefore at least once: after a
+//! the sink accepted them (meanwhile the next batch is already fetched and
+//! being matched). Delivery is therefore at least once: after a
 //! crash, or an acknowledgement lost on the way, a batch is matched and its
 //! detections handed over again, so **a sink must treat a detection it
 //! already holds, by (rule id, event id) ([`Detection::key`]), as the same
