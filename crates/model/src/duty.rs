@@ -23,17 +23,23 @@
 //!   entered by hand, corrected one by one ([`HolidayCalendar::correct`]).
 //! - iCalendar ([`ical`]): the one reader and writer of `.ics` text (holiday
 //!   imports, and each person's shift feed).
+//! - Keeping ([`record`]): every duty record is a versioned JSON
+//!   [`DutyRecord`].
 //! - Paging ([`page`]): [`Page`], what asks the duty roster to wake someone,
 //!   and [`EscalationPolicy`].
 
 pub mod holidays;
 pub mod ical;
 pub mod page;
+pub mod record;
 pub mod roster;
 
-pub use holidays::{Holiday, HolidayCalendar, HolidaySource};
+pub use holidays::{Holiday, HolidayCalendar, HolidayImport, HolidaySource};
 pub use ical::{IcalError, IcalEvent, IcalTime, parse_ical, shift_feed};
+/// The date and time library duty's types use (civil dates, IANA zones).
+pub use jiff;
 pub use page::{EscalationPolicy, EscalationStep, EscalationTarget, Page};
+pub use record::{DutyRecord, DutyRecordKind, secret_key};
 pub use roster::{
     CoverageGap, DayOfWeek, FairnessLedger, HolidayRule, Layer, Leave, LedgerRow, Override,
     OverrideKind, Rotation, Schedule, Shift, ShiftPattern, ShiftSource, ZoneName, coverage_gaps,

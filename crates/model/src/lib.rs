@@ -84,11 +84,11 @@ pub use audit::{
     InvalidChainHead, JsonText, KeyFingerprint, RecordedChain,
 };
 pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName};
-pub use id::RuleFilterId;
 pub use id::{
     AlertCommentId, AlertId, AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId,
     SensorTokenId, SessionId, TenantId, TokenId, UserId,
 };
+pub use id::{DutyRecordId, RuleFilterId};
 pub use id::{
     EvidenceId, IncidentId, IncidentNotificationId, IncidentReportId, IncidentTaskId,
     TimelineEntryId,

@@ -201,7 +201,8 @@ pub enum HolidayRule {
     /// The normal rotation runs; holiday shifts are counted in the ledger.
     #[default]
     Counted,
-    /// On holidays (local midnight to midnight) this rotation replaces the layers.
+    /// On holidays (local midnight to midnight) this rotation replaces the
+    /// layers: its gaps (a person on leave) are gaps.
     Rotation {
         /// The holiday rotation.
         rotation: Rotation,
@@ -506,12 +507,20 @@ impl Schedule {
         let tz = self.time_zone.time_zone();
         let (jfrom, jto) = (jiff_ts(from)?, jiff_ts(to)?);
         let mut candidates = Vec::new();
+        // A holiday rotation replaces the layers on holidays (a gap in it is a gap).
+        let holiday_days = match &self.holiday_rule {
+            HolidayRule::Rotation { .. } => holiday_spans(&tz, holidays)?,
+            HolidayRule::Counted => Vec::new(),
+        };
         for (i, layer) in self.layers.iter().enumerate() {
             for (start, end, user) in layer.rotation.shifts(&tz, jfrom, jto)? {
                 let order = -i32::try_from(i).unwrap_or(i32::MAX);
                 let rank = (layer.priority, order);
                 // Leave cuts the person's rotation shift; lower layers show through.
-                for (s, e) in subtract_leave(start, end, &user, &self.leave) {
+                let parts = subtract_leave(start, end, &user, &self.leave)
+                    .into_iter()
+                    .flat_map(|(s, e)| subtract_spans(s, e, &holiday_days));
+                for (s, e) in parts {
                     candidates.push(Candidate {
                         start: s,
                         end: e,
@@ -524,9 +533,8 @@ impl Schedule {
             }
         }
         if let HolidayRule::Rotation { rotation } = &self.holiday_rule {
-            let days = holiday_spans(&tz, holidays)?;
             for (start, end, user) in rotation.shifts(&tz, jfrom, jto)? {
-                for &(hs, he) in &days {
+                for &(hs, he) in &holiday_days {
                     let (s, e) = (start.max(hs), end.min(he));
                     if s < e {
                         for (s, e) in subtract_leave(s, e, &user, &self.leave) {
@@ -640,9 +648,18 @@ impl Schedule {
 
 /// Parts of `[start, end)` when `user` is not on leave.
 fn subtract_leave(start: i64, end: i64, user: &str, leave: &[Leave]) -> Vec<(i64, i64)> {
+    let spans: Vec<(i64, i64)> = leave
+        .iter()
+        .filter(|l| l.user == user)
+        .map(|l| (l.start.unix_micros(), l.end.unix_micros()))
+        .collect();
+    subtract_spans(start, end, &spans)
+}
+
+/// Parts of `[start, end)` outside every span.
+fn subtract_spans(start: i64, end: i64, spans: &[(i64, i64)]) -> Vec<(i64, i64)> {
     let mut parts = vec![(start, end)];
-    for l in leave.iter().filter(|l| l.user == user) {
-        let (ls, le) = (l.start.unix_micros(), l.end.unix_micros());
+    for &(ls, le) in spans {
         parts = parts
             .into_iter()
             .flat_map(|(s, e)| {
