@@ -191,15 +191,8 @@ async fn a_holiday_correction_that_opens_a_gap_warns_at_once(w: &IncidentWorld) 
 
 async fn the_feed_behind_a_secret_lists_the_persons_shifts(w: &IncidentWorld) {
     let duty = w.app.duty();
-    let analyst = &w.operator_analyst;
-    let me = w
-        .app
-        .users()
-        .me(analyst)
-        .await
-        .unwrap()
-        .username
-        .to_string();
+    let me = "noc-analyst";
+    let analyst = &w.world.user(w.world.operator.id, me, Role::Analyst).await;
     let officer = w.world.caller(w.world.operator.id, Role::DutyOfficer).await;
     duty.create_schedule(
         &officer,
@@ -207,7 +200,7 @@ async fn the_feed_behind_a_secret_lists_the_persons_shifts(w: &IncidentWorld) {
         "Operator NOC",
         ScheduleDocument {
             team: "noc".into(),
-            roster: roster(&[&me, "someone-else"]),
+            roster: roster(&[me, "someone-else"]),
             calendars: Vec::new(),
         },
     )
