@@ -64,16 +64,23 @@ pub struct IcalEvent {
     pub line: usize,
 }
 
+/// An event being read: where it began, its UID, summary, start and end.
+type OpenEvent = (
+    usize,
+    Option<String>,
+    String,
+    Option<IcalTime>,
+    Option<IcalTime>,
+);
+
 /// Unfolds continuation lines, keeping each logical line's first line number.
 fn unfold(text: &str) -> Vec<(usize, String)> {
     let mut lines: Vec<(usize, String)> = Vec::new();
     for (i, raw) in text.split('\n').enumerate() {
         let raw = raw.strip_suffix('\r').unwrap_or(raw);
-        if let Some(rest) = raw.strip_prefix([' ', '\t']) {
-            if let Some(last) = lines.last_mut() {
-                last.1.push_str(rest);
-                continue;
-            }
+        if let (Some(rest), Some(last)) = (raw.strip_prefix([' ', '\t']), lines.last_mut()) {
+            last.1.push_str(rest);
+            continue;
         }
         if !raw.is_empty() {
             lines.push((i + 1, raw.to_owned()));
@@ -156,13 +163,7 @@ pub fn parse_ical(text: &str) -> Result<Vec<IcalEvent>, IcalError> {
         }
     }
     let mut events = Vec::new();
-    let mut current: Option<(
-        usize,
-        Option<String>,
-        String,
-        Option<IcalTime>,
-        Option<IcalTime>,
-    )> = None;
+    let mut current: Option<OpenEvent> = None;
     let mut depth = 0usize;
     for (n, line) in &lines {
         let n = *n;
