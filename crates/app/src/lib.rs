@@ -135,6 +135,7 @@ mod authentication;
 mod bootstrap;
 mod caller;
 mod clock;
+pub mod duty;
 mod error;
 pub mod incidents;
 pub mod policy;
@@ -166,6 +167,10 @@ pub use authentication::{Authentication, Backoff, SignIn, SignInThrottle, Signed
 pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use caller::{Caller, Via};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use duty::{
+    CalendarChange, CalendarView, Coverage, Duty, FeedSecret, OnCall, ScheduleDocument,
+    ScheduleView,
+};
 pub use error::{AppError, AppResult};
 pub use incidents::{
     IncidentListing, IncidentRef, IncidentSettings, IncidentSight, IncidentUpdate, Incidents,

@@ -68,6 +68,11 @@ pub enum Action {
     ViewAggregates,
     /// Build and change duty rosters.
     ManageRoster,
+    /// Read duty rosters, who is on call, holiday calendars, escalation
+    /// policies, pages and the delivery log.
+    ViewRoster,
+    /// Acknowledge a page (stops its escalation).
+    AcknowledgePage,
     /// Read sensors, their ingest tokens (never the secrets) and their health events.
     ViewSensor,
     /// Register sensors, change them, rotate and revoke their ingest tokens, deactivate them.
@@ -87,7 +92,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for tests and tables.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 30] = [
         Action::ViewTenant,
         Action::CreateTenant,
         Action::RenameTenant,
@@ -109,6 +114,8 @@ impl Action {
         Action::PublishIntel,
         Action::ViewAggregates,
         Action::ManageRoster,
+        Action::ViewRoster,
+        Action::AcknowledgePage,
         Action::ViewSensor,
         Action::AdministerSensor,
         Action::SearchEvents,
@@ -143,6 +150,8 @@ pub const fn describe(action: Action) -> &'static str {
         Action::PublishIntel => "publish intelligence",
         Action::ViewAggregates => "view aggregate figures",
         Action::ManageRoster => "manage duty rosters",
+        Action::ViewRoster => "view duty rosters",
+        Action::AcknowledgePage => "acknowledge pages",
         Action::ViewSensor => "view sensors",
         Action::AdministerSensor => "administer sensors",
         Action::SearchEvents => "search events",
@@ -264,6 +273,20 @@ use Reach::{Below as B, Never as N, OwnTenant as O, Subtree as S};
 ///   observables, evidence, escalation, tasks, links, merges): analysts,
 ///   responders and duty officers of its custody.
 ///
+/// The duty roster:
+///
+/// - `ManageRoster` (schedules, holiday calendars and their corrections,
+///   escalation policies, contacts, the test page) is for administrators and
+///   duty officers of the tenant or of a CERT above it.
+/// - `ViewRoster` (who is on call, schedules, calendars, the coverage check,
+///   the fairness ledger, pages and the delivery log) is for those who work
+///   the CERT's watch: administrators, analysts, responders, intel analysts,
+///   duty officers, and auditors (proof of who was told when); never
+///   constituent reporters or council members.
+/// - `AcknowledgePage` is for those who can be on call: administrators,
+///   analysts, responders, intel analysts and duty officers. The signed link
+///   in a message acknowledges without signing in, for the one page it names.
+///
 /// Detection rules:
 ///
 /// - `ViewRules` (rules, their state for a tenant, its filters) is for those
@@ -299,6 +322,8 @@ pub const RULES: &[(Action, [Reach; 8])] = &[
     (Action::PublishIntel,         [N,    O,      N,   O,    N,    N,     N,      N]),
     (Action::ViewAggregates,       [S,    S,      N,   S,    S,    N,     S,      S]),
     (Action::ManageRoster,         [S,    N,      N,   N,    S,    N,     N,      N]),
+    (Action::ViewRoster,           [S,    S,      S,   S,    S,    N,     N,      S]),
+    (Action::AcknowledgePage,      [S,    S,      S,   S,    S,    N,     N,      N]),
     (Action::ViewSensor,           [S,    S,      S,   N,    S,    O,     N,      S]),
     (Action::AdministerSensor,     [S,    N,      N,   N,    N,    N,     N,      N]),
     (Action::SearchEvents,         [S,    S,      S,   S,    S,    O,     N,      S]),
@@ -620,6 +645,8 @@ mod tests {
         (Action::PublishIntel,      ".Y.Y....", "........"),
         (Action::ViewAggregates,    "YY.YY.YY", "YY.YY.YY"),
         (Action::ManageRoster,      "Y...Y...", "Y...Y..."),
+        (Action::ViewRoster,        "YYYYY..Y", "YYYYY..Y"),
+        (Action::AcknowledgePage,   "YYYYY...", "YYYYY..."),
         (Action::ViewSensor,        "YYY.YY.Y", "YYY.Y..Y"),
         (Action::AdministerSensor,  "Y.......", "Y......."),
         (Action::SearchEvents,      "YYYYYY.Y", "YYYYY..Y"),

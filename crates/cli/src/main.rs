@@ -13,6 +13,7 @@ mod hunt;
 mod ingest;
 mod logging;
 mod migrate;
+mod oncall;
 mod rules;
 mod serve;
 mod storage;
@@ -54,6 +55,9 @@ enum Command {
     /// Work with Sigma rules.
     #[command(subcommand)]
     Rules(rules::RulesCommand),
+    /// The duty roster: who is on call, holiday imports, coverage gaps.
+    #[command(subcommand)]
+    Oncall(oncall::OncallCommand),
 }
 
 /// A multi-threaded async runtime for the subcommands that need one.
@@ -78,6 +82,7 @@ fn main() -> ExitCode {
         Command::Ingest(args) => ingest::run(args),
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(command) => rules::run(command),
+        Command::Oncall(command) => oncall::run(command),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("nigehban: error: {error:#}");

@@ -250,7 +250,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `a=b&c=d`, percent-encoded.
-fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
+pub(crate) fn form_urlencoded_pairs(pairs: &[(&str, &str)]) -> String {
     let encode = |text: &str| {
         text.bytes()
             .map(|b| match b {

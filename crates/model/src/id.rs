@@ -91,6 +91,13 @@ record_id!(
 );
 
 record_id!(
+    /// The id of a duty record (schedule, holiday calendar, escalation
+    /// policy, contact, page, notification, hand-over).
+    DutyRecordId,
+    "duty record"
+);
+
+record_id!(
     /// The id of a browser session (not its secret cookie value).
     SessionId,
     "session"

@@ -48,6 +48,9 @@
 //!   [`TimelineEntry`]s, constituents' [`IncidentReport`]s, content-addressed
 //!   [`Evidence`], regulatory [`RegulatoryProfile`]s and clocks, and
 //!   [`IncidentNotification`]s.
+//! - The duty roster ([`duty`]): schedules, rotations, overrides, leave,
+//!   holiday calendars, coverage, the fairness ledger, iCalendar, pages and
+//!   escalation policies.
 //! - The audit log ([`audit`]): [`AuditDraft`] → [`AuditEntry`] via
 //!   [`AuditDraft::seal`], the hash chain ([`AuditEntry::compute_hash`],
 //!   [`ChainHash`], [`ChainHead`]), its key ([`AuditKey`], kept outside the
@@ -58,6 +61,7 @@
 pub mod alert;
 pub mod audit;
 pub mod credential;
+pub mod duty;
 pub mod id;
 pub mod incident;
 pub mod role;
@@ -80,11 +84,11 @@ pub use audit::{
     InvalidChainHead, JsonText, KeyFingerprint, RecordedChain,
 };
 pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName};
-pub use id::RuleFilterId;
 pub use id::{
     AlertCommentId, AlertId, AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId,
     SensorTokenId, SessionId, TenantId, TokenId, UserId,
 };
+pub use id::{DutyRecordId, RuleFilterId};
 pub use id::{
     EvidenceId, IncidentId, IncidentNotificationId, IncidentReportId, IncidentTaskId,
     TimelineEntryId,

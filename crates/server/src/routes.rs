@@ -3,6 +3,7 @@
 mod alerts;
 mod audit;
 mod auth;
+mod duty;
 mod events;
 mod incidents;
 mod ingest;
@@ -48,6 +49,7 @@ use crate::ServerState;
         (name = "rules", description = "Detection rules: import, per-tenant enable and disable, Sigma filters, trials on stored events"),
         (name = "alerts", description = "The alert queue: what detection raised, its triage, and a live stream of new and changed alerts"),
         (name = "incidents", description = "Incident reports, incidents, escalation and tasking, evidence, regulatory deadlines, response-time figures"),
+        (name = "oncall", description = "The duty roster: who is on call now or at any moment, schedules, holiday calendars, coverage, the fairness ledger, shift feeds"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -106,6 +108,7 @@ fn documented(ingest_body_limit: usize, evidence_body_limit: usize) -> OpenApiRo
         .merge(alerts::routes())
         .merge(rules::routes().layer(DefaultBodyLimit::max(rules::MAX_RULES_BODY_BYTES)))
         .merge(system::routes())
+        .merge(duty::routes().layer(DefaultBodyLimit::max(duty::MAX_CALENDAR_BYTES)))
         // ---- incidents and coordination ----
         .merge(incidents::routes(evidence_body_limit))
 }

@@ -134,6 +134,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use nigehban_model::duty::{DutyRecord, DutyRecordKind};
 use nigehban_model::{
     Actor, Alert, AlertChange, AlertComment, AlertId, AlertSignal, AlertStatus, AlertTriage,
     ApiToken, AuditDraft, AuditEntry, AuditKey, AuditVerification, CertificateFingerprint,
@@ -143,10 +144,12 @@ use nigehban_model::{
     Timestamp, TokenId, User, UserId, Username,
 };
 use nigehban_model::{
+    DutyRecordId, RuleDocument, RuleFilter, RuleFilterId, RuleKind, RuleOverride,
+};
+use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
 };
-use nigehban_model::{RuleDocument, RuleFilter, RuleFilterId, RuleKind, RuleOverride};
 
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
@@ -423,6 +426,48 @@ pub struct RuleQuery {
     pub level: Option<String>,
     /// Only this kind.
     pub kind: Option<RuleKind>,
+}
+
+// ---- duty: types of the duty methods of [`Store`] ----
+
+/// Which duty records to list (ordered by id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DutyQuery {
+    /// Of this kind.
+    pub kind: DutyRecordKind,
+    /// Owned by this tenant or one below it (`None`: any tenant).
+    pub subtree: Option<TenantId>,
+    /// Only with this status word.
+    pub status: Option<String>,
+    /// Only those due at or before this moment (and due at all), soonest first.
+    pub due_by: Option<Timestamp>,
+    /// At most this many (1 to 10,000).
+    pub limit: u32,
+}
+
+impl DutyQuery {
+    /// Every record of a kind (up to 10,000).
+    pub fn all(kind: DutyRecordKind) -> Self {
+        Self {
+            kind,
+            subtree: None,
+            status: None,
+            due_by: None,
+            limit: 10_000,
+        }
+    }
+}
+
+/// The version of a record in effect at `at` (versions oldest first).
+pub(crate) fn duty_version_at(
+    versions: Vec<(Timestamp, bool, DutyRecord)>,
+    at: Timestamp,
+) -> Option<DutyRecord> {
+    versions
+        .into_iter()
+        .take_while(|(from, _, _)| *from <= at)
+        .last()
+        .and_then(|(_, deleted, record)| (!deleted).then_some(record))
 }
 
 /// What a backup wrote.
@@ -929,4 +974,49 @@ pub trait Store: Send + Sync + 'static {
     /// A number that changes with every change to rules, overrides and
     /// filters (detecting nodes poll it to reload).
     async fn rules_revision(&self) -> StoreResult<u64>;
+
+    // ---- the duty roster ----
+
+    /// Writes a duty record: a new one when `expected_version` is 0 (a taken
+    /// `unique_key` is a [`StoreError::Conflict`]), else a change of the one
+    /// stored at that version ([`StoreError::Stale`] when someone changed it
+    /// first). Keeps the version (from `record.updated_at`) and, when `audit`
+    /// is given, an audit entry `duty.<kind>.create` / `.update`, in one
+    /// transaction. Returns the record as stored.
+    async fn put_duty_record(
+        &self,
+        record: &DutyRecord,
+        expected_version: u64,
+        audit: Option<&AuditContext>,
+    ) -> StoreResult<DutyRecord>;
+
+    /// Deletes a duty record (audited as `duty.<kind>.delete`); its versions stay.
+    async fn delete_duty_record(
+        &self,
+        id: DutyRecordId,
+        ctx: &AuditContext,
+    ) -> StoreResult<DutyRecord>;
+
+    /// One duty record as it is now.
+    async fn duty_record(&self, id: DutyRecordId) -> StoreResult<Option<DutyRecord>>;
+
+    /// The duty record holding a unique key.
+    async fn duty_record_by_key(&self, key: &str) -> StoreResult<Option<DutyRecord>>;
+
+    /// A duty record as it was at a moment (the latest version that took
+    /// effect at or before it; `None` if it did not exist then or was deleted).
+    async fn duty_record_at(
+        &self,
+        id: DutyRecordId,
+        at: Timestamp,
+    ) -> StoreResult<Option<DutyRecord>>;
+
+    /// Every version of a duty record, oldest first (`None` bodies: deletions).
+    async fn duty_record_versions(
+        &self,
+        id: DutyRecordId,
+    ) -> StoreResult<Vec<(Timestamp, Option<DutyRecord>)>>;
+
+    /// Duty records by kind, tenant subtree, status and due time.
+    async fn list_duty_records(&self, query: &DutyQuery) -> StoreResult<Vec<DutyRecord>>;
 }

@@ -51,6 +51,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "incident_alerts",
         sql: include_str!("../migrations/sqlite/0010_incident_alerts.sql"),
     },
+    Migration {
+        version: 11,
+        name: "duty",
+        sql: include_str!("../migrations/sqlite/0011_duty.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -89,6 +94,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 10,
         name: "incident_alerts",
         sql: include_str!("../migrations/postgres/0010_incident_alerts.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "duty",
+        sql: include_str!("../migrations/postgres/0011_duty.sql"),
     },
 ];
 

@@ -611,3 +611,36 @@ pub(crate) fn same_rule_content(
         && stored.text == new.text
         && stored.enabled == new.enabled
 }
+
+/// The audit entry of a change to a duty record (`duty.<kind>.<verb>`).
+pub(crate) fn duty_draft(
+    instance: InstanceId,
+    ctx: &AuditContext,
+    verb: &str,
+    before: Option<&nigehban_model::duty::DutyRecord>,
+    after: Option<&nigehban_model::duty::DutyRecord>,
+) -> StoreResult<AuditDraft> {
+    let record = after
+        .or(before)
+        .ok_or_else(|| StoreError::corrupt("duty record", "none"))?;
+    change_draft(
+        instance,
+        ctx,
+        record.tenant,
+        AuditAction::named(format!("duty.{}.{verb}", record.kind.as_str())),
+        &format!("duty_{}", record.kind.as_str()),
+        record.id.to_string(),
+        before,
+        after,
+    )
+}
+
+/// A duty record's version document as kept.
+pub(crate) fn duty_document(record: &nigehban_model::duty::DutyRecord) -> StoreResult<String> {
+    serde_json::to_string(record).map_err(|e| StoreError::corrupt("duty record", e))
+}
+
+/// Reads a kept version document.
+pub(crate) fn duty_from_document(text: &str) -> StoreResult<nigehban_model::duty::DutyRecord> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt("duty record version", e))
+}

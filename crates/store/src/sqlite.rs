@@ -17,6 +17,7 @@
 //! writes: `nigehban audit verify` checks a database without changing it.
 
 mod alerts;
+mod duty;
 mod incidents;
 mod rules;
 mod sensors;
@@ -39,6 +40,7 @@ use rusqlite::{
     Connection, OpenFlags, OptionalExtension, Row, Transaction, TransactionBehavior, params,
 };
 
+use crate::DutyQuery;
 use crate::audit_key::{AuditKeyFile, KeyDecision};
 use crate::migrations::{self, CREATE_MIGRATIONS_TABLE, Migration};
 use crate::rows::{
@@ -50,6 +52,8 @@ use crate::{
     UserChange,
 };
 use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, SimilarIncident};
+use nigehban_model::DutyRecordId;
+use nigehban_model::duty::DutyRecord;
 use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
@@ -1700,6 +1704,55 @@ impl Store for SqliteStore {
 
     async fn rules_revision(&self) -> StoreResult<u64> {
         self.rules_revision_now().await
+    }
+
+    async fn put_duty_record(
+        &self,
+        record: &DutyRecord,
+        expected_version: u64,
+        audit: Option<&AuditContext>,
+    ) -> StoreResult<DutyRecord> {
+        self.duty_put(record, expected_version, audit).await
+    }
+
+    async fn delete_duty_record(
+        &self,
+        id: DutyRecordId,
+        ctx: &AuditContext,
+    ) -> StoreResult<DutyRecord> {
+        self.duty_delete(id, ctx).await
+    }
+
+    async fn duty_record(&self, id: DutyRecordId) -> StoreResult<Option<DutyRecord>> {
+        self.duty_get(id).await
+    }
+
+    async fn duty_record_by_key(&self, key: &str) -> StoreResult<Option<DutyRecord>> {
+        self.duty_by_key(key).await
+    }
+
+    async fn duty_record_at(
+        &self,
+        id: DutyRecordId,
+        at: Timestamp,
+    ) -> StoreResult<Option<DutyRecord>> {
+        let versions = self.duty_versions(id).await?;
+        Ok(crate::duty_version_at(versions, at))
+    }
+
+    async fn duty_record_versions(
+        &self,
+        id: DutyRecordId,
+    ) -> StoreResult<Vec<(Timestamp, Option<DutyRecord>)>> {
+        let versions = self.duty_versions(id).await?;
+        Ok(versions
+            .into_iter()
+            .map(|(at, deleted, record)| (at, (!deleted).then_some(record)))
+            .collect())
+    }
+
+    async fn list_duty_records(&self, query: &DutyQuery) -> StoreResult<Vec<DutyRecord>> {
+        self.duty_list(query).await
     }
 
     async fn raise_alerts(&self, raise: &AlertRaise) -> StoreResult<Vec<SignalFate>> {

@@ -24,6 +24,7 @@ use serde_json::json;
 
 use crate::harness::{Credentials, Platform, call};
 
+mod duty_rows;
 mod incident_rows;
 
 /// How far a role's permission reaches from the caller's tenant.
@@ -126,6 +127,8 @@ enum Case {
     AlertStream,
     /// The incident rows (`matrix/incident_rows.rs`).
     Incident(incident_rows::IncidentCase),
+    /// The duty roster rows (`matrix/duty_rows.rs`).
+    Duty(duty_rows::DutyCase),
     ImportRules,
     ListRules,
     GetRule,
@@ -613,6 +616,7 @@ async fn request_for(
     };
     match case {
         Case::Incident(case) => incident_rows::request(tree, case, tenant).await,
+        Case::Duty(case) => duty_rows::request(tree, case, tenant).await,
         Case::ListTenants => (
             Method::GET,
             format!("/api/v1/tenants?under={}", tenant.id),
@@ -1095,6 +1099,9 @@ async fn check_content(
     if let Case::Incident(case) = row.case {
         return incident_rows::check_content(tree, case, level, target, uri, answer).await;
     }
+    if let Case::Duty(case) = row.case {
+        return duty_rows::check_content(tree, case, level, target, uri, answer).await;
+    }
     match row.case {
         Case::ListRules
         | Case::GetRule
@@ -1244,9 +1251,38 @@ async fn check_content(
 
 async fn run_matrix(via: Via) {
     let tree = Tree::build(Platform::new().await).await;
-    let rows: Vec<&Row> = ROWS.iter().chain(incident_rows::ROWS).collect();
+    let rows: Vec<&Row> = ROWS
+        .iter()
+        .chain(incident_rows::ROWS)
+        .chain(duty_rows::ROWS)
+        .collect();
     let calls = run_rows(&tree, &rows, via).await;
     assert!(calls > 2500, "the matrix made only {calls} calls");
+}
+
+/// The duty roster rows on SQLite, by session and by API token (also in the whole matrix).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duty_rows_on_sqlite() {
+    let tree = Tree::build(Platform::new().await).await;
+    let rows: Vec<&Row> = duty_rows::ROWS.iter().collect();
+    for via in [Via::Session, Via::Token] {
+        let calls = run_rows(&tree, &rows, via).await;
+        assert!(calls > 1000, "the duty rows made only {calls} calls");
+    }
+}
+
+/// The duty roster rows on PostgreSQL, by session and by API token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn duty_rows_on_postgresql() {
+    let Some(platform) = Platform::on_postgres().await else {
+        return;
+    };
+    let tree = Tree::build(platform).await;
+    let rows: Vec<&Row> = duty_rows::ROWS.iter().collect();
+    for via in [Via::Session, Via::Token] {
+        let calls = run_rows(&tree, &rows, via).await;
+        assert!(calls > 1000, "the duty rows made only {calls} calls");
+    }
 }
 
 /// The incident rows on PostgreSQL, by session and by API token.
@@ -1267,6 +1303,7 @@ async fn incident_rows_on_postgresql() {
 /// every mismatch; returns how many calls were made.
 async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
     incident_rows::seed(tree).await;
+    duty_rows::seed(tree).await;
     let mut failures = Vec::new();
     let mut calls = 0;
     for row in rows.iter().copied() {
@@ -1362,8 +1399,8 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                             Expect::Forbidden
                         };
                         let request =
-                            request_for(&tree, Level::Sector, row.case, role, Relation::Own).await;
-                        let answer = send_as(&tree, credentials.get(&role), via, request).await;
+                            request_for(tree, Level::Sector, row.case, role, Relation::Own).await;
+                        let answer = send_as(tree, credentials.get(&role), via, request).await;
                         calls += 1;
                         failures.extend(check(row, &who, place, expect, &answer));
                         if allowed && row.case == Case::ImportRules && answer.json["added"] != 1 {
@@ -1386,6 +1423,7 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                         Case::Incident(case) => {
                             incident_rows::request(tree, case, &tree.sector_a).await
                         }
+                        Case::Duty(case) => duty_rows::request(tree, case, &tree.sector_a).await,
                         other => unreachable!("{other:?} is not caller-scoped"),
                     };
                     let expect = if row.token_refused && via == Via::Token {
@@ -1396,6 +1434,9 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                     let answer = send_as(tree, Some(&credentials), via, request).await;
                     calls += 1;
                     failures.extend(check(row, &who, "themself", expect, &answer));
+                    if let Case::Duty(case) = row.case {
+                        failures.extend(duty_rows::check_unscoped(case, &answer));
+                    }
                 }
                 Scope::Sensor => {
                     // A person's session or API token is not a sensor's ingest token.
@@ -1424,6 +1465,9 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                         send_as(tree, tree.callers.get(&(Level::Sector, role)), via, request).await;
                     calls += 1;
                     failures.extend(check(row, &who, "-", Expect::Allow(row.success), &answer));
+                    if let Case::Duty(case) = row.case {
+                        failures.extend(duty_rows::check_unscoped(case, &answer));
+                    }
                 }
             }
         }
@@ -1519,6 +1563,7 @@ fn every_documented_operation_is_in_the_matrix() {
     let in_matrix: BTreeSet<(String, String)> = ROWS
         .iter()
         .chain(incident_rows::ROWS)
+        .chain(duty_rows::ROWS)
         .map(|row| (row.method.to_owned(), row.path.to_owned()))
         .collect();
     let missing: Vec<_> = documented.difference(&in_matrix).collect();
