@@ -283,7 +283,7 @@ fn delivery(offset: usize, text: &[u8], hint: &SourceHint) -> Delivery {
 fn nxlog_sysmon_line(i: usize) -> String {
     let host = format!("ws-{}.corp.example", i % 300);
     let user = format!("CORP\\user{}", i % 97);
-    let (image, command) = if i % 20 == 0 {
+    let (image, command) = if i.is_multiple_of(20) {
         (
             "C:\\Windows\\System32\\whoami.exe".to_owned(),
             "whoami.exe /priv".to_owned(),
