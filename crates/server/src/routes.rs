@@ -1,12 +1,12 @@
 //! The routes, one module per area, gathered into one router with its OpenAPI document.
 
-mod alerts;
+pub(crate) mod alerts;
 mod audit;
-mod auth;
-mod events;
+pub(crate) mod auth;
+pub(crate) mod events;
 mod incidents;
 mod ingest;
-mod sensors;
+pub(crate) mod sensors;
 mod system;
 mod tenants;
 mod tokens;

@@ -8,6 +8,7 @@ mod accounts;
 mod alerts;
 mod auth_flow;
 mod connections;
+mod console;
 mod errors;
 mod incidents;
 mod intake_trust;
