@@ -18,7 +18,7 @@
 
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -83,7 +83,10 @@ impl Server {
             if let Some(rest) = line.split("serving on http://").nth(1) {
                 let address = rest.split('/').next().unwrap().parse().unwrap();
                 std::thread::spawn(move || while lines.recv().is_ok() {});
-                assert!(!admin.is_empty() && !password.is_empty(), "no one-time password printed");
+                assert!(
+                    !admin.is_empty() && !password.is_empty(),
+                    "no one-time password printed"
+                );
                 return Server {
                     child,
                     address,
@@ -125,41 +128,91 @@ impl Answer {
 }
 
 /// One HTTP/1.1 exchange over a fresh connection.
-fn http(address: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Answer {
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
     let mut stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(120))).unwrap();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
     for (name, value) in headers {
         request.push_str(&format!("{name}: {value}\r\n"));
     }
     request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
     stream.write_all(request.as_bytes()).unwrap();
     stream.write_all(body).unwrap();
+    // Read the head, then exactly the body it announces: chromedriver keeps
+    // the connection open whatever `Connection: close` says.
     let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").expect("an HTTP head");
+    let mut buffer = [0u8; 16 * 1024];
+    let split = loop {
+        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break split;
+        }
+        let n = stream.read(&mut buffer).unwrap();
+        assert!(n > 0, "the connection closed before an HTTP head");
+        raw.extend_from_slice(&buffer[..n]);
+    };
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut lines = head.lines();
-    let status = lines.next().and_then(|l| l.split(' ').nth(1)).and_then(|s| s.parse().ok()).unwrap();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap();
     let headers: Vec<(String, String)> = lines
         .filter_map(|line| line.split_once(':'))
         .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
         .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
     let mut body = raw[split + 4..].to_vec();
-    if headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked"))
-    {
-        body = dechunk(&body);
+    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while body.len() < length {
+            let n = stream.read(&mut buffer).unwrap();
+            assert!(n > 0, "the connection closed inside a body");
+            body.extend_from_slice(&buffer[..n]);
+        }
+        body.truncate(length);
+    } else {
+        stream.read_to_end(&mut body).unwrap();
+        if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+            body = dechunk(&body);
+        }
     }
-    Answer { status, headers, body }
+    Answer {
+        status,
+        headers,
+        body,
+    }
 }
 
 fn dechunk(mut data: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let end = data.windows(2).position(|w| w == b"\r\n").expect("a chunk size");
-        let size = usize::from_str_radix(String::from_utf8_lossy(&data[..end]).split(';').next().unwrap().trim(), 16).unwrap();
+        let end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size");
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&data[..end])
+                .split(';')
+                .next()
+                .unwrap()
+                .trim(),
+            16,
+        )
+        .unwrap();
         data = &data[end + 2..];
         if size == 0 {
             return out;
@@ -171,11 +224,15 @@ fn dechunk(mut data: &[u8]) -> Vec<u8> {
 
 /// A free port on loopback.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// The W3C name of an element reference in WebDriver answers.
-const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecc";
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// A chromedriver with one headless Chromium session; both end when dropped.
 struct Browser {
@@ -197,7 +254,10 @@ impl Browser {
         let address = SocketAddr::from(([127, 0, 0, 1], port));
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(address).is_err() {
-            assert!(Instant::now() < deadline, "chromedriver did not start listening");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start listening"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let profile = tempfile::tempdir().unwrap();
@@ -228,16 +288,34 @@ impl Browser {
                 "goog:loggingPrefs": {"performance": "ALL"},
             }}}),
         );
-        browser.session = answer["sessionId"].as_str().expect("a WebDriver session").to_owned();
+        browser.session = answer["sessionId"]
+            .as_str()
+            .expect("a WebDriver session")
+            .to_owned();
         browser
     }
 
     /// A WebDriver command; its `value`. Panics on a WebDriver error.
     fn call(&self, method: &str, path: &str, body: &Value) -> Value {
-        let bytes = if method == "GET" || method == "DELETE" { Vec::new() } else { serde_json::to_vec(body).unwrap() };
-        let answer = http(self.address, method, path, &[("Content-Type", "application/json")], &bytes);
+        let bytes = if method == "GET" || method == "DELETE" {
+            Vec::new()
+        } else {
+            serde_json::to_vec(body).unwrap()
+        };
+        let answer = http(
+            self.address,
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            &bytes,
+        );
         let json = answer.json();
-        assert!(answer.status == 200, "WebDriver {method} {path}: {} {}", answer.status, answer.text());
+        assert!(
+            answer.status == 200,
+            "WebDriver {method} {path}: {} {}",
+            answer.status,
+            answer.text()
+        );
         json["value"].clone()
     }
 
@@ -250,23 +328,62 @@ impl Browser {
     }
 
     fn url(&self) -> String {
-        self.session_call("GET", "/url", &Value::Null).as_str().unwrap().to_owned()
+        self.session_call("GET", "/url", &Value::Null)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Waits for the page at a URL containing `part` (a submitted form's answer may still be loading).
+    fn wait_for_url(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = self.url();
+            if url.contains(part) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {part}, still on {url}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     fn find(&self, css: &str) -> String {
-        let value = self.session_call("POST", "/element", &json!({"using": "css selector", "value": css}));
-        value[ELEMENT].as_str().unwrap().to_owned()
+        let value = self.session_call(
+            "POST",
+            "/element",
+            &json!({"using": "css selector", "value": css}),
+        );
+        value[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {value} on {}", self.url()))
+            .to_owned()
     }
 
     fn find_all(&self, css: &str) -> Vec<String> {
-        let value = self.session_call("POST", "/elements", &json!({"using": "css selector", "value": css}));
-        value.as_array().unwrap().iter().map(|e| e[ELEMENT].as_str().unwrap().to_owned()).collect()
+        let value = self.session_call(
+            "POST",
+            "/elements",
+            &json!({"using": "css selector", "value": css}),
+        );
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[ELEMENT].as_str().unwrap().to_owned())
+            .collect()
     }
 
     fn type_into(&self, css: &str, text: &str) {
         let element = self.find(css);
         self.session_call("POST", &format!("/element/{element}/clear"), &json!({}));
-        self.session_call("POST", &format!("/element/{element}/value"), &json!({"text": text}));
+        self.session_call(
+            "POST",
+            &format!("/element/{element}/value"),
+            &json!({"text": text}),
+        );
     }
 
     fn click(&self, css: &str) {
@@ -276,20 +393,33 @@ impl Browser {
 
     fn text(&self, css: &str) -> String {
         let element = self.find(css);
-        self.session_call("GET", &format!("/element/{element}/text"), &Value::Null).as_str().unwrap().to_owned()
+        self.session_call("GET", &format!("/element/{element}/text"), &Value::Null)
+            .as_str()
+            .unwrap()
+            .to_owned()
     }
 
     fn run(&self, script: &str, args: Value) -> Value {
-        self.session_call("POST", "/execute/sync", &json!({"script": script, "args": args}))
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            &json!({"script": script, "args": args}),
+        )
     }
 
     fn run_async(&self, script: &str) -> Value {
-        self.session_call("POST", "/execute/async", &json!({"script": script, "args": []}))
+        self.session_call(
+            "POST",
+            "/execute/async",
+            &json!({"script": script, "args": []}),
+        )
     }
 
     fn screenshot(&self, name: &str) {
         let value = self.session_call("GET", "/screenshot", &Value::Null);
-        let png = base64::engine::general_purpose::STANDARD.decode(value.as_str().unwrap()).unwrap();
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(value.as_str().unwrap())
+            .unwrap();
         let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
         std::fs::create_dir_all(&dir).unwrap();
         std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
@@ -309,7 +439,11 @@ impl Browser {
             .iter()
             .filter_map(|entry| serde_json::from_str::<Value>(entry["message"].as_str()?).ok())
             .filter(|message| message["message"]["method"] == "Network.requestWillBeSent")
-            .filter_map(|message| message["message"]["params"]["request"]["url"].as_str().map(str::to_owned))
+            .filter_map(|message| {
+                message["message"]["params"]["request"]["url"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
             .collect()
     }
 }
@@ -318,7 +452,13 @@ impl Drop for Browser {
     fn drop(&mut self) {
         if !self.session.is_empty() {
             let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                http(self.address, "DELETE", &format!("/session/{}", self.session), &[], b"")
+                http(
+                    self.address,
+                    "DELETE",
+                    &format!("/session/{}", self.session),
+                    &[],
+                    b"",
+                )
             }));
         }
         let _ = self.driver.kill();
@@ -351,7 +491,10 @@ fn axe_core() -> Option<String> {
 /// Checks the page now shown: no serious or critical axe-core violation, and
 /// every request since the last check went to the server itself.
 fn check_page(browser: &Browser, axe: &str, server: &Server, what: &str) {
-    let injected = browser.run("if (!window.axe) { (0, eval)(arguments[0]); } return typeof window.axe;", json!([axe]));
+    let injected = browser.run(
+        "if (!window.axe) { (0, eval)(arguments[0]); } return typeof window.axe;",
+        json!([axe]),
+    );
     assert_eq!(injected, "object", "axe-core did not load on {what}");
     let violations = browser.run_async(
         "const done = arguments[arguments.length - 1];\
@@ -365,29 +508,51 @@ fn check_page(browser: &Browser, axe: &str, server: &Server, what: &str) {
     let elsewhere: Vec<String> = browser
         .requested_urls()
         .into_iter()
-        .filter(|url| !url.starts_with(&own) && !url.starts_with("data:"))
+        // The browser's own pages (chrome://, the new-tab page before the
+        // first navigation) are not the page's requests; every network one is.
+        .filter(|url| {
+            !url.starts_with(&own)
+                && ["http:", "https:", "ws:", "wss:", "ftp:"]
+                    .iter()
+                    .any(|s| url.starts_with(s))
+        })
         .collect();
-    assert!(elsewhere.is_empty(), "{what} asked for other addresses: {elsewhere:?}");
+    assert!(
+        elsewhere.is_empty(),
+        "{what} asked for other addresses: {elsewhere:?}"
+    );
 }
 
 /// Signs in through the form; changes the one-time password when made to.
 fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str, axe: &str) {
     browser.go(&server.url("/console/"));
-    assert!(browser.url().ends_with("/console/login"), "not sent to sign in: {}", browser.url());
+    assert!(
+        browser.url().ends_with("/console/login"),
+        "not sent to sign in: {}",
+        browser.url()
+    );
     check_page(browser, axe, server, "the sign-in page");
     browser.type_into("input[name=username]", username);
     browser.type_into("input[name=password]", password);
     browser.click("form button[type=submit]");
-    assert!(browser.url().ends_with("/console/password"), "no forced password change: {}", browser.url());
-    assert!(browser.text("main").contains("for one use only"), "{}", browser.text("main"));
+    browser.wait_for_url("/console/password");
+    assert!(
+        browser.text("main").contains("for one use only"),
+        "{}",
+        browser.text("main")
+    );
     // Nothing else opens before the password is changed.
     browser.go(&server.url("/console/sensors"));
-    assert!(browser.url().ends_with("/console/password"), "{}", browser.url());
+    assert!(
+        browser.url().ends_with("/console/password"),
+        "{}",
+        browser.url()
+    );
     check_page(browser, axe, server, "the password page");
     browser.type_into("input[name=current_password]", password);
     browser.type_into("input[name=new_password]", NEW_PASSWORD);
     browser.click("main form button[type=submit]");
-    assert!(browser.url().contains("/console/?password=changed"), "{}", browser.url());
+    browser.wait_for_url("/console/?password=changed");
 }
 
 /// Signs in over the API; the session's cookie and CSRF token.
@@ -406,26 +571,48 @@ fn api_session(server: &Server, username: &str, password: &str) -> (String, Stri
         .find(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
         .map(|(_, v)| v.split(';').next().unwrap().to_owned())
         .unwrap();
-    (cookie, answer.json()["csrf_token"].as_str().unwrap().to_owned())
+    (
+        cookie,
+        answer.json()["csrf_token"].as_str().unwrap().to_owned(),
+    )
 }
 
 /// A JSON request with a session.
-fn api(server: &Server, session: &(String, String), method: &str, path: &str, body: &Value) -> Value {
+fn api(
+    server: &Server,
+    session: &(String, String),
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Value {
     let answer = http(
         server.address,
         method,
         path,
-        &[("Content-Type", "application/json"), ("Cookie", &session.0), ("X-CSRF-Token", &session.1)],
+        &[
+            ("Content-Type", "application/json"),
+            ("Cookie", &session.0),
+            ("X-CSRF-Token", &session.1),
+        ],
         &serde_json::to_vec(body).unwrap(),
     );
-    assert!((200..300).contains(&answer.status), "{method} {path}: {} {}", answer.status, answer.text());
+    assert!(
+        (200..300).contains(&answer.status),
+        "{method} {path}: {} {}",
+        answer.status,
+        answer.text()
+    );
     answer.json()
 }
 
 #[test]
 fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser() {
-    let Some(chromium) = nigehban_testkit::program(Need::Chromium, "chromium", "chromium") else { return };
-    let Some(chromedriver) = nigehban_testkit::program(Need::Chromium, "chromedriver", "chromium-driver") else {
+    let Some(chromium) = nigehban_testkit::program(Need::Chromium, "chromium", "chromium") else {
+        return;
+    };
+    let Some(chromedriver) =
+        nigehban_testkit::program(Need::Chromium, "chromedriver", "chromium-driver")
+    else {
         return;
     };
     let Some(axe) = axe_core() else { return };
@@ -434,8 +621,18 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     let browser = Browser::start(&chromium, &chromedriver);
 
     // Sign in with the one-time password: the console insists on a new one first.
-    sign_in(&browser, &server, &server.admin.clone(), &server.one_time_password.clone(), &axe);
-    assert!(browser.text("main").contains("Your password is changed"), "{}", browser.text("main"));
+    sign_in(
+        &browser,
+        &server,
+        &server.admin.clone(),
+        &server.one_time_password.clone(),
+        &axe,
+    );
+    assert!(
+        browser.text("main").contains("Your password is changed"),
+        "{}",
+        browser.text("main")
+    );
     check_page(&browser, &axe, &server, "the dashboard");
 
     // Register a sensor: the ingest token is shown once, with the command to send data.
@@ -443,30 +640,51 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     check_page(&browser, &axe, &server, "the empty sensors page");
     browser.type_into("form input[name=name]", "edge ids");
     browser.click("main form.stacked button[type=submit]");
+    browser.wait_for_url("/console/sensors");
     let token = browser.text("#ingest-token");
     assert!(token.starts_with("ngs_"), "{token}");
-    assert!(browser.text("#send-command").contains("nigehban ingest --server"), "{}", browser.text("#send-command"));
+    assert!(
+        browser
+            .text("#send-command")
+            .contains("nigehban ingest --server"),
+        "{}",
+        browser.text("#send-command")
+    );
     check_page(&browser, &axe, &server, "the registered sensor page");
 
     // Send a file with `nigehban ingest`, as the page says.
     let marker = "consoleprobe7781";
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
     let file = dir.path().join("messages.log");
     std::fs::write(
         &file,
+        // Stamped now, so that the dashboard's last 24 hours count them.
         format!(
-            "<38>Mar 15 10:22:14 web01 sshd[4242]: Failed password for root from 203.0.113.9 {marker}\n\
-             <38>Mar 15 10:22:15 web01 cron[77]: job done\n"
+            "<38>1 {now} web01 sshd 4242 - - Failed password for root from 203.0.113.9 {marker}\n\
+             <38>1 {now} web01 cron 77 - - job done\n"
         ),
     )
     .unwrap();
     let output = nigehban()
-        .args(["ingest", "--server", &format!("http://{}", server.address), "--quiet", "--journal"])
+        .args([
+            "ingest",
+            "--server",
+            &format!("http://{}", server.address),
+            "--quiet",
+            "--journal",
+        ])
         .arg(dir.path().join("journal"))
         .arg(&file)
         .env("NIGEHBAN_INGEST_TOKEN", &token)
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 
     // Find it in search (once indexed) and expand it to its original record.
     let search = server.url(&format!("/console/events?range=all&q={marker}"));
@@ -476,43 +694,82 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         if !browser.find_all("details.event").is_empty() {
             break;
         }
-        assert!(Instant::now() < deadline, "the event never appeared in search: {}", browser.text("main"));
+        assert!(
+            Instant::now() < deadline,
+            "the event never appeared in search: {}",
+            browser.text("main")
+        );
         std::thread::sleep(Duration::from_millis(500));
     }
-    assert_eq!(browser.find_all("details.event").len(), 1, "{}", browser.text("main"));
+    assert_eq!(
+        browser.find_all("details.event").len(),
+        1,
+        "{}",
+        browser.text("main")
+    );
     check_page(&browser, &axe, &server, "event search");
     let original = browser.text("pre.original");
-    assert_eq!(original, "", "the original record shows before the event is expanded");
+    assert_eq!(
+        original, "",
+        "the original record shows before the event is expanded"
+    );
     browser.click("details.event summary");
     let original = browser.text("pre.original");
     assert!(
-        original.contains(&format!("Failed password for root from 203.0.113.9 {marker}")),
+        original.contains(&format!(
+            "Failed password for root from 203.0.113.9 {marker}"
+        )),
         "{original}"
     );
-    assert!(browser.text("details.event").contains("web01"), "{}", browser.text("details.event"));
+    assert!(
+        browser.text("details.event").contains("web01"),
+        "{}",
+        browser.text("details.event")
+    );
     browser.screenshot("event-search");
 
     browser.go(&server.url("/console/sensors"));
-    assert!(browser.text("#sensors").contains("edge ids"), "{}", browser.text("#sensors"));
+    assert!(
+        browser.text("#sensors").contains("edge ids"),
+        "{}",
+        browser.text("#sensors")
+    );
     check_page(&browser, &axe, &server, "the sensors page");
     browser.screenshot("sensors");
     browser.go(&server.url("/console/"));
     check_page(&browser, &axe, &server, "the dashboard with events");
-    assert!(browser.find_all("svg.chart rect").len() >= 1, "no bar in the chart");
+    assert!(
+        browser.find_all("svg.chart rect").len() >= 1,
+        "no bar in the chart"
+    );
     browser.screenshot("dashboard");
 
     // Two organisations; a user of the first opens the second's sensor by URL.
     let admin = api_session(&server, &server.admin, NEW_PASSWORD);
-    let national = api(&server, &admin, "GET", "/api/v1/auth/session", &Value::Null)["tenant"].as_str().unwrap().to_owned();
+    let national = api(&server, &admin, "GET", "/api/v1/auth/session", &Value::Null)["tenant"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let org = |name: &str| {
-        api(&server, &admin, "POST", "/api/v1/tenants", &json!({"parent": national, "name": name, "kind": "organisation"}))["id"]
+        api(
+            &server,
+            &admin,
+            "POST",
+            "/api/v1/tenants",
+            &json!({"parent": national, "name": name, "kind": "organisation"}),
+        )["id"]
             .as_str()
             .unwrap()
             .to_owned()
     };
     let (first, second) = (org("First Bank"), org("Second Bank"));
-    let theirs = api(&server, &admin, "POST", "/api/v1/sensors", &json!({"tenant": second, "name": "their ids", "kind": "ids"}))
-        ["sensor"]["id"]
+    let theirs = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/v1/sensors",
+        &json!({"tenant": second, "name": "their ids", "kind": "ids"}),
+    )["sensor"]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -525,14 +782,26 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     let password = created["one_time_password"].as_str().unwrap().to_owned();
     browser.click("header form button[type=submit]");
-    assert!(browser.url().ends_with("/console/login?out=1"), "{}", browser.url());
+    browser.wait_for_url("/console/login?out=1");
     sign_in(&browser, &server, "first.analyst", &password, &axe);
     browser.go(&server.url(&format!("/console/sensors/{theirs}")));
     assert_eq!(browser.text("h1"), "Not found");
-    assert!(!browser.text("body").contains("their ids"), "{}", browser.text("body"));
+    assert!(
+        !browser.text("body").contains("their ids"),
+        "{}",
+        browser.text("body")
+    );
     check_page(&browser, &axe, &server, "the not-found page");
     // Its own list does not name the other organisation's sensor either.
     browser.go(&server.url("/console/sensors"));
-    assert!(!browser.text("main").contains("their ids"), "{}", browser.text("main"));
-    assert!(!browser.text("main").contains("edge ids"), "{}", browser.text("main"));
+    assert!(
+        !browser.text("main").contains("their ids"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(
+        !browser.text("main").contains("edge ids"),
+        "{}",
+        browser.text("main")
+    );
 }

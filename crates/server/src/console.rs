@@ -65,17 +65,35 @@ pub struct NavEntry {
 
 /// The navigation, in the order shown.
 pub const NAV: &[NavEntry] = &[
-    NavEntry { path: dashboard::PATH, label: |t| t.dashboard },
-    NavEntry { path: alerts::PATH, label: |t| t.alerts },
-    NavEntry { path: incidents::PATH, label: |t| t.incidents },
-    NavEntry { path: events::PATH, label: |t| t.events },
-    NavEntry { path: sensors::PATH, label: |t| t.sensors },
+    NavEntry {
+        path: dashboard::PATH,
+        label: |t| t.dashboard,
+    },
+    NavEntry {
+        path: alerts::PATH,
+        label: |t| t.alerts,
+    },
+    NavEntry {
+        path: incidents::PATH,
+        label: |t| t.incidents,
+    },
+    NavEntry {
+        path: events::PATH,
+        label: |t| t.events,
+    },
+    NavEntry {
+        path: sensors::PATH,
+        label: |t| t.sensors,
+    },
 ];
 
 /// Every console route, under `/console`.
 pub fn routes() -> Router<ServerState> {
     Router::new()
-        .route("/console", get(|| async { frame::redirect(dashboard::PATH) }))
+        .route(
+            "/console",
+            get(|| async { frame::redirect(dashboard::PATH) }),
+        )
         .route(assets::STYLE_PATH, get(assets::style))
         .route(assets::SCRIPT_PATH, get(assets::script))
         .route("/console/{*rest}", get(not_found).post(not_found))

@@ -51,7 +51,10 @@ fn api_query(form: &FormData) -> String {
     let statuses = STATUS_CHOICES
         .iter()
         .find(|(value, _)| *value == status)
-        .map_or(&[AlertStatus::New, AlertStatus::Acknowledged][..], |(_, s)| s);
+        .map_or(
+            &[AlertStatus::New, AlertStatus::Acknowledged][..],
+            |(_, s)| s,
+        );
     for one in statuses {
         out.append_pair("status", one.as_str());
     }
@@ -65,12 +68,25 @@ fn api_query(form: &FormData) -> String {
 }
 
 /// `GET /console/alerts`.
-async fn queue(State(state): State<ServerState>, viewer: Viewer, RawQuery(raw): RawQuery) -> Response {
+async fn queue(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let form = FormData::parse(raw.unwrap_or_default().as_bytes());
     match render_queue(&state, &viewer, &form).await {
         Ok((status, body)) => {
             let t = messages();
-            respond(status, Page { title: t.alerts, viewer: Some(&viewer), current: PATH, body }.render())
+            respond(
+                status,
+                Page {
+                    title: t.alerts,
+                    viewer: Some(&viewer),
+                    current: PATH,
+                    body,
+                }
+                .render(),
+            )
         }
         Err(error) => error.into_response(),
     }
@@ -86,13 +102,20 @@ pub async fn render_queue(
     let listed = async {
         let asked = parse_list_query(Some(&api_query(form)))?;
         let page = page_request(asked.cursor.as_deref(), asked.limit.as_deref())?;
-        let page = state.app.alerts().list(viewer.caller(), asked.listing, &page).await?;
+        let page = state
+            .app
+            .alerts()
+            .list(viewer.caller(), asked.listing, &page)
+            .await?;
         Ok::<_, ApiError>(page)
     }
     .await;
     let page = match listed {
         Ok(page) => Ok(page),
-        Err(error) if error.status() == StatusCode::UNPROCESSABLE_ENTITY || error.status() == StatusCode::BAD_REQUEST => {
+        Err(error)
+            if error.status() == StatusCode::UNPROCESSABLE_ENTITY
+                || error.status() == StatusCode::BAD_REQUEST =>
+        {
             Err(error)
         }
         Err(error) => return Err(ConsoleError::new(error, Some(viewer))),
@@ -106,7 +129,11 @@ pub async fn render_queue(
             .find(|t| t.id == id)
             .map_or_else(|| id.to_string(), |t| t.name.as_str().to_owned())
     };
-    let status = if page.is_err() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if page.is_err() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let body = html! {
         (filter_form(form))
         @match &page {
@@ -163,7 +190,13 @@ fn next_link(form: &FormData, cursor: &str) -> String {
 fn filter_form(form: &FormData) -> Markup {
     let t = messages();
     let status = form.get("status").unwrap_or("open");
-    let labels = [t.status_open, t.status_new, t.status_acknowledged, t.status_closed, t.status_all];
+    let labels = [
+        t.status_open,
+        t.status_new,
+        t.status_acknowledged,
+        t.status_closed,
+        t.status_all,
+    ];
     let min = form.get("min_severity").unwrap_or_default();
     html! {
         form.search method="get" action=(PATH) role="search" {
@@ -193,7 +226,11 @@ fn severity(level: Severity) -> Markup {
 }
 
 /// `GET /console/alerts/{id}`.
-async fn detail(State(state): State<ServerState>, viewer: Viewer, Path(id): Path<String>) -> Response {
+async fn detail(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
     match render_detail(&state, &viewer, &id, None).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -201,7 +238,8 @@ async fn detail(State(state): State<ServerState>, viewer: Viewer, Path(id): Path
 }
 
 fn parse_id(id: &str, viewer: &Viewer) -> Result<AlertId, ConsoleError> {
-    id.parse::<AlertId>().map_err(|_| ConsoleError::not_found(Some(viewer)))
+    id.parse::<AlertId>()
+        .map_err(|_| ConsoleError::not_found(Some(viewer)))
 }
 
 async fn render_detail(
@@ -219,7 +257,9 @@ async fn render_detail(
         .get(viewer.caller(), id)
         .await
         .map_err(|e| fail(e.into()))?;
-    let (hits, missing, searched) = matching_events(state, viewer.caller(), &alert).await.map_err(fail)?;
+    let (hits, missing, searched) = matching_events(state, viewer.caller(), &alert)
+        .await
+        .map_err(fail)?;
     let body = html! {
         @if let Some(problem) = problem { (notice(problem, true)) }
         (summary(&alert))
@@ -237,7 +277,13 @@ async fn render_detail(
         }
     };
     let title = alert.rule.title.clone();
-    Ok(Page { title: &title, viewer: Some(viewer), current: PATH, body }.respond())
+    Ok(Page {
+        title: &title,
+        viewer: Some(viewer),
+        current: PATH,
+        body,
+    }
+    .respond())
 }
 
 fn summary(alert: &Alert) -> Markup {
@@ -297,7 +343,12 @@ fn triage_forms(viewer: &Viewer, alert: &Alert) -> Markup {
 }
 
 /// `POST /console/alerts/{id}/acknowledge`.
-async fn acknowledge(State(state): State<ServerState>, viewer: Viewer, Path(id): Path<String>, form: FormData) -> Response {
+async fn acknowledge(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
     let done = async {
         viewer.check_csrf(&state, &form)?;
         let id = parse_id(&id, &viewer)?;
@@ -313,7 +364,12 @@ async fn acknowledge(State(state): State<ServerState>, viewer: Viewer, Path(id):
 }
 
 /// `POST /console/alerts/{id}/close`.
-async fn close(State(state): State<ServerState>, viewer: Viewer, Path(id): Path<String>, form: FormData) -> Response {
+async fn close(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
     if let Err(error) = viewer.check_csrf(&state, &form) {
         return error.into_response();
     }
@@ -336,7 +392,12 @@ async fn close(State(state): State<ServerState>, viewer: Viewer, Path(id): Path<
                 .unwrap_or_else(IntoResponse::into_response);
         }
     };
-    match state.app.alerts().close(viewer.caller(), alert_id, resolution, note).await {
+    match state
+        .app
+        .alerts()
+        .close(viewer.caller(), alert_id, resolution, note)
+        .await
+    {
         Ok(_) => redirect(&format!("{PATH}/{alert_id}")),
         Err(error) => ConsoleError::new(error, Some(&viewer)).into_response(),
     }

@@ -27,7 +27,12 @@ const PALETTE: usize = 8;
 /// with a table of the figures after it.
 pub fn stacked_bars(id: &str, title: &str, bars: &[String], series: &[Series]) -> Markup {
     let totals: Vec<u64> = (0..bars.len())
-        .map(|i| series.iter().map(|s| s.values.get(i).copied().unwrap_or(0)).sum())
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| s.values.get(i).copied().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let max = totals.iter().copied().max().unwrap_or(0).max(1);
     let plot_width = WIDTH - LEFT - 4;
@@ -131,8 +136,14 @@ mod tests {
     fn bars_are_drawn_to_scale_and_labels_are_escaped() {
         let bars = vec!["00".to_owned(), "01".to_owned()];
         let series = vec![
-            Series { label: "<Banking>".to_owned(), values: vec![2, 0] },
-            Series { label: "Telecom".to_owned(), values: vec![2, 1] },
+            Series {
+                label: "<Banking>".to_owned(),
+                values: vec![2, 0],
+            },
+            Series {
+                label: "Telecom".to_owned(),
+                values: vec![2, 1],
+            },
         ];
         let html = stacked_bars("c", "Events", &bars, &series).into_string();
         // The tallest bar (4) fills the plot: two rects of half its height each.

@@ -33,7 +33,10 @@ pub const PATH: &str = "/console/";
 const HOURS: i64 = 24;
 
 /// Every tenant the caller may see (its own and those below it).
-pub async fn visible_tenants(state: &ServerState, caller: &Caller) -> Result<Vec<Tenant>, ApiError> {
+pub async fn visible_tenants(
+    state: &ServerState,
+    caller: &Caller,
+) -> Result<Vec<Tenant>, ApiError> {
     let mut all = Vec::new();
     let mut page = PageRequest::first(nigehban_app::MAX_PAGE_LIMIT);
     loop {
@@ -59,7 +62,11 @@ fn levels(tenants: &[Tenant], own: TenantId) -> Vec<&Tenant> {
 }
 
 /// `GET /console/`.
-async fn dashboard(State(state): State<ServerState>, viewer: Viewer, RawQuery(query): RawQuery) -> Response {
+async fn dashboard(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    RawQuery(query): RawQuery,
+) -> Response {
     match render(&state, &viewer, OffsetDateTime::now_utc()).await {
         Ok(body) => {
             let t = messages();
@@ -68,14 +75,24 @@ async fn dashboard(State(state): State<ServerState>, viewer: Viewer, RawQuery(qu
                 @if changed { (notice(t.password_changed, false)) }
                 (body)
             };
-            Page { title: t.dashboard, viewer: Some(&viewer), current: PATH, body }.respond()
+            Page {
+                title: t.dashboard,
+                viewer: Some(&viewer),
+                current: PATH,
+                body,
+            }
+            .respond()
         }
         Err(error) => error.into_response(),
     }
 }
 
 /// The dashboard's content at `now` (public to the crate for the benchmark).
-pub async fn render(state: &ServerState, viewer: &Viewer, now: OffsetDateTime) -> Result<Markup, ConsoleError> {
+pub async fn render(
+    state: &ServerState,
+    viewer: &Viewer,
+    now: OffsetDateTime,
+) -> Result<Markup, ConsoleError> {
     let t = messages();
     let caller = viewer.caller();
     let sensors = match statuses_under(state, caller, None).await {
@@ -129,7 +146,13 @@ async fn events_per_hour(
     let Some(telemetry) = state.telemetry.as_ref() else {
         return Ok(None);
     };
-    let end = now.replace_minute(0).unwrap_or(now).replace_second(0).unwrap_or(now).replace_nanosecond(0).unwrap_or(now)
+    let end = now
+        .replace_minute(0)
+        .unwrap_or(now)
+        .replace_second(0)
+        .unwrap_or(now)
+        .replace_nanosecond(0)
+        .unwrap_or(now)
         + Duration::HOUR;
     let start = end - Duration::hours(HOURS);
     let mut scopes = Vec::new();

@@ -41,12 +41,25 @@ const RANGES: [(&str, Option<Duration>); 5] = [
 ];
 
 /// `GET /console/events`.
-async fn search(State(state): State<ServerState>, viewer: Viewer, RawQuery(raw): RawQuery) -> Response {
+async fn search(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let form = FormData::parse(raw.unwrap_or_default().as_bytes());
     match render(&state, &viewer, &form, OffsetDateTime::now_utc()).await {
         Ok((status, body)) => {
             let t = messages();
-            respond(status, Page { title: t.events, viewer: Some(&viewer), current: PATH, body }.render())
+            respond(
+                status,
+                Page {
+                    title: t.events,
+                    viewer: Some(&viewer),
+                    current: PATH,
+                    body,
+                }
+                .render(),
+            )
         }
         Err(error) => error.into_response(),
     }
@@ -104,13 +117,23 @@ pub async fn render(
     let results = if searched {
         match run(state, viewer, form, now).await {
             Ok(found) => Ok(Some(found)),
-            Err(error) if error.status().is_client_error() && error.status() != StatusCode::NOT_FOUND && error.status() != StatusCode::FORBIDDEN => Err(error),
+            Err(error)
+                if error.status().is_client_error()
+                    && error.status() != StatusCode::NOT_FOUND
+                    && error.status() != StatusCode::FORBIDDEN =>
+            {
+                Err(error)
+            }
             Err(error) => return Err(ConsoleError::new(error, Some(viewer))),
         }
     } else {
         Ok(None)
     };
-    let status = if results.is_err() { StatusCode::UNPROCESSABLE_ENTITY } else { StatusCode::OK };
+    let status = if results.is_err() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
     let body = html! {
         (search_form(form))
         @match &results {
@@ -151,7 +174,9 @@ async fn run(
     .await
     .map_err(|_| ApiError::internal())?
     .map_err(|error| match error {
-        nigehban_search::SearchError::InvalidQuery(error) => ApiError::invalid_value(error.to_string()),
+        nigehban_search::SearchError::InvalidQuery(error) => {
+            ApiError::invalid_value(error.to_string())
+        }
         other => {
             tracing::error!(error = %other, "event search failed");
             ApiError::internal()
@@ -173,7 +198,13 @@ fn next_link(form: &FormData, cursor: &str) -> String {
 fn search_form(form: &FormData) -> Markup {
     let t = messages();
     let range = form.get("range").unwrap_or("24h");
-    let labels = [t.last_hour, t.last_day, t.last_week, t.last_month, t.any_time];
+    let labels = [
+        t.last_hour,
+        t.last_day,
+        t.last_week,
+        t.last_month,
+        t.any_time,
+    ];
     html! {
         form.search method="get" action=(PATH) role="search" {
             label { (t.search_text) input name="q" type="search" value=(form.get("q").unwrap_or_default()); }
@@ -218,7 +249,10 @@ pub fn event(hit: &EventHit) -> Markup {
     let original = hit.event.original();
     let original_text = match &original.json {
         Some(json) => serde_json::to_string_pretty(json).unwrap_or_default(),
-        None => original.text_lossy().map(|text| text.into_owned()).unwrap_or_default(),
+        None => original
+            .text_lossy()
+            .map(|text| text.into_owned())
+            .unwrap_or_default(),
     };
     html! {
         details.event data-event-id=(hit.id) {
@@ -267,7 +301,10 @@ mod tests {
             "from=2023-11-14T21%3A13%3A20Z&q=mimikatz&filter=host.name%3Dweb-1&filter=source.ip%3D10.0.0.0%2F8&order=oldest&limit=50"
         );
         let custom = FormData::parse(b"range=custom&from=2024-01-01T00:00:00Z&to=");
-        assert_eq!(api_query(&custom, now), "from=2024-01-01T00%3A00%3A00Z&limit=50");
+        assert_eq!(
+            api_query(&custom, now),
+            "from=2024-01-01T00%3A00%3A00Z&limit=50"
+        );
         let all = FormData::parse(b"range=all");
         assert_eq!(api_query(&all, now), "limit=50");
     }

@@ -37,18 +37,32 @@ pub fn tlp(label: Tlp) -> Markup {
 }
 
 /// `GET /console/incidents`.
-async fn list(State(state): State<ServerState>, viewer: Viewer, RawQuery(raw): RawQuery) -> Response {
+async fn list(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let form = FormData::parse(raw.unwrap_or_default().as_bytes());
     match render_list(&state, &viewer, &form).await {
         Ok(body) => {
             let t = messages();
-            Page { title: t.incidents, viewer: Some(&viewer), current: PATH, body }.respond()
+            Page {
+                title: t.incidents,
+                viewer: Some(&viewer),
+                current: PATH,
+                body,
+            }
+            .respond()
         }
         Err(error) => error.into_response(),
     }
 }
 
-async fn render_list(state: &ServerState, viewer: &Viewer, form: &FormData) -> Result<Markup, ConsoleError> {
+async fn render_list(
+    state: &ServerState,
+    viewer: &Viewer,
+    form: &FormData,
+) -> Result<Markup, ConsoleError> {
     let t = messages();
     let fail = |e: nigehban_app::AppError| ConsoleError::new(e, Some(viewer));
     let page = match form.text("cursor") {
@@ -60,7 +74,12 @@ async fn render_list(state: &ServerState, viewer: &Viewer, form: &FormData) -> R
         open_only: form.get("all") != Some("1"),
         ..IncidentListing::default()
     };
-    let found = state.app.incidents().list(viewer.caller(), listing, &page).await.map_err(fail)?;
+    let found = state
+        .app
+        .incidents()
+        .list(viewer.caller(), listing, &page)
+        .await
+        .map_err(fail)?;
     let tenants = visible_tenants(state, viewer.caller())
         .await
         .map_err(|e| ConsoleError::new(e, Some(viewer)))?;
@@ -117,14 +136,18 @@ async fn render_list(state: &ServerState, viewer: &Viewer, form: &FormData) -> R
 }
 
 fn tenant_name(tenants: &[nigehban_app::model::Tenant], id: TenantId) -> String {
-    tenants
-        .iter()
-        .find(|t| t.id == id)
-        .map_or_else(|| messages().another_tenant.to_owned(), |t| t.name.as_str().to_owned())
+    tenants.iter().find(|t| t.id == id).map_or_else(
+        || messages().another_tenant.to_owned(),
+        |t| t.name.as_str().to_owned(),
+    )
 }
 
 /// `GET /console/incidents/{id}` (its UUID or readable id).
-async fn detail(State(state): State<ServerState>, viewer: Viewer, Path(id): Path<String>) -> Response {
+async fn detail(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
     match render_detail(&state, &viewer, &id, None).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
@@ -143,14 +166,22 @@ async fn render_detail(
     };
     let fail = |e: nigehban_app::AppError| ConsoleError::new(e, Some(viewer));
     let incidents = state.app.incidents();
-    let sight = incidents.get(viewer.caller(), &reference).await.map_err(fail)?;
-    let timeline = incidents.timeline(viewer.caller(), &reference).await.map_err(fail)?;
+    let sight = incidents
+        .get(viewer.caller(), &reference)
+        .await
+        .map_err(fail)?;
+    let timeline = incidents
+        .timeline(viewer.caller(), &reference)
+        .await
+        .map_err(fail)?;
     let tenants = visible_tenants(state, viewer.caller())
         .await
         .map_err(|e| ConsoleError::new(e, Some(viewer)))?;
     let readable = sight.readable_id().to_string();
     let (status, owner, label, tasks) = match &sight {
-        IncidentSight::Full(i) | IncidentSight::Participant(i) => (i.status, i.owner, i.tlp, &i.tasks),
+        IncidentSight::Full(i) | IncidentSight::Participant(i) => {
+            (i.status, i.owner, i.tlp, &i.tasks)
+        }
         IncidentSight::Limited(i) => (i.status, i.owner, i.tlp, &i.tasks),
     };
     let body = html! {
@@ -190,7 +221,13 @@ async fn render_detail(
             }
         }
     };
-    Ok(Page { title: &readable, viewer: Some(viewer), current: PATH, body }.respond())
+    Ok(Page {
+        title: &readable,
+        viewer: Some(viewer),
+        current: PATH,
+        body,
+    }
+    .respond())
 }
 
 fn details(incident: &Incident) -> Markup {
@@ -205,7 +242,12 @@ fn details(incident: &Incident) -> Markup {
 }
 
 /// `POST /console/incidents/{id}/escalate`: hands the incident to the owner's parent.
-async fn escalate(State(state): State<ServerState>, viewer: Viewer, Path(id): Path<String>, form: FormData) -> Response {
+async fn escalate(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
     if let Err(error) = viewer.check_csrf(&state, &form) {
         return error.into_response();
     }
@@ -213,13 +255,18 @@ async fn escalate(State(state): State<ServerState>, viewer: Viewer, Path(id): Pa
         return ConsoleError::not_found(Some(&viewer)).into_response();
     };
     let note = form.text("note").map(str::to_owned);
-    match state.app.incidents().escalate(viewer.caller(), &reference, note).await {
+    match state
+        .app
+        .incidents()
+        .escalate(viewer.caller(), &reference, note)
+        .await
+    {
         Ok(sight) => redirect(&format!("{PATH}/{}", sight.readable_id())),
-        Err(nigehban_app::AppError::Conflict(message) | nigehban_app::AppError::Invalid(message)) => {
-            render_detail(&state, &viewer, &id, Some(&message))
-                .await
-                .unwrap_or_else(IntoResponse::into_response)
-        }
+        Err(
+            nigehban_app::AppError::Conflict(message) | nigehban_app::AppError::Invalid(message),
+        ) => render_detail(&state, &viewer, &id, Some(&message))
+            .await
+            .unwrap_or_else(IntoResponse::into_response),
         Err(error) => ConsoleError::new(error, Some(&viewer)).into_response(),
     }
 }

@@ -62,7 +62,13 @@ async fn list_page(
     let t = messages();
     Ok(respond(
         status,
-        Page { title: t.sensors, viewer: Some(viewer), current: PATH, body }.render(),
+        Page {
+            title: t.sensors,
+            viewer: Some(viewer),
+            current: PATH,
+            body,
+        }
+        .render(),
     ))
 }
 
@@ -143,7 +149,10 @@ fn status_word(status: &SensorStatusView) -> Markup {
 
 fn register_form(viewer: &Viewer, tenants: &[Tenant], form: &FormData) -> Markup {
     let t = messages();
-    let chosen_tenant = form.get("tenant").map(str::to_owned).unwrap_or_else(|| viewer.caller().tenant_id().to_string());
+    let chosen_tenant = form
+        .get("tenant")
+        .map(str::to_owned)
+        .unwrap_or_else(|| viewer.caller().tenant_id().to_string());
     let chosen_kind = form.get("kind").unwrap_or("ids");
     html! {
         form.stacked method="post" action=(PATH) {
@@ -189,9 +198,15 @@ async fn register_sensor(
         let viewer = viewer.clone();
         let form = form.clone();
         async move {
-            list_page(&state, &viewer, Some(&message), &form, StatusCode::UNPROCESSABLE_ENTITY)
-                .await
-                .unwrap_or_else(IntoResponse::into_response)
+            list_page(
+                &state,
+                &viewer,
+                Some(&message),
+                &form,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+            .unwrap_or_else(IntoResponse::into_response)
         }
     };
     let name = match SensorName::parse(form.get("name").unwrap_or_default()) {
@@ -210,7 +225,11 @@ async fn register_sensor(
         }
     }
     if let Some(text) = form.text("expected_interval_seconds") {
-        match text.parse::<u64>().ok().and_then(|secs| ExpectedInterval::from_secs(secs).ok()) {
+        match text
+            .parse::<u64>()
+            .ok()
+            .and_then(|secs| ExpectedInterval::from_secs(secs).ok())
+        {
             Some(interval) => new.expected_interval = Some(interval),
             None => {
                 return refused(format!(
@@ -224,7 +243,12 @@ async fn register_sensor(
     }
     let issued = match register(&state, viewer.caller(), new).await {
         Ok(issued) => issued,
-        Err(error) if matches!(error.status(), StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY) => {
+        Err(error)
+            if matches!(
+                error.status(),
+                StatusCode::CONFLICT | StatusCode::UNPROCESSABLE_ENTITY
+            ) =>
+        {
             return refused(error.message().to_owned()).await;
         }
         Err(error) => return ConsoleError::new(error, Some(&viewer)).into_response(),
@@ -246,7 +270,12 @@ async fn register_sensor(
         button type="button" data-copy="send-command" data-copied=(t.copied) { (t.copy) }
         p { a href=(format!("{PATH}/{}", issued.sensor.id)) { (issued.sensor.name.as_str()) } " · " a href=(PATH) { (t.sensors) } }
     };
-    let page = Page { title: t.sensor_registered, viewer: Some(&viewer), current: PATH, body };
+    let page = Page {
+        title: t.sensor_registered,
+        viewer: Some(&viewer),
+        current: PATH,
+        body,
+    };
     respond(StatusCode::CREATED, page.render())
 }
 
@@ -255,26 +284,42 @@ fn origin(headers: &HeaderMap) -> String {
     let host = headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
-        .filter(|h| h.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c)))
+        .filter(|h| {
+            h.chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        })
         .unwrap_or("SERVER");
     format!("http://{host}")
 }
 
 /// `GET /console/sensors/{id}`: one sensor and its health over time.
-async fn detail(State(state): State<ServerState>, viewer: Viewer, Path(id): Path<String>) -> Response {
+async fn detail(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+) -> Response {
     match render_detail(&state, &viewer, &id).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
 }
 
-async fn render_detail(state: &ServerState, viewer: &Viewer, id: &str) -> Result<Response, ConsoleError> {
+async fn render_detail(
+    state: &ServerState,
+    viewer: &Viewer,
+    id: &str,
+) -> Result<Response, ConsoleError> {
     let t = messages();
     let Ok(id) = id.parse::<SensorId>() else {
         return Err(ConsoleError::not_found(Some(viewer)));
     };
     let fail = |e: nigehban_app::AppError| ConsoleError::new(ApiError::from(e), Some(viewer));
-    let sensor = state.app.sensors().get(viewer.caller(), id).await.map_err(fail)?;
+    let sensor = state
+        .app
+        .sensors()
+        .get(viewer.caller(), id)
+        .await
+        .map_err(fail)?;
     let history = state
         .app
         .sensors()
@@ -312,5 +357,11 @@ async fn render_detail(state: &ServerState, viewer: &Viewer, id: &str) -> Result
         }
     };
     let title = sensor.name.as_str().to_owned();
-    Ok(Page { title: &title, viewer: Some(viewer), current: PATH, body }.respond())
+    Ok(Page {
+        title: &title,
+        viewer: Some(viewer),
+        current: PATH,
+        body,
+    }
+    .respond())
 }

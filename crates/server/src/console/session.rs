@@ -74,11 +74,14 @@ impl Viewer {
                 .verify_csrf(&self.signed_in.session, presented)
                 .is_err()
         {
-            return Err(ConsoleError::new(ApiError::new(
-                axum::http::StatusCode::FORBIDDEN,
-                "csrf_token_mismatch",
-                messages().form_expired,
-            ), Some(self)));
+            return Err(ConsoleError::new(
+                ApiError::new(
+                    axum::http::StatusCode::FORBIDDEN,
+                    "csrf_token_mismatch",
+                    messages().form_expired,
+                ),
+                Some(self),
+            ));
         }
         Ok(())
     }
@@ -99,7 +102,8 @@ impl FromRequestParts<ServerState> for Viewer {
             Err(other) => return Err(ConsoleError::new(other, None).into_response()),
         };
         let path = parts.uri.path();
-        if signed_in.user.must_change_password && path != PASSWORD_PATH && path != "/console/logout" {
+        if signed_in.user.must_change_password && path != PASSWORD_PATH && path != "/console/logout"
+        {
             return Err(redirect(PASSWORD_PATH));
         }
         // The viewer always sees their own tenant; a failure here only leaves its name out.
@@ -173,7 +177,11 @@ pub fn new_login_token() -> Result<String, ConsoleError> {
 
 /// The `Set-Cookie` value carrying the sign-in form's token (or clearing it with an empty one).
 pub fn login_token_cookie(state: &ServerState, token: &str) -> HeaderValue {
-    let secure = if state.options.secure_cookies { "; Secure" } else { "" };
+    let secure = if state.options.secure_cookies {
+        "; Secure"
+    } else {
+        ""
+    };
     let max_age = if token.is_empty() { 0 } else { 3600 };
     let text = format!(
         "{LOGIN_CSRF_COOKIE}={token}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}"

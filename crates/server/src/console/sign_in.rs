@@ -1,11 +1,11 @@
 //! Signing in and out, the forced change of a one-time password, and
 //! changing one's own password: the same app services as `/api/v1/auth`.
 
+use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 use maud::{Markup, html};
 use nigehban_app::AppError;
 use nigehban_app::model::Password;
@@ -42,7 +42,12 @@ async fn login_form(State(state): State<ServerState>, RawQuery(query): RawQuery)
 }
 
 /// The sign-in page with a fresh form token (also set as a cookie).
-fn sign_in_page(state: &ServerState, status: StatusCode, note: Option<Markup>, username: &str) -> Response {
+fn sign_in_page(
+    state: &ServerState,
+    status: StatusCode,
+    note: Option<Markup>,
+    username: &str,
+) -> Response {
     let t = messages();
     let token = match new_login_token() {
         Ok(token) => token,
@@ -57,7 +62,12 @@ fn sign_in_page(state: &ServerState, status: StatusCode, note: Option<Markup>, u
             button type="submit" { (t.sign_in) }
         }
     };
-    let page = Page { title: t.sign_in, viewer: None, current: "", body };
+    let page = Page {
+        title: t.sign_in,
+        viewer: None,
+        current: "",
+        body,
+    };
     let mut response = respond(status, page.render());
     response
         .headers_mut()
@@ -75,16 +85,31 @@ async fn login(
     let t = messages();
     let username = form.get("username").unwrap_or_default().trim().to_owned();
     if !login_token_matches(&headers, &form) {
-        return sign_in_page(&state, StatusCode::FORBIDDEN, Some(notice(t.form_expired, true)), &username);
+        return sign_in_page(
+            &state,
+            StatusCode::FORBIDDEN,
+            Some(notice(t.form_expired, true)),
+            &username,
+        );
     }
     let password = form.get("password").unwrap_or_default();
     let signed_in = match state.app.auth().login(&username, password, remote).await {
         Ok(signed_in) => signed_in,
         Err(AppError::Unauthenticated(_)) => {
-            return sign_in_page(&state, StatusCode::UNAUTHORIZED, Some(notice(t.sign_in_failed, true)), &username);
+            return sign_in_page(
+                &state,
+                StatusCode::UNAUTHORIZED,
+                Some(notice(t.sign_in_failed, true)),
+                &username,
+            );
         }
         Err(AppError::Throttled { .. }) => {
-            return sign_in_page(&state, StatusCode::TOO_MANY_REQUESTS, Some(notice(t.sign_in_throttled, true)), &username);
+            return sign_in_page(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                Some(notice(t.sign_in_throttled, true)),
+                &username,
+            );
         }
         Err(other) => return ConsoleError::new(other, None).into_response(),
     };
@@ -93,7 +118,11 @@ async fn login(
         Ok(cookie) => cookie,
         Err(error) => return ConsoleError::new(error, None).into_response(),
     };
-    let next = if signed_in.user.must_change_password { PASSWORD_PATH } else { "/console/" };
+    let next = if signed_in.user.must_change_password {
+        PASSWORD_PATH
+    } else {
+        "/console/"
+    };
     let mut response = redirect(next);
     let headers = response.headers_mut();
     headers.append(header::SET_COOKIE, cookie);
@@ -137,30 +166,52 @@ fn password_page(viewer: &Viewer, status: StatusCode, note: Option<Markup>) -> R
             button type="submit" { (t.change_password) }
         }
     };
-    let page = Page { title: t.change_password, viewer: Some(viewer), current: PASSWORD_PATH, body };
+    let page = Page {
+        title: t.change_password,
+        viewer: Some(viewer),
+        current: PASSWORD_PATH,
+        body,
+    };
     respond(status, page.render())
 }
 
 /// `POST /console/password`: changes one's password (ending one's other sessions).
-async fn change_password(State(state): State<ServerState>, viewer: Viewer, form: FormData) -> Response {
+async fn change_password(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    form: FormData,
+) -> Response {
     if let Err(error) = viewer.check_csrf(&state, &form) {
         return error.into_response();
     }
     let new = match Password::parse(form.get("new_password").unwrap_or_default()) {
         Ok(new) => new,
         Err(error) => {
-            return password_page(&viewer, StatusCode::UNPROCESSABLE_ENTITY, Some(notice(&error.to_string(), true)));
+            return password_page(
+                &viewer,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(notice(&error.to_string(), true)),
+            );
         }
     };
     let current = form.get("current_password").unwrap_or_default();
-    match state.app.users().change_own_password(viewer.caller(), current, new).await {
+    match state
+        .app
+        .users()
+        .change_own_password(viewer.caller(), current, new)
+        .await
+    {
         Ok(_) => redirect("/console/?password=changed"),
-        Err(AppError::Unauthenticated(message)) => {
-            password_page(&viewer, StatusCode::UNAUTHORIZED, Some(notice(message, true)))
-        }
-        Err(AppError::Invalid(message)) => {
-            password_page(&viewer, StatusCode::UNPROCESSABLE_ENTITY, Some(notice(&message, true)))
-        }
+        Err(AppError::Unauthenticated(message)) => password_page(
+            &viewer,
+            StatusCode::UNAUTHORIZED,
+            Some(notice(message, true)),
+        ),
+        Err(AppError::Invalid(message)) => password_page(
+            &viewer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some(notice(&message, true)),
+        ),
         Err(other) => ConsoleError::new(other, Some(&viewer)).into_response(),
     }
 }
