@@ -28,16 +28,14 @@ import argparse
 import http.client
 import json
 import os
-import shutil
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from intake import PASSWORD, Api, free_port, target_dir, wait_healthy  # noqa: E402
+from intake import Server, server_cpu, target_dir  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 BATCH = 500
@@ -111,64 +109,15 @@ def percentile(before: list, after: list, q: float) -> float:
     return lower_bound
 
 
-SERVER = {}
+def start_server(binary: Path, corpus: Path, workdir) -> Server:
+    """A fresh `nigehban serve` (see bench/intake.py) with every SigmaHQ rule."""
+    rules = []
+    for part in ["rules", "rules-emerging-threats", "rules-threat-hunting"]:
+        rules += ["--rules", str(corpus / "sigma" / "rules" / part)]
+    return Server(binary, workdir, serve_args=rules, prefix="nigehban-detection-bench-")
 
 
-def server_cpu() -> float:
-    with open(f"/proc/{SERVER['pid']}/stat") as f:
-        fields = f.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-class Server:
-    """A fresh `nigehban serve` with every SigmaHQ rule, and a sensor."""
-
-    def __init__(self, binary: Path, corpus: Path, workdir):
-        self.work = Path(tempfile.mkdtemp(prefix="nigehban-detection-bench-", dir=workdir))
-        data = self.work / "data"
-        create = subprocess.run(
-            [binary, "admin", "create-user", "--username", "bench", "--password-stdin", "--data-dir", data],
-            input=PASSWORD + "\n", text=True, capture_output=True,
-        )
-        if create.returncode != 0:
-            sys.exit(f"admin create-user failed: {create.stderr}")
-        self.port = free_port()
-        rules = []
-        for part in ["rules", "rules-emerging-threats", "rules-threat-hunting"]:
-            rules += ["--rules", str(corpus / "sigma" / "rules" / part)]
-        log = open(self.work / "serve.log", "wb")
-        self.process = subprocess.Popen(
-            [binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{self.port}", *rules],
-            stdout=log, stderr=log, env={**os.environ, "RUST_LOG": "warn"},
-        )
-        SERVER["pid"] = self.process.pid
-        try:
-            wait_healthy(self.port, self.process)
-            api = Api(self.port)
-            api.login("bench", PASSWORD)
-            root = api.call("GET", "/api/v1/tenants")["items"][0]["id"]
-            sector = api.call("POST", "/api/v1/tenants", {"parent": root, "name": "CERT Energy", "kind": "sectoral", "sector": "energy"})
-            org = api.call("POST", "/api/v1/tenants", {"parent": sector["id"], "name": "Example Grid", "kind": "organisation"})
-            sensor = api.call("POST", "/api/v1/sensors", {
-                "tenant": org["id"], "name": "windows fleet", "kind": "other",
-                "expected_formats": ["json"], "expected_interval_seconds": 300,
-                "source_addresses": ["127.0.0.1"],
-            })
-            self.token = sensor["secret"]
-        except BaseException:
-            self.stop()
-            raise
-
-    def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        shutil.rmtree(self.work, ignore_errors=True)
-
-
-def run_rate(server: Server, rate: int, seconds: float, connections: int) -> dict:
+def run_rate(server: Server, rate: int, seconds: float, connections: int, drain: float) -> dict:
     bodies = [
         ("\n".join(sysmon_line(k * BATCH + i) for i in range(BATCH)) + "\n").encode()
         for k in range(40)
@@ -208,7 +157,7 @@ def run_rate(server: Server, rate: int, seconds: float, connections: int) -> dic
     time.sleep(5.0)  # warm-up: rules and caches settle
     before = scrape(server.port)
     sent_before = sum(sent)
-    cpu_before = server_cpu()
+    cpu_before = server_cpu(server.port)
     started = time.perf_counter()
     time.sleep(seconds)
     elapsed = time.perf_counter() - started
@@ -216,18 +165,20 @@ def run_rate(server: Server, rate: int, seconds: float, connections: int) -> dic
     stop.set()
     for t in threads:
         t.join()
-    cpu = server_cpu() - cpu_before
+    cpu = server_cpu(server.port) - cpu_before
     at_end = scrape(server.port)
     detect_lag_at_end = value(at_end, "nigehban_bus_consumer_lag", 'consumer="detect"')
     search_lag_at_end = value(at_end, "nigehban_bus_consumer_lag", 'consumer="search"')
-    # Let detection finish the backlog so that late alerts are counted.
-    deadline = time.time() + 300
+    # Let detection finish the backlog (up to --drain seconds) so that late
+    # alerts are counted; what is still behind then is reported as lag.
+    deadline = time.time() + drain
     while time.time() < deadline:
         after = scrape(server.port)
         if value(after, "nigehban_bus_consumer_lag", 'consumer="detect"') == 0:
             break
         time.sleep(0.5)
     after = scrape(server.port)
+    undrained = value(after, "nigehban_bus_consumer_lag", 'consumer="detect"')
     b, a = histogram(before, "nigehban_alert_latency_seconds"), histogram(after, "nigehban_alert_latency_seconds")
     return {
         "rate": sent_in_window / elapsed,
@@ -235,6 +186,8 @@ def run_rate(server: Server, rate: int, seconds: float, connections: int) -> dic
         "p50": percentile(b, a, 0.50),
         "p99": percentile(b, a, 0.99),
         "detect_lag": detect_lag_at_end,
+        "undrained": undrained,
+        "evaluated_rate": (value(at_end, "nigehban_detection_events_evaluated_total") - value(before, "nigehban_detection_events_evaluated_total")) / (elapsed + 0.0),
         "search_lag": search_lag_at_end,
         "cores": cpu / elapsed,
         "errors": len(errors),
@@ -247,6 +200,7 @@ def main():
     parser.add_argument("--rates", default="10000,20000,30000,40000", help="comma-separated events/s")
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--drain", type=float, default=60.0, help="seconds to wait for detection to finish its backlog")
     parser.add_argument("--workdir", type=Path, default=None)
     parser.add_argument("--skip-build", action="store_true")
     args = parser.parse_args()
@@ -263,27 +217,29 @@ def main():
     )
     rows = []
     for rate in [int(r) for r in args.rates.split(",")]:
-        server = Server(binary, corpus, args.workdir)
+        server = start_server(binary, corpus, args.workdir)
         try:
-            r = run_rate(server, rate, args.seconds, args.connections)
+            r = run_rate(server, rate, args.seconds, args.connections, args.drain)
         finally:
             server.stop()
         rows.append((rate, r))
         print(
             f"target {rate:>6,}/s sent {r['rate']:>9,.0f}/s alerts stored {r['alerts_stored']:>8,.0f} "
             f"p50 {r['p50'] * 1000:7.1f} ms p99 {r['p99'] * 1000:8.1f} ms detect lag {r['detect_lag']:,.0f} "
+            f"(after drain {r['undrained']:,.0f}) detection evaluated {r['evaluated_rate']:,.0f}/s "
             f"search lag {r['search_lag']:,.0f} server {r['cores']:.2f} cores errors={r['errors']} {r['first_error']}",
             flush=True,
         )
     print()
-    print("| target events/s | sent events/s | alert signals stored | p50 | p99 | detection lag at the end | search lag at the end | server CPU cores |")
-    print("|---|---|---|---|---|---|---|---|")
+    print("| target events/s | sent events/s | detection evaluated events/s | alert signals stored | p50 | p99 | detection lag at the end (after drain) | search lag at the end | server CPU cores |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for rate, r in rows:
         print(
-            f"| {rate:,} | {r['rate']:,.0f} | {r['alerts_stored']:,.0f} | {r['p50'] * 1000:.0f} ms | {r['p99'] * 1000:.0f} ms "
-            f"| {r['detect_lag']:,.0f} | {r['search_lag']:,.0f} | {r['cores']:.2f} |"
+            f"| {rate:,} | {r['rate']:,.0f} | {r['evaluated_rate']:,.0f} | {r['alerts_stored']:,.0f} | {r['p50'] * 1000:.0f} ms | {r['p99'] * 1000:.0f} ms "
+            f"| {r['detect_lag']:,.0f} ({r['undrained']:,.0f}) | {r['search_lag']:,.0f} | {r['cores']:.2f} |"
         )
-    ok = [rate for rate, r in rows if r["p99"] < 1.0]
+    # A p99 counts only if detection kept up (nothing left after the drain).
+    ok = [rate for rate, r in rows if r["p99"] < 1.0 and r["undrained"] == 0]
     print(f"\nHighest rate measured with p99 under 1 s: {max(ok):,}/s" if ok else "\nNo rate measured had p99 under 1 s")
 
 

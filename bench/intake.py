@@ -264,8 +264,8 @@ def syslog_scenario(port: int, syslog_port: int, connections: int, seconds: floa
 class Server:
     """A fresh `nigehban serve` on the embedded default, with a signed-up sensor."""
 
-    def __init__(self, binary: Path, workdir):
-        self.work = Path(tempfile.mkdtemp(prefix="nigehban-intake-bench-", dir=workdir))
+    def __init__(self, binary: Path, workdir, serve_args=(), prefix="nigehban-intake-bench-"):
+        self.work = Path(tempfile.mkdtemp(prefix=prefix, dir=workdir))
         data = self.work / "data"
         create = subprocess.run(
             [binary, "admin", "create-user", "--username", "bench", "--password-stdin", "--data-dir", data],
@@ -280,7 +280,7 @@ class Server:
         self.process = subprocess.Popen(
             [
                 binary, "serve", "--data-dir", data, "--listen", f"127.0.0.1:{self.port}",
-                "--syslog-tcp", f"127.0.0.1:{self.syslog_port}",
+                "--syslog-tcp", f"127.0.0.1:{self.syslog_port}", *serve_args,
             ],
             stdout=log,
             stderr=log,

@@ -663,6 +663,12 @@ impl Alerts<'_> {
         })
     }
 
+    /// Wakes live streams after another service of this process changed
+    /// alerts in its own write (linking alerts to an incident).
+    pub(crate) fn written(&self) {
+        self.state().wrote();
+    }
+
     /// A receiver that changes whenever this process wrote an alert change:
     /// a live stream waits on it (and polls the feed now and then for
     /// changes other processes wrote).

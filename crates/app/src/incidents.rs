@@ -24,11 +24,16 @@
 //! concurrent change makes it read again and retry). Times come from the
 //! app's [`crate::Clock`].
 //!
-//! Alerts (the detection queue) will join here: [`Incident::linked_alerts`]
-//! holds their ids and [`nigehban_model::TimelineKind::AlertLinked`] records
-//! the link; opening an incident from alerts is `open` plus those two.
+//! **Alerts to incidents** (`alert_links.rs`): an incident opens from alerts
+//! ([`OpenIncident::alerts`]) or gains more ([`Incidents::link_alerts`]);
+//! [`Incident::linked_alerts`] holds their ids, each alert names its
+//! incident, the alerts' observables join the incident's, and
+//! [`nigehban_model::TimelineKind::AlertLinked`] records each link.
+//! [`Incidents::similar`] suggests incidents sharing observables, only among
+//! those the caller sees.
 
 mod access;
+mod alert_links;
 mod deadlines;
 mod evidence;
 mod export;
@@ -39,7 +44,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use nigehban_model::{
-    Audience, AuditAction, Incident, IncidentClocks, IncidentId, IncidentResolution,
+    AlertId, Audience, AuditAction, Incident, IncidentClocks, IncidentId, IncidentResolution,
     IncidentSeverity, IncidentStatus, IncidentTask, IncidentTaskId, Observable, Pap, ReadableId,
     RsitClass, Sector, TaskKind, TaskStatus, TenantId, TenantKind, TimelineEntry, TimelineEntryId,
     TimelineKind, Timestamp, Tlp, UserId, extract_observables, incident,
@@ -52,7 +57,11 @@ use crate::policy::{Action, Decision, IncidentView};
 use crate::{App, AppError, AppResult, Caller};
 
 pub use access::{IncidentSight, LimitedIncident};
-pub use deadlines::{DEFAULT_REGULATORY_PROFILES, RegulatoryProfiles, parse_regulatory_profiles};
+pub use alert_links::{MAX_ALERTS_PER_LINK, MAX_SIMILAR, SimilarIncident};
+pub use deadlines::{
+    DEADLINE_DUE_SOON_RULE, DEADLINE_MISSED_RULE, DEFAULT_REGULATORY_PROFILES, RegulatoryProfiles,
+    parse_regulatory_profiles,
+};
 pub use evidence::{
     CustodyRecord, EVIDENCE_MEDIA_TYPES, EvidenceDownload, NewEvidence, check_evidence_content,
 };
@@ -117,6 +126,9 @@ pub struct OpenIncident {
     pub observables: Vec<Observable>,
     /// A regulatory profile to apply (default: the one for the owner's sector, if any).
     pub regulatory_profile: Option<String>,
+    /// Alerts it is opened from (of the owner or tenants below it): they are
+    /// linked to it and their observables become its own.
+    pub alerts: Vec<AlertId>,
 }
 
 /// A change to an incident's fields; absent fields are kept.
@@ -464,10 +476,29 @@ impl Incidents<'_> {
         let found = extract_observables(&incident.description);
         incident.add_observables(new.observables.into_iter().chain(found));
         check_list("observables", incident.observables.len())?;
-        let opened = self
-            .write_opened(caller, incident, IncidentWrite::default())
-            .await?
-            .ok_or_else(|| AppError::Internal("a new incident was stale".into()))?;
+        let mut attempt = 0;
+        let opened = loop {
+            attempt += 1;
+            let mut opening = incident.clone();
+            let mut more = IncidentWrite::default();
+            if !new.alerts.is_empty() {
+                let alerts = self.linkable_alerts(&viewer, &opening, &new.alerts).await?;
+                self.link_into(caller, &mut opening, &alerts, &mut more)?;
+            }
+            // Stale only when an alert was linked elsewhere meanwhile: read the alerts again.
+            match self.write_opened(caller, opening, more).await? {
+                Some(opened) => break opened,
+                None if attempt < RETRIES && !new.alerts.is_empty() => continue,
+                None => {
+                    return Err(AppError::Conflict(
+                        "an alert named was linked to another incident meanwhile".into(),
+                    ));
+                }
+            }
+        };
+        if !new.alerts.is_empty() {
+            self.app.alerts().written();
+        }
         tracing::info!(incident = %opened.readable_id, owner = %opened.owner, "incident opened");
         viewer.sight(self.app, opened).await?.ok_or_else(|| {
             AppError::Internal("the caller cannot see the incident it opened".into())
@@ -1344,6 +1375,31 @@ impl Incidents<'_> {
                         write.reports.push(stored);
                     }
                 }
+                // The alerts follow the incident they were merged into (the
+                // merged one keeps its list, as history).
+                for alert in &a.linked_alerts {
+                    if b.linked_alerts.contains(alert) {
+                        continue;
+                    }
+                    b.linked_alerts.push(*alert);
+                    let alert = AlertId::from_uuid(*alert);
+                    write.alert_links.push(nigehban_store::AlertLink {
+                        alert,
+                        from: Some(a.id),
+                        to: b.id,
+                    });
+                    write.audit.push(AuditNote {
+                        tenant: b.owner,
+                        action: AuditAction::ALERT_INCIDENT_LINK,
+                        record_kind: "alert",
+                        record_id: alert.to_string(),
+                        before: Some(serde_json::json!({ "id": alert, "incident": a.id })),
+                        after: AuditAfter::Value(
+                            serde_json::json!({ "id": alert, "incident": b.id }),
+                        ),
+                    });
+                }
+                check_list("linked_alerts", b.linked_alerts.len())?;
                 b.tlp = b.tlp.max(a.tlp);
                 b.clocks.aware_at = b.clocks.aware_at.min(a.clocks.aware_at);
                 for mut item in self
@@ -1408,6 +1464,7 @@ impl Incidents<'_> {
                 (kind_b.clone(), Audience::Custody, message.clone()),
             ));
             write.incidents = vec![a, b];
+            let moved_alerts = !write.alert_links.is_empty();
             match self
                 .app
                 .store()
@@ -1415,6 +1472,9 @@ impl Incidents<'_> {
                 .await
             {
                 Ok(written) => {
+                    if moved_alerts {
+                        self.app.alerts().written();
+                    }
                     let shown = written
                         .incidents
                         .into_iter()

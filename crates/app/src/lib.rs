@@ -56,6 +56,13 @@
 //!             / bulk(&caller, &[AlertId], AlertTriage) -> per-id results
 //!             / changes_head(&caller) / changes(&caller, after, limit, exercise) -> AlertUpdates
 //!             / subscribe() -> watch::Receiver                           // live stream wake-up
+//! // Detection rules per tenant (see `Rules` for who may do what).
+//! app.rules().import(&caller, Vec<NewRuleDocument>, enabled) -> RulesImported
+//!            / set_platform_enabled(&caller, id, enabled)           // national CERT administrators
+//!            / list(&caller, RuleListing, &PageRequest) / get(&caller, id, tenant) -> RuleState
+//!            / set_for_tenant(&caller, id, tenant, enabled) / inherit_for_tenant(&caller, id, tenant)
+//!            / add_filter(&caller, NewRuleFilter) / filters(&caller, under) / remove_filter
+//! // system calls: seed_built_in(docs) / revision() / snapshot() -> RulesSnapshot
 //! // Incidents (see `incidents` and `policy::incident_view` for who sees what).
 //! app.incidents().file_report / reports / report / attach_to_report / evidence_of_report
 //!                / triage_report(&caller, id, Triage::{NewIncident, Existing, Reject})
@@ -131,6 +138,7 @@ mod clock;
 mod error;
 pub mod incidents;
 pub mod policy;
+mod rules;
 mod secrets;
 mod sensors;
 mod tenants;
@@ -146,7 +154,7 @@ use std::time::Duration;
 pub use nigehban_model as model;
 pub use nigehban_store::{
     AUDIT_KEY_FILE, AuditKeyFile, Backend, BackupReport, Cursor, DEFAULT_PAGE_LIMIT,
-    MAX_PAGE_LIMIT, Page, PageRequest, Store, StoreConfig,
+    MAX_PAGE_LIMIT, Page, PageRequest, RuleQuery, RulesImported, Store, StoreConfig,
 };
 
 pub use alerts::{
@@ -162,6 +170,10 @@ pub use error::{AppError, AppResult};
 pub use incidents::{
     IncidentListing, IncidentRef, IncidentSettings, IncidentSight, IncidentUpdate, Incidents,
     NewTask, NoteAudience, OpenIncident, StatusChange, TaskSight, TaskUpdate,
+};
+pub use rules::{
+    MAX_IMPORTED_RULES, NewRuleDocument, NewRuleFilter, RuleListing, RuleState, Rules,
+    RulesSnapshot,
 };
 pub use secrets::{PasswordHashing, Secret};
 pub use sensors::{

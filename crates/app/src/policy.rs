@@ -77,11 +77,17 @@ pub enum Action {
     /// Triage an organisation's incident report (into a new or an existing
     /// incident, or reject it): the CERTs above the reporter, never the reporter itself.
     TriageReport,
+    /// Read detection rules, their filters and their state for a tenant.
+    ViewRules,
+    /// Import rules and set their platform-wide state: the national CERT's administrators.
+    ImportRules,
+    /// Enable or disable a rule for a tenant and its subtree, add and remove its filters.
+    TuneRules,
 }
 
 impl Action {
     /// Every action, for tests and tables.
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 28] = [
         Action::ViewTenant,
         Action::CreateTenant,
         Action::RenameTenant,
@@ -107,6 +113,9 @@ impl Action {
         Action::AdministerSensor,
         Action::SearchEvents,
         Action::TriageReport,
+        Action::ViewRules,
+        Action::ImportRules,
+        Action::TuneRules,
     ];
 }
 
@@ -138,6 +147,9 @@ pub const fn describe(action: Action) -> &'static str {
         Action::AdministerSensor => "administer sensors",
         Action::SearchEvents => "search events",
         Action::TriageReport => "triage incident reports",
+        Action::ViewRules => "view detection rules",
+        Action::ImportRules => "import detection rules or set their platform-wide state",
+        Action::TuneRules => "enable, disable or filter detection rules",
     }
 }
 
@@ -251,6 +263,18 @@ use Reach::{Below as B, Never as N, OwnTenant as O, Subtree as S};
 /// - `WorkIncident` changes an incident (fields, status, assignee,
 ///   observables, evidence, escalation, tasks, links, merges): analysts,
 ///   responders and duty officers of its custody.
+///
+/// Detection rules:
+///
+/// - `ViewRules` (rules, their state for a tenant, its filters) is for those
+///   who watch and tune monitoring in the subtree: administrators, analysts,
+///   responders, intel analysts, duty officers and auditors; never
+///   constituent reporters or council members.
+/// - `ImportRules` (import, the platform-wide flag) is the national CERT's
+///   administrators': it is decided against the root tenant, which only
+///   they hold as their own.
+/// - `TuneRules` (a tenant's override, its filters) is for administrators
+///   of the tenant or of a CERT above it.
 #[rustfmt::skip]
 pub const RULES: &[(Action, [Reach; 8])] = &[
     //                              admin analyst resp intel duty  report council audit
@@ -279,6 +303,9 @@ pub const RULES: &[(Action, [Reach; 8])] = &[
     (Action::AdministerSensor,     [S,    N,      N,   N,    N,    N,     N,      N]),
     (Action::SearchEvents,         [S,    S,      S,   S,    S,    O,     N,      S]),
     (Action::TriageReport,         [N,    B,      B,   N,    B,    N,     N,      N]),
+    (Action::ViewRules,            [S,    S,      S,   S,    S,    N,     N,      S]),
+    (Action::ImportRules,          [O,    N,      N,   N,    N,    N,     N,      N]),
+    (Action::TuneRules,            [S,    N,      N,   N,    N,    N,     N,      N]),
 ];
 
 const fn role_column(role: Role) -> usize {
@@ -468,6 +495,40 @@ pub fn decide_incident(role: Role, action: Action, stance: IncidentStance, tlp: 
     }
 }
 
+/// The decision for a caller in `role` linking an alert — of a tenant in
+/// `alert` relation to the caller's, `under_owner` when that tenant is the
+/// incident's owner or below it — to an incident labelled `tlp` it stands
+/// to from `stance` (opening an incident from alerts is the same question
+/// about the incident being opened):
+///
+/// - the caller must see the alert and may triage it (`TriageAlert`: the
+///   link changes the alert); an alert it may not see is
+///   [`Decision::NotFound`], exactly like one that does not exist;
+/// - it must be allowed to change the incident ([`decide_incident`],
+///   `WorkIncident`: custody only);
+/// - the alert's tenant must be in the incident's custody (the owner's
+///   subtree), so everyone who handles the incident may also see the
+///   alerts it holds, and observables of one organisation's alerts never
+///   reach an incident handled beside it: [`Decision::Forbidden`] otherwise
+///   (escalate the incident to a CERT above both first).
+pub fn decide_alert_link(
+    role: Role,
+    alert: Relation,
+    under_owner: bool,
+    stance: IncidentStance,
+    tlp: Tlp,
+) -> Decision {
+    match decide(role, Action::TriageAlert, alert) {
+        Decision::Allow => {}
+        refused => return refused,
+    }
+    match decide_incident(role, Action::WorkIncident, stance, tlp) {
+        Decision::Allow if under_owner => Decision::Allow,
+        Decision::Allow => Decision::Forbidden,
+        refused => refused,
+    }
+}
+
 /// Who a piece of shared intelligence is addressed to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Recipient {
@@ -563,6 +624,9 @@ mod tests {
         (Action::AdministerSensor,  "Y.......", "Y......."),
         (Action::SearchEvents,      "YYYYYY.Y", "YYYYY..Y"),
         (Action::TriageReport,      "........", ".YY.Y..."),
+        (Action::ViewRules,         "YYYYY..Y", "YYYYY..Y"),
+        (Action::ImportRules,       "Y.......", "........"),
+        (Action::TuneRules,         "Y.......", "Y......."),
     ];
 
     fn expected(column: &str, role: Role) -> Decision {
@@ -873,6 +937,56 @@ mod tests {
                 "{role}"
             );
         }
+    }
+
+    #[test]
+    fn linking_an_alert_needs_the_alert_the_incident_and_custody_of_both() {
+        use IncidentStance::*;
+        let custody = Custodian(Relation::Own);
+        let link = decide_alert_link;
+        assert_eq!(
+            link(
+                Role::Analyst,
+                Relation::Descendant,
+                true,
+                custody,
+                Tlp::Amber
+            ),
+            Decision::Allow
+        );
+        // An alert the caller may not see is "not found", whatever the incident.
+        for relation in [Relation::Ancestor, Relation::Sibling, Relation::Unrelated] {
+            assert_eq!(
+                link(Role::Analyst, relation, true, custody, Tlp::Amber),
+                Decision::NotFound,
+                "{relation:?}"
+            );
+        }
+        // Intel analysts read alerts but change neither alerts nor incidents.
+        assert_eq!(
+            link(Role::IntelAnalyst, Relation::Own, true, custody, Tlp::Amber),
+            Decision::Forbidden
+        );
+        // Custody of the incident is needed: an earlier owner or a participant may not link.
+        assert_eq!(
+            link(
+                Role::Analyst,
+                Relation::Own,
+                true,
+                FormerCustodian(Relation::Own),
+                Tlp::Amber
+            ),
+            Decision::Forbidden
+        );
+        assert_eq!(
+            link(Role::Analyst, Relation::Own, true, Outsider, Tlp::Amber),
+            Decision::NotFound
+        );
+        // An alert outside the incident's custody stays out of it.
+        assert_eq!(
+            link(Role::Analyst, Relation::Own, false, custody, Tlp::Amber),
+            Decision::Forbidden
+        );
     }
 
     #[test]

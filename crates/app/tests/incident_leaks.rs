@@ -6,7 +6,12 @@
 //! earlier owners see everything; the reporting and tasked tenants (and
 //! those above them) see the incident as far as its TLP lets it travel;
 //! nobody else learns it exists. Task inboxes and report lists hold exactly
-//! the caller's subtree's. Errors fail the test. On SQLite, and on
+//! the caller's subtree's. Alerts raised in the owner's subtree are linked
+//! to the incident and name it to whoever sees them; an alert from outside
+//! the owner's subtree is "not found" to the owner. Every incident shares
+//! an address, so "similar incidents" of each incident a caller sees are
+//! exactly the other incidents whose details it sees — never one it may not
+//! see. Errors fail the test. On SQLite, and on
 //! PostgreSQL (fewer cases: each needs a database of its own) when
 //! `NIGEHBAN_TEST_POSTGRES_URL` is set.
 
@@ -20,8 +25,8 @@ use std::sync::Arc;
 
 use nigehban_app::incidents::Triage;
 use nigehban_app::model::{
-    DisplayName, IncidentSeverity, Pap, Password, Role, RsitClass, Sector, TaskKind, TenantId,
-    TenantKind, TenantName, Timestamp, Tlp, Username,
+    AlertId, AlertRule, AlertSignal, DisplayName, IncidentSeverity, Pap, Password, Role, RsitClass,
+    Sector, Severity, TaskKind, TenantId, TenantKind, TenantName, Timestamp, Tlp, Username,
 };
 use nigehban_app::policy::IncidentView;
 use nigehban_app::{
@@ -37,6 +42,8 @@ struct History {
     reports: Vec<prop::sample::Index>,
     escalations: usize,
     tasks: Vec<prop::sample::Index>,
+    /// Alerts raised below the owner (after escalation) and linked to it.
+    alerts: Vec<prop::sample::Index>,
     tlp: Tlp,
 }
 
@@ -46,15 +53,19 @@ fn history() -> impl Strategy<Value = History> {
         prop::collection::vec(any::<prop::sample::Index>(), 0..3),
         0usize..3,
         prop::collection::vec(any::<prop::sample::Index>(), 0..3),
+        prop::collection::vec(any::<prop::sample::Index>(), 0..3),
         prop::sample::select(Tlp::ALL.to_vec()),
     )
-        .prop_map(|(owner, reports, escalations, tasks, tlp)| History {
-            owner,
-            reports,
-            escalations,
-            tasks,
-            tlp,
-        })
+        .prop_map(
+            |(owner, reports, escalations, tasks, alerts, tlp)| History {
+                owner,
+                reports,
+                escalations,
+                tasks,
+                alerts,
+                tlp,
+            },
+        )
 }
 
 /// A tree: node i + 1 hangs under one of nodes 0..=i (node 0 is the national CERT);
@@ -107,6 +118,28 @@ struct Built {
     reporters: Vec<usize>,
     tlp: Tlp,
     readable: String,
+    id: nigehban_app::model::IncidentId,
+    /// The alerts linked to it, with their tenants.
+    alerts: Vec<(AlertId, usize)>,
+}
+
+/// The address every incident of the test mentions, so each is "similar" to every other.
+const SHARED_ADDRESS: &str = "192.0.2.1";
+
+/// Raises one alert in `tenant` that matched [`SHARED_ADDRESS`] (a rule of
+/// its own, so it never folds into another).
+async fn raise_alert(app: &App, tenant: TenantId) -> AlertId {
+    let unique = AlertId::new();
+    let mut signal = AlertSignal::new(
+        tenant,
+        AlertRule::new(format!("rule-{unique}"), "Beacon", Severity::High),
+        format!("event-{unique}"),
+        Timestamp::now(),
+    );
+    signal
+        .matched_fields
+        .insert("DestinationIp".into(), SHARED_ADDRESS.into());
+    app.alerts().raise(vec![signal]).await.unwrap().alerts[0].unwrap()
 }
 
 async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
@@ -156,6 +189,7 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
             Role::ConstituentReporter,
             Role::CouncilMember,
         ] {
+            // (An analyst in every tenant links alerts and reads them.)
             callers.insert(
                 (index, role),
                 world::caller(&app, &admin, *tenant, role).await,
@@ -173,7 +207,7 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
                 OpenIncident {
                     owner: None,
                     title: format!("incident at tenant {owner}"),
-                    description: String::new(),
+                    description: format!("beacons to {SHARED_ADDRESS}"),
                     classification: RsitClass::parse("other", "undetermined").unwrap(),
                     severity: IncidentSeverity::Low,
                     tlp: history.tlp,
@@ -182,6 +216,7 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
                     affected_tenants: Vec::new(),
                     observables: Vec::new(),
                     regulatory_profile: None,
+                    alerts: Vec::new(),
                 },
             )
             .await
@@ -195,6 +230,8 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
             participants: Vec::new(),
             tasked: Vec::new(),
             reporters: Vec::new(),
+            id: opened.id(),
+            alerts: Vec::new(),
         };
         // Reports from organisations strictly below the owner, triaged into it.
         let below: Vec<usize> = subtree(&parents, owner)
@@ -268,6 +305,28 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
                 record.participants.push(assignee);
             }
         }
+        // Alerts of the owner's subtree are linked; one from outside it is "not found".
+        for pick in &history.alerts {
+            let tenant = reachable[pick.index(reachable.len())];
+            let alert = raise_alert(&app, tenants[tenant]).await;
+            incidents
+                .link_alerts(&analyst(owner), &reference, &[alert])
+                .await
+                .unwrap();
+            record.alerts.push((alert, tenant));
+        }
+        if !history.alerts.is_empty()
+            && let Some(outside) = (0..tenants.len()).find(|n| !reachable.contains(n))
+        {
+            let alert = raise_alert(&app, tenants[outside]).await;
+            let refused = incidents
+                .link_alerts(&analyst(owner), &reference, &[alert])
+                .await;
+            assert!(
+                matches!(refused, Err(AppError::NotFound { kind: "alert", .. })),
+                "tenant {owner} linking an alert of tenant {outside}: {refused:?}"
+            );
+        }
         built.push(record);
     }
     // Every tenant, as an analyst and as a constituent reporter, sees exactly its share.
@@ -319,6 +378,55 @@ async fn check(app: App, nodes: Vec<(usize, bool)>, histories: Vec<History>) {
                 .map(|s| (s.readable_id().to_string(), s.view()))
                 .collect();
             assert_eq!(listed, want, "tenant {caller_index} as {role}");
+            // Similar incidents: of each incident whose details the caller
+            // sees, exactly the others whose details it sees.
+            let detailed: BTreeSet<&String> = want
+                .iter()
+                .filter(|(_, view)| *view >= IncidentView::Participant)
+                .map(|(readable, _)| readable)
+                .collect();
+            for (readable, view) in &want {
+                let similar: BTreeSet<String> = incidents
+                    .similar(caller, &readable.parse().unwrap(), 100)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.incident.readable_id().to_string())
+                    .collect();
+                let expected: BTreeSet<String> = if *view >= IncidentView::Participant {
+                    detailed
+                        .iter()
+                        .filter(|other| **other != readable)
+                        .map(|other| (*other).clone())
+                        .collect()
+                } else {
+                    BTreeSet::new()
+                };
+                assert_eq!(
+                    similar, expected,
+                    "tenant {caller_index} as {role}: incidents similar to {readable}"
+                );
+            }
+            // Linked alerts name their incident to whoever sees them.
+            if role == Role::Analyst {
+                for incident in &built {
+                    for (alert, tenant) in &incident.alerts {
+                        let seen = app.alerts().get(caller, *alert).await;
+                        if above(*tenant) {
+                            assert_eq!(
+                                seen.unwrap().incident,
+                                Some(incident.id),
+                                "tenant {caller_index}: alert of {tenant}"
+                            );
+                        } else {
+                            assert!(
+                                matches!(seen, Err(AppError::NotFound { .. })),
+                                "tenant {caller_index} must not see the alert of {tenant}"
+                            );
+                        }
+                    }
+                }
+            }
             // The task inbox: exactly the tasks given to the caller's subtree.
             let mut want_tasks: Vec<String> = built
                 .iter()

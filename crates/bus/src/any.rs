@@ -66,6 +66,21 @@ impl AnyBus {
     }
 }
 
+impl AnyBus {
+    /// The values named `name` that every process on this bus shares (see
+    /// [`JetStreamBus::shared_values`]); `None` on the embedded log, which
+    /// one process owns.
+    pub async fn shared_values(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::JetStreamValues>, BusError> {
+        match self {
+            AnyBus::Embedded(_) => Ok(None),
+            AnyBus::JetStream(bus) => bus.shared_values(name).await.map(Some),
+        }
+    }
+}
+
 /// A consumer member of either backend.
 #[derive(Debug)]
 pub enum AnyConsumer {

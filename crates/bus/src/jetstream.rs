@@ -21,7 +21,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use async_nats::HeaderMap;
-use async_nats::jetstream::{self, consumer::pull, stream};
+use async_nats::jetstream::{self, consumer::pull, kv, stream};
+use bytes::Bytes;
 use futures_util::StreamExt;
 use tracing::{info, warn};
 
@@ -29,6 +30,7 @@ use crate::error::BusError;
 use crate::record::{
     DEFAULT_MAX_PAYLOAD_BYTES, Delivery, nanos_to_system_time, system_time_to_nanos,
 };
+use crate::shared::{SharedValues, Versioned, Written};
 use crate::{
     BusMetrics, ConsumerConfig, ConsumerMetrics, DurableAck, EventBus, EventConsumer, LogBounds,
     Record, RetentionPolicy, RetentionReport, StartAt, validate_batch, validate_consumer_name,
@@ -220,6 +222,110 @@ impl JetStreamBus {
         let nanos = system_time_to_nanos(record.received_at).unwrap_or(0);
         headers.insert(RECEIVED_AT, nanos.to_string().as_str());
         headers
+    }
+}
+
+impl JetStreamBus {
+    /// The shared values named `name` of this bus's stream: a key-value
+    /// bucket `<stream>_<name>` (file storage, the stream's replicas, the
+    /// latest value per key), created if it does not exist. Every process
+    /// on the same stream gets the same values.
+    pub async fn shared_values(&self, name: &str) -> Result<JetStreamValues, BusError> {
+        let bucket: String = format!("{}_{name}", self.inner.options.stream)
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let context = &self.inner.context;
+        // The bucket's stream is made here, in the layout of a key-value
+        // bucket, rather than with the client's `create_key_value`, which
+        // first asks for account details nats-server 2.9 answers in a form
+        // the client cannot read.
+        let stream_name = format!("KV_{bucket}");
+        context
+            .get_or_create_stream(stream::Config {
+                name: stream_name.clone(),
+                description: Some("nigehban: state shared by the processes on this stream".into()),
+                subjects: vec![format!("$KV.{bucket}.>")],
+                max_messages_per_subject: 1,
+                storage: stream::StorageType::File,
+                num_replicas: self.inner.options.replicas,
+                discard: stream::DiscardPolicy::New,
+                allow_rollup: true,
+                deny_delete: true,
+                allow_direct: true,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| BusError::nats(&format!("creating stream {stream_name}"), e))?;
+        let store = context
+            .get_key_value(bucket.as_str())
+            .await
+            .map_err(|e| BusError::nats(&format!("opening key-value bucket {bucket}"), e))?;
+        Ok(JetStreamValues {
+            store,
+            bucket: Arc::from(bucket),
+        })
+    }
+}
+
+/// Shared values in a JetStream key-value bucket (see
+/// [`JetStreamBus::shared_values`]). Cheap to clone.
+#[derive(Clone)]
+pub struct JetStreamValues {
+    store: kv::Store,
+    bucket: Arc<str>,
+}
+
+impl std::fmt::Debug for JetStreamValues {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JetStreamValues")
+            .field("bucket", &self.bucket)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SharedValues for JetStreamValues {
+    async fn get(&self, key: &str) -> Result<Option<Versioned>, BusError> {
+        let entry = self
+            .store
+            .entry(key)
+            .await
+            .map_err(|e| BusError::nats(&format!("reading {key} in {}", self.bucket), e))?;
+        Ok(entry
+            .filter(|entry| entry.operation == kv::Operation::Put)
+            .map(|entry| Versioned {
+                value: entry.value,
+                revision: entry.revision,
+            }))
+    }
+
+    async fn compare_and_set(
+        &self,
+        key: &str,
+        value: Bytes,
+        expected: Option<u64>,
+    ) -> Result<Written, BusError> {
+        let context = || format!("writing {key} in {}", self.bucket);
+        match expected {
+            None => match self.store.create(key, value).await {
+                Ok(revision) => Ok(Written::Stored(revision)),
+                Err(e) if e.kind() == kv::CreateErrorKind::AlreadyExists => Ok(Written::Conflict),
+                Err(e) => Err(BusError::nats(&context(), e)),
+            },
+            Some(revision) => match self.store.update(key, value, revision).await {
+                Ok(revision) => Ok(Written::Stored(revision)),
+                Err(e) if e.kind() == kv::UpdateErrorKind::WrongLastRevision => {
+                    Ok(Written::Conflict)
+                }
+                Err(e) => Err(BusError::nats(&context(), e)),
+            },
+        }
     }
 }
 

@@ -12,6 +12,11 @@
 //! [`BusLocation::from_flag`] turns the `--bus` flag into a location and
 //! [`AnyBus::open`] opens it.
 //!
+//! On JetStream, [`JetStreamBus::shared_values`] also gives values that the
+//! processes of a deployment share and change only by compare-and-set
+//! ([`SharedValues`]; live correlation keeps its windows there when several
+//! processes detect).
+//!
 //! # Contract
 //!
 //! * `publish(&[Record])` resolves only once every record of the batch is durable
@@ -104,15 +109,17 @@ mod error;
 mod jetstream;
 mod log;
 mod record;
+mod shared;
 
 use std::future::Future;
 use std::time::Duration;
 
 pub use any::{AnyBus, AnyConsumer, BusLocation};
 pub use error::{BusError, RecordError};
-pub use jetstream::{JetStreamBus, JetStreamConsumer, JetStreamOptions};
+pub use jetstream::{JetStreamBus, JetStreamConsumer, JetStreamOptions, JetStreamValues};
 pub use log::{EmbeddedConsumer, EmbeddedLog, EmbeddedOptions, EmbeddedSnapshot, SnapshotFile};
 pub use record::{DEFAULT_MAX_PAYLOAD_BYTES, Delivery, MAX_HEADER_BYTES, Record};
+pub use shared::{SharedValues, Versioned, Written};
 
 /// What `publish` returns once a batch is durable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -23,7 +23,7 @@
 //! | `bus_stream` | `NIGEHBAN_BUS_STREAM` | | `NIGEHBAN_EVENTS` (JetStream stream; subject `nigehban.<stream in lower case>` when set) |
 //! | `search_consumer` | `NIGEHBAN_SEARCH_CONSUMER` | | `search` (each server with its own index needs its own) |
 //! | `roles` | `NIGEHBAN_ROLES` | `--roles` | `all`; or a list of `api`, `intake`, `detect`, `search` |
-//! | `rules` | `NIGEHBAN_RULES` | `--rules` | none: no live detection; Sigma rule files, directories or archives (`.zip`, `.tar.gz`), separated by `,` |
+//! | `rules` | `NIGEHBAN_RULES` | `--rules` | none: only the platform's stored rules (`nigehban rules import`); Sigma rule files, directories or archives (`.zip`, `.tar.gz`) that run beside them, separated by `,` |
 //! | `syslog_udp` | `NIGEHBAN_SYSLOG_UDP` | `--syslog-udp` | `off`; e.g. `0.0.0.0:514` |
 //! | `syslog_tcp` | `NIGEHBAN_SYSLOG_TCP` | `--syslog-tcp` | `off`; e.g. `0.0.0.0:601` |
 //! | `syslog_tls` | `NIGEHBAN_SYSLOG_TLS` | `--syslog-tls` | `off`; e.g. `0.0.0.0:6514` |
@@ -92,7 +92,7 @@ pub struct ServeFlags {
     #[arg(long, value_name = "ROLES")]
     pub roles: Option<String>,
     /// Sigma rules for live detection: a rule file, a directory of them, or an archive
-    /// (.zip, .tar.gz); repeatable [default: none, no live detection].
+    /// (.zip, .tar.gz), run beside the platform's stored rules; repeatable [default: none].
     #[arg(long = "rules", value_name = "PATH")]
     pub rules: Vec<PathBuf>,
     /// The event bus: `embedded` (an append-only log in the data directory) or
@@ -232,7 +232,7 @@ pub struct ServeSettings {
     pub search_consumer: String,
     /// The work this node does.
     pub roles: nigehban_node::Roles,
-    /// The Sigma rules live detection runs (none: no live detection).
+    /// Sigma rule files live detection runs beside the platform's stored rules.
     pub rules: Vec<PathBuf>,
     /// The syslog listeners to start.
     pub syslog: SyslogSettings,

@@ -9,9 +9,10 @@ use clap::Args;
 use nigehban_app::model::{DisplayName, TenantName, Username};
 use nigehban_app::{App, BootstrapOutcome, BootstrapRequest};
 use nigehban_bus::{BusLocation, RetentionPolicy};
-use nigehban_detect::{DetectionRules, RulesHandle, load_rules};
+use nigehban_detect::rules::read_rule_sources;
+use nigehban_detect::{DetectionRules, load_rules};
 use nigehban_ingest::{ClientAuth, TlsSettings, read_certificates};
-use nigehban_node::{DetectionConfig, TelemetryConfig, TelemetryRuntime};
+use nigehban_node::{DetectionConfig, PlatformRules, TelemetryConfig, TelemetryRuntime};
 use nigehban_server::{ServerOptions, ServerState};
 use nigehban_sigma::{CompileOptions, DiagnosticKind, Placeholders};
 
@@ -199,48 +200,54 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Live detection's settings: the configured rules compiled as `nigehban hunt`
-/// compiles them (rules that cannot be used are reported and left out), or
-/// `None` when no rules are configured.
+/// Live detection's settings: the platform's stored rules (imported and
+/// built-in, tuned per tenant, reloaded when they change) and the
+/// configured rule files, compiled as `nigehban hunt` compiles them (rules
+/// that cannot be used are reported and left out).
 fn detection_config(paths: &[std::path::PathBuf]) -> anyhow::Result<Option<DetectionConfig>> {
-    if paths.is_empty() {
-        return Ok(None);
-    }
-    let rule_set =
-        load_rules(paths, Placeholders::default()).context("configuration key `rules`")?;
     let mapping = crate::hunt::logsource_mapping(None)?;
-    let (rules, compile_problems) =
-        DetectionRules::compile(&rule_set, &mapping, &CompileOptions::default());
-    let problems: Vec<_> = rule_set
-        .diagnostics()
-        .iter()
-        .chain(&compile_problems)
-        .filter(|d| d.kind != DiagnosticKind::Warning)
-        .collect();
-    if !problems.is_empty() {
-        println!(
-            "nigehban: {} rule problem(s); the other rules are used (details: nigehban rules check)",
-            problems.len()
-        );
-        for problem in problems.iter().take(5) {
-            tracing::warn!(%problem, "rule left out of live detection");
+    let mut files = Vec::new();
+    if !paths.is_empty() {
+        let mut read_problems = Vec::new();
+        files =
+            read_rule_sources(paths, &mut read_problems).context("configuration key `rules`")?;
+        let rule_set =
+            load_rules(paths, Placeholders::default()).context("configuration key `rules`")?;
+        let (rules, compile_problems) =
+            DetectionRules::compile(&rule_set, &mapping, &CompileOptions::default());
+        let problems: Vec<_> = rule_set
+            .diagnostics()
+            .iter()
+            .chain(&compile_problems)
+            .filter(|d| d.kind != DiagnosticKind::Warning)
+            .collect();
+        if !problems.is_empty() {
+            println!(
+                "nigehban: {} rule problem(s); the other rules are used (details: nigehban rules check)",
+                problems.len()
+            );
+            for problem in problems.iter().take(5) {
+                tracing::warn!(%problem, "rule left out of live detection");
+            }
         }
-    }
-    if rules.is_empty() {
-        anyhow::bail!(
-            "configuration key `rules`: no usable Sigma rule in {}",
-            paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
+        if rules.is_empty() {
+            anyhow::bail!(
+                "configuration key `rules`: no usable Sigma rule in {}",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        println!(
+            "nigehban: live detection with {} Sigma rule(s) from files, and the platform's stored rules",
+            rules.summaries().len()
         );
     }
-    println!(
-        "nigehban: live detection with {} Sigma rule(s)",
-        rules.summaries().len()
-    );
-    Ok(Some(DetectionConfig::new(RulesHandle::new(rules))))
+    let mut platform = PlatformRules::new(files);
+    platform.mapping = mapping;
+    Ok(Some(DetectionConfig::platform(platform)))
 }
 
 /// Serves `/metrics` alone on `address` until told to stop.

@@ -1755,3 +1755,119 @@ fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_ev
             .all(|line| line.contains("rule=\"") && line.contains("title=\""))
     );
 }
+
+/// `nigehban rules import` through the real binary against a running
+/// `nigehban serve`: the good documents are stored, a broken one is named
+/// with its file and line, and an import with nothing usable fails.
+#[test]
+fn rules_import_stores_good_rules_and_names_the_broken_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(&data_dir, &[], &[]);
+    let setup = set_up(&server, json!({"name": "rules probe", "kind": "other"}));
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(rules.join("windows")).unwrap();
+    let rule = |id: &str, title: &str, event: u32| {
+        format!(
+            "title: {title}\nid: {id}\nlogsource:\n    product: windows\n    service: security\ndetection:\n    selection:\n        EventID: {event}\n    condition: selection\nlevel: high\n"
+        )
+    };
+    let good = "9a1f0c3e-1111-4c2d-8e3f-000000000001";
+    let second = "9a1f0c3e-1111-4c2d-8e3f-000000000002";
+    std::fs::write(
+        rules.join("windows/good.yml"),
+        rule(good, "Failed logon", 4625),
+    )
+    .unwrap();
+    let broken = "title: Broken modifier\nid: 9a1f0c3e-1111-4c2d-8e3f-00000000000b\nlogsource:\n    product: windows\ndetection:\n    selection:\n        EventID|nonsense: 1\n    condition: selection\n";
+    let pack = dir.path().join("pack.yml");
+    std::fs::write(
+        &pack,
+        format!("{}---\n{broken}", rule(second, "Logon", 4624)),
+    )
+    .unwrap();
+
+    let import = nigehban()
+        .args(["rules", "import", "--server", &server.url()])
+        .arg(&rules)
+        .arg(&pack)
+        .env("NIGEHBAN_TOKEN", &setup.admin_token)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&import.stdout).into_owned();
+    assert!(
+        import.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&import.stderr)
+    );
+    let pack_name = pack.display().to_string();
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with(&format!("{pack_name}:1")) && l.contains("Broken modifier")),
+        "the broken rule is not named with its place:\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{pack_name}: 1 rule(s), 1 broken")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("nigehban: 2 rule(s) imported, 1 broken"),
+        "{stdout}"
+    );
+    let listed = http(
+        server.address,
+        "GET",
+        "/api/v1/rules",
+        &[("Authorization", &format!("Bearer {}", setup.analyst_token))],
+        b"",
+    );
+    assert_eq!(listed.status, 200, "{}", listed.text());
+    let ids: Vec<String> = listed.json()["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(ids, [good, second]);
+    let stored = &listed.json()["items"][0];
+    assert_eq!(stored["enabled"], true);
+    assert!(
+        stored["source_name"]
+            .as_str()
+            .unwrap()
+            .ends_with("!windows/good.yml:1"),
+        "{stored}"
+    );
+
+    // Only broken rules: nothing imported, a failing exit status.
+    let only_broken = dir.path().join("broken.yml");
+    std::fs::write(&only_broken, broken).unwrap();
+    let failed = nigehban()
+        .args(["rules", "import", "--disabled", "--server", &server.url()])
+        .arg(&only_broken)
+        .env("NIGEHBAN_TOKEN", &setup.admin_token)
+        .output()
+        .unwrap();
+    assert_eq!(failed.status.code(), Some(1), "{failed:?}");
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("Broken modifier"));
+    // Without a token: told how to give one.
+    let no_token = nigehban()
+        .args(["rules", "import", "--server", &server.url()])
+        .arg(&pack)
+        .output()
+        .unwrap();
+    assert!(!no_token.status.success());
+    assert!(String::from_utf8_lossy(&no_token.stderr).contains("NIGEHBAN_TOKEN"));
+    // An analyst may not import.
+    let analyst = nigehban()
+        .args(["rules", "import", "--server", &server.url()])
+        .arg(&pack)
+        .env("NIGEHBAN_TOKEN", &setup.analyst_token)
+        .output()
+        .unwrap();
+    assert_eq!(analyst.status.code(), Some(2), "{analyst:?}");
+    assert!(String::from_utf8_lossy(&analyst.stderr).contains("403"));
+    server.terminate();
+}

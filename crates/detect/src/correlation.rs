@@ -10,6 +10,13 @@
 //! [`Detection::event_id`] is derived from the correlation, the group and
 //! the window start, so one handed over again is the same detection for
 //! the sink ([`Detection::key`]).
+//!
+//! When several processes detect on one NATS JetStream stream, each tenant's
+//! state is shared instead, in the bus's shared values, and changed only by
+//! compare-and-set (`shared.rs` describes the scheme): every correlation
+//! match is then found once, whichever processes matched its events.
+
+mod shared;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -24,6 +31,9 @@ use uuid::Uuid;
 
 use crate::detection::{CorrelationFacts, Detection};
 use crate::rules::DetectionRules;
+
+pub use shared::{SHARED_STATE_NAME, SharedStateError};
+pub(crate) use shared::{SharedCorrelation, StateStore};
 
 /// The name of the state file in the stage's state directory.
 pub const STATE_FILE: &str = "correlation-state.json";

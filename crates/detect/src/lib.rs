@@ -22,6 +22,9 @@
 //!   the metrics an operator finds slow rules by.
 //! - [`stage`]: the live detection stage ([`DetectionStage`]), a durable bus
 //!   consumer that hands [`Detection`]s to a [`DetectionSink`].
+//! - [`starter`]: the built-in starter pack ([`starter_pack`]): Suricata
+//!   alerts by severity, SSH and RDP brute force and password spraying,
+//!   sensor silent (the table of its rules and thresholds is there).
 //!
 //! # Which events a rule's `logsource` applies to
 //!
@@ -37,7 +40,7 @@
 //! | `product: linux` | `host.os.type: linux` (the sensor's declared OS) | |
 //! | `product: linux, service: syslog` | `host.os.type: linux`, `event.module: syslog` | |
 //! | `product: linux, service: auth` | `host.os.type: linux`, `log.syslog.facility.name: auth, authpriv` | |
-//! | `product: linux, service: sshd` | `event.module: syslog`, `process.name: sshd` | |
+//! | `product: linux, service: sshd` | `event.module: syslog`, `process.name: sshd, sshd-session` | |
 //! | `product: linux, service: sudo` | `event.module: syslog`, `process.name: sudo` | |
 //! | `product: linux, service: cron` | `event.module: syslog`, `process.name: cron, crond` | |
 //! | `product: linux, service: vsftpd` | `event.module: syslog`, `process.name: vsftpd` | |
@@ -84,6 +87,25 @@
 //! the sink as [`Detection`]s of the correlation rule in the same batch;
 //! with a state directory the state survives a restart.
 //!
+//! # Several detecting processes (NATS JetStream)
+//!
+//! Processes that share the consumer `detect` split the events between
+//! them, so one group's events (a brute force's failed logons) reach
+//! different processes. With
+//! [`DetectionStage::with_shared_correlation_state`] (the node runtime's
+//! choice whenever the bus is JetStream) single events are still matched by
+//! whichever process takes them, but the observations feeding correlations
+//! are counted in one state per tenant kept in the bus's shared values and
+//! changed only by compare-and-set: a process applies a batch's
+//! observations to the tenant's latest state and writes it back naming the
+//! revision it read, and reads and applies again when another process wrote
+//! first. A match is written into the state's outbox before its detection
+//! is handed to the sink, and leaves it once the sink took it (a process
+//! stopped in between leaves it for the next writer to hand over). A
+//! correlation detection's event id is derived from (rule, group, window
+//! start), so each match is one detection for the sink, however often it is
+//! handed over. The details: `correlation/shared.rs`.
+//!
 //! Invariants: the stage reads no clock (an event's times are those the
 //! event and its bus record carry) and does no I/O beyond the bus and the
 //! sink; rule files are read only by [`rules::load_rules`], when rules are
@@ -96,7 +118,9 @@ pub mod cost;
 pub mod detection;
 pub mod rules;
 pub mod stage;
+pub mod starter;
 pub mod tape;
+pub mod tuning;
 pub mod view;
 
 pub use correlation::CorrelationState;
@@ -108,5 +132,7 @@ pub use stage::{
     DEFAULT_CONSUMER, DetectError, DetectionMetrics, DetectionSink, DetectionStage, Evaluated,
     MetricsSnapshot, Rejected, StageConfig, evaluate,
 };
+pub use starter::starter_pack;
 pub use tape::JsonTape;
+pub use tuning::{RuleTuning, TenantFilterSource, TenantView, TuningInput};
 pub use view::{Layout, SigmaView, read_record};

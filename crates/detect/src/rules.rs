@@ -23,6 +23,8 @@ use nigehban_sigma::{
 };
 use serde::Serialize;
 
+use crate::tuning::RuleTuning;
+
 /// What a detection says about the rule that fired: what an analyst needs
 /// to judge it, and what the Detection Rule License requires to stay with
 /// every alert (title, id, author).
@@ -105,6 +107,7 @@ pub struct DetectionRules {
     summaries: Vec<Arc<RuleSummary>>,
     correlations: CorrelationSet,
     correlation_summaries: Vec<Arc<RuleSummary>>,
+    tuning: RuleTuning,
 }
 
 impl DetectionRules {
@@ -135,6 +138,7 @@ impl DetectionRules {
             summaries,
             correlations: CorrelationSet::default(),
             correlation_summaries: Vec::new(),
+            tuning: RuleTuning::none(),
         }
     }
 
@@ -145,6 +149,17 @@ impl DetectionRules {
             .collect();
         self.correlations = correlations;
         self
+    }
+
+    /// The same rules tuned per tenant (enabled state and filters; see [`crate::tuning`]).
+    pub fn with_tuning(mut self, tuning: RuleTuning) -> Self {
+        self.tuning = tuning;
+        self
+    }
+
+    /// How the rules are tuned per tenant.
+    pub fn tuning(&self) -> &RuleTuning {
+        &self.tuning
     }
 
     /// The correlation rules.
@@ -252,6 +267,37 @@ pub fn read_rule_sources(
         }
     }
     Ok(sources)
+}
+
+/// Reads rule files sent as bytes (an upload): a `.zip`, `.tar`, `.tar.gz`
+/// or `.tgz` archive (recognised by its content, or by `name`), or else
+/// one YAML file that may hold several documents. Entries are named
+/// `name!entry`; unreadable entries are diagnostics in `problems`.
+pub fn read_rule_bytes(
+    name: &str,
+    bytes: Vec<u8>,
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<RuleSource> {
+    let mut sources = Vec::new();
+    let kind = if bytes.starts_with(b"PK\x03\x04") || bytes.starts_with(b"PK\x05\x06") {
+        Some(ArchiveKind::Zip)
+    } else if bytes.starts_with(&[0x1f, 0x8b]) {
+        Some(ArchiveKind::TarGz)
+    } else if bytes.len() > 262 && &bytes[257..262] == b"ustar" {
+        Some(ArchiveKind::Tar)
+    } else {
+        archive_kind(Path::new(name))
+    };
+    match kind {
+        Some(kind) => {
+            let reader = std::io::Cursor::new(bytes);
+            if let Err(message) = read_archive_from(name, reader, kind, &mut sources, problems) {
+                problems.push(problem(name, message));
+            }
+        }
+        None => push_source(name.to_owned(), bytes, &mut sources, problems),
+    }
+    sources
 }
 
 /// Loads and parses every rule under `paths` into one rule set.
@@ -428,6 +474,18 @@ fn read_archive(
     problems: &mut Vec<Diagnostic>,
 ) -> Result<(), String> {
     let file = fs::File::open(path).map_err(|e| format!("cannot open archive: {e}"))?;
+    read_archive_from(&path.display().to_string(), file, kind, sources, problems)
+}
+
+/// Reads the rule files of an archive that `file` holds, naming entries `name!entry`.
+fn read_archive_from<R: Read + std::io::Seek>(
+    name: &str,
+    file: R,
+    kind: ArchiveKind,
+    sources: &mut Vec<RuleSource>,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<(), String> {
+    let path = Path::new(name);
     let mut found = Vec::new();
     match kind {
         ArchiveKind::Zip => {

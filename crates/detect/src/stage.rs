@@ -14,7 +14,7 @@ use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, decode_event};
 use nigehban_sigma::{CorrelationLimits, Observation, Scratch};
 use time::OffsetDateTime;
 
-use crate::correlation::CorrelationState;
+use crate::correlation::{CorrelationState, SharedCorrelation, StateStore};
 use crate::cost::{COST_SAMPLE_EVERY, CostSample, RuleCosts};
 use crate::detection::Detection;
 use crate::rules::{DetectionRules, RulesHandle};
@@ -254,6 +254,16 @@ impl Matcher {
             }
             self.matched.retain(|&index| correlations.base_emits(index));
         }
+        // Per-tenant tuning: rules disabled for the tenant, and its filters.
+        let tuning = rules.tuning();
+        let tenant_view = tuning.view(&record.tenant_id);
+        self.matched.retain(|&index| {
+            rules.summaries().get(index).is_none_or(|rule| {
+                tenant_view.allows(&rule.id)
+                    && !(tenant_view.filters_rule(&rule.id)
+                        && tuning.filtered_out(tenant_view, &rule.id, &view))
+            })
+        });
         let text = |name: &str| event.fields().get_str(name).map(str::to_owned);
         let (host, user) = (text("host.name"), text("user.name"));
         for &index in &self.matched {
@@ -345,6 +355,7 @@ pub struct DetectionStage<S> {
     metrics: Arc<DetectionMetrics>,
     correlation_dir: Option<PathBuf>,
     correlation_limits: CorrelationLimits,
+    shared_state: Option<Arc<dyn StateStore>>,
 }
 
 impl<S: DetectionSink> DetectionStage<S> {
@@ -358,7 +369,25 @@ impl<S: DetectionSink> DetectionStage<S> {
             metrics: Arc::new(DetectionMetrics::default()),
             correlation_dir: None,
             correlation_limits: CorrelationLimits::default(),
+            shared_state: None,
         }
+    }
+
+    /// Keeps the correlation state in `values` that every detecting process
+    /// on the bus shares (NATS JetStream: [`nigehban_bus::JetStreamBus::shared_values`]
+    /// named [`crate::correlation::SHARED_STATE_NAME`]), with `limits`: each
+    /// observation is counted once whichever process matched its event, and
+    /// each correlation match is found once (see [`crate::correlation`]).
+    /// Replaces [`Self::with_correlation_state`].
+    pub fn with_shared_correlation_state(
+        mut self,
+        values: impl nigehban_bus::SharedValues,
+        limits: CorrelationLimits,
+    ) -> Self {
+        self.shared_state = Some(Arc::new(values));
+        self.correlation_dir = None;
+        self.correlation_limits = limits;
+        self
     }
 
     /// Keeps the correlation state in `dir` (loaded at start, saved after
@@ -413,6 +442,10 @@ impl<S: DetectionSink> DetectionStage<S> {
                 }
             },
         };
+        let mut shared = self
+            .shared_state
+            .clone()
+            .map(|store| SharedCorrelation::new(store, self.correlation_limits));
         let mut correlated_with: Option<Arc<DetectionRules>> = None;
         let mut shutdown = pin!(shutdown);
         // Once `shutdown` has completed it must not be polled again.
@@ -466,7 +499,34 @@ impl<S: DetectionSink> DetectionStage<S> {
                 let received = evaluated
                     .latest_received
                     .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-                let found = correlation.observe(&rules, &evaluated.observations, received);
+                let mut found = match &mut shared {
+                    None => correlation.observe(&rules, &evaluated.observations, received),
+                    Some(shared) => {
+                        match shared
+                            .observe(&rules, &evaluated.observations, received)
+                            .await
+                        {
+                            Ok(found) => found,
+                            Err(error) => {
+                                // Unacknowledged, the batch comes again; what
+                                // was counted of it is recognised then.
+                                shared.forget();
+                                add(&metrics.state_failures, 1);
+                                tracing::error!(%error, "the shared correlation state could not be updated; the batch will be delivered again");
+                                tokio::select! {
+                                    biased;
+                                    () = &mut shutdown => stopping = true,
+                                    () = tokio::time::sleep(config.retry_backoff) => {}
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                };
+                // A correlation whose rule is disabled for the tenant still
+                // counted (its state stays whole) but raises nothing there.
+                let tuning = rules.tuning();
+                found.retain(|d| tuning.allows(&d.tenant_id, &d.rule.id));
                 add(&metrics.correlation_matches, found.len() as u64);
                 evaluated.detections.extend(found);
             }
@@ -498,6 +558,9 @@ impl<S: DetectionSink> DetectionStage<S> {
                         return Ok(metrics.snapshot());
                     }
                 }
+            }
+            if let Some(shared) = &mut shared {
+                shared.taken().await;
             }
             if let Some(dir) = state_dir
                 && !evaluated.observations.is_empty()

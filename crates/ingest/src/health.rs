@@ -288,6 +288,135 @@ impl RateWindow {
     }
 }
 
+/// What health events are, for detection and search: `event.module`.
+pub const HEALTH_EVENT_MODULE: &str = "nigehban";
+/// `event.dataset` of a health event.
+pub const HEALTH_EVENT_DATASET: &str = "nigehban.sensor_health";
+
+/// Why a health change could not be made into a bus record.
+#[derive(Debug, thiserror::Error)]
+pub enum HealthEventError {
+    /// The normaliser refused the event (it never should: it is ours).
+    #[error("the health event of sensor {sensor} cannot be normalised: {source}")]
+    Normalise {
+        /// The sensor.
+        sensor: String,
+        /// What the normaliser said.
+        source: nigehban_normalise::NormaliseError,
+    },
+    /// The event could not be encoded for the bus.
+    #[error("the health event of sensor {sensor} cannot be encoded: {source}")]
+    Encode {
+        /// The sensor.
+        sensor: String,
+        /// What the encoder said.
+        source: serde_json::Error,
+    },
+}
+
+impl HealthChange {
+    /// The change as a bus record: a normalised event of the sensor's tenant
+    /// and sensor, so that detection sees a silent sensor as it sees any
+    /// event (the starter pack's "Sensor Silent" rule) and search keeps it.
+    ///
+    /// The record is ECS-shaped JSON read by the normaliser:
+    /// `event.module` [`HEALTH_EVENT_MODULE`], `event.dataset`
+    /// [`HEALTH_EVENT_DATASET`], `event.kind: alert` (silent) or `event`
+    /// (recovered), `event.action` `sensor-silent` or `sensor-recovered`,
+    /// `host.name` and `observer.id` the sensor id (an alert about a sensor
+    /// is about that device, and folds per sensor), `@timestamp` when the
+    /// change was seen, `message`, and `nigehban.sensor_health.silent_since`
+    /// (with `expected_interval_seconds` when silent). Its event id is
+    /// derived from the sensor, the change and the start of the silence, so
+    /// the same change published twice is one event.
+    pub fn to_record(&self) -> Result<nigehban_bus::Record, HealthEventError> {
+        use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, encode_event};
+        use nigehban_normalise::{Format, SourceHint, normalise_value};
+        use serde_json::json;
+
+        let at = time::OffsetDateTime::from(self.at);
+        let rfc3339 = |t: SystemTime| {
+            time::OffsetDateTime::from(t)
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap_or_default()
+        };
+        let (action, kind, since, details, message) = match &self.kind {
+            HealthChangeKind::Silent {
+                since,
+                expected_interval,
+            } => (
+                "sensor-silent",
+                "alert",
+                *since,
+                json!({
+                    "silent_since": rfc3339(*since),
+                    "expected_interval_seconds": expected_interval.as_secs(),
+                }),
+                format!(
+                    "sensor {} has sent nothing since {} (expected within {} s)",
+                    self.sensor_id,
+                    rfc3339(*since),
+                    expected_interval.as_secs()
+                ),
+            ),
+            HealthChangeKind::Recovered { silent_since } => (
+                "sensor-recovered",
+                "event",
+                *silent_since,
+                json!({ "silent_since": rfc3339(*silent_since) }),
+                format!(
+                    "sensor {} sends again after a silence since {}",
+                    self.sensor_id,
+                    rfc3339(*silent_since)
+                ),
+            ),
+        };
+        let record = json!({
+            "@timestamp": rfc3339(self.at),
+            "event": {
+                "module": HEALTH_EVENT_MODULE,
+                "dataset": HEALTH_EVENT_DATASET,
+                "kind": kind,
+                "action": action,
+            },
+            "host": { "name": self.sensor_id },
+            "observer": { "id": self.sensor_id },
+            "message": message,
+            "nigehban": { "sensor_health": details },
+        });
+        let mut hint = SourceHint::new(Format::Json, at);
+        hint.tenant_id = Some(self.tenant_id.clone());
+        hint.sensor_id = Some(self.sensor_id.clone());
+        let mut event =
+            normalise_value(record, &hint).map_err(|source| HealthEventError::Normalise {
+                sensor: self.sensor_id.clone(),
+                source,
+            })?;
+        // The generic reader keeps only the time, module, dataset, message
+        // and host as fields; what search filters on is set too.
+        let fields = event.fields_mut();
+        fields.insert("event.kind", kind);
+        fields.insert("event.action", action);
+        fields.insert("observer.id", self.sensor_id.as_str());
+        let since_ns = since
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let id = crate::event_id::idempotent_event_id(&self.sensor_id, action, since_ns);
+        let payload = encode_event(id, &event).map_err(|source| HealthEventError::Encode {
+            sensor: self.sensor_id.clone(),
+            source,
+        })?;
+        Ok(nigehban_bus::Record {
+            tenant_id: self.tenant_id.clone(),
+            sensor_id: self.sensor_id.clone(),
+            received_at: self.at,
+            content_type: EVENT_CONTENT_TYPE.to_owned(),
+            payload,
+            id: Some(id.to_string()),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

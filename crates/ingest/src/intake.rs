@@ -249,6 +249,40 @@ impl<B: EventBus, D: SensorDirectory> Intake<B, D> {
         self.shared.check_health()
     }
 
+    /// Puts health changes on the bus as events of their sensor
+    /// ([`HealthChange::to_record`]), so that detection raises "sensor
+    /// silent" like any other alert; retried up to
+    /// [`IntakeOptions::publish_attempts`] times while the bus fails. They
+    /// are not counted as events the sensor sent (its silence goes on).
+    pub async fn publish_health(&self, changes: &[HealthChange]) -> Result<(), BusError> {
+        let mut records = Vec::with_capacity(changes.len());
+        for change in changes {
+            match change.to_record() {
+                Ok(record) => records.push(record),
+                Err(error) => tracing::error!(%error, "a sensor health change is not on the bus"),
+            }
+        }
+        if records.is_empty() {
+            return Ok(());
+        }
+        let mut attempt = 0u32;
+        loop {
+            match self.shared.bus.publish(&records).await {
+                Ok(_) => return Ok(()),
+                Err(error) => {
+                    attempt += 1;
+                    let fatal = matches!(error, BusError::Closed | BusError::WriterFailed(_));
+                    if fatal || attempt >= self.shared.options.publish_attempts {
+                        return Err(error);
+                    }
+                    let backoff = Duration::from_millis(100 << attempt.min(5));
+                    tracing::warn!(%error, attempt, "publishing health events failed; retrying in {backoff:?}");
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    }
+
     /// Checks sensor health every [`IntakeOptions::health_check_every`] and
     /// hands the changes to `on_change` (the server records them as health
     /// events). Ends when every handle on this intake is dropped.

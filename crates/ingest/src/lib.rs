@@ -87,7 +87,10 @@ pub use client::{
 };
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use event_id::idempotent_event_id;
-pub use health::{HealthChange, HealthChangeKind, RATE_WINDOW, SensorHealth, SensorStatus};
+pub use health::{
+    HEALTH_EVENT_DATASET, HEALTH_EVENT_MODULE, HealthChange, HealthChangeKind, HealthEventError,
+    RATE_WINDOW, SensorHealth, SensorStatus,
+};
 pub use intake::{BackpressureOptions, HttpIngest, Intake, IntakeOptions};
 pub use metrics::{
     LATENCY_BOUNDS, LatencyHistogram, MAX_REFUSED_ADDRESSES, MetricsSnapshot, SensorMetrics,

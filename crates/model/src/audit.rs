@@ -447,6 +447,8 @@ impl AuditAction {
     pub const INCIDENT_ESCALATE: AuditAction = AuditAction::fixed("incident.escalate");
     /// An incident was merged into another.
     pub const INCIDENT_MERGE: AuditAction = AuditAction::fixed("incident.merge");
+    /// Alerts were linked to an incident (recorded on each alert).
+    pub const ALERT_INCIDENT_LINK: AuditAction = AuditAction::fixed("alert.incident_link");
     /// An evidence file was uploaded.
     pub const EVIDENCE_UPLOAD: AuditAction = AuditAction::fixed("evidence.upload");
     /// An evidence file was attached to an incident (its report was triaged into it).

@@ -85,6 +85,12 @@ record_id!(
     "token"
 );
 record_id!(
+    /// The id of a tenant's Sigma filter (a rule filter record).
+    RuleFilterId,
+    "rule filter"
+);
+
+record_id!(
     /// The id of a browser session (not its secret cookie value).
     SessionId,
     "session"

@@ -61,6 +61,7 @@ pub mod credential;
 pub mod id;
 pub mod incident;
 pub mod role;
+pub mod rule;
 pub mod sensor;
 pub mod tenant;
 pub mod text;
@@ -79,6 +80,7 @@ pub use audit::{
     InvalidChainHead, JsonText, KeyFingerprint, RecordedChain,
 };
 pub use credential::{ApiToken, InvalidTokenName, SecretHash, Session, TokenName};
+pub use id::RuleFilterId;
 pub use id::{
     AlertCommentId, AlertId, AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId,
     SensorTokenId, SessionId, TenantId, TokenId, UserId,
@@ -95,6 +97,10 @@ pub use incident::{
     StageState, TaskKind, TaskStatus, TimelineEntry, TimelineKind, extract_observables,
 };
 pub use role::Role;
+pub use rule::{
+    RuleDocument, RuleFilter, RuleKind, RuleOrigin, RuleOverride, UnknownRuleWord,
+    effective_enabled,
+};
 pub use sensor::{
     CertificateFingerprint, ExpectedInterval, HostOsType, InvalidSensorField, Sensor, SensorFormat,
     SensorHealthEvent, SensorHealthKind, SensorKind, SensorName, SensorToken, SensorUpdate,

@@ -22,10 +22,15 @@
 
 pub mod alert_sink;
 pub mod roles;
+pub mod rules;
 pub mod runtime;
 
 pub use alert_sink::{AlertSink, AlertSinkError, signal_of};
+pub use nigehban_sigma::Diagnostic as RuleProblem;
 pub use roles::{InvalidRoles, Roles};
+pub use rules::{
+    FileCount, PlatformRules, ReadRules, RuleTrial, TrialMatch, read_filter, read_upload,
+};
 pub use runtime::{
     DetectionConfig, LOWEST_PRIORITY, RegistryDirectory, SensorIntake, ShutdownReport, Telemetry,
     TelemetryConfig, TelemetryError, TelemetryRuntime, health_report, lock, stamp_of,

@@ -21,6 +21,7 @@
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -28,7 +29,8 @@ use nigehban_app::model::{Sensor, SensorHealthKind, SensorId, Timestamp};
 use nigehban_app::{App, SensorHealthReport};
 use nigehban_bus::{AnyBus, BusError, BusLocation, BusMetrics, ConsumerConfig, EventBus as _};
 use nigehban_detect::{
-    DetectError, DetectionMetrics, DetectionStage, MetricsSnapshot, RulesHandle, StageConfig,
+    DetectError, DetectionMetrics, DetectionRules, DetectionStage, MetricsSnapshot, RulesHandle,
+    StageConfig,
 };
 use nigehban_ingest::{
     ClientCertificate, DirectoryError, HealthChange, HealthChangeKind, Intake, IntakeOptions,
@@ -42,6 +44,7 @@ use tokio::sync::{mpsc, watch};
 
 use crate::alert_sink::AlertSink;
 use crate::roles::Roles;
+use crate::rules::PlatformRules;
 use tokio::task::JoinHandle;
 
 /// Intake as the server runs it: over either bus, with sensors from the registry.
@@ -234,10 +237,16 @@ pub struct DetectionConfig {
     /// Batch size, waits and matching threads.
     pub stage: StageConfig,
     /// Where correlation windows are saved between batches, so that a
-    /// restart neither misses nor repeats one; `None` keeps them in memory only.
+    /// restart neither misses nor repeats one; `None` keeps them in memory
+    /// only. On NATS JetStream they are kept in the bus instead, shared by
+    /// every detecting node.
     pub state_dir: Option<PathBuf>,
     /// Allowed lateness and the bounds of correlation state.
     pub correlation: CorrelationLimits,
+    /// The platform's stored rules (imported and built-in) beside the
+    /// node's files, tuned per tenant and reloaded when they change; `None`
+    /// runs the rules in `rules` as they are.
+    pub platform: Option<Arc<PlatformRules>>,
 }
 
 impl DetectionConfig {
@@ -249,7 +258,21 @@ impl DetectionConfig {
             stage: StageConfig::default(),
             state_dir: None,
             correlation: CorrelationLimits::default(),
+            platform: None,
         }
+    }
+
+    /// Detection with the platform's stored rules and the node's `files`,
+    /// reloaded when they change (see [`PlatformRules`]).
+    pub fn platform(platform: PlatformRules) -> Self {
+        let (empty, _) = DetectionRules::compile(
+            &nigehban_sigma::RuleSet::new(),
+            &platform.mapping,
+            &platform.options,
+        );
+        let mut config = DetectionConfig::new(RulesHandle::new(empty));
+        config.platform = Some(Arc::new(platform));
+        config
     }
 }
 
@@ -366,6 +389,10 @@ pub struct ShutdownReport {
 struct RunningDetection {
     task: JoinHandle<Result<MetricsSnapshot, DetectError>>,
     metrics: Arc<DetectionMetrics>,
+    /// The watch of the rules revision, when the platform's rules are used.
+    rules_watch: Option<JoinHandle<()>>,
+    /// The rules revision in use (swapped in before it is set here).
+    rules_revision: Arc<AtomicU64>,
 }
 
 impl RunningDetection {
@@ -375,7 +402,25 @@ impl RunningDetection {
         bus: &AnyBus,
         config: &DetectionConfig,
         stop: impl Future<Output = ()> + Send + 'static,
+        stop_rx: watch::Receiver<bool>,
     ) -> Result<Self, TelemetryError> {
+        // The stored rules are loaded before the first batch is fetched.
+        let rules_revision = Arc::new(AtomicU64::new(0));
+        let rules_watch = match &config.platform {
+            Some(platform) => {
+                PlatformRules::seed_built_in(&app).await;
+                let revision = platform.load(&app, &config.rules).await?;
+                rules_revision.store(revision, Ordering::Release);
+                Some(tokio::spawn(Arc::clone(platform).watch(
+                    app.clone(),
+                    config.rules.clone(),
+                    revision,
+                    Arc::clone(&rules_revision),
+                    stop_rx,
+                )))
+            }
+            None => None,
+        };
         let consumer = bus
             .consumer(&config.consumer, ConsumerConfig::default())
             .await?;
@@ -384,18 +429,34 @@ impl RunningDetection {
             AlertSink::new(app),
             config.stage.clone(),
         );
-        if let Some(dir) = &config.state_dir {
+        // On NATS JetStream every detecting node shares the correlation
+        // state, so that a group's events count together whichever node
+        // matched them; the embedded bus has one detecting process.
+        if let Some(values) = bus
+            .shared_values(nigehban_detect::correlation::SHARED_STATE_NAME)
+            .await?
+        {
+            stage = stage.with_shared_correlation_state(values, config.correlation);
+        } else if let Some(dir) = &config.state_dir {
             stage = stage.with_correlation_state(dir.clone(), config.correlation);
         }
         let metrics = stage.metrics();
         let rules = config.rules.current().summaries().len();
         tracing::info!(rules, consumer = %config.consumer, "live detection started");
         let task = tokio::spawn(stage.run(consumer, stop));
-        Ok(RunningDetection { task, metrics })
+        Ok(RunningDetection {
+            task,
+            metrics,
+            rules_watch,
+            rules_revision,
+        })
     }
 
     /// Waits for the stage to finish its batch and stop (the stop signal was sent).
     async fn stop(self) -> Option<MetricsSnapshot> {
+        if let Some(watch) = self.rules_watch {
+            let _ = watch.await;
+        }
         match self.task.await {
             Ok(Ok(snapshot)) => Some(snapshot),
             Ok(Err(error)) => {
@@ -487,8 +548,14 @@ impl TelemetryRuntime {
         // current and search falls behind within its allowance.
         let detection = match (&config.detection, roles.detect) {
             (Some(detection), true) => Some(
-                RunningDetection::start(app.clone(), &bus, detection, stopped(stop_rx.clone()))
-                    .await?,
+                RunningDetection::start(
+                    app.clone(),
+                    &bus,
+                    detection,
+                    stopped(stop_rx.clone()),
+                    stop_rx.clone(),
+                )
+                .await?,
             ),
             (None, true) => {
                 tracing::warn!("no detection rules are configured: live detection does not run");
@@ -536,7 +603,7 @@ impl TelemetryRuntime {
                     let _ = changes_tx.send(change);
                 }
             });
-            let recorder = tokio::spawn(record_health(app, changes_rx));
+            let recorder = tokio::spawn(record_health(app, intake.clone(), changes_rx));
             (Some(health_watch), Some(recorder))
         } else {
             (None, None)
@@ -558,6 +625,15 @@ impl TelemetryRuntime {
     /// The counters of live detection, when this node runs it.
     pub fn detection_metrics(&self) -> Option<Arc<DetectionMetrics>> {
         self.detection.as_ref().map(|d| Arc::clone(&d.metrics))
+    }
+
+    /// The rules revision live detection uses now (its rules are in use
+    /// from the next batch), when this node detects with the platform's rules.
+    pub fn detection_rules_revision(&self) -> Option<u64> {
+        self.detection
+            .as_ref()
+            .filter(|d| d.rules_watch.is_some())
+            .map(|d| d.rules_revision.load(Ordering::Acquire))
     }
 
     /// What request handlers use.
@@ -636,11 +712,19 @@ impl TelemetryRuntime {
     }
 }
 
-/// Records each health change as a health event until the channel closes;
-/// returns how many were recorded.
-async fn record_health(app: App, mut changes: mpsc::UnboundedReceiver<HealthChange>) -> u64 {
+/// Records each health change as a health event until the channel closes,
+/// and puts it on the bus for detection (the starter pack's "Sensor
+/// Silent"); returns how many were recorded.
+async fn record_health(
+    app: App,
+    intake: SensorIntake,
+    mut changes: mpsc::UnboundedReceiver<HealthChange>,
+) -> u64 {
     let mut recorded = 0;
     while let Some(change) = changes.recv().await {
+        if let Err(error) = intake.publish_health(std::slice::from_ref(&change)).await {
+            tracing::error!(sensor = %change.sensor_id, %error, "a sensor health change could not be put on the bus");
+        }
         let Some(report) = health_report(&change) else {
             tracing::warn!(sensor = %change.sensor_id, "health change of a sensor id that is not a registry id");
             continue;

@@ -68,6 +68,7 @@
 //! | --- | --- |
 //! | every event | `@timestamp` (when it happened; the receive time if the record does not say), `event.ingested` (receive time), `event.kind` (`event`, `alert`, `metric`, `pipeline_error`), `event.module`, `event.dataset`, `event.category[]`, `event.type[]`, `related.ip[]`, `related.hosts[]`, `related.user[]`, `related.hash[]`, `host.os.type` (from the record or the hint), `log.source.address` (from the hint) |
 //! | syslog | `log.syslog.priority`, `log.syslog.facility.code`/`.name`, `log.syslog.severity.code`/`.name`, `log.syslog.version`, `log.syslog.hostname`, `log.syslog.appname`, `log.syslog.procid`, `log.syslog.msgid`, `log.syslog.structured_data` (`{SD-ID: {name: value or [values]}}`), `host.name`, `host.hostname`, `process.name`, `process.pid`, `message`, `event.severity` (syslog severity code), `event.timezone` |
+//! | sshd logons (syslog from `sshd`, `sshd-session`) | `event.category: [authentication]`, `event.type: [start]`, `event.action: ssh_login`, `event.outcome` (`failure`, `success`), `event.reason` (the method: `password`, `publickey`, ...), `user.name`, `source.ip`, `source.port` (from `Failed ...` and `Accepted ...` lines) |
 //! | CEF | `cef.version`, `cef.device.vendor`/`.product`/`.version`/`.event_class_id`, `cef.name`, `cef.severity`, `cef.extensions` (`{key: value}`), `observer.vendor`/`.product`/`.version`/`.ip`/`.hostname`/`.name`, `event.code`, `event.severity` (0-10), `event.action`, `event.outcome`, `event.reason`, `event.id`, `event.start`, `event.end`, `message`, `source.ip`/`.port`/`.domain`/`.mac`/`.bytes`/`.user.name`, `destination.*` (same), `user.name`, `network.transport`, `network.protocol`, `url.original`, `http.request.method`, `user_agent.original`, `file.name`/`.path`/`.size`/`.hash.sha256`, `process.name`/`.pid` |
 //! | network (Suricata, Zeek) | `source.ip`/`.port`/`.bytes`/`.packets`, `destination.*` (same), `network.transport`, `network.protocol`, `network.community_id`, `network.vlan.id`, `network.bytes`/`.packets`, `observer.vendor`/`.product`/`.type`/`.hostname`, `event.start`, `event.end`, `event.duration` (ns), `zeek.session_id` |
 //! | IDS alerts | `rule.id` (signature id), `rule.name` (signature), `rule.category`, `rule.version` (rev), `rule.ruleset` (gid), `event.severity`, `event.action`, `message` |
@@ -107,6 +108,7 @@ pub mod framing;
 mod json;
 pub mod json_text;
 mod parse;
+mod sshd;
 mod suricata;
 mod syslog;
 mod timestamp;
@@ -419,6 +421,9 @@ fn syslog_fields(message: &SyslogMessage, hint: &SourceHint, fields: &mut Fields
     fields.put_str("log.syslog.msgid", message.msgid.as_deref());
     fields.put_str("event.timezone", message.timezone.as_deref());
     fields.put_str("message", Some(&message.message));
+    if message.appname.as_deref().is_some_and(sshd::is_sshd) {
+        sshd::logon_fields(&message.message, fields);
+    }
     if !message.structured_data.is_empty() {
         let mut data = Map::new();
         for element in &message.structured_data {

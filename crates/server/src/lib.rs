@@ -173,11 +173,12 @@ fn with_layers(routes: Router<ServerState>, state: ServerState) -> Router {
     let options = Arc::clone(&state.options);
     // The outer limit lets the largest body through (telemetry's or
     // evidence's); every other route reads its body within `max_body_bytes`
-    // (DefaultBodyLimit), and the intake and evidence upload routes set their own.
+    // (DefaultBodyLimit), and the intake, evidence and rule upload routes set their own.
     let largest_body = options
         .max_body_bytes
         .max(options.max_ingest_body_bytes)
-        .max(state.app.settings().incidents.evidence_max_bytes);
+        .max(state.app.settings().incidents.evidence_max_bytes)
+        .max(routes::MAX_RULES_BODY_BYTES);
     routes
         .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(layers::no_such_route)

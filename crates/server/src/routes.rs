@@ -6,6 +6,7 @@ pub(crate) mod auth;
 pub(crate) mod events;
 mod incidents;
 mod ingest;
+mod rules;
 pub(crate) mod sensors;
 mod system;
 mod tenants;
@@ -13,6 +14,7 @@ mod tokens;
 mod users;
 pub mod views;
 
+pub(crate) use rules::MAX_RULES_BODY_BYTES;
 pub(crate) use system::metrics_on_metrics_listener;
 
 use std::sync::Arc;
@@ -43,6 +45,7 @@ use crate::ServerState;
         (name = "sensors", description = "Sensors that send telemetry: registration, ingest tokens, health"),
         (name = "intake", description = "Telemetry from sensors (authenticated with a sensor ingest token)"),
         (name = "events", description = "Search the events sensors sent"),
+        (name = "rules", description = "Detection rules: import, per-tenant enable and disable, Sigma filters, trials on stored events"),
         (name = "alerts", description = "The alert queue: what detection raised, its triage, and a live stream of new and changed alerts"),
         (name = "incidents", description = "Incident reports, incidents, escalation and tasking, evidence, regulatory deadlines, response-time figures"),
         (name = "system", description = "Health, readiness, metrics and this document"),
@@ -101,6 +104,7 @@ fn documented(ingest_body_limit: usize, evidence_body_limit: usize) -> OpenApiRo
         .merge(ingest::routes().layer(DefaultBodyLimit::max(ingest_body_limit)))
         .merge(events::routes())
         .merge(alerts::routes())
+        .merge(rules::routes().layer(DefaultBodyLimit::max(rules::MAX_RULES_BODY_BYTES)))
         .merge(system::routes())
         // ---- incidents and coordination ----
         .merge(incidents::routes(evidence_body_limit))

@@ -24,8 +24,8 @@
 //! exactly what is stored, and the app checks the digest on every download.
 
 use nigehban_model::{
-    AuditAction, Evidence, Incident, IncidentId, IncidentReport, IncidentReportId, ReadableId,
-    ReadableIdPrefix, ReportStatus, TenantId, TimelineEntry,
+    AlertId, AuditAction, Evidence, Incident, IncidentId, IncidentReport, IncidentReportId,
+    ReadableId, ReadableIdPrefix, ReportStatus, TenantId, TimelineEntry,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -88,8 +88,36 @@ pub struct IncidentWrite {
     pub evidence: Vec<Evidence>,
     /// Timeline entries to append.
     pub timeline: Vec<TimelineEntry>,
+    /// Alerts to link to an incident (each gets a `triaged` change feed entry).
+    pub alert_links: Vec<AlertLink>,
     /// The audit entries of the change.
     pub audit: Vec<AuditNote>,
+}
+
+/// An alert to link to an incident, or to move to another (a merge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertLink {
+    /// The alert.
+    pub alert: AlertId,
+    /// The incident it was linked to when read (`None`: none): if it is
+    /// linked to another now, the write is [`StoreError::Stale`].
+    pub from: Option<IncidentId>,
+    /// The incident it is linked to by this write.
+    pub to: IncidentId,
+}
+
+/// An incident that shares observables with another, as storage found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimilarIncident {
+    /// The incident.
+    pub incident: Incident,
+    /// How many observables the two share.
+    pub shared: u64,
+}
+
+/// The key an observable is indexed under for similar incidents: `kind:value`.
+pub(crate) fn observable_key(observable: &nigehban_model::Observable) -> String {
+    observable.to_string()
 }
 
 /// What a write stored.

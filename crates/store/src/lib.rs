@@ -103,7 +103,13 @@
 //! comments, delivery records and change feed. `0006_incidents`: incidents,
 //! `incident_access`, `incident_sequences`, `incident_reports`,
 //! `incident_timeline`, `evidence` (and `evidence_content` on PostgreSQL),
-//! `incident_notifications`, and an index of audit entries by record. Every
+//! `incident_notifications`, and an index of audit entries by record.
+//! `0009_rules`: `rules` (imported and built-in Sigma documents, one per
+//! row, keyed by Sigma id), `rule_overrides` (per tenant), `rule_filters`
+//! (per tenant) and `rules_revision`, bumped in the transaction of every
+//! change so that detecting nodes reload on a change.
+//! `0010_incident_alerts`: `alerts.incident_id` (the incident an alert was
+//! linked to) and `incident_observables` (for similar incidents). Every
 //! migration a database has not recorded is applied, whatever its number
 //! (numbers of features built side by side may arrive out of order).
 //! `tests/upgrade.rs` opens real databases made by the released code of
@@ -140,11 +146,13 @@ use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
 };
+use nigehban_model::{RuleDocument, RuleFilter, RuleFilterId, RuleKind, RuleOverride};
 
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
 pub use incidents::{
-    AuditAfter, AuditNote, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, NewIncident,
+    AlertLink, AuditAfter, AuditNote, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten,
+    NewIncident, SimilarIncident,
 };
 pub use page::{Cursor, DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest};
 pub use postgres::PostgresStore;
@@ -376,6 +384,45 @@ pub struct AlertPruning {
     pub deliveries: u64,
     /// Entries of the change feed.
     pub changes: u64,
+}
+
+// ---- rules: types of the rule methods of [`Store`] ----
+
+/// Rule documents to store in one transaction: a document whose id is
+/// stored already replaces it (its text, title, kind, level, origin and
+/// source), one with a new id is added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleImport {
+    /// The tenant the import is audited under (the importer's: the national CERT).
+    pub tenant: TenantId,
+    /// The documents.
+    pub rules: Vec<RuleDocument>,
+    /// Keep the platform-wide flag of documents stored already (seeding the
+    /// built-in pack at every start must not undo an administrator's choice);
+    /// otherwise each document's `enabled` is written.
+    pub keep_enabled: bool,
+}
+
+/// What [`Store::import_rules`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RulesImported {
+    /// Documents with ids not stored before.
+    pub added: u64,
+    /// Documents that replaced a stored one with other text or flag.
+    pub replaced: u64,
+    /// Documents identical to the stored one (nothing written).
+    pub unchanged: u64,
+}
+
+/// Which rule documents to list (ordered by id). `None` matches anything.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RuleQuery {
+    /// Text found (ASCII case ignored) in the id or the title.
+    pub text: Option<String>,
+    /// Only this level.
+    pub level: Option<String>,
+    /// Only this kind.
+    pub kind: Option<RuleKind>,
 }
 
 /// What a backup wrote.
@@ -742,6 +789,17 @@ pub trait Store: Send + Sync + 'static {
         ctx: &AuditContext,
     ) -> StoreResult<IncidentWritten>;
 
+    /// The incidents that share at least one observable with `of` and have
+    /// a stakeholder in `touching`'s subtree (a superset of what a caller
+    /// there may see, which the app narrows), most shared first, then
+    /// newest; at most `limit`.
+    async fn similar_incidents(
+        &self,
+        of: IncidentId,
+        touching: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<SimilarIncident>>;
+
     /// One incident.
     async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>>;
 
@@ -802,4 +860,73 @@ pub trait Store: Send + Sync + 'static {
         record_kind: &str,
         record_id: &str,
     ) -> StoreResult<Vec<AuditEntry>>;
+
+    // ---- detection rules per tenant ----
+
+    /// Stores rule documents (added or replaced by id) in one transaction,
+    /// audited as one `rule.import` entry naming the ids; bumps the rules
+    /// revision unless nothing changed.
+    async fn import_rules(
+        &self,
+        import: &RuleImport,
+        ctx: &AuditContext,
+    ) -> StoreResult<RulesImported>;
+
+    /// Enables or disables a stored rule for the whole platform (audited as
+    /// `rule.enable` / `rule.disable` under `tenant`); returns it as changed.
+    async fn set_rule_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+        tenant: TenantId,
+        ctx: &AuditContext,
+    ) -> StoreResult<RuleDocument>;
+
+    /// One stored rule document.
+    async fn rule(&self, id: &str) -> StoreResult<Option<RuleDocument>>;
+
+    /// Stored rule documents, ordered by id.
+    async fn list_rules(
+        &self,
+        query: &RuleQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<RuleDocument>>;
+
+    /// Sets a tenant's override of a stored rule (audited as
+    /// `rule.override`); an unknown rule or tenant is [`StoreError::NotFound`].
+    async fn set_rule_override(&self, change: &RuleOverride, ctx: &AuditContext)
+    -> StoreResult<()>;
+
+    /// Removes a tenant's override, so it inherits again (audited as
+    /// `rule.inherit`); returns the override removed, if there was one.
+    async fn clear_rule_override(
+        &self,
+        rule_id: &str,
+        tenant: TenantId,
+        ctx: &AuditContext,
+    ) -> StoreResult<Option<RuleOverride>>;
+
+    /// Every override, or those of one rule; ordered by rule id, then tenant.
+    async fn rule_overrides(&self, rule_id: Option<&str>) -> StoreResult<Vec<RuleOverride>>;
+
+    /// Adds a tenant's filter (audited as `rule.filter_add`).
+    async fn insert_rule_filter(&self, filter: &RuleFilter, ctx: &AuditContext) -> StoreResult<()>;
+
+    /// Deletes a tenant's filter (audited as `rule.filter_remove`); returns it.
+    async fn delete_rule_filter(
+        &self,
+        id: RuleFilterId,
+        ctx: &AuditContext,
+    ) -> StoreResult<RuleFilter>;
+
+    /// One filter.
+    async fn rule_filter(&self, id: RuleFilterId) -> StoreResult<Option<RuleFilter>>;
+
+    /// The filters of tenant `subtree` and every tenant below it (all of
+    /// them for `None`), ordered by id.
+    async fn list_rule_filters(&self, subtree: Option<TenantId>) -> StoreResult<Vec<RuleFilter>>;
+
+    /// A number that changes with every change to rules, overrides and
+    /// filters (detecting nodes poll it to reload).
+    async fn rules_revision(&self) -> StoreResult<u64>;
 }

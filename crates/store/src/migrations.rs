@@ -41,6 +41,16 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "incidents",
         sql: include_str!("../migrations/sqlite/0006_incidents.sql"),
     },
+    Migration {
+        version: 9,
+        name: "rules",
+        sql: include_str!("../migrations/sqlite/0009_rules.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "incident_alerts",
+        sql: include_str!("../migrations/sqlite/0010_incident_alerts.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -69,6 +79,16 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 6,
         name: "incidents",
         sql: include_str!("../migrations/postgres/0006_incidents.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "rules",
+        sql: include_str!("../migrations/postgres/0009_rules.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "incident_alerts",
+        sql: include_str!("../migrations/postgres/0010_incident_alerts.sql"),
     },
 ];
 

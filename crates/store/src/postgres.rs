@@ -14,6 +14,7 @@
 
 mod alerts;
 mod incidents;
+mod rules;
 mod sensors;
 
 use std::net::IpAddr;
@@ -46,7 +47,7 @@ use crate::{
     PageRequest, SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange,
     UserChange,
 };
-use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten};
+use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, SimilarIncident};
 use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
@@ -1699,6 +1700,94 @@ impl Store for PostgresStore {
 
     // ---- alerts ----
 
+    async fn import_rules(
+        &self,
+        import: &crate::RuleImport,
+        ctx: &AuditContext,
+    ) -> StoreResult<crate::RulesImported> {
+        self.rules_import(import, ctx).await
+    }
+
+    async fn set_rule_enabled(
+        &self,
+        id: &str,
+        enabled: bool,
+        tenant: TenantId,
+        ctx: &AuditContext,
+    ) -> StoreResult<nigehban_model::RuleDocument> {
+        self.rules_set_enabled(id, enabled, tenant, ctx).await
+    }
+
+    async fn rule(&self, id: &str) -> StoreResult<Option<nigehban_model::RuleDocument>> {
+        self.rules_get(id).await
+    }
+
+    async fn list_rules(
+        &self,
+        query: &crate::RuleQuery,
+        page: &PageRequest,
+    ) -> StoreResult<Page<nigehban_model::RuleDocument>> {
+        self.rules_list(query, page).await
+    }
+
+    async fn set_rule_override(
+        &self,
+        change: &nigehban_model::RuleOverride,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        self.rules_set_override(change, ctx).await
+    }
+
+    async fn clear_rule_override(
+        &self,
+        rule_id: &str,
+        tenant: TenantId,
+        ctx: &AuditContext,
+    ) -> StoreResult<Option<nigehban_model::RuleOverride>> {
+        self.rules_clear_override(rule_id, tenant, ctx).await
+    }
+
+    async fn rule_overrides(
+        &self,
+        rule_id: Option<&str>,
+    ) -> StoreResult<Vec<nigehban_model::RuleOverride>> {
+        self.rules_overrides(rule_id).await
+    }
+
+    async fn insert_rule_filter(
+        &self,
+        filter: &nigehban_model::RuleFilter,
+        ctx: &AuditContext,
+    ) -> StoreResult<()> {
+        self.rules_insert_filter(filter, ctx).await
+    }
+
+    async fn delete_rule_filter(
+        &self,
+        id: nigehban_model::RuleFilterId,
+        ctx: &AuditContext,
+    ) -> StoreResult<nigehban_model::RuleFilter> {
+        self.rules_delete_filter(id, ctx).await
+    }
+
+    async fn rule_filter(
+        &self,
+        id: nigehban_model::RuleFilterId,
+    ) -> StoreResult<Option<nigehban_model::RuleFilter>> {
+        self.rules_filter(id).await
+    }
+
+    async fn list_rule_filters(
+        &self,
+        subtree: Option<TenantId>,
+    ) -> StoreResult<Vec<nigehban_model::RuleFilter>> {
+        self.rules_filters(subtree).await
+    }
+
+    async fn rules_revision(&self) -> StoreResult<u64> {
+        self.rules_revision_now().await
+    }
+
     async fn raise_alerts(&self, raise: &AlertRaise) -> StoreResult<Vec<SignalFate>> {
         self.alerts_raise(raise).await
     }
@@ -1764,6 +1853,15 @@ impl Store for PostgresStore {
         ctx: &AuditContext,
     ) -> StoreResult<IncidentWritten> {
         self.incidents_write(write, ctx).await
+    }
+
+    async fn similar_incidents(
+        &self,
+        of: IncidentId,
+        touching: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<SimilarIncident>> {
+        self.incidents_similar(of, touching, limit).await
     }
 
     async fn incident(&self, id: IncidentId) -> StoreResult<Option<Incident>> {

@@ -4,9 +4,9 @@ use std::str::FromStr;
 
 use nigehban_model::{
     Alert, AlertId, AlertRule, AlertSignal, AlertText, AuditAction, AuditDraft, AuditEntryId,
-    ExpectedInterval, HostOsType, InstanceId, JsonText, Role, Sector, Sensor, SensorHealthKind,
-    SensorId, SensorName, SensorToken, SensorUtcOffset, Severity, SignalFate, SourceNetwork,
-    SubjectCommonName, TenantId, TenantKind, Timestamp, UserId,
+    ExpectedInterval, HostOsType, IncidentId, InstanceId, JsonText, Role, Sector, Sensor,
+    SensorHealthKind, SensorId, SensorName, SensorToken, SensorUtcOffset, Severity, SignalFate,
+    SourceNetwork, SubjectCommonName, TenantId, TenantKind, Timestamp, UserId,
 };
 use serde::Serialize;
 
@@ -361,7 +361,7 @@ pub(crate) fn rotation_records(
 // ---- alerts ----
 
 /// The columns of an alert, in the order both backends store them.
-pub(crate) const ALERT_COLUMNS: &str = "id, instance_id, tenant_id, sensor_id, source, rule_id, rule_title, rule_level, rule_author, rule_references, rule_tags, fold_key, host, user_name, event_ids, matched_fields, severity, first_seen, last_seen, event_count, status, assignee_id, acknowledged_at, closed_at, resolution, resolution_note, retrospective, exercise, created_at, updated_at";
+pub(crate) const ALERT_COLUMNS: &str = "id, instance_id, tenant_id, sensor_id, source, rule_id, rule_title, rule_level, rule_author, rule_references, rule_tags, fold_key, host, user_name, event_ids, matched_fields, severity, first_seen, last_seen, event_count, status, assignee_id, acknowledged_at, closed_at, resolution, resolution_note, retrospective, exercise, created_at, updated_at, incident_id";
 
 /// The columns of a comment.
 pub(crate) const COMMENT_COLUMNS: &str =
@@ -429,6 +429,7 @@ pub(crate) struct StoredAlert {
     pub(crate) exercise: bool,
     pub(crate) created_at: Timestamp,
     pub(crate) updated_at: Timestamp,
+    pub(crate) incident: Option<IncidentId>,
 }
 
 impl StoredAlert {
@@ -480,6 +481,7 @@ impl StoredAlert {
             exercise: self.exercise,
             created_at: self.created_at,
             updated_at: self.updated_at,
+            incident: self.incident,
         })
     }
 }
@@ -582,4 +584,30 @@ pub(crate) fn screen_signals(
         keys.push((index, key));
     }
     Ok((fates, keys))
+}
+
+/// What the audit entry of a rule import records: the ids it added and
+/// replaced, and the platform-wide flag it set.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct RuleImportRecord {
+    /// Ids not stored before.
+    pub(crate) added: Vec<String>,
+    /// Ids whose text or flag changed.
+    pub(crate) replaced: Vec<String>,
+    /// The flag the import set (the first document's).
+    pub(crate) enabled: Option<bool>,
+}
+
+/// Whether storing `new` over `stored` would change nothing a reader sees.
+pub(crate) fn same_rule_content(
+    stored: &nigehban_model::RuleDocument,
+    new: &nigehban_model::RuleDocument,
+) -> bool {
+    stored.title == new.title
+        && stored.kind == new.kind
+        && stored.level == new.level
+        && stored.origin == new.origin
+        && stored.source_name == new.source_name
+        && stored.text == new.text
+        && stored.enabled == new.enabled
 }

@@ -14,6 +14,8 @@ mod harness;
 mod alerts;
 #[path = "conformance/audit_key.rs"]
 mod audit_key;
+#[path = "conformance/rules.rs"]
+mod rules;
 #[path = "conformance/sensors.rs"]
 mod sensors;
 
@@ -42,6 +44,10 @@ use nigehban_model::{
     TokenName, Username,
 };
 use nigehban_store::{AuditQuery, Cursor, PageRequest, StoreError, TenantChange, UserChange};
+use rules::{
+    overrides_and_filters_are_audited_and_bump_the_revision,
+    rules_import_replace_and_list_with_a_revision,
+};
 use sensors::{
     address_lookup_prefers_the_most_specific_network, certificates_find_active_sensors,
     concurrent_overlapping_registrations_admit_one_tenant,
@@ -100,6 +106,9 @@ conformance_tests!(
     comments_are_kept_in_order_and_audited,
     the_change_feed_misses_nothing_under_concurrency,
     pruning_the_feed_keeps_its_numbering,
+    // detection rules per tenant
+    rules_import_replace_and_list_with_a_revision,
+    overrides_and_filters_are_audited_and_bump_the_revision,
 );
 
 async fn tenants_form_a_tree(backend: &TestBackend) {

@@ -6,16 +6,20 @@
 //! incident's owner, the owner's parent and, for stages the reporting
 //! organisation must submit, that organisation; each is raised once per
 //! incident, stage, kind and tenant, whichever node sweeps first.
-//! [`raise`] is the one place they are raised: when the alert queue lands,
-//! it raises an alert of source `deadline` there too.
+//! [`raise`] is the one place they are raised, and it raises an alert in
+//! the incident owner's queue for each newly noted stage too (source
+//! `deadline`, rule [`DEADLINE_MISSED_RULE`] or [`DEADLINE_DUE_SOON_RULE`],
+//! severity from the incident's), which the owner and the CERTs above it
+//! see with their other alerts.
 
 use std::collections::BTreeSet;
 use std::time::Duration;
 
 use nigehban_model::{
-    Actor, Audience, AuditAction, IncidentNotification, IncidentNotificationId, NotificationKind,
-    RegulatoryClock, RegulatoryProfile, Sector, StageState, TenantId, TimelineEntry,
-    TimelineEntryId, TimelineKind, Timestamp,
+    Actor, AlertRule, AlertSignal, AlertSource, Audience, AuditAction, IncidentNotification,
+    IncidentNotificationId, IncidentSeverity, NotificationKind, RegulatoryClock, RegulatoryProfile,
+    Sector, Severity, StageState, TenantId, TimelineEntry, TimelineEntryId, TimelineKind,
+    Timestamp,
     incident::{DeadlineStage, StageActor, parse_duration_words},
 };
 use nigehban_store::{IncidentScope, IncidentWrite, Page, PageRequest};
@@ -29,6 +33,12 @@ use crate::{App, AppError, AppResult, Caller};
 
 /// The profiles Nigehban ships with (`crates/app/data/regulatory_profiles.toml`).
 pub const DEFAULT_REGULATORY_PROFILES: &str = include_str!("../../data/regulatory_profiles.toml");
+
+/// The platform rule of the alert a lapsed reporting stage raises.
+pub const DEADLINE_MISSED_RULE: &str = "nigehban:deadline-missed";
+
+/// The platform rule of the alert a reporting stage about to lapse raises.
+pub const DEADLINE_DUE_SOON_RULE: &str = "nigehban:deadline-due-soon";
 
 /// Largest submission of a stage, in bytes of JSON.
 const SUBMISSION_MAX_BYTES: usize = 64 * 1024;
@@ -441,10 +451,9 @@ fn submit_one(
     Ok(())
 }
 
-/// Raises deadline notifications: stores them (each once) and notes each
-/// newly raised one on its incident's timeline. The one place deadline
-/// notices are raised — when alerts exist, raise an alert of source
-/// `deadline` for each newly stored notification here.
+/// Raises deadline notifications: stores them (each once), notes each
+/// newly raised one on its incident's timeline and raises its alert. The
+/// one place deadline notices are raised.
 pub(crate) async fn raise(
     app: &App,
     notifications: Vec<IncidentNotification>,
@@ -479,6 +488,7 @@ pub(crate) async fn raise(
             });
         }
     }
+    raise_alerts(app, &raised).await?;
     if !timeline.is_empty() {
         let context = nigehban_store::AuditContext {
             actor: Actor::SYSTEM,
@@ -496,6 +506,78 @@ pub(crate) async fn raise(
             .await?;
     }
     Ok(raised)
+}
+
+/// Raises one alert per incident, stage and notice among `raised`, in the
+/// queue of the incident's owner (whose parents see it too), through the
+/// alert service like any detection. The event id names the incident, stage
+/// and notice, so a sweep that runs again is a duplicate, not a new alert.
+async fn raise_alerts(app: &App, raised: &[IncidentNotification]) -> AppResult<()> {
+    let mut signals = Vec::new();
+    let mut seen = BTreeSet::new();
+    for notification in raised {
+        if !seen.insert((
+            notification.incident,
+            notification.stage.clone(),
+            notification.kind.as_str(),
+        )) {
+            continue;
+        }
+        let Some(incident) = app.store().incident(notification.incident).await? else {
+            continue;
+        };
+        let (rule_id, title) = match notification.kind {
+            NotificationKind::DeadlineLapsed => {
+                (DEADLINE_MISSED_RULE, "Regulatory reporting deadline missed")
+            }
+            NotificationKind::DeadlineDueSoon => (
+                DEADLINE_DUE_SOON_RULE,
+                "Regulatory reporting deadline about to lapse",
+            ),
+        };
+        let level = match incident.severity {
+            IncidentSeverity::Low => Severity::Low,
+            IncidentSeverity::Medium => Severity::Medium,
+            IncidentSeverity::High => Severity::High,
+            IncidentSeverity::Critical => Severity::Critical,
+        };
+        let mut rule = AlertRule::new(rule_id, title, level);
+        rule.author = Some("Nigehban".to_owned());
+        let mut signal = AlertSignal::new(
+            incident.owner,
+            rule,
+            format!(
+                "{}/{}/{}",
+                incident.id,
+                notification.stage,
+                notification.kind.as_str()
+            ),
+            notification.raised_at,
+        );
+        signal.source = AlertSource::Deadline;
+        // One alert per incident and stage, never folded with another incident's.
+        signal.fold_key = Some(format!("{}/{}", incident.id, notification.stage));
+        for (field, value) in [
+            ("incident.id", incident.id.to_string()),
+            ("incident.readable_id", incident.readable_id.to_string()),
+            ("deadline.stage", notification.stage.clone()),
+            ("deadline.due_at", notification.due_at.to_rfc3339()),
+            ("deadline.notice", notification.message.clone()),
+        ] {
+            signal
+                .matched_fields
+                .insert(field.to_owned(), serde_json::Value::String(value));
+        }
+        signals.push(signal);
+    }
+    if signals.is_empty() {
+        return Ok(());
+    }
+    let outcome = app.alerts().raise(signals).await?;
+    if let Some(first) = outcome.rejected.first() {
+        tracing::error!(reason = %first.reason, "a regulatory deadline alert was refused");
+    }
+    Ok(())
 }
 
 #[cfg(test)]

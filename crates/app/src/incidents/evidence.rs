@@ -338,19 +338,27 @@ impl Incidents<'_> {
     async fn visible_evidence(&self, viewer: &Viewer, id: EvidenceId) -> AppResult<Evidence> {
         let not_found = || AppError::not_found("evidence", id);
         let item = self.app.store().evidence(id).await?.ok_or_else(not_found)?;
+        let mut refusal = None;
         if let Some(incident) = item.incident
             && let Some(found) = self.app.store().incident(incident).await?
-            && viewer.view(&found) == IncidentView::Full
         {
-            viewer.authorise(Action::ViewIncident, &found)?;
-            return Ok(item);
+            if viewer.view(&found) == IncidentView::Full {
+                viewer.authorise(Action::ViewIncident, &found)?;
+                return Ok(item);
+            }
+            // A stakeholder whose role sees no incident is told so, like for the incident itself.
+            if let Err(forbidden @ AppError::Forbidden(_)) =
+                viewer.authorise(Action::ViewIncident, &found)
+            {
+                refusal = Some(forbidden);
+            }
         }
         if let Some(report) = item.report
             && self.visible_report(viewer, report).await.is_ok()
         {
             return Ok(item);
         }
-        Err(not_found())
+        Err(refusal.unwrap_or_else(not_found))
     }
 
     /// Downloads an evidence file. Its content is read back and its SHA-256

@@ -168,6 +168,7 @@ impl IncidentWorld {
             affected_tenants: Vec::new(),
             observables: Vec::new(),
             regulatory_profile: None,
+            alerts: Vec::new(),
         }
     }
 }

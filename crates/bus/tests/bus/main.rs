@@ -8,4 +8,5 @@ mod common;
 mod conformance;
 mod crash;
 mod embedded;
+mod shared;
 mod snapshot;

@@ -7,9 +7,12 @@
 //! `NIGEHBAN_REQUIRE_CORPUS=1`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod cluster;
 mod logsources;
 mod parity;
 mod sigmahq;
 mod stage;
+mod starter;
 mod support;
+mod tuning;
 mod view;

@@ -41,11 +41,15 @@ pub enum ObservableKind {
     Email,
     /// A CVE id, e.g. `CVE-2024-3094`.
     Cve,
+    /// A user account name as an event names it (`CORP\\jdoe`, `root`),
+    /// compared without case. Taken from alerts' user fields, never guessed
+    /// from free text.
+    User,
 }
 
 impl ObservableKind {
     /// Every kind.
-    pub const ALL: [ObservableKind; 10] = [
+    pub const ALL: [ObservableKind; 11] = [
         ObservableKind::Ipv4,
         ObservableKind::Ipv6,
         ObservableKind::Domain,
@@ -56,6 +60,7 @@ impl ObservableKind {
         ObservableKind::Sha512,
         ObservableKind::Email,
         ObservableKind::Cve,
+        ObservableKind::User,
     ];
 
     /// The kind's word as stored and in the API.
@@ -71,6 +76,7 @@ impl ObservableKind {
             ObservableKind::Sha512 => "sha512",
             ObservableKind::Email => "email",
             ObservableKind::Cve => "cve",
+            ObservableKind::User => "user",
         }
     }
 }
@@ -86,7 +92,7 @@ impl fmt::Display for ObservableKind {
 pub enum InvalidObservable {
     /// The kind is not one of the known kinds.
     #[error(
-        "unknown observable kind {0:?}; expected one of: ipv4, ipv6, domain, url, hash (or md5, sha1, sha256, sha512), email, cve"
+        "unknown observable kind {0:?}; expected one of: ipv4, ipv6, domain, url, hash (or md5, sha1, sha256, sha512), email, cve, user"
     )]
     Kind(String),
     /// The value is not a value of that kind.
@@ -166,6 +172,7 @@ impl Observable {
             | ObservableKind::Sha512 => hash(text),
             ObservableKind::Email => email(text),
             ObservableKind::Cve => cve(text),
+            ObservableKind::User => user(text),
         }?;
         (candidate.kind == kind).then_some(candidate)
     }
@@ -404,6 +411,27 @@ fn cve(text: &str) -> Option<Observable> {
     Some(Observable {
         kind: ObservableKind::Cve,
         value: upper,
+    })
+}
+
+/// Longest user account name kept, in bytes.
+const USER_MAX_BYTES: usize = 256;
+
+/// A user account name: no control characters, at most [`USER_MAX_BYTES`],
+/// lower-cased (account names are compared without case on the systems
+/// CERTs see most, and one account written two ways is one observable).
+fn user(text: &str) -> Option<Observable> {
+    let name = text.trim();
+    if name.is_empty() || name.len() > USER_MAX_BYTES || name.chars().any(char::is_control) {
+        return None;
+    }
+    // Placeholders events use for "no user" are no observable.
+    if matches!(name, "-" | "N/A" | "n/a" | "(null)") {
+        return None;
+    }
+    Some(Observable {
+        kind: ObservableKind::User,
+        value: name.to_lowercase(),
     })
 }
 

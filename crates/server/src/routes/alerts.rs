@@ -161,6 +161,9 @@ pub struct AlertView {
     /// When it last changed.
     #[schema(value_type = String, format = DateTime)]
     pub updated_at: Timestamp,
+    /// The incident it was linked to (`/api/v1/incidents/{id}`), if any.
+    #[schema(value_type = Option<String>, format = Uuid)]
+    pub incident: Option<nigehban_app::model::IncidentId>,
 }
 
 impl From<Alert> for AlertView {
@@ -198,6 +201,7 @@ impl From<Alert> for AlertView {
             exercise: alert.exercise,
             created_at: alert.created_at,
             updated_at: alert.updated_at,
+            incident: alert.incident,
         }
     }
 }

@@ -17,7 +17,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use nigehban_app::incidents::{MetricsGrouping, MetricsQuery, render_summary};
 use nigehban_app::model::{
-    IncidentResolution, IncidentSeverity, IncidentStatus, IncidentTaskId, Observable, Pap,
+    AlertId, IncidentResolution, IncidentSeverity, IncidentStatus, IncidentTaskId, Observable, Pap,
     RsitClass, TaskKind, TaskStatus, TenantId, Timestamp, Tlp, UserId,
 };
 use nigehban_app::{
@@ -36,7 +36,8 @@ use crate::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::paging::{ListQuery, page_request, parse_tenant_param};
 use views::{
     EvidenceList, IncidentPage, IncidentView, MetricsView, NotificationPage, NotificationView,
-    TaskList, TaskSightView, TimelineEntryView, TimelineView,
+    ObservableView, SimilarIncidentList, SimilarIncidentView, TaskList, TaskSightView,
+    TimelineEntryView, TimelineView,
 };
 
 /// The incident routes; evidence uploads read bodies of up to `evidence_body_limit` bytes.
@@ -57,6 +58,8 @@ pub fn routes(evidence_body_limit: usize) -> OpenApiRouter<ServerState> {
         .routes(routes!(list_tasks))
         .routes(routes!(relate))
         .routes(routes!(merge))
+        .routes(routes!(link_alerts))
+        .routes(routes!(similar_incidents))
         .routes(routes!(submit_stage))
         .routes(routes!(export))
         .routes(routes!(list_notifications))
@@ -199,9 +202,15 @@ pub struct OpenIncidentRequest {
     /// A regulatory profile (default: the one for the owner's sector).
     #[serde(default)]
     pub regulatory_profile: Option<String>,
+    /// Alerts to open it from (ids; at most 500): each must be one the
+    /// caller may see and triage, of the owner or a tenant below it, linked
+    /// to no other incident. Their observables become the incident's.
+    #[schema(value_type = Vec<String>)]
+    #[serde(default)]
+    pub alerts: Vec<AlertId>,
 }
 
-/// Open an incident (analysts, responders, duty officers).
+/// Open an incident (analysts, responders, duty officers), from alerts if given.
 #[utoipa::path(
     post,
     path = "/api/v1/incidents",
@@ -212,8 +221,9 @@ pub struct OpenIncidentRequest {
         (status = 201, description = "Opened, with its readable id", body = IncidentView),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "The caller may not open incidents there", body = ErrorBody),
-        (status = 404, description = "The owner or an affected tenant is not in the caller's subtree", body = ErrorBody),
-        (status = 422, description = "A bad field (an unknown RSIT class lists the valid ones)", body = ErrorBody),
+        (status = 404, description = "The owner, an affected tenant or an alert is not one the caller may see", body = ErrorBody),
+        (status = 409, description = "An alert is already linked to another incident", body = ErrorBody),
+        (status = 422, description = "A bad field (an unknown RSIT class lists the valid ones; an exercise alert)", body = ErrorBody),
     )
 )]
 async fn open_incident(
@@ -238,6 +248,7 @@ async fn open_incident(
                 affected_tenants: request.affected_tenants,
                 observables: request.observables,
                 regulatory_profile: request.regulatory_profile,
+                alerts: request.alerts,
             },
         )
         .await?;
@@ -849,6 +860,113 @@ async fn relate(
         .relate(&who.caller, &incident_ref(&path.id)?, &other)
         .await?;
     Ok(view(&state, sight))
+}
+
+/// Alerts to link.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LinkAlertsRequest {
+    /// Alert ids (at most 500).
+    #[schema(value_type = Vec<String>)]
+    pub alerts: Vec<AlertId>,
+}
+
+/// Link alerts to an incident (its custody): the incident gains their
+/// observables (addresses, domains, URLs, hashes, e-mail addresses, CVE ids,
+/// user names) and each alert names the incident. Each alert must be one the
+/// caller may see and triage, of the incident's owner or a tenant below it,
+/// and linked to no other incident.
+#[utoipa::path(
+    post,
+    path = "/api/v1/incidents/{id}/alerts",
+    tag = "incidents",
+    params(IncidentPath),
+    request_body = LinkAlertsRequest,
+    security(("session" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "The incident with its linked alerts and observables", body = IncidentView),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "Not the incident's custody, or an alert outside it", body = ErrorBody),
+        (status = 404, description = "The incident or an alert is not one the caller may see", body = ErrorBody),
+        (status = 409, description = "The incident is closed, or an alert is linked already", body = ErrorBody),
+        (status = 422, description = "No alerts, too many, a bad id, or an exercise alert", body = ErrorBody),
+    )
+)]
+async fn link_alerts(
+    State(state): State<ServerState>,
+    who: Authenticated,
+    ApiPath(path): ApiPath<IncidentPath>,
+    ApiJson(request): ApiJson<LinkAlertsRequest>,
+) -> Result<axum::Json<IncidentView>, ApiError> {
+    let sight = state
+        .app
+        .incidents()
+        .link_alerts(&who.caller, &incident_ref(&path.id)?, &request.alerts)
+        .await?;
+    Ok(view(&state, sight))
+}
+
+/// How many similar incidents.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct SimilarQuery {
+    /// At most this many (1 to 100, default 20).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    pub limit: Option<String>,
+}
+
+/// Incidents sharing observables with this one, most shared first — only
+/// incidents whose details the caller sees, compared on what it sees of both.
+#[utoipa::path(
+    get,
+    path = "/api/v1/incidents/{id}/similar",
+    tag = "incidents",
+    params(IncidentPath, SimilarQuery),
+    security(("session" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "Similar incidents with the observables shared", body = SimilarIncidentList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "The caller's role may not view incidents", body = ErrorBody),
+        (status = 404, description = "No such incident that the caller may see", body = ErrorBody),
+        (status = 422, description = "Bad `limit`", body = ErrorBody),
+    )
+)]
+async fn similar_incidents(
+    State(state): State<ServerState>,
+    who: Authenticated,
+    ApiPath(path): ApiPath<IncidentPath>,
+    ApiQuery(query): ApiQuery<SimilarQuery>,
+) -> Result<axum::Json<SimilarIncidentList>, ApiError> {
+    let limit = match query.limit.as_deref() {
+        None => 20,
+        Some(text) => text
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=nigehban_app::incidents::MAX_SIMILAR).contains(n))
+            .ok_or_else(|| {
+                ApiError::from(nigehban_app::AppError::Invalid(format!(
+                    "limit: {text:?} is not a number from 1 to {}",
+                    nigehban_app::incidents::MAX_SIMILAR
+                )))
+                .with_field("limit")
+            })?,
+    };
+    let similar = state
+        .app
+        .incidents()
+        .similar(&who.caller, &incident_ref(&path.id)?, limit)
+        .await?;
+    let now = now(&state);
+    Ok(axum::Json(SimilarIncidentList {
+        items: similar
+            .into_iter()
+            .map(|s| SimilarIncidentView {
+                shared: s.shared.iter().map(ObservableView::from).collect(),
+                incident: IncidentView::of(s.incident, now),
+            })
+            .collect(),
+    }))
 }
 
 /// The incident to merge into.

@@ -65,7 +65,17 @@ impl Platform {
         let store = StoreConfig::Sqlite {
             data_dir: dir.path().to_path_buf(),
         };
-        Self::on_store(store, dir, options).await
+        Self::on_store(store, dir, options, false).await
+    }
+
+    /// Like [`Platform::new`], with live detection on the platform's stored
+    /// rules (reloaded when they change), as `nigehban serve` runs it.
+    pub async fn with_live_detection() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StoreConfig::Sqlite {
+            data_dir: dir.path().to_path_buf(),
+        };
+        Self::on_store(store, dir, Self::options(), true).await
     }
 
     /// Like [`Platform::new`] on PostgreSQL, in a fresh database of its own, or
@@ -81,11 +91,16 @@ impl Platform {
             max_ingest_body_bytes: INGEST_BODY_LIMIT,
             ..ServerOptions::default()
         };
-        Some(Self::on_store(store, dir, options).await)
+        Some(Self::on_store(store, dir, options, false).await)
     }
 
     /// A fresh platform on `store`, its bus and index in `dir`.
-    async fn on_store(store: StoreConfig, dir: tempfile::TempDir, options: ServerOptions) -> Self {
+    async fn on_store(
+        store: StoreConfig,
+        dir: tempfile::TempDir,
+        options: ServerOptions,
+        live_detection: bool,
+    ) -> Self {
         let settings = AppSettings {
             audit_key_file: Some(dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
             ..AppSettings::insecure_fast_for_tests()
@@ -109,6 +124,13 @@ impl Platform {
         ));
         config.intake.http.max_decompressed_bytes = INGEST_DECOMPRESSED_LIMIT;
         config.intake.health_check_every = Duration::from_millis(200);
+        if live_detection {
+            let mut detection = nigehban_node::DetectionConfig::platform(
+                nigehban_node::PlatformRules::new(Vec::new()),
+            );
+            detection.stage.idle_wait = Duration::from_millis(100);
+            config.detection = Some(detection);
+        }
         let telemetry = nigehban_node::TelemetryRuntime::start(app.clone(), dir.path(), config)
             .await
             .unwrap();

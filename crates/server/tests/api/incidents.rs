@@ -398,6 +398,7 @@ async fn incident_endpoints_give_each_party_its_share_on_postgresql() {
 async fn every_incident_operation_is_exercised() {
     let platform = IncidentPlatform::sqlite().await;
     every_endpoint_for_every_party(&platform).await;
+    crate::incident_alerts::alerts_to_incidents(&platform).await;
     let document = serde_json::to_value(nigehban_server::openapi()).unwrap();
     let mut documented = BTreeSet::new();
     for (path, item) in document["paths"].as_object().unwrap() {
@@ -994,8 +995,9 @@ async fn every_endpoint_for_every_party(platform: &IncidentPlatform) {
                     (&p.telecom_analyst, NOT_FOUND),
                     (&p.sibling_reporter, NOT_FOUND),
                     (&p.operator_analyst, NOT_FOUND),
-                    (&p.council, NOT_FOUND),
-                    (&p.admin, NOT_FOUND),
+                    // Roles that see no incident are told so, as for the incident itself.
+                    (&p.council, FORBIDDEN),
+                    (&p.admin, FORBIDDEN),
                 ],
             )
             .await;

@@ -1,6 +1,8 @@
 //! Property tests: whatever arrives — any body, any path, any header — the
 //! server answers with a proper status and, for errors, the JSON error shape;
-//! never a 5xx, never a panic.
+//! never a 5xx, never a panic. The incident write endpoints get random
+//! bodies from an analyst who may work the incident named in the path, so
+//! the bodies reach the incident services rather than being refused first.
 
 use axum::http::{Method, StatusCode};
 use proptest::prelude::*;
@@ -28,6 +30,65 @@ fn with_platform() -> &'static Shared {
             (platform, admin)
         });
         (runtime, platform, admin)
+    })
+}
+
+/// An analyst of the national CERT, an incident it handles (with a task and
+/// a linked alert's worth of context) and a report to triage.
+struct IncidentTargets {
+    analyst: crate::harness::Credentials,
+    incident: String,
+    task: String,
+    report: String,
+}
+
+fn with_incident() -> &'static IncidentTargets {
+    static TARGETS: std::sync::OnceLock<IncidentTargets> = std::sync::OnceLock::new();
+    TARGETS.get_or_init(|| {
+        let (runtime, platform, _) = with_platform();
+        runtime.block_on(async {
+            let org = platform.organisation(&platform.root, "Property Bank").await;
+            platform
+                .user(&platform.root, "property-analyst", nigehban_app::model::Role::Analyst)
+                .await;
+            let analyst = platform.sign_in("property-analyst").await;
+            let opened = platform
+                .send(call(Method::POST, "/api/v1/incidents").session(&analyst).json(
+                    &serde_json::json!({
+                        "owner": org.id,
+                        "title": "property target",
+                        "classification": {"class": "other", "type": "undetermined"},
+                        "severity": "low",
+                    }),
+                ))
+                .await;
+            assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+            let incident = opened.json["id"].as_str().unwrap().to_owned();
+            let tasked = platform
+                .send(
+                    call(Method::POST, &format!("/api/v1/incidents/{incident}/tasks"))
+                        .session(&analyst)
+                        .json(&serde_json::json!({"assignee_tenant": org.id, "kind": "other", "title": "t"})),
+                )
+                .await;
+            assert_eq!(tasked.status, StatusCode::CREATED, "{}", tasked.text);
+            let filed = platform
+                .send(call(Method::POST, "/api/v1/reports").session(&analyst).json(
+                    &serde_json::json!({
+                        "tenant": org.id,
+                        "title": "property report",
+                        "noticed_at": nigehban_app::model::Timestamp::now().to_rfc3339(),
+                    }),
+                ))
+                .await;
+            assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.text);
+            IncidentTargets {
+                analyst,
+                task: tasked.json["id"].as_str().unwrap().to_owned(),
+                report: filed.json["id"].as_str().unwrap().to_owned(),
+                incident,
+            }
+        })
     })
 }
 
@@ -85,6 +146,34 @@ proptest! {
         ][endpoint].clone();
         let answer = runtime.block_on(platform.send(
             call(method.clone(), &path).session(admin).raw("application/json", body.clone()),
+        ));
+        assert_proper(&answer, &format!("{method} {path} {:?}", String::from_utf8_lossy(&body)));
+    }
+
+    #[test]
+    fn any_body_to_any_incident_write_endpoint_gets_a_proper_answer(body in bodies(), endpoint in 0usize..15) {
+        let (runtime, platform, _) = with_platform();
+        let targets = with_incident();
+        let (incident, task, report) = (&targets.incident, &targets.task, &targets.report);
+        let (method, path) = [
+            (Method::POST, "/api/v1/incidents".to_owned()),
+            (Method::PATCH, format!("/api/v1/incidents/{incident}")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/status")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/assign")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/observables")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/notes")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/tasks")),
+            (Method::PATCH, format!("/api/v1/incidents/{incident}/tasks/{task}")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/related")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/merge")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/deadlines/early_warning")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/alerts")),
+            (Method::POST, format!("/api/v1/incidents/{incident}/escalate")),
+            (Method::POST, "/api/v1/reports".to_owned()),
+            (Method::POST, format!("/api/v1/reports/{report}/triage")),
+        ][endpoint].clone();
+        let answer = runtime.block_on(platform.send(
+            call(method.clone(), &path).session(&targets.analyst).raw("application/json", body.clone()),
         ));
         assert_proper(&answer, &format!("{method} {path} {:?}", String::from_utf8_lossy(&body)));
     }

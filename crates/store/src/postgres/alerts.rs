@@ -20,8 +20,8 @@ use deadpool_postgres::{GenericClient, Transaction};
 use futures_util::future::try_join_all;
 use nigehban_model::{
     Alert, AlertChange, AlertChangeKind, AlertComment, AlertCommentId, AlertId, AlertText,
-    AlertTriage, AuditAction, FoldGroup, InstanceId, RaisedAlert, SensorId, SignalFate, TenantId,
-    Timestamp, UserId, fold_batch,
+    AlertTriage, AuditAction, FoldGroup, IncidentId, InstanceId, RaisedAlert, SensorId, SignalFate,
+    TenantId, Timestamp, UserId, fold_batch,
 };
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -87,6 +87,9 @@ fn alert_from_row(row: &Row) -> StoreResult<Alert> {
         exercise: row.try_get(27)?,
         created_at: from_ts(row.try_get(28)?),
         updated_at: from_ts(row.try_get(29)?),
+        incident: row
+            .try_get::<_, Option<Uuid>>(30)?
+            .map(IncidentId::from_uuid),
     }
     .decode()
 }
@@ -125,7 +128,8 @@ async fn get_alert(client: &impl GenericClient, id: AlertId) -> StoreResult<Opti
         .transpose()
 }
 
-async fn lock_feed(tx: &Transaction<'_>) -> StoreResult<()> {
+/// Takes the feed's lock until the transaction ends (see the module documentation).
+pub(super) async fn lock_feed(tx: &Transaction<'_>) -> StoreResult<()> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&ALERT_FEED_LOCK])
         .await?;
     Ok(())
@@ -154,7 +158,7 @@ async fn record_changes(
 async fn insert_alert(tx: &Transaction<'_>, alert: &Alert) -> StoreResult<()> {
     let c = AlertColumns::of(alert)?;
     let sql = format!(
-        "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30)"
+        "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28, $29, $30, $31)"
     );
     let statement = tx.prepare_cached(&sql).await?;
     tx.execute(
@@ -190,6 +194,7 @@ async fn insert_alert(tx: &Transaction<'_>, alert: &Alert) -> StoreResult<()> {
             &alert.exercise,
             &ts(alert.created_at),
             &ts(alert.updated_at),
+            &alert.incident.map(|i| i.as_uuid()),
         ],
     )
     .await?;

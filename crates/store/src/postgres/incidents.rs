@@ -10,7 +10,7 @@ use deadpool_postgres::{GenericClient, Transaction};
 use nigehban_model::{
     AuditAction, AuditEntry, ChainHead, Evidence, EvidenceId, Incident, IncidentId,
     IncidentNotification, IncidentReport, IncidentReportId, ReadableId, ReportStatus, Sha256Digest,
-    TenantId, TimelineEntry,
+    TenantId, TimelineEntry, Timestamp,
 };
 use tokio_postgres::Row;
 use uuid::Uuid;
@@ -20,8 +20,8 @@ use super::{
     is_unique_violation, lock_head, ts,
 };
 use crate::incidents::{
-    EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, assign_readable_id, audit_after,
-    document, from_document, sequence_year, stale,
+    AlertLink, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, SimilarIncident,
+    assign_readable_id, audit_after, document, from_document, observable_key, sequence_year, stale,
 };
 use crate::rows::change_draft;
 use crate::{AuditContext, Page, PageRequest, StoreError, StoreResult};
@@ -135,6 +135,11 @@ async fn write_incident(
             }
             tx.execute("DELETE FROM incident_access WHERE incident_id = $1", &[&id])
                 .await?;
+            tx.execute(
+                "DELETE FROM incident_observables WHERE incident_id = $1",
+                &[&id],
+            )
+            .await?;
         }
     }
     for (tenant, stance) in stakeholders {
@@ -145,6 +150,58 @@ async fn write_incident(
         )
         .await?;
     }
+    if !incident.observables.is_empty() {
+        let keys: Vec<String> = incident.observables.iter().map(observable_key).collect();
+        tx.execute(
+            "INSERT INTO incident_observables (incident_id, observable)
+             SELECT $1, o FROM unnest($2::text[]) AS o ON CONFLICT DO NOTHING",
+            &[&id, &keys],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Links an alert to an incident if it is still linked where it was read,
+/// and notes the change in the alert feed (whose lock the caller holds).
+async fn link_alert(tx: &Transaction<'_>, link: &AlertLink, at: Timestamp) -> StoreResult<()> {
+    let updated = tx
+        .query_opt(
+            "UPDATE alerts SET incident_id = $2, updated_at = $4 WHERE id = $1 AND incident_id IS NOT DISTINCT FROM $3 RETURNING tenant_id",
+            &[
+                &link.alert.as_uuid(),
+                &link.to.as_uuid(),
+                &link.from.map(|i| i.as_uuid()),
+                &ts(at),
+            ],
+        )
+        .await?;
+    let Some(row) = updated else {
+        return Err(
+            if exists(
+                tx,
+                "SELECT 1 FROM alerts WHERE id = $1",
+                link.alert.as_uuid(),
+            )
+            .await?
+            {
+                stale("alert", link.alert)
+            } else {
+                StoreError::not_found("alert", link.alert)
+            },
+        );
+    };
+    let tenant: Uuid = row.try_get(0)?;
+    tx.execute(
+        "INSERT INTO alert_changes (alert_id, tenant_id, kind, at) VALUES ($1, $2, $3, $4)",
+        &[
+            &link.alert.as_uuid(),
+            &tenant,
+            &nigehban_model::AlertChangeKind::Triaged.as_str(),
+            &ts(at),
+        ],
+    )
+    .await?;
     Ok(())
 }
 
@@ -327,6 +384,13 @@ impl PostgresStore {
         for item in &write.evidence {
             write_evidence(&tx, item, false).await?;
         }
+        if !write.alert_links.is_empty() {
+            // After the audit head's lock, as triage takes them: the two orders never deadlock.
+            super::alerts::lock_feed(&tx).await?;
+        }
+        for link in &write.alert_links {
+            link_alert(&tx, link, ctx.at).await?;
+        }
         for entry in &write.timeline {
             tx.execute(
                 "INSERT INTO incident_timeline (id, incident_id, at, document) VALUES ($1, $2, $3, $4)",
@@ -364,6 +428,43 @@ impl PostgresStore {
         }
         tx.commit().await?;
         Ok(written)
+    }
+
+    pub(super) async fn incidents_similar(
+        &self,
+        of: IncidentId,
+        touching: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<SimilarIncident>> {
+        let client = self.client().await?;
+        let sql = format!(
+            "{SUBTREE} SELECT i.document, COUNT(*) AS shared
+             FROM incident_observables mine
+             JOIN incident_observables theirs
+               ON theirs.observable = mine.observable AND theirs.incident_id <> mine.incident_id
+             JOIN incidents i ON i.id = theirs.incident_id
+             WHERE mine.incident_id = $2
+               AND theirs.incident_id IN (SELECT incident_id FROM incident_access WHERE tenant_id IN (SELECT id FROM subtree))
+             GROUP BY theirs.incident_id, i.document
+             ORDER BY shared DESC, theirs.incident_id DESC
+             LIMIT $3"
+        );
+        let rows = client
+            .query(
+                &sql,
+                &[&touching.as_uuid(), &of.as_uuid(), &i64::from(limit)],
+            )
+            .await?;
+        let mut found = Vec::with_capacity(rows.len());
+        for row in &rows {
+            let shared: i64 = row.try_get(1)?;
+            found.push(SimilarIncident {
+                incident: from_document("incident", &text_of(row)?)?,
+                shared: u64::try_from(shared)
+                    .map_err(|_| StoreError::corrupt("shared observables", shared))?,
+            });
+        }
+        Ok(found)
     }
 
     pub(super) async fn incidents_get(&self, id: IncidentId) -> StoreResult<Option<Incident>> {

@@ -69,6 +69,7 @@ fn alert_from_row(row: &Row<'_>) -> StoreResult<Alert> {
         exercise: row.get(27)?,
         created_at: Timestamp::from_unix_micros(row.get(28)?),
         updated_at: Timestamp::from_unix_micros(row.get(29)?),
+        incident: optional_id("incident id", row.get(30)?)?,
     }
     .decode()
 }
@@ -122,7 +123,7 @@ fn open_alert(conn: &Connection, group: &FoldGroup) -> StoreResult<Option<Alert>
 fn insert_alert(tx: &Transaction<'_>, alert: &Alert) -> StoreResult<()> {
     let c = AlertColumns::of(alert)?;
     let sql = format!(
-        "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
+        "INSERT INTO alerts ({ALERT_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
     );
     tx.prepare_cached(&sql)?.execute(params![
         alert.id.to_string(),
@@ -155,6 +156,7 @@ fn insert_alert(tx: &Transaction<'_>, alert: &Alert) -> StoreResult<()> {
         alert.exercise,
         alert.created_at.unix_micros(),
         alert.updated_at.unix_micros(),
+        alert.incident.map(|i| i.to_string()),
     ])?;
     Ok(())
 }

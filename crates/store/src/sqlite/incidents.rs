@@ -20,8 +20,8 @@ use super::{
     is_unique_violation, page_rows,
 };
 use crate::incidents::{
-    EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, assign_readable_id, audit_after,
-    document, from_document, sequence_year, stale,
+    AlertLink, EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, SimilarIncident,
+    assign_readable_id, audit_after, document, from_document, observable_key, sequence_year, stale,
 };
 use crate::rows::change_draft;
 use crate::{AuditContext, Page, PageRequest, StoreError, StoreResult};
@@ -138,6 +138,10 @@ fn write_incident(
                 "DELETE FROM incident_access WHERE incident_id = ?1",
                 params![incident.id.to_string()],
             )?;
+            tx.execute(
+                "DELETE FROM incident_observables WHERE incident_id = ?1",
+                params![incident.id.to_string()],
+            )?;
         }
     }
     for (tenant, stance) in incident.stakeholders() {
@@ -146,6 +150,54 @@ fn write_incident(
         )?
         .execute(params![incident.id.to_string(), tenant.to_string(), stance])?;
     }
+    for observable in &incident.observables {
+        tx.prepare_cached(
+            "INSERT OR IGNORE INTO incident_observables (incident_id, observable) VALUES (?1, ?2)",
+        )?
+        .execute(params![incident.id.to_string(), observable_key(observable)])?;
+    }
+    Ok(())
+}
+
+/// Links an alert to an incident if it is still linked where it was read,
+/// and notes the change in the alert feed.
+fn link_alert(tx: &Transaction<'_>, link: &AlertLink, at: i64) -> StoreResult<()> {
+    let tenant: Option<String> = tx
+        .prepare_cached(
+            "UPDATE alerts SET incident_id = ?2, updated_at = ?4 WHERE id = ?1 AND incident_id IS ?3 RETURNING tenant_id",
+        )?
+        .query_row(
+            params![
+                link.alert.to_string(),
+                link.to.to_string(),
+                link.from.map(|i| i.to_string()),
+                at
+            ],
+            |row| row.get(0),
+        )
+        .optional()?;
+    let Some(tenant) = tenant else {
+        return Err(
+            if exists(
+                tx,
+                "SELECT 1 FROM alerts WHERE id = ?1",
+                link.alert.to_string(),
+            )? {
+                stale("alert", link.alert)
+            } else {
+                StoreError::not_found("alert", link.alert)
+            },
+        );
+    };
+    tx.prepare_cached(
+        "INSERT INTO alert_changes (alert_id, tenant_id, kind, at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![
+        link.alert.to_string(),
+        tenant,
+        nigehban_model::AlertChangeKind::Triaged.as_str(),
+        at
+    ])?;
     Ok(())
 }
 
@@ -371,6 +423,9 @@ impl SqliteStore {
             for item in &write.evidence {
                 write_evidence(tx, item, false)?;
             }
+            for link in &write.alert_links {
+                link_alert(tx, link, ctx.at.unix_micros())?;
+            }
             for entry in &write.timeline {
                 tx.prepare_cached(
                     "INSERT INTO incident_timeline (id, incident_id, at, document) VALUES (?1, ?2, ?3, ?4)",
@@ -398,6 +453,45 @@ impl SqliteStore {
                 append(tx, draft)?;
             }
             Ok(written)
+        })
+        .await
+    }
+
+    pub(super) async fn incidents_similar(
+        &self,
+        of: IncidentId,
+        touching: TenantId,
+        limit: u32,
+    ) -> StoreResult<Vec<SimilarIncident>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "{SUBTREE} SELECT i.document, COUNT(*) AS shared
+                 FROM incident_observables mine
+                 JOIN incident_observables theirs
+                   ON theirs.observable = mine.observable AND theirs.incident_id <> mine.incident_id
+                 JOIN incidents i ON i.id = theirs.incident_id
+                 WHERE mine.incident_id = ?2
+                   AND theirs.incident_id IN (SELECT incident_id FROM incident_access WHERE tenant_id IN (SELECT id FROM subtree))
+                 GROUP BY theirs.incident_id
+                 ORDER BY shared DESC, theirs.incident_id DESC
+                 LIMIT ?3"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params![
+                touching.to_string(),
+                of.to_string(),
+                i64::from(limit)
+            ])?;
+            let mut found = Vec::new();
+            while let Some(row) = rows.next()? {
+                let shared: i64 = row.get(1)?;
+                found.push(SimilarIncident {
+                    incident: decode_incident(row.get(0)?)?,
+                    shared: u64::try_from(shared)
+                        .map_err(|_| StoreError::corrupt("shared observables", shared))?,
+                });
+            }
+            Ok(found)
         })
         .await
     }

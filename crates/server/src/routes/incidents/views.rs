@@ -44,7 +44,7 @@ impl From<Actor> for ActorView {
 /// A typed observable.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ObservableView {
-    /// ipv4, ipv6, domain, url, md5, sha1, sha256, sha512, email or cve.
+    /// ipv4, ipv6, domain, url, md5, sha1, sha256, sha512, email, cve or user.
     pub kind: String,
     /// The normalised value.
     pub value: String,
@@ -470,6 +470,22 @@ pub fn word<T: Serialize + std::fmt::Debug>(value: &T) -> String {
         Ok(serde_json::Value::String(word)) => word,
         _ => format!("{value:?}").to_ascii_lowercase(),
     }
+}
+
+/// An incident sharing observables with another.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimilarIncidentView {
+    /// The incident, as much of it as the caller sees.
+    pub incident: IncidentView,
+    /// The observables both hold (of those the caller sees on both).
+    pub shared: Vec<ObservableView>,
+}
+
+/// Incidents sharing observables with one, most shared first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SimilarIncidentList {
+    /// Only incidents whose details the caller sees.
+    pub items: Vec<SimilarIncidentView>,
 }
 
 /// A page of incidents.

@@ -1,0 +1,21 @@
+-- Nigehban schema, version 10 (SQLite): alerts linked to incidents, and an
+-- index of incidents' observables for suggesting similar incidents.
+
+-- The incident an alert was linked to (at most one). Set in the transaction
+-- that writes the incident, so the two never disagree.
+ALTER TABLE alerts ADD COLUMN incident_id TEXT REFERENCES incidents (id);
+CREATE INDEX alerts_by_incident ON alerts (incident_id) WHERE incident_id IS NOT NULL;
+
+-- Every observable of every incident as `kind:value` (the model's
+-- normalised form, e.g. `ipv4:192.0.2.7`), rewritten with the incident's
+-- document; "similar incidents" are those sharing any of them.
+CREATE TABLE incident_observables (
+    incident_id TEXT NOT NULL REFERENCES incidents (id),
+    observable  TEXT NOT NULL,
+    PRIMARY KEY (incident_id, observable)
+) WITHOUT ROWID;
+CREATE INDEX incident_observables_by_value ON incident_observables (observable, incident_id);
+
+INSERT OR IGNORE INTO incident_observables (incident_id, observable)
+SELECT incidents.id, json_extract(o.value, '$.kind') || ':' || json_extract(o.value, '$.value')
+FROM incidents, json_each(incidents.document, '$.observables') AS o;
