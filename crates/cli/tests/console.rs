@@ -50,10 +50,12 @@ struct Server {
 }
 
 impl Server {
-    fn start(data_dir: &Path) -> Server {
+    fn start(data_dir: &Path, rules: &Path) -> Server {
         let mut child = nigehban()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .arg("--rules")
+            .arg(rules)
             // The browser reaches the server as http://localhost, where Chromium
             // accepts `Secure` cookies: the default (secure) cookies are tested.
             .stdout(Stdio::piped())
@@ -605,6 +607,56 @@ fn api(
     answer.json()
 }
 
+/// A rule that raises an alert for every failed SSH logon from the probe's address.
+const PROBE_RULE: &str = "title: Console probe logon
+id: 5f0c1d2e-8a4b-4c6d-9e7f-0a1b2c3d4e5f
+status: test
+description: A failed SSH logon from the console test's address.
+author: Nigehban tests
+logsource:
+    product: linux
+    service: sshd
+detection:
+    selection:
+        event.action: ssh_login
+        source.ip: 198.51.100.77
+    condition: selection
+level: high
+";
+
+/// Sends one failed SSH logon from the probe's address with a sensor's token.
+fn send_probe_logon(server: &Server, dir: &Path, name: &str, token: &str) {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let file = dir.join(format!("{name}.log"));
+    std::fs::write(
+        &file,
+        format!(
+            "<38>1 {now} {name} sshd 4243 - - Failed password for root from 198.51.100.77 port 50022 ssh2\n"
+        ),
+    )
+    .unwrap();
+    let output = nigehban()
+        .args([
+            "ingest",
+            "--server",
+            &format!("http://{}", server.address),
+            "--quiet",
+            "--journal",
+        ])
+        .arg(dir.join(format!("{name}.journal")))
+        .arg(&file)
+        .env("NIGEHBAN_INGEST_TOKEN", token)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
 #[test]
 fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser() {
     let Some(chromium) = nigehban_testkit::program(Need::Chromium, "chromium", "chromium") else {
@@ -617,7 +669,10 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     };
     let Some(axe) = axe_core() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("data"));
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("probe.yml"), PROBE_RULE).unwrap();
+    let server = Server::start(&dir.path().join("data"), &rules);
     let browser = Browser::start(&chromium, &chromedriver);
 
     // Sign in with the one-time password: the console insists on a new one first.
@@ -763,16 +818,46 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
             .to_owned()
     };
     let (first, second) = (org("First Bank"), org("Second Bank"));
-    let theirs = api(
+    let their_sensor = api(
         &server,
         &admin,
         "POST",
         "/api/v1/sensors",
         &json!({"tenant": second, "name": "their ids", "kind": "ids"}),
-    )["sensor"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    );
+    let theirs = their_sensor["sensor"]["id"].as_str().unwrap().to_owned();
+    let our_sensor = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/v1/sensors",
+        &json!({"tenant": first, "name": "first bank ids", "kind": "ids"}),
+    );
+    // One failed logon from the probe's address at each bank: an alert at each.
+    send_probe_logon(
+        &server,
+        dir.path(),
+        "firstbank01",
+        our_sensor["secret"].as_str().unwrap(),
+    );
+    send_probe_logon(
+        &server,
+        dir.path(),
+        "secondbank01",
+        their_sensor["secret"].as_str().unwrap(),
+    );
+    // The second bank's analyst opens an incident from its alert over the API.
+    let second_analyst = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/v1/users",
+        &json!({"tenant": second, "username": "second.analyst", "display_name": "Second analyst", "role": "analyst"}),
+    );
+    let (their_alert, their_incident) = second_bank_incident(
+        &server,
+        second_analyst["one_time_password"].as_str().unwrap(),
+    );
     let created = api(
         &server,
         &admin,
@@ -781,6 +866,69 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         &json!({"tenant": first, "username": "first.analyst", "display_name": "First analyst", "role": "analyst"}),
     );
     let password = created["one_time_password"].as_str().unwrap().to_owned();
+    // My API tokens: one created, its secret shown once.
+    browser.go(&server.url("/console/tokens"));
+    check_page(&browser, &axe, &server, "my API tokens");
+    browser.type_into("main form input[name=name]", "console e2e");
+    browser.click("#create-token");
+    browser.wait_for_url("/console/tokens");
+    assert!(
+        browser.text("#api-token").starts_with("ngb_"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "a created API token");
+    browser.go(&server.url("/console/tokens"));
+    assert!(
+        browser.text("#tokens").contains("console e2e"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(!browser.text("main").contains("ngb_"));
+
+    // Administration: the tenant tree, users and roles, tokens, the audit log verified.
+    browser.go(&server.url("/console/admin"));
+    let tree = browser.text("#tenant-tree");
+    assert!(
+        tree.contains("First Bank") && tree.contains("Second Bank"),
+        "{tree}"
+    );
+    check_page(&browser, &axe, &server, "the tenant tree");
+    browser.go(&server.url("/console/admin/users"));
+    assert!(
+        browser.text("#users").contains("first.analyst"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "users and roles");
+    browser.go(&server.url("/console/admin/tokens"));
+    assert!(
+        browser.text("#subtree-tokens").contains("console e2e"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the subtree's API tokens");
+    browser.go(&server.url("/console/admin/audit?verify=1"));
+    assert!(
+        browser.text("#verification").contains("Intact:"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(
+        browser.text("#audit").contains("tenant.create"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the audit log");
+    browser.screenshot("audit-log");
+    browser.go(&server.url("/console/rules?q=SSH"));
+    assert!(
+        browser.text("#rules").contains("Failed SSH Logon"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the rules");
+
     browser.click("header form button[type=submit]");
     browser.wait_for_url("/console/login?out=1");
     sign_in(&browser, &server, "first.analyst", &password, &axe);
@@ -804,4 +952,147 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         "{}",
         browser.text("main")
     );
+
+    // The alert queue lists the first bank's alert (raised by the probe rule), not the second's.
+    let queue = server.url("/console/alerts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        browser.go(&queue);
+        if !browser.find_all("#alerts tbody tr").is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the alert never appeared in the queue: {}",
+            browser.text("main")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        browser.find_all("#alerts tbody tr").len(),
+        1,
+        "{}",
+        browser.text("main")
+    );
+    let row = browser.text("#alerts tbody tr");
+    assert!(row.contains("Console probe logon"), "{row}");
+    assert!(row.contains("firstbank01"), "{row}");
+    check_page(&browser, &axe, &server, "the alert queue");
+    browser.screenshot("alert-queue");
+
+    // Open it, acknowledge it.
+    browser.click("#alerts tbody tr a");
+    browser.wait_for_url("/console/alerts/");
+    assert_eq!(browser.text("#alert-status"), "new");
+    assert!(
+        browser.text("main").contains("198.51.100.77"),
+        "the matching event is not shown: {}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "an alert");
+    let alert_url = browser.url();
+    browser.click("#acknowledge");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.text("#alert-status") != "acknowledged" {
+        assert!(Instant::now() < deadline, "{}", browser.text("main"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Open an incident from it, then escalate the incident to the CERT above.
+    browser.type_into(
+        "#open-incident input[name=title]",
+        "Probe logons at First Bank",
+    );
+    browser.click("#open-incident-button");
+    browser.wait_for_url("/console/incidents/");
+    let incident_url = browser.url();
+    assert!(
+        browser.text("main").contains("Probe logons at First Bank"),
+        "{}",
+        browser.text("main")
+    );
+    assert_eq!(browser.text("#incident-owner"), "First Bank");
+    check_page(&browser, &axe, &server, "an incident");
+    browser.screenshot("incident");
+    browser.go(&alert_url);
+    assert!(
+        browser
+            .text("#linked-incident")
+            .contains("linked to an incident"),
+        "{}",
+        browser.text("main")
+    );
+    browser.go(&incident_url);
+    browser.type_into("form textarea[name=note]", "Seen across the sector");
+    browser.click("#escalate");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.text("#incident-owner") == "First Bank" {
+        assert!(Instant::now() < deadline, "{}", browser.text("main"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        browser.find_all("#escalate").is_empty(),
+        "still escalatable: {}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the escalated incident");
+    browser.go(&server.url("/console/incidents"));
+    assert!(
+        browser
+            .text("#incidents")
+            .contains(&incident_url.rsplit('/').next().unwrap().to_owned()),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the incident list");
+
+    // The second bank's alert and incident, by URL: not found.
+    for url in [
+        format!("/console/alerts/{their_alert}"),
+        format!("/console/incidents/{their_incident}"),
+    ] {
+        browser.go(&server.url(&url));
+        assert_eq!(browser.text("h1"), "Not found", "{url}");
+        assert!(
+            !browser.text("body").contains("secondbank01"),
+            "{url}: {}",
+            browser.text("body")
+        );
+    }
+}
+
+/// The second bank's analyst changes the one-time password, waits for the
+/// bank's alert and opens an incident from it over the API: (alert id, incident readable id).
+fn second_bank_incident(server: &Server, one_time_password: &str) -> (String, String) {
+    let first = api_session(server, "second.analyst", one_time_password);
+    api(
+        server,
+        &first,
+        "POST",
+        "/api/v1/auth/password",
+        &json!({"current_password": one_time_password, "new_password": NEW_PASSWORD}),
+    );
+    let session = api_session(server, "second.analyst", NEW_PASSWORD);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let alert = loop {
+        let page = api(server, &session, "GET", "/api/v1/alerts", &Value::Null);
+        if let Some(alert) = page["items"].as_array().unwrap().first() {
+            break alert["id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no alert at the second bank");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let incident = api(
+        server,
+        &session,
+        "POST",
+        "/api/v1/incidents",
+        &json!({
+            "title": "Probe logons at Second Bank",
+            "classification": {"class": "other", "type": "undetermined"},
+            "severity": "medium",
+            "alerts": [alert],
+        }),
+    );
+    (alert, incident["readable_id"].as_str().unwrap().to_owned())
 }

@@ -33,6 +33,7 @@
 //! 3. Add the page to the browser test (`crates/cli/tests/console.rs`): it
 //!    checks every page with axe-core and the network log.
 
+mod admin;
 mod alerts;
 mod assets;
 mod charts;
@@ -41,9 +42,11 @@ mod events;
 mod frame;
 mod incidents;
 mod messages;
+mod rules;
 mod sensors;
 mod session;
 mod sign_in;
+mod tokens;
 
 use axum::Router;
 use axum::response::{IntoResponse, Response};
@@ -85,6 +88,14 @@ pub const NAV: &[NavEntry] = &[
         path: sensors::PATH,
         label: |t| t.sensors,
     },
+    NavEntry {
+        path: rules::PATH,
+        label: |t| t.rules,
+    },
+    NavEntry {
+        path: admin::PATH,
+        label: |t| t.administration,
+    },
 ];
 
 /// Every console route, under `/console`.
@@ -103,6 +114,9 @@ pub fn routes() -> Router<ServerState> {
         .merge(incidents::routes())
         .merge(events::routes())
         .merge(sensors::routes())
+        .merge(tokens::routes())
+        .merge(rules::routes())
+        .merge(admin::routes())
 }
 
 /// Any other path under `/console/`: "not found", as a page.

@@ -8,7 +8,12 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use nigehban_app::model::{Alert, AlertId, AlertStatus, AlertText, Resolution, Severity, TenantId};
+use nigehban_app::OpenIncident;
+use nigehban_app::model::incident::rsit;
+use nigehban_app::model::{
+    Alert, AlertId, AlertStatus, AlertText, IncidentSeverity, Pap, Resolution, RsitClass, Severity,
+    TenantId, Tlp,
+};
 
 use super::dashboard::visible_tenants;
 use super::events::event;
@@ -33,6 +38,7 @@ pub fn routes() -> Router<ServerState> {
         .route("/console/alerts/{id}", get(detail))
         .route("/console/alerts/{id}/acknowledge", post(acknowledge))
         .route("/console/alerts/{id}/close", post(close))
+        .route("/console/alerts/{id}/incident", post(open_incident))
 }
 
 /// The status choices of the filter: (value, API statuses).
@@ -265,8 +271,7 @@ async fn render_detail(
         (summary(&alert))
         h2 { (t.triage) }
         (triage_forms(viewer, &alert))
-        // Creating an incident from an alert comes with the app's service for it
-        // (branch h/incident-alerts): its button goes here, in a form like the ones above.
+        (incident_part(viewer, &alert))
         h2 { (t.matching_events) }
         @if hits.is_empty() {
             p { (t.no_events_match) }
@@ -340,6 +345,138 @@ fn triage_forms(viewer: &Viewer, alert: &Alert) -> Markup {
             }
         }
     }
+}
+
+/// The incident the alert is linked to, or the form that opens one from it.
+fn incident_part(viewer: &Viewer, alert: &Alert) -> Markup {
+    let t = messages();
+    let default_severity = match alert.severity {
+        Severity::Informational | Severity::Low => IncidentSeverity::Low,
+        Severity::Medium => IncidentSeverity::Medium,
+        Severity::High => IncidentSeverity::High,
+        Severity::Critical => IncidentSeverity::Critical,
+    };
+    html! {
+        h2 { (t.incident) }
+        @if let Some(incident) = alert.incident {
+            p #linked-incident { (t.linked_to_incident) " "
+                a href=(format!("{}/{incident}", super::incidents::PATH)) { (t.open_the_incident) } }
+        } @else if alert.exercise {
+            p { (t.exercise_alert_no_incident) }
+        } @else {
+            form.stacked #open-incident method="post" action=(format!("{PATH}/{}/incident", alert.id)) {
+                (viewer.csrf_field())
+                p.note { (t.open_incident_hint) }
+                label { (t.title) input type="text" name="title" required value=(alert.rule.title) {} }
+                label { (t.classification)
+                    select name="classification" {
+                        @for class in &rsit().classes {
+                            optgroup label=(class.expanded) {
+                                @for kind in &class.types {
+                                    @let value = format!("{}/{}", class.value, kind.value);
+                                    option value=(value) selected[value == DEFAULT_CLASSIFICATION] { (kind.expanded) }
+                                }
+                            }
+                        }
+                    }
+                }
+                label { (t.severity)
+                    select name="severity" {
+                        @for one in IncidentSeverity::ALL {
+                            option value=(one.as_str()) selected[one == default_severity] { (one.as_str()) }
+                        }
+                    }
+                }
+                label { "TLP"
+                    select name="tlp" {
+                        @for one in Tlp::ALL {
+                            option value=(one.as_str()) selected[one == Tlp::Amber] { (one.label()) }
+                        }
+                    }
+                }
+                button #open-incident-button type="submit" { (t.open_incident) }
+            }
+        }
+    }
+}
+
+/// The classification offered first: RSIT's "undetermined" until an analyst knows better.
+const DEFAULT_CLASSIFICATION: &str = "other/undetermined";
+
+/// `POST /console/alerts/{id}/incident`: opens an incident from the alert
+/// (owned by the alert's tenant, the alert linked to it).
+async fn open_incident(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    let done = async {
+        viewer.check_csrf(&state, &form)?;
+        let alert_id = parse_id(&id, &viewer)?;
+        let fail = |e: nigehban_app::AppError| ConsoleError::new(e, Some(&viewer));
+        let alert = state
+            .app
+            .alerts()
+            .get(viewer.caller(), alert_id)
+            .await
+            .map_err(|e| ConsoleError::new(e, Some(&viewer)))?;
+        let classification = form
+            .get("classification")
+            .and_then(|v| v.split_once('/'))
+            .ok_or_else(|| "classification: choose a class and type".to_owned())
+            .and_then(|(class, kind)| RsitClass::parse(class, kind).map_err(|e| e.to_string()));
+        let severity = form
+            .get("severity")
+            .unwrap_or_default()
+            .parse::<IncidentSeverity>()
+            .map_err(|e| format!("severity: {e}"));
+        let tlp = form
+            .get("tlp")
+            .unwrap_or_default()
+            .parse::<Tlp>()
+            .map_err(|e| format!("tlp: {e}"));
+        let (classification, severity, tlp) = match (classification, severity, tlp) {
+            (Ok(c), Ok(s), Ok(t)) => (c, s, t),
+            (Err(problem), _, _) | (_, Err(problem), _) | (_, _, Err(problem)) => {
+                return render_detail(&state, &viewer, &id, Some(&problem)).await;
+            }
+        };
+        let opened = state
+            .app
+            .incidents()
+            .open(
+                viewer.caller(),
+                OpenIncident {
+                    owner: Some(alert.tenant),
+                    title: form.text("title").unwrap_or_default().to_owned(),
+                    description: String::new(),
+                    classification,
+                    severity,
+                    tlp,
+                    pap: Pap::Amber,
+                    aware_at: None,
+                    affected_tenants: Vec::new(),
+                    observables: Vec::new(),
+                    regulatory_profile: None,
+                    alerts: vec![alert_id],
+                },
+            )
+            .await;
+        match opened {
+            Ok(sight) => Ok(redirect(&format!(
+                "{}/{}",
+                super::incidents::PATH,
+                sight.readable_id()
+            ))),
+            Err(
+                nigehban_app::AppError::Invalid(problem)
+                | nigehban_app::AppError::Conflict(problem),
+            ) => render_detail(&state, &viewer, &id, Some(&problem)).await,
+            Err(error) => Err(fail(error)),
+        }
+    };
+    done.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 /// `POST /console/alerts/{id}/acknowledge`.

@@ -64,6 +64,7 @@ impl Page<'_> {
                             }
                             div.who {
                                 span { (t.signed_in_as) " " strong { (viewer.username()) } " · " (viewer.role()) " · " (viewer.tenant_name()) }
+                                a href=(super::tokens::PATH) { (t.my_tokens) }
                                 a href="/console/password" { (t.change_password) }
                                 form method="post" action="/console/logout" {
                                     (viewer.csrf_field())

@@ -267,6 +267,120 @@ pub struct Messages {
     pub description: &'static str,
     /// Opened.
     pub opened: &'static str,
+    /// Open an incident (button).
+    pub open_incident: &'static str,
+    /// What opening an incident from an alert does.
+    pub open_incident_hint: &'static str,
+    /// The alert is linked to an incident (before the link).
+    pub linked_to_incident: &'static str,
+    /// The link to the incident.
+    pub open_the_incident: &'static str,
+    /// An exercise alert opens no incident.
+    pub exercise_alert_no_incident: &'static str,
+    /// My API tokens (title and link).
+    pub my_tokens: &'static str,
+    /// What the page's tokens are.
+    pub tokens_hint: &'static str,
+    /// No tokens.
+    pub no_tokens: &'static str,
+    /// Role column.
+    pub role: &'static str,
+    /// Created column.
+    pub created: &'static str,
+    /// Expires column and field.
+    pub expires: &'static str,
+    /// Last used column.
+    pub last_used: &'static str,
+    /// Never expires.
+    pub never_expires: &'static str,
+    /// Days (after a number).
+    pub days: &'static str,
+    /// Choose one of the offered values.
+    pub choose_one: &'static str,
+    /// Revoked.
+    pub revoked: &'static str,
+    /// Expired.
+    pub expired: &'static str,
+    /// Revoke (button).
+    pub revoke: &'static str,
+    /// Create a token (heading and button).
+    pub create_token: &'static str,
+    /// Token created (title).
+    pub token_created: &'static str,
+    /// The token's secret is shown once.
+    pub token_secret_shown_once: &'static str,
+    /// API token (the secret's label).
+    pub api_token: &'static str,
+    /// How to send it.
+    pub use_token_with: &'static str,
+    /// Administration (navigation).
+    pub administration: &'static str,
+    /// The tenant tree (title).
+    pub tenant_tree: &'static str,
+    /// Users and roles (title).
+    pub users_and_roles: &'static str,
+    /// API tokens of the subtree (title).
+    pub api_tokens: &'static str,
+    /// The audit log (title).
+    pub audit_log: &'static str,
+    /// No users.
+    pub no_users: &'static str,
+    /// Display name column.
+    pub display_name: &'static str,
+    /// Active.
+    pub active: &'static str,
+    /// A user who has not changed the one-time password yet.
+    pub password_not_yet_chosen: &'static str,
+    /// The chain's verification (section label).
+    pub chain_verification: &'static str,
+    /// The chain was not verified on this page.
+    pub chain_not_verified_yet: &'static str,
+    /// Verify the chain now (link).
+    pub verify_chain: &'static str,
+    /// The chain is intact.
+    pub chain_intact: &'static str,
+    /// After the count of verified entries.
+    pub entries_verified: &'static str,
+    /// The chain is broken.
+    pub chain_broken: &'static str,
+    /// Who verifies the chain.
+    pub chain_verified_by_national: &'static str,
+    /// The audit key's fingerprint (before it).
+    pub audit_key: &'static str,
+    /// No audit entries.
+    pub no_audit_entries: &'static str,
+    /// Action column.
+    pub action: &'static str,
+    /// Record column.
+    pub record: &'static str,
+    /// Actor column.
+    pub actor: &'static str,
+    /// Network address column.
+    pub address: &'static str,
+    /// Rules (navigation and title).
+    pub rules: &'static str,
+    /// No rules match.
+    pub no_rules: &'static str,
+    /// Where a rule comes from (column).
+    pub origin: &'static str,
+    /// A rule's state for the viewer's tenant (column).
+    pub for_your_tenant: &'static str,
+    /// The change column.
+    pub change: &'static str,
+    /// The rule runs.
+    pub rule_runs: &'static str,
+    /// The rule does not run.
+    pub rule_off: &'static str,
+    /// Whose choice decides (before the tenant's name).
+    pub decided_by: &'static str,
+    /// No tenant decides: the platform's setting.
+    pub platform_default: &'static str,
+    /// Disable (button).
+    pub disable: &'static str,
+    /// Enable (button).
+    pub enable: &'static str,
+    /// Inherit again (button).
+    pub inherit: &'static str,
 }
 
 /// English, the language of the first release.
@@ -402,6 +516,63 @@ pub static ENGLISH: Messages = Messages {
     classification: "Classification",
     description: "Description",
     opened: "Opened",
+    open_incident: "Open an incident",
+    open_incident_hint: "The incident is opened for this alert's organisation and linked to the alert; the alert's addresses, domains, user names and hashes become its observables.",
+    linked_to_incident: "This alert is linked to an incident.",
+    open_the_incident: "Open it",
+    exercise_alert_no_incident: "An exercise alert opens no incident.",
+    my_tokens: "My API tokens",
+    tokens_hint: "Tokens let your programs call the API as you, in your organisation and role. Send one as the Authorization: Bearer header.",
+    no_tokens: "No API tokens yet.",
+    role: "Role",
+    created: "Created",
+    expires: "Expires",
+    last_used: "Last used",
+    never_expires: "Never",
+    days: "days",
+    choose_one: "choose one of the offered values",
+    revoked: "Revoked",
+    expired: "Expired",
+    revoke: "Revoke",
+    create_token: "Create a token",
+    token_created: "Token created",
+    token_secret_shown_once: "The token's secret is shown now and never again. Copy it to where your program keeps its secrets.",
+    api_token: "API token",
+    use_token_with: "Send it with every request as",
+    administration: "Administration",
+    tenant_tree: "Tenants",
+    users_and_roles: "Users and roles",
+    api_tokens: "API tokens",
+    audit_log: "Audit log",
+    no_users: "No users.",
+    display_name: "Name",
+    active: "Active",
+    password_not_yet_chosen: "One-time password not yet changed",
+    chain_verification: "Verification of the audit chain",
+    chain_not_verified_yet: "The chain of entries is checked on demand.",
+    verify_chain: "Verify the whole chain now",
+    chain_intact: "Intact:",
+    entries_verified: "entries verified, every seal matches.",
+    chain_broken: "Broken:",
+    chain_verified_by_national: "The whole chain spans every tenant: the national CERT's administrators and auditors verify it.",
+    audit_key: "Sealed with the audit key",
+    no_audit_entries: "No audit entries.",
+    action: "Action",
+    record: "Record",
+    actor: "By",
+    address: "Address",
+    rules: "Rules",
+    no_rules: "No rules match.",
+    origin: "Origin",
+    for_your_tenant: "For your tenant",
+    change: "Change",
+    rule_runs: "Runs",
+    rule_off: "Off",
+    decided_by: "as chosen by",
+    platform_default: "the platform's setting",
+    disable: "Disable",
+    enable: "Enable",
+    inherit: "Inherit",
 };
 
 /// The texts for a request (English until a second language is added).

@@ -330,3 +330,283 @@ async fn an_organisation_sees_nothing_of_another_on_any_page() {
     let dashboard = page(&platform, &analyst, "/console/").await;
     assert!(dashboard.text.contains("First Bank"), "{}", dashboard.text);
 }
+
+/// The id in the first `/console/tokens/{id}/revoke` form after `name` on a page.
+fn revoke_path_after(page: &str, name: &str) -> String {
+    let start = page
+        .find(name)
+        .unwrap_or_else(|| panic!("{name} not in {page}"));
+    let rest = &page[start..];
+    let at = rest.find("/console/tokens/").unwrap();
+    let end = rest[at..].find("/revoke").unwrap();
+    rest[at..at + end + "/revoke".len()].to_owned()
+}
+
+#[tokio::test]
+async fn my_tokens_are_only_mine_created_once_shown_and_revoked() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let bank = platform.organisation(&sector, "First Bank").await;
+    platform.user(&bank, "first.analyst", Role::Analyst).await;
+    platform.user(&bank, "first.colleague", Role::Analyst).await;
+    let analyst = platform.sign_in("first.analyst").await;
+    let colleague = platform.sign_in("first.colleague").await;
+    let theirs = platform
+        .send(
+            call(Method::POST, "/api/v1/tokens")
+                .session(&colleague)
+                .json(&serde_json::json!({"name": "colleague pipeline"})),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.text);
+    let their_id = theirs.json["token"]["id"].as_str().unwrap().to_owned();
+
+    let list = page(&platform, &analyst, "/console/tokens").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    // The harness's own token of this analyst ("test"), never the colleague's.
+    assert!(list.text.contains("<td>test</td>"), "{}", list.text);
+    assert!(!list.text.contains("colleague pipeline"), "{}", list.text);
+
+    // A form without the session's token creates nothing.
+    let forged = post_form(
+        &platform,
+        &analyst,
+        "/console/tokens",
+        &form_encode(&[("name", "forged"), ("lifetime_days", "30")]),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    let created = post_form(
+        &platform,
+        &analyst,
+        "/console/tokens",
+        &form_encode(&[
+            ("csrf", &analyst.csrf),
+            ("name", "ci pipeline"),
+            ("lifetime_days", "30"),
+        ]),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let secret_start = created.text.find("ngb_").expect("the secret is shown");
+    let secret: String = created.text[secret_start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let works = platform
+        .send(
+            call(Method::GET, "/api/v1/auth/session")
+                .bearer(&secret)
+                .empty(),
+        )
+        .await;
+    assert_eq!(works.status, StatusCode::OK, "{}", works.text);
+    assert_eq!(
+        works.json["user"]["username"], "first.analyst",
+        "{}",
+        works.text
+    );
+
+    let list = page(&platform, &analyst, "/console/tokens").await;
+    assert!(list.text.contains("ci pipeline"), "{}", list.text);
+    assert!(
+        !list.text.contains("ngb_"),
+        "the secret is shown once: {}",
+        list.text
+    );
+    forgotten_name_refused(&platform, &analyst).await;
+
+    // Revoking: the colleague's token by id is refused (as the API refuses it) and keeps working; one's own stops.
+    let other = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/tokens/{their_id}/revoke"),
+        &form_encode(&[("csrf", &analyst.csrf)]),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.text);
+    assert!(
+        other.text.contains("<h1>Not allowed</h1>"),
+        "{}",
+        other.text
+    );
+    let still = platform
+        .send(
+            call(Method::GET, "/api/v1/auth/session")
+                .bearer(theirs.json["secret"].as_str().unwrap())
+                .empty(),
+        )
+        .await;
+    assert_eq!(still.status, StatusCode::OK);
+    let revoke = revoke_path_after(&list.text, "ci pipeline");
+    let unforged = post_form(&platform, &analyst, &revoke, "").await;
+    assert_eq!(unforged.status, StatusCode::FORBIDDEN);
+    let revoked = post_form(
+        &platform,
+        &analyst,
+        &revoke,
+        &form_encode(&[("csrf", &analyst.csrf)]),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text);
+    let stopped = platform
+        .send(
+            call(Method::GET, "/api/v1/auth/session")
+                .bearer(&secret)
+                .empty(),
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::UNAUTHORIZED, "{}", stopped.text);
+    let list = page(&platform, &analyst, "/console/tokens").await;
+    let row = &list.text[list.text.find("ci pipeline").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("Revoked"), "{row}");
+}
+
+/// A token without a name is refused with the reason, and nothing is created.
+async fn forgotten_name_refused(platform: &Platform, who: &Credentials) {
+    let refused = post_form(
+        platform,
+        who,
+        "/console/tokens",
+        &form_encode(&[("csrf", &who.csrf), ("name", "  "), ("lifetime_days", "30")]),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("role=\"alert\""), "{}", refused.text);
+    assert!(!refused.text.contains("ngb_"), "{}", refused.text);
+}
+
+#[tokio::test]
+async fn administration_pages_show_the_viewers_subtree_only() {
+    let platform = Platform::new().await;
+    let banking = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let telecom = platform
+        .sector("Telecom CERT", nigehban_app::model::Sector::Telecom)
+        .await;
+    let first = platform.organisation(&banking, "First Bank").await;
+    platform.organisation(&banking, "Second Bank").await;
+    let telco = platform.organisation(&telecom, "Third Telco").await;
+    platform
+        .user(&banking, "bank.admin", Role::Administrator)
+        .await;
+    platform.user(&first, "first.analyst", Role::Analyst).await;
+    platform.user(&telco, "telco.analyst", Role::Analyst).await;
+    let national = platform.sign_in("admin").await;
+    let bank_admin = platform.sign_in("bank.admin").await;
+    platform.sign_in("first.analyst").await;
+    platform.sign_in("telco.analyst").await;
+    let root_name = platform.root.name.as_str().to_owned();
+
+    let foreign = [
+        "Telecom CERT",
+        "Third Telco",
+        "telco.analyst",
+        root_name.as_str(),
+    ];
+    let tree = page(&platform, &bank_admin, "/console/admin").await;
+    assert_eq!(tree.status, StatusCode::OK, "{}", tree.text);
+    for name in ["Banking CERT", "First Bank", "Second Bank"] {
+        assert!(tree.text.contains(name), "{name}: {}", tree.text);
+    }
+    // The banks sit below their sector in the tree.
+    let sector_at = tree.text.find("Banking CERT").unwrap();
+    let nested = &tree.text[sector_at..];
+    assert!(
+        nested.find("<ul>").unwrap() < nested.find("First Bank").unwrap(),
+        "{}",
+        tree.text
+    );
+
+    let users = page(&platform, &bank_admin, "/console/admin/users").await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.text);
+    for name in ["bank.admin", "first.analyst", "administrator", "analyst"] {
+        assert!(users.text.contains(name), "{name}: {}", users.text);
+    }
+    let tokens = page(&platform, &bank_admin, "/console/admin/tokens").await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    assert!(tokens.text.contains("First Bank"), "{}", tokens.text);
+    let audit = page(&platform, &bank_admin, "/console/admin/audit").await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
+    assert!(audit.text.contains("user.create"), "{}", audit.text);
+    for (uri, answer) in [
+        ("tree", &tree),
+        ("users", &users),
+        ("tokens", &tokens),
+        ("audit", &audit),
+    ] {
+        for name in foreign {
+            assert!(
+                !answer.text.contains(name),
+                "{uri} shows {name}: {}",
+                answer.text
+            );
+        }
+        // Every row belongs to a tenant the viewer sees by name.
+        assert!(
+            !answer.text.contains("Another CERT"),
+            "{uri}: {}",
+            answer.text
+        );
+    }
+
+    // Only the national CERT verifies the whole chain; a sector is told so.
+    let sector_verify = page(&platform, &bank_admin, "/console/admin/audit?verify=1").await;
+    assert_eq!(
+        sector_verify.status,
+        StatusCode::OK,
+        "{}",
+        sector_verify.text
+    );
+    assert!(
+        sector_verify
+            .text
+            .contains("national CERT's administrators and auditors verify it"),
+        "{}",
+        sector_verify.text
+    );
+    let verified = page(&platform, &national, "/console/admin/audit?verify=1").await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+    assert!(verified.text.contains("Intact:"), "{}", verified.text);
+    let national_tree = page(&platform, &national, "/console/admin").await;
+    for name in ["Banking CERT", "Telecom CERT", "Third Telco", "First Bank"] {
+        assert!(
+            national_tree.text.contains(name),
+            "{name}: {}",
+            national_tree.text
+        );
+    }
+
+    // An analyst of one bank: its own tenant only in the tree; the other
+    // administration pages are not its role's.
+    let analyst = platform.sign_in("first.analyst").await;
+    let own = page(&platform, &analyst, "/console/admin").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    assert!(own.text.contains("First Bank"), "{}", own.text);
+    for name in ["Second Bank", "Banking CERT", "Telecom CERT"] {
+        assert!(!own.text.contains(name), "{name}: {}", own.text);
+    }
+    for uri in ["/console/admin/tokens", "/console/admin/audit"] {
+        let refused = page(&platform, &analyst, uri).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{uri}: {}",
+            refused.text
+        );
+        assert!(
+            !refused.text.contains("Second Bank"),
+            "{uri}: {}",
+            refused.text
+        );
+    }
+}
