@@ -51,7 +51,7 @@ struct Server {
 
 impl Server {
     fn start(data_dir: &Path, rules: &Path) -> Server {
-        let mut child = nigehban()
+        let child = nigehban()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .arg("--rules")
@@ -61,7 +61,14 @@ impl Server {
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
-        let stdout = child.stdout.take().unwrap();
+        // Owned by a `Server` at once, so that a failed start still ends it (`Drop`).
+        let mut server = Server {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin: String::new(),
+            one_time_password: String::new(),
+        };
+        let stdout = server.child.stdout.take().unwrap();
         let (lines_tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
@@ -70,31 +77,25 @@ impl Server {
                 }
             }
         });
-        let (mut admin, mut password) = (String::new(), String::new());
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let line = lines
                 .recv_timeout(deadline.saturating_duration_since(Instant::now()))
                 .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
             if let Some(rest) = line.strip_prefix("nigehban:   username: ") {
-                admin = rest.trim().to_owned();
+                server.admin = rest.trim().to_owned();
             }
             if let Some(rest) = line.strip_prefix("nigehban:   one-time password: ") {
-                password = rest.trim().to_owned();
+                server.one_time_password = rest.trim().to_owned();
             }
             if let Some(rest) = line.split("serving on http://").nth(1) {
-                let address = rest.split('/').next().unwrap().parse().unwrap();
+                server.address = rest.split('/').next().unwrap().parse().unwrap();
                 std::thread::spawn(move || while lines.recv().is_ok() {});
                 assert!(
-                    !admin.is_empty() && !password.is_empty(),
+                    !server.admin.is_empty() && !server.one_time_password.is_empty(),
                     "no one-time password printed"
                 );
-                return Server {
-                    child,
-                    address,
-                    admin,
-                    one_time_password: password,
-                };
+                return server;
             }
         }
     }
@@ -624,6 +625,22 @@ detection:
 level: high
 ";
 
+/// A stored rule that matches nothing, for the rules page.
+const LISTED_RULE: &str = "title: Console listed rule
+id: 6a1d2e3f-9b5c-4d7e-8f90-1a2b3c4d5e6f
+status: test
+description: Listed on the rules page; matches nothing.
+author: Nigehban tests
+logsource:
+    product: linux
+    service: sshd
+detection:
+    selection:
+        event.action: never_seen_in_this_test
+    condition: selection
+level: low
+";
+
 /// Sends one failed SSH logon from the probe's address with a sensor's token.
 fn send_probe_logon(server: &Server, dir: &Path, name: &str, token: &str) {
     let now = time::OffsetDateTime::now_utc()
@@ -794,7 +811,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     browser.go(&server.url("/console/"));
     check_page(&browser, &axe, &server, "the dashboard with events");
     assert!(
-        browser.find_all("svg.chart rect").len() >= 1,
+        !browser.find_all("svg.chart rect").is_empty(),
         "no bar in the chart"
     );
     browser.screenshot("dashboard");
@@ -921,11 +938,34 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     check_page(&browser, &axe, &server, "the audit log");
     browser.screenshot("audit-log");
-    browser.go(&server.url("/console/rules?q=SSH"));
+    // A stored rule (imported over the API) is listed with its state.
+    let imported = http(
+        server.address,
+        "POST",
+        "/api/v1/rules/import",
+        &[
+            ("Content-Type", "application/octet-stream"),
+            ("Cookie", &admin.0),
+            ("X-CSRF-Token", &admin.1),
+        ],
+        LISTED_RULE.as_bytes(),
+    );
     assert!(
-        browser.text("#rules").contains("Failed SSH Logon"),
-        "{}",
+        (200..300).contains(&imported.status),
+        "{} {}",
+        imported.status,
+        imported.text()
+    );
+    browser.go(&server.url("/console/rules?q=listed"));
+    assert!(
+        !browser.find_all("#rules").is_empty(),
+        "no rules listed: {}",
         browser.text("main")
+    );
+    let rules = browser.text("#rules");
+    assert!(
+        rules.contains("Console listed rule") && rules.contains("Runs"),
+        "{rules}"
     );
     check_page(&browser, &axe, &server, "the rules");
 
@@ -983,6 +1023,12 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     // Open it, acknowledge it.
     browser.click("#alerts tbody tr a");
     browser.wait_for_url("/console/alerts/");
+    assert!(
+        !browser.find_all("#alert-status").is_empty(),
+        "{}: {}",
+        browser.url(),
+        browser.text("body")
+    );
     assert_eq!(browser.text("#alert-status"), "new");
     assert!(
         browser.text("main").contains("198.51.100.77"),

@@ -143,16 +143,17 @@ pub fn notice(text: &str, problem: bool) -> Markup {
 /// see: the policy makes the two look the same), not allowed, or a failure.
 #[derive(Debug)]
 pub struct ConsoleError {
-    error: ApiError,
-    viewer: Option<Viewer>,
+    // Boxed: handlers return it in `Result`s, which stay small.
+    error: Box<ApiError>,
+    viewer: Option<Box<Viewer>>,
 }
 
 impl ConsoleError {
     /// The page for `error`, with the navigation of `viewer`.
     pub fn new(error: impl Into<ApiError>, viewer: Option<&Viewer>) -> Self {
         Self {
-            error: error.into(),
-            viewer: viewer.cloned(),
+            error: Box::new(error.into()),
+            viewer: viewer.map(|v| Box::new(v.clone())),
         }
     }
 
@@ -181,7 +182,7 @@ impl IntoResponse for ConsoleError {
         };
         let page = Page {
             title,
-            viewer: self.viewer.as_ref(),
+            viewer: self.viewer.as_deref(),
             current: "",
             body,
         };

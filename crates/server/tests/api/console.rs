@@ -610,3 +610,219 @@ async fn administration_pages_show_the_viewers_subtree_only() {
         );
     }
 }
+
+/// The readable id in a `Location` of `/console/incidents/{id}`.
+fn incident_location(answer: &Answer) -> String {
+    let location = answer.headers[header::LOCATION].to_str().unwrap();
+    location
+        .strip_prefix("/console/incidents/")
+        .unwrap_or_else(|| panic!("{location}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_alert_opens_an_incident_that_is_escalated_and_another_banks_stay_not_found() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let first = platform.organisation(&sector, "First Bank").await;
+    let second = platform.organisation(&sector, "Second Bank").await;
+    platform.user(&first, "first.analyst", Role::Analyst).await;
+    let analyst = platform.sign_in("first.analyst").await;
+    let ours = crate::alerts::raise_in(&platform, first.id).await;
+    let theirs = crate::alerts::raise_in(&platform, second.id).await;
+
+    let queue = page(&platform, &analyst, "/console/alerts").await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.text);
+    assert!(queue.text.contains(&ours.to_string()), "{}", queue.text);
+    assert!(!queue.text.contains(&theirs.to_string()), "{}", queue.text);
+    let other = page(&platform, &analyst, &format!("/console/alerts/{theirs}")).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
+    let forged = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/alerts/{theirs}/incident"),
+        &form_encode(&[
+            ("csrf", &analyst.csrf),
+            ("title", "not ours"),
+            ("classification", "other/undetermined"),
+            ("severity", "low"),
+            ("tlp", "amber"),
+        ]),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND, "{}", forged.text);
+
+    let alert = page(&platform, &analyst, &format!("/console/alerts/{ours}")).await;
+    assert!(
+        alert.text.contains(r#"id="open-incident""#),
+        "{}",
+        alert.text
+    );
+    let form = |title: &str, classification: &str| {
+        form_encode(&[
+            ("csrf", &analyst.csrf),
+            ("title", title),
+            ("classification", classification),
+            ("severity", "high"),
+            ("tlp", "amber"),
+        ])
+    };
+    let wrong = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/alerts/{ours}/incident"),
+        &form("Brute force", "no/such"),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::OK, "{}", wrong.text);
+    assert!(wrong.text.contains("role=\"alert\""), "{}", wrong.text);
+    let opened = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/alerts/{ours}/incident"),
+        &form(
+            "Brute force at First Bank",
+            "intrusion-attempts/brute-force",
+        ),
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text);
+    let readable = incident_location(&opened);
+    let incident = page(
+        &platform,
+        &analyst,
+        &format!("/console/incidents/{readable}"),
+    )
+    .await;
+    assert_eq!(incident.status, StatusCode::OK, "{}", incident.text);
+    assert!(
+        incident.text.contains("Brute force at First Bank"),
+        "{}",
+        incident.text
+    );
+    assert!(incident.text.contains("TLP:AMBER"), "{}", incident.text);
+    // The alert now names its incident instead of offering another.
+    let alert = page(&platform, &analyst, &format!("/console/alerts/{ours}")).await;
+    assert!(
+        alert.text.contains(r#"id="linked-incident""#),
+        "{}",
+        alert.text
+    );
+    assert!(
+        !alert.text.contains(r#"id="open-incident""#),
+        "{}",
+        alert.text
+    );
+    let api = platform
+        .send(
+            call(Method::GET, &format!("/api/v1/alerts/{ours}"))
+                .session(&analyst)
+                .empty(),
+        )
+        .await;
+    assert!(!api.json["alert"]["incident"].is_null(), "{}", api.text);
+
+    // Escalated to the CERT above: no longer the bank's to escalate again.
+    let escalated = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/incidents/{readable}/escalate"),
+        &form_encode(&[("csrf", &analyst.csrf), ("note", "sector-wide")]),
+    )
+    .await;
+    assert_eq!(
+        escalated.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        escalated.text
+    );
+    let after = page(
+        &platform,
+        &analyst,
+        &format!("/console/incidents/{readable}"),
+    )
+    .await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text);
+    assert!(!after.text.contains(r#"id="escalate""#), "{}", after.text);
+    let owner_at = after.text.find(r#"id="incident-owner""#).unwrap();
+    assert!(
+        !after.text[owner_at..owner_at + 80].contains("First Bank"),
+        "{}",
+        after.text
+    );
+}
+
+#[tokio::test]
+async fn rules_show_their_state_and_only_an_administrator_changes_it_for_the_tenant() {
+    let platform = Platform::with_live_detection().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    platform
+        .user(&sector, "bank.admin", Role::Administrator)
+        .await;
+    platform.user(&sector, "bank.analyst", Role::Analyst).await;
+    let admin = platform.sign_in("bank.admin").await;
+    let analyst = platform.sign_in("bank.analyst").await;
+
+    // The built-in rules are stored when live detection starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let list = loop {
+        let list = page(&platform, &admin, "/console/rules?q=SSH").await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+        if list.text.contains("Failed SSH Logon") {
+            break list;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", list.text);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let row_of = |text: &str| {
+        let at = text.find("Failed SSH Logon").unwrap();
+        let row = &text[at..];
+        row[..row.find("</tr>").unwrap()].to_owned()
+    };
+    let row = row_of(&list.text);
+    assert!(row.contains("Runs"), "{row}");
+    let action_at = row.find("/console/rules/").unwrap();
+    let action = &row[action_at..action_at + row[action_at..].find('"').unwrap()];
+
+    // An analyst sees the state but has no form, and a forged one is refused.
+    let seen = page(&platform, &analyst, "/console/rules?q=SSH").await;
+    assert!(row_of(&seen.text).contains("Runs"), "{}", seen.text);
+    assert!(!seen.text.contains("/state"), "{}", seen.text);
+    let refused = post_form(
+        &platform,
+        &analyst,
+        action,
+        &form_encode(&[("csrf", &analyst.csrf), ("state", "off")]),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    let off = post_form(
+        &platform,
+        &admin,
+        action,
+        &form_encode(&[("csrf", &admin.csrf), ("state", "off")]),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.text);
+    let row = row_of(&page(&platform, &admin, "/console/rules?q=SSH").await.text);
+    assert!(row.contains("Off") && row.contains("Banking CERT"), "{row}");
+    assert!(row.contains(r#"value="inherit""#), "{row}");
+    let back = post_form(
+        &platform,
+        &admin,
+        action,
+        &form_encode(&[("csrf", &admin.csrf), ("state", "inherit")]),
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.text);
+    let row = row_of(&page(&platform, &admin, "/console/rules?q=SSH").await.text);
+    assert!(
+        row.contains("Runs") && !row.contains(r#"value="inherit""#),
+        "{row}"
+    );
+}
