@@ -1362,8 +1362,8 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                             Expect::Forbidden
                         };
                         let request =
-                            request_for(&tree, Level::Sector, row.case, role, Relation::Own).await;
-                        let answer = send_as(&tree, credentials.get(&role), via, request).await;
+                            request_for(tree, Level::Sector, row.case, role, Relation::Own).await;
+                        let answer = send_as(tree, credentials.get(&role), via, request).await;
                         calls += 1;
                         failures.extend(check(row, &who, place, expect, &answer));
                         if allowed && row.case == Case::ImportRules && answer.json["added"] != 1 {
