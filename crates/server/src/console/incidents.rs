@@ -192,7 +192,9 @@ async fn render_detail(
             tr { th scope="row" { (t.status) } td #incident-status { (status.as_str()) } }
             tr { th scope="row" { (t.owner) } td #incident-owner { (tenant_name(&tenants, owner)) } }
         } } }
-        @if status.is_open() && matches!(sight, IncidentSight::Full(_)) {
+        // Offered while the incident is open and held within the viewer's
+        // subtree (after escalation it is the CERT above's); the app decides on submit.
+        @if status.is_open() && matches!(sight, IncidentSight::Full(_)) && tenants.iter().any(|t| t.id == owner) {
             h2 { (t.escalate) }
             form.stacked method="post" action=(format!("{PATH}/{readable}/escalate")) {
                 (viewer.csrf_field())
