@@ -4,7 +4,7 @@
 //! README.md gives and `.ci/run` calls. It
 //! 1. installs missing Debian and PyPI packages when run as root (PostgreSQL,
 //!    nats-server, rsyslog with its TLS driver, logger, openssl, the OpenAPI
-//!    validator),
+//!    validator, Chromium with chromedriver and npm),
 //! 2. checks that everything the tests need is there — the programs, the
 //!    corpus (`NIGEHBAN_CORPUS`, default `../shared/data`) — and starts
 //!    throwaway services on loopback (a PostgreSQL cluster, a nats-server with
@@ -12,7 +12,7 @@
 //!    with a message naming it, unless it is allowed to be missing with
 //!    `--allow-missing NEED` (or `NIGEHBAN_ALLOW_MISSING=NEED,...`), where
 //!    NEED is one of `postgres`, `nats`, `rsyslog`, `logger`, `openssl`,
-//!    `openapi-validator`, `corpus` ([`nigehban_testkit::Need`]),
+//!    `openapi-validator`, `chromium`, `corpus` ([`nigehban_testkit::Need`]),
 //! 3. exports the services' addresses (`NIGEHBAN_TEST_POSTGRES_URL`,
 //!    `NIGEHBAN_TEST_NATS_URL`), `NIGEHBAN_REQUIRE_SERVICES=1` and
 //!    `NIGEHBAN_REQUIRE_CORPUS=1` (so that a test needing something missing
@@ -119,6 +119,26 @@ const REQUIREMENTS: &[Requirement] = &[
         package: "openssl",
         pypi: false,
         probe: Probe::Program("openssl"),
+    },
+    // The console's browser tests: headless Chromium driven over WebDriver,
+    // and npm to fetch axe-core for the accessibility checks.
+    Requirement {
+        need: Need::Chromium,
+        package: "chromium",
+        pypi: false,
+        probe: Probe::Program("chromium"),
+    },
+    Requirement {
+        need: Need::Chromium,
+        package: "chromium-driver",
+        pypi: false,
+        probe: Probe::Program("chromedriver"),
+    },
+    Requirement {
+        need: Need::Chromium,
+        package: "npm",
+        pypi: false,
+        probe: Probe::Program("npm"),
     },
     Requirement {
         need: Need::OpenapiValidator,

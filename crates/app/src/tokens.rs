@@ -12,6 +12,9 @@ use crate::{App, AppError, AppResult, Caller, Counters, Via};
 /// Every token secret starts with this, so leaked tokens are easy to scan for.
 pub const TOKEN_PREFIX: &str = "ngb_";
 
+/// How many tokens of the caller's subtree [`ApiTokens::mine`] reads at most.
+pub const MAX_OWN_TOKENS: usize = 10_000;
+
 /// An API token to create.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewApiToken {
@@ -128,6 +131,35 @@ impl ApiTokens<'_> {
         Ok(self
             .app
             .within_reach(caller, Action::ViewToken, under, page, |t| t.tenant))
+    }
+
+    /// The caller's own tokens in the caller's tenant (the ones it may revoke
+    /// itself), revoked ones too, ordered by id. Anyone signed in may list
+    /// their own; at most [`MAX_OWN_TOKENS`] are read.
+    pub async fn mine(&self, caller: &Caller) -> AppResult<Vec<ApiToken>> {
+        let tenant = caller.tenant_id();
+        self.app
+            .authorise(caller, Action::ManageOwnToken, tenant, "tenant", tenant)
+            .await?;
+        let mut own = Vec::new();
+        let mut page = PageRequest::first(crate::MAX_PAGE_LIMIT);
+        let mut read = 0;
+        loop {
+            let batch = self.app.store().list_tokens(tenant, &page).await?;
+            read += batch.items.len();
+            own.extend(
+                batch
+                    .items
+                    .into_iter()
+                    .filter(|t| t.tenant == tenant && self.is_own(caller, t)),
+            );
+            match batch.next {
+                Some(next) if read < MAX_OWN_TOKENS => {
+                    page = PageRequest::after(next, crate::MAX_PAGE_LIMIT);
+                }
+                _ => return Ok(own),
+            }
+        }
     }
 
     /// Revokes a token: one's own, or (administrators) any of their subtree.

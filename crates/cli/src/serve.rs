@@ -127,6 +127,11 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         |url| format!("NATS JetStream bus at {}", crate::config::redact_url(url)),
     );
     tracing::info!(%address, storage = %settings.storage.storage, %bus, "serving");
+    if !settings.secure_cookies {
+        tracing::warn!(
+            "secure_cookies is off: session cookies go over plain HTTP too; use this only for local use on this machine"
+        );
+    }
     for (transport, listening) in ["udp", "tcp", "tls"]
         .into_iter()
         .zip(runtime.syslog_addresses())

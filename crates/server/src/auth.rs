@@ -124,7 +124,7 @@ fn bearer_token(value: &HeaderValue) -> Result<&str, ApiError> {
 }
 
 /// The value of the session cookie, if the request carries one.
-fn session_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+pub(crate) fn session_cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()

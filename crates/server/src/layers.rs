@@ -51,7 +51,8 @@ fn is_json(response: &Response<Body>) -> bool {
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"))
+        // A console page is already a page for a person: it keeps its body.
+        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"))
 }
 
 /// Answers a panicking handler with `500 internal` as JSON, logging the panic.

@@ -13,6 +13,7 @@
 
 pub mod auth;
 pub mod connections;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod layers;
@@ -145,7 +146,8 @@ pub fn router(state: ServerState) -> Router {
     let routes = routes::all(
         state.options.max_ingest_body_bytes,
         state.app.settings().incidents.evidence_max_bytes,
-    );
+    )
+    .merge(console::routes());
     with_layers(routes, state)
 }
 

@@ -1,14 +1,14 @@
 //! The routes, one module per area, gathered into one router with its OpenAPI document.
 
-mod alerts;
+pub(crate) mod alerts;
 mod audit;
-mod auth;
+pub(crate) mod auth;
 mod duty;
-mod events;
+pub(crate) mod events;
 mod incidents;
 mod ingest;
 mod rules;
-mod sensors;
+pub(crate) mod sensors;
 mod system;
 mod tenants;
 mod tokens;

@@ -2,7 +2,7 @@
 //! test says it could not run.
 //!
 //! A test that needs a PostgreSQL or NATS server, an installed program
-//! (`rsyslogd`, `logger`, `openssl`, `nats-server`), the PyPI
+//! (`rsyslogd`, `logger`, `openssl`, `nats-server`, `chromium`), the PyPI
 //! `openapi-spec-validator`, or the outside corpus asks for it here. When it
 //! is missing:
 //!
@@ -59,19 +59,23 @@ pub enum Need {
     Openssl,
     /// The PyPI `openapi-spec-validator`, importable by `python3`.
     OpenapiValidator,
+    /// Headless Chromium and its WebDriver (Debian `chromium`, `chromium-driver`),
+    /// and `npm` to fetch axe-core, for the console's browser tests.
+    Chromium,
     /// The outside test corpus (`NIGEHBAN_CORPUS`, default `../shared/data`).
     Corpus,
 }
 
 impl Need {
     /// Every need, in the order runs report them.
-    pub const ALL: [Need; 7] = [
+    pub const ALL: [Need; 8] = [
         Need::Postgres,
         Need::Nats,
         Need::Rsyslog,
         Need::Logger,
         Need::Openssl,
         Need::OpenapiValidator,
+        Need::Chromium,
         Need::Corpus,
     ];
 
@@ -84,6 +88,7 @@ impl Need {
             Need::Logger => "logger",
             Need::Openssl => "openssl",
             Need::OpenapiValidator => "openapi-validator",
+            Need::Chromium => "chromium",
             Need::Corpus => "corpus",
         }
     }

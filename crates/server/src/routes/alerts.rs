@@ -302,10 +302,10 @@ pub struct AlertsQuery {
 
 /// What a list request asked for.
 #[derive(Debug)]
-struct ListAsked {
-    listing: AlertListing,
-    cursor: Option<String>,
-    limit: Option<String>,
+pub(crate) struct ListAsked {
+    pub(crate) listing: AlertListing,
+    pub(crate) cursor: Option<String>,
+    pub(crate) limit: Option<String>,
 }
 
 fn invalid(field: &str, message: String) -> ApiError {
@@ -351,7 +351,7 @@ where
 
 /// Reads the list's query string strictly: an unknown parameter, or one
 /// given twice that may not repeat, is refused.
-fn parse_list_query(raw: Option<&str>) -> Result<ListAsked, ApiError> {
+pub(crate) fn parse_list_query(raw: Option<&str>) -> Result<ListAsked, ApiError> {
     let mut listing = AlertListing::default();
     let mut single: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     let mut statuses = Vec::new();
@@ -526,8 +526,9 @@ async fn get_alert(
     let alerts = state.app.alerts();
     let alert = alerts.get(&who.caller, path.id).await?;
     let comments = alerts.comments(&who.caller, path.id).await?;
-    let (events, missing_event_ids, events_searched) =
+    let (hits, missing_event_ids, events_searched) =
         matching_events(&state, &who.caller, &alert).await?;
+    let events = hits.into_iter().map(|hit| view_of(hit, None)).collect();
     Ok(axum::Json(AlertDetail {
         alert: alert.into(),
         comments: comments.into_iter().map(CommentView::from).collect(),
@@ -538,12 +539,13 @@ async fn get_alert(
 }
 
 /// The alert's kept events from search, within what the caller may search
-/// under the alert's tenant; the ids not found.
-async fn matching_events(
+/// under the alert's tenant; the ids not found; whether search was asked
+/// (the API and the console both look here).
+pub(crate) async fn matching_events(
     state: &ServerState,
     caller: &Caller,
     alert: &Alert,
-) -> Result<(Vec<EventView>, Vec<String>, bool), ApiError> {
+) -> Result<(Vec<nigehban_search::EventHit>, Vec<String>, bool), ApiError> {
     let all_missing = || Ok((Vec::new(), alert.event_ids.clone(), false));
     let Some(telemetry) = &state.telemetry else {
         return all_missing();
@@ -565,7 +567,7 @@ async fn matching_events(
         let mut missing = Vec::new();
         for id in ids {
             match index.get(&scope, &id) {
-                Ok(Some(hit)) => events.push(view_of(hit, None)),
+                Ok(Some(hit)) => events.push(hit),
                 Ok(None) => missing.push(id),
                 Err(error) => return Err(error),
             }

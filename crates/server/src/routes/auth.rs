@@ -123,7 +123,11 @@ async fn login(
 }
 
 /// The `Set-Cookie` value for the session cookie.
-fn session_cookie(state: &ServerState, value: &str, max_age: u64) -> Result<HeaderValue, ApiError> {
+pub(crate) fn session_cookie(
+    state: &ServerState,
+    value: &str,
+    max_age: u64,
+) -> Result<HeaderValue, ApiError> {
     let secure = if state.options.secure_cookies {
         "; Secure"
     } else {

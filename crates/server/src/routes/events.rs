@@ -266,22 +266,8 @@ async fn search_events(
     who: Authenticated,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let asked = parse_query(raw.as_deref())?;
-    let under = parse_tenant_param(asked.under.as_deref(), "under")?;
-    let scope = state.app.events_scope_under(&who.caller, under).await?;
+    let (query, fields) = event_query(&state, &who.caller, raw.as_deref()).await?;
     let telemetry = state.telemetry()?;
-    // The policy's scope goes to the index as it is: nothing here names tenants.
-    let mut query = EventQuery::new(scope).limit(asked.limit).order(asked.order);
-    query.from = asked.from;
-    query.to = asked.to;
-    for (field, value) in asked.filters {
-        query = query.filter(field, value);
-    }
-    query.text = asked.text;
-    query.message = asked.message;
-    query.cursor = asked.cursor;
-    let fields = asked.fields;
-
     let index = telemetry.index.clone();
     let (started_tx, started_rx) = oneshot::channel::<Result<(), SearchError>>();
     let (chunks_tx, chunks_rx) = mpsc::channel::<Result<Bytes, io::Error>>(CHANNEL_CHUNKS);
@@ -311,6 +297,30 @@ async fn search_events(
         HeaderValue::from_static("application/json"),
     );
     Ok(response)
+}
+
+/// The search a query string asks for (the API's parameters, read strictly),
+/// within the tenants the policy lets the caller search, and the fields to
+/// return (`None`: whole events). The API and the console both build searches here.
+pub(crate) async fn event_query(
+    state: &ServerState,
+    caller: &nigehban_app::Caller,
+    raw: Option<&str>,
+) -> Result<(EventQuery, Option<Vec<String>>), ApiError> {
+    let asked = parse_query(raw)?;
+    let under = parse_tenant_param(asked.under.as_deref(), "under")?;
+    let scope = state.app.events_scope_under(caller, under).await?;
+    // The policy's scope goes to the index as it is: nothing here names tenants.
+    let mut query = EventQuery::new(scope).limit(asked.limit).order(asked.order);
+    query.from = asked.from;
+    query.to = asked.to;
+    for (field, value) in asked.filters {
+        query = query.filter(field, value);
+    }
+    query.text = asked.text;
+    query.message = asked.message;
+    query.cursor = asked.cursor;
+    Ok((query, asked.fields))
 }
 
 /// Runs the search on this (blocking) thread and sends the answer in chunks:

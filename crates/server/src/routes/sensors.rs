@@ -365,11 +365,21 @@ async fn register_sensor(
         host_os_type: request.host_os_type,
         utc_offset: request.utc_offset,
     };
-    let issued = state.app.sensors().register(&who.caller, new).await?;
+    let issued = register(&state, &who.caller, new).await?;
+    Ok((StatusCode::CREATED, axum::Json(issued.into())))
+}
+
+/// Registers a sensor and tells intake about it at once (the API and the console both register here).
+pub(crate) async fn register(
+    state: &ServerState,
+    caller: &nigehban_app::Caller,
+    new: NewSensor,
+) -> Result<IssuedSensorToken, ApiError> {
+    let issued = state.app.sensors().register(caller, new).await?;
     if let Some(telemetry) = &state.telemetry {
         telemetry.sensor_changed(&issued.sensor);
     }
-    Ok((StatusCode::CREATED, axum::Json(issued.into())))
+    Ok(issued)
 }
 
 /// The id in a sensor's path.
@@ -782,11 +792,23 @@ async fn sensor_statuses(
     ApiQuery(query): ApiQuery<UnderQuery>,
 ) -> Result<axum::Json<SensorStatusList>, ApiError> {
     let under = parse_tenant_param(query.under.as_deref(), "under")?;
+    let items = statuses_under(&state, &who.caller, under).await?;
+    Ok(axum::Json(SensorStatusList { items }))
+}
+
+/// The health now of the active sensors of `under` (default: the caller's
+/// tenant) and the tenants below it that the caller may see; the API and the
+/// console both ask here.
+pub(crate) async fn statuses_under(
+    state: &ServerState,
+    caller: &nigehban_app::Caller,
+    under: Option<TenantId>,
+) -> Result<Vec<SensorStatusView>, ApiError> {
     // The registry decides which sensors the caller may see; intake only adds their numbers.
     let mut sensors = Vec::new();
     let mut page = PageRequest::first(nigehban_app::MAX_PAGE_LIMIT);
     loop {
-        let batch = state.app.sensors().list(&who.caller, under, &page).await?;
+        let batch = state.app.sensors().list(caller, under, &page).await?;
         sensors.extend(batch.items.into_iter().filter(|s| s.active));
         match batch.next {
             Some(next) => page = PageRequest::after(next, nigehban_app::MAX_PAGE_LIMIT),
@@ -821,5 +843,5 @@ async fn sensor_statuses(
             }
         })
         .collect();
-    Ok(axum::Json(SensorStatusList { items }))
+    Ok(items)
 }

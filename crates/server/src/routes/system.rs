@@ -238,7 +238,7 @@ const LANDING_PAGE: &str = r#"<!doctype html>
 </head>
 <body>
 <h1>Nigehban</h1>
-<p>The national CERT platform is running. The web console comes in a later release; for now everything is done through the REST API.</p>
+<p>The national CERT platform is running. Open the <a href="/console/">web console</a>, or use the REST API.</p>
 <ul>
 <li>API: <code>/api/v1</code></li>
 <li>API description (OpenAPI 3): <a href="/api/openapi.json"><code>/api/openapi.json</code></a></li>

@@ -8,6 +8,7 @@ mod accounts;
 mod alerts;
 mod auth_flow;
 mod connections;
+mod console;
 mod errors;
 mod incident_alerts;
 mod incidents;

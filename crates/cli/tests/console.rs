@@ -1,0 +1,1144 @@
+//! The analyst console in a real browser: headless Chromium (Debian
+//! `chromium`, driven by `chromedriver` over the WebDriver protocol) against
+//! the real `nigehban` binary.
+//!
+//! One run signs in with the one-time password (and is made to change it),
+//! registers a sensor, sends a file with `nigehban ingest`, finds an event in
+//! search and expands it to its original record; a user of one organisation
+//! opening another organisation's sensor by URL gets "not found". Every page
+//! visited passes axe-core (no serious or critical violation), and no page
+//! asks for anything from another address than the server's. Screenshots of
+//! the dashboard, event search and sensors pages are written to
+//! `target/tmp/console-screenshots/` (and to `docs/screenshots/` with
+//! `NIGEHBAN_UPDATE_SCREENSHOTS=1`).
+//!
+//! axe-core comes from npm, installed into `target/tmp/axe-core` on first use
+//! (or from the file `NIGEHBAN_AXE_CORE` names).
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use nigehban_testkit::Need;
+use serde_json::{Value, json};
+
+const NEW_PASSWORD: &str = "a long new password for the console";
+
+/// The binary under test, with a clean `NIGEHBAN_*` environment.
+fn nigehban() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NIGEHBAN_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("NIGEHBAN_LOG", "warn");
+    command
+}
+
+/// A running `nigehban serve`, killed when dropped.
+struct Server {
+    child: Child,
+    address: SocketAddr,
+    admin: String,
+    one_time_password: String,
+}
+
+impl Server {
+    fn start(data_dir: &Path, rules: &Path) -> Server {
+        let child = nigehban()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .arg("--rules")
+            .arg(rules)
+            // The browser reaches the server as http://localhost, where Chromium
+            // accepts `Secure` cookies: the default (secure) cookies are tested.
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Owned by a `Server` at once, so that a failed start still ends it (`Drop`).
+        let mut server = Server {
+            child,
+            address: SocketAddr::from(([127, 0, 0, 1], 0)),
+            admin: String::new(),
+            one_time_password: String::new(),
+        };
+        let stdout = server.child.stdout.take().unwrap();
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let line = lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
+            if let Some(rest) = line.strip_prefix("nigehban:   username: ") {
+                server.admin = rest.trim().to_owned();
+            }
+            if let Some(rest) = line.strip_prefix("nigehban:   one-time password: ") {
+                server.one_time_password = rest.trim().to_owned();
+            }
+            if let Some(rest) = line.split("serving on http://").nth(1) {
+                server.address = rest.split('/').next().unwrap().parse().unwrap();
+                std::thread::spawn(move || while lines.recv().is_ok() {});
+                assert!(
+                    !server.admin.is_empty() && !server.one_time_password.is_empty(),
+                    "no one-time password printed"
+                );
+                return server;
+            }
+        }
+    }
+
+    /// The console's base URL, as the browser sees it.
+    fn url(&self, path: &str) -> String {
+        format!("http://localhost:{}{path}", self.address.port())
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer.
+struct Answer {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Answer {
+    fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
+    }
+
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// One HTTP/1.1 exchange over a fresh connection.
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Answer {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(120)))
+        .unwrap();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    // Read the head, then exactly the body it announces: chromedriver keeps
+    // the connection open whatever `Connection: close` says.
+    let mut raw = Vec::new();
+    let mut buffer = [0u8; 16 * 1024];
+    let split = loop {
+        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break split;
+        }
+        let n = stream.read(&mut buffer).unwrap();
+        assert!(n > 0, "the connection closed before an HTTP head");
+        raw.extend_from_slice(&buffer[..n]);
+    };
+    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .unwrap();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|line| line.split_once(':'))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .collect();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    };
+    let mut body = raw[split + 4..].to_vec();
+    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
+        while body.len() < length {
+            let n = stream.read(&mut buffer).unwrap();
+            assert!(n > 0, "the connection closed inside a body");
+            body.extend_from_slice(&buffer[..n]);
+        }
+        body.truncate(length);
+    } else {
+        stream.read_to_end(&mut body).unwrap();
+        if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
+            body = dechunk(&body);
+        }
+    }
+    Answer {
+        status,
+        headers,
+        body,
+    }
+}
+
+fn dechunk(mut data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let end = data
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size");
+        let size = usize::from_str_radix(
+            String::from_utf8_lossy(&data[..end])
+                .split(';')
+                .next()
+                .unwrap()
+                .trim(),
+            16,
+        )
+        .unwrap();
+        data = &data[end + 2..];
+        if size == 0 {
+            return out;
+        }
+        out.extend_from_slice(&data[..size]);
+        data = &data[size + 2..];
+    }
+}
+
+/// A free port on loopback.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The W3C name of an element reference in WebDriver answers.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// A chromedriver with one headless Chromium session; both end when dropped.
+struct Browser {
+    driver: Child,
+    address: SocketAddr,
+    session: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start(chromium: &Path, chromedriver: &Path) -> Browser {
+        let port = free_port();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let address = SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(address).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver did not start listening"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let profile = tempfile::tempdir().unwrap();
+        let mut browser = Browser {
+            driver,
+            address,
+            session: String::new(),
+            _profile: profile,
+        };
+        let args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-quic".to_owned(),
+            "--no-first-run".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--window-size=1280,900".to_owned(),
+            format!("--user-data-dir={}", browser._profile.path().display()),
+        ];
+        let answer = browser.call(
+            "POST",
+            "/session",
+            &json!({"capabilities": {"alwaysMatch": {
+                "browserName": "chrome",
+                "goog:chromeOptions": {"binary": chromium, "args": args},
+                "goog:loggingPrefs": {"performance": "ALL"},
+            }}}),
+        );
+        browser.session = answer["sessionId"]
+            .as_str()
+            .expect("a WebDriver session")
+            .to_owned();
+        browser
+    }
+
+    /// A WebDriver command; its `value`. Panics on a WebDriver error.
+    fn call(&self, method: &str, path: &str, body: &Value) -> Value {
+        let bytes = if method == "GET" || method == "DELETE" {
+            Vec::new()
+        } else {
+            serde_json::to_vec(body).unwrap()
+        };
+        let answer = http(
+            self.address,
+            method,
+            path,
+            &[("Content-Type", "application/json")],
+            &bytes,
+        );
+        let json = answer.json();
+        assert!(
+            answer.status == 200,
+            "WebDriver {method} {path}: {} {}",
+            answer.status,
+            answer.text()
+        );
+        json["value"].clone()
+    }
+
+    fn session_call(&self, method: &str, path: &str, body: &Value) -> Value {
+        self.call(method, &format!("/session/{}{path}", self.session), body)
+    }
+
+    fn go(&self, url: &str) {
+        self.session_call("POST", "/url", &json!({"url": url}));
+    }
+
+    fn url(&self) -> String {
+        self.session_call("GET", "/url", &Value::Null)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    /// Waits for the page at a URL containing `part` (a submitted form's answer may still be loading).
+    fn wait_for_url(&self, part: &str) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let url = self.url();
+            if url.contains(part) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited for {part}, still on {url}"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn find(&self, css: &str) -> String {
+        let value = self.session_call(
+            "POST",
+            "/element",
+            &json!({"using": "css selector", "value": css}),
+        );
+        value[ELEMENT]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element {css}: {value} on {}", self.url()))
+            .to_owned()
+    }
+
+    fn find_all(&self, css: &str) -> Vec<String> {
+        let value = self.session_call(
+            "POST",
+            "/elements",
+            &json!({"using": "css selector", "value": css}),
+        );
+        value
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e[ELEMENT].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    fn type_into(&self, css: &str, text: &str) {
+        let element = self.find(css);
+        self.session_call("POST", &format!("/element/{element}/clear"), &json!({}));
+        self.session_call(
+            "POST",
+            &format!("/element/{element}/value"),
+            &json!({"text": text}),
+        );
+    }
+
+    fn click(&self, css: &str) {
+        let element = self.find(css);
+        self.session_call("POST", &format!("/element/{element}/click"), &json!({}));
+    }
+
+    fn text(&self, css: &str) -> String {
+        let element = self.find(css);
+        self.session_call("GET", &format!("/element/{element}/text"), &Value::Null)
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+
+    fn run(&self, script: &str, args: Value) -> Value {
+        self.session_call(
+            "POST",
+            "/execute/sync",
+            &json!({"script": script, "args": args}),
+        )
+    }
+
+    fn run_async(&self, script: &str) -> Value {
+        self.session_call(
+            "POST",
+            "/execute/async",
+            &json!({"script": script, "args": []}),
+        )
+    }
+
+    fn screenshot(&self, name: &str) {
+        let value = self.session_call("GET", "/screenshot", &Value::Null);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(value.as_str().unwrap())
+            .unwrap();
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("{name}.png")), &png).unwrap();
+        if std::env::var("NIGEHBAN_UPDATE_SCREENSHOTS").is_ok_and(|v| v == "1") {
+            let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+            std::fs::create_dir_all(&docs).unwrap();
+            std::fs::write(docs.join(format!("{name}.png")), &png).unwrap();
+        }
+    }
+
+    /// Every URL the browser asked for since the last call (the performance log).
+    fn requested_urls(&self) -> Vec<String> {
+        let entries = self.session_call("POST", "/se/log", &json!({"type": "performance"}));
+        entries
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|entry| serde_json::from_str::<Value>(entry["message"].as_str()?).ok())
+            .filter(|message| message["message"]["method"] == "Network.requestWillBeSent")
+            .filter_map(|message| {
+                message["message"]["params"]["request"]["url"]
+                    .as_str()
+                    .map(str::to_owned)
+            })
+            .collect()
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if !self.session.is_empty() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                http(
+                    self.address,
+                    "DELETE",
+                    &format!("/session/{}", self.session),
+                    &[],
+                    b"",
+                )
+            }));
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// axe-core's script: `NIGEHBAN_AXE_CORE`, or the npm package installed into
+/// the target directory on first use. `None` after a skip.
+fn axe_core() -> Option<String> {
+    if let Some(path) = std::env::var_os("NIGEHBAN_AXE_CORE") {
+        return Some(std::fs::read_to_string(&path).unwrap());
+    }
+    let prefix = Path::new(env!("CARGO_TARGET_TMPDIR")).join("axe-core");
+    let script = prefix.join("node_modules/axe-core/axe.min.js");
+    if !script.exists() {
+        let npm = nigehban_testkit::program(Need::Chromium, "npm", "npm")?;
+        std::fs::create_dir_all(&prefix).unwrap();
+        let status = Command::new(npm)
+            .args(["install", "--no-audit", "--no-fund", "--silent", "--prefix"])
+            .arg(&prefix)
+            .arg("axe-core@4")
+            .status()
+            .unwrap();
+        assert!(status.success(), "npm install axe-core failed ({status})");
+    }
+    Some(std::fs::read_to_string(&script).unwrap())
+}
+
+/// Checks the page now shown: no serious or critical axe-core violation, and
+/// every request since the last check went to the server itself.
+fn check_page(browser: &Browser, axe: &str, server: &Server, what: &str) {
+    let injected = browser.run(
+        "if (!window.axe) { (0, eval)(arguments[0]); } return typeof window.axe;",
+        json!([axe]),
+    );
+    assert_eq!(injected, "object", "axe-core did not load on {what}");
+    let violations = browser.run_async(
+        "const done = arguments[arguments.length - 1];\
+         axe.run(document, {resultTypes: ['violations']})\
+           .then(r => done(r.violations.filter(v => v.impact === 'serious' || v.impact === 'critical')\
+             .map(v => ({id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map(n => n.html).slice(0, 3)}))))\
+           .catch(e => done([{id: 'axe-failed', help: String(e)}]));",
+    );
+    assert_eq!(violations, json!([]), "axe-core on {what}");
+    let own = server.url("/");
+    let elsewhere: Vec<String> = browser
+        .requested_urls()
+        .into_iter()
+        // The browser's own pages (chrome://, the new-tab page before the
+        // first navigation) are not the page's requests; every network one is.
+        .filter(|url| {
+            !url.starts_with(&own)
+                && ["http:", "https:", "ws:", "wss:", "ftp:"]
+                    .iter()
+                    .any(|s| url.starts_with(s))
+        })
+        .collect();
+    assert!(
+        elsewhere.is_empty(),
+        "{what} asked for other addresses: {elsewhere:?}"
+    );
+}
+
+/// Signs in through the form; changes the one-time password when made to.
+fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str, axe: &str) {
+    browser.go(&server.url("/console/"));
+    assert!(
+        browser.url().ends_with("/console/login"),
+        "not sent to sign in: {}",
+        browser.url()
+    );
+    check_page(browser, axe, server, "the sign-in page");
+    browser.type_into("input[name=username]", username);
+    browser.type_into("input[name=password]", password);
+    browser.click("form button[type=submit]");
+    browser.wait_for_url("/console/password");
+    assert!(
+        browser.text("main").contains("for one use only"),
+        "{}",
+        browser.text("main")
+    );
+    // Nothing else opens before the password is changed.
+    browser.go(&server.url("/console/sensors"));
+    assert!(
+        browser.url().ends_with("/console/password"),
+        "{}",
+        browser.url()
+    );
+    check_page(browser, axe, server, "the password page");
+    browser.type_into("input[name=current_password]", password);
+    browser.type_into("input[name=new_password]", NEW_PASSWORD);
+    browser.click("main form button[type=submit]");
+    browser.wait_for_url("/console/?password=changed");
+}
+
+/// Signs in over the API; the session's cookie and CSRF token.
+fn api_session(server: &Server, username: &str, password: &str) -> (String, String) {
+    let answer = http(
+        server.address,
+        "POST",
+        "/api/v1/auth/login",
+        &[("Content-Type", "application/json")],
+        &serde_json::to_vec(&json!({"username": username, "password": password})).unwrap(),
+    );
+    assert_eq!(answer.status, 200, "{}", answer.text());
+    let cookie = answer
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
+        .map(|(_, v)| v.split(';').next().unwrap().to_owned())
+        .unwrap();
+    (
+        cookie,
+        answer.json()["csrf_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+/// A JSON request with a session.
+fn api(
+    server: &Server,
+    session: &(String, String),
+    method: &str,
+    path: &str,
+    body: &Value,
+) -> Value {
+    let answer = http(
+        server.address,
+        method,
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("Cookie", &session.0),
+            ("X-CSRF-Token", &session.1),
+        ],
+        &serde_json::to_vec(body).unwrap(),
+    );
+    assert!(
+        (200..300).contains(&answer.status),
+        "{method} {path}: {} {}",
+        answer.status,
+        answer.text()
+    );
+    answer.json()
+}
+
+/// A rule that raises an alert for every failed SSH logon from the probe's address.
+const PROBE_RULE: &str = "title: Console probe logon
+id: 5f0c1d2e-8a4b-4c6d-9e7f-0a1b2c3d4e5f
+status: test
+description: A failed SSH logon from the console test's address.
+author: Nigehban tests
+logsource:
+    product: linux
+    service: sshd
+detection:
+    selection:
+        event.action: ssh_login
+        source.ip: 198.51.100.77
+    condition: selection
+level: high
+";
+
+/// A stored rule that matches nothing, for the rules page.
+const LISTED_RULE: &str = "title: Console listed rule
+id: 6a1d2e3f-9b5c-4d7e-8f90-1a2b3c4d5e6f
+status: test
+description: Listed on the rules page; matches nothing.
+author: Nigehban tests
+logsource:
+    product: linux
+    service: sshd
+detection:
+    selection:
+        event.action: never_seen_in_this_test
+    condition: selection
+level: low
+";
+
+/// Sends one failed SSH logon from the probe's address with a sensor's token.
+fn send_probe_logon(server: &Server, dir: &Path, name: &str, token: &str) {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let file = dir.join(format!("{name}.log"));
+    std::fs::write(
+        &file,
+        format!(
+            "<38>1 {now} {name} sshd 4243 - - Failed password for root from 198.51.100.77 port 50022 ssh2\n"
+        ),
+    )
+    .unwrap();
+    let output = nigehban()
+        .args([
+            "ingest",
+            "--server",
+            &format!("http://{}", server.address),
+            "--quiet",
+            "--journal",
+        ])
+        .arg(dir.join(format!("{name}.journal")))
+        .arg(&file)
+        .env("NIGEHBAN_INGEST_TOKEN", token)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser() {
+    let Some(chromium) = nigehban_testkit::program(Need::Chromium, "chromium", "chromium") else {
+        return;
+    };
+    let Some(chromedriver) =
+        nigehban_testkit::program(Need::Chromium, "chromedriver", "chromium-driver")
+    else {
+        return;
+    };
+    let Some(axe) = axe_core() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("probe.yml"), PROBE_RULE).unwrap();
+    let server = Server::start(&dir.path().join("data"), &rules);
+    let browser = Browser::start(&chromium, &chromedriver);
+
+    // Sign in with the one-time password: the console insists on a new one first.
+    sign_in(
+        &browser,
+        &server,
+        &server.admin.clone(),
+        &server.one_time_password.clone(),
+        &axe,
+    );
+    assert!(
+        browser.text("main").contains("Your password is changed"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the dashboard");
+
+    // Register a sensor: the ingest token is shown once, with the command to send data.
+    browser.go(&server.url("/console/sensors"));
+    check_page(&browser, &axe, &server, "the empty sensors page");
+    browser.type_into("form input[name=name]", "edge ids");
+    browser.click("main form.stacked button[type=submit]");
+    browser.wait_for_url("/console/sensors");
+    let token = browser.text("#ingest-token");
+    assert!(token.starts_with("ngs_"), "{token}");
+    assert!(
+        browser
+            .text("#send-command")
+            .contains("nigehban ingest --server"),
+        "{}",
+        browser.text("#send-command")
+    );
+    check_page(&browser, &axe, &server, "the registered sensor page");
+
+    // Send a file with `nigehban ingest`, as the page says.
+    let marker = "consoleprobe7781";
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let file = dir.path().join("messages.log");
+    std::fs::write(
+        &file,
+        // Stamped now, so that the dashboard's last 24 hours count them.
+        format!(
+            "<38>1 {now} web01 sshd 4242 - - Failed password for root from 203.0.113.9 {marker}\n\
+             <38>1 {now} web01 cron 77 - - job done\n"
+        ),
+    )
+    .unwrap();
+    let output = nigehban()
+        .args([
+            "ingest",
+            "--server",
+            &format!("http://{}", server.address),
+            "--quiet",
+            "--journal",
+        ])
+        .arg(dir.path().join("journal"))
+        .arg(&file)
+        .env("NIGEHBAN_INGEST_TOKEN", &token)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    // Find it in search (once indexed) and expand it to its original record.
+    let search = server.url(&format!("/console/events?range=all&q={marker}"));
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        browser.go(&search);
+        if !browser.find_all("details.event").is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the event never appeared in search: {}",
+            browser.text("main")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        browser.find_all("details.event").len(),
+        1,
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "event search");
+    let original = browser.text("pre.original");
+    assert_eq!(
+        original, "",
+        "the original record shows before the event is expanded"
+    );
+    browser.click("details.event summary");
+    let original = browser.text("pre.original");
+    assert!(
+        original.contains(&format!(
+            "Failed password for root from 203.0.113.9 {marker}"
+        )),
+        "{original}"
+    );
+    assert!(
+        browser.text("details.event").contains("web01"),
+        "{}",
+        browser.text("details.event")
+    );
+    browser.screenshot("event-search");
+
+    browser.go(&server.url("/console/sensors"));
+    assert!(
+        browser.text("#sensors").contains("edge ids"),
+        "{}",
+        browser.text("#sensors")
+    );
+    check_page(&browser, &axe, &server, "the sensors page");
+    browser.screenshot("sensors");
+    browser.go(&server.url("/console/"));
+    check_page(&browser, &axe, &server, "the dashboard with events");
+    assert!(
+        !browser.find_all("svg.chart rect").is_empty(),
+        "no bar in the chart"
+    );
+    browser.screenshot("dashboard");
+
+    // Two organisations; a user of the first opens the second's sensor by URL.
+    let admin = api_session(&server, &server.admin, NEW_PASSWORD);
+    let national = api(&server, &admin, "GET", "/api/v1/auth/session", &Value::Null)["tenant"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let org = |name: &str| {
+        api(
+            &server,
+            &admin,
+            "POST",
+            "/api/v1/tenants",
+            &json!({"parent": national, "name": name, "kind": "organisation"}),
+        )["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (first, second) = (org("First Bank"), org("Second Bank"));
+    let their_sensor = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/v1/sensors",
+        &json!({"tenant": second, "name": "their ids", "kind": "ids"}),
+    );
+    let theirs = their_sensor["sensor"]["id"].as_str().unwrap().to_owned();
+    let our_sensor = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/v1/sensors",
+        &json!({"tenant": first, "name": "first bank ids", "kind": "ids"}),
+    );
+    // One failed logon from the probe's address at each bank: an alert at each.
+    send_probe_logon(
+        &server,
+        dir.path(),
+        "firstbank01",
+        our_sensor["secret"].as_str().unwrap(),
+    );
+    send_probe_logon(
+        &server,
+        dir.path(),
+        "secondbank01",
+        their_sensor["secret"].as_str().unwrap(),
+    );
+    // The second bank's analyst opens an incident from its alert over the API.
+    let second_analyst = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/v1/users",
+        &json!({"tenant": second, "username": "second.analyst", "display_name": "Second analyst", "role": "analyst"}),
+    );
+    let (their_alert, their_incident) = second_bank_incident(
+        &server,
+        second_analyst["one_time_password"].as_str().unwrap(),
+    );
+    let created = api(
+        &server,
+        &admin,
+        "POST",
+        "/api/v1/users",
+        &json!({"tenant": first, "username": "first.analyst", "display_name": "First analyst", "role": "analyst"}),
+    );
+    let password = created["one_time_password"].as_str().unwrap().to_owned();
+    // My API tokens: one created, its secret shown once.
+    browser.go(&server.url("/console/tokens"));
+    check_page(&browser, &axe, &server, "my API tokens");
+    browser.type_into("main form input[name=name]", "console e2e");
+    browser.click("#create-token");
+    browser.wait_for_url("/console/tokens");
+    assert!(
+        browser.text("#api-token").starts_with("ngb_"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "a created API token");
+    browser.go(&server.url("/console/tokens"));
+    assert!(
+        browser.text("#tokens").contains("console e2e"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(!browser.text("main").contains("ngb_"));
+
+    // Administration: the tenant tree, users and roles, tokens, the audit log verified.
+    browser.go(&server.url("/console/admin"));
+    let tree = browser.text("#tenant-tree");
+    assert!(
+        tree.contains("First Bank") && tree.contains("Second Bank"),
+        "{tree}"
+    );
+    check_page(&browser, &axe, &server, "the tenant tree");
+    browser.go(&server.url("/console/admin/users"));
+    assert!(
+        browser.text("#users").contains("first.analyst"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "users and roles");
+    browser.go(&server.url("/console/admin/tokens"));
+    assert!(
+        browser.text("#subtree-tokens").contains("console e2e"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the subtree's API tokens");
+    browser.go(&server.url("/console/admin/audit?verify=1"));
+    assert!(
+        browser.text("#verification").contains("Intact:"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(
+        browser.text("#audit").contains("tenant.create"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the audit log");
+    browser.screenshot("audit-log");
+    // A stored rule (imported over the API) is listed with its state.
+    let imported = http(
+        server.address,
+        "POST",
+        "/api/v1/rules/import",
+        &[
+            ("Content-Type", "application/octet-stream"),
+            ("Cookie", &admin.0),
+            ("X-CSRF-Token", &admin.1),
+        ],
+        LISTED_RULE.as_bytes(),
+    );
+    assert!(
+        (200..300).contains(&imported.status),
+        "{} {}",
+        imported.status,
+        imported.text()
+    );
+    browser.go(&server.url("/console/rules?q=listed"));
+    assert!(
+        !browser.find_all("#rules").is_empty(),
+        "no rules listed: {}",
+        browser.text("main")
+    );
+    let rules = browser.text("#rules");
+    assert!(
+        rules.contains("Console listed rule") && rules.contains("Runs"),
+        "{rules}"
+    );
+    check_page(&browser, &axe, &server, "the rules");
+
+    browser.click("header form button[type=submit]");
+    browser.wait_for_url("/console/login?out=1");
+    sign_in(&browser, &server, "first.analyst", &password, &axe);
+    browser.go(&server.url(&format!("/console/sensors/{theirs}")));
+    assert_eq!(browser.text("h1"), "Not found");
+    assert!(
+        !browser.text("body").contains("their ids"),
+        "{}",
+        browser.text("body")
+    );
+    check_page(&browser, &axe, &server, "the not-found page");
+    // Its own list does not name the other organisation's sensor either.
+    browser.go(&server.url("/console/sensors"));
+    assert!(
+        !browser.text("main").contains("their ids"),
+        "{}",
+        browser.text("main")
+    );
+    assert!(
+        !browser.text("main").contains("edge ids"),
+        "{}",
+        browser.text("main")
+    );
+
+    // The alert queue lists the first bank's alert (raised by the probe rule), not the second's.
+    let queue = server.url("/console/alerts");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        browser.go(&queue);
+        if !browser.find_all("#alerts tbody tr").is_empty() {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the alert never appeared in the queue: {}",
+            browser.text("main")
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(
+        browser.find_all("#alerts tbody tr").len(),
+        1,
+        "{}",
+        browser.text("main")
+    );
+    let row = browser.text("#alerts tbody tr");
+    assert!(row.contains("Console probe logon"), "{row}");
+    assert!(row.contains("firstbank01"), "{row}");
+    check_page(&browser, &axe, &server, "the alert queue");
+    browser.screenshot("alert-queue");
+
+    // Open it, acknowledge it.
+    browser.click("#alerts tbody tr a");
+    browser.wait_for_url("/console/alerts/");
+    assert!(
+        !browser.find_all("#alert-status").is_empty(),
+        "{}: {}",
+        browser.url(),
+        browser.text("body")
+    );
+    assert_eq!(browser.text("#alert-status"), "new");
+    assert!(
+        browser.text("main").contains("198.51.100.77"),
+        "the matching event is not shown: {}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "an alert");
+    let alert_url = browser.url();
+    browser.click("#acknowledge");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.text("#alert-status") != "acknowledged" {
+        assert!(Instant::now() < deadline, "{}", browser.text("main"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    // Open an incident from it, then escalate the incident to the CERT above.
+    browser.type_into(
+        "#open-incident input[name=title]",
+        "Probe logons at First Bank",
+    );
+    browser.click("#open-incident-button");
+    browser.wait_for_url("/console/incidents/");
+    let incident_url = browser.url();
+    assert!(
+        browser.text("main").contains("Probe logons at First Bank"),
+        "{}",
+        browser.text("main")
+    );
+    assert_eq!(browser.text("#incident-owner"), "First Bank");
+    check_page(&browser, &axe, &server, "an incident");
+    browser.screenshot("incident");
+    browser.go(&alert_url);
+    assert!(
+        browser
+            .text("#linked-incident")
+            .contains("linked to an incident"),
+        "{}",
+        browser.text("main")
+    );
+    browser.go(&incident_url);
+    browser.type_into("form textarea[name=note]", "Seen across the sector");
+    browser.click("#escalate");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while browser.text("#incident-owner") == "First Bank" {
+        assert!(Instant::now() < deadline, "{}", browser.text("main"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(
+        browser.find_all("#escalate").is_empty(),
+        "still escalatable: {}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the escalated incident");
+    browser.go(&server.url("/console/incidents"));
+    assert!(
+        browser
+            .text("#incidents")
+            .contains(&incident_url.rsplit('/').next().unwrap().to_owned()),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the incident list");
+
+    // The second bank's alert and incident, by URL: not found.
+    for url in [
+        format!("/console/alerts/{their_alert}"),
+        format!("/console/incidents/{their_incident}"),
+    ] {
+        browser.go(&server.url(&url));
+        assert_eq!(browser.text("h1"), "Not found", "{url}");
+        assert!(
+            !browser.text("body").contains("secondbank01"),
+            "{url}: {}",
+            browser.text("body")
+        );
+    }
+}
+
+/// The second bank's analyst changes the one-time password, waits for the
+/// bank's alert and opens an incident from it over the API: (alert id, incident readable id).
+fn second_bank_incident(server: &Server, one_time_password: &str) -> (String, String) {
+    let first = api_session(server, "second.analyst", one_time_password);
+    api(
+        server,
+        &first,
+        "POST",
+        "/api/v1/auth/password",
+        &json!({"current_password": one_time_password, "new_password": NEW_PASSWORD}),
+    );
+    let session = api_session(server, "second.analyst", NEW_PASSWORD);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let alert = loop {
+        let page = api(server, &session, "GET", "/api/v1/alerts", &Value::Null);
+        if let Some(alert) = page["items"].as_array().unwrap().first() {
+            break alert["id"].as_str().unwrap().to_owned();
+        }
+        assert!(Instant::now() < deadline, "no alert at the second bank");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let incident = api(
+        server,
+        &session,
+        "POST",
+        "/api/v1/incidents",
+        &json!({
+            "title": "Probe logons at Second Bank",
+            "classification": {"class": "other", "type": "undetermined"},
+            "severity": "medium",
+            "alerts": [alert],
+        }),
+    );
+    (alert, incident["readable_id"].as_str().unwrap().to_owned())
+}

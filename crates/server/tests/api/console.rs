@@ -1,0 +1,828 @@
+//! The console's pages through the real router (no browser): sign-in with its
+//! form token, the session's CSRF token on every form, the content security
+//! policy, pages as HTML (errors too), and no other tenant's data on a page.
+
+use axum::http::{Method, StatusCode, header};
+use nigehban_app::model::Role;
+
+use crate::harness::{Answer, Credentials, PASSWORD, Platform, call};
+
+/// The session cookie header of a caller.
+fn cookie(credentials: &Credentials) -> String {
+    format!(
+        "{}={}",
+        nigehban_server::SECURE_SESSION_COOKIE,
+        credentials.cookie
+    )
+}
+
+async fn page(platform: &Platform, who: &Credentials, uri: &str) -> Answer {
+    platform
+        .send(
+            call(Method::GET, uri)
+                .header("cookie", &cookie(who))
+                .empty(),
+        )
+        .await
+}
+
+async fn post_form(platform: &Platform, who: &Credentials, uri: &str, form: &str) -> Answer {
+    platform
+        .send(
+            call(Method::POST, uri)
+                .header("cookie", &cookie(who))
+                .raw("application/x-www-form-urlencoded", form.to_owned()),
+        )
+        .await
+}
+
+fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        out.append_pair(k, v);
+    }
+    out.finish()
+}
+
+#[tokio::test]
+async fn pages_are_html_with_a_strict_policy_and_the_unsigned_are_sent_to_sign_in() {
+    let platform = Platform::new().await;
+    let answer = platform.send(call(Method::GET, "/console/").empty()).await;
+    assert_eq!(answer.status, StatusCode::SEE_OTHER);
+    assert_eq!(answer.headers[header::LOCATION], "/console/login");
+
+    let login = platform
+        .send(call(Method::GET, "/console/login").empty())
+        .await;
+    assert_eq!(login.status, StatusCode::OK);
+    assert!(
+        login.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let policy = login.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert_eq!(policy, nigehban_server::console::CONTENT_SECURITY_POLICY);
+    assert!(
+        !policy.contains("unsafe-inline") && policy.contains("script-src 'self'"),
+        "{policy}"
+    );
+    // No inline script or style, no event handler attribute, nothing from elsewhere.
+    for forbidden in [
+        "<script>", "<style", "style=", "onclick", "onload", "http://", "https://",
+    ] {
+        assert!(
+            !login.text.contains(forbidden),
+            "{forbidden} in {}",
+            login.text
+        );
+    }
+    assert!(
+        login
+            .text
+            .contains(r#"<script src="/console/assets/console.js" defer>"#),
+        "{}",
+        login.text
+    );
+
+    let missing = platform
+        .send(call(Method::GET, "/console/no/such/page").empty())
+        .await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert!(
+        missing.text.contains("<h1>Not found</h1>"),
+        "{}",
+        missing.text
+    );
+
+    let script = platform
+        .send(call(Method::GET, "/console/assets/console.js").empty())
+        .await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(
+        script.headers[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
+    assert!(script.text.contains("localTimes"), "{}", script.text);
+}
+
+#[tokio::test]
+async fn signing_in_needs_the_forms_token_and_sets_a_strict_session_cookie() {
+    let platform = Platform::new().await;
+    let login = platform
+        .send(call(Method::GET, "/console/login").empty())
+        .await;
+    let set = login.headers[header::SET_COOKIE]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let token = set
+        .strip_prefix("nigehban_login_csrf=")
+        .and_then(|rest| rest.split(';').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        login.text.contains(&format!(r#"value="{token}""#)),
+        "{}",
+        login.text
+    );
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure"] {
+        assert!(set.contains(flag), "{set}");
+    }
+    let form = |csrf: &str| {
+        form_encode(&[
+            ("csrf", csrf),
+            ("username", "admin"),
+            ("password", PASSWORD),
+        ])
+    };
+    // Without the cookie the token was issued with (a forged cross-site form): refused.
+    let forged = platform
+        .send(
+            call(Method::POST, "/console/login")
+                .raw("application/x-www-form-urlencoded", form(&token)),
+        )
+        .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    assert!(forged.session_cookie().is_none());
+    let wrong = platform
+        .send(
+            call(Method::POST, "/console/login")
+                .header("cookie", &format!("nigehban_login_csrf={token}"))
+                .raw("application/x-www-form-urlencoded", form("0000")),
+        )
+        .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let bad_password = platform
+        .send(
+            call(Method::POST, "/console/login")
+                .header("cookie", &format!("nigehban_login_csrf={token}"))
+                .raw(
+                    "application/x-www-form-urlencoded",
+                    form_encode(&[
+                        ("csrf", &token),
+                        ("username", "admin"),
+                        ("password", "not the password"),
+                    ]),
+                ),
+        )
+        .await;
+    assert_eq!(bad_password.status, StatusCode::UNAUTHORIZED);
+    assert!(
+        bad_password.text.contains("Wrong user name or password"),
+        "{}",
+        bad_password.text
+    );
+    let signed_in = platform
+        .send(
+            call(Method::POST, "/console/login")
+                .header("cookie", &format!("nigehban_login_csrf={token}"))
+                .raw("application/x-www-form-urlencoded", form(&token)),
+        )
+        .await;
+    assert_eq!(
+        signed_in.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        signed_in.text
+    );
+    assert_eq!(signed_in.headers[header::LOCATION], "/console/");
+    let session = signed_in
+        .headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .find(|v| v.starts_with(nigehban_server::SECURE_SESSION_COOKIE))
+        .unwrap();
+    for flag in ["HttpOnly", "SameSite=Strict", "Secure", "Path=/"] {
+        assert!(session.contains(flag), "{session}");
+    }
+}
+
+#[tokio::test]
+async fn a_form_without_the_sessions_csrf_token_changes_nothing() {
+    let platform = Platform::new().await;
+    let admin = platform.sign_in("admin").await;
+    let forged = post_form(
+        &platform,
+        &admin,
+        "/console/sensors",
+        &form_encode(&[("name", "forged"), ("kind", "ids")]),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    let wrong = post_form(
+        &platform,
+        &admin,
+        "/console/sensors",
+        &form_encode(&[
+            ("csrf", "not-the-token"),
+            ("name", "forged"),
+            ("kind", "ids"),
+        ]),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::FORBIDDEN);
+    let list = page(&platform, &admin, "/console/sensors").await;
+    assert!(!list.text.contains("forged"), "{}", list.text);
+
+    let registered = post_form(
+        &platform,
+        &admin,
+        "/console/sensors",
+        &form_encode(&[
+            ("csrf", &admin.csrf),
+            ("name", "edge ids"),
+            ("kind", "ids"),
+            ("expected_interval_seconds", "300"),
+        ]),
+    )
+    .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.text
+    );
+    assert!(registered.text.contains("ngs_"), "{}", registered.text);
+    assert!(
+        registered.text.contains("nigehban ingest --server"),
+        "{}",
+        registered.text
+    );
+    let list = page(&platform, &admin, "/console/sensors").await;
+    assert!(list.text.contains("edge ids"), "{}", list.text);
+    // The token is shown once: never on the list.
+    assert!(!list.text.contains("ngs_"), "{}", list.text);
+
+    let refused = post_form(
+        &platform,
+        &admin,
+        "/console/sensors",
+        &form_encode(&[("csrf", &admin.csrf), ("name", "edge ids"), ("kind", "ids")]),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("role=\"alert\""), "{}", refused.text);
+}
+
+#[tokio::test]
+async fn an_organisation_sees_nothing_of_another_on_any_page() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let first = platform.organisation(&sector, "First Bank").await;
+    let second = platform.organisation(&sector, "Second Bank").await;
+    let ours = platform.sensor(&first).await;
+    let theirs = platform.sensor(&second).await;
+    platform.user(&first, "first.analyst", Role::Analyst).await;
+    let analyst = platform.sign_in("first.analyst").await;
+
+    let other = page(
+        &platform,
+        &analyst,
+        &format!("/console/sensors/{}", theirs.sensor.id),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
+    assert!(other.text.contains("<h1>Not found</h1>"), "{}", other.text);
+    assert!(
+        !other.text.contains(theirs.sensor.name.as_str()),
+        "{}",
+        other.text
+    );
+    let own = page(
+        &platform,
+        &analyst,
+        &format!("/console/sensors/{}", ours.sensor.id),
+    )
+    .await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+
+    for uri in ["/console/", "/console/sensors", "/console/events?range=all"] {
+        let answer = page(&platform, &analyst, uri).await;
+        assert_eq!(answer.status, StatusCode::OK, "{uri}: {}", answer.text);
+        for foreign in ["Second Bank", "Banking CERT", theirs.sensor.name.as_str()] {
+            assert!(
+                !answer.text.contains(foreign),
+                "{uri} shows {foreign}: {}",
+                answer.text
+            );
+        }
+    }
+    let list = page(&platform, &analyst, "/console/sensors").await;
+    assert!(
+        list.text.contains(ours.sensor.name.as_str()),
+        "{}",
+        list.text
+    );
+    // The organisation's dashboard charts itself only.
+    let dashboard = page(&platform, &analyst, "/console/").await;
+    assert!(dashboard.text.contains("First Bank"), "{}", dashboard.text);
+}
+
+/// The id in the first `/console/tokens/{id}/revoke` form after `name` on a page.
+fn revoke_path_after(page: &str, name: &str) -> String {
+    let start = page
+        .find(name)
+        .unwrap_or_else(|| panic!("{name} not in {page}"));
+    let rest = &page[start..];
+    let at = rest.find("/console/tokens/").unwrap();
+    let end = rest[at..].find("/revoke").unwrap();
+    rest[at..at + end + "/revoke".len()].to_owned()
+}
+
+#[tokio::test]
+async fn my_tokens_are_only_mine_created_once_shown_and_revoked() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let bank = platform.organisation(&sector, "First Bank").await;
+    platform.user(&bank, "first.analyst", Role::Analyst).await;
+    platform.user(&bank, "first.colleague", Role::Analyst).await;
+    let analyst = platform.sign_in("first.analyst").await;
+    let colleague = platform.sign_in("first.colleague").await;
+    let theirs = platform
+        .send(
+            call(Method::POST, "/api/v1/tokens")
+                .session(&colleague)
+                .json(&serde_json::json!({"name": "colleague pipeline"})),
+        )
+        .await;
+    assert_eq!(theirs.status, StatusCode::CREATED, "{}", theirs.text);
+    let their_id = theirs.json["token"]["id"].as_str().unwrap().to_owned();
+
+    let list = page(&platform, &analyst, "/console/tokens").await;
+    assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+    // The harness's own token of this analyst ("test"), never the colleague's.
+    assert!(list.text.contains("<td>test</td>"), "{}", list.text);
+    assert!(!list.text.contains("colleague pipeline"), "{}", list.text);
+
+    // A form without the session's token creates nothing.
+    let forged = post_form(
+        &platform,
+        &analyst,
+        "/console/tokens",
+        &form_encode(&[("name", "forged"), ("lifetime_days", "30")]),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    let created = post_form(
+        &platform,
+        &analyst,
+        "/console/tokens",
+        &form_encode(&[
+            ("csrf", &analyst.csrf),
+            ("name", "ci pipeline"),
+            ("lifetime_days", "30"),
+        ]),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    let secret_start = created.text.find("ngb_").expect("the secret is shown");
+    let secret: String = created.text[secret_start..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    let works = platform
+        .send(
+            call(Method::GET, "/api/v1/auth/session")
+                .bearer(&secret)
+                .empty(),
+        )
+        .await;
+    assert_eq!(works.status, StatusCode::OK, "{}", works.text);
+    assert_eq!(
+        works.json["user"]["username"], "first.analyst",
+        "{}",
+        works.text
+    );
+
+    let list = page(&platform, &analyst, "/console/tokens").await;
+    assert!(list.text.contains("ci pipeline"), "{}", list.text);
+    assert!(
+        !list.text.contains("ngb_"),
+        "the secret is shown once: {}",
+        list.text
+    );
+    forgotten_name_refused(&platform, &analyst).await;
+
+    // Revoking: the colleague's token by id is refused (as the API refuses it) and keeps working; one's own stops.
+    let other = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/tokens/{their_id}/revoke"),
+        &form_encode(&[("csrf", &analyst.csrf)]),
+    )
+    .await;
+    assert_eq!(other.status, StatusCode::FORBIDDEN, "{}", other.text);
+    assert!(
+        other.text.contains("<h1>Not allowed</h1>"),
+        "{}",
+        other.text
+    );
+    let still = platform
+        .send(
+            call(Method::GET, "/api/v1/auth/session")
+                .bearer(theirs.json["secret"].as_str().unwrap())
+                .empty(),
+        )
+        .await;
+    assert_eq!(still.status, StatusCode::OK);
+    let revoke = revoke_path_after(&list.text, "ci pipeline");
+    let unforged = post_form(&platform, &analyst, &revoke, "").await;
+    assert_eq!(unforged.status, StatusCode::FORBIDDEN);
+    let revoked = post_form(
+        &platform,
+        &analyst,
+        &revoke,
+        &form_encode(&[("csrf", &analyst.csrf)]),
+    )
+    .await;
+    assert_eq!(revoked.status, StatusCode::SEE_OTHER, "{}", revoked.text);
+    let stopped = platform
+        .send(
+            call(Method::GET, "/api/v1/auth/session")
+                .bearer(&secret)
+                .empty(),
+        )
+        .await;
+    assert_eq!(stopped.status, StatusCode::UNAUTHORIZED, "{}", stopped.text);
+    let list = page(&platform, &analyst, "/console/tokens").await;
+    let row = &list.text[list.text.find("ci pipeline").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("Revoked"), "{row}");
+}
+
+/// A token without a name is refused with the reason, and nothing is created.
+async fn forgotten_name_refused(platform: &Platform, who: &Credentials) {
+    let refused = post_form(
+        platform,
+        who,
+        "/console/tokens",
+        &form_encode(&[("csrf", &who.csrf), ("name", "  "), ("lifetime_days", "30")]),
+    )
+    .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.text
+    );
+    assert!(refused.text.contains("role=\"alert\""), "{}", refused.text);
+    assert!(!refused.text.contains("ngb_"), "{}", refused.text);
+}
+
+#[tokio::test]
+async fn administration_pages_show_the_viewers_subtree_only() {
+    let platform = Platform::new().await;
+    let banking = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let telecom = platform
+        .sector("Telecom CERT", nigehban_app::model::Sector::Telecom)
+        .await;
+    let first = platform.organisation(&banking, "First Bank").await;
+    platform.organisation(&banking, "Second Bank").await;
+    let telco = platform.organisation(&telecom, "Third Telco").await;
+    platform
+        .user(&banking, "bank.admin", Role::Administrator)
+        .await;
+    platform.user(&first, "first.analyst", Role::Analyst).await;
+    platform.user(&telco, "telco.analyst", Role::Analyst).await;
+    let national = platform.sign_in("admin").await;
+    let bank_admin = platform.sign_in("bank.admin").await;
+    platform.sign_in("first.analyst").await;
+    platform.sign_in("telco.analyst").await;
+    let root_name = platform.root.name.as_str().to_owned();
+
+    let foreign = [
+        "Telecom CERT",
+        "Third Telco",
+        "telco.analyst",
+        root_name.as_str(),
+    ];
+    let tree = page(&platform, &bank_admin, "/console/admin").await;
+    assert_eq!(tree.status, StatusCode::OK, "{}", tree.text);
+    for name in ["Banking CERT", "First Bank", "Second Bank"] {
+        assert!(tree.text.contains(name), "{name}: {}", tree.text);
+    }
+    // The banks sit below their sector in the tree.
+    let sector_at = tree.text.find("Banking CERT").unwrap();
+    let nested = &tree.text[sector_at..];
+    assert!(
+        nested.find("<ul>").unwrap() < nested.find("First Bank").unwrap(),
+        "{}",
+        tree.text
+    );
+
+    let users = page(&platform, &bank_admin, "/console/admin/users").await;
+    assert_eq!(users.status, StatusCode::OK, "{}", users.text);
+    for name in ["bank.admin", "first.analyst", "administrator", "analyst"] {
+        assert!(users.text.contains(name), "{name}: {}", users.text);
+    }
+    let tokens = page(&platform, &bank_admin, "/console/admin/tokens").await;
+    assert_eq!(tokens.status, StatusCode::OK, "{}", tokens.text);
+    assert!(tokens.text.contains("First Bank"), "{}", tokens.text);
+    let audit = page(&platform, &bank_admin, "/console/admin/audit").await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text);
+    assert!(audit.text.contains("user.create"), "{}", audit.text);
+    for (uri, answer) in [
+        ("tree", &tree),
+        ("users", &users),
+        ("tokens", &tokens),
+        ("audit", &audit),
+    ] {
+        for name in foreign {
+            assert!(
+                !answer.text.contains(name),
+                "{uri} shows {name}: {}",
+                answer.text
+            );
+        }
+        // Every row belongs to a tenant the viewer sees by name.
+        assert!(
+            !answer.text.contains("Another CERT"),
+            "{uri}: {}",
+            answer.text
+        );
+    }
+
+    // Only the national CERT verifies the whole chain; a sector is told so.
+    let sector_verify = page(&platform, &bank_admin, "/console/admin/audit?verify=1").await;
+    assert_eq!(
+        sector_verify.status,
+        StatusCode::OK,
+        "{}",
+        sector_verify.text
+    );
+    assert!(
+        sector_verify
+            .text
+            .contains("national CERT's administrators and auditors verify it"),
+        "{}",
+        sector_verify.text
+    );
+    let verified = page(&platform, &national, "/console/admin/audit?verify=1").await;
+    assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
+    assert!(verified.text.contains("Intact:"), "{}", verified.text);
+    let national_tree = page(&platform, &national, "/console/admin").await;
+    for name in ["Banking CERT", "Telecom CERT", "Third Telco", "First Bank"] {
+        assert!(
+            national_tree.text.contains(name),
+            "{name}: {}",
+            national_tree.text
+        );
+    }
+
+    // An analyst of one bank: its own tenant only in the tree; the other
+    // administration pages are not its role's.
+    let analyst = platform.sign_in("first.analyst").await;
+    let own = page(&platform, &analyst, "/console/admin").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.text);
+    assert!(own.text.contains("First Bank"), "{}", own.text);
+    for name in ["Second Bank", "Banking CERT", "Telecom CERT"] {
+        assert!(!own.text.contains(name), "{name}: {}", own.text);
+    }
+    for uri in ["/console/admin/tokens", "/console/admin/audit"] {
+        let refused = page(&platform, &analyst, uri).await;
+        assert_eq!(
+            refused.status,
+            StatusCode::FORBIDDEN,
+            "{uri}: {}",
+            refused.text
+        );
+        assert!(
+            !refused.text.contains("Second Bank"),
+            "{uri}: {}",
+            refused.text
+        );
+    }
+}
+
+/// The readable id in a `Location` of `/console/incidents/{id}`.
+fn incident_location(answer: &Answer) -> String {
+    let location = answer.headers[header::LOCATION].to_str().unwrap();
+    location
+        .strip_prefix("/console/incidents/")
+        .unwrap_or_else(|| panic!("{location}"))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn an_alert_opens_an_incident_that_is_escalated_and_another_banks_stay_not_found() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let first = platform.organisation(&sector, "First Bank").await;
+    let second = platform.organisation(&sector, "Second Bank").await;
+    platform.user(&first, "first.analyst", Role::Analyst).await;
+    let analyst = platform.sign_in("first.analyst").await;
+    let ours = crate::alerts::raise_in(&platform, first.id).await;
+    let theirs = crate::alerts::raise_in(&platform, second.id).await;
+
+    let queue = page(&platform, &analyst, "/console/alerts").await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.text);
+    assert!(queue.text.contains(&ours.to_string()), "{}", queue.text);
+    assert!(!queue.text.contains(&theirs.to_string()), "{}", queue.text);
+    let other = page(&platform, &analyst, &format!("/console/alerts/{theirs}")).await;
+    assert_eq!(other.status, StatusCode::NOT_FOUND, "{}", other.text);
+    let forged = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/alerts/{theirs}/incident"),
+        &form_encode(&[
+            ("csrf", &analyst.csrf),
+            ("title", "not ours"),
+            ("classification", "other/undetermined"),
+            ("severity", "low"),
+            ("tlp", "amber"),
+        ]),
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::NOT_FOUND, "{}", forged.text);
+
+    let alert = page(&platform, &analyst, &format!("/console/alerts/{ours}")).await;
+    assert!(
+        alert.text.contains(r#"id="open-incident""#),
+        "{}",
+        alert.text
+    );
+    let form = |title: &str, classification: &str| {
+        form_encode(&[
+            ("csrf", &analyst.csrf),
+            ("title", title),
+            ("classification", classification),
+            ("severity", "high"),
+            ("tlp", "amber"),
+        ])
+    };
+    let wrong = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/alerts/{ours}/incident"),
+        &form("Brute force", "no/such"),
+    )
+    .await;
+    assert_eq!(wrong.status, StatusCode::OK, "{}", wrong.text);
+    assert!(wrong.text.contains("role=\"alert\""), "{}", wrong.text);
+    let opened = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/alerts/{ours}/incident"),
+        &form(
+            "Brute force at First Bank",
+            "intrusion-attempts/brute-force",
+        ),
+    )
+    .await;
+    assert_eq!(opened.status, StatusCode::SEE_OTHER, "{}", opened.text);
+    let readable = incident_location(&opened);
+    let incident = page(
+        &platform,
+        &analyst,
+        &format!("/console/incidents/{readable}"),
+    )
+    .await;
+    assert_eq!(incident.status, StatusCode::OK, "{}", incident.text);
+    assert!(
+        incident.text.contains("Brute force at First Bank"),
+        "{}",
+        incident.text
+    );
+    assert!(incident.text.contains("TLP:AMBER"), "{}", incident.text);
+    // The alert now names its incident instead of offering another.
+    let alert = page(&platform, &analyst, &format!("/console/alerts/{ours}")).await;
+    assert!(
+        alert.text.contains(r#"id="linked-incident""#),
+        "{}",
+        alert.text
+    );
+    assert!(
+        !alert.text.contains(r#"id="open-incident""#),
+        "{}",
+        alert.text
+    );
+    let api = platform
+        .send(
+            call(Method::GET, &format!("/api/v1/alerts/{ours}"))
+                .session(&analyst)
+                .empty(),
+        )
+        .await;
+    assert!(!api.json["alert"]["incident"].is_null(), "{}", api.text);
+
+    // Escalated to the CERT above: no longer the bank's to escalate again.
+    let escalated = post_form(
+        &platform,
+        &analyst,
+        &format!("/console/incidents/{readable}/escalate"),
+        &form_encode(&[("csrf", &analyst.csrf), ("note", "sector-wide")]),
+    )
+    .await;
+    assert_eq!(
+        escalated.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        escalated.text
+    );
+    let after = page(
+        &platform,
+        &analyst,
+        &format!("/console/incidents/{readable}"),
+    )
+    .await;
+    assert_eq!(after.status, StatusCode::OK, "{}", after.text);
+    assert!(!after.text.contains(r#"id="escalate""#), "{}", after.text);
+    let owner_at = after.text.find(r#"id="incident-owner""#).unwrap();
+    assert!(
+        !after.text[owner_at..owner_at + 80].contains("First Bank"),
+        "{}",
+        after.text
+    );
+}
+
+#[tokio::test]
+async fn rules_show_their_state_and_only_an_administrator_changes_it_for_the_tenant() {
+    let platform = Platform::with_live_detection().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    platform
+        .user(&sector, "bank.admin", Role::Administrator)
+        .await;
+    platform.user(&sector, "bank.analyst", Role::Analyst).await;
+    let admin = platform.sign_in("bank.admin").await;
+    let analyst = platform.sign_in("bank.analyst").await;
+
+    // The built-in rules are stored when live detection starts.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let list = loop {
+        let list = page(&platform, &admin, "/console/rules?q=SSH").await;
+        assert_eq!(list.status, StatusCode::OK, "{}", list.text);
+        if list.text.contains("Failed SSH Logon") {
+            break list;
+        }
+        assert!(std::time::Instant::now() < deadline, "{}", list.text);
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let row_of = |text: &str| {
+        let at = text.find("Failed SSH Logon").unwrap();
+        let row = &text[at..];
+        row[..row.find("</tr>").unwrap()].to_owned()
+    };
+    let row = row_of(&list.text);
+    assert!(row.contains("Runs"), "{row}");
+    let action_at = row.find("/console/rules/").unwrap();
+    let action = &row[action_at..action_at + row[action_at..].find('"').unwrap()];
+
+    // An analyst sees the state but has no form, and a forged one is refused.
+    let seen = page(&platform, &analyst, "/console/rules?q=SSH").await;
+    assert!(row_of(&seen.text).contains("Runs"), "{}", seen.text);
+    assert!(!seen.text.contains("/state"), "{}", seen.text);
+    let refused = post_form(
+        &platform,
+        &analyst,
+        action,
+        &form_encode(&[("csrf", &analyst.csrf), ("state", "off")]),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+
+    let off = post_form(
+        &platform,
+        &admin,
+        action,
+        &form_encode(&[("csrf", &admin.csrf), ("state", "off")]),
+    )
+    .await;
+    assert_eq!(off.status, StatusCode::SEE_OTHER, "{}", off.text);
+    let row = row_of(&page(&platform, &admin, "/console/rules?q=SSH").await.text);
+    assert!(row.contains("Off") && row.contains("Banking CERT"), "{row}");
+    assert!(row.contains(r#"value="inherit""#), "{row}");
+    let back = post_form(
+        &platform,
+        &admin,
+        action,
+        &form_encode(&[("csrf", &admin.csrf), ("state", "inherit")]),
+    )
+    .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.text);
+    let row = row_of(&page(&platform, &admin, "/console/rules?q=SSH").await.text);
+    assert!(
+        row.contains("Runs") && !row.contains(r#"value="inherit""#),
+        "{row}"
+    );
+}
