@@ -141,7 +141,10 @@ async fn retention_reports_records_a_lagging_consumer_missed() {
     // The slow consumer resumes at the oldest retained record.
     let next = slow.fetch(1, Duration::from_secs(1)).await.unwrap();
     assert_eq!(next[0].offset, oldest);
-    drop((slow, log));
+    drop(slow);
+    // Closing joins the writer, so the directory's lock is free to reopen.
+    log.close().await.unwrap();
+    drop(log);
     // Its committed offset moved past the deleted records durably.
     let log = EmbeddedLog::open(opts).await.unwrap();
     assert_eq!(log.lag("slow").await.unwrap(), 101 - oldest);
