@@ -114,6 +114,8 @@ enum Case {
     SensorStatuses,
     SensorHealthEvents,
     SearchEvents,
+    EventFields,
+    AggregateEvents,
     Ingest,
     ListAlerts,
     GetAlert,
@@ -222,6 +224,8 @@ const ROWS: &[Row] = &[
     Row { method: "GET",   path: "/api/v1/sensor-health",              case: Case::SensorStatuses,       scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
     Row { method: "GET",   path: "/api/v1/sensor-health/events",       case: Case::SensorHealthEvents,   scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
     Row { method: "GET",   path: "/api/v1/events",                     case: Case::SearchEvents,         scope: Scope::Tenant(SEARCH_EVENTS), success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/events/fields",              case: Case::EventFields,          scope: Scope::Tenant(SEARCH_EVENTS), success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/events/aggregate",           case: Case::AggregateEvents,      scope: Scope::Tenant(SEARCH_EVENTS), success: OK,      token_refused: false },
     Row { method: "POST",  path: "/api/v1/ingest",                     case: Case::Ingest,               scope: Scope::Sensor,                success: StatusCode::ACCEPTED, token_refused: false },
     Row { method: "GET",   path: "/api/v1/alerts",                     case: Case::ListAlerts,           scope: Scope::Tenant(VIEW_ALERTS),   success: OK,      token_refused: false },
     Row { method: "GET",   path: "/api/v1/alerts/{id}",                case: Case::GetAlert,             scope: Scope::Tenant(VIEW_ALERTS),   success: OK,      token_refused: false },
@@ -807,6 +811,16 @@ async fn request_for(
             format!("/api/v1/events?under={}", tenant.id),
             None,
         ),
+        Case::EventFields => (
+            Method::GET,
+            format!("/api/v1/events/fields?under={}", tenant.id),
+            None,
+        ),
+        Case::AggregateEvents => (
+            Method::GET,
+            format!("/api/v1/events/aggregate?under={}&top=host.name", tenant.id),
+            None,
+        ),
         Case::Ingest => (
             Method::POST,
             "/api/v1/ingest".into(),
@@ -1187,6 +1201,15 @@ async fn check_content(
                 None
             }
         }
+        Case::EventFields => {
+            let items = json["items"].as_array()?;
+            (!items
+                .iter()
+                .any(|f| f["name"] == "host.name" && f["type"] == "keyword"))
+            .then(|| format!("host.name is not among the fields: {}", answer.text))
+        }
+        Case::AggregateEvents => (!json["total"].is_u64() || json["top"]["field"] != "host.name")
+            .then(|| format!("not the counts asked for: {}", answer.text)),
         Case::BulkAlerts => (json["status"].as_str() != Some("acknowledged"))
             .then(|| format!("the bulk-acknowledged alert is {}", json["status"])),
         Case::SensorTokens | Case::SensorHealthHistory => {
@@ -1682,7 +1705,7 @@ async fn lists_hold_exactly_what_each_caller_may_see() {
     assert_eq!(tokens.len(), 4 * Role::ALL.len(), "{tokens:?}");
     assert!(audit.len() > tenants.len() + users.len() + sensors.len());
 
-    let lists: [ListUnderTest; 9] = [
+    let lists: [ListUnderTest; 10] = [
         ("/api/v1/tenants", Case::ListTenants, EVERYONE, &all_tenants),
         ("/api/v1/users", Case::ListUsers, VIEW_USERS, &users),
         ("/api/v1/tokens", Case::ListTokens, ADMIN_AUDITOR, &tokens),
