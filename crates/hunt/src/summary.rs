@@ -167,10 +167,12 @@ impl HuntSummary {
             .max()
             .unwrap_or(0)
             .max(8);
-        let time_width = match zone {
-            DisplayZone::Utc => 20,
-            _ => 25,
-        };
+        let time_width = computers
+            .iter()
+            .map(|(_, seen)| time(&seen.first).chars().count())
+            .max()
+            .unwrap_or(0)
+            .max(10);
         writeln!(
             out,
             "{:<name_width$}  {:>6}  {:>8}  {:>6}  {:>6}  {:>6}  {:>6}  {:<time_width$}  LAST SEEN",
