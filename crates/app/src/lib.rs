@@ -154,7 +154,7 @@ use std::time::Duration;
 
 pub use nigehban_model as model;
 pub use nigehban_store::{
-    AUDIT_KEY_FILE, AuditKeyFile, Backend, BackupReport, Cursor, DEFAULT_PAGE_LIMIT,
+    AUDIT_KEY_FILE, AuditKeyFile, Backend, BackupReport, Cursor, DATABASE_FILE, DEFAULT_PAGE_LIMIT,
     MAX_PAGE_LIMIT, Page, PageRequest, RuleQuery, RulesImported, Store, StoreConfig,
 };
 
@@ -483,7 +483,7 @@ impl App {
 
     pub(crate) async fn root(&self) -> AppResult<Tenant> {
         self.store().root_tenant().await?.ok_or_else(|| {
-            AppError::Invalid("the platform has not been bootstrapped yet: run `nigehban serve` once or `nigehban admin bootstrap`".into())
+            AppError::Invalid("the platform has not been bootstrapped yet: run `nigehban serve` once to set it up (or `nigehban admin create-user` to create its first administrator)".into())
         })
     }
 

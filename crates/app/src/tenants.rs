@@ -42,6 +42,8 @@ impl Tenants<'_> {
             .ok_or_else(|| AppError::not_found("tenant", new.parent))?;
         check_parent(&new.kind, &parent)?;
         self.check_chain_active(&parent).await?;
+        self.check_name_free(&parent, new.name.as_str(), None)
+            .await?;
         let now = Timestamp::now();
         let tenant = Tenant {
             id: TenantId::new(),
@@ -70,6 +72,17 @@ impl Tenants<'_> {
         self.app
             .authorise(caller, Action::RenameTenant, id, "tenant", id)
             .await?;
+        let store = self.app.store();
+        let tenant = store
+            .tenant(id)
+            .await?
+            .ok_or_else(|| AppError::not_found("tenant", id))?;
+        if let Some(parent) = tenant.parent
+            && let Some(parent) = store.tenant(parent).await?
+        {
+            self.check_name_free(&parent, name.as_str(), Some(id))
+                .await?;
+        }
         Ok(self
             .app
             .store()
@@ -107,9 +120,42 @@ impl Tenants<'_> {
             .ok_or_else(|| AppError::not_found("tenant", new_parent))?;
         check_parent(&tenant.kind, &parent)?;
         self.check_chain_active(&parent).await?;
+        self.check_name_free(&parent, tenant.name.as_str(), Some(id))
+            .await?;
         Ok(store
             .update_tenant(id, TenantChange::Move(new_parent), &caller.audit_context())
             .await?)
+    }
+
+    /// Refuses `name` when another tenant directly under `parent` (other than `except`)
+    /// has it, whatever its case: two "CERT Banking" under one CERT cannot be told apart.
+    async fn check_name_free(
+        &self,
+        parent: &Tenant,
+        name: &str,
+        except: Option<TenantId>,
+    ) -> AppResult<()> {
+        let wanted = name.trim().to_lowercase();
+        let mut page = PageRequest::first(nigehban_store::MAX_PAGE_LIMIT);
+        loop {
+            let batch = self.app.store().list_tenants(parent.id, &page).await?;
+            if let Some(taken) = batch.items.iter().find(|t| {
+                t.parent == Some(parent.id)
+                    && Some(t.id) != except
+                    && t.name.as_str().trim().to_lowercase() == wanted
+            }) {
+                return Err(AppError::Conflict(format!(
+                    "{} already has a tenant named {:?} ({}); choose another name",
+                    parent.name,
+                    taken.name.as_str(),
+                    taken.id
+                )));
+            }
+            match batch.next {
+                Some(next) => page = PageRequest::after(next, nigehban_store::MAX_PAGE_LIMIT),
+                None => return Ok(()),
+            }
+        }
     }
 
     /// Deactivates a tenant below the caller's tenant: its users (and those

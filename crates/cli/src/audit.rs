@@ -89,6 +89,7 @@ fn check(
     let sources = ConfigSources::load(storage_flags.config.as_deref(), &env)?;
     let settings = sources.storage(storage_flags)?;
     logging::init(&settings.log);
+    storage::require_existing_store(&settings)?;
     crate::runtime()?.block_on(async {
         let app = storage::open_read_only(&settings).await?;
         let operator = app.operator(None).await.context("nothing to verify")?;

@@ -85,6 +85,7 @@ pub fn run_backup(args: BackupArgs) -> anyhow::Result<ExitCode> {
     let sources = ConfigSources::load(args.storage.config.as_deref(), &env)?;
     let settings = sources.storage(&args.storage)?;
     logging::init(quiet(&settings));
+    storage::require_existing_store(&settings)?;
     if args.to.exists() {
         bail!("{} already exists; choose a new file", args.to.display());
     }

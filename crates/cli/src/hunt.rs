@@ -11,14 +11,15 @@ use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nigehban_detect::{DetectionRules, SigmaView, load_rules};
 use nigehban_hunt::{
-    Detection, DetectionWriter, Format, HuntOptions, HuntReport, HuntTotals, hunt,
+    Detection, DetectionWriter, DisplayZone, Format, HuntOptions, HuntReport, HuntSummary,
+    HuntTotals, TableStyle, hunt_explained,
 };
 use nigehban_sigma::{CompileOptions, DiagnosticKind, Level, LogsourceMapping, Placeholders};
 
 /// Arguments of `nigehban hunt`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  nigehban hunt --rules sigma/rules/windows collected/\n  nigehban hunt --rules sigma_all_rules.zip --min-level high --format jsonl --output hits.jsonl Security.evtx\n\nExit status: 0 when the hunt ran (whether or not rules matched), 2 when it could not."
+    after_help = "Examples:\n  nigehban hunt --rules sigma/rules/windows collected/\n  nigehban hunt --rules sigma_all_rules.zip --summary collected/\n  nigehban hunt --rules sigma_all_rules.zip --min-level high --format jsonl --output hits.jsonl Security.evtx\n  nigehban hunt --rules rules/ --from 2024-03-01 --to 2024-03-02T06:00:00Z --timezone +05:00 logs/\n\nExit status: 0 when the hunt ran and read all its input (whether or not rules matched); 3 when it ran but some input could not be read (each such place is named on standard error; detections are of the rest); 2 when it could not run."
 )]
 pub struct HuntArgs {
     /// Sigma rules: a rule file, a directory of them, or an archive (.zip, .tar.gz); repeatable.
@@ -39,9 +40,28 @@ pub struct HuntArgs {
     /// An extra logsource mapping table (YAML) on top of the built-in one.
     #[arg(long, value_name = "FILE")]
     mapping: Option<PathBuf>,
-    /// No progress bar and no summary.
+    /// No progress bar and no totals.
     #[arg(long, short = 'q')]
     quiet: bool,
+    /// Print an overview instead of each detection: detections per rule (with level and
+    /// ATT&CK technique ids) and per computer, with the first and last time seen. With
+    /// --output, the detections still go to the file.
+    #[arg(long)]
+    summary: bool,
+    /// Only events from this time on (RFC 3339, or a date: its midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time_ms)]
+    from: Option<i64>,
+    /// Only events before this time (RFC 3339, or a date: its midnight UTC).
+    #[arg(long, value_name = "TIME", value_parser = parse_time_ms)]
+    to: Option<i64>,
+    /// Show times in the table and summary in this zone: UTC (default), local, or an offset
+    /// such as +05:00. JSON lines and CSV are always UTC.
+    #[arg(long, value_name = "ZONE", default_value = "UTC", value_parser = parse_zone)]
+    timezone: DisplayZone,
+    /// Lay the table out for a terminal this many characters wide (default: the terminal's
+    /// width; to a pipe or a file, every value whole on one line).
+    #[arg(long, value_name = "COLUMNS")]
+    width: Option<usize>,
     /// Log files to hunt: EVTX, JSON lines, JSON documents, gzip of those, or directories of them.
     #[arg(value_name = "PATH", required = true)]
     paths: Vec<PathBuf>,
@@ -55,6 +75,39 @@ pub(crate) fn parse_level(text: &str) -> Result<Level, String> {
 
 fn parse_format(text: &str) -> Result<Format, String> {
     text.parse()
+}
+
+fn parse_zone(text: &str) -> Result<DisplayZone, String> {
+    text.parse()
+}
+
+/// A time given on the command line, in milliseconds since the Unix epoch.
+fn parse_time_ms(text: &str) -> Result<i64, String> {
+    use chrono::{DateTime, NaiveDate};
+    let text = text.trim();
+    if let Ok(time) = DateTime::parse_from_rfc3339(text) {
+        return Ok(time.timestamp_millis());
+    }
+    if let Ok(date) = NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        && let Some(midnight) = date.and_hms_opt(0, 0, 0)
+    {
+        return Ok(midnight.and_utc().timestamp_millis());
+    }
+    Err(format!(
+        "'{text}' is not a time: give RFC 3339 (2024-03-15T10:22:14Z) or a date (2024-03-15)"
+    ))
+}
+
+/// The width of the terminal standard output is, when it is one.
+fn terminal_width() -> Option<usize> {
+    let stdout = io::stdout();
+    if !stdout.is_terminal() {
+        return None;
+    }
+    rustix::termios::tcgetwinsize(&stdout)
+        .ok()
+        .map(|size| usize::from(size.ws_col))
+        .filter(|&cols| cols > 0)
 }
 
 /// The built-in logsource mapping, extended by `extra` when given.
@@ -75,6 +128,11 @@ pub(crate) fn logsource_mapping(extra: Option<&Path>) -> anyhow::Result<Logsourc
 /// Runs `nigehban hunt`.
 pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let started = Instant::now();
+    if let (Some(from), Some(to)) = (args.from, args.to)
+        && from >= to
+    {
+        bail!("--from must be before --to: nothing lies between them");
+    }
     for path in &args.paths {
         if !path.exists() {
             bail!("no such file or directory: {}", path.display());
@@ -119,11 +177,20 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     }
     let start_up = started.elapsed();
 
+    // With --summary and no --output, detections are only counted.
+    let to_stdout = args.output.is_none();
     let out: Box<dyn Write> = match &args.output {
         Some(path) => Box::new(BufWriter::new(
             File::create(path).with_context(|| format!("cannot create {}", path.display()))?,
         )),
+        None if args.summary => Box::new(io::sink()),
         None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let table = TableStyle {
+        width: args
+            .width
+            .or_else(|| if to_stdout { terminal_width() } else { None }),
+        zone: args.timezone,
     };
     let progress = if args.quiet || !io::stderr().is_terminal() {
         ProgressBar::hidden()
@@ -138,7 +205,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         bar
     };
     let mut report = Report {
-        writer: DetectionWriter::new(args.format, out),
+        writer: DetectionWriter::new(args.format, out).with_table_style(table),
+        summary: args.summary.then(HuntSummary::new),
         write_error: None,
         progress,
         events: 0,
@@ -148,8 +216,12 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     let correlations = rules.correlations();
     let correlation_count = correlations.len();
     let mut hunt_options = HuntOptions {
-        render: Some(args.format),
+        // The summary needs each detection as a value; otherwise workers render.
+        render: (!args.summary).then_some(args.format),
         correlations: (!correlations.is_empty()).then(|| std::sync::Arc::new(correlations.clone())),
+        table,
+        from_ms: args.from,
+        to_ms: args.to,
         ..HuntOptions::default()
     };
     if let Some(threads) = args.threads {
@@ -157,7 +229,8 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
         hunt_options.units_in_flight = hunt_options.threads * 4;
     }
     let compiled = rules.compiled();
-    let totals = hunt(
+    let explain = |index: usize, event: &SigmaView<'_>| compiled.matched_fields(index, event);
+    let totals = hunt_explained(
         &args.paths,
         rules.summaries(),
         &hunt_options,
@@ -167,6 +240,7 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
                 compiled.matches(event, &mut scratch, out);
             }
         },
+        &explain,
         &mut report,
     );
     report.progress.finish_and_clear();
@@ -175,20 +249,41 @@ pub fn run(args: HuntArgs) -> anyhow::Result<ExitCode> {
     {
         report.write_error = Some(error);
     }
+    if let Some(summary) = &report.summary {
+        let mut stdout = io::stdout().lock();
+        if let Err(error) = summary
+            .write(&mut stdout, args.timezone)
+            .and_then(|()| stdout.flush())
+            && error.kind() != io::ErrorKind::BrokenPipe
+        {
+            return Err(error).context("cannot write the summary");
+        }
+    }
     if !args.quiet {
         print_summary(&totals, compiled.len(), correlation_count, start_up);
     }
+    // Scripts must tell a clean hunt from one that missed some input.
+    let status = if totals.errors > 0 {
+        ExitCode::from(UNREADABLE_INPUT)
+    } else {
+        ExitCode::SUCCESS
+    };
     match report.write_error {
         // `nigehban hunt | head` closes the pipe early: not a failure.
-        Some(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Some(error) if error.kind() == io::ErrorKind::BrokenPipe => Ok(status),
         Some(error) => Err(error).context("cannot write detections"),
-        None => Ok(ExitCode::SUCCESS),
+        None => Ok(status),
     }
 }
+
+/// The exit status of a hunt that ran but could not read some of its input.
+pub const UNREADABLE_INPUT: u8 = 3;
 
 /// Writes detections as they come and keeps the progress bar current.
 struct Report<W: Write> {
     writer: DetectionWriter<W>,
+    /// Detections counted for `--summary`.
+    summary: Option<HuntSummary>,
     write_error: Option<io::Error>,
     progress: ProgressBar,
     events: u64,
@@ -201,6 +296,9 @@ impl<W: Write> HuntReport for Report<W> {
     }
 
     fn detection(&mut self, detection: Detection) {
+        if let Some(summary) = &mut self.summary {
+            summary.add(&detection);
+        }
         if self.write_error.is_some() {
             return;
         }
@@ -258,7 +356,7 @@ fn print_summary(
     eprintln!(
         "hunted {} file(s){}, {} events ({:.1} MB) with {rules} rules in {seconds:.2} s \
          ({:.0} events/s, {:.1} MB/s; rules loaded in {:.2} s){}\n\
-         detections: {} ({by_level}); read errors: {}",
+         detections: {} ({by_level}); read errors: {}{}",
         totals.files,
         if totals.skipped_files > 0 {
             format!(
@@ -294,5 +392,13 @@ fn print_summary(
         },
         totals.detections(),
         totals.errors,
+        if totals.outside_window > 0 {
+            format!(
+                "; {} event(s) outside --from/--to (or without a readable time) left out",
+                totals.outside_window
+            )
+        } else {
+            String::new()
+        },
     );
 }

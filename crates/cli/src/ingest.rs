@@ -70,6 +70,10 @@ pub fn run(args: IngestArgs) -> anyhow::Result<ExitCode> {
             "no ingest token: pass --token or set NIGEHBAN_INGEST_TOKEN to the sensor's token",
         )?,
     };
+    // A file that is not there is a typo to fix before anything is sent.
+    for file in &args.files {
+        std::fs::metadata(file).with_context(|| format!("cannot read {}", file.display()))?;
+    }
     let mut options = ClientOptions::new(args.server.clone(), token, args.files.clone());
     if let Some(journal) = &args.journal {
         options.journal = journal.clone();

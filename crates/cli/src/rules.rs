@@ -85,7 +85,7 @@ pub struct CheckArgs {
     /// Exit non-zero if any rule has an error or uses an unsupported feature.
     #[arg(long)]
     strict: bool,
-    /// Also print warnings (e.g. placeholders without values).
+    /// Also print the other warnings (placeholders without values are always printed).
     #[arg(long)]
     warnings: bool,
     /// An extra logsource mapping table (YAML) on top of the built-in one.
@@ -276,13 +276,17 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let mut errors = 0;
     let mut unsupported = 0;
     let mut warnings = 0;
+    let mut placeholders = 0;
     for diagnostic in rule_set.diagnostics().iter().chain(&compile_problems) {
         match diagnostic.kind {
             DiagnosticKind::Error => errors += 1,
             DiagnosticKind::Unsupported => unsupported += 1,
             DiagnosticKind::Warning => {
                 warnings += 1;
-                if !args.warnings {
+                // A placeholder without a value matches anything: always worth saying.
+                if diagnostic.is_unresolved_placeholder() {
+                    placeholders += 1;
+                } else if !args.warnings {
                     continue;
                 }
             }
@@ -294,6 +298,11 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         "{loaded} rule(s) loaded, {} compiled for matching; {errors} error(s), {unsupported} unsupported, {warnings} warning(s)",
         compiled.len()
     );
+    if placeholders > 0 {
+        println!(
+            "{placeholders} placeholder(s) without a value: those searches match any value of their field"
+        );
+    }
     if args.strict && (errors > 0 || unsupported > 0) {
         return Ok(ExitCode::FAILURE);
     }

@@ -44,6 +44,23 @@ pub async fn open_with(
         .with_context(|| format!("cannot open the {}", settings.storage))
 }
 
+/// Refuses a data directory that holds no embedded store, for commands that work on an
+/// existing installation (`audit verify`, `backup`): a mistyped `--data-dir` would
+/// otherwise be a new, empty store.
+pub fn require_existing_store(settings: &StorageSettings) -> anyhow::Result<()> {
+    if let StorageChoice::Embedded { data_dir } = &settings.storage {
+        let database = data_dir.join(nigehban_app::DATABASE_FILE);
+        if !database.is_file() {
+            anyhow::bail!(
+                "{} holds no Nigehban store (no {} there): check --data-dir (or NIGEHBAN_DATA_DIR); a new installation is set up by `nigehban serve`",
+                data_dir.display(),
+                nigehban_app::DATABASE_FILE
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Opens the storage without changing it (no migration, nothing written),
 /// with the audit key from its file, to verify the audit log.
 pub async fn open_read_only(settings: &StorageSettings) -> anyhow::Result<App> {

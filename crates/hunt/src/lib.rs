@@ -15,7 +15,9 @@
 pub mod detection;
 pub mod output;
 pub mod pipeline;
+pub mod summary;
 
 pub use detection::{DetectedEvent, Detection, RuleSummary};
-pub use output::{DetectionWriter, Format};
-pub use pipeline::{HuntOptions, HuntReport, HuntTotals, hunt};
+pub use output::{DetectionWriter, DisplayZone, Format, TableStyle};
+pub use pipeline::{HuntOptions, HuntReport, HuntTotals, hunt, hunt_explained};
+pub use summary::HuntSummary;

@@ -15,14 +15,114 @@
 //!
 //! # Table
 //!
-//! One line per detection: time, level, rule title, computer, channel,
-//! EventID, where in which file, and the event's data fields, cut to fit.
+//! One row per detection: time, level, EventID, computer, channel, rule
+//! title, rule id, rule author, where in which file, and the fields whose
+//! values made the rule match (the event's data fields when there are none).
+//! Nothing is cut: given the terminal's width ([`TableStyle::width`]) long
+//! values wrap inside their column; without one (a pipe, a file) every value
+//! is written whole on the detection's one line. Times are shown in
+//! [`TableStyle::zone`] (UTC by default; JSON lines and CSV are always UTC).
 
 use std::io::{self, Write};
 
+use nigehban_sigma::MatchedField;
 use serde_json::Value as Json;
 
 use crate::detection::{Detection, EventFacts, RuleSummary};
+
+/// The zone times are shown in, in the table and the summary.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DisplayZone {
+    /// UTC (the default, and always the zone of JSON lines and CSV).
+    #[default]
+    Utc,
+    /// The machine's local zone.
+    Local,
+    /// A fixed offset east of UTC, in seconds.
+    Offset(i32),
+}
+
+impl std::str::FromStr for DisplayZone {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let text = s.trim();
+        match text.to_ascii_lowercase().as_str() {
+            "utc" | "z" | "gmt" => return Ok(DisplayZone::Utc),
+            "local" => return Ok(DisplayZone::Local),
+            _ => {}
+        }
+        let bad = || {
+            format!(
+                "unknown time zone '{text}' (expected UTC, local, or an offset such as +05:00 or -03:30)"
+            )
+        };
+        let (sign, rest) = match text.as_bytes().first() {
+            Some(b'+') => (1, &text[1..]),
+            Some(b'-') => (-1, &text[1..]),
+            _ => return Err(bad()),
+        };
+        let (hours, minutes) = match rest.split_once(':') {
+            Some((h, m)) => (h, m),
+            None if rest.len() == 4 => rest.split_at(2),
+            None => (rest, "0"),
+        };
+        let hours: i32 = hours.parse().map_err(|_| bad())?;
+        let minutes: i32 = minutes.parse().map_err(|_| bad())?;
+        if !(0..=14).contains(&hours) || !(0..60).contains(&minutes) {
+            return Err(bad());
+        }
+        Ok(match sign * (hours * 3600 + minutes * 60) {
+            0 => DisplayZone::Utc,
+            offset => DisplayZone::Offset(offset),
+        })
+    }
+}
+
+impl DisplayZone {
+    /// `utc` (an RFC 3339 time) shown in this zone; kept as it is when it is not a time.
+    pub fn show(self, utc: &str) -> String {
+        use chrono::{DateTime, FixedOffset, Local, SecondsFormat};
+        let Ok(time) = DateTime::parse_from_rfc3339(utc) else {
+            return utc.to_owned();
+        };
+        match self {
+            DisplayZone::Utc => utc.to_owned(),
+            DisplayZone::Local => time
+                .with_timezone(&Local)
+                .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+            DisplayZone::Offset(seconds) => match FixedOffset::east_opt(seconds) {
+                Some(zone) => time
+                    .with_timezone(&zone)
+                    .to_rfc3339_opts(SecondsFormat::AutoSi, true),
+                None => utc.to_owned(),
+            },
+        }
+    }
+
+    /// The zone's name for headings (`UTC`, `local`, `+05:00`).
+    pub fn label(self) -> String {
+        match self {
+            DisplayZone::Utc => "UTC".to_owned(),
+            DisplayZone::Local => "local".to_owned(),
+            DisplayZone::Offset(seconds) => {
+                let sign = if seconds < 0 { '-' } else { '+' };
+                let seconds = seconds.unsigned_abs();
+                format!("{sign}{:02}:{:02}", seconds / 3600, seconds % 3600 / 60)
+            }
+        }
+    }
+}
+
+/// How the table is laid out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct TableStyle {
+    /// The terminal's width in characters: long values wrap inside their
+    /// column. `None` (a pipe or a file): every value whole on one line.
+    pub width: Option<usize>,
+    /// The zone times are shown in.
+    pub zone: DisplayZone,
+}
 
 /// The output formats of `nigehban hunt`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -71,6 +171,7 @@ const COLUMNS: [&str; 12] = [
 pub struct DetectionWriter<W: Write> {
     sink: Sink<W>,
     wrote_header: bool,
+    table: TableStyle,
 }
 
 /// Where a [`DetectionWriter`] puts its bytes.
@@ -99,7 +200,14 @@ impl<W: Write> DetectionWriter<W> {
         DetectionWriter {
             sink,
             wrote_header: false,
+            table: TableStyle::default(),
         }
+    }
+
+    /// The same writer, laying the table out as `style` says.
+    pub fn with_table_style(mut self, style: TableStyle) -> Self {
+        self.table = style;
+        self
     }
 
     /// A writer of `format` to `out` that never writes the header row: for
@@ -118,6 +226,18 @@ impl<W: Write> DetectionWriter<W> {
 
     /// Writes the detection of `rule` on the event described by `event`.
     pub fn write_facts(&mut self, rule: &RuleSummary, event: &EventFacts<'_>) -> io::Result<()> {
+        self.write_explained(rule, event, &[])
+    }
+
+    /// Writes the detection of `rule` on `event`, with the field values that
+    /// made it match (shown in the table; JSON lines and CSV carry the whole event).
+    pub fn write_explained(
+        &mut self,
+        rule: &RuleSummary,
+        event: &EventFacts<'_>,
+        matched: &[MatchedField],
+    ) -> io::Result<()> {
+        let style = self.table;
         match &mut self.sink {
             Sink::Jsonl(out) => write_jsonl(out, rule, event),
             Sink::Csv { out, rows } => {
@@ -144,28 +264,44 @@ impl<W: Write> DetectionWriter<W> {
             }
             Sink::Table(out) => {
                 if !self.wrote_header {
-                    write_table_header(out)?;
+                    write_table_header(out, &style)?;
                     self.wrote_header = true;
                 }
-                let details = serde_json::from_slice::<Json>(event.json)
-                    .map(|json| details(&json))
-                    .unwrap_or_default();
-                writeln!(
-                    out,
-                    "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  {}:{}  {}",
-                    cut(event.timestamp.unwrap_or("-"), 30),
-                    cut(&rule.level, 8),
-                    cut(&rule.title, 50),
-                    cut(event.computer.unwrap_or("-"), 16),
-                    cut(event.channel.unwrap_or("-"), 24),
-                    event
-                        .event_id
-                        .map(|id| id.to_string())
-                        .unwrap_or_else(|| "-".to_owned()),
-                    event.file,
-                    event.position,
-                    cut(&details, 160),
-                )
+                let details = if matched.is_empty() {
+                    serde_json::from_slice::<Json>(event.json)
+                        .map(|json| details(&json))
+                        .unwrap_or_default()
+                } else {
+                    matched_details(matched)
+                };
+                let time = event
+                    .timestamp
+                    .map(|t| style.zone.show(t))
+                    .unwrap_or_else(|| "-".to_owned());
+                let event_id = event
+                    .event_id
+                    .map(|id| id.to_string())
+                    .unwrap_or_else(|| "-".to_owned());
+                let place = format!("{}:{}", event.file, event.position);
+                let author = if rule.author.is_empty() {
+                    "-"
+                } else {
+                    &rule.author
+                };
+                let rule_id = if rule.id.is_empty() { "-" } else { &rule.id };
+                let cells: [&str; 10] = [
+                    time.as_str(),
+                    &rule.level,
+                    &event_id,
+                    event.computer.unwrap_or("-"),
+                    event.channel.unwrap_or("-"),
+                    &rule.title,
+                    rule_id,
+                    author,
+                    &place,
+                    if details.is_empty() { "-" } else { &details },
+                ];
+                write_row(out, &style, &cells)
             }
         }
     }
@@ -181,7 +317,7 @@ impl<W: Write> DetectionWriter<W> {
             Sink::Jsonl(out) => out.write_all(rendered),
             Sink::Table(out) => {
                 if !self.wrote_header {
-                    write_table_header(out)?;
+                    write_table_header(out, &self.table)?;
                     self.wrote_header = true;
                 }
                 out.write_all(rendered)
@@ -231,12 +367,166 @@ fn take_rows(rows: &mut Box<csv::Writer<Vec<u8>>>) -> io::Result<Vec<u8>> {
     full.into_inner().map_err(|error| error.into_error())
 }
 
-fn write_table_header<W: Write>(out: &mut W) -> io::Result<()> {
-    writeln!(
-        out,
-        "{:<30}  {:<8}  {:<50}  {:<16}  {:<24}  {:>6}  WHERE / DETAILS",
-        "TIME (UTC)", "LEVEL", "RULE", "COMPUTER", "CHANNEL", "EVENT"
-    )
+/// The table's columns: heading, width when a line is unbounded, and share of
+/// the room left when the table fits a terminal (0: fixed width).
+const TABLE_COLUMNS: [(&str, usize, usize); 10] = [
+    ("TIME", 20, 0),
+    ("LEVEL", 8, 0),
+    ("EVENT", 5, 0),
+    ("COMPUTER", 20, 2),
+    ("CHANNEL", 20, 2),
+    ("RULE", 40, 4),
+    ("RULE ID", 36, 3),
+    ("AUTHOR", 24, 2),
+    ("WHERE", 30, 3),
+    ("MATCHED / DETAILS", 0, 6),
+];
+
+/// Columns wider than this much terminal are never made narrower.
+const MIN_COLUMN: usize = 6;
+
+/// The width of each column for `style`: nominal widths for an unbounded
+/// line, or shares of the terminal's width.
+fn column_widths(style: &TableStyle) -> [usize; 10] {
+    let mut widths = TABLE_COLUMNS.map(|(_, width, _)| width);
+    if style.zone != DisplayZone::Utc {
+        // An offset is longer than `Z`.
+        widths[0] = 25;
+    }
+    if let Some(total) = style.width {
+        let fixed: usize = widths
+            .iter()
+            .zip(TABLE_COLUMNS)
+            .filter(|(_, (_, _, share))| *share == 0)
+            .map(|(w, _)| *w)
+            .sum();
+        let gaps = 2 * (TABLE_COLUMNS.len() - 1);
+        let room = total.saturating_sub(fixed + gaps);
+        let shares: usize = TABLE_COLUMNS.iter().map(|(_, _, share)| share).sum();
+        for (width, (_, _, share)) in widths.iter_mut().zip(TABLE_COLUMNS) {
+            if share > 0 {
+                *width = (room * share / shares).max(MIN_COLUMN);
+            }
+        }
+    }
+    widths
+}
+
+fn write_table_header<W: Write>(out: &mut W, style: &TableStyle) -> io::Result<()> {
+    let time = format!("TIME ({})", style.zone.label());
+    let mut cells: [&str; 10] = TABLE_COLUMNS.map(|(heading, _, _)| heading);
+    cells[0] = &time;
+    write_row(out, style, &cells)
+}
+
+/// Writes one row: on one line when the table is unbounded (values longer than
+/// their column push the rest right), or wrapped inside the columns.
+fn write_row<W: Write>(out: &mut W, style: &TableStyle, cells: &[&str; 10]) -> io::Result<()> {
+    // Line breaks and tabs inside values (Windows event data has them) are shown as
+    // escapes: a row stays a row, and nothing is lost.
+    let escaped: Vec<String> = cells.iter().map(|cell| escape_controls(cell)).collect();
+    let cells: [&str; 10] = std::array::from_fn(|i| escaped[i].as_str());
+    let cells = &cells;
+    let widths = column_widths(style);
+    let last = cells.len() - 1;
+    if style.width.is_none() {
+        let mut line = String::new();
+        for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            if i == last {
+                line.push_str(cell);
+            } else {
+                line.push_str(cell);
+                let len = cell.chars().count();
+                line.extend(std::iter::repeat_n(' ', width.saturating_sub(len) + 2));
+            }
+        }
+        return writeln!(out, "{}", line.trim_end());
+    }
+    let wrapped: Vec<Vec<String>> = cells
+        .iter()
+        .zip(widths)
+        .map(|(cell, width)| wrap(cell, width))
+        .collect();
+    let lines = wrapped.iter().map(Vec::len).max().unwrap_or(1);
+    for n in 0..lines {
+        let mut line = String::new();
+        for (i, (column, width)) in wrapped.iter().zip(widths).enumerate() {
+            let part = column.get(n).map(String::as_str).unwrap_or("");
+            line.push_str(part);
+            if i != last {
+                let len = part.chars().count();
+                line.extend(std::iter::repeat_n(' ', width.saturating_sub(len) + 2));
+            }
+        }
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+/// `text` with control characters written as escapes (`\n`, `\t`, `\u{1b}`).
+fn escape_controls(text: &str) -> String {
+    if !text.chars().any(char::is_control) {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&c.escape_unicode().to_string()),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `text` in lines of at most `width` characters, broken after a space or a
+/// path separator when one is near, otherwise inside a word; nothing is lost.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let chars: Vec<char> = text.chars().collect();
+    let mut lines = Vec::new();
+    let mut start = 0;
+    while chars.len() - start > width {
+        let window = &chars[start..start + width];
+        let cut = window
+            .iter()
+            .rposition(|c| matches!(c, ' ' | '\\' | '/' | ',' | '¦'))
+            .filter(|&i| i + 1 >= width / 2)
+            .map_or(width, |i| i + 1);
+        lines.push(
+            chars[start..start + cut]
+                .iter()
+                .collect::<String>()
+                .trim_end()
+                .to_owned(),
+        );
+        start += cut;
+        while start < chars.len() && chars[start] == ' ' {
+            start += 1;
+        }
+    }
+    if start < chars.len() || lines.is_empty() {
+        lines.push(chars[start..].iter().collect());
+    }
+    lines
+}
+
+/// The field values that made a rule match, as `Name: value` pairs.
+fn matched_details(matched: &[MatchedField]) -> String {
+    let mut out = String::new();
+    for field in matched {
+        if !out.is_empty() {
+            out.push_str(" ¦ ");
+        }
+        if let Some(name) = &field.field {
+            out.push_str(name);
+            out.push_str(": ");
+        }
+        out.push_str(&field.value);
+    }
+    out
 }
 
 /// Writes one detection as a JSON line: what serialising it with serde gives
@@ -276,16 +566,6 @@ fn write_number<W: Write>(out: &mut W, key: &[u8], value: Option<u64>) -> io::Re
         Some(n) => write!(out, "{n}"),
         None => out.write_all(b"null"),
     }
-}
-
-/// `text` cut to `width` characters, with an ellipsis when cut.
-fn cut(text: &str, width: usize) -> String {
-    if text.chars().count() <= width {
-        return text.to_owned();
-    }
-    let mut out: String = text.chars().take(width.saturating_sub(1)).collect();
-    out.push('…');
-    out
 }
 
 /// The event's data fields as `Name: value` pairs, for the table.

@@ -29,8 +29,9 @@ use nigehban_sigma::{
 use crate::detection::{
     DetectedEvent, Detection, EventFacts, RuleSummary, event_timestamp, one_line,
 };
-use crate::output::{DetectionWriter, Format};
+use crate::output::{DetectionWriter, Format, TableStyle};
 use nigehban_detect::{JsonTape, SigmaView};
+use nigehban_sigma::MatchedField;
 
 /// Settings of one hunt.
 #[derive(Debug, Clone)]
@@ -59,7 +60,19 @@ pub struct HuntOptions {
     /// and are evaluated in event-time order at the end, and correlation
     /// detections are reported after all others.
     pub correlations: Option<Arc<CorrelationSet>>,
+    /// How a rendered table is laid out (default: unbounded lines, UTC).
+    pub table: TableStyle,
+    /// Only events from this time, in milliseconds since the Unix epoch
+    /// (inclusive); events without a readable time are left out when set.
+    pub from_ms: Option<i64>,
+    /// Only events before this time, in milliseconds since the Unix epoch
+    /// (exclusive); events without a readable time are left out when set.
+    pub to_ms: Option<i64>,
 }
+
+/// Why rule `index` matched an event: the field values that made it match
+/// (for the table), or nothing.
+pub type Explain<'a> = &'a (dyn Fn(usize, &SigmaView<'_>) -> Vec<MatchedField> + Sync);
 
 /// Most matches of correlated rules a hunt holds before evaluating the
 /// oldest early.
@@ -76,6 +89,9 @@ impl Default for HuntOptions {
             read: ReadOptions::default(),
             render: None,
             correlations: None,
+            table: TableStyle::default(),
+            from_ms: None,
+            to_ms: None,
         }
     }
 }
@@ -116,6 +132,9 @@ pub struct HuntTotals {
     /// Matches of correlated rules left out of correlation: the event has
     /// no time that can be read.
     pub untimed_observations: u64,
+    /// Events read but left out: outside the time window asked for, or
+    /// without a readable time when a window was asked for.
+    pub outside_window: u64,
     /// Wall-clock time of the hunt.
     pub elapsed: Duration,
 }
@@ -157,6 +176,7 @@ struct Outcome {
     /// Matches of rules that correlations refer to.
     observations: Vec<Observation>,
     untimed_observations: u64,
+    outside_window: u64,
     file: Option<(PathBuf, u64)>,
     skipped: Option<PathBuf>,
     events: u64,
@@ -173,6 +193,30 @@ pub fn hunt<F, M>(
     rules: &[Arc<RuleSummary>],
     options: &HuntOptions,
     new_matcher: F,
+    report: &mut dyn HuntReport,
+) -> HuntTotals
+where
+    F: Fn() -> M + Sync,
+    M: FnMut(&SigmaView<'_>, &mut Vec<usize>),
+{
+    hunt_explained(
+        paths,
+        rules,
+        options,
+        new_matcher,
+        &|_, _| Vec::new(),
+        report,
+    )
+}
+
+/// [`hunt`], with `explain` telling which field values made a rule match,
+/// for the rendered table.
+pub fn hunt_explained<F, M>(
+    paths: &[PathBuf],
+    rules: &[Arc<RuleSummary>],
+    options: &HuntOptions,
+    new_matcher: F,
+    explain: Explain<'_>,
     report: &mut dyn HuntReport,
 ) -> HuntTotals
 where
@@ -208,17 +252,9 @@ where
             let job_rx = job_rx.clone();
             let outcome_tx = outcome_tx.clone();
             let new_matcher = &new_matcher;
-            let render = options.render;
             scope.spawn(move || {
                 let mut matcher = new_matcher();
-                work(
-                    &job_rx,
-                    &outcome_tx,
-                    rules,
-                    render,
-                    correlations,
-                    &mut matcher,
-                );
+                work(&job_rx, &outcome_tx, rules, options, explain, &mut matcher);
             });
         }
         drop(job_rx);
@@ -376,15 +412,20 @@ fn work<M>(
     jobs: &Receiver<(u64, Job)>,
     outcomes: &Sender<(u64, Outcome)>,
     rules: &[Arc<RuleSummary>],
-    render: Option<Format>,
-    correlations: Option<&CorrelationSet>,
+    options: &HuntOptions,
+    explain: Explain<'_>,
     matcher: &mut M,
 ) where
     M: FnMut(&SigmaView<'_>, &mut Vec<usize>),
 {
+    let correlations = options.correlations.as_deref();
+    let windowed = options.from_ms.is_some() || options.to_ms.is_some();
+    let explains = options.render == Some(Format::Table);
     let mut matched = Vec::new();
     let mut tape = JsonTape::new();
-    let mut writer = render.map(|format| DetectionWriter::without_header(format, Vec::new()));
+    let mut writer = options.render.map(|format| {
+        DetectionWriter::without_header(format, Vec::new()).with_table_style(options.table)
+    });
     let mut position = String::new();
     for (seq, job) in jobs.iter() {
         let mut outcome = Outcome::default();
@@ -416,6 +457,16 @@ fn work<M>(
                     }
                     outcome.events += 1;
                     let event = SigmaView::of_record(&tape);
+                    if windowed {
+                        let inside = event_time_ms(&event).is_some_and(|at| {
+                            options.from_ms.is_none_or(|from| at >= from)
+                                && options.to_ms.is_none_or(|to| at < to)
+                        });
+                        if !inside {
+                            outcome.outside_window += 1;
+                            continue;
+                        }
+                    }
                     matched.clear();
                     matcher(&event, &mut matched);
                     if matched.is_empty() {
@@ -447,8 +498,13 @@ fn work<M>(
                             let Some(rule) = rules.get(index) else {
                                 continue;
                             };
+                            let why = if explains {
+                                explain(index, &event)
+                            } else {
+                                Vec::new()
+                            };
                             // Writing to memory fails only when out of memory.
-                            if writer.write_facts(rule, &facts).is_ok() {
+                            if writer.write_explained(rule, &facts, &why).is_ok() {
                                 count_level(&mut outcome.rendered_levels, &rule.level);
                             }
                         }
@@ -519,6 +575,7 @@ fn deliver(outcome: Outcome, report: &mut dyn HuntReport, totals: &mut HuntTotal
     totals.events += outcome.events;
     totals.bytes += outcome.bytes;
     totals.untimed_observations += outcome.untimed_observations;
+    totals.outside_window += outcome.outside_window;
     if outcome.bytes > 0 || outcome.events > 0 {
         report.progress(outcome.bytes, outcome.events);
     }
@@ -613,6 +670,7 @@ mod tests {
                 },
                 render: None,
                 correlations: None,
+                ..HuntOptions::default()
             };
             let mut report = Collect::default();
             let totals = hunt(
@@ -722,6 +780,7 @@ mod tests {
                     },
                     render,
                     correlations: None,
+                    ..HuntOptions::default()
                 };
                 let mut report = Written {
                     writer: DetectionWriter::new(format, Vec::new()),

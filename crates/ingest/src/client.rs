@@ -234,6 +234,16 @@ pub enum ClientError {
         /// The last failure.
         last_error: String,
     },
+    /// The server could not be reached at all before anything was sent.
+    #[error(
+        "cannot connect to {server}: {reason}; check that the server is running, that the address and port are right and that no firewall is in between, then run the same command again"
+    )]
+    Unreachable {
+        /// The server's URL.
+        server: String,
+        /// What the connection attempt said.
+        reason: String,
+    },
     /// The journal could not be read or written.
     #[error("resume journal {path}: {source}")]
     Journal {
@@ -258,8 +268,9 @@ pub fn run_ingest_client(
     let server = options.server.trim().trim_end_matches('/').to_owned();
     if !(server.starts_with("http://") || server.starts_with("https://")) {
         return Err(ClientError::Options(format!(
-            "--server {:?}: expected an http:// or https:// URL",
-            options.server
+            "--server {:?} has no http:// or https:// in front: use --server http://{}",
+            options.server,
+            server.split("://").last().unwrap_or(&server)
         )));
     }
     if options.token.trim().is_empty() {
@@ -928,7 +939,17 @@ impl Run<'_> {
                         }
                     }
                 }
-                Err(error) => (format!("request failed: {error}"), None),
+                Err(error) => {
+                    // Nothing reached the server yet in this run: retrying for a minute
+                    // would only hide a wrong address or a server that is not running.
+                    if self.summary.requests == 0 && is_connect_failure(&error) && attempt >= 2 {
+                        return Err(ClientError::Unreachable {
+                            server: self.endpoint.trim_end_matches("/api/v1/ingest").to_owned(),
+                            reason: error.to_string(),
+                        });
+                    }
+                    (format!("request failed: {error}"), None)
+                }
             };
             if attempt >= self.options.max_attempts.max(1) {
                 return Err(ClientError::GaveUp {
@@ -959,6 +980,21 @@ impl Run<'_> {
 enum Posted {
     Outcome(IngestOutcome),
     TooLarge,
+}
+
+/// Whether `error` says no connection could be made (refused, no such host).
+fn is_connect_failure(error: &ureq::Error) -> bool {
+    match error {
+        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => true,
+        ureq::Error::Io(io) => matches!(
+            io.kind(),
+            io::ErrorKind::ConnectionRefused
+                | io::ErrorKind::HostUnreachable
+                | io::ErrorKind::NetworkUnreachable
+                | io::ErrorKind::AddrNotAvailable
+        ),
+        _ => false,
+    }
 }
 
 /// The wait before retry `attempt` (from 1): exponential, with jitter.

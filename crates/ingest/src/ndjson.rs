@@ -121,6 +121,15 @@ pub enum IntakeError {
         /// The limit.
         limit: usize,
     },
+    /// The body is one line of records written one after another without line breaks,
+    /// as `curl -d @file` sends a file (it strips the newlines).
+    #[error(
+        "the body is one line holding several JSON records one after another (a second record starts at column {column}): send one record per line, e.g. curl --data-binary @file instead of curl -d @file"
+    )]
+    ConcatenatedRecords {
+        /// Where the second record starts, from 1.
+        column: usize,
+    },
     /// A `Content-Encoding` other than gzip or identity.
     #[error("unsupported content encoding {0:?}: send gzip or no encoding")]
     UnsupportedEncoding(String),
@@ -149,7 +158,9 @@ impl IntakeError {
             | IntakeError::DecompressedTooLarge { .. }
             | IntakeError::TooManyLines { .. } => IntakeErrorClass::TooLarge,
             IntakeError::UnsupportedEncoding(_) => IntakeErrorClass::UnsupportedEncoding,
-            IntakeError::InvalidGzip(_) => IntakeErrorClass::Invalid,
+            IntakeError::InvalidGzip(_) | IntakeError::ConcatenatedRecords { .. } => {
+                IntakeErrorClass::Invalid
+            }
             IntakeError::Busy { .. } | IntakeError::Bus(_) | IntakeError::Internal(_) => {
                 IntakeErrorClass::Unavailable
             }
@@ -364,10 +375,37 @@ pub fn prepare_ndjson(
                         .push(reject(format!("the normalised event was refused: {error}"))),
                 }
             }
-            Err(error) => batch.rejected.push(reject(error.to_string())),
+            Err(error) => {
+                if lines == 1
+                    && let Some(column) = second_record_at(line, &error)
+                {
+                    return Err(IntakeError::ConcatenatedRecords { column });
+                }
+                batch.rejected.push(reject(error.reason()));
+            }
         }
     }
     Ok(batch)
+}
+
+/// Where a second JSON record starts on `line`, when the line failed only because one
+/// record follows another (`{...}{...}`).
+fn second_record_at(line: &[u8], error: &LineProblem) -> Option<usize> {
+    let LineProblem::Normalise(NormaliseError::Json {
+        line: 1,
+        column,
+        message,
+    }) = error
+    else {
+        return None;
+    };
+    if !message.starts_with("trailing characters") {
+        return None;
+    }
+    // serde_json points at the first character after the first record.
+    let rest = line.get(column.saturating_sub(1)..)?;
+    let next = rest.trim_ascii_start();
+    matches!(next.first(), Some(b'{' | b'"' | b'[')).then(|| column + (rest.len() - next.len()))
 }
 
 /// Why a line could not be normalised.
@@ -377,6 +415,37 @@ enum LineProblem {
     String(serde_json::Error),
     #[error("{0}")]
     Normalise(#[from] NormaliseError),
+}
+
+impl LineProblem {
+    /// The reason given for the line: its place is the line itself, so a record of one
+    /// line is not said to be "at line 1" again, only at its column.
+    fn reason(&self) -> String {
+        match self {
+            LineProblem::Normalise(NormaliseError::Json {
+                line: 1,
+                column,
+                message,
+            }) => format!(
+                "invalid JSON at column {column}: {}",
+                strip_serde_place(message)
+            ),
+            LineProblem::String(error) => format!(
+                "invalid JSON string at column {}: {}",
+                error.column(),
+                strip_serde_place(&error.to_string())
+            ),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// A serde_json message without the ` at line L column C` it ends with.
+fn strip_serde_place(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(at) if message[at..].contains(" column ") => &message[..at],
+        _ => message,
+    }
 }
 
 fn normalise_line(

@@ -16,7 +16,9 @@ use tantivy::{DateTime, TantivyDocument};
 use time::OffsetDateTime;
 
 use crate::query::MAX_FIELD_NAME_BYTES;
-use crate::schema::{DedicatedKind, EventSchema, MAX_EXACT_VALUE_BYTES, TIME_FIELDS};
+use crate::schema::{
+    DedicatedKind, EventSchema, MAX_EXACT_VALUE_BYTES, TIME_FIELDS, is_name_field,
+};
 
 /// Why a delivery was not indexed (it is still acknowledged, so it never blocks the stream).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,6 +193,7 @@ pub(crate) fn build_document(schema: &EventSchema, parts: &DocumentParts<'_>) ->
 
     let mut writer = TermWriter {
         schema,
+        tenant: parts.tenant,
         doc: &mut doc,
         name: String::with_capacity(64),
         term: String::with_capacity(128),
@@ -241,6 +244,8 @@ pub(crate) fn build_document(schema: &EventSchema, parts: &DocumentParts<'_>) ->
 /// `'e` is the event's lifetime: text values already written are remembered by reference.
 struct TermWriter<'a, 'e> {
     schema: &'a EventSchema,
+    /// The event's tenant: field names are recorded per tenant.
+    tenant: &'a str,
     doc: &'a mut TantivyDocument,
     /// The dotted name of the value being written.
     name: String,
@@ -273,6 +278,13 @@ impl<'e> TermWriter<'_, 'e> {
                     && text.len() <= MAX_EXACT_VALUE_BYTES
                 {
                     self.doc.add_text(field, &text);
+                    if is_name_field(name) {
+                        self.term.clear();
+                        self.term.push_str(name);
+                        self.term.push('=');
+                        push_lowercase(&mut self.term, &text);
+                        self.doc.add_text(self.schema.folded, &self.term);
+                    }
                 }
             }
             DedicatedKind::Ip => match scalar.as_str().and_then(parse_ip) {
@@ -349,6 +361,18 @@ impl<'e> TermWriter<'_, 'e> {
         self.term.push('=');
         self.term.push_str(&text);
         self.doc.add_text(self.schema.fields, &self.term);
+        if is_name_field(&self.name) {
+            self.term.truncate(self.name.len() + 1);
+            push_lowercase(&mut self.term, &text);
+            self.doc.add_text(self.schema.folded, &self.term);
+        }
+        // Which fields this tenant's events have: unknown names in queries are refused
+        // with the closest known ones. Few distinct terms, so cheap to index.
+        self.term.clear();
+        self.term.push_str(self.tenant);
+        self.term.push(KEY_SEPARATOR);
+        self.term.push_str(&self.name);
+        self.doc.add_text(self.schema.names, &self.term);
     }
 
     fn full_text(&mut self, scalar: &'e Value) {
@@ -379,6 +403,15 @@ impl<'e> TermWriter<'_, 'e> {
             self.doc.add_text(self.schema.text, text);
             self.seen.insert(Cow::Owned(text.to_owned()));
         }
+    }
+}
+
+/// Appends `text` lower-cased (Unicode), as folded terms and queries on them write it.
+pub(crate) fn push_lowercase(out: &mut String, text: &str) {
+    if text.is_ascii() {
+        out.extend(text.chars().map(|c| c.to_ascii_lowercase()));
+    } else {
+        out.extend(text.chars().flat_map(char::to_lowercase));
     }
 }
 
@@ -591,17 +624,27 @@ mod tests {
             texts(&doc, schema.text),
             ["22", "too long a name", "ws1", "ws2"]
         );
-        // Exact terms are all still there.
+        // Exact terms are all still there (the ports have typed fields of their own).
         assert_eq!(
             texts(&doc, schema.fields),
             [
-                "destination.port=22",
                 "host.hostname=ws1",
                 "message=Failed password for root",
                 "related.hosts=ws1",
                 "related.hosts=ws2",
-                "source.port=22",
             ]
         );
+        // Name fields are also kept lower-cased, and every name is recorded for its tenant.
+        assert_eq!(
+            texts(&doc, schema.folded),
+            [
+                "host.hostname=ws1",
+                "host.name=ws1",
+                "related.hosts=ws1",
+                "related.hosts=ws2",
+                "rule.name=failed password for root",
+            ]
+        );
+        assert!(texts(&doc, schema.names).contains(&"t1\u{1f}related.hosts".to_owned()));
     }
 }

@@ -64,6 +64,24 @@ pub enum QueryError {
         /// What is wrong with it.
         reason: &'static str,
     },
+    /// The query text (`q`) could not be read.
+    #[error("query {query:?} cannot be read at column {column}: {reason}")]
+    Syntax {
+        /// The query given (its first 200 characters).
+        query: String,
+        /// The character (1-based) where the problem was found.
+        column: usize,
+        /// What was expected or wrong.
+        reason: String,
+    },
+    /// A filter or query names a field that none of the scope's events have.
+    #[error("{}", unknown_field_message(field, closest))]
+    UnknownField {
+        /// The name given.
+        field: String,
+        /// The closest known names, closest first (may be empty).
+        closest: Vec<String>,
+    },
     /// Too many filters or terms in one query.
     #[error("too many {what}: {count} given, at most {max} allowed")]
     TooMany {
@@ -74,6 +92,18 @@ pub enum QueryError {
         /// The most allowed.
         max: usize,
     },
+}
+
+fn unknown_field_message(field: &str, closest: &[String]) -> String {
+    let mut message = format!("no event in scope has a field named {field:?}");
+    if closest.is_empty() {
+        message.push_str("; GET /api/v1/events/fields lists the fields that can be searched");
+    } else {
+        message.push_str("; did you mean ");
+        message.push_str(&closest.join(", "));
+        message.push('?');
+    }
+    message
 }
 
 /// Everything that can go wrong in the event index.

@@ -25,6 +25,8 @@ use tantivy::{
 };
 use time::OffsetDateTime;
 
+use crate::aggregate::{self, Aggregation, Aggregations};
+use crate::catalogue::{self, FieldInfo};
 use crate::collector::{PageCollector, PageHit};
 use crate::document::{
     KEY_SEPARATOR, KEY_SEPARATOR_NEXT, RejectReason, dedup_key, prepare, to_index_date,
@@ -38,10 +40,10 @@ use crate::schema::{EventSchema, TEXT_ANALYZER, text_analyzer};
 ///
 /// v3: the members of JSON records' originals are indexed by their dotted paths, and the
 /// stored event is read with the envelope codec (v2 had no `name=value` terms for them).
-pub const INDEX_DIR: &str = "search/events-v3";
+pub const INDEX_DIR: &str = "search/events-v4";
 
 /// Where indexes of earlier schemas lived (reported at open, never read).
-const EARLIER_INDEX_DIRS: &[&str] = &["search/events-v1", "search/events-v2"];
+const EARLIER_INDEX_DIRS: &[&str] = &["search/events-v1", "search/events-v2", "search/events-v3"];
 
 /// How long events are kept by default: 30 days.
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 60 * 60);
@@ -179,7 +181,7 @@ impl std::fmt::Debug for EventIndex {
 }
 
 impl EventIndex {
-    /// Opens (creating if needed) the index in `<data_dir>/search/events-v3`.
+    /// Opens (creating if needed) the index in `<data_dir>/search/events-v4`.
     ///
     /// Only one process may have it open: a second gets [`SearchError::Locked`]. An index
     /// left by a process that was killed opens at its last commit. Ask
@@ -438,10 +440,11 @@ impl EventIndex {
     /// Checks the query first: bad field names, a `from` after `to`, a limit out of range,
     /// a foreign cursor and text without words are [`SearchError::InvalidQuery`].
     pub fn search(&self, query: &EventQuery) -> Result<EventHits, SearchError> {
-        let plan = plan(&self.inner.schema, &self.inner.analyzer, query)?;
+        let searcher = self.inner.reader.searcher();
+        let plan = plan(&searcher, &self.inner.schema, &self.inner.analyzer, query)?;
         Ok(EventHits {
             index: self.clone(),
-            searcher: self.inner.reader.searcher(),
+            searcher,
             scope: query.tenants.clone(),
             after: plan.after,
             plan,
@@ -455,16 +458,35 @@ impl EventIndex {
 
     /// How many events match `query` (its limit and cursor ignored).
     pub fn count(&self, query: &EventQuery) -> Result<u64, SearchError> {
-        let plan = plan(&self.inner.schema, &self.inner.analyzer, query)?;
+        let searcher = self.inner.reader.searcher();
+        let plan = plan(&searcher, &self.inner.schema, &self.inner.analyzer, query)?;
         if plan.matches_nothing {
             return Ok(0);
         }
-        let searcher = self.inner.reader.searcher();
         let query = plan.page_query(self.inner.schema.timestamp, None);
         let count = searcher
             .search(&*query, &Count)
             .map_err(SearchError::index("count"))?;
         Ok(count as u64)
+    }
+
+    /// The fields the scope can search: the built-in ones and every name its events have,
+    /// sorted by name.
+    pub fn fields(&self, scope: &TenantScope) -> Result<Vec<FieldInfo>, SearchError> {
+        let searcher = self.inner.reader.searcher();
+        catalogue::fields_in_scope(&searcher, &self.inner.schema, scope)
+    }
+
+    /// Counts the events matching `query` (its limit, cursor and order ignored): the total,
+    /// a field's top values and events over time, as `aggregation` asks.
+    pub fn aggregate(
+        &self,
+        query: &EventQuery,
+        aggregation: &Aggregation,
+    ) -> Result<Aggregations, SearchError> {
+        let searcher = self.inner.reader.searcher();
+        let plan = plan(&searcher, &self.inner.schema, &self.inner.analyzer, query)?;
+        aggregate::run(&searcher, &self.inner.schema, &plan, aggregation)
     }
 
     /// The event with this id, if the scope may see it.

@@ -4,7 +4,7 @@
 //! # Using it (what the server does)
 //!
 //! ```text
-//! let index = EventIndex::open(&data_dir, IndexOptions::default())?;   // <data-dir>/search/events-v3
+//! let index = EventIndex::open(&data_dir, IndexOptions::default())?;   // <data-dir>/search/events-v4
 //! let consumer = bus.consumer(DEFAULT_CONSUMER, ConsumerConfig::default()).await?;
 //! let indexer = Indexer::new(index.clone(), IndexerConfig::default());
 //! let task = tokio::spawn(indexer.run(consumer, shutdown_token.cancelled_owned()));
@@ -84,22 +84,27 @@
 //!
 //! # Layout and schema
 //!
-//! `<data-dir>/search/events-v3/` holds the tantivy index (see `schema.rs` for every
-//! field). An index of an earlier schema (`events-v1`, `events-v2`) is never read; open
+//! `<data-dir>/search/events-v4/` holds the tantivy index (see `schema.rs` for every
+//! field). An index of an earlier schema (`events-v1` to `events-v3`) is never read; open
 //! says so. When [`EventIndex::exists`] says there is no index, the caller should index
 //! the bus from its start.
 //! The index is owned by one process at a time ([`SearchError::Locked`]). With
 //! JetStream, each process that keeps its own index needs its own durable consumer name:
 //! members of one consumer split the records between them.
 
+mod aggregate;
+mod catalogue;
 mod collector;
 mod document;
 mod error;
 mod index;
 mod indexer;
+pub mod language;
 mod query;
 mod schema;
 
+pub use aggregate::{Aggregation, Aggregations, Bucket, TopValues, ValueCount};
+pub use catalogue::{FieldInfo, FieldType};
 pub use document::RejectReason;
 pub use error::{QueryError, SearchError};
 pub use index::{
@@ -111,7 +116,7 @@ pub use query::{
     DEFAULT_LIMIT, EventQuery, FieldFilter, MAX_FIELD_NAME_BYTES, MAX_FILTERS, MAX_LIMIT,
     MAX_TEXT_TERMS, SortOrder, TenantScope,
 };
-pub use schema::MAX_EXACT_VALUE_BYTES;
+pub use schema::{MAX_EXACT_VALUE_BYTES, is_name_field};
 
 #[cfg(test)]
 mod tests {

@@ -5,19 +5,24 @@ use std::net::Ipv6Addr;
 use std::ops::Bound;
 
 use tantivy::query::{
-    AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, ExistsQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{DateTime, Term};
-use time::OffsetDateTime;
+use tantivy::{DateTime, Searcher, Term};
 use time::format_description::well_known::Rfc3339;
+use time::{Date, OffsetDateTime};
 
 use nigehban_app::EventScope;
 
-use crate::document::{parse_ip, to_index_date};
-use crate::error::QueryError;
-use crate::schema::{DedicatedKind, EventSchema, MAX_EXACT_VALUE_BYTES, TIME_FIELDS};
+use crate::catalogue;
+use crate::document::{parse_ip, push_lowercase, to_index_date};
+use crate::error::{QueryError, SearchError};
+use crate::language::{self, Condition, Expr, Pattern};
+use crate::schema::{
+    DEDICATED, DedicatedKind, EventSchema, MAX_EXACT_VALUE_BYTES, TIME_FIELDS, is_name_field,
+};
 
 /// Hits returned when a query does not say.
 pub const DEFAULT_LIMIT: usize = 100;
@@ -146,6 +151,8 @@ pub struct EventQuery {
     pub text: Vec<String>,
     /// Words or phrases that must occur in the `message` field (case-insensitive).
     pub message: Vec<String>,
+    /// Queries in the query language ([`crate::language`]) that must all match.
+    pub expressions: Vec<Expr>,
     /// The most hits to return, 1..=[`MAX_LIMIT`].
     pub limit: usize,
     /// Continue after the hit this cursor came from ([`crate::EventHit::cursor`]).
@@ -165,6 +172,7 @@ impl EventQuery {
             filters: Vec::new(),
             text: Vec::new(),
             message: Vec::new(),
+            expressions: Vec::new(),
             limit: DEFAULT_LIMIT,
             cursor: None,
             order: SortOrder::NewestFirst,
@@ -197,6 +205,24 @@ impl EventQuery {
     pub fn message(mut self, term: impl Into<String>) -> Self {
         self.message.push(term.into());
         self
+    }
+
+    /// Adds a parsed query that must match.
+    pub fn matching(mut self, expr: Expr) -> Self {
+        self.expressions.push(expr);
+        self
+    }
+
+    /// Reads `text` in the query language and adds it; a syntax error names its column.
+    pub fn query_text(self, text: &str) -> Result<Self, QueryError> {
+        match language::parse(text) {
+            Ok(expr) => Ok(self.matching(expr)),
+            Err(error) => Err(QueryError::Syntax {
+                query: text.chars().take(200).collect(),
+                column: error.column,
+                reason: error.reason,
+            }),
+        }
     }
 
     /// Sets the most hits to return.
@@ -349,8 +375,36 @@ fn tighter_lower(lower: Bound<i64>, at: i64) -> Bound<i64> {
     }
 }
 
-/// Checks `query` and turns it into a plan.
+/// Checks `query` against the fields the scope's events have, and turns it into a plan.
 pub(crate) fn plan(
+    searcher: &Searcher,
+    schema: &EventSchema,
+    analyzer: &TextAnalyzer,
+    query: &EventQuery,
+) -> Result<Plan, SearchError> {
+    let plan = plan_checked(schema, analyzer, query)?;
+    if !plan.matches_nothing {
+        let names = query
+            .filters
+            .iter()
+            .map(|f| f.field.as_str())
+            .chain(query.expressions.iter().flat_map(Expr::fields));
+        for name in names {
+            if !catalogue::is_known(searcher, schema, &query.tenants, name)? {
+                let known = catalogue::fields_in_scope(searcher, schema, &query.tenants)?;
+                return Err(QueryError::UnknownField {
+                    field: name.to_owned(),
+                    closest: catalogue::closest(name, &known),
+                }
+                .into());
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// Checks `query` on its own and turns it into a plan (fields are not looked up).
+pub(crate) fn plan_checked(
     schema: &EventSchema,
     analyzer: &TextAnalyzer,
     query: &EventQuery,
@@ -431,6 +485,9 @@ pub(crate) fn plan(
     for term in &query.message {
         clauses.push(text_query(&mut analyzer, schema.message, term)?);
     }
+    for expr in &query.expressions {
+        clauses.push(expr_query(schema, &mut analyzer, expr)?);
+    }
 
     Ok(Plan {
         clauses,
@@ -453,8 +510,21 @@ fn rfc3339(at: OffsetDateTime) -> String {
     at.format(&Rfc3339).unwrap_or_else(|_| at.to_string())
 }
 
-/// Checks a filter's field name: dotted words of letters, digits and `_ @ - : $ #`.
+/// Checks a filter's field name: dotted words of letters, digits and `_ @ - : $ #`, not a
+/// time field (filters take times as the from/to range).
 pub(crate) fn check_field_name(name: &str) -> Result<(), QueryError> {
+    check_name_syntax(name)?;
+    if TIME_FIELDS.contains(&name) {
+        return Err(QueryError::FieldName {
+            name: name.to_owned(),
+            reason: "time fields are searched with the from/to range".into(),
+        });
+    }
+    Ok(())
+}
+
+/// Checks the characters of a field name.
+fn check_name_syntax(name: &str) -> Result<(), QueryError> {
     let bad = |reason: String| QueryError::FieldName {
         name: name.chars().take(MAX_FIELD_NAME_BYTES).collect(),
         reason,
@@ -477,9 +547,6 @@ pub(crate) fn check_field_name(name: &str) -> Result<(), QueryError> {
     }
     if name.split('.').any(str::is_empty) {
         return Err(bad("it has an empty part between dots".into()));
-    }
-    if TIME_FIELDS.contains(&name) {
-        return Err(bad("time fields are searched with the from/to range".into()));
     }
     Ok(())
 }
@@ -593,6 +660,352 @@ fn text_query(
         ))),
         _ => Ok(Box::new(PhraseQuery::new(terms))),
     }
+}
+
+/// A query-language expression as a tantivy query.
+fn expr_query(
+    schema: &EventSchema,
+    analyzer: &mut TextAnalyzer,
+    expr: &Expr,
+) -> Result<Box<dyn Query>, QueryError> {
+    Ok(match expr {
+        Expr::And(items) => {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::with_capacity(items.len() + 1);
+            for item in items {
+                match item {
+                    Expr::Not(inner) => {
+                        clauses.push((Occur::MustNot, expr_query(schema, analyzer, inner)?));
+                    }
+                    _ => clauses.push((Occur::Must, expr_query(schema, analyzer, item)?)),
+                }
+            }
+            // Only exclusions: they exclude from every event, not from none.
+            if clauses.iter().all(|(occur, _)| *occur == Occur::MustNot) {
+                clauses.push((Occur::Must, Box::new(AllQuery)));
+            }
+            Box::new(BooleanQuery::new(clauses))
+        }
+        Expr::Or(items) => Box::new(BooleanQuery::new(
+            items
+                .iter()
+                .map(|item| Ok((Occur::Should, expr_query(schema, analyzer, item)?)))
+                .collect::<Result<Vec<_>, QueryError>>()?,
+        )),
+        Expr::Not(inner) => Box::new(BooleanQuery::new(vec![
+            (Occur::Must, Box::new(AllQuery) as Box<dyn Query>),
+            (Occur::MustNot, expr_query(schema, analyzer, inner)?),
+        ])),
+        Expr::Text(Pattern::Value(value)) => Box::new(BooleanQuery::new(vec![
+            (Occur::Should, text_query(analyzer, schema.text, value)?),
+            (Occur::Should, text_query(analyzer, schema.message, value)?),
+        ])),
+        Expr::Text(Pattern::Wildcard(pattern)) => {
+            if pattern.chars().all(|c| c == '*') {
+                return Ok(Box::new(AllQuery));
+            }
+            Box::new(BooleanQuery::new(vec![
+                (Occur::Should, word_wildcard(schema.text, pattern)?),
+                (Occur::Should, word_wildcard(schema.message, pattern)?),
+            ]))
+        }
+        Expr::Field { field, condition } => field_query(schema, analyzer, field, condition)?,
+    })
+}
+
+/// One field clause of the query language.
+fn field_query(
+    schema: &EventSchema,
+    analyzer: &mut TextAnalyzer,
+    field: &str,
+    condition: &Condition,
+) -> Result<Box<dyn Query>, QueryError> {
+    check_name_syntax(field)?;
+    let bad = |value: String, reason: String| QueryError::FieldValue {
+        field: field.to_owned(),
+        value: value.chars().take(200).collect(),
+        reason,
+    };
+    if let Condition::Range { low, high } = condition {
+        return range_query(schema, field, low, high);
+    }
+    if TIME_FIELDS.contains(&field) {
+        return Err(bad(
+            condition_value(condition).to_owned(),
+            format!("a time field takes a range, e.g. {field}:[2026-01-01 TO 2026-01-02}}"),
+        ));
+    }
+    match condition {
+        Condition::Matches(Pattern::Value(value)) if field == "message" => {
+            text_query(analyzer, schema.message, value)
+        }
+        Condition::Matches(Pattern::Wildcard(pattern)) if field == "message" => {
+            word_wildcard(schema.message, pattern)
+        }
+        Condition::Matches(Pattern::Value(value))
+            if is_name_field(field) && !is_typed(schema, field) =>
+        {
+            if value.is_empty() {
+                return Err(bad(value.clone(), "it is empty".into()));
+            }
+            if value.len() > MAX_EXACT_VALUE_BYTES {
+                return Err(bad(
+                    value.clone(),
+                    "values this long are not indexed for exact match; search them as a text term"
+                        .into(),
+                ));
+            }
+            let mut term = String::with_capacity(field.len() + 1 + value.len());
+            term.push_str(field);
+            term.push('=');
+            push_lowercase(&mut term, value);
+            Ok(Box::new(TermQuery::new(
+                Term::from_field_text(schema.folded, &term),
+                IndexRecordOption::Basic,
+            )))
+        }
+        Condition::Matches(Pattern::Value(value)) | Condition::Exactly(Pattern::Value(value)) => {
+            filter_query(schema, field, value)
+        }
+        Condition::Matches(Pattern::Wildcard(pattern)) => {
+            field_wildcard(schema, field, pattern, is_name_field(field))
+        }
+        Condition::Exactly(Pattern::Wildcard(pattern)) => {
+            field_wildcard(schema, field, pattern, false)
+        }
+        Condition::Range { .. } => Err(bad(String::new(), "unreachable".into())),
+    }
+}
+
+fn condition_value(condition: &Condition) -> &str {
+    match condition {
+        Condition::Matches(Pattern::Value(v) | Pattern::Wildcard(v))
+        | Condition::Exactly(Pattern::Value(v) | Pattern::Wildcard(v)) => v,
+        Condition::Range { .. } => "",
+    }
+}
+
+/// Whether the field has a typed (IP or number) field of its own.
+fn is_typed(schema: &EventSchema, field: &str) -> bool {
+    schema
+        .dedicated(field)
+        .is_some_and(|(d, _)| !matches!(d.kind, DedicatedKind::Keyword { .. }))
+}
+
+/// A wildcard pattern as a regular expression over whole terms: `*` any run, `?` any one
+/// character, everything else literal.
+fn wildcard_regex(pattern: &str, out: &mut String) {
+    for c in pattern.chars() {
+        match c {
+            '*' => out.push_str(".*"),
+            '?' => out.push('.'),
+            '\\' | '.' | '+' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' | '#' | '&'
+            | '-' | '~' => {
+                out.push('\\');
+                out.push(c);
+            }
+            other => out.push(other),
+        }
+    }
+}
+
+fn regex_query(
+    field: Field,
+    regex: &str,
+    name: &str,
+    pattern: &str,
+) -> Result<Box<dyn Query>, QueryError> {
+    RegexQuery::from_pattern(regex, field)
+        .map(|q| Box::new(q) as Box<dyn Query>)
+        .map_err(|_| QueryError::FieldValue {
+            field: name.to_owned(),
+            value: pattern.chars().take(200).collect(),
+            reason: "the wildcard pattern is too complex to search".into(),
+        })
+}
+
+/// A wildcard over one word of full text (words are letters and digits, lower-cased).
+fn word_wildcard(field: Field, pattern: &str) -> Result<Box<dyn Query>, QueryError> {
+    if let Some(c) = pattern
+        .chars()
+        .find(|c| !(c.is_alphanumeric() || matches!(c, '*' | '?')))
+    {
+        return Err(QueryError::TextTerm {
+            term: pattern.chars().take(200).collect(),
+            reason: if c.is_whitespace() {
+                "a wildcard matches within one word"
+            } else {
+                "a wildcard in free text matches within one word of letters and digits; put it on a field instead (process.name:*power*)"
+            },
+        });
+    }
+    let mut regex = String::new();
+    let mut lower = String::new();
+    push_lowercase(&mut lower, pattern);
+    wildcard_regex(&lower, &mut regex);
+    regex_query(field, &regex, "text", pattern)
+}
+
+/// A wildcard over a field's values, `fold`ed (without case) or with their case.
+fn field_wildcard(
+    schema: &EventSchema,
+    field: &str,
+    pattern: &str,
+    fold: bool,
+) -> Result<Box<dyn Query>, QueryError> {
+    let mut prefixed = String::new();
+    wildcard_regex(field, &mut prefixed);
+    prefixed.push('=');
+    let catch_all = |prefixed: &mut String| {
+        wildcard_regex(pattern, prefixed);
+        regex_query(schema.fields, prefixed, field, pattern)
+    };
+    match schema.dedicated(field) {
+        Some((dedicated, tantivy_field))
+            if !matches!(dedicated.kind, DedicatedKind::Keyword { .. }) =>
+        {
+            if pattern.chars().all(|c| c == '*') {
+                // Has the field at all: a typed value, or a kept odd one.
+                let exists: Box<dyn Query> =
+                    Box::new(ExistsQuery::new(dedicated.name.to_owned(), false));
+                return Ok(Box::new(BooleanQuery::new(vec![
+                    (Occur::Should, exists),
+                    (Occur::Should, catch_all(&mut prefixed)?),
+                ])));
+            }
+            let _ = tantivy_field;
+            Err(QueryError::FieldValue {
+                field: field.to_owned(),
+                value: pattern.chars().take(200).collect(),
+                reason: match dedicated.kind {
+                    DedicatedKind::Ip => "an IP field takes an address, a CIDR block (10.0.0.0/8) or a range, not a wildcard".into(),
+                    _ => "a number field takes a number or a range (field:[1 TO 1024]), not a wildcard".into(),
+                },
+            })
+        }
+        _ if fold => {
+            let mut lower = String::new();
+            push_lowercase(&mut lower, pattern);
+            wildcard_regex(&lower, &mut prefixed);
+            regex_query(schema.folded, &prefixed, field, pattern)
+        }
+        Some((_, tantivy_field)) => {
+            let mut regex = String::new();
+            wildcard_regex(pattern, &mut regex);
+            Ok(Box::new(BooleanQuery::new(vec![
+                (
+                    Occur::Should,
+                    regex_query(tantivy_field, &regex, field, pattern)?,
+                ),
+                (Occur::Should, catch_all(&mut prefixed)?),
+            ])))
+        }
+        None => catch_all(&mut prefixed),
+    }
+}
+
+/// `field:[low TO high]` on a time, number or IP field.
+fn range_query(
+    schema: &EventSchema,
+    field: &str,
+    low: &Bound<String>,
+    high: &Bound<String>,
+) -> Result<Box<dyn Query>, QueryError> {
+    let bad = |value: &str, reason: String| QueryError::FieldValue {
+        field: field.to_owned(),
+        value: value.chars().take(200).collect(),
+        reason,
+    };
+    fn bounds<T>(
+        low: &Bound<String>,
+        high: &Bound<String>,
+        mut read: impl FnMut(&str) -> Result<T, QueryError>,
+    ) -> Result<(Bound<T>, Bound<T>), QueryError> {
+        let mut one = |bound: &Bound<String>| -> Result<Bound<T>, QueryError> {
+            Ok(match bound {
+                Bound::Included(v) => Bound::Included(read(v)?),
+                Bound::Excluded(v) => Bound::Excluded(read(v)?),
+                Bound::Unbounded => Bound::Unbounded,
+            })
+        };
+        Ok((one(low)?, one(high)?))
+    }
+    let range = |(low, high): (Bound<Term>, Bound<Term>)| -> Box<dyn Query> {
+        Box::new(RangeQuery::new(low, high))
+    };
+    let time_field = match field {
+        "@timestamp" => Some(schema.timestamp),
+        "event.ingested" => Some(schema.ingested),
+        _ => None,
+    };
+    if let Some(tantivy_field) = time_field {
+        let (low, high) = bounds(low, high, |v| {
+            let at = parse_time_bound(v).ok_or_else(|| {
+                bad(v, "a time bound is an RFC 3339 time (2026-03-01T10:00:00Z) or a date (2026-03-01)".into())
+            })?;
+            let micros = micros(at)?;
+            Ok(Term::from_field_date(
+                tantivy_field,
+                DateTime::from_timestamp_micros(micros),
+            ))
+        })?;
+        return Ok(range((low, high)));
+    }
+    match schema.dedicated(field) {
+        Some((dedicated, tantivy_field)) if dedicated.kind == DedicatedKind::Unsigned => {
+            let (low, high) = bounds(low, high, |v| {
+                v.trim()
+                    .parse::<u64>()
+                    .map(|n| Term::from_field_u64(tantivy_field, n))
+                    .map_err(|_| {
+                        bad(
+                            v,
+                            "a bound of a number field is a whole number of 0 or more".into(),
+                        )
+                    })
+            })?;
+            Ok(range((low, high)))
+        }
+        Some((dedicated, tantivy_field)) if dedicated.kind == DedicatedKind::Ip => {
+            let (low, high) = bounds(low, high, |v| {
+                parse_ip(v)
+                    .map(|ip| Term::from_field_ip_addr(tantivy_field, ip))
+                    .ok_or_else(|| {
+                        bad(
+                            v,
+                            "a bound of an IP field is an IPv4 or IPv6 address".into(),
+                        )
+                    })
+            })?;
+            Ok(range((low, high)))
+        }
+        _ => {
+            let rangeable: Vec<&str> = DEDICATED
+                .iter()
+                .filter(|d| !matches!(d.kind, DedicatedKind::Keyword { .. }))
+                .map(|d| d.ecs)
+                .chain(TIME_FIELDS.iter().copied())
+                .collect();
+            Err(bad(
+                "",
+                format!(
+                    "ranges work on number, IP and time fields: {}",
+                    rangeable.join(", ")
+                ),
+            ))
+        }
+    }
+}
+
+/// A time bound: RFC 3339, or a date (its midnight UTC).
+fn parse_time_bound(text: &str) -> Option<OffsetDateTime> {
+    let text = text.trim();
+    if let Ok(at) = OffsetDateTime::parse(text, &Rfc3339) {
+        return Some(at);
+    }
+    let format = time::macros::format_description!("[year]-[month]-[day]");
+    Date::parse(text, &format)
+        .ok()
+        .map(|d| d.midnight().assume_utc())
 }
 
 #[cfg(test)]
@@ -740,7 +1153,7 @@ mod tests {
                     query = query.text(term);
                 }
                 query.cursor = cursor;
-                if let Ok(plan) = plan(&schema, &text_analyzer(), &query) {
+                if let Ok(plan) = plan_checked(&schema, &text_analyzer(), &query) {
                     let _ = plan.page_query(schema.timestamp, plan.after);
                 }
             }

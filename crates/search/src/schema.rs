@@ -12,6 +12,8 @@
 //! | one per [`DEDICATED`] field | `host.name`, `source.ip`, ... | raw term (some fast), IP or u64 |
 //! | `message` | `message` | full text with positions |
 //! | `fields` | every other field, and every member of a JSON record's original by its dotted path, as `name=value` | raw term per value |
+//! | `folded` | the values of name fields ([`is_name_field`]: host, user, process, file names, domains) as `name=lower-cased value` | raw term per value; case-insensitive matching |
+//! | `names` | the name of every field an event has, as `tenant \x1f name` | raw term; which fields exist, per tenant |
 //! | `text` | every text and number value (fields and original) but the message's, each distinct value once | full text with positions |
 //! | `event` | the bus payload as intake wrote it (read back with the envelope codec) | stored bytes |
 
@@ -103,7 +105,51 @@ pub(crate) const DEDICATED: &[Dedicated] = &[
         name: "winlog_event_id",
         kind: DedicatedKind::Unsigned,
     },
+    Dedicated {
+        ecs: "source.port",
+        name: "source_port",
+        kind: DedicatedKind::Unsigned,
+    },
+    Dedicated {
+        ecs: "destination.port",
+        name: "destination_port",
+        kind: DedicatedKind::Unsigned,
+    },
+    Dedicated {
+        ecs: "event.severity",
+        name: "event_severity",
+        kind: DedicatedKind::Unsigned,
+    },
+    Dedicated {
+        ecs: "http.response.status_code",
+        name: "http_response_status_code",
+        kind: DedicatedKind::Unsigned,
+    },
 ];
+
+/// Whether a field holds names that people type in any case, as Windows and DNS treat
+/// them (host, user, process and file names, paths, domains, command lines): its values
+/// are also indexed lower-cased, and `field:value` in a query matches them without case.
+/// Decided by the last part of the dotted name, so members of records' originals
+/// (`Event.EventData.TargetUserName`, `id.orig_h` is not one) are covered too.
+pub fn is_name_field(name: &str) -> bool {
+    let last = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+    [
+        "name",
+        "domain",
+        "executable",
+        "image",
+        "path",
+        "user",
+        "computer",
+        "workstation",
+        "command_line",
+        "commandline",
+    ]
+    .iter()
+    .any(|suffix| last.ends_with(suffix))
+        || matches!(last.as_str(), "hosts" | "hostname" | "users")
+}
 
 /// Fields that are searched by the time range, never as `name=value` terms (one distinct
 /// value per event would only bloat the term dictionary).
@@ -123,6 +169,8 @@ pub(crate) struct EventSchema {
     pub sort_lo: Field,
     pub message: Field,
     pub fields: Field,
+    pub folded: Field,
+    pub names: Field,
     pub text: Field,
     pub event: Field,
     /// One per entry of [`DEDICATED`], in the same order.
@@ -158,6 +206,8 @@ impl EventSchema {
         );
         let message = builder.add_text_field("message", full_text.clone());
         let fields = builder.add_text_field("fields", STRING);
+        let folded = builder.add_text_field("folded", STRING);
+        let names = builder.add_text_field("names", STRING);
         let text = builder.add_text_field("text", full_text);
         let event = builder.add_bytes_field("event", BytesOptions::default().set_stored());
         let dedicated = DEDICATED
@@ -186,6 +236,8 @@ impl EventSchema {
             sort_lo,
             message,
             fields,
+            folded,
+            names,
             text,
             event,
             dedicated,

@@ -44,7 +44,17 @@ pub struct Diagnostic {
     pub message: String,
 }
 
+/// What the warning of a `%name%` placeholder without a value says: such a search
+/// matches any value of its field, so it is worth reporting even among quiet warnings.
+pub const UNRESOLVED_PLACEHOLDER: &str = "has no value; it matches any value (wildcard)";
+
 impl Diagnostic {
+    /// Whether this is the warning of a placeholder without a value (the rule matches more
+    /// than it says).
+    pub fn is_unresolved_placeholder(&self) -> bool {
+        self.kind == DiagnosticKind::Warning && self.message.contains(UNRESOLVED_PLACEHOLDER)
+    }
+
     /// True for [`DiagnosticKind::Error`].
     pub fn is_error(&self) -> bool {
         self.kind == DiagnosticKind::Error

@@ -608,7 +608,8 @@ fn expand(
                                 problems.push(ItemProblem {
                                     pos,
                                     message: format!(
-                                        "placeholder '%{name}%' has no value; it matches any value (wildcard)"
+                                        "placeholder '%{name}%' {}",
+                                        crate::diagnostic::UNRESOLVED_PLACEHOLDER
                                     ),
                                     warning: true,
                                 });

@@ -354,7 +354,7 @@ async fn an_index_of_an_earlier_schema_is_not_read_and_a_new_one_is_made() {
     assert!(!EventIndex::exists(dir.path()).unwrap());
     let index = EventIndex::open(dir.path(), IndexOptions::default()).unwrap();
     assert!(
-        index.path().ends_with("search/events-v3"),
+        index.path().ends_with("search/events-v4"),
         "{:?}",
         index.path()
     );

@@ -6,6 +6,7 @@
 mod common;
 mod crash;
 mod indexing;
+mod language;
 mod originals;
 mod paging;
 mod queries;

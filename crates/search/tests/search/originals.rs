@@ -153,7 +153,16 @@ async fn members_of_the_original_that_normalisation_does_not_map_filter_by_dotte
     // Exact values only, and still within the scope.
     assert!(find(q().filter("flow.pkts_toserver", "4")).is_empty());
     assert!(find(q().filter("history", "shadadff")).is_empty());
-    assert!(find(q().filter("EventData.AuthenticationPackageName", "NTLM")).is_empty());
+    // A path that is not the record's is no field at all: refused with the real ones.
+    match index.search(&q().filter("EventData.AuthenticationPackageName", "NTLM")) {
+        Err(nigehban_search::SearchError::InvalidQuery(
+            nigehban_search::QueryError::UnknownField { closest, .. },
+        )) => assert!(
+            closest.contains(&"Event.EventData.AuthenticationPackageName".to_owned()),
+            "{closest:?}"
+        ),
+        other => panic!("expected an unknown field, got {:?}", other.map(|_| ())),
+    }
     assert_eq!(
         find(
             EventQuery::new(TenantScope::tenants(["bank-01", "telco-02"]))

@@ -309,8 +309,17 @@ async fn field_filters_on_ecs_and_catch_all_fields() {
         )
         .is_empty()
     );
-    // A field no event has matches nothing.
-    assert!(find(q().filter("no.such.field", "x")).is_empty());
+    // A field no event has is refused, with the closest names the scope's events have.
+    match index.search(&q().filter("log.syslog.apname", "sshd")) {
+        Err(SearchError::InvalidQuery(QueryError::UnknownField { field, closest })) => {
+            assert_eq!(field, "log.syslog.apname");
+            assert_eq!(
+                closest.first().map(String::as_str),
+                Some("log.syslog.appname")
+            );
+        }
+        other => panic!("expected an unknown field, got {other:?}"),
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -11,7 +11,9 @@ use axum::body::{Body, Bytes};
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nigehban_search::{EventHit, EventQuery, SearchError, SortOrder};
+use nigehban_search::{
+    Aggregation, Aggregations, EventHit, EventQuery, FieldInfo, QueryError, SearchError, SortOrder,
+};
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -25,9 +27,12 @@ use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
 use crate::paging::parse_tenant_param;
 
-/// The event search route.
+/// The event search routes.
 pub fn routes() -> OpenApiRouter<ServerState> {
-    OpenApiRouter::new().routes(routes!(search_events))
+    OpenApiRouter::new()
+        .routes(routes!(search_events))
+        .routes(routes!(event_fields))
+        .routes(routes!(aggregate_events))
 }
 
 /// Hits returned when `limit` is not given.
@@ -61,7 +66,11 @@ pub struct EventsQuery {
     /// given twice matches either value.
     #[param(style = Form, explode)]
     pub filter: Option<Vec<String>>,
-    /// A word or phrase that must occur in some text value (case-insensitive); repeat for more.
+    /// A query in the event query language (README, "Searching events"): `field:value`,
+    /// `field:=ExactCase`, `"phrases"`, wildcards (`process.name:*powershell*`),
+    /// `AND`/`OR`/`NOT` with parentheses, ranges (`destination.port:[1 TO 1024]`,
+    /// `@timestamp:>=2026-03-01`) and CIDR blocks (`source.ip:10.0.0.0/8`); a bare word is
+    /// searched in every text value. Repeat to require several.
     #[param(style = Form, explode)]
     pub q: Option<Vec<String>>,
     /// A word or phrase that must occur in `message`; repeat for more.
@@ -119,12 +128,22 @@ struct Asked {
     from: Option<OffsetDateTime>,
     to: Option<OffsetDateTime>,
     filters: Vec<(String, String)>,
-    text: Vec<String>,
+    queries: Vec<String>,
     message: Vec<String>,
     limit: usize,
     cursor: Option<String>,
     order: SortOrder,
     fields: Option<Vec<String>>,
+    top: Option<String>,
+    size: Option<String>,
+    interval: Option<String>,
+}
+
+/// Which endpoint a query string is for: each takes its own parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Endpoint {
+    Search,
+    Aggregate,
 }
 
 fn parse_time(value: &str, field: &str) -> Result<OffsetDateTime, ApiError> {
@@ -138,6 +157,11 @@ fn parse_time(value: &str, field: &str) -> Result<OffsetDateTime, ApiError> {
 
 /// Reads the query string strictly: an unknown parameter is refused, as everywhere in the API.
 fn parse_query(raw: Option<&str>) -> Result<Asked, ApiError> {
+    parse_query_for(raw, Endpoint::Search)
+}
+
+/// Reads the query string of `endpoint` strictly.
+fn parse_query_for(raw: Option<&str>, endpoint: Endpoint) -> Result<Asked, ApiError> {
     let mut asked = Asked {
         limit: DEFAULT_EVENT_LIMIT,
         ..Asked::default()
@@ -183,8 +207,29 @@ fn parse_query(raw: Option<&str>) -> Result<Asked, ApiError> {
                     .filters
                     .push((field.trim().to_owned(), wanted.to_owned()));
             }
-            "q" => asked.text.push(value),
+            "q" if value.trim().is_empty() => {}
+            "q" => asked.queries.push(value),
             "message" => asked.message.push(value),
+            "top" if endpoint == Endpoint::Aggregate => {
+                once(&asked.top, "top")?;
+                asked.top = Some(value.trim().to_owned());
+            }
+            "size" if endpoint == Endpoint::Aggregate => {
+                once(&asked.size, "size")?;
+                asked.size = Some(value);
+            }
+            "interval" if endpoint == Endpoint::Aggregate => {
+                once(&asked.interval, "interval")?;
+                asked.interval = Some(value);
+            }
+            other
+                if endpoint == Endpoint::Aggregate
+                    && !matches!(other, "under" | "from" | "to" | "filter" | "q" | "message") =>
+            {
+                return Err(ApiError::unknown_field(format!(
+                    "query string: unknown field `{other}`, expected one of `under`, `from`, `to`, `filter`, `q`, `message`, `top`, `size`, `interval`"
+                )));
+            }
             "limit" => {
                 once(&limit, "limit")?;
                 limit = Some(value);
@@ -253,7 +298,7 @@ fn parse_query(raw: Option<&str>) -> Result<Asked, ApiError> {
     security(("session" = []), ("api_token" = [])),
     responses(
         (status = 200, description = "The events found, newest first unless asked otherwise (streamed)", body = EventPage),
-        (status = 400, description = "A parameter given twice", body = ErrorBody),
+        (status = 400, description = "A parameter given twice, a query that cannot be read (with its column), or a field no event in scope has (with the closest known names)", body = ErrorBody),
         (status = 401, description = "Not signed in", body = ErrorBody),
         (status = 403, description = "The caller's role may not search events", body = ErrorBody),
         (status = 404, description = "`under` is not in the caller's subtree", body = ErrorBody),
@@ -276,13 +321,7 @@ async fn search_events(
     });
     match started_rx.await {
         Ok(Ok(())) => {}
-        Ok(Err(SearchError::InvalidQuery(error))) => {
-            return Err(ApiError::invalid_value(error.to_string()));
-        }
-        Ok(Err(error)) => {
-            tracing::error!(%error, "event search failed");
-            return Err(ApiError::internal());
-        }
+        Ok(Err(error)) => return Err(search_error(error)),
         Err(_) => {
             tracing::error!("event search thread ended before it started");
             return Err(ApiError::internal());
@@ -312,15 +351,49 @@ pub(crate) async fn event_query(
     let scope = state.app.events_scope_under(caller, under).await?;
     // The policy's scope goes to the index as it is: nothing here names tenants.
     let mut query = EventQuery::new(scope).limit(asked.limit).order(asked.order);
+    query.cursor = asked.cursor.clone();
+    let query = build_query(query, &asked)?;
+    Ok((query, asked.fields))
+}
+
+/// Adds what the request asked for (times, filters, queries, message terms) to `query`.
+fn build_query(mut query: EventQuery, asked: &Asked) -> Result<EventQuery, ApiError> {
     query.from = asked.from;
     query.to = asked.to;
-    for (field, value) in asked.filters {
-        query = query.filter(field, value);
+    for (field, value) in &asked.filters {
+        query = query.filter(field.clone(), value.clone());
     }
-    query.text = asked.text;
-    query.message = asked.message;
-    query.cursor = asked.cursor;
-    Ok((query, asked.fields))
+    for text in &asked.queries {
+        query = query
+            .query_text(text)
+            .map_err(|error| search_error(SearchError::InvalidQuery(error)))?;
+    }
+    query.message = asked.message.clone();
+    Ok(query)
+}
+
+/// The API answer for a failed search: what the caller got wrong (400 for a query that
+/// cannot be read or a field that does not exist, 422 for a bad value), or an internal error.
+fn search_error(error: SearchError) -> ApiError {
+    match error {
+        SearchError::InvalidQuery(error @ QueryError::Syntax { .. }) => {
+            ApiError::bad_request(error.to_string()).with_field("q")
+        }
+        SearchError::InvalidQuery(QueryError::UnknownField { field, closest }) => {
+            let message = QueryError::UnknownField {
+                field: field.clone(),
+                closest,
+            }
+            .to_string();
+            ApiError::bad_request(message).with_field(field)
+        }
+        SearchError::InvalidQuery(error) => ApiError::invalid_value(error.to_string()),
+        SearchError::Closed => ApiError::unavailable("event search is not running"),
+        error => {
+            tracing::error!(%error, "event search failed");
+            ApiError::internal()
+        }
+    }
 }
 
 /// Runs the search on this (blocking) thread and sends the answer in chunks:
@@ -420,6 +493,293 @@ pub(crate) fn view_of(hit: EventHit, fields: Option<&[String]>) -> EventView {
     }
 }
 
+/// The parameters of `GET /api/v1/events/fields`.
+#[allow(dead_code)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FieldsQuery {
+    /// List the fields of this tenant's events and those below it (default: the caller's tenant).
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub under: Option<String>,
+}
+
+/// A field that searches and filters can name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldView {
+    /// The dotted name (`host.name`, `winlog.event_data.TargetUserName`).
+    pub name: String,
+    /// `keyword`, `text`, `number`, `ip` or `date`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Whether `field:value` matches without case (`field:=value` keeps case).
+    pub case_insensitive: bool,
+    /// Whether `GET /api/v1/events/aggregate?top=` can count its values.
+    pub aggregatable: bool,
+}
+
+/// The searchable fields.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FieldList {
+    /// The fields, sorted by name: the built-in ones and every field the events in scope have.
+    pub items: Vec<FieldView>,
+}
+
+impl From<FieldInfo> for FieldView {
+    fn from(field: FieldInfo) -> Self {
+        let kind = match field.kind {
+            nigehban_search::FieldType::Keyword => "keyword",
+            nigehban_search::FieldType::Text => "text",
+            nigehban_search::FieldType::Number => "number",
+            nigehban_search::FieldType::Ip => "ip",
+            nigehban_search::FieldType::Date => "date",
+        };
+        FieldView {
+            name: field.name,
+            kind: kind.to_owned(),
+            case_insensitive: field.case_insensitive,
+            aggregatable: field.aggregatable,
+        }
+    }
+}
+
+/// List the fields that event searches can name, with their types, for the events the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/fields",
+    tag = "events",
+    params(FieldsQuery),
+    security(("session" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "The searchable fields", body = FieldList),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "The caller's role may not search events", body = ErrorBody),
+        (status = 404, description = "`under` is not in the caller's subtree", body = ErrorBody),
+        (status = 422, description = "An unknown parameter", body = ErrorBody),
+        (status = 503, description = "Event search is not running on this server", body = ErrorBody),
+    )
+)]
+async fn event_fields(
+    State(state): State<ServerState>,
+    who: Authenticated,
+    RawQuery(raw): RawQuery,
+) -> Result<axum::Json<FieldList>, ApiError> {
+    let mut under = None;
+    for (name, value) in form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "under" if under.is_none() => under = Some(value.into_owned()),
+            "under" => {
+                return Err(
+                    ApiError::bad_request("query string: `under` given twice").with_field("under")
+                );
+            }
+            other => {
+                return Err(ApiError::unknown_field(format!(
+                    "query string: unknown field `{other}`, expected `under`"
+                )));
+            }
+        }
+    }
+    let under = parse_tenant_param(under.as_deref(), "under")?;
+    let scope = state.app.events_scope_under(&who.caller, under).await?;
+    let index = state.telemetry()?.index.clone();
+    let fields = tokio::task::spawn_blocking(move || index.fields(&scope.into()))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(search_error)?;
+    Ok(axum::Json(FieldList {
+        items: fields.into_iter().map(FieldView::from).collect(),
+    }))
+}
+
+/// The parameters of `GET /api/v1/events/aggregate` (every one optional).
+#[allow(dead_code)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct AggregateQuery {
+    /// Count the events of this tenant and the tenants below it (default: the caller's tenant).
+    #[param(value_type = Option<String>, format = Uuid)]
+    pub under: Option<String>,
+    /// Earliest `@timestamp`, inclusive (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub from: Option<String>,
+    /// Latest `@timestamp`, exclusive (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
+    pub to: Option<String>,
+    /// An exact-match filter `FIELD=VALUE`, as in the search; repeat for more.
+    #[param(style = Form, explode)]
+    pub filter: Option<Vec<String>>,
+    /// A query in the event query language, as in the search; repeat for more.
+    #[param(style = Form, explode)]
+    pub q: Option<Vec<String>>,
+    /// A word or phrase that must occur in `message`; repeat for more.
+    #[param(style = Form, explode)]
+    pub message: Option<Vec<String>>,
+    /// Count the top values of this field (an `aggregatable` field of `/api/v1/events/fields`).
+    pub top: Option<String>,
+    /// How many top values (1 to 1000, default 10).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
+    pub size: Option<String>,
+    /// Count events per interval of `@timestamp`: a number with `s`, `m`, `h` or `d` (`15m`, `1h`).
+    pub interval: Option<String>,
+}
+
+/// One value of a field and how many events have it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ValueCountView {
+    /// The value.
+    pub value: String,
+    /// Events with it.
+    pub count: u64,
+}
+
+/// A field's most frequent values.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TopValuesView {
+    /// The field counted.
+    pub field: String,
+    /// Its values, most frequent first.
+    pub values: Vec<ValueCountView>,
+    /// Events with a value not among those listed.
+    pub other: u64,
+    /// Events without the field.
+    pub missing: u64,
+}
+
+/// The events of one interval.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BucketView {
+    /// The interval's start (RFC 3339).
+    pub start: String,
+    /// Events in it.
+    pub count: u64,
+}
+
+/// The counts of an aggregation.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AggregateView {
+    /// Events matching.
+    pub total: u64,
+    /// The top values, when `top` was given.
+    pub top: Option<TopValuesView>,
+    /// Events per interval, from the first to the last (or over `from`..`to`), when `interval` was given.
+    pub over_time: Option<Vec<BucketView>>,
+}
+
+impl From<Aggregations> for AggregateView {
+    fn from(counts: Aggregations) -> Self {
+        AggregateView {
+            total: counts.total,
+            top: counts.top.map(|top| TopValuesView {
+                field: top.field,
+                values: top
+                    .values
+                    .into_iter()
+                    .map(|v| ValueCountView {
+                        value: v.value,
+                        count: v.count,
+                    })
+                    .collect(),
+                other: top.other,
+                missing: top.missing,
+            }),
+            over_time: counts.over_time.map(|buckets| {
+                buckets
+                    .into_iter()
+                    .map(|b| BucketView {
+                        start: b
+                            .start
+                            .format(&Rfc3339)
+                            .unwrap_or_else(|_| b.start.to_string()),
+                        count: b.count,
+                    })
+                    .collect()
+            }),
+        }
+    }
+}
+
+/// An interval such as `30s`, `15m`, `1h` or `1d`.
+fn parse_interval(text: &str) -> Result<std::time::Duration, ApiError> {
+    let bad = || {
+        ApiError::invalid_value(format!(
+            "interval must be a whole number with s, m, h or d, e.g. 15m or 1h; got {text:?}"
+        ))
+        .with_field("interval")
+    };
+    let text = text.trim();
+    let split = text.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| bad())?;
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => return Err(bad()),
+    };
+    if number == 0 {
+        return Err(bad());
+    }
+    number
+        .checked_mul(seconds)
+        .map(std::time::Duration::from_secs)
+        .ok_or_else(bad)
+}
+
+/// Count the events a search would find: the total, a field's top values and events over time.
+#[utoipa::path(
+    get,
+    path = "/api/v1/events/aggregate",
+    tag = "events",
+    params(AggregateQuery),
+    security(("session" = []), ("api_token" = [])),
+    responses(
+        (status = 200, description = "The counts", body = AggregateView),
+        (status = 400, description = "A parameter given twice, a query that cannot be read, or a field no event in scope has", body = ErrorBody),
+        (status = 401, description = "Not signed in", body = ErrorBody),
+        (status = 403, description = "The caller's role may not search events", body = ErrorBody),
+        (status = 404, description = "`under` is not in the caller's subtree", body = ErrorBody),
+        (status = 422, description = "A bad parameter (time, filter, top, size, interval), named in the answer", body = ErrorBody),
+        (status = 503, description = "Event search is not running on this server", body = ErrorBody),
+    )
+)]
+async fn aggregate_events(
+    State(state): State<ServerState>,
+    who: Authenticated,
+    RawQuery(raw): RawQuery,
+) -> Result<axum::Json<AggregateView>, ApiError> {
+    let asked = parse_query_for(raw.as_deref(), Endpoint::Aggregate)?;
+    let mut aggregation = Aggregation {
+        top: asked.top.clone().filter(|t| !t.is_empty()),
+        ..Aggregation::default()
+    };
+    if let Some(size) = &asked.size {
+        aggregation.size = size.trim().parse().map_err(|_| {
+            ApiError::invalid_value(format!(
+                "size must be a whole number from 1 to 1000; got {size:?}"
+            ))
+            .with_field("size")
+        })?;
+    }
+    aggregation.interval = asked.interval.as_deref().map(parse_interval).transpose()?;
+    let under = parse_tenant_param(asked.under.as_deref(), "under")?;
+    let scope = state.app.events_scope_under(&who.caller, under).await?;
+    let index = state.telemetry()?.index.clone();
+    let query = build_query(EventQuery::new(scope), &asked)?;
+    let counts = tokio::task::spawn_blocking(move || index.aggregate(&query, &aggregation))
+        .await
+        .map_err(|_| ApiError::internal())?
+        .map_err(|error| match error {
+            SearchError::InvalidQuery(QueryError::FieldName { name, reason })
+                if Some(&name) == asked.top.as_ref() =>
+            {
+                ApiError::invalid_value(format!("top: field {name:?}: {reason}")).with_field("top")
+            }
+            other => search_error(other),
+        })?;
+    Ok(axum::Json(counts.into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -437,7 +797,7 @@ mod tests {
                 ("source.ip".to_owned(), "10.0.0.0/8".to_owned())
             ]
         );
-        assert_eq!(asked.text, vec!["mimikatz", "lsass"]);
+        assert_eq!(asked.queries, vec!["mimikatz", "lsass"]);
         assert_eq!(asked.limit, 5);
         assert_eq!(asked.order, SortOrder::OldestFirst);
         assert_eq!(

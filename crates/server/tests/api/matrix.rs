@@ -115,6 +115,8 @@ enum Case {
     SensorStatuses,
     SensorHealthEvents,
     SearchEvents,
+    EventFields,
+    AggregateEvents,
     Ingest,
     ListAlerts,
     GetAlert,
@@ -225,6 +227,8 @@ const ROWS: &[Row] = &[
     Row { method: "GET",   path: "/api/v1/sensor-health",              case: Case::SensorStatuses,       scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
     Row { method: "GET",   path: "/api/v1/sensor-health/events",       case: Case::SensorHealthEvents,   scope: Scope::Tenant(VIEW_SENSORS),  success: OK,      token_refused: false },
     Row { method: "GET",   path: "/api/v1/events",                     case: Case::SearchEvents,         scope: Scope::Tenant(SEARCH_EVENTS), success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/events/fields",              case: Case::EventFields,          scope: Scope::Tenant(SEARCH_EVENTS), success: OK,      token_refused: false },
+    Row { method: "GET",   path: "/api/v1/events/aggregate",           case: Case::AggregateEvents,      scope: Scope::Tenant(SEARCH_EVENTS), success: OK,      token_refused: false },
     Row { method: "POST",  path: "/api/v1/ingest",                     case: Case::Ingest,               scope: Scope::Sensor,                success: StatusCode::ACCEPTED, token_refused: false },
     Row { method: "GET",   path: "/api/v1/alerts",                     case: Case::ListAlerts,           scope: Scope::Tenant(VIEW_ALERTS),   success: OK,      token_refused: false },
     Row { method: "GET",   path: "/api/v1/alerts/{id}",                case: Case::GetAlert,             scope: Scope::Tenant(VIEW_ALERTS),   success: OK,      token_refused: false },
@@ -811,6 +815,16 @@ async fn request_for(
             format!("/api/v1/events?under={}", tenant.id),
             None,
         ),
+        Case::EventFields => (
+            Method::GET,
+            format!("/api/v1/events/fields?under={}", tenant.id),
+            None,
+        ),
+        Case::AggregateEvents => (
+            Method::GET,
+            format!("/api/v1/events/aggregate?under={}&top=host.name", tenant.id),
+            None,
+        ),
         Case::Ingest => (
             Method::POST,
             "/api/v1/ingest".into(),
@@ -1194,6 +1208,15 @@ async fn check_content(
                 None
             }
         }
+        Case::EventFields => {
+            let items = json["items"].as_array()?;
+            (!items
+                .iter()
+                .any(|f| f["name"] == "host.name" && f["type"] == "keyword"))
+            .then(|| format!("host.name is not among the fields: {}", answer.text))
+        }
+        Case::AggregateEvents => (!json["total"].is_u64() || json["top"]["field"] != "host.name")
+            .then(|| format!("not the counts asked for: {}", answer.text)),
         Case::BulkAlerts => (json["status"].as_str() != Some("acknowledged"))
             .then(|| format!("the bulk-acknowledged alert is {}", json["status"])),
         Case::SensorTokens | Case::SensorHealthHistory => {
