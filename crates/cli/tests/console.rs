@@ -903,6 +903,17 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     assert!(!browser.text("main").contains("ngb_"));
 
+    // Duty: who is on call (no schedule yet: the page says how to make one).
+    browser.go(&server.url("/console/duty"));
+    assert!(
+        browser
+            .text("main")
+            .contains("No duty schedule you may see"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "duty");
+
     // Administration: the tenant tree, users and roles, tokens, the audit log verified.
     browser.go(&server.url("/console/admin"));
     let tree = browser.text("#tenant-tree");

@@ -1,7 +1,10 @@
-//! Server-side render time of each console page with 10,000 events in the
-//! store (spread over the last day, six organisations under three sectoral
-//! CERTs), through the whole router as a browser's request goes: session
-//! check, the app's services, the search index, the page.
+//! Server-side render time of each console page with 10,000 records of each
+//! kind a page lists: 10,000 events in the store (spread over the last day, six
+//! organisations under three sectoral CERTs), 10,000 alerts and 200 incidents,
+//! through the whole router as a browser's request goes: session check, the
+//! app's services, the search index, the page. The national administrator
+//! opens the platform's pages, a national analyst the alert queue and the
+//! incidents.
 //!
 //! Run: `cargo bench -p nigehban-server --bench console`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -14,9 +17,12 @@ use axum::http::{Request, StatusCode, header};
 use criterion::{Criterion, criterion_group, criterion_main};
 use http_body_util::BodyExt as _;
 use nigehban_app::model::{
-    DisplayName, Password, Sector, SensorKind, SensorName, TenantKind, TenantName, Username,
+    AlertRule, AlertSignal, DisplayName, IncidentSeverity, Pap, Password, Role, RsitClass, Sector,
+    SensorKind, SensorName, Severity, TenantKind, TenantName, Timestamp, Tlp, Username,
 };
-use nigehban_app::{App, AppSettings, BootstrapRequest, NewSensor, NewTenant, StoreConfig};
+use nigehban_app::{
+    App, AppSettings, BootstrapRequest, NewSensor, NewTenant, NewUser, OpenIncident, StoreConfig,
+};
 use nigehban_search::{EventQuery, TenantScope};
 use nigehban_server::{ServerOptions, ServerState};
 use time::OffsetDateTime;
@@ -24,11 +30,14 @@ use time::format_description::well_known::Rfc3339;
 use tower::ServiceExt as _;
 
 const EVENTS: usize = 10_000;
+const ALERTS: usize = 10_000;
+const INCIDENTS: usize = 200;
 const PASSWORD: &str = "correct horse battery staple";
 
 struct Platform {
     router: Router,
     cookie: String,
+    analyst_cookie: String,
     _telemetry: nigehban_node::TelemetryRuntime,
     _dir: tempfile::TempDir,
 }
@@ -89,6 +98,7 @@ async fn platform() -> Platform {
     let router = nigehban_server::router(state);
 
     let mut tokens = Vec::new();
+    let mut organisations = Vec::new();
     for (n, sector) in [Sector::Banking, Sector::Telecom, Sector::Energy]
         .into_iter()
         .enumerate()
@@ -120,6 +130,7 @@ async fn platform() -> Platform {
                 )
                 .await
                 .unwrap();
+            organisations.push(org.id);
             let issued = app
                 .sensors()
                 .register(
@@ -181,33 +192,110 @@ async fn platform() -> Platform {
         assert!(Instant::now() < deadline, "the events were not indexed");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    // The cookie is in the header; the login route is the only place that sets it.
+    // 10,000 alerts over the organisations (distinct hosts: none fold into another).
+    let mut signals = Vec::with_capacity(ALERTS);
+    for i in 0..ALERTS {
+        let tenant = organisations[i % organisations.len()];
+        let rule = AlertRule::new(
+            format!("bench-rule-{}", i % 40),
+            format!("Bench rule {}", i % 40),
+            [
+                Severity::Low,
+                Severity::Medium,
+                Severity::High,
+                Severity::Critical,
+            ][i % 4],
+        );
+        let mut signal =
+            AlertSignal::new(tenant, rule, format!("bench-event-{i}"), Timestamp::now());
+        signal.host = Some(format!("host-{i}"));
+        signal.user = Some(format!("user{}", i % 101));
+        signals.push(signal);
+        if signals.len() == 1_000 {
+            app.alerts()
+                .raise(std::mem::take(&mut signals))
+                .await
+                .unwrap();
+        }
+    }
+    if !signals.is_empty() {
+        app.alerts().raise(signals).await.unwrap();
+    }
+    app.users()
+        .create(
+            &operator,
+            NewUser {
+                tenant: root.id,
+                username: Username::parse("analyst").unwrap(),
+                display_name: DisplayName::parse("National analyst").unwrap(),
+                role: Role::Analyst,
+                password: Some(Password::parse(PASSWORD).unwrap()),
+            },
+        )
+        .await
+        .unwrap();
+    let analyst = app
+        .auth()
+        .login("analyst", PASSWORD, None)
+        .await
+        .unwrap()
+        .caller;
+    for i in 0..INCIDENTS {
+        app.incidents()
+            .open(
+                &analyst,
+                OpenIncident {
+                    owner: Some(organisations[i % organisations.len()]),
+                    title: format!("Bench incident {i}"),
+                    description: format!("Brute force from 198.51.100.{}", i % 250),
+                    classification: RsitClass::parse("intrusions", "system-compromise").unwrap(),
+                    severity: IncidentSeverity::Medium,
+                    tlp: Tlp::Amber,
+                    pap: Pap::Green,
+                    aware_at: None,
+                    affected_tenants: Vec::new(),
+                    observables: Vec::new(),
+                    regulatory_profile: None,
+                    alerts: Vec::new(),
+                },
+            )
+            .await
+            .unwrap();
+    }
+    let cookie = session_cookie(&router, "admin").await;
+    let analyst_cookie = session_cookie(&router, "analyst").await;
+    Platform {
+        router,
+        cookie,
+        analyst_cookie,
+        _telemetry: telemetry,
+        _dir: dir,
+    }
+}
+
+/// Signs `username` in through the API; the session cookie it sets (the login
+/// route is the only place that sets one).
+async fn session_cookie(router: &Router, username: &str) -> String {
     let response = router
         .clone()
         .oneshot(
             Request::post("/api/v1/auth/login")
                 .header(header::CONTENT_TYPE, "application/json")
                 .body(Body::from(format!(
-                    r#"{{"username":"admin","password":"{PASSWORD}"}}"#
+                    r#"{{"username":"{username}","password":"{PASSWORD}"}}"#
                 )))
                 .unwrap(),
         )
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    let cookie = response.headers()[header::SET_COOKIE]
+    response.headers()[header::SET_COOKIE]
         .to_str()
         .unwrap()
         .split(';')
         .next()
         .unwrap()
-        .to_owned();
-    Platform {
-        router,
-        cookie,
-        _telemetry: telemetry,
-        _dir: dir,
-    }
+        .to_owned()
 }
 
 fn pages(c: &mut Criterion) {
@@ -216,29 +304,44 @@ fn pages(c: &mut Criterion) {
         .build()
         .unwrap();
     let platform = runtime.block_on(platform());
-    let mut group = c.benchmark_group("console_render_10k_events");
+    let mut group = c.benchmark_group("console_render_10k_records");
     group.sample_size(30);
-    for (name, uri) in [
-        ("dashboard", "/console/"),
-        ("events_last_day_50", "/console/events?range=24h"),
-        ("events_text_search", "/console/events?range=all&q=user7"),
+    let admin = platform.cookie.as_str();
+    let analyst = platform.analyst_cookie.as_str();
+    for (name, cookie, uri) in [
+        ("dashboard", admin, "/console/"),
+        ("events_last_day_50", admin, "/console/events?range=24h"),
+        (
+            "events_text_search",
+            admin,
+            "/console/events?range=all&q=user7",
+        ),
         (
             "events_field_filter",
+            admin,
             "/console/events?range=all&filter=host.name%3Dgw3",
         ),
-        ("sensors", "/console/sensors"),
-        ("my_tokens", "/console/tokens"),
-        ("rules", "/console/rules"),
-        ("admin_tenant_tree", "/console/admin"),
-        ("admin_users", "/console/admin/users"),
-        ("admin_tokens", "/console/admin/tokens"),
-        ("admin_audit", "/console/admin/audit"),
+        ("sensors", admin, "/console/sensors"),
+        ("my_tokens", admin, "/console/tokens"),
+        ("rules", admin, "/console/rules"),
+        ("admin_tenant_tree", admin, "/console/admin"),
+        ("admin_users", admin, "/console/admin/users"),
+        ("admin_tokens", admin, "/console/admin/tokens"),
+        ("admin_audit", admin, "/console/admin/audit"),
+        ("alert_queue", analyst, "/console/alerts"),
+        (
+            "alert_queue_critical",
+            analyst,
+            "/console/alerts?min_severity=critical",
+        ),
+        ("dashboard_analyst", analyst, "/console/"),
+        ("incidents", analyst, "/console/incidents"),
     ] {
         // Once outside the timing: the page renders, and in full.
         let (status, body) = runtime.block_on(send(
             &platform.router,
             Request::get(uri)
-                .header(header::COOKIE, &platform.cookie)
+                .header(header::COOKIE, cookie)
                 .body(Body::empty())
                 .unwrap(),
         ));
@@ -258,7 +361,7 @@ fn pages(c: &mut Criterion) {
                 runtime.block_on(send(
                     &platform.router,
                     Request::get(uri)
-                        .header(header::COOKIE, &platform.cookie)
+                        .header(header::COOKIE, cookie)
                         .body(Body::empty())
                         .unwrap(),
                 ))

@@ -38,6 +38,7 @@ mod alerts;
 mod assets;
 mod charts;
 mod dashboard;
+mod duty;
 mod events;
 mod frame;
 mod incidents;
@@ -89,6 +90,10 @@ pub const NAV: &[NavEntry] = &[
         label: |t| t.sensors,
     },
     NavEntry {
+        path: duty::PATH,
+        label: |t| t.duty,
+    },
+    NavEntry {
         path: rules::PATH,
         label: |t| t.rules,
     },
@@ -110,6 +115,7 @@ pub fn routes() -> Router<ServerState> {
         .route("/console/{*rest}", get(not_found).post(not_found))
         .merge(sign_in::routes())
         .merge(dashboard::routes())
+        .merge(duty::routes())
         .merge(alerts::routes())
         .merge(incidents::routes())
         .merge(events::routes())

@@ -106,7 +106,32 @@ pub async fn render(
     let chart = events_per_hour(state, caller, &tenants, now)
         .await
         .map_err(|e| ConsoleError::new(e, Some(viewer)))?;
+    // Who is on duty: only for roles that may see the roster.
+    let on_call = match state.app.duty().on_call(caller, None, None, None).await {
+        Ok(on_call) => Some(on_call),
+        Err(AppError::Forbidden(_)) => None,
+        Err(error) => return Err(ConsoleError::new(error, Some(viewer))),
+    };
     Ok(html! {
+        @if let Some(on_call) = &on_call {
+            h2 { (t.on_call_now) }
+            @if on_call.is_empty() {
+                p { (t.no_schedules) }
+            } @else {
+                ul #on-call-now {
+                    @for schedule in on_call {
+                        li {
+                            (schedule.name) " · " (schedule.team) ": "
+                            @match &schedule.shift {
+                                Some(shift) => strong { (shift.user) },
+                                None => strong.problem { (t.nobody_on_call) },
+                            }
+                        }
+                    }
+                }
+                p { a href=(super::duty::PATH) { (t.duty) } }
+            }
+        }
         h2 { (t.sensors) }
         @match &sensors {
             Some(statuses) => {

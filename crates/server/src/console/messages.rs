@@ -381,6 +381,42 @@ pub struct Messages {
     pub enable: &'static str,
     /// Inherit again (button).
     pub inherit: &'static str,
+    /// Duty (navigation and title).
+    pub duty: &'static str,
+    /// No duty schedule is visible to you.
+    pub no_schedules: &'static str,
+    /// Before the count of gaps in the coming weeks.
+    pub coverage_gaps_ahead: &'static str,
+    /// On call now (heading).
+    pub on_call_now: &'static str,
+    /// Schedule column.
+    pub schedule: &'static str,
+    /// Team column.
+    pub team: &'static str,
+    /// On call column.
+    pub on_call: &'static str,
+    /// Until column.
+    pub until: &'static str,
+    /// Nobody is on call.
+    pub nobody_on_call: &'static str,
+    /// The coming week's roster (heading).
+    pub roster_next_week: &'static str,
+    /// Coverage check (heading).
+    pub coverage_check: &'static str,
+    /// No gap found.
+    pub no_gaps: &'static str,
+    /// No shifts in the period.
+    pub no_shifts: &'static str,
+    /// Layer column.
+    pub layer: &'static str,
+    /// What the fairness ledger counts a shift as.
+    pub counted_as: &'static str,
+    /// Holiday shift.
+    pub holiday: &'static str,
+    /// Night shift.
+    pub night: &'static str,
+    /// Weekend shift.
+    pub weekend: &'static str,
 }
 
 /// English, the language of the first release.
@@ -573,6 +609,24 @@ pub static ENGLISH: Messages = Messages {
     disable: "Disable",
     enable: "Enable",
     inherit: "Inherit",
+    duty: "Duty",
+    no_schedules: "No duty schedule you may see. A duty officer creates schedules through /api/v1/oncall/schedules.",
+    coverage_gaps_ahead: "Moments with nobody on call in the next four weeks:",
+    on_call_now: "On call now",
+    schedule: "Schedule",
+    team: "Team",
+    on_call: "On call",
+    until: "Until",
+    nobody_on_call: "Nobody is on call",
+    roster_next_week: "The next seven days",
+    coverage_check: "Coverage check, next four weeks",
+    no_gaps: "Someone is on call at every moment.",
+    no_shifts: "No shifts in these days.",
+    layer: "Layer",
+    counted_as: "Counted as",
+    holiday: "holiday",
+    night: "night",
+    weekend: "weekend",
 };
 
 /// The texts for a request (English until a second language is added).

@@ -826,3 +826,99 @@ async fn rules_show_their_state_and_only_an_administrator_changes_it_for_the_ten
         "{row}"
     );
 }
+
+/// A schedule of `tenant` whose one person, `person`, is on call around the clock.
+async fn round_the_clock(platform: &Platform, tenant: &nigehban_app::model::Tenant, person: &str) {
+    use nigehban_app::model::duty::jiff::civil::date;
+    use nigehban_app::model::duty::{Layer, Rotation, Schedule, ShiftPattern};
+    let roster = Schedule::new(vec![Layer {
+        name: "primary".into(),
+        priority: 0,
+        rotation: Rotation {
+            participants: vec![person.to_owned()],
+            start: date(2020, 1, 1),
+            pattern: ShiftPattern::Daily {
+                handoffs: vec!["08:00".parse().unwrap(), "20:00".parse().unwrap()],
+            },
+        },
+    }]);
+    platform
+        .app
+        .duty()
+        .create_schedule(
+            &platform.operator,
+            tenant.id,
+            &format!("{person} schedule"),
+            nigehban_app::ScheduleDocument {
+                team: "soc".into(),
+                roster,
+                calendars: Vec::new(),
+            },
+        )
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn the_duty_page_shows_who_is_on_call_in_the_viewers_subtree_only() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let first = platform.organisation(&sector, "First Bank").await;
+    let second = platform.organisation(&sector, "Second Bank").await;
+    round_the_clock(&platform, &first, "first.duty").await;
+    round_the_clock(&platform, &second, "second.duty").await;
+    platform.user(&first, "first.analyst", Role::Analyst).await;
+    let analyst = platform.sign_in("first.analyst").await;
+
+    let duty = page(&platform, &analyst, "/console/duty").await;
+    assert_eq!(duty.status, StatusCode::OK, "{}", duty.text);
+    // On call now, the next seven days (two shifts a day) and no gap.
+    assert!(duty.text.contains("first.duty schedule"), "{}", duty.text);
+    assert!(
+        duty.text.matches("<td>first.duty</td>").count() >= 14,
+        "{}",
+        duty.text
+    );
+    assert!(
+        duty.text.contains("Someone is on call at every moment."),
+        "{}",
+        duty.text
+    );
+    assert!(!duty.text.contains("Nobody is on call"), "{}", duty.text);
+    for foreign in ["second.duty", "Second Bank"] {
+        assert!(
+            !duty.text.contains(foreign),
+            "shows {foreign}: {}",
+            duty.text
+        );
+    }
+    let dashboard = page(&platform, &analyst, "/console/").await;
+    assert!(
+        dashboard.text.contains("<strong>first.duty</strong>"),
+        "{}",
+        dashboard.text
+    );
+    assert!(
+        !dashboard.text.contains("second.duty"),
+        "{}",
+        dashboard.text
+    );
+
+    // The sector's duty officer sees both organisations' schedules.
+    platform
+        .user(&sector, "sector.officer", Role::DutyOfficer)
+        .await;
+    let officer = platform.sign_in("sector.officer").await;
+    let both = page(&platform, &officer, "/console/duty").await;
+    assert_eq!(both.status, StatusCode::OK, "{}", both.text);
+    for name in [
+        "first.duty schedule",
+        "second.duty schedule",
+        "First Bank",
+        "Second Bank",
+    ] {
+        assert!(both.text.contains(name), "no {name}: {}", both.text);
+    }
+}
