@@ -111,8 +111,9 @@ fn queries(c: &mut Criterion) {
     };
     let time_range = format!("@timestamp:[{} TO {}}}", hour(20_000), hour(23_600));
     let kinds: Vec<(&str, String)> = vec![
-        ("field_value_without_case", "host.name:ws007".into()),
-        ("field_value_exact_case", "host.name:=WS007".into()),
+        // WS004: a Windows event (i % 3 == 1) of bank-01 (i % 4 == 0).
+        ("field_value_without_case", "host.name:ws004".into()),
+        ("field_value_exact_case", "host.name:=WS004".into()),
         ("word", "user42".into()),
         ("phrase", "\"failed password for user42\"".into()),
         ("wildcard_field", "process.name:*tool4*".into()),

@@ -1,6 +1,8 @@
-//! The alert queue: the list with the API's filters, one alert with its rule
-//! (title, author, references, ATT&CK) and its matching events, and triage
-//! (acknowledge, close with a resolution) through the same app services.
+//! The alert queue: the list with the API's filters, bulk actions on the
+//! alerts ticked, keyboard shortcuts and live updates (`console.js`), one
+//! alert with its rule (title, author, references, ATT&CK) and its matching
+//! events, and triage (acknowledge, close with a resolution) through the same
+//! app services.
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -11,8 +13,8 @@ use maud::{Markup, html};
 use nigehban_app::OpenIncident;
 use nigehban_app::model::incident::rsit;
 use nigehban_app::model::{
-    Alert, AlertId, AlertStatus, AlertText, IncidentSeverity, Pap, Resolution, RsitClass, Severity,
-    TenantId, Tlp,
+    Alert, AlertId, AlertStatus, AlertText, AlertTriage, IncidentSeverity, Pap, Resolution,
+    RsitClass, Severity, TenantId, Tlp,
 };
 
 use super::dashboard::visible_tenants;
@@ -28,6 +30,9 @@ use crate::routes::alerts::{matching_events, parse_list_query};
 /// Where the queue is.
 pub const PATH: &str = "/console/alerts";
 
+/// Where the queue's bulk actions are sent.
+const BULK_PATH: &str = "/console/alerts/bulk";
+
 /// Alerts per page.
 const PAGE: usize = 50;
 
@@ -35,6 +40,7 @@ const PAGE: usize = 50;
 pub fn routes() -> Router<ServerState> {
     Router::new()
         .route(PATH, get(queue))
+        .route(BULK_PATH, post(bulk))
         .route("/console/alerts/{id}", get(detail))
         .route("/console/alerts/{id}/acknowledge", post(acknowledge))
         .route("/console/alerts/{id}/close", post(close))
@@ -140,46 +146,137 @@ pub async fn render_queue(
     } else {
         StatusCode::OK
     };
+    let outcome = bulk_outcome(form);
     let body = html! {
         (filter_form(form))
-        @match &page {
-            Err(error) => (notice(error.message(), true)),
-            Ok(page) => {
-                @if page.items.is_empty() {
-                    p role="status" { (t.no_alerts) }
-                } @else {
-                    div.table-wrap { table #alerts {
-                        thead { tr {
-                            th scope="col" { (t.severity) }
-                            th scope="col" { (t.rule) }
-                            th scope="col" { (t.tenant) }
-                            th scope="col" { (t.host) }
-                            th scope="col" { (t.event_count) }
-                            th scope="col" { (t.last_seen) }
-                            th scope="col" { (t.status) }
-                        } }
-                        tbody {
-                            @for alert in &page.items {
-                                tr {
-                                    td { (severity(alert.severity)) }
-                                    td { a href=(format!("{PATH}/{}", alert.id)) { (alert.rule.title) } }
-                                    td { (tenant_name(alert.tenant)) }
-                                    td { (alert.host.as_deref().unwrap_or("—")) }
-                                    td { (alert.count) }
-                                    td { (time(alert.last_seen.to_datetime())) }
-                                    td { (alert.status.as_str()) }
+        @if let Some((text, problem)) = &outcome {
+            (notice(text, *problem))
+        }
+        p.shortcuts { (t.queue_shortcuts) }
+        div #queue-results {
+            @match &page {
+                Err(error) => (notice(error.message(), true)),
+                Ok(page) => {
+                    @if page.items.is_empty() {
+                        p role="status" { (t.no_alerts) }
+                    } @else {
+                        form #bulk method="post" action=(BULK_PATH) {
+                            (viewer.csrf_field())
+                            div.bulk-actions {
+                                label { (t.with_ticked)
+                                    select name="action" {
+                                        option value="acknowledge" { (t.acknowledge) }
+                                        option value="assign_to_me" { (t.assign_to_me) }
+                                        @for one in Resolution::ALL {
+                                            option value=(format!("close:{}", one.as_str())) { (t.close_as) " " (one.as_str()) }
+                                        }
+                                    }
                                 }
+                                button type="submit" { (t.apply) }
                             }
+                            div.table-wrap { table #alerts {
+                                thead { tr {
+                                    th scope="col" { span.visually-hidden { (t.tick) } }
+                                    th scope="col" { (t.severity) }
+                                    th scope="col" { (t.rule) }
+                                    th scope="col" { (t.tenant) }
+                                    th scope="col" { (t.host) }
+                                    th scope="col" { (t.event_count) }
+                                    th scope="col" { (t.last_seen) }
+                                    th scope="col" { (t.status) }
+                                } }
+                                tbody {
+                                    @for alert in &page.items {
+                                        tr data-href=(format!("{PATH}/{}", alert.id)) {
+                                            td { input type="checkbox" name="alert" value=(alert.id) aria-label=(format!("{} {}", t.tick, alert.rule.title)); }
+                                            td { (severity(alert.severity)) }
+                                            td { a href=(format!("{PATH}/{}", alert.id)) { (alert.rule.title) } }
+                                            td { (tenant_name(alert.tenant)) }
+                                            td { (alert.host.as_deref().unwrap_or("—")) }
+                                            td { (alert.count) }
+                                            td { (time(alert.last_seen.to_datetime())) }
+                                            td { (alert.status.as_str()) }
+                                        }
+                                    }
+                                }
+                            } }
                         }
-                    } }
-                }
-                @if let Some(next) = &page.next {
-                    p { a href=(next_link(form, next.as_str())) { (t.more_results) } }
+                    }
+                    @if let Some(next) = &page.next {
+                        p { a href=(next_link(form, next.as_str())) { (t.more_results) } }
+                    }
                 }
             }
         }
     };
     Ok((status, body))
+}
+
+/// The notice after a bulk action (`?done=N&failed=M`, or `?problem=...`).
+fn bulk_outcome(form: &FormData) -> Option<(String, bool)> {
+    let t = messages();
+    if let Some(problem) = form.get("problem") {
+        let text = match problem {
+            "none_ticked" => t.none_ticked,
+            _ => t.unknown_bulk_action,
+        };
+        return Some((text.to_owned(), true));
+    }
+    let done: usize = form.get("done")?.parse().ok()?;
+    let failed: usize = form.get("failed").and_then(|f| f.parse().ok()).unwrap_or(0);
+    Some(if failed == 0 {
+        (format!("{} {done}", t.alerts_changed), false)
+    } else {
+        (
+            format!(
+                "{} {done}. {} {failed}",
+                t.alerts_changed, t.alerts_not_changed
+            ),
+            true,
+        )
+    })
+}
+
+/// `POST /console/alerts/bulk`: one change to every alert ticked, each in
+/// its own transaction; an alert the viewer may not change counts as failed.
+async fn bulk(State(state): State<ServerState>, viewer: Viewer, form: FormData) -> Response {
+    let done = async {
+        viewer.check_csrf(&state, &form)?;
+        let change = match form.get("action").unwrap_or_default() {
+            "acknowledge" => AlertTriage::Acknowledge,
+            "assign_to_me" => match viewer.caller().user_id() {
+                Some(me) => AlertTriage::Assign(Some(me)),
+                None => return Ok(redirect(&format!("{PATH}?problem=action"))),
+            },
+            other => match other.strip_prefix("close:").map(str::parse::<Resolution>) {
+                Some(Ok(resolution)) => AlertTriage::Close {
+                    resolution,
+                    note: None,
+                },
+                _ => return Ok(redirect(&format!("{PATH}?problem=action"))),
+            },
+        };
+        let ticked: Vec<&str> = form.all("alert").collect();
+        if ticked.is_empty() {
+            return Ok(redirect(&format!("{PATH}?problem=none_ticked")));
+        }
+        // An id that is not one counts as failed, like an alert the viewer may not see.
+        let ids: Vec<AlertId> = ticked.iter().filter_map(|id| id.parse().ok()).collect();
+        let mut failed = ticked.len() - ids.len();
+        let mut changed = 0;
+        if !ids.is_empty() {
+            let results = state
+                .app
+                .alerts()
+                .bulk(viewer.caller(), &ids, change)
+                .await
+                .map_err(|e| ConsoleError::new(e, Some(&viewer)))?;
+            changed = results.iter().filter(|(_, result)| result.is_ok()).count();
+            failed += results.len() - changed;
+        }
+        Ok::<_, ConsoleError>(redirect(&format!("{PATH}?done={changed}&failed={failed}")))
+    };
+    done.await.unwrap_or_else(IntoResponse::into_response)
 }
 
 fn next_link(form: &FormData, cursor: &str) -> String {
@@ -332,7 +429,7 @@ fn triage_forms(viewer: &Viewer, alert: &Alert) -> Markup {
                 }
             }
             @if alert.status != AlertStatus::Closed {
-                form.stacked method="post" action=(format!("{base}/close")) {
+                form.stacked #close-form method="post" action=(format!("{base}/close")) {
                     (viewer.csrf_field())
                     label { (t.resolution)
                         select name="resolution" {

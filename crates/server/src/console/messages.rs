@@ -417,6 +417,26 @@ pub struct Messages {
     pub night: &'static str,
     /// Weekend shift.
     pub weekend: &'static str,
+    /// The alert queue's keyboard shortcuts.
+    pub queue_shortcuts: &'static str,
+    /// The bulk action selector's label.
+    pub with_ticked: &'static str,
+    /// Assign to me.
+    pub assign_to_me: &'static str,
+    /// Close as (followed by the resolution).
+    pub close_as: &'static str,
+    /// Apply a bulk action.
+    pub apply: &'static str,
+    /// Tick an alert (for bulk actions).
+    pub tick: &'static str,
+    /// A bulk action with no alert ticked.
+    pub none_ticked: &'static str,
+    /// A bulk action that does not exist.
+    pub unknown_bulk_action: &'static str,
+    /// Before the count of alerts a bulk action changed.
+    pub alerts_changed: &'static str,
+    /// Before the count of alerts it could not change.
+    pub alerts_not_changed: &'static str,
 }
 
 /// English, the language of the first release.
@@ -627,6 +647,16 @@ pub static ENGLISH: Messages = Messages {
     holiday: "holiday",
     night: "night",
     weekend: "weekend",
+    queue_shortcuts: "Keys: j / k next / previous, o open, x tick, a acknowledge, m assign to me, c close as …",
+    with_ticked: "With the alerts ticked:",
+    assign_to_me: "Assign to me",
+    close_as: "Close as",
+    apply: "Apply",
+    tick: "Tick",
+    none_ticked: "Tick at least one alert first.",
+    unknown_bulk_action: "That action does not exist; choose one from the list.",
+    alerts_changed: "Alerts changed:",
+    alerts_not_changed: "Not changed (gone, already in that state, or not yours to change):",
 };
 
 /// The texts for a request (English until a second language is added).

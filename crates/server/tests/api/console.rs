@@ -922,3 +922,158 @@ async fn the_duty_page_shows_who_is_on_call_in_the_viewers_subtree_only() {
         assert!(both.text.contains(name), "no {name}: {}", both.text);
     }
 }
+
+/// Where a console answer sends the browser.
+fn location(answer: &Answer) -> String {
+    answer.headers[header::LOCATION]
+        .to_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test]
+async fn bulk_actions_change_the_ticked_alerts_of_the_viewers_subtree_only() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let first = platform.organisation(&sector, "First Bank").await;
+    let second = platform.organisation(&sector, "Second Bank").await;
+    platform.user(&first, "first.analyst", Role::Analyst).await;
+    let analyst = platform.sign_in("first.analyst").await;
+    let one = crate::alerts::raise_in(&platform, first.id).await;
+    let two = crate::alerts::raise_in(&platform, first.id).await;
+    let untouched = crate::alerts::raise_in(&platform, first.id).await;
+    let theirs = crate::alerts::raise_in(&platform, second.id).await;
+
+    // The queue offers a tick box per alert, the bulk actions and the keyboard help.
+    let queue = page(&platform, &analyst, "/console/alerts").await;
+    assert_eq!(queue.status, StatusCode::OK, "{}", queue.text);
+    for id in [one, two, untouched] {
+        assert!(
+            queue
+                .text
+                .contains(&format!(r#"name="alert" value="{id}""#)),
+            "{}",
+            queue.text
+        );
+    }
+    assert!(queue.text.contains(r#"action="/console/alerts/bulk""#));
+    assert!(
+        queue.text.contains("j / k next / previous"),
+        "{}",
+        queue.text
+    );
+
+    // Acknowledge two of ours and, forged, the other bank's: two changed, one failed.
+    let acknowledged = post_form(
+        &platform,
+        &analyst,
+        "/console/alerts/bulk",
+        &format!(
+            "{}&alert={one}&alert={two}&alert={theirs}&alert=not-an-id",
+            form_encode(&[("csrf", &analyst.csrf), ("action", "acknowledge")])
+        ),
+    )
+    .await;
+    assert_eq!(
+        acknowledged.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        acknowledged.text
+    );
+    assert_eq!(location(&acknowledged), "/console/alerts?done=2&failed=2");
+    let shown = page(&platform, &analyst, &location(&acknowledged)).await;
+    assert!(shown.text.contains("Alerts changed: 2."), "{}", shown.text);
+    // Read back through the API by the sector's analyst, who sees both banks.
+    platform
+        .user(&sector, "sector.analyst", Role::Analyst)
+        .await;
+    let sector_analyst = platform.sign_in("sector.analyst").await;
+    let read = |id| {
+        let platform = &platform;
+        let token = sector_analyst.token.clone();
+        async move {
+            let answer = platform
+                .send(
+                    call(Method::GET, &format!("/api/v1/alerts/{id}"))
+                        .bearer(&token)
+                        .empty(),
+                )
+                .await;
+            assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+            answer.json["alert"].clone()
+        }
+    };
+    let status = |id| {
+        let read = &read;
+        async move {
+            let alert = read(id).await;
+            alert["status"]
+                .as_str()
+                .unwrap_or_else(|| panic!("no status: {alert}"))
+                .to_owned()
+        }
+    };
+    assert_eq!(status(one).await, "acknowledged");
+    assert_eq!(status(two).await, "acknowledged");
+    assert_eq!(status(untouched).await, "new");
+    assert_eq!(status(theirs).await, "new");
+
+    // Close one as a false positive; assign another to me.
+    let closed = post_form(
+        &platform,
+        &analyst,
+        "/console/alerts/bulk",
+        &format!(
+            "{}&alert={one}",
+            form_encode(&[("csrf", &analyst.csrf), ("action", "close:false_positive")])
+        ),
+    )
+    .await;
+    assert_eq!(location(&closed), "/console/alerts?done=1&failed=0");
+    assert_eq!(status(one).await, "closed");
+    let assigned = post_form(
+        &platform,
+        &analyst,
+        "/console/alerts/bulk",
+        &format!(
+            "{}&alert={untouched}",
+            form_encode(&[("csrf", &analyst.csrf), ("action", "assign_to_me")])
+        ),
+    )
+    .await;
+    assert_eq!(location(&assigned), "/console/alerts?done=1&failed=0");
+    let alert = read(untouched).await;
+    assert!(alert["assignee"].is_string(), "{alert}");
+
+    // Nothing ticked, an unknown action, or no CSRF token: nothing changes.
+    let none = post_form(
+        &platform,
+        &analyst,
+        "/console/alerts/bulk",
+        &form_encode(&[("csrf", &analyst.csrf), ("action", "acknowledge")]),
+    )
+    .await;
+    assert_eq!(location(&none), "/console/alerts?problem=none_ticked");
+    let unknown = post_form(
+        &platform,
+        &analyst,
+        "/console/alerts/bulk",
+        &format!(
+            "{}&alert={theirs}",
+            form_encode(&[("csrf", &analyst.csrf), ("action", "delete")])
+        ),
+    )
+    .await;
+    assert_eq!(location(&unknown), "/console/alerts?problem=action");
+    let forged = post_form(
+        &platform,
+        &analyst,
+        "/console/alerts/bulk",
+        &format!("action=acknowledge&alert={untouched}"),
+    )
+    .await;
+    assert_ne!(forged.status, StatusCode::SEE_OTHER, "{}", forged.text);
+    assert_eq!(status(theirs).await, "new");
+}
