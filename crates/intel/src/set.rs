@@ -229,10 +229,93 @@ impl PrefixTrie {
     }
 }
 
+/// IPv4 networks: those of /16 and longer in buckets by their first 16
+/// bits (the trie's first level, one stride of 16 bits, as a table), each
+/// bucket sorted by network; shorter ones in a [`PrefixTrie`]. A lookup
+/// reads one bucket, a few contiguous entries, instead of walking up to 32
+/// nodes scattered in memory.
+#[derive(Debug, Default)]
+struct V4Networks {
+    short: PrefixTrie,
+    /// Bucket `b` is `entries[starts[b]..starts[b + 1]]`; empty when there are no long networks.
+    starts: Vec<u32>,
+    entries: Vec<V4Entry>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct V4Entry {
+    network: u32,
+    length: u8,
+    payload: u32,
+}
+
+impl V4Networks {
+    fn build(networks: Vec<(u128, u8, u32)>) -> Self {
+        let (mut short, long): (Vec<_>, Vec<_>) = networks
+            .into_iter()
+            .partition(|(_, length, _)| *length < 16);
+        let mut entries: Vec<V4Entry> = long
+            .into_iter()
+            .map(|(network, length, payload)| V4Entry {
+                network: network as u32,
+                length,
+                payload,
+            })
+            .collect();
+        entries.sort_unstable();
+        let mut starts = Vec::new();
+        if !entries.is_empty() {
+            starts = vec![0u32; (1 << 16) + 1];
+            for entry in &entries {
+                starts[(entry.network >> 16) as usize + 1] += 1;
+            }
+            for b in 0..(1 << 16) {
+                starts[b + 1] += starts[b];
+            }
+        }
+        entries.shrink_to_fit();
+        V4Networks {
+            short: PrefixTrie::build(32, &mut short),
+            starts,
+            entries,
+        }
+    }
+
+    #[inline]
+    fn each(&self, address: u32, max_length: u32, mut found: impl FnMut(u32)) {
+        self.short
+            .each(32, u128::from(address), max_length.min(15), &mut found);
+        if self.starts.is_empty() || max_length < 16 {
+            return;
+        }
+        let bucket = (address >> 16) as usize;
+        let (start, end) = (
+            self.starts[bucket] as usize,
+            self.starts[bucket + 1] as usize,
+        );
+        for entry in &self.entries[start..end] {
+            if entry.network > address {
+                break;
+            }
+            let length = u32::from(entry.length);
+            if length <= max_length && (address ^ entry.network) >> (32 - length) == 0 {
+                found(entry.payload);
+            }
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.short.heap_bytes() + self.starts.capacity() * 4 + self.entries.capacity() * 12
+    }
+}
+
 /// Longest label kept in a domain trie key (DNS labels are at most 63 bytes).
 const LABEL_MAX: usize = 63;
 
-/// A reversed-label trie of domains.
+/// The bit of an edge's child saying that domains end at the child.
+const TERMINAL: u32 = 1 << 31;
+
+/// A reversed-label trie of domains (node numbers below 2^31).
 #[derive(Debug, Default)]
 struct DomainTrie {
     /// (parent node, label) → child node.
@@ -246,6 +329,7 @@ impl DomainTrie {
         let mut edges: HashMap<(u32, &str), u32> = HashMap::new();
         let mut terminals: Vec<(Box<[u8]>, u32)> = Vec::with_capacity(domains.len());
         let mut next_node = 1u32;
+        let mut ends_domain = std::collections::HashSet::new();
         for (domain, payload) in domains {
             let mut node = 0u32;
             for label in domain.rsplit('.') {
@@ -254,11 +338,21 @@ impl DomainTrie {
                     next_node - 1
                 });
             }
+            ends_domain.insert(node);
             terminals.push((node.to_le_bytes().to_vec().into_boxed_slice(), *payload));
         }
+        // An edge's child carries TERMINAL when domains end there, so a
+        // walk looks up payloads only where there are some.
         let edge_entries: Vec<(Box<[u8]>, u32)> = edges
             .into_iter()
-            .map(|((parent, label), child)| (edge_key(parent, label).into_boxed_slice(), child))
+            .map(|((parent, label), child)| {
+                let flagged = if ends_domain.contains(&child) {
+                    child | TERMINAL
+                } else {
+                    child
+                };
+                (edge_key(parent, label).into_boxed_slice(), flagged)
+            })
             .collect();
         DomainTrie {
             edges: KeyTable::build(None, &edge_entries),
@@ -276,11 +370,13 @@ impl DomainTrie {
             }
             key[..4].copy_from_slice(&node.to_le_bytes());
             key[4..4 + label.len()].copy_from_slice(label.as_bytes());
-            match self.edges.first(&key[..4 + label.len()]) {
-                Some(child) => node = child,
-                None => return,
+            let Some(child) = self.edges.first(&key[..4 + label.len()]) else {
+                return;
+            };
+            node = child & !TERMINAL;
+            if child & TERMINAL != 0 {
+                self.terminals.each(&node.to_le_bytes(), &mut found);
             }
-            self.terminals.each(&node.to_le_bytes(), &mut found);
         }
     }
 
@@ -371,7 +467,7 @@ impl IndicatorSetBuilder {
         IndicatorSet {
             exact,
             domains: DomainTrie::build(&self.domains),
-            v4: PrefixTrie::build(32, &mut self.v4),
+            v4: V4Networks::build(std::mem::take(&mut self.v4)),
             v6: PrefixTrie::build(128, &mut self.v6),
             count: self.count,
         }
@@ -383,7 +479,7 @@ impl IndicatorSetBuilder {
 pub struct IndicatorSet {
     exact: [KeyTable; 9],
     domains: DomainTrie,
-    v4: PrefixTrie,
+    v4: V4Networks,
     v6: PrefixTrie,
     count: usize,
 }
@@ -419,7 +515,7 @@ impl IndicatorSet {
         match observed {
             Observed::Ip(IpAddr::V4(v4)) => {
                 self.exact[0].each(&v4.octets(), &mut found);
-                self.v4.each(32, u128::from(u32::from(*v4)), 32, &mut found);
+                self.v4.each(u32::from(*v4), 32, &mut found);
             }
             Observed::Ip(IpAddr::V6(v6)) => {
                 self.exact[1].each(&v6.octets(), &mut found);
@@ -463,12 +559,9 @@ impl IndicatorSet {
             IndicatorKind::Cidr => {
                 if let Some((address, length)) = value.network() {
                     match address {
-                        IpAddr::V4(v4) => {
-                            self.v4
-                                .each(32, u128::from(u32::from(v4)), u32::from(length), |p| {
-                                    out.push(p)
-                                })
-                        }
+                        IpAddr::V4(v4) => self
+                            .v4
+                            .each(u32::from(v4), u32::from(length), |p| out.push(p)),
                         IpAddr::V6(v6) => {
                             self.v6
                                 .each(128, u128::from(v6), u32::from(length), |p| out.push(p))

@@ -462,7 +462,10 @@ impl Indicator {
             if text.chars().count() > max {
                 return Err(field(name, format!("longer than {max} characters")));
             }
-            if text.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+            if text
+                .chars()
+                .any(|c| c.is_control() && c != '\n' && c != '\t')
+            {
                 return Err(field(name, "holds a control character".into()));
             }
         }
@@ -495,9 +498,7 @@ impl Indicator {
 
     /// Whether it is in force at `at`: not withdrawn, and within its validity.
     pub fn is_active_at(&self, at: Timestamp) -> bool {
-        !self.revoked
-            && self.valid_from <= at
-            && self.valid_until.is_none_or(|until| at < until)
+        !self.revoked && self.valid_from <= at && self.valid_until.is_none_or(|until| at < until)
     }
 
     /// Its confidence at `at`: halved every [`IndicatorKind::half_life_days`]
@@ -508,7 +509,12 @@ impl Indicator {
 }
 
 /// `confidence` given at `from`, decayed to `at` for a value of `kind`.
-pub fn decayed_confidence(kind: IndicatorKind, confidence: u8, from: Timestamp, at: Timestamp) -> u8 {
+pub fn decayed_confidence(
+    kind: IndicatorKind,
+    confidence: u8,
+    from: Timestamp,
+    at: Timestamp,
+) -> u8 {
     let Some(half_life) = kind.half_life_days() else {
         return confidence;
     };
@@ -577,7 +583,10 @@ mod tests {
             v("url", "HTTPS://Evil.Example:443/a/B?x=1#frag").value(),
             "https://evil.example/a/B?x=1"
         );
-        assert_eq!(v("url", "hxxp://evil[.]example").value(), "http://evil.example/");
+        assert_eq!(
+            v("url", "hxxp://evil[.]example").value(),
+            "http://evil.example/"
+        );
         assert_eq!(v("hash", &"A".repeat(64)).kind(), IndicatorKind::Sha256);
         assert_eq!(v("email", "Bad@Evil.Example").value(), "bad@evil.example");
         assert_eq!(
@@ -615,8 +624,14 @@ mod tests {
         let at = Timestamp::from_unix_micros(30 * day);
         assert_eq!(decayed_confidence(IndicatorKind::Ipv4, 80, from, at), 40);
         assert_eq!(decayed_confidence(IndicatorKind::Sha256, 80, from, at), 80);
-        assert_eq!(decayed_confidence(IndicatorKind::Domain, 80, from, from), 80);
+        assert_eq!(
+            decayed_confidence(IndicatorKind::Domain, 80, from, from),
+            80
+        );
         let later = Timestamp::from_unix_micros(180 * day);
-        assert_eq!(decayed_confidence(IndicatorKind::Domain, 80, from, later), 20);
+        assert_eq!(
+            decayed_confidence(IndicatorKind::Domain, 80, from, later),
+            20
+        );
     }
 }
