@@ -90,8 +90,9 @@ pub struct IndicatorListing {
     pub kind: Option<IndicatorKind>,
     /// Only this value (normalised as the kind says).
     pub value: Option<IndicatorValue>,
-    /// Only those owned by this tenant.
-    pub owner: Option<TenantId>,
+    /// Only those published by this tenant or a tenant below it (which
+    /// must be in the caller's subtree, as for every list).
+    pub under: Option<TenantId>,
     /// Leave out withdrawn ones.
     pub active_only: bool,
 }
@@ -253,6 +254,19 @@ impl Intel<'_> {
             .readable(caller, &path, &indicator, &mut HashMap::new())
             .await?
         {
+            // In the caller's own subtree, but not for its role: say so, as everywhere.
+            if self
+                .app
+                .relation(caller, indicator.tenant)
+                .await?
+                .is_visible()
+            {
+                return Err(AppError::Forbidden(format!(
+                    "the {} role may not {} here",
+                    caller.role(),
+                    policy::describe(Action::ViewIntel)
+                )));
+            }
             return Err(AppError::not_found("indicator", id));
         }
         self.record_read(caller, &indicator).await?;
@@ -273,6 +287,11 @@ impl Intel<'_> {
                 caller.role(),
                 policy::describe(Action::ViewIntel)
             )));
+        }
+        if let Some(under) = listing.under {
+            self.app
+                .authorise(caller, Action::ViewIntel, under, "tenant", under)
+                .await?;
         }
         let limit = page.effective_limit() as usize;
         let mut after = match &page.after {
@@ -298,7 +317,7 @@ impl Intel<'_> {
                     after,
                     kind,
                     value: listing.value.as_ref().map(|v| v.value().to_owned()),
-                    tenant: listing.owner,
+                    tenant: None,
                     changed_since: None,
                     active_only: listing.active_only,
                     limit: 1_000,
@@ -310,6 +329,11 @@ impl Intel<'_> {
                 if self
                     .readable(caller, &path, &indicator, &mut owner_paths)
                     .await?
+                    && listing.under.is_none_or(|under| {
+                        owner_paths
+                            .get(&indicator.tenant)
+                            .is_some_and(|owner_path| owner_path.contains(&under))
+                    })
                 {
                     if items.len() == limit {
                         next = Some(Cursor::encode(
@@ -683,6 +707,31 @@ impl Intel<'_> {
             recorded_at: self.app.clock().now(),
         };
         Ok(self.app.store().record_sighting(&sighting).await? == SightingRecorded::New)
+    }
+
+    /// The tenants whose stored events a retro-hunt for `usable` searches:
+    /// every tenant that may use it ([`Intel::tenant_may_use`]); `None` when
+    /// there is none.
+    pub async fn hunt_scope(&self, usable: &UsableIndicator) -> AppResult<Option<crate::EventScope>> {
+        let root = self.app.root().await?;
+        let mut tenants = Vec::new();
+        let mut page = PageRequest::first(nigehban_store::MAX_PAGE_LIMIT);
+        loop {
+            let batch = self.app.store().list_tenants(root.id, &page).await?;
+            for tenant in batch.items {
+                let path = self.app.path_ids(tenant.id).await?;
+                if Intel::tenant_may_use(&path, usable) {
+                    tenants.push(tenant.id);
+                }
+            }
+            match batch.next {
+                Some(next) => page = PageRequest::after(next, nigehban_store::MAX_PAGE_LIMIT),
+                None => break,
+            }
+        }
+        tenants.sort();
+        tenants.dedup();
+        Ok((!tenants.is_empty()).then(|| crate::EventScope::of_tenants(tenants)))
     }
 
     /// One indicator, for the matching node (no caller: the node decided who may use it).

@@ -18,64 +18,76 @@ pub(crate) fn hash(key: &[u8]) -> u64 {
 /// An immutable byte-key → payloads table.
 #[derive(Debug, Default)]
 pub(crate) struct KeyTable {
-    /// `Some(w)`: every key is `w` bytes; `None`: `ends` gives each key's end.
+    /// `Some(w)`: every key is `w` bytes, and record `i` is at `i * (w + 4)`;
+    /// `None`: each record starts with its key's length (two bytes, little-endian).
     width: Option<usize>,
+    /// Records: (length,) key, payload (4 bytes, little-endian) — the key
+    /// and its payload share a cache line, so a hit reads two lines at most
+    /// (the slot and the record).
     arena: Vec<u8>,
-    ends: Vec<u32>,
-    payloads: Vec<u32>,
+    /// Tag (upper 32 bits of the hash) and record start plus one (lower 32 bits); 0 = empty.
     slots: Vec<u64>,
+    len: usize,
 }
+
+/// Longest variable-length key (the model caps values far below it).
+pub(crate) const MAX_KEY: usize = u16::MAX as usize;
 
 impl KeyTable {
     /// Builds a table of `entries` (key, payload); `width` when all keys have that length.
+    /// Variable-length keys longer than [`MAX_KEY`] bytes are left out.
     pub(crate) fn build(width: Option<usize>, entries: &[(Box<[u8]>, u32)]) -> Self {
+        let kept: Vec<&(Box<[u8]>, u32)> = entries
+            .iter()
+            .filter(|(key, _)| width.is_some() || key.len() <= MAX_KEY)
+            .collect();
         let mut table = KeyTable {
             width,
-            arena: Vec::with_capacity(entries.iter().map(|(k, _)| k.len()).sum()),
-            ends: Vec::with_capacity(if width.is_some() { 0 } else { entries.len() }),
-            payloads: Vec::with_capacity(entries.len()),
+            arena: Vec::with_capacity(kept.iter().map(|(k, _)| k.len() + 6).sum()),
             slots: Vec::new(),
+            len: kept.len(),
         };
-        if entries.is_empty() {
+        if kept.is_empty() {
             return table;
         }
         // Load factor between 3/8 and 3/4.
-        let capacity = (entries.len() * 4 / 3 + 1).next_power_of_two().max(8);
+        let capacity = (kept.len() * 4 / 3 + 1).next_power_of_two().max(8);
         table.slots = vec![0; capacity];
         let mask = capacity - 1;
-        for (index, (key, payload)) in entries.iter().enumerate() {
+        for (key, payload) in kept {
             debug_assert!(width.is_none_or(|w| w == key.len()));
-            table.arena.extend_from_slice(key);
+            let start = table.arena.len();
             if width.is_none() {
-                table
-                    .ends
-                    .push(u32::try_from(table.arena.len()).unwrap_or(u32::MAX));
+                table.arena.extend_from_slice(&(key.len() as u16).to_le_bytes());
             }
-            table.payloads.push(*payload);
+            table.arena.extend_from_slice(key);
+            table.arena.extend_from_slice(&payload.to_le_bytes());
             let h = hash(key);
             let mut slot = (h as usize) & mask;
             while table.slots[slot] != 0 {
                 slot = (slot + 1) & mask;
             }
-            // Entry numbers fit in 32 bits: at most 2^32 - 2 indicators per table.
-            table.slots[slot] = (h & 0xffff_ffff_0000_0000) | (index as u64 + 1);
+            // Record starts fit in 32 bits: at most 4 GiB of keys per table.
+            table.slots[slot] = (h & 0xffff_ffff_0000_0000) | (start as u64 + 1);
         }
         table.arena.shrink_to_fit();
         table
     }
 
-    fn key(&self, index: usize) -> &[u8] {
-        match self.width {
-            Some(w) => &self.arena[index * w..(index + 1) * w],
-            None => {
-                let start = if index == 0 {
-                    0
-                } else {
-                    self.ends[index - 1] as usize
-                };
-                &self.arena[start..self.ends[index] as usize]
-            }
-        }
+    /// The key and payload of the record starting at `start`.
+    #[inline]
+    fn record(&self, start: usize) -> (&[u8], u32) {
+        let (key_start, key_len) = match self.width {
+            Some(w) => (start, w),
+            None => (
+                start + 2,
+                usize::from(u16::from_le_bytes([self.arena[start], self.arena[start + 1]])),
+            ),
+        };
+        let key = &self.arena[key_start..key_start + key_len];
+        let mut payload = [0u8; 4];
+        payload.copy_from_slice(&self.arena[key_start + key_len..key_start + key_len + 4]);
+        (key, u32::from_le_bytes(payload))
     }
 
     /// Calls `found` with every payload stored under `key`.
@@ -94,9 +106,9 @@ impl KeyTable {
                 return;
             }
             if entry & 0xffff_ffff_0000_0000 == tag {
-                let index = (entry & 0xffff_ffff) as usize - 1;
-                if self.key(index) == key {
-                    found(self.payloads[index]);
+                let (stored, payload) = self.record((entry & 0xffff_ffff) as usize - 1);
+                if stored == key {
+                    found(payload);
                 }
             }
             slot = (slot + 1) & mask;
@@ -115,12 +127,15 @@ impl KeyTable {
         first
     }
 
+    /// How many records it holds.
+    #[allow(dead_code)]
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// Bytes of memory it holds.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.arena.capacity()
-            + self.ends.capacity() * 4
-            + self.payloads.capacity() * 4
-            + self.slots.capacity() * 8
+        self.arena.capacity() + self.slots.capacity() * 8
     }
 }
 
@@ -151,5 +166,10 @@ mod tests {
         assert_eq!(table.first(&42u32.to_le_bytes()), Some(84));
         assert_eq!(table.first(&420u32.to_le_bytes()), None);
         assert_eq!(KeyTable::build(None, &[]).first(b"x"), None);
+        // Long keys (a 2 KiB URL) are kept whole.
+        let long = vec![b'u'; 2048].into_boxed_slice();
+        let table = KeyTable::build(None, &[(long.clone(), 9), (Box::from(&b"u"[..]), 1)]);
+        assert_eq!(table.first(&long), Some(9));
+        assert_eq!(table.first(&long[..2047]), None);
     }
 }
