@@ -281,17 +281,18 @@ impl Intel<'_> {
         page: &PageRequest,
     ) -> AppResult<Page<Indicator>> {
         let path = self.reader_path(caller).await?;
+        // A tenant outside the caller's subtree is "not found" before anything else.
+        if let Some(under) = listing.under {
+            self.app
+                .authorise(caller, Action::ViewIntel, under, "tenant", under)
+                .await?;
+        }
         if policy::reach(caller.role(), Action::ViewIntel) == policy::Reach::Never {
             return Err(AppError::Forbidden(format!(
                 "the {} role may not {}",
                 caller.role(),
                 policy::describe(Action::ViewIntel)
             )));
-        }
-        if let Some(under) = listing.under {
-            self.app
-                .authorise(caller, Action::ViewIntel, under, "tenant", under)
-                .await?;
         }
         let limit = page.effective_limit() as usize;
         let mut after = match &page.after {
