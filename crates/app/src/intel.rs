@@ -207,9 +207,10 @@ impl Intel<'_> {
         indicator: &Indicator,
         owner_paths: &mut HashMap<TenantId, Vec<TenantId>>,
     ) -> AppResult<bool> {
-        if !owner_paths.contains_key(&indicator.tenant) {
-            let path = self.app.path_ids(indicator.tenant).await?;
-            owner_paths.insert(indicator.tenant, path);
+        if let std::collections::hash_map::Entry::Vacant(entry) =
+            owner_paths.entry(indicator.tenant)
+        {
+            entry.insert(self.app.path_ids(indicator.tenant).await?);
         }
         let owner_path = &owner_paths[&indicator.tenant];
         let reader = Reader {
@@ -620,8 +621,10 @@ impl Intel<'_> {
         let own = caller.tenant_id();
         for sighting in self.app.store().sightings(id).await? {
             let visible = in_custody || sighting.tenant == own || {
-                if !paths.contains_key(&sighting.tenant) {
-                    paths.insert(sighting.tenant, self.app.path_ids(sighting.tenant).await?);
+                if let std::collections::hash_map::Entry::Vacant(entry) =
+                    paths.entry(sighting.tenant)
+                {
+                    entry.insert(self.app.path_ids(sighting.tenant).await?);
                 }
                 paths[&sighting.tenant].contains(&own)
             };
@@ -662,8 +665,10 @@ impl Intel<'_> {
                 if !indicator.is_active_at(now) {
                     continue;
                 }
-                if !paths.contains_key(&indicator.tenant) {
-                    paths.insert(indicator.tenant, self.app.path_ids(indicator.tenant).await?);
+                if let std::collections::hash_map::Entry::Vacant(entry) =
+                    paths.entry(indicator.tenant)
+                {
+                    entry.insert(self.app.path_ids(indicator.tenant).await?);
                 }
                 out.push(UsableIndicator {
                     owner_path: paths[&indicator.tenant].clone(),
@@ -713,7 +718,10 @@ impl Intel<'_> {
     /// The tenants whose stored events a retro-hunt for `usable` searches:
     /// every tenant that may use it ([`Intel::tenant_may_use`]); `None` when
     /// there is none.
-    pub async fn hunt_scope(&self, usable: &UsableIndicator) -> AppResult<Option<crate::EventScope>> {
+    pub async fn hunt_scope(
+        &self,
+        usable: &UsableIndicator,
+    ) -> AppResult<Option<crate::EventScope>> {
         let root = self.app.root().await?;
         let mut tenants = Vec::new();
         let mut page = PageRequest::first(nigehban_store::MAX_PAGE_LIMIT);

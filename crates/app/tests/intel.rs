@@ -70,13 +70,23 @@ async fn readers(w: &World) -> (Vec<Reader>, Caller) {
     (out, named)
 }
 
+/// A label, its recipients, the readers TLP lets have it outside custody
+/// ("banking", "bank", "named"), and the tenants whose events it is matched
+/// against outside custody.
+type Case = (
+    Tlp,
+    Vec<ShareRecipient>,
+    &'static [&'static str],
+    Vec<TenantId>,
+);
+
 async fn the_tlp_matrix_holds_on_reads_and_matching(w: &World) {
     let publisher = w.caller(w.operator.id, Role::IntelAnalyst).await;
     let (readers, named) = readers(w).await;
     let named_user = named.user_id().unwrap();
     let intel = w.app.intel();
     // (label, recipients, readers allowed by TLP outside custody, tenants whose events match outside custody)
-    let cases: Vec<(Tlp, Vec<ShareRecipient>, &[&str], Vec<TenantId>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             Tlp::Clear,
             vec![],

@@ -58,7 +58,9 @@ impl KeyTable {
             debug_assert!(width.is_none_or(|w| w == key.len()));
             let start = table.arena.len();
             if width.is_none() {
-                table.arena.extend_from_slice(&(key.len() as u16).to_le_bytes());
+                table
+                    .arena
+                    .extend_from_slice(&(key.len() as u16).to_le_bytes());
             }
             table.arena.extend_from_slice(key);
             table.arena.extend_from_slice(&payload.to_le_bytes());
@@ -81,7 +83,10 @@ impl KeyTable {
             Some(w) => (start, w),
             None => (
                 start + 2,
-                usize::from(u16::from_le_bytes([self.arena[start], self.arena[start + 1]])),
+                usize::from(u16::from_le_bytes([
+                    self.arena[start],
+                    self.arena[start + 1],
+                ])),
             ),
         };
         let key = &self.arena[key_start..key_start + key_len];

@@ -72,6 +72,16 @@ pub struct MatchOutcome {
     pub unreadable: u64,
 }
 
+/// One event being matched: whose, from where, which.
+#[derive(Debug, Clone, Copy)]
+struct SeenEvent<'a> {
+    tenant: TenantId,
+    sensor: Option<SensorId>,
+    event_id: &'a str,
+    event: &'a NormalisedEvent,
+    received_at: Timestamp,
+}
+
 /// The platform's indicators compiled for matching, and what to do with hits.
 #[derive(Debug, Clone)]
 pub struct IndicatorMatching {
@@ -112,7 +122,11 @@ impl IndicatorMatching {
             handle: Arc::new(IntelHandle::new(compile(usable))),
             paths: Arc::default(),
         };
-        tracing::info!(indicators = count, revision, "indicators compiled for matching");
+        tracing::info!(
+            indicators = count,
+            revision,
+            "indicators compiled for matching"
+        );
         Ok((matching, revision))
     }
 
@@ -165,15 +179,18 @@ impl IndicatorMatching {
     /// The signal and sighting of one hit.
     fn hit(
         indicator: &Indicator,
-        tenant: TenantId,
-        sensor: Option<SensorId>,
-        event_id: &str,
-        event: &NormalisedEvent,
-        received_at: Timestamp,
+        seen: &SeenEvent<'_>,
         field: &str,
         observed: &Observed,
         retrospective: bool,
     ) -> (AlertSignal, IndicatorMatch) {
+        let SeenEvent {
+            tenant,
+            sensor,
+            event_id,
+            event,
+            received_at,
+        } = *seen;
         let event_time = event
             .timestamp()
             .map_or(received_at, Timestamp::from_datetime);
@@ -240,14 +257,11 @@ impl IndicatorMatching {
     /// Matches one event of `tenant` against the set in use; the hits' signals and sightings.
     async fn match_event(
         &self,
-        tenant: TenantId,
-        sensor: Option<SensorId>,
-        event_id: &str,
-        event: &NormalisedEvent,
-        received_at: Timestamp,
+        seen: &SeenEvent<'_>,
         outcome: &mut MatchOutcome,
         hits: &mut Vec<(AlertSignal, IndicatorMatch)>,
     ) -> Result<(), MatchingError> {
+        let (tenant, event) = (seen.tenant, seen.event);
         let compiled = self.handle.current();
         if compiled.records.is_empty() {
             return Ok(());
@@ -279,11 +293,7 @@ impl IndicatorMatching {
                 }
                 hits.push(Self::hit(
                     &usable.indicator,
-                    tenant,
-                    sensor,
-                    event_id,
-                    event,
-                    received_at,
+                    seen,
                     observation.field,
                     &observation.observed,
                     false,
@@ -340,16 +350,15 @@ impl IndicatorMatching {
             outcome.events += 1;
             let sensor = record.sensor_id.parse::<SensorId>().ok();
             let received_at = Timestamp::from_system_time(record.received_at);
-            self.match_event(
+            let event_id = id.to_string();
+            let seen = SeenEvent {
                 tenant,
                 sensor,
-                &id.to_string(),
-                &event,
+                event_id: &event_id,
+                event: &event,
                 received_at,
-                &mut outcome,
-                &mut hits,
-            )
-            .await?;
+            };
+            self.match_event(&seen, &mut outcome, &mut hits).await?;
         }
         self.raise(hits, &mut outcome).await?;
         Ok(outcome)
@@ -384,8 +393,7 @@ impl IndicatorMatching {
                         revision = now;
                         if let Some(index) = &index {
                             for usable in &changed {
-                                if let Err(error) =
-                                    self.retro_hunt(index, usable, hunt_days).await
+                                if let Err(error) = self.retro_hunt(index, usable, hunt_days).await
                                 {
                                     tracing::error!(%error, indicator = %usable.indicator.id, "retro-hunt failed");
                                 }
@@ -520,17 +528,20 @@ impl IndicatorMatching {
                         .sensor_id
                         .as_deref()
                         .and_then(|s| s.parse::<SensorId>().ok());
-                    let received_at = hit
-                        .event
-                        .received_at()
-                        .map_or(Timestamp::from_datetime(hit.timestamp), Timestamp::from_datetime);
-                    hits.push(Self::hit(
-                        indicator,
+                    let received_at = hit.event.received_at().map_or(
+                        Timestamp::from_datetime(hit.timestamp),
+                        Timestamp::from_datetime,
+                    );
+                    let seen = SeenEvent {
                         tenant,
                         sensor,
-                        &hit.id,
-                        &hit.event,
+                        event_id: &hit.id,
+                        event: &hit.event,
                         received_at,
+                    };
+                    hits.push(Self::hit(
+                        indicator,
+                        &seen,
                         observation.field,
                         &observation.observed,
                         true,

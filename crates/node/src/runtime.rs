@@ -712,7 +712,9 @@ impl TelemetryRuntime {
         if let Some(matching) = self.matching {
             match matching.await {
                 Ok(Ok(_)) => {}
-                Ok(Err(error)) => tracing::error!(%error, "indicator matching stopped with an error"),
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "indicator matching stopped with an error")
+                }
                 Err(error) => tracing::error!(%error, "the indicator matching task failed"),
             }
         }

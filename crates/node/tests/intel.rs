@@ -11,7 +11,7 @@ use std::time::SystemTime;
 
 use nigehban_app::model::indicator::{IndicatorValue, ShareRecipient};
 use nigehban_app::model::{
-    DisplayName, Pap, Password, Role, Sector, Tenant, TenantKind, TenantName, TokenName, Tlp,
+    DisplayName, Pap, Password, Role, Sector, Tenant, TenantKind, TenantName, Tlp, TokenName,
     Username,
 };
 use nigehban_app::{
@@ -256,7 +256,10 @@ async fn a_retro_hunt_over_30_days_raises_the_planted_match_once() {
         alert.matched_fields["indicator.source"],
         "CERT Telecom malware lab"
     );
-    assert_eq!(alert.matched_fields["dns.question.name"], "c2.planted.example");
+    assert_eq!(
+        alert.matched_fields["dns.question.name"],
+        "c2.planted.example"
+    );
     assert_eq!(alert.count, 1);
     assert!(alerts_of(&p, &p.operator).await.is_empty());
     // The sighting names the event, for the publisher.
@@ -306,7 +309,10 @@ async fn live_matching_raises_one_alert_per_hit_for_those_who_may_use_it() {
         alerts[0].source,
         nigehban_app::model::AlertSource::IndicatorMatch
     );
-    assert_eq!(alerts[0].matched_fields["indicator.id"], made.id.to_string());
+    assert_eq!(
+        alerts[0].matched_fields["indicator.id"],
+        made.id.to_string()
+    );
     assert!(alerts_of(&p, &p.operator).await.is_empty());
     // The bus redelivers the batch: nothing new.
     let again = matching.match_deliveries(&batch).await.unwrap();
@@ -328,6 +334,11 @@ async fn live_matching_raises_one_alert_per_hit_for_those_who_may_use_it() {
         .unwrap();
     matching.refresh(0).await.unwrap();
     assert!(matching.is_empty());
-    let later = vec![dns_event(4, &p.bank, "evil.example", now + time::Duration::seconds(1))];
+    let later = vec![dns_event(
+        4,
+        &p.bank,
+        "evil.example",
+        now + time::Duration::seconds(1),
+    )];
     assert_eq!(matching.match_deliveries(&later).await.unwrap().hits, 0);
 }

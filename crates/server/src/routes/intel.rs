@@ -60,7 +60,9 @@ impl RecipientView {
         let bad = |e: String| ApiError::invalid_value(e).with_field("shared_with");
         match self.kind.as_str() {
             "tenant" => Ok(ShareRecipient::Tenant(
-                self.id.parse::<TenantId>().map_err(|e| bad(e.to_string()))?,
+                self.id
+                    .parse::<TenantId>()
+                    .map_err(|e| bad(e.to_string()))?,
             )),
             "user" => Ok(ShareRecipient::User(
                 self.id.parse::<UserId>().map_err(|e| bad(e.to_string()))?,
@@ -144,7 +146,11 @@ impl IndicatorView {
             tags: indicator.tags,
             tlp: indicator.tlp,
             pap: indicator.pap,
-            shared_with: indicator.shared_with.iter().map(RecipientView::from).collect(),
+            shared_with: indicator
+                .shared_with
+                .iter()
+                .map(RecipientView::from)
+                .collect(),
             revoked: indicator.revoked,
             version: indicator.version,
             created_at: indicator.created_at,
@@ -346,7 +352,10 @@ async fn create_indicator(
         )
         .await?;
     let now = state.app.clock().now();
-    Ok((StatusCode::CREATED, axum::Json(IndicatorView::of(made, now))))
+    Ok((
+        StatusCode::CREATED,
+        axum::Json(IndicatorView::of(made, now)),
+    ))
 }
 
 /// The id in an indicator's path.
@@ -459,11 +468,7 @@ async fn update_indicator(
         tags: request.tags,
         tlp: request.tlp,
         pap: request.pap,
-        shared_with: request
-            .shared_with
-            .as_deref()
-            .map(recipients)
-            .transpose()?,
+        shared_with: request.shared_with.as_deref().map(recipients).transpose()?,
         revoked: request.revoked,
     };
     let changed = state

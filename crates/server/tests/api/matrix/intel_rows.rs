@@ -232,7 +232,12 @@ pub(super) async fn check_content(
         .then(|| format!("not the indicator sent: {json}")),
         I::GetIndicator => (json["id"].as_str().map(str::to_owned) != asked
             || json["tenant"] != json!(target_id))
-        .then(|| format!("answered {} when {asked:?} of {target_id} was asked", json["id"])),
+        .then(|| {
+            format!(
+                "answered {} when {asked:?} of {target_id} was asked",
+                json["id"]
+            )
+        }),
         I::UpdateIndicator => (json["confidence"] != json!(15)
             || json["tags"] != json!(["matrix"])
             || json["version"] != json!(2))
