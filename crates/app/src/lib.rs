@@ -71,6 +71,12 @@
 //!                / relate / merge / submit_stage / upload_evidence / evidence_of_incident
 //!                / evidence / download_evidence / custody / export / notifications / metrics
 //! // system calls: check_deadlines() / watch_deadlines(every)   // deadline notifications
+//! // Shared threat intelligence (see `intel` and `policy::can_read_indicator`).
+//! app.intel().create(&caller, NewIndicator) / get / list(&caller, IndicatorListing, &PageRequest)
+//!            / update(&caller, id, IndicatorUpdate) / delete / import(&caller, tenant, Vec<NewIndicator>)
+//!            / add_sighting(&caller, id, NewSighting) / sightings(&caller, id)
+//! // system calls: set_warninglists(lists) / revision() / usable() / tenant_path(tenant)
+//! //               / record_match(&IndicatorMatch) -> bool (new)   // matching nodes
 //! App::with_clock(store, settings, clock) / App::open_with_clock(..) / app.clock()
 //! ```
 //!
@@ -138,6 +144,7 @@ mod clock;
 pub mod duty;
 mod error;
 pub mod incidents;
+mod intel;
 pub mod policy;
 mod rules;
 mod secrets;
@@ -176,6 +183,11 @@ pub use incidents::{
     IncidentListing, IncidentRef, IncidentSettings, IncidentSight, IncidentUpdate, Incidents,
     NewTask, NoteAudience, OpenIncident, StatusChange, TaskSight, TaskUpdate,
 };
+pub use intel::{
+    IndicatorListing, IndicatorMatch, IndicatorUpdate, Intel, IntelImported,
+    MAX_IMPORTED_INDICATORS, NewIndicator, NewSighting, UsableIndicator,
+};
+pub use nigehban_intel::Warninglists;
 pub use rules::{
     MAX_IMPORTED_RULES, NewRuleDocument, NewRuleFilter, RuleListing, RuleState, Rules,
     RulesSnapshot,
@@ -285,6 +297,7 @@ pub(crate) struct AppInner {
     pub(crate) dummy_hash: tokio::sync::OnceCell<nigehban_model::PasswordHash>,
     pub(crate) alerts: alerts::AlertState,
     pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) warninglists: arc_swap::ArcSwap<nigehban_intel::Warninglists>,
 }
 
 /// The platform's services. Cheap to clone; share one per process.
@@ -360,6 +373,7 @@ impl App {
                 dummy_hash: tokio::sync::OnceCell::new(),
                 alerts: alerts::AlertState::default(),
                 clock,
+                warninglists: arc_swap::ArcSwap::from_pointee(nigehban_intel::Warninglists::none()),
             }),
         }
     }

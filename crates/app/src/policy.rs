@@ -64,6 +64,8 @@ pub enum Action {
     TriageAlert,
     /// Publish shared intelligence and advisories from a tenant.
     PublishIntel,
+    /// Read shared intelligence (indicators, their sightings) and report sightings.
+    ViewIntel,
     /// Read aggregate figures (counts, trends, response times) — never raw records.
     ViewAggregates,
     /// Build and change duty rosters.
@@ -92,7 +94,7 @@ pub enum Action {
 
 impl Action {
     /// Every action, for tests and tables.
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Action::ViewTenant,
         Action::CreateTenant,
         Action::RenameTenant,
@@ -112,6 +114,7 @@ impl Action {
         Action::ViewAlert,
         Action::TriageAlert,
         Action::PublishIntel,
+        Action::ViewIntel,
         Action::ViewAggregates,
         Action::ManageRoster,
         Action::ViewRoster,
@@ -148,6 +151,7 @@ pub const fn describe(action: Action) -> &'static str {
         Action::ViewAlert => "view alerts",
         Action::TriageAlert => "triage alerts",
         Action::PublishIntel => "publish intelligence",
+        Action::ViewIntel => "read shared intelligence",
         Action::ViewAggregates => "view aggregate figures",
         Action::ManageRoster => "manage duty rosters",
         Action::ViewRoster => "view duty rosters",
@@ -287,6 +291,18 @@ use Reach::{Below as B, Never as N, OwnTenant as O, Subtree as S};
 ///   analysts, responders, intel analysts and duty officers. The signed link
 ///   in a message acknowledges without signing in, for the one page it names.
 ///
+/// Shared intelligence (indicators and sightings; see [`can_read_indicator`]):
+///
+/// - `PublishIntel` (create, change, withdraw, delete a tenant's
+///   indicators, import feeds) is for the tenant's own analysts and intel
+///   analysts.
+/// - `ViewIntel` (read indicators, their sightings, report a sighting) is
+///   for those who act on intelligence: analysts, responders, intel
+///   analysts and duty officers; constituent reporters for their own
+///   organisation. Administrators run the platform, auditors read the
+///   audit log, the council sees aggregates. Which indicators a reader
+///   sees beyond its custody is TLP's decision, not the tree's.
+///
 /// Detection rules:
 ///
 /// - `ViewRules` (rules, their state for a tenant, its filters) is for those
@@ -320,6 +336,7 @@ pub const RULES: &[(Action, [Reach; 8])] = &[
     (Action::ViewAlert,            [N,    S,      S,   S,    S,    N,     N,      N]),
     (Action::TriageAlert,          [N,    S,      S,   N,    S,    N,     N,      N]),
     (Action::PublishIntel,         [N,    O,      N,   O,    N,    N,     N,      N]),
+    (Action::ViewIntel,            [N,    S,      S,   S,    S,    O,     N,      N]),
     (Action::ViewAggregates,       [S,    S,      N,   S,    S,    N,     S,      S]),
     (Action::ManageRoster,         [S,    N,      N,   N,    S,    N,     N,      N]),
     (Action::ViewRoster,           [S,    S,      S,   S,    S,    N,     N,      S]),
@@ -595,7 +612,21 @@ pub fn can_read_shared(
     if reader.role == Role::CouncilMember {
         return false;
     }
-    let Some(own_tenant) = reader.tenant_path.last() else {
+    tlp_admits(reader.tenant_path, reader.user, owner, tlp, recipients)
+}
+
+/// Whether a tenant (`tenant_path`, root first) may be given material of
+/// `owner` labelled `tlp` and addressed to `recipients` — for its people
+/// (`user`) or its automated matching (`user: None`, which never reads
+/// TLP:RED material addressed to people).
+fn tlp_admits(
+    tenant_path: &[TenantId],
+    user: Option<UserId>,
+    owner: TenantId,
+    tlp: Tlp,
+    recipients: &[Recipient],
+) -> bool {
+    let Some(own_tenant) = tenant_path.last() else {
         return false;
     };
     if *own_tenant == owner {
@@ -604,11 +635,83 @@ pub fn can_read_shared(
     let addressed_to_tenant = |tenant: &TenantId| recipients.contains(&Recipient::Tenant(*tenant));
     match tlp {
         Tlp::Clear | Tlp::Green => true,
-        Tlp::Amber => reader.tenant_path.iter().any(addressed_to_tenant),
+        Tlp::Amber => tenant_path.iter().any(addressed_to_tenant),
         Tlp::AmberStrict => addressed_to_tenant(own_tenant),
-        Tlp::Red => reader
-            .user
-            .is_some_and(|user| recipients.contains(&Recipient::User(user))),
+        Tlp::Red => user.is_some_and(|user| recipients.contains(&Recipient::User(user))),
+    }
+}
+
+/// Whether `reader` may read an indicator owned by the tenant at the end of
+/// `owner_path` (root first), labelled `tlp`, addressed to `recipients`.
+///
+/// The role must read intelligence at all (`ViewIntel`). The indicator's
+/// custody — its owner and the CERTs above it, as for incidents — reads it
+/// whatever its label, within the role's reach (a constituent reporter:
+/// its own organisation's only). Everyone else reads it as TLP 2.0 says
+/// ([`can_read_shared`]).
+pub fn can_read_indicator(
+    reader: &Reader<'_>,
+    owner_path: &[TenantId],
+    tlp: Tlp,
+    recipients: &[Recipient],
+) -> bool {
+    let reach = reach(reader.role, Action::ViewIntel);
+    if reach == Reach::Never {
+        return false;
+    }
+    let (Some(owner), Some(own_tenant)) = (owner_path.last(), reader.tenant_path.last()) else {
+        return false;
+    };
+    if owner_path.contains(own_tenant) {
+        let relation = if owner == own_tenant {
+            Relation::Own
+        } else {
+            Relation::Descendant
+        };
+        if reach.covers(relation) {
+            return true;
+        }
+    }
+    can_read_shared(reader, *owner, tlp, recipients)
+}
+
+/// Whether the events of the tenant at the end of `tenant_path` may be
+/// matched against an indicator owned by the tenant at the end of
+/// `owner_path`: the indicator's custody (its owner and the CERTs above
+/// it), or as TLP 2.0 lets the tenant have it. TLP:RED goes to named
+/// people only, so it is matched for its custody alone; the owner's own
+/// events are always matched.
+pub fn tenant_may_use_indicator(
+    tenant_path: &[TenantId],
+    owner_path: &[TenantId],
+    tlp: Tlp,
+    recipients: &[Recipient],
+) -> bool {
+    let (Some(owner), Some(tenant)) = (owner_path.last(), tenant_path.last()) else {
+        return false;
+    };
+    owner_path.contains(tenant) || tlp_admits(tenant_path, None, *owner, tlp, recipients)
+}
+
+/// What a recipient wants to do with an indicator, for PAP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum IntelUse {
+    /// Look for it in one's own logs and events (live matching, retro-hunts): passive, undetectable.
+    Matching,
+    /// Exchange it (STIX, MISP, CSV) with someone TLP allows.
+    Exchange,
+    /// Put it on an automated block list: an active action the adversary may notice.
+    BlockList,
+}
+
+/// Whether PAP allows `usage`: matching and exchange always; block lists
+/// only at PAP:CLEAR and PAP:GREEN (PAP:AMBER allows passive actions only,
+/// PAP:RED nothing the adversary could detect).
+pub fn pap_allows(pap: nigehban_model::Pap, usage: IntelUse) -> bool {
+    use nigehban_model::Pap;
+    match usage {
+        IntelUse::Matching | IntelUse::Exchange => true,
+        IntelUse::BlockList => matches!(pap, Pap::Clear | Pap::Green),
     }
 }
 
@@ -643,6 +746,7 @@ mod tests {
         (Action::ViewAlert,         ".YYYY...", ".YYYY..."),
         (Action::TriageAlert,       ".YY.Y...", ".YY.Y..."),
         (Action::PublishIntel,      ".Y.Y....", "........"),
+        (Action::ViewIntel,         ".YYYYY..", ".YYYY..."),
         (Action::ViewAggregates,    "YY.YY.YY", "YY.YY.YY"),
         (Action::ManageRoster,      "Y...Y...", "Y...Y..."),
         (Action::ViewRoster,        "YYYYY..Y", "YYYYY..Y"),

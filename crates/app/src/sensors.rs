@@ -161,6 +161,11 @@ pub struct EventScope {
 }
 
 impl EventScope {
+    /// A scope of these tenants (sorted); only the app's policy decides which.
+    pub(crate) fn of_tenants(tenants: Vec<TenantId>) -> Self {
+        EventScope { tenants }
+    }
+
     /// The tenants, ordered by id.
     pub fn tenants(&self) -> &[TenantId] {
         &self.tenants

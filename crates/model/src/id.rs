@@ -98,6 +98,17 @@ record_id!(
 );
 
 record_id!(
+    /// The id of an indicator of compromise (shared threat intelligence).
+    IndicatorId,
+    "indicator"
+);
+record_id!(
+    /// The id of a sighting: one report that an indicator was seen.
+    SightingId,
+    "sighting"
+);
+
+record_id!(
     /// The id of a browser session (not its secret cookie value).
     SessionId,
     "session"

@@ -64,6 +64,7 @@ pub mod credential;
 pub mod duty;
 pub mod id;
 pub mod incident;
+pub mod indicator;
 pub mod role;
 pub mod rule;
 pub mod sensor;
@@ -88,7 +89,7 @@ pub use id::{
     AlertCommentId, AlertId, AuditEntryId, InstanceId, InvalidId, SensorHealthEventId, SensorId,
     SensorTokenId, SessionId, TenantId, TokenId, UserId,
 };
-pub use id::{DutyRecordId, RuleFilterId};
+pub use id::{DutyRecordId, IndicatorId, RuleFilterId, SightingId};
 pub use id::{
     EvidenceId, IncidentId, IncidentNotificationId, IncidentReportId, IncidentTaskId,
     TimelineEntryId,

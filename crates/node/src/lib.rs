@@ -21,11 +21,13 @@
 //! neither depends on the other.
 
 pub mod alert_sink;
+pub mod intel_stage;
 pub mod roles;
 pub mod rules;
 pub mod runtime;
 
 pub use alert_sink::{AlertSink, AlertSinkError, signal_of};
+pub use intel_stage::{INTEL_CONSUMER, IndicatorMatching, MatchOutcome, MatchingError};
 pub use nigehban_sigma::Diagnostic as RuleProblem;
 pub use roles::{InvalidRoles, Roles};
 pub use rules::{

@@ -224,6 +224,10 @@ pub struct TelemetryConfig {
     /// Live detection: the rules and the stage's settings; `None`: no rules
     /// are configured and the `detect` role does nothing.
     pub detection: Option<DetectionConfig>,
+    /// Whether the `detect` role also matches events against the platform's
+    /// indicators (consumer `intel`), retro-hunting new and changed ones
+    /// over the index's retention when the node also searches (default: yes).
+    pub intel_matching: bool,
 }
 
 /// Settings of live detection on a node.
@@ -292,6 +296,7 @@ impl TelemetryConfig {
             background_nice: Some(LOWEST_PRIORITY),
             roles: Roles::ALL,
             detection: None,
+            intel_matching: true,
         }
     }
 }
@@ -369,6 +374,9 @@ pub enum TelemetryError {
     /// The runtime of the background tasks (indexing, retention) could not be built.
     #[error("background runtime: {0}")]
     Background(#[source] std::io::Error),
+    /// The indicators could not be loaded for matching.
+    #[error("indicator matching: {0}")]
+    Intel(String),
 }
 
 /// What stopping the runtime found.
@@ -482,6 +490,7 @@ pub struct TelemetryRuntime {
     health_watch: Option<JoinHandle<()>>,
     recorder: Option<JoinHandle<u64>>,
     detection: Option<RunningDetection>,
+    matching: Option<JoinHandle<Result<crate::MatchOutcome, crate::MatchingError>>>,
     /// Last field: dropped after the tasks above that run on it.
     background: BackgroundRuntime,
 }
@@ -564,6 +573,29 @@ impl TelemetryRuntime {
             (_, false) => None,
         };
         telemetry.detection = detection.as_ref().map(|d| Arc::clone(&d.metrics));
+        // Indicator matching beside detection, on its own consumer.
+        let matching = if roles.detect && config.intel_matching {
+            let (matching, revision) = crate::IndicatorMatching::load(app.clone())
+                .await
+                .map_err(|error| TelemetryError::Intel(error.to_string()))?;
+            let consumer = bus
+                .consumer(crate::INTEL_CONSUMER, ConsumerConfig::default())
+                .await?;
+            let hunt_days = u32::try_from(config.index.retention.as_secs() / 86_400)
+                .unwrap_or(u32::MAX)
+                .max(1);
+            let index_for_hunts = roles.search.then(|| index.clone());
+            Some(tokio::spawn(matching.run(
+                consumer,
+                index_for_hunts,
+                hunt_days,
+                revision,
+                Duration::from_secs(1),
+                stopped(stop_rx.clone()),
+            )))
+        } else {
+            None
+        };
         let (indexer, retention) = if roles.search {
             let consumer = bus
                 .consumer(&config.search_consumer, ConsumerConfig::default())
@@ -618,6 +650,7 @@ impl TelemetryRuntime {
             health_watch,
             recorder,
             detection,
+            matching,
             background,
         })
     }
@@ -675,6 +708,15 @@ impl TelemetryRuntime {
         self.stop.send_replace(true);
         if let Some(detection) = self.detection {
             report.detection = detection.stop().await;
+        }
+        if let Some(matching) = self.matching {
+            match matching.await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => {
+                    tracing::error!(%error, "indicator matching stopped with an error")
+                }
+                Err(error) => tracing::error!(%error, "the indicator matching task failed"),
+            }
         }
         if let Some(indexer) = self.indexer {
             match indexer.await {

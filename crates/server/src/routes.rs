@@ -7,6 +7,7 @@ mod duty;
 pub(crate) mod events;
 mod incidents;
 mod ingest;
+mod intel;
 mod rules;
 pub(crate) mod sensors;
 mod system;
@@ -49,6 +50,7 @@ use crate::ServerState;
         (name = "rules", description = "Detection rules: import, per-tenant enable and disable, Sigma filters, trials on stored events"),
         (name = "alerts", description = "The alert queue: what detection raised, its triage, and a live stream of new and changed alerts"),
         (name = "incidents", description = "Incident reports, incidents, escalation and tasking, evidence, regulatory deadlines, response-time figures"),
+        (name = "intel", description = "Shared threat intelligence: indicators of compromise under TLP 2.0 and PAP, and their sightings"),
         (name = "oncall", description = "The duty roster: who is on call now or at any moment, schedules, holiday calendars, coverage, the fairness ledger, shift feeds"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
@@ -106,6 +108,7 @@ fn documented(ingest_body_limit: usize, evidence_body_limit: usize) -> OpenApiRo
         .merge(ingest::routes().layer(DefaultBodyLimit::max(ingest_body_limit)))
         .merge(events::routes())
         .merge(alerts::routes())
+        .merge(intel::routes())
         .merge(rules::routes().layer(DefaultBodyLimit::max(rules::MAX_RULES_BODY_BYTES)))
         .merge(system::routes())
         .merge(duty::routes().layer(DefaultBodyLimit::max(duty::MAX_CALENDAR_BYTES)))

@@ -134,7 +134,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use nigehban_model::IndicatorId;
 use nigehban_model::duty::{DutyRecord, DutyRecordKind};
+use nigehban_model::indicator::{Indicator, IndicatorKind, IndicatorValue, Sighting};
 use nigehban_model::{
     Actor, Alert, AlertChange, AlertComment, AlertId, AlertSignal, AlertStatus, AlertTriage,
     ApiToken, AuditDraft, AuditEntry, AuditKey, AuditVerification, CertificateFingerprint,
@@ -468,6 +470,36 @@ pub(crate) fn duty_version_at(
         .take_while(|(from, _, _)| *from <= at)
         .last()
         .and_then(|(_, deleted, record)| (!deleted).then_some(record))
+}
+
+// ---- intel: types of the indicator methods of [`Store`] ----
+
+/// Which indicators to list (ordered by id, after `after`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct IndicatorQuery {
+    /// Only those with an id above this one (the page's cursor).
+    pub after: Option<IndicatorId>,
+    /// Only of this kind.
+    pub kind: Option<IndicatorKind>,
+    /// Only with this normalised value.
+    pub value: Option<String>,
+    /// Only those owned by this tenant.
+    pub tenant: Option<TenantId>,
+    /// Only those changed at or after this moment.
+    pub changed_since: Option<Timestamp>,
+    /// Leave out withdrawn ones.
+    pub active_only: bool,
+    /// At most this many (1 to 100,000).
+    pub limit: u32,
+}
+
+/// What recording a sighting did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SightingRecorded {
+    /// A new sighting.
+    New,
+    /// The same indicator, tenant and event were recorded already.
+    Duplicate,
 }
 
 /// What a backup wrote.
@@ -1019,4 +1051,45 @@ pub trait Store: Send + Sync + 'static {
 
     /// Duty records by kind, tenant subtree, status and due time.
     async fn list_duty_records(&self, query: &DutyQuery) -> StoreResult<Vec<DutyRecord>>;
+
+    // ---- shared threat intelligence ----
+
+    /// Writes an indicator: a new one when `expected_version` is 0 (a value
+    /// the tenant holds already is a [`StoreError::Conflict`]), else a change
+    /// of the one stored at that version ([`StoreError::Stale`] when someone
+    /// changed it first). Bumps the intel revision and, when `audit` is
+    /// given, writes `indicator.create` / `indicator.update`, in one
+    /// transaction. Returns the indicator as stored.
+    async fn put_indicator(
+        &self,
+        indicator: &Indicator,
+        expected_version: u64,
+        audit: Option<&AuditContext>,
+    ) -> StoreResult<Indicator>;
+
+    /// Deletes an indicator (audited as `indicator.delete`); its sightings stay.
+    async fn delete_indicator(&self, id: IndicatorId, ctx: &AuditContext)
+    -> StoreResult<Indicator>;
+
+    /// One indicator.
+    async fn indicator(&self, id: IndicatorId) -> StoreResult<Option<Indicator>>;
+
+    /// The indicator a tenant holds for a value.
+    async fn indicator_by_value(
+        &self,
+        tenant: TenantId,
+        value: &IndicatorValue,
+    ) -> StoreResult<Option<Indicator>>;
+
+    /// Indicators by owner, kind, value and change time, ordered by id.
+    async fn list_indicators(&self, query: &IndicatorQuery) -> StoreResult<Vec<Indicator>>;
+
+    /// Records a sighting, once per indicator, tenant and event.
+    async fn record_sighting(&self, sighting: &Sighting) -> StoreResult<SightingRecorded>;
+
+    /// The sightings of an indicator, oldest first.
+    async fn sightings(&self, indicator: IndicatorId) -> StoreResult<Vec<Sighting>>;
+
+    /// A number that changes with every change to indicators (matching nodes poll it).
+    async fn intel_revision(&self) -> StoreResult<u64>;
 }

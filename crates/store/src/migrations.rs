@@ -56,6 +56,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "duty",
         sql: include_str!("../migrations/sqlite/0011_duty.sql"),
     },
+    Migration {
+        version: 12,
+        name: "intel",
+        sql: include_str!("../migrations/sqlite/0012_intel.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -99,6 +104,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 11,
         name: "duty",
         sql: include_str!("../migrations/postgres/0011_duty.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "intel",
+        sql: include_str!("../migrations/postgres/0012_intel.sql"),
     },
 ];
 

@@ -644,3 +644,54 @@ pub(crate) fn duty_document(record: &nigehban_model::duty::DutyRecord) -> StoreR
 pub(crate) fn duty_from_document(text: &str) -> StoreResult<nigehban_model::duty::DutyRecord> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt("duty record version", e))
 }
+
+/// The audit entry of a change to an indicator (`indicator.<verb>`).
+pub(crate) fn indicator_draft(
+    instance: InstanceId,
+    ctx: &AuditContext,
+    verb: &str,
+    before: Option<&nigehban_model::indicator::Indicator>,
+    after: Option<&nigehban_model::indicator::Indicator>,
+) -> StoreResult<AuditDraft> {
+    let record = after
+        .or(before)
+        .ok_or_else(|| StoreError::corrupt("indicator", "none"))?;
+    change_draft(
+        instance,
+        ctx,
+        record.tenant,
+        AuditAction::named(format!("indicator.{verb}")),
+        "indicator",
+        record.id.to_string(),
+        before,
+        after,
+    )
+}
+
+/// An indicator's stored document.
+pub(crate) fn indicator_document(
+    indicator: &nigehban_model::indicator::Indicator,
+) -> StoreResult<String> {
+    serde_json::to_string(indicator).map_err(|e| StoreError::corrupt("indicator", e))
+}
+
+/// Reads a stored indicator document.
+pub(crate) fn indicator_from_document(
+    text: &str,
+) -> StoreResult<nigehban_model::indicator::Indicator> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt("indicator", e))
+}
+
+/// A sighting's stored document.
+pub(crate) fn sighting_document(
+    sighting: &nigehban_model::indicator::Sighting,
+) -> StoreResult<String> {
+    serde_json::to_string(sighting).map_err(|e| StoreError::corrupt("sighting", e))
+}
+
+/// Reads a stored sighting document.
+pub(crate) fn sighting_from_document(
+    text: &str,
+) -> StoreResult<nigehban_model::indicator::Sighting> {
+    serde_json::from_str(text).map_err(|e| StoreError::corrupt("sighting", e))
+}

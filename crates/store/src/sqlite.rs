@@ -19,6 +19,7 @@
 mod alerts;
 mod duty;
 mod incidents;
+mod intel;
 mod rules;
 mod sensors;
 
@@ -52,8 +53,11 @@ use crate::{
     UserChange,
 };
 use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, SimilarIncident};
+use crate::{IndicatorQuery, SightingRecorded};
 use nigehban_model::DutyRecordId;
+use nigehban_model::IndicatorId;
 use nigehban_model::duty::DutyRecord;
+use nigehban_model::indicator::{Indicator, IndicatorValue, Sighting};
 use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
@@ -1753,6 +1757,51 @@ impl Store for SqliteStore {
 
     async fn list_duty_records(&self, query: &DutyQuery) -> StoreResult<Vec<DutyRecord>> {
         self.duty_list(query).await
+    }
+
+    async fn put_indicator(
+        &self,
+        indicator: &Indicator,
+        expected_version: u64,
+        audit: Option<&AuditContext>,
+    ) -> StoreResult<Indicator> {
+        self.indicator_put(indicator, expected_version, audit).await
+    }
+
+    async fn delete_indicator(
+        &self,
+        id: IndicatorId,
+        ctx: &AuditContext,
+    ) -> StoreResult<Indicator> {
+        self.indicator_delete(id, ctx).await
+    }
+
+    async fn indicator(&self, id: IndicatorId) -> StoreResult<Option<Indicator>> {
+        self.indicator_get(id).await
+    }
+
+    async fn indicator_by_value(
+        &self,
+        tenant: TenantId,
+        value: &IndicatorValue,
+    ) -> StoreResult<Option<Indicator>> {
+        self.indicator_by_value_get(tenant, value).await
+    }
+
+    async fn list_indicators(&self, query: &IndicatorQuery) -> StoreResult<Vec<Indicator>> {
+        self.indicator_list(query).await
+    }
+
+    async fn record_sighting(&self, sighting: &Sighting) -> StoreResult<SightingRecorded> {
+        self.sighting_record(sighting).await
+    }
+
+    async fn sightings(&self, indicator: IndicatorId) -> StoreResult<Vec<Sighting>> {
+        self.sightings_of(indicator).await
+    }
+
+    async fn intel_revision(&self) -> StoreResult<u64> {
+        self.intel_revision_now().await
     }
 
     async fn raise_alerts(&self, raise: &AlertRaise) -> StoreResult<Vec<SignalFate>> {

@@ -224,6 +224,11 @@ fn replace_ignoring_case(text: &str, from: &str, to: &str) -> String {
 
 /// Undoes the usual defanging: `hxxp` → `http`, `[.]` → `.`, `[@]` → `@`, `[:]` → `:`.
 fn refang(text: &str) -> String {
+    // Most values are not defanged: skip the replacements (imports of millions of indicators).
+    let lower_start = text.get(..4).map(str::to_ascii_lowercase);
+    if !text.contains(['[', '(', '{']) && !matches!(lower_start.as_deref(), Some("hxxp" | "fxp:")) {
+        return text.to_owned();
+    }
     let mut out = text.to_owned();
     for (from, to) in [
         ("[.]", "."),

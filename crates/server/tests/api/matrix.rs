@@ -26,6 +26,7 @@ use crate::harness::{Credentials, Platform, call};
 
 mod duty_rows;
 mod incident_rows;
+mod intel_rows;
 
 /// How far a role's permission reaches from the caller's tenant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -131,6 +132,8 @@ enum Case {
     Incident(incident_rows::IncidentCase),
     /// The duty roster rows (`matrix/duty_rows.rs`).
     Duty(duty_rows::DutyCase),
+    /// The shared-intelligence rows (`matrix/intel_rows.rs`).
+    Intel(intel_rows::IntelCase),
     ImportRules,
     ListRules,
     GetRule,
@@ -621,6 +624,7 @@ async fn request_for(
     match case {
         Case::Incident(case) => incident_rows::request(tree, case, tenant).await,
         Case::Duty(case) => duty_rows::request(tree, case, tenant).await,
+        Case::Intel(case) => intel_rows::request(tree, case, tenant).await,
         Case::ListTenants => (
             Method::GET,
             format!("/api/v1/tenants?under={}", tenant.id),
@@ -1116,6 +1120,9 @@ async fn check_content(
     if let Case::Duty(case) = row.case {
         return duty_rows::check_content(tree, case, level, target, uri, answer).await;
     }
+    if let Case::Intel(case) = row.case {
+        return intel_rows::check_content(tree, case, level, target, uri, answer).await;
+    }
     match row.case {
         Case::ListRules
         | Case::GetRule
@@ -1278,6 +1285,7 @@ async fn run_matrix(via: Via) {
         .iter()
         .chain(incident_rows::ROWS)
         .chain(duty_rows::ROWS)
+        .chain(intel_rows::ROWS)
         .collect();
     let calls = run_rows(&tree, &rows, via).await;
     assert!(calls > 2500, "the matrix made only {calls} calls");
@@ -1308,6 +1316,22 @@ async fn duty_rows_on_postgresql() {
     }
 }
 
+/// The shared-intelligence rows on SQLite and PostgreSQL, by session and by
+/// API token (also in the whole matrix).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intel_rows_on_sqlite_and_postgresql() {
+    let mut platforms = vec![Platform::new().await];
+    platforms.extend(Platform::on_postgres().await);
+    for platform in platforms {
+        let tree = Tree::build(platform).await;
+        let rows: Vec<&Row> = intel_rows::ROWS.iter().collect();
+        for via in [Via::Session, Via::Token] {
+            let calls = run_rows(&tree, &rows, via).await;
+            assert!(calls > 500, "the intel rows made only {calls} calls");
+        }
+    }
+}
+
 /// The incident rows on PostgreSQL, by session and by API token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incident_rows_on_postgresql() {
@@ -1327,6 +1351,7 @@ async fn incident_rows_on_postgresql() {
 async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
     incident_rows::seed(tree).await;
     duty_rows::seed(tree).await;
+    intel_rows::seed(tree).await;
     let mut failures = Vec::new();
     let mut calls = 0;
     for row in rows.iter().copied() {
@@ -1587,6 +1612,7 @@ fn every_documented_operation_is_in_the_matrix() {
         .iter()
         .chain(incident_rows::ROWS)
         .chain(duty_rows::ROWS)
+        .chain(intel_rows::ROWS)
         .map(|row| (row.method.to_owned(), row.path.to_owned()))
         .collect();
     let missing: Vec<_> = documented.difference(&in_matrix).collect();
