@@ -12,6 +12,26 @@
 //!   schedules that use the calendar, at once.
 //! - A person's shifts are an iCalendar feed behind a secret URL
 //!   (`GET /api/v1/oncall/feed/{secret}`); only the secret's SHA-256 is kept.
+//! - Paging ([`paging`]): escalation policies, contact methods, pages,
+//!   notifications and acknowledgements (API or a signed single-use link);
+//!   delivery ([`delivery`]): SMTP and HMAC-signed webhooks; message
+//!   templates ([`template`]); hand-overs ([`handover`]); and the duty loop
+//!   ([`watch`]) that runs timers and retries on the app's clock.
+
+mod delivery;
+mod handover;
+mod paging;
+pub mod template;
+mod watch;
+
+pub use delivery::{SIGNATURE_HEADER, SmtpSettings};
+pub use handover::{HandoverState, HandoverView, OpenWork};
+pub use paging::{
+    Acknowledgement, ContactMethod, ContactView, DeliveryAttempt, DutySettings, NotificationState,
+    NotificationView, PageState, PageView, PolicyDocument, PolicyView,
+};
+pub use template::MessageTemplates;
+pub use watch::DutyCheck;
 
 use std::collections::BTreeSet;
 

@@ -168,8 +168,10 @@ pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use caller::{Caller, Via};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use duty::{
-    CalendarChange, CalendarView, Coverage, Duty, FeedSecret, OnCall, ScheduleDocument,
-    ScheduleView,
+    Acknowledgement, CalendarChange, CalendarView, ContactMethod, ContactView, Coverage,
+    DeliveryAttempt, Duty, DutyCheck, DutySettings, FeedSecret, HandoverState, HandoverView,
+    MessageTemplates, NotificationState, NotificationView, OnCall, OpenWork, PageState, PageView,
+    PolicyDocument, PolicyView, ScheduleDocument, ScheduleView, SmtpSettings,
 };
 pub use error::{AppError, AppResult};
 pub use incidents::{
@@ -215,6 +217,8 @@ pub struct AppSettings {
     pub alerts: AlertSettings,
     /// Incidents: readable id prefix, evidence size limit, regulatory profiles.
     pub incidents: IncidentSettings,
+    /// Paging: the SMTP relay, link base, retries, timers of the duty loop.
+    pub duty: DutySettings,
 }
 
 impl Default for AppSettings {
@@ -229,6 +233,7 @@ impl Default for AppSettings {
             touch_interval: Duration::from_secs(60),
             alerts: AlertSettings::default(),
             incidents: IncidentSettings::default(),
+            duty: DutySettings::default(),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! [`RegistryDirectory`] (the app's sensor registry), watches every active
 //! sensor's health, binds the configured syslog listeners and spawns the
 //! indexer, the retention loop, the health recorder and live detection,
-//! as the roles ask. [`TelemetryRuntime::shutdown`] stops them in the order
+//! as the roles ask, and the duty loop (paging) on every node. [`TelemetryRuntime::shutdown`] stops them in the order
 //! that loses nothing: listeners drain into the bus, detection hands over
 //! its batch, then the indexer commits what it holds and
 //! acknowledges it, then the index and the bus are closed.
@@ -482,6 +482,7 @@ pub struct TelemetryRuntime {
     health_watch: Option<JoinHandle<()>>,
     recorder: Option<JoinHandle<u64>>,
     detection: Option<RunningDetection>,
+    duty: JoinHandle<()>,
     /// Last field: dropped after the tasks above that run on it.
     background: BackgroundRuntime,
 }
@@ -590,6 +591,11 @@ impl TelemetryRuntime {
         } else {
             (None, None)
         };
+        // Paging: escalation timers, deliveries, hand-over checks (see `nigehban_app::duty`).
+        let duty = tokio::spawn({
+            let (app, stop) = (app.clone(), stopped(stop_rx.clone()));
+            async move { app.duty().watch(stop).await }
+        });
         let (health_watch, recorder) = if roles.intake {
             let sensors = app.sensors().active_sensors().await?;
             for sensor in &sensors {
@@ -618,6 +624,7 @@ impl TelemetryRuntime {
             health_watch,
             recorder,
             detection,
+            duty,
             background,
         })
     }
@@ -675,6 +682,9 @@ impl TelemetryRuntime {
         self.stop.send_replace(true);
         if let Some(detection) = self.detection {
             report.detection = detection.stop().await;
+        }
+        if let Err(error) = self.duty.await {
+            tracing::warn!(%error, "the duty loop failed");
         }
         if let Some(indexer) = self.indexer {
             match indexer.await {

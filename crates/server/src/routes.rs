@@ -7,6 +7,7 @@ mod duty;
 pub(crate) mod events;
 mod incidents;
 mod ingest;
+mod paging;
 mod rules;
 pub(crate) mod sensors;
 mod system;
@@ -49,7 +50,7 @@ use crate::ServerState;
         (name = "rules", description = "Detection rules: import, per-tenant enable and disable, Sigma filters, trials on stored events"),
         (name = "alerts", description = "The alert queue: what detection raised, its triage, and a live stream of new and changed alerts"),
         (name = "incidents", description = "Incident reports, incidents, escalation and tasking, evidence, regulatory deadlines, response-time figures"),
-        (name = "oncall", description = "The duty roster: who is on call now or at any moment, schedules, holiday calendars, coverage, the fairness ledger, shift feeds"),
+        (name = "oncall", description = "The duty roster: who is on call now or at any moment, schedules, holiday calendars, coverage, the fairness ledger, shift feeds; paging: escalation policies, contact methods, pages and their acknowledgement, the delivery log, hand-overs"),
         (name = "system", description = "Health, readiness, metrics and this document"),
     )
 )]
@@ -109,6 +110,7 @@ fn documented(ingest_body_limit: usize, evidence_body_limit: usize) -> OpenApiRo
         .merge(rules::routes().layer(DefaultBodyLimit::max(rules::MAX_RULES_BODY_BYTES)))
         .merge(system::routes())
         .merge(duty::routes().layer(DefaultBodyLimit::max(duty::MAX_CALENDAR_BYTES)))
+        .merge(paging::routes())
         // ---- incidents and coordination ----
         .merge(incidents::routes(evidence_body_limit))
 }
