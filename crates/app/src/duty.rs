@@ -812,13 +812,25 @@ impl Duty<'_> {
                 continue;
             }
             let holidays = self.holiday_dates(&view.document).await?;
+            // Shifts are cut at the ends of the range asked for: ask for more and
+            // keep the whole shifts that start inside the feed's window, so an
+            // event keeps its start (and so its uid) from one fetch to the next.
+            let margin = weeks(1) + 86_400_000_000;
             let shifts = view
                 .document
                 .roster
-                .shifts(from, to, &holidays)
+                .shifts(
+                    Timestamp::from_unix_micros(from.unix_micros() - margin),
+                    Timestamp::from_unix_micros(to.unix_micros() + margin),
+                    &holidays,
+                )
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
             names.push(view.name.clone());
-            mine.extend(shifts.into_iter().filter(|s| s.user == record.name));
+            mine.extend(
+                shifts
+                    .into_iter()
+                    .filter(|s| s.user == record.name && s.start >= from && s.start < to),
+            );
         }
         mine.sort_by_key(|s| s.start);
         let title = format!("{} on call", record.name);
