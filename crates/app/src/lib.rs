@@ -71,6 +71,14 @@
 //!                / relate / merge / submit_stage / upload_evidence / evidence_of_incident
 //!                / evidence / download_evidence / custody / export / notifications / metrics
 //! // system calls: check_deadlines() / watch_deadlines(every)   // deadline notifications
+//! // The duty roster and paging (see `duty` for the rules).
+//! app.duty().create_schedule / update_schedule / schedules / on_call / shifts / coverage
+//!           / ledger / import_holidays / correct_holiday / rotate_feed_secret / feed
+//!           / create_policy / update_policy / delete_policy / policy / policies
+//!           / set_contacts / contacts / test_page / pages / page / page_history
+//!           / acknowledge / check_link / acknowledge_by_link / notifications
+//!           / write_handover / handovers / acknowledge_handover / open_work
+//! // system calls: check() / watch(stop)   // the duty loop; notification_link (operator)
 //! App::with_clock(store, settings, clock) / App::open_with_clock(..) / app.clock()
 //! ```
 //!

@@ -945,6 +945,29 @@ impl Duty<'_> {
         Ok((page, notification))
     }
 
+    /// The acknowledgement link a notification carries, for the operator
+    /// at the command line (to pass it on by another channel).
+    pub async fn notification_link(&self, caller: &Caller, id: DutyRecordId) -> AppResult<String> {
+        if caller.via() != crate::Via::Operator {
+            return Err(AppError::Forbidden(
+                "only the operator at the command line reads notification links".into(),
+            ));
+        }
+        let record = self
+            .app
+            .store()
+            .duty_record(id)
+            .await?
+            .filter(|r| r.kind == DutyRecordKind::Notification)
+            .ok_or_else(|| AppError::not_found("notification", id))?;
+        let state: NotificationState = parse("notification", &record)?;
+        let token = self
+            .link_token(state.page, id, state.link_expires_at)
+            .await?;
+        let base = self.app.settings().duty.public_url.trim_end_matches('/');
+        Ok(format!("{base}/api/v1/oncall/ack/{token}"))
+    }
+
     /// Whether a link would acknowledge (what the page behind a link shows
     /// before the person confirms): the page's status.
     pub async fn check_link(&self, token: &str) -> AppResult<String> {
