@@ -23,9 +23,7 @@ use nigehban_app::model::duty::{
     EscalationPolicy, EscalationStep, EscalationTarget, Layer, Rotation, Schedule, ShiftPattern,
 };
 use nigehban_app::model::{AlertRule, AlertSignal, Role, Severity};
-use nigehban_app::{
-    AppError, ContactMethod, MessageTemplates, PolicyDocument, ScheduleDocument,
-};
+use nigehban_app::{AppError, ContactMethod, MessageTemplates, PolicyDocument, ScheduleDocument};
 
 fn roster(people: &[&str], handoffs: Vec<Time>) -> Schedule {
     Schedule::new(vec![Layer {
@@ -49,16 +47,23 @@ async fn alerts_page_through_the_policy_and_stop_when_acknowledged(w: &IncidentW
     let duty = w.app.duty();
     let world = &w.world;
     let unique = &w.sibling.id.to_string()[30..];
-    let (watcher, outsider) = (format!("banking-watch-{unique}"), format!("telecom-{unique}"));
+    let (watcher, outsider) = (
+        format!("banking-watch-{unique}"),
+        format!("telecom-{unique}"),
+    );
     let banking_watch = world.user(world.banking.id, &watcher, Role::Analyst).await;
     world.user(world.telecom.id, &outsider, Role::Analyst).await;
     let officer = world.caller(world.banking.id, Role::DutyOfficer).await;
     duty.set_contacts(&officer, Some(&watcher), email("watch@cert.example.pk"))
         .await
         .unwrap();
-    duty.set_contacts(&w.national_admin, Some(&outsider), email("t@cert.example.pk"))
-        .await
-        .unwrap();
+    duty.set_contacts(
+        &w.national_admin,
+        Some(&outsider),
+        email("t@cert.example.pk"),
+    )
+    .await
+    .unwrap();
     // The bank has no roster: its nearest ancestor's, the banking CERT's, answers.
     let schedule = duty
         .create_schedule(
@@ -80,7 +85,12 @@ async fn alerts_page_through_the_policy_and_stop_when_acknowledged(w: &IncidentW
     };
     let broken = PolicyDocument {
         policy: EscalationPolicy {
-            steps: vec![step(EscalationTarget::User { user: outsider.clone() }, 5)],
+            steps: vec![step(
+                EscalationTarget::User {
+                    user: outsider.clone(),
+                },
+                5,
+            )],
             repeat: 0,
             severities: Vec::new(),
             rsit_classes: Vec::new(),
@@ -111,7 +121,12 @@ async fn alerts_page_through_the_policy_and_stop_when_acknowledged(w: &IncidentW
                         },
                         5,
                     ),
-                    step(EscalationTarget::User { user: outsider.clone() }, 5),
+                    step(
+                        EscalationTarget::User {
+                            user: outsider.clone(),
+                        },
+                        5,
+                    ),
                 ],
                 repeat: 1,
                 severities: vec!["high".into(), "critical".into()],
@@ -145,7 +160,10 @@ async fn alerts_page_through_the_policy_and_stop_when_acknowledged(w: &IncidentW
     assert_eq!(first.state.recipient, watcher);
     assert!(first.state.full);
     assert!(
-        first.state.subject.starts_with("[TLP:AMBER] high: Rule rule-"),
+        first
+            .state
+            .subject
+            .starts_with("[TLP:AMBER] high: Rule rule-"),
         "{}",
         first.state.subject
     );
@@ -190,7 +208,10 @@ async fn alerts_page_through_the_policy_and_stop_when_acknowledged(w: &IncidentW
     // The watcher acknowledges: nothing more is sent, no step runs.
     let acknowledged = duty.acknowledge(&banking_watch, page.id).await.unwrap();
     assert_eq!(acknowledged.status, "acknowledged");
-    assert_eq!(acknowledged.state.acknowledged.as_ref().unwrap().by, watcher);
+    assert_eq!(
+        acknowledged.state.acknowledged.as_ref().unwrap().by,
+        watcher
+    );
     let again = duty.acknowledge(&banking_watch, page.id).await.unwrap_err();
     assert!(matches!(again, AppError::Conflict(_)), "{again}");
     let before = duty.notifications(&officer, None).await.unwrap().len();
@@ -261,7 +282,11 @@ async fn an_unacknowledged_hand_over_escalates(w: &IncidentWorld) {
     };
     let refused = duty
         .write_handover(
-            if outgoing == &people[0] { &people[1] } else { &people[0] },
+            if outgoing == &people[0] {
+                &people[1]
+            } else {
+                &people[0]
+            },
             schedule.id,
             "not mine to write",
         )
@@ -269,14 +294,23 @@ async fn an_unacknowledged_hand_over_escalates(w: &IncidentWorld) {
         .unwrap_err();
     assert!(matches!(refused, AppError::Forbidden(_)), "{refused}");
     let handover = duty
-        .write_handover(outgoing, schedule.id, "Bank phishing wave: watch the mail gateway")
+        .write_handover(
+            outgoing,
+            schedule.id,
+            "Bank phishing wave: watch the mail gateway",
+        )
         .await
         .unwrap();
     assert_eq!(handover.state.incoming.as_deref(), Some(incoming.as_str()));
     assert_eq!(handover.state.shift_ends, now.end);
     assert!(handover.state.summary.open_alerts >= 1);
     assert!(
-        handover.state.summary.alerts.iter().any(|a| a.contains("Rule rule-")),
+        handover
+            .state
+            .summary
+            .alerts
+            .iter()
+            .any(|a| a.contains("Rule rule-")),
         "{:?}",
         handover.state.summary
     );
@@ -318,7 +352,8 @@ async fn an_unacknowledged_hand_over_escalates(w: &IncidentWorld) {
         .await
         .unwrap();
     assert_eq!(acknowledged.status, "acknowledged");
-    w.clock.set(now.end.plus(wait).plus(Duration::from_secs(60)));
+    w.clock
+        .set(now.end.plus(wait).plus(Duration::from_secs(60)));
     let pass = duty.check().await.unwrap();
     assert_eq!(pass.handovers_escalated, 0, "{pass:?}");
 }

@@ -34,7 +34,7 @@ pub fn routes() -> OpenApiRouter<ServerState> {
         .routes(routes!(get_page))
         .routes(routes!(acknowledge_page))
         .routes(routes!(show_link, use_link))
-        .routes(routes!(list_notifications))
+        .routes(routes!(delivery_log))
         .routes(routes!(list_handovers, write_handover))
         .routes(routes!(acknowledge_handover))
 }
@@ -569,7 +569,7 @@ async fn use_link(
         (status = 404, description = "`tenant` is not in the caller's subtree", body = ErrorBody),
     )
 )]
-async fn list_notifications(
+async fn delivery_log(
     State(state): State<ServerState>,
     who: Authenticated,
     ApiQuery(query): ApiQuery<TenantQuery>,
