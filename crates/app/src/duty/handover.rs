@@ -128,9 +128,10 @@ impl Duty<'_> {
             .await?;
         let mut owned_below = std::collections::BTreeMap::new();
         for incident in &incidents.items {
-            if !owned_below.contains_key(&incident.owner) {
-                let below = self.app.path_ids(incident.owner).await?.contains(&tenant);
-                owned_below.insert(incident.owner, below);
+            if let std::collections::btree_map::Entry::Vacant(entry) =
+                owned_below.entry(incident.owner)
+            {
+                entry.insert(self.app.path_ids(incident.owner).await?.contains(&tenant));
             }
         }
         for incident in incidents.items.iter().filter(|i| {
