@@ -146,6 +146,20 @@ const REQUIREMENTS: &[Requirement] = &[
         pypi: true,
         probe: Probe::PythonModule("openapi_spec_validator"),
     },
+    // The paging tests: a real SMTP server on loopback, and an independent
+    // iCalendar parser for the shift feed.
+    Requirement {
+        need: Need::Aiosmtpd,
+        package: "aiosmtpd",
+        pypi: true,
+        probe: Probe::PythonModule("aiosmtpd"),
+    },
+    Requirement {
+        need: Need::Icalendar,
+        package: "icalendar",
+        pypi: true,
+        probe: Probe::PythonModule("icalendar"),
+    },
 ];
 
 fn main() -> ExitCode {

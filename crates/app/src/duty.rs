@@ -12,6 +12,26 @@
 //!   schedules that use the calendar, at once.
 //! - A person's shifts are an iCalendar feed behind a secret URL
 //!   (`GET /api/v1/oncall/feed/{secret}`); only the secret's SHA-256 is kept.
+//! - Paging ([`paging`]): escalation policies, contact methods, pages,
+//!   notifications and acknowledgements (API or a signed single-use link);
+//!   delivery ([`delivery`]): SMTP and HMAC-signed webhooks; message
+//!   templates ([`template`]); hand-overs ([`handover`]); and the duty loop
+//!   ([`watch`]) that runs timers and retries on the app's clock.
+
+mod delivery;
+mod handover;
+mod paging;
+pub mod template;
+mod watch;
+
+pub use delivery::{SIGNATURE_HEADER, SmtpSettings};
+pub use handover::{HandoverState, HandoverView, OpenWork};
+pub use paging::{
+    Acknowledgement, ContactMethod, ContactView, DeliveryAttempt, DutySettings, NotificationState,
+    NotificationView, PageState, PageView, PolicyDocument, PolicyView,
+};
+pub use template::MessageTemplates;
+pub use watch::DutyCheck;
 
 use std::collections::BTreeSet;
 
@@ -792,13 +812,25 @@ impl Duty<'_> {
                 continue;
             }
             let holidays = self.holiday_dates(&view.document).await?;
+            // Shifts are cut at the ends of the range asked for: ask for more and
+            // keep the whole shifts that start inside the feed's window, so an
+            // event keeps its start (and so its uid) from one fetch to the next.
+            let margin = weeks(1) + 86_400_000_000;
             let shifts = view
                 .document
                 .roster
-                .shifts(from, to, &holidays)
+                .shifts(
+                    Timestamp::from_unix_micros(from.unix_micros() - margin),
+                    Timestamp::from_unix_micros(to.unix_micros() + margin),
+                    &holidays,
+                )
                 .map_err(|e| AppError::Invalid(e.to_string()))?;
             names.push(view.name.clone());
-            mine.extend(shifts.into_iter().filter(|s| s.user == record.name));
+            mine.extend(
+                shifts
+                    .into_iter()
+                    .filter(|s| s.user == record.name && s.start >= from && s.start < to),
+            );
         }
         mine.sort_by_key(|s| s.start);
         let title = format!("{} on call", record.name);

@@ -77,6 +77,14 @@
 //!            / add_sighting(&caller, id, NewSighting) / sightings(&caller, id)
 //! // system calls: set_warninglists(lists) / revision() / usable() / tenant_path(tenant)
 //! //               / record_match(&IndicatorMatch) -> bool (new)   // matching nodes
+//! // The duty roster and paging (see `duty` for the rules).
+//! app.duty().create_schedule / update_schedule / schedules / on_call / shifts / coverage
+//!           / ledger / import_holidays / correct_holiday / rotate_feed_secret / feed
+//!           / create_policy / update_policy / delete_policy / policy / policies
+//!           / set_contacts / contacts / test_page / pages / page / page_history
+//!           / acknowledge / check_link / acknowledge_by_link / notifications
+//!           / write_handover / handovers / acknowledge_handover / open_work
+//! // system calls: check() / watch(stop)   // the duty loop; notification_link (operator)
 //! App::with_clock(store, settings, clock) / App::open_with_clock(..) / app.clock()
 //! ```
 //!
@@ -175,8 +183,10 @@ pub use bootstrap::{BootstrapOutcome, BootstrapRequest};
 pub use caller::{Caller, Via};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use duty::{
-    CalendarChange, CalendarView, Coverage, Duty, FeedSecret, OnCall, ScheduleDocument,
-    ScheduleView,
+    Acknowledgement, CalendarChange, CalendarView, ContactMethod, ContactView, Coverage,
+    DeliveryAttempt, Duty, DutyCheck, DutySettings, FeedSecret, HandoverState, HandoverView,
+    MessageTemplates, NotificationState, NotificationView, OnCall, OpenWork, PageState, PageView,
+    PolicyDocument, PolicyView, ScheduleDocument, ScheduleView, SmtpSettings,
 };
 pub use error::{AppError, AppResult};
 pub use incidents::{
@@ -227,6 +237,8 @@ pub struct AppSettings {
     pub alerts: AlertSettings,
     /// Incidents: readable id prefix, evidence size limit, regulatory profiles.
     pub incidents: IncidentSettings,
+    /// Paging: the SMTP relay, link base, retries, timers of the duty loop.
+    pub duty: DutySettings,
 }
 
 impl Default for AppSettings {
@@ -241,6 +253,7 @@ impl Default for AppSettings {
             touch_interval: Duration::from_secs(60),
             alerts: AlertSettings::default(),
             incidents: IncidentSettings::default(),
+            duty: DutySettings::default(),
         }
     }
 }

@@ -57,6 +57,36 @@ pub(crate) fn generate_password() -> AppResult<Password> {
     Password::parse(&text).map_err(|e| AppError::Internal(format!("generated password: {e}")))
 }
 
+/// HMAC-SHA256 of `message` under `key` (signed links, webhook signatures).
+pub(crate) fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    use hmac::Mac as _;
+    // HMAC takes keys of any length: this cannot fail.
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC accepts keys of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
+}
+
+/// Whether `signature` is the HMAC-SHA256 of `message` under `key` (constant time).
+pub(crate) fn hmac_sha256_matches(key: &[u8], message: &[u8], signature: &[u8]) -> bool {
+    hmac_sha256(key, message).ct_eq(signature).into()
+}
+
+/// A fresh 256-bit key, base64url (kept by the duty roster for its signed links).
+pub(crate) fn random_key() -> String {
+    random_token()
+}
+
+/// Reads a base64url key or token part.
+pub(crate) fn decode_base64url(text: &str) -> Option<Vec<u8>> {
+    URL_SAFE_NO_PAD.decode(text.as_bytes()).ok()
+}
+
+/// Writes bytes as base64url.
+pub(crate) fn encode_base64url(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// Constant-time equality of two secrets' bytes.
 pub(crate) fn secrets_equal(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
@@ -158,6 +188,29 @@ mod tests {
         assert!(secrets_equal("abc", "abc"));
         assert!(!secrets_equal("abc", "abd"));
         assert!(!secrets_equal("abc", "abcd"));
+    }
+
+    #[test]
+    fn hmac_matches_rfc_4231_case_2() {
+        let mac = hmac_sha256(b"Jefe", b"what do ya want for nothing?");
+        assert_eq!(
+            hex_of(&mac),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert!(hmac_sha256_matches(
+            b"Jefe",
+            b"what do ya want for nothing?",
+            &mac
+        ));
+        assert!(!hmac_sha256_matches(
+            b"Jefe",
+            b"what do ya want for nothing!",
+            &mac
+        ));
+    }
+
+    fn hex_of(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
     #[test]

@@ -39,6 +39,13 @@
 //! | `regulatory_profiles` | `NIGEHBAN_REGULATORY_PROFILES` | | the built-in profiles (a TOML file of reporting deadlines per sector; see `crates/app/data/regulatory_profiles.toml`) |
 //! | `evidence_max_bytes` | `NIGEHBAN_EVIDENCE_MAX_BYTES` | | 67108864 (64 MiB: the largest evidence file accepted) |
 //! | `deadline_check_seconds` | `NIGEHBAN_DEADLINE_CHECK_SECONDS` | | 60 (how often regulatory deadlines are checked) |
+//! | `smtp_url` | `NIGEHBAN_SMTP_URL` | | none: e-mail notifications fail and say why (`smtp://user:password@relay:587?tls=required` for STARTTLS, `smtps://...:465` for TLS, `smtp://127.0.0.1:25` for a loopback relay) |
+//! | `smtp_from` | `NIGEHBAN_SMTP_FROM` | | `Nigehban <nigehban@localhost>` (the sender of notifications) |
+//! | `public_url` | `NIGEHBAN_PUBLIC_URL` | | `http://` + the address `serve` listens on (the address people reach the platform at, for links in notifications) |
+//! | `duty_check_seconds` | `NIGEHBAN_DUTY_CHECK_SECONDS` | | 15 (how often the duty loop runs escalation steps, deliveries and hand-over checks) |
+//! | `notification_retries` | `NIGEHBAN_NOTIFICATION_RETRIES` | | 4 (further attempts after a failed delivery) |
+//! | `notification_retry_seconds` | `NIGEHBAN_NOTIFICATION_RETRY_SECONDS` | | 30 (the wait before the first retry; doubled for each next one) |
+//! | `handover_wait_seconds` | `NIGEHBAN_HANDOVER_WAIT_SECONDS` | | 1800 (how long an incoming person has to acknowledge a hand-over before it escalates) |
 //! | `http_header_timeout_seconds` | `NIGEHBAN_HTTP_HEADER_TIMEOUT_SECONDS` | `--http-header-timeout-seconds` | 15 (a request's head must arrive within it; also how long an idle connection stays open) |
 //! | `http_max_connections` | `NIGEHBAN_HTTP_MAX_CONNECTIONS` | `--http-max-connections` | 4096 (more are answered 503 and closed) |
 //! | `http_max_connections_per_client` | `NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT` | `--http-max-connections-per-client` | 128 (per client address, IPv6 per /64; raise it behind a reverse proxy, which is one client) |
@@ -254,6 +261,8 @@ pub struct ServeSettings {
     pub metrics_listen: Option<SocketAddr>,
     /// Incidents: readable ids, regulatory profiles, evidence size, deadline checks.
     pub incidents: IncidentConfig,
+    /// Paging: the SMTP relay, links, retries, the duty loop's period.
+    pub duty: nigehban_app::DutySettings,
 }
 
 /// The incident settings, resolved.
@@ -355,6 +364,13 @@ struct FileConfig {
     regulatory_profiles: Option<PathBuf>,
     evidence_max_bytes: Option<i64>,
     deadline_check_seconds: Option<i64>,
+    smtp_url: Option<String>,
+    smtp_from: Option<String>,
+    public_url: Option<String>,
+    duty_check_seconds: Option<i64>,
+    notification_retries: Option<i64>,
+    notification_retry_seconds: Option<i64>,
+    handover_wait_seconds: Option<i64>,
     http_header_timeout_seconds: Option<i64>,
     http_max_connections: Option<i64>,
     http_max_connections_per_client: Option<i64>,
@@ -654,6 +670,7 @@ impl<'a> ConfigSources<'a> {
             )?
             .unwrap_or(2_000_000);
         let incidents = self.incidents()?;
+        let duty = self.duty()?;
         let http_connections = self.http_connections(flags)?;
         let scrape_token = self.scrape_token(flags)?;
         let metrics_listen = self
@@ -667,6 +684,7 @@ impl<'a> ConfigSources<'a> {
             .flatten();
         Ok(ServeSettings {
             incidents,
+            duty,
             storage,
             listen,
             max_body_bytes: usize::try_from(max_body_bytes).unwrap_or(usize::MAX),
@@ -745,6 +763,64 @@ impl<'a> ConfigSources<'a> {
             settings,
             deadline_check: Duration::from_secs(deadline_check),
         })
+    }
+
+    /// The paging settings: the SMTP relay, the platform's public address
+    /// for links, the duty loop's period and delivery retries.
+    fn duty(&self) -> Result<nigehban_app::DutySettings, ConfigError> {
+        // Empty: `serve` uses the address it listens on.
+        let mut duty = nigehban_app::DutySettings {
+            public_url: String::new(),
+            ..nigehban_app::DutySettings::default()
+        };
+        if let Some(raw) = self.raw("smtp_url", None, self.file.smtp_url.clone())? {
+            let url = raw.text.trim().to_owned();
+            if !(url.starts_with("smtp://") || url.starts_with("smtps://")) {
+                return Err(bad_value("smtp_url", &raw, "an smtp:// or smtps:// URL"));
+            }
+            let from = self
+                .raw("smtp_from", None, self.file.smtp_from.clone())?
+                .map_or_else(|| "Nigehban <nigehban@localhost>".to_owned(), |r| r.text);
+            duty.smtp = Some(nigehban_app::SmtpSettings { url, from });
+        }
+        if let Some(raw) = self.raw("public_url", None, self.file.public_url.clone())? {
+            let url = raw.text.trim().trim_end_matches('/').to_owned();
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return Err(bad_value("public_url", &raw, "an http:// or https:// URL"));
+            }
+            duty.public_url = url;
+        }
+        let seconds = |n: u64| Duration::from_secs(n);
+        if let Some(n) =
+            self.integer("duty_check_seconds", self.file.duty_check_seconds, 1, 3600)?
+        {
+            duty.check_every = seconds(n);
+        }
+        if let Some(n) = self.integer(
+            "notification_retries",
+            self.file.notification_retries,
+            0,
+            20,
+        )? {
+            duty.retries = u32::try_from(n).unwrap_or(20);
+        }
+        if let Some(n) = self.integer(
+            "notification_retry_seconds",
+            self.file.notification_retry_seconds,
+            1,
+            86_400,
+        )? {
+            duty.retry_after = seconds(n);
+        }
+        if let Some(n) = self.integer(
+            "handover_wait_seconds",
+            self.file.handover_wait_seconds,
+            1,
+            86_400,
+        )? {
+            duty.handover_wait = seconds(n);
+        }
+        Ok(duty)
     }
 
     /// The header timeout and connection caps of the HTTP listeners.
@@ -973,6 +1049,13 @@ pub const KEYS: &[&str] = &[
     "regulatory_profiles",
     "evidence_max_bytes",
     "deadline_check_seconds",
+    "smtp_url",
+    "smtp_from",
+    "public_url",
+    "duty_check_seconds",
+    "notification_retries",
+    "notification_retry_seconds",
+    "handover_wait_seconds",
     "http_header_timeout_seconds",
     "http_max_connections",
     "http_max_connections_per_client",

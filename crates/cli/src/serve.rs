@@ -67,18 +67,24 @@ pub fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
 async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     // Held while the server runs: `nigehban restore` is refused on this directory meanwhile.
     let _data_dir_lock = crate::data_dir::lock(&settings.storage.data_dir)?;
-    let app = storage::open_with(
-        &settings.storage,
-        nigehban_app::AppSettings {
-            incidents: settings.incidents.settings.clone(),
-            ..nigehban_app::AppSettings::default()
-        },
-    )
-    .await?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("cannot listen on {}", settings.listen))?;
     let address = listener.local_addr()?;
+    let mut duty = settings.duty.clone();
+    if duty.public_url.is_empty() {
+        // Links in notifications lead to where the server listens (set `public_url` behind a proxy).
+        duty.public_url = format!("http://{address}");
+    }
+    let app = storage::open_with(
+        &settings.storage,
+        nigehban_app::AppSettings {
+            incidents: settings.incidents.settings.clone(),
+            duty,
+            ..nigehban_app::AppSettings::default()
+        },
+    )
+    .await?;
     std::fs::create_dir_all(&settings.storage.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

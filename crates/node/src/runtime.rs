@@ -6,7 +6,7 @@
 //! [`RegistryDirectory`] (the app's sensor registry), watches every active
 //! sensor's health, binds the configured syslog listeners and spawns the
 //! indexer, the retention loop, the health recorder and live detection,
-//! as the roles ask. [`TelemetryRuntime::shutdown`] stops them in the order
+//! as the roles ask, and the duty loop (paging) on every node. [`TelemetryRuntime::shutdown`] stops them in the order
 //! that loses nothing: listeners drain into the bus, detection hands over
 //! its batch, then the indexer commits what it holds and
 //! acknowledges it, then the index and the bus are closed.
@@ -491,6 +491,7 @@ pub struct TelemetryRuntime {
     recorder: Option<JoinHandle<u64>>,
     detection: Option<RunningDetection>,
     matching: Option<JoinHandle<Result<crate::MatchOutcome, crate::MatchingError>>>,
+    duty: JoinHandle<()>,
     /// Last field: dropped after the tasks above that run on it.
     background: BackgroundRuntime,
 }
@@ -622,6 +623,11 @@ impl TelemetryRuntime {
         } else {
             (None, None)
         };
+        // Paging: escalation timers, deliveries, hand-over checks (see `nigehban_app::duty`).
+        let duty = tokio::spawn({
+            let (app, stop) = (app.clone(), stopped(stop_rx.clone()));
+            async move { app.duty().watch(stop).await }
+        });
         let (health_watch, recorder) = if roles.intake {
             let sensors = app.sensors().active_sensors().await?;
             for sensor in &sensors {
@@ -651,6 +657,7 @@ impl TelemetryRuntime {
             recorder,
             detection,
             matching,
+            duty,
             background,
         })
     }
@@ -717,6 +724,9 @@ impl TelemetryRuntime {
                 }
                 Err(error) => tracing::error!(%error, "the indicator matching task failed"),
             }
+        }
+        if let Err(error) = self.duty.await {
+            tracing::warn!(%error, "the duty loop failed");
         }
         if let Some(indexer) = self.indexer {
             match indexer.await {

@@ -3,7 +3,7 @@
 //!
 //! A test that needs a PostgreSQL or NATS server, an installed program
 //! (`rsyslogd`, `logger`, `openssl`, `nats-server`, `chromium`), the PyPI
-//! `openapi-spec-validator`, or the outside corpus asks for it here. When it
+//! `openapi-spec-validator`, `aiosmtpd` or `icalendar`, or the outside corpus asks for it here. When it
 //! is missing:
 //!
 //! * if it is **required**, the test fails with a message naming what is
@@ -62,13 +62,19 @@ pub enum Need {
     /// Headless Chromium and its WebDriver (Debian `chromium`, `chromium-driver`),
     /// and `npm` to fetch axe-core, for the console's browser tests.
     Chromium,
+    /// The PyPI `aiosmtpd`, importable by `python3`: the SMTP server e-mail
+    /// notifications are delivered to in the paging tests.
+    Aiosmtpd,
+    /// The PyPI `icalendar`, importable by `python3`: the independent parser
+    /// the shift feed is read with.
+    Icalendar,
     /// The outside test corpus (`NIGEHBAN_CORPUS`, default `../shared/data`).
     Corpus,
 }
 
 impl Need {
     /// Every need, in the order runs report them.
-    pub const ALL: [Need; 8] = [
+    pub const ALL: [Need; 10] = [
         Need::Postgres,
         Need::Nats,
         Need::Rsyslog,
@@ -76,6 +82,8 @@ impl Need {
         Need::Openssl,
         Need::OpenapiValidator,
         Need::Chromium,
+        Need::Aiosmtpd,
+        Need::Icalendar,
         Need::Corpus,
     ];
 
@@ -89,6 +97,8 @@ impl Need {
             Need::Openssl => "openssl",
             Need::OpenapiValidator => "openapi-validator",
             Need::Chromium => "chromium",
+            Need::Aiosmtpd => "aiosmtpd",
+            Need::Icalendar => "icalendar",
             Need::Corpus => "corpus",
         }
     }
@@ -275,6 +285,25 @@ pub fn openapi_validator() -> bool {
         skip(
             Need::OpenapiValidator,
             "python3 cannot import openapi_spec_validator (pip install openapi-spec-validator)",
+        );
+    }
+    importable
+}
+
+/// Whether `python3` can import `module` (PyPI `package`), the module `need`
+/// names; `false` after [`skip`].
+#[track_caller]
+pub fn python_module(need: Need, module: &str, package: &str) -> bool {
+    let importable = Command::new("python3")
+        .args(["-c", &format!("import {module}")])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success());
+    if !importable {
+        skip(
+            need,
+            &format!("python3 cannot import {module} (pip install {package})"),
         );
     }
     importable

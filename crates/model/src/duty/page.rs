@@ -41,6 +41,12 @@ pub enum EscalationTarget {
         /// The user name.
         user: String,
     },
+    /// Whoever is on call on every schedule of a team (of the page's
+    /// tenant, or of its nearest ancestor with that team).
+    Team {
+        /// The team's name.
+        team: String,
+    },
 }
 
 /// One step: notify, then wait.
@@ -49,7 +55,21 @@ pub struct EscalationStep {
     /// Whom.
     pub notify: Vec<EscalationTarget>,
     /// Minutes to wait for an acknowledgement before the next step.
+    #[serde(default)]
     pub wait_minutes: u32,
+    /// Seconds to wait instead, when given (drills and tests).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wait_seconds: Option<u32>,
+}
+
+impl EscalationStep {
+    /// How long to wait for an acknowledgement after this step.
+    pub fn wait(&self) -> std::time::Duration {
+        match self.wait_seconds {
+            Some(seconds) => std::time::Duration::from_secs(u64::from(seconds)),
+            None => std::time::Duration::from_secs(u64::from(self.wait_minutes) * 60),
+        }
+    }
 }
 
 /// Ordered steps, repeated, chosen by severity, tenant and RSIT class.
@@ -82,6 +102,11 @@ impl EscalationPolicy {
                 .as_ref()
                 .is_some_and(|c| self.rsit_classes.iter().any(|r| r.eq_ignore_ascii_case(c)));
         severity && class
+    }
+
+    /// The number of steps a whole run takes (steps × (repeat + 1)).
+    pub fn run_length(&self) -> usize {
+        self.steps.len() * (self.repeat as usize + 1)
     }
 
     /// The step at position `index` of the whole run (steps × (repeat + 1)), if any.

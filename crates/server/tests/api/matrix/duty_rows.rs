@@ -9,6 +9,12 @@
 //! officers, auditors); administrators and duty officers change them. Lists
 //! are checked for contents: every item lies in the subtree asked about, and
 //! the schedule seeded in the tenant asked about is there.
+//!
+//! Paging follows the same tree: escalation policies, contacts, pages, the
+//! delivery log and hand-overs are read by those who work the watch; policies,
+//! test pages and hand-overs for someone else are for administrators and duty
+//! officers; pages are acknowledged by those who can be on call. Everyone sets
+//! their own contact methods; the signed link acknowledges without signing in.
 
 use axum::http::{Method, StatusCode};
 use nigehban_app::model::duty::jiff::civil::date;
@@ -38,6 +44,23 @@ pub(super) enum DutyCase {
     CorrectHoliday,
     FeedSecret,
     Feed,
+    ListPolicies,
+    CreatePolicy,
+    GetPolicy,
+    UpdatePolicy,
+    DeletePolicy,
+    ListContacts,
+    SetContacts,
+    TestPage,
+    ListPages,
+    GetPage,
+    AcknowledgePage,
+    ShowLink,
+    UseLink,
+    ListNotifications,
+    ListHandovers,
+    WriteHandover,
+    AcknowledgeHandover,
 }
 
 //                         admin analyst resp intel duty  report council audit
@@ -45,6 +68,8 @@ pub(super) enum DutyCase {
 const VIEW_ROSTER: [Reach; 8] = [S, S, S, S, S, N, N, S];
 /// Administrators and duty officers change them.
 const MANAGE_ROSTER: [Reach; 8] = [S, N, N, N, S, N, N, N];
+/// Those who can be on call acknowledge pages.
+const ACKNOWLEDGE: [Reach; 8] = [S, S, S, S, S, N, N, N];
 
 const fn row(
     method: &'static str,
@@ -84,6 +109,23 @@ pub(super) const ROWS: &[Row] = &[
     row("POST",   "/api/v1/oncall/calendars/{id}/holidays",  D::CorrectHoliday, T(MANAGE_ROSTER), OK),
     row("POST",   "/api/v1/oncall/feed-secret",              D::FeedSecret,     Scope::Caller,    CREATED),
     row("GET",    "/api/v1/oncall/feed/{secret}",            D::Feed,           Scope::Public,    OK),
+    row("GET",    "/api/v1/oncall/policies",                 D::ListPolicies,   T(VIEW_ROSTER),   OK),
+    row("POST",   "/api/v1/oncall/policies",                 D::CreatePolicy,   T(MANAGE_ROSTER), CREATED),
+    row("GET",    "/api/v1/oncall/policies/{id}",            D::GetPolicy,      T(VIEW_ROSTER),   OK),
+    row("PUT",    "/api/v1/oncall/policies/{id}",            D::UpdatePolicy,   T(MANAGE_ROSTER), OK),
+    row("DELETE", "/api/v1/oncall/policies/{id}",            D::DeletePolicy,   T(MANAGE_ROSTER), NO_CONTENT),
+    row("GET",    "/api/v1/oncall/contacts",                 D::ListContacts,   T(VIEW_ROSTER),   OK),
+    row("PUT",    "/api/v1/oncall/contacts",                 D::SetContacts,    Scope::Caller,    OK),
+    row("POST",   "/api/v1/oncall/test-page",                D::TestPage,       T(MANAGE_ROSTER), CREATED),
+    row("GET",    "/api/v1/oncall/pages",                    D::ListPages,      T(VIEW_ROSTER),   OK),
+    row("GET",    "/api/v1/oncall/pages/{id}",               D::GetPage,        T(VIEW_ROSTER),   OK),
+    row("POST",   "/api/v1/oncall/pages/{id}/acknowledge",   D::AcknowledgePage, T(ACKNOWLEDGE),  OK),
+    row("GET",    "/api/v1/oncall/ack/{token}",              D::ShowLink,       Scope::Public,    OK),
+    row("POST",   "/api/v1/oncall/ack/{token}",              D::UseLink,        Scope::Public,    OK),
+    row("GET",    "/api/v1/oncall/notifications",            D::ListNotifications, T(VIEW_ROSTER), OK),
+    row("GET",    "/api/v1/oncall/handovers",                D::ListHandovers,  T(VIEW_ROSTER),   OK),
+    row("POST",   "/api/v1/oncall/handovers",                D::WriteHandover,  T(MANAGE_ROSTER), CREATED),
+    row("POST",   "/api/v1/oncall/handovers/{id}/acknowledge", D::AcknowledgeHandover, T(MANAGE_ROSTER), OK),
 ];
 
 const ICAL: &str = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Nigehban test data//matrix//EN\r\nBEGIN:VEVENT\r\nUID:matrix-day@test\r\nDTSTART;VALUE=DATE:20270323\r\nSUMMARY:Matrix Day\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
@@ -169,9 +211,114 @@ pub(super) async fn seed(tree: &Tree) {
         &tree.sector_b,
         &tree.org_b1,
     ] {
-        schedule(tree, tenant).await;
+        let schedule_id = schedule(tree, tenant).await;
         calendar(tree, tenant).await;
+        policy(tree, tenant).await;
+        page(tree, tenant).await;
+        handover(tree, &schedule_id).await;
+        contact(tree, tenant).await;
     }
+}
+
+/// A fresh escalation policy of `tenant`: page the tenant's on-call people.
+async fn policy(tree: &Tree, tenant: &Tenant) -> String {
+    tree.platform
+        .app
+        .duty()
+        .create_policy(
+            &maker(tree).await,
+            tenant.id,
+            &format!("matrix policy {}", uuid_suffix()),
+            serde_json::from_value(policy_body(tenant, None)).unwrap(),
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string()
+}
+
+fn policy_body(tenant: &Tenant, version: Option<u64>) -> Value {
+    json!({
+        "tenant": tenant.id,
+        "version": version,
+        "name": format!("matrix {}", uuid_suffix()),
+        "severities": ["critical"],
+        "steps": [{"notify": [{"kind": "team", "team": "soc"}], "wait_minutes": 10}],
+    })
+}
+
+/// A fresh test page of `tenant` (its step 1 notifies the roster's person,
+/// who has no account: a failed notification in the tenant's delivery log).
+async fn page(tree: &Tree, tenant: &Tenant) -> String {
+    tree.platform
+        .app
+        .duty()
+        .test_page(&maker(tree).await, tenant.id, "high", Some("matrix drill"))
+        .await
+        .unwrap()
+        .id
+        .to_string()
+}
+
+/// The signed acknowledgement link of a fresh page of the sectoral CERT, as a path.
+async fn link(tree: &Tree) -> String {
+    let app = &tree.platform.app;
+    let page = page(tree, &tree.sector_a).await;
+    let notification = app
+        .duty()
+        .notifications(&maker(tree).await, Some(tree.sector_a.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|n| n.state.page.to_string() == page)
+        .unwrap();
+    let url = app
+        .duty()
+        .notification_link(&app.operator(None).await.unwrap(), notification.id)
+        .await
+        .unwrap();
+    format!("/api/v1/oncall/ack/{}", url.rsplit('/').next().unwrap())
+}
+
+/// A fresh hand-over on a schedule, written by the national CERT's administrator.
+async fn handover(tree: &Tree, schedule: &str) -> String {
+    tree.platform
+        .app
+        .duty()
+        .write_handover(&maker(tree).await, schedule.parse().unwrap(), "all quiet")
+        .await
+        .unwrap()
+        .id
+        .to_string()
+}
+
+/// Contact methods for a fresh person of `tenant`.
+async fn contact(tree: &Tree, tenant: &Tenant) {
+    let name = format!("oncall-{}", uuid_suffix());
+    let app = &tree.platform.app;
+    app.users()
+        .create(
+            &maker(tree).await,
+            nigehban_app::NewUser {
+                tenant: tenant.id,
+                username: nigehban_app::model::Username::parse(&name).unwrap(),
+                display_name: nigehban_app::model::DisplayName::parse("On call").unwrap(),
+                role: Role::Analyst,
+                password: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.duty()
+        .set_contacts(
+            &maker(tree).await,
+            Some(&name),
+            vec![nigehban_app::ContactMethod::Email {
+                address: format!("{name}@cert.example.pk"),
+            }],
+        )
+        .await
+        .unwrap();
 }
 
 fn schedule_body(tenant: &Tenant, version: Option<u64>) -> Value {
@@ -266,6 +413,92 @@ pub(super) async fn request(
             Some(json!({"version": 1, "uid": "matrix-day@test", "date": "2027-03-24"})),
         ),
         D::FeedSecret => (Method::POST, "/api/v1/oncall/feed-secret".into(), None),
+        D::ListPolicies => (
+            Method::GET,
+            format!("/api/v1/oncall/policies?tenant={}", tenant.id),
+            None,
+        ),
+        D::CreatePolicy => (
+            Method::POST,
+            "/api/v1/oncall/policies".into(),
+            Some(policy_body(tenant, None)),
+        ),
+        D::GetPolicy => (
+            Method::GET,
+            format!("/api/v1/oncall/policies/{}", policy(tree, tenant).await),
+            None,
+        ),
+        D::UpdatePolicy => (
+            Method::PUT,
+            format!("/api/v1/oncall/policies/{}", policy(tree, tenant).await),
+            Some(policy_body(tenant, Some(1))),
+        ),
+        D::DeletePolicy => (
+            Method::DELETE,
+            format!("/api/v1/oncall/policies/{}", policy(tree, tenant).await),
+            None,
+        ),
+        D::ListContacts => (
+            Method::GET,
+            format!("/api/v1/oncall/contacts?tenant={}", tenant.id),
+            None,
+        ),
+        D::SetContacts => (
+            Method::PUT,
+            "/api/v1/oncall/contacts".into(),
+            Some(json!({"methods": [{"kind": "email", "address": "me@cert.example.pk"}]})),
+        ),
+        D::TestPage => (
+            Method::POST,
+            "/api/v1/oncall/test-page".into(),
+            Some(json!({"tenant": tenant.id, "severity": "critical", "title": "matrix drill"})),
+        ),
+        D::ListPages => (
+            Method::GET,
+            format!("/api/v1/oncall/pages?tenant={}", tenant.id),
+            None,
+        ),
+        D::GetPage => (
+            Method::GET,
+            format!("/api/v1/oncall/pages/{}", page(tree, tenant).await),
+            None,
+        ),
+        D::AcknowledgePage => (
+            Method::POST,
+            format!(
+                "/api/v1/oncall/pages/{}/acknowledge",
+                page(tree, tenant).await
+            ),
+            None,
+        ),
+        D::ShowLink => (Method::GET, link(tree).await, None),
+        D::UseLink => (Method::POST, link(tree).await, None),
+        D::ListNotifications => (
+            Method::GET,
+            format!("/api/v1/oncall/notifications?tenant={}", tenant.id),
+            None,
+        ),
+        D::ListHandovers => (
+            Method::GET,
+            format!("/api/v1/oncall/handovers?tenant={}", tenant.id),
+            None,
+        ),
+        D::WriteHandover => (
+            Method::POST,
+            "/api/v1/oncall/handovers".into(),
+            Some(json!({"schedule": schedule(tree, tenant).await, "note": "two alerts open"})),
+        ),
+        D::AcknowledgeHandover => {
+            let schedule = schedule(tree, tenant).await;
+            (
+                Method::POST,
+                format!(
+                    "/api/v1/oncall/handovers/{}/acknowledge",
+                    handover(tree, &schedule).await
+                ),
+                None,
+            )
+        }
         D::Feed => {
             let secret = tree
                 .platform
@@ -360,7 +593,44 @@ pub(super) async fn check_content(
         D::CorrectHoliday => (json["calendar"]["holidays"][0]["date"] != json!("2027-03-24")
             || json["calendar"]["holidays"][0]["corrected_from"] != json!("2027-03-23"))
         .then(|| format!("the holiday was not moved: {json}")),
-        D::DeleteSchedule | D::FeedSecret | D::Feed => None,
+        D::ListPolicies
+        | D::ListContacts
+        | D::ListPages
+        | D::ListNotifications
+        | D::ListHandovers => {
+            subtree_items(tree, json["items"].as_array()?, "tenant", target).await
+        }
+        D::GetPolicy => (json["id"].as_str().map(str::to_owned) != asked)
+            .then(|| format!("answered policy {} when {asked:?} was asked", json["id"])),
+        D::GetPage => (json["page"]["id"].as_str().map(str::to_owned) != asked
+            || json["history"].as_array().is_none_or(|h| h.len() < 2))
+        .then(|| format!("not the page asked for, with its history: {json}")),
+        D::CreatePolicy | D::UpdatePolicy => (json["tenant"] != json!(target.id.to_string())
+            || json["steps"][0]["notify"][0]["team"] != "soc"
+            || json["severities"] != json!(["critical"]))
+        .then(|| format!("the policy is not the one sent: {json}")),
+        D::TestPage => (json["tenant"] != json!(target.id.to_string())
+            || json["page"]["title"] != "matrix drill"
+            || json["step"] != 1)
+            .then(|| format!("the page is not the one asked for, or did not run step 1: {json}")),
+        D::AcknowledgePage => (json["status"] != "acknowledged"
+            || json["acknowledged"]["via"] != "api")
+            .then(|| format!("not acknowledged: {json}")),
+        D::WriteHandover => (json["tenant"] != json!(target.id.to_string())
+            || json["outgoing"] != json!(person)
+            || json["incoming"] != json!(person)
+            || json["note"] != "two alerts open")
+            .then(|| format!("not the hand-over written: {json}")),
+        D::AcknowledgeHandover => (json["status"] != "acknowledged"
+            || json["acknowledged_at"].is_null())
+        .then(|| format!("not acknowledged: {json}")),
+        D::DeletePolicy
+        | D::DeleteSchedule
+        | D::FeedSecret
+        | D::Feed
+        | D::SetContacts
+        | D::ShowLink
+        | D::UseLink => None,
     }
 }
 
@@ -373,6 +643,14 @@ pub(super) fn check_unscoped(case: DutyCase, answer: &Answer) -> Option<String> 
         .then(|| format!("no feed path: {}", answer.text)),
         D::Feed => (!answer.text.starts_with("BEGIN:VCALENDAR"))
             .then(|| format!("not iCalendar: {}", answer.text)),
+        D::SetContacts => (answer.json["methods"]
+            != json!([{"kind": "email", "address": "me@cert.example.pk"}]))
+        .then(|| format!("not the methods sent: {}", answer.text)),
+        D::ShowLink => (!answer.text.contains("<form method=\"post\">"))
+            .then(|| format!("no acknowledgement form: {}", answer.text)),
+        D::UseLink => (answer.json["status"] != "acknowledged"
+            || answer.json["acknowledged"]["via"] != "link")
+            .then(|| format!("not acknowledged by the link: {}", answer.text)),
         _ => None,
     }
 }

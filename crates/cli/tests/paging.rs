@@ -1,0 +1,923 @@
+//! Paging through the real `nigehban` binary (issue 12): a test page pages
+//! the primary by e-mail, nobody acknowledges, the secondary is paged after
+//! the wait (e-mail and a signed webhook), and the escalation stops when the
+//! secondary acknowledges through the signed link taken from the e-mail; an
+//! SMTP relay that is down is retried, ends `failed` in the delivery log and
+//! the escalation goes on; a person's shift feed parses with an independent
+//! iCalendar parser and gives the schedule's shifts.
+//!
+//! E-mail goes to a real SMTP server on loopback (PyPI `aiosmtpd`, writing
+//! a maildir); webhooks go to an HTTP listener in this test that checks the
+//! HMAC-SHA256 signature.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, mpsc};
+use std::time::{Duration, Instant};
+
+use hmac::Mac as _;
+use nigehban_testkit::Need;
+use serde_json::{Value, json};
+
+const PASSWORD: &str = "correct horse battery staple";
+const WEBHOOK_SECRET: &str = "the secondary's webhook secret";
+
+/// The binary under test, with a clean `NIGEHBAN_*` environment.
+fn nigehban() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NIGEHBAN_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("NIGEHBAN_LOG", "warn");
+    command
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A child process killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A real SMTP server (aiosmtpd) writing what it receives into a maildir.
+struct SmtpServer {
+    _process: Process,
+    port: u16,
+    maildir: PathBuf,
+}
+
+impl SmtpServer {
+    fn start(dir: &Path) -> SmtpServer {
+        let port = free_port();
+        let maildir = dir.join("maildir");
+        let process = Process(
+            Command::new("python3")
+                .args(["-m", "aiosmtpd", "-n", "-l"])
+                .arg(format!("127.0.0.1:{port}"))
+                .args(["-c", "aiosmtpd.handlers.Mailbox"])
+                .arg(&maildir)
+                .stdout(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "aiosmtpd did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        SmtpServer {
+            _process: process,
+            port,
+            maildir,
+        }
+    }
+
+    /// Every message received so far: (recipient header, subject, decoded body).
+    fn messages(&self) -> Vec<Mail> {
+        let Ok(entries) = std::fs::read_dir(self.maildir.join("new")) else {
+            return Vec::new();
+        };
+        let mut mails: Vec<Mail> = entries
+            .map(|e| Mail::parse(&std::fs::read_to_string(e.unwrap().path()).unwrap()))
+            .collect();
+        mails.sort_by(|a, b| a.subject.cmp(&b.subject).then(a.to.cmp(&b.to)));
+        mails
+    }
+
+    fn wait_for(&self, what: &str, count: usize, to: &str) -> Vec<Mail> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let mails: Vec<Mail> = self
+                .messages()
+                .into_iter()
+                .filter(|m| m.to.contains(to))
+                .collect();
+            if mails.len() >= count {
+                return mails;
+            }
+            assert!(Instant::now() < deadline, "no e-mail {what} to {to}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// An e-mail as received.
+#[derive(Debug, Clone)]
+struct Mail {
+    to: String,
+    subject: String,
+    body: String,
+}
+
+impl Mail {
+    fn parse(raw: &str) -> Mail {
+        let raw = raw.replace("\r\n", "\n");
+        let (head, body) = raw.split_once("\n\n").unwrap();
+        let header = |name: &str| {
+            head.lines()
+                .find(|l| l.to_ascii_lowercase().starts_with(&format!("{name}:")))
+                .map(|l| l.split_once(':').unwrap().1.trim().to_owned())
+                .unwrap_or_default()
+        };
+        let body = if header("content-transfer-encoding").eq_ignore_ascii_case("quoted-printable") {
+            quoted_printable(body)
+        } else {
+            body.to_owned()
+        };
+        Mail {
+            to: header("to"),
+            subject: header("subject"),
+            body,
+        }
+    }
+
+    /// The acknowledgement link in the body.
+    fn ack_link(&self) -> String {
+        self.body
+            .split_whitespace()
+            .find(|w| w.contains("/api/v1/oncall/ack/"))
+            .unwrap_or_else(|| panic!("no acknowledgement link in {}", self.body))
+            .to_owned()
+    }
+}
+
+fn quoted_printable(text: &str) -> String {
+    let joined = text.replace("=\n", "");
+    let bytes = joined.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'='
+            && i + 2 < bytes.len()
+            && bytes[i + 1].is_ascii_hexdigit()
+            && bytes[i + 2].is_ascii_hexdigit()
+        {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
+            out.push(u8::from_str_radix(hex, 16).unwrap());
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap()
+}
+
+/// An HTTP listener that takes webhooks and checks their signature.
+struct WebhookReceiver {
+    address: SocketAddr,
+    received: Arc<Mutex<Vec<(bool, Value)>>>,
+}
+
+impl WebhookReceiver {
+    fn start() -> WebhookReceiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let address = listener.local_addr().unwrap();
+        let received = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&received);
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (signature, body) = read_request(&mut stream);
+                let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::KeyInit>::new_from_slice(
+                    WEBHOOK_SECRET.as_bytes(),
+                )
+                .unwrap();
+                mac.update(&body);
+                let expected: String = mac
+                    .finalize()
+                    .into_bytes()
+                    .iter()
+                    .map(|b| format!("{b:02x}"))
+                    .collect();
+                let valid = signature == format!("sha256={expected}");
+                let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                log.lock().unwrap().push((valid, json));
+                let status = if valid {
+                    "204 No Content"
+                } else {
+                    "401 Unauthorized"
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                );
+            }
+        });
+        WebhookReceiver { address, received }
+    }
+
+    fn url(&self) -> String {
+        format!("http://{}/hooks/pager", self.address)
+    }
+
+    fn wait_for(&self, count: usize) -> Vec<(bool, Value)> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let got = self.received.lock().unwrap().clone();
+            if got.len() >= count {
+                return got;
+            }
+            assert!(Instant::now() < deadline, "no webhook arrived");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
+/// Reads one HTTP request: the signature header and the body.
+fn read_request(stream: &mut TcpStream) -> (String, Vec<u8>) {
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut signature = String::new();
+    let mut length = 0usize;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap_or(0) == 0 {
+            break;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            match name.trim().to_ascii_lowercase().as_str() {
+                "x-nigehban-signature" => signature = value.trim().to_owned(),
+                "content-length" => length = value.trim().parse().unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    (signature, body)
+}
+
+/// A running `nigehban serve`, killed when dropped.
+struct Server {
+    _process: Process,
+    address: SocketAddr,
+}
+
+impl Server {
+    fn start(data_dir: &Path, smtp_port: u16) -> Server {
+        let mut child = nigehban()
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("NIGEHBAN_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+            .env("NIGEHBAN_SMTP_FROM", "Nigehban duty <duty@cert.example.pk>")
+            .env("NIGEHBAN_DUTY_CHECK_SECONDS", "1")
+            .env("NIGEHBAN_NOTIFICATION_RETRIES", "2")
+            .env("NIGEHBAN_NOTIFICATION_RETRY_SECONDS", "1")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let process = Process(child);
+        let (lines_tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let line = lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
+            if let Some(rest) = line.split("serving on http://").nth(1) {
+                let address = rest.split('/').next().unwrap().parse().unwrap();
+                std::thread::spawn(move || while lines.recv().is_ok() {});
+                return Server {
+                    _process: process,
+                    address,
+                };
+            }
+        }
+    }
+}
+
+/// An answer read from the socket.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    json: Value,
+    text: String,
+}
+
+/// One HTTP/1.1 exchange over a fresh connection.
+fn http(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&Value>,
+) -> Answer {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .unwrap();
+    let body = body
+        .map(|b| serde_json::to_vec(b).unwrap())
+        .unwrap_or_default();
+    let mut request =
+        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    if !body.is_empty() || method != "GET" {
+        request.push_str(&format!(
+            "Content-Type: application/json\r\nContent-Length: {}\r\n",
+            body.len()
+        ));
+    }
+    request.push_str("\r\n");
+    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(&body).unwrap();
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).unwrap();
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
+    let status = head
+        .lines()
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    let text = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(text)
+    } else {
+        text.to_owned()
+    };
+    Answer {
+        status,
+        json: serde_json::from_str(&text).unwrap_or(Value::Null),
+        text,
+    }
+}
+
+fn dechunk(mut text: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = text.split_once("\r\n") {
+        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
+        if size == 0 {
+            break;
+        }
+        out.push_str(&rest[..size]);
+        text = &rest[size + 2..];
+    }
+    out
+}
+
+fn create_administrator(data_dir: &Path) {
+    let mut create = nigehban()
+        .args([
+            "admin",
+            "create-user",
+            "--username",
+            "chief",
+            "--password-stdin",
+            "--data-dir",
+        ])
+        .arg(data_dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    create
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PASSWORD}\n").as_bytes())
+        .unwrap();
+    assert!(create.wait().unwrap().success());
+}
+
+/// The national CERT's administrator "chief", through an API token.
+struct Admin {
+    address: SocketAddr,
+    token: String,
+    root: String,
+}
+
+impl Admin {
+    fn sign_in(address: SocketAddr) -> Admin {
+        let mut stream = TcpStream::connect(address).unwrap();
+        let body = serde_json::to_vec(&json!({"username": "chief", "password": PASSWORD})).unwrap();
+        write!(
+            stream,
+            "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        stream.write_all(&body).unwrap();
+        let mut raw = String::new();
+        stream.read_to_string(&mut raw).unwrap();
+        let cookie = raw
+            .lines()
+            .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
+            .unwrap()
+            .split_once(':')
+            .unwrap()
+            .1
+            .split(';')
+            .next()
+            .unwrap()
+            .trim()
+            .to_owned();
+        let csrf = raw
+            .split("\"csrf_token\":\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        let token = http(
+            address,
+            "POST",
+            "/api/v1/tokens",
+            &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
+            Some(&json!({"name": "paging test"})),
+        );
+        assert_eq!(token.status, 201, "{}", token.text);
+        let mut admin = Admin {
+            address,
+            token: token.json["secret"].as_str().unwrap().to_owned(),
+            root: String::new(),
+        };
+        admin.root = admin.call("GET", "/api/v1/tenants", None).json["items"][0]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        admin
+    }
+
+    fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
+        let bearer = format!("Bearer {}", self.token);
+        http(
+            self.address,
+            method,
+            path,
+            &[("Authorization", &bearer)],
+            body,
+        )
+    }
+
+    fn ok(&self, method: &str, path: &str, body: Option<&Value>, status: u16) -> Value {
+        let answer = self.call(method, path, body);
+        assert_eq!(answer.status, status, "{method} {path}: {}", answer.text);
+        answer.json
+    }
+
+    /// A person of the national CERT on call for the watch.
+    fn person(&self, name: &str, methods: Value) {
+        self.ok(
+            "POST",
+            "/api/v1/users",
+            Some(&json!({
+                "tenant": self.root, "username": name, "display_name": name,
+                "role": "analyst", "password": PASSWORD,
+            })),
+            201,
+        );
+        let contacts = self.ok(
+            "PUT",
+            "/api/v1/oncall/contacts",
+            Some(&json!({"user": name, "methods": methods})),
+            200,
+        );
+        assert_eq!(contacts["user"], name);
+    }
+
+    /// A schedule with one person always on call (a daily hand-off to themself).
+    fn schedule(&self, team: &str, person: &str) -> String {
+        let created = self.ok(
+            "POST",
+            "/api/v1/oncall/schedules",
+            Some(&json!({
+                "name": format!("{team} watch"),
+                "team": team,
+                "roster": {"layers": [{
+                    "name": "watch", "priority": 0,
+                    "rotation": {"participants": [person], "start": "2020-01-01",
+                                 "pattern": {"kind": "daily", "handoffs": ["00:00"]}},
+                }]},
+            })),
+            201,
+        );
+        created["id"].as_str().unwrap().to_owned()
+    }
+
+    /// The escalation policy: primary's schedule, wait, secondary's schedule, wait; once more.
+    fn policy(&self, primary: &str, secondary: &str, wait_seconds: u32) {
+        let created = self.ok(
+            "POST",
+            "/api/v1/oncall/policies",
+            Some(&json!({
+                "name": "critical and high",
+                "severities": ["high", "critical"],
+                "repeat": 1,
+                "steps": [
+                    {"notify": [{"kind": "schedule", "schedule": primary}], "wait_seconds": wait_seconds},
+                    {"notify": [{"kind": "schedule", "schedule": secondary}], "wait_seconds": wait_seconds},
+                ],
+            })),
+            201,
+        );
+        assert_eq!(created["steps"].as_array().unwrap().len(), 2);
+        // An unknown placeholder is refused when the template is saved.
+        let refused = self.call(
+            "POST",
+            "/api/v1/oncall/policies",
+            Some(&json!({
+                "name": "broken", "steps": [{"notify": [{"kind": "user", "user": "primary"}], "wait_minutes": 5}],
+                "templates": {"subject": "{{title}}", "body": "{{password}}"},
+            })),
+        );
+        assert_eq!(refused.status, 422, "{}", refused.text);
+        assert!(refused.text.contains("{{password}}"), "{}", refused.text);
+    }
+
+    fn notifications(&self) -> Vec<Value> {
+        self.ok("GET", "/api/v1/oncall/notifications", None, 200)["items"]
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    fn wait_for_notifications(&self, what: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+        let deadline = Instant::now() + Duration::from_secs(90);
+        loop {
+            let items = self.notifications();
+            if done(&items) {
+                return items;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{what}: the delivery log holds {items:#?}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+}
+
+/// The notifications of one recipient, oldest first.
+fn of(items: &[Value], recipient: &str) -> Vec<Value> {
+    let mut mine: Vec<Value> = items
+        .iter()
+        .filter(|n| n["recipient"] == recipient)
+        .cloned()
+        .collect();
+    mine.sort_by_key(|n| n["created_at"].as_str().unwrap().to_owned());
+    mine
+}
+
+fn seconds(rfc3339: &Value) -> f64 {
+    let at = time::OffsetDateTime::parse(
+        rfc3339.as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    at.unix_timestamp_nanos() as f64 / 1e9
+}
+
+#[test]
+fn a_test_page_escalates_to_the_secondary_and_stops_at_the_signed_link() {
+    if !nigehban_testkit::python_module(Need::Aiosmtpd, "aiosmtpd", "aiosmtpd") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let smtp = SmtpServer::start(dir.path());
+    let hooks = WebhookReceiver::start();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(&data_dir, smtp.port);
+    let admin = Admin::sign_in(server.address);
+    admin.person(
+        "primary",
+        json!([{"kind": "email", "address": "primary@cert.example.pk"}]),
+    );
+    admin.person(
+        "secondary",
+        json!([
+            {"kind": "email", "address": "secondary@cert.example.pk"},
+            {"kind": "webhook", "url": hooks.url(), "secret": WEBHOOK_SECRET},
+        ]),
+    );
+    // The webhook's secret is never shown again.
+    let contacts = admin.ok("GET", "/api/v1/oncall/contacts", None, 200);
+    assert!(!contacts.to_string().contains(WEBHOOK_SECRET), "{contacts}");
+    let primary = admin.schedule("soc-primary", "primary");
+    let secondary = admin.schedule("soc-secondary", "secondary");
+    admin.policy(&primary, &secondary, 6);
+
+    let page = admin.ok(
+        "POST",
+        "/api/v1/oncall/test-page",
+        Some(&json!({"severity": "critical", "title": "Drill: ransomware at First Bank"})),
+        201,
+    );
+    let page_id = page["id"].as_str().unwrap().to_owned();
+    assert_eq!(page["status"], "open");
+
+    // Step 1: the primary, by e-mail, with the TLP label in the subject.
+    let to_primary = smtp.wait_for("of step 1", 1, "primary@");
+    assert_eq!(
+        to_primary[0].subject,
+        "[TLP:AMBER] critical: Drill: ransomware at First Bank"
+    );
+    assert!(
+        to_primary[0].body.contains("step 1"),
+        "{}",
+        to_primary[0].body
+    );
+    assert!(
+        smtp.messages().iter().all(|m| !m.to.contains("secondary")),
+        "the secondary was paged before the wait"
+    );
+
+    // Nobody acknowledges: step 2 pages the secondary by e-mail and webhook.
+    let to_secondary = smtp.wait_for("of step 2", 1, "secondary@");
+    let hook = hooks.wait_for(1);
+    assert!(hook[0].0, "the webhook's HMAC signature does not verify");
+    assert_eq!(hook[0].1["page"], page_id.as_str());
+    assert_eq!(hook[0].1["recipient"], "secondary");
+    assert_eq!(hook[0].1["step"], 2);
+    let log = admin.wait_for_notifications("both steps delivered", |items| {
+        items.len() == 3 && items.iter().all(|n| n["status"] == "sent")
+    });
+    let (first, second) = (of(&log, "primary"), of(&log, "secondary"));
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0]["step"], 1);
+    assert_eq!(first[0]["channel"], "email");
+    assert_eq!(second.len(), 2);
+    assert!(second.iter().all(|n| n["step"] == 2));
+    let waited = seconds(&second[0]["created_at"]) - seconds(&first[0]["created_at"]);
+    assert!(
+        waited >= 5.9,
+        "step 2 came {waited} s after step 1, before the wait"
+    );
+
+    // The secondary acknowledges through the link in their e-mail.
+    let link = to_secondary[0].ack_link();
+    let path = link
+        .split_once(&server.address.to_string())
+        .unwrap()
+        .1
+        .to_owned();
+    let shown = http(server.address, "GET", &path, &[], None);
+    assert_eq!(shown.status, 200, "{}", shown.text);
+    assert!(
+        shown.text.contains("<form method=\"post\""),
+        "{}",
+        shown.text
+    );
+    let acknowledged = http(server.address, "POST", &path, &[], None);
+    assert_eq!(acknowledged.status, 200, "{}", acknowledged.text);
+    assert_eq!(acknowledged.json["status"], "acknowledged");
+    assert_eq!(acknowledged.json["acknowledged"]["by"], "secondary");
+    assert_eq!(acknowledged.json["acknowledged"]["via"], "link");
+    // A link works once; a forged one is not ours.
+    let again = http(server.address, "POST", &path, &[], None);
+    assert_eq!(again.status, 409, "{}", again.text);
+    let forged = format!("{}x", &path[..path.len() - 1]);
+    assert_eq!(http(server.address, "POST", &forged, &[], None).status, 404);
+
+    // The escalation stopped: the repeat of step 1 never comes.
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(admin.notifications().len(), 3);
+    let mails = smtp.messages();
+    assert_eq!(mails.len(), 2, "{mails:#?}");
+    let page = admin.ok("GET", &format!("/api/v1/oncall/pages/{page_id}"), None, 200);
+    assert_eq!(page["page"]["status"], "acknowledged");
+    // The proof: a version per step and the acknowledgement, with their times.
+    let history: Vec<(i64, String)> = page["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["page"]["step"].as_i64().unwrap(),
+                v["page"]["status"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        history,
+        [
+            (0, "open".to_owned()),
+            (1, "open".to_owned()),
+            (2, "open".to_owned()),
+            (2, "acknowledged".to_owned()),
+        ]
+    );
+}
+
+#[test]
+fn an_smtp_relay_that_is_down_is_retried_then_failed_and_the_escalation_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let hooks = WebhookReceiver::start();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    // Nothing listens on this port: the relay is down.
+    let server = Server::start(&data_dir, free_port());
+    let admin = Admin::sign_in(server.address);
+    admin.person(
+        "primary",
+        json!([{"kind": "email", "address": "primary@cert.example.pk"}]),
+    );
+    admin.person(
+        "secondary",
+        json!([{"kind": "webhook", "url": hooks.url(), "secret": WEBHOOK_SECRET}]),
+    );
+    let primary = admin.schedule("soc-primary", "primary");
+    let secondary = admin.schedule("soc-secondary", "secondary");
+    admin.policy(&primary, &secondary, 8);
+    admin.ok(
+        "POST",
+        "/api/v1/oncall/test-page",
+        Some(&json!({"severity": "high"})),
+        201,
+    );
+    // One attempt and two retries (after 1 s, then 2 s), then failed.
+    let log = admin.wait_for_notifications("the e-mail failed", |items| {
+        of(items, "primary")
+            .first()
+            .is_some_and(|n| n["status"] == "failed")
+    });
+    let failed = &of(&log, "primary")[0];
+    let attempts = failed["attempts"].as_array().unwrap();
+    assert_eq!(attempts.len(), 3, "{failed:#}");
+    assert!(attempts.iter().all(|a| a["delivered"] == false));
+    assert!(
+        attempts[0]["detail"].as_str().unwrap().starts_with("SMTP"),
+        "{failed:#}"
+    );
+    let gaps: Vec<f64> = attempts
+        .windows(2)
+        .map(|w| seconds(&w[1]["at"]) - seconds(&w[0]["at"]))
+        .collect();
+    assert!(gaps[0] >= 0.9 && gaps[1] >= 1.9, "no back-off: {gaps:?}");
+    assert_eq!(failed["next_attempt_at"], Value::Null);
+    // The escalation went on to the secondary.
+    let hook = hooks.wait_for(1);
+    assert!(hook[0].0, "the webhook's HMAC signature does not verify");
+    assert_eq!(hook[0].1["step"], 2);
+    let log = admin.wait_for_notifications("the webhook sent", |items| {
+        of(items, "secondary")
+            .first()
+            .is_some_and(|n| n["status"] == "sent")
+    });
+    assert_eq!(of(&log, "secondary")[0]["step"], 2);
+}
+
+#[test]
+fn the_shift_feed_parses_with_icalendar_and_gives_the_schedules_shifts() {
+    if !nigehban_testkit::python_module(Need::Icalendar, "icalendar", "icalendar") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    create_administrator(&data_dir);
+    let server = Server::start(&data_dir, free_port());
+    let admin = Admin::sign_in(server.address);
+    // Chief and a colleague take turns, 12 hours each, in Karachi time.
+    admin.person(
+        "colleague",
+        json!([{"kind": "email", "address": "colleague@cert.example.pk"}]),
+    );
+    let schedule = admin.ok(
+        "POST",
+        "/api/v1/oncall/schedules",
+        Some(&json!({
+            "name": "day and night", "team": "soc",
+            "roster": {"layers": [{
+                "name": "watch", "priority": 0,
+                "rotation": {"participants": ["chief", "colleague"], "start": "2020-01-01",
+                             "pattern": {"kind": "daily", "handoffs": ["08:00", "20:00"]}},
+            }]},
+        })),
+        201,
+    )["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let feed_path = admin.ok("POST", "/api/v1/oncall/feed-secret", None, 201)["path"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let feed = http(server.address, "GET", &feed_path, &[], None);
+    assert_eq!(feed.status, 200);
+    let file = dir.path().join("chief.ics");
+    std::fs::write(&file, &feed.text).unwrap();
+    let parsed = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, icalendar\n\
+             cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())\n\
+             print(json.dumps([{'uid': str(e['UID']), 'summary': str(e['SUMMARY']),\n\
+               'start': int(e.decoded('DTSTART').timestamp()), 'end': int(e.decoded('DTEND').timestamp())}\n\
+               for e in cal.walk('VEVENT')]))",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        parsed.status.success(),
+        "icalendar refused the feed: {}",
+        String::from_utf8_lossy(&parsed.stderr)
+    );
+    let events: Vec<Value> = serde_json::from_slice(&parsed.stdout).unwrap();
+    // A week back and eight ahead, every other 12-hour shift: one a day.
+    assert!((62..=65).contains(&events.len()), "{} events", events.len());
+    let from = events
+        .iter()
+        .map(|e| e["start"].as_i64().unwrap())
+        .min()
+        .unwrap();
+    let to = events
+        .iter()
+        .map(|e| e["end"].as_i64().unwrap())
+        .max()
+        .unwrap();
+    let stamp = |t: i64| {
+        time::OffsetDateTime::from_unix_timestamp(t)
+            .unwrap()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let shifts = admin.ok(
+        "GET",
+        &format!(
+            "/api/v1/oncall/schedules/{schedule}/shifts?from={}&to={}",
+            stamp(from),
+            stamp(to)
+        ),
+        None,
+        200,
+    );
+    let mine: Vec<(i64, i64)> = shifts["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["user"] == "chief")
+        .map(|s| (seconds(&s["start"]) as i64, seconds(&s["end"]) as i64))
+        .collect();
+    let read: Vec<(i64, i64)> = events
+        .iter()
+        .map(|e| (e["start"].as_i64().unwrap(), e["end"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(read, mine, "the feed's shifts are not the schedule's");
+    // Each shift is whole: 12 hours, handed off at 08:00 or 20:00 Karachi time (UTC+5).
+    for (start, end) in &read {
+        assert_eq!(end - start, 12 * 3600);
+        assert_eq!((start + 5 * 3600) % (12 * 3600), 8 * 3600);
+    }
+    // Read again, the feed gives the same events (stable uids).
+    let again = http(server.address, "GET", &feed_path, &[], None);
+    std::fs::write(&file, &again.text).unwrap();
+    let reparsed = Command::new("python3")
+        .args([
+            "-c",
+            "import sys, json, icalendar\n\
+             cal = icalendar.Calendar.from_ical(open(sys.argv[1], 'rb').read())\n\
+             print(json.dumps([str(e['UID']) for e in cal.walk('VEVENT')]))",
+        ])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let uids: Vec<String> = serde_json::from_slice(&reparsed.stdout).unwrap();
+    let first_uids: Vec<String> = events
+        .iter()
+        .map(|e| e["uid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(uids, first_uids);
+}
