@@ -494,7 +494,14 @@ impl IndicatorMatching {
                 let index = index.clone();
                 let asked = query.clone();
                 let (page, next) = tokio::task::spawn_blocking(move || {
-                    let mut hits = index.search(&asked)?;
+                    let mut hits = match index.search(&asked) {
+                        Ok(hits) => hits,
+                        // No stored event has the field yet: nothing to find.
+                        Err(nigehban_search::SearchError::InvalidQuery(
+                            nigehban_search::QueryError::UnknownField { .. },
+                        )) => return Ok((Vec::new(), None)),
+                        Err(error) => return Err(error),
+                    };
                     let page = (&mut hits).collect::<Result<Vec<_>, _>>()?;
                     Ok::<_, nigehban_search::SearchError>((page, hits.next_cursor()))
                 })
