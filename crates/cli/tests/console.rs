@@ -300,6 +300,14 @@ impl Browser {
 
     /// A WebDriver command; its `value`. Panics on a WebDriver error.
     fn call(&self, method: &str, path: &str, body: &Value) -> Value {
+        match self.try_call(method, path, body) {
+            Ok(value) => value,
+            Err(error) => panic!("WebDriver {method} {path}: {error}"),
+        }
+    }
+
+    /// A WebDriver command; its `value`, or the status and answer of a WebDriver error.
+    fn try_call(&self, method: &str, path: &str, body: &Value) -> Result<Value, String> {
         let bytes = if method == "GET" || method == "DELETE" {
             Vec::new()
         } else {
@@ -312,14 +320,10 @@ impl Browser {
             &[("Content-Type", "application/json")],
             &bytes,
         );
-        let json = answer.json();
-        assert!(
-            answer.status == 200,
-            "WebDriver {method} {path}: {} {}",
-            answer.status,
-            answer.text()
-        );
-        json["value"].clone()
+        if answer.status != 200 {
+            return Err(format!("{} {}", answer.status, answer.text()));
+        }
+        Ok(answer.json()["value"].clone())
     }
 
     fn session_call(&self, method: &str, path: &str, body: &Value) -> Value {
@@ -390,13 +394,62 @@ impl Browser {
     }
 
     fn click(&self, css: &str) {
-        let element = self.find(css);
-        self.session_call("POST", &format!("/element/{element}/click"), &json!({}));
+        self.on_element(css, "POST", "click");
+    }
+
+    /// Clicks what submits a form or follows a link, then waits until the next page has replaced
+    /// this one: the URL alone cannot tell when a form posts back to its own page.
+    fn submit(&self, css: &str) {
+        self.run("window.__nigehbanOldPage = true;", json!([]));
+        self.click(css);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let state = self.try_call(
+                "POST",
+                &format!("/session/{}/execute/sync", self.session),
+                &json!({
+                    "script": "return !window.__nigehbanOldPage && document.readyState === 'complete';",
+                    "args": [],
+                }),
+            );
+            if state == Ok(Value::Bool(true)) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "clicked {css}, but no new page came on {}",
+                self.url()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `command` (`"text"`, `"click"`) to the element at `css`. A page that is being
+    /// replaced (a submitted form, the live refresh) can make the element stale between finding
+    /// and using it: find it again.
+    fn on_element(&self, css: &str, method: &str, command: &str) -> Value {
+        let mut attempts = 0;
+        loop {
+            let element = self.find(css);
+            let path = format!("/session/{}/element/{element}/{command}", self.session);
+            let body = if method == "GET" {
+                Value::Null
+            } else {
+                json!({})
+            };
+            match self.try_call(method, &path, &body) {
+                Ok(value) => return value,
+                Err(error) if error.contains("stale element reference") && attempts < 20 => {
+                    attempts += 1;
+                    std::thread::sleep(Duration::from_millis(100));
+                }
+                Err(error) => panic!("WebDriver {method} {path}: {error}"),
+            }
+        }
     }
 
     fn text(&self, css: &str) -> String {
-        let element = self.find(css);
-        self.session_call("GET", &format!("/element/{element}/text"), &Value::Null)
+        self.on_element(css, "GET", "text")
             .as_str()
             .unwrap()
             .to_owned()
@@ -537,7 +590,7 @@ fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str, a
     check_page(browser, axe, server, "the sign-in page");
     browser.type_into("input[name=username]", username);
     browser.type_into("input[name=password]", password);
-    browser.click("form button[type=submit]");
+    browser.submit("form button[type=submit]");
     browser.wait_for_url("/console/password");
     assert!(
         browser.text("main").contains("for one use only"),
@@ -554,7 +607,7 @@ fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str, a
     check_page(browser, axe, server, "the password page");
     browser.type_into("input[name=current_password]", password);
     browser.type_into("input[name=new_password]", NEW_PASSWORD);
-    browser.click("main form button[type=submit]");
+    browser.submit("main form button[type=submit]");
     browser.wait_for_url("/console/?password=changed");
 }
 
@@ -711,7 +764,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     browser.go(&server.url("/console/sensors"));
     check_page(&browser, &axe, &server, "the empty sensors page");
     browser.type_into("form input[name=name]", "edge ids");
-    browser.click("main form.stacked button[type=submit]");
+    browser.submit("main form.stacked button[type=submit]");
     browser.wait_for_url("/console/sensors");
     let token = browser.text("#ingest-token");
     assert!(token.starts_with("ngs_"), "{token}");
@@ -887,7 +940,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     browser.go(&server.url("/console/tokens"));
     check_page(&browser, &axe, &server, "my API tokens");
     browser.type_into("main form input[name=name]", "console e2e");
-    browser.click("#create-token");
+    browser.submit("#create-token");
     browser.wait_for_url("/console/tokens");
     assert!(
         browser.text("#api-token").starts_with("ngb_"),
@@ -980,7 +1033,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     check_page(&browser, &axe, &server, "the rules");
 
-    browser.click("header form button[type=submit]");
+    browser.submit("header form button[type=submit]");
     browser.wait_for_url("/console/login?out=1");
     sign_in(&browser, &server, "first.analyst", &password, &axe);
     browser.go(&server.url(&format!("/console/sensors/{theirs}")));
@@ -1052,7 +1105,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
 
     // Open it: acknowledged, with its matching event.
-    browser.click("#alerts tbody tr a");
+    browser.submit("#alerts tbody tr a");
     browser.wait_for_url("/console/alerts/");
     assert!(
         !browser.find_all("#alert-status").is_empty(),
@@ -1074,7 +1127,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         "#open-incident input[name=title]",
         "Probe logons at First Bank",
     );
-    browser.click("#open-incident-button");
+    browser.submit("#open-incident-button");
     browser.wait_for_url("/console/incidents/");
     let incident_url = browser.url();
     assert!(
@@ -1095,7 +1148,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     browser.go(&incident_url);
     browser.type_into("form textarea[name=note]", "Seen across the sector");
-    browser.click("#escalate");
+    browser.submit("#escalate");
     let deadline = Instant::now() + Duration::from_secs(20);
     while browser.text("#incident-owner") == "First Bank" {
         assert!(Instant::now() < deadline, "{}", browser.text("main"));
