@@ -38,7 +38,7 @@ use nigehban_model::{
     AlertText, AlertTriage, ReopenAs, Resolution, SensorId, Severity, SignalFate, TenantId,
     Timestamp, UserId,
 };
-use nigehban_store::{AlertQuery, AlertRaise, AlertScope, Page, PageRequest};
+use nigehban_store::{AlertHourCount, AlertQuery, AlertRaise, AlertScope, Page, PageRequest};
 use tokio::sync::watch;
 
 use crate::policy::{self, Action, Decision};
@@ -455,6 +455,34 @@ impl Alerts<'_> {
         Ok(self
             .app
             .within_reach(caller, Action::ViewAlert, under, page, |a| a.tenant))
+    }
+
+    /// The real alerts of tenant `under` (default: the caller's) and the
+    /// tenants below it first seen in `[from, to)`, counted per tenant,
+    /// severity and hour: the dashboard's picture without listing alerts.
+    pub async fn counts_per_hour(
+        &self,
+        caller: &Caller,
+        under: Option<TenantId>,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> AppResult<Vec<AlertHourCount>> {
+        let under = under.unwrap_or(caller.tenant_id());
+        self.app
+            .authorise(caller, Action::ViewAlert, under, "tenant", under)
+            .await?;
+        let counts = Page {
+            items: self
+                .app
+                .store()
+                .alert_counts_per_hour(under, from, to)
+                .await?,
+            next: None,
+        };
+        Ok(self
+            .app
+            .within_reach(caller, Action::ViewAlert, under, counts, |c| c.tenant)
+            .items)
     }
 
     /// One alert the caller may see.

@@ -169,8 +169,9 @@ use std::time::Duration;
 
 pub use nigehban_model as model;
 pub use nigehban_store::{
-    AUDIT_KEY_FILE, AuditKeyFile, Backend, BackupReport, Cursor, DATABASE_FILE, DEFAULT_PAGE_LIMIT,
-    MAX_PAGE_LIMIT, Page, PageRequest, RuleQuery, RulesImported, Store, StoreConfig,
+    AUDIT_KEY_FILE, AlertHourCount, AuditKeyFile, Backend, BackupReport, Cursor, DATABASE_FILE,
+    DEFAULT_PAGE_LIMIT, MAX_PAGE_LIMIT, Page, PageRequest, RuleQuery, RulesImported, Store,
+    StoreConfig,
 };
 
 pub use alerts::{

@@ -43,6 +43,7 @@ mod events;
 mod frame;
 mod incidents;
 mod messages;
+mod report;
 mod rules;
 mod sensors;
 mod session;
@@ -82,6 +83,10 @@ pub const NAV: &[NavEntry] = &[
         label: |t| t.incidents,
     },
     NavEntry {
+        path: report::PATH,
+        label: |t| t.report_incident,
+    },
+    NavEntry {
         path: events::PATH,
         label: |t| t.events,
     },
@@ -118,6 +123,7 @@ pub fn routes() -> Router<ServerState> {
         .merge(duty::routes())
         .merge(alerts::routes())
         .merge(incidents::routes())
+        .merge(report::routes())
         .merge(events::routes())
         .merge(sensors::routes())
         .merge(tokens::routes())

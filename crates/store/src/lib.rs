@@ -391,6 +391,20 @@ pub struct AlertPruning {
     pub changes: u64,
 }
 
+/// How many alerts of one tenant and severity were first seen in one hour
+/// ([`Store::alert_counts_per_hour`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertHourCount {
+    /// Whose alerts.
+    pub tenant: TenantId,
+    /// Their severity.
+    pub severity: Severity,
+    /// The hour they were first seen in: hours since the Unix epoch.
+    pub hour: i64,
+    /// How many.
+    pub count: u64,
+}
+
 // ---- rules: types of the rule methods of [`Store`] ----
 
 /// Rule documents to store in one transaction: a document whose id is
@@ -811,6 +825,16 @@ pub trait Store: Send + Sync + 'static {
     /// Alerts, newest `last_seen` first (ties by id, newest first).
     async fn list_alerts(&self, query: &AlertQuery, page: &PageRequest)
     -> StoreResult<Page<Alert>>;
+
+    /// The real (not exercise) alerts of `under`'s subtree first seen in
+    /// `[from, to)`, counted per tenant, severity and hour; hours without
+    /// alerts are left out.
+    async fn alert_counts_per_hour(
+        &self,
+        under: TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<AlertHourCount>>;
 
     /// Applies a triage change (audited as `alert.assign`, `alert.acknowledge`,
     /// `alert.close` or `alert.reopen`, with the change feed entry `triaged`);

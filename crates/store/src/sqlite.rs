@@ -47,13 +47,13 @@ use crate::migrations::{self, CREATE_MIGRATIONS_TABLE, Migration};
 use crate::rows::{
     change_draft, kind_columns, kind_from_columns, parse_role, parse_text, to_i64, to_seq, to_u32,
 };
+use crate::{AlertHourCount, IndicatorQuery, SightingRecorded};
 use crate::{
     AlertPruning, AlertQuery, AlertRaise, AuditContext, AuditQuery, Backend, BackupReport, Page,
     PageRequest, SensorChange, SensorHealthScope, Store, StoreError, StoreResult, TenantChange,
     UserChange,
 };
 use crate::{EvidenceOf, IncidentScope, IncidentWrite, IncidentWritten, SimilarIncident};
-use crate::{IndicatorQuery, SightingRecorded};
 use nigehban_model::DutyRecordId;
 use nigehban_model::IndicatorId;
 use nigehban_model::duty::DutyRecord;
@@ -1822,6 +1822,15 @@ impl Store for SqliteStore {
         page: &PageRequest,
     ) -> StoreResult<Page<Alert>> {
         self.alerts_list(query, page).await
+    }
+
+    async fn alert_counts_per_hour(
+        &self,
+        under: TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<AlertHourCount>> {
+        self.alerts_counts_per_hour(under, from, to).await
     }
 
     async fn triage_alert(

@@ -130,6 +130,19 @@ pub fn time(at: OffsetDateTime) -> Markup {
     html! { time datetime=(machine) title=(readable) { (readable) } }
 }
 
+/// A `datetime-local` field's value (`2026-03-15T10:22`, seconds optional) read as UTC.
+pub fn utc_field(text: &str) -> Option<nigehban_app::model::Timestamp> {
+    let text = text.trim();
+    let with_seconds =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
+    let without = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    time::PrimitiveDateTime::parse(text, with_seconds)
+        .or_else(|_| time::PrimitiveDateTime::parse(text, without))
+        .ok()
+        .map(|at| nigehban_app::model::Timestamp::from_datetime(at.assume_utc()))
+        .or_else(|| nigehban_app::model::Timestamp::parse_rfc3339(text).ok())
+}
+
 /// A notice above a page's content (`role=status`, or `alert` for problems).
 pub fn notice(text: &str, problem: bool) -> Markup {
     if problem {
@@ -187,5 +200,20 @@ impl IntoResponse for ConsoleError {
             body,
         };
         respond(status, page.render())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_browsers_local_time_is_read_as_utc() {
+        let at = utc_field("2026-03-15T10:22").unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-03-15T10:22:00Z");
+        let at = utc_field("2026-03-15T10:22:14").unwrap();
+        assert_eq!(at.to_rfc3339(), "2026-03-15T10:22:14Z");
+        assert!(utc_field("yesterday").is_none());
+        assert!(utc_field("").is_none());
     }
 }

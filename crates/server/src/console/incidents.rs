@@ -7,11 +7,12 @@ use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use maud::{Markup, html};
-use nigehban_app::model::{Incident, TenantId, Tlp};
+use nigehban_app::incidents::NewTask;
+use nigehban_app::model::{Incident, TaskKind, TenantId, Tlp};
 use nigehban_app::{IncidentListing, IncidentRef, IncidentSight, PageRequest};
 
 use super::dashboard::visible_tenants;
-use super::frame::{ConsoleError, Page, notice, redirect, time};
+use super::frame::{ConsoleError, Page, notice, redirect, time, utc_field};
 use super::messages::messages;
 use super::session::{FormData, Viewer};
 use crate::ServerState;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<ServerState> {
         .route(PATH, get(list))
         .route("/console/incidents/{id}", get(detail))
         .route("/console/incidents/{id}/escalate", post(escalate))
+        .route("/console/incidents/{id}/tasks", post(give_task))
 }
 
 /// A TLP label in its TLP 2.0 colours.
@@ -202,6 +204,29 @@ async fn render_detail(
                 button #escalate type="submit" { (t.escalate_to_parent) }
             }
         }
+        // Tasks go to the viewer's tenant or one below it, while the incident is open in its custody.
+        @if status.is_open() && matches!(sight, IncidentSight::Full(_)) && tenants.iter().any(|t| t.id == owner) {
+            h2 { (t.task_a_tenant) }
+            form.stacked #task-form method="post" action=(format!("{PATH}/{readable}/tasks")) {
+                (viewer.csrf_field())
+                label { (t.tenant)
+                    select name="tenant" {
+                        @for tenant in &tenants {
+                            option value=(tenant.id) { (tenant.name.as_str()) }
+                        }
+                    }
+                }
+                label { (t.task_kind)
+                    select name="kind" {
+                        @for (value, _) in TASK_KINDS { option value=(value) { (value) } }
+                    }
+                }
+                label { (t.title) input name="title" required maxlength="200"; }
+                label { (t.description) textarea name="description" rows="3" {} }
+                label { (t.due) span.hint { (t.optional_utc_time_hint) } input type="datetime-local" name="due"; }
+                button #give-task type="submit" { (t.give_task) }
+            }
+        }
         h2 { (t.tasks) }
         @if tasks.is_empty() {
             p { (t.no_tasks) }
@@ -269,6 +294,74 @@ async fn escalate(
         ) => render_detail(&state, &viewer, &id, Some(&message))
             .await
             .unwrap_or_else(IntoResponse::into_response),
+        Err(error) => ConsoleError::new(error, Some(&viewer)).into_response(),
+    }
+}
+
+/// The task kinds the form offers, by their API words.
+const TASK_KINDS: [(&str, TaskKind); 3] = [
+    ("investigation", TaskKind::Investigation),
+    ("countermeasure", TaskKind::Countermeasure),
+    ("other", TaskKind::Other),
+];
+
+/// `POST /console/incidents/{id}/tasks`: gives a task to the viewer's tenant or one below it.
+async fn give_task(
+    State(state): State<ServerState>,
+    viewer: Viewer,
+    Path(id): Path<String>,
+    form: FormData,
+) -> Response {
+    if let Err(error) = viewer.check_csrf(&state, &form) {
+        return error.into_response();
+    }
+    let Ok(reference) = id.parse::<IncidentRef>() else {
+        return ConsoleError::not_found(Some(&viewer)).into_response();
+    };
+    let t = messages();
+    let problem = |message: String| {
+        let (state, viewer, id) = (&state, &viewer, &id);
+        async move {
+            render_detail(state, viewer, id, Some(&message))
+                .await
+                .unwrap_or_else(IntoResponse::into_response)
+        }
+    };
+    let Some(assignee_tenant) = form.get("tenant").and_then(|t| t.parse::<TenantId>().ok()) else {
+        return problem(format!("{}: {}", t.tenant, t.choose_one)).await;
+    };
+    let Some(kind) = TASK_KINDS
+        .iter()
+        .find(|(value, _)| Some(*value) == form.get("kind"))
+        .map(|(_, kind)| *kind)
+    else {
+        return problem(format!("{}: {}", t.task_kind, t.choose_one)).await;
+    };
+    let due_at = match form.text("due") {
+        None => None,
+        Some(text) => match utc_field(text) {
+            Some(at) => Some(at),
+            None => return problem(t.due_invalid.to_owned()).await,
+        },
+    };
+    let new = NewTask {
+        assignee_tenant,
+        assignee_user: None,
+        kind,
+        title: form.get("title").unwrap_or_default().to_owned(),
+        description: form.get("description").unwrap_or_default().to_owned(),
+        due_at,
+    };
+    match state
+        .app
+        .incidents()
+        .task(viewer.caller(), &reference, new)
+        .await
+    {
+        Ok(_) => redirect(&format!("{PATH}/{id}")),
+        Err(
+            nigehban_app::AppError::Conflict(message) | nigehban_app::AppError::Invalid(message),
+        ) => problem(message).await,
         Err(error) => ConsoleError::new(error, Some(&viewer)).into_response(),
     }
 }

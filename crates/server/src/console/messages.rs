@@ -437,6 +437,68 @@ pub struct Messages {
     pub alerts_changed: &'static str,
     /// Before the count of alerts it could not change.
     pub alerts_not_changed: &'static str,
+    /// The chart of alerts per hour by severity.
+    pub alerts_per_hour_by_severity: &'static str,
+    /// The alternative text of the chart of alerts per hour by severity.
+    pub alerts_per_hour_by_severity_alt: &'static str,
+    /// The chart of alerts per hour by tenant at the level below.
+    pub alerts_per_hour_by_tenant: &'static str,
+    /// The alternative text of the chart of alerts per hour by tenant.
+    pub alerts_per_hour_by_tenant_alt: &'static str,
+    /// No alerts in the last day.
+    pub no_alerts_last_day: &'static str,
+    /// The table of open incidents by severity and tenant.
+    pub open_incidents_by_severity: &'static str,
+    /// No open incidents.
+    pub no_open_incidents: &'static str,
+    /// A table's total column or row.
+    pub total: &'static str,
+    /// Incidents owned above the viewer's level (escalated).
+    pub owned_above: &'static str,
+    /// Reporting deadlines that lapsed without a report.
+    pub overdue_deadlines: &'static str,
+    /// No reporting deadline has lapsed.
+    pub no_overdue_deadlines: &'static str,
+    /// A reporting stage (e.g. Early warning).
+    pub reporting_stage: &'static str,
+    /// The "report an incident" page and its navigation entry.
+    pub report_incident: &'static str,
+    /// What the report form is for.
+    pub report_hint: &'static str,
+    /// A report was filed (followed by its id).
+    pub report_filed: &'static str,
+    /// When the organisation noticed it.
+    pub noticed_at: &'static str,
+    /// The noticed-at field's time could not be read.
+    pub noticed_at_invalid: &'static str,
+    /// Times typed into a form are UTC.
+    pub utc_time_hint: &'static str,
+    /// The affected systems.
+    pub affected_systems: &'static str,
+    /// One entry per line.
+    pub one_per_line: &'static str,
+    /// The report form's button.
+    pub file_report: &'static str,
+    /// The reports filed in the viewer's tree.
+    pub reports_filed: &'static str,
+    /// No reports filed.
+    pub no_reports: &'static str,
+    /// A report waits for the CERT above.
+    pub report_waiting: &'static str,
+    /// A report became an incident (followed by its id).
+    pub report_became: &'static str,
+    /// A report was rejected (followed by the reason).
+    pub report_rejected: &'static str,
+    /// Giving a task to a tenant.
+    pub task_a_tenant: &'static str,
+    /// The kind of a task.
+    pub task_kind: &'static str,
+    /// The task form's button.
+    pub give_task: &'static str,
+    /// A due time is optional.
+    pub optional_utc_time_hint: &'static str,
+    /// The due field's time could not be read.
+    pub due_invalid: &'static str,
 }
 
 /// English, the language of the first release.
@@ -657,6 +719,37 @@ pub static ENGLISH: Messages = Messages {
     unknown_bulk_action: "That action does not exist; choose one from the list.",
     alerts_changed: "Alerts changed:",
     alerts_not_changed: "Not changed (gone, already in that state, or not yours to change):",
+    alerts_per_hour_by_severity: "Alerts per hour by severity, last 24 hours",
+    alerts_per_hour_by_severity_alt: "Alerts first seen per hour in the last 24 hours, by severity",
+    alerts_per_hour_by_tenant: "Alerts per hour by tenant, last 24 hours",
+    alerts_per_hour_by_tenant_alt: "Alerts first seen per hour in the last 24 hours, by tenant",
+    no_alerts_last_day: "No alerts in the last 24 hours.",
+    open_incidents_by_severity: "Open incidents by severity",
+    no_open_incidents: "No open incidents.",
+    total: "Total",
+    owned_above: "Escalated above",
+    overdue_deadlines: "Overdue reporting deadlines",
+    no_overdue_deadlines: "No reporting deadline has lapsed.",
+    reporting_stage: "Reporting stage",
+    report_incident: "Report an incident",
+    report_hint: "Tell your CERT what happened. It reads every report and answers here: the report becomes an incident, joins one, or is declined with a reason. Regulatory deadlines count from when you noticed it.",
+    report_filed: "Report filed:",
+    noticed_at: "Noticed at",
+    noticed_at_invalid: "Noticed at: give a date and time, e.g. 2026-03-15T10:22 (UTC).",
+    utc_time_hint: "UTC",
+    affected_systems: "Affected systems",
+    one_per_line: "one per line",
+    file_report: "File the report",
+    reports_filed: "Reports filed",
+    no_reports: "No reports filed yet.",
+    report_waiting: "waiting for the CERT",
+    report_became: "became incident",
+    report_rejected: "declined",
+    task_a_tenant: "Give a task",
+    task_kind: "Kind",
+    give_task: "Give the task",
+    optional_utc_time_hint: "UTC, optional",
+    due_invalid: "Due: give a date and time, e.g. 2026-03-15T10:22 (UTC), or leave it empty.",
 };
 
 /// The texts for a request (English until a second language is added).

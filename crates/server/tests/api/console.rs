@@ -16,7 +16,8 @@ fn cookie(credentials: &Credentials) -> String {
     )
 }
 
-async fn page(platform: &Platform, who: &Credentials, uri: &str) -> Answer {
+/// A console page requested by a signed-in caller.
+pub(crate) async fn page(platform: &Platform, who: &Credentials, uri: &str) -> Answer {
     platform
         .send(
             call(Method::GET, uri)
@@ -26,7 +27,13 @@ async fn page(platform: &Platform, who: &Credentials, uri: &str) -> Answer {
         .await
 }
 
-async fn post_form(platform: &Platform, who: &Credentials, uri: &str, form: &str) -> Answer {
+/// A console form posted by a signed-in caller.
+pub(crate) async fn post_form(
+    platform: &Platform,
+    who: &Credentials,
+    uri: &str,
+    form: &str,
+) -> Answer {
     platform
         .send(
             call(Method::POST, uri)
@@ -36,7 +43,8 @@ async fn post_form(platform: &Platform, who: &Credentials, uri: &str, form: &str
         .await
 }
 
-fn form_encode(pairs: &[(&str, &str)]) -> String {
+/// `pairs` as a URL-encoded form body.
+pub(crate) fn form_encode(pairs: &[(&str, &str)]) -> String {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
         out.append_pair(k, v);
@@ -1076,4 +1084,284 @@ async fn bulk_actions_change_the_ticked_alerts_of_the_viewers_subtree_only() {
     .await;
     assert_ne!(forged.status, StatusCode::SEE_OTHER, "{}", forged.text);
     assert_eq!(status(theirs).await, "new");
+}
+
+/// The values of one chart of a page by series: the sum of its bars' `<title>hour: series, n</title>`.
+fn chart_totals(page: &str, id: &str) -> std::collections::BTreeMap<String, u64> {
+    let start = page
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no chart {id}: {page}"));
+    let chart = &page[start..start + page[start..].find("</svg>").unwrap()];
+    let mut totals = std::collections::BTreeMap::new();
+    for title in chart.split("<title>").skip(1) {
+        let text = &title[..title.find("</title>").unwrap()];
+        let (_, rest) = text.split_once(": ").unwrap();
+        let (series, value) = rest.rsplit_once(", ").unwrap();
+        *totals.entry(series.to_owned()).or_insert(0) += value.parse::<u64>().unwrap();
+    }
+    totals
+}
+
+#[tokio::test]
+async fn the_dashboard_counts_the_alerts_and_open_incidents_of_the_viewers_subtree() {
+    use nigehban_app::model::{AlertId, AlertRule, AlertSignal, Sector, Severity, Timestamp};
+    let platform = Platform::new().await;
+    let banking = platform.sector("Banking CERT", Sector::Banking).await;
+    let telecom = platform.sector("Telecom CERT", Sector::Telecom).await;
+    let first = platform.organisation(&banking, "First Bank").await;
+    let second = platform.organisation(&banking, "Second Bank").await;
+    let telco = platform.organisation(&telecom, "Telco One").await;
+    let raise = |tenant, severity| {
+        let platform = &platform;
+        async move {
+            let unique = AlertId::new().to_string();
+            let rule = AlertRule::new(format!("rule-{unique}"), "Dashboard probe", severity);
+            let signal = AlertSignal::new(tenant, rule, &unique, Timestamp::now());
+            let outcome = platform.app.alerts().raise(vec![signal]).await.unwrap();
+            assert_eq!(outcome.opened, 1, "{outcome:?}");
+        }
+    };
+    raise(first.id, Severity::Critical).await;
+    raise(first.id, Severity::High).await;
+    raise(second.id, Severity::High).await;
+    raise(telco.id, Severity::Critical).await;
+
+    platform
+        .user(&banking, "sector.analyst", Role::Analyst)
+        .await;
+    let analyst = platform.sign_in("sector.analyst").await;
+    // A critical incident of First Bank noticed five days ago: its first reporting stage lapsed.
+    let five_days_ago =
+        Timestamp::from_unix_micros(Timestamp::now().unix_micros() - 5 * 24 * 3_600 * 1_000_000);
+    let opened = platform
+        .send(
+            call(Method::POST, "/api/v1/incidents")
+                .bearer(&analyst.token)
+                .json(&serde_json::json!({
+                    "owner": first.id,
+                    "title": "Card data taken at First Bank",
+                    "classification": {"class": "information-content-security", "type": "unauthorised-information-access"},
+                    "severity": "critical",
+                    "aware_at": five_days_ago,
+                })),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let readable = opened.json["readable_id"].as_str().unwrap().to_owned();
+    let first_stage = opened.json["regulatory"]["stages"][0]["name"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no regulatory clocks: {}", opened.text))
+        .to_owned();
+
+    let dashboard = page(&platform, &analyst, "/console/").await;
+    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.text);
+    let text = &dashboard.text;
+    let by_severity = chart_totals(text, "alerts-by-severity");
+    assert_eq!(by_severity.get("critical"), Some(&1), "{by_severity:?}");
+    assert_eq!(by_severity.get("high"), Some(&2), "{by_severity:?}");
+    let by_tenant = chart_totals(text, "alerts-by-tenant");
+    assert_eq!(
+        by_tenant,
+        [("First Bank".to_owned(), 2), ("Second Bank".to_owned(), 1)]
+            .into_iter()
+            .collect(),
+    );
+    let incidents = &text[text
+        .find(r#"id="open-incidents""#)
+        .unwrap_or_else(|| panic!("{text}"))..];
+    let row = &incidents[incidents.find("First Bank").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    // Columns: critical, high, medium, low, total.
+    assert!(
+        row.contains("<td>1</td><td>0</td><td>0</td><td>0</td><td>1</td>"),
+        "{row}"
+    );
+    let overdue = &text[text
+        .find(r#"id="overdue-deadlines""#)
+        .unwrap_or_else(|| panic!("{text}"))..];
+    assert!(overdue.contains(&readable), "{overdue}");
+    assert!(overdue.contains(&first_stage), "{overdue}");
+    assert!(!text.contains("Telco One"), "{text}");
+
+    // The other sector sees its own alert and none of these incidents.
+    platform
+        .user(&telecom, "telecom.analyst", Role::Analyst)
+        .await;
+    let other = platform.sign_in("telecom.analyst").await;
+    let theirs = page(&platform, &other, "/console/").await;
+    assert_eq!(
+        chart_totals(&theirs.text, "alerts-by-tenant"),
+        [("Telco One".to_owned(), 1)].into_iter().collect(),
+    );
+    assert!(
+        theirs.text.contains(r#"id="open-incidents-none""#),
+        "{}",
+        theirs.text
+    );
+    assert!(
+        theirs.text.contains(r#"id="overdue-none""#),
+        "{}",
+        theirs.text
+    );
+    for foreign in ["First Bank", "Second Bank", &readable] {
+        assert!(!theirs.text.contains(foreign), "{foreign}: {}", theirs.text);
+    }
+}
+
+#[tokio::test]
+async fn a_constituent_reports_an_incident_and_its_cert_tasks_the_bank_from_the_console() {
+    use nigehban_app::model::Sector;
+    let platform = Platform::new().await;
+    let banking = platform.sector("Banking CERT", Sector::Banking).await;
+    let first = platform.organisation(&banking, "First Bank").await;
+    let second = platform.organisation(&banking, "Second Bank").await;
+    let telecom = platform.sector("Telecom CERT", Sector::Telecom).await;
+    platform
+        .user(&first, "first.reporter", Role::ConstituentReporter)
+        .await;
+    platform
+        .user(&second, "second.reporter", Role::ConstituentReporter)
+        .await;
+    platform
+        .user(&banking, "sector.analyst", Role::Analyst)
+        .await;
+    let reporter = platform.sign_in("first.reporter").await;
+    let sibling = platform.sign_in("second.reporter").await;
+    let analyst = platform.sign_in("sector.analyst").await;
+
+    // The form, in the navigation, with the time noticed filled in.
+    let form = page(&platform, &reporter, "/console/report").await;
+    assert_eq!(form.status, StatusCode::OK, "{}", form.text);
+    assert!(form.text.contains(r#"id="report-form""#), "{}", form.text);
+    assert!(
+        form.text
+            .contains(r#"<a href="/console/report" aria-current="page">"#),
+        "{}",
+        form.text
+    );
+    let report = |title: &'static str, noticed_at: &'static str| {
+        let (platform, reporter) = (&platform, &reporter);
+        async move {
+            post_form(
+                platform,
+                reporter,
+                "/console/report",
+                &form_encode(&[
+                    ("csrf", &reporter.csrf),
+                    ("title", title),
+                    ("description", "Our web server answers with a ransom note."),
+                    ("noticed_at", noticed_at),
+                    ("affected_systems", "www01\n\n  db02  "),
+                    ("tlp", "amber+strict"),
+                ]),
+            )
+            .await
+        }
+    };
+    // A time that is not one: the form comes back with what was typed and the problem.
+    let wrong = report("Ransom note on our website", "last night").await;
+    assert_eq!(wrong.status, StatusCode::OK, "{}", wrong.text);
+    assert!(wrong.text.contains(r#"role="alert""#), "{}", wrong.text);
+    assert!(
+        wrong.text.contains("Ransom note on our website"),
+        "{}",
+        wrong.text
+    );
+    let filed = report("Ransom note on our website", "2026-03-15T10:22").await;
+    assert_eq!(filed.status, StatusCode::SEE_OTHER, "{}", filed.text);
+    let shown = page(&platform, &reporter, &location(&filed)).await;
+    assert!(shown.text.contains("Report filed:"), "{}", shown.text);
+    let row = &shown.text[shown.text.find(r#"id="reports""#).unwrap()..];
+    assert!(row.contains("Ransom note on our website"), "{row}");
+    assert!(row.contains("waiting for the CERT"), "{row}");
+    assert!(row.contains("2026-03-15T10:22:00Z"), "{row}");
+    // Through the API: the report as filed, affected systems trimmed, TLP kept.
+    let api = platform
+        .send(
+            call(Method::GET, "/api/v1/reports")
+                .bearer(&analyst.token)
+                .empty(),
+        )
+        .await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.text);
+    let items = api.json["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{}", api.text);
+    assert_eq!(
+        items[0]["affected_systems"],
+        serde_json::json!(["www01", "db02"])
+    );
+    assert_eq!(items[0]["tlp"], "amber+strict");
+    // The sibling bank's reporter does not see it.
+    let theirs = page(&platform, &sibling, "/console/report").await;
+    assert!(!theirs.text.contains("Ransom note"), "{}", theirs.text);
+
+    // The sector CERT opens an incident for the bank and tasks the bank from its page.
+    let opened = platform
+        .send(
+            call(Method::POST, "/api/v1/incidents")
+                .bearer(&analyst.token)
+                .json(&serde_json::json!({
+                    "owner": banking.id,
+                    "title": "Ransomware at First Bank",
+                    "classification": {"class": "malicious-code", "type": "infected-system"},
+                    "severity": "high",
+                })),
+        )
+        .await;
+    assert_eq!(opened.status, StatusCode::CREATED, "{}", opened.text);
+    let readable = opened.json["readable_id"].as_str().unwrap().to_owned();
+    let detail = page(
+        &platform,
+        &analyst,
+        &format!("/console/incidents/{readable}"),
+    )
+    .await;
+    assert!(detail.text.contains(r#"id="task-form""#), "{}", detail.text);
+    let task = |tenant: String, due: &'static str| {
+        let (platform, analyst, readable) = (&platform, &analyst, &readable);
+        async move {
+            post_form(
+                platform,
+                analyst,
+                &format!("/console/incidents/{readable}/tasks"),
+                &form_encode(&[
+                    ("csrf", &analyst.csrf),
+                    ("tenant", &tenant),
+                    ("kind", "countermeasure"),
+                    ("title", "Isolate www01"),
+                    ("description", ""),
+                    ("due", due),
+                ]),
+            )
+            .await
+        }
+    };
+    // Not below the sector CERT: refused, nothing given.
+    let outside = task(telecom.id.to_string(), "").await;
+    assert_ne!(outside.status, StatusCode::SEE_OTHER, "{}", outside.text);
+    let bad_due = task(first.id.to_string(), "tomorrow").await;
+    assert_eq!(bad_due.status, StatusCode::OK, "{}", bad_due.text);
+    assert!(bad_due.text.contains(r#"role="alert""#), "{}", bad_due.text);
+    let given = task(first.id.to_string(), "2099-01-01T09:00").await;
+    assert_eq!(given.status, StatusCode::SEE_OTHER, "{}", given.text);
+    let detail = page(
+        &platform,
+        &analyst,
+        &format!("/console/incidents/{readable}"),
+    )
+    .await;
+    let tasks = &detail.text[detail
+        .text
+        .find("Isolate www01")
+        .unwrap_or_else(|| panic!("{}", detail.text))..];
+    let row = &tasks[..tasks.find("</tr>").unwrap()];
+    assert!(row.contains("First Bank"), "{row}");
+    assert!(row.contains("2099-01-01"), "{row}");
+    // One task given (the bad ones gave none); the timeline names it once too.
+    assert_eq!(
+        detail.text.matches("<td>Isolate www01</td>").count(),
+        1,
+        "{}",
+        detail.text
+    );
 }

@@ -9,6 +9,7 @@ mod alerts;
 mod auth_flow;
 mod connections;
 mod console;
+mod console_matrix;
 mod errors;
 mod event_search;
 mod incident_alerts;

@@ -20,8 +20,8 @@ use deadpool_postgres::{GenericClient, Transaction};
 use futures_util::future::try_join_all;
 use nigehban_model::{
     Alert, AlertChange, AlertChangeKind, AlertComment, AlertCommentId, AlertId, AlertText,
-    AlertTriage, AuditAction, FoldGroup, IncidentId, InstanceId, RaisedAlert, SensorId, SignalFate,
-    TenantId, Timestamp, UserId, fold_batch,
+    AlertTriage, AuditAction, FoldGroup, IncidentId, InstanceId, RaisedAlert, SensorId, Severity,
+    SignalFate, TenantId, Timestamp, UserId, fold_batch,
 };
 use time::OffsetDateTime;
 use tokio_postgres::Row;
@@ -34,8 +34,8 @@ use crate::rows::{
     triage_record,
 };
 use crate::{
-    AlertPruning, AlertQuery, AlertRaise, AlertScope, AuditContext, Page, PageRequest, StoreError,
-    StoreResult,
+    AlertHourCount, AlertPruning, AlertQuery, AlertRaise, AlertScope, AuditContext, Page,
+    PageRequest, StoreError, StoreResult,
 };
 
 /// The advisory lock every writer of the alert change feed holds to commit
@@ -366,6 +366,39 @@ impl PostgresStore {
             .await?
             .iter()
             .map(alert_from_row)
+            .collect()
+    }
+
+    pub(super) async fn alerts_counts_per_hour(
+        &self,
+        under: TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<AlertHourCount>> {
+        let sql = format!(
+            "{SUBTREE} SELECT tenant_id, severity,
+                    floor(extract(epoch FROM first_seen) / 3600)::bigint AS hour, count(*)
+             FROM alerts WHERE tenant_id IN (SELECT id FROM subtree)
+             AND NOT exercise AND first_seen >= $2 AND first_seen < $3
+             GROUP BY tenant_id, severity, hour"
+        );
+        let rows = self
+            .client()
+            .await?
+            .query(&sql, &[&under.as_uuid(), &ts(from), &ts(to)])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let rank = i64::from(row.try_get::<_, i32>(1)?);
+                Ok(AlertHourCount {
+                    tenant: TenantId::from_uuid(row.try_get(0)?),
+                    severity: Severity::from_rank(rank).ok_or_else(|| {
+                        StoreError::corrupt("alert severity", format!("rank {rank} is unknown"))
+                    })?,
+                    hour: row.try_get(2)?,
+                    count: u64::try_from(row.try_get::<_, i64>(3)?).unwrap_or(0),
+                })
+            })
             .collect()
     }
 

@@ -7,7 +7,8 @@
 
 use nigehban_model::{
     Alert, AlertChange, AlertChangeKind, AlertComment, AlertId, AlertText, AlertTriage,
-    AuditAction, FoldGroup, InstanceId, RaisedAlert, SignalFate, Timestamp, fold_batch,
+    AuditAction, FoldGroup, InstanceId, RaisedAlert, Severity, SignalFate, TenantId, Timestamp,
+    fold_batch,
 };
 use rusqlite::{Connection, Row, Transaction, params};
 
@@ -18,8 +19,8 @@ use crate::rows::{
     triage_record,
 };
 use crate::{
-    AlertPruning, AlertQuery, AlertRaise, AlertScope, AuditContext, Page, PageRequest, StoreError,
-    StoreResult,
+    AlertHourCount, AlertPruning, AlertQuery, AlertRaise, AlertScope, AuditContext, Page,
+    PageRequest, StoreError, StoreResult,
 };
 
 fn optional_id<T: std::str::FromStr>(
@@ -362,6 +363,42 @@ impl SqliteStore {
             ])?;
             let items = page_rows(&mut rows, alert_from_row)?;
             Ok(Page::from_rows(items, limit, alert_cursor_key, "alerts"))
+        })
+        .await
+    }
+
+    pub(super) async fn alerts_counts_per_hour(
+        &self,
+        under: TenantId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> StoreResult<Vec<AlertHourCount>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "{SUBTREE} SELECT tenant_id, severity, first_seen / 3600000000 AS hour, COUNT(*)
+                 FROM alerts WHERE tenant_id IN (SELECT id FROM subtree)
+                 AND exercise = 0 AND first_seen >= ?2 AND first_seen < ?3
+                 GROUP BY tenant_id, severity, hour"
+            );
+            let mut stmt = conn.prepare_cached(&sql)?;
+            let mut rows = stmt.query(params![
+                under.to_string(),
+                from.unix_micros(),
+                to.unix_micros()
+            ])?;
+            let mut counts = Vec::new();
+            while let Some(row) = rows.next()? {
+                let rank: i64 = row.get(1)?;
+                counts.push(AlertHourCount {
+                    tenant: parse_text("tenant id", &row.get::<_, String>(0)?)?,
+                    severity: Severity::from_rank(rank).ok_or_else(|| {
+                        StoreError::corrupt("alert severity", format!("rank {rank} is unknown"))
+                    })?,
+                    hour: row.get(2)?,
+                    count: u64::try_from(row.get::<_, i64>(3)?).unwrap_or(0),
+                });
+            }
+            Ok(counts)
         })
         .await
     }
