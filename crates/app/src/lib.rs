@@ -168,8 +168,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-pub use nigehban_model as model;
 pub use nigehban_misp as misp;
+pub use nigehban_model as model;
 pub use nigehban_store::{
     AUDIT_KEY_FILE, AuditKeyFile, Backend, BackupReport, Cursor, DATABASE_FILE, DEFAULT_PAGE_LIMIT,
     MAX_PAGE_LIMIT, Page, PageRequest, RuleQuery, RulesImported, Store, StoreConfig,

@@ -3,6 +3,7 @@
 //! from its own test events, and those upstream events themselves. The
 //! expected figures were counted from the files with an independent script
 //! (Python's `json`, MISP's attribute types), not from this reader.
+#![allow(clippy::unwrap_used)]
 
 use std::path::{Path, PathBuf};
 

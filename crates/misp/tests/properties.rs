@@ -1,5 +1,6 @@
 //! Properties of the MISP codec: no input makes it panic, every attribute
 //! is accounted for, and what it writes it reads back whole.
+#![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeMap;
 

@@ -25,7 +25,11 @@ async fn get(platform: &Platform, token: &str, path: &str) -> Answer {
 
 async fn publish(platform: &Platform, who: &Credentials, body: Value) -> String {
     let answer = platform
-        .send(call(Method::POST, "/api/v1/indicators").bearer(&who.token).json(&body))
+        .send(
+            call(Method::POST, "/api/v1/indicators")
+                .bearer(&who.token)
+                .json(&body),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.text);
     answer.json["id"].as_str().unwrap().to_owned()
@@ -59,7 +63,10 @@ async fn pull(platform: &Platform, token: &str) -> Vec<Pulled> {
         assert_eq!(event["uuid"], json!(uuid));
         assert_eq!(event["info"], entry["info"]);
         assert_eq!(event["Orgc"], entry["Orgc"]);
-        assert_eq!(event["timestamp"].as_str().unwrap(), entry["timestamp"].to_string());
+        assert_eq!(
+            event["timestamp"].as_str().unwrap(),
+            entry["timestamp"].to_string()
+        );
         let event_tlp = event["Tag"][0]["name"].as_str().unwrap().to_owned();
         for attribute in event["Attribute"].as_array().unwrap() {
             out.push(Pulled {
@@ -82,7 +89,13 @@ async fn pull(platform: &Platform, token: &str) -> Vec<Pulled> {
     let lines: BTreeSet<String> = hashes.text.lines().map(str::to_owned).collect();
     let expected: BTreeSet<String> = out
         .iter()
-        .map(|p| format!("{},{}", hex::encode(Md5::digest(p.value.as_bytes())), p.event))
+        .map(|p| {
+            format!(
+                "{},{}",
+                hex::encode(Md5::digest(p.value.as_bytes())),
+                p.event
+            )
+        })
         .collect();
     assert_eq!(lines, expected, "hashes.csv is not one line per attribute");
     out
@@ -102,12 +115,22 @@ async fn tlp_in_the_feed(platform: Platform) {
     let sibling = platform.organisation(&sector_a, "Bank Two").await;
     let sector_b = platform.sector("CERT Energy", Sector::Energy).await;
     let other = platform.organisation(&sector_b, "Grid Co").await;
-    platform.user(&owner_org, "owner-intel", Role::IntelAnalyst).await;
-    platform.user(&sector_a, "sector-analyst", Role::Analyst).await;
-    platform.user(&sibling, "sibling-intel", Role::IntelAnalyst).await;
-    let named = platform.user(&other, "grid-named", Role::IntelAnalyst).await;
+    platform
+        .user(&owner_org, "owner-intel", Role::IntelAnalyst)
+        .await;
+    platform
+        .user(&sector_a, "sector-analyst", Role::Analyst)
+        .await;
+    platform
+        .user(&sibling, "sibling-intel", Role::IntelAnalyst)
+        .await;
+    let named = platform
+        .user(&other, "grid-named", Role::IntelAnalyst)
+        .await;
     platform.user(&other, "grid-other", Role::Analyst).await;
-    platform.user(&other, "grid-admin", Role::Administrator).await;
+    platform
+        .user(&other, "grid-admin", Role::Administrator)
+        .await;
     let owner = platform.sign_in("owner-intel").await;
     let sector = platform.sign_in("sector-analyst").await;
     let sibling_caller = platform.sign_in("sibling-intel").await;
@@ -118,9 +141,21 @@ async fn tlp_in_the_feed(platform: Platform) {
     let published = [
         ("red.example", "red", json!([])),
         ("strict.example", "amber+strict", json!([])),
-        ("strict-grid.example", "amber+strict", json!([{"kind": "tenant", "id": other.id}])),
-        ("red-named.example", "red", json!([{"kind": "user", "id": named.id}])),
-        ("amber-energy.example", "amber", json!([{"kind": "tenant", "id": sector_b.id}])),
+        (
+            "strict-grid.example",
+            "amber+strict",
+            json!([{"kind": "tenant", "id": other.id}]),
+        ),
+        (
+            "red-named.example",
+            "red",
+            json!([{"kind": "user", "id": named.id}]),
+        ),
+        (
+            "amber-energy.example",
+            "amber",
+            json!([{"kind": "tenant", "id": sector_b.id}]),
+        ),
         ("green.example", "green", json!([])),
         ("clear.example", "clear", json!([])),
     ];
@@ -144,7 +179,11 @@ async fn tlp_in_the_feed(platform: Platform) {
         assert_eq!(pulled.event_tlp, format!("tlp:{tlp}"), "{value}");
         assert_eq!(
             pulled.tags,
-            [format!("tlp:{tlp}"), "PAP:GREEN".to_owned(), "attack.t1071".to_owned()],
+            [
+                format!("tlp:{tlp}"),
+                "PAP:GREEN".to_owned(),
+                "attack.t1071".to_owned()
+            ],
             "{value}"
         );
         let distribution = match *tlp {
@@ -160,9 +199,17 @@ async fn tlp_in_the_feed(platform: Platform) {
     let grid = pull(&platform, &grid_other.token).await;
     assert_eq!(
         values(&grid),
-        set(&["strict-grid.example", "amber-energy.example", "green.example", "clear.example"])
+        set(&[
+            "strict-grid.example",
+            "amber-energy.example",
+            "green.example",
+            "clear.example"
+        ])
     );
-    let strict = grid.iter().find(|p| p.value == "strict-grid.example").unwrap();
+    let strict = grid
+        .iter()
+        .find(|p| p.value == "strict-grid.example")
+        .unwrap();
     assert_eq!(strict.tags[0], "tlp:amber+strict");
     // RED goes to the named person only.
     assert_eq!(
@@ -182,10 +229,20 @@ async fn tlp_in_the_feed(platform: Platform) {
     );
     // The RED event of another tenant is not found, not merely empty.
     let red_event = owners.iter().find(|p| p.value == "red.example").unwrap();
-    let answer = get(&platform, &grid_other.token, &format!("{FEED}/{}.json", red_event.event)).await;
+    let answer = get(
+        &platform,
+        &grid_other.token,
+        &format!("{FEED}/{}.json", red_event.event),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
     // A role that reads no intelligence is refused; no token is unauthenticated.
-    let answer = get(&platform, &grid_admin.token, &format!("{FEED}/manifest.json")).await;
+    let answer = get(
+        &platform,
+        &grid_admin.token,
+        &format!("{FEED}/manifest.json"),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text);
     let answer = platform
         .send(call(Method::GET, &format!("{FEED}/manifest.json")).empty())
@@ -193,14 +250,25 @@ async fn tlp_in_the_feed(platform: Platform) {
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED);
     // A withdrawn indicator leaves the feed.
     let green_id = platform
-        .send(call(Method::GET, "/api/v1/indicators?kind=domain&value=green.example").bearer(&owner.token).empty())
+        .send(
+            call(
+                Method::GET,
+                "/api/v1/indicators?kind=domain&value=green.example",
+            )
+            .bearer(&owner.token)
+            .empty(),
+        )
         .await
         .json["items"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
     let answer = platform
-        .send(call(Method::PATCH, &format!("/api/v1/indicators/{green_id}")).bearer(&owner.token).json(&json!({"revoked": true})))
+        .send(
+            call(Method::PATCH, &format!("/api/v1/indicators/{green_id}"))
+                .bearer(&owner.token)
+                .json(&json!({"revoked": true})),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     assert_eq!(
@@ -227,8 +295,12 @@ async fn misp_events_import_with_a_report_per_attribute() {
     let platform = Platform::new().await;
     let sector = platform.sector("CERT Telecom", Sector::Telecom).await;
     let org = platform.organisation(&sector, "Mobile Co").await;
-    platform.user(&org, "mobile-intel", Role::IntelAnalyst).await;
-    platform.user(&org, "mobile-responder", Role::Responder).await;
+    platform
+        .user(&org, "mobile-intel", Role::IntelAnalyst)
+        .await;
+    platform
+        .user(&org, "mobile-responder", Role::Responder)
+        .await;
     let intel = platform.sign_in("mobile-intel").await;
     let responder = platform.sign_in("mobile-responder").await;
     let event = json!({"Event": {
@@ -248,7 +320,11 @@ async fn misp_events_import_with_a_report_per_attribute() {
             {"type": "sha256", "value": "e".repeat(64), "to_ids": true}]}],
     }});
     let answer = platform
-        .send(call(Method::POST, "/api/v1/intel/misp").bearer(&intel.token).json(&event))
+        .send(
+            call(Method::POST, "/api/v1/intel/misp")
+                .bearer(&intel.token)
+                .json(&event),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
     let report = &answer.json;
@@ -270,39 +346,84 @@ async fn misp_events_import_with_a_report_per_attribute() {
     assert_eq!(
         not_taken,
         [
-            ("attribute 2".to_owned(), "link".to_owned(), "unsupported".to_owned()),
-            ("attribute 3".to_owned(), "md5".to_owned(), "bad_value".to_owned()),
+            (
+                "attribute 2".to_owned(),
+                "link".to_owned(),
+                "unsupported".to_owned()
+            ),
+            (
+                "attribute 3".to_owned(),
+                "md5".to_owned(),
+                "bad_value".to_owned()
+            ),
         ]
     );
     // The indicators carry the labels and source the event gave.
     let listed = platform
-        .send(call(Method::GET, "/api/v1/indicators?limit=100").bearer(&intel.token).empty())
+        .send(
+            call(Method::GET, "/api/v1/indicators?limit=100")
+                .bearer(&intel.token)
+                .empty(),
+        )
         .await;
     let items = listed.json["items"].as_array().unwrap();
-    let by_value: BTreeMap<&str, &Value> =
-        items.iter().map(|i| (i["value"].as_str().unwrap(), i)).collect();
+    let by_value: BTreeMap<&str, &Value> = items
+        .iter()
+        .map(|i| (i["value"].as_str().unwrap(), i))
+        .collect();
     assert_eq!(by_value.len(), 3);
     assert_eq!(by_value["smish.example"]["tlp"], "amber");
     assert_eq!(by_value["smish.example"]["pap"], "red");
     assert_eq!(by_value["smish.example"]["title"], "Smishing wave");
     assert_eq!(by_value["smish.example"]["source"], "MISP CERT-EU");
     assert_eq!(by_value["smish.example"]["tenant"], json!(org.id));
-    assert!(by_value["smish.example"]["description"].as_str().unwrap().contains("landing page"));
+    assert!(
+        by_value["smish.example"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("landing page")
+    );
     assert_eq!(by_value["203.0.113.9"]["tlp"], "red");
     assert_eq!(by_value["e".repeat(64).as_str()]["kind"], "sha256");
     // Importing again updates rather than duplicates.
     let again = platform
-        .send(call(Method::POST, "/api/v1/intel/misp").bearer(&intel.token).json(&event))
+        .send(
+            call(Method::POST, "/api/v1/intel/misp")
+                .bearer(&intel.token)
+                .json(&event),
+        )
         .await;
-    assert_eq!(again.json["updated"].as_array().unwrap().len(), 3, "{}", again.text);
+    assert_eq!(
+        again.json["updated"].as_array().unwrap().len(),
+        3,
+        "{}",
+        again.text
+    );
     // What is not MISP is refused naming the item; a responder may not import.
     let answer = platform
-        .send(call(Method::POST, "/api/v1/intel/misp").bearer(&intel.token).json(&json!([{"Event": {"info": "a"}}, {"colour": 1}])))
+        .send(
+            call(Method::POST, "/api/v1/intel/misp")
+                .bearer(&intel.token)
+                .json(&json!([{"Event": {"info": "a"}}, {"colour": 1}])),
+        )
         .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text);
-    assert!(answer.text.contains("item 1 is not a MISP event"), "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("item 1 is not a MISP event"),
+        "{}",
+        answer.text
+    );
     let answer = platform
-        .send(call(Method::POST, "/api/v1/intel/misp").bearer(&responder.token).json(&event))
+        .send(
+            call(Method::POST, "/api/v1/intel/misp")
+                .bearer(&responder.token)
+                .json(&event),
+        )
         .await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text);
 }
@@ -337,7 +458,9 @@ async fn pymisp_reads_the_exported_feed_without_loss() {
     }
     let platform = Platform::new().await;
     let sector = platform.sector("CERT Finance", Sector::Banking).await;
-    platform.user(&sector, "fin-intel", Role::IntelAnalyst).await;
+    platform
+        .user(&sector, "fin-intel", Role::IntelAnalyst)
+        .await;
     let intel = platform.sign_in("fin-intel").await;
     let published = [
         ("ip", "192.0.2.10", "clear", "ip-dst"),
@@ -346,15 +469,39 @@ async fn pymisp_reads_the_exported_feed_without_loss() {
         ("domain", "c2.bad.example", "amber+strict", "domain"),
         ("url", "https://bad.example/gate.php?id=1", "red", "url"),
         ("md5", "0749bae92ca336a02c83d126e04ec628", "clear", "md5"),
-        ("sha1", "77b0c41b7d340b8a3d903f21347bbf06aa766b5b", "green", "sha1"),
-        ("sha256", "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68", "amber", "sha256"),
+        (
+            "sha1",
+            "77b0c41b7d340b8a3d903f21347bbf06aa766b5b",
+            "green",
+            "sha1",
+        ),
+        (
+            "sha256",
+            "b3c4ae251f8094fa15b510051835c657eaef2a6cea46075d3aec964b14a99f68",
+            "amber",
+            "sha256",
+        ),
         ("email", "ceo@phish.example", "green", "email"),
-        ("ja3", "e7d705a3286e19ea42f587b344ee6865", "clear", "ja3-fingerprint-md5"),
-        ("ja4", "t13d1516h2_8daaf6152771_b0da82dd1658", "green", "text"),
+        (
+            "ja3",
+            "e7d705a3286e19ea42f587b344ee6865",
+            "clear",
+            "ja3-fingerprint-md5",
+        ),
+        (
+            "ja4",
+            "t13d1516h2_8daaf6152771_b0da82dd1658",
+            "green",
+            "text",
+        ),
     ];
     let mut ids = BTreeMap::new();
     for (index, (kind, value, tlp, _)) in published.iter().enumerate() {
-        let source = if index % 2 == 0 { "sinkhole" } else { "partner" };
+        let source = if index % 2 == 0 {
+            "sinkhole"
+        } else {
+            "partner"
+        };
         let id = publish(
             &platform,
             &intel,
@@ -372,7 +519,11 @@ async fn pymisp_reads_the_exported_feed_without_loss() {
     for uuid in manifest.json.as_object().unwrap().keys() {
         let event = get(&platform, &intel.token, &format!("{FEED}/{uuid}.json")).await;
         assert_eq!(event.status, StatusCode::OK);
-        std::fs::write(dir.path().join(format!("{uuid}.json")), event.text.as_bytes()).unwrap();
+        std::fs::write(
+            dir.path().join(format!("{uuid}.json")),
+            event.text.as_bytes(),
+        )
+        .unwrap();
     }
     let output = Command::new("python3")
         .args(["-c", PYMISP_READER])
@@ -401,7 +552,10 @@ async fn pymisp_reads_the_exported_feed_without_loss() {
         assert_eq!(attribute["tags"], json!(expected), "{value}");
         assert_eq!(attribute["to_ids"], json!(*misp_type != "text"), "{value}");
         assert!(
-            attribute["first_seen"].as_str().unwrap().starts_with("2026-01-02T03:04:05"),
+            attribute["first_seen"]
+                .as_str()
+                .unwrap()
+                .starts_with("2026-01-02T03:04:05"),
             "{attribute}"
         );
     }

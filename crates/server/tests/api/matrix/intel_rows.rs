@@ -62,11 +62,7 @@ const fn row(
 }
 
 /// A row acting on the caller's own view, with no target tenant (the MISP feed).
-const fn role_row(
-    path: &'static str,
-    case: IntelCase,
-    reaches: [Reach; 8],
-) -> Row {
+const fn role_row(path: &'static str, case: IntelCase, reaches: [Reach; 8]) -> Row {
     Row {
         method: "GET",
         path,
@@ -234,8 +230,16 @@ pub(super) async fn request(
                 ],
             }})),
         ),
-        I::MispManifest => (Method::GET, "/api/v1/intel/misp-feed/manifest.json".into(), None),
-        I::MispHashes => (Method::GET, "/api/v1/intel/misp-feed/hashes.csv".into(), None),
+        I::MispManifest => (
+            Method::GET,
+            "/api/v1/intel/misp-feed/manifest.json".into(),
+            None,
+        ),
+        I::MispHashes => (
+            Method::GET,
+            "/api/v1/intel/misp-feed/hashes.csv".into(),
+            None,
+        ),
         I::MispEvent => (
             Method::GET,
             format!("/api/v1/intel/misp-feed/{}.json", seeded_event(tenant)),
@@ -323,8 +327,12 @@ pub(super) async fn check_content(
         }
         I::MispHashes => {
             let own = format!(",{}", seeded_event(target));
-            (!answer.text.lines().any(|line| line.ends_with(&own)))
-                .then(|| format!("hashes.csv of {target_id} lacks its own event: {}", answer.text))
+            (!answer.text.lines().any(|line| line.ends_with(&own))).then(|| {
+                format!(
+                    "hashes.csv of {target_id} lacks its own event: {}",
+                    answer.text
+                )
+            })
         }
         I::MispEvent => {
             let event = &json["Event"];
