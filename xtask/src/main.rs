@@ -160,6 +160,13 @@ const REQUIREMENTS: &[Requirement] = &[
         pypi: true,
         probe: Probe::PythonModule("icalendar"),
     },
+    // The MISP feed test: PyMISP reads the exported feed back.
+    Requirement {
+        need: Need::Pymisp,
+        package: "pymisp",
+        pypi: true,
+        probe: Probe::PythonModule("pymisp"),
+    },
 ];
 
 fn main() -> ExitCode {

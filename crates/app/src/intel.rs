@@ -14,6 +14,11 @@
 //! Known-benign values (MISP warninglists, [`Intel::set_warninglists`]) are
 //! refused as indicators: a person's create names the list; an import
 //! reports them per value and goes on.
+//!
+//! MISP events are imported and a tenant's MISP feed is built in `misp`
+//! (the codec is `nigehban-misp`'s).
+
+mod misp;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,6 +32,8 @@ use nigehban_store::{IndicatorQuery, SightingRecorded};
 
 use crate::policy::{self, Action, IntelUse, Reader, Recipient};
 use crate::{App, AppError, AppResult, Caller, Cursor, Page, PageRequest, ProtectedRead};
+
+pub use misp::MispImported;
 
 /// Most indicators one import takes.
 pub const MAX_IMPORTED_INDICATORS: usize = 1_000_000;

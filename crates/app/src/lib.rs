@@ -75,6 +75,7 @@
 //! app.intel().create(&caller, NewIndicator) / get / list(&caller, IndicatorListing, &PageRequest)
 //!            / update(&caller, id, IndicatorUpdate) / delete / import(&caller, tenant, Vec<NewIndicator>)
 //!            / add_sighting(&caller, id, NewSighting) / sightings(&caller, id)
+//!            / import_misp(&caller, tenant, bytes) -> MispImported / misp_feed(&caller) -> Vec<FeedEvent>
 //! // system calls: set_warninglists(lists) / revision() / usable() / tenant_path(tenant)
 //! //               / record_match(&IndicatorMatch) -> bool (new)   // matching nodes
 //! // The duty roster and paging (see `duty` for the rules).
@@ -167,6 +168,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use nigehban_misp as misp;
 pub use nigehban_model as model;
 pub use nigehban_store::{
     AUDIT_KEY_FILE, AlertHourCount, AuditKeyFile, Backend, BackupReport, Cursor, DATABASE_FILE,
@@ -196,7 +198,7 @@ pub use incidents::{
 };
 pub use intel::{
     IndicatorListing, IndicatorMatch, IndicatorUpdate, Intel, IntelImported,
-    MAX_IMPORTED_INDICATORS, NewIndicator, NewSighting, UsableIndicator,
+    MAX_IMPORTED_INDICATORS, MispImported, NewIndicator, NewSighting, UsableIndicator,
 };
 pub use nigehban_intel::Warninglists;
 pub use rules::{

@@ -16,6 +16,7 @@ mod incident_alerts;
 mod incidents;
 mod intake_trust;
 mod matrix;
+mod misp;
 mod openapi;
 mod properties;
 mod readiness;

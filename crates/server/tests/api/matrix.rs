@@ -1404,16 +1404,26 @@ async fn run_rows(tree: &Tree, rows: &[&Row], via: Via) -> usize {
                             Expect::Allow(row.success)
                         };
                         let request = request_for(tree, level, row.case, role, Relation::Own).await;
+                        let uri = request.1.clone();
                         let answer =
                             send_as(tree, tree.callers.get(&(level, role)), via, request).await;
                         calls += 1;
-                        failures.extend(check(
-                            row,
-                            &who,
-                            &format!("{level:?} level"),
-                            expect,
-                            &answer,
-                        ));
+                        let mismatch =
+                            check(row, &who, &format!("{level:?} level"), expect, &answer);
+                        // The MISP feed's contents: the caller's own view.
+                        if let (Case::Intel(case), None, Expect::Allow(_)) =
+                            (row.case, &mismatch, expect)
+                        {
+                            let own = tree.tenant_in(level, Relation::Own);
+                            failures.extend(
+                                intel_rows::check_content(tree, case, level, own, &uri, &answer)
+                                    .await
+                                    .map(|problem| {
+                                        format!("{} {} as {who}: {problem}", row.method, row.path)
+                                    }),
+                            );
+                        }
+                        failures.extend(mismatch);
                     }
                 }
                 Scope::WholeLog => {

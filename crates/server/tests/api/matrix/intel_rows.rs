@@ -32,6 +32,10 @@ pub(super) enum IntelCase {
     DeleteIndicator,
     ListSightings,
     AddSighting,
+    ImportMisp,
+    MispManifest,
+    MispHashes,
+    MispEvent,
 }
 
 //                         admin analyst resp intel duty  report council audit
@@ -57,6 +61,18 @@ const fn row(
     }
 }
 
+/// A row acting on the caller's own view, with no target tenant (the MISP feed).
+const fn role_row(path: &'static str, case: IntelCase, reaches: [Reach; 8]) -> Row {
+    Row {
+        method: "GET",
+        path,
+        case: Case::Intel(case),
+        scope: Scope::Role(reaches),
+        success: OK,
+        token_refused: false,
+    }
+}
+
 use IntelCase as I;
 
 /// The intelligence rows.
@@ -69,7 +85,16 @@ pub(super) const ROWS: &[Row] = &[
     row("DELETE", "/api/v1/indicators/{id}",           I::DeleteIndicator, PUBLISH_INTEL, NO_CONTENT),
     row("GET",    "/api/v1/indicators/{id}/sightings", I::ListSightings,   VIEW_INTEL,    OK),
     row("POST",   "/api/v1/indicators/{id}/sightings", I::AddSighting,     VIEW_INTEL,    CREATED),
+    row("POST",   "/api/v1/intel/misp",                I::ImportMisp,      PUBLISH_INTEL, OK),
+    role_row("/api/v1/intel/misp-feed/manifest.json",  I::MispManifest,    VIEW_INTEL),
+    role_row("/api/v1/intel/misp-feed/hashes.csv",     I::MispHashes,      VIEW_INTEL),
+    role_row("/api/v1/intel/misp-feed/{event}",        I::MispEvent,       VIEW_INTEL),
 ];
+
+/// The feed event that holds the indicators seeded in `tenant`.
+fn seeded_event(tenant: &Tenant) -> String {
+    nigehban_app::misp::event_uuid(tenant.id, "matrix", Tlp::AmberStrict).to_string()
+}
 
 /// An intel analyst of `tenant`, who publishes the records the rows act on.
 async fn publisher(tree: &Tree, tenant: &Tenant) -> Caller {
@@ -192,6 +217,34 @@ pub(super) async fn request(
             on("/sightings", indicator(tree, tenant).await),
             Some(json!({"note": "matrix resolver", "count": 2})),
         ),
+        I::ImportMisp => (
+            Method::POST,
+            format!("/api/v1/intel/misp?tenant={}", tenant.id),
+            Some(json!({"Event": {
+                "uuid": "5b646415-7b48-40d5-86b4-c0070acd0835",
+                "info": "matrix import",
+                "Tag": [{"name": "tlp:amber+strict"}],
+                "Attribute": [
+                    {"type": "domain", "value": format!("i{}.matrix.example", uuid_suffix()), "to_ids": true},
+                    {"type": "link", "value": "https://matrix.example/", "to_ids": false},
+                ],
+            }})),
+        ),
+        I::MispManifest => (
+            Method::GET,
+            "/api/v1/intel/misp-feed/manifest.json".into(),
+            None,
+        ),
+        I::MispHashes => (
+            Method::GET,
+            "/api/v1/intel/misp-feed/hashes.csv".into(),
+            None,
+        ),
+        I::MispEvent => (
+            Method::GET,
+            format!("/api/v1/intel/misp-feed/{}.json", seeded_event(tenant)),
+            None,
+        ),
     }
 }
 
@@ -251,5 +304,45 @@ pub(super) async fn check_content(
             || json["count"] != json!(2))
         .then(|| format!("not the sighting sent: {json}")),
         I::DeleteIndicator => None,
+        I::ImportMisp => (json["created"].as_array().map(Vec::len) != Some(1)
+            || json["indicators"] != json!(1)
+            || json["attributes_not_taken"][0]["outcome"] != json!("unsupported"))
+        .then(|| format!("not the import sent: {json}")),
+        I::MispManifest => {
+            let entries = json.as_object()?;
+            let mut outside = Vec::new();
+            for entry in entries.values() {
+                let tenant = entry["Orgc"]["uuid"].as_str().unwrap_or_default();
+                if !tree.path(tenant).await.contains(&target_id) {
+                    outside.push(tenant.to_owned());
+                }
+            }
+            if !outside.is_empty() {
+                return Some(format!(
+                    "feed events of tenants outside the subtree of {target_id}: {outside:?}"
+                ));
+            }
+            (!entries.contains_key(&seeded_event(target)))
+                .then(|| format!("the feed of {target_id} lacks its own seeded event"))
+        }
+        I::MispHashes => {
+            let own = format!(",{}", seeded_event(target));
+            (!answer.text.lines().any(|line| line.ends_with(&own))).then(|| {
+                format!(
+                    "hashes.csv of {target_id} lacks its own event: {}",
+                    answer.text
+                )
+            })
+        }
+        I::MispEvent => {
+            let event = &json["Event"];
+            let attributes = event["Attribute"].as_array()?;
+            (event["Orgc"]["uuid"] != json!(target_id)
+                || attributes.is_empty()
+                || attributes
+                    .iter()
+                    .any(|a| a["Tag"][0]["name"] != json!("tlp:amber+strict")))
+            .then(|| format!("not the seeded event of {target_id}: {json}"))
+        }
     }
 }
