@@ -25,9 +25,7 @@ use std::net::IpAddr;
 
 use nigehban_model::indicator::{IndicatorKind, IndicatorValue};
 
-use crate::table::{
-    DOMAIN_ROOT, FixedTable, VarEntries, VarTable, hash, label_hash,
-};
+use crate::table::{DOMAIN_ROOT, FixedTable, VarEntries, VarTable, hash, label_hash};
 
 /// A value seen in an event, normalised as indicators are (see [`crate::observables`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -414,12 +412,16 @@ impl IndicatorSetBuilder {
             IndicatorKind::Sha1 => push_hex(&mut self.sha1, text, payload),
             IndicatorKind::Sha256 => push_hex(&mut self.sha256, text, payload),
             IndicatorKind::Ja3 => push_hex(&mut self.ja3, text, payload),
-            IndicatorKind::Url => self.url.push(hash(text.as_bytes()), text.as_bytes(), payload),
+            IndicatorKind::Url => self
+                .url
+                .push(hash(text.as_bytes()), text.as_bytes(), payload),
             IndicatorKind::Email => {
                 self.email
                     .push(hash(text.as_bytes()), text.as_bytes(), payload)
             }
-            IndicatorKind::Ja4 => self.ja4.push(hash(text.as_bytes()), text.as_bytes(), payload),
+            IndicatorKind::Ja4 => self
+                .ja4
+                .push(hash(text.as_bytes()), text.as_bytes(), payload),
         };
         if kept {
             self.count += 1;

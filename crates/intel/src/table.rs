@@ -102,12 +102,6 @@ impl<const N: usize> FixedTable<N> {
         }
     }
 
-    /// The slot a lookup of hash `h` starts at (for batches that touch it early).
-    #[inline]
-    pub(crate) fn start(&self, h: u64) -> usize {
-        home(h, self.homes)
-    }
-
     /// Calls `found` with every payload stored under `key`.
     #[inline]
     pub(crate) fn each(&self, key: &[u8; N], found: impl FnMut(u32)) {
@@ -131,15 +125,6 @@ impl<const N: usize> FixedTable<N> {
             }
             at += 1;
         }
-    }
-
-    /// Reads the first slot of a lookup of hash `h`, so that the lookup
-    /// itself finds it in cache; returns a value to keep the read alive.
-    #[inline]
-    pub(crate) fn touch(&self, h: u64) -> u32 {
-        self.slots
-            .get(self.start(h))
-            .map_or(0, |slot| slot.payload)
     }
 
     /// How many entries it holds.
@@ -184,9 +169,7 @@ impl VarEntries {
     /// (longer than [`MAX_KEY`], payload `u32::MAX`, or the arena's 4 GiB are full).
     pub(crate) fn push(&mut self, h: u64, key: &[u8], payload: u32) -> bool {
         let start = self.arena.len();
-        if key.len() > MAX_KEY
-            || payload == u32::MAX
-            || start + 2 + key.len() >= INTERIOR as usize
+        if key.len() > MAX_KEY || payload == u32::MAX || start + 2 + key.len() >= INTERIOR as usize
         {
             return false;
         }
@@ -200,11 +183,6 @@ impl VarEntries {
     /// Adds a mark under hash `h` (a domain suffix with indicators below it).
     pub(crate) fn push_interior(&mut self, h: u64) {
         self.entries.push((h, INTERIOR, 0));
-    }
-
-    /// How many keys (and marks) it holds.
-    pub(crate) fn len(&self) -> usize {
-        self.entries.len()
     }
 }
 
@@ -294,14 +272,6 @@ impl VarTable {
         }
     }
 
-    /// Reads the first slot of a lookup of hash `h` (see [`FixedTable::touch`]).
-    #[inline]
-    pub(crate) fn touch(&self, h: u64) -> u32 {
-        self.slots
-            .get(home(h, self.homes))
-            .map_or(0, |slot| slot.payload)
-    }
-
     /// Whether it holds nothing.
     pub(crate) fn is_empty(&self) -> bool {
         self.slots.is_empty()
@@ -340,7 +310,9 @@ mod tests {
             let mut reference: HashMap<[u8; 4], Vec<u32>> = HashMap::new();
             let mut entries = Vec::new();
             for payload in 0..size as u32 {
-                let key = ((rng.next() % distinct) as u32).wrapping_mul(2_654_435_761).to_le_bytes();
+                let key = ((rng.next() % distinct) as u32)
+                    .wrapping_mul(2_654_435_761)
+                    .to_le_bytes();
                 reference.entry(key).or_default().push(payload);
                 entries.push((key, payload));
             }
@@ -363,7 +335,8 @@ mod tests {
         let mut entries = VarEntries::default();
         let mut reference: HashMap<Vec<u8>, Vec<u32>> = HashMap::new();
         for payload in 0..20_000u32 {
-            let key = format!("http://h{}.example/{}", rng.next() % 7_000, rng.next() % 3).into_bytes();
+            let key =
+                format!("http://h{}.example/{}", rng.next() % 7_000, rng.next() % 3).into_bytes();
             assert!(entries.push(hash(&key), &key, payload));
             reference.entry(key).or_default().push(payload);
         }

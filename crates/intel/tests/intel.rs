@@ -107,10 +107,18 @@ fn random_value(rng: &mut Rng) -> (&'static str, String) {
             .collect()
     };
     match rng.below(12) {
-        0 => ("ip", format!("10.{}.{}.{}", rng.below(3), rng.below(4), rng.below(6))),
+        0 => (
+            "ip",
+            format!("10.{}.{}.{}", rng.below(3), rng.below(4), rng.below(6)),
+        ),
         1 => (
             "cidr",
-            format!("10.{}.{}.0/{}", rng.below(3), rng.below(4), 8 + rng.below(24)),
+            format!(
+                "10.{}.{}.0/{}",
+                rng.below(3),
+                rng.below(4),
+                8 + rng.below(24)
+            ),
         ),
         2 => ("ip", format!("2001:db8::{:x}", rng.below(8))),
         3 => ("cidr", format!("2001:db8::/{}", 30 + rng.below(98))),
@@ -120,8 +128,14 @@ fn random_value(rng: &mut Rng) -> (&'static str, String) {
                 .collect();
             ("domain", labels.join("."))
         }
-        6 => ("url", format!("http://h{}.example/p{}", rng.below(4), rng.below(3))),
-        7 => ("email", format!("u{}@m{}.example", rng.below(4), rng.below(3))),
+        6 => (
+            "url",
+            format!("http://h{}.example/p{}", rng.below(4), rng.below(3)),
+        ),
+        7 => (
+            "email",
+            format!("u{}@m{}.example", rng.below(4), rng.below(3)),
+        ),
         8 => ("md5", hex(rng, 16)),
         9 => ("sha1", hex(rng, 20)),
         10 => ("sha256", hex(rng, 32)),
@@ -156,9 +170,9 @@ fn reference_matches(value: &IndicatorValue, observed: &Observed) -> bool {
         | (K::Sha1, Observed::Sha1(s))
         | (K::Sha256, Observed::Sha256(s))
         | (K::Ja3, Observed::Ja3(s)) => s.eq_ignore_ascii_case(value.value()),
-        (K::Url, Observed::Url(s)) | (K::Email, Observed::Email(s)) | (K::Ja4, Observed::Ja4(s)) => {
-            s == value.value()
-        }
+        (K::Url, Observed::Url(s))
+        | (K::Email, Observed::Email(s))
+        | (K::Ja4, Observed::Ja4(s)) => s == value.value(),
         _ => false,
     }
 }
@@ -202,7 +216,10 @@ fn the_compiled_set_agrees_with_a_plain_reference_on_random_indicators() {
             hits += usize::from(!expected.is_empty());
         }
         if size >= 50 {
-            assert!(hits > 50, "round {round}: only {hits} probes hit: the pools do not overlap");
+            assert!(
+                hits > 50,
+                "round {round}: only {hits} probes hit: the pools do not overlap"
+            );
         }
     }
 }
