@@ -16,7 +16,9 @@
 //!   variable-length key (a URL, a domain) in an arena, read only when the
 //!   hash matches, to confirm the key.
 //!
-//! A key may be inserted more than once (one value, several indicators):
+//! Built tables of 2 MiB and more live in memory backed by huge pages
+//! ([`Region`]), so that random lookups into hundreds of megabytes do not
+//! also miss the TLB. A key may be inserted more than once (one value, several indicators):
 //! lookups yield every payload of the key.
 
 use std::hash::BuildHasher as _;
@@ -52,23 +54,101 @@ fn home(h: u64, homes: usize) -> usize {
     ((u128::from(h) * homes as u128) >> 64) as usize
 }
 
-/// A slot of a [`FixedTable`]: the key and the payload plus one (0: empty).
-#[derive(Debug, Clone, Copy)]
-#[repr(C)]
-struct FixedSlot<const N: usize> {
-    key: [u8; N],
-    payload: u32,
+/// Tables of at least this many bytes are mapped apart and backed by huge pages.
+const HUGE_PAGE: usize = 2 << 20;
+
+/// The bytes of a built table. Large ones are an anonymous mapping the
+/// kernel is asked to back with 2 MiB pages (`madvise(MADV_HUGEPAGE)`, which
+/// transparent huge pages honour in their default `madvise` mode): lookups
+/// land anywhere in hundreds of megabytes, and with 4 KiB pages nearly each
+/// one would also miss the TLB (a page walk, costly in a VM). Read-only once built.
+#[derive(Debug, Default)]
+pub(crate) enum Region {
+    /// Nothing.
+    #[default]
+    Empty,
+    /// A small table, on the heap.
+    Heap(Box<[u8]>),
+    /// A large table, mapped.
+    Mapped(memmap2::Mmap),
 }
 
-/// An immutable table from `N`-byte keys to payloads, keys inline.
+impl Region {
+    /// Moves `bytes` into a region (mapped when large, on the heap if mapping fails).
+    pub(crate) fn new(bytes: Vec<u8>) -> Self {
+        if bytes.is_empty() {
+            return Region::Empty;
+        }
+        if bytes.len() >= HUGE_PAGE {
+            match Self::mapped(&bytes) {
+                Ok(map) => return Region::Mapped(map),
+                Err(error) => {
+                    tracing::debug!(%error, "intel: table kept on the heap (no mapping)");
+                }
+            }
+        }
+        Region::Heap(bytes.into_boxed_slice())
+    }
+
+    fn mapped(bytes: &[u8]) -> std::io::Result<memmap2::Mmap> {
+        let mut map = memmap2::MmapMut::map_anon(bytes.len())?;
+        // Before the first write, so the pages are faulted in huge; refused
+        // advice (THP off) leaves ordinary pages, which still work.
+        #[cfg(target_os = "linux")]
+        if let Err(error) = map.advise(memmap2::Advice::HugePage) {
+            tracing::debug!(%error, "intel: no huge pages for a table");
+        }
+        map.copy_from_slice(bytes);
+        map.make_read_only()
+    }
+
+    /// The bytes.
+    #[inline]
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            Region::Empty => &[],
+            Region::Heap(bytes) => bytes,
+            Region::Mapped(map) => map,
+        }
+    }
+
+    /// Bytes of memory it holds.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.bytes().len()
+    }
+}
+
+/// The little-endian `u32` at `at` (0 past the end).
+#[inline]
+fn u32_at(bytes: &[u8], at: usize) -> u32 {
+    bytes
+        .get(at..at + 4)
+        .and_then(|b| <[u8; 4]>::try_from(b).ok())
+        .map_or(0, u32::from_le_bytes)
+}
+
+/// The little-endian `u64` at `at` (0 past the end).
+#[inline]
+fn u64_at(bytes: &[u8], at: usize) -> u64 {
+    bytes
+        .get(at..at + 8)
+        .and_then(|b| <[u8; 8]>::try_from(b).ok())
+        .map_or(0, u64::from_le_bytes)
+}
+
+/// An immutable table from `N`-byte keys to payloads. Slot: the key, then
+/// the payload plus one (4 bytes, little-endian; 0: empty), so a lookup
+/// reads one slot.
 #[derive(Debug, Default)]
 pub(crate) struct FixedTable<const N: usize> {
-    slots: Vec<FixedSlot<N>>,
+    slots: Region,
     homes: usize,
     len: usize,
 }
 
 impl<const N: usize> FixedTable<N> {
+    const STRIDE: usize = N + 4;
+
     /// Builds a table of `entries` (key, payload). Payload `u32::MAX` cannot be kept (the builder refuses it).
     pub(crate) fn build(entries: Vec<([u8; N], u32)>) -> Self {
         let mut hashed: Vec<(u64, u32, [u8; N])> = entries
@@ -81,22 +161,15 @@ impl<const N: usize> FixedTable<N> {
         }
         hashed.sort_unstable_by_key(|(h, payload, _)| (*h, *payload));
         let homes = home_slots(hashed.len());
-        let empty = FixedSlot {
-            key: [0; N],
-            payload: 0,
-        };
-        let mut slots = Vec::with_capacity(homes + homes / 64 + 8);
+        let mut slots: Vec<u8> = Vec::with_capacity((homes + homes / 64 + 8) * Self::STRIDE);
         for (h, payload, key) in &hashed {
-            let at = home(*h, homes).max(slots.len());
-            slots.resize(at, empty);
-            slots.push(FixedSlot {
-                key: *key,
-                payload: payload + 1,
-            });
+            let at = home(*h, homes).max(slots.len() / Self::STRIDE);
+            slots.resize(at * Self::STRIDE, 0);
+            slots.extend_from_slice(key);
+            slots.extend_from_slice(&(payload + 1).to_le_bytes());
         }
-        slots.shrink_to_fit();
         FixedTable {
-            slots,
+            slots: Region::new(slots),
             homes,
             len: hashed.len(),
         }
@@ -104,26 +177,25 @@ impl<const N: usize> FixedTable<N> {
 
     /// Calls `found` with every payload stored under `key`.
     #[inline]
-    pub(crate) fn each(&self, key: &[u8; N], found: impl FnMut(u32)) {
-        if !self.slots.is_empty() {
-            self.each_hashed(hash(key), key, found);
+    pub(crate) fn each(&self, key: &[u8; N], mut found: impl FnMut(u32)) {
+        let slots = self.slots.bytes();
+        if slots.is_empty() {
+            return;
         }
-    }
-
-    /// [`FixedTable::each`] with the key's hash already computed.
-    #[inline]
-    pub(crate) fn each_hashed(&self, h: u64, key: &[u8; N], mut found: impl FnMut(u32)) {
-        let mut at = home(h, self.homes);
-        while let Some(slot) = self.slots.get(at) {
-            if slot.payload == 0 {
+        let h = hash(key);
+        let mut at = home(h, self.homes) * Self::STRIDE;
+        while let Some(slot) = slots.get(at..at + Self::STRIDE) {
+            let payload = u32_at(slot, N);
+            if payload == 0 {
                 return;
             }
-            if slot.key == *key {
-                found(slot.payload - 1);
-            } else if hash(&slot.key) > h {
+            let stored = &slot[..N];
+            if stored == key {
+                found(payload - 1);
+            } else if hash(stored) > h {
                 return;
             }
-            at += 1;
+            at += Self::STRIDE;
         }
     }
 
@@ -135,7 +207,7 @@ impl<const N: usize> FixedTable<N> {
 
     /// Bytes of memory it holds.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<FixedSlot<N>>()
+        self.slots.heap_bytes()
     }
 }
 
@@ -143,14 +215,9 @@ impl<const N: usize> FixedTable<N> {
 /// indicators below it (no key kept: a false mark only prolongs a walk).
 const INTERIOR: u32 = u32::MAX;
 
-/// A slot of a [`VarTable`]: the key's hash, its record start plus one in the
-/// arena (0: empty; [`INTERIOR`]: a mark without key), the payload.
-#[derive(Debug, Clone, Copy)]
-struct VarSlot {
-    hash: u64,
-    record: u32,
-    payload: u32,
-}
+/// Bytes of a [`VarTable`] slot: the key's hash (8), its record start plus
+/// one in the arena (4; 0: empty, [`INTERIOR`]: a mark without key), the payload (4).
+const VAR_SLOT: usize = 16;
 
 /// Collects variable-length keys for a [`VarTable`]: records in an arena
 /// (two bytes of length, then the key), one entry per key.
@@ -189,44 +256,32 @@ impl VarEntries {
 /// An immutable table from variable-length keys to payloads.
 #[derive(Debug, Default)]
 pub(crate) struct VarTable {
-    slots: Vec<VarSlot>,
-    arena: Vec<u8>,
+    slots: Region,
+    arena: Region,
     homes: usize,
 }
 
 impl VarTable {
     /// Builds the table of `entries`.
     pub(crate) fn build(entries: VarEntries) -> Self {
-        let VarEntries {
-            mut arena,
-            mut entries,
-        } = entries;
+        let VarEntries { arena, mut entries } = entries;
         if entries.is_empty() {
             return VarTable::default();
         }
         entries.sort_unstable_by_key(|(h, record, payload)| (*h, *record == INTERIOR, *payload));
         entries.dedup_by(|a, b| a.1 == INTERIOR && b.1 == INTERIOR && a.0 == b.0);
         let homes = home_slots(entries.len());
-        let empty = VarSlot {
-            hash: 0,
-            record: 0,
-            payload: 0,
-        };
-        let mut slots = Vec::with_capacity(homes + homes / 64 + 8);
+        let mut slots: Vec<u8> = Vec::with_capacity((homes + homes / 64 + 8) * VAR_SLOT);
         for (h, record, payload) in entries {
-            let at = home(h, homes).max(slots.len());
-            slots.resize(at, empty);
-            slots.push(VarSlot {
-                hash: h,
-                record,
-                payload,
-            });
+            let at = home(h, homes).max(slots.len() / VAR_SLOT);
+            slots.resize(at * VAR_SLOT, 0);
+            slots.extend_from_slice(&h.to_le_bytes());
+            slots.extend_from_slice(&record.to_le_bytes());
+            slots.extend_from_slice(&payload.to_le_bytes());
         }
-        slots.shrink_to_fit();
-        arena.shrink_to_fit();
         VarTable {
-            slots,
-            arena,
+            slots: Region::new(slots),
+            arena: Region::new(arena),
             homes,
         }
     }
@@ -234,32 +289,35 @@ impl VarTable {
     /// The key of the record starting at `record - 1`.
     #[inline]
     fn key(&self, record: u32) -> &[u8] {
+        let arena = self.arena.bytes();
         let start = record as usize - 1;
-        let length = match self.arena.get(start..start + 2) {
+        let length = match arena.get(start..start + 2) {
             Some(&[lo, hi]) => usize::from(u16::from_le_bytes([lo, hi])),
             _ => return &[],
         };
-        self.arena.get(start + 2..start + 2 + length).unwrap_or(&[])
+        arena.get(start + 2..start + 2 + length).unwrap_or(&[])
     }
 
     /// Calls `found` with every payload stored under `key` (hashed as `h`);
     /// returns whether a mark is stored under `h`.
     #[inline]
     pub(crate) fn scan(&self, h: u64, key: &[u8], mut found: impl FnMut(u32)) -> bool {
+        let slots = self.slots.bytes();
         let mut marked = false;
-        let mut at = home(h, self.homes);
-        while let Some(slot) = self.slots.get(at) {
-            if slot.record == 0 || slot.hash > h {
+        let mut at = home(h, self.homes) * VAR_SLOT;
+        while let Some(slot) = slots.get(at..at + VAR_SLOT) {
+            let (stored, record) = (u64_at(slot, 0), u32_at(slot, 8));
+            if record == 0 || stored > h {
                 break;
             }
-            if slot.hash == h {
-                if slot.record == INTERIOR {
+            if stored == h {
+                if record == INTERIOR {
                     marked = true;
-                } else if self.key(slot.record) == key {
-                    found(slot.payload);
+                } else if self.key(record) == key {
+                    found(u32_at(slot, 12));
                 }
             }
-            at += 1;
+            at += VAR_SLOT;
         }
         marked
     }
@@ -267,19 +325,19 @@ impl VarTable {
     /// Calls `found` with every payload stored under `key` (hashed with [`hash`]).
     #[inline]
     pub(crate) fn each(&self, key: &[u8], found: impl FnMut(u32)) {
-        if !self.slots.is_empty() {
+        if !self.is_empty() {
             self.scan(hash(key), key, found);
         }
     }
 
     /// Whether it holds nothing.
     pub(crate) fn is_empty(&self) -> bool {
-        self.slots.is_empty()
+        self.slots.bytes().is_empty()
     }
 
     /// Bytes of memory it holds.
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.slots.capacity() * std::mem::size_of::<VarSlot>() + self.arena.capacity()
+        self.slots.heap_bytes() + self.arena.heap_bytes()
     }
 }
 
@@ -327,6 +385,37 @@ mod tests {
                 assert_eq!(found, expected, "size {size}, key {probe}");
             }
         }
+    }
+
+    #[test]
+    fn large_tables_are_mapped_and_find_every_key() {
+        let entries: Vec<([u8; 16], u32)> = (0..150_000u32)
+            .map(|i| {
+                (
+                    u128::from(i)
+                        .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+                        .to_le_bytes(),
+                    i,
+                )
+            })
+            .collect();
+        let table = FixedTable::<16>::build(entries.clone());
+        assert!(
+            matches!(table.slots, Region::Mapped(_)),
+            "{} bytes",
+            table.heap_bytes()
+        );
+        assert!(table.heap_bytes() >= HUGE_PAGE);
+        for (key, payload) in entries.iter().step_by(7) {
+            let mut found = Vec::new();
+            table.each(key, |p| found.push(p));
+            assert_eq!(found, vec![*payload]);
+        }
+        let absent = u128::MAX.to_le_bytes();
+        table.each(&absent, |p| panic!("found {p} for an absent key"));
+        // Small ones stay on the heap.
+        let small = FixedTable::<16>::build(entries[..10].to_vec());
+        assert!(matches!(small.slots, Region::Heap(_)));
     }
 
     #[test]
