@@ -21,8 +21,9 @@
 //! indicator is searched over the stored events of the tenants that may use
 //! it, in the last N days (default: the event retention). Exact values are
 //! searched by field, domains by the fields that hold names (the name and
-//! every name below it), CIDR networks by the address fields (the range of
-//! their addresses).
+//! every name below it), CIDR networks by `source.ip` and `destination.ip`
+//! (the range of their addresses; the index keeps only those two as typed
+//! addresses).
 //! Hits are raised as alerts marked retrospective, each once.
 
 use std::collections::HashMap;
@@ -470,13 +471,8 @@ impl IndicatorMatching {
             IndicatorKind::Email => &["email.from.address", "email.to.address", "user.email"],
             IndicatorKind::Ja3 => &["tls.client.ja3"],
             IndicatorKind::Ja4 => &["tls.client.ja4"],
-            IndicatorKind::Cidr => &[
-                "source.ip",
-                "destination.ip",
-                "client.ip",
-                "server.ip",
-                "host.ip",
-            ],
+            // Ranges work on the typed address fields only.
+            IndicatorKind::Cidr => &["source.ip", "destination.ip"],
         };
         let Some(condition) = hunt_condition(&indicator.value) else {
             tracing::warn!(indicator = %indicator.id, "retro-hunt: the network cannot be read");
