@@ -52,6 +52,7 @@
 //! | `http_max_requests_per_connection` | `NIGEHBAN_HTTP_MAX_REQUESTS_PER_CONNECTION` | `--http-max-requests-per-connection` | 1000 (the last answer says `Connection: close`) |
 //! | `metrics_token_file` | `NIGEHBAN_METRICS_TOKEN_FILE` | `--metrics-token-file` | none: `/metrics` serves only the series that name no tenant, sensor or address (a file holding the scrape token, 16+ characters) |
 //! | `metrics_listen` | `NIGEHBAN_METRICS_LISTEN` | `--metrics-listen` | `off`; e.g. `10.0.0.5:9464`: `/metrics` with every series (the scrape token too, if set) |
+//! | `intel_warninglists` | `NIGEHBAN_INTEL_WARNINGLISTS` | | none: no value is known-benign (a checkout of MISP's `misp-warninglists`, or its `lists/` directory: loaded at start; values on the lists are refused as indicators and never raise an alert) |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -259,6 +260,8 @@ pub struct ServeSettings {
     pub scrape_token: Option<nigehban_server::ScrapeToken>,
     /// Where `/metrics` alone is served with every series, if anywhere.
     pub metrics_listen: Option<SocketAddr>,
+    /// MISP warninglists to load at start ([`load_warninglists`]), a directory.
+    pub intel_warninglists: Option<PathBuf>,
     /// Incidents: readable ids, regulatory profiles, evidence size, deadline checks.
     pub incidents: IncidentConfig,
     /// Paging: the SMTP relay, links, retries, the duty loop's period.
@@ -377,6 +380,7 @@ struct FileConfig {
     http_max_requests_per_connection: Option<i64>,
     metrics_token_file: Option<PathBuf>,
     metrics_listen: Option<String>,
+    intel_warninglists: Option<PathBuf>,
 }
 
 /// Environment variables that belong to Nigehban but are not settings (tests, tools).
@@ -682,6 +686,28 @@ impl<'a> ConfigSources<'a> {
             .map(|raw| parse_listener(&raw, "metrics_listen"))
             .transpose()?
             .flatten();
+        let intel_warninglists = self
+            .raw(
+                "intel_warninglists",
+                None,
+                self.file
+                    .intel_warninglists
+                    .as_ref()
+                    .map(|p| p.display().to_string()),
+            )?
+            .map(|raw| {
+                let path = PathBuf::from(raw.text.trim());
+                if path.is_dir() {
+                    Ok(path)
+                } else {
+                    Err(bad_value(
+                        "intel_warninglists",
+                        &raw,
+                        format!("{} is not a directory", path.display()),
+                    ))
+                }
+            })
+            .transpose()?;
         Ok(ServeSettings {
             incidents,
             duty,
@@ -705,6 +731,7 @@ impl<'a> ConfigSources<'a> {
             http_connections,
             scrape_token,
             metrics_listen,
+            intel_warninglists,
         })
     }
 
@@ -1062,6 +1089,7 @@ pub const KEYS: &[&str] = &[
     "http_max_requests_per_connection",
     "metrics_token_file",
     "metrics_listen",
+    "intel_warninglists",
     "data_dir",
     "listen",
     "database",
@@ -1074,6 +1102,27 @@ pub const KEYS: &[&str] = &[
     "national_cert_name",
     "admin_username",
 ];
+
+/// Loads the MISP warninglists under `dir` (the `intel_warninglists`
+/// setting); a list that cannot be used is logged and skipped, a directory
+/// that cannot be read stops the start.
+pub fn load_warninglists(dir: &Path) -> Result<nigehban_app::Warninglists, ConfigError> {
+    let (lists, problems) =
+        nigehban_app::Warninglists::load_dir(dir).map_err(|e| ConfigError::BadValue {
+            key: "intel_warninglists",
+            origin: dir.display().to_string(),
+            reason: format!("cannot read {}: {e}", dir.display()),
+        })?;
+    for problem in &problems {
+        tracing::warn!(file = %problem.file.display(), reason = %problem.reason, "warninglist skipped in part");
+    }
+    tracing::info!(
+        lists = lists.len(),
+        entries = lists.entries(),
+        "MISP warninglists loaded"
+    );
+    Ok(lists)
+}
 
 /// The environment variable of a settings key, e.g. `NIGEHBAN_DATA_DIR`.
 pub fn env_name(key: &str) -> String {
@@ -1635,6 +1684,61 @@ mod tests {
         let text = sources.serve(&flags).unwrap_err().to_string();
         assert!(text.contains("flag --syslog-tls-certificate"), "{text}");
         assert!(text.contains("not a readable file"), "{text}");
+    }
+
+    #[test]
+    fn warninglists_load_from_the_directory_the_setting_names_and_a_bad_one_names_its_key() {
+        let none = ConfigSources::load(None, &env_of(&[]))
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap();
+        assert_eq!(none.intel_warninglists, None);
+
+        // A MISP checkout: lists/<name>/list.json.
+        let lists = tempfile::tempdir().unwrap();
+        let list_dir = lists.path().join("lists").join("private-networks");
+        std::fs::create_dir_all(&list_dir).unwrap();
+        std::fs::write(
+            list_dir.join("list.json"),
+            r#"{"name":"Private networks","type":"cidr","matching_attributes":["ip-src","ip-dst"],"list":["10.0.0.0/8"]}"#,
+        )
+        .unwrap();
+        let (dir, path) = with_file(&format!(
+            "intel_warninglists = {:?}\n",
+            lists.path().display().to_string()
+        ));
+        let settings = ConfigSources::load(Some(&path), &env_of(&[]))
+            .unwrap()
+            .serve(&ServeFlags::default())
+            .unwrap();
+        assert_eq!(settings.intel_warninglists.as_deref(), Some(lists.path()));
+        let loaded = load_warninglists(lists.path()).unwrap();
+        assert_eq!(loaded.len(), 1);
+        let value =
+            |text: &str| nigehban_app::model::indicator::IndicatorValue::parse("ip", text).unwrap();
+        assert_eq!(
+            loaded.benign(&value("10.20.30.40")),
+            Some("Private networks")
+        );
+        assert_eq!(loaded.benign(&value("5.188.10.11")), None);
+
+        // The environment wins over the file; a file is not a directory.
+        let not_dir = path.display().to_string();
+        let error = ConfigSources::load(
+            Some(&path),
+            &env_of(&[("NIGEHBAN_INTEL_WARNINGLISTS", not_dir.as_str())]),
+        )
+        .unwrap()
+        .serve(&ServeFlags::default())
+        .unwrap_err()
+        .to_string();
+        assert!(
+            error.contains("intel_warninglists")
+                && error.contains("NIGEHBAN_INTEL_WARNINGLISTS")
+                && error.contains("not a directory"),
+            "{error}"
+        );
+        drop(dir);
     }
 
     #[test]

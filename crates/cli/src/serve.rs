@@ -85,6 +85,10 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         },
     )
     .await?;
+    if let Some(dir) = &settings.intel_warninglists {
+        let lists = crate::config::load_warninglists(dir)?;
+        app.intel().set_warninglists(std::sync::Arc::new(lists));
+    }
     std::fs::create_dir_all(&settings.storage.data_dir).with_context(|| {
         format!(
             "cannot create the data directory {}",

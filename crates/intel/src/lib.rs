@@ -3,10 +3,12 @@
 //! This crate sits after `normalise` in the flow: it reads the observables of
 //! a [`nigehban_normalise::NormalisedEvent`] ([`observables`]) and looks them
 //! up in an [`IndicatorSet`] — indicators compiled into immutable lookup
-//! structures: hash tables for exact values, a binary prefix trie per
-//! address family for CIDR networks, a reversed-label trie for domains
-//! (which match every name below them). It knows nothing of tenants, TLP or
-//! storage: each indicator is added with a `u32` payload, and the caller
+//! structures: ordered open-addressing hash tables for exact values
+//! (fixed-width keys such as file hashes inline in the slot), /16 buckets and
+//! binary prefix tries for CIDR networks, and for domains (which match
+//! every name below them) a table of suffix hashes chained label by label.
+//! It knows nothing of tenants, TLP or storage: each indicator is added
+//! with a `u32` payload, and the caller
 //! (the node's matching stage, with the app's policy) decides what a hit
 //! means for whom.
 //!

@@ -1,27 +1,31 @@
 //! `IndicatorSet`: indicators compiled into immutable lookup structures.
 //!
-//! - exact values (addresses, URLs, e-mail addresses, file hashes, JA3,
-//!   JA4) in one [`KeyTable`] per kind; hex values are kept as their bytes
-//!   (an SHA-256 takes 32 bytes, not 64);
-//! - CIDR networks in a binary prefix trie per address family, walked bit
-//!   by bit from the most significant: every network on the path of an
-//!   address contains it;
-//! - domains in a reversed-label trie (`com` → `example` → `evil`) whose
-//!   edges are one [`KeyTable`] keyed by (parent node, label): a name is
-//!   walked from its last label, and every indicator on the path matches,
-//!   so `evil.example` also matches `a.b.evil.example`.
+//! - exact values in one table per kind: addresses and file hashes (MD5,
+//!   SHA-1, SHA-256, JA3) as fixed-width bytes inline in the slot of a
+//!   [`FixedTable`] (an SHA-256 in 32 bytes, not 64 hex digits), so a
+//!   lookup reads one slot; URLs, e-mail addresses and JA4 in a
+//!   [`VarTable`] (hash in the slot, key in an arena, read on a hash match);
+//! - IPv4 networks of /16 and longer in buckets by their first 16 bits,
+//!   shorter ones and IPv6 networks in a binary prefix trie per family:
+//!   every network on the path of an address contains it;
+//! - domains in a [`VarTable`] keyed by the hash of each suffix, chained
+//!   label by label from the right (`example`, then `evil.example`), with a
+//!   mark on each suffix that has indicators below it: a name is looked up
+//!   one hash probe per label from its last label, with no pointers to
+//!   chase, and every indicator among its suffixes matches, so
+//!   `evil.example` also matches `a.b.evil.example`.
 //!
-//! Each indicator is added with a `u32` payload (the caller's index of it);
-//! a lookup yields the payloads of every indicator the observed value
-//! matches. The set is never changed after [`IndicatorSetBuilder::build`]:
-//! a change builds a new set, which the [`crate::IntelHandle`] swaps in.
+//! Each indicator is added with a `u32` payload (the caller's index of it;
+//! `u32::MAX` is refused); a lookup yields the payloads of every indicator
+//! the observed value matches. The set is never changed after
+//! [`IndicatorSetBuilder::build`]: a change builds a new set, which the
+//! [`crate::IntelHandle`] swaps in.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 
 use nigehban_model::indicator::{IndicatorKind, IndicatorValue};
 
-use crate::table::KeyTable;
+use crate::table::{DOMAIN_ROOT, FixedTable, VarEntries, VarTable, hash, label_hash};
 
 /// A value seen in an event, normalised as indicators are (see [`crate::observables`]).
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -79,66 +83,39 @@ impl Observed {
     }
 }
 
-/// Exact-value tables, by kind.
-const EXACT: [IndicatorKind; 9] = [
-    IndicatorKind::Ipv4,
-    IndicatorKind::Ipv6,
-    IndicatorKind::Url,
-    IndicatorKind::Email,
-    IndicatorKind::Md5,
-    IndicatorKind::Sha1,
-    IndicatorKind::Sha256,
-    IndicatorKind::Ja3,
-    IndicatorKind::Ja4,
-];
-
-fn exact_slot(kind: IndicatorKind) -> Option<usize> {
-    EXACT.iter().position(|k| *k == kind)
-}
-
-/// Key width of the kinds kept as fixed-size bytes.
-fn fixed_width(kind: IndicatorKind) -> Option<usize> {
-    match kind {
-        IndicatorKind::Ipv4 => Some(4),
-        IndicatorKind::Ipv6 | IndicatorKind::Md5 | IndicatorKind::Ja3 => Some(16),
-        IndicatorKind::Sha1 => Some(20),
-        IndicatorKind::Sha256 => Some(32),
-        _ => None,
+/// The value of a hex digit, or 0xff.
+const HEX: [u8; 256] = {
+    let mut table = [0xff; 256];
+    let mut i = 0;
+    while i < 10 {
+        table[b'0' as usize + i] = i as u8;
+        i += 1;
     }
-}
-
-/// Hex text to bytes into `out`; `None` if it is not `out.len() * 2` hex digits.
-fn hex_into<'a>(text: &str, out: &'a mut [u8]) -> Option<&'a [u8]> {
-    hex::decode_to_slice(text, out).ok()?;
-    Some(out)
-}
-
-/// The key an exact value is stored under.
-fn exact_key(kind: IndicatorKind, text: &str, buffer: &mut [u8; 32]) -> Option<Box<[u8]>> {
-    exact_key_ref(kind, text, buffer).map(Box::from)
-}
-
-fn exact_key_ref<'a>(
-    kind: IndicatorKind,
-    text: &'a str,
-    buffer: &'a mut [u8; 32],
-) -> Option<&'a [u8]> {
-    match kind {
-        IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => match text.parse::<IpAddr>().ok()? {
-            IpAddr::V4(v4) => {
-                buffer[..4].copy_from_slice(&v4.octets());
-                Some(&buffer[..4])
-            }
-            IpAddr::V6(v6) => {
-                buffer[..16].copy_from_slice(&v6.octets());
-                Some(&buffer[..16])
-            }
-        },
-        IndicatorKind::Md5 | IndicatorKind::Ja3 => hex_into(text, &mut buffer[..16]),
-        IndicatorKind::Sha1 => hex_into(text, &mut buffer[..20]),
-        IndicatorKind::Sha256 => hex_into(text, &mut buffer[..32]),
-        _ => Some(text.as_bytes()),
+    let mut i = 0;
+    while i < 6 {
+        table[b'a' as usize + i] = 10 + i as u8;
+        table[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
     }
+    table
+};
+
+/// `2 × N` hex digits (either case) as `N` bytes; `None` otherwise.
+#[inline]
+fn hex_bytes<const N: usize>(text: &str) -> Option<[u8; N]> {
+    let digits = text.as_bytes();
+    if digits.len() != 2 * N {
+        return None;
+    }
+    let mut out = [0u8; N];
+    // One check at the end: an invalid digit sets the high bits of `bad`.
+    let mut bad = 0u8;
+    for (byte, pair) in out.iter_mut().zip(digits.chunks_exact(2)) {
+        let (high, low) = (HEX[usize::from(pair[0])], HEX[usize::from(pair[1])]);
+        bad |= high | low;
+        *byte = (high << 4) | (low & 0x0f);
+    }
+    (bad & 0xf0 == 0).then_some(out)
 }
 
 /// A binary prefix trie of networks of one address family.
@@ -312,91 +289,79 @@ impl V4Networks {
 /// Longest label kept in a domain trie key (DNS labels are at most 63 bytes).
 const LABEL_MAX: usize = 63;
 
-/// The bit of an edge's child saying that domains end at the child.
-const TERMINAL: u32 = 1 << 31;
-
-/// A reversed-label trie of domains (node numbers below 2^31).
+/// Domains: a [`VarTable`] keyed by the chained hash of each suffix
+/// ([`label_hash`]); a suffix that is an indicator holds its payloads and
+/// its text (to confirm a hit), one with indicators below it a mark.
 #[derive(Debug, Default)]
-struct DomainTrie {
-    /// (parent node, label) → child node.
-    edges: KeyTable,
-    /// Node → payloads of the domains ending there.
-    terminals: KeyTable,
+struct DomainTable {
+    table: VarTable,
 }
 
-impl DomainTrie {
-    fn build(domains: &[(String, u32)]) -> Self {
-        let mut edges: HashMap<(u32, &str), u32> = HashMap::new();
-        let mut terminals: Vec<(Box<[u8]>, u32)> = Vec::with_capacity(domains.len());
-        let mut next_node = 1u32;
-        let mut ends_domain = std::collections::HashSet::new();
-        for (domain, payload) in domains {
-            let mut node = 0u32;
-            for label in domain.rsplit('.') {
-                node = *edges.entry((node, label)).or_insert_with(|| {
-                    next_node += 1;
-                    next_node - 1
-                });
-            }
-            ends_domain.insert(node);
-            terminals.push((node.to_le_bytes().to_vec().into_boxed_slice(), *payload));
+/// Adds `domain` (labels checked by the caller) to `entries` under `payload`.
+fn push_domain(entries: &mut VarEntries, domain: &str, payload: u32) -> bool {
+    let bytes = domain.as_bytes();
+    let mut h = DOMAIN_ROOT;
+    let mut end = bytes.len();
+    loop {
+        let start = bytes[..end]
+            .iter()
+            .rposition(|&b| b == b'.')
+            .map_or(0, |dot| dot + 1);
+        h = label_hash(h, &bytes[start..end]);
+        if start == 0 {
+            return entries.push(h, bytes, payload);
         }
-        // An edge's child carries TERMINAL when domains end there, so a
-        // walk looks up payloads only where there are some.
-        let edge_entries: Vec<(Box<[u8]>, u32)> = edges
-            .into_iter()
-            .map(|((parent, label), child)| {
-                let flagged = if ends_domain.contains(&child) {
-                    child | TERMINAL
-                } else {
-                    child
-                };
-                (edge_key(parent, label).into_boxed_slice(), flagged)
-            })
-            .collect();
-        DomainTrie {
-            edges: KeyTable::build(None, &edge_entries),
-            terminals: KeyTable::build(Some(4), &terminals),
-        }
+        entries.push_interior(h);
+        end = start - 1;
     }
+}
 
+impl DomainTable {
+    /// Calls `found` with the payloads of every indicator among the suffixes of `name`.
     #[inline]
     fn each(&self, name: &str, mut found: impl FnMut(u32)) {
-        let mut key = [0u8; 4 + LABEL_MAX];
-        let mut node = 0u32;
-        for label in name.rsplit('.') {
-            if label.len() > LABEL_MAX || label.is_empty() {
+        if self.table.is_empty() {
+            return;
+        }
+        let bytes = name.as_bytes();
+        let mut h = DOMAIN_ROOT;
+        let mut end = bytes.len();
+        loop {
+            let start = bytes[..end]
+                .iter()
+                .rposition(|&b| b == b'.')
+                .map_or(0, |dot| dot + 1);
+            let label = &bytes[start..end];
+            if label.is_empty() || label.len() > LABEL_MAX {
                 return;
             }
-            key[..4].copy_from_slice(&node.to_le_bytes());
-            key[4..4 + label.len()].copy_from_slice(label.as_bytes());
-            let Some(child) = self.edges.first(&key[..4 + label.len()]) else {
+            h = label_hash(h, label);
+            let below = self.table.scan(h, &bytes[start..], &mut found);
+            if !below || start == 0 {
                 return;
-            };
-            node = child & !TERMINAL;
-            if child & TERMINAL != 0 {
-                self.terminals.each(&node.to_le_bytes(), &mut found);
             }
+            end = start - 1;
         }
     }
 
     fn heap_bytes(&self) -> usize {
-        self.edges.heap_bytes() + self.terminals.heap_bytes()
+        self.table.heap_bytes()
     }
-}
-
-fn edge_key(parent: u32, label: &str) -> Vec<u8> {
-    let mut key = Vec::with_capacity(4 + label.len());
-    key.extend_from_slice(&parent.to_le_bytes());
-    key.extend_from_slice(label.as_bytes());
-    key
 }
 
 /// Collects indicators; [`IndicatorSetBuilder::build`] compiles them.
 #[derive(Debug, Default)]
 pub struct IndicatorSetBuilder {
-    exact: [Vec<(Box<[u8]>, u32)>; 9],
-    domains: Vec<(String, u32)>,
+    ipv4: Vec<([u8; 4], u32)>,
+    ipv6: Vec<([u8; 16], u32)>,
+    md5: Vec<([u8; 16], u32)>,
+    sha1: Vec<([u8; 20], u32)>,
+    sha256: Vec<([u8; 32], u32)>,
+    ja3: Vec<([u8; 16], u32)>,
+    url: VarEntries,
+    email: VarEntries,
+    ja4: VarEntries,
+    domains: VarEntries,
     v4: Vec<(u128, u8, u32)>,
     v6: Vec<(u128, u8, u32)>,
     count: usize,
@@ -408,42 +373,59 @@ impl IndicatorSetBuilder {
         Self::default()
     }
 
-    /// Adds an indicator value with the caller's `payload` for it.
+    /// Adds an indicator value with the caller's `payload` for it (below `u32::MAX`).
     pub fn add(&mut self, value: &IndicatorValue, payload: u32) {
-        let kind = value.kind();
-        let mut buffer = [0u8; 32];
-        match kind {
+        if payload == u32::MAX {
+            tracing::warn!("intel: payload u32::MAX cannot be matched; indicator left out");
+            return;
+        }
+        let text = value.value();
+        let kept = match value.kind() {
             IndicatorKind::Domain => {
-                if value
-                    .value()
-                    .split('.')
+                text.split('.')
                     .all(|l| !l.is_empty() && l.len() <= LABEL_MAX)
-                {
-                    self.domains.push((value.value().to_owned(), payload));
-                } else {
-                    return;
-                }
+                    && push_domain(&mut self.domains, text, payload)
             }
             IndicatorKind::Cidr => match value.network() {
                 Some((IpAddr::V4(v4), length)) => {
                     self.v4.push((u128::from(u32::from(v4)), length, payload));
+                    true
                 }
                 Some((IpAddr::V6(v6), length)) => {
                     self.v6.push((u128::from(v6), length, payload));
+                    true
                 }
-                None => return,
+                None => false,
             },
-            other => {
-                let (Some(slot), Some(key)) = (
-                    exact_slot(other),
-                    exact_key(other, value.value(), &mut buffer),
-                ) else {
-                    return;
-                };
-                self.exact[slot].push((key, payload));
+            IndicatorKind::Ipv4 | IndicatorKind::Ipv6 => match text.parse::<IpAddr>() {
+                Ok(IpAddr::V4(v4)) => {
+                    self.ipv4.push((v4.octets(), payload));
+                    true
+                }
+                Ok(IpAddr::V6(v6)) => {
+                    self.ipv6.push((v6.octets(), payload));
+                    true
+                }
+                Err(_) => false,
+            },
+            IndicatorKind::Md5 => push_hex(&mut self.md5, text, payload),
+            IndicatorKind::Sha1 => push_hex(&mut self.sha1, text, payload),
+            IndicatorKind::Sha256 => push_hex(&mut self.sha256, text, payload),
+            IndicatorKind::Ja3 => push_hex(&mut self.ja3, text, payload),
+            IndicatorKind::Url => self
+                .url
+                .push(hash(text.as_bytes()), text.as_bytes(), payload),
+            IndicatorKind::Email => {
+                self.email
+                    .push(hash(text.as_bytes()), text.as_bytes(), payload)
             }
+            IndicatorKind::Ja4 => self
+                .ja4
+                .push(hash(text.as_bytes()), text.as_bytes(), payload),
+        };
+        if kept {
+            self.count += 1;
         }
-        self.count += 1;
     }
 
     /// How many indicators were added.
@@ -456,29 +438,92 @@ impl IndicatorSetBuilder {
         self.count == 0
     }
 
-    /// Compiles the set.
-    pub fn build(mut self) -> IndicatorSet {
-        let exact = std::array::from_fn(|slot| {
-            KeyTable::build(
-                fixed_width(EXACT[slot]),
-                &std::mem::take(&mut self.exact[slot]),
-            )
-        });
-        IndicatorSet {
-            exact,
-            domains: DomainTrie::build(&self.domains),
-            v4: V4Networks::build(std::mem::take(&mut self.v4)),
-            v6: PrefixTrie::build(128, &mut self.v6),
-            count: self.count,
+    /// Compiles the set (the tables in parallel, on as many threads as there are cores).
+    pub fn build(self) -> IndicatorSet {
+        let IndicatorSetBuilder {
+            ipv4,
+            ipv6,
+            md5,
+            sha1,
+            sha256,
+            ja3,
+            url,
+            email,
+            ja4,
+            domains,
+            mut v4,
+            mut v6,
+            count,
+        } = self;
+        // One thread per large table (the OS shares them among the cores);
+        // the small ones on this thread.
+        std::thread::scope(|scope| {
+            let sha256 = scope.spawn(|| FixedTable::build(sha256));
+            let md5 = scope.spawn(|| FixedTable::build(md5));
+            let sha1 = scope.spawn(|| FixedTable::build(sha1));
+            let ipv4 = scope.spawn(|| FixedTable::build(ipv4));
+            let domains = scope.spawn(|| DomainTable {
+                table: VarTable::build(domains),
+            });
+            let url = scope.spawn(|| VarTable::build(url));
+            let set = IndicatorSet {
+                ipv4: FixedTable::default(),
+                ipv6: FixedTable::build(ipv6),
+                md5: FixedTable::default(),
+                sha1: FixedTable::default(),
+                sha256: FixedTable::default(),
+                ja3: FixedTable::build(ja3),
+                url: VarTable::default(),
+                email: VarTable::build(email),
+                ja4: VarTable::build(ja4),
+                domains: DomainTable::default(),
+                v4: V4Networks::build(std::mem::take(&mut v4)),
+                v6: PrefixTrie::build(128, &mut v6),
+                count,
+            };
+            IndicatorSet {
+                sha256: joined(sha256),
+                md5: joined(md5),
+                sha1: joined(sha1),
+                ipv4: joined(ipv4),
+                domains: joined(domains),
+                url: joined(url),
+                ..set
+            }
+        })
+    }
+}
+/// The result of a build thread; a panic in it (a bug: running out of memory aborts) goes on here.
+fn joined<T>(handle: std::thread::ScopedJoinHandle<'_, T>) -> T {
+    handle
+        .join()
+        .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+}
+
+/// Adds a hex value as bytes; false if it is not `2 × N` hex digits.
+fn push_hex<const N: usize>(to: &mut Vec<([u8; N], u32)>, text: &str, payload: u32) -> bool {
+    match hex_bytes::<N>(text) {
+        Some(key) => {
+            to.push((key, payload));
+            true
         }
+        None => false,
     }
 }
 
 /// Indicators compiled for lookups; immutable.
 #[derive(Debug, Default)]
 pub struct IndicatorSet {
-    exact: [KeyTable; 9],
-    domains: DomainTrie,
+    ipv4: FixedTable<4>,
+    ipv6: FixedTable<16>,
+    md5: FixedTable<16>,
+    sha1: FixedTable<20>,
+    sha256: FixedTable<32>,
+    ja3: FixedTable<16>,
+    url: VarTable,
+    email: VarTable,
+    ja4: VarTable,
+    domains: DomainTable,
     v4: V4Networks,
     v6: PrefixTrie,
     count: usize,
@@ -502,7 +547,15 @@ impl IndicatorSet {
 
     /// Bytes of memory its structures hold.
     pub fn heap_bytes(&self) -> usize {
-        self.exact.iter().map(KeyTable::heap_bytes).sum::<usize>()
+        self.ipv4.heap_bytes()
+            + self.ipv6.heap_bytes()
+            + self.md5.heap_bytes()
+            + self.sha1.heap_bytes()
+            + self.sha256.heap_bytes()
+            + self.ja3.heap_bytes()
+            + self.url.heap_bytes()
+            + self.email.heap_bytes()
+            + self.ja4.heap_bytes()
             + self.domains.heap_bytes()
             + self.v4.heap_bytes()
             + self.v6.heap_bytes()
@@ -511,33 +564,37 @@ impl IndicatorSet {
     /// Calls `found` with the payload of every indicator `observed` matches.
     #[inline]
     pub fn each_match(&self, observed: &Observed, mut found: impl FnMut(u32)) {
-        let mut buffer = [0u8; 32];
         match observed {
             Observed::Ip(IpAddr::V4(v4)) => {
-                self.exact[0].each(&v4.octets(), &mut found);
+                self.ipv4.each(&v4.octets(), &mut found);
                 self.v4.each(u32::from(*v4), 32, &mut found);
             }
             Observed::Ip(IpAddr::V6(v6)) => {
-                self.exact[1].each(&v6.octets(), &mut found);
+                self.ipv6.each(&v6.octets(), &mut found);
                 self.v6.each(128, u128::from(*v6), 128, &mut found);
             }
-            Observed::Domain(name) => self.domains.each(name, &mut found),
-            other => {
-                let kind = other.kind();
-                let text = match other {
-                    Observed::Url(s)
-                    | Observed::Email(s)
-                    | Observed::Md5(s)
-                    | Observed::Sha1(s)
-                    | Observed::Sha256(s)
-                    | Observed::Ja3(s)
-                    | Observed::Ja4(s) => s.as_str(),
-                    Observed::Ip(_) | Observed::Domain(_) => return,
-                };
-                if let (Some(slot), Some(key)) =
-                    (exact_slot(kind), exact_key_ref(kind, text, &mut buffer))
-                {
-                    self.exact[slot].each(key, &mut found);
+            Observed::Domain(name) => self.domains.each(name, found),
+            Observed::Url(s) => self.url.each(s.as_bytes(), found),
+            Observed::Email(s) => self.email.each(s.as_bytes(), found),
+            Observed::Ja4(s) => self.ja4.each(s.as_bytes(), found),
+            Observed::Md5(s) => {
+                if let Some(key) = hex_bytes(s) {
+                    self.md5.each(&key, found);
+                }
+            }
+            Observed::Sha1(s) => {
+                if let Some(key) = hex_bytes(s) {
+                    self.sha1.each(&key, found);
+                }
+            }
+            Observed::Sha256(s) => {
+                if let Some(key) = hex_bytes(s) {
+                    self.sha256.each(&key, found);
+                }
+            }
+            Observed::Ja3(s) => {
+                if let Some(key) = hex_bytes(s) {
+                    self.ja3.each(&key, found);
                 }
             }
         }

@@ -79,3 +79,147 @@ fn observables_come_from_the_events_the_normaliser_makes() {
     hits.sort_unstable();
     assert_eq!(hits, vec![7, 8]);
 }
+
+/// xorshift64*, fixed seed: the same random inputs every run.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// A random value of a random kind, from small pools so that indicators and
+/// probes overlap (same values, names below domains, addresses in networks).
+fn random_value(rng: &mut Rng) -> (&'static str, String) {
+    const LABELS: [&str; 6] = ["a", "b", "evil", "example", "com", "xn--p1ai"];
+    let hex = |rng: &mut Rng, bytes: usize| -> String {
+        let seed = rng.below(40);
+        (0..bytes)
+            .map(|i| format!("{:02x}", (seed as usize * 37 + i * 11) % 256))
+            .collect()
+    };
+    match rng.below(12) {
+        0 => (
+            "ip",
+            format!("10.{}.{}.{}", rng.below(3), rng.below(4), rng.below(6)),
+        ),
+        1 => (
+            "cidr",
+            format!(
+                "10.{}.{}.0/{}",
+                rng.below(3),
+                rng.below(4),
+                8 + rng.below(24)
+            ),
+        ),
+        2 => ("ip", format!("2001:db8::{:x}", rng.below(8))),
+        3 => ("cidr", format!("2001:db8::/{}", 30 + rng.below(98))),
+        4 | 5 => {
+            let labels: Vec<&str> = (0..1 + rng.below(4))
+                .map(|_| LABELS[rng.below(6) as usize])
+                .collect();
+            ("domain", labels.join("."))
+        }
+        6 => (
+            "url",
+            format!("http://h{}.example/p{}", rng.below(4), rng.below(3)),
+        ),
+        7 => (
+            "email",
+            format!("u{}@m{}.example", rng.below(4), rng.below(3)),
+        ),
+        8 => ("md5", hex(rng, 16)),
+        9 => ("sha1", hex(rng, 20)),
+        10 => ("sha256", hex(rng, 32)),
+        _ => ("ja3", hex(rng, 16)),
+    }
+}
+
+/// Whether indicator `value` matches `observed`, by the rules, the slow way.
+fn reference_matches(value: &IndicatorValue, observed: &Observed) -> bool {
+    use nigehban_model::indicator::IndicatorKind as K;
+    match (value.kind(), observed) {
+        (K::Ipv4 | K::Ipv6, Observed::Ip(ip)) => value.value().parse() == Ok(*ip),
+        (K::Cidr, Observed::Ip(ip)) => {
+            let Some((network, length)) = value.network() else {
+                return false;
+            };
+            match (network, ip) {
+                (std::net::IpAddr::V4(n), std::net::IpAddr::V4(a)) => {
+                    length == 0 || (u32::from(n) ^ u32::from(*a)) >> (32 - u32::from(length)) == 0
+                }
+                (std::net::IpAddr::V6(n), std::net::IpAddr::V6(a)) => {
+                    length == 0
+                        || (u128::from(n) ^ u128::from(*a)) >> (128 - u32::from(length)) == 0
+                }
+                _ => false,
+            }
+        }
+        (K::Domain, Observed::Domain(name)) => {
+            name == value.value() || name.ends_with(&format!(".{}", value.value()))
+        }
+        (K::Md5, Observed::Md5(s))
+        | (K::Sha1, Observed::Sha1(s))
+        | (K::Sha256, Observed::Sha256(s))
+        | (K::Ja3, Observed::Ja3(s)) => s.eq_ignore_ascii_case(value.value()),
+        (K::Url, Observed::Url(s))
+        | (K::Email, Observed::Email(s))
+        | (K::Ja4, Observed::Ja4(s)) => s == value.value(),
+        _ => false,
+    }
+}
+
+#[test]
+fn the_compiled_set_agrees_with_a_plain_reference_on_random_indicators() {
+    let mut rng = Rng(0x6e69_6765_6862_616e);
+    for round in 0..20 {
+        let size = [0, 1, 5, 50, 400][round % 5];
+        let indicators: Vec<IndicatorValue> = (0..size)
+            .filter_map(|_| {
+                let (kind, text) = random_value(&mut rng);
+                IndicatorValue::parse(kind, &text).ok()
+            })
+            .collect();
+        let mut builder = IndicatorSetBuilder::new();
+        for (payload, value) in indicators.iter().enumerate() {
+            builder.add(value, payload as u32);
+        }
+        let set = builder.build();
+        assert_eq!(set.len(), indicators.len());
+        let mut hits = 0;
+        for _ in 0..600 {
+            let (kind, mut text) = random_value(&mut rng);
+            if rng.below(4) == 0 {
+                // Probes in upper case: hashes still match, names are lower-cased as observed.
+                text = text.to_uppercase();
+            }
+            let Some(observed) = nigehban_intel::observe(kind, &text) else {
+                continue;
+            };
+            let mut found = set.matches(&observed);
+            found.sort_unstable();
+            let expected: Vec<u32> = indicators
+                .iter()
+                .enumerate()
+                .filter(|(_, value)| reference_matches(value, &observed))
+                .map(|(payload, _)| payload as u32)
+                .collect();
+            assert_eq!(found, expected, "round {round}: {observed:?}");
+            hits += usize::from(!expected.is_empty());
+        }
+        if size >= 50 {
+            assert!(
+                hits > 50,
+                "round {round}: only {hits} probes hit: the pools do not overlap"
+            );
+        }
+    }
+}

@@ -20,8 +20,10 @@
 //! Retro-hunts ([`IndicatorMatching::retro_hunt`]): a new or changed
 //! indicator is searched over the stored events of the tenants that may use
 //! it, in the last N days (default: the event retention). Exact values are
-//! searched by field, domains by the fields that hold names (the name
-//! itself; names below it are not searched yet), CIDR networks not yet.
+//! searched by field, domains by the fields that hold names (the name and
+//! every name below it), CIDR networks by `source.ip` and `destination.ip`
+//! (the range of their addresses; the index keeps only those two as typed
+//! addresses).
 //! Hits are raised as alerts marked retrospective, each once.
 
 use std::collections::HashMap;
@@ -39,6 +41,7 @@ use nigehban_bus::{Delivery, EventConsumer};
 use nigehban_intel::{Compiled, IndicatorSetBuilder, IntelHandle, Observed, observables};
 use nigehban_normalise::NormalisedEvent;
 use nigehban_normalise::envelope::decode_event;
+use nigehban_search::language::{Condition, Expr, Pattern};
 use nigehban_search::{EventHit, EventIndex, EventQuery, MAX_LIMIT, TenantScope};
 use serde_json::Value;
 
@@ -468,10 +471,12 @@ impl IndicatorMatching {
             IndicatorKind::Email => &["email.from.address", "email.to.address", "user.email"],
             IndicatorKind::Ja3 => &["tls.client.ja3"],
             IndicatorKind::Ja4 => &["tls.client.ja4"],
-            IndicatorKind::Cidr => {
-                tracing::info!(indicator = %indicator.id, "retro-hunts do not search CIDR networks yet");
-                return Ok(outcome);
-            }
+            // Ranges work on the typed address fields only.
+            IndicatorKind::Cidr => &["source.ip", "destination.ip"],
+        };
+        let Some(condition) = hunt_condition(&indicator.value) else {
+            tracing::warn!(indicator = %indicator.id, "retro-hunt: the network cannot be read");
+            return Ok(outcome);
         };
         let now = self.app.clock().now().to_datetime();
         let from = now - time::Duration::days(i64::from(days));
@@ -487,7 +492,7 @@ impl IndicatorMatching {
         for field in fields {
             let mut query = EventQuery::new(tenant_scope.clone())
                 .between(from, now)
-                .filter(*field, indicator.value.value())
+                .matching(condition(field))
                 .limit(MAX_LIMIT);
             let mut found: Vec<EventHit> = Vec::new();
             loop {
@@ -561,4 +566,53 @@ impl IndicatorMatching {
         tracing::info!(indicator = %indicator.id, ?outcome, "retro-hunt done");
         Ok(outcome)
     }
+}
+
+/// What a retro-hunt asks of a field for `value`: the value; for a domain
+/// the domain or any name below it (`*.evil.example`); for a CIDR network
+/// the range of its addresses. `None` if a network cannot be read. A hit is
+/// then checked as live matching checks it.
+fn hunt_condition(
+    value: &nigehban_app::model::indicator::IndicatorValue,
+) -> Option<impl Fn(&str) -> Expr + use<>> {
+    let text = value.value().to_owned();
+    let range = match value.kind() {
+        IndicatorKind::Cidr => Some(match value.network()? {
+            (std::net::IpAddr::V4(network), length) => {
+                let hosts = u32::MAX.checked_shr(u32::from(length)).unwrap_or(0);
+                let first = u32::from(network) & !hosts;
+                (
+                    std::net::Ipv4Addr::from(first).to_string(),
+                    std::net::Ipv4Addr::from(first | hosts).to_string(),
+                )
+            }
+            (std::net::IpAddr::V6(network), length) => {
+                let hosts = u128::MAX.checked_shr(u32::from(length)).unwrap_or(0);
+                let first = u128::from(network) & !hosts;
+                (
+                    std::net::Ipv6Addr::from(first).to_string(),
+                    std::net::Ipv6Addr::from(first | hosts).to_string(),
+                )
+            }
+        }),
+        _ => None,
+    };
+    let domain = value.kind() == IndicatorKind::Domain;
+    Some(move |field: &str| {
+        let on = |condition| Expr::Field {
+            field: field.to_owned(),
+            condition,
+        };
+        match &range {
+            Some((first, last)) => on(Condition::Range {
+                low: std::ops::Bound::Included(first.clone()),
+                high: std::ops::Bound::Included(last.clone()),
+            }),
+            None if domain => Expr::Or(vec![
+                on(Condition::Matches(Pattern::Value(text.clone()))),
+                on(Condition::Matches(Pattern::Wildcard(format!("*.{text}")))),
+            ]),
+            None => on(Condition::Exactly(Pattern::Value(text.clone()))),
+        }
+    })
 }

@@ -140,11 +140,22 @@ impl Platform {
 
 /// A Suricata DNS event of `tenant` asking for `name`, at `at`, as intake would put it on the bus.
 fn dns_event(offset: u64, tenant: &Tenant, name: &str, at: OffsetDateTime) -> Delivery {
+    dns_event_to(offset, tenant, name, "10.9.9.9", at)
+}
+
+/// [`dns_event`] sent to the resolver at `resolver`.
+fn dns_event_to(
+    offset: u64,
+    tenant: &Tenant,
+    name: &str,
+    resolver: &str,
+    at: OffsetDateTime,
+) -> Delivery {
     let when = at
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap();
     let line = format!(
-        r#"{{"timestamp":"{when}","event_type":"dns","src_ip":"10.1.2.3","src_port":5353,"dest_ip":"10.9.9.9","dest_port":53,"proto":"UDP","dns":{{"type":"query","id":{offset},"rrname":"{name}","rrtype":"A"}}}}"#
+        r#"{{"timestamp":"{when}","event_type":"dns","src_ip":"10.1.2.3","src_port":5353,"dest_ip":"{resolver}","dest_port":53,"proto":"UDP","dns":{{"type":"query","id":{offset},"rrname":"{name}","rrtype":"A"}}}}"#
     );
     let mut hint = SourceHint::new(Format::Auto, at);
     hint.tenant_id = Some(tenant.id.to_string());
@@ -176,9 +187,18 @@ async fn alerts_of(p: &Platform, tenant: &Tenant) -> Vec<nigehban_app::model::Al
 }
 
 fn indicator(name: &str, tlp: Tlp, shared_with: Vec<ShareRecipient>) -> NewIndicator {
+    indicator_of("domain", name, tlp, shared_with)
+}
+
+fn indicator_of(
+    kind: &str,
+    value: &str,
+    tlp: Tlp,
+    shared_with: Vec<ShareRecipient>,
+) -> NewIndicator {
     NewIndicator {
         tenant: None,
-        value: IndicatorValue::parse("domain", name).unwrap(),
+        value: IndicatorValue::parse(kind, value).unwrap(),
         title: "Planted C2".into(),
         description: String::new(),
         valid_from: None,
@@ -271,6 +291,107 @@ async fn a_retro_hunt_over_30_days_raises_the_planted_match_once() {
     let (_, _) = matching.refresh(0).await.unwrap();
     let short = matching.retro_hunt(&index, &changed[0], 5).await.unwrap();
     assert_eq!(short.events, 0, "{short:?}");
+    index.close().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_retro_hunt_finds_names_below_a_domain_and_addresses_inside_a_network() {
+    let p = platform().await;
+    let index_dir = tempfile::tempdir().unwrap();
+    let index = EventIndex::open(index_dir.path(), IndexOptions::default()).unwrap();
+    let now = OffsetDateTime::now_utc();
+    let day = |n: i64| now - time::Duration::days(n);
+    let events = [
+        ("www.a.evil-zone.example", "10.9.9.9", day(2)),
+        ("evil-zone.example", "10.9.9.9", day(4)),
+        // A longer label ending the same way is not below the domain.
+        ("notevil-zone.example", "10.9.9.9", day(5)),
+        ("evil-zone.example.other", "10.9.9.9", day(6)),
+        // A resolver inside the network, one just outside it.
+        ("cdn.benign.example", "5.188.10.77", day(7)),
+        ("cdn.benign.example", "5.188.11.1", day(8)),
+    ];
+    let deliveries: Vec<Delivery> = events
+        .iter()
+        .enumerate()
+        .map(|(i, (name, resolver, at))| dns_event_to(i as u64, &p.bank, name, resolver, *at))
+        .collect();
+    index.add_deliveries(&deliveries).unwrap();
+    index.commit().unwrap();
+
+    let (matching, _) = IndicatorMatching::load(p.app.clone()).await.unwrap();
+    let publisher = p.caller(&p.telecom, Role::IntelAnalyst).await;
+    let mut made = Vec::new();
+    for (kind, value) in [("domain", "evil-zone.example"), ("cidr", "5.188.10.0/24")] {
+        let share = vec![ShareRecipient::Tenant(p.bank.id)];
+        let indicator = indicator_of(kind, value, Tlp::AmberStrict, share);
+        made.push(p.app.intel().create(&publisher, indicator).await.unwrap());
+    }
+    let (_, changed) = matching.refresh(0).await.unwrap();
+    assert_eq!(changed.len(), 2);
+    let hunted = |id| changed.iter().find(|u| u.indicator.id == id).unwrap();
+
+    let domain = matching
+        .retro_hunt(&index, hunted(made[0].id), 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        domain.hits, 2,
+        "the domain and the name below it: {domain:?}"
+    );
+    let network = matching
+        .retro_hunt(&index, hunted(made[1].id), 30)
+        .await
+        .unwrap();
+    assert_eq!(
+        network.hits, 1,
+        "the address inside the network: {network:?}"
+    );
+
+    // One sighting per matching event, naming it.
+    let mut names: Vec<String> = Vec::new();
+    for indicator in &made {
+        for sighting in p
+            .app
+            .intel()
+            .sightings(&publisher, indicator.id)
+            .await
+            .unwrap()
+        {
+            assert_eq!(sighting.tenant, p.bank.id);
+            names.push(format!(
+                "{} {}",
+                indicator.value,
+                sighting.event_id.unwrap_or_default()
+            ));
+        }
+    }
+    assert_eq!(names.len(), 3, "{names:?}");
+    let alerts = alerts_of(&p, &p.bank).await;
+    let mut matched: Vec<String> = alerts
+        .iter()
+        .flat_map(|a| {
+            ["dns.question.name", "destination.ip"]
+                .into_iter()
+                .filter_map(|f| {
+                    let value = a.matched_fields.get(f)?.as_str()?;
+                    Some(format!("{f}={value}"))
+                })
+        })
+        .collect();
+    matched.sort();
+    assert!(alerts.iter().all(|a| a.retrospective), "{alerts:?}");
+    assert!(
+        matched.contains(&"dns.question.name=www.a.evil-zone.example".to_owned())
+            && matched.contains(&"destination.ip=5.188.10.77".to_owned()),
+        "{matched:?}"
+    );
+    assert!(
+        !matched
+            .iter()
+            .any(|m| m.contains("notevil") || m.contains(".other") || m.contains("5.188.11.1")),
+        "{matched:?}"
+    );
     index.close().unwrap();
 }
 
