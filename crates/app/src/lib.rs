@@ -194,9 +194,12 @@ pub use incidents::{
     NewTask, NoteAudience, OpenIncident, StatusChange, TaskSight, TaskUpdate,
 };
 pub use intel::{
-    IndicatorListing, IndicatorMatch, IndicatorUpdate, Intel, IntelImported,
-    MAX_IMPORTED_INDICATORS, NewIndicator, NewSighting, UsableIndicator,
+    CSV_HEADER, IndicatorListing, IndicatorMatch, IndicatorUpdate, Intel, IntelImported,
+    MAX_IMPORTED_INDICATORS, NewIndicator, NewSighting, StixExported, StixImport,
+    StixImportTotals, StixObjectFate, StixObjectReport, UsableIndicator, csv_line,
+    stix_import_totals,
 };
+pub use nigehban_stix as stix;
 pub use nigehban_intel::Warninglists;
 pub use rules::{
     MAX_IMPORTED_RULES, NewRuleDocument, NewRuleFilter, RuleListing, RuleState, Rules,

@@ -3,7 +3,7 @@
 //!
 //! A test that needs a PostgreSQL or NATS server, an installed program
 //! (`rsyslogd`, `logger`, `openssl`, `nats-server`, `chromium`), the PyPI
-//! `openapi-spec-validator`, `aiosmtpd` or `icalendar`, or the outside corpus asks for it here. When it
+//! `openapi-spec-validator`, `aiosmtpd`, `icalendar` or `stix2-validator`, or the outside corpus asks for it here. When it
 //! is missing:
 //!
 //! * if it is **required**, the test fails with a message naming what is
@@ -68,13 +68,16 @@ pub enum Need {
     /// The PyPI `icalendar`, importable by `python3`: the independent parser
     /// the shift feed is read with.
     Icalendar,
+    /// The PyPI `stix2-validator`, importable by `python3`: the OASIS
+    /// validator every exported STIX bundle must pass.
+    Stix2Validator,
     /// The outside test corpus (`NIGEHBAN_CORPUS`, default `../shared/data`).
     Corpus,
 }
 
 impl Need {
     /// Every need, in the order runs report them.
-    pub const ALL: [Need; 10] = [
+    pub const ALL: [Need; 11] = [
         Need::Postgres,
         Need::Nats,
         Need::Rsyslog,
@@ -84,6 +87,7 @@ impl Need {
         Need::Chromium,
         Need::Aiosmtpd,
         Need::Icalendar,
+        Need::Stix2Validator,
         Need::Corpus,
     ];
 
@@ -99,6 +103,7 @@ impl Need {
             Need::Chromium => "chromium",
             Need::Aiosmtpd => "aiosmtpd",
             Need::Icalendar => "icalendar",
+            Need::Stix2Validator => "stix2-validator",
             Need::Corpus => "corpus",
         }
     }
