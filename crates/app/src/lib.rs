@@ -195,12 +195,11 @@ pub use incidents::{
 };
 pub use intel::{
     CSV_HEADER, IndicatorListing, IndicatorMatch, IndicatorUpdate, Intel, IntelImported,
-    MAX_IMPORTED_INDICATORS, NewIndicator, NewSighting, StixExported, StixImport,
-    StixImportTotals, StixObjectFate, StixObjectReport, UsableIndicator, csv_line,
-    stix_import_totals,
+    MAX_IMPORTED_INDICATORS, NewIndicator, NewSighting, StixExported, StixImport, StixImportTotals,
+    StixObjectFate, StixObjectReport, UsableIndicator, csv_line, stix_import_totals,
 };
-pub use nigehban_stix as stix;
 pub use nigehban_intel::Warninglists;
+pub use nigehban_stix as stix;
 pub use rules::{
     MAX_IMPORTED_RULES, NewRuleDocument, NewRuleFilter, RuleListing, RuleState, Rules,
     RulesSnapshot,

@@ -13,8 +13,8 @@ use nigehban_app::model::{Pap, Role, Tlp};
 use nigehban_app::policy::IntelUse;
 use nigehban_app::stix::{self, marking};
 use nigehban_app::{
-    AppError, IndicatorListing, NewIndicator, NewSighting, PageRequest, StixImport,
-    StixObjectFate, stix_import_totals,
+    AppError, IndicatorListing, NewIndicator, NewSighting, PageRequest, StixImport, StixObjectFate,
+    stix_import_totals,
 };
 use serde_json::{Value, json};
 use world::{World, postgres_world, world};
@@ -172,7 +172,7 @@ async fn exports_follow_the_policy_and_tlp_round_trips(w: &World) {
     assert_eq!(sightings[0]["count"], 3);
     assert_eq!(
         sightings[0]["sighting_of_ref"],
-        format!("indicator--{}", green.id)
+        stix::indicator::indicator_id(&green)
     );
 
     // The bank may read the AMBER+STRICT one addressed to it and the GREEN one, never the RED one.
@@ -205,9 +205,7 @@ async fn exports_follow_the_policy_and_tlp_round_trips(w: &World) {
     // A role that reads no intelligence gets no export at all.
     let auditor = w.caller(w.bank.id, Role::Auditor).await;
     assert!(matches!(
-        intel
-            .export_stix(&auditor, None, IntelUse::Exchange)
-            .await,
+        intel.export_stix(&auditor, None, IntelUse::Exchange).await,
         Err(AppError::Forbidden(_))
     ));
 
@@ -307,7 +305,9 @@ async fn imports_keep_every_object_and_report_each(w: &World) {
         .collect();
     assert_eq!(fates[0], (0, "2 indicators".to_owned()));
     assert!(
-        fates[1].1.starts_with("unsupported: indicator--11111111-2222-4333-8444-666666666666")
+        fates[1]
+            .1
+            .starts_with("unsupported: indicator--11111111-2222-4333-8444-666666666666")
             && fates[1].1.contains("AND"),
         "{fates:?}"
     );

@@ -145,7 +145,9 @@ async fn tenant_named(app: &App, caller: &Caller, name: &str) -> anyhow::Result<
         }
         match batch.next {
             Some(next) => page = PageRequest::after(next, nigehban_app::MAX_PAGE_LIMIT),
-            None => bail!("--tenant {name:?}: no tenant of that name at or below the token's tenant"),
+            None => {
+                bail!("--tenant {name:?}: no tenant of that name at or below the token's tenant")
+            }
         }
     }
 }
@@ -242,10 +244,13 @@ impl Progress {
     fn new(total: usize) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = if terminal {
-            let bar = ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template("{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} objects")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                ProgressStyle::with_template(
+                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} objects",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
         } else {

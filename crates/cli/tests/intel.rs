@@ -14,7 +14,7 @@ use std::time::Instant;
 
 use nigehban_app::model::indicator::{IndicatorValue, ShareRecipient};
 use nigehban_app::model::{
-    DisplayName, Pap, Password, Role, Sector, TenantKind, TenantName, TokenName, Tlp, Username,
+    DisplayName, Pap, Password, Role, Sector, TenantKind, TenantName, Tlp, TokenName, Username,
 };
 use nigehban_app::{
     App, AppSettings, BootstrapOutcome, BootstrapRequest, Caller, NewApiToken, NewIndicator,
@@ -132,7 +132,12 @@ struct Platform {
     banking_intel: String,
 }
 
-async fn token(app: &App, maker: &Caller, tenant: nigehban_app::model::TenantId, role: Role) -> String {
+async fn token(
+    app: &App,
+    maker: &Caller,
+    tenant: nigehban_app::model::TenantId,
+    role: Role,
+) -> String {
     app.tokens()
         .create(
             maker,
@@ -151,6 +156,11 @@ async fn token(app: &App, maker: &Caller, tenant: nigehban_app::model::TenantId,
 }
 
 async fn platform(app: &App) -> Platform {
+    platform_with(app, true).await
+}
+
+/// The platform, with the operator's seven indicators when `seed`.
+async fn platform_with(app: &App, seed: bool) -> Platform {
     let outcome = app
         .bootstrap(BootstrapRequest {
             national_name: TenantName::parse("National CERT").unwrap(),
@@ -218,22 +228,27 @@ async fn platform(app: &App) -> Platform {
     )
     .await;
     let operator_intel = token(app, &admin, operator.id, Role::IntelAnalyst).await;
-    let publisher = app.tokens().authenticate(&operator_intel, None).await.unwrap();
-    let indicator = |kind: &str, value: &str, tlp: Tlp, shared_with: Vec<ShareRecipient>| NewIndicator {
-        tenant: None,
-        value: IndicatorValue::parse(kind, value).unwrap(),
-        title: format!("{value}, {tlp}"),
-        description: "Seen in the operator's core network.\nBlock at the edge.".into(),
-        valid_from: None,
-        valid_until: None,
-        confidence: Some(85),
-        source: "Operator SOC".into(),
-        tags: vec!["attack.t1071".into(), "c2, beacon".into()],
-        tlp,
-        pap: Pap::Amber,
-        shared_with,
-    };
-    for new in [
+    let publisher = app
+        .tokens()
+        .authenticate(&operator_intel, None)
+        .await
+        .unwrap();
+    let indicator =
+        |kind: &str, value: &str, tlp: Tlp, shared_with: Vec<ShareRecipient>| NewIndicator {
+            tenant: None,
+            value: IndicatorValue::parse(kind, value).unwrap(),
+            title: format!("{value}, {tlp}"),
+            description: "Seen in the operator's core network.\nBlock at the edge.".into(),
+            valid_from: None,
+            valid_until: None,
+            confidence: Some(85),
+            source: "Operator SOC".into(),
+            tags: vec!["attack.t1071".into(), "c2, beacon".into()],
+            tlp,
+            pap: Pap::Amber,
+            shared_with,
+        };
+    let seeds = [
         indicator(
             "domain",
             "strict.example",
@@ -246,7 +261,8 @@ async fn platform(app: &App) -> Platform {
         indicator("sha256", &"ab".repeat(32), Tlp::Green, vec![]),
         indicator("email", "phish@evil.example", Tlp::Green, vec![]),
         indicator("ja3", &"0f".repeat(16), Tlp::Green, vec![]),
-    ] {
+    ];
+    for new in seeds.into_iter().filter(|_| seed) {
         app.intel().create(&publisher, new).await.unwrap();
     }
     Platform {
@@ -277,7 +293,13 @@ fn export_stix(storage: &Storage, token: &str, out: &Path) -> Value {
     run(
         storage,
         token,
-        &["export", "--format", "stix", "--out", &out.display().to_string()],
+        &[
+            "export",
+            "--format",
+            "stix",
+            "--out",
+            &out.display().to_string(),
+        ],
     );
     serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
 }
@@ -306,12 +328,12 @@ fn patterns(bundle: &Value) -> Vec<(String, Vec<String>)> {
 }
 
 fn tlp_round_trip_and_reader_limits(storage: &Storage, second: &Storage) {
-    let platform = runtime().block_on(async { platform(&storage.open().await).await });
+    let tokens = runtime().block_on(async { platform(&storage.open().await).await });
     let files = tempfile::tempdir().unwrap();
 
     // The publisher's export: all seven, each marked with its TLP 2.0 label.
     let own_file = files.path().join("operator.json");
-    let own = export_stix(storage, &platform.operator_intel, &own_file);
+    let own = export_stix(storage, &tokens.operator_intel, &own_file);
     assert_valid_stix(&own_file);
     let own_patterns = patterns(&own);
     assert_eq!(own_patterns.len(), 7, "{own_patterns:?}");
@@ -319,7 +341,11 @@ fn tlp_round_trip_and_reader_limits(storage: &Storage, second: &Storage) {
         "[domain-name:value = 'strict.example']".to_owned(),
         vec![AMBER_STRICT_ID.to_owned()]
     )));
-    assert!(own_patterns.iter().any(|(p, _)| p == "[ipv4-addr:value = '192.0.2.66']"));
+    assert!(
+        own_patterns
+            .iter()
+            .any(|(p, _)| p == "[ipv4-addr:value = '192.0.2.66']")
+    );
     let definitions: BTreeSet<&str> = own["objects"]
         .as_array()
         .unwrap()
@@ -335,13 +361,14 @@ fn tlp_round_trip_and_reader_limits(storage: &Storage, second: &Storage) {
         .find(|o| o["id"] == AMBER_STRICT_ID)
         .unwrap();
     assert_eq!(
-        strict_definition["extensions"]["extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"]["tlp_2_0"],
+        strict_definition["extensions"]["extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"]
+            ["tlp_2_0"],
         "amber+strict"
     );
 
     // The bank may not read the RED one: its export does not hold it.
     let bank_file = files.path().join("bank.json");
-    let bank = export_stix(storage, &platform.bank_analyst, &bank_file);
+    let bank = export_stix(storage, &tokens.bank_analyst, &bank_file);
     assert_valid_stix(&bank_file);
     let bank_patterns: Vec<String> = patterns(&bank).into_iter().map(|p| p.0).collect();
     assert_eq!(bank_patterns.len(), 6, "{bank_patterns:?}");
@@ -350,15 +377,23 @@ fn tlp_round_trip_and_reader_limits(storage: &Storage, second: &Storage) {
     // The banking CERT above the bank is no recipient of the AMBER+STRICT one.
     let banking = export_stix(
         storage,
-        &platform.banking_intel,
+        &tokens.banking_intel,
         &files.path().join("banking.json"),
     );
     let banking_patterns: Vec<String> = patterns(&banking).into_iter().map(|p| p.0).collect();
     assert_eq!(banking_patterns.len(), 5, "{banking_patterns:?}");
-    assert!(!banking_patterns.iter().any(|p| p.contains("strict.example")));
+    assert!(
+        !banking_patterns
+            .iter()
+            .any(|p| p.contains("strict.example"))
+    );
 
     // CSV: the same indicators, one line each.
-    let csv = run(storage, &platform.bank_analyst, &["export", "--format", "csv"]);
+    let csv = run(
+        storage,
+        &tokens.bank_analyst,
+        &["export", "--format", "csv"],
+    );
     let csv = String::from_utf8(csv.stdout).unwrap();
     let mut lines = csv.lines();
     assert_eq!(
@@ -406,7 +441,10 @@ fn tlp_round_trip_and_reader_limits(storage: &Storage, second: &Storage) {
     assert_eq!(labels["domain:strict.example"], "amber+strict", "{csv}");
     assert_eq!(labels["ipv4:192.0.2.66"], "red", "{csv}");
     assert_eq!(labels["cidr:198.51.100.0/24"], "clear", "{csv}");
-    assert_eq!(labels["ja3:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"], "green", "{csv}");
+    assert_eq!(
+        labels["ja3:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"], "green",
+        "{csv}"
+    );
     assert_eq!(labels.len(), 7, "{csv}");
     // And what the second platform exports again passes the validator.
     let again = files.path().join("again.json");
@@ -545,12 +583,20 @@ fn example_bundles_and_attack_for_ics_import_and_reexport_without_loss() {
         let storage = Storage::sqlite();
         let importer = runtime().block_on(async {
             let app = storage.open().await;
-            platform(&app).await.banking_intel
+            platform_with(&app, false).await.banking_intel
         });
         let started = Instant::now();
-        let imported = run(&storage, &importer, &["import", &file.display().to_string()]);
+        let imported = run(
+            &storage,
+            &importer,
+            &["import", &file.display().to_string()],
+        );
         let summary = String::from_utf8_lossy(&imported.stdout).into_owned();
-        assert!(summary.contains(" 0 refused"), "{}: {summary}", file.display());
+        assert!(
+            summary.contains(" 0 refused"),
+            "{}: {summary}",
+            file.display()
+        );
         let out = tempfile::NamedTempFile::new().unwrap();
         let exported = export_stix(&storage, &importer, out.path());
         eprintln!(
@@ -593,7 +639,7 @@ fn example_bundles_and_attack_for_ics_import_and_reexport_without_loss() {
 #[test]
 fn bad_files_are_refused_naming_file_and_object() {
     let storage = Storage::sqlite();
-    let platform = runtime().block_on(async { platform(&storage.open().await).await });
+    let tokens = runtime().block_on(async { platform(&storage.open().await).await });
     let files = tempfile::tempdir().unwrap();
     let junk = files.path().join("junk.json");
     std::fs::write(&junk, b"{\"type\": \"bundle\", \"objects\": 5}").unwrap();
@@ -601,7 +647,7 @@ fn bad_files_are_refused_naming_file_and_object() {
         .args(["intel", "import"])
         .arg(&junk)
         .args(storage.args())
-        .env("NIGEHBAN_TOKEN", &platform.operator_intel)
+        .env("NIGEHBAN_TOKEN", &tokens.operator_intel)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2), "{output:?}");
@@ -627,14 +673,15 @@ fn bad_files_are_refused_naming_file_and_object() {
         .args(["intel", "import"])
         .arg(&mixed)
         .args(storage.args())
-        .env("NIGEHBAN_TOKEN", &platform.operator_intel)
+        .env("NIGEHBAN_TOKEN", &tokens.operator_intel)
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(1), "{output:?}");
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
-        stderr.contains("object 0 indicator--11111111-2222-4333-8444-555555555555: kept, no indicator")
-            && stderr.contains("FOLLOWEDBY"),
+        stderr.contains(
+            "object 0 indicator--11111111-2222-4333-8444-555555555555: kept, no indicator"
+        ) && stderr.contains("FOLLOWEDBY"),
         "{stderr}"
     );
     assert!(

@@ -1,7 +1,7 @@
 //! Indicators to and from STIX indicator objects; sightings to sighting objects.
 //!
-//! Out: an [`Indicator`] becomes a STIX indicator whose id is the
-//! indicator's own UUID (so every export names it alike), with a pattern
+//! Out: an [`Indicator`] becomes a STIX indicator whose id is derived from
+//! the indicator's own (so every export names it alike), with a pattern
 //! of one comparison, `valid_from`/`valid_until`, `confidence`, its tags as
 //! `labels`, its TLP as the TLP 2.0 marking, its PAP as `x_nigehban_pap`,
 //! and its source as the identity that made it ([`source_identity`]).
@@ -76,9 +76,23 @@ pub fn pattern_of(value: &IndicatorValue) -> String {
     pattern::equality(object_path(value), value.value())
 }
 
+/// The namespace of the UUIDs of exported indicators and sightings (a fixed, random UUID).
+const RECORD_NAMESPACE: uuid::Uuid = uuid::uuid!("c4b1e0a2-93d7-4f5e-8b16-0e2a7d9c3f41");
+
+/// A STIX UUID for one of our records: UUIDv5 of its own UUIDv7 (STIX
+/// accepts UUIDs of versions 1 to 5 only), so every export names it alike.
+fn record_uuid(kind: &str, id: uuid::Uuid) -> uuid::Uuid {
+    let mut name = kind.as_bytes().to_vec();
+    name.extend_from_slice(id.as_bytes());
+    uuid::Uuid::new_v5(&RECORD_NAMESPACE, &name)
+}
+
 /// The STIX id of an indicator.
 pub fn indicator_id(indicator: &Indicator) -> String {
-    format!("indicator--{}", indicator.id.as_uuid())
+    format!(
+        "indicator--{}",
+        record_uuid("indicator", indicator.id.as_uuid())
+    )
 }
 
 /// An indicator as a STIX indicator object.
@@ -138,7 +152,11 @@ pub fn sighting_object(sighting: &Sighting, sighting_of: &str, tlp: Tlp) -> Valu
     object.insert("spec_version".into(), SPEC_VERSION.into());
     object.insert(
         "id".into(),
-        format!("sighting--{}", sighting.id.as_uuid()).into(),
+        format!(
+            "sighting--{}",
+            record_uuid("sighting", sighting.id.as_uuid())
+        )
+        .into(),
     );
     let recorded = timestamp(sighting.recorded_at);
     object.insert("created".into(), recorded.clone().into());
@@ -322,14 +340,15 @@ pub fn read_indicator(
     let time = |name: &str| -> Result<Option<Timestamp>, IndicatorProblem> {
         match object.get(name) {
             None => Ok(None),
-            Some(Value::String(text)) => crate::parse_timestamp(text)
-                .map(Some)
-                .ok_or_else(|| invalid(format!("{name:?} {text:?} is not a STIX timestamp")).into()),
+            Some(Value::String(text)) => crate::parse_timestamp(text).map(Some).ok_or_else(|| {
+                invalid(format!("{name:?} {text:?} is not a STIX timestamp")).into()
+            }),
             Some(other) => Err(invalid(format!("{name:?} {other} is not a STIX timestamp")).into()),
         }
     };
     let valid_from = time("valid_from")?;
-    let valid_until = time("valid_until")?.filter(|until| valid_from.is_none_or(|from| *until > from));
+    let valid_until =
+        time("valid_until")?.filter(|until| valid_from.is_none_or(|from| *until > from));
     let confidence = match object.get("confidence") {
         None => None,
         Some(value) => match value.as_u64() {
@@ -375,7 +394,10 @@ pub fn read_indicator(
         values,
         skipped,
         title: cut(
-            object.get("name").and_then(Value::as_str).unwrap_or_default(),
+            object
+                .get("name")
+                .and_then(Value::as_str)
+                .unwrap_or_default(),
             MAX_LABEL_CHARS,
         ),
         description: cut(
@@ -508,7 +530,10 @@ mod tests {
             &context,
         )
         .unwrap_err();
-        assert!(matches!(&and, IndicatorProblem::Unsupported { .. }), "{and}");
+        assert!(
+            matches!(&and, IndicatorProblem::Unsupported { .. }),
+            "{and}"
+        );
         assert!(and.to_string().contains("indicator--8e2e2d2b"));
         let only_names =
             read_indicator(&make("[file:name = 'a.exe']", json!({})), &context).unwrap_err();
@@ -520,7 +545,10 @@ mod tests {
         .unwrap_err();
         assert!(sigma.to_string().contains("sigma"), "{sigma}");
         let bad = read_indicator(
-            &make("[ipv4-addr:value = '192.0.2.1']", json!({"confidence": 300})),
+            &make(
+                "[ipv4-addr:value = '192.0.2.1']",
+                json!({"confidence": 300}),
+            ),
             &context,
         )
         .unwrap_err();
@@ -530,6 +558,9 @@ mod tests {
             &context,
         )
         .unwrap_err();
-        assert!(wrong_family.to_string().contains("family"), "{wrong_family}");
+        assert!(
+            wrong_family.to_string().contains("family"),
+            "{wrong_family}"
+        );
     }
 }

@@ -300,7 +300,9 @@ pub fn read_bundle(text: &[u8]) -> Result<Bundle, StixError> {
     let value: Value =
         serde_json::from_slice(text).map_err(|e| StixError::NotJson(e.to_string()))?;
     let Value::Object(mut top) = value else {
-        return Err(StixError::NotStix("the top level is not a JSON object".into()));
+        return Err(StixError::NotStix(
+            "the top level is not a JSON object".into(),
+        ));
     };
     match top.get("type").and_then(Value::as_str) {
         Some("bundle") => {}

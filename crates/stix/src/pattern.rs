@@ -38,11 +38,7 @@ impl Comparison {
             if n > 0 {
                 out.push('.');
             }
-            if step
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
-                && !step.is_empty()
-            {
+            if step.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') && !step.is_empty() {
                 out.push_str(step);
             } else {
                 out.push('\'');
@@ -432,7 +428,9 @@ impl Parser {
             Some(Token::Path(object_type, path)) => {
                 self.at += 1;
                 if self.next_is_word("NOT") {
-                    return Err(PatternError::Unsupported("NOT (a negated comparison)".into()));
+                    return Err(PatternError::Unsupported(
+                        "NOT (a negated comparison)".into(),
+                    ));
                 }
                 match self.peek().cloned() {
                     Some(Token::Operator(op)) if op == "=" => {}
@@ -465,9 +463,9 @@ impl Parser {
                             value,
                         }])
                     }
-                    Some(Token::Literal(kind)) => {
-                        Err(PatternError::Unsupported(format!("comparison with a {kind}")))
-                    }
+                    Some(Token::Literal(kind)) => Err(PatternError::Unsupported(format!(
+                        "comparison with a {kind}"
+                    ))),
                     Some(other) => syntax(
                         self.position(),
                         format!("expected a value, found {}", describe(&other)),

@@ -134,7 +134,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use nigehban_model::{IndicatorId, Tlp};
 use nigehban_model::duty::{DutyRecord, DutyRecordKind};
 use nigehban_model::indicator::{Indicator, IndicatorKind, IndicatorValue, Sighting};
 use nigehban_model::{
@@ -152,6 +151,7 @@ use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
 };
+use nigehban_model::{IndicatorId, Tlp};
 
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};

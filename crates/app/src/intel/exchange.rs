@@ -430,7 +430,10 @@ impl Intel<'_> {
         let mut stored_values: HashMap<(TenantId, IndicatorValue), String> = HashMap::new();
         for record in &stored {
             let value: Value = serde_json::from_str(&record.body).map_err(|e| {
-                AppError::Internal(format!("stored STIX object {} is not JSON: {e}", record.object_id))
+                AppError::Internal(format!(
+                    "stored STIX object {} is not JSON: {e}",
+                    record.object_id
+                ))
             })?;
             if record.object_type == "indicator"
                 && let Ok(object) = StixObject::from_json(value.clone())
