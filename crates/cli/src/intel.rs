@@ -264,7 +264,7 @@ impl Progress {
 
     fn tell(&self, done: usize, total: usize) {
         self.bar.set_position(done as u64);
-        if self.lines && done > 0 && (done % 5_000 == 0 || done == total) {
+        if self.lines && done > 0 && (done.is_multiple_of(5_000) || done == total) {
             eprintln!("nigehban: {done}/{total} objects");
         }
     }

@@ -476,7 +476,7 @@ mod tests {
                 .identities
                 .insert(source_identity_id("PK-CERT"), "PK-CERT".into());
             let back = read_indicator(&object, &context).unwrap();
-            assert_eq!(back.values, [out.value.clone()], "{kind}");
+            assert_eq!(back.values, std::slice::from_ref(&out.value), "{kind}");
             assert_eq!(back.tlp, Some(Tlp::AmberStrict));
             assert_eq!(back.pap, Some(Pap::Amber));
             assert_eq!(back.source.as_deref(), Some("PK-CERT"));

@@ -237,7 +237,7 @@ impl Intel<'_> {
                     fate,
                 });
                 done += 1;
-                if done % 100 == 0 {
+                if done.is_multiple_of(100) {
                     progress(done, total);
                 }
             }
