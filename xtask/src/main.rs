@@ -167,6 +167,13 @@ const REQUIREMENTS: &[Requirement] = &[
         pypi: true,
         probe: Probe::PythonModule("pymisp"),
     },
+    // The STIX tests: the OASIS validator every exported bundle must pass.
+    Requirement {
+        need: Need::Stix2Validator,
+        package: "stix2-validator",
+        pypi: true,
+        probe: Probe::PythonModule("stix2validator"),
+    },
 ];
 
 fn main() -> ExitCode {

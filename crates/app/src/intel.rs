@@ -20,6 +20,8 @@
 
 mod misp;
 
+mod exchange;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -33,6 +35,10 @@ use nigehban_store::{IndicatorQuery, SightingRecorded};
 use crate::policy::{self, Action, IntelUse, Reader, Recipient};
 use crate::{App, AppError, AppResult, Caller, Cursor, Page, PageRequest, ProtectedRead};
 
+pub use exchange::{
+    CSV_HEADER, StixExported, StixImport, StixImportTotals, StixObjectFate, StixObjectReport,
+    csv_line, stix_import_totals,
+};
 pub use misp::MispImported;
 
 /// Most indicators one import takes.
@@ -618,6 +624,15 @@ impl Intel<'_> {
     /// caller's tenant and the tenants below it.
     pub async fn sightings(&self, caller: &Caller, id: IndicatorId) -> AppResult<Vec<Sighting>> {
         let indicator = self.get(caller, id).await?;
+        self.visible_sightings(caller, &indicator).await
+    }
+
+    /// The sightings of `indicator` (which the caller may read) that the caller may see.
+    async fn visible_sightings(
+        &self,
+        caller: &Caller,
+        indicator: &Indicator,
+    ) -> AppResult<Vec<Sighting>> {
         let in_custody = self
             .app
             .path_ids(indicator.tenant)
@@ -626,7 +641,7 @@ impl Intel<'_> {
         let mut out = Vec::new();
         let mut paths: HashMap<TenantId, Vec<TenantId>> = HashMap::new();
         let own = caller.tenant_id();
-        for sighting in self.app.store().sightings(id).await? {
+        for sighting in self.app.store().sightings(indicator.id).await? {
             let visible = in_custody || sighting.tenant == own || {
                 if let std::collections::hash_map::Entry::Vacant(entry) =
                     paths.entry(sighting.tenant)

@@ -197,10 +197,13 @@ pub use incidents::{
     NewTask, NoteAudience, OpenIncident, StatusChange, TaskSight, TaskUpdate,
 };
 pub use intel::{
-    IndicatorListing, IndicatorMatch, IndicatorUpdate, Intel, IntelImported,
-    MAX_IMPORTED_INDICATORS, MispImported, NewIndicator, NewSighting, UsableIndicator,
+    CSV_HEADER, IndicatorListing, IndicatorMatch, IndicatorUpdate, Intel, IntelImported,
+    MAX_IMPORTED_INDICATORS, MispImported, NewIndicator, NewSighting, StixExported, StixImport,
+    StixImportTotals, StixObjectFate, StixObjectReport, UsableIndicator, csv_line,
+    stix_import_totals,
 };
 pub use nigehban_intel::Warninglists;
+pub use nigehban_stix as stix;
 pub use rules::{
     MAX_IMPORTED_RULES, NewRuleDocument, NewRuleFilter, RuleListing, RuleState, Rules,
     RulesSnapshot,

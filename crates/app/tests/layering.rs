@@ -97,6 +97,20 @@ fn the_model_does_no_io() {
 }
 
 #[test]
+fn the_stix_codec_is_pure() {
+    let stix = crates()
+        .into_iter()
+        .find(|(name, _)| name == "stix")
+        .expect("crates/stix not found");
+    for dep in &stix.1 {
+        assert!(
+            ["nigehban-model", "serde_json", "thiserror", "time", "uuid"].contains(&dep.as_str()),
+            "crates/stix depends on {dep}: the STIX codec does no I/O and knows no storage"
+        );
+    }
+}
+
+#[test]
 fn the_manifest_reader_reads_dependencies_only() {
     let manifest = "[package]\nname = \"x\"\n[dependencies]\nserde = \"1\"\n# note\n[dev-dependencies]\nrusqlite = \"1\"\n";
     assert_eq!(dependencies(manifest), vec!["serde".to_owned()]);

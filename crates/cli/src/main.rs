@@ -1,4 +1,4 @@
-//! The `nigehban` command: the server, its storage tools and (in the field) hunting.
+//! The `nigehban` command: the server, its storage tools, intelligence exchange and (in the field) hunting.
 //!
 //! One module per subcommand; `main` only parses the command line and
 //! dispatches. A subcommand returns its exit code, or an error that is printed
@@ -11,6 +11,7 @@ mod config;
 mod data_dir;
 mod hunt;
 mod ingest;
+mod intel;
 mod logging;
 mod migrate;
 mod oncall;
@@ -58,6 +59,9 @@ enum Command {
     /// The duty roster: who is on call, holiday imports, coverage gaps.
     #[command(subcommand)]
     Oncall(oncall::OncallCommand),
+    /// Threat intelligence as files: STIX 2.1 import, STIX and CSV export, no server needed.
+    #[command(subcommand)]
+    Intel(intel::IntelCommand),
 }
 
 /// A multi-threaded async runtime for the subcommands that need one.
@@ -83,6 +87,7 @@ fn main() -> ExitCode {
         Command::Hunt(args) => hunt::run(args),
         Command::Rules(command) => rules::run(command),
         Command::Oncall(command) => oncall::run(command),
+        Command::Intel(command) => intel::run(command),
     };
     outcome.unwrap_or_else(|error| {
         eprintln!("nigehban: error: {error:#}");

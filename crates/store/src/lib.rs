@@ -134,7 +134,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use nigehban_model::IndicatorId;
 use nigehban_model::duty::{DutyRecord, DutyRecordKind};
 use nigehban_model::indicator::{Indicator, IndicatorKind, IndicatorValue, Sighting};
 use nigehban_model::{
@@ -152,6 +151,7 @@ use nigehban_model::{
     Evidence, EvidenceId, Incident, IncidentId, IncidentNotification, IncidentReport,
     IncidentReportId, ReadableId, Sha256Digest, TimelineEntry,
 };
+use nigehban_model::{IndicatorId, Tlp};
 
 pub use audit_key::{AUDIT_KEY_FILE, AuditKeyFile};
 pub use error::{StoreError, StoreResult};
@@ -514,6 +514,67 @@ pub enum SightingRecorded {
     New,
     /// The same indicator, tenant and event were recorded already.
     Duplicate,
+}
+
+// ---- STIX objects: types of the STIX methods of [`Store`] ----
+
+/// One version of a STIX object, kept whole for the tenant that imported it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StixObjectRecord {
+    /// The owning tenant (who imported it).
+    pub tenant: TenantId,
+    /// The STIX id, e.g. `indicator--8e2e2d2b-17d4-4cbf-938f-98ee46b3cd3f`.
+    pub object_id: String,
+    /// Its version: `modified`, else `created`, else empty, as written.
+    pub modified: String,
+    /// The STIX type.
+    pub object_type: String,
+    /// Its `spec_version` (empty when it has none).
+    pub spec_version: String,
+    /// The TLP label of its markings (else the importer's default).
+    pub tlp: Tlp,
+    /// When this platform first held this version.
+    pub date_added: Timestamp,
+    /// The object's JSON, exactly as imported.
+    pub body: String,
+}
+
+/// Where a listing of STIX objects goes on from (the key of the last one listed).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StixCursor {
+    /// Its `date_added`.
+    pub date_added: Timestamp,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// Its id.
+    pub object_id: String,
+    /// Its version.
+    pub modified: String,
+}
+
+/// Which STIX objects to list, ordered by (date added, tenant, id, version).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StixObjectQuery {
+    /// Only those of this tenant.
+    pub tenant: Option<TenantId>,
+    /// Only those added after this moment (TAXII's `added_after`).
+    pub added_after: Option<Timestamp>,
+    /// Only those after this one (the page's cursor).
+    pub after: Option<StixCursor>,
+    /// At most this many (1 to 100,000).
+    pub limit: u32,
+}
+
+impl StixObjectRecord {
+    /// The cursor that lists the objects after this one.
+    pub fn cursor(&self) -> StixCursor {
+        StixCursor {
+            date_added: self.date_added,
+            tenant: self.tenant,
+            object_id: self.object_id.clone(),
+            modified: self.modified.clone(),
+        }
+    }
 }
 
 /// What a backup wrote.
@@ -1116,4 +1177,20 @@ pub trait Store: Send + Sync + 'static {
 
     /// A number that changes with every change to indicators (matching nodes poll it).
     async fn intel_revision(&self) -> StoreResult<u64>;
+
+    /// Keeps STIX objects, in one transaction: a version a tenant holds
+    /// already (same tenant, id and `modified`) is left as it is. Returns,
+    /// per object, whether it was new. When `audit` is given, writes one
+    /// `stix.import` entry per tenant naming how many objects were new.
+    async fn put_stix_objects(
+        &self,
+        objects: &[StixObjectRecord],
+        audit: Option<&AuditContext>,
+    ) -> StoreResult<Vec<bool>>;
+
+    /// STIX objects by tenant and date added, ordered by (date added, tenant, id, version).
+    async fn list_stix_objects(
+        &self,
+        query: &StixObjectQuery,
+    ) -> StoreResult<Vec<StixObjectRecord>>;
 }

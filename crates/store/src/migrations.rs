@@ -61,6 +61,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "intel",
         sql: include_str!("../migrations/sqlite/0012_intel.sql"),
     },
+    Migration {
+        version: 13,
+        name: "stix",
+        sql: include_str!("../migrations/sqlite/0013_stix.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -109,6 +114,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 12,
         name: "intel",
         sql: include_str!("../migrations/postgres/0012_intel.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "stix",
+        sql: include_str!("../migrations/postgres/0013_stix.sql"),
     },
 ];
 

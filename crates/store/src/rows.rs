@@ -695,3 +695,43 @@ pub(crate) fn sighting_from_document(
 ) -> StoreResult<nigehban_model::indicator::Sighting> {
     serde_json::from_str(text).map_err(|e| StoreError::corrupt("sighting", e))
 }
+
+/// The audit entry of a STIX import: how many object versions a tenant newly holds.
+pub(crate) fn stix_import_draft(
+    instance: InstanceId,
+    ctx: &AuditContext,
+    tenant: TenantId,
+    added: usize,
+) -> StoreResult<AuditDraft> {
+    #[derive(Serialize)]
+    struct Added {
+        objects_added: usize,
+    }
+    change_draft(
+        instance,
+        ctx,
+        tenant,
+        AuditAction::named("stix.import"),
+        "stix_objects",
+        tenant.to_string(),
+        None,
+        Some(&Added {
+            objects_added: added,
+        }),
+    )
+}
+
+/// The tenants of `records` with how many of them were new, in order of first appearance.
+pub(crate) fn stix_added_per_tenant(
+    records: &[crate::StixObjectRecord],
+    new: &[bool],
+) -> Vec<(TenantId, usize)> {
+    let mut out: Vec<(TenantId, usize)> = Vec::new();
+    for (record, is_new) in records.iter().zip(new) {
+        match out.iter_mut().find(|(t, _)| *t == record.tenant) {
+            Some((_, n)) => *n += usize::from(*is_new),
+            None => out.push((record.tenant, usize::from(*is_new))),
+        }
+    }
+    out
+}

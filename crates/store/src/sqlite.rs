@@ -22,6 +22,7 @@ mod incidents;
 mod intel;
 mod rules;
 mod sensors;
+mod stix;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -1802,6 +1803,21 @@ impl Store for SqliteStore {
 
     async fn intel_revision(&self) -> StoreResult<u64> {
         self.intel_revision_now().await
+    }
+
+    async fn put_stix_objects(
+        &self,
+        objects: &[crate::StixObjectRecord],
+        audit: Option<&AuditContext>,
+    ) -> StoreResult<Vec<bool>> {
+        self.stix_put(objects, audit).await
+    }
+
+    async fn list_stix_objects(
+        &self,
+        query: &crate::StixObjectQuery,
+    ) -> StoreResult<Vec<crate::StixObjectRecord>> {
+        self.stix_list(query).await
     }
 
     async fn raise_alerts(&self, raise: &AlertRaise) -> StoreResult<Vec<SignalFate>> {

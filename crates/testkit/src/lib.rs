@@ -3,7 +3,7 @@
 //!
 //! A test that needs a PostgreSQL or NATS server, an installed program
 //! (`rsyslogd`, `logger`, `openssl`, `nats-server`, `chromium`), the PyPI
-//! `openapi-spec-validator`, `aiosmtpd`, `icalendar` or `pymisp`, or the outside corpus asks for it here. When it
+//! `openapi-spec-validator`, `aiosmtpd`, `icalendar`, `pymisp` or `stix2-validator`, or the outside corpus asks for it here. When it
 //! is missing:
 //!
 //! * if it is **required**, the test fails with a message naming what is
@@ -71,13 +71,16 @@ pub enum Need {
     /// The PyPI `pymisp`, importable by `python3`: the independent reader
     /// the exported MISP feed is read back with.
     Pymisp,
+    /// The PyPI `stix2-validator`, importable by `python3`: the OASIS
+    /// validator every exported STIX bundle must pass.
+    Stix2Validator,
     /// The outside test corpus (`NIGEHBAN_CORPUS`, default `../shared/data`).
     Corpus,
 }
 
 impl Need {
     /// Every need, in the order runs report them.
-    pub const ALL: [Need; 11] = [
+    pub const ALL: [Need; 12] = [
         Need::Postgres,
         Need::Nats,
         Need::Rsyslog,
@@ -88,6 +91,7 @@ impl Need {
         Need::Aiosmtpd,
         Need::Icalendar,
         Need::Pymisp,
+        Need::Stix2Validator,
         Need::Corpus,
     ];
 
@@ -104,6 +108,7 @@ impl Need {
             Need::Aiosmtpd => "aiosmtpd",
             Need::Icalendar => "icalendar",
             Need::Pymisp => "pymisp",
+            Need::Stix2Validator => "stix2-validator",
             Need::Corpus => "corpus",
         }
     }

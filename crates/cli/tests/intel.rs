@@ -1,0 +1,710 @@
+//! `nigehban intel import|export` through the real binary (issue 13): every
+//! exported STIX bundle passes the OASIS `stix2-validator` with zero
+//! errors; the STIX example bundles and the ATT&CK for ICS bundle import
+//! and re-export without losing an object; TLP survives the round trip
+//! (AMBER+STRICT stays AMBER+STRICT) and an export holds only what its
+//! caller may read; CSV holds the same indicators.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::Instant;
+
+use nigehban_app::model::indicator::{IndicatorValue, ShareRecipient};
+use nigehban_app::model::{
+    DisplayName, Pap, Password, Role, Sector, TenantKind, TenantName, Tlp, TokenName, Username,
+};
+use nigehban_app::{
+    App, AppSettings, BootstrapOutcome, BootstrapRequest, Caller, NewApiToken, NewIndicator,
+    NewTenant, StoreConfig,
+};
+use nigehban_testkit::Need;
+use serde_json::Value;
+
+const AMBER_STRICT_ID: &str = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
+
+/// The binary under test, with a clean `NIGEHBAN_*` environment.
+fn nigehban() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NIGEHBAN_") {
+            command.env_remove(name);
+        }
+    }
+    command.env("NIGEHBAN_LOG", "warn");
+    command
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// Whether the OASIS validator is there (a failure under NIGEHBAN_REQUIRE_SERVICES=1 when not).
+fn validator() -> bool {
+    nigehban_testkit::python_module(Need::Stix2Validator, "stix2validator", "stix2-validator")
+}
+
+/// Runs the OASIS STIX 2.1 validator on `file`; panics naming every error.
+fn assert_valid_stix(file: &Path) {
+    let script = r#"
+import sys
+from stix2validator import validate_file, ValidationOptions
+result = validate_file(sys.argv[1], ValidationOptions(version="2.1"))
+errors = [f"{o.object_id}: {e}" for o in result.object_results for e in o.errors]
+if result.fatal:
+    errors.append(f"fatal: {result.fatal}")
+for error in errors:
+    print(error)
+print(f"objects={len(result.object_results)} valid={result.is_valid}")
+sys.exit(0 if result.is_valid and not errors else 1)
+"#;
+    let output = Command::new("python3")
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "stix2-validator found errors in {}:\n{}{}",
+        file.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// The storage a test runs on: `--data-dir` (SQLite) or `--database` with an audit key file.
+struct Storage {
+    dir: tempfile::TempDir,
+    database: Option<String>,
+}
+
+impl Storage {
+    fn sqlite() -> Storage {
+        Storage {
+            dir: tempfile::tempdir().unwrap(),
+            database: None,
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut args = vec![
+            "--data-dir".to_owned(),
+            self.dir.path().display().to_string(),
+        ];
+        if let Some(url) = &self.database {
+            args.extend(["--database".to_owned(), url.clone()]);
+        }
+        args
+    }
+
+    async fn open(&self) -> App {
+        let config = match &self.database {
+            Some(url) => StoreConfig::Postgres {
+                url: url.clone(),
+                pool_size: 4,
+            },
+            None => StoreConfig::Sqlite {
+                data_dir: self.dir.path().to_path_buf(),
+            },
+        };
+        App::open(
+            &config,
+            AppSettings {
+                audit_key_file: Some(self.dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
+                ..AppSettings::insecure_fast_for_tests()
+            },
+        )
+        .await
+        .unwrap()
+    }
+}
+
+/// A platform: national ─┬─ telecom ─── operator, └─ banking ─── bank; API
+/// tokens (their secrets) for the roles the tests act as.
+struct Platform {
+    operator_intel: String,
+    bank_analyst: String,
+    banking_intel: String,
+}
+
+async fn token(
+    app: &App,
+    maker: &Caller,
+    tenant: nigehban_app::model::TenantId,
+    role: Role,
+) -> String {
+    app.tokens()
+        .create(
+            maker,
+            NewApiToken {
+                name: TokenName::parse(&format!("{role} in {tenant}")).unwrap(),
+                tenant: Some(tenant),
+                role: Some(role),
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap()
+        .secret
+        .expose()
+        .to_owned()
+}
+
+async fn platform(app: &App) -> Platform {
+    platform_with(app, true).await
+}
+
+/// The platform, with the operator's seven indicators when `seed`.
+async fn platform_with(app: &App, seed: bool) -> Platform {
+    let outcome = app
+        .bootstrap(BootstrapRequest {
+            national_name: TenantName::parse("National CERT").unwrap(),
+            admin_username: Username::parse("admin").unwrap(),
+            admin_display_name: DisplayName::parse("First Administrator").unwrap(),
+            admin_password: Some(Password::parse("national admin password").unwrap()),
+        })
+        .await
+        .unwrap();
+    let BootstrapOutcome::Created { root: national, .. } = outcome else {
+        panic!("{outcome:?}")
+    };
+    let admin = app
+        .auth()
+        .login("admin", "national admin password", None)
+        .await
+        .unwrap()
+        .caller;
+    let tenant = |parent, name: &'static str, kind| {
+        let (app, admin) = (app.clone(), admin.clone());
+        async move {
+            app.tenants()
+                .create(
+                    &admin,
+                    NewTenant {
+                        parent,
+                        name: TenantName::parse(name).unwrap(),
+                        kind,
+                    },
+                )
+                .await
+                .unwrap()
+        }
+    };
+    let telecom = tenant(
+        national.id,
+        "CERT Telecom",
+        TenantKind::Sectoral {
+            sector: Sector::Telecom,
+        },
+    )
+    .await;
+    let banking = tenant(
+        national.id,
+        "CERT Banking",
+        TenantKind::Sectoral {
+            sector: Sector::Banking,
+        },
+    )
+    .await;
+    let operator = tenant(
+        telecom.id,
+        "Mobile Operator",
+        TenantKind::Organisation {
+            critical_infrastructure: true,
+        },
+    )
+    .await;
+    let bank = tenant(
+        banking.id,
+        "First Bank",
+        TenantKind::Organisation {
+            critical_infrastructure: false,
+        },
+    )
+    .await;
+    let operator_intel = token(app, &admin, operator.id, Role::IntelAnalyst).await;
+    let publisher = app
+        .tokens()
+        .authenticate(&operator_intel, None)
+        .await
+        .unwrap();
+    let indicator =
+        |kind: &str, value: &str, tlp: Tlp, shared_with: Vec<ShareRecipient>| NewIndicator {
+            tenant: None,
+            value: IndicatorValue::parse(kind, value).unwrap(),
+            title: format!("{value}, {tlp}"),
+            description: "Seen in the operator's core network.\nBlock at the edge.".into(),
+            valid_from: None,
+            valid_until: None,
+            confidence: Some(85),
+            source: "Operator SOC".into(),
+            tags: vec!["attack.t1071".into(), "c2, beacon".into()],
+            tlp,
+            pap: Pap::Amber,
+            shared_with,
+        };
+    let seeds = [
+        indicator(
+            "domain",
+            "strict.example",
+            Tlp::AmberStrict,
+            vec![ShareRecipient::Tenant(bank.id)],
+        ),
+        indicator("ipv4", "192.0.2.66", Tlp::Red, vec![]),
+        indicator("url", "https://green.example/a?b=1", Tlp::Green, vec![]),
+        indicator("cidr", "198.51.100.0/24", Tlp::Clear, vec![]),
+        indicator("sha256", &"ab".repeat(32), Tlp::Green, vec![]),
+        indicator("email", "phish@evil.example", Tlp::Green, vec![]),
+        indicator("ja3", &"0f".repeat(16), Tlp::Green, vec![]),
+    ];
+    for new in seeds.into_iter().filter(|_| seed) {
+        app.intel().create(&publisher, new).await.unwrap();
+    }
+    Platform {
+        bank_analyst: token(app, &admin, bank.id, Role::Analyst).await,
+        banking_intel: token(app, &admin, banking.id, Role::IntelAnalyst).await,
+        operator_intel,
+    }
+}
+
+fn run(storage: &Storage, token: &str, args: &[&str]) -> Output {
+    let output = nigehban()
+        .arg("intel")
+        .args(args)
+        .args(storage.args())
+        .env("NIGEHBAN_TOKEN", token)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "nigehban intel {args:?}: {}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+fn export_stix(storage: &Storage, token: &str, out: &Path) -> Value {
+    run(
+        storage,
+        token,
+        &[
+            "export",
+            "--format",
+            "stix",
+            "--out",
+            &out.display().to_string(),
+        ],
+    );
+    serde_json::from_slice(&std::fs::read(out).unwrap()).unwrap()
+}
+
+/// (pattern, marking ids) of the bundle's indicators, sorted.
+fn patterns(bundle: &Value) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = bundle["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "indicator")
+        .map(|o| {
+            (
+                o["pattern"].as_str().unwrap().to_owned(),
+                o["object_marking_refs"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.as_str().unwrap().to_owned())
+                    .collect(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn tlp_round_trip_and_reader_limits(storage: &Storage, second: &Storage) {
+    let tokens = runtime().block_on(async { platform(&storage.open().await).await });
+    let files = tempfile::tempdir().unwrap();
+
+    // The publisher's export: all seven, each marked with its TLP 2.0 label.
+    let own_file = files.path().join("operator.json");
+    let own = export_stix(storage, &tokens.operator_intel, &own_file);
+    assert_valid_stix(&own_file);
+    let own_patterns = patterns(&own);
+    assert_eq!(own_patterns.len(), 7, "{own_patterns:?}");
+    assert!(own_patterns.contains(&(
+        "[domain-name:value = 'strict.example']".to_owned(),
+        vec![AMBER_STRICT_ID.to_owned()]
+    )));
+    assert!(
+        own_patterns
+            .iter()
+            .any(|(p, _)| p == "[ipv4-addr:value = '192.0.2.66']")
+    );
+    let definitions: BTreeSet<&str> = own["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|o| o["type"] == "marking-definition")
+        .map(|o| o["id"].as_str().unwrap())
+        .collect();
+    assert!(definitions.contains(AMBER_STRICT_ID), "{definitions:?}");
+    let strict_definition = own["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == AMBER_STRICT_ID)
+        .unwrap();
+    assert_eq!(
+        strict_definition["extensions"]["extension-definition--60a3c5c5-0d10-413e-aab3-9e08dde9e88d"]
+            ["tlp_2_0"],
+        "amber+strict"
+    );
+
+    // The bank may not read the RED one: its export does not hold it.
+    let bank_file = files.path().join("bank.json");
+    let bank = export_stix(storage, &tokens.bank_analyst, &bank_file);
+    assert_valid_stix(&bank_file);
+    let bank_patterns: Vec<String> = patterns(&bank).into_iter().map(|p| p.0).collect();
+    assert_eq!(bank_patterns.len(), 6, "{bank_patterns:?}");
+    assert!(!bank_patterns.iter().any(|p| p.contains("192.0.2.66")));
+    assert!(bank_patterns.contains(&"[domain-name:value = 'strict.example']".to_owned()));
+    // The banking CERT above the bank is no recipient of the AMBER+STRICT one.
+    let banking = export_stix(
+        storage,
+        &tokens.banking_intel,
+        &files.path().join("banking.json"),
+    );
+    let banking_patterns: Vec<String> = patterns(&banking).into_iter().map(|p| p.0).collect();
+    assert_eq!(banking_patterns.len(), 5, "{banking_patterns:?}");
+    assert!(
+        !banking_patterns
+            .iter()
+            .any(|p| p.contains("strict.example"))
+    );
+
+    // CSV: the same indicators, one line each.
+    let csv = run(
+        storage,
+        &tokens.bank_analyst,
+        &["export", "--format", "csv"],
+    );
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("kind,value,tlp,pap,confidence,valid_from,valid_until,source,tags")
+    );
+    let rows: Vec<&str> = lines.collect();
+    assert_eq!(rows.len(), 6, "{csv}");
+    let strict = rows
+        .iter()
+        .find(|r| r.starts_with("domain,strict.example,"))
+        .unwrap();
+    assert!(
+        strict.starts_with("domain,strict.example,amber+strict,amber,85,")
+            && strict.ends_with(",,Operator SOC,\"attack.t1071;c2, beacon\""),
+        "{strict}"
+    );
+
+    // The operator's bundle into another platform: every label comes back as it was.
+    let second_platform = runtime().block_on(async { platform(&second.open().await).await });
+    let imported = run(
+        second,
+        &second_platform.banking_intel,
+        &["import", &own_file.display().to_string(), "--tlp", "red"],
+    );
+    let summary = String::from_utf8_lossy(&imported.stdout);
+    assert!(
+        summary.contains("7 indicators created") && summary.contains("0 refused"),
+        "{summary}"
+    );
+    let csv = run(
+        second,
+        &second_platform.banking_intel,
+        &["export", "--format", "csv", "--tenant", "CERT Banking"],
+    );
+    let csv = String::from_utf8(csv.stdout).unwrap();
+    let labels: BTreeMap<String, String> = csv
+        .lines()
+        .skip(1)
+        .map(|line| {
+            let fields: Vec<&str> = line.splitn(4, ',').collect();
+            (format!("{}:{}", fields[0], fields[1]), fields[2].to_owned())
+        })
+        .collect();
+    assert_eq!(labels["domain:strict.example"], "amber+strict", "{csv}");
+    assert_eq!(labels["ipv4:192.0.2.66"], "red", "{csv}");
+    assert_eq!(labels["cidr:198.51.100.0/24"], "clear", "{csv}");
+    assert_eq!(
+        labels["ja3:0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f0f"], "green",
+        "{csv}"
+    );
+    assert_eq!(labels.len(), 7, "{csv}");
+    // And what the second platform exports again passes the validator.
+    let again = files.path().join("again.json");
+    export_stix(second, &second_platform.banking_intel, &again);
+    assert_valid_stix(&again);
+}
+
+#[test]
+fn tlp_round_trips_and_exports_hold_what_the_caller_may_read_on_sqlite() {
+    if !validator() {
+        return;
+    }
+    tlp_round_trip_and_reader_limits(&Storage::sqlite(), &Storage::sqlite());
+}
+
+#[test]
+fn tlp_round_trips_and_exports_hold_what_the_caller_may_read_on_postgresql() {
+    if !validator() {
+        return;
+    }
+    let Some(server) = nigehban_testkit::postgres_url() else {
+        return;
+    };
+    let first = ScratchDatabase::create(&server);
+    let second = ScratchDatabase::create(&server);
+    let on = |database: &ScratchDatabase| Storage {
+        dir: tempfile::tempdir().unwrap(),
+        database: Some(database.url.clone()),
+    };
+    tlp_round_trip_and_reader_limits(&on(&first), &on(&second));
+}
+
+/// A PostgreSQL client program (createdb, dropdb) from the PATH or the server's installation.
+fn postgres_program(name: &str) -> PathBuf {
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .map(|dir| {
+            dir.filter_map(Result::ok)
+                .map(|e| e.path().join("bin").join(name))
+                .collect()
+        })
+        .unwrap_or_default();
+    candidates.sort();
+    candidates
+        .into_iter()
+        .rev()
+        .find(|path| path.exists())
+        .unwrap_or_else(|| PathBuf::from(name))
+}
+
+/// A database of its own on the test server, dropped at the end.
+struct ScratchDatabase {
+    server_url: String,
+    name: String,
+    url: String,
+}
+
+impl ScratchDatabase {
+    fn create(server_url: &str) -> ScratchDatabase {
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos();
+        let name = format!("nigehban_intel_{}_{nanos}", std::process::id());
+        let status = Command::new(postgres_program("createdb"))
+            .arg(format!("--maintenance-db={server_url}"))
+            .arg(&name)
+            .status()
+            .expect("createdb runs");
+        assert!(status.success(), "createdb {name} failed");
+        let (base, _) = server_url.rsplit_once('/').unwrap();
+        ScratchDatabase {
+            server_url: server_url.to_owned(),
+            url: format!("{base}/{name}"),
+            name,
+        }
+    }
+}
+
+impl Drop for ScratchDatabase {
+    fn drop(&mut self) {
+        let _ = Command::new(postgres_program("dropdb"))
+            .arg(format!("--maintenance-db={}", self.server_url))
+            .arg("--force")
+            .arg(&self.name)
+            .status();
+    }
+}
+
+/// Every STIX object of a bundle file (or the lone object the file is), by (id, version).
+fn objects_of(file: &Path) -> BTreeMap<(String, String), Value> {
+    let value: Value = serde_json::from_slice(&std::fs::read(file).unwrap()).unwrap();
+    let objects = if value["type"] == "bundle" {
+        value["objects"].as_array().cloned().unwrap_or_default()
+    } else {
+        vec![value]
+    };
+    objects
+        .into_iter()
+        .map(|o| {
+            let version = o
+                .get("modified")
+                .or_else(|| o.get("created"))
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            ((o["id"].as_str().unwrap().to_owned(), version), o)
+        })
+        .collect()
+}
+
+#[test]
+fn example_bundles_and_attack_for_ics_import_and_reexport_without_loss() {
+    let Some(corpus) = nigehban_testkit::corpus_with("intel/stix2-json-schemas/examples") else {
+        return;
+    };
+    if !validator() {
+        return;
+    }
+    let examples = corpus.join("intel/stix2-json-schemas/examples");
+    let mut files: Vec<PathBuf> = Vec::new();
+    for dir in [examples.clone(), examples.join("threat-reports")] {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "json") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    let attack = corpus.join("intel/mitre-attack-ics/ics-attack-18.1.json");
+    assert!(attack.is_file(), "{} is missing", attack.display());
+    files.push(attack);
+    assert!(files.len() >= 9, "{files:?}");
+
+    for file in &files {
+        let storage = Storage::sqlite();
+        let importer = runtime().block_on(async {
+            let app = storage.open().await;
+            platform_with(&app, false).await.banking_intel
+        });
+        let started = Instant::now();
+        let imported = run(
+            &storage,
+            &importer,
+            &["import", &file.display().to_string()],
+        );
+        let summary = String::from_utf8_lossy(&imported.stdout).into_owned();
+        assert!(
+            summary.contains(" 0 refused"),
+            "{}: {summary}",
+            file.display()
+        );
+        let out = tempfile::NamedTempFile::new().unwrap();
+        let exported = export_stix(&storage, &importer, out.path());
+        eprintln!(
+            "{}: imported and exported in {:.1} s ({summary})",
+            file.display(),
+            started.elapsed().as_secs_f64()
+        );
+        assert_valid_stix(out.path());
+        let before = objects_of(file);
+        let after = objects_of(out.path());
+        for (key, object) in &before {
+            let found = after
+                .get(key)
+                .unwrap_or_else(|| panic!("{}: {key:?} was lost", file.display()));
+            assert_eq!(found, object, "{}: {key:?} changed", file.display());
+        }
+        // Nothing else but TLP definitions, source identities and the banking CERT's own indicators.
+        let mut extra: Vec<&(String, String)> =
+            after.keys().filter(|k| !before.contains_key(*k)).collect();
+        extra.retain(|(id, _)| !id.starts_with("marking-definition--"));
+        for (id, _) in &extra {
+            assert!(
+                id.starts_with("identity--") || id.starts_with("indicator--"),
+                "{}: unexpected {id}",
+                file.display()
+            );
+        }
+        // Indicators the import made are given as the objects they came from, not twice.
+        let made = exported["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|o| o["type"] == "indicator")
+            .count();
+        let given = before.values().filter(|o| o["type"] == "indicator").count();
+        assert_eq!(made, given, "{}", file.display());
+    }
+}
+
+#[test]
+fn bad_files_are_refused_naming_file_and_object() {
+    let storage = Storage::sqlite();
+    let tokens = runtime().block_on(async { platform(&storage.open().await).await });
+    let files = tempfile::tempdir().unwrap();
+    let junk = files.path().join("junk.json");
+    std::fs::write(&junk, b"{\"type\": \"bundle\", \"objects\": 5}").unwrap();
+    let output = nigehban()
+        .args(["intel", "import"])
+        .arg(&junk)
+        .args(storage.args())
+        .env("NIGEHBAN_TOKEN", &tokens.operator_intel)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("junk.json") && stderr.contains("\"objects\" is not a list"),
+        "{stderr}"
+    );
+
+    let mixed = files.path().join("mixed.json");
+    std::fs::write(
+        &mixed,
+        br#"{"type":"bundle","id":"bundle--44af6c39-c09b-49c5-9de2-394224b04982","objects":[
+            {"type":"indicator","spec_version":"2.1","id":"indicator--11111111-2222-4333-8444-555555555555",
+             "created":"2026-01-01T00:00:00.000Z","modified":"2026-01-01T00:00:00.000Z",
+             "pattern":"[ipv4-addr:value = '203.0.113.9'] FOLLOWEDBY [domain-name:value = 'c2.example']",
+             "pattern_type":"stix","valid_from":"2026-01-01T00:00:00Z"},
+            {"type":"malware","id":"malware--nope"}
+        ]}"#,
+    )
+    .unwrap();
+    let output = nigehban()
+        .args(["intel", "import"])
+        .arg(&mixed)
+        .args(storage.args())
+        .env("NIGEHBAN_TOKEN", &tokens.operator_intel)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1), "{output:?}");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "object 0 indicator--11111111-2222-4333-8444-555555555555: kept, no indicator"
+        ) && stderr.contains("FOLLOWEDBY"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("object 1 malware--nope: refused"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.contains("1 objects kept (1 new)") && stdout.contains("1 refused"),
+        "{stdout}"
+    );
+
+    // A token that may not publish here is refused with the reason.
+    let output = nigehban()
+        .args(["intel", "import"])
+        .arg(&mixed)
+        .args(storage.args())
+        .env("NIGEHBAN_TOKEN", "ngt_not_a_token")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("API token was refused"),
+        "{output:?}"
+    );
+}
