@@ -355,6 +355,25 @@ impl Duty<'_> {
         schedule_view(&record)
     }
 
+    /// The records of one kind of `tenant` (default: the caller's) and below,
+    /// each read into its view, newest first.
+    async fn listed_newest_first<V>(
+        &self,
+        caller: &Caller,
+        kind: DutyRecordKind,
+        tenant: Option<TenantId>,
+        view: impl Fn(&DutyRecord) -> AppResult<V>,
+    ) -> AppResult<Vec<V>> {
+        let mut items = self
+            .listed(caller, kind, tenant)
+            .await?
+            .iter()
+            .map(view)
+            .collect::<AppResult<Vec<_>>>()?;
+        items.reverse();
+        Ok(items)
+    }
+
     async fn listed(
         &self,
         caller: &Caller,

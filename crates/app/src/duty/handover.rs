@@ -262,14 +262,8 @@ impl Duty<'_> {
         caller: &Caller,
         tenant: Option<TenantId>,
     ) -> AppResult<Vec<HandoverView>> {
-        let mut items = self
-            .listed(caller, DutyRecordKind::Handover, tenant)
-            .await?
-            .iter()
-            .map(handover_view)
-            .collect::<AppResult<Vec<_>>>()?;
-        items.reverse();
-        Ok(items)
+        self.listed_newest_first(caller, DutyRecordKind::Handover, tenant, handover_view)
+            .await
     }
 
     /// The incoming person acknowledges a hand-over.

@@ -730,14 +730,8 @@ impl Duty<'_> {
         caller: &Caller,
         tenant: Option<TenantId>,
     ) -> AppResult<Vec<PageView>> {
-        let mut pages = self
-            .listed(caller, DutyRecordKind::Page, tenant)
-            .await?
-            .iter()
-            .map(page_view)
-            .collect::<AppResult<Vec<_>>>()?;
-        pages.reverse();
-        Ok(pages)
+        self.listed_newest_first(caller, DutyRecordKind::Page, tenant, page_view)
+            .await
     }
 
     /// One page.
@@ -770,14 +764,13 @@ impl Duty<'_> {
         caller: &Caller,
         tenant: Option<TenantId>,
     ) -> AppResult<Vec<NotificationView>> {
-        let mut items = self
-            .listed(caller, DutyRecordKind::Notification, tenant)
-            .await?
-            .iter()
-            .map(notification_view)
-            .collect::<AppResult<Vec<_>>>()?;
-        items.reverse();
-        Ok(items)
+        self.listed_newest_first(
+            caller,
+            DutyRecordKind::Notification,
+            tenant,
+            notification_view,
+        )
+        .await
     }
 
     /// Acknowledges a page: its escalation stops.
