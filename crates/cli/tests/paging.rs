@@ -1,5 +1,6 @@
-//! Paging through the real `nigehban` binary (issue 12): a test page pages
-//! the primary by e-mail, nobody acknowledges, the secondary is paged after
+//! Paging through the real `nigehban` binary (issue 12): a critical alert,
+//! raised by live detection from an event a sensor sent, pages the primary by
+//! e-mail, nobody acknowledges, the secondary is paged after
 //! the wait (e-mail and a signed webhook), and the escalation stops when the
 //! secondary acknowledges through the signed link taken from the e-mail; an
 //! SMTP relay that is down is retried, ends `failed` in the delivery log and
@@ -277,10 +278,11 @@ struct Server {
 }
 
 impl Server {
-    fn start(data_dir: &Path, smtp_port: u16) -> Server {
+    fn start(data_dir: &Path, smtp_port: u16, extra: &[&str]) -> Server {
         let mut child = nigehban()
             .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .args(extra)
             .env("NIGEHBAN_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
             .env("NIGEHBAN_SMTP_FROM", "Nigehban duty <duty@cert.example.pk>")
             .env("NIGEHBAN_DUTY_CHECK_SECONDS", "1")
@@ -429,8 +431,14 @@ struct Admin {
 
 impl Admin {
     fn sign_in(address: SocketAddr) -> Admin {
+        Admin::sign_in_as(address, "chief")
+    }
+
+    /// Any user of the national CERT (all have the one test password).
+    fn sign_in_as(address: SocketAddr, username: &str) -> Admin {
         let mut stream = TcpStream::connect(address).unwrap();
-        let body = serde_json::to_vec(&json!({"username": "chief", "password": PASSWORD})).unwrap();
+        let body =
+            serde_json::to_vec(&json!({"username": username, "password": PASSWORD})).unwrap();
         write!(
             stream,
             "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -609,17 +617,49 @@ fn seconds(rfc3339: &Value) -> f64 {
     at.unix_timestamp_nanos() as f64 / 1e9
 }
 
+/// A critical Sigma rule that live detection runs: shadow copies deleted.
+const CRITICAL_RULE: &str = "title: Shadow copies deleted
+id: 5b0d3a2e-7c41-4f0e-9d55-3f1c2a9e8b10
+status: test
+logsource:
+    product: windows
+    service: security
+detection:
+    selection:
+        EventID: 4688
+        CommandLine|contains: 'delete shadows'
+    condition: selection
+level: critical
+";
+
+/// One Windows process-creation event (NXLog's flat JSON) the rule matches.
+fn shadow_copy_deletion() -> Value {
+    let now = time::OffsetDateTime::now_utc()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    json!({
+        "EventTime": now, "Hostname": "FB-FILE01", "EventID": 4688,
+        "SourceName": "Microsoft-Windows-Security-Auditing", "Channel": "Security",
+        "NewProcessName": r"C:\Windows\System32\vssadmin.exe",
+        "CommandLine": "vssadmin.exe delete shadows /all /quiet",
+        "SubjectUserName": "svc-backup",
+    })
+}
+
 #[test]
-fn a_test_page_escalates_to_the_secondary_and_stops_at_the_signed_link() {
+fn a_critical_alert_escalates_to_the_secondary_and_stops_at_the_signed_link() {
     if !nigehban_testkit::python_module(Need::Aiosmtpd, "aiosmtpd", "aiosmtpd") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let smtp = SmtpServer::start(dir.path());
     let hooks = WebhookReceiver::start();
+    let rules = dir.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::write(rules.join("shadow-copies.yml"), CRITICAL_RULE).unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir);
-    let server = Server::start(&data_dir, smtp.port);
+    let server = Server::start(&data_dir, smtp.port, &["--rules", rules.to_str().unwrap()]);
     let admin = Admin::sign_in(server.address);
     admin.person(
         "primary",
@@ -639,11 +679,42 @@ fn a_test_page_escalates_to_the_secondary_and_stops_at_the_signed_link() {
     let secondary = admin.schedule("soc-secondary", "secondary");
     admin.policy(&primary, &secondary, 6);
 
-    let page = admin.ok(
+    // A sensor of the national CERT sends the event; live detection raises
+    // the critical alert, and the duty loop opens a page for it.
+    let sensor = admin.ok(
         "POST",
-        "/api/v1/oncall/test-page",
-        Some(&json!({"severity": "critical", "title": "Drill: ransomware at First Bank"})),
+        "/api/v1/sensors",
+        Some(&json!({"name": "file server logs", "kind": "other"})),
         201,
+    );
+    let sensor_token = format!("Bearer {}", sensor["secret"].as_str().unwrap());
+    let sent = http(
+        server.address,
+        "POST",
+        "/api/v1/ingest",
+        &[("Authorization", &sensor_token)],
+        Some(&shadow_copy_deletion()),
+    );
+    assert_eq!(sent.status, 202, "{}", sent.text);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let pages = admin.ok("GET", "/api/v1/oncall/pages", None, 200);
+        if let Some(page) = pages["items"].as_array().unwrap().first() {
+            break page.clone();
+        }
+        assert!(Instant::now() < deadline, "no page opened: {pages}");
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    // Administrators do not triage alerts: an analyst reads it.
+    let analyst = Admin::sign_in_as(server.address, "secondary");
+    let alerts = analyst.ok("GET", "/api/v1/alerts", None, 200);
+    let alert = &alerts["items"].as_array().unwrap()[0];
+    assert_eq!(alert["severity"], "critical", "{alerts}");
+    assert_eq!(alert["rule"]["title"], "Shadow copies deleted");
+    assert_eq!(
+        page["page"]["source"],
+        format!("alert:{}", alert["id"].as_str().unwrap()),
+        "{page}"
     );
     let page_id = page["id"].as_str().unwrap().to_owned();
     assert_eq!(page["status"], "open");
@@ -652,7 +723,7 @@ fn a_test_page_escalates_to_the_secondary_and_stops_at_the_signed_link() {
     let to_primary = smtp.wait_for("of step 1", 1, "primary@");
     assert_eq!(
         to_primary[0].subject,
-        "[TLP:AMBER] critical: Drill: ransomware at First Bank"
+        "[TLP:AMBER] critical: Shadow copies deleted"
     );
     assert!(
         to_primary[0].body.contains("step 1"),
@@ -748,7 +819,7 @@ fn an_smtp_relay_that_is_down_is_retried_then_failed_and_the_escalation_goes_on(
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir);
     // Nothing listens on this port: the relay is down.
-    let server = Server::start(&data_dir, free_port());
+    let server = Server::start(&data_dir, free_port(), &[]);
     let admin = Admin::sign_in(server.address);
     admin.person(
         "primary",
@@ -807,7 +878,7 @@ fn the_shift_feed_parses_with_icalendar_and_gives_the_schedules_shifts() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir);
-    let server = Server::start(&data_dir, free_port());
+    let server = Server::start(&data_dir, free_port(), &[]);
     let admin = Admin::sign_in(server.address);
     // Chief and a colleague take turns, 12 hours each, in Karachi time.
     admin.person(

@@ -54,7 +54,8 @@ fn parse_time(field: &str, value: &str) -> Result<Timestamp, ApiError> {
     })
 }
 
-fn parse_id(field: &str, value: &str) -> Result<DutyRecordId, ApiError> {
+/// A duty record's id from a path or body field, or a 400 naming the field.
+pub(super) fn parse_id(field: &str, value: &str) -> Result<DutyRecordId, ApiError> {
     value
         .trim()
         .parse()
@@ -63,7 +64,8 @@ fn parse_id(field: &str, value: &str) -> Result<DutyRecordId, ApiError> {
         })
 }
 
-fn to_value<T: Serialize>(value: &T) -> serde_json::Value {
+/// A view as JSON (the views are plain data: serialising cannot fail).
+pub(super) fn to_value<T: Serialize>(value: &T) -> serde_json::Value {
     serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 

@@ -8,7 +8,6 @@
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use nigehban_app::model::DutyRecordId;
 use nigehban_app::model::duty::EscalationPolicy;
 use nigehban_app::{ContactMethod, MessageTemplates, PolicyDocument};
 use serde::{Deserialize, Serialize};
@@ -16,7 +15,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::duty::{RecordPath, TenantQuery};
+use super::duty::{RecordPath, TenantQuery, parse_id, to_value};
 use crate::ServerState;
 use crate::auth::Authenticated;
 use crate::error::{ApiError, ErrorBody};
@@ -37,19 +36,6 @@ pub fn routes() -> OpenApiRouter<ServerState> {
         .routes(routes!(delivery_log))
         .routes(routes!(list_handovers, write_handover))
         .routes(routes!(acknowledge_handover))
-}
-
-fn parse_id(field: &str, value: &str) -> Result<DutyRecordId, ApiError> {
-    value
-        .trim()
-        .parse()
-        .map_err(|e: nigehban_app::model::InvalidId| {
-            ApiError::invalid_value(e.to_string()).with_field(field)
-        })
-}
-
-fn to_value<T: Serialize>(value: &T) -> serde_json::Value {
-    serde_json::to_value(value).unwrap_or(serde_json::Value::Null)
 }
 
 /// A duty record as JSON (an escalation policy, a page, a notification, a hand-over, a contact).
