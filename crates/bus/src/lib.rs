@@ -259,7 +259,8 @@ pub trait EventBus: Clone + Send + Sync + 'static {
     /// Applies the retention policy now (the bus also does so on its own).
     fn enforce_retention(&self) -> impl Future<Output = Result<RetentionReport, BusError>> + Send;
 
-    /// Waits for everything accepted to be durable and releases the bus.
+    /// Waits for everything accepted to be durable and releases the bus (an
+    /// embedded log lets its directory go: it can be opened again at once).
     fn close(&self) -> impl Future<Output = Result<(), BusError>> + Send;
 
     /// Whether, as far as this process knows without asking anyone (no I/O), the bus

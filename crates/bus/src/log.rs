@@ -140,8 +140,10 @@ struct Inner {
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     retention_task: Mutex<Option<tokio::task::JoinHandle<()>>>,
     max_payload_bytes: usize,
-    /// Held for its exclusive lock on `bus/LOCK`.
-    _lock: File,
+    /// Held for its exclusive lock on `bus/LOCK`; `close` lets it go.
+    directory_lock: Mutex<Option<File>>,
+    /// Held while a retention pass runs; `true` once closed (no pass runs after).
+    retention_gate: Mutex<bool>,
 }
 
 impl Inner {
@@ -154,6 +156,26 @@ impl Inner {
         if let Some(handle) = lock(&self.writer).take() {
             let _ = handle.join();
         }
+    }
+
+    /// One retention pass, unless the log is closed.
+    fn retention_pass(&self) -> Result<RetentionReport, BusError> {
+        let closed = lock(&self.retention_gate);
+        if *closed {
+            return Ok(RetentionReport::default());
+        }
+        self.shared.enforce_retention()
+    }
+
+    /// Stops the writer, waits for a retention pass in flight and lets the
+    /// directory lock go, so the directory can be opened again at once.
+    fn close(&self) {
+        if let Some(task) = lock(&self.retention_task).take() {
+            task.abort();
+        }
+        self.stop_writer();
+        *lock(&self.retention_gate) = true;
+        lock(&self.directory_lock).take();
     }
 }
 
@@ -260,7 +282,8 @@ impl EmbeddedLog {
             writer: Mutex::new(Some(handle)),
             retention_task: Mutex::new(None),
             max_payload_bytes: options.max_payload_bytes,
-            _lock: lock_file,
+            directory_lock: Mutex::new(Some(lock_file)),
+            retention_gate: Mutex::new(false),
         });
         let task = tokio::spawn(retention_loop(
             Arc::downgrade(&inner),
@@ -296,10 +319,11 @@ async fn retention_loop(log: std::sync::Weak<Inner>, shared: Arc<Shared>, interv
             _ = tick.tick() => {}
             () = shared.retention_wake.notified() => {}
         }
-        // Holding the log while the pass runs keeps its directory lock held.
+        // Holding the log while the pass runs keeps its directory lock held
+        // (`close` waits for the pass, then lets the lock go).
         let Some(inner) = log.upgrade() else { break };
         let result = tokio::task::spawn_blocking(move || {
-            let report = inner.shared.enforce_retention();
+            let report = inner.retention_pass();
             drop(inner);
             report
         })
@@ -750,14 +774,14 @@ impl EventBus for EmbeddedLog {
 
     async fn enforce_retention(&self) -> Result<RetentionReport, BusError> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.shared.enforce_retention())
+        tokio::task::spawn_blocking(move || inner.retention_pass())
             .await
             .map_err(|e| BusError::Config(format!("retention task failed: {e}")))?
     }
 
     async fn close(&self) -> Result<(), BusError> {
         let inner = self.inner.clone();
-        tokio::task::spawn_blocking(move || inner.stop_writer())
+        tokio::task::spawn_blocking(move || inner.close())
             .await
             .map_err(|e| BusError::Config(format!("close task failed: {e}")))?;
         match lock(&self.shared().failed).clone() {
