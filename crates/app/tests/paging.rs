@@ -2,7 +2,8 @@
 //! 12): the duty loop pages for a high alert read from the alert change feed
 //! (through the nearest ancestor's roster), not for a low one and never
 //! twice; a failed delivery is retried with back-off; the next step comes
-//! after the wait; a recipient who may not see the alert gets a message
+//! after the wait; a step cut short by a crash runs again without losing or
+//! repeating its notifications; a recipient who may not see the alert gets a message
 //! without it; an acknowledgement stops the escalation; an unacknowledged
 //! hand-over escalates, an acknowledged one does not.
 
@@ -23,7 +24,10 @@ use nigehban_app::model::duty::{
     EscalationPolicy, EscalationStep, EscalationTarget, Layer, Rotation, Schedule, ShiftPattern,
 };
 use nigehban_app::model::{AlertRule, AlertSignal, Role, Severity};
-use nigehban_app::{AppError, ContactMethod, MessageTemplates, PolicyDocument, ScheduleDocument};
+use nigehban_app::{
+    AUDIT_KEY_FILE, AppError, AuditKeyFile, ContactMethod, MessageTemplates, PolicyDocument,
+    ScheduleDocument, Store, StoreConfig,
+};
 
 fn roster(people: &[&str], handoffs: Vec<Time>) -> Schedule {
     Schedule::new(vec![Layer {
@@ -35,6 +39,22 @@ fn roster(people: &[&str], handoffs: Vec<Time>) -> Schedule {
             pattern: ShiftPattern::Daily { handoffs },
         },
     }])
+}
+
+/// A second handle on the world's storage, as another node (or an attacker
+/// with database access) has it.
+async fn raw_store(w: &IncidentWorld) -> std::sync::Arc<dyn Store> {
+    let config = match &w.postgres_url {
+        Some(url) => StoreConfig::Postgres {
+            url: url.clone(),
+            pool_size: 1,
+        },
+        None => StoreConfig::Sqlite {
+            data_dir: w.world.dir.path().to_path_buf(),
+        },
+    };
+    let key = AuditKeyFile::at(w.world.dir.path().join(AUDIT_KEY_FILE));
+    nigehban_store::open(&config, &key).await.unwrap()
 }
 
 fn email(address: &str) -> Vec<ContactMethod> {
@@ -176,6 +196,29 @@ async fn alerts_page_through_the_policy_and_stop_when_acknowledged(w: &IncidentW
         first.state.attempts[0].at.plus(Duration::from_secs(30))
     );
 
+    // A node that dies after writing the step's notifications but before
+    // claiming the step leaves the page at step 0 (played here by putting the
+    // page back through a second store handle): the step runs again, and the
+    // notification is neither lost nor written twice.
+    let store = raw_store(w).await;
+    let mut rewound = store.duty_record(page.id).await.unwrap().unwrap();
+    rewound.body["step"] = 0.into();
+    rewound.due_at = Some(rewound.updated_at);
+    store
+        .put_duty_record(&rewound, rewound.version, None)
+        .await
+        .unwrap();
+    let pass = duty.check().await.unwrap();
+    assert_eq!(pass.steps_run, 1, "{pass:?}");
+    let log = duty.notifications(&officer, None).await.unwrap();
+    assert_eq!(
+        log.len(),
+        1,
+        "the step ran twice, its notification once: {log:#?}"
+    );
+    assert_eq!(log[0].id, first.id);
+    assert_eq!(duty.page(&officer, page.id).await.unwrap().state.step, 1);
+
     // The same feed read again pages nothing more; the retry comes after 30 s.
     w.clock.advance(Duration::from_secs(31));
     let pass = duty.check().await.unwrap();
@@ -232,7 +275,14 @@ async fn alerts_page_through_the_policy_and_stop_when_acknowledged(w: &IncidentW
         .collect();
     assert_eq!(
         steps,
-        [(0, "open"), (1, "open"), (2, "open"), (2, "acknowledged")]
+        [
+            (0, "open"),
+            (1, "open"),
+            (0, "open"), // the crash played above
+            (1, "open"),
+            (2, "open"),
+            (2, "acknowledged")
+        ]
     );
     // A sibling bank's analyst sees none of it.
     let sibling = world.caller(w.sibling.id, Role::Analyst).await;

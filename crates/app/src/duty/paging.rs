@@ -1164,8 +1164,9 @@ impl Duty<'_> {
             .map(|shift| shift.user))
     }
 
-    /// Runs a page's next step if it is due and open: claims it (a version
-    /// check, so one node runs it), then notifies the step's people.
+    /// Runs a page's next step if it is due and open: writes the step's
+    /// notifications (each once, by key), then claims the step (a version
+    /// check, so the page moves on once).
     pub(crate) async fn run_step(&self, mut record: DutyRecord) -> AppResult<DutyRecord> {
         if record.status != "open" {
             return Ok(record);
@@ -1190,26 +1191,16 @@ impl Duty<'_> {
                 Err(e) => Err(e.into()),
             };
         };
-        state.step += 1;
-        record.due_at = Some(plus(now, step.wait()));
-        record.body = to_json(&state)?;
-        record.updated_at = now;
-        let claimed = match self
-            .app
-            .store()
-            .put_duty_record(&record, version, None)
-            .await
-        {
-            Ok(stored) => stored,
-            // Another node ran this step.
-            Err(StoreError::Stale { .. }) => return Ok(record),
-            Err(e) => return Err(e.into()),
-        };
+        // The step's notifications are written before the step is claimed,
+        // each under a key of its own (page, step, person, address): a node
+        // that dies between the two leaves the page at this step, and the
+        // step runs again without writing any notification twice. Claiming
+        // first would lose the step's notifications in that crash.
         let people = self.recipients(&state.page, &step.notify, now).await?;
-        tracing::info!(page = %claimed.id, step = index + 1, people = people.len(), "escalation step");
+        tracing::info!(page = %record.id, step = index + 1, people = people.len(), "escalation step");
         if people.is_empty() {
             self.record_notification(
-                &claimed,
+                &record,
                 &state,
                 index,
                 "(nobody on call)",
@@ -1220,9 +1211,23 @@ impl Duty<'_> {
             .await?;
         }
         for person in people {
-            self.notify(&claimed, &state, index, &person).await?;
+            self.notify(&record, &state, index, &person).await?;
         }
-        Ok(claimed)
+        state.step += 1;
+        record.due_at = Some(plus(now, step.wait()));
+        record.body = to_json(&state)?;
+        record.updated_at = now;
+        match self
+            .app
+            .store()
+            .put_duty_record(&record, version, None)
+            .await
+        {
+            Ok(stored) => Ok(stored),
+            // Another node ran this step (its notifications are these).
+            Err(StoreError::Stale { .. }) => Ok(record),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Makes the notifications of one person for one step: one per contact
@@ -1343,8 +1348,15 @@ impl Duty<'_> {
             tracing::warn!(page = %page.id, person, failure, "a page could not reach someone");
         }
         record.body = to_json(&notification)?;
-        self.app.store().put_duty_record(&record, 0, None).await?;
-        Ok(())
+        record.unique_key = Some(format!(
+            "notification:{}:{}:{}:{}:{}",
+            page.id, notification.step, person, notification.channel, notification.address
+        ));
+        match self.app.store().put_duty_record(&record, 0, None).await {
+            // Written before, by this step's run that a crash or another node cut short.
+            Ok(_) | Err(StoreError::Conflict(_)) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn message_values(
