@@ -152,7 +152,7 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     }
     if settings.roles.api {
         println!(
-            "nigehban: serving on http://{address}/ (API under /api/v1) with the {} and the {bus}; roles {}",
+            "nigehban: serving on http://{address}/ (console at /console/, API under /api/v1) with the {} and the {bus}; roles {}",
             settings.storage.storage, settings.roles
         );
     } else {
@@ -367,7 +367,7 @@ pub async fn first_start(
                 Some(password) => {
                     println!("nigehban:   one-time password: {}", password.expose());
                     println!(
-                        "nigehban: sign in with POST /api/v1/auth/login and choose a new password with POST /api/v1/auth/password; this password is not shown again"
+                        "nigehban: sign in at /console/ in a browser (you choose a new password first) or with POST /api/v1/auth/login and POST /api/v1/auth/password; this password is not shown again"
                     );
                 }
                 None => println!("nigehban:   password: the one you gave"),
