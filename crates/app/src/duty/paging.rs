@@ -1180,16 +1180,7 @@ impl Duty<'_> {
             record.due_at = None;
             record.updated_at = now;
             tracing::warn!(page = %record.id, "every step of the escalation ran and nobody acknowledged");
-            return match self
-                .app
-                .store()
-                .put_duty_record(&record, version, None)
-                .await
-            {
-                Ok(stored) => Ok(stored),
-                Err(StoreError::Stale { .. }) => Ok(record),
-                Err(e) => Err(e.into()),
-            };
+            return self.move_on(record, version).await;
         };
         // The step's notifications are written before the step is claimed,
         // each under a key of its own (page, step, person, address): a node
@@ -1217,6 +1208,12 @@ impl Duty<'_> {
         record.due_at = Some(plus(now, step.wait()));
         record.body = to_json(&state)?;
         record.updated_at = now;
+        self.move_on(record, version).await
+    }
+
+    /// Writes the page's next state unless another node moved it from
+    /// `version` first (then it ran this step, and its notifications are these).
+    async fn move_on(&self, record: DutyRecord, version: u64) -> AppResult<DutyRecord> {
         match self
             .app
             .store()
@@ -1224,7 +1221,6 @@ impl Duty<'_> {
             .await
         {
             Ok(stored) => Ok(stored),
-            // Another node ran this step (its notifications are these).
             Err(StoreError::Stale { .. }) => Ok(record),
             Err(e) => Err(e.into()),
         }
