@@ -32,7 +32,9 @@ mod world;
 use nigehban_app::model::indicator::{Indicator, IndicatorValue, ShareRecipient};
 use nigehban_app::model::{Pap, Role, Sector, Tenant, TenantKind, TenantName, Tlp};
 use nigehban_app::policy::IntelUse;
-use nigehban_app::{AppError, Caller, IndicatorListing, Intel, NewIndicator, NewTenant, PageRequest};
+use nigehban_app::{
+    AppError, Caller, IndicatorListing, Intel, NewIndicator, NewTenant, PageRequest,
+};
 use world::{World, postgres_world, world};
 
 /// How a reader's tenant stands to the publishing tenant (the telecom CERT).
@@ -219,7 +221,9 @@ async fn readers(w: &World) -> Readers {
         },
     )
     .await;
-    let named = w.user(energy.id, "named-energy-analyst", Role::Analyst).await;
+    let named = w
+        .user(energy.id, "named-energy-analyst", Role::Analyst)
+        .await;
     let mut callers = Vec::new();
     for relationship in Relationship::ALL {
         let caller = match relationship {
@@ -232,10 +236,7 @@ async fn readers(w: &World) -> Readers {
                 w.user(w.operator.id, "operator-analyst", Role::Analyst)
                     .await
             }
-            Relationship::Sibling => {
-                w.user(w.banking.id, "banking-analyst", Role::Analyst)
-                    .await
-            }
+            Relationship::Sibling => w.user(w.banking.id, "banking-analyst", Role::Analyst).await,
             Relationship::Unrelated => w.user(w.bank.id, "bank-analyst", Role::Analyst).await,
             Relationship::NamedRecipient => named.clone(),
             Relationship::RecipientColleague => {
@@ -243,8 +244,7 @@ async fn readers(w: &World) -> Readers {
                     .await
             }
             Relationship::RecipientChild => {
-                w.user(utility.id, "utility-analyst", Role::Analyst)
-                    .await
+                w.user(utility.id, "utility-analyst", Role::Analyst).await
             }
         };
         callers.push((relationship, caller));
@@ -256,7 +256,12 @@ async fn readers(w: &World) -> Readers {
     }
 }
 
-fn new_indicator(value: &str, tlp: Tlp, pap: Pap, shared_with: Vec<ShareRecipient>) -> NewIndicator {
+fn new_indicator(
+    value: &str,
+    tlp: Tlp,
+    pap: Pap,
+    shared_with: Vec<ShareRecipient>,
+) -> NewIndicator {
     NewIndicator {
         tenant: None,
         value: IndicatorValue::parse("domain", value).unwrap(),
@@ -287,7 +292,11 @@ async fn shows(w: &World, path: Path, caller: &Caller, indicator: &Indicator) ->
             Err(other) => panic!("get {value}: {other}"),
         },
         Path::ApiList => intel
-            .list(caller, IndicatorListing::default(), &PageRequest::first(1000))
+            .list(
+                caller,
+                IndicatorListing::default(),
+                &PageRequest::first(1000),
+            )
             .await
             .unwrap()
             .items
@@ -338,7 +347,12 @@ async fn shows(w: &World, path: Path, caller: &Caller, indicator: &Indicator) ->
 /// The attribute values of the MISP feed `caller` exports for `usage`, as
 /// the files `nigehban intel export --format misp` writes, read back by the codec.
 async fn misp_export_values(w: &World, caller: &Caller, usage: IntelUse) -> Vec<String> {
-    let events = w.app.intel().export_misp(caller, None, usage).await.unwrap();
+    let events = w
+        .app
+        .intel()
+        .export_misp(caller, None, usage)
+        .await
+        .unwrap();
     let files = nigehban_app::misp::feed_files(&events);
     let manifest = files.iter().find(|f| f.name == "manifest.json").unwrap();
     let read = nigehban_app::misp::read_feed(&manifest.bytes, |uuid| {
@@ -371,7 +385,12 @@ async fn every_label_recipient_relationship_and_path(w: &World) {
             .intel()
             .create(
                 &publisher,
-                new_indicator(&format!("row{row}.tlp-matrix.example"), *tlp, Pap::Green, shared_with),
+                new_indicator(
+                    &format!("row{row}.tlp-matrix.example"),
+                    *tlp,
+                    Pap::Green,
+                    shared_with,
+                ),
             )
             .await
             .unwrap();
@@ -397,8 +416,15 @@ async fn every_label_recipient_relationship_and_path(w: &World) {
             }
         }
     }
-    assert!(wrong.is_empty(), "the TLP matrix does not hold:\n{}", wrong.join("\n"));
-    assert_eq!(checked, Path::ALL.len() * LABELS.len() * Relationship::ALL.len());
+    assert!(
+        wrong.is_empty(),
+        "the TLP matrix does not hold:\n{}",
+        wrong.join("\n")
+    );
+    assert_eq!(
+        checked,
+        Path::ALL.len() * LABELS.len() * Relationship::ALL.len()
+    );
 }
 
 /// PAP on the automatic uses: an export for a block list leaves out what
@@ -420,7 +446,11 @@ async fn pap_refuses_automatic_block_lists(w: &World) {
     let intel = w.app.intel();
     for usage in [IntelUse::BlockList, IntelUse::Exchange] {
         let (csv, _) = intel.export_csv(&reader, None, usage).await.unwrap();
-        let stix = intel.export_stix(&reader, None, usage).await.unwrap().bundle;
+        let stix = intel
+            .export_stix(&reader, None, usage)
+            .await
+            .unwrap()
+            .bundle;
         let misp = misp_export_values(w, &reader, usage).await;
         for ((pap, allowed), (_, value, _)) in PAP_BLOCK_LIST.iter().zip(&made) {
             let expected = usage == IntelUse::Exchange || *allowed;
@@ -430,7 +460,9 @@ async fn pap_refuses_automatic_block_lists(w: &World) {
                 .unwrap()
                 .iter()
                 .any(|o| o["pattern"] == pattern.as_str());
-            let in_csv = csv.lines().any(|l| l.starts_with(&format!("domain,{value},")));
+            let in_csv = csv
+                .lines()
+                .any(|l| l.starts_with(&format!("domain,{value},")));
             let in_misp = misp.contains(value);
             assert_eq!(
                 (in_stix, in_csv, in_misp),
@@ -444,8 +476,15 @@ async fn pap_refuses_automatic_block_lists(w: &World) {
     let usable = intel.usable().await.unwrap();
     let path = intel.tenant_path(w.bank.id).await.unwrap();
     for (pap, _, indicator) in &made {
-        let entry = usable.iter().find(|u| u.indicator.id == indicator.id).unwrap();
-        assert!(Intel::tenant_may_use(&path, entry), "PAP:{} matching", pap.as_str());
+        let entry = usable
+            .iter()
+            .find(|u| u.indicator.id == indicator.id)
+            .unwrap();
+        assert!(
+            Intel::tenant_may_use(&path, entry),
+            "PAP:{} matching",
+            pap.as_str()
+        );
     }
 }
 

@@ -422,7 +422,9 @@ impl Progress {
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     if args.format == ExportFormat::Misp && args.out.is_none() {
-        bail!("--format misp writes a feed directory (manifest.json, hashes.csv, <uuid>.json): give it with --out DIR");
+        bail!(
+            "--format misp writes a feed directory (manifest.json, hashes.csv, <uuid>.json): give it with --out DIR"
+        );
     }
     crate::runtime()?.block_on(async {
         let (app, caller) = open(&args.acting).await?;
@@ -507,11 +509,7 @@ fn write_feed_dir(dir: &Path, events: &[nigehban_app::misp::FeedEvent]) -> anyho
                 old_manifest.display()
             )
         })?;
-        stale.extend(
-            entries
-                .iter()
-                .map(|e| dir.join(format!("{}.json", e.uuid))),
-        );
+        stale.extend(entries.iter().map(|e| dir.join(format!("{}.json", e.uuid))));
     } else if fs::read_dir(dir)
         .with_context(|| format!("cannot read {}", dir.display()))?
         .next()
@@ -539,8 +537,7 @@ fn write_feed_dir(dir: &Path, events: &[nigehban_app::misp::FeedEvent]) -> anyho
         let partial = dir.join(format!(".{}.partial", file.name));
         fs::write(&partial, &file.bytes)
             .with_context(|| format!("cannot write {}", partial.display()))?;
-        fs::rename(&partial, &path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))?;
         written.insert(path);
         if let Some(count) = per_file.get(&file.name) {
             done += count;

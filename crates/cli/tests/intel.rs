@@ -775,7 +775,11 @@ fn a_misp_feed_export_reads_back_in_pymisp_and_carries_indicators_air_gapped() {
     let feed_arg = feed.display().to_string();
 
     // Without a directory there is nowhere to write a feed.
-    let stderr = run_failing(&storage, &tokens.operator_intel, &["export", "--format", "misp"]);
+    let stderr = run_failing(
+        &storage,
+        &tokens.operator_intel,
+        &["export", "--format", "misp"],
+    );
     assert!(stderr.contains("--out DIR"), "{stderr}");
 
     let exported = run(
@@ -840,7 +844,13 @@ fn a_misp_feed_export_reads_back_in_pymisp_and_carries_indicators_air_gapped() {
     let exported = run(
         &storage,
         &tokens.bank_analyst,
-        &["export", "--format", "misp", "--out", &bank_feed.display().to_string()],
+        &[
+            "export",
+            "--format",
+            "misp",
+            "--out",
+            &bank_feed.display().to_string(),
+        ],
     );
     let said = String::from_utf8_lossy(&exported.stderr);
     assert!(said.contains("exported 6 indicators in"), "{said}");
@@ -859,21 +869,43 @@ fn a_misp_feed_export_reads_back_in_pymisp_and_carries_indicators_air_gapped() {
     let stderr = run_failing(
         &storage,
         &tokens.operator_intel,
-        &["export", "--format", "misp", "--out", &occupied.display().to_string()],
+        &[
+            "export",
+            "--format",
+            "misp",
+            "--out",
+            &occupied.display().to_string(),
+        ],
     );
-    assert!(stderr.contains("is not empty and holds no MISP feed"), "{stderr}");
+    assert!(
+        stderr.contains("is not empty and holds no MISP feed"),
+        "{stderr}"
+    );
 
     // Air-gapped: the feed directory into another data directory, same indicators.
     let second = Storage::sqlite();
-    let second_tokens = runtime().block_on(async { platform_with(&second.open().await, false).await });
-    let imported = run(&second, &second_tokens.banking_intel, &["import", &feed_arg]);
+    let second_tokens =
+        runtime().block_on(async { platform_with(&second.open().await, false).await });
+    let imported = run(
+        &second,
+        &second_tokens.banking_intel,
+        &["import", &feed_arg],
+    );
     let summary = String::from_utf8_lossy(&imported.stdout);
     assert!(
         summary.contains("7 indicators created") && summary.contains(" 0 refused"),
         "{summary}"
     );
-    let before = run(&storage, &tokens.operator_intel, &["export", "--format", "csv"]);
-    let after = run(&second, &second_tokens.banking_intel, &["export", "--format", "csv"]);
+    let before = run(
+        &storage,
+        &tokens.operator_intel,
+        &["export", "--format", "csv"],
+    );
+    let after = run(
+        &second,
+        &second_tokens.banking_intel,
+        &["export", "--format", "csv"],
+    );
     let before = rows_without_confidence_and_source(&String::from_utf8(before.stdout).unwrap());
     let after_text = String::from_utf8(after.stdout).unwrap();
     let after = rows_without_confidence_and_source(&after_text);
@@ -881,7 +913,11 @@ fn a_misp_feed_export_reads_back_in_pymisp_and_carries_indicators_air_gapped() {
     assert_eq!(after, before, "{after_text}");
     assert!(after_text.contains("MISP Mobile Operator"), "{after_text}");
     // Importing the same feed again changes nothing new: every value is held already.
-    let again = run(&second, &second_tokens.banking_intel, &["import", &feed.join("manifest.json").display().to_string()]);
+    let again = run(
+        &second,
+        &second_tokens.banking_intel,
+        &["import", &feed.join("manifest.json").display().to_string()],
+    );
     let summary = String::from_utf8_lossy(&again.stdout);
     assert!(
         summary.contains("0 indicators created, 7 updated"),

@@ -90,9 +90,7 @@ async fn stix_imports_report_per_object_and_exports_hold_what_the_caller_may_rea
     platform
         .user(&owner_org, "one-intel", Role::IntelAnalyst)
         .await;
-    platform
-        .user(&sibling, "two-analyst", Role::Analyst)
-        .await;
+    platform.user(&sibling, "two-analyst", Role::Analyst).await;
     platform
         .user(&sector, "sector-analyst", Role::Analyst)
         .await;
@@ -110,9 +108,12 @@ async fn stix_imports_report_per_object_and_exports_hold_what_the_caller_may_rea
 
     let answer = platform
         .send(
-            call(Method::POST, &format!("{STIX}?pap=green&source=partner%20CERT"))
-                .bearer(&owner.token)
-                .json(&bundle()),
+            call(
+                Method::POST,
+                &format!("{STIX}?pap=green&source=partner%20CERT"),
+            )
+            .bearer(&owner.token)
+            .json(&bundle()),
         )
         .await;
     assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
@@ -142,9 +143,18 @@ async fn stix_imports_report_per_object_and_exports_hold_what_the_caller_may_rea
     assert_eq!(
         outcomes,
         [
-            ("indicator--a1a1a1a1-0000-4000-8000-000000000001", "indicators"),
-            ("indicator--a1a1a1a1-0000-4000-8000-000000000002", "indicators"),
-            ("indicator--a1a1a1a1-0000-4000-8000-000000000003", "unsupported"),
+            (
+                "indicator--a1a1a1a1-0000-4000-8000-000000000001",
+                "indicators"
+            ),
+            (
+                "indicator--a1a1a1a1-0000-4000-8000-000000000002",
+                "indicators"
+            ),
+            (
+                "indicator--a1a1a1a1-0000-4000-8000-000000000003",
+                "unsupported"
+            ),
             ("malware--a1a1a1a1-0000-4000-8000-000000000004", "kept"),
             ("malware--nope", "refused"),
         ],
@@ -157,10 +167,17 @@ async fn stix_imports_report_per_object_and_exports_hold_what_the_caller_may_rea
             .contains("FOLLOWEDBY"),
         "{report:#}"
     );
-    assert!(report["objects"][4]["reason"].as_str().is_some(), "{report:#}");
+    assert!(
+        report["objects"][4]["reason"].as_str().is_some(),
+        "{report:#}"
+    );
     // The same bundle again: held already, nothing new.
     let again = platform
-        .send(call(Method::POST, STIX).bearer(&owner.token).json(&bundle()))
+        .send(
+            call(Method::POST, STIX)
+                .bearer(&owner.token)
+                .json(&bundle()),
+        )
         .await;
     assert_eq!(again.json["new"], json!(0), "{}", again.text);
 
@@ -190,8 +207,14 @@ async fn stix_imports_report_per_object_and_exports_hold_what_the_caller_may_rea
     let ids = ids(&answer);
     assert!(ids.contains(&"indicator--a1a1a1a1-0000-4000-8000-000000000001".to_owned()));
     assert!(ids.contains(&"indicator--a1a1a1a1-0000-4000-8000-000000000003".to_owned()));
-    assert!(!ids.contains(&"indicator--a1a1a1a1-0000-4000-8000-000000000002".to_owned()), "{ids:?}");
-    assert!(!ids.contains(&"malware--a1a1a1a1-0000-4000-8000-000000000004".to_owned()), "{ids:?}");
+    assert!(
+        !ids.contains(&"indicator--a1a1a1a1-0000-4000-8000-000000000002".to_owned()),
+        "{ids:?}"
+    );
+    assert!(
+        !ids.contains(&"malware--a1a1a1a1-0000-4000-8000-000000000004".to_owned()),
+        "{ids:?}"
+    );
     assert!(
         !patterns(&answer).iter().any(|p| p.contains("203.0.113.77")),
         "{}",
@@ -199,13 +222,16 @@ async fn stix_imports_report_per_object_and_exports_hold_what_the_caller_may_rea
     );
     assert!(!ids.contains(&AMBER.to_owned()), "{ids:?}");
     // `under` outside the caller's subtree is not found; a role that reads no intelligence is refused.
-    let answer = export(&platform, &sibling_analyst, &format!("?under={}", owner_org.id)).await;
+    let answer = export(
+        &platform,
+        &sibling_analyst,
+        &format!("?under={}", owner_org.id),
+    )
+    .await;
     assert_eq!(answer.status, StatusCode::NOT_FOUND, "{}", answer.text);
     let answer = export(&platform, &admin, "").await;
     assert_eq!(answer.status, StatusCode::FORBIDDEN, "{}", answer.text);
-    let answer = platform
-        .send(call(Method::GET, STIX).empty())
-        .await;
+    let answer = platform.send(call(Method::GET, STIX).empty()).await;
     assert_eq!(answer.status, StatusCode::UNAUTHORIZED, "{}", answer.text);
 
     // Who may not publish learns nothing about the document: refused before it is read.
@@ -233,8 +259,17 @@ async fn stix_imports_report_per_object_and_exports_hold_what_the_caller_may_rea
                 .raw("application/json", "[1, 2]"),
         )
         .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text);
-    assert!(answer.text.contains("not a STIX bundle or object"), "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
+    assert!(
+        answer.text.contains("not a STIX bundle or object"),
+        "{}",
+        answer.text
+    );
     let answer = platform
         .send(
             call(Method::POST, &format!("{STIX}?tlp=purple"))
@@ -242,7 +277,12 @@ async fn stix_imports_report_per_object_and_exports_hold_what_the_caller_may_rea
                 .json(&bundle()),
         )
         .await;
-    assert_eq!(answer.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", answer.text);
+    assert_eq!(
+        answer.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        answer.text
+    );
     assert!(answer.text.contains("tlp"), "{}", answer.text);
     let huge = vec![b' '; 64 * 1024 * 1024 + 1];
     let answer = platform
