@@ -76,6 +76,8 @@
 //!            / update(&caller, id, IndicatorUpdate) / delete / import(&caller, tenant, Vec<NewIndicator>)
 //!            / add_sighting(&caller, id, NewSighting) / sightings(&caller, id)
 //!            / import_misp(&caller, tenant, bytes) -> MispImported / misp_feed(&caller) -> Vec<FeedEvent>
+//!            / import_misp_read(&caller, tenant, MispRead, progress) / export_misp(&caller, under, IntelUse)
+//!            / import_stix(&caller, &StixImport, &Bundle, progress) / export_stix / export_csv
 //! // system calls: set_warninglists(lists) / revision() / usable() / tenant_path(tenant)
 //! //               / record_match(&IndicatorMatch) -> bool (new)   // matching nodes
 //! // The duty roster and paging (see `duty` for the rules).

@@ -1,5 +1,8 @@
 //! `nigehban intel import|export`: threat intelligence in and out as files,
 //! for air-gapped exchange — on the server's own storage, no server running.
+//! STIX 2.1 bundles, MISP events and MISP feed directories come in; STIX,
+//! MISP feeds and CSV go out (the codecs are `nigehban-stix`'s and
+//! `nigehban-misp`'s, the decisions the app's).
 //!
 //! The caller is an API token of the platform (`--token` or
 //! `NIGEHBAN_TOKEN`): what it may publish and read is decided by the same
@@ -26,8 +29,9 @@ use crate::{logging, storage};
 /// The `intel` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum IntelCommand {
-    /// Import a STIX 2.1 bundle (or one STIX object): every object is kept;
-    /// indicators whose patterns name indicator values are also matched.
+    /// Import a STIX 2.1 bundle (or one STIX object), MISP events, or a
+    /// MISP feed directory (manifest.json + <uuid>.json): STIX objects are
+    /// all kept; indicator values become the tenant's indicators.
     Import(ImportArgs),
     /// Export what the token's holder may read.
     Export(ExportArgs),
@@ -47,8 +51,9 @@ pub struct ActingArgs {
 /// Arguments of `nigehban intel import`.
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Each object that is refused, or whose pattern gives no indicator, is listed on standard error with its id and why; a summary line goes to standard output.\n\n\
-Exit status: 0 when every object was kept, 1 when some were refused, 2 when the import failed."
+    after_help = "FILE is read as a MISP feed when it is a directory (or its manifest.json), as MISP events when its JSON is {\"Event\": ...}, {\"response\": ...} or a list, and as STIX 2.1 otherwise. MISP attributes take their TLP and PAP from their tags and distribution level; --tlp and --pap apply to STIX objects that carry none.\n\n\
+Each object or attribute that is refused, or gives no indicator, is listed on standard error with where it is and why; a summary line goes to standard output.\n\n\
+Exit status: 0 when everything was kept, 1 when some objects, attributes or feed event files were refused, 2 when the import failed."
 )]
 pub struct ImportArgs {
     #[command(flatten)]
@@ -65,7 +70,7 @@ pub struct ImportArgs {
     /// The source of indicators whose creator the bundle does not name [default: the file's name].
     #[arg(long)]
     source: Option<String>,
-    /// The STIX 2.1 JSON file.
+    /// The STIX 2.1 JSON file, MISP event JSON file, or MISP feed directory.
     #[arg(value_name = "FILE")]
     file: PathBuf,
 }
@@ -75,6 +80,8 @@ pub struct ImportArgs {
 pub enum ExportFormat {
     /// A STIX 2.1 bundle.
     Stix,
+    /// A MISP feed directory (manifest.json, hashes.csv, <uuid>.json), for a MISP instance to pull; needs --out.
+    Misp,
     /// Indicators as CSV: kind,value,tlp,pap,confidence,valid_from,valid_until,source,tags.
     Csv,
 }
@@ -90,7 +97,7 @@ pub struct ExportArgs {
     /// Only what tenants at or below this one published, by name or id [default: all the token may read].
     #[arg(long, value_name = "NAME")]
     tenant: Option<String>,
-    /// Write here instead of standard output.
+    /// Write here instead of standard output (for misp: the feed directory, made if missing).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
 }
@@ -152,11 +159,77 @@ async fn tenant_named(app: &App, caller: &Caller, name: &str) -> anyhow::Result<
     }
 }
 
+/// What an imported path holds.
+enum ImportFile {
+    /// A STIX 2.1 bundle or object (the file's bytes).
+    Stix(Vec<u8>),
+    /// MISP events (the file's bytes).
+    MispEvents(Vec<u8>),
+    /// A MISP feed: the directory holding `manifest.json`.
+    MispFeed(PathBuf),
+}
+
+/// Tells a MISP feed, MISP events and STIX apart (see `ImportArgs`' help).
+fn import_file(path: &Path) -> anyhow::Result<ImportFile> {
+    if path.is_dir() {
+        if !path.join(MANIFEST).is_file() {
+            bail!(
+                "{}: a directory is imported as a MISP feed, but it holds no {MANIFEST}",
+                path.display()
+            );
+        }
+        return Ok(ImportFile::MispFeed(path.to_path_buf()));
+    }
+    if path.file_name().is_some_and(|name| name == MANIFEST) {
+        let dir = path.parent().filter(|p| !p.as_os_str().is_empty());
+        return Ok(ImportFile::MispFeed(
+            dir.map_or_else(|| PathBuf::from("."), Path::to_path_buf),
+        ));
+    }
+    let bytes = fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    // Only the top level is looked at; the codec that reads the file says what is wrong with it.
+    let misp = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Array(_)) => true,
+        Ok(serde_json::Value::Object(top)) => {
+            !top.contains_key("type")
+                && ["Event", "response", "Attribute", "Object"]
+                    .iter()
+                    .any(|key| top.contains_key(*key))
+        }
+        _ => false,
+    };
+    Ok(if misp {
+        ImportFile::MispEvents(bytes)
+    } else {
+        ImportFile::Stix(bytes)
+    })
+}
+
+/// A MISP feed's manifest file name.
+const MANIFEST: &str = "manifest.json";
+
 fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     let default_tlp: Tlp = args.tlp.parse().context("--tlp")?;
     let default_pap: Pap = args.pap.parse().context("--pap")?;
     let file = &args.file;
-    let text = fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = match import_file(file)? {
+        ImportFile::Stix(bytes) => bytes,
+        ImportFile::MispEvents(bytes) => {
+            let read = nigehban_app::misp::read_events(&bytes)
+                .with_context(|| format!("{}: not imported", file.display()))?;
+            return import_misp(&args, read);
+        }
+        ImportFile::MispFeed(dir) => {
+            let manifest = dir.join(MANIFEST);
+            let bytes = fs::read(&manifest)
+                .with_context(|| format!("cannot read {}", manifest.display()))?;
+            let read = nigehban_app::misp::read_feed(&bytes, |uuid| {
+                fs::read(dir.join(format!("{uuid}.json"))).ok()
+            })
+            .with_context(|| format!("{}: not imported", dir.display()))?;
+            return import_misp(&args, read);
+        }
+    };
     let bundle =
         stix::read_bundle(&text).with_context(|| format!("{}: not imported", file.display()))?;
     let source = args.source.clone().unwrap_or_else(|| file_name(file));
@@ -172,7 +245,7 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             default_pap,
             source,
         };
-        let progress = Progress::new(bundle.objects.len() + bundle.refused.len());
+        let progress = Progress::new(bundle.objects.len() + bundle.refused.len(), "objects");
         let mut tell = |done: usize, total: usize| progress.tell(done, total);
         let report = app
             .intel()
@@ -225,6 +298,71 @@ fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
+/// Imports what was read from MISP events or a feed; reports per attribute on standard error.
+fn import_misp(args: &ImportArgs, read: nigehban_app::misp::MispRead) -> anyhow::Result<ExitCode> {
+    let file = &args.file;
+    crate::runtime()?.block_on(async {
+        let (app, caller) = open(&args.acting).await?;
+        let tenant = match &args.tenant {
+            Some(name) => Some(tenant_named(&app, &caller, name).await?),
+            None => None,
+        };
+        let progress = Progress::new(read.indicators.len(), "indicators");
+        let mut tell = |done: usize, total: usize| progress.tell(done, total);
+        let imported = app
+            .intel()
+            .import_misp_read(&caller, tenant, read, &mut tell)
+            .await
+            .with_context(|| format!("{}: import failed", file.display()))?;
+        progress.finish();
+        let (read, outcome) = (&imported.read, &imported.outcome);
+        let mut stderr = std::io::stderr().lock();
+        for failed in &read.failed {
+            writeln!(stderr, "nigehban: {}: refused: {failed}", file.display())?;
+        }
+        for (position, why) in &outcome.refused {
+            match read.indicators.get(*position) {
+                Some(found) => writeln!(
+                    stderr,
+                    "nigehban: {}: event {}, {} ({}): refused: {why}",
+                    file.display(),
+                    found.event_uuid,
+                    found.at,
+                    found.value
+                )?,
+                None => writeln!(stderr, "nigehban: {}: refused: {why}", file.display())?,
+            }
+        }
+        for note in &read.notes {
+            writeln!(stderr, "nigehban: {}: {note}", file.display())?;
+        }
+        for (value, list) in &outcome.benign {
+            writeln!(
+                stderr,
+                "nigehban: {}: left out: {value} (warninglist \"{list}\")",
+                file.display()
+            )?;
+        }
+        let refused = outcome.refused.len() + read.failed.len();
+        println!(
+            "nigehban: imported {}: {} MISP events, {} attributes, {} indicators created, {} updated, {} left out as known-benign, {} attributes not taken or merged, {} refused",
+            file.display(),
+            read.events.len(),
+            read.attributes(),
+            outcome.created.len(),
+            outcome.updated.len(),
+            outcome.benign.len(),
+            read.notes.len(),
+            refused
+        );
+        Ok(if refused == 0 {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    })
+}
+
 fn file_name(path: &Path) -> String {
     path.file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -235,21 +373,24 @@ fn file_name(path: &Path) -> String {
 struct Progress {
     bar: ProgressBar,
     lines: bool,
+    unit: &'static str,
+    /// The count last written as a line.
+    told: std::sync::atomic::AtomicUsize,
 }
 
 impl Progress {
     /// Files with fewer objects than this report no progress when standard error is not a terminal.
     const LINES_FROM: usize = 10_000;
 
-    fn new(total: usize) -> Self {
+    fn new(total: usize, unit: &'static str) -> Self {
         let terminal = std::io::stderr().is_terminal();
         let bar = if terminal {
             let bar =
                 ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             bar.set_style(
-                ProgressStyle::with_template(
-                    "{spinner} [{elapsed_precise}] {wide_bar} {pos}/{len} objects",
-                )
+                ProgressStyle::with_template(&format!(
+                    "{{spinner}} [{{elapsed_precise}}] {{wide_bar}} {{pos}}/{{len}} {unit}"
+                ))
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
@@ -259,13 +400,18 @@ impl Progress {
         Self {
             bar,
             lines: !terminal && total >= Self::LINES_FROM,
+            unit,
+            told: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     fn tell(&self, done: usize, total: usize) {
         self.bar.set_position(done as u64);
-        if self.lines && done > 0 && (done.is_multiple_of(5_000) || done == total) {
-            eprintln!("nigehban: {done}/{total} objects");
+        let told = self.told.load(std::sync::atomic::Ordering::Relaxed);
+        // A line whenever another 5,000 are done (however the steps fall), and at the end.
+        if self.lines && done > told && (done / 5_000 > told / 5_000 || done == total) {
+            self.told.store(done, std::sync::atomic::Ordering::Relaxed);
+            eprintln!("nigehban: {done}/{total} {}", self.unit);
         }
     }
 
@@ -275,6 +421,11 @@ impl Progress {
 }
 
 fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    if args.format == ExportFormat::Misp && args.out.is_none() {
+        bail!(
+            "--format misp writes a feed directory (manifest.json, hashes.csv, <uuid>.json): give it with --out DIR"
+        );
+    }
     crate::runtime()?.block_on(async {
         let (app, caller) = open(&args.acting).await?;
         let under = match &args.tenant {
@@ -300,6 +451,22 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
                     ),
                 )
             }
+            ExportFormat::Misp => {
+                let dir = args.out.as_deref().context("--out DIR is needed")?;
+                let events = app
+                    .intel()
+                    .export_misp(&caller, under, usage)
+                    .await
+                    .context("export failed")?;
+                let indicators: usize = events.iter().map(|e| e.indicators.len()).sum();
+                write_feed_dir(dir, &events)?;
+                eprintln!(
+                    "nigehban: exported {indicators} indicators in {} MISP events to {}",
+                    events.len(),
+                    dir.display()
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
             ExportFormat::Csv => {
                 let (text, count) = app
                     .intel()
@@ -322,4 +489,70 @@ fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         }
         Ok(ExitCode::SUCCESS)
     })
+}
+
+/// Writes a MISP feed into `dir`: made when missing; an earlier feed there
+/// is replaced (its event files dropped); any other non-empty directory is
+/// refused. Each file is written beside its place and renamed into it, the
+/// manifest last, so a MISP instance pulling meanwhile never finds the
+/// manifest naming a file that is not there yet.
+fn write_feed_dir(dir: &Path, events: &[nigehban_app::misp::FeedEvent]) -> anyhow::Result<()> {
+    fs::create_dir_all(dir).with_context(|| format!("cannot make {}", dir.display()))?;
+    let old_manifest = dir.join(MANIFEST);
+    let mut stale: Vec<PathBuf> = Vec::new();
+    if old_manifest.is_file() {
+        let bytes = fs::read(&old_manifest)
+            .with_context(|| format!("cannot read {}", old_manifest.display()))?;
+        let entries = nigehban_app::misp::read_manifest(&bytes).with_context(|| {
+            format!(
+                "{}: not a MISP feed's manifest; choose an empty or new directory",
+                old_manifest.display()
+            )
+        })?;
+        stale.extend(entries.iter().map(|e| dir.join(format!("{}.json", e.uuid))));
+    } else if fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .next()
+        .is_some()
+    {
+        bail!(
+            "{} is not empty and holds no MISP feed ({MANIFEST}); choose an empty or new directory",
+            dir.display()
+        );
+    }
+    let files = nigehban_app::misp::feed_files(events);
+    // Progress counts the indicators written, event file by event file.
+    let per_file: std::collections::HashMap<String, usize> = events
+        .iter()
+        .map(|e| (format!("{}.json", e.uuid), e.indicators.len()))
+        .collect();
+    let total: usize = per_file.values().sum();
+    let progress = Progress::new(total, "indicators");
+    let mut done = 0;
+    // The manifest is the first file the codec gives; it goes in last.
+    let (manifest, rest): (Vec<_>, Vec<_>) = files.iter().partition(|f| f.name == MANIFEST);
+    let mut written = std::collections::HashSet::new();
+    for file in rest.iter().chain(manifest.iter()) {
+        let path = dir.join(&file.name);
+        let partial = dir.join(format!(".{}.partial", file.name));
+        fs::write(&partial, &file.bytes)
+            .with_context(|| format!("cannot write {}", partial.display()))?;
+        fs::rename(&partial, &path).with_context(|| format!("cannot write {}", path.display()))?;
+        written.insert(path);
+        if let Some(count) = per_file.get(&file.name) {
+            done += count;
+            progress.tell(done, total);
+        }
+    }
+    progress.finish();
+    for path in stale.into_iter().filter(|p| !written.contains(p)) {
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+            Err(error) => {
+                return Err(error).with_context(|| format!("cannot remove {}", path.display()));
+            }
+        }
+    }
+    Ok(())
 }

@@ -59,7 +59,7 @@ enum Command {
     /// The duty roster: who is on call, holiday imports, coverage gaps.
     #[command(subcommand)]
     Oncall(oncall::OncallCommand),
-    /// Threat intelligence as files: STIX 2.1 import, STIX and CSV export, no server needed.
+    /// Threat intelligence as files: STIX 2.1 and MISP in, STIX, MISP feeds and CSV out, no server needed.
     #[command(subcommand)]
     Intel(intel::IntelCommand),
 }

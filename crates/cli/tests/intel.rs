@@ -3,7 +3,9 @@
 //! errors; the STIX example bundles and the ATT&CK for ICS bundle import
 //! and re-export without losing an object; TLP survives the round trip
 //! (AMBER+STRICT stays AMBER+STRICT) and an export holds only what its
-//! caller may read; CSV holds the same indicators.
+//! caller may read; CSV holds the same indicators. A MISP feed export is
+//! read back by PyPI `pymisp` without loss, and carries the indicators
+//! from one data directory into another (air-gapped) unchanged.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -707,4 +709,225 @@ fn bad_files_are_refused_naming_file_and_object() {
         String::from_utf8_lossy(&output.stderr).contains("API token was refused"),
         "{output:?}"
     );
+}
+
+/// PyMISP reads each event file of a feed directory named by its manifest; prints every attribute.
+const PYMISP_FEED_READER: &str = r#"
+import json, os, sys
+from pymisp import MISPEvent
+feed = sys.argv[1]
+manifest = json.load(open(os.path.join(feed, "manifest.json")))
+hashes = [line.split(",") for line in open(os.path.join(feed, "hashes.csv")).read().split()]
+out = []
+for uuid, entry in manifest.items():
+    event = MISPEvent()
+    event.load_file(os.path.join(feed, uuid + ".json"))
+    assert str(event.uuid) == uuid, (event.uuid, uuid)
+    assert event.info == entry["info"], (event.info, entry["info"])
+    assert event.Orgc.name == entry["Orgc"]["name"]
+    for attribute in event.attributes:
+        out.append({"event": uuid, "type": attribute.type, "value": attribute.value,
+                    "tags": [t.name for t in attribute.tags], "to_ids": attribute.to_ids,
+                    "distribution": int(attribute.distribution), "uuid": str(attribute.uuid),
+                    "comment": attribute.comment,
+                    "first_seen": attribute.first_seen.isoformat() if attribute.first_seen else None})
+print(json.dumps({"attributes": out, "hashes": len(hashes)}))
+"#;
+
+/// Runs `nigehban intel ...` expecting failure with status 2; returns standard error.
+fn run_failing(storage: &Storage, token: &str, args: &[&str]) -> String {
+    let output = nigehban()
+        .arg("intel")
+        .args(args)
+        .args(storage.args())
+        .env("NIGEHBAN_TOKEN", token)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// CSV rows by `kind:value`, without the fields a MISP feed does not carry
+/// (confidence; the source becomes "MISP <publishing organisation>").
+fn rows_without_confidence_and_source(csv: &str) -> BTreeMap<String, String> {
+    csv.lines()
+        .skip(1)
+        .map(|line| {
+            // kind,value,tlp,pap,confidence,valid_from,valid_until,source,tags — no field before tags holds a comma here.
+            let fields: Vec<&str> = line.splitn(9, ',').collect();
+            (
+                format!("{}:{}", fields[0], fields[1]),
+                [fields[2], fields[3], fields[5], fields[6], fields[8]].join(","),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_misp_feed_export_reads_back_in_pymisp_and_carries_indicators_air_gapped() {
+    if !nigehban_testkit::python_module(Need::Pymisp, "pymisp", "pymisp") {
+        return;
+    }
+    let storage = Storage::sqlite();
+    let tokens = runtime().block_on(async { platform(&storage.open().await).await });
+    let files = tempfile::tempdir().unwrap();
+    let feed = files.path().join("feed");
+    let feed_arg = feed.display().to_string();
+
+    // Without a directory there is nowhere to write a feed.
+    let stderr = run_failing(
+        &storage,
+        &tokens.operator_intel,
+        &["export", "--format", "misp"],
+    );
+    assert!(stderr.contains("--out DIR"), "{stderr}");
+
+    let exported = run(
+        &storage,
+        &tokens.operator_intel,
+        &["export", "--format", "misp", "--out", &feed_arg],
+    );
+    let said = String::from_utf8_lossy(&exported.stderr);
+    assert!(said.contains("exported 7 indicators in"), "{said}");
+    assert!(feed.join("manifest.json").is_file() && feed.join("hashes.csv").is_file());
+
+    // PyMISP reads every attribute back: value, type, tags, distribution.
+    let output = Command::new("python3")
+        .args(["-c", PYMISP_FEED_READER])
+        .arg(&feed)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "pymisp could not read the feed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let read: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let attributes = read["attributes"].as_array().unwrap();
+    assert_eq!(read["hashes"], 7, "{read}");
+    // (value, MISP type, TLP tag, distribution): AMBER and above stay in the pulling organisation (0),
+    // GREEN in its community (1), CLEAR anywhere (3).
+    let expected = [
+        ("strict.example", "domain", "tlp:amber+strict", 0),
+        ("192.0.2.66", "ip-dst", "tlp:red", 0),
+        ("https://green.example/a?b=1", "url", "tlp:green", 1),
+        ("198.51.100.0/24", "ip-dst", "tlp:clear", 3),
+        (&*"ab".repeat(32), "sha256", "tlp:green", 1),
+        ("phish@evil.example", "email", "tlp:green", 1),
+        (&*"0f".repeat(16), "ja3-fingerprint-md5", "tlp:green", 1),
+    ];
+    assert_eq!(attributes.len(), expected.len(), "{read:#}");
+    for (value, misp_type, tlp_tag, distribution) in expected {
+        let attribute = attributes
+            .iter()
+            .find(|a| a["value"] == value)
+            .unwrap_or_else(|| panic!("{value} lost: {read:#}"));
+        assert_eq!(attribute["type"], misp_type, "{value}");
+        assert_eq!(
+            attribute["tags"],
+            serde_json::json!([tlp_tag, "PAP:AMBER", "attack.t1071", "c2, beacon"]),
+            "{value}"
+        );
+        assert_eq!(attribute["distribution"], distribution, "{value}");
+        assert_eq!(attribute["to_ids"], true, "{value}");
+        assert!(
+            attribute["comment"]
+                .as_str()
+                .unwrap()
+                .contains("Seen in the operator's core network."),
+            "{attribute}"
+        );
+    }
+
+    // The bank's feed holds only what the bank may read: not the RED one.
+    let bank_feed = files.path().join("bank-feed");
+    let exported = run(
+        &storage,
+        &tokens.bank_analyst,
+        &[
+            "export",
+            "--format",
+            "misp",
+            "--out",
+            &bank_feed.display().to_string(),
+        ],
+    );
+    let said = String::from_utf8_lossy(&exported.stderr);
+    assert!(said.contains("exported 6 indicators in"), "{said}");
+    let hashes = std::fs::read_to_string(bank_feed.join("hashes.csv")).unwrap();
+    assert_eq!(hashes.lines().count(), 6, "{hashes}");
+
+    // Exporting again into the same directory replaces the feed; a directory holding anything else is refused.
+    run(
+        &storage,
+        &tokens.operator_intel,
+        &["export", "--format", "misp", "--out", &feed_arg],
+    );
+    let occupied = files.path().join("occupied");
+    std::fs::create_dir(&occupied).unwrap();
+    std::fs::write(occupied.join("notes.txt"), "mine").unwrap();
+    let stderr = run_failing(
+        &storage,
+        &tokens.operator_intel,
+        &[
+            "export",
+            "--format",
+            "misp",
+            "--out",
+            &occupied.display().to_string(),
+        ],
+    );
+    assert!(
+        stderr.contains("is not empty and holds no MISP feed"),
+        "{stderr}"
+    );
+
+    // Air-gapped: the feed directory into another data directory, same indicators.
+    let second = Storage::sqlite();
+    let second_tokens =
+        runtime().block_on(async { platform_with(&second.open().await, false).await });
+    let imported = run(
+        &second,
+        &second_tokens.banking_intel,
+        &["import", &feed_arg],
+    );
+    let summary = String::from_utf8_lossy(&imported.stdout);
+    assert!(
+        summary.contains("7 indicators created") && summary.contains(" 0 refused"),
+        "{summary}"
+    );
+    let before = run(
+        &storage,
+        &tokens.operator_intel,
+        &["export", "--format", "csv"],
+    );
+    let after = run(
+        &second,
+        &second_tokens.banking_intel,
+        &["export", "--format", "csv"],
+    );
+    let before = rows_without_confidence_and_source(&String::from_utf8(before.stdout).unwrap());
+    let after_text = String::from_utf8(after.stdout).unwrap();
+    let after = rows_without_confidence_and_source(&after_text);
+    assert_eq!(before.len(), 7);
+    assert_eq!(after, before, "{after_text}");
+    assert!(after_text.contains("MISP Mobile Operator"), "{after_text}");
+    // Importing the same feed again changes nothing new: every value is held already.
+    let again = run(
+        &second,
+        &second_tokens.banking_intel,
+        &["import", &feed.join("manifest.json").display().to_string()],
+    );
+    let summary = String::from_utf8_lossy(&again.stdout);
+    assert!(
+        summary.contains("0 indicators created, 7 updated"),
+        "{summary}"
+    );
+    // A directory that is no feed is refused naming what is missing.
+    let stderr = run_failing(
+        &second,
+        &second_tokens.banking_intel,
+        &["import", &occupied.display().to_string()],
+    );
+    assert!(stderr.contains("holds no manifest.json"), "{stderr}");
 }

@@ -11,7 +11,7 @@
 //! (attribute first, then event), else from the distribution level
 //! ([`tlp_of_distribution`]); PAP from `PAP:` tags.
 //!
-//! Writing ([`feed_events`], [`write_feed`]) groups indicators into one
+//! Writing ([`feed_events`], [`feed_files`], [`write_feed`]) groups indicators into one
 //! event per publishing tenant, source and TLP label, with a uuid derived
 //! from those three (so a MISP instance pulling again sees the same event),
 //! each attribute carrying its `tlp:` and `PAP:` tags and the distribution
@@ -33,7 +33,9 @@ pub use read::{
     MispRead, read_events, read_feed, read_hashes, read_manifest,
 };
 pub use types::{attribute_type_of, kinds_of_attribute_type};
-pub use write::{FeedEvent, FeedFile, event_uuid, feed_events, hashes_csv, manifest, write_feed};
+pub use write::{
+    FeedEvent, FeedFile, event_uuid, feed_events, feed_files, hashes_csv, manifest, write_feed,
+};
 
 /// A MISP document that could not be read at all (as opposed to one
 /// attribute of it, which is an [`AttributeNote`]).

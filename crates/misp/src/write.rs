@@ -237,15 +237,20 @@ pub fn write_feed(
     indicators: &[Indicator],
     org_name: impl Fn(TenantId) -> String,
 ) -> Vec<FeedFile> {
-    let events = feed_events(indicators, org_name);
+    feed_files(&feed_events(indicators, org_name))
+}
+
+/// The files of a feed of `events` (as [`feed_events`] makes them):
+/// `manifest.json`, `hashes.csv`, then one `<event-uuid>.json` per event.
+pub fn feed_files(events: &[FeedEvent]) -> Vec<FeedFile> {
     let mut files = vec![
         FeedFile {
             name: "manifest.json".into(),
-            bytes: manifest(&events).to_string().into_bytes(),
+            bytes: manifest(events).to_string().into_bytes(),
         },
         FeedFile {
             name: "hashes.csv".into(),
-            bytes: hashes_csv(&events).into_bytes(),
+            bytes: hashes_csv(events).into_bytes(),
         },
     ];
     files.extend(events.iter().map(|event| FeedFile {

@@ -12,6 +12,7 @@ mod misp;
 mod paging;
 mod rules;
 pub(crate) mod sensors;
+mod stix;
 mod system;
 mod tenants;
 mod tokens;
@@ -112,6 +113,7 @@ fn documented(ingest_body_limit: usize, evidence_body_limit: usize) -> OpenApiRo
         .merge(alerts::routes())
         .merge(intel::routes())
         .merge(misp::routes().layer(DefaultBodyLimit::max(misp::MAX_MISP_BODY_BYTES)))
+        .merge(stix::routes().layer(DefaultBodyLimit::max(stix::MAX_STIX_BODY_BYTES)))
         .merge(rules::routes().layer(DefaultBodyLimit::max(rules::MAX_RULES_BODY_BYTES)))
         .merge(system::routes())
         .merge(duty::routes().layer(DefaultBodyLimit::max(duty::MAX_CALENDAR_BYTES)))

@@ -247,6 +247,26 @@ impl Intel<'_> {
         Ok(report)
     }
 
+    /// Imports a STIX 2.1 document (a bundle, or one object) as the API
+    /// receives it: who may not import for the tenant is refused before the
+    /// document is read (and learns nothing about it); a document that is
+    /// not STIX is refused naming why; else as [`Intel::import_stix`].
+    pub async fn import_stix_document(
+        &self,
+        caller: &Caller,
+        options: &StixImport,
+        bytes: &[u8],
+    ) -> AppResult<Vec<StixObjectReport>> {
+        let tenant = options.tenant.unwrap_or(caller.tenant_id());
+        self.app
+            .authorise(caller, Action::PublishIntel, tenant, "tenant", tenant)
+            .await?;
+        let bundle = nigehban_stix::read_bundle(bytes)
+            .map_err(|error| AppError::Invalid(format!("STIX import: {error}")))?;
+        self.import_stix(caller, options, &bundle, &mut |_, _| {})
+            .await
+    }
+
     /// Makes the indicators a STIX indicator object names.
     async fn indicators_of(
         &self,
@@ -528,7 +548,11 @@ impl Intel<'_> {
     }
 
     /// Refuses, as everywhere, a role that reads no intelligence and a tenant outside the caller's subtree.
-    async fn check_export(&self, caller: &Caller, under: Option<TenantId>) -> AppResult<()> {
+    pub(super) async fn check_export(
+        &self,
+        caller: &Caller,
+        under: Option<TenantId>,
+    ) -> AppResult<()> {
         self.reader_path(caller).await?;
         if let Some(under) = under {
             self.app

@@ -14,6 +14,9 @@ use super::{IndicatorListing, Intel, IntelImported, NewIndicator};
 use crate::policy::{self, Action, IntelUse};
 use crate::{AppError, AppResult, Caller, PageRequest};
 
+/// Indicators imported per step of a MISP import (progress is told between steps).
+const IMPORT_BATCH: usize = 5_000;
+
 /// What a MISP import did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MispImported {
@@ -68,15 +71,70 @@ impl Intel<'_> {
         Ok(MispImported { read, outcome })
     }
 
+    /// Imports what the codec read from MISP events or a MISP feed
+    /// ([`nigehban_misp::read_events`], [`nigehban_misp::read_feed`]) for
+    /// `tenant` (default: the caller's), as [`Intel::import`] does, a batch
+    /// at a time; `progress` is told (done, total) indicators. For files the
+    /// caller read itself (`nigehban intel import`); positions in
+    /// `outcome.refused` count in `read.indicators`.
+    pub async fn import_misp_read(
+        &self,
+        caller: &Caller,
+        tenant: Option<TenantId>,
+        read: MispRead,
+        progress: &mut (dyn FnMut(usize, usize) + Send),
+    ) -> AppResult<MispImported> {
+        let target = tenant.unwrap_or(caller.tenant_id());
+        self.app
+            .authorise(caller, Action::PublishIntel, target, "tenant", target)
+            .await?;
+        let total = read.indicators.len();
+        if total > super::MAX_IMPORTED_INDICATORS {
+            return Err(AppError::Invalid(format!(
+                "an import takes at most {} indicators; split the feed",
+                super::MAX_IMPORTED_INDICATORS
+            )));
+        }
+        let mut outcome = IntelImported::default();
+        progress(0, total);
+        for (n, chunk) in read.indicators.chunks(IMPORT_BATCH).enumerate() {
+            let batch = chunk.iter().map(NewIndicator::from).collect();
+            let done = self.import(caller, Some(target), batch).await?;
+            let offset = n * IMPORT_BATCH;
+            outcome.created.extend(done.created);
+            outcome.updated.extend(done.updated);
+            outcome.benign.extend(done.benign);
+            outcome
+                .refused
+                .extend(done.refused.into_iter().map(|(at, why)| (offset + at, why)));
+            progress((offset + chunk.len()).min(total), total);
+        }
+        Ok(MispImported { read, outcome })
+    }
+
     /// The MISP feed of the caller's tenant: exactly the indicators in force
     /// that the caller may read ([`Intel::list`], so TLP and custody decide
     /// and AMBER reads are audited) and that PAP lets be exchanged, as feed
     /// events (one per publishing tenant, source and TLP label).
     pub async fn misp_feed(&self, caller: &Caller) -> AppResult<Vec<FeedEvent>> {
+        self.export_misp(caller, None, IntelUse::Exchange).await
+    }
+
+    /// The MISP feed events of the indicators in force the caller may read
+    /// (published under `under`, when given) and PAP allows for `usage`:
+    /// the feed ([`Intel::misp_feed`]) and `nigehban intel export --format misp`.
+    pub async fn export_misp(
+        &self,
+        caller: &Caller,
+        under: Option<TenantId>,
+        usage: IntelUse,
+    ) -> AppResult<Vec<FeedEvent>> {
+        self.check_export(caller, under).await?;
         let mut readable: Vec<Indicator> = Vec::new();
         let mut page = PageRequest::first(nigehban_store::MAX_PAGE_LIMIT);
         loop {
             let listing = IndicatorListing {
+                under,
                 active_only: true,
                 ..IndicatorListing::default()
             };
@@ -85,7 +143,7 @@ impl Intel<'_> {
                 found
                     .items
                     .into_iter()
-                    .filter(|i| policy::pap_allows(i.pap, IntelUse::Exchange)),
+                    .filter(|i| policy::pap_allows(i.pap, usage)),
             );
             match found.next {
                 Some(next) => page = PageRequest::after(next, nigehban_store::MAX_PAGE_LIMIT),

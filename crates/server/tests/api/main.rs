@@ -23,5 +23,6 @@ mod readiness;
 mod rules;
 mod socket;
 mod source_networks;
+mod stix;
 mod telemetry;
 mod usability;

@@ -11,7 +11,9 @@
 //! organisation's); a tenant's own analysts and intel analysts publish and
 //! change its indicators. Lists are checked for contents: every indicator
 //! lies in the subtree asked about, and the one seeded in the tenant asked
-//! about is there.
+//! about is there. Every tenant also holds a TLP:AMBER indicator addressed
+//! to no one: a STIX export (`GET /api/v1/intel/stix`) never holds a
+//! sibling's or any other tenant's outside the caller's subtree.
 
 use axum::http::{Method, StatusCode};
 use nigehban_app::model::indicator::IndicatorValue;
@@ -36,6 +38,9 @@ pub(super) enum IntelCase {
     MispManifest,
     MispHashes,
     MispEvent,
+    ImportStix,
+    ExportStix,
+    ExportStixOwnView,
 }
 
 //                         admin analyst resp intel duty  report council audit
@@ -89,6 +94,9 @@ pub(super) const ROWS: &[Row] = &[
     role_row("/api/v1/intel/misp-feed/manifest.json",  I::MispManifest,    VIEW_INTEL),
     role_row("/api/v1/intel/misp-feed/hashes.csv",     I::MispHashes,      VIEW_INTEL),
     role_row("/api/v1/intel/misp-feed/{event}",        I::MispEvent,       VIEW_INTEL),
+    row("POST",   "/api/v1/intel/stix",                I::ImportStix,      PUBLISH_INTEL, OK),
+    row("GET",    "/api/v1/intel/stix",                I::ExportStix,      VIEW_INTEL,    OK),
+    role_row("/api/v1/intel/stix",                     I::ExportStixOwnView, VIEW_INTEL),
 ];
 
 /// The feed event that holds the indicators seeded in `tenant`.
@@ -132,6 +140,11 @@ async fn publisher(tree: &Tree, tenant: &Tenant) -> Caller {
 
 /// A fresh indicator of `tenant`, shared with no one; returns its id.
 async fn indicator(tree: &Tree, tenant: &Tenant) -> String {
+    labelled_indicator(tree, tenant, Tlp::AmberStrict).await
+}
+
+/// A fresh indicator of `tenant` at `tlp`, addressed to no one; returns its id.
+async fn labelled_indicator(tree: &Tree, tenant: &Tenant, tlp: Tlp) -> String {
     let value = format!("m{}.matrix.example", uuid_suffix());
     tree.platform
         .app
@@ -148,7 +161,7 @@ async fn indicator(tree: &Tree, tenant: &Tenant) -> String {
                 confidence: Some(70),
                 source: "matrix".into(),
                 tags: Vec::new(),
-                tlp: Tlp::AmberStrict,
+                tlp,
                 pap: Pap::Green,
                 shared_with: Vec::new(),
             },
@@ -173,6 +186,7 @@ pub(super) async fn seed(tree: &Tree) {
         &tree.org_b1,
     ] {
         indicator(tree, tenant).await;
+        labelled_indicator(tree, tenant, Tlp::Amber).await;
     }
 }
 
@@ -245,7 +259,56 @@ pub(super) async fn request(
             format!("/api/v1/intel/misp-feed/{}.json", seeded_event(tenant)),
             None,
         ),
+        I::ImportStix => (
+            Method::POST,
+            format!("/api/v1/intel/stix?tenant={}&pap=green", tenant.id),
+            Some(json!({
+                "type": "bundle",
+                "id": format!("bundle--{}", nigehban_app::model::UserId::new()),
+                "objects": [{
+                    "type": "indicator",
+                    "spec_version": "2.1",
+                    "id": format!("indicator--{}", nigehban_app::model::UserId::new()),
+                    "created": "2026-01-01T00:00:00.000Z",
+                    "modified": "2026-01-01T00:00:00.000Z",
+                    "pattern": format!("[domain-name:value = 's{}.matrix.example']", uuid_suffix()),
+                    "pattern_type": "stix",
+                    "valid_from": "2026-01-01T00:00:00Z",
+                    "object_marking_refs": [AMBER_STRICT_MARKING],
+                }],
+            })),
+        ),
+        I::ExportStix => (
+            Method::GET,
+            format!("/api/v1/intel/stix?under={}", tenant.id),
+            None,
+        ),
+        I::ExportStixOwnView => (Method::GET, "/api/v1/intel/stix".into(), None),
     }
+}
+
+/// The TLP 2.0 AMBER+STRICT marking definition's fixed id.
+const AMBER_STRICT_MARKING: &str = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
+
+/// The owners of the indicators a STIX bundle holds, by the domain in
+/// each indicator's pattern (every matrix indicator is a domain); `Err`
+/// names a pattern whose owner is unknown.
+async fn owners_in_bundle(tree: &Tree, bundle: &Value) -> Result<Vec<String>, String> {
+    let usable = tree.platform.app.intel().usable().await.unwrap();
+    let mut out = Vec::new();
+    for object in bundle["objects"].as_array().into_iter().flatten() {
+        if object["type"] != "indicator" {
+            continue;
+        }
+        let pattern = object["pattern"].as_str().unwrap_or_default();
+        let owner = usable
+            .iter()
+            .find(|u| pattern == format!("[domain-name:value = '{}']", u.indicator.value.value()))
+            .map(|u| u.indicator.tenant.to_string())
+            .ok_or_else(|| format!("an indicator of no known owner: {pattern}"))?;
+        out.push(owner);
+    }
+    Ok(out)
 }
 
 /// What an allowed answer must hold.
@@ -343,6 +406,33 @@ pub(super) async fn check_content(
                     .iter()
                     .any(|a| a["Tag"][0]["name"] != json!("tlp:amber+strict")))
             .then(|| format!("not the seeded event of {target_id}: {json}"))
+        }
+        I::ImportStix => (json["indicators_created"] != json!(1)
+            || json["refused"] != json!(0)
+            || json["objects"][0]["outcome"] != json!("indicators"))
+        .then(|| format!("not the import sent: {json}")),
+        I::ExportStix | I::ExportStixOwnView => {
+            if json["type"] != json!("bundle") {
+                return Some(format!("not a STIX bundle: {json}"));
+            }
+            let owners = match owners_in_bundle(tree, json).await {
+                Ok(owners) => owners,
+                Err(problem) => return Some(problem),
+            };
+            let mut outside = Vec::new();
+            for owner in &owners {
+                if !tree.path(owner).await.contains(&target_id) {
+                    outside.push(owner.clone());
+                }
+            }
+            if !outside.is_empty() {
+                // Every matrix indicator is AMBER or AMBER+STRICT to no one: only custody reads it.
+                return Some(format!(
+                    "indicators of tenants outside the subtree of {target_id} (a sibling's AMBER?): {outside:?}"
+                ));
+            }
+            (!owners.contains(&target_id))
+                .then(|| format!("the export of {target_id} lacks its own seeded indicators"))
         }
     }
 }
