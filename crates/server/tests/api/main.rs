@@ -23,5 +23,6 @@ mod readiness;
 mod rules;
 mod socket;
 mod source_networks;
+mod taxii_matrix;
 mod telemetry;
 mod usability;
