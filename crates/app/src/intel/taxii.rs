@@ -15,6 +15,7 @@
 //! [`Intel::import_stix`] (so the policy, warninglists and indicators apply
 //! as for a file), and the outcome is kept as a status resource.
 
+use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
 use nigehban_model::{TenantId, Timestamp, Tlp};
@@ -518,9 +519,8 @@ impl Taxii<'_> {
         let Some(caller) = viewer.caller else {
             return Ok(policy::can_read_unauthenticated(record.tlp));
         };
-        if !owner_paths.contains_key(&record.tenant) {
-            let path = self.app.path_ids(record.tenant).await?;
-            owner_paths.insert(record.tenant, path);
+        if let Entry::Vacant(entry) = owner_paths.entry(record.tenant) {
+            entry.insert(self.app.path_ids(record.tenant).await?);
         }
         let owner_path = owner_paths
             .get(&record.tenant)
@@ -647,11 +647,16 @@ impl Taxii<'_> {
                     continue;
                 }
                 if !filter.versions.contains(&VersionMatch::All) {
-                    if !versions.contains_key(&record.object_id) {
-                        let all = self
-                            .versions_in_scope(&viewer, scope, &record.object_id, &mut owner_paths)
-                            .await?;
-                        versions.insert(record.object_id.clone(), all);
+                    if let Entry::Vacant(entry) = versions.entry(record.object_id.clone()) {
+                        entry.insert(
+                            self.versions_in_scope(
+                                &viewer,
+                                scope,
+                                &record.object_id,
+                                &mut owner_paths,
+                            )
+                            .await?,
+                        );
                     }
                     let all = versions
                         .get(&record.object_id)
