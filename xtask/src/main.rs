@@ -174,6 +174,19 @@ const REQUIREMENTS: &[Requirement] = &[
         pypi: true,
         probe: Probe::PythonModule("stix2validator"),
     },
+    // The TAXII tests: taxii2-client talks to our server; our client pulls from medallion.
+    Requirement {
+        need: Need::Taxii2Client,
+        package: "taxii2-client",
+        pypi: true,
+        probe: Probe::PythonModule("taxii2client"),
+    },
+    Requirement {
+        need: Need::Medallion,
+        package: "medallion",
+        pypi: true,
+        probe: Probe::PythonModule("medallion"),
+    },
 ];
 
 fn main() -> ExitCode {

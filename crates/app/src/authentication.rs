@@ -219,6 +219,88 @@ impl Authentication<'_> {
     ) -> AppResult<SignIn> {
         let settings = self.app.settings();
         let now = Timestamp::now();
+        let user = self
+            .verify_credentials(username, password, remote_addr, now)
+            .await?;
+        let store = self.app.store();
+        let cookie = random_token();
+        let csrf = random_token();
+        let session = Session {
+            id: SessionId::new(),
+            instance: store.instance(),
+            user: user.id,
+            tenant: user.tenant,
+            csrf_secret: csrf.clone(),
+            created_at: now,
+            expires_at: now.plus(settings.session_idle.min(settings.session_max)),
+            last_seen_at: now,
+            revoked_at: None,
+            remote_addr: remote_addr.map(|ip| ip.to_string()),
+        };
+        let context = nigehban_store::AuditContext {
+            actor: nigehban_model::Actor {
+                kind: nigehban_model::ActorKind::User,
+                user: Some(user.id),
+                token: None,
+                tenant: Some(user.tenant),
+            },
+            at: now,
+            remote_addr: remote_addr.map(|ip| ip.to_string()),
+        };
+        store
+            .insert_session(&session, &SecretHash::of(&cookie), &context)
+            .await?;
+        let caller = Caller::new(
+            Some(user.id),
+            user.tenant,
+            user.role,
+            Via::Session(session.id),
+            remote_addr,
+        )
+        .needing_new_password(user.must_change_password);
+        let user = store.user(user.id).await?.unwrap_or(user);
+        Counters::bump(&self.app.inner.counters.sign_ins);
+        tracing::info!(user = %user.id, session = %session.id, "signed in");
+        Ok(SignIn {
+            cookie: Secret::from_string(cookie),
+            csrf_token: Secret::from_string(csrf),
+            session,
+            user,
+            caller,
+        })
+    }
+
+    /// Checks a user name and password as [`Authentication::login`] does
+    /// (same throttle, same timing, same single error), for requests that
+    /// carry them on every call (TAXII's HTTP Basic): the caller, without a session.
+    pub async fn password_caller(
+        &self,
+        username: &str,
+        password: &str,
+        remote_addr: Option<IpAddr>,
+    ) -> AppResult<Caller> {
+        let user = self
+            .verify_credentials(username, password, remote_addr, Timestamp::now())
+            .await?;
+        Ok(Caller::new(
+            Some(user.id),
+            user.tenant,
+            user.role,
+            Via::Password(user.id),
+            remote_addr,
+        )
+        .needing_new_password(user.must_change_password))
+    }
+
+    /// The user a name and password belong to, if they are right and the
+    /// account may sign in; failures are throttled and look all the same.
+    async fn verify_credentials(
+        &self,
+        username: &str,
+        password: &str,
+        remote_addr: Option<IpAddr>,
+        now: Timestamp,
+    ) -> AppResult<User> {
         let key = throttle_key(username);
         if let Some(address) = remote_addr {
             let until = self
@@ -269,39 +351,6 @@ impl Authentication<'_> {
             tracing::info!(user = %user.id, "sign-in refused: user or tenant deactivated");
             return Err(AppError::Unauthenticated(SIGN_IN_FAILED));
         }
-        let cookie = random_token();
-        let csrf = random_token();
-        let session = Session {
-            id: SessionId::new(),
-            instance: store.instance(),
-            user: user.id,
-            tenant: user.tenant,
-            csrf_secret: csrf.clone(),
-            created_at: now,
-            expires_at: now.plus(settings.session_idle.min(settings.session_max)),
-            last_seen_at: now,
-            revoked_at: None,
-            remote_addr: remote_addr.map(|ip| ip.to_string()),
-        };
-        let context = nigehban_store::AuditContext {
-            actor: nigehban_model::Actor {
-                kind: nigehban_model::ActorKind::User,
-                ..context.actor
-            },
-            ..context
-        };
-        store
-            .insert_session(&session, &SecretHash::of(&cookie), &context)
-            .await?;
-        let caller = Caller::new(
-            Some(user.id),
-            user.tenant,
-            user.role,
-            Via::Session(session.id),
-            remote_addr,
-        )
-        .needing_new_password(user.must_change_password);
-        let user = store.user(user.id).await?.unwrap_or(user);
         if let Some(address) = remote_addr {
             self.app
                 .inner
@@ -310,15 +359,7 @@ impl Authentication<'_> {
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .succeeded(&key, address);
         }
-        Counters::bump(&self.app.inner.counters.sign_ins);
-        tracing::info!(user = %user.id, session = %session.id, "signed in");
-        Ok(SignIn {
-            cookie: Secret::from_string(cookie),
-            csrf_token: Secret::from_string(csrf),
-            session,
-            user,
-            caller,
-        })
+        Ok(user)
     }
 
     /// Authenticates a request by its session cookie value; extends the session.

@@ -12,6 +12,8 @@ pub enum Via {
     Session(SessionId),
     /// An API token.
     Token(TokenId),
+    /// A user name and password sent with the request itself (TAXII's HTTP Basic).
+    Password(UserId),
     /// The operator at the server's command line (`nigehban admin ...`), acting
     /// as administrator of the root tenant.
     Operator,
@@ -99,7 +101,7 @@ impl Caller {
     /// The caller as the audit log records it.
     pub fn actor(&self) -> Actor {
         let (kind, token) = match self.via {
-            Via::Session(_) => (ActorKind::User, None),
+            Via::Session(_) | Via::Password(_) => (ActorKind::User, None),
             Via::Token(token) => (ActorKind::Token, Some(token)),
             Via::Operator => (ActorKind::Operator, None),
         };

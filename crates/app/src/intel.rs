@@ -22,6 +22,10 @@ mod misp;
 
 mod exchange;
 
+pub mod taxii;
+
+pub mod taxii_pull;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 

@@ -204,6 +204,7 @@ pub use intel::{
     StixImportTotals, StixObjectFate, StixObjectReport, UsableIndicator, csv_line,
     stix_import_totals,
 };
+pub use intel::{taxii, taxii_pull};
 pub use nigehban_intel::Warninglists;
 pub use nigehban_stix as stix;
 pub use rules::{

@@ -641,6 +641,13 @@ fn tlp_admits(
     }
 }
 
+/// Whether material labelled `tlp` may be given to someone who did not
+/// authenticate at all (TAXII's public collection, when the server allows
+/// it): TLP:CLEAR only, the one label that may leave the platform.
+pub fn can_read_unauthenticated(tlp: Tlp) -> bool {
+    tlp == Tlp::Clear
+}
+
 /// Whether `reader` may read an indicator owned by the tenant at the end of
 /// `owner_path` (root first), labelled `tlp`, addressed to `recipients`.
 ///

@@ -344,7 +344,7 @@ impl Users<'_> {
         let new_hash = off_runtime(move || hashing.hash(&new)).await??;
         let keep_session = match caller.via() {
             Via::Session(session) => Some(session),
-            Via::Token(_) | Via::Operator => None,
+            Via::Token(_) | Via::Password(_) | Via::Operator => None,
         };
         Ok(store
             .update_user(

@@ -53,6 +53,8 @@
 //! | `metrics_token_file` | `NIGEHBAN_METRICS_TOKEN_FILE` | `--metrics-token-file` | none: `/metrics` serves only the series that name no tenant, sensor or address (a file holding the scrape token, 16+ characters) |
 //! | `metrics_listen` | `NIGEHBAN_METRICS_LISTEN` | `--metrics-listen` | `off`; e.g. `10.0.0.5:9464`: `/metrics` with every series (the scrape token too, if set) |
 //! | `intel_warninglists` | `NIGEHBAN_INTEL_WARNINGLISTS` | | none: no value is known-benign (a checkout of MISP's `misp-warninglists`, or its `lists/` directory: loaded at start; values on the lists are refused as indicators and never raise an alert) |
+//! | `taxii_public` | `NIGEHBAN_TAXII_PUBLIC` | | `false`: every TAXII request needs credentials (`true`: discovery and the TLP:CLEAR `public` collection answer without) |
+//! | `taxii_subscriptions` | (the file only) | | none: `[[taxii_subscriptions]]` tables, each pulling an outside TAXII 2.1 collection into a tenant: `name`, `api_root` (URL), `collection` (id), `tenant` (UUID), `interval_seconds` (default 3600), `tlp` of objects without markings (default `amber`), and `username` with `password_file`, or `token_file` |
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -262,6 +264,10 @@ pub struct ServeSettings {
     pub metrics_listen: Option<SocketAddr>,
     /// MISP warninglists to load at start ([`load_warninglists`]), a directory.
     pub intel_warninglists: Option<PathBuf>,
+    /// Whether TAXII's public (TLP:CLEAR) collection answers without credentials.
+    pub taxii_public: bool,
+    /// Outside TAXII collections pulled on a schedule.
+    pub taxii_subscriptions: Vec<nigehban_app::taxii_pull::TaxiiSubscription>,
     /// Incidents: readable ids, regulatory profiles, evidence size, deadline checks.
     pub incidents: IncidentConfig,
     /// Paging: the SMTP relay, links, retries, the duty loop's period.
@@ -381,6 +387,23 @@ struct FileConfig {
     metrics_token_file: Option<PathBuf>,
     metrics_listen: Option<String>,
     intel_warninglists: Option<PathBuf>,
+    taxii_public: Option<bool>,
+    taxii_subscriptions: Option<Vec<SubscriptionConfig>>,
+}
+
+/// One `[[taxii_subscriptions]]` table of the configuration file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubscriptionConfig {
+    name: String,
+    api_root: String,
+    collection: String,
+    tenant: String,
+    interval_seconds: Option<u64>,
+    tlp: Option<String>,
+    username: Option<String>,
+    password_file: Option<PathBuf>,
+    token_file: Option<PathBuf>,
 }
 
 /// Environment variables that belong to Nigehban but are not settings (tests, tools).
@@ -708,6 +731,15 @@ impl<'a> ConfigSources<'a> {
                 }
             })
             .transpose()?;
+        let taxii_public = match self.raw(
+            "taxii_public",
+            None,
+            self.file.taxii_public.map(|b| b.to_string()),
+        )? {
+            Some(raw) => parse_bool(&raw, "taxii_public")?,
+            None => false,
+        };
+        let taxii_subscriptions = self.taxii_subscriptions()?;
         Ok(ServeSettings {
             incidents,
             duty,
@@ -732,7 +764,89 @@ impl<'a> ConfigSources<'a> {
             scrape_token,
             metrics_listen,
             intel_warninglists,
+            taxii_public,
+            taxii_subscriptions,
         })
+    }
+
+    /// The `[[taxii_subscriptions]]` of the file, checked (credential files read now).
+    fn taxii_subscriptions(
+        &self,
+    ) -> Result<Vec<nigehban_app::taxii_pull::TaxiiSubscription>, ConfigError> {
+        use nigehban_app::taxii_pull::{TaxiiCredentials, TaxiiSubscription};
+        let mut out: Vec<TaxiiSubscription> = Vec::new();
+        for (index, config) in self.file.taxii_subscriptions.iter().flatten().enumerate() {
+            let bad = |reason: String| ConfigError::BadValue {
+                key: "taxii_subscriptions",
+                origin: format!(
+                    "{} (subscription {index}, {:?})",
+                    self.file_origin("taxii_subscriptions"),
+                    config.name
+                ),
+                reason,
+            };
+            if config.name.trim().is_empty() {
+                return Err(bad("`name` is empty".into()));
+            }
+            if out.iter().any(|s| s.name == config.name) {
+                return Err(bad(format!(
+                    "two subscriptions are named {:?}",
+                    config.name
+                )));
+            }
+            if !(config.api_root.starts_with("http://") || config.api_root.starts_with("https://"))
+            {
+                return Err(bad(format!(
+                    "`api_root` {:?} is not an http:// or https:// URL",
+                    config.api_root
+                )));
+            }
+            let tenant = config
+                .tenant
+                .trim()
+                .parse::<nigehban_app::model::TenantId>()
+                .map_err(|_| bad(format!("`tenant` {:?} is not a tenant id", config.tenant)))?;
+            let default_tlp = match &config.tlp {
+                Some(text) => text
+                    .parse::<nigehban_app::model::Tlp>()
+                    .map_err(|_| bad(format!("`tlp` {text:?} is not a TLP 2.0 label")))?,
+                None => nigehban_app::model::Tlp::Amber,
+            };
+            let interval = config.interval_seconds.unwrap_or(3600);
+            if !(10..=7 * 86_400).contains(&interval) {
+                return Err(bad(format!(
+                    "`interval_seconds` {interval} must be between 10 and 604800"
+                )));
+            }
+            let read = |path: &PathBuf, what: &str| {
+                std::fs::read_to_string(path)
+                    .map(|text| text.trim().to_owned())
+                    .map_err(|e| bad(format!("`{what}` {}: {e}", path.display())))
+            };
+            let credentials = match (&config.username, &config.password_file, &config.token_file) {
+                (None, None, None) => TaxiiCredentials::None,
+                (Some(username), Some(path), None) => TaxiiCredentials::Basic {
+                    username: username.clone(),
+                    password: read(path, "password_file")?,
+                },
+                (None, None, Some(path)) => TaxiiCredentials::Bearer(read(path, "token_file")?),
+                _ => {
+                    return Err(bad(
+                        "give `username` with `password_file`, or `token_file`, or neither".into(),
+                    ));
+                }
+            };
+            out.push(TaxiiSubscription {
+                name: config.name.clone(),
+                api_root: config.api_root.clone(),
+                collection: config.collection.clone(),
+                credentials,
+                tenant,
+                default_tlp,
+                interval: Duration::from_secs(interval),
+            });
+        }
+        Ok(out)
     }
 
     /// The incident settings: the readable id prefix, the regulatory profiles
@@ -1090,6 +1204,7 @@ pub const KEYS: &[&str] = &[
     "metrics_token_file",
     "metrics_listen",
     "intel_warninglists",
+    "taxii_public",
     "data_dir",
     "listen",
     "database",

@@ -33,7 +33,8 @@ event_retention_days, bus_retention_days, bus_stream, search_consumer, ingest_ma
 sensor_health_check_seconds, search_max_lag_events, incident_id_prefix, regulatory_profiles, \
 evidence_max_bytes, deadline_check_seconds, http_header_timeout_seconds, \
 http_max_connections, http_max_connections_per_client, http_max_requests_per_connection, \
-metrics_token_file, metrics_listen. \
+metrics_token_file, metrics_listen, intel_warninglists, taxii_public, taxii_subscriptions \
+(file only). \
 Flags win over the environment, which wins over the file.
 
 Telemetry: sensors send NDJSON to POST /api/v1/ingest with their ingest token at any time. \
@@ -111,6 +112,7 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
             max_ingest_body_bytes: settings.ingest_max_body_bytes,
             connections: settings.http_connections.clone(),
             scrape_token: settings.scrape_token.clone(),
+            taxii_public: settings.taxii_public,
         },
     )
     .with_telemetry(runtime.telemetry());
@@ -130,6 +132,12 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
         let (app, every) = (app.clone(), settings.incidents.deadline_check);
         tokio::spawn(async move { app.incidents().watch_deadlines(every).await })
     };
+    let taxii = (!settings.taxii_subscriptions.is_empty()).then(|| {
+        tokio::spawn(
+            app.clone()
+                .run_taxii_subscriptions(settings.taxii_subscriptions.clone()),
+        )
+    });
     // Installed before the server says it listens: a signal from then on stops it cleanly.
     let shutdown = nigehban_server::shutdown_signal();
     let bus = settings.bus.as_deref().map_or_else(
@@ -183,6 +191,9 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     }
     purge.abort();
     deadlines.abort();
+    if let Some(taxii) = taxii {
+        taxii.abort();
+    }
     // In-flight requests are done: drain the listeners into the bus, let the
     // indexer commit what it holds, then close the index and the bus.
     let report = runtime.shutdown(settings.shutdown_grace).await;

@@ -52,7 +52,12 @@ fn is_json(response: &Response<Body>) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         // A console page is already a page for a person: it keeps its body.
-        .is_some_and(|v| v.starts_with("application/json") || v.starts_with("text/html"))
+        // TAXII answers carry TAXII error objects in TAXII's media type.
+        .is_some_and(|v| {
+            v.starts_with("application/json")
+                || v.starts_with("text/html")
+                || v.starts_with("application/taxii+json")
+        })
 }
 
 /// Answers a panicking handler with `500 internal` as JSON, logging the panic.

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod paging;
 mod routes;
 pub mod schemas;
+pub mod taxii;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,6 +60,8 @@ pub struct ServerOptions {
     /// The token a scraper presents to read every series of `/metrics` (those naming
     /// tenants, sensors and addresses); without it, only the aggregate series.
     pub scrape_token: Option<ScrapeToken>,
+    /// Whether TAXII's public (TLP:CLEAR) collection answers without credentials (default off).
+    pub taxii_public: bool,
 }
 
 impl Default for ServerOptions {
@@ -70,6 +73,7 @@ impl Default for ServerOptions {
             max_ingest_body_bytes: 32 * 1024 * 1024,
             connections: ConnectionLimits::default(),
             scrape_token: None,
+            taxii_public: false,
         }
     }
 }
@@ -147,7 +151,8 @@ pub fn router(state: ServerState) -> Router {
         state.options.max_ingest_body_bytes,
         state.app.settings().incidents.evidence_max_bytes,
     )
-    .merge(console::routes());
+    .merge(console::routes())
+    .merge(taxii::routes());
     with_layers(routes, state)
 }
 
@@ -178,7 +183,8 @@ fn with_layers(routes: Router<ServerState>, state: ServerState) -> Router {
         .max_body_bytes
         .max(options.max_ingest_body_bytes)
         .max(state.app.settings().incidents.evidence_max_bytes)
-        .max(routes::MAX_RULES_BODY_BYTES);
+        .max(routes::MAX_RULES_BODY_BYTES)
+        .max(taxii::MAX_TAXII_BODY_BYTES);
     routes
         .route_layer(axum::middleware::from_fn(metrics::tag_route))
         .fallback(layers::no_such_route)

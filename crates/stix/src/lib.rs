@@ -341,6 +341,38 @@ pub fn read_bundle(text: &[u8]) -> Result<Bundle, StixError> {
             ));
         }
     };
+    read_objects(id, objects)
+}
+
+/// Reads a TAXII 2.1 envelope (`{"objects": [...], "more": ..., "next": ...}`,
+/// the body of a TAXII objects request or response) — or a bundle, as some
+/// clients post those — into a [`Bundle`] without an id. Objects that are not
+/// STIX objects are refused one by one; the rest are kept.
+pub fn read_envelope(text: &[u8]) -> Result<Bundle, StixError> {
+    let value: Value =
+        serde_json::from_slice(text).map_err(|e| StixError::NotJson(e.to_string()))?;
+    let Value::Object(mut top) = value else {
+        return Err(StixError::NotStix(
+            "the top level is not a JSON object (a TAXII envelope is {\"objects\": [...]})".into(),
+        ));
+    };
+    if top.get("type").and_then(Value::as_str) == Some("bundle") {
+        return read_bundle(text);
+    }
+    let objects = match top.remove("objects") {
+        None => Vec::new(),
+        Some(Value::Array(objects)) => objects,
+        Some(_) => {
+            return Err(StixError::NotStix(
+                "the envelope's \"objects\" is not a list".into(),
+            ));
+        }
+    };
+    read_objects(None, objects)
+}
+
+/// Reads the `objects` of a bundle or envelope, one by one.
+fn read_objects(id: Option<String>, objects: Vec<Value>) -> Result<Bundle, StixError> {
     if objects.len() > MAX_OBJECTS {
         return Err(StixError::NotStix(format!(
             "the bundle holds {} objects; at most {MAX_OBJECTS} are read at once",

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use nigehban_stix::pattern::{self, PatternError};
-use nigehban_stix::{read_bundle, write_bundle};
+use nigehban_stix::{read_bundle, read_envelope, write_bundle};
 use proptest::prelude::*;
 use serde_json::json;
 
@@ -88,5 +88,16 @@ proptest! {
         for (position, object) in &read.objects {
             prop_assert_eq!(object.as_json(), bundle["objects"][*position].as_object().unwrap());
         }
+        // The same objects in a TAXII envelope read the same way.
+        let envelope = json!({"more": false, "objects": bundle["objects"].clone()});
+        let from_envelope = read_envelope(&serde_json::to_vec(&envelope).unwrap()).unwrap();
+        prop_assert_eq!(from_envelope.objects, read.objects);
+        prop_assert_eq!(from_envelope.refused, read.refused);
+        prop_assert_eq!(from_envelope.id, None);
+    }
+
+    #[test]
+    fn the_envelope_reader_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..256)) {
+        let _ = read_envelope(&bytes);
     }
 }

@@ -561,8 +561,23 @@ pub struct StixObjectQuery {
     pub added_after: Option<Timestamp>,
     /// Only those after this one (the page's cursor).
     pub after: Option<StixCursor>,
+    /// Only the versions of this object (TAXII's `match[id]`, an object's versions).
+    pub object_id: Option<String>,
     /// At most this many (1 to 100,000).
     pub limit: u32,
+}
+
+/// A TAXII status resource: what became of one POST of objects to a collection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaxiiStatusRecord {
+    /// Its id (a UUID, as TAXII names status resources).
+    pub id: String,
+    /// The tenant whose collection the objects were posted to (its readers read the status).
+    pub tenant: TenantId,
+    /// When the objects were posted.
+    pub created_at: Timestamp,
+    /// The status resource's JSON.
+    pub body: String,
 }
 
 impl StixObjectRecord {
@@ -1193,4 +1208,23 @@ pub trait Store: Send + Sync + 'static {
         &self,
         query: &StixObjectQuery,
     ) -> StoreResult<Vec<StixObjectRecord>>;
+
+    // ---- TAXII ----
+
+    /// Keeps a TAXII status resource.
+    async fn put_taxii_status(&self, status: &TaxiiStatusRecord) -> StoreResult<()>;
+
+    /// A TAXII status resource by its id.
+    async fn taxii_status(&self, id: &str) -> StoreResult<Option<TaxiiStatusRecord>>;
+
+    /// The last `X-TAXII-Date-Added-Last` a subscription pulled, if any.
+    async fn taxii_pull_cursor(&self, subscription: &str) -> StoreResult<Option<String>>;
+
+    /// Remembers the last `X-TAXII-Date-Added-Last` a subscription pulled.
+    async fn set_taxii_pull_cursor(
+        &self,
+        subscription: &str,
+        added_last: &str,
+        at: Timestamp,
+    ) -> StoreResult<()>;
 }

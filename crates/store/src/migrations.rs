@@ -66,6 +66,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "stix",
         sql: include_str!("../migrations/sqlite/0013_stix.sql"),
     },
+    Migration {
+        version: 14,
+        name: "taxii",
+        sql: include_str!("../migrations/sqlite/0014_taxii.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -119,6 +124,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 13,
         name: "stix",
         sql: include_str!("../migrations/postgres/0013_stix.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "taxii",
+        sql: include_str!("../migrations/postgres/0014_taxii.sql"),
     },
 ];
 

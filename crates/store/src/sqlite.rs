@@ -23,6 +23,7 @@ mod intel;
 mod rules;
 mod sensors;
 mod stix;
+mod taxii;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -1818,6 +1819,27 @@ impl Store for SqliteStore {
         query: &crate::StixObjectQuery,
     ) -> StoreResult<Vec<crate::StixObjectRecord>> {
         self.stix_list(query).await
+    }
+
+    async fn put_taxii_status(&self, status: &crate::TaxiiStatusRecord) -> StoreResult<()> {
+        self.taxii_status_put(status).await
+    }
+
+    async fn taxii_status(&self, id: &str) -> StoreResult<Option<crate::TaxiiStatusRecord>> {
+        self.taxii_status_get(id).await
+    }
+
+    async fn taxii_pull_cursor(&self, subscription: &str) -> StoreResult<Option<String>> {
+        self.taxii_cursor_get(subscription).await
+    }
+
+    async fn set_taxii_pull_cursor(
+        &self,
+        subscription: &str,
+        added_last: &str,
+        at: Timestamp,
+    ) -> StoreResult<()> {
+        self.taxii_cursor_set(subscription, added_last, at).await
     }
 
     async fn raise_alerts(&self, raise: &AlertRaise) -> StoreResult<Vec<SignalFate>> {

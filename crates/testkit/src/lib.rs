@@ -74,13 +74,19 @@ pub enum Need {
     /// The PyPI `stix2-validator`, importable by `python3`: the OASIS
     /// validator every exported STIX bundle must pass.
     Stix2Validator,
+    /// The PyPI `taxii2-client`, importable by `python3`: the independent
+    /// TAXII 2.1 client the TAXII server is tested with.
+    Taxii2Client,
+    /// The PyPI `medallion`, importable by `python3`: the TAXII 2.1 server
+    /// the TAXII client pulls from in the tests.
+    Medallion,
     /// The outside test corpus (`NIGEHBAN_CORPUS`, default `../shared/data`).
     Corpus,
 }
 
 impl Need {
     /// Every need, in the order runs report them.
-    pub const ALL: [Need; 12] = [
+    pub const ALL: [Need; 14] = [
         Need::Postgres,
         Need::Nats,
         Need::Rsyslog,
@@ -92,6 +98,8 @@ impl Need {
         Need::Icalendar,
         Need::Pymisp,
         Need::Stix2Validator,
+        Need::Taxii2Client,
+        Need::Medallion,
         Need::Corpus,
     ];
 
@@ -109,6 +117,8 @@ impl Need {
             Need::Icalendar => "icalendar",
             Need::Pymisp => "pymisp",
             Need::Stix2Validator => "stix2-validator",
+            Need::Taxii2Client => "taxii2-client",
+            Need::Medallion => "medallion",
             Need::Corpus => "corpus",
         }
     }

@@ -206,7 +206,7 @@ async fn session(
                 role: caller.role(),
                 via: match caller.via() {
                     Via::Session(_) => AuthenticatedVia::Session,
-                    Via::Token(_) | Via::Operator => AuthenticatedVia::Token,
+                    Via::Token(_) | Via::Password(_) | Via::Operator => AuthenticatedVia::Token,
                 },
                 csrf_token: None,
                 expires_at: None,

@@ -24,5 +24,6 @@ mod rules;
 mod socket;
 mod source_networks;
 mod stix;
+mod taxii_matrix;
 mod telemetry;
 mod usability;

@@ -98,6 +98,10 @@ impl PostgresStore {
             args.push(after);
             clauses.push(format!("date_added > ${}", args.len()));
         }
+        if let Some(object_id) = &query.object_id {
+            args.push(object_id);
+            clauses.push(format!("object_id = ${}", args.len()));
+        }
         if let Some((date_added, tenant, object_id, modified)) = &cursor {
             args.push(date_added);
             args.push(tenant);

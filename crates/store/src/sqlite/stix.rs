@@ -82,6 +82,10 @@ impl SqliteStore {
                 clauses.push("date_added > ?".into());
                 args.push(after.unix_micros().into());
             }
+            if let Some(object_id) = &query.object_id {
+                clauses.push("object_id = ?".into());
+                args.push(object_id.clone().into());
+            }
             if let Some(cursor) = &query.after {
                 clauses.push("(date_added, tenant_id, object_id, modified) > (?, ?, ?, ?)".into());
                 args.push(cursor.date_added.unix_micros().into());
