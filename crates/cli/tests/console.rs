@@ -1033,7 +1033,12 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         "{}",
         browser.text("main")
     );
-    check_page(&browser, &axe, &server, "the dashboard with alerts, incidents and duty");
+    check_page(
+        &browser,
+        &axe,
+        &server,
+        "the dashboard with alerts, incidents and duty",
+    );
     browser.screenshot("dashboard");
     // One sensor's page: its health over time.
     browser.go(&server.url("/console/sensors"));
@@ -1220,7 +1225,10 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     assert_eq!(browser.text("#incident-owner"), "First Bank");
     check_page(&browser, &axe, &server, "an incident with its task form");
     // Task the bank itself (the one tenant in the analyst's subtree) with collecting logs.
-    browser.type_into("#task-form input[name=title]", "Collect the SSH logs of firstbank01");
+    browser.type_into(
+        "#task-form input[name=title]",
+        "Collect the SSH logs of firstbank01",
+    );
     browser.submit("#give-task");
     assert!(
         browser
@@ -1266,7 +1274,10 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     // A constituent's report, filed through the form.
     browser.go(&server.url("/console/report"));
     check_page(&browser, &axe, &server, "the report form");
-    browser.type_into("#report-form input[name=title]", "Phishing mails to branch staff");
+    browser.type_into(
+        "#report-form input[name=title]",
+        "Phishing mails to branch staff",
+    );
     browser.type_into(
         "#report-form textarea[name=description]",
         "Ten staff received a fake payroll login page.",
@@ -1274,7 +1285,9 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     browser.submit("#file-report");
     assert!(
         browser.text("main").contains("Report filed:")
-            && browser.text("#reports").contains("Phishing mails to branch staff"),
+            && browser
+                .text("#reports")
+                .contains("Phishing mails to branch staff"),
         "{}",
         browser.text("main")
     );
@@ -1309,7 +1322,10 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         .iter()
         .filter(|page| !checked.contains(**page))
         .collect();
-    assert!(missed.is_empty(), "pages never checked: {missed:?} (checked: {checked:?})");
+    assert!(
+        missed.is_empty(),
+        "pages never checked: {missed:?} (checked: {checked:?})"
+    );
 }
 
 /// The administrator's duty: a schedule with them on call around the clock
@@ -1346,7 +1362,8 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
     browser.go(&server.url("/console/duty"));
     let open = browser.text("#open-pages");
     assert!(
-        open.contains("Drill: DNS resolvers down") && open.contains("Drill: ransomware at a ministry"),
+        open.contains("Drill: DNS resolvers down")
+            && open.contains("Drill: ransomware at a ministry"),
         "{open}"
     );
     check_page(browser, axe, server, "duty with open pages");
@@ -1395,7 +1412,10 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
         number("left") >= 0.0 && number("right") <= number("width"),
         "the button leaves the screen: {fit}"
     );
-    assert!(number("height") >= 44.0, "the button is too small to hit: {fit}");
+    assert!(
+        number("height") >= 44.0,
+        "the button is too small to hit: {fit}"
+    );
     assert!(
         number("scroll") <= number("width"),
         "the page scrolls sideways: {fit}"
@@ -1411,7 +1431,12 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
         "{}",
         browser.text("main")
     );
-    assert_eq!(browser.find_all("#open-pages li").len(), 1, "{}", browser.text("main"));
+    assert_eq!(
+        browser.find_all("#open-pages li").len(),
+        1,
+        "{}",
+        browser.text("main")
+    );
     assert!(
         browser.text("#answered-pages").contains(&server.admin),
         "{}",

@@ -46,7 +46,10 @@ const HANDOVERS_SHOWN: usize = 10;
 pub fn routes() -> Router<ServerState> {
     Router::new()
         .route(PATH, get(page))
-        .route("/console/duty/pages/{id}/acknowledge", post(acknowledge_page))
+        .route(
+            "/console/duty/pages/{id}/acknowledge",
+            post(acknowledge_page),
+        )
         .route(HANDOVERS_PATH, post(write_handover))
         .route(
             "/console/duty/handovers/{id}/acknowledge",
@@ -68,7 +71,13 @@ async fn page(
         Some("handover_acknowledged") => Some(t.handover_acknowledged),
         _ => None,
     };
-    answer(&state, &viewer, StatusCode::OK, outcome.map(|o| (o.to_owned(), false))).await
+    answer(
+        &state,
+        &viewer,
+        StatusCode::OK,
+        outcome.map(|o| (o.to_owned(), false)),
+    )
+    .await
 }
 
 /// The duty page with a notice, as a response with `status`.
@@ -148,9 +157,10 @@ async fn write_handover(
     viewer: Viewer,
     form: FormData,
 ) -> Response {
-    let schedule = match viewer.check_csrf(&state, &form).and_then(|()| {
-        record_id(form.get("schedule").unwrap_or_default(), &viewer)
-    }) {
+    let schedule = match viewer
+        .check_csrf(&state, &form)
+        .and_then(|()| record_id(form.get("schedule").unwrap_or_default(), &viewer))
+    {
         Ok(id) => id,
         Err(error) => return error.into_response(),
     };
@@ -241,8 +251,8 @@ async fn render(
     let pages = duty.pages(caller, None).await.map_err(fail)?;
     let handovers = duty.handovers(caller, None).await.map_err(fail)?;
     // A hint for which buttons to offer; the app decides on submit.
-    let may_acknowledge = policy::decide(caller.role(), Action::AcknowledgePage, Relation::Own)
-        == Decision::Allow;
+    let may_acknowledge =
+        policy::decide(caller.role(), Action::AcknowledgePage, Relation::Own) == Decision::Allow;
     let me = viewer.username();
     Ok(html! {
         @if let Some((text, problem)) = &outcome {

@@ -836,7 +836,11 @@ async fn rules_show_their_state_and_only_an_administrator_changes_it_for_the_ten
 }
 
 /// A schedule of `tenant` whose one person, `person`, is on call around the clock.
-pub(crate) async fn round_the_clock(platform: &Platform, tenant: &nigehban_app::model::Tenant, person: &str) {
+pub(crate) async fn round_the_clock(
+    platform: &Platform,
+    tenant: &nigehban_app::model::Tenant,
+    person: &str,
+) {
     use nigehban_app::model::duty::jiff::civil::date;
     use nigehban_app::model::duty::{Layer, Rotation, Schedule, ShiftPattern};
     let roster = Schedule::new(vec![Layer {
@@ -1416,7 +1420,12 @@ async fn a_page_is_acknowledged_on_the_duty_page_and_the_api_reads_it_back() {
     let page_id = platform
         .app
         .duty()
-        .test_page(&platform.operator, first.id, "high", Some("ATM network down"))
+        .test_page(
+            &platform.operator,
+            first.id,
+            "high",
+            Some("ATM network down"),
+        )
         .await
         .unwrap()
         .id
@@ -1432,7 +1441,10 @@ async fn a_page_is_acknowledged_on_the_duty_page_and_the_api_reads_it_back() {
         .unwrap_or_else(|| panic!("no card for the page: {}", duty.text));
     assert!(card.contains(&action), "{card}");
     assert!(card.contains("name=\"csrf\""), "{card}");
-    assert!(card.contains("tlp-amber") && card.contains("high"), "{card}");
+    assert!(
+        card.contains("tlp-amber") && card.contains("high"),
+        "{card}"
+    );
 
     // Without the CSRF token nothing changes.
     let forged = post_form(&platform, &on_call, &action, "").await;
@@ -1456,7 +1468,9 @@ async fn a_page_is_acknowledged_on_the_duty_page_and_the_api_reads_it_back() {
     assert_eq!(read["acknowledged"]["by"], "first.duty", "{read}");
     let after = page(&platform, &on_call, &location(&done)).await;
     assert!(
-        after.text.contains("Page acknowledged: its escalation has stopped."),
+        after
+            .text
+            .contains("Page acknowledged: its escalation has stopped."),
         "{}",
         after.text
     );
@@ -1510,7 +1524,9 @@ async fn a_handover_is_written_and_acknowledged_by_the_incoming_person_only() {
     let first = platform.organisation(&sector, "First Bank").await;
     round_the_clock(&platform, &first, "first.duty").await;
     platform.user(&first, "first.duty", Role::Analyst).await;
-    platform.user(&first, "first.colleague", Role::Analyst).await;
+    platform
+        .user(&first, "first.colleague", Role::Analyst)
+        .await;
     let on_call = platform.sign_in("first.duty").await;
     let colleague = platform.sign_in("first.colleague").await;
     let schedule = platform
@@ -1600,7 +1616,12 @@ async fn a_handover_is_written_and_acknowledged_by_the_incoming_person_only() {
         &form_encode(&[("csrf", &colleague.csrf)]),
     )
     .await;
-    assert_eq!(not_yours.status, StatusCode::FORBIDDEN, "{}", not_yours.text);
+    assert_eq!(
+        not_yours.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        not_yours.text
+    );
     assert!(
         not_yours
             .text
@@ -1631,7 +1652,11 @@ async fn a_handover_is_written_and_acknowledged_by_the_incoming_person_only() {
     assert_eq!(read["status"], "acknowledged", "{read}");
     assert!(read["acknowledged_at"].is_string(), "{read}");
     let after = page(&platform, &on_call, &location(&acknowledged)).await;
-    assert!(after.text.contains("Hand-over acknowledged."), "{}", after.text);
+    assert!(
+        after.text.contains("Hand-over acknowledged."),
+        "{}",
+        after.text
+    );
     assert!(!after.text.contains(&action), "{}", after.text);
     let twice = post_form(
         &platform,

@@ -225,7 +225,12 @@ async fn console_matrix(platform: Platform) {
         ),
     ] {
         let done = post_form(&platform, who, &uri, &form_encode(&[("csrf", &who.csrf)])).await;
-        assert_eq!(done.status, StatusCode::SEE_OTHER, "POST {uri}: {}", done.text);
+        assert_eq!(
+            done.status,
+            StatusCode::SEE_OTHER,
+            "POST {uri}: {}",
+            done.text
+        );
         assert_eq!(
             duty_status(&platform, who, kind, id).await,
             "acknowledged",
@@ -538,7 +543,12 @@ async fn pages_show_the_cert_only_to_those_who_may_see_it(
         ("/console/alerts?status=all", cert.alert.as_str()),
     ] {
         let answer = page(platform, who, uri).await;
-        assert_eq!(answer.status, StatusCode::OK, "{seat} {uri}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{seat} {uri}: {}",
+            answer.text
+        );
         assert_eq!(
             answer.text.contains(mark),
             viewer.sees_banking_cert,
@@ -549,10 +559,24 @@ async fn pages_show_the_cert_only_to_those_who_may_see_it(
     let uri = format!("/console/alerts/{}", cert.alert);
     let answer = page(platform, who, &uri).await;
     if viewer.sees_banking_cert {
-        assert_eq!(answer.status, StatusCode::OK, "{seat} {uri}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "{seat} {uri}: {}",
+            answer.text
+        );
     } else {
-        assert_eq!(answer.status, StatusCode::NOT_FOUND, "{seat} {uri}: {}", answer.text);
-        assert!(!answer.text.contains(&cert.alert), "{seat} {uri}: {}", answer.text);
+        assert_eq!(
+            answer.status,
+            StatusCode::NOT_FOUND,
+            "{seat} {uri}: {}",
+            answer.text
+        );
+        assert!(
+            !answer.text.contains(&cert.alert),
+            "{seat} {uri}: {}",
+            answer.text
+        );
     }
 }
 
@@ -578,7 +602,10 @@ async fn forms_change_nothing_of_the_cert(
             "/console/duty/handovers".to_owned(),
             vec![("schedule", cert.schedule.as_str()), ("note", "forged")],
         ),
-        (format!("/console/alerts/{}/acknowledge", cert.alert), vec![]),
+        (
+            format!("/console/alerts/{}/acknowledge", cert.alert),
+            vec![],
+        ),
         (
             format!("/console/alerts/{}/close", cert.alert),
             vec![("resolution", "false_positive")],
