@@ -5,7 +5,7 @@
 //! One run signs in with the one-time password (and is made to change it),
 //! registers a sensor, sends a file with `nigehban ingest`, finds an event in
 //! search and expands it to its original record; works the duty page (a
-//! hand-over written and acknowledged, a page acknowledged, also at a phone's
+//! hand-over written and acknowledged, a page acknowledged at a phone's
 //! width); sees an alert, acknowledges it, opens an incident from it, tasks
 //! and escalates it, files a report; a user of one organisation opening
 //! another organisation's sensor by URL gets "not found". Every console page
@@ -1384,6 +1384,7 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
         browser.text("main")
     );
     check_page(browser, axe, server, "duty with a hand-over");
+    browser.screenshot("duty");
     browser.submit("#handovers form button");
     browser.wait_for_url("/console/duty?done=handover_acknowledged");
     assert!(
@@ -1393,7 +1394,6 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
     );
     assert!(browser.find_all("#handovers form").is_empty());
     check_page(browser, axe, server, "duty with an acknowledged hand-over");
-    browser.screenshot("duty");
 
     // 3 a.m., on a phone: the Acknowledge button fits the screen, large
     // enough to hit, and nothing on the page scrolls sideways.
@@ -1422,6 +1422,11 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
     );
     check_page(browser, axe, server, "duty at a phone's width");
     browser.screenshot("duty-phone");
+    let oldest = browser.text("#open-pages li:first-child .duty-title");
+    assert_eq!(
+        oldest, "Drill: DNS resolvers down",
+        "the longest waiting first"
+    );
     browser.submit("#open-pages li:first-child button");
     browser.wait_for_url("/console/duty?done=page");
     assert!(
@@ -1438,7 +1443,7 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
         browser.text("main")
     );
     assert!(
-        browser.text("#answered-pages").contains(&server.admin),
+        !browser.text("#open-pages").contains(&oldest),
         "{}",
         browser.text("main")
     );

@@ -36,12 +36,6 @@ const ROSTER_DAYS: i64 = 7;
 /// How far ahead gaps are looked for (the duty officer's warning).
 const COVERAGE_WEEKS: u32 = 4;
 
-/// Most pages already answered that are shown (newest first).
-const ANSWERED_PAGES: usize = 10;
-
-/// Most hand-overs shown (newest first).
-const HANDOVERS_SHOWN: usize = 10;
-
 /// The duty routes.
 pub fn routes() -> Router<ServerState> {
     Router::new()
@@ -248,8 +242,13 @@ async fn render(
         rosters.push((schedule, shifts));
     }
     let gaps: usize = coverage.iter().map(|c| c.gaps.len()).sum();
-    let pages = duty.pages(caller, None).await.map_err(fail)?;
-    let handovers = duty.handovers(caller, None).await.map_err(fail)?;
+    // Only what waits for an answer: the answered pages and hand-overs of
+    // past months are in the API's lists, not read for every view of this page.
+    let pages = duty.open_pages(caller, None).await.map_err(fail)?;
+    let handovers = duty
+        .unacknowledged_handovers(caller, None)
+        .await
+        .map_err(fail)?;
     // A hint for which buttons to offer; the app decides on submit.
     let may_acknowledge =
         policy::decide(caller.role(), Action::AcknowledgePage, Relation::Own) == Decision::Allow;
@@ -266,7 +265,7 @@ async fn render(
                 (notice(&format!("{} {gaps}", t.coverage_gaps_ahead), true))
             }
             h2 { (t.on_call_now) }
-            div.table-wrap { table #on-call {
+            div.table-wrap tabindex="0" { table #on-call {
                 thead { tr {
                     th scope="col" { (t.schedule) }
                     th scope="col" { (t.team) }
@@ -324,7 +323,7 @@ fn roster(shifts: &[Shift]) -> Markup {
         @if shifts.is_empty() {
             p role="status" { (t.no_shifts) }
         } @else {
-            div.table-wrap { table.roster {
+            div.table-wrap tabindex="0" { table.roster {
                 thead { tr {
                     th scope="col" { (t.from) }
                     th scope="col" { (t.until) }
@@ -352,7 +351,7 @@ fn roster(shifts: &[Shift]) -> Markup {
     }
 }
 
-/// The open pages, each with its Acknowledge button, then the last few answered.
+/// The open pages, the longest waiting first, each with its Acknowledge button.
 fn pages_section(
     viewer: &Viewer,
     pages: &[PageView],
@@ -360,19 +359,13 @@ fn pages_section(
     name: &dyn Fn(TenantId) -> String,
 ) -> Markup {
     let t = messages();
-    let open: Vec<&PageView> = pages.iter().filter(|p| p.status == "open").collect();
-    let answered: Vec<&PageView> = pages
-        .iter()
-        .filter(|p| p.status != "open")
-        .take(ANSWERED_PAGES)
-        .collect();
     html! {
         h2 #pages-heading { (t.open_pages) }
-        @if open.is_empty() {
+        @if pages.is_empty() {
             p role="status" { (t.no_open_pages) }
         } @else {
             ul.duty-cards #open-pages aria-labelledby="pages-heading" {
-                @for page in &open {
+                @for page in pages {
                     li.duty-card {
                         p.duty-title { strong { (page.state.page.title) } }
                         p {
@@ -394,31 +387,11 @@ fn pages_section(
                 }
             }
         }
-        @if !answered.is_empty() {
-            h3 { (t.answered_pages) }
-            div.table-wrap { table #answered-pages {
-                thead { tr {
-                    th scope="col" { (t.title) }
-                    th scope="col" { (t.severity) }
-                    th scope="col" { (t.status) }
-                    th scope="col" { (t.acknowledged_by) }
-                } }
-                tbody { @for page in &answered { tr {
-                    td { (page.state.page.title) }
-                    td { (page.state.page.severity) }
-                    td { (page.status) }
-                    td { @match &page.state.acknowledged {
-                        Some(done) => { (done.by) " · " (time(done.at.to_datetime())) }
-                        None => "—",
-                    } }
-                } } }
-            } }
-        }
     }
 }
 
-/// Hand-over notes: the form for the outgoing person, then the latest notes,
-/// each unacknowledged one with a button for the incoming person.
+/// Hand-over notes: the form for the outgoing person, then the notes not yet
+/// acknowledged, each with a button for the incoming person.
 fn handovers_section(
     viewer: &Viewer,
     on_call: &[nigehban_app::OnCall],
@@ -456,15 +429,13 @@ fn handovers_section(
             p role="status" { (t.no_handovers) }
         } @else {
             ul.duty-cards #handovers aria-labelledby="handovers-heading" {
-                @for handover in handovers.iter().take(HANDOVERS_SHOWN) {
+                @for handover in handovers {
                     @let state = &handover.state;
                     li.duty-card {
                         p.duty-title { strong { (state.team) } " · " (state.outgoing) " → " (state.incoming.as_deref().unwrap_or("—")) }
                         p.note { (name(handover.tenant)) " · " (t.written) " " (time(state.written_at.to_datetime()))
                             " · " (t.shift_ends) " " (time(state.shift_ends.to_datetime())) }
-                        p { span.badge { (handover.status) }
-                            @if let Some(at) = state.acknowledged_at { " " (t.acknowledged_at) " " (time(at.to_datetime())) }
-                        }
+                        p { span.badge { (handover.status) } }
                         @if !state.note.is_empty() { p.handover-note { (state.note) } }
                         ul.open-work {
                             li { (t.open_alerts) ": " (state.summary.open_alerts) }
@@ -472,7 +443,7 @@ fn handovers_section(
                             li { (t.deadlines_pending) ": " (state.summary.deadlines.len()) }
                             li { (t.silent_sensors) ": " (state.summary.silent_sensors.len()) }
                         }
-                        @if may_acknowledge && state.acknowledged_at.is_none() {
+                        @if may_acknowledge {
                             form.wide method="post" action=(format!("{HANDOVERS_PATH}/{}/acknowledge", handover.id)) {
                                 (viewer.csrf_field())
                                 button type="submit" aria-label=(format!("{} {} {}", t.acknowledge_handover, state.team, state.outgoing)) { (t.acknowledge_handover) }

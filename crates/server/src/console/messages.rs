@@ -433,10 +433,6 @@ pub struct Messages {
     pub no_open_pages: &'static str,
     /// Before when a page's next escalation step runs.
     pub next_step: &'static str,
-    /// Pages already answered (heading).
-    pub answered_pages: &'static str,
-    /// Acknowledged by (column).
-    pub acknowledged_by: &'static str,
     /// Hand-overs (heading).
     pub handovers: &'static str,
     /// The hand-over note field.
@@ -445,14 +441,12 @@ pub struct Messages {
     pub handover_note_hint: &'static str,
     /// Write the hand-over (button).
     pub write_handover: &'static str,
-    /// No hand-over yet.
+    /// No hand-over waits to be acknowledged.
     pub no_handovers: &'static str,
     /// Before when a hand-over was written.
     pub written: &'static str,
     /// Before when the outgoing shift ends.
     pub shift_ends: &'static str,
-    /// Before when a hand-over was acknowledged.
-    pub acknowledged_at: &'static str,
     /// Open alerts (count in a hand-over).
     pub open_alerts: &'static str,
     /// Open incidents (count in a hand-over).
@@ -763,16 +757,13 @@ pub static ENGLISH: Messages = Messages {
     open_pages: "Open pages",
     no_open_pages: "No page is waiting for an answer.",
     next_step: "next step",
-    answered_pages: "Answered recently",
-    acknowledged_by: "Acknowledged by",
-    handovers: "Hand-overs",
+    handovers: "Hand-overs to acknowledge",
     handover_note: "Hand-over note",
     handover_note_hint: "What the next shift must know; the platform adds what is open.",
     write_handover: "Write the hand-over",
-    no_handovers: "No hand-over written yet.",
+    no_handovers: "No hand-over waits for the incoming person.",
     written: "written",
     shift_ends: "shift ends",
-    acknowledged_at: "acknowledged",
     open_alerts: "Open alerts",
     open_incidents: "Open incidents",
     deadlines_pending: "Reporting deadlines pending",
