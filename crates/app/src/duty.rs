@@ -380,6 +380,18 @@ impl Duty<'_> {
         kind: DutyRecordKind,
         tenant: Option<TenantId>,
     ) -> AppResult<Vec<DutyRecord>> {
+        self.listed_with_status(caller, kind, tenant, None).await
+    }
+
+    /// Like [`Self::listed`], only the records with `status` (when given):
+    /// the store filters, so the answered pages of past months are not read.
+    pub(crate) async fn listed_with_status(
+        &self,
+        caller: &Caller,
+        kind: DutyRecordKind,
+        tenant: Option<TenantId>,
+        status: Option<&str>,
+    ) -> AppResult<Vec<DutyRecord>> {
         let tenant = tenant.unwrap_or(caller.tenant_id());
         self.app
             .authorise(caller, Action::ViewRoster, tenant, "tenant", tenant)
@@ -389,6 +401,7 @@ impl Duty<'_> {
             .store()
             .list_duty_records(&DutyQuery {
                 subtree: Some(tenant),
+                status: status.map(str::to_owned),
                 ..DutyQuery::all(kind)
             })
             .await?)

@@ -4,18 +4,24 @@
 //!
 //! One run signs in with the one-time password (and is made to change it),
 //! registers a sensor, sends a file with `nigehban ingest`, finds an event in
-//! search and expands it to its original record; a user of one organisation
-//! opening another organisation's sensor by URL gets "not found". Every page
-//! visited passes axe-core (no serious or critical violation), and no page
-//! asks for anything from another address than the server's. Screenshots of
-//! the dashboard, event search and sensors pages are written to
-//! `target/tmp/console-screenshots/` (and to `docs/screenshots/` with
-//! `NIGEHBAN_UPDATE_SCREENSHOTS=1`).
+//! search and expands it to its original record; works the duty page (a
+//! hand-over written and acknowledged, a page acknowledged at a phone's
+//! width); sees an alert, acknowledges it, opens an incident from it, tasks
+//! and escalates it, files a report; a user of one organisation opening
+//! another organisation's sensor by URL gets "not found". Every console page
+//! ([`EVERY_PAGE`]; the run fails if one was not checked) passes axe-core (no
+//! serious or critical violation), and no page asks for anything from
+//! another address than the server's. Screenshots of the dashboard, event
+//! search, sensors, alert queue, incident, duty (wide and phone) and audit
+//! pages are written to `target/tmp/console-screenshots/` (and to
+//! `docs/screenshots/` with `NIGEHBAN_UPDATE_SCREENSHOTS=1`).
 //!
 //! axe-core comes from npm, installed into `target/tmp/axe-core` on first use
 //! (or from the file `NIGEHBAN_AXE_CORE` names).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::cell::RefCell;
+use std::collections::BTreeSet;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
@@ -28,6 +34,46 @@ use nigehban_testkit::Need;
 use serde_json::{Value, json};
 
 const NEW_PASSWORD: &str = "a long new password for the console";
+
+/// Every page of the console (a record's id as `{id}`): each must pass
+/// [`check_page`] in the run. A new page goes here and into the run.
+const EVERY_PAGE: &[&str] = &[
+    "/console/login",
+    "/console/password",
+    "/console/",
+    "/console/alerts",
+    "/console/alerts/{id}",
+    "/console/incidents",
+    "/console/incidents/{id}",
+    "/console/report",
+    "/console/events",
+    "/console/sensors",
+    "/console/sensors/{id}",
+    "/console/duty",
+    "/console/rules",
+    "/console/admin",
+    "/console/admin/users",
+    "/console/admin/tokens",
+    "/console/admin/audit",
+    "/console/tokens",
+];
+
+/// The page a URL shows, as written in [`EVERY_PAGE`]: no query, a record's id as `{id}`.
+fn page_of(url: &str) -> String {
+    let path = url
+        .split_once("://")
+        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
+        .unwrap_or(url);
+    let path = path.split(['?', '#']).next().unwrap_or(path);
+    let mut parts: Vec<&str> = path.split('/').collect();
+    if let [_, "console", "alerts" | "incidents" | "sensors", id] = parts.as_slice()
+        && !id.is_empty()
+    {
+        let last = parts.len() - 1;
+        parts[last] = "{id}";
+    }
+    parts.join("/")
+}
 
 /// The binary under test, with a clean `NIGEHBAN_*` environment.
 fn nigehban() -> Command {
@@ -243,6 +289,8 @@ struct Browser {
     address: SocketAddr,
     session: String,
     _profile: tempfile::TempDir,
+    /// The pages [`check_page`] checked (as in [`EVERY_PAGE`]).
+    checked: RefCell<BTreeSet<String>>,
 }
 
 impl Browser {
@@ -269,6 +317,7 @@ impl Browser {
             address,
             session: String::new(),
             _profile: profile,
+            checked: RefCell::new(BTreeSet::new()),
         };
         let args = vec![
             "--headless".to_owned(),
@@ -332,6 +381,15 @@ impl Browser {
 
     fn go(&self, url: &str) {
         self.session_call("POST", "/url", &json!({"url": url}));
+    }
+
+    /// Sets the window's size (CSS pixels), e.g. a phone's width.
+    fn resize(&self, width: u32, height: u32) {
+        self.session_call(
+            "POST",
+            "/window/rect",
+            &json!({"width": width, "height": height}),
+        );
     }
 
     fn url(&self) -> String {
@@ -577,6 +635,7 @@ fn check_page(browser: &Browser, axe: &str, server: &Server, what: &str) {
         elsewhere.is_empty(),
         "{what} asked for other addresses: {elsewhere:?}"
     );
+    browser.checked.borrow_mut().insert(page_of(&browser.url()));
 }
 
 /// Signs in through the form; changes the one-time password when made to.
@@ -867,7 +926,6 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         !browser.find_all("svg.chart rect").is_empty(),
         "no bar in the chart"
     );
-    browser.screenshot("dashboard");
 
     // Two organisations; a user of the first opens the second's sensor by URL.
     let admin = api_session(&server, &server.admin, NEW_PASSWORD);
@@ -965,7 +1023,36 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         "{}",
         browser.text("main")
     );
-    check_page(&browser, &axe, &server, "duty");
+    check_page(&browser, &axe, &server, "duty without a schedule");
+    work_the_duty_page(&browser, &server, &admin, &axe);
+    // The national picture: events, alerts, the second bank's incident, who is on duty.
+    browser.go(&server.url("/console/"));
+    assert_eq!(
+        browser.text("#on-call-now"),
+        format!("national watch · soc: {}", server.admin),
+        "{}",
+        browser.text("main")
+    );
+    check_page(
+        &browser,
+        &axe,
+        &server,
+        "the dashboard with alerts, incidents and duty",
+    );
+    browser.screenshot("dashboard");
+    // One sensor's page: its health over time.
+    browser.go(&server.url("/console/sensors"));
+    let href = browser.run(
+        "return document.querySelector('#sensors a[href^=\"/console/sensors/\"]').getAttribute('href');",
+        json!([]),
+    );
+    browser.go(&server.url(href.as_str().unwrap()));
+    assert!(
+        browser.text("main").contains("edge ids"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "a sensor's page");
 
     // Administration: the tenant tree, users and roles, tokens, the audit log verified.
     browser.go(&server.url("/console/admin"));
@@ -1136,7 +1223,21 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         browser.text("main")
     );
     assert_eq!(browser.text("#incident-owner"), "First Bank");
-    check_page(&browser, &axe, &server, "an incident");
+    check_page(&browser, &axe, &server, "an incident with its task form");
+    // Task the bank itself (the one tenant in the analyst's subtree) with collecting logs.
+    browser.type_into(
+        "#task-form input[name=title]",
+        "Collect the SSH logs of firstbank01",
+    );
+    browser.submit("#give-task");
+    assert!(
+        browser
+            .text("main")
+            .contains("Collect the SSH logs of firstbank01"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "an incident with a task");
     browser.screenshot("incident");
     browser.go(&alert_url);
     assert!(
@@ -1170,6 +1271,37 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     check_page(&browser, &axe, &server, "the incident list");
 
+    // A constituent's report, filed through the form.
+    browser.go(&server.url("/console/report"));
+    check_page(&browser, &axe, &server, "the report form");
+    browser.type_into(
+        "#report-form input[name=title]",
+        "Phishing mails to branch staff",
+    );
+    browser.type_into(
+        "#report-form textarea[name=description]",
+        "Ten staff received a fake payroll login page.",
+    );
+    browser.submit("#file-report");
+    assert!(
+        browser.text("main").contains("Report filed:")
+            && browser
+                .text("#reports")
+                .contains("Phishing mails to branch staff"),
+        "{}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "a filed report");
+
+    // The bank's dashboard: its own alerts and incidents charted.
+    browser.go(&server.url("/console/"));
+    assert!(
+        !browser.find_all("svg.chart").is_empty(),
+        "no chart: {}",
+        browser.text("main")
+    );
+    check_page(&browser, &axe, &server, "the bank's dashboard");
+
     // The second bank's alert and incident, by URL: not found.
     for url in [
         format!("/console/alerts/{their_alert}"),
@@ -1183,6 +1315,140 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
             browser.text("body")
         );
     }
+
+    // Every console page was checked with axe-core and the network log.
+    let checked = browser.checked.borrow();
+    let missed: Vec<&&str> = EVERY_PAGE
+        .iter()
+        .filter(|page| !checked.contains(**page))
+        .collect();
+    assert!(
+        missed.is_empty(),
+        "pages never checked: {missed:?} (checked: {checked:?})"
+    );
+}
+
+/// The administrator's duty: a schedule with them on call around the clock
+/// and two drill pages (over the API); then in the browser a hand-over
+/// written and acknowledged, and a page acknowledged at a phone's width.
+fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, String), axe: &str) {
+    api(
+        server,
+        admin,
+        "POST",
+        "/api/v1/oncall/schedules",
+        &json!({
+            "name": "national watch",
+            "team": "soc",
+            "roster": {"layers": [{
+                "name": "watch", "priority": 0,
+                "rotation": {"participants": [server.admin], "start": "2020-01-01",
+                             "pattern": {"kind": "daily", "handoffs": ["00:00"]}},
+            }]},
+        }),
+    );
+    for (severity, title) in [
+        ("high", "Drill: DNS resolvers down"),
+        ("critical", "Drill: ransomware at a ministry"),
+    ] {
+        api(
+            server,
+            admin,
+            "POST",
+            "/api/v1/oncall/test-page",
+            &json!({"severity": severity, "title": title}),
+        );
+    }
+    browser.go(&server.url("/console/duty"));
+    let open = browser.text("#open-pages");
+    assert!(
+        open.contains("Drill: DNS resolvers down")
+            && open.contains("Drill: ransomware at a ministry"),
+        "{open}"
+    );
+    check_page(browser, axe, server, "duty with open pages");
+
+    // The hand-over: written by the one on call, acknowledged by the incoming
+    // person (the same, the rota's only member).
+    browser.type_into(
+        "#handover-form textarea[name=note]",
+        "Quiet night; the DNS drill is still open.",
+    );
+    browser.submit("#write-handover");
+    browser.wait_for_url("/console/duty?done=handover");
+    assert!(
+        browser
+            .text("#handovers")
+            .contains("Quiet night; the DNS drill is still open."),
+        "{}",
+        browser.text("main")
+    );
+    check_page(browser, axe, server, "duty with a hand-over");
+    browser.screenshot("duty");
+    browser.submit("#handovers form button");
+    browser.wait_for_url("/console/duty?done=handover_acknowledged");
+    assert!(
+        browser.text("main").contains("Hand-over acknowledged."),
+        "{}",
+        browser.text("main")
+    );
+    assert!(browser.find_all("#handovers form").is_empty());
+    check_page(browser, axe, server, "duty with an acknowledged hand-over");
+
+    // 3 a.m., on a phone: the Acknowledge button fits the screen, large
+    // enough to hit, and nothing on the page scrolls sideways.
+    browser.resize(390, 844);
+    browser.go(&server.url("/console/duty"));
+    let fit = browser.run(
+        "const b = document.querySelector('#open-pages button').getBoundingClientRect();\
+         const page = document.documentElement;\
+         return {left: b.left, right: b.right, height: b.height,\
+                 width: page.clientWidth, scroll: page.scrollWidth};",
+        json!([]),
+    );
+    let number = |key: &str| fit[key].as_f64().unwrap();
+    assert!(number("width") <= 400.0, "not a phone's width: {fit}");
+    assert!(
+        number("left") >= 0.0 && number("right") <= number("width"),
+        "the button leaves the screen: {fit}"
+    );
+    assert!(
+        number("height") >= 44.0,
+        "the button is too small to hit: {fit}"
+    );
+    assert!(
+        number("scroll") <= number("width"),
+        "the page scrolls sideways: {fit}"
+    );
+    check_page(browser, axe, server, "duty at a phone's width");
+    browser.screenshot("duty-phone");
+    let oldest = browser.text("#open-pages li:first-child .duty-title");
+    assert_eq!(
+        oldest, "Drill: DNS resolvers down",
+        "the longest waiting first"
+    );
+    browser.submit("#open-pages li:first-child button");
+    browser.wait_for_url("/console/duty?done=page");
+    assert!(
+        browser
+            .text("main")
+            .contains("Page acknowledged: its escalation has stopped."),
+        "{}",
+        browser.text("main")
+    );
+    assert_eq!(
+        browser.find_all("#open-pages li").len(),
+        1,
+        "{}",
+        browser.text("main")
+    );
+    assert!(
+        !browser.text("#open-pages").contains(&oldest),
+        "{}",
+        browser.text("main")
+    );
+    check_page(browser, axe, server, "duty after acknowledging a page");
+    browser.resize(1280, 900);
 }
 
 /// The second bank's analyst changes the one-time password, waits for the

@@ -3,8 +3,9 @@
 //! organisations under three sectoral CERTs), 10,000 alerts and 200 incidents,
 //! through the whole router as a browser's request goes: session check, the
 //! app's services, the search index, the page. The national administrator
-//! opens the platform's pages, a national analyst the alert queue and the
-//! incidents.
+//! opens the platform's pages, a national analyst the alert queue, the
+//! incidents, one alert, one incident, the report form and the duty page
+//! (the analyst on call, 200 pages and 30 hand-overs written).
 //!
 //! Run: `cargo bench -p nigehban-server --bench console`.
 #![allow(missing_docs, clippy::unwrap_used, clippy::expect_used)]
@@ -32,12 +33,18 @@ use tower::ServiceExt as _;
 const EVENTS: usize = 10_000;
 const ALERTS: usize = 10_000;
 const INCIDENTS: usize = 200;
+const DUTY_PAGES: usize = 200;
+const HANDOVERS: usize = 30;
 const PASSWORD: &str = "correct horse battery staple";
 
 struct Platform {
     router: Router,
     cookie: String,
     analyst_cookie: String,
+    /// One alert, one incident (readable id) and one sensor, for their pages.
+    alert: String,
+    incident: String,
+    sensor: String,
     _telemetry: nigehban_node::TelemetryRuntime,
     _dir: tempfile::TempDir,
 }
@@ -99,6 +106,7 @@ async fn platform() -> Platform {
 
     let mut tokens = Vec::new();
     let mut organisations = Vec::new();
+    let mut sensor = None;
     for (n, sector) in [Sector::Banking, Sector::Telecom, Sector::Energy]
         .into_iter()
         .enumerate()
@@ -146,6 +154,7 @@ async fn platform() -> Platform {
                 .await
                 .unwrap();
             telemetry.telemetry().sensor_changed(&issued.sensor);
+            sensor.get_or_insert_with(|| issued.sensor.id.to_string());
             tokens.push(issued.secret.expose().to_owned());
         }
     }
@@ -193,6 +202,7 @@ async fn platform() -> Platform {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     // 10,000 alerts over the organisations (distinct hosts: none fold into another).
+    let mut alert = None;
     let mut signals = Vec::with_capacity(ALERTS);
     for i in 0..ALERTS {
         let tenant = organisations[i % organisations.len()];
@@ -212,10 +222,12 @@ async fn platform() -> Platform {
         signal.user = Some(format!("user{}", i % 101));
         signals.push(signal);
         if signals.len() == 1_000 {
-            app.alerts()
+            let raised = app
+                .alerts()
                 .raise(std::mem::take(&mut signals))
                 .await
                 .unwrap();
+            alert = alert.or(raised.alerts.into_iter().flatten().next());
         }
     }
     if !signals.is_empty() {
@@ -240,8 +252,10 @@ async fn platform() -> Platform {
         .await
         .unwrap()
         .caller;
+    let mut incident = None;
     for i in 0..INCIDENTS {
-        app.incidents()
+        let opened = app
+            .incidents()
             .open(
                 &analyst,
                 OpenIncident {
@@ -261,15 +275,74 @@ async fn platform() -> Platform {
             )
             .await
             .unwrap();
+        incident.get_or_insert_with(|| opened.readable_id().to_string());
     }
+    duty(&app, &operator, &analyst, root.id).await;
     let cookie = session_cookie(&router, "admin").await;
     let analyst_cookie = session_cookie(&router, "analyst").await;
     Platform {
         router,
         cookie,
         analyst_cookie,
+        alert: alert.unwrap().to_string(),
+        incident: incident.unwrap(),
+        sensor: sensor.unwrap(),
         _telemetry: telemetry,
         _dir: dir,
+    }
+}
+
+/// The national CERT's watch: the analyst on call around the clock, 200
+/// pages (most acknowledged, as after a busy month) and 30 hand-overs.
+async fn duty(
+    app: &App,
+    operator: &nigehban_app::Caller,
+    analyst: &nigehban_app::Caller,
+    root: nigehban_app::model::TenantId,
+) {
+    use nigehban_app::model::duty::jiff::civil::date;
+    use nigehban_app::model::duty::{Layer, Rotation, Schedule, ShiftPattern};
+    let roster = Schedule::new(vec![Layer {
+        name: "primary".into(),
+        priority: 0,
+        rotation: Rotation {
+            participants: vec!["analyst".into()],
+            start: date(2020, 1, 1),
+            pattern: ShiftPattern::Daily {
+                handoffs: vec!["08:00".parse().unwrap(), "20:00".parse().unwrap()],
+            },
+        },
+    }]);
+    let schedule = app
+        .duty()
+        .create_schedule(
+            operator,
+            root,
+            "national watch",
+            nigehban_app::ScheduleDocument {
+                team: "soc".into(),
+                roster,
+                calendars: Vec::new(),
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    for i in 0..DUTY_PAGES {
+        let page = app
+            .duty()
+            .test_page(operator, root, "high", Some(&format!("Bench page {i}")))
+            .await
+            .unwrap();
+        if i % 10 != 0 {
+            app.duty().acknowledge(analyst, page.id).await.unwrap();
+        }
+    }
+    for i in 0..HANDOVERS {
+        app.duty()
+            .write_handover(analyst, schedule, &format!("Bench hand-over {i}"))
+            .await
+            .unwrap();
     }
 }
 
@@ -308,6 +381,9 @@ fn pages(c: &mut Criterion) {
     group.sample_size(30);
     let admin = platform.cookie.as_str();
     let analyst = platform.analyst_cookie.as_str();
+    let alert = format!("/console/alerts/{}", platform.alert);
+    let incident = format!("/console/incidents/{}", platform.incident);
+    let sensor = format!("/console/sensors/{}", platform.sensor);
     for (name, cookie, uri) in [
         ("dashboard", admin, "/console/"),
         ("events_last_day_50", admin, "/console/events?range=24h"),
@@ -336,6 +412,11 @@ fn pages(c: &mut Criterion) {
         ),
         ("dashboard_analyst", analyst, "/console/"),
         ("incidents", analyst, "/console/incidents"),
+        ("alert", analyst, alert.as_str()),
+        ("incident", analyst, incident.as_str()),
+        ("report", analyst, "/console/report"),
+        ("duty", analyst, "/console/duty"),
+        ("sensor", admin, sensor.as_str()),
     ] {
         // Once outside the timing: the page renders, and in full.
         let (status, body) = runtime.block_on(send(

@@ -266,6 +266,26 @@ impl Duty<'_> {
             .await
     }
 
+    /// The hand-overs nobody acknowledged yet (`open`, or `escalated` when
+    /// the wait ran out) of `tenant` (default: the caller's) and below, oldest first.
+    pub async fn unacknowledged_handovers(
+        &self,
+        caller: &Caller,
+        tenant: Option<TenantId>,
+    ) -> AppResult<Vec<HandoverView>> {
+        let mut out = Vec::new();
+        for status in ["open", "escalated"] {
+            for record in self
+                .listed_with_status(caller, DutyRecordKind::Handover, tenant, Some(status))
+                .await?
+            {
+                out.push(handover_view(&record)?);
+            }
+        }
+        out.sort_by_key(|h| h.id);
+        Ok(out)
+    }
+
     /// The incoming person acknowledges a hand-over.
     pub async fn acknowledge_handover(
         &self,

@@ -734,6 +734,20 @@ impl Duty<'_> {
             .await
     }
 
+    /// The pages still open (nobody acknowledged them yet) of `tenant`
+    /// (default: the caller's) and below, the longest waiting first.
+    pub async fn open_pages(
+        &self,
+        caller: &Caller,
+        tenant: Option<TenantId>,
+    ) -> AppResult<Vec<PageView>> {
+        self.listed_with_status(caller, DutyRecordKind::Page, tenant, Some("open"))
+            .await?
+            .iter()
+            .map(page_view)
+            .collect()
+    }
+
     /// One page.
     pub async fn page(&self, caller: &Caller, id: DutyRecordId) -> AppResult<PageView> {
         let record = self

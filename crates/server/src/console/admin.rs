@@ -167,7 +167,7 @@ pub async fn render_users(
         @if found.items.is_empty() {
             p role="status" { (t.no_users) }
         } @else {
-            div.table-wrap { table #users {
+            div.table-wrap tabindex="0" { table #users {
                 thead { tr {
                     th scope="col" { (t.username) }
                     th scope="col" { (t.display_name) }
@@ -218,7 +218,7 @@ async fn tokens(
             @if found.items.is_empty() {
                 p role="status" { (t.no_tokens) }
             } @else {
-                div.table-wrap { table #subtree-tokens {
+                div.table-wrap tabindex="0" { table #subtree-tokens {
                     thead { tr {
                         th scope="col" { (t.name) }
                         th scope="col" { (t.tenant) }
@@ -312,7 +312,7 @@ pub async fn render_audit(
         @if found.items.is_empty() {
             p role="status" { (t.no_audit_entries) }
         } @else {
-            div.table-wrap { table #audit {
+            div.table-wrap tabindex="0" { table #audit {
                 thead { tr {
                     th scope="col" { "#" }
                     th scope="col" { (t.when) }

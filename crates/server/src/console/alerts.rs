@@ -174,7 +174,7 @@ pub async fn render_queue(
                                 }
                                 button type="submit" { (t.apply) }
                             }
-                            div.table-wrap { table #alerts {
+                            div.table-wrap tabindex="0" { table #alerts {
                                 thead { tr {
                                     th scope="col" { span.visually-hidden { (t.tick) } }
                                     th scope="col" { (t.severity) }
@@ -392,7 +392,7 @@ fn summary(alert: &Alert) -> Markup {
     let t = messages();
     let techniques = alert.rule.attack_techniques();
     html! {
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" { table {
             tbody {
                 tr { th scope="row" { (t.severity) } td { (severity(alert.severity)) } }
                 tr { th scope="row" { (t.status) } td #alert-status { (alert.status.as_str())

@@ -94,7 +94,7 @@ pub fn stacked_bars(id: &str, title: &str, bars: &[String], series: &[Series]) -
             }
             details {
                 summary { (title) }
-                div.table-wrap {
+                div.table-wrap tabindex="0" {
                     table {
                         thead { tr { th scope="col" { "" } @for one in series { th scope="col" { (one.label) } } } }
                         tbody {

@@ -262,7 +262,7 @@ pub fn event(hit: &EventHit) -> Markup {
                 span { (summary) }
             }
             h3 { (t.normalised_fields) }
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 tbody {
                     @for (name, value) in fields.iter() {
                         tr { th scope="row" { code { (name) } } td { (plain(value)) } }

@@ -97,7 +97,7 @@ async fn render_list(
         @if found.items.is_empty() {
             p role="status" { (t.no_incidents) }
         } @else {
-            div.table-wrap { table #incidents {
+            div.table-wrap tabindex="0" { table #incidents {
                 thead { tr {
                     th scope="col" { (t.incident) }
                     th scope="col" { (t.title) }
@@ -189,7 +189,7 @@ async fn render_detail(
     let body = html! {
         @if let Some(problem) = problem { (notice(problem, true)) }
         p { (tlp(label)) }
-        div.table-wrap { table { tbody {
+        div.table-wrap tabindex="0" { table { tbody {
             @if let Some(incident) = sight.details() { (details(incident)) }
             tr { th scope="row" { (t.status) } td #incident-status { (status.as_str()) } }
             tr { th scope="row" { (t.owner) } td #incident-owner { (tenant_name(&tenants, owner)) } }
@@ -231,7 +231,7 @@ async fn render_detail(
         @if tasks.is_empty() {
             p { (t.no_tasks) }
         } @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr { th scope="col" { (t.title) } th scope="col" { (t.tenant) } th scope="col" { (t.status) } th scope="col" { (t.due) } } }
                 tbody { @for task in tasks { tr {
                     td { (task.title) }

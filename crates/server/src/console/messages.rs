@@ -417,6 +417,46 @@ pub struct Messages {
     pub night: &'static str,
     /// Weekend shift.
     pub weekend: &'static str,
+    /// After acknowledging a page.
+    pub page_acknowledged: &'static str,
+    /// After writing a hand-over.
+    pub handover_written: &'static str,
+    /// After acknowledging a hand-over.
+    pub handover_acknowledged: &'static str,
+    /// Writing a hand-over for a shift that is not the viewer's.
+    pub handover_not_on_call: &'static str,
+    /// Acknowledging a hand-over meant for someone else.
+    pub handover_not_yours: &'static str,
+    /// Open pages (heading).
+    pub open_pages: &'static str,
+    /// No page waits for an answer.
+    pub no_open_pages: &'static str,
+    /// Before when a page's next escalation step runs.
+    pub next_step: &'static str,
+    /// Hand-overs (heading).
+    pub handovers: &'static str,
+    /// The hand-over note field.
+    pub handover_note: &'static str,
+    /// What to put in a hand-over note.
+    pub handover_note_hint: &'static str,
+    /// Write the hand-over (button).
+    pub write_handover: &'static str,
+    /// No hand-over waits to be acknowledged.
+    pub no_handovers: &'static str,
+    /// Before when a hand-over was written.
+    pub written: &'static str,
+    /// Before when the outgoing shift ends.
+    pub shift_ends: &'static str,
+    /// Open alerts (count in a hand-over).
+    pub open_alerts: &'static str,
+    /// Open incidents (count in a hand-over).
+    pub open_incidents: &'static str,
+    /// Reporting deadlines not yet met (count in a hand-over).
+    pub deadlines_pending: &'static str,
+    /// Silent sensors (count in a hand-over).
+    pub silent_sensors: &'static str,
+    /// Acknowledge a hand-over (button).
+    pub acknowledge_handover: &'static str,
     /// The alert queue's keyboard shortcuts.
     pub queue_shortcuts: &'static str,
     /// The bulk action selector's label.
@@ -709,6 +749,26 @@ pub static ENGLISH: Messages = Messages {
     holiday: "holiday",
     night: "night",
     weekend: "weekend",
+    page_acknowledged: "Page acknowledged: its escalation has stopped.",
+    handover_written: "Hand-over written. The incoming person acknowledges it here.",
+    handover_acknowledged: "Hand-over acknowledged.",
+    handover_not_on_call: "Only the person on call, or an administrator or duty officer, writes this schedule's hand-over.",
+    handover_not_yours: "This hand-over is for the incoming person; only they, or an administrator or duty officer, acknowledge it.",
+    open_pages: "Open pages",
+    no_open_pages: "No page is waiting for an answer.",
+    next_step: "next step",
+    handovers: "Hand-overs to acknowledge",
+    handover_note: "Hand-over note",
+    handover_note_hint: "What the next shift must know; the platform adds what is open.",
+    write_handover: "Write the hand-over",
+    no_handovers: "No hand-over waits for the incoming person.",
+    written: "written",
+    shift_ends: "shift ends",
+    open_alerts: "Open alerts",
+    open_incidents: "Open incidents",
+    deadlines_pending: "Reporting deadlines pending",
+    silent_sensors: "Silent sensors",
+    acknowledge_handover: "Acknowledge the hand-over",
     queue_shortcuts: "Keys: j / k next / previous, o open, x tick, a acknowledge, m assign to me, c close as …",
     with_ticked: "With the alerts ticked:",
     assign_to_me: "Assign to me",

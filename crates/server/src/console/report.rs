@@ -102,7 +102,7 @@ async fn respond(
             @if reports.is_empty() {
                 p { (t.no_reports) }
             } @else {
-                div.table-wrap { table #reports {
+                div.table-wrap tabindex="0" { table #reports {
                     thead { tr {
                         th scope="col" { (t.title) }
                         th scope="col" { (t.noticed_at) }

@@ -103,7 +103,7 @@ pub async fn render_list(
         @if found.items.is_empty() {
             p role="status" { (t.no_rules) }
         } @else {
-            div.table-wrap { table #rules {
+            div.table-wrap tabindex="0" { table #rules {
                 thead { tr {
                     th scope="col" { (t.title) }
                     th scope="col" { (t.kind) }

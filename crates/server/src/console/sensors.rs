@@ -105,7 +105,7 @@ pub async fn render_list(
         @if statuses.is_empty() {
             p { (t.no_sensors) }
         } @else {
-            div.table-wrap {
+            div.table-wrap tabindex="0" {
                 table #sensors {
                     thead { tr {
                         th scope="col" { (t.name) }
@@ -327,7 +327,7 @@ async fn render_detail(
         .await
         .map_err(fail)?;
     let body = html! {
-        div.table-wrap { table {
+        div.table-wrap tabindex="0" { table {
             tbody {
                 tr { th scope="row" { (t.kind) } td { (sensor.kind.as_str()) } }
                 tr { th scope="row" { (t.status) } td { @if sensor.active { (t.healthy) } @else { (t.deactivated) } } }
@@ -338,7 +338,7 @@ async fn render_detail(
         @if history.items.is_empty() {
             p { (t.no_health_events) }
         } @else {
-            div.table-wrap { table {
+            div.table-wrap tabindex="0" { table {
                 thead { tr { th scope="col" { (t.when) } th scope="col" { (t.what) } } }
                 tbody {
                     @for event in &history.items {

@@ -73,7 +73,7 @@ pub async fn render_list(
         @if tokens.is_empty() {
             p role="status" { (t.no_tokens) }
         } @else {
-            div.table-wrap { table #tokens {
+            div.table-wrap tabindex="0" { table #tokens {
                 thead { tr {
                     th scope="col" { (t.name) }
                     th scope="col" { (t.role) }

@@ -836,7 +836,11 @@ async fn rules_show_their_state_and_only_an_administrator_changes_it_for_the_ten
 }
 
 /// A schedule of `tenant` whose one person, `person`, is on call around the clock.
-async fn round_the_clock(platform: &Platform, tenant: &nigehban_app::model::Tenant, person: &str) {
+pub(crate) async fn round_the_clock(
+    platform: &Platform,
+    tenant: &nigehban_app::model::Tenant,
+    person: &str,
+) {
     use nigehban_app::model::duty::jiff::civil::date;
     use nigehban_app::model::duty::{Layer, Rotation, Schedule, ShiftPattern};
     let roster = Schedule::new(vec![Layer {
@@ -1363,5 +1367,314 @@ async fn a_constituent_reports_an_incident_and_its_cert_tasks_the_bank_from_the_
         1,
         "{}",
         detail.text
+    );
+}
+
+/// A duty record read back through the API by `who`: `/api/v1/oncall/pages/{id}`
+/// (the page) or the hand-over of that id in `/api/v1/oncall/handovers`.
+async fn page_through_api(platform: &Platform, who: &Credentials, id: &str) -> serde_json::Value {
+    let answer = platform
+        .send(
+            call(Method::GET, &format!("/api/v1/oncall/pages/{id}"))
+                .bearer(&who.token)
+                .empty(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.json["page"].clone()
+}
+
+/// The hand-over `id` as `who` lists it through the API.
+pub(crate) async fn handover_through_api(
+    platform: &Platform,
+    who: &Credentials,
+    id: &str,
+) -> serde_json::Value {
+    let answer = platform
+        .send(
+            call(Method::GET, "/api/v1/oncall/handovers")
+                .bearer(&who.token)
+                .empty(),
+        )
+        .await;
+    assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+    answer.json["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == id)
+        .unwrap_or_else(|| panic!("no hand-over {id}: {}", answer.text))
+        .clone()
+}
+
+#[tokio::test]
+async fn a_page_is_acknowledged_on_the_duty_page_and_the_api_reads_it_back() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let first = platform.organisation(&sector, "First Bank").await;
+    round_the_clock(&platform, &first, "first.duty").await;
+    platform.user(&first, "first.duty", Role::Analyst).await;
+    let on_call = platform.sign_in("first.duty").await;
+    let page_id = platform
+        .app
+        .duty()
+        .test_page(
+            &platform.operator,
+            first.id,
+            "high",
+            Some("ATM network down"),
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string();
+
+    let duty = page(&platform, &on_call, "/console/duty").await;
+    assert_eq!(duty.status, StatusCode::OK, "{}", duty.text);
+    let action = format!("/console/duty/pages/{page_id}/acknowledge");
+    let card = duty
+        .text
+        .split("<li class=\"duty-card\">")
+        .find(|card| card.contains("ATM network down"))
+        .unwrap_or_else(|| panic!("no card for the page: {}", duty.text));
+    assert!(card.contains(&action), "{card}");
+    assert!(card.contains("name=\"csrf\""), "{card}");
+    assert!(
+        card.contains("tlp-amber") && card.contains("high"),
+        "{card}"
+    );
+
+    // Without the CSRF token nothing changes.
+    let forged = post_form(&platform, &on_call, &action, "").await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN, "{}", forged.text);
+    assert_eq!(
+        page_through_api(&platform, &on_call, &page_id).await["status"],
+        "open"
+    );
+
+    let done = post_form(
+        &platform,
+        &on_call,
+        &action,
+        &form_encode(&[("csrf", &on_call.csrf)]),
+    )
+    .await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.text);
+    assert_eq!(location(&done), "/console/duty?done=page");
+    let read = page_through_api(&platform, &on_call, &page_id).await;
+    assert_eq!(read["status"], "acknowledged", "{read}");
+    assert_eq!(read["acknowledged"]["by"], "first.duty", "{read}");
+    let after = page(&platform, &on_call, &location(&done)).await;
+    assert!(
+        after
+            .text
+            .contains("Page acknowledged: its escalation has stopped."),
+        "{}",
+        after.text
+    );
+    assert!(!after.text.contains(&action), "{}", after.text);
+    assert!(
+        after.text.contains("No page is waiting for an answer."),
+        "{}",
+        after.text
+    );
+    // Answered, it leaves the page (the API keeps it, acknowledged).
+    assert!(!after.text.contains("ATM network down"), "{}", after.text);
+
+    // Twice: said on the duty page, not a raw error.
+    let again = post_form(
+        &platform,
+        &on_call,
+        &action,
+        &form_encode(&[("csrf", &on_call.csrf)]),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text);
+    assert!(again.text.contains("<h1>Duty</h1>"), "{}", again.text);
+    assert!(
+        again
+            .text
+            .contains("the page was acknowledged already, by first.duty"),
+        "{}",
+        again.text
+    );
+    assert!(again.text.contains("role=\"alert\""), "{}", again.text);
+    // An id that names nothing is "Not found".
+    let nothing = post_form(
+        &platform,
+        &on_call,
+        "/console/duty/pages/not-a-page/acknowledge",
+        &form_encode(&[("csrf", &on_call.csrf)]),
+    )
+    .await;
+    assert_eq!(nothing.status, StatusCode::NOT_FOUND, "{}", nothing.text);
+}
+
+#[tokio::test]
+async fn a_handover_is_written_and_acknowledged_by_the_incoming_person_only() {
+    let platform = Platform::new().await;
+    let sector = platform
+        .sector("Banking CERT", nigehban_app::model::Sector::Banking)
+        .await;
+    let first = platform.organisation(&sector, "First Bank").await;
+    round_the_clock(&platform, &first, "first.duty").await;
+    platform.user(&first, "first.duty", Role::Analyst).await;
+    platform
+        .user(&first, "first.colleague", Role::Analyst)
+        .await;
+    let on_call = platform.sign_in("first.duty").await;
+    let colleague = platform.sign_in("first.colleague").await;
+    let schedule = platform
+        .app
+        .duty()
+        .schedules(&platform.operator, Some(first.id))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|s| s.name == "first.duty schedule")
+        .unwrap()
+        .id
+        .to_string();
+
+    let duty = page(&platform, &on_call, "/console/duty").await;
+    let form = duty.text.split("id=\"handover-form\"").nth(1).unwrap();
+    assert!(
+        form.contains(&format!("<option value=\"{schedule}\" selected>")),
+        "the viewer's own schedule is chosen: {form}"
+    );
+    assert!(
+        duty.text
+            .contains("No hand-over waits for the incoming person.")
+    );
+
+    // The colleague is not on call: told so on the page, nothing written.
+    let note = "Skimming case INC open; watch ATM 12.\nCall the branch at 09:00.";
+    let refused = post_form(
+        &platform,
+        &colleague,
+        "/console/duty/handovers",
+        &form_encode(&[
+            ("csrf", &colleague.csrf),
+            ("schedule", &schedule),
+            ("note", note),
+        ]),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert!(
+        refused
+            .text
+            .contains("Only the person on call, or an administrator or duty officer"),
+        "{}",
+        refused.text
+    );
+    assert!(
+        refused
+            .text
+            .contains("No hand-over waits for the incoming person.")
+    );
+
+    let written = post_form(
+        &platform,
+        &on_call,
+        "/console/duty/handovers",
+        &form_encode(&[
+            ("csrf", &on_call.csrf),
+            ("schedule", &schedule),
+            ("note", note),
+        ]),
+    )
+    .await;
+    assert_eq!(written.status, StatusCode::SEE_OTHER, "{}", written.text);
+    assert_eq!(location(&written), "/console/duty?done=handover");
+    let listed = platform
+        .app
+        .duty()
+        .handovers(&platform.operator, Some(first.id))
+        .await
+        .unwrap();
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let id = listed[0].id.to_string();
+    let read = handover_through_api(&platform, &on_call, &id).await;
+    assert_eq!(read["status"], "open", "{read}");
+    assert_eq!(read["note"], note, "{read}");
+    assert_eq!(read["outgoing"], "first.duty", "{read}");
+    assert_eq!(read["written_by"], "first.duty", "{read}");
+
+    let shown = page(&platform, &colleague, "/console/duty").await;
+    let cards = shown.text.split("id=\"handovers\"").nth(1).unwrap();
+    assert!(
+        cards.contains("Skimming case INC open; watch ATM 12.\nCall the branch at 09:00."),
+        "{cards}"
+    );
+    let action = format!("/console/duty/handovers/{id}/acknowledge");
+    assert!(cards.contains(&action), "{cards}");
+
+    // Not the incoming person: said on the page, still open.
+    let not_yours = post_form(
+        &platform,
+        &colleague,
+        &action,
+        &form_encode(&[("csrf", &colleague.csrf)]),
+    )
+    .await;
+    assert_eq!(
+        not_yours.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        not_yours.text
+    );
+    assert!(
+        not_yours
+            .text
+            .contains("This hand-over is for the incoming person"),
+        "{}",
+        not_yours.text
+    );
+    assert_eq!(
+        handover_through_api(&platform, &on_call, &id).await["status"],
+        "open"
+    );
+
+    // The incoming person (the one rota member, on again next shift) acknowledges it.
+    let acknowledged = post_form(
+        &platform,
+        &on_call,
+        &action,
+        &form_encode(&[("csrf", &on_call.csrf)]),
+    )
+    .await;
+    assert_eq!(
+        acknowledged.status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        acknowledged.text
+    );
+    let read = handover_through_api(&platform, &colleague, &id).await;
+    assert_eq!(read["status"], "acknowledged", "{read}");
+    assert!(read["acknowledged_at"].is_string(), "{read}");
+    let after = page(&platform, &on_call, &location(&acknowledged)).await;
+    assert!(
+        after.text.contains("Hand-over acknowledged."),
+        "{}",
+        after.text
+    );
+    assert!(!after.text.contains(&action), "{}", after.text);
+    let twice = post_form(
+        &platform,
+        &on_call,
+        &action,
+        &form_encode(&[("csrf", &on_call.csrf)]),
+    )
+    .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.text);
+    assert!(
+        twice
+            .text
+            .contains("the hand-over was acknowledged already"),
+        "{}",
+        twice.text
     );
 }
