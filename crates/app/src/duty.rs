@@ -380,17 +380,20 @@ impl Duty<'_> {
         kind: DutyRecordKind,
         tenant: Option<TenantId>,
     ) -> AppResult<Vec<DutyRecord>> {
-        self.listed_with_status(caller, kind, tenant, None).await
+        self.listed_with_status(caller, kind, tenant, None, DutyQuery::all(kind).limit)
+            .await
     }
 
-    /// Like [`Self::listed`], only the records with `status` (when given):
-    /// the store filters, so the answered pages of past months are not read.
+    /// Like [`Self::listed`], only the records with `status` (when given),
+    /// the oldest `limit`: the store filters, so the answered pages of past
+    /// months are not read.
     pub(crate) async fn listed_with_status(
         &self,
         caller: &Caller,
         kind: DutyRecordKind,
         tenant: Option<TenantId>,
         status: Option<&str>,
+        limit: u32,
     ) -> AppResult<Vec<DutyRecord>> {
         let tenant = tenant.unwrap_or(caller.tenant_id());
         self.app
@@ -402,6 +405,7 @@ impl Duty<'_> {
             .list_duty_records(&DutyQuery {
                 subtree: Some(tenant),
                 status: status.map(str::to_owned),
+                limit,
                 ..DutyQuery::all(kind)
             })
             .await?)

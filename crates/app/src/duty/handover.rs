@@ -13,7 +13,7 @@ use nigehban_model::{
     AlertStatus, DutyRecordId, IncidentStatus, SensorHealthKind, TenantId, Timestamp, Tlp,
 };
 use nigehban_store::{
-    AlertQuery, AlertScope, IncidentScope, PageRequest, SensorHealthScope, StoreError,
+    AlertQuery, AlertScope, DutyQuery, IncidentScope, PageRequest, SensorHealthScope, StoreError,
 };
 use serde::{Deserialize, Serialize};
 
@@ -276,7 +276,13 @@ impl Duty<'_> {
         let mut out = Vec::new();
         for status in ["open", "escalated"] {
             for record in self
-                .listed_with_status(caller, DutyRecordKind::Handover, tenant, Some(status))
+                .listed_with_status(
+                    caller,
+                    DutyRecordKind::Handover,
+                    tenant,
+                    Some(status),
+                    DutyQuery::all(DutyRecordKind::Handover).limit,
+                )
                 .await?
             {
                 out.push(handover_view(&record)?);

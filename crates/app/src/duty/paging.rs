@@ -735,13 +735,15 @@ impl Duty<'_> {
     }
 
     /// The pages still open (nobody acknowledged them yet) of `tenant`
-    /// (default: the caller's) and below, the longest waiting first.
+    /// (default: the caller's) and below, the `limit` longest waiting
+    /// (1 to 10,000), the longest waiting first.
     pub async fn open_pages(
         &self,
         caller: &Caller,
         tenant: Option<TenantId>,
+        limit: u32,
     ) -> AppResult<Vec<PageView>> {
-        self.listed_with_status(caller, DutyRecordKind::Page, tenant, Some("open"))
+        self.listed_with_status(caller, DutyRecordKind::Page, tenant, Some("open"), limit)
             .await?
             .iter()
             .map(page_view)

@@ -33,6 +33,9 @@ const HANDOVERS_PATH: &str = "/console/duty/handovers";
 /// How far ahead the roster is shown.
 const ROSTER_DAYS: i64 = 7;
 
+/// Most open pages shown, the longest waiting first (the API lists them all).
+const OPEN_PAGES_SHOWN: u32 = 50;
+
 /// How far ahead gaps are looked for (the duty officer's warning).
 const COVERAGE_WEEKS: u32 = 4;
 
@@ -244,7 +247,13 @@ async fn render(
     let gaps: usize = coverage.iter().map(|c| c.gaps.len()).sum();
     // Only what waits for an answer: the answered pages and hand-overs of
     // past months are in the API's lists, not read for every view of this page.
-    let pages = duty.open_pages(caller, None).await.map_err(fail)?;
+    let mut pages = duty
+        .open_pages(caller, None, OPEN_PAGES_SHOWN + 1)
+        .await
+        .map_err(fail)?;
+    // A flood (thousands of alerts paging at once) shows the longest waiting.
+    let more_pages = pages.len() > OPEN_PAGES_SHOWN as usize;
+    pages.truncate(OPEN_PAGES_SHOWN as usize);
     let handovers = duty
         .unacknowledged_handovers(caller, None)
         .await
@@ -258,6 +267,9 @@ async fn render(
             (notice(text, *problem))
         }
         (pages_section(viewer, &pages, may_acknowledge, &name))
+        @if more_pages {
+            p.note #more-pages { (t.more_open_pages) }
+        }
         @if on_call.is_empty() {
             p role="status" { (t.no_schedules) }
         } @else {

@@ -429,6 +429,8 @@ pub struct Messages {
     pub handover_not_yours: &'static str,
     /// Open pages (heading).
     pub open_pages: &'static str,
+    /// More pages are open than the duty page shows.
+    pub more_open_pages: &'static str,
     /// No page waits for an answer.
     pub no_open_pages: &'static str,
     /// Before when a page's next escalation step runs.
@@ -756,6 +758,7 @@ pub static ENGLISH: Messages = Messages {
     handover_not_yours: "This hand-over is for the incoming person; only they, or an administrator or duty officer, acknowledge it.",
     open_pages: "Open pages",
     no_open_pages: "No page is waiting for an answer.",
+    more_open_pages: "More pages are open than shown here (the 50 longest waiting); GET /api/v1/oncall/pages lists them all.",
     next_step: "next step",
     handovers: "Hand-overs to acknowledge",
     handover_note: "Hand-over note",
