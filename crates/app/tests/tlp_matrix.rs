@@ -20,9 +20,15 @@
 //! exports and live matching go through. PAP is checked on the automatic
 //! block-list use of the export paths ([`PAP_BLOCK_LIST`]).
 //!
-//! Adding a path (TAXII): add a variant to [`Path`], give it to
-//! [`Path::ALL`], and answer it in [`shows`]; a person's path takes its
-//! expectation from [`PEOPLE`], an automated one from [`MATCHING`].
+//! TAXII serves the STIX objects a tenant imported (by file or by a TAXII
+//! `POST`), each under the label of its markings; a STIX object names no
+//! recipient, so its column ([`TAXII`]) is custody for every label above
+//! GREEN. Each row of the matrix therefore publishes two things: an
+//! indicator (with its recipients) and a STIX indicator object at the same
+//! label.
+//!
+//! Adding a path: add a variant to [`Path`], give it to [`Path::ALL`],
+//! and answer it in [`shows`] with the table it takes its expectation from.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -33,7 +39,8 @@ use nigehban_app::model::indicator::{Indicator, IndicatorValue, ShareRecipient};
 use nigehban_app::model::{Pap, Role, Sector, Tenant, TenantKind, TenantName, Tlp};
 use nigehban_app::policy::IntelUse;
 use nigehban_app::{
-    AppError, Caller, IndicatorListing, Intel, NewIndicator, NewTenant, PageRequest,
+    AppError, Caller, IndicatorListing, Intel, NewIndicator, NewTenant, PageRequest, StixImport,
+    taxii,
 };
 use world::{World, postgres_world, world};
 
@@ -124,6 +131,35 @@ const MATCHING: [&str; 6] = [
     "YY......", // RED to the energy CERT
 ];
 
+/// Whether a person of each relationship reads, in any TAXII collection
+/// they see, the STIX object imported by the owner at each row's label.
+/// An object carries a label but no recipient, so AMBER, AMBER+STRICT and
+/// RED reach custody only, as the same label with no recipient would on
+/// every other path.
+#[rustfmt::skip]
+const TAXII: [&str; 6] = [
+    // own par chi sib unr nam col rch
+    "YYYYYYYY", // CLEAR
+    "YYYYYYYY", // GREEN
+    "YY......", // AMBER: no recipient in a STIX object
+    "YY......", // AMBER+STRICT
+    "YY......", // RED
+    "YY......", // RED
+];
+
+/// The TLP 2.0 marking-definition ids (the TLP 2.0 extension's published
+/// ids, written out here so that the test does not take them from the code
+/// under test).
+fn tlp2_marking(tlp: Tlp) -> &'static str {
+    match tlp {
+        Tlp::Clear => "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
+        Tlp::Green => "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
+        Tlp::Amber => "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
+        Tlp::AmberStrict => "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
+        Tlp::Red => "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
+    }
+}
+
 /// Whether PAP lets an indicator go on an automatic block list, by PAP
 /// label (clear, green, amber, red): PAP:AMBER allows passive actions
 /// only, PAP:RED nothing the adversary could notice.
@@ -152,13 +188,13 @@ enum Path {
     /// Live matching: does an event of the reader's tenant raise an alert
     /// for it? ([`Intel::usable`] and [`Intel::tenant_may_use`], as the node does.)
     Alert,
-    // TAXII (helper T): add `Taxii` here — the objects of the collections a
-    // person may read — to `Path::ALL`, and answer it in `shows`; it takes
-    // its expectation from `PEOPLE`.
+    /// TAXII 2.1: the objects of every collection the person sees
+    /// ([`taxii::Taxii::collections`], [`taxii::Taxii::objects`]).
+    Taxii,
 }
 
 impl Path {
-    const ALL: [Path; 7] = [
+    const ALL: [Path; 8] = [
         Path::ApiGet,
         Path::ApiList,
         Path::MispFeed,
@@ -166,12 +202,14 @@ impl Path {
         Path::ExportCsv,
         Path::ExportMisp,
         Path::Alert,
+        Path::Taxii,
     ];
 
     /// The table a path's expectation comes from.
     fn table(self) -> &'static [&'static str; 6] {
         match self {
             Path::Alert => &MATCHING,
+            Path::Taxii => &TAXII,
             _ => &PEOPLE,
         }
     }
@@ -278,11 +316,75 @@ fn new_indicator(
     }
 }
 
-/// Whether `path` shows `indicator` to `caller` (whose tenant's events are matched for `Alert`).
-async fn shows(w: &World, path: Path, caller: &Caller, indicator: &Indicator) -> bool {
+/// What one row of the matrix published: an indicator, and a STIX
+/// indicator object at the same label.
+struct Published {
+    indicator: Indicator,
+    stix_id: String,
+}
+
+/// Imports, as the owner, a STIX indicator object marked with `tlp`.
+async fn publish_stix_object(w: &World, publisher: &Caller, row: usize, tlp: Tlp) -> String {
+    let stix_id = format!("indicator--6a1f3c2e-7d4b-4e8a-9c1d-00000000000{row}");
+    let bundle = serde_json::json!({
+        "type": "bundle",
+        "id": format!("bundle--6a1f3c2e-7d4b-4e8a-9c1d-10000000000{row}"),
+        "objects": [{
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": stix_id,
+            "created": "2026-11-01T00:00:00.000Z",
+            "modified": "2026-11-01T00:00:00.000Z",
+            "name": format!("TAXII matrix row {row} ({tlp})"),
+            "pattern": format!("[domain-name:value = 'row{row}.taxii-matrix.example']"),
+            "pattern_type": "stix",
+            "valid_from": "2026-11-01T00:00:00Z",
+            "object_marking_refs": [tlp2_marking(tlp)],
+        }],
+    });
+    let options = StixImport {
+        tenant: None,
+        // Far from every row's label, so a marking that was not read shows.
+        default_tlp: Tlp::Clear,
+        default_pap: Pap::Green,
+        source: "TLP matrix".into(),
+    };
+    let reports = w
+        .app
+        .intel()
+        .import_stix_document(publisher, &options, bundle.to_string().as_bytes())
+        .await
+        .unwrap();
+    assert_eq!(reports.len(), 1, "{reports:?}");
+    stix_id
+}
+
+/// Whether `caller` reads the STIX object `stix_id` in any TAXII collection it sees.
+async fn taxii_shows(w: &World, caller: &Caller, stix_id: &str) -> bool {
+    let taxii = w.app.taxii();
+    let filter = taxii::TaxiiFilter {
+        ids: vec![stix_id.to_owned()],
+        ..Default::default()
+    };
+    let mut seen = false;
+    for collection in taxii.collections(Some(caller), false).await.unwrap() {
+        let page = taxii
+            .objects(Some(caller), &collection.id, &filter, false)
+            .await
+            .unwrap();
+        seen |= page.objects.iter().any(|o| o.id == stix_id);
+    }
+    seen
+}
+
+/// Whether `path` shows what a row published to `caller` (whose tenant's
+/// events are matched for `Alert`).
+async fn shows(w: &World, path: Path, caller: &Caller, published: &Published) -> bool {
     let intel = w.app.intel();
+    let indicator = &published.indicator;
     let value = indicator.value.value();
     match path {
+        Path::Taxii => taxii_shows(w, caller, &published.stix_id).await,
         Path::ApiGet => match intel.get(caller, indicator.id).await {
             Ok(found) => {
                 assert_eq!(found.id, indicator.id);
@@ -394,16 +496,17 @@ async fn every_label_recipient_relationship_and_path(w: &World) {
             )
             .await
             .unwrap();
-        made.push(indicator);
+        let stix_id = publish_stix_object(w, &publisher, row, *tlp).await;
+        made.push(Published { indicator, stix_id });
     }
     let mut wrong = Vec::new();
     let mut checked = 0;
     for path in Path::ALL {
-        for (row, indicator) in made.iter().enumerate() {
+        for (row, published) in made.iter().enumerate() {
             let expected_row = path.table()[row].as_bytes();
             for (column, (relationship, caller)) in readers.callers.iter().enumerate() {
                 let expected = expected_row[column] == b'Y';
-                let got = shows(w, path, caller, indicator).await;
+                let got = shows(w, path, caller, published).await;
                 checked += 1;
                 if got != expected {
                     let (tlp, addressed) = LABELS[row];
