@@ -69,7 +69,7 @@ async fn platform() -> Platform {
         &StoreConfig::Sqlite {
             data_dir: dir.path().to_path_buf(),
         },
-        AppSettings::insecure_fast_for_tests(),
+        bench_settings(),
     )
     .await
     .unwrap();
@@ -279,10 +279,16 @@ async fn platform() -> Platform {
         incident.get_or_insert_with(|| opened.readable_id().to_string());
     }
     duty(&app, &operator, &analyst, root.id).await;
-    // The duty loop (also running in the telemetry runtime) pages for each
-    // high and critical alert: 5,000 open pages, as in a flood. Caught up
-    // here, so that the timing sees them all and the loop is idle during it.
-    while app.duty().check().await.unwrap().pages_opened > 0 {}
+    // The duty loop pages for each high and critical alert: 5,000 open
+    // pages, as in a flood. Driven here until nothing is due (pages opened,
+    // their first steps run, the notifications tried), so that the timing
+    // sees them all and measures the pages, not the loop's work beside them
+    // (the node's own loop passes once, then waits a day: `bench_settings`).
+    let mut passes = 0;
+    while app.duty().check().await.unwrap() != nigehban_app::DutyCheck::default() {
+        passes += 1;
+        assert!(passes < 10_000, "the duty loop never settles");
+    }
     let cookie = session_cookie(&router, "admin").await;
     let analyst_cookie = session_cookie(&router, "analyst").await;
     Platform {
@@ -295,6 +301,14 @@ async fn platform() -> Platform {
         _telemetry: telemetry,
         _dir: dir,
     }
+}
+
+/// Cheap password hashing, and a duty loop in the node that waits a day
+/// between passes (the bench drives it itself before timing).
+fn bench_settings() -> AppSettings {
+    let mut settings = AppSettings::insecure_fast_for_tests();
+    settings.duty.check_every = Duration::from_secs(24 * 3600);
+    settings
 }
 
 /// The national CERT's watch: the analyst on call around the clock, 200

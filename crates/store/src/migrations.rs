@@ -71,6 +71,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "taxii",
         sql: include_str!("../migrations/sqlite/0014_taxii.sql"),
     },
+    Migration {
+        version: 15,
+        name: "alert_hours",
+        sql: include_str!("../migrations/sqlite/0015_alert_hours.sql"),
+    },
 ];
 
 /// PostgreSQL migrations, in order.
@@ -129,6 +134,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 14,
         name: "taxii",
         sql: include_str!("../migrations/postgres/0014_taxii.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "alert_hours",
+        sql: include_str!("../migrations/postgres/0015_alert_hours.sql"),
     },
 ];
 

@@ -10,7 +10,7 @@ use axum::routing::get;
 use maud::{Markup, html};
 use nigehban_app::model::{IncidentSeverity, Severity, StageState, Tenant, TenantId, Timestamp};
 use nigehban_app::{AppError, Caller, IncidentListing, IncidentSight, PageRequest};
-use nigehban_search::EventQuery;
+use nigehban_search::{Aggregation, EventQuery};
 use time::{Duration, OffsetDateTime};
 
 use super::charts::{Series, stacked_bars};
@@ -239,16 +239,23 @@ async fn events_per_hour(
         }
     }
     let index = telemetry.index.clone();
+    // One hourly aggregation per series (hours are aligned on the epoch, as `start` is).
+    let per_hour = Aggregation {
+        interval: Some(std::time::Duration::from_secs(3600)),
+        ..Aggregation::default()
+    };
     let series = tokio::task::spawn_blocking(move || {
         scopes
             .into_iter()
             .map(|(label, scope)| {
-                let values = (0..HOURS)
-                    .map(|h| {
-                        let from = start + Duration::hours(h);
-                        index.count(&EventQuery::new(&scope).between(from, from + Duration::HOUR))
-                    })
-                    .collect::<Result<Vec<u64>, _>>()?;
+                let query = EventQuery::new(&scope).between(start, start + Duration::hours(HOURS));
+                let mut values = vec![0u64; HOURS as usize];
+                for bucket in index.aggregate(&query, &per_hour)?.over_time.unwrap_or_default() {
+                    let hour = (bucket.start - start).whole_hours();
+                    if let Some(value) = usize::try_from(hour).ok().and_then(|h| values.get_mut(h)) {
+                        *value += bucket.count;
+                    }
+                }
                 Ok(Series { label, values })
             })
             .collect::<Result<Vec<Series>, nigehban_search::SearchError>>()

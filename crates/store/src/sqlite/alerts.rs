@@ -376,7 +376,7 @@ impl SqliteStore {
         self.read(move |conn| {
             let sql = format!(
                 "{SUBTREE} SELECT tenant_id, severity, first_seen / 3600000000 AS hour, COUNT(*)
-                 FROM alerts WHERE tenant_id IN (SELECT id FROM subtree)
+                 FROM alerts INDEXED BY alerts_by_first_seen WHERE tenant_id IN (SELECT id FROM subtree)
                  AND exercise = 0 AND first_seen >= ?2 AND first_seen < ?3
                  GROUP BY tenant_id, severity, hour"
             );
