@@ -81,7 +81,7 @@ async fn platform(app: &App) -> Platform {
 
 /// The platform, with the operator's seven indicators when `seed`.
 async fn platform_with(app: &App, seed: bool) -> Platform {
-    let tree = tree(app).await;
+    let tree = tree(app, None).await;
     let (admin, operator, banking, bank) = (&tree.admin, &tree.operator, &tree.banking, &tree.bank);
     let operator_intel = token(app, admin, operator.id, Role::IntelAnalyst).await;
     let publisher = app

@@ -90,7 +90,7 @@ struct Platform {
 
 /// Sets the platform up; the operator shares a CLEAR, a GREEN and an AMBER indicator.
 async fn platform(app: &App) -> Platform {
-    let tree = tree(app).await;
+    let tree = tree(app, None).await;
     let (admin, operator, bank) = (&tree.admin, &tree.operator, &tree.bank);
     app.users()
         .create(
