@@ -469,23 +469,16 @@ impl Duty<'_> {
         name: &str,
         document: PolicyDocument,
     ) -> AppResult<PolicyView> {
-        self.app
-            .authorise(caller, Action::ManageRoster, tenant, "tenant", tenant)
-            .await?;
-        let name = check_name("name", name)?;
-        self.check_policy(tenant, &document).await?;
-        let mut record = DutyRecord::new(
-            tenant,
-            DutyRecordKind::EscalationPolicy,
-            name,
-            to_json(&document)?,
-            self.now(),
-        );
-        record.updated_by = caller.user_id();
+        let check = self.check_policy(tenant, &document);
         let stored = self
-            .app
-            .store()
-            .put_duty_record(&record, 0, Some(&self.audit(caller)))
+            .create_roster_record(
+                caller,
+                tenant,
+                DutyRecordKind::EscalationPolicy,
+                name,
+                &document,
+                check,
+            )
             .await?;
         policy_view(&stored)
     }
