@@ -282,18 +282,12 @@ impl Duty<'_> {
         name: &str,
         document: ScheduleDocument,
     ) -> AppResult<ScheduleView> {
-        let check = self.check_schedule(tenant, &document);
-        let stored = self
-            .create_roster_record(
-                caller,
-                tenant,
-                DutyRecordKind::Schedule,
-                name,
-                &document,
-                check,
-            )
-            .await?;
-        schedule_view(&stored)
+        let (kind, check) = (
+            DutyRecordKind::Schedule,
+            self.check_schedule(tenant, &document),
+        );
+        let stored = self.create_roster_record(caller, tenant, kind, name, &document, check);
+        schedule_view(&stored.await?)
     }
 
     /// Stores a new schedule or escalation policy of `tenant`: the caller must

@@ -7,8 +7,7 @@ mod postgres;
 #[path = "support/server.rs"]
 mod server;
 
-use std::io::Write as _;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -67,7 +66,8 @@ fn first_start_prints_a_one_time_password_that_signs_in() {
         None,
     );
     assert_eq!(
-        tenants.json()["items"][0]["name"], "National CERT",
+        tenants.json()["items"][0]["name"],
+        "National CERT",
         "{}",
         tenants.text()
     );
@@ -160,28 +160,12 @@ fn admin_create_user_before_first_start_sets_the_administrator_password() {
     assert!(migrate.status.success(), "{migrate:?}");
     assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date"));
 
-    let mut create = nigehban()
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "chief",
-            "--password-stdin",
-            "--data-dir",
-        ])
-        .arg(&data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"chief's long passphrase\n")
-        .unwrap();
-    let output = create.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
+    let output = create_user(
+        &["--data-dir", data_dir.to_str().unwrap()],
+        "chief",
+        &[],
+        "chief's long passphrase",
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains("one-time password"), "{stdout}");
 
@@ -498,7 +482,12 @@ fn serves_on_postgresql() {
 /// arguments that name it.
 fn audited_store(storage: &[&str]) {
     for (username, role) in [("chief", "administrator"), ("watch", "analyst")] {
-        create_user(storage, username, &["--role", role], "a long enough passphrase");
+        create_user(
+            storage,
+            username,
+            &["--role", role],
+            "a long enough passphrase",
+        );
     }
 }
 
@@ -679,7 +668,12 @@ fn admin_reset_password_lets_the_administrator_back_in(storage: &[&str], command
     );
     assert_eq!(refused.status, 401, "{}", refused.text());
     let (session, answer) = Session::sign_in(server.address, "admin", &one_time);
-    assert_eq!(answer.json()["must_change_password"], true, "{}", answer.text());
+    assert_eq!(
+        answer.json()["must_change_password"],
+        true,
+        "{}",
+        answer.text()
+    );
     let changed = http_json(
         server.address,
         "POST",
@@ -712,7 +706,8 @@ fn admin_reset_password_lets_the_administrator_back_in(storage: &[&str], command
     );
     assert_eq!(resets[0]["actor"]["kind"], "user", "{}", audit.text());
     assert_eq!(
-        resets[1]["actor"]["kind"], "operator",
+        resets[1]["actor"]["kind"],
+        "operator",
         "the reset is the operator's: {}",
         audit.text()
     );
@@ -738,9 +733,7 @@ fn admin_reset_password_lets_the_administrator_back_in_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let mut command = serve();
-    command
-        .arg("--data-dir")
-        .arg(&data_dir);
+    command.arg("--data-dir").arg(&data_dir);
     let data_dir = data_dir.to_str().unwrap().to_owned();
     admin_reset_password_lets_the_administrator_back_in(&["--data-dir", &data_dir], command);
 }

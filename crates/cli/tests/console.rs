@@ -493,13 +493,7 @@ fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str, a
 }
 
 /// A JSON request with a session.
-fn api(
-    server: &Server,
-    session: &Session,
-    method: &str,
-    path: &str,
-    body: &Value,
-) -> Value {
+fn api(server: &Server, session: &Session, method: &str, path: &str, body: &Value) -> Value {
     let answer = http(
         server.address,
         method,

@@ -18,8 +18,8 @@ use serde_json::json;
 
 use nats::NatsServer;
 use server::{
-    Answer, PASSWORD, Server, Session, bearer, create_administrator, free_port, http,
-    http_json, register_sensor, serve,
+    Answer, PASSWORD, Server, Session, bearer, create_administrator, free_port, http, http_json,
+    register_sensor,
 };
 
 fn services_required() -> bool {
@@ -33,20 +33,6 @@ fn missing(what: &str) {
         "NIGEHBAN_REQUIRE_SERVICES=1 but {what} is missing"
     );
     println!("skipped: {what} is missing");
-}
-
-/// Starts `nigehban serve` on `data_dir` with extra arguments and environment.
-fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut command = serve();
-    command
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env("NIGEHBAN_SECURE_COOKIES", "false");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    Server::spawn(command)
 }
 
 /// Asks `path` until `done` holds for the answer, for at most `within`.
@@ -295,7 +281,7 @@ fn with_postgresql_stopped_readiness_is_503_and_intake_asks_to_retry() {
     let url = postgres.url();
     let dir = tempfile::tempdir().unwrap();
     create_administrator(dir.path(), &["--database", &url]);
-    let server = start(dir.path(), &["--database", &url], &[]);
+    let server = Server::start_with(dir.path(), &["--database", &url], &[]);
     let setup = set_up(&server);
     let ready = http(server.address, "GET", "/readyz", &[], b"");
     assert_eq!(ready.status, 200, "{}", ready.text());
@@ -364,7 +350,7 @@ fn with_nats_server_stopped_readiness_is_503_and_intake_asks_to_retry() {
     let dir = tempfile::tempdir().unwrap();
     create_administrator(dir.path(), &[]);
     let bus = format!("nats://127.0.0.1:{port}");
-    let server = start(dir.path(), &["--bus", &bus], &[]);
+    let server = Server::start_with(dir.path(), &["--bus", &bus], &[]);
     let setup = set_up(&server);
     let ready = http(server.address, "GET", "/readyz", &[], b"");
     assert_eq!(ready.status, 200, "{}", ready.text());
@@ -406,7 +392,7 @@ fn only_the_scraper_with_the_token_sees_series_that_name_tenants_sensors_or_addr
     let data = dir.path().join("data");
     create_administrator(&data, &[]);
     let token_file_text = token_file.display().to_string();
-    let server = start(
+    let server = Server::start_with(
         &data,
         &[
             "--syslog-udp",
@@ -486,7 +472,7 @@ fn only_the_scraper_with_the_token_sees_series_that_name_tenants_sensors_or_addr
 fn a_metrics_listener_serves_every_series_where_the_operator_bound_it() {
     let dir = tempfile::tempdir().unwrap();
     create_administrator(dir.path(), &[]);
-    let server = start(dir.path(), &["--metrics-listen", "127.0.0.1:0"], &[]);
+    let server = Server::start_with(dir.path(), &["--metrics-listen", "127.0.0.1:0"], &[]);
     let setup = set_up(&server);
     assert_eq!(ingest(&server, &setup, "one").status, 202);
     let metrics = server.metrics.expect("the metrics listener was announced");
@@ -504,7 +490,7 @@ fn a_metrics_listener_serves_every_series_where_the_operator_bound_it() {
 #[test]
 fn connection_limits_are_the_configured_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let server = start(
+    let server = Server::start_with(
         dir.path(),
         &["--http-header-timeout-seconds", "2"],
         &[("NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT", "5")],

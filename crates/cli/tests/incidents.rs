@@ -15,7 +15,7 @@ use std::path::Path;
 
 use serde_json::{Value, json};
 
-use server::{Answer, Server, Session, bearer, create_administrator, http_json, serve, PASSWORD};
+use server::{Answer, PASSWORD, Server, Session, bearer, create_administrator, http_json, serve};
 
 /// `nigehban serve` with the national CERT's incident id prefix.
 fn start(data_dir: &Path) -> Server {
@@ -312,7 +312,10 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         Some(&json!({"note": "the same SMS reached customers of other banks"})),
     );
     assert_eq!(escalated.status, 200, "{}", escalated.text());
-    assert_eq!(escalated.json()["former_owners"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        escalated.json()["former_owners"].as_array().unwrap().len(),
+        1
+    );
     w.expect(
         &server,
         &id,
@@ -333,17 +336,20 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         Some(&json!({"status": "in_progress"})),
     );
     assert_eq!(
-        refused.status, 403,
+        refused.status,
+        403,
         "an earlier owner no longer changes it: {}",
         refused.text()
     );
 
     // 4. National tasks the telecom CERT with a countermeasure.
-    let telecom_tenant =
-        w.telecom.call(&server, "GET", "/api/v1/tenants", None).json()["items"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let telecom_tenant = w
+        .telecom
+        .call(&server, "GET", "/api/v1/tenants", None)
+        .json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let tasked = w.national.call(
         &server,
         "POST",

@@ -27,8 +27,8 @@ use nigehban_testkit::Need;
 use serde_json::{Value, json};
 
 use server::{
-    Answer, PASSWORD, Process, Server, Session, bearer, create_administrator, free_port,
-    http_json, serve, wait_for_port,
+    Answer, PASSWORD, Process, Server, Session, bearer, create_administrator, free_port, http_json,
+    serve, wait_for_port,
 };
 
 const WEBHOOK_SECRET: &str = "the secondary's webhook secret";
@@ -370,7 +370,11 @@ impl Admin {
             })),
         );
         assert_eq!(refused.status, 422, "{}", refused.text());
-        assert!(refused.text().contains("{{password}}"), "{}", refused.text());
+        assert!(
+            refused.text().contains("{{password}}"),
+            "{}",
+            refused.text()
+        );
     }
 
     fn notifications(&self) -> Vec<Value> {
@@ -579,7 +583,10 @@ fn a_critical_alert_escalates_to_the_secondary_and_stops_at_the_signed_link() {
     let again = http_json(server.address, "POST", &path, &[], None);
     assert_eq!(again.status, 409, "{}", again.text());
     let forged = format!("{}x", &path[..path.len() - 1]);
-    assert_eq!(http_json(server.address, "POST", &forged, &[], None).status, 404);
+    assert_eq!(
+        http_json(server.address, "POST", &forged, &[], None).status,
+        404
+    );
 
     // The escalation stopped: the repeat of step 1 never comes.
     std::thread::sleep(Duration::from_secs(8));

@@ -16,8 +16,8 @@ use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, mpsc};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use nigehban_testkit::Need;
@@ -25,23 +25,9 @@ use serde_json::{Value, json};
 
 use nats::NatsServer;
 use server::{
-    PASSWORD, Server, Session, create_administrator, free_port, http, nigehban,
-    register_sensor, serve, try_http, wait_for_port,
+    PASSWORD, Server, Session, create_administrator, free_port, http, nigehban, register_sensor,
+    try_http, wait_for_port,
 };
-
-/// Starts `nigehban serve` on `data_dir` with extra arguments and environment.
-fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-    let mut command = serve();
-    command
-        .arg("--data-dir")
-        .arg(data_dir)
-        .args(args)
-        .env("NIGEHBAN_SECURE_COOKIES", "false");
-    for (name, value) in env {
-        command.env(name, value);
-    }
-    Server::spawn(command)
-}
 
 /// A platform set up for telemetry: an administrator's API token and a sensor's ingest token.
 struct Setup {
@@ -56,8 +42,10 @@ struct Setup {
 fn set_up(server: &Server, sensor: Value) -> Setup {
     let (session, _) = Session::sign_in(server.address, "chief", PASSWORD);
     let admin_token = session.api_token(server.address, &json!({"name": "e2e"}));
-    let analyst_token =
-        session.api_token(server.address, &json!({"name": "e2e analyst", "role": "analyst"}));
+    let analyst_token = session.api_token(
+        server.address,
+        &json!({"name": "e2e analyst", "role": "analyst"}),
+    );
     let sensor = register_sensor(server.address, &admin_token, &sensor);
     Setup {
         admin_token,
@@ -245,7 +233,7 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)], mut nats: Option<NatsServ
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
-    let server = start(&data_dir, bus_args, env);
+    let server = Server::start_with(&data_dir, bus_args, env);
     let setup = set_up(
         &server,
         json!({"name": "crash sender", "kind": "application", "expected_formats": ["json"]}),
@@ -307,7 +295,7 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)], mut nats: Option<NatsServ
     // nats-server first (on its port and store), then the server.
     let _nats =
         killed_nats.map(|(program, store, port)| NatsServer::start_on(&program, &store, port));
-    let server = start(&data_dir, bus_args, env);
+    let server = Server::start_with(&data_dir, bus_args, env);
     let mut rounds = 0;
     while acked.iter().any(|a| !a) {
         rounds += 1;
@@ -406,7 +394,7 @@ fn a_backup_taken_during_intake_restores_every_acknowledged_event() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
-    let server = start(&data_dir, &[], &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let setup = set_up(
         &server,
         json!({"name": "backup sender", "kind": "application", "expected_formats": ["json"]}),
@@ -558,7 +546,7 @@ fn a_backup_taken_during_intake_restores_every_acknowledged_event() {
     assert!(stderr.contains("is not empty"), "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
 
-    let copy = start(&restored, &[], &[]);
+    let copy = Server::start_with(&restored, &[], &[]);
     wait_indexed(&copy, Duration::from_secs(300));
     for &n in &before {
         assert_eq!(
@@ -601,7 +589,7 @@ fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
-    let server = start(
+    let server = Server::start_with(
         &data_dir,
         &["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"],
         &[],
@@ -696,7 +684,7 @@ fn syslog_over_tls_arrives_through_serve() {
     let (certificate, key) = self_signed_certificate(dir.path());
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
-    let server = start(&data_dir, &tls_listener(&certificate, &key), &[]);
+    let server = Server::start_with(&data_dir, &tls_listener(&certificate, &key), &[]);
     let setup = set_up(
         &server,
         json!({"name": "tls relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),
@@ -870,7 +858,7 @@ fn syslog_relayed_by_rsyslog_arrives_through_serve_over_udp_tcp_and_tls() {
     create_administrator(&data_dir, &[]);
     let mut listeners = vec!["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"];
     listeners.extend(tls_listener(&certificate, &key));
-    let server = start(&data_dir, &listeners, &[]);
+    let server = Server::start_with(&data_dir, &listeners, &[]);
     let setup = set_up(
         &server,
         json!({"name": "rsyslog relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),
@@ -1000,7 +988,7 @@ fn every_corpus_file_ingests_with_broken_lines_reported_and_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
-    let server = start(&data_dir, &[], &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let setup = set_up(&server, json!({"name": "field kit", "kind": "other"}));
     let journal = dir.path().join("ingest.journal");
     let run = || {
@@ -1117,7 +1105,7 @@ fn ingest_refuses_a_bad_token_and_a_missing_server_clearly() {
     );
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
-    let server = start(&data_dir, &[], &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let output = nigehban()
         .args([
             "ingest",
@@ -1146,7 +1134,7 @@ fn ingest_reports_broken_json_lines_and_sends_a_file_again_for_another_sensor() 
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
-    let server = start(&data_dir, &[], &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let first = set_up(&server, json!({"name": "kit one", "kind": "other"}));
     let registered = http(
         server.address,
@@ -1352,7 +1340,7 @@ fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_ev
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
     let serve_args: Vec<&str> = rule_args.iter().map(String::as_str).collect();
-    let server = start(&data_dir, &serve_args, &[]);
+    let server = Server::start_with(&data_dir, &serve_args, &[]);
     let setup = set_up(&server, json!({"name": "windows fleet", "kind": "other"}));
     let ingest = nigehban()
         .args(["ingest", "--server", &server.url()])
@@ -1424,7 +1412,7 @@ fn rules_import_stores_good_rules_and_names_the_broken_one() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     create_administrator(&data_dir, &[]);
-    let server = start(&data_dir, &[], &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let setup = set_up(&server, json!({"name": "rules probe", "kind": "other"}));
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(rules.join("windows")).unwrap();

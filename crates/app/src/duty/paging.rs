@@ -469,18 +469,12 @@ impl Duty<'_> {
         name: &str,
         document: PolicyDocument,
     ) -> AppResult<PolicyView> {
-        let check = self.check_policy(tenant, &document);
-        let stored = self
-            .create_roster_record(
-                caller,
-                tenant,
-                DutyRecordKind::EscalationPolicy,
-                name,
-                &document,
-                check,
-            )
-            .await?;
-        policy_view(&stored)
+        let (kind, check) = (
+            DutyRecordKind::EscalationPolicy,
+            self.check_policy(tenant, &document),
+        );
+        let stored = self.create_roster_record(caller, tenant, kind, name, &document, check);
+        policy_view(&stored.await?)
     }
 
     /// Changes an escalation policy (`version`: the one read). Pages already

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -89,6 +89,19 @@ impl Server {
     pub fn start(data_dir: &Path) -> Server {
         let mut command = serve();
         command.arg("--data-dir").arg(data_dir);
+        Server::spawn(command)
+    }
+
+    /// Starts `nigehban serve` on `data_dir` with extra arguments and
+    /// environment, its session cookies allowed over the tests' plain HTTP.
+    pub fn start_with(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut command = serve();
+        command
+            .arg("--data-dir")
+            .arg(data_dir)
+            .args(args)
+            .env("NIGEHBAN_SECURE_COOKIES", "false")
+            .envs(env.iter().copied());
         Server::spawn(command)
     }
 
@@ -452,7 +465,8 @@ pub fn register_sensor(address: SocketAddr, token: &str, body: &Value) -> Sensor
 
 /// Creates a user with `admin create-user` on the store `storage` names (the
 /// first one sets the platform up); `extra` adds arguments such as `--role`.
-pub fn create_user(storage: &[&str], username: &str, extra: &[&str], password: &str) {
+/// Fails the test unless it succeeds; what it printed.
+pub fn create_user(storage: &[&str], username: &str, extra: &[&str], password: &str) -> Output {
     let mut create = nigehban()
         .args(["admin", "create-user", "--username", username])
         .args(extra)
@@ -471,6 +485,7 @@ pub fn create_user(storage: &[&str], username: &str, extra: &[&str], password: &
         .unwrap();
     let output = create.wait_with_output().unwrap();
     assert!(output.status.success(), "{output:?}");
+    output
 }
 
 /// Creates the administrator `chief` with [`PASSWORD`] before the first start,
