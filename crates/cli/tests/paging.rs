@@ -714,7 +714,7 @@ fn the_shift_feed_parses_with_icalendar_and_gives_the_schedules_shifts() {
     let feed = http_json(server.address, "GET", &feed_path, &[], None);
     assert_eq!(feed.status, 200);
     let file = dir.path().join("chief.ics");
-    std::fs::write(&file, &feed.text()).unwrap();
+    std::fs::write(&file, feed.text()).unwrap();
     let parsed = Command::new("python3")
         .args([
             "-c",
@@ -780,7 +780,7 @@ fn the_shift_feed_parses_with_icalendar_and_gives_the_schedules_shifts() {
     }
     // Read again, the feed gives the same events (stable uids).
     let again = http_json(server.address, "GET", &feed_path, &[], None);
-    std::fs::write(&file, &again.text()).unwrap();
+    std::fs::write(&file, again.text()).unwrap();
     let reparsed = Command::new("python3")
         .args([
             "-c",
