@@ -5,14 +5,14 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::server::{free_port, wait_for_port};
+use crate::server::{Process, free_port, wait_for_port};
 
-/// A nats-server of the test's own, killed when dropped.
+/// A nats-server of the test's own, killed when dropped (its [`Process`]).
 pub struct NatsServer {
-    child: Child,
+    process: Process,
     /// The program it runs.
     pub program: PathBuf,
     /// Its loopback port.
@@ -37,7 +37,7 @@ impl NatsServer {
             .spawn()
             .unwrap();
         let server = NatsServer {
-            child,
+            process: Process(child),
             program: program.to_owned(),
             port,
             store: store.to_owned(),
@@ -53,14 +53,7 @@ impl NatsServer {
 
     /// `kill -9`.
     pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.0.kill().unwrap();
+        self.process.0.wait().unwrap();
     }
 }

@@ -66,10 +66,10 @@ impl Drop for Process {
     }
 }
 
-/// A running `nigehban serve`, killed when dropped; what it printed before it
+/// A running `nigehban serve`, killed when dropped (its [`Process`]); what it printed before it
 /// listened is read into the fields.
 pub struct Server {
-    child: Child,
+    process: Process,
     /// Where the HTTP API listens.
     pub address: SocketAddr,
     /// The first administrator's user name, printed on first start.
@@ -111,7 +111,7 @@ impl Server {
         let stdout = child.stdout.take();
         // From here on the child is owned by `server`, whose drop kills and reaps it.
         let mut server = Server {
-            child,
+            process: Process(child),
             address: SocketAddr::from(([127, 0, 0, 1], 0)),
             admin: None,
             one_time_password: None,
@@ -172,13 +172,13 @@ impl Server {
     /// Sends SIGTERM and waits (a minute at most) for the process to exit.
     pub fn terminate(mut self) -> ExitStatus {
         let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+            .args(["-TERM", &self.process.0.id().to_string()])
             .status()
             .unwrap();
         assert!(status.success());
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
+            if let Some(status) = self.process.0.try_wait().unwrap() {
                 return status;
             }
             assert!(
@@ -191,15 +191,8 @@ impl Server {
 
     /// `kill -9`.
     pub fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.0.kill().unwrap();
+        self.process.0.wait().unwrap();
     }
 }
 
