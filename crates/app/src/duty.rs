@@ -282,25 +282,38 @@ impl Duty<'_> {
         name: &str,
         document: ScheduleDocument,
     ) -> AppResult<ScheduleView> {
+        let (kind, check) = (
+            DutyRecordKind::Schedule,
+            self.check_schedule(tenant, &document),
+        );
+        let stored = self.create_roster_record(caller, tenant, kind, name, &document, check);
+        schedule_view(&stored.await?)
+    }
+
+    /// Stores a new schedule or escalation policy of `tenant`: the caller must
+    /// manage rosters, then the name is checked, then the document (`check`
+    /// runs only when awaited here, so that errors come in that order).
+    async fn create_roster_record<T: Serialize>(
+        &self,
+        caller: &Caller,
+        tenant: TenantId,
+        kind: DutyRecordKind,
+        name: &str,
+        document: &T,
+        check: impl Future<Output = AppResult<()>>,
+    ) -> AppResult<DutyRecord> {
         self.app
             .authorise(caller, Action::ManageRoster, tenant, "tenant", tenant)
             .await?;
         let name = check_name("name", name)?;
-        self.check_schedule(tenant, &document).await?;
-        let mut record = DutyRecord::new(
-            tenant,
-            DutyRecordKind::Schedule,
-            name,
-            to_json(&document)?,
-            self.now(),
-        );
+        check.await?;
+        let mut record = DutyRecord::new(tenant, kind, name, to_json(document)?, self.now());
         record.updated_by = caller.user_id();
-        let stored = self
+        Ok(self
             .app
             .store()
             .put_duty_record(&record, 0, Some(&self.audit(caller)))
-            .await?;
-        schedule_view(&stored)
+            .await?)
     }
 
     fn audit(&self, caller: &Caller) -> nigehban_store::AuditContext {

@@ -2,223 +2,20 @@
 //! commands, and a backup taken under write load that restores and verifies.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+#[path = "support/postgres.rs"]
+mod postgres;
+#[path = "support/server.rs"]
+mod server;
+
+use std::process::Command;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
-    command
-}
-
-/// A running `nigehban serve`, stopped with SIGTERM when dropped.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    /// The one-time password printed on first start, if one was.
-    one_time_password: Option<String>,
-    stdout_lines: mpsc::Receiver<String>,
-    /// The line saying where it listens and on which storage.
-    listening_line: String,
-}
-
-impl Server {
-    /// Starts `nigehban serve` on an ephemeral port and waits until it listens.
-    fn start(data_dir: &Path) -> Server {
-        let mut command = nigehban();
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir);
-        Server::spawn(command)
-    }
-
-    /// Spawns a `serve` command and waits until it prints where it listens.
-    fn spawn(mut command: Command) -> Server {
-        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
-        let stdout = child.stdout.take();
-        let (lines_tx, lines) = mpsc::channel();
-        // From here on the child is owned by `server`, whose drop kills and reaps it.
-        let mut server = Server {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            one_time_password: None,
-            stdout_lines: lines,
-            listening_line: String::new(),
-        };
-        let stdout = stdout.expect("stdout is piped");
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let remaining = deadline.saturating_duration_since(Instant::now());
-            let line = server
-                .stdout_lines
-                .recv_timeout(remaining)
-                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
-            if let Some(password) = line.split("one-time password: ").nth(1) {
-                server.one_time_password = Some(password.trim().to_owned());
-            }
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                server.address = rest.split('/').next().unwrap().parse().unwrap();
-                server.listening_line = line.clone();
-                return server;
-            }
-        }
-    }
-
-    /// Sends SIGTERM and waits for the process to exit.
-    fn terminate(mut self) -> ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "nigehban serve did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-        while self.stdout_lines.try_recv().is_ok() {}
-    }
-}
-
-/// An HTTP answer read from a real socket.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    json: Value,
-    text: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// One HTTP/1.1 exchange over a fresh connection.
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Answer {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let body = body
-        .map(|b| serde_json::to_vec(b).unwrap())
-        .unwrap_or_default();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(&body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Answer {
-        status,
-        headers,
-        json: serde_json::from_str(text).unwrap_or(Value::Null),
-        text: text.to_owned(),
-    }
-}
-
-/// A signed-in browser session.
-struct Session {
-    cookie: String,
-    csrf: String,
-}
-
-impl Session {
-    fn headers(&self) -> [(&str, &str); 2] {
-        [
-            ("Cookie", self.cookie.as_str()),
-            ("X-CSRF-Token", self.csrf.as_str()),
-        ]
-    }
-}
-
-fn login(address: SocketAddr, username: &str, password: &str) -> (Session, Answer) {
-    let answer = http(
-        address,
-        "POST",
-        "/api/v1/auth/login",
-        &[],
-        Some(&json!({"username": username, "password": password})),
-    );
-    assert_eq!(answer.status, 200, "{}", answer.text);
-    let cookie = answer
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let csrf = answer.json["csrf_token"].as_str().unwrap().to_owned();
-    (Session { cookie, csrf }, answer)
-}
+use postgres::{ScratchDatabase, postgres_program};
+use server::{Server, Session, create_user, http_json, nigehban, serve};
 
 /// Signs in with the one-time password and replaces it; returns the session.
 fn first_sign_in(server: &Server) -> Session {
@@ -226,9 +23,9 @@ fn first_sign_in(server: &Server) -> Session {
         .one_time_password
         .clone()
         .expect("a one-time password was printed");
-    let (session, answer) = login(server.address, "admin", &one_time);
-    assert_eq!(answer.json["must_change_password"], true);
-    let changed = http(
+    let (session, answer) = Session::sign_in(server.address, "admin", &one_time);
+    assert_eq!(answer.json()["must_change_password"], true);
+    let changed = http_json(
         server.address,
         "POST",
         "/api/v1/auth/password",
@@ -237,32 +34,31 @@ fn first_sign_in(server: &Server) -> Session {
             &json!({"current_password": one_time, "new_password": "the administrator's own passphrase"}),
         ),
     );
-    assert_eq!(changed.status, 200, "{}", changed.text);
+    assert_eq!(changed.status, 200, "{}", changed.text());
     session
 }
-
 #[test]
 fn first_start_prints_a_one_time_password_that_signs_in() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
     let server = Server::start(&data_dir);
-    let health = http(server.address, "GET", "/healthz", &[], None);
+    let health = http_json(server.address, "GET", "/healthz", &[], None);
     assert_eq!(health.status, 200);
-    assert_eq!(health.json["status"], "ok");
+    assert_eq!(health.json()["status"], "ok");
 
     let session = first_sign_in(&server);
-    let me = http(
+    let me = http_json(
         server.address,
         "GET",
         "/api/v1/auth/session",
         &session.headers(),
         None,
     );
-    assert_eq!(me.status, 200, "{}", me.text);
-    assert_eq!(me.json["user"]["username"], "admin");
-    assert_eq!(me.json["role"], "administrator");
-    assert_eq!(me.json["must_change_password"], false);
-    let tenants = http(
+    assert_eq!(me.status, 200, "{}", me.text());
+    assert_eq!(me.json()["user"]["username"], "admin");
+    assert_eq!(me.json()["role"], "administrator");
+    assert_eq!(me.json()["must_change_password"], false);
+    let tenants = http_json(
         server.address,
         "GET",
         "/api/v1/tenants",
@@ -270,11 +66,12 @@ fn first_start_prints_a_one_time_password_that_signs_in() {
         None,
     );
     assert_eq!(
-        tenants.json["items"][0]["name"], "National CERT",
+        tenants.json()["items"][0]["name"],
+        "National CERT",
         "{}",
-        tenants.text
+        tenants.text()
     );
-    assert_eq!(tenants.json["items"][0]["kind"], "national");
+    assert_eq!(tenants.json()["items"][0]["kind"], "national");
 
     let status = server.terminate();
     assert!(status.success(), "serve exited with {status}");
@@ -282,12 +79,12 @@ fn first_start_prints_a_one_time_password_that_signs_in() {
     // The second start finds the platform set up: no new password, same data.
     let server = Server::start(&data_dir);
     assert!(server.one_time_password.is_none());
-    let (_, answer) = login(
+    let (_, answer) = Session::sign_in(
         server.address,
         "admin",
         "the administrator's own passphrase",
     );
-    assert_eq!(answer.json["user"]["username"], "admin");
+    assert_eq!(answer.json()["user"]["username"], "admin");
     assert!(server.terminate().success());
 }
 
@@ -363,28 +160,12 @@ fn admin_create_user_before_first_start_sets_the_administrator_password() {
     assert!(migrate.status.success(), "{migrate:?}");
     assert!(String::from_utf8_lossy(&migrate.stdout).contains("up to date"));
 
-    let mut create = nigehban()
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "chief",
-            "--password-stdin",
-            "--data-dir",
-        ])
-        .arg(&data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(b"chief's long passphrase\n")
-        .unwrap();
-    let output = create.wait_with_output().unwrap();
-    assert!(output.status.success(), "{output:?}");
+    let output = create_user(
+        &["--data-dir", data_dir.to_str().unwrap()],
+        "chief",
+        &[],
+        "chief's long passphrase",
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(!stdout.contains("one-time password"), "{stdout}");
 
@@ -393,17 +174,17 @@ fn admin_create_user_before_first_start_sets_the_administrator_password() {
         server.one_time_password.is_none(),
         "a password was given: none is generated"
     );
-    let (session, answer) = login(server.address, "chief", "chief's long passphrase");
-    assert_eq!(answer.json["must_change_password"], false);
-    assert_eq!(answer.json["role"], "administrator");
-    let me = http(
+    let (session, answer) = Session::sign_in(server.address, "chief", "chief's long passphrase");
+    assert_eq!(answer.json()["must_change_password"], false);
+    assert_eq!(answer.json()["role"], "administrator");
+    let me = http_json(
         server.address,
         "GET",
         "/api/v1/auth/session",
         &session.headers(),
         None,
     );
-    assert_eq!(me.status, 200, "{}", me.text);
+    assert_eq!(me.status, 200, "{}", me.text());
     assert!(server.terminate().success());
 
     // Now a second user, with a generated one-time password.
@@ -463,23 +244,23 @@ fn backup_under_write_load_restores_to_a_database_that_verifies() {
     let data_dir = dir.path().join("data");
     let server = Server::start(&data_dir);
     let session = first_sign_in(&server);
-    let created = http(
+    let created = http_json(
         server.address,
         "POST",
         "/api/v1/tokens",
         &session.headers(),
         Some(&json!({"name": "load generator"})),
     );
-    assert_eq!(created.status, 201, "{}", created.text);
-    let bearer = format!("Bearer {}", created.json["secret"].as_str().unwrap());
-    let root = http(
+    assert_eq!(created.status, 201, "{}", created.text());
+    let bearer = format!("Bearer {}", created.json()["secret"].as_str().unwrap());
+    let root = http_json(
         server.address,
         "GET",
         "/api/v1/auth/session",
         &session.headers(),
         None,
     )
-    .json["tenant"]
+    .json()["tenant"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -499,14 +280,14 @@ fn backup_under_write_load_restores_to_a_database_that_verifies() {
                     && started.elapsed() < Duration::from_secs(60)
                     && written.load(Ordering::Relaxed) < 5000
                 {
-                    let answer = http(
+                    let answer = http_json(
                         address,
                         "POST",
                         "/api/v1/tenants",
                         &[("Authorization", bearer.as_str())],
                         Some(&json!({"parent": root, "name": format!("org {writer}-{n}"), "kind": "organisation"})),
                     );
-                    assert_eq!(answer.status, 201, "{}", answer.text);
+                    assert_eq!(answer.status, 201, "{}", answer.text());
                     written.fetch_add(1, Ordering::Relaxed);
                     n += 1;
                 }
@@ -576,7 +357,7 @@ fn backup_under_write_load_restores_to_a_database_that_verifies() {
 
     // The snapshot holds the tenants written before it was taken, and serves.
     let server = Server::start(&restored);
-    let (session, _) = login(
+    let (session, _) = Session::sign_in(
         server.address,
         "admin",
         "the administrator's own passphrase",
@@ -584,15 +365,15 @@ fn backup_under_write_load_restores_to_a_database_that_verifies() {
     let mut count = 0;
     let mut cursor = String::new();
     loop {
-        let page = http(
+        let page = http_json(
             server.address,
             "GET",
             &format!("/api/v1/tenants?limit=1000{cursor}"),
             &session.headers(),
             None,
         );
-        count += page.json["items"].as_array().unwrap().len();
-        match page.json["next_cursor"].as_str() {
+        count += page.json()["items"].as_array().unwrap().len();
+        match page.json()["next_cursor"].as_str() {
             Some(next) => cursor = format!("&cursor={next}"),
             None => break,
         }
@@ -621,69 +402,12 @@ fn postgres_url() -> Option<String> {
     nigehban_testkit::postgres_url()
 }
 
-/// A PostgreSQL client program (createdb, dropdb) from the PATH or the server's installation.
-fn postgres_program(name: &str) -> std::path::PathBuf {
-    let mut candidates: Vec<std::path::PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .map(|e| e.path().join("bin").join(name))
-                .collect()
-        })
-        .unwrap_or_default();
-    candidates.sort();
-    candidates
-        .into_iter()
-        .rev()
-        .find(|path| path.exists())
-        .unwrap_or_else(|| std::path::PathBuf::from(name))
-}
-
-/// A database of its own on the test server, dropped at the end.
-struct ScratchDatabase {
-    server_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create(server_url: &str) -> ScratchDatabase {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("nigehban_cli_{}_{nanos}", std::process::id());
-        let status = Command::new(postgres_program("createdb"))
-            .arg(format!("--maintenance-db={server_url}"))
-            .arg(&name)
-            .status()
-            .expect("createdb runs");
-        assert!(status.success(), "createdb {name} failed");
-        let (base, _) = server_url.rsplit_once('/').unwrap();
-        let url = format!("{base}/{name}");
-        ScratchDatabase {
-            server_url: server_url.to_owned(),
-            name,
-            url,
-        }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new(postgres_program("dropdb"))
-            .arg(format!("--maintenance-db={}", self.server_url))
-            .arg("--force")
-            .arg(&self.name)
-            .status();
-    }
-}
-
 #[test]
 fn serves_on_postgresql() {
     let Some(server_url) = postgres_url() else {
         return;
     };
-    let database = ScratchDatabase::create(&server_url);
+    let database = ScratchDatabase::create(&server_url, "cli");
     let dir = tempfile::tempdir().unwrap();
     // The audit key is made with the log, in the data directory.
     let migrate = nigehban()
@@ -694,9 +418,9 @@ fn serves_on_postgresql() {
     assert!(migrate.status.success(), "{migrate:?}");
     assert!(dir.path().join("audit.key").is_file());
 
-    let mut command = nigehban();
+    let mut command = serve();
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg("--data-dir")
         .arg(dir.path())
         .env("NIGEHBAN_DATABASE", &database.url);
     let server = Server::spawn(command);
@@ -710,22 +434,22 @@ fn serves_on_postgresql() {
         "PostgreSQL was asked for; no SQLite file"
     );
     assert_eq!(
-        http(server.address, "GET", "/readyz", &[], None).status,
+        http_json(server.address, "GET", "/readyz", &[], None).status,
         200
     );
     let session = first_sign_in(&server);
-    let root = http(
+    let root = http_json(
         server.address,
         "GET",
         "/api/v1/auth/session",
         &session.headers(),
         None,
     )
-    .json["tenant"]
+    .json()["tenant"]
         .as_str()
         .unwrap()
         .to_owned();
-    let created = http(
+    let created = http_json(
         server.address,
         "POST",
         "/api/v1/tenants",
@@ -734,7 +458,7 @@ fn serves_on_postgresql() {
             &json!({"parent": root, "name": "CERT Energy", "kind": "sectoral", "sector": "energy"}),
         ),
     );
-    assert_eq!(created.status, 201, "{}", created.text);
+    assert_eq!(created.status, 201, "{}", created.text());
     assert!(server.terminate().success());
 
     let verify = nigehban()
@@ -758,23 +482,12 @@ fn serves_on_postgresql() {
 /// arguments that name it.
 fn audited_store(storage: &[&str]) {
     for (username, role) in [("chief", "administrator"), ("watch", "analyst")] {
-        let mut create = nigehban()
-            .args(["admin", "create-user", "--username", username])
-            .args(["--role", role, "--password-stdin"])
-            .args(storage)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        create
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"a long enough passphrase\n")
-            .unwrap();
-        let output = create.wait_with_output().unwrap();
-        assert!(output.status.success(), "{output:?}");
+        create_user(
+            storage,
+            username,
+            &["--role", role],
+            "a long enough passphrase",
+        );
     }
 }
 
@@ -836,7 +549,7 @@ fn audit_verify_names_the_tampered_entry_on_postgresql() {
         return;
     };
     for tampering in TAMPERINGS {
-        let database = ScratchDatabase::create(&server_url);
+        let database = ScratchDatabase::create(&server_url, "cli");
         let keys = tempfile::tempdir().unwrap();
         let key_file = keys.path().join("audit.key");
         let storage = [
@@ -938,41 +651,47 @@ fn admin_reset_password_lets_the_administrator_back_in(storage: &[&str], command
     // The server keeps running: the command works on the same storage.
     let one_time = reset_password(storage, "admin");
     assert!(one_time.len() >= 16, "{one_time}");
-    let ended = http(
+    let ended = http_json(
         server.address,
         "GET",
         "/api/v1/auth/session",
         &session.headers(),
         None,
     );
-    assert_eq!(ended.status, 401, "the session was ended: {}", ended.text);
-    let refused = http(
+    assert_eq!(ended.status, 401, "the session was ended: {}", ended.text());
+    let refused = http_json(
         server.address,
         "POST",
         "/api/v1/auth/login",
         &[],
         Some(&json!({"username": "admin", "password": lost})),
     );
-    assert_eq!(refused.status, 401, "{}", refused.text);
-    let (session, answer) = login(server.address, "admin", &one_time);
-    assert_eq!(answer.json["must_change_password"], true, "{}", answer.text);
-    let changed = http(
+    assert_eq!(refused.status, 401, "{}", refused.text());
+    let (session, answer) = Session::sign_in(server.address, "admin", &one_time);
+    assert_eq!(
+        answer.json()["must_change_password"],
+        true,
+        "{}",
+        answer.text()
+    );
+    let changed = http_json(
         server.address,
         "POST",
         "/api/v1/auth/password",
         &session.headers(),
         Some(&json!({"current_password": one_time, "new_password": "a passphrase found again"})),
     );
-    assert_eq!(changed.status, 200, "{}", changed.text);
-    let audit = http(
+    assert_eq!(changed.status, 200, "{}", changed.text());
+    let audit = http_json(
         server.address,
         "GET",
         "/api/v1/audit?newest_first=true&limit=10",
         &session.headers(),
         None,
     );
-    assert_eq!(audit.status, 200, "{}", audit.text);
-    let resets: Vec<&Value> = audit.json["items"]
+    assert_eq!(audit.status, 200, "{}", audit.text());
+    let audit_json = audit.json();
+    let resets: Vec<&Value> = audit_json["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -983,16 +702,17 @@ fn admin_reset_password_lets_the_administrator_back_in(storage: &[&str], command
     assert!(
         resets.len() >= 2,
         "the reset and the change: {}",
-        audit.text
+        audit.text()
     );
-    assert_eq!(resets[0]["actor"]["kind"], "user", "{}", audit.text);
+    assert_eq!(resets[0]["actor"]["kind"], "user", "{}", audit.text());
     assert_eq!(
-        resets[1]["actor"]["kind"], "operator",
+        resets[1]["actor"]["kind"],
+        "operator",
         "the reset is the operator's: {}",
-        audit.text
+        audit.text()
     );
     assert!(
-        !audit.text.contains(&one_time),
+        !audit.text().contains(&one_time),
         "the password is not in the audit log"
     );
 
@@ -1012,10 +732,8 @@ fn admin_reset_password_lets_the_administrator_back_in(storage: &[&str], command
 fn admin_reset_password_lets_the_administrator_back_in_on_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let mut command = nigehban();
-    command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(&data_dir);
+    let mut command = serve();
+    command.arg("--data-dir").arg(&data_dir);
     let data_dir = data_dir.to_str().unwrap().to_owned();
     admin_reset_password_lets_the_administrator_back_in(&["--data-dir", &data_dir], command);
 }
@@ -1025,11 +743,11 @@ fn admin_reset_password_lets_the_administrator_back_in_on_postgresql() {
     let Some(server_url) = postgres_url() else {
         return;
     };
-    let database = ScratchDatabase::create(&server_url);
+    let database = ScratchDatabase::create(&server_url, "cli");
     let dir = tempfile::tempdir().unwrap();
-    let mut command = nigehban();
+    let mut command = serve();
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg("--data-dir")
         .arg(dir.path())
         .env("NIGEHBAN_DATABASE", &database.url);
     // The reset opens the database with the server's audit key (in its data directory).
@@ -1051,23 +769,23 @@ fn wrong_passwords_slow_that_user_name_down_from_that_address() {
     let body = |password: &str| json!({"username": "admin", "password": password});
     // Five free failures, and the sixth that starts the wait.
     for attempt in 1..=6 {
-        let answer = http(
+        let answer = http_json(
             server.address,
             "POST",
             "/api/v1/auth/login",
             &[],
             Some(&body("not the password")),
         );
-        assert_eq!(answer.status, 401, "attempt {attempt}: {}", answer.text);
+        assert_eq!(answer.status, 401, "attempt {attempt}: {}", answer.text());
     }
-    let slowed = http(
+    let slowed = http_json(
         server.address,
         "POST",
         "/api/v1/auth/login",
         &[],
         Some(&body(&one_time)),
     );
-    assert_eq!(slowed.status, 429, "{}", slowed.text);
+    assert_eq!(slowed.status, 429, "{}", slowed.text());
     assert!(
         slowed.header("retry-after").is_some(),
         "{:?}",

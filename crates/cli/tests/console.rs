@@ -20,18 +20,21 @@
 //! (or from the file `NIGEHBAN_AXE_CORE` names).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/server.rs"]
+mod server;
+
 use std::cell::RefCell;
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
 use nigehban_testkit::Need;
 use serde_json::{Value, json};
+
+use server::{Server, Session, free_port, http, nigehban, serve};
 
 const NEW_PASSWORD: &str = "a long new password for the console";
 
@@ -75,209 +78,28 @@ fn page_of(url: &str) -> String {
     parts.join("/")
 }
 
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
+/// Starts `nigehban serve` with the rules in `rules`; it must print the first
+/// administrator's name and one-time password.
+fn start(data_dir: &Path, rules: &Path) -> Server {
+    let mut command = serve();
+    // The browser reaches the server as http://localhost, where Chromium
+    // accepts `Secure` cookies: the default (secure) cookies are tested.
     command
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--rules")
+        .arg(rules);
+    let server = Server::spawn(command);
+    assert!(
+        server.admin.is_some() && server.one_time_password.is_some(),
+        "no one-time password printed"
+    );
+    server
 }
 
-/// A running `nigehban serve`, killed when dropped.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    admin: String,
-    one_time_password: String,
-}
-
-impl Server {
-    fn start(data_dir: &Path, rules: &Path) -> Server {
-        let child = nigehban()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .arg("--rules")
-            .arg(rules)
-            // The browser reaches the server as http://localhost, where Chromium
-            // accepts `Secure` cookies: the default (secure) cookies are tested.
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Owned by a `Server` at once, so that a failed start still ends it (`Drop`).
-        let mut server = Server {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            admin: String::new(),
-            one_time_password: String::new(),
-        };
-        let stdout = server.child.stdout.take().unwrap();
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
-            if let Some(rest) = line.strip_prefix("nigehban:   username: ") {
-                server.admin = rest.trim().to_owned();
-            }
-            if let Some(rest) = line.strip_prefix("nigehban:   one-time password: ") {
-                server.one_time_password = rest.trim().to_owned();
-            }
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                server.address = rest.split('/').next().unwrap().parse().unwrap();
-                std::thread::spawn(move || while lines.recv().is_ok() {});
-                assert!(
-                    !server.admin.is_empty() && !server.one_time_password.is_empty(),
-                    "no one-time password printed"
-                );
-                return server;
-            }
-        }
-    }
-
-    /// The console's base URL, as the browser sees it.
-    fn url(&self, path: &str) -> String {
-        format!("http://localhost:{}{path}", self.address.port())
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An HTTP answer.
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// One HTTP/1.1 exchange over a fresh connection.
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Answer {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(120)))
-        .unwrap();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    // Read the head, then exactly the body it announces: chromedriver keeps
-    // the connection open whatever `Connection: close` says.
-    let mut raw = Vec::new();
-    let mut buffer = [0u8; 16 * 1024];
-    let split = loop {
-        if let Some(split) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
-            break split;
-        }
-        let n = stream.read(&mut buffer).unwrap();
-        assert!(n > 0, "the connection closed before an HTTP head");
-        raw.extend_from_slice(&buffer[..n]);
-    };
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let header = |name: &str| {
-        headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    };
-    let mut body = raw[split + 4..].to_vec();
-    if let Some(length) = header("content-length").and_then(|v| v.parse::<usize>().ok()) {
-        while body.len() < length {
-            let n = stream.read(&mut buffer).unwrap();
-            assert!(n > 0, "the connection closed inside a body");
-            body.extend_from_slice(&buffer[..n]);
-        }
-        body.truncate(length);
-    } else {
-        stream.read_to_end(&mut body).unwrap();
-        if header("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
-            body = dechunk(&body);
-        }
-    }
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut data: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    loop {
-        let end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .expect("a chunk size");
-        let size = usize::from_str_radix(
-            String::from_utf8_lossy(&data[..end])
-                .split(';')
-                .next()
-                .unwrap()
-                .trim(),
-            16,
-        )
-        .unwrap();
-        data = &data[end + 2..];
-        if size == 0 {
-            return out;
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
-
-/// A free port on loopback.
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The first administrator's user name.
+fn admin_name(server: &Server) -> &str {
+    server.admin.as_deref().unwrap()
 }
 
 /// The W3C name of an element reference in WebDriver answers.
@@ -618,7 +440,7 @@ fn check_page(browser: &Browser, axe: &str, server: &Server, what: &str) {
            .catch(e => done([{id: 'axe-failed', help: String(e)}]));",
     );
     assert_eq!(violations, json!([]), "axe-core on {what}");
-    let own = server.url("/");
+    let own = server.console_url("/");
     let elsewhere: Vec<String> = browser
         .requested_urls()
         .into_iter()
@@ -640,7 +462,7 @@ fn check_page(browser: &Browser, axe: &str, server: &Server, what: &str) {
 
 /// Signs in through the form; changes the one-time password when made to.
 fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str, axe: &str) {
-    browser.go(&server.url("/console/"));
+    browser.go(&server.console_url("/console/"));
     assert!(
         browser.url().ends_with("/console/login"),
         "not sent to sign in: {}",
@@ -657,7 +479,7 @@ fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str, a
         browser.text("main")
     );
     // Nothing else opens before the password is changed.
-    browser.go(&server.url("/console/sensors"));
+    browser.go(&server.console_url("/console/sensors"));
     assert!(
         browser.url().ends_with("/console/password"),
         "{}",
@@ -670,44 +492,16 @@ fn sign_in(browser: &Browser, server: &Server, username: &str, password: &str, a
     browser.wait_for_url("/console/?password=changed");
 }
 
-/// Signs in over the API; the session's cookie and CSRF token.
-fn api_session(server: &Server, username: &str, password: &str) -> (String, String) {
-    let answer = http(
-        server.address,
-        "POST",
-        "/api/v1/auth/login",
-        &[("Content-Type", "application/json")],
-        &serde_json::to_vec(&json!({"username": username, "password": password})).unwrap(),
-    );
-    assert_eq!(answer.status, 200, "{}", answer.text());
-    let cookie = answer
-        .headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("set-cookie"))
-        .map(|(_, v)| v.split(';').next().unwrap().to_owned())
-        .unwrap();
-    (
-        cookie,
-        answer.json()["csrf_token"].as_str().unwrap().to_owned(),
-    )
-}
-
 /// A JSON request with a session.
-fn api(
-    server: &Server,
-    session: &(String, String),
-    method: &str,
-    path: &str,
-    body: &Value,
-) -> Value {
+fn api(server: &Server, session: &Session, method: &str, path: &str, body: &Value) -> Value {
     let answer = http(
         server.address,
         method,
         path,
         &[
             ("Content-Type", "application/json"),
-            ("Cookie", &session.0),
-            ("X-CSRF-Token", &session.1),
+            ("Cookie", &session.cookie),
+            ("X-CSRF-Token", &session.csrf),
         ],
         &serde_json::to_vec(body).unwrap(),
     );
@@ -801,15 +595,15 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("probe.yml"), PROBE_RULE).unwrap();
-    let server = Server::start(&dir.path().join("data"), &rules);
+    let server = start(&dir.path().join("data"), &rules);
     let browser = Browser::start(&chromium, &chromedriver);
 
     // Sign in with the one-time password: the console insists on a new one first.
     sign_in(
         &browser,
         &server,
-        &server.admin.clone(),
-        &server.one_time_password.clone(),
+        admin_name(&server),
+        server.one_time_password.as_deref().unwrap(),
         &axe,
     );
     assert!(
@@ -820,7 +614,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     check_page(&browser, &axe, &server, "the dashboard");
 
     // Register a sensor: the ingest token is shown once, with the command to send data.
-    browser.go(&server.url("/console/sensors"));
+    browser.go(&server.console_url("/console/sensors"));
     check_page(&browser, &axe, &server, "the empty sensors page");
     browser.type_into("form input[name=name]", "edge ids");
     browser.submit("main form.stacked button[type=submit]");
@@ -871,7 +665,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
 
     // Find it in search (once indexed) and expand it to its original record.
-    let search = server.url(&format!("/console/events?range=all&q={marker}"));
+    let search = server.console_url(&format!("/console/events?range=all&q={marker}"));
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         browser.go(&search);
@@ -912,7 +706,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     browser.screenshot("event-search");
 
-    browser.go(&server.url("/console/sensors"));
+    browser.go(&server.console_url("/console/sensors"));
     assert!(
         browser.text("#sensors").contains("edge ids"),
         "{}",
@@ -920,7 +714,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     check_page(&browser, &axe, &server, "the sensors page");
     browser.screenshot("sensors");
-    browser.go(&server.url("/console/"));
+    browser.go(&server.console_url("/console/"));
     check_page(&browser, &axe, &server, "the dashboard with events");
     assert!(
         !browser.find_all("svg.chart rect").is_empty(),
@@ -928,7 +722,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
 
     // Two organisations; a user of the first opens the second's sensor by URL.
-    let admin = api_session(&server, &server.admin, NEW_PASSWORD);
+    let admin = Session::sign_in(server.address, admin_name(&server), NEW_PASSWORD).0;
     let national = api(&server, &admin, "GET", "/api/v1/auth/session", &Value::Null)["tenant"]
         .as_str()
         .unwrap()
@@ -995,7 +789,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     let password = created["one_time_password"].as_str().unwrap().to_owned();
     // My API tokens: one created, its secret shown once.
-    browser.go(&server.url("/console/tokens"));
+    browser.go(&server.console_url("/console/tokens"));
     check_page(&browser, &axe, &server, "my API tokens");
     browser.type_into("main form input[name=name]", "console e2e");
     browser.submit("#create-token");
@@ -1006,7 +800,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         browser.text("main")
     );
     check_page(&browser, &axe, &server, "a created API token");
-    browser.go(&server.url("/console/tokens"));
+    browser.go(&server.console_url("/console/tokens"));
     assert!(
         browser.text("#tokens").contains("console e2e"),
         "{}",
@@ -1015,7 +809,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     assert!(!browser.text("main").contains("ngb_"));
 
     // Duty: who is on call (no schedule yet: the page says how to make one).
-    browser.go(&server.url("/console/duty"));
+    browser.go(&server.console_url("/console/duty"));
     assert!(
         browser
             .text("main")
@@ -1026,10 +820,10 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     check_page(&browser, &axe, &server, "duty without a schedule");
     work_the_duty_page(&browser, &server, &admin, &axe);
     // The national picture: events, alerts, the second bank's incident, who is on duty.
-    browser.go(&server.url("/console/"));
+    browser.go(&server.console_url("/console/"));
     assert_eq!(
         browser.text("#on-call-now"),
-        format!("national watch · soc: {}", server.admin),
+        format!("national watch · soc: {}", admin_name(&server)),
         "{}",
         browser.text("main")
     );
@@ -1041,12 +835,12 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     browser.screenshot("dashboard");
     // One sensor's page: its health over time.
-    browser.go(&server.url("/console/sensors"));
+    browser.go(&server.console_url("/console/sensors"));
     let href = browser.run(
         "return document.querySelector('#sensors a[href^=\"/console/sensors/\"]').getAttribute('href');",
         json!([]),
     );
-    browser.go(&server.url(href.as_str().unwrap()));
+    browser.go(&server.console_url(href.as_str().unwrap()));
     assert!(
         browser.text("main").contains("edge ids"),
         "{}",
@@ -1055,28 +849,28 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     check_page(&browser, &axe, &server, "a sensor's page");
 
     // Administration: the tenant tree, users and roles, tokens, the audit log verified.
-    browser.go(&server.url("/console/admin"));
+    browser.go(&server.console_url("/console/admin"));
     let tree = browser.text("#tenant-tree");
     assert!(
         tree.contains("First Bank") && tree.contains("Second Bank"),
         "{tree}"
     );
     check_page(&browser, &axe, &server, "the tenant tree");
-    browser.go(&server.url("/console/admin/users"));
+    browser.go(&server.console_url("/console/admin/users"));
     assert!(
         browser.text("#users").contains("first.analyst"),
         "{}",
         browser.text("main")
     );
     check_page(&browser, &axe, &server, "users and roles");
-    browser.go(&server.url("/console/admin/tokens"));
+    browser.go(&server.console_url("/console/admin/tokens"));
     assert!(
         browser.text("#subtree-tokens").contains("console e2e"),
         "{}",
         browser.text("main")
     );
     check_page(&browser, &axe, &server, "the subtree's API tokens");
-    browser.go(&server.url("/console/admin/audit?verify=1"));
+    browser.go(&server.console_url("/console/admin/audit?verify=1"));
     assert!(
         browser.text("#verification").contains("Intact:"),
         "{}",
@@ -1096,8 +890,8 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         "/api/v1/rules/import",
         &[
             ("Content-Type", "application/octet-stream"),
-            ("Cookie", &admin.0),
-            ("X-CSRF-Token", &admin.1),
+            ("Cookie", &admin.cookie),
+            ("X-CSRF-Token", &admin.csrf),
         ],
         LISTED_RULE.as_bytes(),
     );
@@ -1107,7 +901,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         imported.status,
         imported.text()
     );
-    browser.go(&server.url("/console/rules?q=listed"));
+    browser.go(&server.console_url("/console/rules?q=listed"));
     assert!(
         !browser.find_all("#rules").is_empty(),
         "no rules listed: {}",
@@ -1123,7 +917,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     browser.submit("header form button[type=submit]");
     browser.wait_for_url("/console/login?out=1");
     sign_in(&browser, &server, "first.analyst", &password, &axe);
-    browser.go(&server.url(&format!("/console/sensors/{theirs}")));
+    browser.go(&server.console_url(&format!("/console/sensors/{theirs}")));
     assert_eq!(browser.text("h1"), "Not found");
     assert!(
         !browser.text("body").contains("their ids"),
@@ -1132,7 +926,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
     check_page(&browser, &axe, &server, "the not-found page");
     // Its own list does not name the other organisation's sensor either.
-    browser.go(&server.url("/console/sensors"));
+    browser.go(&server.console_url("/console/sensors"));
     assert!(
         !browser.text("main").contains("their ids"),
         "{}",
@@ -1145,7 +939,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     );
 
     // The alert queue lists the first bank's alert (raised by the probe rule), not the second's.
-    let queue = server.url("/console/alerts");
+    let queue = server.console_url("/console/alerts");
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         browser.go(&queue);
@@ -1261,7 +1055,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         browser.text("main")
     );
     check_page(&browser, &axe, &server, "the escalated incident");
-    browser.go(&server.url("/console/incidents"));
+    browser.go(&server.console_url("/console/incidents"));
     assert!(
         browser
             .text("#incidents")
@@ -1272,7 +1066,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     check_page(&browser, &axe, &server, "the incident list");
 
     // A constituent's report, filed through the form.
-    browser.go(&server.url("/console/report"));
+    browser.go(&server.console_url("/console/report"));
     check_page(&browser, &axe, &server, "the report form");
     browser.type_into(
         "#report-form input[name=title]",
@@ -1294,7 +1088,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
     check_page(&browser, &axe, &server, "a filed report");
 
     // The bank's dashboard: its own alerts and incidents charted.
-    browser.go(&server.url("/console/"));
+    browser.go(&server.console_url("/console/"));
     assert!(
         !browser.find_all("svg.chart").is_empty(),
         "no chart: {}",
@@ -1307,7 +1101,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
         format!("/console/alerts/{their_alert}"),
         format!("/console/incidents/{their_incident}"),
     ] {
-        browser.go(&server.url(&url));
+        browser.go(&server.console_url(&url));
         assert_eq!(browser.text("h1"), "Not found", "{url}");
         assert!(
             !browser.text("body").contains("secondbank01"),
@@ -1331,7 +1125,7 @@ fn an_analyst_signs_in_registers_a_sensor_and_finds_its_event_in_a_real_browser(
 /// The administrator's duty: a schedule with them on call around the clock
 /// and two drill pages (over the API); then in the browser a hand-over
 /// written and acknowledged, and a page acknowledged at a phone's width.
-fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, String), axe: &str) {
+fn work_the_duty_page(browser: &Browser, server: &Server, admin: &Session, axe: &str) {
     api(
         server,
         admin,
@@ -1342,7 +1136,7 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
             "team": "soc",
             "roster": {"layers": [{
                 "name": "watch", "priority": 0,
-                "rotation": {"participants": [server.admin], "start": "2020-01-01",
+                "rotation": {"participants": [admin_name(server)], "start": "2020-01-01",
                              "pattern": {"kind": "daily", "handoffs": ["00:00"]}},
             }]},
         }),
@@ -1359,7 +1153,7 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
             &json!({"severity": severity, "title": title}),
         );
     }
-    browser.go(&server.url("/console/duty"));
+    browser.go(&server.console_url("/console/duty"));
     let open = browser.text("#open-pages");
     assert!(
         open.contains("Drill: DNS resolvers down")
@@ -1398,7 +1192,7 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
     // 3 a.m., on a phone: the Acknowledge button fits the screen, large
     // enough to hit, and nothing on the page scrolls sideways.
     browser.resize(390, 844);
-    browser.go(&server.url("/console/duty"));
+    browser.go(&server.console_url("/console/duty"));
     let fit = browser.run(
         "const b = document.querySelector('#open-pages button').getBoundingClientRect();\
          const page = document.documentElement;\
@@ -1454,7 +1248,7 @@ fn work_the_duty_page(browser: &Browser, server: &Server, admin: &(String, Strin
 /// The second bank's analyst changes the one-time password, waits for the
 /// bank's alert and opens an incident from it over the API: (alert id, incident readable id).
 fn second_bank_incident(server: &Server, one_time_password: &str) -> (String, String) {
-    let first = api_session(server, "second.analyst", one_time_password);
+    let first = Session::sign_in(server.address, "second.analyst", one_time_password).0;
     api(
         server,
         &first,
@@ -1462,7 +1256,7 @@ fn second_bank_incident(server: &Server, one_time_password: &str) -> (String, St
         "/api/v1/auth/password",
         &json!({"current_password": one_time_password, "new_password": NEW_PASSWORD}),
     );
-    let session = api_session(server, "second.analyst", NEW_PASSWORD);
+    let session = Session::sign_in(server.address, "second.analyst", NEW_PASSWORD).0;
     let deadline = Instant::now() + Duration::from_secs(60);
     let alert = loop {
         let page = api(server, &session, "GET", "/api/v1/alerts", &Value::Null);

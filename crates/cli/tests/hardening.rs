@@ -4,28 +4,23 @@
 //! which series of `/metrics`, and the connection limits as configured.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream, UdpSocket};
+#[path = "support/nats.rs"]
+mod nats;
+#[path = "support/server.rs"]
+mod server;
+
+use std::net::{SocketAddr, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
-    command
-}
+use nats::NatsServer;
+use server::{
+    Answer, PASSWORD, Server, Session, bearer, create_administrator, free_port, http, http_json,
+    register_sensor,
+};
 
 fn services_required() -> bool {
     std::env::var("NIGEHBAN_REQUIRE_SERVICES").is_ok_and(|v| v == "1")
@@ -38,156 +33,6 @@ fn missing(what: &str) {
         "NIGEHBAN_REQUIRE_SERVICES=1 but {what} is missing"
     );
     println!("skipped: {what} is missing");
-}
-
-/// A free TCP port on loopback.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A running `nigehban serve`, killed when dropped.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    /// Where `/metrics` alone is served, when asked for.
-    metrics: Option<SocketAddr>,
-    /// Where the syslog UDP listener is, when asked for.
-    syslog_udp: Option<SocketAddr>,
-}
-
-impl Server {
-    /// Starts `nigehban serve` on `data_dir` with extra arguments and environment.
-    fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = nigehban();
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(args)
-            .env("NIGEHBAN_SECURE_COOKIES", "false");
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            metrics: None,
-            syslog_udp: None,
-        };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
-            if let Some(rest) = line.strip_prefix("nigehban: syslog over udp on ") {
-                server.syslog_udp = Some(rest.trim().parse().unwrap());
-            }
-            if let Some(rest) = line.strip_prefix("nigehban: metrics on http://") {
-                server.metrics = Some(rest.trim_end_matches("/metrics").parse().unwrap());
-            }
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                server.address = rest.split('/').next().unwrap().parse().unwrap();
-                std::thread::spawn(move || while lines.recv().is_ok() {});
-                return server;
-            }
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An HTTP answer.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-
-    /// Asserts the API's error shape with this status and code.
-    #[track_caller]
-    fn assert_error(&self, status: u16, code: &str) {
-        assert_eq!(self.status, status, "{}", self.text());
-        assert_eq!(self.json()["error"]["code"], code, "{}", self.text());
-    }
-}
-
-/// One HTTP/1.1 exchange on a fresh connection (answers here carry `Content-Length`).
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Answer {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .unwrap_or_else(|| panic!("no HTTP head in {:?}", String::from_utf8_lossy(&raw)));
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap();
-    let headers = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    Answer {
-        status,
-        headers,
-        body: raw[split + 4..].to_vec(),
-    }
 }
 
 /// Asks `path` until `done` holds for the answer, for at most `within`.
@@ -207,32 +52,6 @@ fn until(
     }
 }
 
-/// Creates the administrator `chief` before the first start (on the store `storage` names).
-fn create_administrator(data_dir: &Path, storage: &[&str]) {
-    let mut create = nigehban()
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "chief",
-            "--password-stdin",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .args(storage)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    assert!(create.wait().unwrap().success());
-}
-
 /// The administrator's API token and a sensor's ingest token, tenant and id.
 struct Setup {
     admin_token: String,
@@ -243,78 +62,38 @@ struct Setup {
 
 /// Signs `chief` in, makes an API token, an organisation and a sensor in it.
 fn set_up(server: &Server) -> Setup {
-    let login = http(
-        server.address,
-        "POST",
-        "/api/v1/auth/login",
-        &[("Content-Type", "application/json")],
-        &serde_json::to_vec(&json!({"username": "chief", "password": PASSWORD})).unwrap(),
-    );
-    assert_eq!(login.status, 200, "{}", login.text());
-    let cookie = login
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let csrf = login.json()["csrf_token"].as_str().unwrap().to_owned();
-    let token = http(
-        server.address,
-        "POST",
-        "/api/v1/tokens",
-        &[
-            ("Content-Type", "application/json"),
-            ("Cookie", &cookie),
-            ("X-CSRF-Token", &csrf),
-        ],
-        br#"{"name":"hardening"}"#,
-    );
-    assert_eq!(token.status, 201, "{}", token.text());
-    let admin_token = token.json()["secret"].as_str().unwrap().to_owned();
-    let bearer = format!("Bearer {admin_token}");
+    let (session, _) = Session::sign_in(server.address, "chief", PASSWORD);
+    let admin_token = session.api_token(server.address, &json!({"name": "hardening"}));
     let root = http(
         server.address,
         "GET",
         "/api/v1/tenants",
-        &[("Authorization", &bearer)],
+        &[("Authorization", &bearer(&admin_token))],
         b"",
     );
     let root_id = root.json()["items"][0]["id"].as_str().unwrap().to_owned();
-    let organisation = http(
+    let organisation = http_json(
         server.address,
         "POST",
         "/api/v1/tenants",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &bearer),
-        ],
-        &serde_json::to_vec(&json!({
+        &[("Authorization", &bearer(&admin_token))],
+        Some(&json!({
             "parent": root_id,
             "name": "Bank of Examples",
             "kind": "organisation",
-        }))
-        .unwrap(),
+        })),
     );
     assert_eq!(organisation.status, 201, "{}", organisation.text());
     let tenant_id = organisation.json()["id"].as_str().unwrap().to_owned();
-    let registered = http(
+    let sensor = register_sensor(
         server.address,
-        "POST",
-        "/api/v1/sensors",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &bearer),
-        ],
-        &serde_json::to_vec(&json!({"tenant": tenant_id, "name": "edge ids", "kind": "ids"}))
-            .unwrap(),
+        &admin_token,
+        &json!({"tenant": tenant_id, "name": "edge ids", "kind": "ids"}),
     );
-    assert_eq!(registered.status, 201, "{}", registered.text());
-    let json = registered.json();
     Setup {
         admin_token,
-        sensor_token: json["secret"].as_str().unwrap().to_owned(),
-        sensor_id: json["sensor"]["id"].as_str().unwrap().to_owned(),
+        sensor_token: sensor.token,
+        sensor_id: sensor.id,
         tenant_id,
     }
 }
@@ -502,7 +281,7 @@ fn with_postgresql_stopped_readiness_is_503_and_intake_asks_to_retry() {
     let url = postgres.url();
     let dir = tempfile::tempdir().unwrap();
     create_administrator(dir.path(), &["--database", &url]);
-    let server = Server::start(dir.path(), &["--database", &url], &[]);
+    let server = Server::start_with(dir.path(), &["--database", &url], &[]);
     let setup = set_up(&server);
     let ready = http(server.address, "GET", "/readyz", &[], b"");
     assert_eq!(ready.status, 200, "{}", ready.text());
@@ -555,29 +334,6 @@ fn with_postgresql_stopped_readiness_is_503_and_intake_asks_to_retry() {
     assert_eq!(sent.status, 202, "{}", sent.text());
 }
 
-/// A nats-server with JetStream of this test's own, on `port`, storing in `store`.
-fn nats_server(port: u16, store: &Path) -> Child {
-    let child = Command::new("nats-server")
-        .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-        .arg(store)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nats-server did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    child
-}
-
-/// Kills a child process of this test (by its handle) and reaps it.
-fn kill(mut child: Child) {
-    child.kill().unwrap();
-    child.wait().unwrap();
-}
-
 #[test]
 fn with_nats_server_stopped_readiness_is_503_and_intake_asks_to_retry() {
     let installed = Command::new("nats-server")
@@ -590,18 +346,18 @@ fn with_nats_server_stopped_readiness_is_503_and_intake_asks_to_retry() {
     }
     let nats_dir = tempfile::tempdir().unwrap();
     let port = free_port();
-    let nats = nats_server(port, nats_dir.path());
+    let nats = NatsServer::start_on(Path::new("nats-server"), nats_dir.path(), port);
     let dir = tempfile::tempdir().unwrap();
     create_administrator(dir.path(), &[]);
     let bus = format!("nats://127.0.0.1:{port}");
-    let server = Server::start(dir.path(), &["--bus", &bus], &[]);
+    let server = Server::start_with(dir.path(), &["--bus", &bus], &[]);
     let setup = set_up(&server);
     let ready = http(server.address, "GET", "/readyz", &[], b"");
     assert_eq!(ready.status, 200, "{}", ready.text());
     let sent = ingest(&server, &setup, "before nats-server stopped");
     assert_eq!(sent.status, 202, "{}", sent.text());
 
-    kill(nats);
+    nats.kill();
     let ready = until(server.address, "/readyz", Duration::from_secs(20), |a| {
         a.status == 503
     });
@@ -616,7 +372,7 @@ fn with_nats_server_stopped_readiness_is_503_and_intake_asks_to_retry() {
     refused.assert_error(503, "unavailable");
     assert!(refused.header("retry-after").is_some(), "{refused:?}");
 
-    let nats = nats_server(port, nats_dir.path());
+    let nats = NatsServer::start_on(Path::new("nats-server"), nats_dir.path(), port);
     let ready = until(server.address, "/readyz", Duration::from_secs(30), |a| {
         a.status == 200
     });
@@ -624,7 +380,7 @@ fn with_nats_server_stopped_readiness_is_503_and_intake_asks_to_retry() {
     let sent = ingest(&server, &setup, "after nats-server came back");
     assert_eq!(sent.status, 202, "{}", sent.text());
     drop(server);
-    kill(nats);
+    nats.kill();
 }
 
 #[test]
@@ -636,7 +392,7 @@ fn only_the_scraper_with_the_token_sees_series_that_name_tenants_sensors_or_addr
     let data = dir.path().join("data");
     create_administrator(&data, &[]);
     let token_file_text = token_file.display().to_string();
-    let server = Server::start(
+    let server = Server::start_with(
         &data,
         &[
             "--syslog-udp",
@@ -654,7 +410,7 @@ fn only_the_scraper_with_the_token_sees_series_that_name_tenants_sensors_or_addr
     syslog
         .send_to(
             b"<13>1 2024-03-15T10:00:00Z host app - - - stranger",
-            server.syslog_udp.unwrap(),
+            server.syslog["udp"],
         )
         .unwrap();
     let bearer = format!("Bearer {token}");
@@ -716,7 +472,7 @@ fn only_the_scraper_with_the_token_sees_series_that_name_tenants_sensors_or_addr
 fn a_metrics_listener_serves_every_series_where_the_operator_bound_it() {
     let dir = tempfile::tempdir().unwrap();
     create_administrator(dir.path(), &[]);
-    let server = Server::start(dir.path(), &["--metrics-listen", "127.0.0.1:0"], &[]);
+    let server = Server::start_with(dir.path(), &["--metrics-listen", "127.0.0.1:0"], &[]);
     let setup = set_up(&server);
     assert_eq!(ingest(&server, &setup, "one").status, 202);
     let metrics = server.metrics.expect("the metrics listener was announced");
@@ -734,7 +490,7 @@ fn a_metrics_listener_serves_every_series_where_the_operator_bound_it() {
 #[test]
 fn connection_limits_are_the_configured_ones() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(
+    let server = Server::start_with(
         dir.path(),
         &["--http-header-timeout-seconds", "2"],
         &[("NIGEHBAN_HTTP_MAX_CONNECTIONS_PER_CLIENT", "5")],

@@ -7,173 +7,24 @@
 //! policy allows (list contents asserted).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/server.rs"]
+mod server;
+
 use std::collections::BTreeSet;
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
+use server::{Answer, PASSWORD, Server, Session, bearer, create_administrator, http_json, serve};
 
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
+/// `nigehban serve` with the national CERT's incident id prefix.
+fn start(data_dir: &Path) -> Server {
+    let mut command = serve();
     command
-}
-
-/// A running `nigehban serve`, killed when dropped.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut child = nigehban()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .env("NIGEHBAN_INCIDENT_ID_PREFIX", "CERTPK")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        // Held from here, so that a panic below still kills and reaps the child.
-        let mut server = Server {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                server.address = rest.split('/').next().unwrap().parse().unwrap();
-                // Keep reading stdout so the server never blocks on a full pipe.
-                std::thread::spawn(move || while lines.recv().is_ok() {});
-                return server;
-            }
-        }
-    }
-
-    fn terminate(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.child.try_wait().unwrap().is_none() {
-            assert!(Instant::now() < deadline, "serve did not stop");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An answer read from the socket.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    json: Value,
-    text: String,
-}
-
-/// One HTTP/1.1 exchange over a fresh connection.
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    auth: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Answer {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let body = body
-        .map(|b| serde_json::to_vec(b).unwrap())
-        .unwrap_or_default();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in auth {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method != "GET" {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(&body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .lines()
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    // A chunked body arrives in chunks; the answers here are small JSON documents.
-    let text = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(text)
-    } else {
-        text.to_owned()
-    };
-    Answer {
-        status,
-        json: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
-}
-
-fn dechunk(mut text: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = text.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        text = &rest[size + 2..];
-    }
-    out
+        .arg("--data-dir")
+        .arg(data_dir)
+        .env("NIGEHBAN_INCIDENT_ID_PREFIX", "CERTPK");
+    Server::spawn(command)
 }
 
 /// A party: its name and bearer token.
@@ -184,12 +35,11 @@ struct Party {
 
 impl Party {
     fn call(&self, server: &Server, method: &str, path: &str, body: Option<&Value>) -> Answer {
-        let bearer = format!("Bearer {}", self.token);
-        http(
+        http_json(
             server.address,
             method,
             path,
-            &[("Authorization", &bearer)],
+            &[("Authorization", &bearer(&self.token))],
             body,
         )
     }
@@ -197,8 +47,8 @@ impl Party {
     /// The readable ids and access of the incidents it lists.
     fn incidents(&self, server: &Server) -> BTreeSet<(String, String)> {
         let answer = self.call(server, "GET", "/api/v1/incidents", None);
-        assert_eq!(answer.status, 200, "{}: {}", self.name, answer.text);
-        answer.json["items"]
+        assert_eq!(answer.status, 200, "{}: {}", self.name, answer.text());
+        answer.json()["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -214,8 +64,8 @@ impl Party {
     /// The ids of the reports it lists.
     fn reports(&self, server: &Server) -> Vec<String> {
         let answer = self.call(server, "GET", "/api/v1/reports", None);
-        assert_eq!(answer.status, 200, "{}: {}", self.name, answer.text);
-        answer.json["items"]
+        assert_eq!(answer.status, 200, "{}: {}", self.name, answer.text());
+        answer.json()["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -226,8 +76,8 @@ impl Party {
     /// The titles of the tasks in its inbox.
     fn tasks(&self, server: &Server) -> Vec<String> {
         let answer = self.call(server, "GET", "/api/v1/tasks?all=true", None);
-        assert_eq!(answer.status, 200, "{}: {}", self.name, answer.text);
-        answer.json["items"]
+        assert_eq!(answer.status, 200, "{}: {}", self.name, answer.text());
+        answer.json()["items"]
             .as_array()
             .unwrap()
             .iter()
@@ -240,7 +90,7 @@ impl Party {
         let answer = self.call(server, "GET", &format!("/api/v1/incidents/{id}"), None);
         (
             answer.status,
-            answer.json["access"].as_str().map(str::to_owned),
+            answer.json()["access"].as_str().map(str::to_owned),
         )
     }
 }
@@ -295,54 +145,13 @@ impl World {
 }
 
 fn set_up(server: &Server) -> World {
-    // The administrator's session (cookie and CSRF token): API tokens are made in a session.
-    let raw_cookie = {
-        let mut stream = TcpStream::connect(server.address).unwrap();
-        let body = serde_json::to_vec(&json!({"username": "chief", "password": PASSWORD})).unwrap();
-        write!(
-            stream,
-            "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .unwrap();
-        stream.write_all(&body).unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).unwrap();
-        let cookie = raw
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-            .unwrap()
-            .split_once(':')
-            .unwrap()
-            .1
-            .split(';')
-            .next()
-            .unwrap()
-            .trim()
-            .to_owned();
-        let csrf = raw
-            .split("\"csrf_token\":\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_owned();
-        (cookie, csrf)
-    };
-    let admin_token = http(
-        server.address,
-        "POST",
-        "/api/v1/tokens",
-        &[("Cookie", &raw_cookie.0), ("X-CSRF-Token", &raw_cookie.1)],
-        Some(&json!({"name": "set-up"})),
-    );
-    assert_eq!(admin_token.status, 201, "{}", admin_token.text);
+    // The administrator's session: API tokens are made in a session.
+    let (session, _) = Session::sign_in(server.address, "chief", PASSWORD);
     let admin = Party {
         name: "administrator",
-        token: admin_token.json["secret"].as_str().unwrap().to_owned(),
+        token: session.api_token(server.address, &json!({"name": "set-up"})),
     };
-    let root = admin.call(server, "GET", "/api/v1/tenants", None).json["items"][0]["id"]
+    let root = admin.call(server, "GET", "/api/v1/tenants", None).json()["items"][0]["id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -352,8 +161,8 @@ fn set_up(server: &Server) -> World {
             .unwrap()
             .extend(kind.as_object().unwrap().clone());
         let created = admin.call(server, "POST", "/api/v1/tenants", Some(&body));
-        assert_eq!(created.status, 201, "{}", created.text);
-        created.json["id"].as_str().unwrap().to_owned()
+        assert_eq!(created.status, 201, "{}", created.text());
+        created.json()["id"].as_str().unwrap().to_owned()
     };
     let telecom = tenant(
         &root,
@@ -379,17 +188,12 @@ fn set_up(server: &Server) -> World {
     );
     // Tokens make no tokens: each party's is made in the administrator's session.
     let party = |name: &'static str, tenant: &str, role: &str| -> Party {
-        let created = http(
-            server.address,
-            "POST",
-            "/api/v1/tokens",
-            &[("Cookie", &raw_cookie.0), ("X-CSRF-Token", &raw_cookie.1)],
-            Some(&json!({"name": name, "tenant": tenant, "role": role})),
-        );
-        assert_eq!(created.status, 201, "{}", created.text);
         Party {
             name,
-            token: created.json["secret"].as_str().unwrap().to_owned(),
+            token: session.api_token(
+                server.address,
+                &json!({"name": name, "tenant": tenant, "role": role}),
+            ),
         }
     };
     World {
@@ -402,36 +206,12 @@ fn set_up(server: &Server) -> World {
     }
 }
 
-fn create_administrator(data_dir: &Path) {
-    let mut create = nigehban()
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "chief",
-            "--password-stdin",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    assert!(create.wait().unwrap().success());
-}
-
 #[test]
 fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_share() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir);
+    create_administrator(&data_dir, &[]);
+    let server = start(&data_dir);
     let w = set_up(&server);
     let (full, participant) = (Some("full"), Some("participant"));
 
@@ -446,8 +226,8 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         "affected_systems": ["online banking", "SMS gateway"],
         "tlp": "amber",
     })));
-    assert_eq!(filed.status, 201, "{}", filed.text);
-    let report = filed.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(filed.status, 201, "{}", filed.text());
+    let report = filed.json()["id"].as_str().unwrap().to_owned();
     for party in [&w.bank, &w.banking, &w.national] {
         assert_eq!(
             party.reports(&server),
@@ -486,8 +266,8 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
             "severity": "high",
         })),
     );
-    assert_eq!(triaged.status, 200, "{}", triaged.text);
-    let id = triaged.json["incident"]["readable_id"]
+    assert_eq!(triaged.status, 200, "{}", triaged.text());
+    let id = triaged.json()["incident"]["readable_id"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -497,16 +277,16 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         "the configured prefix: {id}"
     );
     assert_eq!(
-        triaged.json["incident"]["owner"],
-        triaged.json["report"]["triaged_by"]
+        triaged.json()["incident"]["owner"],
+        triaged.json()["report"]["triaged_by"]
     );
     let bank_view = w
         .bank
         .call(&server, "GET", &format!("/api/v1/reports/{report}"), None);
     assert_eq!(
         (
-            bank_view.json["status"].as_str(),
-            bank_view.json["incident_readable_id"].as_str()
+            bank_view.json()["status"].as_str(),
+            bank_view.json()["incident_readable_id"].as_str()
         ),
         (Some("triaged"), Some(id.as_str()))
     );
@@ -531,8 +311,11 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         &format!("/api/v1/incidents/{id}/escalate"),
         Some(&json!({"note": "the same SMS reached customers of other banks"})),
     );
-    assert_eq!(escalated.status, 200, "{}", escalated.text);
-    assert_eq!(escalated.json["former_owners"].as_array().unwrap().len(), 1);
+    assert_eq!(escalated.status, 200, "{}", escalated.text());
+    assert_eq!(
+        escalated.json()["former_owners"].as_array().unwrap().len(),
+        1
+    );
     w.expect(
         &server,
         &id,
@@ -553,17 +336,20 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         Some(&json!({"status": "in_progress"})),
     );
     assert_eq!(
-        refused.status, 403,
+        refused.status,
+        403,
         "an earlier owner no longer changes it: {}",
-        refused.text
+        refused.text()
     );
 
     // 4. National tasks the telecom CERT with a countermeasure.
-    let telecom_tenant =
-        w.telecom.call(&server, "GET", "/api/v1/tenants", None).json["items"][0]["id"]
-            .as_str()
-            .unwrap()
-            .to_owned();
+    let telecom_tenant = w
+        .telecom
+        .call(&server, "GET", "/api/v1/tenants", None)
+        .json()["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let tasked = w.national.call(
         &server,
         "POST",
@@ -574,8 +360,8 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
             "title": "Block firstbank-verify.example at the operators' resolvers",
         })),
     );
-    assert_eq!(tasked.status, 201, "{}", tasked.text);
-    let task = tasked.json["id"].as_str().unwrap().to_owned();
+    assert_eq!(tasked.status, 201, "{}", tasked.text());
+    let task = tasked.json()["id"].as_str().unwrap().to_owned();
     w.expect(
         &server,
         &id,
@@ -604,12 +390,12 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         .telecom
         .call(&server, "GET", &format!("/api/v1/incidents/{id}"), None);
     assert_eq!(
-        as_telecom.json["reporting_tenants"],
+        as_telecom.json()["reporting_tenants"],
         json!([]),
         "the telecom CERT does not learn which bank reported"
     );
     assert!(
-        as_telecom.json["observables"]
+        as_telecom.json()["observables"]
             .as_array()
             .unwrap()
             .iter()
@@ -623,12 +409,12 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         &format!("/api/v1/incidents/{id}/tasks/{task}"),
         Some(&json!({"status": "done", "result": "blocked at 4 operators"})),
     );
-    assert_eq!(done.status, 200, "{}", done.text);
+    assert_eq!(done.status, 200, "{}", done.text());
     let seen = w
         .national
         .call(&server, "GET", &format!("/api/v1/incidents/{id}"), None);
-    assert_eq!(seen.json["tasks"][0]["status"], "done");
-    assert_eq!(seen.json["tasks"][0]["result"], "blocked at 4 operators");
+    assert_eq!(seen.json()["tasks"][0]["status"], "done");
+    assert_eq!(seen.json()["tasks"][0]["result"], "blocked at 4 operators");
     w.expect(
         &server,
         &id,
@@ -657,7 +443,7 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
             &format!("/api/v1/incidents/{id}/status"),
             Some(&json!({"status": status})),
         );
-        assert_eq!(moved.status, 200, "{status}: {}", moved.text);
+        assert_eq!(moved.status, 200, "{status}: {}", moved.text());
     }
     w.expect(
         &server,
@@ -677,8 +463,8 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
         .call(&server, "GET", &format!("/api/v1/incidents/{id}"), None);
     assert_eq!(
         (
-            closed.json["status"].as_str(),
-            closed.json["resolution"].as_str()
+            closed.json()["status"].as_str(),
+            closed.json()["resolution"].as_str()
         ),
         (Some("closed"), Some("resolved"))
     );
@@ -690,12 +476,12 @@ fn a_report_travels_up_the_hierarchy_and_tasks_come_down_each_party_seeing_its_s
     );
     assert_eq!(summary.status, 200);
     assert!(
-        summary.text.contains("## Tasks")
+        summary.text().contains("## Tasks")
             && summary
-                .text
+                .text()
                 .contains("[done] countermeasure for CERT Telecom"),
         "{}",
-        summary.text
+        summary.text()
     );
     server.terminate();
 }

@@ -9,42 +9,30 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/platform.rs"]
+mod platform;
+#[path = "support/postgres.rs"]
+mod postgres;
+#[path = "support/server.rs"]
+mod server;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::Instant;
 
+use nigehban_app::App;
+use nigehban_app::NewIndicator;
 use nigehban_app::model::indicator::{IndicatorValue, ShareRecipient};
-use nigehban_app::model::{
-    DisplayName, Pap, Password, Role, Sector, TenantKind, TenantName, Tlp, TokenName, Username,
-};
-use nigehban_app::{
-    App, AppSettings, BootstrapOutcome, BootstrapRequest, Caller, NewApiToken, NewIndicator,
-    NewTenant, StoreConfig,
-};
+use nigehban_app::model::{Pap, Role, Tlp};
 use nigehban_testkit::Need;
 use serde_json::Value;
 
+use platform::{Storage, runtime, token, tree};
+use postgres::ScratchDatabase;
+use server::nigehban;
+
 const AMBER_STRICT_ID: &str = "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003";
-
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
-    command
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// Whether the OASIS validator is there (a failure under NIGEHBAN_REQUIRE_SERVICES=1 when not).
 fn validator() -> bool {
@@ -79,53 +67,6 @@ sys.exit(0 if result.is_valid and not errors else 1)
     );
 }
 
-/// The storage a test runs on: `--data-dir` (SQLite) or `--database` with an audit key file.
-struct Storage {
-    dir: tempfile::TempDir,
-    database: Option<String>,
-}
-
-impl Storage {
-    fn sqlite() -> Storage {
-        Storage {
-            dir: tempfile::tempdir().unwrap(),
-            database: None,
-        }
-    }
-
-    fn args(&self) -> Vec<String> {
-        let mut args = vec![
-            "--data-dir".to_owned(),
-            self.dir.path().display().to_string(),
-        ];
-        if let Some(url) = &self.database {
-            args.extend(["--database".to_owned(), url.clone()]);
-        }
-        args
-    }
-
-    async fn open(&self) -> App {
-        let config = match &self.database {
-            Some(url) => StoreConfig::Postgres {
-                url: url.clone(),
-                pool_size: 4,
-            },
-            None => StoreConfig::Sqlite {
-                data_dir: self.dir.path().to_path_buf(),
-            },
-        };
-        App::open(
-            &config,
-            AppSettings {
-                audit_key_file: Some(self.dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
-                ..AppSettings::insecure_fast_for_tests()
-            },
-        )
-        .await
-        .unwrap()
-    }
-}
-
 /// A platform: national ─┬─ telecom ─── operator, └─ banking ─── bank; API
 /// tokens (their secrets) for the roles the tests act as.
 struct Platform {
@@ -134,102 +75,15 @@ struct Platform {
     banking_intel: String,
 }
 
-async fn token(
-    app: &App,
-    maker: &Caller,
-    tenant: nigehban_app::model::TenantId,
-    role: Role,
-) -> String {
-    app.tokens()
-        .create(
-            maker,
-            NewApiToken {
-                name: TokenName::parse(&format!("{role} in {tenant}")).unwrap(),
-                tenant: Some(tenant),
-                role: Some(role),
-                expires_at: None,
-            },
-        )
-        .await
-        .unwrap()
-        .secret
-        .expose()
-        .to_owned()
-}
-
 async fn platform(app: &App) -> Platform {
     platform_with(app, true).await
 }
 
 /// The platform, with the operator's seven indicators when `seed`.
 async fn platform_with(app: &App, seed: bool) -> Platform {
-    let outcome = app
-        .bootstrap(BootstrapRequest {
-            national_name: TenantName::parse("National CERT").unwrap(),
-            admin_username: Username::parse("admin").unwrap(),
-            admin_display_name: DisplayName::parse("First Administrator").unwrap(),
-            admin_password: Some(Password::parse("national admin password").unwrap()),
-        })
-        .await
-        .unwrap();
-    let BootstrapOutcome::Created { root: national, .. } = outcome else {
-        panic!("{outcome:?}")
-    };
-    let admin = app
-        .auth()
-        .login("admin", "national admin password", None)
-        .await
-        .unwrap()
-        .caller;
-    let tenant = |parent, name: &'static str, kind| {
-        let (app, admin) = (app.clone(), admin.clone());
-        async move {
-            app.tenants()
-                .create(
-                    &admin,
-                    NewTenant {
-                        parent,
-                        name: TenantName::parse(name).unwrap(),
-                        kind,
-                    },
-                )
-                .await
-                .unwrap()
-        }
-    };
-    let telecom = tenant(
-        national.id,
-        "CERT Telecom",
-        TenantKind::Sectoral {
-            sector: Sector::Telecom,
-        },
-    )
-    .await;
-    let banking = tenant(
-        national.id,
-        "CERT Banking",
-        TenantKind::Sectoral {
-            sector: Sector::Banking,
-        },
-    )
-    .await;
-    let operator = tenant(
-        telecom.id,
-        "Mobile Operator",
-        TenantKind::Organisation {
-            critical_infrastructure: true,
-        },
-    )
-    .await;
-    let bank = tenant(
-        banking.id,
-        "First Bank",
-        TenantKind::Organisation {
-            critical_infrastructure: false,
-        },
-    )
-    .await;
-    let operator_intel = token(app, &admin, operator.id, Role::IntelAnalyst).await;
+    let tree = tree(app, None).await;
+    let (admin, operator, banking, bank) = (&tree.admin, &tree.operator, &tree.banking, &tree.bank);
+    let operator_intel = token(app, admin, operator.id, Role::IntelAnalyst).await;
     let publisher = app
         .tokens()
         .authenticate(&operator_intel, None)
@@ -268,8 +122,8 @@ async fn platform_with(app: &App, seed: bool) -> Platform {
         app.intel().create(&publisher, new).await.unwrap();
     }
     Platform {
-        bank_analyst: token(app, &admin, bank.id, Role::Analyst).await,
-        banking_intel: token(app, &admin, banking.id, Role::IntelAnalyst).await,
+        bank_analyst: token(app, admin, bank.id, Role::Analyst).await,
+        banking_intel: token(app, admin, banking.id, Role::IntelAnalyst).await,
         operator_intel,
     }
 }
@@ -470,69 +324,12 @@ fn tlp_round_trips_and_exports_hold_what_the_caller_may_read_on_postgresql() {
     let Some(server) = nigehban_testkit::postgres_url() else {
         return;
     };
-    let first = ScratchDatabase::create(&server);
-    let second = ScratchDatabase::create(&server);
-    let on = |database: &ScratchDatabase| Storage {
-        dir: tempfile::tempdir().unwrap(),
-        database: Some(database.url.clone()),
-    };
-    tlp_round_trip_and_reader_limits(&on(&first), &on(&second));
-}
-
-/// A PostgreSQL client program (createdb, dropdb) from the PATH or the server's installation.
-fn postgres_program(name: &str) -> PathBuf {
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .map(|e| e.path().join("bin").join(name))
-                .collect()
-        })
-        .unwrap_or_default();
-    candidates.sort();
-    candidates
-        .into_iter()
-        .rev()
-        .find(|path| path.exists())
-        .unwrap_or_else(|| PathBuf::from(name))
-}
-
-/// A database of its own on the test server, dropped at the end.
-struct ScratchDatabase {
-    server_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create(server_url: &str) -> ScratchDatabase {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("nigehban_intel_{}_{nanos}", std::process::id());
-        let status = Command::new(postgres_program("createdb"))
-            .arg(format!("--maintenance-db={server_url}"))
-            .arg(&name)
-            .status()
-            .expect("createdb runs");
-        assert!(status.success(), "createdb {name} failed");
-        let (base, _) = server_url.rsplit_once('/').unwrap();
-        ScratchDatabase {
-            server_url: server_url.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new(postgres_program("dropdb"))
-            .arg(format!("--maintenance-db={}", self.server_url))
-            .arg("--force")
-            .arg(&self.name)
-            .status();
-    }
+    let first = ScratchDatabase::create(&server, "intel");
+    let second = ScratchDatabase::create(&server, "intel");
+    tlp_round_trip_and_reader_limits(
+        &Storage::postgres(&first.url),
+        &Storage::postgres(&second.url),
+    );
 }
 
 /// Every STIX object of a bundle file (or the lone object the file is), by (id, version).

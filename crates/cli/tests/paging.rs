@@ -12,49 +12,26 @@
 //! HMAC-SHA256 signature.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/server.rs"]
+mod server;
+
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, mpsc};
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use hmac::Mac as _;
 use nigehban_testkit::Need;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
+use server::{
+    Answer, PASSWORD, Process, Server, Session, bearer, create_administrator, free_port, http_json,
+    serve, wait_for_port,
+};
+
 const WEBHOOK_SECRET: &str = "the secondary's webhook secret";
-
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
-    command
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 /// A real SMTP server (aiosmtpd) writing what it receives into a maildir.
 struct SmtpServer {
@@ -77,11 +54,7 @@ impl SmtpServer {
                 .spawn()
                 .unwrap(),
         );
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "aiosmtpd did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_port(port, "aiosmtpd", Duration::from_secs(30));
         SmtpServer {
             _process: process,
             port,
@@ -271,155 +244,20 @@ fn read_request(stream: &mut TcpStream) -> (String, Vec<u8>) {
     (signature, body)
 }
 
-/// A running `nigehban serve`, killed when dropped.
-struct Server {
-    _process: Process,
-    address: SocketAddr,
-}
-
-impl Server {
-    fn start(data_dir: &Path, smtp_port: u16, extra: &[&str]) -> Server {
-        let mut child = nigehban()
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(extra)
-            .env("NIGEHBAN_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
-            .env("NIGEHBAN_SMTP_FROM", "Nigehban duty <duty@cert.example.pk>")
-            .env("NIGEHBAN_DUTY_CHECK_SECONDS", "1")
-            .env("NIGEHBAN_NOTIFICATION_RETRIES", "2")
-            .env("NIGEHBAN_NOTIFICATION_RETRY_SECONDS", "1")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let process = Process(child);
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                let address = rest.split('/').next().unwrap().parse().unwrap();
-                std::thread::spawn(move || while lines.recv().is_ok() {});
-                return Server {
-                    _process: process,
-                    address,
-                };
-            }
-        }
-    }
-}
-
-/// An answer read from the socket.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    json: Value,
-    text: String,
-}
-
-/// One HTTP/1.1 exchange over a fresh connection.
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: Option<&Value>,
-) -> Answer {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let body = body
-        .map(|b| serde_json::to_vec(b).unwrap())
-        .unwrap_or_default();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if !body.is_empty() || method != "GET" {
-        request.push_str(&format!(
-            "Content-Type: application/json\r\nContent-Length: {}\r\n",
-            body.len()
-        ));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(&body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .lines()
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let text = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(text)
-    } else {
-        text.to_owned()
-    };
-    Answer {
-        status,
-        json: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
-}
-
-fn dechunk(mut text: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = text.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        text = &rest[size + 2..];
-    }
-    out
-}
-
-fn create_administrator(data_dir: &Path) {
-    let mut create = nigehban()
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "chief",
-            "--password-stdin",
-            "--data-dir",
-        ])
+/// `nigehban serve` sending e-mail through the SMTP server on `smtp_port`,
+/// checking the watch every second and retrying a failed notification twice.
+fn start(data_dir: &Path, smtp_port: u16, extra: &[&str]) -> Server {
+    let mut command = serve();
+    command
+        .arg("--data-dir")
         .arg(data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    assert!(create.wait().unwrap().success());
+        .args(extra)
+        .env("NIGEHBAN_SMTP_URL", format!("smtp://127.0.0.1:{smtp_port}"))
+        .env("NIGEHBAN_SMTP_FROM", "Nigehban duty <duty@cert.example.pk>")
+        .env("NIGEHBAN_DUTY_CHECK_SECONDS", "1")
+        .env("NIGEHBAN_NOTIFICATION_RETRIES", "2")
+        .env("NIGEHBAN_NOTIFICATION_RETRY_SECONDS", "1");
+    Server::spawn(command)
 }
 
 /// The national CERT's administrator "chief", through an API token.
@@ -436,52 +274,14 @@ impl Admin {
 
     /// Any user of the national CERT (all have the one test password).
     fn sign_in_as(address: SocketAddr, username: &str) -> Admin {
-        let mut stream = TcpStream::connect(address).unwrap();
-        let body =
-            serde_json::to_vec(&json!({"username": username, "password": PASSWORD})).unwrap();
-        write!(
-            stream,
-            "POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-            body.len()
-        )
-        .unwrap();
-        stream.write_all(&body).unwrap();
-        let mut raw = String::new();
-        stream.read_to_string(&mut raw).unwrap();
-        let cookie = raw
-            .lines()
-            .find(|l| l.to_ascii_lowercase().starts_with("set-cookie:"))
-            .unwrap()
-            .split_once(':')
-            .unwrap()
-            .1
-            .split(';')
-            .next()
-            .unwrap()
-            .trim()
-            .to_owned();
-        let csrf = raw
-            .split("\"csrf_token\":\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_owned();
-        let token = http(
-            address,
-            "POST",
-            "/api/v1/tokens",
-            &[("Cookie", &cookie), ("X-CSRF-Token", &csrf)],
-            Some(&json!({"name": "paging test"})),
-        );
-        assert_eq!(token.status, 201, "{}", token.text);
+        let (session, _) = Session::sign_in(address, username, PASSWORD);
+        let token = session.api_token(address, &json!({"name": "paging test"}));
         let mut admin = Admin {
             address,
-            token: token.json["secret"].as_str().unwrap().to_owned(),
+            token,
             root: String::new(),
         };
-        admin.root = admin.call("GET", "/api/v1/tenants", None).json["items"][0]["id"]
+        admin.root = admin.call("GET", "/api/v1/tenants", None).json()["items"][0]["id"]
             .as_str()
             .unwrap()
             .to_owned();
@@ -489,20 +289,19 @@ impl Admin {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<&Value>) -> Answer {
-        let bearer = format!("Bearer {}", self.token);
-        http(
+        http_json(
             self.address,
             method,
             path,
-            &[("Authorization", &bearer)],
+            &[("Authorization", &bearer(&self.token))],
             body,
         )
     }
 
     fn ok(&self, method: &str, path: &str, body: Option<&Value>, status: u16) -> Value {
         let answer = self.call(method, path, body);
-        assert_eq!(answer.status, status, "{method} {path}: {}", answer.text);
-        answer.json
+        assert_eq!(answer.status, status, "{method} {path}: {}", answer.text());
+        answer.json()
     }
 
     /// A person of the national CERT on call for the watch.
@@ -570,8 +369,12 @@ impl Admin {
                 "templates": {"subject": "{{title}}", "body": "{{password}}"},
             })),
         );
-        assert_eq!(refused.status, 422, "{}", refused.text);
-        assert!(refused.text.contains("{{password}}"), "{}", refused.text);
+        assert_eq!(refused.status, 422, "{}", refused.text());
+        assert!(
+            refused.text().contains("{{password}}"),
+            "{}",
+            refused.text()
+        );
     }
 
     fn notifications(&self) -> Vec<Value> {
@@ -658,8 +461,8 @@ fn a_critical_alert_escalates_to_the_secondary_and_stops_at_the_signed_link() {
     std::fs::create_dir_all(&rules).unwrap();
     std::fs::write(rules.join("shadow-copies.yml"), CRITICAL_RULE).unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, smtp.port, &["--rules", rules.to_str().unwrap()]);
+    create_administrator(&data_dir, &[]);
+    let server = start(&data_dir, smtp.port, &["--rules", rules.to_str().unwrap()]);
     let admin = Admin::sign_in(server.address);
     admin.person(
         "primary",
@@ -688,14 +491,14 @@ fn a_critical_alert_escalates_to_the_secondary_and_stops_at_the_signed_link() {
         201,
     );
     let sensor_token = format!("Bearer {}", sensor["secret"].as_str().unwrap());
-    let sent = http(
+    let sent = http_json(
         server.address,
         "POST",
         "/api/v1/ingest",
         &[("Authorization", &sensor_token)],
         Some(&shadow_copy_deletion()),
     );
-    assert_eq!(sent.status, 202, "{}", sent.text);
+    assert_eq!(sent.status, 202, "{}", sent.text());
     let deadline = Instant::now() + Duration::from_secs(60);
     let page = loop {
         let pages = admin.ok("GET", "/api/v1/oncall/pages", None, 200);
@@ -764,23 +567,26 @@ fn a_critical_alert_escalates_to_the_secondary_and_stops_at_the_signed_link() {
         .unwrap()
         .1
         .to_owned();
-    let shown = http(server.address, "GET", &path, &[], None);
-    assert_eq!(shown.status, 200, "{}", shown.text);
+    let shown = http_json(server.address, "GET", &path, &[], None);
+    assert_eq!(shown.status, 200, "{}", shown.text());
     assert!(
-        shown.text.contains("<form method=\"post\""),
+        shown.text().contains("<form method=\"post\""),
         "{}",
-        shown.text
+        shown.text()
     );
-    let acknowledged = http(server.address, "POST", &path, &[], None);
-    assert_eq!(acknowledged.status, 200, "{}", acknowledged.text);
-    assert_eq!(acknowledged.json["status"], "acknowledged");
-    assert_eq!(acknowledged.json["acknowledged"]["by"], "secondary");
-    assert_eq!(acknowledged.json["acknowledged"]["via"], "link");
+    let acknowledged = http_json(server.address, "POST", &path, &[], None);
+    assert_eq!(acknowledged.status, 200, "{}", acknowledged.text());
+    assert_eq!(acknowledged.json()["status"], "acknowledged");
+    assert_eq!(acknowledged.json()["acknowledged"]["by"], "secondary");
+    assert_eq!(acknowledged.json()["acknowledged"]["via"], "link");
     // A link works once; a forged one is not ours.
-    let again = http(server.address, "POST", &path, &[], None);
-    assert_eq!(again.status, 409, "{}", again.text);
+    let again = http_json(server.address, "POST", &path, &[], None);
+    assert_eq!(again.status, 409, "{}", again.text());
     let forged = format!("{}x", &path[..path.len() - 1]);
-    assert_eq!(http(server.address, "POST", &forged, &[], None).status, 404);
+    assert_eq!(
+        http_json(server.address, "POST", &forged, &[], None).status,
+        404
+    );
 
     // The escalation stopped: the repeat of step 1 never comes.
     std::thread::sleep(Duration::from_secs(8));
@@ -817,9 +623,9 @@ fn an_smtp_relay_that_is_down_is_retried_then_failed_and_the_escalation_goes_on(
     let dir = tempfile::tempdir().unwrap();
     let hooks = WebhookReceiver::start();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
+    create_administrator(&data_dir, &[]);
     // Nothing listens on this port: the relay is down.
-    let server = Server::start(&data_dir, free_port(), &[]);
+    let server = start(&data_dir, free_port(), &[]);
     let admin = Admin::sign_in(server.address);
     admin.person(
         "primary",
@@ -877,8 +683,8 @@ fn the_shift_feed_parses_with_icalendar_and_gives_the_schedules_shifts() {
     }
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, free_port(), &[]);
+    create_administrator(&data_dir, &[]);
+    let server = start(&data_dir, free_port(), &[]);
     let admin = Admin::sign_in(server.address);
     // Chief and a colleague take turns, 12 hours each, in Karachi time.
     admin.person(
@@ -905,10 +711,10 @@ fn the_shift_feed_parses_with_icalendar_and_gives_the_schedules_shifts() {
         .as_str()
         .unwrap()
         .to_owned();
-    let feed = http(server.address, "GET", &feed_path, &[], None);
+    let feed = http_json(server.address, "GET", &feed_path, &[], None);
     assert_eq!(feed.status, 200);
     let file = dir.path().join("chief.ics");
-    std::fs::write(&file, &feed.text).unwrap();
+    std::fs::write(&file, feed.text()).unwrap();
     let parsed = Command::new("python3")
         .args([
             "-c",
@@ -973,8 +779,8 @@ fn the_shift_feed_parses_with_icalendar_and_gives_the_schedules_shifts() {
         assert_eq!((start + 5 * 3600) % (12 * 3600), 8 * 3600);
     }
     // Read again, the feed gives the same events (stable uids).
-    let again = http(server.address, "GET", &feed_path, &[], None);
-    std::fs::write(&file, &again.text).unwrap();
+    let again = http_json(server.address, "GET", &feed_path, &[], None);
+    std::fs::write(&file, again.text()).unwrap();
     let reparsed = Command::new("python3")
         .args([
             "-c",

@@ -7,29 +7,21 @@
 //! the audit log's protection.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+#[path = "support/postgres.rs"]
+mod postgres;
+#[path = "support/server.rs"]
+mod server;
+
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::Output;
 
 use nigehban_app::model::{
     Actor, ActorKind, AuditAction, AuditEntry, ChainHash, JsonText, Timestamp,
 };
 
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
-    command
-}
+use postgres::{ScratchDatabase, psql};
+use server::{Server, Session, create_user, nigehban, serve};
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -38,23 +30,7 @@ fn text(bytes: &[u8]) -> String {
 /// Creates users with `admin create-user` (the first sets the platform up).
 fn create_users(storage: &[&str], users: &[&str]) {
     for username in users {
-        let mut create = nigehban()
-            .args(["admin", "create-user", "--username", username])
-            .args(["--password-stdin"])
-            .args(storage)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        create
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(b"a long enough passphrase\n")
-            .unwrap();
-        let output = create.wait_with_output().unwrap();
-        assert!(output.status.success(), "{output:?}");
+        create_user(storage, username, &[], "a long enough passphrase");
     }
 }
 
@@ -354,101 +330,6 @@ fn audit_verify_needs_the_key_and_changes_nothing() {
     );
 }
 
-/// A running `nigehban serve`.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    one_time_password: Option<String>,
-}
-
-impl Server {
-    fn start(data_dir: &Path) -> Server {
-        let mut command = nigehban();
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir);
-        Server::spawn(command)
-    }
-
-    /// Spawns a `serve` command and waits until it says where it listens.
-    // The child is waited for by `Server::stop`; a test that fails first leaves it to the harness.
-    #[allow(clippy::zombie_processes)]
-    fn spawn(mut command: Command) -> Server {
-        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut one_time_password = None;
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .expect("nigehban serve did not start listening");
-            if let Some(password) = line.split("one-time password: ").nth(1) {
-                one_time_password = Some(password.trim().to_owned());
-            }
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                let address = rest.split('/').next().unwrap().parse().unwrap();
-                return Server {
-                    child,
-                    address,
-                    one_time_password,
-                };
-            }
-        }
-    }
-
-    fn stop(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let status = self.child.wait().unwrap();
-        assert!(status.success(), "{status:?}");
-    }
-}
-
-/// One HTTP/1.1 request; returns (status, body).
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-) -> (u16, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str("\r\n");
-    request.push_str(body);
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut answer = String::new();
-    stream.read_to_string(&mut answer).unwrap();
-    let status = answer
-        .split_whitespace()
-        .nth(1)
-        .and_then(|code| code.parse().ok())
-        .unwrap_or(0);
-    let body = answer
-        .split("\r\n\r\n")
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned();
-    (status, body)
-}
-
 /// Every directory and file under `root`, with its permission bits.
 fn modes(root: &Path) -> Vec<(PathBuf, bool, u32)> {
     let mut found = vec![(
@@ -500,20 +381,13 @@ fn the_data_directory_is_private_after_serve_and_so_are_backups() {
     std::fs::set_permissions(&data_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
     let server = Server::start(&data_dir);
     let password = server.one_time_password.clone().unwrap();
-    let (status, body) = http(
-        server.address,
-        "POST",
-        "/api/v1/auth/login",
-        &[("Content-Type", "application/json")],
-        &format!(r#"{{"username":"admin","password":"{password}"}}"#),
-    );
-    assert_eq!(status, 200, "{body}");
+    Session::sign_in(server.address, "admin", &password);
     // While it runs, the WAL is there too.
     assert_private(
         &data_dir,
         &["nigehban.db", "nigehban.db-wal", "audit.key", "bus"],
     );
-    server.stop();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
     assert_private(&data_dir, &["nigehban.db", "audit.key", "bus"]);
     let files = modes(&data_dir)
         .iter()
@@ -528,7 +402,7 @@ fn the_data_directory_is_private_after_serve_and_so_are_backups() {
     }
     let server = Server::start(&data_dir);
     assert_private(&data_dir, &["nigehban.db", "audit.key"]);
-    server.stop();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
     assert_private(&data_dir, &["nigehban.db", "audit.key"]);
 
     let backup = dir.path().join("backup.db");
@@ -544,105 +418,12 @@ fn the_data_directory_is_private_after_serve_and_so_are_backups() {
     assert_eq!(mode, 0o600, "the backup holds password hashes");
 }
 
-/// The PostgreSQL server the test suite was given, or `None` (skip) when there is none.
-fn postgres_url(test: &str) -> Option<String> {
-    match std::env::var("NIGEHBAN_TEST_POSTGRES_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            assert!(
-                std::env::var("NIGEHBAN_REQUIRE_SERVICES").as_deref() != Ok("1"),
-                "NIGEHBAN_REQUIRE_SERVICES=1 but NIGEHBAN_TEST_POSTGRES_URL is not set"
-            );
-            eprintln!(
-                "skipped: {test} needs NIGEHBAN_TEST_POSTGRES_URL (cargo xtask test sets it)"
-            );
-            None
-        }
-    }
-}
-
-/// A PostgreSQL client program (createdb, dropdb, psql) from the server's installation or the PATH.
-fn postgres_program(name: &str) -> PathBuf {
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .map(|e| e.path().join("bin").join(name))
-                .collect()
-        })
-        .unwrap_or_default();
-    candidates.sort();
-    candidates
-        .into_iter()
-        .rev()
-        .find(|path| path.exists())
-        .unwrap_or_else(|| PathBuf::from(name))
-}
-
-/// Runs SQL with psql at `url`; returns (success, standard output and error).
-fn psql(url: &str, sql: &str) -> (bool, String) {
-    let output = Command::new(postgres_program("psql"))
-        .args(["-X", "-q", "-v", "ON_ERROR_STOP=1", "-c", sql, url])
-        .output()
-        .expect("psql runs");
-    (
-        output.status.success(),
-        format!("{}{}", text(&output.stdout), text(&output.stderr)),
-    )
-}
-
-/// A database (and a login role) of its own on the test server, dropped at the end.
-struct ScratchDatabase {
-    server_url: String,
-    name: String,
-    url: String,
-    roles: Vec<String>,
-}
-
-impl ScratchDatabase {
-    fn create(server_url: &str) -> ScratchDatabase {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("nigehban_protect_{}_{nanos}", std::process::id());
-        let (ok, out) = psql(server_url, &format!("CREATE DATABASE {name}"));
-        assert!(ok, "{out}");
-        let (base, _) = server_url.rsplit_once('/').unwrap();
-        ScratchDatabase {
-            server_url: server_url.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-            roles: Vec::new(),
-        }
-    }
-
-    /// This database's URL for another (password-less, trusted) login role.
-    fn url_as(&self, role: &str) -> String {
-        let (scheme, rest) = self.url.split_once("://").unwrap();
-        let host = rest.split_once('@').map_or(rest, |(_, host)| host);
-        format!("{scheme}://{role}@{host}")
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let _ = psql(
-            &self.server_url,
-            &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-        );
-        for role in &self.roles {
-            let _ = psql(&self.server_url, &format!("DROP ROLE IF EXISTS {role}"));
-        }
-    }
-}
-
 #[test]
 fn a_cut_tail_and_an_emptied_log_fail_verify_on_postgresql() {
-    let Some(server_url) = postgres_url("a_cut_tail_and_an_emptied_log_fail_verify_on_postgresql")
-    else {
+    let Some(server_url) = nigehban_testkit::postgres_url() else {
         return;
     };
-    let database = ScratchDatabase::create(&server_url);
+    let database = ScratchDatabase::create(&server_url, "protect");
     let keys = tempfile::tempdir().unwrap();
     let key_file = keys.path().join("audit.key");
     let storage = [
@@ -690,12 +471,10 @@ fn a_cut_tail_and_an_emptied_log_fail_verify_on_postgresql() {
 /// audit rows or drop or disable the audit triggers.
 #[test]
 fn the_server_role_serves_and_cannot_touch_the_audit_log_on_postgresql() {
-    let Some(server_url) =
-        postgres_url("the_server_role_serves_and_cannot_touch_the_audit_log_on_postgresql")
-    else {
+    let Some(server_url) = nigehban_testkit::postgres_url() else {
         return;
     };
-    let mut database = ScratchDatabase::create(&server_url);
+    let mut database = ScratchDatabase::create(&server_url, "protect");
     let role = format!("{}_server", database.name);
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
@@ -714,24 +493,15 @@ fn the_server_role_serves_and_cannot_touch_the_audit_log_on_postgresql() {
     database.roles.push(role.clone());
     let server_role_url = database.url_as(&role);
 
-    let mut command = nigehban();
+    let mut command = serve();
     command
-        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg("--data-dir")
         .arg(&data_dir)
         .env("NIGEHBAN_DATABASE", &server_role_url);
     let server = Server::spawn(command);
-    let (status, body) = http(
-        server.address,
-        "POST",
-        "/api/v1/auth/login",
-        &[("Content-Type", "application/json")],
-        &format!(
-            r#"{{"username":"admin","password":"{}"}}"#,
-            server.one_time_password.clone().unwrap()
-        ),
-    );
-    assert_eq!(status, 200, "{body}");
-    server.stop();
+    let password = server.one_time_password.clone().unwrap();
+    Session::sign_in(server.address, "admin", &password);
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 
     for sql in [
         "DELETE FROM audit_log",

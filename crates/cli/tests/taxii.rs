@@ -16,55 +16,32 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::mpsc;
+#[path = "support/platform.rs"]
+mod platform;
+#[path = "support/postgres.rs"]
+mod postgres;
+#[path = "support/server.rs"]
+mod server;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use nigehban_app::model::{
-    DisplayName, Password, Role, Sector, TenantKind, TenantName, TokenName, Username,
-};
-use nigehban_app::{
-    App, AppSettings, BootstrapOutcome, BootstrapRequest, Caller, NewApiToken, NewTenant, NewUser,
-    StixImport, StoreConfig,
-};
+use nigehban_app::model::{DisplayName, Password, Role, Username};
+use nigehban_app::{App, NewUser, StixImport};
 use nigehban_testkit::Need;
 use serde_json::{Value, json};
+
+use platform::{Storage, runtime, token, tree};
+use postgres::ScratchDatabase;
+use server::{Answer, Process, Server, free_port, http, nigehban, serve, wait_for_port};
 
 const GREEN: &str = "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb";
 const AMBER: &str = "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421";
 const CLEAR: &str = "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487";
 const TAXII: &str = "application/taxii+json;version=2.1";
 const BANK_PASSWORD: &str = "bank intel password";
-
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
-    command
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Whether the Python TAXII libraries are there (a failure under NIGEHBAN_REQUIRE_SERVICES=1 when not).
 fn taxii_client() -> bool {
@@ -73,119 +50,6 @@ fn taxii_client() -> bool {
 
 fn medallion_installed() -> bool {
     nigehban_testkit::python_module(Need::Medallion, "medallion", "medallion")
-}
-
-/// A child process killed when dropped.
-struct Process(Child);
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The storage a test runs on: `--data-dir` (SQLite) or `--database` too.
-struct Storage {
-    dir: tempfile::TempDir,
-    database: Option<String>,
-}
-
-impl Storage {
-    fn sqlite() -> Storage {
-        Storage {
-            dir: tempfile::tempdir().unwrap(),
-            database: None,
-        }
-    }
-
-    fn args(&self) -> Vec<String> {
-        let mut args = vec![
-            "--data-dir".to_owned(),
-            self.dir.path().display().to_string(),
-        ];
-        if let Some(url) = &self.database {
-            args.extend(["--database".to_owned(), url.clone()]);
-        }
-        args
-    }
-
-    async fn open(&self) -> App {
-        let config = match &self.database {
-            Some(url) => StoreConfig::Postgres {
-                url: url.clone(),
-                pool_size: 4,
-            },
-            None => StoreConfig::Sqlite {
-                data_dir: self.dir.path().to_path_buf(),
-            },
-        };
-        App::open(
-            &config,
-            AppSettings {
-                audit_key_file: Some(self.dir.path().join(nigehban_app::AUDIT_KEY_FILE)),
-                ..AppSettings::insecure_fast_for_tests()
-            },
-        )
-        .await
-        .unwrap()
-    }
-}
-
-/// A PostgreSQL client program (createdb, dropdb) from the PATH or the server's installation.
-fn postgres_program(name: &str) -> PathBuf {
-    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
-        .map(|dir| {
-            dir.filter_map(Result::ok)
-                .map(|e| e.path().join("bin").join(name))
-                .collect()
-        })
-        .unwrap_or_default();
-    candidates.sort();
-    candidates
-        .into_iter()
-        .rev()
-        .find(|path| path.exists())
-        .unwrap_or_else(|| PathBuf::from(name))
-}
-
-/// A database of its own on the test server, dropped at the end.
-struct ScratchDatabase {
-    server_url: String,
-    name: String,
-    url: String,
-}
-
-impl ScratchDatabase {
-    fn create(server_url: &str) -> ScratchDatabase {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos();
-        let name = format!("nigehban_taxii_{}_{nanos}", std::process::id());
-        let status = Command::new(postgres_program("createdb"))
-            .arg(format!("--maintenance-db={server_url}"))
-            .arg(&name)
-            .status()
-            .expect("createdb runs");
-        assert!(status.success(), "createdb {name} failed");
-        let (base, _) = server_url.rsplit_once('/').unwrap();
-        ScratchDatabase {
-            server_url: server_url.to_owned(),
-            url: format!("{base}/{name}"),
-            name,
-        }
-    }
-}
-
-impl Drop for ScratchDatabase {
-    fn drop(&mut self) {
-        let _ = Command::new(postgres_program("dropdb"))
-            .arg(format!("--maintenance-db={}", self.server_url))
-            .arg("--force")
-            .arg(&self.name)
-            .status();
-    }
 }
 
 /// A STIX id of `kind` numbered `n` (a valid UUID).
@@ -224,100 +88,13 @@ struct Platform {
     operator: String,
 }
 
-async fn token(
-    app: &App,
-    maker: &Caller,
-    tenant: nigehban_app::model::TenantId,
-    role: Role,
-) -> String {
-    app.tokens()
-        .create(
-            maker,
-            NewApiToken {
-                name: TokenName::parse(&format!("{role} in {tenant}")).unwrap(),
-                tenant: Some(tenant),
-                role: Some(role),
-                expires_at: None,
-            },
-        )
-        .await
-        .unwrap()
-        .secret
-        .expose()
-        .to_owned()
-}
-
 /// Sets the platform up; the operator shares a CLEAR, a GREEN and an AMBER indicator.
 async fn platform(app: &App) -> Platform {
-    let outcome = app
-        .bootstrap(BootstrapRequest {
-            national_name: TenantName::parse("National CERT").unwrap(),
-            admin_username: Username::parse("admin").unwrap(),
-            admin_display_name: DisplayName::parse("First Administrator").unwrap(),
-            admin_password: Some(Password::parse("national admin password").unwrap()),
-        })
-        .await
-        .unwrap();
-    let BootstrapOutcome::Created { root: national, .. } = outcome else {
-        panic!("{outcome:?}")
-    };
-    let admin = app
-        .auth()
-        .login("admin", "national admin password", None)
-        .await
-        .unwrap()
-        .caller;
-    let tenant = |parent, name: &'static str, kind| {
-        let (app, admin) = (app.clone(), admin.clone());
-        async move {
-            app.tenants()
-                .create(
-                    &admin,
-                    NewTenant {
-                        parent,
-                        name: TenantName::parse(name).unwrap(),
-                        kind,
-                    },
-                )
-                .await
-                .unwrap()
-        }
-    };
-    let telecom = tenant(
-        national.id,
-        "CERT Telecom",
-        TenantKind::Sectoral {
-            sector: Sector::Telecom,
-        },
-    )
-    .await;
-    let banking = tenant(
-        national.id,
-        "CERT Banking",
-        TenantKind::Sectoral {
-            sector: Sector::Banking,
-        },
-    )
-    .await;
-    let operator = tenant(
-        telecom.id,
-        "Mobile Operator",
-        TenantKind::Organisation {
-            critical_infrastructure: true,
-        },
-    )
-    .await;
-    let bank = tenant(
-        banking.id,
-        "First Bank",
-        TenantKind::Organisation {
-            critical_infrastructure: false,
-        },
-    )
-    .await;
+    let tree = tree(app, None).await;
+    let (admin, operator, bank) = (&tree.admin, &tree.operator, &tree.bank);
     app.users()
         .create(
-            &admin,
+            admin,
             NewUser {
                 tenant: bank.id,
                 username: Username::parse("bank-intel").unwrap(),
@@ -328,8 +105,8 @@ async fn platform(app: &App) -> Platform {
         )
         .await
         .unwrap();
-    let operator_intel = token(app, &admin, operator.id, Role::IntelAnalyst).await;
-    let bank_intel = token(app, &admin, bank.id, Role::IntelAnalyst).await;
+    let operator_intel = token(app, admin, operator.id, Role::IntelAnalyst).await;
+    let bank_intel = token(app, admin, bank.id, Role::IntelAnalyst).await;
     let publisher = app
         .tokens()
         .authenticate(&operator_intel, None)
@@ -370,139 +147,19 @@ async fn platform(app: &App) -> Platform {
     }
 }
 
-/// A running `nigehban serve`, killed when dropped.
-struct Server {
-    _process: Process,
-    address: SocketAddr,
-}
-
-impl Server {
-    fn start(storage: &Storage, env: &[(&str, &str)], config: Option<&Path>) -> Server {
-        let mut command = nigehban();
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(storage.args())
-            .env("NIGEHBAN_SECURE_COOKIES", "false")
-            .stdout(Stdio::piped());
-        if let Some(config) = config {
-            command.arg("--config").arg(config);
-        }
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let process = Process(child);
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                let address = rest.split('/').next().unwrap().parse().unwrap();
-                std::thread::spawn(move || while lines.recv().is_ok() {});
-                return Server {
-                    _process: process,
-                    address,
-                };
-            }
-        }
+/// Starts `nigehban serve` on `storage` with extra environment and a configuration file.
+fn start(storage: &Storage, env: &[(&str, &str)], config: Option<&Path>) -> Server {
+    let mut command = serve();
+    command
+        .args(storage.args())
+        .env("NIGEHBAN_SECURE_COOKIES", "false");
+    if let Some(config) = config {
+        command.arg("--config").arg(config);
     }
-}
-
-/// An answer read from the socket.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    head: String,
-    json: Value,
-    text: String,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<String> {
-        self.head.lines().find_map(|line| {
-            let (key, value) = line.split_once(':')?;
-            key.trim()
-                .eq_ignore_ascii_case(name)
-                .then(|| value.trim().to_owned())
-        })
+    for (name, value) in env {
+        command.env(name, value);
     }
-}
-
-/// One HTTP/1.1 exchange over a fresh connection.
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Answer {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(60)))
-        .unwrap();
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    if method != "GET" {
-        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
-    }
-    request.push_str("\r\n");
-    stream.write_all(request.as_bytes()).unwrap();
-    stream.write_all(body).unwrap();
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw).unwrap();
-    let raw = String::from_utf8_lossy(&raw).into_owned();
-    let (head, text) = raw.split_once("\r\n\r\n").unwrap_or((&raw, ""));
-    let status = head
-        .lines()
-        .next()
-        .unwrap()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .parse()
-        .unwrap();
-    let text = if head
-        .to_ascii_lowercase()
-        .contains("transfer-encoding: chunked")
-    {
-        dechunk(text)
-    } else {
-        text.to_owned()
-    };
-    Answer {
-        status,
-        head: head.to_owned(),
-        json: serde_json::from_str(&text).unwrap_or(Value::Null),
-        text,
-    }
-}
-
-fn dechunk(mut text: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = text.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        text = &rest[size + 2..];
-    }
-    out
+    Server::spawn(command)
 }
 
 /// Runs a Python script with arguments; panics with its output when it fails; its standard output as JSON.
@@ -597,7 +254,7 @@ fn taxii2_client_against_the_server(storage: &Storage) {
         let app = storage.open().await;
         platform(&app).await
     });
-    let server = Server::start(storage, &[("NIGEHBAN_TAXII_PUBLIC", "true")], None);
+    let server = start(storage, &[("NIGEHBAN_TAXII_PUBLIC", "true")], None);
     let url = format!("http://{}", server.address);
     let out = python(
         TAXII2_CLIENT_SCRIPT,
@@ -718,9 +375,10 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         &[accept],
         b"",
     );
-    assert_eq!(public.status, 200, "{}", public.text);
-    assert_eq!(public.header("content-type").as_deref(), Some(TAXII));
-    let ids: Vec<&str> = public.json["objects"]
+    assert_eq!(public.status, 200, "{}", public.text());
+    assert_eq!(public.header("content-type"), Some(TAXII));
+    let listed = public.json();
+    let ids: Vec<&str> = listed["objects"]
         .as_array()
         .unwrap()
         .iter()
@@ -730,17 +388,17 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         ids,
         vec![stix_id("indicator", 1).as_str()],
         "{}",
-        public.text
+        public.text()
     );
     assert!(
         public.header("x-taxii-date-added-first").is_some(),
-        "{}",
-        public.head
+        "{:?}",
+        public.headers
     );
     assert!(
         public.header("x-taxii-date-added-last").is_some(),
-        "{}",
-        public.head
+        "{:?}",
+        public.headers
     );
     let green = http(
         address,
@@ -749,11 +407,11 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         &[accept],
         b"",
     );
-    assert_eq!(green.status, 401, "{}", green.text);
-    assert_eq!(green.json["http_status"], "401", "{}", green.text);
-    assert!(green.json["title"].is_string() && green.json["description"].is_string());
+    assert_eq!(green.status, 401, "{}", green.text());
+    assert_eq!(green.json()["http_status"], "401", "{}", green.text());
+    assert!(green.json()["title"].is_string() && green.json()["description"].is_string());
     let own = http(address, "GET", &objects, &[accept], b"");
-    assert_eq!(own.status, 401, "{}", own.text);
+    assert_eq!(own.status, 401, "{}", own.text());
     // Someone else's collection and an unknown one: not found.
     let other = format!("/taxii2/api/collections/{}/objects/", platform.operator);
     let answer = http(
@@ -763,7 +421,7 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         &[accept, ("Authorization", &bearer)],
         b"",
     );
-    assert_eq!(answer.status, 404, "{}", answer.text);
+    assert_eq!(answer.status, 404, "{}", answer.text());
     let answer = http(
         address,
         "GET",
@@ -771,8 +429,8 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         &[accept, ("Authorization", &bearer)],
         b"",
     );
-    assert_eq!(answer.status, 404, "{}", answer.text);
-    assert_eq!(answer.json["http_status"], "404", "{}", answer.text);
+    assert_eq!(answer.status, 404, "{}", answer.text());
+    assert_eq!(answer.json()["http_status"], "404", "{}", answer.text());
     // Media types: 406 for an Accept that excludes TAXII, 415 for a body that is not a TAXII envelope.
     let answer = http(
         address,
@@ -781,8 +439,8 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         &[("Accept", "application/json"), ("Authorization", &bearer)],
         b"",
     );
-    assert_eq!(answer.status, 406, "{}", answer.text);
-    assert_eq!(answer.json["http_status"], "406", "{}", answer.text);
+    assert_eq!(answer.status, 406, "{}", answer.text());
+    assert_eq!(answer.json()["http_status"], "406", "{}", answer.text());
     let answer = http(
         address,
         "POST",
@@ -794,7 +452,7 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         ],
         b"{\"objects\": []}",
     );
-    assert_eq!(answer.status, 415, "{}", answer.text);
+    assert_eq!(answer.status, 415, "{}", answer.text());
     // A malformed envelope: an error naming the problem.
     let post = |body: &[u8]| {
         http(
@@ -806,45 +464,45 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         )
     };
     let answer = post(b"{\"objects\": [ {\"type\": ");
-    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.status, 400, "{}", answer.text());
     assert!(
-        answer.json["description"]
+        answer.json()["description"]
             .as_str()
             .unwrap()
             .contains("not JSON"),
         "{}",
-        answer.text
+        answer.text()
     );
     let answer = post(b"{\"objects\": {\"type\": \"indicator\"}}");
-    assert_eq!(answer.status, 400, "{}", answer.text);
+    assert_eq!(answer.status, 400, "{}", answer.text());
     assert!(
-        answer.json["description"]
+        answer.json()["description"]
             .as_str()
             .unwrap()
             .contains("\"objects\" is not a list"),
         "{}",
-        answer.text
+        answer.text()
     );
     // One bad object among good ones: it fails by itself, the good one is kept.
     let good = indicator(200, "203.0.113.200", GREEN, None);
     let body = json!({"objects": [good, {"type": "indicator", "id": "not-an-id"}]});
     let answer = post(body.to_string().as_bytes());
-    assert_eq!(answer.status, 202, "{}", answer.text);
-    assert_eq!(answer.json["success_count"], 1, "{}", answer.text);
-    assert_eq!(answer.json["failure_count"], 1, "{}", answer.text);
+    assert_eq!(answer.status, 202, "{}", answer.text());
+    assert_eq!(answer.json()["success_count"], 1, "{}", answer.text());
+    assert_eq!(answer.json()["failure_count"], 1, "{}", answer.text());
     assert_eq!(
-        answer.json["successes"][0]["id"],
+        answer.json()["successes"][0]["id"],
         json!(stix_id("indicator", 200)),
         "{}",
-        answer.text
+        answer.text()
     );
     assert!(
-        answer.json["failures"][0]["message"]
+        answer.json()["failures"][0]["message"]
             .as_str()
             .unwrap()
             .contains("refused"),
         "{}",
-        answer.text
+        answer.text()
     );
     let kept = http(
         address,
@@ -853,12 +511,12 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         &[accept, ("Authorization", &bearer)],
         b"",
     );
-    assert_eq!(kept.status, 200, "{}", kept.text);
+    assert_eq!(kept.status, 200, "{}", kept.text());
     assert_eq!(
-        kept.json["objects"][0]["id"],
+        kept.json()["objects"][0]["id"],
         json!(stix_id("indicator", 200)),
         "{}",
-        kept.text
+        kept.text()
     );
     let versions = http(
         address,
@@ -868,10 +526,10 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         b"",
     );
     assert_eq!(
-        versions.json["versions"],
+        versions.json()["versions"],
         json!(["2026-01-02T03:04:05.000Z"]),
         "{}",
-        versions.text
+        versions.text()
     );
     // Posting to a shared collection is refused.
     let answer = http(
@@ -881,7 +539,7 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         &[accept, ("Authorization", &bearer), ("Content-Type", TAXII)],
         b"{\"objects\": []}",
     );
-    assert_eq!(answer.status, 403, "{}", answer.text);
+    assert_eq!(answer.status, 403, "{}", answer.text());
     // HTTP Basic with a wrong password is 401, like a failed sign-in.
     let wrong = format!(
         "Basic {}",
@@ -897,7 +555,7 @@ fn errors_are_taxii_errors(server: &Server, platform: &Platform) {
         &[accept, ("Authorization", &wrong)],
         b"",
     );
-    assert_eq!(answer.status, 401, "{}", answer.text);
+    assert_eq!(answer.status, 401, "{}", answer.text());
 }
 
 #[test]
@@ -916,11 +574,8 @@ fn taxii2_client_discovers_lists_adds_pages_and_filters_on_postgresql() {
     let Some(server) = nigehban_testkit::postgres_url() else {
         return;
     };
-    let database = ScratchDatabase::create(&server);
-    taxii2_client_against_the_server(&Storage {
-        dir: tempfile::tempdir().unwrap(),
-        database: Some(database.url.clone()),
-    });
+    let database = ScratchDatabase::create(&server, "taxii");
+    taxii2_client_against_the_server(&Storage::postgres(&database.url));
 }
 
 #[test]
@@ -930,15 +585,15 @@ fn public_access_is_off_by_default() {
         let app = storage.open().await;
         platform(&app).await
     });
-    let server = Server::start(&storage, &[], None);
+    let server = start(&storage, &[], None);
     for path in ["/taxii2/", "/taxii2/api/collections/public/objects/"] {
         let answer = http(server.address, "GET", path, &[("Accept", TAXII)], b"");
-        assert_eq!(answer.status, 401, "{path}: {}", answer.text);
-        assert_eq!(answer.header("content-type").as_deref(), Some(TAXII));
+        assert_eq!(answer.status, 401, "{path}: {}", answer.text());
+        assert_eq!(answer.header("content-type"), Some(TAXII));
         assert!(
             answer.header("www-authenticate").is_some(),
-            "{}",
-            answer.head
+            "{:?}",
+            answer.headers
         );
     }
 }
@@ -986,7 +641,7 @@ impl Medallion {
                 }],
             },
         });
-        let data_file = dir.path().join("data.json");
+        let data_file = dir.path().join("data.json()");
         std::fs::write(&data_file, data.to_string()).unwrap();
         let config = json!({
             "backend": {
@@ -997,7 +652,7 @@ impl Medallion {
             "users": { MEDALLION_USER: MEDALLION_PASSWORD },
             "taxii": { "max_page_size": 100 },
         });
-        let config_file = dir.path().join("config.json");
+        let config_file = dir.path().join("config.json()");
         std::fs::write(&config_file, config.to_string()).unwrap();
         let process = Process(
             Command::new("python3")
@@ -1015,14 +670,7 @@ impl Medallion {
                 .spawn()
                 .unwrap(),
         );
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "medallion did not start on port {port}"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_for_port(port, "medallion", Duration::from_secs(60));
         Medallion {
             _process: process,
             api_root,
@@ -1058,12 +706,12 @@ impl Medallion {
             ],
             json!({ "objects": objects }).to_string().as_bytes(),
         );
-        assert_eq!(answer.status, 202, "{}", answer.text);
+        assert_eq!(answer.status, 202, "{}", answer.text());
         assert_eq!(
-            answer.json["success_count"],
+            answer.json()["success_count"],
             objects.len(),
             "{}",
-            answer.text
+            answer.text()
         );
     }
 }
@@ -1178,7 +826,7 @@ fn our_client_pulls_a_medallion_collection_incrementally_with_markings_and_sourc
     assert!(text.contains("pulled 7 object(s)"), "{text}");
     assert!(text.contains("7 kept (0 new)"), "{text}");
     // The objects kept their markings and creator; indicators name their source.
-    let bundle_file = files.path().join("export.json");
+    let bundle_file = files.path().join("export.json()");
     let export = nigehban()
         .args(["intel", "export", "--format", "stix", "--out"])
         .arg(&bundle_file)
@@ -1274,11 +922,11 @@ fn serve_pulls_its_subscriptions_on_its_own() {
         ),
     )
     .unwrap();
-    let server = Server::start(&storage, &[], Some(&config));
+    let server = start(&storage, &[], Some(&config));
     let objects = format!("/taxii2/api/collections/{}/objects/", platform.bank);
     let bearer = format!("Bearer {}", platform.bank_intel);
     let ids = |answer: &Answer| -> Vec<String> {
-        answer.json["objects"]
+        answer.json()["objects"]
             .as_array()
             .map(|list| {
                 list.iter()
@@ -1297,7 +945,7 @@ fn serve_pulls_its_subscriptions_on_its_own() {
                 &[("Accept", TAXII), ("Authorization", &bearer)],
                 b"",
             );
-            assert_eq!(answer.status, 200, "{}", answer.text);
+            assert_eq!(answer.status, 200, "{}", answer.text());
             let found = ids(&answer);
             if found.len() >= count {
                 return found;

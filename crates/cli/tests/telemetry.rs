@@ -6,9 +6,14 @@
 //! with `nigehban ingest`.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "support/nats.rs"]
+mod nats;
+#[path = "support/server.rs"]
+mod server;
+
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead as _, BufReader, Read as _, Write as _};
-use std::net::{SocketAddr, TcpStream};
+use std::io::Write as _;
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -18,223 +23,11 @@ use std::time::{Duration, Instant};
 use nigehban_testkit::Need;
 use serde_json::{Value, json};
 
-const PASSWORD: &str = "correct horse battery staple";
-
-/// The binary under test, with a clean `NIGEHBAN_*` environment.
-fn nigehban() -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nigehban"));
-    for (name, _) in std::env::vars_os() {
-        if name.to_string_lossy().starts_with("NIGEHBAN_") {
-            command.env_remove(name);
-        }
-    }
-    command.env("NIGEHBAN_LOG", "warn");
-    command
-}
-
-/// A running `nigehban serve`, killed when dropped.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    /// `udp`/`tcp`/`tls` → where the syslog listener listens.
-    syslog: HashMap<String, SocketAddr>,
-}
-
-impl Server {
-    /// Starts `nigehban serve` on `data_dir` with extra arguments and environment.
-    fn start(data_dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
-        let mut command = nigehban();
-        command
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .args(args)
-            .env("NIGEHBAN_SECURE_COOKIES", "false");
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let mut child = command.stdout(Stdio::piped()).spawn().unwrap();
-        let stdout = child.stdout.take().unwrap();
-        let (lines_tx, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if lines_tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut server = Server {
-            child,
-            address: SocketAddr::from(([127, 0, 0, 1], 0)),
-            syslog: HashMap::new(),
-        };
-        let deadline = Instant::now() + Duration::from_secs(120);
-        loop {
-            let line = lines
-                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-                .unwrap_or_else(|_| panic!("nigehban serve did not start listening"));
-            if let Some(rest) = line.strip_prefix("nigehban: syslog over ") {
-                let (transport, address) = rest.split_once(" on ").unwrap();
-                server
-                    .syslog
-                    .insert(transport.to_owned(), address.trim().parse().unwrap());
-            }
-            if let Some(rest) = line.split("serving on http://").nth(1) {
-                server.address = rest.split('/').next().unwrap().parse().unwrap();
-                // Keep reading stdout so the server never blocks on a full pipe.
-                std::thread::spawn(move || while lines.recv().is_ok() {});
-                return server;
-            }
-        }
-    }
-
-    /// `kill -9`.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-
-    /// SIGTERM, and waits for a clean exit.
-    fn terminate(mut self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                assert!(status.success(), "serve exited with {status}");
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "serve did not stop after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("http://{}", self.address)
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// An HTTP answer.
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Answer {
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or(Value::Null)
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body)
-            .chars()
-            .take(2000)
-            .collect()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(key, _)| key.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// One HTTP/1.1 exchange over a fresh connection; `Err` if the connection fails.
-fn try_http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> std::io::Result<Answer> {
-    let mut stream = TcpStream::connect(address)?;
-    stream.set_read_timeout(Some(Duration::from_secs(300)))?;
-    let mut request =
-        format!("{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n");
-    for (name, value) in headers {
-        request.push_str(&format!("{name}: {value}\r\n"));
-    }
-    request.push_str(&format!("Content-Length: {}\r\n\r\n", body.len()));
-    stream.write_all(request.as_bytes())?;
-    stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .ok_or_else(|| std::io::Error::other("no HTTP head"))?;
-    let head = String::from_utf8_lossy(&raw[..split]).into_owned();
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split(' ').nth(1))
-        .and_then(|s| s.parse().ok())
-        .ok_or_else(|| std::io::Error::other("no status"))?;
-    let headers: Vec<(String, String)> = lines
-        .filter_map(|line| line.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect();
-    let mut body = raw[split + 4..].to_vec();
-    let chunked = headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case("transfer-encoding") && v.eq_ignore_ascii_case("chunked")
-    });
-    if chunked {
-        body = dechunk(&body)?;
-    }
-    Ok(Answer {
-        status,
-        headers,
-        body,
-    })
-}
-
-fn http(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &[u8],
-) -> Answer {
-    try_http(address, method, path, headers, body).unwrap()
-}
-
-/// The body of a chunked transfer; an error if it was cut short.
-fn dechunk(mut data: &[u8]) -> std::io::Result<Vec<u8>> {
-    let mut out = Vec::new();
-    loop {
-        let end = data
-            .windows(2)
-            .position(|w| w == b"\r\n")
-            .ok_or_else(|| std::io::Error::other("cut chunk"))?;
-        let size_text = String::from_utf8_lossy(&data[..end]);
-        let size = usize::from_str_radix(size_text.split(';').next().unwrap().trim(), 16)
-            .map_err(std::io::Error::other)?;
-        data = &data[end + 2..];
-        if size == 0 {
-            return Ok(out);
-        }
-        if data.len() < size + 2 {
-            return Err(std::io::Error::other("cut chunk"));
-        }
-        out.extend_from_slice(&data[..size]);
-        data = &data[size + 2..];
-    }
-}
+use nats::NatsServer;
+use server::{
+    PASSWORD, Server, Session, create_administrator, free_port, http, nigehban, register_sensor,
+    try_http, wait_for_port,
+};
 
 /// A platform set up for telemetry: an administrator's API token and a sensor's ingest token.
 struct Setup {
@@ -245,92 +38,20 @@ struct Setup {
     sensor_id: String,
 }
 
-/// Creates the administrator `chief` (before the first start).
-fn create_administrator(data_dir: &Path) {
-    let mut create = nigehban()
-        .args([
-            "admin",
-            "create-user",
-            "--username",
-            "chief",
-            "--password-stdin",
-            "--data-dir",
-        ])
-        .arg(data_dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    create
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PASSWORD}\n").as_bytes())
-        .unwrap();
-    assert!(create.wait().unwrap().success());
-}
-
 /// Signs `chief` in, makes an API token, and registers a sensor (`sensor` is its JSON).
 fn set_up(server: &Server, sensor: Value) -> Setup {
-    let login = http(
+    let (session, _) = Session::sign_in(server.address, "chief", PASSWORD);
+    let admin_token = session.api_token(server.address, &json!({"name": "e2e"}));
+    let analyst_token = session.api_token(
         server.address,
-        "POST",
-        "/api/v1/auth/login",
-        &[("Content-Type", "application/json")],
-        &serde_json::to_vec(&json!({"username": "chief", "password": PASSWORD})).unwrap(),
+        &json!({"name": "e2e analyst", "role": "analyst"}),
     );
-    assert_eq!(login.status, 200, "{}", login.text());
-    let cookie = login
-        .header("set-cookie")
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned();
-    let csrf = login.json()["csrf_token"].as_str().unwrap().to_owned();
-    let token = http(
-        server.address,
-        "POST",
-        "/api/v1/tokens",
-        &[
-            ("Content-Type", "application/json"),
-            ("Cookie", &cookie),
-            ("X-CSRF-Token", &csrf),
-        ],
-        br#"{"name":"e2e"}"#,
-    );
-    assert_eq!(token.status, 201, "{}", token.text());
-    let admin_token = token.json()["secret"].as_str().unwrap().to_owned();
-    let analyst = http(
-        server.address,
-        "POST",
-        "/api/v1/tokens",
-        &[
-            ("Content-Type", "application/json"),
-            ("Cookie", &cookie),
-            ("X-CSRF-Token", &csrf),
-        ],
-        br#"{"name":"e2e analyst","role":"analyst"}"#,
-    );
-    assert_eq!(analyst.status, 201, "{}", analyst.text());
-    let analyst_token = analyst.json()["secret"].as_str().unwrap().to_owned();
-    let registered = http(
-        server.address,
-        "POST",
-        "/api/v1/sensors",
-        &[
-            ("Content-Type", "application/json"),
-            ("Authorization", &format!("Bearer {admin_token}")),
-        ],
-        &serde_json::to_vec(&sensor).unwrap(),
-    );
-    assert_eq!(registered.status, 201, "{}", registered.text());
-    let json = registered.json();
+    let sensor = register_sensor(server.address, &admin_token, &sensor);
     Setup {
         admin_token,
         analyst_token,
-        sensor_token: json["secret"].as_str().unwrap().to_owned(),
-        sensor_id: json["sensor"]["id"].as_str().unwrap().to_owned(),
+        sensor_token: sensor.token,
+        sensor_id: sensor.id,
     }
 }
 
@@ -505,77 +226,14 @@ fn send_batches(address: SocketAddr, token: &str, acked: &mut [bool], progress: 
     });
 }
 
-/// A nats-server with JetStream that a test runs (and kills) itself, with a
-/// store directory of its own: the shared test server is never touched.
-struct NatsServer {
-    child: Child,
-    program: PathBuf,
-    port: u16,
-    store: PathBuf,
-}
-
-impl NatsServer {
-    /// Starts `program` on a free loopback port, storing in `store`.
-    fn start(program: &Path, store: &Path) -> NatsServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        NatsServer::start_on(program, store, port)
-    }
-
-    /// Starts `program` on `port` (again, after a kill), storing in `store`.
-    fn start_on(program: &Path, store: &Path, port: u16) -> NatsServer {
-        let child = Command::new(program)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(store)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nats-server did not start on {port}"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        NatsServer {
-            child,
-            program: program.to_owned(),
-            port,
-            store: store.to_owned(),
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    /// `kill -9`.
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for NatsServer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// The crash test on one bus: send, `kill -9` the server (and the test's own
 /// nats-server, if given) at the seed's moment, restart, resend what was not
 /// acknowledged, and find every event exactly once.
 fn crash_test(bus_args: &[&str], env: &[(&str, &str)], mut nats: Option<NatsServer>) {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, bus_args, env);
+    create_administrator(&data_dir, &[]);
+    let server = Server::start_with(&data_dir, bus_args, env);
     let setup = set_up(
         &server,
         json!({"name": "crash sender", "kind": "application", "expected_formats": ["json"]}),
@@ -637,7 +295,7 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)], mut nats: Option<NatsServ
     // nats-server first (on its port and store), then the server.
     let _nats =
         killed_nats.map(|(program, store, port)| NatsServer::start_on(&program, &store, port));
-    let server = Server::start(&data_dir, bus_args, env);
+    let server = Server::start_with(&data_dir, bus_args, env);
     let mut rounds = 0;
     while acked.iter().any(|a| !a) {
         rounds += 1;
@@ -673,7 +331,7 @@ fn crash_test(bus_args: &[&str], env: &[(&str, &str)], mut nats: Option<NatsServ
         "acknowledged events missing from search, e.g. {missing:?}"
     );
     assert_eq!(items.len(), CRASH_EVENTS);
-    server.terminate();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }
 
 #[test]
@@ -735,8 +393,8 @@ fn batch_ids(server: &Server, token: &str, n: usize) -> Vec<String> {
 fn a_backup_taken_during_intake_restores_every_acknowledged_event() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, &[], &[]);
+    create_administrator(&data_dir, &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let setup = set_up(
         &server,
         json!({"name": "backup sender", "kind": "application", "expected_formats": ["json"]}),
@@ -888,7 +546,7 @@ fn a_backup_taken_during_intake_restores_every_acknowledged_event() {
     assert!(stderr.contains("is not empty"), "{stderr}");
     assert!(stderr.contains("--force"), "{stderr}");
 
-    let copy = Server::start(&restored, &[], &[]);
+    let copy = Server::start_with(&restored, &[], &[]);
     wait_indexed(&copy, Duration::from_secs(300));
     for &n in &before {
         assert_eq!(
@@ -911,8 +569,8 @@ fn a_backup_taken_during_intake_restores_every_acknowledged_event() {
         before.len() * BACKUP_BATCH,
         total * BACKUP_BATCH
     );
-    copy.terminate();
-    server.terminate();
+    assert!(copy.terminate().success(), "serve did not stop cleanly");
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }
 
 /// The machine's host name, as `logger` writes it.
@@ -930,8 +588,8 @@ fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
     }
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(
+    create_administrator(&data_dir, &[]);
+    let server = Server::start_with(
         &data_dir,
         &["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"],
         &[],
@@ -1012,7 +670,7 @@ fn syslog_from_logger_arrives_with_pri_host_app_time_and_structured_data() {
         text.contains("nigehban_intake_accepted_total{transport=\"tcp\"} 1"),
         "{text}"
     );
-    server.terminate();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }
 
 #[test]
@@ -1025,8 +683,8 @@ fn syslog_over_tls_arrives_through_serve() {
     let dir = tempfile::tempdir().unwrap();
     let (certificate, key) = self_signed_certificate(dir.path());
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, &tls_listener(&certificate, &key), &[]);
+    create_administrator(&data_dir, &[]);
+    let server = Server::start_with(&data_dir, &tls_listener(&certificate, &key), &[]);
     let setup = set_up(
         &server,
         json!({"name": "tls relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),
@@ -1072,7 +730,7 @@ fn syslog_over_tls_arrives_through_serve() {
         fields["log.syslog.structured_data"]["origin@32473"]["ip"], "10.0.0.1",
         "{item}"
     );
-    server.terminate();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }
 
 /// Makes a self-signed certificate for 127.0.0.1 with `openssl`: (certificate, key).
@@ -1134,11 +792,7 @@ impl Rsyslog {
         let dir = tempfile::tempdir().unwrap();
         let work = dir.path().join("work");
         std::fs::create_dir(&work).unwrap();
-        let input_port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let input_port = free_port();
         let config = format!(
             "global(workDirectory=\"{}\" {global})\n\
              module(load=\"imtcp\")\n\
@@ -1168,19 +822,13 @@ impl Rsyslog {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(("127.0.0.1", input_port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "rsyslogd did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Rsyslog {
+        let rsyslog = Rsyslog {
             child,
             input_port,
             _dir: dir,
-        }
+        };
+        wait_for_port(input_port, "rsyslogd", Duration::from_secs(15));
+        rsyslog
     }
 }
 
@@ -1207,10 +855,10 @@ fn syslog_relayed_by_rsyslog_arrives_through_serve_over_udp_tcp_and_tls() {
     let dir = tempfile::tempdir().unwrap();
     let (certificate, key) = self_signed_certificate(dir.path());
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
+    create_administrator(&data_dir, &[]);
     let mut listeners = vec!["--syslog-udp", "127.0.0.1:0", "--syslog-tcp", "127.0.0.1:0"];
     listeners.extend(tls_listener(&certificate, &key));
-    let server = Server::start(&data_dir, &listeners, &[]);
+    let server = Server::start_with(&data_dir, &listeners, &[]);
     let setup = set_up(
         &server,
         json!({"name": "rsyslog relay", "kind": "syslog_relay", "source_addresses": ["127.0.0.1"]}),
@@ -1295,7 +943,7 @@ fn syslog_relayed_by_rsyslog_arrives_through_serve_over_udp_tcp_and_tls() {
             "{transport}: {timestamp} is not about now"
         );
     }
-    server.terminate();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }
 
 fn time_now() -> time::OffsetDateTime {
@@ -1339,8 +987,8 @@ fn every_corpus_file_ingests_with_broken_lines_reported_and_resumes() {
     assert!(files.len() > 100, "{} files", files.len());
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, &[], &[]);
+    create_administrator(&data_dir, &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let setup = set_up(&server, json!({"name": "field kit", "kind": "other"}));
     let journal = dir.path().join("ingest.journal");
     let run = || {
@@ -1427,7 +1075,7 @@ fn every_corpus_file_ingests_with_broken_lines_reported_and_resumes() {
         files.len(),
         "{stdout}"
     );
-    server.terminate();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }
 
 #[test]
@@ -1456,8 +1104,8 @@ fn ingest_refuses_a_bad_token_and_a_missing_server_clearly() {
         "{output:?}"
     );
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, &[], &[]);
+    create_administrator(&data_dir, &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let output = nigehban()
         .args([
             "ingest",
@@ -1476,7 +1124,7 @@ fn ingest_refuses_a_bad_token_and_a_missing_server_clearly() {
         String::from_utf8_lossy(&output.stderr).contains("refused the ingest token"),
         "{output:?}"
     );
-    server.terminate();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }
 
 // ---- Regression (issue 8, item 9): `nigehban ingest`, broken JSON lines and the journal per sensor ----
@@ -1485,8 +1133,8 @@ fn ingest_refuses_a_bad_token_and_a_missing_server_clearly() {
 fn ingest_reports_broken_json_lines_and_sends_a_file_again_for_another_sensor() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, &[], &[]);
+    create_administrator(&data_dir, &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let first = set_up(&server, json!({"name": "kit one", "kind": "other"}));
     let registered = http(
         server.address,
@@ -1599,7 +1247,7 @@ fn ingest_reports_broken_json_lines_and_sends_a_file_again_for_another_sensor() 
         !found.to_string().contains("torn line"),
         "no broken line arrived as a text event: {found}"
     );
-    server.terminate();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }
 
 /// Every alert `token`'s holder sees, all pages: (rule id → matches folded into its alerts).
@@ -1690,9 +1338,9 @@ fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_ev
     // The same files through a running server.
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
+    create_administrator(&data_dir, &[]);
     let serve_args: Vec<&str> = rule_args.iter().map(String::as_str).collect();
-    let server = Server::start(&data_dir, &serve_args, &[]);
+    let server = Server::start_with(&data_dir, &serve_args, &[]);
     let setup = set_up(&server, json!({"name": "windows fleet", "kind": "other"}));
     let ingest = nigehban()
         .args(["ingest", "--server", &server.url()])
@@ -1763,8 +1411,8 @@ fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_ev
 fn rules_import_stores_good_rules_and_names_the_broken_one() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    create_administrator(&data_dir);
-    let server = Server::start(&data_dir, &[], &[]);
+    create_administrator(&data_dir, &[]);
+    let server = Server::start_with(&data_dir, &[], &[]);
     let setup = set_up(&server, json!({"name": "rules probe", "kind": "other"}));
     let rules = dir.path().join("rules");
     std::fs::create_dir_all(rules.join("windows")).unwrap();
@@ -1877,5 +1525,5 @@ fn rules_import_stores_good_rules_and_names_the_broken_one() {
         .unwrap();
     assert_eq!(analyst.status.code(), Some(2), "{analyst:?}");
     assert!(String::from_utf8_lossy(&analyst.stderr).contains("403"));
-    server.terminate();
+    assert!(server.terminate().success(), "serve did not stop cleanly");
 }

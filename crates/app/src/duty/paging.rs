@@ -469,25 +469,12 @@ impl Duty<'_> {
         name: &str,
         document: PolicyDocument,
     ) -> AppResult<PolicyView> {
-        self.app
-            .authorise(caller, Action::ManageRoster, tenant, "tenant", tenant)
-            .await?;
-        let name = check_name("name", name)?;
-        self.check_policy(tenant, &document).await?;
-        let mut record = DutyRecord::new(
-            tenant,
+        let (kind, check) = (
             DutyRecordKind::EscalationPolicy,
-            name,
-            to_json(&document)?,
-            self.now(),
+            self.check_policy(tenant, &document),
         );
-        record.updated_by = caller.user_id();
-        let stored = self
-            .app
-            .store()
-            .put_duty_record(&record, 0, Some(&self.audit(caller)))
-            .await?;
-        policy_view(&stored)
+        let stored = self.create_roster_record(caller, tenant, kind, name, &document, check);
+        policy_view(&stored.await?)
     }
 
     /// Changes an escalation policy (`version`: the one read). Pages already

@@ -5,17 +5,14 @@
 
 use std::net::IpAddr;
 
-use nigehban_app::model::{
-    DisplayName, Password, Role, Sector, Tenant, TenantId, TenantKind, TenantName, TokenName,
-    Username,
-};
-use nigehban_app::{
-    App, AppSettings, BootstrapOutcome, BootstrapRequest, Caller, NewApiToken, NewTenant, NewUser,
-    StoreConfig,
-};
+use nigehban_app::model::{DisplayName, Password, Role, Tenant, TenantId, Username};
+use nigehban_app::{App, AppSettings, Caller, NewUser, StoreConfig};
 
-/// The first administrator's password in every test world.
-pub const ADMIN_PASSWORD: &str = "national admin password";
+#[path = "tree.rs"]
+mod tree;
+// Not every test binary names each of these.
+#[allow(unused_imports)]
+pub use tree::{ADMIN_PASSWORD, token, tree};
 
 /// national ─┬─ telecom ─── operator
 ///           └─ banking ─── bank
@@ -72,82 +69,16 @@ pub async fn postgres_world() -> Option<World> {
 
 /// Bootstraps an empty platform and builds the tree.
 pub async fn world_on(app: App, dir: tempfile::TempDir) -> World {
-    let outcome = app
-        .bootstrap(BootstrapRequest {
-            national_name: TenantName::parse("National CERT").unwrap(),
-            admin_username: Username::parse("admin").unwrap(),
-            admin_display_name: DisplayName::parse("First Administrator").unwrap(),
-            admin_password: Some(Password::parse(ADMIN_PASSWORD).unwrap()),
-        })
-        .await
-        .unwrap();
-    let BootstrapOutcome::Created { root: national, .. } = outcome else {
-        panic!("{outcome:?}")
-    };
-    let root_admin = app
-        .auth()
-        .login("admin", ADMIN_PASSWORD, Some(addr("192.0.2.1")))
-        .await
-        .unwrap()
-        .caller;
-    let create = |parent: TenantId, name: &'static str, kind: TenantKind| {
-        let app = app.clone();
-        let root_admin = root_admin.clone();
-        async move {
-            app.tenants()
-                .create(
-                    &root_admin,
-                    NewTenant {
-                        parent,
-                        name: TenantName::parse(name).unwrap(),
-                        kind,
-                    },
-                )
-                .await
-                .unwrap()
-        }
-    };
-    let telecom = create(
-        national.id,
-        "CERT Telecom",
-        TenantKind::Sectoral {
-            sector: Sector::Telecom,
-        },
-    )
-    .await;
-    let banking = create(
-        national.id,
-        "CERT Banking",
-        TenantKind::Sectoral {
-            sector: Sector::Banking,
-        },
-    )
-    .await;
-    let operator = create(
-        telecom.id,
-        "Mobile Operator",
-        TenantKind::Organisation {
-            critical_infrastructure: true,
-        },
-    )
-    .await;
-    let bank = create(
-        banking.id,
-        "First Bank",
-        TenantKind::Organisation {
-            critical_infrastructure: false,
-        },
-    )
-    .await;
+    let tree = tree(&app, Some(addr("192.0.2.1"))).await;
     World {
         app,
         dir,
-        root_admin,
-        national,
-        telecom,
-        banking,
-        operator,
-        bank,
+        root_admin: tree.admin,
+        national: tree.national,
+        telecom: tree.telecom,
+        banking: tree.banking,
+        operator: tree.operator,
+        bank: tree.bank,
     }
 }
 
@@ -191,21 +122,9 @@ impl World {
 
 /// A caller acting in `tenant` as `role`, via a token `maker` creates.
 pub async fn caller(app: &App, maker: &Caller, tenant: TenantId, role: Role) -> Caller {
-    let created = app
-        .tokens()
-        .create(
-            maker,
-            NewApiToken {
-                name: TokenName::parse(&format!("{role} in {tenant}")).unwrap(),
-                tenant: Some(tenant),
-                role: Some(role),
-                expires_at: None,
-            },
-        )
-        .await
-        .unwrap();
+    let secret = token(app, maker, tenant, role).await;
     app.tokens()
-        .authenticate(created.secret.expose(), Some(addr("203.0.113.5")))
+        .authenticate(&secret, Some(addr("203.0.113.5")))
         .await
         .unwrap()
 }
