@@ -1343,7 +1343,8 @@ fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_ev
     let server = Server::start_with(&data_dir, &serve_args, &[]);
     let setup = set_up(&server, json!({"name": "windows fleet", "kind": "other"}));
     let ingest = nigehban()
-        .args(["ingest", "--server", &server.url()])
+        .args(["ingest", "--server", &server.url(), "--journal"])
+        .arg(dir.path().join("ingest.journal"))
         .env("NIGEHBAN_INGEST_TOKEN", &setup.sensor_token)
         .args(&files)
         .output()
