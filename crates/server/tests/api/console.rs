@@ -1106,6 +1106,100 @@ fn chart_totals(page: &str, id: &str) -> std::collections::BTreeMap<String, u64>
     totals
 }
 
+/// The cells of a chart: (bar, series) → value, from each bar's `<title>`.
+fn chart_cells(page: &str, id: &str) -> std::collections::BTreeMap<(String, String), u64> {
+    let start = page
+        .find(&format!(r#"id="{id}""#))
+        .unwrap_or_else(|| panic!("no chart {id}: {page}"));
+    let chart = &page[start..start + page[start..].find("</svg>").unwrap()];
+    let mut cells = std::collections::BTreeMap::new();
+    for title in chart.split("<title>").skip(1) {
+        let text = &title[..title.find("</title>").unwrap()];
+        let (bar, rest) = text.split_once(": ").unwrap();
+        let (series, value) = rest.rsplit_once(", ").unwrap();
+        *cells
+            .entry((bar.to_owned(), series.to_owned()))
+            .or_insert(0) += value.parse::<u64>().unwrap();
+    }
+    cells
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_counts_events_per_hour_for_each_tenant_below_the_viewer() {
+    use nigehban_app::model::Sector;
+    use time::format_description::well_known::Rfc3339;
+    let platform = Platform::new().await;
+    let telecom = platform.sector("Telecom CERT", Sector::Telecom).await;
+    let banking = platform.sector("Banking CERT", Sector::Banking).await;
+    let now = time::OffsetDateTime::now_utc();
+    let half_an_hour_ago = now - time::Duration::minutes(30);
+    let five_hours_ago = now - time::Duration::hours(5);
+    // Three telecom events half an hour ago; two banking events five hours
+    // ago and one thirty hours ago (before the day the chart shows).
+    let batches = [
+        (&telecom, vec![half_an_hour_ago; 3]),
+        (
+            &banking,
+            vec![
+                five_hours_ago,
+                five_hours_ago,
+                now - time::Duration::hours(30),
+            ],
+        ),
+    ];
+    for (tenant, times) in &batches {
+        let sensor = platform.sensor(tenant).await;
+        let mut body = String::new();
+        for (n, at) in times.iter().enumerate() {
+            let line = format!(
+                "<38>1 {} gw{n} sshd 42 - - Failed password for root from 10.1.2.{n} port 22 ssh2",
+                at.format(&Rfc3339).unwrap()
+            );
+            body.push_str(&serde_json::to_string(&line).unwrap());
+            body.push('\n');
+        }
+        let answer = platform
+            .send(
+                call(Method::POST, "/api/v1/ingest")
+                    .bearer(sensor.secret.expose())
+                    .raw("application/x-ndjson", body),
+            )
+            .await;
+        assert_eq!(answer.status, StatusCode::ACCEPTED, "{}", answer.text);
+    }
+    let admin = platform.sign_in("admin").await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let answer = platform
+            .send(
+                call(Method::GET, "/api/v1/events?limit=100")
+                    .bearer(&admin.token)
+                    .empty(),
+            )
+            .await;
+        if answer.json["items"].as_array().map_or(0, Vec::len) >= 6 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not indexed: {}",
+            answer.text
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    let dashboard = page(&platform, &admin, "/console/").await;
+    assert_eq!(dashboard.status, StatusCode::OK, "{}", dashboard.text);
+    let bar = |at: time::OffsetDateTime| format!("{:02}:00Z", at.hour());
+    let expected: std::collections::BTreeMap<(String, String), u64> = [
+        ((bar(half_an_hour_ago), "Telecom CERT".to_owned()), 3),
+        ((bar(five_hours_ago), "Banking CERT".to_owned()), 2),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(chart_cells(&dashboard.text, "events-per-hour"), expected);
+}
+
 #[tokio::test]
 async fn the_dashboard_counts_the_alerts_and_open_incidents_of_the_viewers_subtree() {
     use nigehban_app::model::{AlertId, AlertRule, AlertSignal, Sector, Severity, Timestamp};
