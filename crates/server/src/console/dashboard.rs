@@ -250,9 +250,14 @@ async fn events_per_hour(
             .map(|(label, scope)| {
                 let query = EventQuery::new(&scope).between(start, start + Duration::hours(HOURS));
                 let mut values = vec![0u64; HOURS as usize];
-                for bucket in index.aggregate(&query, &per_hour)?.over_time.unwrap_or_default() {
+                for bucket in index
+                    .aggregate(&query, &per_hour)?
+                    .over_time
+                    .unwrap_or_default()
+                {
                     let hour = (bucket.start - start).whole_hours();
-                    if let Some(value) = usize::try_from(hour).ok().and_then(|h| values.get_mut(h)) {
+                    if let Some(value) = usize::try_from(hour).ok().and_then(|h| values.get_mut(h))
+                    {
                         *value += bucket.count;
                     }
                 }
