@@ -23,6 +23,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// The allocator: a node's threads allocate and free per event (intake,
+/// normalising, detection, indexing); under load glibc's allocator took a
+/// quarter of the server's CPU (BENCHMARKS.md, live detection).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Nigehban: the national CERT platform.
 #[derive(Debug, Parser)]
 #[command(name = "nigehban", version, about, long_about = None)]
