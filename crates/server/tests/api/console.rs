@@ -1092,16 +1092,9 @@ async fn bulk_actions_change_the_ticked_alerts_of_the_viewers_subtree_only() {
 
 /// The values of one chart of a page by series: the sum of its bars' `<title>hour: series, n</title>`.
 fn chart_totals(page: &str, id: &str) -> std::collections::BTreeMap<String, u64> {
-    let start = page
-        .find(&format!(r#"id="{id}""#))
-        .unwrap_or_else(|| panic!("no chart {id}: {page}"));
-    let chart = &page[start..start + page[start..].find("</svg>").unwrap()];
     let mut totals = std::collections::BTreeMap::new();
-    for title in chart.split("<title>").skip(1) {
-        let text = &title[..title.find("</title>").unwrap()];
-        let (_, rest) = text.split_once(": ").unwrap();
-        let (series, value) = rest.rsplit_once(", ").unwrap();
-        *totals.entry(series.to_owned()).or_insert(0) += value.parse::<u64>().unwrap();
+    for ((_, series), value) in chart_cells(page, id) {
+        *totals.entry(series).or_insert(0) += value;
     }
     totals
 }
