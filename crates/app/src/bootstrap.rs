@@ -42,6 +42,12 @@ pub enum BootstrapOutcome {
 }
 
 impl App {
+    /// Whether the platform has been set up (its national CERT exists):
+    /// background work that needs it waits until then instead of failing.
+    pub async fn is_set_up(&self) -> AppResult<bool> {
+        Ok(self.store().root_tenant().await?.is_some())
+    }
+
     /// Sets up an empty platform: the root National CERT tenant and an
     /// administrator in it. Idempotent: once the root has a user, it does
     /// nothing and returns [`BootstrapOutcome::AlreadyDone`]; if a previous

@@ -126,7 +126,9 @@ async fn serve(settings: ServeSettings) -> anyhow::Result<ExitCode> {
     };
     // Every port is bound now: set the platform up (and print the one-time
     // password) only once a failed bind can no longer lose it.
-    first_start(&app, &settings.storage, None).await?;
+    if first_start(&app, &settings.storage, None).await? {
+        runtime.platform_set_up().await;
+    }
     let purge = tokio::spawn(purge_sessions(app.clone()));
     let deadlines = {
         let (app, every) = (app.clone(), settings.incidents.deadline_check);

@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use serde_json::{Value, json};
 
 use postgres::{ScratchDatabase, postgres_program};
-use server::{Server, Session, create_user, http_json, nigehban, serve};
+use server::{
+    Server, Session, bearer, create_user, http, http_json, nigehban, register_sensor, serve,
+};
 
 /// Signs in with the one-time password and replaces it; returns the session.
 fn first_sign_in(server: &Server) -> Session {
@@ -86,6 +88,89 @@ fn first_start_prints_a_one_time_password_that_signs_in() {
     );
     assert_eq!(answer.json()["user"]["username"], "admin");
     assert!(server.terminate().success());
+}
+
+/// The built-in rule that raises an alert for a Suricata alert of severity 1.
+const SURICATA_SEVERITY_1: &str = "68991d72-9383-4c0c-a5e8-7d6ed60d2b05";
+
+/// The README's first command, as a new user runs it: the very first start
+/// detects with the built-in starter pack at once (it was seeded only at
+/// the next restart before), and says nothing wrong about set-up in its log.
+#[test]
+fn a_first_start_detects_with_the_built_in_rules_without_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let log = dir.path().join("serve.log");
+    let mut command = serve();
+    command
+        .arg("--data-dir")
+        .arg(&data_dir)
+        .env("NIGEHBAN_SECURE_COOKIES", "false")
+        .env("NIGEHBAN_LOG", "info")
+        .stderr(std::fs::File::create(&log).unwrap());
+    let server = Server::spawn(command);
+    let session = first_sign_in(&server);
+    let admin_token = session.api_token(server.address, &json!({"name": "first day"}));
+    let analyst_token = session.api_token(
+        server.address,
+        &json!({"name": "first shift", "role": "analyst"}),
+    );
+    let sensor = register_sensor(
+        server.address,
+        &admin_token,
+        &json!({"name": "border IDS", "kind": "other"}),
+    );
+    let eve = r#"{"timestamp":"2026-12-07T10:22:14.985026+0000","event_type":"alert","src_ip":"203.0.113.66","src_port":41402,"dest_ip":"10.20.30.40","dest_port":445,"proto":"TCP","alert":{"signature_id":2024217,"signature":"ET EXPLOIT first-day probe","category":"Attempted Administrator Privilege Gain","severity":1}}"#;
+    let sent = http(
+        server.address,
+        "POST",
+        "/api/v1/ingest",
+        &[
+            ("Authorization", &bearer(&sensor.token)),
+            ("Content-Type", "application/x-ndjson"),
+        ],
+        format!("{eve}\n").as_bytes(),
+    );
+    assert_eq!(sent.status, 202, "{}", sent.text());
+
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let alert = loop {
+        let alerts = http_json(
+            server.address,
+            "GET",
+            &format!("/api/v1/alerts?rule={SURICATA_SEVERITY_1}"),
+            &[("Authorization", &bearer(&analyst_token))],
+            None,
+        );
+        assert_eq!(alerts.status, 200, "{}", alerts.text());
+        let items = alerts.json()["items"].as_array().unwrap().clone();
+        if let Some(alert) = items.into_iter().next() {
+            break alert;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no alert from the built-in rule {SURICATA_SEVERITY_1} within 30 s of the first start"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(alert["rule"]["id"], SURICATA_SEVERITY_1, "{alert}");
+    assert_eq!(alert["sensor"], sensor.id.as_str(), "{alert}");
+    assert_eq!(alert["severity"], "high", "{alert}");
+    assert_eq!(alert["event_count"], 1, "{alert}");
+    assert!(server.terminate().success());
+
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("built-in rules seeded"), "{log}");
+    for wrong in [
+        "not been bootstrapped",
+        "seeding the built-in rules failed",
+        "pass failed",
+    ] {
+        assert!(
+            !log.contains(wrong),
+            "the first start logged {wrong:?}:\n{log}"
+        );
+    }
 }
 
 #[test]

@@ -274,8 +274,21 @@ impl PlatformRules {
     }
 
     /// Seeds the built-in starter pack into the store (documents of origin
-    /// `built-in`; new ones enabled, stored ones keep their flag).
-    pub async fn seed_built_in(app: &App) {
+    /// `built-in`; new ones enabled, stored ones keep their flag). Returns
+    /// false when the platform is not set up yet, so there is nothing to seed
+    /// into: [`PlatformRules::watch`] tries again until it is.
+    pub async fn seed_built_in(app: &App) -> bool {
+        match app.is_set_up().await {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::debug!("the built-in rules wait for the platform to be set up");
+                return false;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "seeding the built-in rules failed; tried again shortly");
+                return false;
+            }
+        }
         let read = read_sources(&nigehban_detect::starter_pack());
         for problem in &read.problems {
             tracing::warn!(%problem, "a built-in rule has a problem");
@@ -289,6 +302,7 @@ impl PlatformRules {
             Ok(_) => {}
             Err(error) => tracing::warn!(%error, "seeding the built-in rules failed"),
         }
+        true
     }
 
     /// Reads the store and puts the compiled rules in `handle`; returns the
@@ -327,12 +341,17 @@ impl PlatformRules {
     /// Watches the rules revision every [`PlatformRules::poll`] and reloads
     /// into `handle` when it changed, until `stop` turns true. A failed read
     /// is logged and tried again at the next poll; the rules in use stay.
+    /// Until `seeded`, each poll first seeds the built-in rules: on a first
+    /// start the platform is set up after detection starts, and the starter
+    /// pack must not wait for a restart.
+    #[allow(clippy::too_many_arguments)]
     pub async fn watch(
         self: Arc<Self>,
         app: App,
         handle: RulesHandle,
         mut revision: u64,
         loaded: Arc<AtomicU64>,
+        mut seeded: bool,
         mut stop: watch::Receiver<bool>,
     ) {
         loop {
@@ -340,6 +359,9 @@ impl PlatformRules {
                 biased;
                 _ = stop.wait_for(|stop| *stop) => return,
                 () = tokio::time::sleep(self.poll) => {}
+            }
+            if !seeded {
+                seeded = Self::seed_built_in(&app).await;
             }
             match app.rules().revision().await {
                 Ok(now) if now == revision => continue,

@@ -401,6 +401,8 @@ struct RunningDetection {
     rules_watch: Option<JoinHandle<()>>,
     /// The rules revision in use (swapped in before it is set here).
     rules_revision: Arc<AtomicU64>,
+    /// The platform's rules with what loads them, when they are used.
+    platform: Option<(Arc<PlatformRules>, App, RulesHandle)>,
 }
 
 impl RunningDetection {
@@ -416,7 +418,7 @@ impl RunningDetection {
         let rules_revision = Arc::new(AtomicU64::new(0));
         let rules_watch = match &config.platform {
             Some(platform) => {
-                PlatformRules::seed_built_in(&app).await;
+                let seeded = PlatformRules::seed_built_in(&app).await;
                 let revision = platform.load(&app, &config.rules).await?;
                 rules_revision.store(revision, Ordering::Release);
                 Some(tokio::spawn(Arc::clone(platform).watch(
@@ -424,6 +426,7 @@ impl RunningDetection {
                     config.rules.clone(),
                     revision,
                     Arc::clone(&rules_revision),
+                    seeded,
                     stop_rx,
                 )))
             }
@@ -434,7 +437,7 @@ impl RunningDetection {
             .await?;
         let mut stage = DetectionStage::new(
             config.rules.clone(),
-            AlertSink::new(app),
+            AlertSink::new(app.clone()),
             config.stage.clone(),
         );
         // On NATS JetStream every detecting node shares the correlation
@@ -457,7 +460,27 @@ impl RunningDetection {
             metrics,
             rules_watch,
             rules_revision,
+            platform: config
+                .platform
+                .as_ref()
+                .map(|platform| (Arc::clone(platform), app, config.rules.clone())),
         })
+    }
+
+    /// Seeds the built-in rules and loads the platform's rules now (the
+    /// platform was just set up): the starter pack is in use before any
+    /// sensor can be registered, not at the watch's next poll.
+    async fn platform_set_up(&self) {
+        let Some((platform, app, handle)) = &self.platform else {
+            return;
+        };
+        if !PlatformRules::seed_built_in(app).await {
+            return;
+        }
+        match platform.load(app, handle).await {
+            Ok(revision) => self.rules_revision.store(revision, Ordering::Release),
+            Err(error) => tracing::warn!(%error, "loading the rules after the first start failed"),
+        }
     }
 
     /// Waits for the stage to finish its batch and stop (the stop signal was sent).
@@ -674,6 +697,15 @@ impl TelemetryRuntime {
             .as_ref()
             .filter(|d| d.rules_watch.is_some())
             .map(|d| d.rules_revision.load(Ordering::Acquire))
+    }
+
+    /// Tells the node's background work that the first start has just set
+    /// the platform up: live detection seeds and loads the built-in rules
+    /// at once.
+    pub async fn platform_set_up(&self) {
+        if let Some(detection) = &self.detection {
+            detection.platform_set_up().await;
+        }
     }
 
     /// What request handlers use.

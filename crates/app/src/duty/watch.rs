@@ -78,7 +78,14 @@ impl Duty<'_> {
         let mut stop = std::pin::pin!(stop);
         tracing::info!(every_seconds = every.as_secs_f64(), "the duty loop runs");
         loop {
-            if let Err(error) = self.check().await {
+            // Before the first start has set the platform up there is no
+            // roster to check: wait quietly rather than log a failure.
+            let pass = match self.app.is_set_up().await {
+                Ok(true) => self.check().await.map(drop),
+                Ok(false) => Ok(()),
+                Err(error) => Err(error),
+            };
+            if let Err(error) = pass {
                 tracing::error!(%error, "the duty loop's pass failed");
             }
             if tokio::time::timeout(every, &mut stop).await.is_ok() {
