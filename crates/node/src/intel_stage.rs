@@ -350,34 +350,24 @@ impl IndicatorMatching {
                 continue;
             };
             // The tenant is the bus record's (intake's, from the sensor), never the payload's.
-            match parts.tenant_id() {
-                Ok(Some(claimed)) if claimed != record.tenant_id.as_str() => {
-                    outcome.unreadable += 1;
-                    continue;
-                }
-                Ok(_) => {}
-                Err(_) => {
-                    outcome.unreadable += 1;
-                    continue;
-                }
+            let claims_another = parts
+                .tenant_id()
+                .map(|claimed| claimed.is_some_and(|t| t != record.tenant_id.as_str()));
+            if !matches!(claims_another, Ok(false)) {
+                outcome.unreadable += 1;
+                continue;
+            }
+            if nothing_to_match {
+                outcome.events += 1;
+                continue;
             }
             // Observables are normalised fields: the original record is
             // not restored.
-            let event = if nothing_to_match {
-                None
-            } else {
-                match parts.event() {
-                    Ok(event) => Some(event),
-                    Err(_) => {
-                        outcome.unreadable += 1;
-                        continue;
-                    }
-                }
-            };
-            outcome.events += 1;
-            let Some(event) = event else {
+            let Ok(event) = parts.event() else {
+                outcome.unreadable += 1;
                 continue;
             };
+            outcome.events += 1;
             let sensor = record.sensor_id.parse::<SensorId>().ok();
             let received_at = Timestamp::from_system_time(record.received_at);
             let event_id = parts.id.to_string();

@@ -341,15 +341,14 @@ impl PlatformRules {
     /// Watches the rules revision every [`PlatformRules::poll`] and reloads
     /// into `handle` when it changed, until `stop` turns true. A failed read
     /// is logged and tried again at the next poll; the rules in use stay.
-    /// Until `seeded`, each poll first seeds the built-in rules: on a first
-    /// start the platform is set up after detection starts, and the starter
-    /// pack must not wait for a restart.
-    #[allow(clippy::too_many_arguments)]
+    /// `loaded` holds the revision in use (whoever loaded it last). Until
+    /// `seeded`, each poll first seeds the built-in rules: on a first start
+    /// the platform is set up after detection starts, and the starter pack
+    /// must not wait for a restart.
     pub async fn watch(
         self: Arc<Self>,
         app: App,
         handle: RulesHandle,
-        mut revision: u64,
         loaded: Arc<AtomicU64>,
         mut seeded: bool,
         mut stop: watch::Receiver<bool>,
@@ -364,7 +363,7 @@ impl PlatformRules {
                 seeded = Self::seed_built_in(&app).await;
             }
             match app.rules().revision().await {
-                Ok(now) if now == revision => continue,
+                Ok(now) if now == loaded.load(Ordering::Acquire) => continue,
                 Ok(_) => {}
                 Err(error) => {
                     tracing::warn!(%error, "reading the rules revision failed");
@@ -372,10 +371,7 @@ impl PlatformRules {
                 }
             }
             match self.load(&app, &handle).await {
-                Ok(now) => {
-                    revision = now;
-                    loaded.store(now, Ordering::Release);
-                }
+                Ok(now) => loaded.store(now, Ordering::Release),
                 Err(error) => {
                     tracing::warn!(%error, "reloading rules failed; the rules in use stay")
                 }

@@ -424,7 +424,6 @@ impl RunningDetection {
                 Some(tokio::spawn(Arc::clone(platform).watch(
                     app.clone(),
                     config.rules.clone(),
-                    revision,
                     Arc::clone(&rules_revision),
                     seeded,
                     stop_rx,
