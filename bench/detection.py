@@ -190,6 +190,12 @@ def run_rate(server: Server, rate: int, seconds: float, connections: int, drain:
         "evaluated_rate": (value(at_end, "nigehban_detection_events_evaluated_total") - value(before, "nigehban_detection_events_evaluated_total")) / (elapsed + 0.0),
         "search_lag": search_lag_at_end,
         "cores": cpu / elapsed,
+        # Where the detection loop's time went in the window (share of the window).
+        "phases": {
+            phase: (value(at_end, "nigehban_detection_stage_seconds_total", f'phase="{phase}"')
+                    - value(before, "nigehban_detection_stage_seconds_total", f'phase="{phase}"')) / elapsed
+            for phase in ["fetch", "match", "correlate", "store", "acknowledge"]
+        },
         "errors": len(errors),
         "first_error": errors[0] if errors else "",
     }
@@ -228,6 +234,10 @@ def main():
             f"p50 {r['p50'] * 1000:7.1f} ms p99 {r['p99'] * 1000:8.1f} ms detect lag {r['detect_lag']:,.0f} "
             f"(after drain {r['undrained']:,.0f}) detection evaluated {r['evaluated_rate']:,.0f}/s "
             f"search lag {r['search_lag']:,.0f} server {r['cores']:.2f} cores errors={r['errors']} {r['first_error']}",
+            flush=True,
+        )
+        print(
+            "  detection loop time: " + ", ".join(f"{phase} {share:.0%}" for phase, share in r["phases"].items()),
             flush=True,
         )
     print()

@@ -134,7 +134,7 @@ pub use nigehban_sigma::MatchedField;
 pub use rules::{DetectionRules, RuleSummary, RulesHandle, attack_techniques, load_rules};
 pub use stage::{
     DEFAULT_CONSUMER, DetectError, DetectionMetrics, DetectionSink, DetectionStage, Evaluated,
-    MetricsSnapshot, Rejected, StageConfig, evaluate,
+    MetricsSnapshot, Rejected, StageConfig, StagePhase, evaluate,
 };
 pub use starter::starter_pack;
 pub use tape::JsonTape;

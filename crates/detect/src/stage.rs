@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::pin::pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use nigehban_bus::{BusError, Delivery, EventConsumer};
 use nigehban_normalise::envelope::{EVENT_CONTENT_TYPE, decode_event, event_parts};
@@ -107,6 +107,64 @@ pub struct DetectionMetrics {
     pub state_failures: AtomicU64,
     /// What each rule costs, sampled (see [`crate::cost`]).
     pub rule_costs: RuleCosts,
+    /// Nanoseconds the stage's loop spent in each [`StagePhase`], so that an
+    /// operator can see what a stage that falls behind waits on.
+    pub phase_nanos: [AtomicU64; StagePhase::ALL.len()],
+}
+
+/// What the stage's loop is doing (see [`DetectionMetrics::phase_nanos`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StagePhase {
+    /// Waiting for events from the bus.
+    Fetch,
+    /// Waiting for a batch to be matched against the rules.
+    Match,
+    /// Counting observations of correlation rules (and saving their state).
+    Correlate,
+    /// Handing the detections to the sink (storing the alerts).
+    Store,
+    /// Acknowledging the batch to the bus.
+    Acknowledge,
+}
+
+impl StagePhase {
+    /// Every phase, in loop order.
+    pub const ALL: [StagePhase; 5] = [
+        StagePhase::Fetch,
+        StagePhase::Match,
+        StagePhase::Correlate,
+        StagePhase::Store,
+        StagePhase::Acknowledge,
+    ];
+
+    /// Its name in metrics.
+    pub fn name(self) -> &'static str {
+        match self {
+            StagePhase::Fetch => "fetch",
+            StagePhase::Match => "match",
+            StagePhase::Correlate => "correlate",
+            StagePhase::Store => "store",
+            StagePhase::Acknowledge => "acknowledge",
+        }
+    }
+}
+
+impl DetectionMetrics {
+    /// Seconds the loop spent in each phase so far.
+    pub fn phase_seconds(&self) -> Vec<(StagePhase, f64)> {
+        StagePhase::ALL
+            .iter()
+            .map(|&phase| {
+                let nanos = self.phase_nanos[phase as usize].load(Ordering::Relaxed);
+                (phase, nanos as f64 / 1e9)
+            })
+            .collect()
+    }
+
+    fn spent(&self, phase: StagePhase, since: Instant) {
+        let nanos = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        add(&self.phase_nanos[phase as usize], nanos);
+    }
 }
 
 /// The counters of a stage at one moment.
@@ -530,13 +588,16 @@ impl<S: DetectionSink> DetectionStage<S> {
         while !stopping {
             let (offsets, rules, mut evaluated) = match ahead.take() {
                 Some(next) => {
+                    let waited = Instant::now();
                     let evaluated = next
                         .matching
                         .await
                         .map_err(|join| DetectError::Evaluation(join.to_string()))?;
+                    metrics.spent(StagePhase::Match, waited);
                     (next.offsets, next.rules, evaluated)
                 }
                 None => {
+                    let waited = Instant::now();
                     let fetched = tokio::select! {
                         biased;
                         () = &mut shutdown => {
@@ -562,14 +623,17 @@ impl<S: DetectionSink> DetectionStage<S> {
                             continue;
                         }
                     };
+                    metrics.spent(StagePhase::Fetch, waited);
                     if batch.is_empty() {
                         continue;
                     }
                     let next = self.start_matching(batch);
+                    let waited = Instant::now();
                     let evaluated = next
                         .matching
                         .await
                         .map_err(|join| DetectError::Evaluation(join.to_string()))?;
+                    metrics.spent(StagePhase::Match, waited);
                     (next.offsets, next.rules, evaluated)
                 }
             };
@@ -580,6 +644,7 @@ impl<S: DetectionSink> DetectionStage<S> {
                 correlation.retain(&rules);
                 correlated_with = Some(Arc::clone(&rules));
             }
+            let correlating = Instant::now();
             if !evaluated.observations.is_empty() {
                 let received = evaluated
                     .latest_received
@@ -615,6 +680,7 @@ impl<S: DetectionSink> DetectionStage<S> {
                 add(&metrics.correlation_matches, found.len() as u64);
                 evaluated.detections.extend(found);
             }
+            metrics.spent(StagePhase::Correlate, correlating);
             metrics.rule_costs.record(&rules, &evaluated.costs);
             add(&metrics.events_evaluated, evaluated.events);
             add(&metrics.matches, evaluated.detections.len() as u64);
@@ -627,13 +693,16 @@ impl<S: DetectionSink> DetectionStage<S> {
                 );
             }
             if !stopping && ahead.is_none() {
+                let fetching = Instant::now();
                 match consumer.fetch(config.fetch_max, Duration::ZERO).await {
                     Ok(next) if !next.is_empty() => ahead = Some(self.start_matching(next)),
                     Ok(_) => {}
                     // The next regular fetch retries and counts it.
                     Err(error) => tracing::debug!(%error, "fetching ahead failed"),
                 }
+                metrics.spent(StagePhase::Fetch, fetching);
             }
+            let storing = Instant::now();
             if !evaluated.detections.is_empty() {
                 while let Err(error) = self.sink.accept(&evaluated.detections).await {
                     add(&metrics.sink_failures, 1);
@@ -652,6 +721,8 @@ impl<S: DetectionSink> DetectionStage<S> {
                     }
                 }
             }
+            metrics.spent(StagePhase::Store, storing);
+            let correlating = Instant::now();
             if let Some(shared) = &mut shared {
                 shared.taken().await;
             }
@@ -665,7 +736,11 @@ impl<S: DetectionSink> DetectionStage<S> {
                 tracing::error!(%error, "saving the correlation state failed; the batch will be delivered again");
                 continue;
             }
-            match consumer.ack(&offsets).await {
+            metrics.spent(StagePhase::Correlate, correlating);
+            let acknowledging = Instant::now();
+            let acknowledged = consumer.ack(&offsets).await;
+            metrics.spent(StagePhase::Acknowledge, acknowledging);
+            match acknowledged {
                 Ok(()) => add(&metrics.acknowledged, offsets.len() as u64),
                 Err(BusError::Closed) => return Err(DetectError::Bus(BusError::Closed)),
                 Err(error) => {

@@ -157,9 +157,12 @@ impl LabelledValue for f64 {
     fn encode_as(
         &self,
         metric: &mut prometheus_client::encoding::MetricEncoder<'_>,
-        _kind: MetricType,
+        kind: MetricType,
     ) -> Result<(), std::fmt::Error> {
-        metric.encode_gauge(self)
+        match kind {
+            MetricType::Counter => metric.encode_counter::<NoLabelSet, f64, f64>(self, None),
+            _ => metric.encode_gauge(self),
+        }
     }
 }
 
@@ -458,6 +461,18 @@ impl Collector for TelemetryCounters {
                 "The most expensive rules: mean seconds a rule's own conditions take per event, measured on one event in 4096 with the reference interpreter",
                 MetricType::Gauge,
                 &costs,
+            )?;
+            let phases: Vec<_> = detection
+                .phase_seconds()
+                .into_iter()
+                .map(|(phase, seconds)| (vec![("phase", phase.name().to_owned())], seconds))
+                .collect();
+            family(
+                &mut encoder,
+                "detection_stage_seconds",
+                "Seconds the detection loop spent in each phase: fetch (waiting for events), match, correlate, store (alerts) and acknowledge; the phase that grows fastest is what a stage that falls behind waits on",
+                MetricType::Counter,
+                &phases,
             )?;
             let detection = detection.snapshot();
             let detection_counters: [(&str, &str, u64); 5] = [

@@ -105,16 +105,20 @@ fn get_alert(conn: &Connection, id: AlertId) -> StoreResult<Option<Alert>> {
     rows.next()?.map(alert_from_row).transpose()
 }
 
-/// The group's most recent alert that is not closed.
-fn open_alert(conn: &Connection, group: &FoldGroup) -> StoreResult<Option<Alert>> {
+/// The query of [`open_alert`].
+fn open_alert_sql() -> String {
     // Left to itself, SQLite's planner walks `alerts_by_tenant` to avoid
     // sorting: every alert of the tenant, once per group of every batch,
     // which made raising the bottleneck of live detection. The group's index
     // holds its few open alerts.
-    let sql = format!(
+    format!(
         "SELECT {ALERT_COLUMNS} FROM alerts INDEXED BY alerts_open_by_group WHERE tenant_id = ?1 AND rule_id = ?2 AND fold_key = ?3 AND exercise = ?4 AND retrospective = ?5 AND status <> 'closed' ORDER BY last_seen DESC, id DESC LIMIT 1"
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
+    )
+}
+
+/// The group's most recent alert that is not closed.
+fn open_alert(conn: &Connection, group: &FoldGroup) -> StoreResult<Option<Alert>> {
+    let mut stmt = conn.prepare_cached(&open_alert_sql())?;
     let mut rows = stmt.query(params![
         group.tenant.to_string(),
         group.rule_id,
@@ -559,6 +563,34 @@ impl SqliteStore {
 mod tests {
     use super::*;
     use nigehban_model::AlertStatus;
+    use rusqlite::StatementStatus;
+
+    /// Folding looks up a group's open alert for every group of every
+    /// batch: the cached statement must not be compiled again at each use
+    /// (it was, and that was most of the time live detection spent storing).
+    #[test]
+    fn looking_up_a_groups_open_alert_reuses_its_compiled_statement() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let mut conn = super::super::open_connection(&dir.path().join("store.db")).expect("open");
+        super::super::apply_migrations(&mut conn, crate::migrations::SQLITE).expect("migrate");
+        for n in 0..20 {
+            let group = FoldGroup {
+                tenant: TenantId::new(),
+                rule_id: format!("rule-{n}"),
+                fold_key: format!("host-{n}|user-{}", n % 3),
+                exercise: n % 2 == 0,
+                retrospective: n % 5 == 0,
+            };
+            assert_eq!(open_alert(&conn, &group).expect("lookup"), None);
+        }
+        let stmt = conn.prepare_cached(&open_alert_sql()).expect("cached");
+        assert_eq!(stmt.get_status(StatementStatus::RePrepare), 0);
+        assert_eq!(
+            stmt.get_status(StatementStatus::Run),
+            20,
+            "the same statement ran each time"
+        );
+    }
 
     #[test]
     fn statuses_in_the_schema_match_the_model() {
