@@ -1403,6 +1403,17 @@ fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_ev
             .iter()
             .all(|line| line.contains("rule=\"") && line.contains("title=\""))
     );
+    // Where the detection loop's time went, by phase: it matched and stored.
+    let phase = |name: &str| {
+        value(&format!(
+            "nigehban_detection_stage_seconds_total{{phase=\"{name}\"}}"
+        ))
+    };
+    assert!(phase("match") > 0.0, "{metrics}");
+    assert!(phase("store") > 0.0, "{metrics}");
+    for name in ["fetch", "correlate", "acknowledge"] {
+        assert!(phase(name) >= 0.0);
+    }
 }
 
 /// `nigehban rules import` through the real binary against a running
