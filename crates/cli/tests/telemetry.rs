@@ -1403,7 +1403,8 @@ fn live_detection_raises_the_alerts_hunt_reports_for_every_sigmahq_regression_ev
             .iter()
             .all(|line| line.contains("rule=\"") && line.contains("title=\""))
     );
-    // Where the detection loop's time went, by phase: it matched and stored.
+    // Where the detection loop's time went, by phase: it matched and stored,
+    // and every other phase is on /metrics (`value` panics on a missing one).
     let phase = |name: &str| {
         value(&format!(
             "nigehban_detection_stage_seconds_total{{phase=\"{name}\"}}"
